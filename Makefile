@@ -1,0 +1,94 @@
+# leadrouter -- build, test, demo, benchmarks.
+#
+#   make            release build: build/rel/leadrouter
+#   make test       installs missing Debian packages, builds with ASan+UBSan,
+#                   runs unit tests, fuzz corpus replays and e2e tests
+#   make demo       routes examples/leads.jsonl with examples/routing.yaml
+#   make bench-engine   engine and `leadrouter route` throughput
+#   make fuzz       libFuzzer builds of the fuzz targets (clang)
+
+CC      ?= cc
+PKGS    := libfyaml jansson libsodium
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+BASE    := -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(WARN) $(PKG_CFLAGS)
+REL_CFLAGS  := $(BASE) -O2 -g -DNDEBUG
+TEST_CFLAGS := $(BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+               -fno-sanitize-recover=undefined
+LIBS    := $(PKG_LIBS) -lm
+
+LIB_SRC  := $(sort $(wildcard src/core/*.c src/core/strategies/*.c src/store/*.c))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
+
+REL_OBJ  := $(LIB_SRC:%.c=build/rel/%.o)
+TEST_OBJ := $(LIB_SRC:%.c=build/test/%.o)
+REL_CLI_OBJ  := $(CLI_SRC:%.c=build/rel/%.o)
+TEST_CLI_OBJ := $(CLI_SRC:%.c=build/test/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/test/unit/%)
+REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/test/replay/%)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=build/rel/bench/%)
+
+.PHONY: all deps test unit e2e demo clean fuzz bench-engine
+all: build/rel/leadrouter
+
+deps:
+	@scripts/install-deps
+
+build/rel/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -MMD -MP -c $< -o $@
+build/test/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -MMD -MP -c $< -o $@
+
+build/rel/liblr.a: $(REL_OBJ)
+	@rm -f $@; ar rcs $@ $^
+build/test/liblr.a: $(TEST_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+build/rel/leadrouter: $(REL_CLI_OBJ) build/rel/liblr.a
+	$(CC) $(REL_CFLAGS) -o $@ $^ $(LIBS)
+build/test/leadrouter: $(TEST_CLI_OBJ) build/test/liblr.a
+	$(CC) $(TEST_CFLAGS) -o $@ $^ $(LIBS)
+
+build/test/unit/%: tests/unit/%.c build/test/liblr.a $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -Itests/unit -o $@ $< build/test/liblr.a $(LIBS)
+
+build/test/replay/%: tests/fuzz/%.c tests/fuzz/replay.c build/test/liblr.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -o $@ $< tests/fuzz/replay.c build/test/liblr.a $(LIBS)
+
+build/rel/bench/%: bench/%.c build/rel/liblr.a
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -Ibench -o $@ $< build/rel/liblr.a $(LIBS)
+
+test: deps
+	@$(MAKE) --no-print-directory build/test/leadrouter $(UNIT_BIN) $(REPLAY_BIN) build/rel/leadrouter
+	@tests/run-all
+
+demo: deps
+	@$(MAKE) --no-print-directory build/rel/leadrouter
+	@scripts/demo
+
+bench-engine: deps
+	@$(MAKE) --no-print-directory build/rel/leadrouter $(BENCH_BIN)
+	@bench/run-engine
+
+FUZZ_CC := clang
+FUZZ_FLAGS := $(BASE) -O1 -g -fsanitize=fuzzer,address,undefined
+fuzz: deps
+	@mkdir -p build/fuzz
+	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	  echo "$(FUZZ_CC) $$f -> build/fuzz/$$n"; \
+	  $(FUZZ_CC) $(FUZZ_FLAGS) -o build/fuzz/$$n $$f $(LIB_SRC) $(LIBS) || exit 1; done
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

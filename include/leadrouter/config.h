@@ -1,0 +1,137 @@
+/* config.h -- the routing configuration: agents, pools, accounts, rules.
+ *
+ * One loader and one validator serve the file, the API and `leadrouter
+ * check`. A config is immutable once loaded; the engine borrows it. Every
+ * problem found is reported as "file:line:column: message", all of them,
+ * not only the first.
+ *
+ * Ownership: lr_config_load*() return a config that owns every string,
+ * array and compiled expression inside it; lr_config_free() releases all.
+ */
+#ifndef LEADROUTER_CONFIG_H
+#define LEADROUTER_CONFIG_H
+
+#include "leadrouter/model.h"
+
+struct lr_expr;
+struct lr_strategy;
+
+/* An agent attribute: a named set of strings (products, territories...). */
+typedef struct lr_attr {
+    char *name;
+    char **values;                  /* sorted, unique */
+    size_t nvalues;
+} lr_attr;
+
+typedef struct lr_agent_conf {
+    char *id;                       /* unique, non-empty */
+    char *name;                     /* NULL when absent */
+    lr_agent_status status;         /* initial status; default available */
+    uint32_t weight;                /* >= 1; default 1 */
+    int64_t capacity;               /* max open leads; -1 = unlimited */
+    int64_t caps[LR_CAP__COUNT];    /* leads per window; -1 = no cap */
+    lr_attr *attrs;                 /* sorted by name */
+    size_t nattrs;
+    int line, column;               /* where it was defined */
+} lr_agent_conf;
+
+/* Order in which a pool's queue gives out waiting leads. */
+#define LR_QORDER_MAP(X) X(FIFO, "fifo") X(LIFO, "lifo") X(PRIORITY, "priority")
+typedef enum lr_queue_order {
+#define LR_QO_ENUM(e, s) LR_QORDER_##e,
+    LR_QORDER_MAP(LR_QO_ENUM)
+#undef LR_QO_ENUM
+    LR_QORDER__COUNT
+} lr_queue_order;
+extern const char *const lr_queue_order_names[LR_QORDER__COUNT];
+
+typedef struct lr_pool_conf {
+    char *name;
+    uint32_t *agents;               /* indexes into lr_config.agents, pool order */
+    size_t nagents;
+    lr_queue_order order;           /* default fifo */
+    int line, column;
+} lr_pool_conf;
+
+typedef struct lr_account_conf {
+    char *id;
+    char **domains;                 /* lower-case email domains */
+    size_t ndomains;
+    uint32_t owner;                 /* index into lr_config.agents */
+    int line, column;
+} lr_account_conf;
+
+/* match: {ATTRIBUTE: FIELD}: the agent's attribute set must contain the
+ * lead's field value. */
+typedef struct lr_match {
+    char *attr;                     /* agent attribute name */
+    int field;                      /* lr_lead_field, or -1 for a custom field */
+    char *custom;                   /* custom field name when field == -1 */
+} lr_match;
+
+typedef enum lr_fallback_kind {
+    LR_FALLBACK_NEXT = 0,           /* try the next rule whose `when` holds */
+    LR_FALLBACK_QUEUE,              /* wait in the pool's queue (hunt group) */
+    LR_FALLBACK_HOLD,               /* held until an admin assigns it */
+    LR_FALLBACK_RULE                /* route by the named rule */
+} lr_fallback_kind;
+
+typedef struct lr_rule_conf {
+    char *name;                     /* unique */
+    struct lr_expr *when;           /* owned; NULL = always */
+    char *when_src;                 /* the expression text, NULL when absent */
+    uint32_t pool;                  /* index into lr_config.pools */
+    const struct lr_strategy *strategy;  /* static, from the strategy table */
+    lr_match *match;
+    size_t nmatch;
+    lr_fallback_kind fallback;
+    uint32_t fallback_rule;         /* index into lr_config.rules (LR_FALLBACK_RULE) */
+    bool ignore_capacity;           /* push regardless of open load */
+    int64_t window_ms;              /* fewest_assigned / top_producer window; default 24 h
+                                       (fewest_assigned) or 30 days (top_producer) */
+    uint32_t min_sample;            /* top_producer: closed leads before the ratio counts; default 10 */
+    int line, column;
+} lr_rule_conf;
+
+typedef struct lr_config {
+    char *path;                     /* file it came from ("<string>" otherwise) */
+    lr_agent_conf *agents;  size_t nagents;
+    lr_pool_conf *pools;    size_t npools;
+    lr_account_conf *accounts; size_t naccounts;
+    lr_rule_conf *rules;    size_t nrules;
+    uint32_t explain_limit;         /* default 100 */
+} lr_config;
+
+/* The list of problems a load found. Each message is complete:
+ * "routing.yaml:12:5: rule 'hot-west': unknown strategy 'round_robbin'". */
+typedef struct lr_config_errors {
+    char **msgs;
+    size_t n;
+} lr_config_errors;
+
+/* Loads and validates PATH. On success returns LR_OK and sets *out (owned
+ * by the caller). On failure returns LR_ECONFIG (or LR_EIO when the file
+ * cannot be read, LR_ENOMEM) with every problem in *errs, and *out
+ * untouched. ERRS must be released with lr_config_errors_release() either way. */
+int lr_config_load_file(const char *path, lr_config **out, lr_config_errors *errs);
+
+/* As lr_config_load_file() on a string (YAML or JSON) of LEN bytes; NAME is
+ * used in messages in place of a file name. */
+int lr_config_load_string(const char *text, size_t len, const char *name,
+                          lr_config **out, lr_config_errors *errs);
+
+void lr_config_free(lr_config *cfg);            /* accepts NULL */
+void lr_config_errors_release(lr_config_errors *errs);
+
+/* Lookups; return the index or -1. */
+int lr_config_agent_index(const lr_config *cfg, const char *id);
+int lr_config_pool_index(const lr_config *cfg, const char *name);
+int lr_config_rule_index(const lr_config *cfg, const char *name);
+
+/* Returns the agent's attribute NAME, or NULL. */
+const lr_attr *lr_agent_attr(const lr_agent_conf *a, const char *name);
+
+/* True when the sorted attribute set contains VALUE (LEN bytes). */
+bool lr_attr_contains(const lr_attr *attr, const char *value, size_t len);
+
+#endif

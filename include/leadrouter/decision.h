@@ -1,0 +1,58 @@
+/* decision.h -- decisions out: what the engine did to a lead and why.
+ *
+ * One JSON object per decision, in this key order:
+ *
+ *   {"at":"2026-11-02T10:00:00Z","lead":"L1","action":"assigned",
+ *    "agent":"alice","rule":"hot-west","pool":"west",
+ *    "strategy":"round_robin",
+ *    "why":{"candidates":[{"agent":"alice","chosen":true},
+ *                         {"agent":"bob","eligible":true},
+ *                         {"agent":"carol","skipped":"at_capacity"}]}}
+ *
+ * "agents" (an array) replaces "agent" for a broadcast offer. Keys whose
+ * value is absent are left out. The encoding is byte-for-byte determined by
+ * the decision, so the same run gives the same bytes.
+ */
+#ifndef LEADROUTER_DECISION_H
+#define LEADROUTER_DECISION_H
+
+#include "leadrouter/buf.h"
+#include "leadrouter/model.h"
+
+typedef enum lr_cand_state {
+    LR_CAND_CHOSEN = 0,
+    LR_CAND_ELIGIBLE,               /* could have had it; the strategy preferred another */
+    LR_CAND_SKIPPED                 /* with a reason */
+} lr_cand_state;
+
+typedef struct lr_candidate {
+    const char *agent;              /* borrowed (config) */
+    lr_cand_state state;
+    lr_skip reason;                 /* LR_CAND_SKIPPED only */
+} lr_candidate;
+
+/* Every pointer is borrowed: valid only during the decision callback. */
+typedef struct lr_decision {
+    lr_time at;
+    const char *lead;
+    lr_action action;
+    const char *agent;              /* NULL when none */
+    const char *const *agents;      /* broadcast offers: NAGENTS ids */
+    size_t nagents;
+    const char *rule;               /* NULL when no rule was involved */
+    const char *pool;
+    const char *strategy;
+    const lr_candidate *cands;      /* why.candidates, pool order */
+    size_t ncands;
+    size_t pool_size;               /* written as why.pool_size when > ncands */
+    const char *reason;             /* why.reason: a short code ("no_rule_matched",
+                                       "already_claimed", "unknown_lead", ...) */
+    const char *detail;             /* why.detail: free text for a person, or NULL */
+    const char *status;             /* progress status that closed the lead, or NULL */
+} lr_decision;
+
+/* Appends the JSON encoding of D (no trailing newline) to OUT. Returns
+ * LR_OK or LR_ENOMEM (OUT unchanged). */
+int lr_decision_write_json(const lr_decision *d, lr_buf *out);
+
+#endif

@@ -1,0 +1,72 @@
+/* agent.h -- an agent's live state inside the engine: status, open leads,
+ * counters per cap window, and the short histories the windowed strategies
+ * read (leads received, outcomes).
+ *
+ * Cap windows are calendar windows in UTC: the hour, the day, the ISO week
+ * (from Monday) and the month that contain a time. A window's count belongs
+ * to the window that starts at win_start[c]; a count whose window has ended
+ * reads as zero (lr_agent_window_count), so no sweep is needed.
+ */
+#ifndef LR_CORE_AGENT_H
+#define LR_CORE_AGENT_H
+
+#include "leadrouter/config.h"
+
+struct lr_segment;
+
+/* A sorted log of times (and, for outcomes, a running count of wins), kept
+ * only as far back as the longest window any rule reads. */
+typedef struct lr_timelog {
+    lr_time *t;                     /* owned */
+    uint32_t *cum;                  /* owned; wins up to and including i (outcomes only) */
+    uint32_t head, n, cap;          /* live entries are [head, n) */
+    uint32_t base;                  /* wins dropped off the front */
+} lr_timelog;
+
+typedef struct lr_membership {
+    struct lr_segment *seg;
+    uint32_t m;                     /* member index in seg */
+} lr_membership;
+
+typedef struct lr_agent_rt {
+    const lr_agent_conf *conf;      /* borrowed from the config */
+    uint32_t idx;
+    lr_agent_status status;
+    uint32_t open;                  /* leads assigned and not closed */
+    lr_time last_assigned;          /* LR_TIME_NONE: never */
+    uint64_t assigned;              /* ever */
+    uint64_t won, closed;           /* ever */
+    uint32_t win_count[LR_CAP__COUNT];
+    lr_time win_start[LR_CAP__COUNT];
+    lr_time cap_timer_at;           /* a cap-reset timer is pending for this time */
+    bool ready;                     /* available, under caps and under capacity */
+    bool ready_nocap;               /* available and under caps */
+    lr_timelog received;            /* assignment times (fewest_assigned) */
+    lr_timelog outcomes;            /* close times with running wins (top_producer) */
+    lr_membership *mem;             /* owned: the segments this agent belongs to */
+    uint32_t nmem, capmem;
+} lr_agent_rt;
+
+/* Start and end of the window of kind C that contains T. */
+lr_time lr_window_start(lr_cap c, lr_time t);
+lr_time lr_window_end(lr_cap c, lr_time t);
+
+/* The agent's count in the window of kind C that contains NOW. */
+uint32_t lr_agent_window_count(const lr_agent_rt *a, lr_cap c, lr_time now);
+
+/* Returns the first cap the agent has reached at NOW, or -1. */
+int lr_agent_capped(const lr_agent_rt *a, lr_time now);
+
+/* Counts one more lead in every window. */
+void lr_agent_count_lead(lr_agent_rt *a, lr_time now);
+
+/* Timelogs. Appends return LR_OK or LR_ENOMEM (log unchanged). Entries must
+ * be appended in time order. */
+void lr_timelog_release(lr_timelog *l);
+int lr_timelog_add(lr_timelog *l, lr_time t, bool win);
+/* Drops entries at or before T. */
+void lr_timelog_trim(lr_timelog *l, lr_time t);
+/* Entries after SINCE; *wins receives how many of them were wins. */
+uint32_t lr_timelog_count_since(const lr_timelog *l, lr_time since, uint32_t *wins);
+
+#endif

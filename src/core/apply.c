@@ -1,0 +1,453 @@
+/* apply.c -- one event in, its decisions out: the handler of each event
+ * type of event.h, moving leads along the life cycle drawn in lead_rt.h.
+ *
+ * An event the engine cannot honour (an unknown lead or agent, a second
+ * lead with the same id, a claim that loses) changes nothing and yields a
+ * `rejected` or `claim_refused` decision whose why.reason says why, so the
+ * caller always learns what became of each event.
+ */
+#include "core/engine_impl.h"
+#include "core/strategy_impl.h"
+#include "leadrouter/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int lead_exclude(lr_lead_rt *l, uint32_t agent) {
+    if (lr_lead_excludes(l, agent)) return LR_OK;
+    uint32_t *p = realloc(l->excl, (l->nexcl + 1) * sizeof *p);
+    if (!p) return LR_ENOMEM;
+    l->excl = p;
+    l->excl[l->nexcl++] = agent;
+    return LR_OK;
+}
+
+static void reject(lr_engine *e, const char *lead, const char *agent, const char *reason,
+                   const char *detail) {
+    lr_decision d;
+    memset(&d, 0, sizeof d);
+    d.at = e->now;
+    d.lead = lead;
+    d.agent = agent;
+    d.action = LR_ACTION_REJECTED;
+    d.reason = reason;
+    d.detail = detail;
+    lr_engine_emit(e, &d);
+}
+
+static void refuse_claim(lr_engine *e, const lr_lead_rt *l, const char *lead_id,
+                         const lr_agent_rt *a, const char *reason, const char *detail) {
+    lr_decision d;
+    memset(&d, 0, sizeof d);
+    d.at = e->now;
+    d.lead = l ? lr_lead_id(l->lead) : lead_id;
+    d.agent = a->conf->id;
+    d.action = LR_ACTION_CLAIM_REFUSED;
+    if (l && l->rule != LR_NO_RULE) {
+        const lr_rule_conf *r = &e->cfg->rules[l->rule];
+        d.rule = r->name;
+        d.pool = e->cfg->pools[r->pool].name;
+        d.strategy = lr_strategy_name(r->strategy);
+    }
+    d.reason = reason;
+    d.detail = detail;
+    lr_engine_emit(e, &d);
+}
+
+static lr_agent_rt *find_agent(lr_engine *e, const char *id) {
+    return id ? lr_map_get(&e->agent_ids, id, strlen(id)) : NULL;
+}
+
+static lr_lead_rt *find_lead(lr_engine *e, const char *id) {
+    return id ? lr_map_get(&e->leads, id, strlen(id)) : NULL;
+}
+
+/* ---- lead ------------------------------------------------------------------ */
+
+static int add_lead(lr_engine *e, lr_lead_rt *l) {
+    if (e->nall == e->capall) {
+        size_t cap = e->capall ? e->capall * 2 : 1024;
+        lr_lead_rt **v = realloc(e->all, cap * sizeof *v);
+        if (!v) return LR_ENOMEM;
+        e->all = v;
+        e->capall = cap;
+    }
+    const char *id = lr_lead_id(l->lead);
+    int rc = lr_map_put(&e->leads, id, strlen(id), l);
+    if (rc != LR_OK) return rc;
+    e->all[e->nall++] = l;
+    return LR_OK;
+}
+
+static int on_lead(lr_engine *e, lr_event *ev) {
+    lr_lead *lead = ev->lead;
+    ev->lead = NULL;
+    const char *id = lr_lead_id(lead);
+    if (find_lead(e, id)) {
+        reject(e, id, NULL, "duplicate_lead", "a lead with this id was received before");
+        lr_lead_free(lead);
+        return LR_OK;
+    }
+    lr_lead_rt *l = calloc(1, sizeof *l);
+    if (!l) { lr_lead_free(lead); return LR_ENOMEM; }
+    l->lead = lead;
+    l->state = LR_LEAD_NEW;
+    l->agent = LR_NO_AGENT;
+    l->rule = LR_NO_RULE;
+    l->seq = e->seq++;
+    if (lead->received_at == LR_TIME_NONE) lead->received_at = e->now;
+    int rc = add_lead(e, l);
+    if (rc != LR_OK) { lr_lead_free(lead); free(l); return rc; }
+    e->nstate[LR_LEAD_NEW]++;
+    e->stats.leads++;
+    return lr_route(e, l, NULL);
+}
+
+/* ---- agent status -------------------------------------------------------- */
+
+static int on_agent(lr_engine *e, const lr_event *ev) {
+    lr_agent_rt *a = find_agent(e, ev->agent_id);
+    if (!a) { reject(e, NULL, ev->agent_id, "unknown_agent", "no agent has this id"); return LR_OK; }
+    a->status = ev->status;
+    lr_engine_agent_changed(e, a);
+    return LR_OK;
+}
+
+/* ---- progress ------------------------------------------------------------ */
+
+static int close_lead(lr_engine *e, lr_lead_rt *l, lr_progress p) {
+    const char *agent = NULL;
+    if (l->state == LR_LEAD_ASSIGNED) {
+        lr_agent_rt *a = &e->agents[l->agent];
+        agent = a->conf->id;
+        a->closed++;
+        if (p == LR_PROGRESS_WON) a->won++;
+        if (e->outcome_window) {
+            lr_timelog_trim(&a->outcomes, e->now - e->outcome_window);
+            if (lr_timelog_add(&a->outcomes, e->now, p == LR_PROGRESS_WON) != LR_OK)
+                return LR_ENOMEM;
+        }
+        lr_engine_unassign(e, l);
+    } else {
+        lr_lead_unwait(l);
+    }
+    lr_engine_set_state(e, l, LR_LEAD_CLOSED);
+    lr_decision d;
+    memset(&d, 0, sizeof d);
+    d.at = e->now;
+    d.lead = lr_lead_id(l->lead);
+    d.action = LR_ACTION_CLOSED;
+    d.agent = agent;
+    d.status = lr_progress_names[p];
+    if (l->rule != LR_NO_RULE) {
+        const lr_rule_conf *r = &e->cfg->rules[l->rule];
+        d.rule = r->name;
+        d.pool = e->cfg->pools[r->pool].name;
+        d.strategy = lr_strategy_name(r->strategy);
+    }
+    lr_engine_emit(e, &d);
+    return LR_OK;
+}
+
+static int on_progress(lr_engine *e, const lr_event *ev) {
+    lr_lead_rt *l = find_lead(e, ev->lead_id);
+    if (!l) { reject(e, ev->lead_id, NULL, "unknown_lead", "no lead has this id"); return LR_OK; }
+    if (l->state == LR_LEAD_CLOSED) {
+        reject(e, ev->lead_id, NULL, "lead_closed", "the lead was closed before");
+        return LR_OK;
+    }
+    if (ev->has_value) { l->lead->value = ev->value; l->lead->has_value = true; }
+    switch (ev->progress) {
+    case LR_PROGRESS_CONTACTED:
+        l->contacted = true;
+        return LR_OK;
+    case LR_PROGRESS_QUALIFIED: {
+        /* Warm-up hand-off: the lead is routed again with stage qualified;
+         * the qualifier's slot is freed. */
+        char *stage = strdup("qualified");
+        if (!stage) return LR_ENOMEM;
+        free(l->lead->str[LR_LF_STAGE]);
+        l->lead->str[LR_LF_STAGE] = stage;
+        if (l->state == LR_LEAD_ASSIGNED) lr_engine_unassign(e, l);
+        else lr_lead_unwait(l);
+        lr_engine_set_state(e, l, LR_LEAD_NEW);
+        return lr_route(e, l, "qualified");
+    }
+    default:
+        return close_lead(e, l, ev->progress);
+    }
+}
+
+/* ---- release, manual assign --------------------------------------------- */
+
+/* A's lead L goes back: `released`, then routed again, never to A. */
+static int release(lr_engine *e, lr_lead_rt *l, lr_agent_rt *a, const char *reason) {
+    int rc = lead_exclude(l, a->idx);
+    if (rc != LR_OK) return rc;
+    lr_engine_unassign(e, l);
+    lr_decision d;
+    memset(&d, 0, sizeof d);
+    d.at = e->now;
+    d.lead = lr_lead_id(l->lead);
+    d.action = LR_ACTION_RELEASED;
+    d.agent = a->conf->id;
+    if (l->rule != LR_NO_RULE) {
+        const lr_rule_conf *r = &e->cfg->rules[l->rule];
+        d.rule = r->name;
+        d.pool = e->cfg->pools[r->pool].name;
+        d.strategy = lr_strategy_name(r->strategy);
+    }
+    d.reason = reason;
+    lr_engine_emit(e, &d);
+    lr_engine_set_state(e, l, LR_LEAD_NEW);
+    return lr_route(e, l, reason);
+}
+
+static int on_release(lr_engine *e, const lr_event *ev) {
+    lr_lead_rt *l = find_lead(e, ev->lead_id);
+    if (!l) { reject(e, ev->lead_id, ev->agent_id, "unknown_lead", "no lead has this id"); return LR_OK; }
+    if (l->state != LR_LEAD_ASSIGNED) {
+        reject(e, ev->lead_id, ev->agent_id, "not_assigned", "only an assigned lead can be released");
+        return LR_OK;
+    }
+    lr_agent_rt *a = &e->agents[l->agent];
+    if (ev->agent_id && strcmp(ev->agent_id, a->conf->id) != 0) {
+        reject(e, ev->lead_id, ev->agent_id, "not_your_lead", "the lead is assigned to another agent");
+        return LR_OK;
+    }
+    return release(e, l, a, "released");
+}
+
+/* An admin's decision: any open lead to any known agent, whatever the
+ * agent's load (the admin overrides eligibility). */
+static int on_assign(lr_engine *e, const lr_event *ev) {
+    lr_agent_rt *a = find_agent(e, ev->agent_id);
+    lr_lead_rt *l = find_lead(e, ev->lead_id);
+    if (!a) { reject(e, ev->lead_id, ev->agent_id, "unknown_agent", "no agent has this id"); return LR_OK; }
+    if (!l) { reject(e, ev->lead_id, ev->agent_id, "unknown_lead", "no lead has this id"); return LR_OK; }
+    if (l->state == LR_LEAD_CLOSED) {
+        reject(e, ev->lead_id, ev->agent_id, "lead_closed", "the lead was closed before");
+        return LR_OK;
+    }
+    if (l->state == LR_LEAD_ASSIGNED) {
+        if (l->agent == a->idx) {
+            reject(e, ev->lead_id, ev->agent_id, "already_assigned", "the lead is already this agent's");
+            return LR_OK;
+        }
+        lr_engine_unassign(e, l);
+    } else {
+        lr_lead_unwait(l);
+    }
+    int rc = lr_engine_assign(e, l, a->idx);
+    if (rc != LR_OK) return rc;
+    lr_decision d;
+    memset(&d, 0, sizeof d);
+    d.at = e->now;
+    d.lead = lr_lead_id(l->lead);
+    d.action = LR_ACTION_ASSIGNED;
+    d.agent = a->conf->id;
+    if (l->rule != LR_NO_RULE) {
+        const lr_rule_conf *r = &e->cfg->rules[l->rule];
+        d.rule = r->name;
+        d.pool = e->cfg->pools[r->pool].name;
+    }
+    d.strategy = "manual";
+    d.reason = "manual";
+    lr_engine_emit(e, &d);
+    return LR_OK;
+}
+
+/* ---- claims ---------------------------------------------------------------- */
+
+/* Whether agent A may take L under L's rule now; on no, *why names it. */
+static bool may_take(lr_engine *e, const lr_lead_rt *l, const lr_agent_rt *a, const char **why) {
+    const lr_rule_conf *r = &e->cfg->rules[l->rule];
+    lr_skip s = lr_skip_reason(e, l, r, a->idx);
+    *why = lr_skip_names[s];
+    return s == LR_SKIP_NONE;
+}
+
+static int claimed(lr_engine *e, lr_lead_rt *l, lr_agent_rt *a) {
+    const lr_rule_conf *r = &e->cfg->rules[l->rule];
+    lr_lead_unwait(l);
+    int rc = lr_engine_assign(e, l, a->idx);
+    if (rc != LR_OK) return rc;
+    lr_decision d;
+    memset(&d, 0, sizeof d);
+    d.at = e->now;
+    d.lead = lr_lead_id(l->lead);
+    d.action = LR_ACTION_CLAIMED;
+    d.agent = a->conf->id;
+    d.rule = r->name;
+    d.pool = e->cfg->pools[r->pool].name;
+    d.strategy = lr_strategy_name(r->strategy);
+    lr_engine_emit(e, &d);
+    return LR_OK;
+}
+
+static bool is_offered(const lr_lead_rt *l, uint32_t a) {
+    for (uint32_t i = 0; i < l->noffer; i++)
+        if (l->offer[i] == a) return true;
+    return false;
+}
+
+static int claim_by_id(lr_engine *e, lr_lead_rt *l, lr_agent_rt *a) {
+    char detail[320];
+    const char *why;
+    switch (l->state) {
+    case LR_LEAD_OFFERED:
+        if (!is_offered(l, a->idx)) {
+            refuse_claim(e, l, NULL, a, "not_offered", "the lead was not offered to this agent");
+            return LR_OK;
+        }
+        if (!may_take(e, l, a, &why)) {
+            refuse_claim(e, l, NULL, a, why, "the agent cannot take a lead now");
+            return LR_OK;
+        }
+        return claimed(e, l, a);
+    case LR_LEAD_WAITING: {
+        lr_strategy_mode mode = l->seg->strat->mode;
+        if (mode == LR_MODE_QUEUE) {
+            refuse_claim(e, l, NULL, a, "take_next",
+                         "leads in a pull queue are taken in order: claim without a lead id");
+            return LR_OK;
+        }
+        if (lr_member_of(e, l->seg, a->idx) == LR_SEG_NONE) {
+            const lr_rule_conf *r = &e->cfg->rules[l->rule];
+            lr_skip s = lr_skip_reason(e, l, r, a->idx);
+            refuse_claim(e, l, NULL, a, s == LR_SKIP_NO_MATCH ? "no_match" : "not_in_pool",
+                         "the agent is not one the lead waits for");
+            return LR_OK;
+        }
+        if (!may_take(e, l, a, &why)) {
+            refuse_claim(e, l, NULL, a, why, "the agent cannot take a lead now");
+            return LR_OK;
+        }
+        return claimed(e, l, a);
+    }
+    case LR_LEAD_ASSIGNED:
+        snprintf(detail, sizeof detail, "the lead is assigned to %s",
+                 e->agents[l->agent].conf->id);
+        refuse_claim(e, l, NULL, a, "already_claimed", detail);
+        return LR_OK;
+    case LR_LEAD_CLOSED:
+        refuse_claim(e, l, NULL, a, "lead_closed", "the lead was closed");
+        return LR_OK;
+    default:
+        refuse_claim(e, l, NULL, a, "not_claimable",
+                     "the lead is held or unrouted: an admin assigns it");
+        return LR_OK;
+    }
+}
+
+/* The next lead for A: the best head among the pull queues and open pools
+ * A belongs to, in each queue's order (oldest first across queues). */
+static int claim_next(lr_engine *e, lr_agent_rt *a) {
+    lr_lead_rt *best = NULL;
+    const char *why = NULL;
+    for (uint32_t i = 0; i < a->nmem; i++) {
+        lr_segment *s = a->mem[i].seg;
+        lr_strategy_mode mode = s->strat->mode;
+        if ((mode != LR_MODE_QUEUE && mode != LR_MODE_OPEN_POOL) || s->qn == 0) continue;
+        if (!lr_segment_is_ready(s, a->mem[i].m)) {
+            lr_skip sk = lr_skip_reason(e, lr_segment_head(s), &e->cfg->rules[lr_segment_head(s)->rule], a->idx);
+            if (!why) why = lr_skip_names[sk];
+            continue;
+        }
+        /* The head, unless A declined or released it: then the first in
+         * queue order that A has not (a scan, on that rare path only). */
+        lr_lead_rt *cand = NULL;
+        for (uint32_t k = 0; k < s->qn; k++) {
+            lr_lead_rt *x = s->q[k];
+            if (lr_lead_excludes(x, a->idx)) continue;
+            if (!cand || lr_queue_before(s->order, x, cand)) cand = x;
+            if (k == 0) break;              /* the heap's root is the head */
+        }
+        if (!cand) continue;
+        if (!best || cand->seq < best->seq) best = cand;
+    }
+    if (!best) {
+        if (why && why[0]) refuse_claim(e, NULL, NULL, a, why, "the agent cannot take a lead now");
+        else refuse_claim(e, NULL, NULL, a, "queue_empty", "no lead is waiting for this agent");
+        return LR_OK;
+    }
+    return claimed(e, best, a);
+}
+
+static int on_claim(lr_engine *e, const lr_event *ev) {
+    lr_agent_rt *a = find_agent(e, ev->agent_id);
+    if (!a) { reject(e, ev->lead_id, ev->agent_id, "unknown_agent", "no agent has this id"); return LR_OK; }
+    if (!ev->lead_id) return claim_next(e, a);
+    lr_lead_rt *l = find_lead(e, ev->lead_id);
+    if (!l) {
+        refuse_claim(e, NULL, ev->lead_id, a, "unknown_lead", "no lead has this id");
+        return LR_OK;
+    }
+    return claim_by_id(e, l, a);
+}
+
+static int on_accept(lr_engine *e, const lr_event *ev) {
+    lr_agent_rt *a = find_agent(e, ev->agent_id);
+    lr_lead_rt *l = find_lead(e, ev->lead_id);
+    if (!a) { reject(e, ev->lead_id, ev->agent_id, "unknown_agent", "no agent has this id"); return LR_OK; }
+    if (!l) { reject(e, ev->lead_id, ev->agent_id, "unknown_lead", "no lead has this id"); return LR_OK; }
+    if (l->state == LR_LEAD_ASSIGNED && l->agent == a->idx) return LR_OK;   /* already theirs */
+    if (l->state != LR_LEAD_OFFERED) {
+        reject(e, ev->lead_id, ev->agent_id, "not_offered", "the lead is not on offer");
+        return LR_OK;
+    }
+    return claim_by_id(e, l, a);
+}
+
+static int on_decline(lr_engine *e, const lr_event *ev) {
+    lr_agent_rt *a = find_agent(e, ev->agent_id);
+    lr_lead_rt *l = find_lead(e, ev->lead_id);
+    if (!a) { reject(e, ev->lead_id, ev->agent_id, "unknown_agent", "no agent has this id"); return LR_OK; }
+    if (!l) { reject(e, ev->lead_id, ev->agent_id, "unknown_lead", "no lead has this id"); return LR_OK; }
+    if (l->state == LR_LEAD_OFFERED && is_offered(l, a->idx)) {
+        int rc = lead_exclude(l, a->idx);
+        if (rc != LR_OK) return rc;
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < l->noffer; i++)
+            if (l->offer[i] != a->idx) l->offer[k++] = l->offer[i];
+        l->noffer = k;
+        if (k > 0) return LR_OK;            /* the others may still claim it */
+        lr_lead_unwait(l);
+        lr_engine_set_state(e, l, LR_LEAD_NEW);
+        return lr_route(e, l, "declined");
+    }
+    if (l->state == LR_LEAD_ASSIGNED && l->agent == a->idx)
+        return release(e, l, a, "declined");
+    reject(e, ev->lead_id, ev->agent_id, "not_offered", "the lead is not offered to this agent");
+    return LR_OK;
+}
+
+/* ---- the entry point ------------------------------------------------------ */
+
+int lr_engine_apply(lr_engine *e, lr_event *ev, lr_decision_cb cb, void *ud) {
+    lr_time at = ev->at;
+    if (at == LR_TIME_NONE && ev->type == LR_EV_LEAD && ev->lead)
+        at = ev->lead->received_at;
+    e->cb = cb;
+    e->ud = ud;
+    e->cb_rc = 0;
+    if (at != LR_TIME_NONE) lr_engine_advance(e, at);
+    int rc;
+    switch (ev->type) {
+    case LR_EV_LEAD: rc = on_lead(e, ev); break;
+    case LR_EV_AGENT: rc = on_agent(e, ev); break;
+    case LR_EV_PROGRESS: rc = on_progress(e, ev); break;
+    case LR_EV_CLAIM: rc = on_claim(e, ev); break;
+    case LR_EV_ACCEPT: rc = on_accept(e, ev); break;
+    case LR_EV_DECLINE: rc = on_decline(e, ev); break;
+    case LR_EV_ASSIGN: rc = on_assign(e, ev); break;
+    case LR_EV_RELEASE: rc = on_release(e, ev); break;
+    case LR_EV_TICK: rc = LR_OK; break;
+    default: rc = LR_EINVAL; break;
+    }
+    if (rc == LR_OK) rc = lr_dispatch_dirty(e);
+    e->cb = NULL;
+    e->ud = NULL;
+    return rc != LR_OK ? rc : e->cb_rc;
+}

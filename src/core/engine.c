@@ -1,0 +1,262 @@
+/* engine.c -- the engine's state machine: events in, lead life cycle,
+ * agent counters and readiness, timers. Routing itself is in route.c.
+ *
+ * One thread calls lr_engine_apply() with events in order. Before an event
+ * the clock moves to the event's time (never backwards) and every timer due
+ * by then fires in order; after it, segments that gained a ready agent give
+ * out their waiting leads. The lead life cycle is drawn in lead_rt.h.
+ */
+#include "core/engine_impl.h"
+#include "core/strategy_impl.h"
+#include "leadrouter/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char *const lr_lead_state_names[LR_LEAD__COUNT] = {
+#define LR_LS_NAME(e, s) s,
+    LR_LEAD_STATE_MAP(LR_LS_NAME)
+#undef LR_LS_NAME
+};
+
+/* ---- small helpers -------------------------------------------------------- */
+
+void lr_engine_emit(lr_engine *e, lr_decision *d) {
+    e->stats.decisions[d->action]++;
+    int rc = e->cb ? e->cb(d, e->ud) : 0;
+    if (rc && !e->cb_rc) e->cb_rc = rc;
+}
+
+void lr_engine_set_state(lr_engine *e, lr_lead_rt *l, lr_lead_state s) {
+    e->nstate[l->state]--;
+    e->nstate[s]++;
+    l->state = s;
+}
+
+bool lr_lead_excludes(const lr_lead_rt *l, uint32_t agent) {
+    for (uint32_t i = 0; i < l->nexcl; i++)
+        if (l->excl[i] == agent) return true;
+    return false;
+}
+
+/* ---- agents ---------------------------------------------------------------- */
+
+static void schedule_cap_reset(lr_engine *e, lr_agent_rt *a, int cap) {
+    lr_time end = lr_window_end((lr_cap)cap, e->now);
+    if (a->cap_timer_at == end) return;
+    /* On ENOMEM the agent stays capped until its next lead event touches
+     * it; nothing is lost or corrupted. */
+    if (lr_timers_push(&e->timers, end, LR_TIMER_CAP_RESET, a->idx, 0) == LR_OK)
+        a->cap_timer_at = end;
+}
+
+void lr_engine_agent_changed(lr_engine *e, lr_agent_rt *a) {
+    int capped = lr_agent_capped(a, e->now);
+    if (capped >= 0) schedule_cap_reset(e, a, capped);
+    bool base = a->status == LR_AGENT_AVAILABLE && capped < 0;
+    a->ready_nocap = base;
+    a->ready = base && (a->conf->capacity < 0 || a->open < a->conf->capacity);
+    for (uint32_t i = 0; i < a->nmem; i++) {
+        lr_segment *s = a->mem[i].seg;
+        uint32_t m = a->mem[i].m;
+        lr_segment_set_ready(s, m, s->ignore_capacity ? a->ready_nocap : a->ready);
+        lr_segment_touch(s, m);
+        if (s->dirty && !s->listed) {
+            s->listed = true;
+            s->next_dirty = e->dirty;
+            e->dirty = s;
+        }
+    }
+}
+
+static int index_open(lr_engine *e, lr_lead_rt *l) {
+    if (!e->use_owner) return LR_OK;
+    const char *em = l->lead->str[LR_LF_EMAIL], *ph = l->lead->str[LR_LF_PHONE];
+    int rc = LR_OK;
+    if (em) rc = lr_map_put(&e->by_email, em, strlen(em), l);
+    if (rc == LR_OK && ph) rc = lr_map_put(&e->by_phone, ph, strlen(ph), l);
+    return rc;
+}
+
+static void unindex_open(lr_engine *e, lr_lead_rt *l) {
+    if (!e->use_owner) return;
+    const char *em = l->lead->str[LR_LF_EMAIL], *ph = l->lead->str[LR_LF_PHONE];
+    if (em && lr_map_get(&e->by_email, em, strlen(em)) == l) lr_map_del(&e->by_email, em, strlen(em));
+    if (ph && lr_map_get(&e->by_phone, ph, strlen(ph)) == l) lr_map_del(&e->by_phone, ph, strlen(ph));
+}
+
+int lr_engine_assign(lr_engine *e, lr_lead_rt *l, uint32_t agent) {
+    lr_agent_rt *a = &e->agents[agent];
+    if (e->received_window) {
+        lr_timelog_trim(&a->received, e->now - e->received_window);
+        if (lr_timelog_add(&a->received, e->now, false) != LR_OK) return LR_ENOMEM;
+    }
+    if (index_open(e, l) != LR_OK) return LR_ENOMEM;
+    l->agent = agent;
+    l->seg = NULL;
+    free(l->offer);
+    l->offer = NULL;
+    l->noffer = 0;
+    lr_engine_set_state(e, l, LR_LEAD_ASSIGNED);
+    a->open++;
+    a->assigned++;
+    a->last_assigned = e->now;
+    lr_agent_count_lead(a, e->now);
+    lr_engine_agent_changed(e, a);
+    return LR_OK;
+}
+
+/* Ends L's assignment (release, hand-off, close): frees the agent's slot. */
+void lr_engine_unassign(lr_engine *e, lr_lead_rt *l) {
+    lr_agent_rt *a = &e->agents[l->agent];
+    unindex_open(e, l);
+    a->open--;
+    l->agent = LR_NO_AGENT;
+    lr_engine_agent_changed(e, a);
+}
+
+/* Takes L out of wherever it waits (queue, offer). */
+void lr_lead_unwait(lr_lead_rt *l) {
+    if (l->state == LR_LEAD_WAITING && l->seg) lr_segment_dequeue(l->seg, l);
+    l->seg = NULL;
+    free(l->offer);
+    l->offer = NULL;
+    l->noffer = 0;
+}
+
+/* ---- timers ----------------------------------------------------------------- */
+
+void lr_engine_advance(lr_engine *e, lr_time until) {
+    lr_timer t;
+    while (lr_timers_pop_due(&e->timers, until, &t)) {
+        if (t.at > e->now) e->now = t.at;
+        if (t.kind == LR_TIMER_CAP_RESET) {
+            lr_agent_rt *a = &e->agents[t.a];
+            if (a->cap_timer_at == t.at) a->cap_timer_at = LR_TIME_NONE;
+            lr_engine_agent_changed(e, a);
+        }
+        lr_dispatch_dirty(e);
+    }
+    if (until > e->now) e->now = until;
+}
+
+/* ---- create / destroy ------------------------------------------------------- */
+
+static void lead_rt_free(lr_lead_rt *l) {
+    if (!l) return;
+    lr_lead_free(l->lead);
+    free(l->excl);
+    free(l->offer);
+    free(l);
+}
+
+void lr_engine_destroy(lr_engine *e) {
+    if (!e) return;
+    for (size_t i = 0; i < e->nall; i++) lead_rt_free(e->all[i]);
+    free(e->all);
+    for (size_t i = 0; i < e->nsegs; i++) lr_segment_destroy(e->segs[i]);
+    free(e->segs);
+    if (e->agents) {
+        for (size_t i = 0; i < e->cfg->nagents; i++) {
+            lr_timelog_release(&e->agents[i].received);
+            lr_timelog_release(&e->agents[i].outcomes);
+            free(e->agents[i].mem);
+        }
+        free(e->agents);
+    }
+    lr_map_release(&e->agent_ids);
+    lr_map_release(&e->leads);
+    lr_map_release(&e->segments);
+    lr_map_release(&e->by_email);
+    lr_map_release(&e->by_phone);
+    lr_map_release(&e->account_ids);
+    lr_map_release(&e->account_domains);
+    lr_timers_release(&e->timers);
+    lr_buf_release(&e->key);
+    free(e->cands);
+    free(e->names);
+    free(e->scratch);
+    free(e->visited);
+    free(e);
+}
+
+int lr_engine_create(const lr_config *cfg, const lr_engine_opts *opts, lr_engine **out) {
+    lr_engine *e = calloc(1, sizeof *e);
+    if (!e) return LR_ENOMEM;
+    e->cfg = cfg;
+    e->explain = opts ? opts->explain : true;
+    e->now = opts ? opts->start : 0;
+    lr_rng_seed(&e->rng, opts ? opts->seed : 0);
+    lr_timers_init(&e->timers);
+    lr_buf_init(&e->key);
+    int rc = LR_ENOMEM;
+    e->agents = calloc(cfg->nagents ? cfg->nagents : 1, sizeof *e->agents);
+    e->visited = calloc(cfg->nrules ? cfg->nrules : 1, 1);
+    if (!e->agents || !e->visited) goto fail;
+    if ((rc = lr_map_init(&e->agent_ids, cfg->nagents)) != LR_OK) goto fail;
+    if ((rc = lr_map_init(&e->leads, 1024)) != LR_OK) goto fail;
+    if ((rc = lr_map_init(&e->segments, 64)) != LR_OK) goto fail;
+    if ((rc = lr_map_init(&e->by_email, 0)) != LR_OK) goto fail;
+    if ((rc = lr_map_init(&e->by_phone, 0)) != LR_OK) goto fail;
+    if ((rc = lr_map_init(&e->account_ids, cfg->naccounts)) != LR_OK) goto fail;
+    if ((rc = lr_map_init(&e->account_domains, cfg->naccounts)) != LR_OK) goto fail;
+    for (uint32_t i = 0; i < cfg->nagents; i++) {
+        lr_agent_rt *a = &e->agents[i];
+        a->conf = &cfg->agents[i];
+        a->idx = i;
+        a->status = a->conf->status;
+        a->last_assigned = LR_TIME_NONE;
+        a->cap_timer_at = LR_TIME_NONE;
+        for (int c = 0; c < LR_CAP__COUNT; c++) a->win_start[c] = LR_TIME_NONE;
+        lr_engine_agent_changed(e, a);     /* no segments yet: sets ready flags */
+        if ((rc = lr_map_put(&e->agent_ids, a->conf->id, strlen(a->conf->id), a)) != LR_OK)
+            goto fail;
+    }
+    for (size_t i = 0; i < cfg->naccounts; i++) {
+        lr_account_conf *ac = &cfg->accounts[i];
+        if ((rc = lr_map_put(&e->account_ids, ac->id, strlen(ac->id), ac)) != LR_OK) goto fail;
+        for (size_t k = 0; k < ac->ndomains; k++)
+            if ((rc = lr_map_put(&e->account_domains, ac->domains[k], strlen(ac->domains[k]),
+                                 ac)) != LR_OK)
+                goto fail;
+    }
+    for (size_t i = 0; i < cfg->nrules; i++) {
+        const lr_rule_conf *r = &cfg->rules[i];
+        unsigned needs = r->strategy->needs;
+        if (needs & LR_NEEDS_OWNER) e->use_owner = true;
+        if ((needs & LR_NEEDS_RECEIVED) && r->window_ms > e->received_window)
+            e->received_window = r->window_ms;
+        if ((needs & LR_NEEDS_OUTCOMES) && r->window_ms > e->outcome_window)
+            e->outcome_window = r->window_ms;
+    }
+    *out = e;
+    return LR_OK;
+fail:
+    lr_engine_destroy(e);
+    return rc;
+}
+
+void lr_engine_set_explain(lr_engine *e, bool on) { e->explain = on; }
+
+lr_time lr_engine_now(const lr_engine *e) { return e->now; }
+
+void lr_engine_get_stats(const lr_engine *e, lr_engine_stats *out) {
+    *out = e->stats;
+    out->open = e->nstate[LR_LEAD_ASSIGNED];
+    out->waiting = e->nstate[LR_LEAD_WAITING] + e->nstate[LR_LEAD_HELD] +
+                   e->nstate[LR_LEAD_OFFERED] + e->nstate[LR_LEAD_UNROUTED];
+}
+
+int lr_engine_agent_stats(const lr_engine *e, const char *id, lr_agent_stats *out) {
+    const lr_agent_rt *a = lr_map_get(&e->agent_ids, id, strlen(id));
+    if (!a) return LR_ENOENT;
+    memset(out, 0, sizeof *out);
+    out->status = a->status;
+    out->open = a->open;
+    out->assigned = a->assigned;
+    out->won = a->won;
+    out->closed = a->closed;
+    for (int c = 0; c < LR_CAP__COUNT; c++)
+        out->window[c] = lr_agent_window_count(a, (lr_cap)c, e->now);
+    return LR_OK;
+}

@@ -1,0 +1,111 @@
+/* engine_impl.h -- the engine's private state, shared by engine.c (events,
+ * lead life cycle) and route.c (rules, strategies, explanations).
+ *
+ * Invariants:
+ * - every lead ever received is in `leads` (by id) and `all` (by arrival);
+ * - an ASSIGNED lead counts once in its agent's `open`;
+ * - a WAITING lead is in exactly one segment's queue (l->seg), an OFFERED
+ *   lead names its segment in l->seg and its agents in l->offer;
+ * - agents[i].ready / ready_nocap are current for the clock `now` after
+ *   every event (cap windows that ended have fired their timers);
+ * - nstate[s] counts the leads in state s.
+ */
+#ifndef LR_CORE_ENGINE_IMPL_H
+#define LR_CORE_ENGINE_IMPL_H
+
+#include "core/agent.h"
+#include "core/lead_rt.h"
+#include "core/map.h"
+#include "core/rng.h"
+#include "core/segment.h"
+#include "core/timers.h"
+#include "leadrouter/buf.h"
+#include "leadrouter/engine.h"
+
+struct lr_engine {
+    const lr_config *cfg;           /* borrowed */
+    bool explain;
+    lr_time now;
+    lr_rng rng;
+
+    lr_agent_rt *agents;            /* owned, cfg->nagents */
+    lr_map agent_ids;               /* id -> lr_agent_rt* */
+
+    lr_map leads;                   /* id -> lr_lead_rt* */
+    lr_lead_rt **all;               /* owned: every lead, arrival order */
+    size_t nall, capall;
+    uint64_t seq;
+    uint64_t nstate[LR_LEAD__COUNT];
+
+    lr_map segments;                /* key -> lr_segment* */
+    lr_segment **segs;              /* owned: every segment */
+    size_t nsegs, capsegs;
+    lr_segment *dirty;              /* segments that may dispatch waiting leads */
+    lr_buf key;                     /* scratch for segment keys */
+
+    bool use_owner;                 /* some rule routes by owner */
+    lr_map by_email, by_phone;      /* open leads, for returning leads */
+    lr_map account_ids, account_domains;   /* -> lr_account_conf* */
+
+    lr_time received_window;        /* longest fewest_assigned window; 0: no log */
+    lr_time outcome_window;         /* longest top_producer window; 0: no log */
+
+    lr_timers timers;
+
+    /* the decision being emitted */
+    lr_decision_cb cb;
+    void *ud;
+    int cb_rc;
+    lr_candidate *cands;
+    size_t capcands;
+    const char **names;             /* broadcast agent ids */
+    size_t capnames;
+    uint32_t *scratch;              /* exclusions taken out of a segment */
+    size_t capscratch;
+    uint8_t *visited;               /* rules visited along a fallback chain */
+
+    lr_engine_stats stats;
+};
+
+/* engine.c */
+void lr_engine_emit(lr_engine *e, lr_decision *d);
+void lr_engine_set_state(lr_engine *e, lr_lead_rt *l, lr_lead_state s);
+int lr_engine_assign(lr_engine *e, lr_lead_rt *l, uint32_t agent);
+void lr_engine_agent_changed(lr_engine *e, lr_agent_rt *a);
+bool lr_lead_excludes(const lr_lead_rt *l, uint32_t agent);
+/* Ends L's assignment (release, hand-off, close): frees the agent's slot. */
+void lr_engine_unassign(lr_engine *e, lr_lead_rt *l);
+/* Takes L out of wherever it waits (queue, offer). */
+void lr_lead_unwait(lr_lead_rt *l);
+/* Moves the clock to UNTIL (never back), firing due timers in order. */
+void lr_engine_advance(lr_engine *e, lr_time until);
+
+/* route.c */
+
+/* Routes L (state NEW) through the rules: assigns, offers, queues, holds
+ * or leaves it unrouted, and emits the decision. REASON, when not NULL, is
+ * written as why.reason ("released", "qualified", ...). Returns LR_OK or
+ * LR_ENOMEM. */
+int lr_route(lr_engine *e, lr_lead_rt *l, const char *reason);
+
+/* Gives waiting leads of the dirty segments to agents who became ready. */
+int lr_dispatch_dirty(lr_engine *e);
+
+/* The segment of rule R for lead L (created on first need). */
+int lr_segment_for(lr_engine *e, const lr_rule_conf *r, const lr_lead *lead, lr_segment **out);
+
+/* Why agent A cannot take lead L under rule R now (LR_SKIP_NONE: it can). */
+lr_skip lr_skip_reason(const lr_engine *e, const lr_lead_rt *l, const lr_rule_conf *r,
+                       uint32_t a);
+
+/* Fills why.candidates of D for rule R's pool: CHOSEN (or LR_NO_AGENT) is
+ * chosen; with OFFER every member who could take the lead is (they were
+ * all offered it). The first explain_limit members are listed, plus the
+ * chosen one. */
+int lr_explain(lr_engine *e, lr_decision *d, const lr_lead_rt *l, const lr_rule_conf *r,
+               uint32_t chosen, bool offer);
+
+/* The member index of agent A in S, or LR_SEG_NONE. */
+uint32_t lr_member_of(const lr_engine *e, const lr_segment *s, uint32_t a);
+
+#endif

@@ -1,0 +1,59 @@
+/* lead_rt.h -- a lead's life inside the engine.
+ *
+ * States and the moves between them (every other move is refused with a
+ * decision that says why):
+ *
+ *   NEW       -> ASSIGNED   a strategy chose an agent (assigned)
+ *             -> OFFERED    broadcast to every eligible agent (offered)
+ *             -> WAITING    pull queue, open pool, or fallback: queue (queued)
+ *             -> HELD       manual, or fallback: hold (held)
+ *             -> UNROUTED   no rule could route it (unrouted)
+ *   OFFERED   -> ASSIGNED   the first claim or accept wins (claimed)
+ *             -> NEW        every offered agent declined: routed again
+ *   WAITING   -> ASSIGNED   a claim (claimed) or capacity freed (assigned)
+ *   HELD, UNROUTED -> ASSIGNED  an admin's assign event (assigned)
+ *   ASSIGNED  -> NEW        released or declined by its agent, or qualified
+ *                           (warm-up hand-off): routed again
+ *   any but CLOSED -> CLOSED    won, lost or disqualified (closed)
+ *   any but CLOSED -> ASSIGNED  an admin's assign event (assigned)
+ *
+ * NEW is transient: a lead is never left in it after an event.
+ */
+#ifndef LR_CORE_LEAD_RT_H
+#define LR_CORE_LEAD_RT_H
+
+#include "leadrouter/model.h"
+
+#define LR_LEAD_STATE_MAP(X) \
+    X(NEW, "new") X(ASSIGNED, "assigned") X(OFFERED, "offered") \
+    X(WAITING, "waiting") X(HELD, "held") X(UNROUTED, "unrouted") X(CLOSED, "closed")
+typedef enum lr_lead_state {
+#define LR_LS_ENUM(e, s) LR_LEAD_##e,
+    LR_LEAD_STATE_MAP(LR_LS_ENUM)
+#undef LR_LS_ENUM
+    LR_LEAD__COUNT
+} lr_lead_state;
+extern const char *const lr_lead_state_names[LR_LEAD__COUNT];
+
+#define LR_NO_AGENT UINT32_MAX
+#define LR_NO_RULE UINT32_MAX
+
+struct lr_segment;
+
+typedef struct lr_lead_rt {
+    lr_lead *lead;                  /* owned */
+    lr_lead_state state;
+    uint32_t agent;                 /* ASSIGNED: the agent; else LR_NO_AGENT */
+    uint32_t rule;                  /* the rule that routed it last, or LR_NO_RULE */
+    struct lr_segment *seg;         /* WAITING / OFFERED: where it waits */
+    uint64_t seq;                   /* arrival order (queue order ties) */
+    uint32_t qpos;                  /* WAITING: heap index + 1 in seg's queue */
+    uint32_t nexcl;                 /* agents who declined, released or let it go */
+    uint32_t *excl;                 /* owned */
+    uint32_t noffer;                /* OFFERED: agents it is offered to */
+    uint32_t *offer;                /* owned */
+    bool auto_dispatch;             /* WAITING by fallback: goes out when capacity frees */
+    bool contacted;
+} lr_lead_rt;
+
+#endif

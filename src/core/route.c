@@ -1,0 +1,459 @@
+/* route.c -- from a lead to a decision: rules in order, the segment of the
+ * matching rule, the strategy's pick, the fallback chain, and the
+ * explanation of who was passed over and why.
+ *
+ * A rule whose strategy finds nobody falls back as it says: `next` tries
+ * the next rule whose `when` holds, `queue` waits in the segment (and goes
+ * out as soon as an agent there is ready again), `hold` waits for an admin,
+ * and a rule name routes by that rule (whatever its `when`). A lead that no
+ * rule could route is `unrouted`, never dropped.
+ */
+#include "core/engine_impl.h"
+#include "core/strategy_impl.h"
+#include "leadrouter/error.h"
+#include "leadrouter/expr.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DISPATCH_SCAN_MAX 64        /* waiting leads looked at per dispatch */
+
+/* ---- segments ------------------------------------------------------------ */
+
+/* The lead's value for a match constraint, as bytes; false when the lead
+ * has no usable value (then no agent matches). */
+static bool match_value(const lr_match *mt, const lr_lead *lead, char *num, size_t numlen,
+                        const char **p, size_t *len) {
+    lr_value v = mt->field >= 0 ? lr_lead_get(lead, (lr_lead_field)mt->field)
+                                : lr_lead_get_custom(lead, mt->custom, strlen(mt->custom));
+    if (v.type == LR_VSTR) { *p = v.u.s.ptr; *len = v.u.s.len; return true; }
+    if (v.type == LR_VNUM) {
+        int n = snprintf(num, numlen, "%.17g", v.u.n);
+        *p = num; *len = (size_t)n;
+        return true;
+    }
+    return false;
+}
+
+static bool agent_matches(const lr_agent_conf *a, const lr_rule_conf *r, const lr_lead *lead) {
+    for (size_t i = 0; i < r->nmatch; i++) {
+        char num[32];
+        const char *v; size_t len;
+        if (!match_value(&r->match[i], lead, num, sizeof num, &v, &len)) return false;
+        const lr_attr *attr = lr_agent_attr(a, r->match[i].attr);
+        if (!attr || !lr_attr_contains(attr, v, len)) return false;
+    }
+    return true;
+}
+
+static int add_membership(lr_agent_rt *a, lr_segment *s, uint32_t m) {
+    if (a->nmem == a->capmem) {
+        uint32_t cap = a->capmem ? a->capmem * 2 : 4;
+        lr_membership *mem = realloc(a->mem, cap * sizeof *mem);
+        if (!mem) return LR_ENOMEM;
+        a->mem = mem;
+        a->capmem = cap;
+    }
+    a->mem[a->nmem++] = (lr_membership){ s, m };
+    return LR_OK;
+}
+
+int lr_segment_for(lr_engine *e, const lr_rule_conf *r, const lr_lead *lead, lr_segment **out) {
+    /* key: pool, strategy, ignore_capacity, then attr=value per match */
+    lr_buf *k = &e->key;
+    lr_buf_reset(k);
+    int rc = lr_buf_printf(k, "%u|%s|%d", r->pool, lr_strategy_name(r->strategy),
+                           r->ignore_capacity);
+    bool has_value = true;
+    for (size_t i = 0; rc == LR_OK && i < r->nmatch; i++) {
+        char num[32];
+        const char *v; size_t len;
+        rc = lr_buf_printf(k, "|%s=", r->match[i].attr);
+        if (rc != LR_OK) break;
+        if (match_value(&r->match[i], lead, num, sizeof num, &v, &len)) {
+            rc = lr_buf_putc(k, 's');
+            if (rc == LR_OK) rc = lr_buf_append(k, v, len);
+        } else {
+            has_value = false;
+            rc = lr_buf_putc(k, 'n');   /* no value: the segment has no members */
+        }
+    }
+    if (rc != LR_OK) return rc;
+    lr_segment *s = lr_map_get(&e->segments, k->data, k->len);
+    if (s) { *out = s; return LR_OK; }
+
+    const lr_pool_conf *pool = &e->cfg->pools[r->pool];
+    uint32_t *members = malloc((pool->nagents ? pool->nagents : 1) * sizeof *members);
+    if (!members) return LR_ENOMEM;
+    uint32_t n = 0;
+    for (size_t i = 0; has_value && i < pool->nagents; i++)
+        if (agent_matches(&e->cfg->agents[pool->agents[i]], r, lead))
+            members[n++] = pool->agents[i];
+    rc = lr_segment_create(r->strategy, r->pool, r->ignore_capacity, pool->order, members, n,
+                           e->agents, &s);
+    if (rc == LR_OK && !(s->key = malloc(k->len + 1))) rc = LR_ENOMEM;
+    if (rc == LR_OK && e->nsegs == e->capsegs) {
+        size_t cap = e->capsegs ? e->capsegs * 2 : 16;
+        lr_segment **v = realloc(e->segs, cap * sizeof *v);
+        if (!v) rc = LR_ENOMEM;
+        else { e->segs = v; e->capsegs = cap; }
+    }
+    uint32_t added = 0;
+    for (; rc == LR_OK && added < n; added++)
+        rc = add_membership(&e->agents[members[added]], s, added);
+    if (rc == LR_OK) {
+        memcpy(s->key, k->data, k->len + 1);
+        s->keylen = k->len;
+        rc = lr_map_put(&e->segments, s->key, s->keylen, s);
+    }
+    if (rc != LR_OK) {
+        while (added-- > 0) e->agents[members[added]].nmem--;
+        lr_segment_destroy(s);
+        free(members);
+        return rc;
+    }
+    e->segs[e->nsegs++] = s;
+    free(members);
+    *out = s;
+    return LR_OK;
+}
+
+uint32_t lr_member_of(const lr_engine *e, const lr_segment *s, uint32_t a) {
+    const lr_agent_rt *rt = &e->agents[a];
+    for (uint32_t i = 0; i < rt->nmem; i++)
+        if (rt->mem[i].seg == s) return rt->mem[i].m;
+    return LR_SEG_NONE;
+}
+
+/* ---- explanations -------------------------------------------------------- */
+
+lr_skip lr_skip_reason(const lr_engine *e, const lr_lead_rt *l, const lr_rule_conf *r,
+                       uint32_t a) {
+    const lr_agent_rt *rt = &e->agents[a];
+    if (!agent_matches(rt->conf, r, l->lead)) return LR_SKIP_NO_MATCH;
+    if (lr_lead_excludes(l, a)) return LR_SKIP_DECLINED;
+    if (rt->status == LR_AGENT_AWAY) return LR_SKIP_AWAY;
+    if (rt->status == LR_AGENT_OFFLINE) return LR_SKIP_OFFLINE;
+    if (!r->ignore_capacity && rt->conf->capacity >= 0 && rt->open >= rt->conf->capacity)
+        return LR_SKIP_AT_CAPACITY;
+    int c = lr_agent_capped(rt, e->now);
+    if (c >= 0) return (lr_skip)(LR_SKIP_CAP_HOUR + c);
+    return LR_SKIP_NONE;
+}
+
+int lr_explain(lr_engine *e, lr_decision *d, const lr_lead_rt *l, const lr_rule_conf *r,
+               uint32_t chosen, bool offer) {
+    if (!e->explain) return LR_OK;
+    const lr_pool_conf *pool = &e->cfg->pools[r->pool];
+    size_t limit = e->cfg->explain_limit;
+    size_t want = (pool->nagents < limit ? pool->nagents : limit) + 1;
+    if (want > e->capcands) {
+        lr_candidate *c = realloc(e->cands, want * sizeof *c);
+        if (!c) return LR_ENOMEM;
+        e->cands = c;
+        e->capcands = want;
+    }
+    /* The first `limit` members, plus the chosen one wherever it stands. */
+    size_t n = 0;
+    bool chosen_seen = chosen == LR_NO_AGENT;
+    for (size_t i = 0; i < pool->nagents; i++) {
+        uint32_t a = pool->agents[i];
+        if (n >= limit) {
+            if (chosen_seen) break;
+            if (a != chosen) continue;
+        }
+        lr_candidate *c = &e->cands[n++];
+        c->agent = e->agents[a].conf->id;
+        c->reason = a == chosen ? LR_SKIP_NONE : lr_skip_reason(e, l, r, a);
+        if (a == chosen) chosen_seen = true;
+        if (c->reason != LR_SKIP_NONE)
+            c->state = LR_CAND_SKIPPED;
+        else
+            c->state = (a == chosen || offer) ? LR_CAND_CHOSEN : LR_CAND_ELIGIBLE;
+    }
+    d->cands = e->cands;
+    d->ncands = n;
+    d->pool_size = pool->nagents;
+    return LR_OK;
+}
+
+/* ---- one rule ------------------------------------------------------------ */
+
+static void decision_for_rule(const lr_engine *e, lr_decision *d, const lr_lead_rt *l,
+                              const lr_rule_conf *r, lr_action action) {
+    memset(d, 0, sizeof *d);
+    d->at = e->now;
+    d->lead = lr_lead_id(l->lead);
+    d->action = action;
+    d->rule = r->name;
+    d->pool = e->cfg->pools[r->pool].name;
+    d->strategy = lr_strategy_name(r->strategy);
+}
+
+static int ensure_scratch(lr_engine *e, size_t n) {
+    if (n <= e->capscratch) return LR_OK;
+    uint32_t *p = realloc(e->scratch, n * sizeof *p);
+    if (!p) return LR_ENOMEM;
+    e->scratch = p;
+    e->capscratch = n;
+    return LR_OK;
+}
+
+/* The owner of a lead: the account it names or its email domain belongs
+ * to, else the agent of an open lead with the same email or phone. */
+static uint32_t find_owner(const lr_engine *e, const lr_lead *lead) {
+    const lr_account_conf *acct = NULL;
+    const char *s = lead->str[LR_LF_ACCOUNT];
+    if (s) acct = lr_map_get(&e->account_ids, s, strlen(s));
+    const char *email = lead->str[LR_LF_EMAIL];
+    if (!acct && email) {
+        const char *at = strrchr(email, '@');
+        if (at && at[1]) {
+            char dom[256];
+            size_t n = strlen(at + 1);
+            if (n < sizeof dom) {
+                for (size_t i = 0; i < n; i++) {
+                    char c = at[1 + i];
+                    dom[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+                }
+                acct = lr_map_get(&e->account_domains, dom, n);
+            }
+        }
+    }
+    if (acct) return acct->owner;
+    const lr_lead_rt *prev = NULL;
+    if (email) prev = lr_map_get(&e->by_email, email, strlen(email));
+    const char *phone = lead->str[LR_LF_PHONE];
+    if (!prev && phone) prev = lr_map_get(&e->by_phone, phone, strlen(phone));
+    return prev && prev->state == LR_LEAD_ASSIGNED ? prev->agent : LR_NO_AGENT;
+}
+
+/* Picks a ready member of S for L with the lead's excluded agents taken
+ * out for the pick (as nginx skips the peers a request already tried). */
+static int pick_member(lr_engine *e, lr_segment *s, lr_lead_rt *l, const lr_rule_conf *r,
+                       uint32_t *out) {
+    int rc = ensure_scratch(e, l->nexcl);
+    if (rc != LR_OK) return rc;
+    uint32_t nout = 0;
+    for (uint32_t i = 0; i < l->nexcl; i++) {
+        uint32_t m = lr_member_of(e, s, l->excl[i]);
+        if (m != LR_SEG_NONE && lr_segment_is_ready(s, m)) {
+            lr_segment_set_ready(s, m, false);
+            e->scratch[nout++] = m;
+        }
+    }
+    lr_pick_ctx ctx = { l->lead, r, e->now, &e->rng,
+                        (r->strategy->needs & LR_NEEDS_OWNER) ? find_owner(e, l->lead) : LR_NO_AGENT };
+    uint32_t m = lr_segment_pick(s, &ctx);
+    if (m != LR_SEG_NONE) lr_segment_chosen(s, m);
+    for (uint32_t i = 0; i < nout; i++) lr_segment_set_ready(s, e->scratch[i], true);
+    *out = m;
+    return LR_OK;
+}
+
+/* Offers L to every ready, not excluded member of S. Returns LR_OK with
+ * *offered false when there is nobody. */
+static int offer_all(lr_engine *e, lr_segment *s, lr_lead_rt *l, bool *offered) {
+    *offered = false;
+    uint32_t *list = malloc((s->ready.count ? s->ready.count : 1) * sizeof *list);
+    if (!list) return LR_ENOMEM;
+    uint32_t n = 0;
+    for (uint32_t m = lr_bitset_next(&s->ready, 0); m != LR_BITSET_NONE;
+         m = lr_bitset_next(&s->ready, m + 1))
+        if (!lr_lead_excludes(l, s->agents[m])) list[n++] = s->agents[m];
+    if (n == 0) { free(list); return LR_OK; }
+    free(l->offer);
+    l->offer = list;
+    l->noffer = n;
+    l->seg = s;
+    *offered = true;
+    return LR_OK;
+}
+
+static int emit_offer(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r, const char *reason) {
+    if (l->noffer > e->capnames) {
+        const char **p = realloc(e->names, l->noffer * sizeof *p);
+        if (!p) return LR_ENOMEM;
+        e->names = p;
+        e->capnames = l->noffer;
+    }
+    for (uint32_t i = 0; i < l->noffer; i++) e->names[i] = e->agents[l->offer[i]].conf->id;
+    lr_engine_set_state(e, l, LR_LEAD_OFFERED);
+    lr_decision d;
+    decision_for_rule(e, &d, l, r, LR_ACTION_OFFERED);
+    d.agents = e->names;
+    d.nagents = l->noffer;
+    d.reason = reason;
+    int rc = lr_explain(e, &d, l, r, LR_NO_AGENT, true);
+    if (rc != LR_OK) return rc;
+    lr_engine_emit(e, &d);
+    return LR_OK;
+}
+
+static int emit_assigned(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r, uint32_t agent,
+                         lr_action action, const char *reason) {
+    int rc = lr_engine_assign(e, l, agent);
+    if (rc != LR_OK) return rc;
+    lr_decision d;
+    decision_for_rule(e, &d, l, r, action);
+    d.agent = e->agents[agent].conf->id;
+    d.reason = reason;
+    rc = lr_explain(e, &d, l, r, agent, false);
+    if (rc != LR_OK) return rc;
+    lr_engine_emit(e, &d);
+    return LR_OK;
+}
+
+static int emit_waiting(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r, lr_segment *s,
+                        lr_action action, const char *reason) {
+    if (action == LR_ACTION_QUEUED) {
+        int rc = lr_segment_enqueue(s, l);
+        if (rc != LR_OK) return rc;
+        lr_engine_set_state(e, l, LR_LEAD_WAITING);
+        l->auto_dispatch = s->strat->mode == LR_MODE_ASSIGN || s->strat->mode == LR_MODE_BROADCAST;
+    } else {
+        lr_engine_set_state(e, l, LR_LEAD_HELD);
+    }
+    lr_decision d;
+    decision_for_rule(e, &d, l, r, action);
+    d.reason = reason;
+    int rc = lr_explain(e, &d, l, r, LR_NO_AGENT, false);
+    if (rc != LR_OK) return rc;
+    lr_engine_emit(e, &d);
+    return LR_OK;
+}
+
+/* Tries rule RI alone. *done is false when nobody could take the lead;
+ * *seg then names the segment that was tried. */
+static int try_rule(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason, bool *done,
+                    lr_segment **seg) {
+    const lr_rule_conf *r = &e->cfg->rules[ri];
+    lr_segment *s;
+    int rc = lr_segment_for(e, r, l->lead, &s);
+    if (rc != LR_OK) return rc;
+    *seg = s;
+    *done = true;
+    l->rule = ri;
+    switch (r->strategy->mode) {
+    case LR_MODE_ASSIGN: {
+        uint32_t m;
+        rc = pick_member(e, s, l, r, &m);
+        if (rc != LR_OK) return rc;
+        if (m == LR_SEG_NONE) { *done = false; return LR_OK; }
+        return emit_assigned(e, l, r, s->agents[m], LR_ACTION_ASSIGNED, reason);
+    }
+    case LR_MODE_BROADCAST: {
+        bool offered;
+        rc = offer_all(e, s, l, &offered);
+        if (rc != LR_OK || !offered) { *done = false; return rc; }
+        return emit_offer(e, l, r, reason);
+    }
+    case LR_MODE_QUEUE:
+    case LR_MODE_OPEN_POOL:
+        return emit_waiting(e, l, r, s, LR_ACTION_QUEUED, reason);
+    case LR_MODE_MANUAL:
+    default:
+        return emit_waiting(e, l, r, s, LR_ACTION_HELD, reason);
+    }
+}
+
+/* Tries rule RI and follows its fallback chain. *done is false when the
+ * chain ends in `next`. */
+static int follow(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason, bool *done) {
+    memset(e->visited, 0, e->cfg->nrules);
+    for (;;) {
+        lr_segment *s = NULL;
+        int rc = try_rule(e, l, ri, reason, done, &s);
+        if (rc != LR_OK || *done) return rc;
+        e->visited[ri] = 1;
+        const lr_rule_conf *r = &e->cfg->rules[ri];
+        switch (r->fallback) {
+        case LR_FALLBACK_QUEUE:
+            *done = true;
+            return emit_waiting(e, l, r, s, LR_ACTION_QUEUED, "no_eligible_agent");
+        case LR_FALLBACK_HOLD:
+            *done = true;
+            return emit_waiting(e, l, r, s, LR_ACTION_HELD, "no_eligible_agent");
+        case LR_FALLBACK_RULE:
+            if (e->visited[r->fallback_rule]) return LR_OK;
+            ri = r->fallback_rule;
+            break;
+        case LR_FALLBACK_NEXT:
+        default:
+            return LR_OK;
+        }
+    }
+}
+
+int lr_route(lr_engine *e, lr_lead_rt *l, const char *reason) {
+    bool any_rule = false;
+    for (uint32_t ri = 0; ri < e->cfg->nrules; ri++) {
+        const lr_rule_conf *r = &e->cfg->rules[ri];
+        if (r->when && !lr_expr_eval(r->when, l->lead)) continue;
+        any_rule = true;
+        bool done;
+        int rc = follow(e, l, ri, reason, &done);
+        if (rc != LR_OK || done) return rc;
+    }
+    lr_engine_set_state(e, l, LR_LEAD_UNROUTED);
+    l->rule = LR_NO_RULE;
+    lr_decision d;
+    memset(&d, 0, sizeof d);
+    d.at = e->now;
+    d.lead = lr_lead_id(l->lead);
+    d.action = LR_ACTION_UNROUTED;
+    d.reason = any_rule ? "no_eligible_agent" : "no_rule_matched";
+    d.detail = any_rule ? "every rule that matched found nobody eligible and fell through"
+                        : "no rule's `when` holds for this lead";
+    lr_engine_emit(e, &d);
+    return LR_OK;
+}
+
+/* ---- leads waiting for capacity ------------------------------------------ */
+
+/* Gives S's waiting leads, in queue order, to its ready members. Leads
+ * nobody can take (everyone ready declined them) are set aside and put
+ * back; at most DISPATCH_SCAN_MAX are looked at per call. */
+static int dispatch(lr_engine *e, lr_segment *s) {
+    lr_lead_rt *aside[DISPATCH_SCAN_MAX];
+    int naside = 0, rc = LR_OK;
+    while (rc == LR_OK && s->qn && s->ready.count && naside < DISPATCH_SCAN_MAX) {
+        lr_lead_rt *l = lr_segment_head(s);
+        lr_segment_dequeue(s, l);
+        const lr_rule_conf *r = &e->cfg->rules[l->rule];
+        if (s->strat->mode == LR_MODE_BROADCAST) {
+            bool offered;
+            rc = offer_all(e, s, l, &offered);
+            if (rc == LR_OK && offered) rc = emit_offer(e, l, r, "capacity_freed");
+            else if (rc == LR_OK) aside[naside++] = l;
+            continue;
+        }
+        uint32_t m;
+        rc = pick_member(e, s, l, r, &m);
+        if (rc == LR_OK && m != LR_SEG_NONE)
+            rc = emit_assigned(e, l, r, s->agents[m], LR_ACTION_ASSIGNED, "capacity_freed");
+        else if (rc == LR_OK)
+            aside[naside++] = l;
+        else
+            aside[naside++] = l;            /* ENOMEM: keep it waiting */
+    }
+    for (int i = 0; i < naside; i++) {
+        int rc2 = lr_segment_enqueue(s, aside[i]);
+        if (rc2 != LR_OK && rc == LR_OK) rc = rc2;
+    }
+    return rc;
+}
+
+int lr_dispatch_dirty(lr_engine *e) {
+    int rc = LR_OK;
+    while (e->dirty && rc == LR_OK) {
+        lr_segment *s = e->dirty;
+        e->dirty = s->next_dirty;
+        s->listed = false;
+        s->dirty = false;
+        if (s->strat->mode == LR_MODE_ASSIGN || s->strat->mode == LR_MODE_BROADCAST)
+            rc = dispatch(e, s);
+    }
+    return rc;
+}

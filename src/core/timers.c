@@ -1,0 +1,50 @@
+/* timers.c -- binary min-heap of deadlines (see timers.h). */
+#include "core/timers.h"
+#include "leadrouter/error.h"
+
+#include <stdlib.h>
+
+static bool before(const lr_timer *x, const lr_timer *y) {
+    return x->at < y->at || (x->at == y->at && x->seq < y->seq);
+}
+
+void lr_timers_init(lr_timers *t) { t->heap = NULL; t->n = t->cap = 0; t->seq = 0; }
+
+void lr_timers_release(lr_timers *t) { free(t->heap); lr_timers_init(t); }
+
+int lr_timers_push(lr_timers *t, lr_time at, uint32_t kind, uint32_t a, uint32_t b) {
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        lr_timer *h = realloc(t->heap, cap * sizeof *h);
+        if (!h) return LR_ENOMEM;
+        t->heap = h;
+        t->cap = cap;
+    }
+    lr_timer x = { at, t->seq++, kind, a, b };
+    size_t i = t->n++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!before(&x, &t->heap[p])) break;
+        t->heap[i] = t->heap[p];
+        i = p;
+    }
+    t->heap[i] = x;
+    return LR_OK;
+}
+
+bool lr_timers_pop_due(lr_timers *t, lr_time now, lr_timer *out) {
+    if (t->n == 0 || t->heap[0].at > now) return false;
+    *out = t->heap[0];
+    lr_timer last = t->heap[--t->n];
+    size_t i = 0, n = t->n;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n) break;
+        if (c + 1 < n && before(&t->heap[c + 1], &t->heap[c])) c++;
+        if (!before(&t->heap[c], &last)) break;
+        t->heap[i] = t->heap[c];
+        i = c;
+    }
+    if (n) t->heap[i] = last;
+    return true;
+}

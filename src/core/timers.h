@@ -1,0 +1,42 @@
+/* timers.h -- deadlines on the engine's clock.
+ *
+ * A binary min-heap of (time, seq, kind, a, b). The engine fires every
+ * timer whose time has come before it applies an event, in time order and,
+ * for equal times, in the order they were set (seq), so firing is
+ * deterministic. A timer is never cancelled: when it fires the engine
+ * checks whether it still matters (a cap reset for an agent whose window
+ * already moved on does nothing). Push and pop cost O(log n).
+ */
+#ifndef LR_CORE_TIMERS_H
+#define LR_CORE_TIMERS_H
+
+#include "leadrouter/model.h"
+
+typedef enum lr_timer_kind {
+    LR_TIMER_CAP_RESET = 0          /* a = agent index: a cap window ended */
+} lr_timer_kind;
+
+typedef struct lr_timer {
+    lr_time at;
+    uint64_t seq;
+    uint32_t kind;
+    uint32_t a, b;
+} lr_timer;
+
+typedef struct lr_timers {
+    lr_timer *heap;                 /* owned */
+    size_t n, cap;
+    uint64_t seq;
+} lr_timers;
+
+void lr_timers_init(lr_timers *t);
+void lr_timers_release(lr_timers *t);
+
+/* Adds a timer. Returns LR_OK or LR_ENOMEM (T unchanged). */
+int lr_timers_push(lr_timers *t, lr_time at, uint32_t kind, uint32_t a, uint32_t b);
+
+/* When the earliest timer is due at or before NOW, removes it into *out
+ * and returns true; otherwise returns false. */
+bool lr_timers_pop_due(lr_timers *t, lr_time now, lr_timer *out);
+
+#endif

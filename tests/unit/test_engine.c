@@ -1,0 +1,277 @@
+/* test_engine.c -- the engine's life cycle through the real config loader
+ * and event parser: matching and explanations, fallbacks, waiting leads
+ * going out when capacity frees, releases, hand-offs, caps, refusals. */
+#include "harness.h"
+#include "test.h"
+
+#define TERR "agents:\n" \
+    "  - {id: alice, attributes: {territories: [CA, NV]}}\n" \
+    "  - {id: bob, attributes: {territories: [TX]}}\n" \
+    "  - {id: carol, attributes: {territories: [CA]}, status: away}\n" \
+    "  - {id: dave, attributes: {territories: [CA]}, capacity: 0}\n" \
+    "pools: {west: [alice, bob, carol, dave]}\n"
+
+TEST(match_explains_every_candidate_in_pool_order) {
+    const char *cfg = TERR "rules: [{name: hot, pool: west, strategy: round_robin, "
+                           "match: {territories: state}}]\n";
+    run_out o;
+    CHECK(run_engine(cfg, "{\"id\":\"L1\",\"state\":\"CA\"}\n", 1, true, &o));
+    CHECK_EQ_STR(o.json.data,
+                 "{\"at\":\"1970-01-01T00:00:00Z\",\"lead\":\"L1\",\"action\":\"assigned\","
+                 "\"agent\":\"alice\",\"rule\":\"hot\",\"pool\":\"west\",\"strategy\":\"round_robin\","
+                 "\"why\":{\"candidates\":[{\"agent\":\"alice\",\"chosen\":true},"
+                 "{\"agent\":\"bob\",\"skipped\":\"no_match\"},"
+                 "{\"agent\":\"carol\",\"skipped\":\"away\"},"
+                 "{\"agent\":\"dave\",\"skipped\":\"at_capacity\"}]}}\n");
+    run_release(&o);
+}
+
+TEST(match_with_no_value_matches_nobody_and_falls_through) {
+    const char *cfg = TERR "rules: [{name: hot, pool: west, strategy: round_robin, "
+                           "match: {territories: state}},\n"
+                           "        {name: any, pool: west, strategy: round_robin}]\n";
+    CHECK_EQ_STR(trace_of(cfg, "{\"id\":\"L1\"}\n{\"id\":\"L2\",\"state\":\"TX\"}\n"),
+                 "assigned:alice assigned:bob");
+}
+
+TEST(eligible_but_not_chosen_is_marked_eligible) {
+    const char *cfg = "agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
+                      "rules: [{name: r, pool: p, strategy: round_robin}]\n";
+    run_out o;
+    CHECK(run_engine(cfg, "{\"id\":\"L1\"}\n", 1, true, &o));
+    CHECK_CONTAINS(o.json.data, "[{\"agent\":\"a\",\"chosen\":true},{\"agent\":\"b\",\"eligible\":true}]");
+    run_release(&o);
+}
+
+TEST(explain_limit_lists_first_members_plus_chosen_and_pool_size) {
+    const char *cfg = "explain_limit: 2\n"
+                      "agents: [{id: a, status: away}, {id: b, status: away}, {id: c, status: away}, {id: d}]\n"
+                      "pools: {p: [a, b, c, d]}\n"
+                      "rules: [{name: r, pool: p, strategy: round_robin}]\n";
+    run_out o;
+    CHECK(run_engine(cfg, "{\"id\":\"L1\"}\n", 1, true, &o));
+    CHECK_CONTAINS(o.json.data, "\"why\":{\"candidates\":[{\"agent\":\"a\",\"skipped\":\"away\"},"
+                                "{\"agent\":\"b\",\"skipped\":\"away\"},"
+                                "{\"agent\":\"d\",\"chosen\":true}],\"pool_size\":4}");
+    run_release(&o);
+}
+
+TEST(no_explanation_when_explain_is_off) {
+    const char *cfg = "agents: [{id: a}]\npools: {p: [a]}\nrules: [{name: r, pool: p, strategy: round_robin}]\n";
+    run_out o;
+    CHECK(run_engine(cfg, "{\"id\":\"L1\"}\n", 1, false, &o));
+    CHECK_EQ_STR(o.json.data, "{\"at\":\"1970-01-01T00:00:00Z\",\"lead\":\"L1\",\"action\":\"assigned\","
+                              "\"agent\":\"a\",\"rule\":\"r\",\"pool\":\"p\",\"strategy\":\"round_robin\"}\n");
+    run_release(&o);
+}
+
+TEST(fallback_queue_waits_and_goes_out_when_capacity_frees) {
+    const char *cfg = "agents: [{id: a, capacity: 1}, {id: b, capacity: 1}]\npools: {p: {agents: [a, b], order: fifo}}\n"
+                      "rules: [{name: r, pool: p, strategy: least_busy, fallback: queue}]\n";
+    const char *ev = "{\"id\":\"L1\"}\n{\"id\":\"L2\"}\n{\"id\":\"L3\"}\n{\"id\":\"L4\"}\n"
+                     "{\"type\":\"progress\",\"lead\":\"L2\",\"status\":\"lost\"}\n"
+                     "{\"type\":\"progress\",\"lead\":\"L1\",\"status\":\"won\"}\n";
+    run_out o;
+    CHECK(run_engine(cfg, ev, 1, false, &o));
+    CHECK_EQ_STR(o.trace.data, "assigned:a assigned:b queued queued closed:b assigned:b closed:a assigned:a");
+    /* L3 (first in) goes to b, then L4 to a */
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"L3\",\"action\":\"assigned\",\"agent\":\"b\"");
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"L4\",\"action\":\"assigned\",\"agent\":\"a\"");
+    CHECK_CONTAINS(o.json.data, "\"reason\":\"capacity_freed\"");
+    run_release(&o);
+}
+
+TEST(fallback_queue_goes_out_when_agent_comes_back) {
+    const char *cfg = "agents: [{id: a, status: away}]\npools: {p: [a]}\n"
+                      "rules: [{name: r, pool: p, strategy: round_robin, fallback: queue}]\n";
+    const char *ev = "{\"id\":\"L1\"}\n{\"type\":\"agent\",\"agent\":\"a\",\"status\":\"available\"}\n";
+    CHECK_EQ_STR(trace_of(cfg, ev), "queued assigned:a");
+}
+
+TEST(fallback_next_rule_and_hold_and_unrouted) {
+    const char *cfg = "agents: [{id: a, status: away}, {id: b}]\npools: {pa: [a], pb: [b]}\n"
+                      "rules:\n"
+                      "  - {name: first, when: 'source == \"x\"', pool: pa, strategy: round_robin, fallback: second}\n"
+                      "  - {name: second, when: 'false', pool: pb, strategy: round_robin}\n"
+                      "  - {name: held, when: 'source == \"y\"', pool: pa, strategy: top_down, fallback: hold}\n"
+                      "  - {name: last, when: 'source == \"z\"', pool: pa, strategy: top_down}\n";
+    run_out o;
+    CHECK(run_engine(cfg, "{\"id\":\"L1\",\"source\":\"x\"}\n{\"id\":\"L2\",\"source\":\"y\"}\n"
+                          "{\"id\":\"L3\",\"source\":\"z\"}\n{\"id\":\"L4\"}\n", 1, false, &o));
+    /* x: first finds nobody, falls back to rule `second` (its `when` is not
+     * tested) -> b; y: held; z: last finds nobody, next: no more rules */
+    CHECK_EQ_STR(o.trace.data, "assigned:b held unrouted unrouted");
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"L1\",\"action\":\"assigned\",\"agent\":\"b\",\"rule\":\"second\"");
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"L3\",\"action\":\"unrouted\",\"why\":{\"reason\":\"no_eligible_agent\"");
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"L4\",\"action\":\"unrouted\",\"why\":{\"reason\":\"no_rule_matched\"");
+    run_release(&o);
+}
+
+TEST(ignore_capacity_pushes_past_capacity) {
+    const char *cfg = "agents: [{id: a, capacity: 1}]\npools: {p: [a]}\n"
+                      "rules: [{name: r, pool: p, strategy: round_robin, ignore_capacity: true}]\n";
+    CHECK_EQ_STR(trace_of(cfg, leads_(3, "")), "assigned:a assigned:a assigned:a");
+}
+
+TEST(release_routes_again_never_to_the_same_agent) {
+    const char *cfg = "agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
+                      "rules: [{name: r, pool: p, strategy: top_down, fallback: hold}]\n";
+    const char *ev = "{\"id\":\"L1\"}\n{\"type\":\"release\",\"lead\":\"L1\"}\n"
+                     "{\"type\":\"release\",\"lead\":\"L1\",\"agent\":\"a\"}\n"
+                     "{\"type\":\"release\",\"lead\":\"L1\",\"agent\":\"b\"}\n";
+    run_out o;
+    CHECK(run_engine(cfg, ev, 1, false, &o));
+    CHECK_EQ_STR(o.trace.data, "assigned:a released:a assigned:b rejected:a released:b held");
+    CHECK_CONTAINS(o.json.data, "\"reason\":\"not_your_lead\"");
+    run_release(&o);
+}
+
+TEST(decline_of_assigned_lead_releases_it) {
+    const char *cfg = "agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
+                      "rules: [{name: r, pool: p, strategy: round_robin}]\n";
+    CHECK_EQ_STR(trace_of(cfg, "{\"id\":\"L1\"}\n{\"type\":\"decline\",\"lead\":\"L1\",\"agent\":\"a\"}\n"),
+                 "assigned:a released:a assigned:b");
+}
+
+TEST(qualified_lead_is_handed_to_closers) {
+    const char *cfg = "agents: [{id: sam, capacity: 1}, {id: cleo}]\npools: {sdr: [sam], closers: [cleo]}\n"
+                      "rules:\n"
+                      "  - {name: close, when: 'stage == \"qualified\"', pool: closers, strategy: round_robin}\n"
+                      "  - {name: qualify, pool: sdr, strategy: round_robin, fallback: queue}\n";
+    const char *ev = "{\"id\":\"L1\"}\n{\"id\":\"L2\"}\n"
+                     "{\"type\":\"progress\",\"lead\":\"L1\",\"status\":\"contacted\"}\n"
+                     "{\"type\":\"progress\",\"lead\":\"L1\",\"status\":\"qualified\"}\n";
+    run_out o;
+    CHECK(run_engine(cfg, ev, 1, false, &o));
+    /* sam's slot frees on the hand-off, so the waiting L2 goes to sam */
+    CHECK_EQ_STR(o.trace.data, "assigned:sam queued assigned:cleo assigned:sam");
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"L1\",\"action\":\"assigned\",\"agent\":\"cleo\",\"rule\":\"close\","
+                                "\"pool\":\"closers\",\"strategy\":\"round_robin\",\"why\":{\"reason\":\"qualified\"}");
+    run_release(&o);
+}
+
+TEST(hourly_cap_skips_agent_until_next_hour) {
+    const char *cfg = "agents: [{id: a, caps: {hour: 2}}, {id: b}]\npools: {p: [a, b]}\n"
+                      "rules: [{name: r, pool: p, strategy: top_down, fallback: queue}]\n";
+    const char *ev = "{\"id\":\"L1\",\"received_at\":\"2026-03-01T10:00:00Z\"}\n"
+                     "{\"id\":\"L2\",\"received_at\":\"2026-03-01T10:10:00Z\"}\n"
+                     "{\"id\":\"L3\",\"received_at\":\"2026-03-01T10:20:00Z\"}\n"
+                     "{\"id\":\"L4\",\"received_at\":\"2026-03-01T11:00:00Z\"}\n";
+    run_out o;
+    CHECK(run_engine(cfg, ev, 1, true, &o));
+    CHECK_EQ_STR(o.trace.data, "assigned:a assigned:a assigned:b assigned:a");
+    CHECK_CONTAINS(o.json.data, "{\"agent\":\"a\",\"skipped\":\"cap_hour\"},{\"agent\":\"b\",\"chosen\":true}");
+    run_release(&o);
+}
+
+TEST(daily_cap_releases_waiting_lead_at_midnight_on_tick) {
+    const char *cfg = "agents: [{id: a, caps: {day: 1}}]\npools: {p: [a]}\n"
+                      "rules: [{name: r, pool: p, strategy: round_robin, fallback: queue}]\n";
+    const char *ev = "{\"id\":\"L1\",\"received_at\":\"2026-03-01T22:00:00Z\"}\n"
+                     "{\"id\":\"L2\",\"received_at\":\"2026-03-01T23:00:00Z\"}\n"
+                     "{\"type\":\"tick\",\"at\":\"2026-03-02T00:30:00Z\"}\n";
+    run_out o;
+    CHECK(run_engine(cfg, ev, 1, false, &o));
+    CHECK_EQ_STR(o.trace.data, "assigned:a queued assigned:a");
+    /* it goes out at midnight, when the cap window ends, not at the tick */
+    CHECK_CONTAINS(o.json.data, "{\"at\":\"2026-03-02T00:00:00Z\",\"lead\":\"L2\",\"action\":\"assigned\"");
+    run_release(&o);
+}
+
+TEST(refusals_say_why_and_change_nothing) {
+    const char *cfg = "agents: [{id: a}]\npools: {p: [a]}\nrules: [{name: r, pool: p, strategy: round_robin}]\n";
+    const char *ev = "{\"id\":\"L1\"}\n{\"id\":\"L1\"}\n"
+                     "{\"type\":\"agent\",\"agent\":\"zed\",\"status\":\"away\"}\n"
+                     "{\"type\":\"progress\",\"lead\":\"nope\",\"status\":\"won\"}\n"
+                     "{\"type\":\"progress\",\"lead\":\"L1\",\"status\":\"won\",\"value\":1200}\n"
+                     "{\"type\":\"progress\",\"lead\":\"L1\",\"status\":\"lost\"}\n";
+    run_out o;
+    CHECK(run_engine(cfg, ev, 1, false, &o));
+    CHECK_EQ_STR(o.trace.data, "assigned:a rejected rejected:zed rejected closed:a rejected");
+    CHECK_CONTAINS(o.json.data, "\"reason\":\"duplicate_lead\"");
+    CHECK_CONTAINS(o.json.data, "\"reason\":\"unknown_agent\"");
+    CHECK_CONTAINS(o.json.data, "\"reason\":\"unknown_lead\"");
+    CHECK_CONTAINS(o.json.data, "\"action\":\"closed\",\"agent\":\"a\",\"rule\":\"r\",\"pool\":\"p\","
+                                "\"strategy\":\"round_robin\",\"status\":\"won\"");
+    CHECK_CONTAINS(o.json.data, "\"reason\":\"lead_closed\"");
+    run_release(&o);
+}
+
+TEST(clock_never_moves_backwards) {
+    const char *cfg = "agents: [{id: a}]\npools: {p: [a]}\nrules: [{name: r, pool: p, strategy: round_robin}]\n";
+    run_out o;
+    CHECK(run_engine(cfg, "{\"id\":\"L1\",\"received_at\":\"2026-03-01T10:00:00Z\"}\n"
+                          "{\"id\":\"L2\",\"received_at\":\"2026-03-01T09:00:00Z\"}\n", 1, false, &o));
+    CHECK_CONTAINS(o.json.data, "{\"at\":\"2026-03-01T10:00:00Z\",\"lead\":\"L2\"");
+    run_release(&o);
+}
+
+TEST(agent_stats_count_open_and_closed) {
+    const char *yaml = "agents: [{id: a}]\npools: {p: [a]}\nrules: [{name: r, pool: p, strategy: round_robin}]\n";
+    lr_config *cfg = NULL;
+    lr_config_errors errs = { 0 };
+    CHECK_EQ_INT(lr_config_load_string(yaml, strlen(yaml), "t", &cfg, &errs), LR_OK);
+    lr_config_errors_release(&errs);
+    lr_engine *eng = NULL;
+    lr_engine_opts opts = { 0, 0, false };
+    CHECK_EQ_INT(lr_engine_create(cfg, &opts, &eng), LR_OK);
+    const char *lines[] = { "{\"id\":\"L1\"}", "{\"id\":\"L2\"}",
+                            "{\"type\":\"progress\",\"lead\":\"L1\",\"status\":\"won\"}" };
+    for (int i = 0; i < 3; i++) {
+        lr_event ev;
+        char err[128];
+        CHECK_EQ_INT(lr_event_parse(lines[i], strlen(lines[i]), &ev, err, sizeof err), LR_OK);
+        CHECK_EQ_INT(lr_engine_apply(eng, &ev, NULL, NULL), LR_OK);
+        lr_event_release(&ev);
+    }
+    lr_agent_stats st;
+    CHECK_EQ_INT(lr_engine_agent_stats(eng, "a", &st), LR_OK);
+    CHECK_EQ_INT(st.open, 1);
+    CHECK_EQ_INT(st.assigned, 2);
+    CHECK_EQ_INT(st.won, 1);
+    CHECK_EQ_INT(st.closed, 1);
+    CHECK_EQ_INT(lr_engine_agent_stats(eng, "zed", &st), LR_ENOENT);
+    lr_engine_stats es;
+    lr_engine_get_stats(eng, &es);
+    CHECK_EQ_INT(es.leads, 2);
+    CHECK_EQ_INT(es.open, 1);
+    CHECK_EQ_INT(es.decisions[LR_ACTION_ASSIGNED], 2);
+    CHECK_EQ_INT(es.decisions[LR_ACTION_CLOSED], 1);
+    lr_engine_destroy(eng);
+    lr_config_free(cfg);
+}
+
+TEST(segments_share_rotation_per_match_value) {
+    /* CA leads rotate among CA agents, TX leads among TX agents */
+    const char *cfg = "agents:\n"
+                      "  - {id: a, attributes: {t: [CA]}}\n  - {id: b, attributes: {t: [CA, TX]}}\n"
+                      "  - {id: c, attributes: {t: [TX]}}\n"
+                      "pools: {p: [a, b, c]}\n"
+                      "rules: [{name: r, pool: p, strategy: round_robin, match: {t: state}}]\n";
+    const char *ev = "{\"id\":\"1\",\"state\":\"CA\"}\n{\"id\":\"2\",\"state\":\"TX\"}\n"
+                     "{\"id\":\"3\",\"state\":\"CA\"}\n{\"id\":\"4\",\"state\":\"TX\"}\n"
+                     "{\"id\":\"5\",\"state\":\"CA\"}\n";
+    CHECK_EQ_STR(trace_of(cfg, ev), "assigned:a assigned:b assigned:b assigned:c assigned:a");
+}
+
+int main(void) {
+    RUN(match_explains_every_candidate_in_pool_order);
+    RUN(match_with_no_value_matches_nobody_and_falls_through);
+    RUN(eligible_but_not_chosen_is_marked_eligible);
+    RUN(explain_limit_lists_first_members_plus_chosen_and_pool_size);
+    RUN(no_explanation_when_explain_is_off);
+    RUN(fallback_queue_waits_and_goes_out_when_capacity_frees);
+    RUN(fallback_queue_goes_out_when_agent_comes_back);
+    RUN(fallback_next_rule_and_hold_and_unrouted);
+    RUN(ignore_capacity_pushes_past_capacity);
+    RUN(release_routes_again_never_to_the_same_agent);
+    RUN(decline_of_assigned_lead_releases_it);
+    RUN(qualified_lead_is_handed_to_closers);
+    RUN(hourly_cap_skips_agent_until_next_hour);
+    RUN(daily_cap_releases_waiting_lead_at_midnight_on_tick);
+    RUN(refusals_say_why_and_change_nothing);
+    RUN(clock_never_moves_backwards);
+    RUN(agent_stats_count_open_and_closed);
+    RUN(segments_share_rotation_per_match_value);
+    return test_report();
+}

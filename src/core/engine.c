@@ -177,6 +177,7 @@ void lr_engine_destroy(lr_engine *e) {
     free(e->names);
     free(e->scratch);
     free(e->visited);
+    free(e->rule_seg);
     free(e);
 }
 
@@ -192,7 +193,8 @@ int lr_engine_create(const lr_config *cfg, const lr_engine_opts *opts, lr_engine
     int rc = LR_ENOMEM;
     e->agents = calloc(cfg->nagents ? cfg->nagents : 1, sizeof *e->agents);
     e->visited = calloc(cfg->nrules ? cfg->nrules : 1, 1);
-    if (!e->agents || !e->visited) goto fail;
+    e->rule_seg = calloc(cfg->nrules ? cfg->nrules : 1, sizeof *e->rule_seg);
+    if (!e->agents || !e->visited || !e->rule_seg) goto fail;
     if ((rc = lr_map_init(&e->agent_ids, cfg->nagents)) != LR_OK) goto fail;
     if ((rc = lr_map_init(&e->leads, 1024)) != LR_OK) goto fail;
     if ((rc = lr_map_init(&e->segments, 64)) != LR_OK) goto fail;

@@ -38,6 +38,7 @@ struct lr_engine {
     uint64_t nstate[LR_LEAD__COUNT];
 
     lr_map segments;                /* key -> lr_segment* */
+    lr_segment **rule_seg;          /* owned array: the segment of each rule without match */
     lr_segment **segs;              /* owned: every segment */
     size_t nsegs, capsegs;
     lr_segment *dirty;              /* segments that may dispatch waiting leads */

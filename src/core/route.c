@@ -59,21 +59,34 @@ static int add_membership(lr_agent_rt *a, lr_segment *s, uint32_t m) {
     return LR_OK;
 }
 
+/* Appends LEN, then the bytes: keys stay unambiguous whatever the bytes. */
+static int key_part(lr_buf *k, const void *p, size_t len) {
+    uint32_t n = (uint32_t)len;
+    int rc = lr_buf_append(k, &n, sizeof n);
+    return rc == LR_OK ? lr_buf_append(k, p, len) : rc;
+}
+
 int lr_segment_for(lr_engine *e, const lr_rule_conf *r, const lr_lead *lead, lr_segment **out) {
-    /* key: pool, strategy, ignore_capacity, then attr=value per match */
+    /* A rule without match constraints has one segment: cached on the rule. */
+    size_t ri = (size_t)(r - e->cfg->rules);
+    if (r->nmatch == 0 && e->rule_seg[ri]) { *out = e->rule_seg[ri]; return LR_OK; }
+
+    /* key: pool, strategy, ignore_capacity, then each match's value */
     lr_buf *k = &e->key;
     lr_buf_reset(k);
-    int rc = lr_buf_printf(k, "%u|%s|%d", r->pool, lr_strategy_name(r->strategy),
-                           r->ignore_capacity);
+    const char *sname = lr_strategy_name(r->strategy);
+    int rc = key_part(k, &r->pool, sizeof r->pool);
+    if (rc == LR_OK) rc = key_part(k, sname, strlen(sname));
+    if (rc == LR_OK) rc = lr_buf_putc(k, r->ignore_capacity ? 'i' : 'c');
     bool has_value = true;
     for (size_t i = 0; rc == LR_OK && i < r->nmatch; i++) {
         char num[32];
         const char *v; size_t len;
-        rc = lr_buf_printf(k, "|%s=", r->match[i].attr);
+        rc = key_part(k, r->match[i].attr, strlen(r->match[i].attr));
         if (rc != LR_OK) break;
         if (match_value(&r->match[i], lead, num, sizeof num, &v, &len)) {
             rc = lr_buf_putc(k, 's');
-            if (rc == LR_OK) rc = lr_buf_append(k, v, len);
+            if (rc == LR_OK) rc = key_part(k, v, len);
         } else {
             has_value = false;
             rc = lr_buf_putc(k, 'n');   /* no value: the segment has no members */
@@ -81,7 +94,11 @@ int lr_segment_for(lr_engine *e, const lr_rule_conf *r, const lr_lead *lead, lr_
     }
     if (rc != LR_OK) return rc;
     lr_segment *s = lr_map_get(&e->segments, k->data, k->len);
-    if (s) { *out = s; return LR_OK; }
+    if (s) {
+        if (r->nmatch == 0) e->rule_seg[ri] = s;
+        *out = s;
+        return LR_OK;
+    }
 
     const lr_pool_conf *pool = &e->cfg->pools[r->pool];
     uint32_t *members = malloc((pool->nagents ? pool->nagents : 1) * sizeof *members);
@@ -114,6 +131,7 @@ int lr_segment_for(lr_engine *e, const lr_rule_conf *r, const lr_lead *lead, lr_
         return rc;
     }
     e->segs[e->nsegs++] = s;
+    if (r->nmatch == 0) e->rule_seg[ri] = s;
     free(members);
     *out = s;
     return LR_OK;

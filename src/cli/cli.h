@@ -1,0 +1,95 @@
+/* cli.h -- what the files of the `leadrouter` command share.
+ *
+ * main.c dispatches argv[1] to a subcommand through one table; each
+ * subcommand (route.c, check.c, ...) is a pair run + help. lines.c splits
+ * an input stream into lines without a malloc per line; summary.c prints
+ * the --summary tables. None of this is library code: it may print and
+ * exit codes are decided here.
+ *
+ * Exit codes, the same for every subcommand:
+ *   0  success
+ *   1  some input lines were rejected (the others were processed)
+ *   2  usage, configuration or I/O error
+ */
+#ifndef LR_CLI_H
+#define LR_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "leadrouter/config.h"
+#include "leadrouter/engine.h"
+
+#define LR_CLI_VERSION "0.1.0"
+
+enum {
+    LR_EXIT_OK = 0,
+    LR_EXIT_REJECTED = 1,
+    LR_EXIT_USAGE = 2                /* also: config and I/O errors */
+};
+
+/* ---- subcommands (one file each) ---------------------------------------- */
+
+/* ARGV[0] is the subcommand's name; returns the exit status. */
+int cli_route(int argc, char **argv);
+void cli_route_help(FILE *out);
+int cli_check(int argc, char **argv);
+void cli_check_help(FILE *out);
+
+/* Prints "leadrouter CMD: MESSAGE (see leadrouter CMD --help)" on stderr
+ * and returns LR_EXIT_USAGE. CMD may be NULL for the top level. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Reports what getopt_long() returned C (':' or '?') for: a missing value
+ * or an unknown option, through cli_usage_error(). Returns LR_EXIT_USAGE. */
+int cli_option_error(const char *cmd, int c, char **argv);
+
+/* Loads PATH; on failure prints every error line on stderr and returns
+ * NULL. The caller frees the config with lr_config_free(). */
+lr_config *cli_load_config(const char *path);
+
+/* ---- lines.c: block reader that hands out one line at a time ------------ */
+
+typedef struct cli_lines {
+    int fd;                          /* borrowed */
+    char *buf;                       /* owned */
+    size_t cap, start, end, scan;    /* buf[start, end) is unread data */
+    size_t max_line;                 /* longer lines are reported, not returned */
+    uint64_t lineno;                 /* number of the line last returned */
+    int eof;
+    int discarding;                  /* inside a line longer than max_line */
+    void (*before_read)(void *ud);   /* optional: called before a read may block */
+    void *ud;
+} cli_lines;
+
+/* Prepares to read FD (borrowed) in blocks. Returns LR_OK or LR_ENOMEM. */
+int cli_lines_init(cli_lines *r, int fd, size_t max_line);
+void cli_lines_release(cli_lines *r);
+
+/* Gives the next line (without its "\n" or "\r\n") in *LINE / *LEN, valid
+ * until the next call, and its number in r->lineno. Returns LR_OK, LR_ENOENT
+ * at the end of input, LR_ERANGE for a line longer than max_line (skipped;
+ * r->lineno names it), LR_EIO on a read error or LR_ENOMEM. */
+int cli_lines_next(cli_lines *r, const char **line, size_t *len);
+
+/* ---- summary.c: the --summary tables ------------------------------------ */
+
+/* What `route` counted that the engine does not: per rule, by action. */
+typedef struct cli_rule_tally {
+    uint64_t decisions;
+    uint64_t by_action[LR_ACTION__COUNT];
+} cli_rule_tally;
+
+typedef struct cli_tally {
+    uint64_t lines;                  /* non-blank lines read */
+    uint64_t rejected;               /* lines that were not a valid event */
+    cli_rule_tally *rules;           /* cfg->nrules + 1; the last: no rule */
+} cli_tally;
+
+/* Prints the run's summary (leads in, decisions by action, per agent, per
+ * rule) as aligned tables to OUT. */
+void cli_summary_print(FILE *out, const lr_config *cfg, const lr_engine *eng,
+                       const cli_tally *t);
+
+#endif

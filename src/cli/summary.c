@@ -1,0 +1,150 @@
+/* summary.c -- the tables `leadrouter route --summary` prints on stderr.
+ *
+ * Four blocks: totals, decisions by action, leads per agent, decisions per
+ * rule. Each table is laid out in two passes over its cells (widths, then
+ * print) so any number of agents or rules aligns without allocating.
+ * Nothing here depends on the wall clock: the same run prints the same
+ * summary.
+ */
+#include "cli/cli.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "leadrouter/error.h"
+#include "leadrouter/strategy.h"
+
+#define CELL 160                      /* longest cell printed; longer ids are cut */
+#define MAXCOLS 10
+
+/* Writes the cell at ROW, COL (row -1 = header) into BUF of CELL bytes. */
+typedef void (*cell_fn)(long row, int col, char *buf, const void *ud);
+
+/* Prints a table of NROWS rows and NCOLS columns, two spaces between
+ * columns, text left-aligned and numbers (NUMERIC[col]) right-aligned. */
+static void print_table(FILE *out, int ncols, const int *numeric, long nrows,
+                        cell_fn cell, const void *ud) {
+    size_t width[MAXCOLS] = {0};
+    char buf[CELL];
+    for (long r = -1; r < nrows; r++)
+        for (int c = 0; c < ncols; c++) {
+            cell(r, c, buf, ud);
+            size_t n = strlen(buf);
+            if (n > width[c]) width[c] = n;
+        }
+    for (long r = -1; r < nrows; r++) {
+        fputs("  ", out);
+        for (int c = 0; c < ncols; c++) {
+            cell(r, c, buf, ud);
+            int w = (int)width[c];
+            if (c == ncols - 1 && !numeric[c]) fputs(buf, out);
+            else fprintf(out, numeric[c] ? "%*s" : "%-*s", w, buf);
+            if (c < ncols - 1) fputs("  ", out);
+        }
+        fputc('\n', out);
+    }
+}
+
+static void u64(char *buf, uint64_t v) { snprintf(buf, CELL, "%" PRIu64, v); }
+
+static void text(char *buf, const char *s) { snprintf(buf, CELL, "%s", s ? s : "-"); }
+
+/* ---- decisions by action ------------------------------------------------ */
+
+static void action_cell(long row, int col, char *buf, const void *ud) {
+    const lr_engine_stats *st = ud;
+    if (row < 0) { text(buf, col == 0 ? "action" : "decisions"); return; }
+    if (col == 0) text(buf, lr_action_names[row]);
+    else u64(buf, st->decisions[row]);
+}
+
+/* ---- per agent ---------------------------------------------------------- */
+
+typedef struct agent_ctx {
+    const lr_config *cfg;
+    const lr_engine *eng;
+} agent_ctx;
+
+static void agent_cell(long row, int col, char *buf, const void *ud) {
+    static const char *const heads[] = { "agent", "status", "assigned", "open", "won", "closed" };
+    const agent_ctx *ctx = ud;
+    if (row < 0) { text(buf, heads[col]); return; }
+    const char *id = ctx->cfg->agents[row].id;
+    lr_agent_stats st;
+    if (lr_engine_agent_stats(ctx->eng, id, &st) != LR_OK) memset(&st, 0, sizeof st);
+    switch (col) {
+    case 0: text(buf, id); break;
+    case 1: text(buf, lr_agent_status_names[st.status]); break;
+    case 2: u64(buf, st.assigned); break;
+    case 3: u64(buf, st.open); break;
+    case 4: u64(buf, st.won); break;
+    default: u64(buf, st.closed); break;
+    }
+}
+
+/* ---- per rule ----------------------------------------------------------- */
+
+typedef struct rule_ctx {
+    const lr_config *cfg;
+    const cli_tally *t;
+    long nrows;                      /* rules, plus "(none)" when it has any */
+} rule_ctx;
+
+static const lr_action rule_actions[] = {
+    LR_ACTION_ASSIGNED, LR_ACTION_OFFERED, LR_ACTION_QUEUED, LR_ACTION_HELD,
+};
+#define NRULE_ACTIONS (int)(sizeof rule_actions / sizeof rule_actions[0])
+
+static void rule_cell(long row, int col, char *buf, const void *ud) {
+    const rule_ctx *ctx = ud;
+    const lr_config *cfg = ctx->cfg;
+    if (row < 0) {
+        if (col == 0) text(buf, "rule");
+        else if (col == 1) text(buf, "pool");
+        else if (col == 2) text(buf, "strategy");
+        else if (col == 3) text(buf, "decisions");
+        else text(buf, lr_action_names[rule_actions[col - 4]]);
+        return;
+    }
+    const cli_rule_tally *rt = &ctx->t->rules[row];
+    int none = (size_t)row == cfg->nrules;
+    const lr_rule_conf *rc = none ? NULL : &cfg->rules[row];
+    switch (col) {
+    case 0: text(buf, none ? "(no rule)" : rc->name); break;
+    case 1: text(buf, none ? "-" : cfg->pools[rc->pool].name); break;
+    case 2: text(buf, none || !rc->strategy ? "-" : lr_strategy_name(rc->strategy)); break;
+    case 3: u64(buf, rt->decisions); break;
+    default: u64(buf, rt->by_action[rule_actions[col - 4]]); break;
+    }
+}
+
+void cli_summary_print(FILE *out, const lr_config *cfg, const lr_engine *eng,
+                       const cli_tally *t) {
+    lr_engine_stats st;
+    lr_engine_get_stats(eng, &st);
+    uint64_t total = 0;
+    for (int a = 0; a < LR_ACTION__COUNT; a++) total += st.decisions[a];
+
+    fprintf(out, "\nsummary\n");
+    fprintf(out, "  lines read      %" PRIu64 "\n", t->lines);
+    fprintf(out, "  lines rejected  %" PRIu64 "\n", t->rejected);
+    fprintf(out, "  leads in        %" PRIu64 "\n", st.leads);
+    fprintf(out, "  decisions       %" PRIu64 "\n", total);
+    fprintf(out, "  open now        %" PRIu64 "\n", st.open);
+    fprintf(out, "  waiting now     %" PRIu64 "\n", st.waiting);
+
+    static const int action_num[] = { 0, 1 };
+    fprintf(out, "\ndecisions by action\n");
+    print_table(out, 2, action_num, LR_ACTION__COUNT, action_cell, &st);
+
+    static const int agent_num[] = { 0, 0, 1, 1, 1, 1 };
+    agent_ctx actx = { cfg, eng };
+    fprintf(out, "\nleads per agent\n");
+    print_table(out, 6, agent_num, (long)cfg->nagents, agent_cell, &actx);
+
+    static const int rule_num[] = { 0, 0, 0, 1, 1, 1, 1, 1 };
+    rule_ctx rctx = { cfg, t, (long)cfg->nrules };
+    if (t->rules[cfg->nrules].decisions > 0) rctx.nrows++;
+    fprintf(out, "\ndecisions per rule\n");
+    print_table(out, 4 + NRULE_ACTIONS, rule_num, rctx.nrows, rule_cell, &rctx);
+}

@@ -1,0 +1,539 @@
+/* config_load.c -- reads a config (YAML or JSON) into the position-annotated
+ * tree of config_impl.h, collects the problems, and holds the public face
+ * of config.h: load, free, lookups.
+ *
+ * The tree is built from libfyaml's parser events because the events carry
+ * start marks for every node, mappings and sequences included, while
+ * libfyaml 0.7.12 exports no node positions. libfyaml's own diagnostics are
+ * collected (never printed) and turned into "YAML syntax error" messages.
+ *
+ * Invariants: a load either returns a complete, valid config or no config;
+ * the messages are sorted by position (then by report order).
+ */
+#include "core/config_impl.h"
+
+#include "leadrouter/buf.h"
+#include "leadrouter/error.h"
+#include "leadrouter/expr.h"
+
+#include <errno.h>
+#include <libfyaml.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const lr_queue_order_names[LR_QORDER__COUNT] = {
+#define LR_QO_NAME(e, s) s,
+    LR_QORDER_MAP(LR_QO_NAME)
+#undef LR_QO_NAME
+};
+
+/* ---- arena ---------------------------------------------------------------- */
+
+struct cx_block {
+    cx_block *next;
+    size_t used, cap;
+    _Alignas(16) unsigned char data[];
+};
+
+#define CX_BLOCK_SIZE 16384
+
+void *cx_alloc(cfg_ctx *cx, size_t n) {
+    n = (n + 15) & ~(size_t)15;
+    if (n == 0) n = 16;
+    cx_block *b = cx->arena;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = n > CX_BLOCK_SIZE ? n : CX_BLOCK_SIZE;
+        b = malloc(sizeof *b + cap);
+        if (!b) { cx->oom = true; return NULL; }
+        b->used = 0;
+        b->cap = cap;
+        b->next = cx->arena;
+        cx->arena = b;
+    }
+    void *p = b->data + b->used;
+    b->used += n;
+    return p;
+}
+
+static void arena_free(cfg_ctx *cx) {
+    while (cx->arena) {
+        cx_block *next = cx->arena->next;
+        free(cx->arena);
+        cx->arena = next;
+    }
+}
+
+/* ---- messages ------------------------------------------------------------- */
+
+void cx_error(cfg_ctx *cx, int line, int col, const char *fmt, ...) {
+    if (cx->nerrs == cx->errcap) {
+        size_t cap = cx->errcap ? cx->errcap * 2 : 16;
+        cx_err *v = realloc(cx->errs, cap * sizeof *v);
+        if (!v) { cx->oom = true; return; }
+        cx->errs = v;
+        cx->errcap = cap;
+    }
+    lr_buf b = LR_BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    char body[1024];
+    vsnprintf(body, sizeof body, fmt, ap);
+    va_end(ap);
+    if (lr_buf_printf(&b, "%s:%d:%d: %s", cx->name, line, col, body) != LR_OK) {
+        lr_buf_release(&b);
+        cx->oom = true;
+        return;
+    }
+    cx_err *e = &cx->errs[cx->nerrs];
+    e->line = line;
+    e->col = col;
+    e->seq = cx->nerrs;
+    e->msg = lr_buf_detach(&b, NULL);
+    cx->nerrs++;
+}
+
+static int err_cmp(const void *pa, const void *pb) {
+    const cx_err *a = pa, *b = pb;
+    if (a->line != b->line) return a->line < b->line ? -1 : 1;
+    if (a->col != b->col) return a->col < b->col ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* Moves the context's messages into ERRS (sorted); returns LR_ENOMEM when
+ * the array cannot be allocated (the messages are then dropped). */
+static int errs_hand_over(cfg_ctx *cx, lr_config_errors *errs) {
+    int rc = LR_OK;
+    if (cx->nerrs) qsort(cx->errs, cx->nerrs, sizeof *cx->errs, err_cmp);
+    char **msgs = NULL;
+    if (errs && cx->nerrs) {
+        msgs = malloc(cx->nerrs * sizeof *msgs);
+        if (!msgs) rc = LR_ENOMEM;
+    }
+    for (size_t i = 0; i < cx->nerrs; i++) {
+        if (msgs) msgs[i] = cx->errs[i].msg;
+        else free(cx->errs[i].msg);
+    }
+    if (msgs) { errs->msgs = msgs; errs->n = cx->nerrs; }
+    free(cx->errs);
+    cx->errs = NULL;
+    cx->nerrs = cx->errcap = 0;
+    return rc;
+}
+
+/* Copies a libfyaml message, control bytes made '?'. */
+static void sanitize(const char *s, char *buf, size_t size) {
+    size_t i = 0;
+    for (; s && s[i] && i + 1 < size; i++) {
+        unsigned char c = (unsigned char)s[i];
+        buf[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    }
+    buf[i] = '\0';
+}
+
+/* ---- YAML -> tree ---------------------------------------------------------- */
+
+typedef struct frame {
+    yn *node;
+    yn **vec;                       /* malloc'd children so far */
+    size_t n, cap;
+} frame;
+
+static bool frame_push_child(cfg_ctx *cx, frame *f, yn *child) {
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 8;
+        yn **v = realloc(f->vec, cap * sizeof *v);
+        if (!v) { cx->oom = true; return false; }
+        f->vec = v;
+        f->cap = cap;
+    }
+    f->vec[f->n++] = child;
+    return true;
+}
+
+static int key_cmp(const void *pa, const void *pb) {
+    const yn *a = *(yn *const *)pa, *b = *(yn *const *)pb;
+    size_t m = a->len < b->len ? a->len : b->len;
+    int r = memcmp(a->text, b->text, m);
+    if (r) return r;
+    if (a->len != b->len) return a->len < b->len ? -1 : 1;
+    if (a->line != b->line) return a->line < b->line ? -1 : 1;
+    return (a->col > b->col) - (a->col < b->col);
+}
+
+/* Reports every key of mapping M that repeats an earlier one. */
+static void check_dup_keys(cfg_ctx *cx, const yn *m) {
+    if (m->n < 2) return;
+    yn **keys = malloc(m->n * sizeof *keys);
+    if (!keys) { cx->oom = true; return; }
+    size_t nk = 0;
+    for (size_t i = 0; i < m->n; i++)
+        if (YN_KEY(m, i)->kind == YN_SCALAR) keys[nk++] = YN_KEY(m, i);
+    qsort(keys, nk, sizeof *keys, key_cmp);
+    for (size_t i = 1, first = 0; i < nk; i++) {
+        if (keys[i]->len == keys[first]->len &&
+            memcmp(keys[i]->text, keys[first]->text, keys[i]->len) == 0) {
+            char q[CX_DESC_SIZE];
+            cx_quote(keys[i]->text, keys[i]->len, q, sizeof q);
+            cx_error(cx, keys[i]->line, keys[i]->col, "duplicate key '%s' (first at %d:%d)",
+                     q, keys[first]->line, keys[first]->col);
+        } else {
+            first = i;
+        }
+    }
+    free(keys);
+}
+
+static yn_style scalar_style(struct fy_token *t, size_t len) {
+    switch (t ? fy_scalar_token_get_style(t) : FYSS_ANY) {
+    case FYSS_PLAIN: return len ? YS_PLAIN : YS_EMPTY;
+    case FYSS_SINGLE_QUOTED:
+    case FYSS_DOUBLE_QUOTED: return YS_QUOTED;
+    case FYSS_LITERAL:
+    case FYSS_FOLDED: return YS_BLOCK;
+    default: return YS_EMPTY;
+    }
+}
+
+/* Fills N from scalar or alias token T; false on OOM. */
+static bool node_text(cfg_ctx *cx, yn *n, struct fy_token *t) {
+    size_t len = 0;
+    const char *s = t ? fy_token_get_text(t, &len) : "";
+    if (!s) { cx->oom = true; return false; }
+    char *copy = cx_alloc(cx, len + 1);
+    if (!copy) return false;
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+    n->text = copy;
+    n->len = len;
+    return true;
+}
+
+/* Makes a node from event E at LINE:COL; NULL on OOM. */
+static yn *node_from_event(cfg_ctx *cx, struct fy_event *e, int line, int col) {
+    yn *n = cx_alloc(cx, sizeof *n);
+    if (!n) return NULL;
+    memset(n, 0, sizeof *n);
+    n->line = line;
+    n->col = col;
+    const struct fy_mark *em = fy_event_end_mark(e);
+    n->end_line = em ? em->line + 1 : line;
+    n->end_col = em ? em->column + 1 : col;
+    switch (e->type) {
+    case FYET_MAPPING_START: n->kind = YN_MAP; break;
+    case FYET_SEQUENCE_START: n->kind = YN_SEQ; break;
+    case FYET_SCALAR:
+        n->kind = YN_SCALAR;
+        if (!node_text(cx, n, e->scalar.value)) return NULL;
+        n->style = scalar_style(e->scalar.value, n->len);
+        break;
+    default:
+        n->kind = YN_ALIAS;
+        if (n->col > 1) n->col--;   /* the mark is past the '*' */
+        if (!node_text(cx, n, e->alias.anchor)) return NULL;
+        char q[CX_DESC_SIZE];
+        cx_quote(n->text, n->len, q, sizeof q);
+        cx_error(cx, n->line, n->col, "YAML aliases are not supported (*%s)", q);
+        break;
+    }
+    return n;
+}
+
+/* Turns the parser's collected diagnostics into messages. */
+static void report_syntax(cfg_ctx *cx, struct fy_diag *diag, int line, int col) {
+    void *it = NULL;
+    struct fy_diag_error *de;
+    bool any = false;
+    while ((de = fy_diag_errors_iterate(diag, &it))) {
+        if (de->type < FYET_ERROR) continue;
+        char msg[512];
+        sanitize(de->msg, msg, sizeof msg);
+        cx_error(cx, de->line > 0 ? de->line : line, de->column > 0 ? de->column : col,
+                 "YAML syntax error: %s", msg);
+        any = true;
+    }
+    if (!any) cx_error(cx, line, col, "YAML syntax error");
+}
+
+static void diag_sink(struct fy_diag *diag, void *user, const char *buf, size_t len) {
+    (void)diag; (void)user; (void)buf; (void)len;
+}
+
+/* Parses TEXT into a tree; *rootp is NULL for an empty stream. Returns
+ * LR_OK (problems such as duplicate keys may have been reported),
+ * LR_ESYNTAX after reporting a syntax error, or LR_ENOMEM. */
+static int parse_yaml(cfg_ctx *cx, const char *text, size_t len, yn **rootp) {
+    struct fy_diag_cfg dcfg;
+    fy_diag_cfg_default(&dcfg);
+    dcfg.fp = NULL;
+    dcfg.output_fn = diag_sink;
+    dcfg.colorize = false;
+    struct fy_diag *diag = fy_diag_create(&dcfg);
+    if (!diag) return LR_ENOMEM;
+    fy_diag_set_collect_errors(diag, true);
+    struct fy_parse_cfg pcfg = { .flags = FYPCF_QUIET | FYPCF_JSON_NONE, .diag = diag };
+    struct fy_parser *p = fy_parser_create(&pcfg);
+    if (!p || fy_parser_set_string(p, len ? text : "", len) != 0) {
+        fy_parser_destroy(p);
+        fy_diag_destroy(diag);
+        return LR_ENOMEM;
+    }
+
+    frame *st = NULL;
+    size_t depth = 0, stcap = 0;
+    yn *root = NULL;
+    int docs = 0, line = 1, col = 1;
+    bool stop = false;
+    struct fy_event *e;
+    while (!stop && !cx->oom && (e = fy_parser_parse(p))) {
+        const struct fy_mark *sm = fy_event_start_mark(e);
+        if (sm) { line = sm->line + 1; col = sm->column + 1; }
+        yn *n = NULL;
+        switch (e->type) {
+        case FYET_DOCUMENT_START:
+            if (++docs > 1) {
+                cx_error(cx, line, col, "only one YAML document is allowed");
+                stop = true;
+            }
+            break;
+        case FYET_MAPPING_START:
+        case FYET_SEQUENCE_START:
+        case FYET_SCALAR:
+        case FYET_ALIAS:
+            if (!(n = node_from_event(cx, e, line, col))) break;
+            if (depth == 0) root = n;
+            else if (!frame_push_child(cx, &st[depth - 1], n)) break;
+            if (n->kind == YN_MAP || n->kind == YN_SEQ) {
+                if (depth == stcap) {
+                    size_t cap = stcap ? stcap * 2 : 16;
+                    frame *ns = realloc(st, cap * sizeof *ns);
+                    if (!ns) { cx->oom = true; break; }
+                    st = ns;
+                    stcap = cap;
+                }
+                st[depth++] = (frame){ .node = n };
+            }
+            break;
+        case FYET_MAPPING_END:
+        case FYET_SEQUENCE_END: {
+            if (depth == 0) break;
+            frame *f = &st[--depth];
+            yn *c = f->node;
+            if (f->n) {
+                c->items = cx_alloc(cx, f->n * sizeof *c->items);
+                if (c->items) memcpy(c->items, f->vec, f->n * sizeof *c->items);
+            }
+            c->n = c->kind == YN_MAP ? f->n / 2 : f->n;
+            c->end_line = line;
+            c->end_col = col;
+            free(f->vec);
+            if (c->kind == YN_MAP && c->items) check_dup_keys(cx, c);
+            break;
+        }
+        default:
+            break;
+        }
+        fy_parser_event_free(p, e);
+    }
+
+    int rc = LR_OK;
+    if (cx->oom) {
+        rc = LR_ENOMEM;
+    } else if (!stop && (fy_parser_get_stream_error(p) || depth > 0)) {
+        report_syntax(cx, diag, line, col);
+        rc = LR_ESYNTAX;
+    }
+    while (depth > 0) free(st[--depth].vec);
+    free(st);
+    fy_parser_destroy(p);
+    fy_diag_destroy(diag);
+    if (rc == LR_OK) *rootp = root;
+    return rc;
+}
+
+/* ---- loading ----------------------------------------------------------- */
+
+static void errs_init(lr_config_errors *errs) {
+    if (errs) { errs->msgs = NULL; errs->n = 0; }
+}
+
+/* Sets ERRS to the single message MSG (no position). */
+static void errs_single(lr_config_errors *errs, const char *msg) {
+    if (!errs) return;
+    errs->msgs = malloc(sizeof *errs->msgs);
+    if (!errs->msgs) return;
+    errs->msgs[0] = strdup(msg);
+    if (!errs->msgs[0]) { free(errs->msgs); errs->msgs = NULL; return; }
+    errs->n = 1;
+}
+
+/* The common body of both loads: NAME for messages, PATH for cfg->path. */
+static int load(const char *text, size_t len, const char *name, const char *path,
+                lr_config **out, lr_config_errors *errs) {
+    cfg_ctx cx = { .name = name };
+    lr_config *cfg = calloc(1, sizeof *cfg);
+    if (!cfg || !(cfg->path = strdup(path))) {
+        free(cfg);
+        return LR_ENOMEM;
+    }
+    yn *root = NULL;
+    int rc = parse_yaml(&cx, text, len, &root);
+    if (rc == LR_OK) cx_check(&cx, root, cfg);
+    if (cx.oom) rc = LR_ENOMEM;
+    else if (cx.nerrs) rc = LR_ECONFIG;
+    else if (rc == LR_ESYNTAX) rc = LR_ECONFIG;   /* unreachable: syntax errors are reported */
+    int hrc = errs_hand_over(&cx, errs);
+    if (rc == LR_OK && hrc != LR_OK) rc = hrc;
+    arena_free(&cx);
+    if (rc != LR_OK) {
+        lr_config_free(cfg);
+        return rc;
+    }
+    *out = cfg;
+    return LR_OK;
+}
+
+int lr_config_load_string(const char *text, size_t len, const char *name,
+                          lr_config **out, lr_config_errors *errs) {
+    errs_init(errs);
+    if (!text && len) return LR_EINVAL;
+    return load(text, len, name ? name : "<string>", "<string>", out, errs);
+}
+
+int lr_config_load_file(const char *path, lr_config **out, lr_config_errors *errs) {
+    errs_init(errs);
+    FILE *f = fopen(path, "rb");
+    lr_buf b = LR_BUF_INIT;
+    int err = 0;
+    if (!f) {
+        err = errno;
+    } else {
+        char chunk[65536];
+        size_t n;
+        while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+            if (lr_buf_append(&b, chunk, n) != LR_OK) {
+                fclose(f);
+                lr_buf_release(&b);
+                return LR_ENOMEM;
+            }
+        }
+        if (ferror(f)) err = errno ? errno : EIO;
+        fclose(f);
+    }
+    if (err) {
+        lr_buf_release(&b);
+        char eb[128], msg[4096 + 256];
+        snprintf(msg, sizeof msg, "%s: cannot read: %s", path, strerror_r(err, eb, sizeof eb));
+        errs_single(errs, msg);
+        return LR_EIO;
+    }
+    int rc = load(b.data ? b.data : "", b.len, path, path, out, errs);
+    lr_buf_release(&b);
+    return rc;
+}
+
+/* ---- release ------------------------------------------------------------ */
+
+void lr_config_free(lr_config *cfg) {
+    if (!cfg) return;
+    for (size_t i = 0; i < cfg->nagents; i++) {
+        lr_agent_conf *a = &cfg->agents[i];
+        free(a->id);
+        free(a->name);
+        for (size_t k = 0; k < a->nattrs; k++) {
+            for (size_t v = 0; v < a->attrs[k].nvalues; v++) free(a->attrs[k].values[v]);
+            free(a->attrs[k].values);
+            free(a->attrs[k].name);
+        }
+        free(a->attrs);
+    }
+    free(cfg->agents);
+    for (size_t i = 0; i < cfg->npools; i++) {
+        free(cfg->pools[i].name);
+        free(cfg->pools[i].agents);
+    }
+    free(cfg->pools);
+    for (size_t i = 0; i < cfg->naccounts; i++) {
+        lr_account_conf *a = &cfg->accounts[i];
+        free(a->id);
+        for (size_t k = 0; k < a->ndomains; k++) free(a->domains[k]);
+        free(a->domains);
+    }
+    free(cfg->accounts);
+    for (size_t i = 0; i < cfg->nrules; i++) {
+        lr_rule_conf *r = &cfg->rules[i];
+        free(r->name);
+        lr_expr_free(r->when);
+        free(r->when_src);
+        for (size_t k = 0; k < r->nmatch; k++) {
+            free(r->match[k].attr);
+            free(r->match[k].custom);
+        }
+        free(r->match);
+    }
+    free(cfg->rules);
+    free(cfg->path);
+    free(cfg);
+}
+
+void lr_config_errors_release(lr_config_errors *errs) {
+    if (!errs) return;
+    for (size_t i = 0; i < errs->n; i++) free(errs->msgs[i]);
+    free(errs->msgs);
+    errs->msgs = NULL;
+    errs->n = 0;
+}
+
+/* ---- lookups -------------------------------------------------------------- */
+
+int lr_config_agent_index(const lr_config *cfg, const char *id) {
+    for (size_t i = 0; i < cfg->nagents; i++)
+        if (cfg->agents[i].id && strcmp(cfg->agents[i].id, id) == 0) return (int)i;
+    return -1;
+}
+
+int lr_config_pool_index(const lr_config *cfg, const char *name) {
+    for (size_t i = 0; i < cfg->npools; i++)
+        if (cfg->pools[i].name && strcmp(cfg->pools[i].name, name) == 0) return (int)i;
+    return -1;
+}
+
+int lr_config_rule_index(const lr_config *cfg, const char *name) {
+    for (size_t i = 0; i < cfg->nrules; i++)
+        if (cfg->rules[i].name && strcmp(cfg->rules[i].name, name) == 0) return (int)i;
+    return -1;
+}
+
+const lr_attr *lr_agent_attr(const lr_agent_conf *a, const char *name) {
+    size_t lo = 0, hi = a->nattrs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int r = strcmp(a->attrs[mid].name, name);
+        if (r == 0) return &a->attrs[mid];
+        if (r < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return NULL;
+}
+
+/* Orders the NUL-terminated S against VALUE of LEN bytes as strcmp would. */
+static int cmp_len(const char *s, const char *value, size_t len) {
+    size_t slen = strlen(s);
+    int r = memcmp(s, value, slen < len ? slen : len);
+    if (r) return r;
+    return (slen > len) - (slen < len);
+}
+
+bool lr_attr_contains(const lr_attr *attr, const char *value, size_t len) {
+    if (!attr) return false;
+    size_t lo = 0, hi = attr->nvalues;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int r = cmp_len(attr->values[mid], value, len);
+        if (r == 0) return true;
+        if (r < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return false;
+}

@@ -1,0 +1,94 @@
+#!/bin/sh
+# cli_check.sh -- `leadrouter check`: "FILE: ok (...)" on success, every
+# problem as file:line:column on stderr and exit 2 otherwise.
+. "$(dirname "$0")/lib.sh"
+
+check_valid_config_prints_ok_with_counts() {
+    cat >"$T/routing.yaml" <<'EOF'
+agents:
+  - id: alice
+  - id: bob
+  - id: carol
+pools:
+  west: [alice, bob]
+  east: [carol]
+rules:
+  - {name: west, when: 'state == "CA"', pool: west, strategy: round_robin}
+  - {name: rest, pool: east, strategy: least_busy}
+EOF
+    lr check --config "$T/routing.yaml"
+    expect_status 0
+    expect_err_empty
+    echo "$T/routing.yaml: ok (3 agents, 2 pools, 2 rules)" | expect_out
+}
+
+check_reports_every_error_with_file_line_column() {
+    cat >"$T/bad.yaml" <<'EOF'
+agents:
+  - id: alice
+  - id: bob
+    weight: 0
+pools:
+  team: [alice, bob, zoe]
+rules:
+  - name: all
+    pool: team
+    strategy: round_robbin
+  - name: west
+    when: 'state in ["CA"'
+    pool: nowhere
+    strategy: random
+EOF
+    lr check --config "$T/bad.yaml"
+    expect_status 2
+    expect_out_empty
+    expect_err_line "^$T/bad\.yaml:4:13: agent 'bob': 'weight' must be an integer between 1 and 1000000"
+    expect_err_line "^$T/bad\.yaml:6:22: pool 'team': unknown agent 'zoe'$"
+    expect_err_line "^$T/bad\.yaml:10:15: rule 'all': unknown strategy 'round_robbin' \(known: round_robin, "
+    expect_err_line "^$T/bad\.yaml:12:26: rule 'west': when: column 15: "
+    expect_err_line "^$T/bad\.yaml:13:11: rule 'west': unknown pool 'nowhere'$"
+    expect_lines 5 "$T/err"
+}
+
+check_yaml_syntax_error_names_the_place() {
+    printf 'agents: [\n' >"$T/syntax.yaml"
+    lr check --config "$T/syntax.yaml"
+    expect_status 2
+    expect_out_empty
+    expect_err_line "^$T/syntax\.yaml:[0-9]+:[0-9]+: YAML syntax error"
+}
+
+check_unreadable_file_exits_2() {
+    lr check --config "$T/missing.yaml"
+    expect_status 2
+    expect_out_empty
+    expect_err_has "$T/missing.yaml"
+}
+
+check_without_config_is_a_usage_error() {
+    lr check
+    expect_status 2
+    expect_err_has "leadrouter check: --config FILE is required (see leadrouter check --help)"
+    lr check --config "$T/a.yaml" extra
+    expect_status 2
+    expect_err_has "unexpected argument 'extra'"
+    lr check -x
+    expect_status 2
+    expect_err_has "unknown option '-x'"
+    expect_out_empty
+}
+
+check_sample_config_is_valid() {
+    root=$(cd "$(dirname "$0")/../.." && pwd)
+    lr check --config "$root/examples/routing.yaml"
+    expect_status 0
+    echo "$root/examples/routing.yaml: ok (8 agents, 6 pools, 9 rules)" | expect_out
+}
+
+tcase check_valid_config_prints_ok_with_counts
+tcase check_reports_every_error_with_file_line_column
+tcase check_yaml_syntax_error_names_the_place
+tcase check_unreadable_file_exits_2
+tcase check_without_config_is_a_usage_error
+tcase check_sample_config_is_valid
+finish

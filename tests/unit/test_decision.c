@@ -1,0 +1,239 @@
+/* test_decision.c -- decisions out: exact JSON, key order, escaping. */
+#include "leadrouter/buf.h"
+#include "leadrouter/decision.h"
+#include "leadrouter/error.h"
+#include "leadrouter/event.h"
+#include "test.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+
+#define AT_10H 1793613600000            /* 2026-11-02T10:00:00Z */
+
+static lr_buf out = LR_BUF_INIT;
+
+/* The JSON of D, alone in the buffer. */
+static const char *encode(const lr_decision *d) {
+    lr_buf_reset(&out);
+    if (lr_decision_write_json(d, &out) != LR_OK) return "(error)";
+    return out.data;
+}
+
+/* The JSON of a decision whose only string is the lead id S. */
+static const char *with_lead(const char *s) {
+    lr_decision d = { .at = LR_TIME_NONE, .lead = s, .action = LR_ACTION_HELD };
+    return encode(&d);
+}
+
+TEST(assigned_decision_with_candidates) {
+    lr_candidate c[] = {
+        { "alice", LR_CAND_CHOSEN, LR_SKIP_NONE },
+        { "bob", LR_CAND_ELIGIBLE, LR_SKIP_NONE },
+        { "carol", LR_CAND_SKIPPED, LR_SKIP_AT_CAPACITY },
+        { "dave", LR_CAND_SKIPPED, LR_SKIP_CAP_DAY },
+    };
+    lr_decision d = { .at = AT_10H, .lead = "L1", .action = LR_ACTION_ASSIGNED, .agent = "alice",
+                      .rule = "hot-west", .pool = "west", .strategy = "round_robin",
+                      .cands = c, .ncands = 4, .pool_size = 4 };
+    CHECK_EQ_STR(encode(&d),
+        "{\"at\":\"2026-11-02T10:00:00Z\",\"lead\":\"L1\",\"action\":\"assigned\","
+        "\"agent\":\"alice\",\"rule\":\"hot-west\",\"pool\":\"west\",\"strategy\":\"round_robin\","
+        "\"why\":{\"candidates\":[{\"agent\":\"alice\",\"chosen\":true},"
+        "{\"agent\":\"bob\",\"eligible\":true},{\"agent\":\"carol\",\"skipped\":\"at_capacity\"},"
+        "{\"agent\":\"dave\",\"skipped\":\"cap_day\"}]}}");
+}
+
+TEST(broadcast_writes_agents_instead_of_agent) {
+    const char *agents[] = { "amy", "ben", "cy" };
+    lr_decision d = { .at = AT_10H + 250, .lead = "L2", .action = LR_ACTION_OFFERED,
+                      .agent = "ignored", .agents = agents, .nagents = 3,
+                      .rule = "shark", .pool = "tank", .strategy = "broadcast" };
+    CHECK_EQ_STR(encode(&d),
+        "{\"at\":\"2026-11-02T10:00:00.250Z\",\"lead\":\"L2\",\"action\":\"offered\","
+        "\"agents\":[\"amy\",\"ben\",\"cy\"],\"rule\":\"shark\",\"pool\":\"tank\","
+        "\"strategy\":\"broadcast\"}");
+}
+
+TEST(rejected_decision_with_reason_and_detail) {
+    lr_decision d = { .at = AT_10H, .lead = "L9", .action = LR_ACTION_REJECTED,
+                      .reason = "unknown_lead", .detail = "no lead 'L9' is open" };
+    CHECK_EQ_STR(encode(&d),
+        "{\"at\":\"2026-11-02T10:00:00Z\",\"lead\":\"L9\",\"action\":\"rejected\","
+        "\"why\":{\"reason\":\"unknown_lead\",\"detail\":\"no lead 'L9' is open\"}}");
+}
+
+TEST(closed_decision_writes_status) {
+    lr_decision d = { .at = AT_10H, .lead = "L1", .action = LR_ACTION_CLOSED, .agent = "bob",
+                      .status = "won" };
+    CHECK_EQ_STR(encode(&d),
+        "{\"at\":\"2026-11-02T10:00:00Z\",\"lead\":\"L1\",\"action\":\"closed\","
+        "\"agent\":\"bob\",\"status\":\"won\"}");
+}
+
+TEST(pool_size_written_only_when_larger_than_candidates) {
+    lr_candidate c[] = { { "alice", LR_CAND_CHOSEN, LR_SKIP_NONE },
+                         { "bob", LR_CAND_SKIPPED, LR_SKIP_DECLINED } };
+    lr_decision d = { .at = LR_TIME_NONE, .lead = "L1", .action = LR_ACTION_ASSIGNED,
+                      .agent = "alice", .cands = c, .ncands = 2, .pool_size = 1500,
+                      .reason = "explain_limit" };
+    CHECK_EQ_STR(encode(&d),
+        "{\"lead\":\"L1\",\"action\":\"assigned\",\"agent\":\"alice\","
+        "\"why\":{\"reason\":\"explain_limit\",\"candidates\":[{\"agent\":\"alice\",\"chosen\":true},"
+        "{\"agent\":\"bob\",\"skipped\":\"declined\"}],\"pool_size\":1500}}");
+    d.pool_size = 2;
+    d.reason = NULL;
+    CHECK_EQ_STR(encode(&d),
+        "{\"lead\":\"L1\",\"action\":\"assigned\",\"agent\":\"alice\","
+        "\"why\":{\"candidates\":[{\"agent\":\"alice\",\"chosen\":true},"
+        "{\"agent\":\"bob\",\"skipped\":\"declined\"}]}}");
+    d.ncands = 0;
+    d.pool_size = 7;
+    CHECK_EQ_STR(encode(&d), "{\"lead\":\"L1\",\"action\":\"assigned\",\"agent\":\"alice\","
+                            "\"why\":{\"pool_size\":7}}");
+}
+
+TEST(absent_members_are_left_out) {
+    lr_decision d = { .at = LR_TIME_NONE, .action = LR_ACTION_UNROUTED };
+    CHECK_EQ_STR(encode(&d), "{\"action\":\"unrouted\"}");
+    d.at = 0;                                   /* the epoch is a time, not absence */
+    d.reason = "no_rule_matched";
+    CHECK_EQ_STR(encode(&d), "{\"at\":\"1970-01-01T00:00:00Z\",\"action\":\"unrouted\","
+                            "\"why\":{\"reason\":\"no_rule_matched\"}}");
+}
+
+TEST(escapes_quotes_backslashes_and_controls) {
+    CHECK_EQ_STR(with_lead("a\"b\\c/d"), "{\"lead\":\"a\\\"b\\\\c/d\",\"action\":\"held\"}");
+    CHECK_EQ_STR(with_lead("\b\f\n\r\t"), "{\"lead\":\"\\b\\f\\n\\r\\t\",\"action\":\"held\"}");
+    CHECK_EQ_STR(with_lead("\x01\x1f\x7f"), "{\"lead\":\"\\u0001\\u001F\x7f\",\"action\":\"held\"}");
+}
+
+TEST(valid_utf8_passes_through) {
+    CHECK_EQ_STR(with_lead("Jos\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xEF\xBF\xBF"),
+                 "{\"lead\":\"Jos\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xEF\xBF\xBF\",\"action\":\"held\"}");
+}
+
+TEST(invalid_utf8_becomes_replacement_characters) {
+#define R "\xEF\xBF\xBD"
+    static const struct { const char *in, *want; } cases[] = {
+        { "a\x80z", "a" R "z" },                          /* lone continuation */
+        { "a\xE2\x82z", "a" R "z" },                      /* truncated: one maximal subpart */
+        { "a\xE2\x82", "a" R },                           /* truncated at the end */
+        { "\xC0\xAF", R R },                              /* overlong */
+        { "\xED\xA0\x80", R R R },                        /* surrogate */
+        { "\xF4\x90\x80\x80", R R R R },                  /* above U+10FFFF */
+        { "\xF0\x9F\x98z", R "z" },
+        { "\xFF\xFE", R R },
+        { "\xE0\x9F\x80", R R R },                        /* overlong 3-byte */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char want[128];
+        snprintf(want, sizeof want, "{\"lead\":\"%s\",\"action\":\"held\"}", cases[i].want);
+        CHECK_EQ_STR(with_lead(cases[i].in), want);
+    }
+#undef R
+}
+
+/* Random strings: valid UTF-8 must come out byte-identical to jansson's
+ * encoding; any bytes at all must come out as JSON that jansson reads. */
+TEST(escaping_matches_jansson_and_always_gives_valid_json) {
+    uint32_t x = 12345;
+#define NEXT() (x ^= x << 13, x ^= x >> 17, x ^= x << 5, x)
+    char s[200], want[1400];
+    int bad = 0;
+    for (int round = 0; round < 5000 && bad < 5; round++) {
+        size_t n = 0, len = NEXT() % 40;
+        for (size_t k = 0; k < len; k++) {
+            uint32_t cp, kind = NEXT() % 6;
+            cp = kind == 0 ? 1 + NEXT() % 0x1F : kind == 1 ? (uint32_t)"\"\\/ a"[NEXT() % 5] :
+                 kind == 2 ? 0x80 + NEXT() % 0x780 : kind == 3 ? 0x800 + NEXT() % 0xF800 :
+                 kind == 4 ? 0x10000 + NEXT() % 0x100000 : 0x20 + NEXT() % 0x60;
+            if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD;
+            if (cp < 0x80) s[n++] = (char)cp;
+            else if (cp < 0x800) { s[n++] = (char)(0xC0 | cp >> 6); s[n++] = (char)(0x80 | (cp & 63)); }
+            else if (cp < 0x10000) {
+                s[n++] = (char)(0xE0 | cp >> 12); s[n++] = (char)(0x80 | (cp >> 6 & 63));
+                s[n++] = (char)(0x80 | (cp & 63));
+            } else {
+                s[n++] = (char)(0xF0 | cp >> 18); s[n++] = (char)(0x80 | (cp >> 12 & 63));
+                s[n++] = (char)(0x80 | (cp >> 6 & 63)); s[n++] = (char)(0x80 | (cp & 63));
+            }
+        }
+        s[n] = '\0';
+        json_t *j = json_string(s);
+        CHECK(j != NULL);
+        if (!j) { bad++; continue; }
+        size_t m = json_dumpb(j, want, sizeof want, JSON_ENCODE_ANY);
+        json_decref(j);
+        want[m] = '\0';
+        lr_decision d = { .at = LR_TIME_NONE, .action = LR_ACTION_HELD, .lead = s };
+        const char *got = encode(&d);
+        /* got is {"lead":<string>,"action":"held"} */
+        if (strncmp(got + 8, want, m) != 0 || strcmp(got + 8 + m, ",\"action\":\"held\"}") != 0) {
+            bad++;
+            TEST_FAIL_("round %d: got %s want %s", round, got, want);
+        }
+    }
+    for (int round = 0; round < 5000 && bad < 5; round++) {
+        size_t len = NEXT() % 24;
+        for (size_t k = 0; k < len; k++) s[k] = (char)(1 + NEXT() % 255);
+        s[len] = '\0';
+        const char *got = with_lead(s);
+        json_error_t je;
+        json_t *j = json_loads(got, 0, &je);
+        if (!j) { bad++; TEST_FAIL_("round %d: invalid JSON: %s", round, je.text); continue; }
+        CHECK(json_is_string(json_object_get(j, "lead")));
+        json_decref(j);
+    }
+#undef NEXT
+}
+
+TEST(appends_and_gives_identical_bytes_for_identical_decisions) {
+    lr_candidate c[] = { { "alice", LR_CAND_CHOSEN, LR_SKIP_NONE } };
+    lr_decision d = { .at = AT_10H, .lead = "L1", .action = LR_ACTION_ASSIGNED, .agent = "alice",
+                      .cands = c, .ncands = 1 };
+    lr_buf b = LR_BUF_INIT;
+    lr_buf_puts(&b, "prefix|");
+    CHECK_EQ_INT(lr_decision_write_json(&d, &b), LR_OK);
+    size_t one = b.len - 7;
+    CHECK_EQ_INT(lr_decision_write_json(&d, &b), LR_OK);
+    CHECK_EQ_INT(b.len, 7 + 2 * one);
+    CHECK(memcmp(b.data + 7, b.data + 7 + one, one) == 0);
+    CHECK(strncmp(b.data, "prefix|{\"at\"", 12) == 0);
+    CHECK(b.data[b.len - 1] == '}');                   /* no trailing newline */
+    CHECK_EQ_INT(strlen(b.data), b.len);
+    lr_buf_release(&b);
+}
+
+TEST(large_decision_grows_the_buffer) {
+    static lr_candidate c[2000];
+    static char names[2000][24];
+    for (int i = 0; i < 2000; i++) {
+        snprintf(names[i], sizeof names[i], "agent%04d", i);
+        c[i] = (lr_candidate){ names[i], i ? LR_CAND_SKIPPED : LR_CAND_CHOSEN, LR_SKIP_OFFLINE };
+    }
+    lr_decision d = { .at = AT_10H, .lead = "L1", .action = LR_ACTION_ASSIGNED, .agent = names[0],
+                      .cands = c, .ncands = 2000 };
+    const char *s = encode(&d);
+    CHECK_EQ_INT(strlen(s), out.len);
+    CHECK(strstr(s, "{\"agent\":\"agent1999\",\"skipped\":\"offline\"}]}}") != NULL);
+    json_t *j = json_loads(s, 0, NULL);
+    CHECK(j && json_array_size(json_object_get(json_object_get(j, "why"), "candidates")) == 2000);
+    json_decref(j);
+}
+
+int main(void) {
+    RUN(assigned_decision_with_candidates);
+    RUN(broadcast_writes_agents_instead_of_agent);
+    RUN(rejected_decision_with_reason_and_detail);
+    RUN(closed_decision_writes_status);
+    RUN(pool_size_written_only_when_larger_than_candidates);
+    RUN(absent_members_are_left_out);
+    RUN(escapes_quotes_backslashes_and_controls);
+    RUN(valid_utf8_passes_through);
+    RUN(invalid_utf8_becomes_replacement_characters);
+    RUN(escaping_matches_jansson_and_always_gives_valid_json);
+    RUN(appends_and_gives_identical_bytes_for_identical_decisions);
+    RUN(large_decision_grows_the_buffer);
+    lr_buf_release(&out);
+    return test_report();
+}

@@ -17,7 +17,7 @@ BASE    := -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(WARN) $(PKG_CFLAGS)
 REL_CFLAGS  := $(BASE) -O2 -g -DNDEBUG
 TEST_CFLAGS := $(BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                -fno-sanitize-recover=undefined
-LIBS    := $(PKG_LIBS) -lm
+LIBS    := $(PKG_LIBS) -lpthread -lm
 
 LIB_SRC  := $(sort $(wildcard src/core/*.c src/core/strategies/*.c src/store/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))

@@ -50,10 +50,11 @@
 #include "leadrouter/error.h"
 #include "leadrouter/event.h"
 
-#define REPS 5
-#define RUN_SECONDS 0.25
-#define MAX_LEADS 1000000u
-#define MIN_LEADS 2000u
+#define REPS 5                      /* timed batches per engine */
+#define BATCH 250000u               /* leads per batch, explain off, targets */
+#define RUN_SECONDS 0.25            /* calibrated batches last about this */
+#define MAX_BATCH 250000u
+#define MIN_BATCH 2000u
 #define T0 1793577600000LL          /* 2026-11-02T00:00:00Z */
 #define CAPACITY 1000000            /* never reached: agents stay eligible */
 
@@ -212,7 +213,7 @@ typedef struct bcase {
     size_t evcap;
 } bcase;
 
-/* Builds COUNT leads numbered from FIRST with a fixed seed. */
+/* Builds COUNT lead events L0.. with a fixed seed into c->ev. */
 static void build_leads(bcase *c, size_t count) {
     if (count > c->evcap) {
         free(c->ev);
@@ -225,7 +226,7 @@ static void build_leads(bcase *c, size_t count) {
         uint64_t r = xs_next(&seed);
         uint32_t state = (uint32_t)((r >> 32) % c->nstates);
         const char *em = NULL;
-        if (c->owner) {
+        if (c->owner) {             /* a lead of agent j's account, in j's territory */
             uint32_t j = (uint32_t)((r >> 32) % c->n);
             state = j % c->nstates;
             snprintf(email, sizeof email, "u%zu@d%u.example", i, j);
@@ -246,16 +247,9 @@ static int count_decision(const lr_decision *d, void *ud) {
     return 0;
 }
 
-/* One timed run over COUNT fresh leads: returns decisions per second and
- * the warm-up (segment build) time in *warm_ms. */
-static double run_once(bcase *c, bool explain, size_t count, double *warm_ms) {
-    build_leads(c, count);
-    lr_engine_opts opts = { 42, T0, explain };
-    lr_engine *eng;
-    int rc = lr_engine_create(c->cfg, &opts, &eng);
-    if (rc != LR_OK) die("lr_engine_create", rc);
-
-    /* One lead per territory first, so every segment exists. */
+/* Routes one lead per territory (so every segment exists) and returns the
+ * milliseconds it took. */
+static double warm_up(bcase *c, lr_engine *eng) {
     counter warm = { 0, 0 };
     double w0 = now_s();
     for (uint32_t k = 0; k < (c->match ? c->nstates : 1); k++) {
@@ -264,73 +258,119 @@ static double run_once(bcase *c, bool explain, size_t count, double *warm_ms) {
         snprintf(id, sizeof id, "W%u", k);
         snprintf(email, sizeof email, "w%u@d%u.example", k, k);
         make_lead(&ev, id, k, 50, T0 + k, c->owner ? email : NULL);
-        if ((rc = lr_engine_apply(eng, &ev, count_decision, &warm)) != LR_OK)
-            die("lr_engine_apply", rc);
+        int rc = lr_engine_apply(eng, &ev, count_decision, &warm);
+        if (rc != LR_OK) die("lr_engine_apply", rc);
     }
-    *warm_ms = (now_s() - w0) * 1e3;
-
-    counter cnt = { 0, 0 };
-    double t0 = now_s();
-    for (size_t i = 0; i < count; i++)
-        if ((rc = lr_engine_apply(eng, &c->ev[i], count_decision, &cnt)) != LR_OK)
-            die("lr_engine_apply", rc);
-    double dt = now_s() - t0;
-    lr_engine_destroy(eng);
-    if (cnt.assigned != count || cnt.decisions != count) {
-        fprintf(stderr, "bench_engine: %s N=%u: %llu of %zu leads assigned (%llu decisions): "
-                "the workload is wrong\n", c->strategy, c->n,
-                (unsigned long long)cnt.assigned, count, (unsigned long long)cnt.decisions);
-        exit(2);
-    }
-    return (double)count / dt;
+    return (now_s() - w0) * 1e3;
 }
 
-/* Calibrates the leads per run, then takes the median of REPS runs. */
-static double measure(bcase *c, bool explain, bool target, double seconds, int reps) {
-    double warm = 0, rate = 0;
-    size_t count = MIN_LEADS;
-    for (;;) {                      /* grow until a run takes >= 50 ms */
+/* One engine; REPS consecutive timed batches of BATCH leads (the engine
+ * keeps every lead: batch r runs with r * BATCH leads already open).
+ * Fills RATES[r] with decisions per second and *warm_ms. Exits when a lead
+ * was not assigned: the workload would then measure something else. */
+static void run_batches(bcase *c, bool explain, size_t batch, int reps, double *rates,
+                        double *warm_ms) {
+    size_t total = batch * (size_t)reps;
+    build_leads(c, total);
+    lr_engine_opts opts = { 42, T0, explain };
+    lr_engine *eng;
+    int rc = lr_engine_create(c->cfg, &opts, &eng);
+    if (rc != LR_OK) die("lr_engine_create", rc);
+    *warm_ms = warm_up(c, eng);
+    counter cnt = { 0, 0 };
+    for (int r = 0; r < reps; r++) {
+        lr_event *ev = c->ev + (size_t)r * batch;
         double t0 = now_s();
-        rate = run_once(c, explain, count, &warm);
-        if (now_s() - t0 >= 0.05 || count >= MAX_LEADS) break;
-        count = count * 4 < MAX_LEADS ? count * 4 : MAX_LEADS;
+        for (size_t i = 0; i < batch; i++)
+            if ((rc = lr_engine_apply(eng, &ev[i], count_decision, &cnt)) != LR_OK)
+                die("lr_engine_apply", rc);
+        rates[r] = (double)batch / (now_s() - t0);
+    }
+    lr_engine_destroy(eng);
+    if (cnt.assigned != total || cnt.decisions != total) {
+        fprintf(stderr, "bench_engine: %s N=%u: %llu of %zu leads assigned (%llu decisions): "
+                "the workload is wrong\n", c->strategy, c->n,
+                (unsigned long long)cnt.assigned, total, (unsigned long long)cnt.decisions);
+        exit(2);
+    }
+}
+
+/* A batch size for C that takes about SECONDS, from probes on fresh
+ * engines grown until one lasts 50 ms; within [MIN_BATCH, MAX_BATCH],
+ * rounded to a thousand. */
+static size_t calibrate(bcase *c, bool explain, double seconds) {
+    double rate, warm;
+    size_t count = MIN_BATCH;
+    for (;;) {
+        double t0 = now_s();
+        run_batches(c, explain, count, 1, &rate, &warm);
+        if (now_s() - t0 >= 0.05 || count >= MAX_BATCH) break;
+        count = count * 4 < MAX_BATCH ? count * 4 : MAX_BATCH;
     }
     double want = rate * seconds;
-    count = want > MAX_LEADS ? MAX_LEADS : want < MIN_LEADS ? MIN_LEADS : (size_t)want;
-    count = (count + 999) / 1000 * 1000;
+    count = want > MAX_BATCH ? MAX_BATCH : want < MIN_BATCH ? MIN_BATCH : (size_t)want;
+    return (count + 999) / 1000 * 1000;
+}
 
-    double rates[REPS], warms[REPS];
-    for (int r = 0; r < reps; r++) rates[r] = run_once(c, explain, count, &warms[r]);
+/* Measures C (BATCH leads per batch, REPS batches), prints its row and
+ * returns the median decisions per second. */
+static double measure(bcase *c, bool explain, bool target, size_t batch, int reps) {
+    double rates[REPS], warm;
+    run_batches(c, explain, batch, reps, rates, &warm);
     qsort(rates, (size_t)reps, sizeof *rates, cmp_double);
-    qsort(warms, (size_t)reps, sizeof *warms, cmp_double);
     double med = rates[reps / 2];
     char a[32], b[32], lo[32], hi[32];
-    printf("%-21s %7u  %-5s %-4s %9s %13s %8.0f  %11s..%-11s %8.1f%s\n", c->strategy, c->n,
-           c->match ? "1%" : "none", explain ? "on" : "off", grouped((double)count, a, sizeof a),
+    printf("%-21s %7u  %-5s %-4s %9s %13s %7.0f  %11s..%-11s %8.1f%s\n", c->strategy, c->n,
+           c->match ? "1%" : "none", explain ? "on" : "off", grouped((double)batch, a, sizeof a),
            grouped(med, b, sizeof b), 1e9 / med, grouped(rates[0], lo, sizeof lo),
-           grouped(rates[reps - 1], hi, sizeof hi), warms[reps / 2],
-           target ? "" : "  (not a target)");
+           grouped(rates[reps - 1], hi, sizeof hi), warm, target ? "" : "  (not a target)");
     fflush(stdout);
     return med;
 }
 
+static const uint32_t sizes[3] = { 10, 1000, 100000 };
+#define MID 1                       /* sizes[MID] == 1000: the target size */
+
 /* Medians kept for the verdicts: [strategy][size][match][explain]. */
 static double results[NTARGETS][3][2][2];
+
+static const char *verdict(bool ok) { return ok ? "met" : "MISSED"; }
+
+/* The targets, from the medians in results[]. */
+static void print_verdicts(void) {
+    char a[32], b[32];
+    printf("\ntargets (explain off; in process, one core):\n");
+    for (size_t si = 0; si < NTARGETS; si++)
+        for (int m = 0; m < 2; m++) {
+            double mid = results[si][MID][m][0], big = results[si][2][m][0];
+            printf("  %-21s match %-4s  1,000 agents: %11s/s >= 1,000,000: %-6s  "
+                   "100,000 agents: %11s/s >= 500,000: %-6s (%.2f of 1,000 agents)\n",
+                   targets[si], m ? "1%" : "none", grouped(mid, a, sizeof a),
+                   verdict(mid >= 1e6), grouped(big, b, sizeof b), verdict(big >= 5e5),
+                   big / mid);
+        }
+}
 
 static int cmd_throughput(int argc, char **argv) {
     bool quick = argc > 0 && strcmp(argv[0], "--quick") == 0;
     double seconds = quick ? 0.05 : RUN_SECONDS;
+    size_t fixed = quick ? BATCH / 10 : BATCH;
     int reps = quick ? 3 : REPS;
-    static const uint32_t sizes[3] = { 10, 1000, 100000 };
 
-    printf("%-21s %7s  %-5s %-4s %9s %13s %8s  %-24s %8s\n", "strategy", "agents", "match",
-           "expl", "leads/run", "decisions/s", "ns/dec", "min..max of runs", "warm ms");
+    printf("In process, one thread. Per row: one engine, one lead per territory routed "
+           "first (warm ms,\nnot timed), then %d timed batches of `batch` leads; the engine "
+           "keeps every lead, so the\nlast batch runs with %d batches of leads open. "
+           "decisions/s is the median batch; min..max\nthe slowest and fastest. Batch: %zu "
+           "leads with explanations off for the five target\nstrategies; otherwise calibrated "
+           "to about %.2f s.\n\n", reps, reps - 1, fixed, seconds);
+    printf("%-21s %7s  %-5s %-4s %9s %13s %7s  %-24s %8s\n", "strategy", "agents", "match",
+           "expl", "batch", "decisions/s", "ns/dec", "min..max of batches", "warm ms");
     for (size_t si = 0; si < NTARGETS + NEXTRAS; si++) {
         bool target = si < NTARGETS;
         const char *strategy = target ? targets[si] : extras[si - NTARGETS];
-        for (int ni = 0; ni < 3; ni++) {
-            if (!target && sizes[ni] != 1000) continue;
-            for (int match = 0; match < 2; match++) {
+        for (int match = 0; match < 2; match++) {
+            for (int ni = 0; ni < 3; ni++) {
+                if (!target && ni != MID) continue;
                 size_t len;
                 char *text = make_config(strategy, sizes[ni], match, &len);
                 bcase c = { strategy, sizes[ni], match != 0, strcmp(strategy, "owner") == 0,
@@ -338,7 +378,8 @@ static int cmd_throughput(int argc, char **argv) {
                 c.cfg = load_config(text, len);
                 free(text);
                 for (int ex = 0; ex < (target ? 2 : 1); ex++) {
-                    double med = measure(&c, ex != 0, target, seconds, reps);
+                    size_t batch = target && !ex ? fixed : calibrate(&c, ex != 0, seconds);
+                    double med = measure(&c, ex != 0, target, batch, reps);
                     if (target) results[si][ni][match][ex] = med;
                 }
                 lr_config_free((lr_config *)c.cfg);
@@ -346,12 +387,181 @@ static int cmd_throughput(int argc, char **argv) {
             }
         }
     }
+    print_verdicts();
+    return 0;
+}
+
+/* One case, for profiling: bench_engine one STRATEGY AGENTS none|1% off|on BATCH
+ * (run it under `perf record`). */
+static int cmd_one(int argc, char **argv) {
+    if (argc != 5) {
+        fprintf(stderr, "usage: bench_engine one STRATEGY AGENTS none|1%% off|on BATCH\n");
+        return 2;
+    }
+    uint32_t n = (uint32_t)strtoul(argv[1], NULL, 10);
+    bool match = strcmp(argv[2], "1%") == 0, explain = strcmp(argv[3], "on") == 0;
+    size_t batch = strtoul(argv[4], NULL, 10);
+    if (n == 0 || batch == 0) return 2;
+    size_t len;
+    char *text = make_config(argv[0], n, match, &len);
+    bcase c = { argv[0], n, match, strcmp(argv[0], "owner") == 0, n < 100 ? n : 100,
+                NULL, NULL, 0 };
+    c.cfg = load_config(text, len);
+    free(text);
+    measure(&c, explain, true, batch, REPS);
+    lr_config_free((lr_config *)c.cfg);
+    free(c.ev);
+    return 0;
+}
+
+/* ---- memory --------------------------------------------------------------- */
+
+#define MEM_AGENTS 100000u
+
+/* The memory config: MEM_AGENTS agents shaped like bench_gen's (weight,
+ * two territories, two products), one pool, one round_robin rule. */
+static char *memory_config(size_t *len) {
+    static const char *const st[10] = { "CA", "NY", "TX", "FL", "WA", "AZ", "NV", "OR", "IL", "GA" };
+    static const char *const pr[4] = { "purchase", "refinance", "heloc", "jumbo" };
+    lr_buf b = LR_BUF_INIT;
+    put(&b, lr_buf_puts(&b, "agents:\n"));
+    for (uint32_t i = 0; i < MEM_AGENTS; i++)
+        put(&b, lr_buf_printf(&b, "  - {id: a%06u, weight: %u, attributes: {territories: "
+                                  "[%s, %s], products: [%s, %s]}}\n", i, 1 + i % 5,
+                              st[i % 10], st[(i / 10) % 10 == i % 10 ? (i + 1) % 10 : (i / 10) % 10],
+                              pr[i % 4], pr[(i + 1) % 4]));
+    put(&b, lr_buf_puts(&b, "pools:\n  all: ["));
+    for (uint32_t i = 0; i < MEM_AGENTS; i++) put(&b, lr_buf_printf(&b, "%sa%06u", i ? ", " : "", i));
+    put(&b, lr_buf_puts(&b, "]\nrules:\n  - name: all\n    pool: all\n    strategy: round_robin\n"));
+    return lr_buf_detach(&b, len);
+}
+
+/* Applies the JSONL lead in LINE; counts into CNT. */
+static void apply_line(lr_engine *eng, const char *line, size_t len, counter *cnt) {
+    lr_event ev;
+    char err[256];
+    int rc = lr_event_parse(line, len, &ev, err, sizeof err);
+    if (rc != LR_OK) { fprintf(stderr, "bench_engine: bad lead line: %s\n", err); exit(2); }
+    rc = lr_engine_apply(eng, &ev, count_decision, cnt);
+    lr_event_release(&ev);
+    if (rc != LR_OK) die("lr_engine_apply", rc);
+}
+
+static int cmd_memory(int argc, char **argv) {
+    if (argc != 1) { fprintf(stderr, "usage: bench_engine memory LEADS.jsonl\n"); return 2; }
+    FILE *in = fopen(argv[0], "r");
+    if (!in) { perror(argv[0]); return 2; }
+    char *line = NULL;
+    size_t linecap = 0;
+    ssize_t len;
+    char a[32], b[32];
+
+    double rss0 = rss_now(), heap0 = heap_in_use();
+    size_t tlen;
+    char *text = memory_config(&tlen);
+    lr_config *cfg = load_config(text, tlen);
+    free(text);
+    malloc_trim(0);                 /* hand back what the YAML parse freed */
+    double rss1 = rss_now(), heap1 = heap_in_use();
+    lr_engine_opts opts = { 42, T0, false };
+    lr_engine *eng;
+    int rc = lr_engine_create(cfg, &opts, &eng);
+    if (rc != LR_OK) die("lr_engine_create", rc);
+    counter cnt = { 0, 0 };
+    if ((len = getline(&line, &linecap, in)) <= 0) { fprintf(stderr, "empty leads file\n"); return 2; }
+    apply_line(eng, line, (size_t)len, &cnt);   /* the first lead builds the segment */
+    double rss2 = rss_now(), heap2 = heap_in_use();
+
+    double t0 = now_s();
+    while ((len = getline(&line, &linecap, in)) > 0) apply_line(eng, line, (size_t)len, &cnt);
+    double dt = now_s() - t0;
+    double rss3 = rss_now(), heap3 = heap_in_use(), peak = rss_peak();
+    lr_engine_stats st;
+    lr_engine_get_stats(eng, &st);
+    free(line);
+    fclose(in);
+
+    double per_agent_rss = (rss2 - rss0) / MEM_AGENTS, per_agent_heap = (heap2 - heap0) / MEM_AGENTS;
+    double per_lead = (heap3 - heap2) / (double)(st.leads ? st.leads - 1 : 1);
+    printf("%s agents, one pool, round_robin; leads from %s, none closed\n",
+           grouped(MEM_AGENTS, a, sizeof a), argv[0]);
+    printf("  config loaded:           RSS +%8.1f MiB   heap +%8.1f MiB\n",
+           mib(rss1 - rss0), mib(heap1 - heap0));
+    printf("  + engine + first lead:   RSS +%8.1f MiB   heap +%8.1f MiB\n",
+           mib(rss2 - rss0), mib(heap2 - heap0));
+    printf("  per agent (config + engine + segment): %.0f bytes RSS, %.0f bytes heap "
+           "(target <= 1,024): %s\n", per_agent_rss, per_agent_heap,
+           verdict(per_agent_rss <= 1024 && per_agent_heap <= 1024));
+    printf("  %s leads routed (%s assigned, %s open) in %.2f s (parse + route, in process)\n",
+           grouped((double)st.leads, a, sizeof a), grouped((double)cnt.assigned, b, sizeof b),
+           grouped((double)st.open, a, sizeof a), dt);
+    printf("  per open lead: %.0f bytes heap\n", per_lead);
+    printf("  RSS now %.1f MiB, peak RSS %.1f MiB (target <= 1,024 MiB): %s\n", mib(rss3),
+           mib(peak), verdict(peak <= 1024.0 * 1024 * 1024));
+    lr_engine_destroy(eng);
+    lr_config_free(cfg);
+    return st.open == st.leads ? 0 : 2;
+}
+
+/* ---- end to end ----------------------------------------------------------- */
+
+/* Runs ARGV with stdout on /dev/null; returns its wall seconds and peak
+ * RSS in bytes; exits when it fails. */
+static void exec_once(char **argv, double *wall, double *maxrss) {
+    double t0 = now_s();
+    pid_t pid = fork();
+    if (pid < 0) { perror("fork"); exit(2); }
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0) _exit(127);
+        execv(argv[0], argv);
+        perror(argv[0]);
+        _exit(127);
+    }
+    int status;
+    struct rusage ru;
+    if (wait4(pid, &status, 0, &ru) != pid) { perror("wait4"); exit(2); }
+    *wall = now_s() - t0;
+    *maxrss = (double)ru.ru_maxrss * 1024.0;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "bench_engine: %s failed (status %d)\n", argv[0], status);
+        exit(2);
+    }
+}
+
+static int cmd_exec(int argc, char **argv) {
+    if (argc < 5 || strcmp(argv[3], "--") != 0) {
+        fprintf(stderr, "usage: bench_engine exec RUNS NLEADS MIN_RATE -- CMD [ARG...]\n");
+        return 2;
+    }
+    int runs = atoi(argv[0]);
+    double nleads = atof(argv[1]), min_rate = atof(argv[2]);
+    if (runs < 1 || runs > 15 || nleads <= 0) return 2;
+    double walls[15], peak = 0;
+    char a[32];
+    for (int r = 0; r < runs; r++) {
+        double rss;
+        exec_once(argv + 4, &walls[r], &rss);
+        if (rss > peak) peak = rss;
+        printf("    run %d: %6.2f s  %11s leads/s  peak RSS %7.1f MiB\n", r + 1, walls[r],
+               grouped(nleads / walls[r], a, sizeof a), mib(rss));
+        fflush(stdout);
+    }
+    qsort(walls, (size_t)runs, sizeof *walls, cmp_double);
+    double med = walls[runs / 2];
+    printf("  median %.2f s: %s leads/s (target >= %s: %s), peak RSS %.1f MiB\n", med,
+           grouped(nleads / med, a, sizeof a), grouped(min_rate, a + 16, 16),
+           verdict(nleads / med >= min_rate), mib(peak));
     return 0;
 }
 
 int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "throughput") == 0) return cmd_throughput(argc - 2, argv + 2);
-    fprintf(stderr, "usage: bench_engine throughput [--quick] | memory LEADS.jsonl | "
-                    "exec RUNS NLEADS MIN_RATE -- CMD [ARG...]\n");
+    if (argc >= 2 && strcmp(argv[1], "one") == 0) return cmd_one(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "memory") == 0) return cmd_memory(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "exec") == 0) return cmd_exec(argc - 2, argv + 2);
+    fprintf(stderr, "usage: bench_engine throughput [--quick] | memory LEADS.jsonl |\n"
+                    "       exec RUNS NLEADS MIN_RATE -- CMD [ARG...] |\n"
+                    "       one STRATEGY AGENTS none|1%% off|on BATCH\n");
     return 2;
 }

@@ -78,9 +78,13 @@ typedef struct lr_field {
 } lr_field;
 
 /* A lead. Every pointer is owned by the lead and freed by lr_lead_free().
- * String fields are NULL when absent. */
+ * String fields are NULL when absent. A parser may store the strings of
+ * str[] packed right after the struct, in the same allocation (`packed`
+ * bytes): such a string is not freed on its own. Change a field with
+ * lr_lead_set_str(), which knows the difference. */
 typedef struct lr_lead {
     char *str[LR_LF__STRCOUNT];     /* indexed by lr_lead_field (< LR_LF_SCORE) */
+    size_t packed;                  /* bytes of strings stored after the struct */
     double score;  bool has_score;
     double value;  bool has_value;
     lr_time received_at;            /* LR_TIME_NONE until known */
@@ -92,6 +96,10 @@ typedef struct lr_lead {
 
 /* Frees everything a lead owns, then the lead itself. Accepts NULL. */
 void lr_lead_free(lr_lead *lead);
+
+/* Replaces string field F (< LR_LF__STRCOUNT) with a copy of VALUE (NULL
+ * clears it). Returns LR_OK or LR_ENOMEM (the lead unchanged). */
+int lr_lead_set_str(lr_lead *lead, lr_lead_field f, const char *value);
 
 /* Returns the value of a named field (LR_VNULL when absent). The value
  * borrows the lead's memory. */

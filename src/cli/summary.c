@@ -126,7 +126,7 @@ void cli_summary_print(FILE *out, const lr_config *cfg, const lr_engine *eng,
     for (int a = 0; a < LR_ACTION__COUNT; a++) total += st.decisions[a];
 
     fprintf(out, "\nsummary\n");
-    fprintf(out, "  lines read      %" PRIu64 "\n", t->lines);
+    fprintf(out, "  events applied  %" PRIu64 "\n", t->lines - t->rejected);
     fprintf(out, "  lines rejected  %" PRIu64 "\n", t->rejected);
     fprintf(out, "  leads in        %" PRIu64 "\n", st.leads);
     fprintf(out, "  decisions       %" PRIu64 "\n", total);

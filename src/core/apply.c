@@ -165,10 +165,7 @@ static int on_progress(lr_engine *e, const lr_event *ev) {
     case LR_PROGRESS_QUALIFIED: {
         /* Warm-up hand-off: the lead is routed again with stage qualified;
          * the qualifier's slot is freed. */
-        char *stage = strdup("qualified");
-        if (!stage) return LR_ENOMEM;
-        free(l->lead->str[LR_LF_STAGE]);
-        l->lead->str[LR_LF_STAGE] = stage;
+        if (lr_lead_set_str(l->lead, LR_LF_STAGE, "qualified") != LR_OK) return LR_ENOMEM;
         if (l->state == LR_LEAD_ASSIGNED) lr_engine_unassign(e, l);
         else lr_lead_unwait(l);
         lr_engine_set_state(e, l, LR_LEAD_NEW);

@@ -41,6 +41,7 @@
  */
 #include "leadrouter/error.h"
 #include "leadrouter/event.h"
+#include "core/json_arena.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -153,7 +154,7 @@ static int lead_key(const char *k, size_t n) {
 /* Checks a string member V named PFX+NAME against a byte limit and copies
  * it to *OUT. ID says it is an identifier (non-empty, at most ID_MAX). */
 static int take_string(json_t *v, const char *pfx, const char *name, bool id,
-                       char **out, errsink *e) {
+                       char **pack, char **out, errsink *e) {
     if (!json_is_string(v)) return fail(e, LR_EINVAL, "'%s%s' must be a string", pfx, name);
     size_t n = json_string_length(v);
     if (id && n == 0) return fail(e, LR_EINVAL, "'%s%s' must not be empty", pfx, name);
@@ -161,8 +162,15 @@ static int take_string(json_t *v, const char *pfx, const char *name, bool id,
         return fail(e, LR_EINVAL, "'%s%s' must be at most %d bytes", pfx, name, ID_MAX);
     if (n > STR_MAX)
         return fail(e, LR_EINVAL, "'%s%s' is longer than %d bytes", pfx, name, STR_MAX);
-    char *s = dupn(json_string_value(v), n);
-    if (!s) return LR_ENOMEM;
+    char *s;
+    if (pack) {                     /* into the lead's own allocation */
+        s = *pack;
+        memcpy(s, json_string_value(v), n);
+        s[n] = '\0';
+        *pack += n + 1;
+    } else if (!(s = dupn(json_string_value(v), n))) {
+        return LR_ENOMEM;
+    }
     *out = s;
     return LR_OK;
 }
@@ -298,8 +306,18 @@ static int add_custom(lr_lead *lead, size_t *cap, size_t hint, const char *name,
 static int parse_lead(json_t *obj, const char *pfx, lr_time *at, lr_lead **out,
                       errsink *e) {
     bool top = *pfx == '\0';
-    lr_lead *lead = calloc(1, sizeof *lead);
+    /* One allocation for the lead and its named strings: measure them. */
+    size_t packed = 0;
+    for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
+        json_t *v = json_object_iter_value(it);
+        int f = lead_key(json_object_iter_key(it), json_object_iter_key_len(it));
+        if (f >= 0 && f < LR_LF__STRCOUNT && json_is_string(v) && json_string_length(v) <= STR_MAX)
+            packed += json_string_length(v) + 1;
+    }
+    lr_lead *lead = calloc(1, sizeof *lead + packed);
     if (!lead) return LR_ENOMEM;
+    lead->packed = packed;
+    char *pack = (char *)(lead + 1);
     lead->received_at = LR_TIME_NONE;
     json_t *fields = NULL;
     size_t cap = 0, ntop = 0;
@@ -314,7 +332,7 @@ static int parse_lead(json_t *obj, const char *pfx, lr_time *at, lr_lead **out,
         if (f >= 0) {
             if (json_is_null(v)) continue;
             if (f < LR_LF__STRCOUNT)
-                rc = take_string(v, pfx, k, f == LR_LF_ID, &lead->str[f], e);
+                rc = take_string(v, pfx, k, f == LR_LF_ID, &pack, &lead->str[f], e);
             else if (f == LR_LF_SCORE)
                 lead->has_score = (rc = take_number(v, pfx, k, &lead->score, e)) == LR_OK;
             else if (f == LR_LF_VALUE)
@@ -376,7 +394,7 @@ static int take_id(json_t *obj, const char *key, bool required, const char *tnam
                                   strchr("aeiou", tname[0]) ? "n" : "", tname);
         return LR_OK;
     }
-    return take_string(v, "", key, true, out, e);
+    return take_string(v, "", key, true, NULL, out, e);
 }
 
 /* Reads "status" of OBJ as an index of TABLE (N names) into *OUT. */
@@ -465,9 +483,8 @@ static int json_failure(const json_error_t *je, errsink *e) {
     return fail(e, LR_ESYNTAX, "invalid JSON at column %d: %s", je->column, je->text);
 }
 
-/* See event.h. */
-int lr_event_parse(const char *text, size_t len, lr_event *ev, char *errbuf,
-                   size_t errlen) {
+static int parse_json(const char *text, size_t len, lr_event *ev, char *errbuf,
+                      size_t errlen) {
     errsink e = { errbuf, errlen };
     if (errlen) errbuf[0] = '\0';
     lr_event out = { .type = LR_EV_LEAD, .at = LR_TIME_NONE };
@@ -520,6 +537,16 @@ done:
     }
     *ev = out;
     return LR_OK;
+}
+
+/* See event.h. jansson's own allocations come from the thread's arena for
+ * the length of the parse (json_arena.h): what the event keeps is copied. */
+int lr_event_parse(const char *text, size_t len, lr_event *ev, char *errbuf,
+                   size_t errlen) {
+    lr_json_arena_begin();
+    int rc = parse_json(text, len, ev, errbuf, errlen);
+    lr_json_arena_end();
+    return rc;
 }
 
 /* See event.h. */

@@ -1,5 +1,6 @@
 /* model.c -- string tables and lead helpers (see model.h). */
 #include "leadrouter/model.h"
+#include "leadrouter/error.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -44,15 +45,30 @@ static void value_free(lr_value *v) {
     v->type = LR_VNULL;
 }
 
+/* Whether S lives in the lead's own allocation (packed after the struct). */
+static bool is_packed(const lr_lead *lead, const char *s) {
+    const char *base = (const char *)(lead + 1);
+    return s >= base && s < base + lead->packed;
+}
+
 void lr_lead_free(lr_lead *lead) {
     if (!lead) return;
-    for (int i = 0; i < LR_LF__STRCOUNT; i++) free(lead->str[i]);
+    for (int i = 0; i < LR_LF__STRCOUNT; i++)
+        if (!is_packed(lead, lead->str[i])) free(lead->str[i]);
     for (size_t i = 0; i < lead->nfields; i++) {
         free(lead->fields[i].name);
         value_free(&lead->fields[i].value);
     }
     free(lead->fields);
     free(lead);
+}
+
+int lr_lead_set_str(lr_lead *lead, lr_lead_field f, const char *value) {
+    char *s = NULL;
+    if (value && !(s = strdup(value))) return LR_ENOMEM;
+    if (!is_packed(lead, lead->str[f])) free(lead->str[f]);
+    lead->str[f] = s;
+    return LR_OK;
 }
 
 lr_value lr_lead_get(const lr_lead *lead, lr_lead_field f) {

@@ -157,6 +157,8 @@ route_summary_counts_leads_per_agent_on_stderr() {
     lr route --config "$T/c.yaml" --summary "$T/e.jsonl"
     expect_status 0
     expect_out_file "$T/plain"
+    expect_err_line '^  events applied +6$'
+    expect_err_line '^  lines rejected +0$'
     expect_err_line '^  leads in +4$'
     expect_err_line '^  decisions +6$'
     expect_err_line '^  assigned +4$'

@@ -55,4 +55,10 @@ typedef struct lr_decision {
  * LR_OK or LR_ENOMEM (OUT unchanged). */
 int lr_decision_write_json(const lr_decision *d, lr_buf *out);
 
+/* Appends S as a JSON string, quotes included, escaped as decisions are
+ * (invalid UTF-8 becomes U+FFFD); NULL appends null. Returns LR_OK or
+ * LR_ENOMEM (OUT unchanged). For the few other places that write JSON by
+ * hand on a hot path. */
+int lr_json_put_string(lr_buf *out, const char *s);
+
 #endif

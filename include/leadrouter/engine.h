@@ -69,4 +69,42 @@ typedef struct lr_agent_stats {
 int lr_engine_agent_stats(const lr_engine *eng, const char *agent_id,
                           lr_agent_stats *out);
 
+/* ---- for the server --------------------------------------------------- */
+
+/* The state of lead ID ("assigned", "waiting", ... as in the lead life
+ * cycle) and its agent (NULL when none); both static or owned by the
+ * engine's config. Returns LR_ENOENT for an unknown id. */
+int lr_engine_lead_info(const lr_engine *eng, const char *id, const char **state,
+                        const char **agent);
+
+/* Whether agent AGENT may see lead ID: it is assigned or offered to them,
+ * or waits in a queue or open pool they belong to. */
+bool lr_engine_lead_visible(const lr_engine *eng, const char *id, const char *agent);
+
+/* The time of the engine's next deadline (a cap window ending), or
+ * LR_TIME_NONE. A `tick` at or after it fires it. */
+lr_time lr_engine_next_deadline(const lr_engine *eng);
+
+/* The decisions LEAD (borrowed) would get now, handed to CB, without
+ * changing anything: no assignment, no rotation, no queue, no random draw
+ * used up. Returns LR_OK or LR_ENOMEM. */
+int lr_engine_preview(lr_engine *eng, const lr_lead *lead, lr_decision_cb cb, void *ud);
+
+/* Switches to CFG (borrowed; the old config may be freed once this returns
+ * LR_OK). Agents are matched by id and keep their status, open leads and
+ * counters; leads keep their state, their rule by name. Leads of agents
+ * that are gone, and waiting leads whose rule is gone, are routed again
+ * (decisions to CB). Rotation positions and credits start afresh. Returns
+ * LR_OK, or LR_ENOMEM with the engine still on the old config. */
+int lr_engine_reconfigure(lr_engine *eng, const lr_config *cfg, lr_decision_cb cb, void *ud);
+
+/* Agent AGENT's summary as a JSON object appended to OUT:
+ * {"id","name","status","open","capacity","weight","assigned","won","closed",
+ *  "window":{"hour":N,...}}. Returns LR_ENOENT for an unknown agent. */
+int lr_engine_agent_json(const lr_engine *eng, const char *agent, lr_buf *out);
+
+/* The leads waiting now (queued, held, offered, unrouted) per pool:
+ * appends {"POOL":{"waiting":N,"oldest_ms":N|null},...} to OUT. */
+int lr_engine_queues_json(const lr_engine *eng, lr_buf *out);
+
 #endif

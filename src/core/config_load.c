@@ -256,6 +256,47 @@ static void report_syntax(cfg_ctx *cx, struct fy_diag *diag, int line, int col) 
     if (!any) cx_error(cx, line, col, "YAML syntax error");
 }
 
+/* Returns the offset of the first byte of S that is NUL or not valid
+ * UTF-8 (overlong forms, surrogates and code points past U+10FFFF
+ * included), or LEN. YAML text is Unicode, and libfyaml 0.7.12 loops
+ * forever on some invalid UTF-8 (a '%' followed by a byte >= 0x80), so
+ * nothing else reaches it. */
+static size_t bad_utf8(const unsigned char *s, size_t len) {
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        if (c == 0) return i;
+        if (c < 0x80) { i++; continue; }
+        size_t n;
+        uint32_t cp, min;
+        if ((c & 0xE0) == 0xC0) { n = 2; cp = c & 0x1F; min = 0x80; }
+        else if ((c & 0xF0) == 0xE0) { n = 3; cp = c & 0x0F; min = 0x800; }
+        else if ((c & 0xF8) == 0xF0) { n = 4; cp = c & 0x07; min = 0x10000; }
+        else return i;
+        if (len - i < n) return i;
+        for (size_t k = 1; k < n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80) return i;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+        i += n;
+    }
+    return len;
+}
+
+/* Reports the byte at OFF of TEXT as a syntax error at its line and
+ * column (columns count characters). */
+static void report_bad_byte(cfg_ctx *cx, const char *text, size_t off) {
+    int line = 1, col = 1;
+    for (size_t i = 0; i < off; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == '\n') { line++; col = 1; }
+        else if ((c & 0xC0) != 0x80) col++;
+    }
+    cx_error(cx, line, col, "YAML syntax error: %s",
+             text[off] ? "invalid UTF-8" : "NUL character in the input");
+}
+
 static void diag_sink(struct fy_diag *diag, void *user, const char *buf, size_t len) {
     (void)diag; (void)user; (void)buf; (void)len;
 }
@@ -264,6 +305,11 @@ static void diag_sink(struct fy_diag *diag, void *user, const char *buf, size_t 
  * LR_OK (problems such as duplicate keys may have been reported),
  * LR_ESYNTAX after reporting a syntax error, or LR_ENOMEM. */
 static int parse_yaml(cfg_ctx *cx, const char *text, size_t len, yn **rootp) {
+    size_t bad = bad_utf8((const unsigned char *)text, len);
+    if (bad < len) {
+        report_bad_byte(cx, text, bad);
+        return LR_ESYNTAX;
+    }
     struct fy_diag_cfg dcfg;
     fy_diag_cfg_default(&dcfg);
     dcfg.fp = NULL;

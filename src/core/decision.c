@@ -231,3 +231,13 @@ int lr_decision_write_json(const lr_decision *d, lr_buf *out) {
     *end = '\0';
     return LR_OK;
 }
+
+/* See decision.h. */
+int lr_json_put_string(lr_buf *out, const char *s) {
+    if (!s) return lr_buf_puts(out, "null");
+    if (lr_buf_reserve(out, str_bound(s)) != LR_OK) return LR_ENOMEM;
+    char *end = put_str(out->data + out->len, s);
+    out->len = (size_t)(end - out->data);
+    out->data[out->len] = '\0';
+    return LR_OK;
+}

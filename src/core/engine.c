@@ -22,7 +22,7 @@ const char *const lr_lead_state_names[LR_LEAD__COUNT] = {
 /* ---- small helpers -------------------------------------------------------- */
 
 void lr_engine_emit(lr_engine *e, lr_decision *d) {
-    e->stats.decisions[d->action]++;
+    if (!e->dry) e->stats.decisions[d->action]++;
     int rc = e->cb ? e->cb(d, e->ud) : 0;
     if (rc && !e->cb_rc) e->cb_rc = rc;
 }

@@ -65,6 +65,7 @@ struct lr_engine {
     size_t capscratch;
     uint8_t *visited;               /* rules visited along a fallback chain */
 
+    bool dry;                       /* preview: decide, emit, change nothing */
     lr_engine_stats stats;
 };
 

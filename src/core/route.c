@@ -264,7 +264,7 @@ static int pick_member(lr_engine *e, lr_segment *s, lr_lead_rt *l, const lr_rule
     lr_pick_ctx ctx = { l->lead, r, e->now, &e->rng,
                         (r->strategy->needs & LR_NEEDS_OWNER) ? find_owner(e, l->lead) : LR_NO_AGENT };
     uint32_t m = lr_segment_pick(s, &ctx);
-    if (m != LR_SEG_NONE) lr_segment_chosen(s, m);
+    if (m != LR_SEG_NONE && !e->dry) lr_segment_chosen(s, m);
     for (uint32_t i = 0; i < nout; i++) lr_segment_set_ready(s, e->scratch[i], true);
     *out = m;
     return LR_OK;
@@ -297,7 +297,7 @@ static int emit_offer(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r, const 
         e->capnames = l->noffer;
     }
     for (uint32_t i = 0; i < l->noffer; i++) e->names[i] = e->agents[l->offer[i]].conf->id;
-    lr_engine_set_state(e, l, LR_LEAD_OFFERED);
+    if (!e->dry) lr_engine_set_state(e, l, LR_LEAD_OFFERED);
     lr_decision d;
     decision_for_rule(e, &d, l, r, LR_ACTION_OFFERED);
     d.agents = e->names;
@@ -311,7 +311,7 @@ static int emit_offer(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r, const 
 
 static int emit_assigned(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r, uint32_t agent,
                          lr_action action, const char *reason) {
-    int rc = lr_engine_assign(e, l, agent);
+    int rc = e->dry ? LR_OK : lr_engine_assign(e, l, agent);
     if (rc != LR_OK) return rc;
     lr_decision d;
     decision_for_rule(e, &d, l, r, action);
@@ -325,7 +325,9 @@ static int emit_assigned(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r, uin
 
 static int emit_waiting(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r, lr_segment *s,
                         lr_action action, const char *reason) {
-    if (action == LR_ACTION_QUEUED) {
+    if (e->dry) {
+        /* preview: say what would happen, change nothing */
+    } else if (action == LR_ACTION_QUEUED) {
         int rc = lr_segment_enqueue(s, l);
         if (rc != LR_OK) return rc;
         lr_engine_set_state(e, l, LR_LEAD_WAITING);
@@ -414,7 +416,7 @@ int lr_route(lr_engine *e, lr_lead_rt *l, const char *reason) {
         int rc = follow(e, l, ri, reason, &done);
         if (rc != LR_OK || done) return rc;
     }
-    lr_engine_set_state(e, l, LR_LEAD_UNROUTED);
+    if (!e->dry) lr_engine_set_state(e, l, LR_LEAD_UNROUTED);
     l->rule = LR_NO_RULE;
     lr_decision d;
     memset(&d, 0, sizeof d);

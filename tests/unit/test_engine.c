@@ -254,6 +254,118 @@ TEST(segments_share_rotation_per_match_value) {
     CHECK_EQ_STR(trace_of(cfg, ev), "assigned:a assigned:b assigned:b assigned:c assigned:a");
 }
 
+static int count_cb(const lr_decision *d, void *ud) {
+    lr_buf *b = ud;
+    lr_decision_write_json(d, b);
+    lr_buf_putc(b, '\n');
+    return 0;
+}
+
+static lr_engine *engine_on(const char *yaml, lr_config **cfg) {
+    lr_config_errors errs = { 0 };
+    if (lr_config_load_string(yaml, strlen(yaml), "t", cfg, &errs) != LR_OK) {
+        for (size_t i = 0; i < errs.n; i++) printf("  %s\n", errs.msgs[i]);
+        lr_config_errors_release(&errs);
+        return NULL;
+    }
+    lr_config_errors_release(&errs);
+    lr_engine *eng = NULL;
+    lr_engine_opts opts = { 0, 0, false };
+    return lr_engine_create(*cfg, &opts, &eng) == LR_OK ? eng : NULL;
+}
+
+static void feed(lr_engine *eng, const char *line, lr_buf *out) {
+    lr_event ev;
+    char err[128];
+    if (lr_event_parse(line, strlen(line), &ev, err, sizeof err) != LR_OK) {
+        printf("  bad event %s: %s\n", line, err);
+        return;
+    }
+    lr_engine_apply(eng, &ev, count_cb, out);
+    lr_event_release(&ev);
+}
+
+TEST(preview_says_what_would_happen_and_changes_nothing) {
+    lr_config *cfg = NULL;
+    lr_engine *eng = engine_on("agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
+                               "rules: [{name: r, pool: p, strategy: round_robin}]\n", &cfg);
+    CHECK(eng != NULL);
+    if (!eng) return;
+    lr_buf out = LR_BUF_INIT;
+    lr_event ev;
+    char err[64];
+    CHECK_EQ_INT(lr_event_parse("{\"id\":\"P\"}", 10, &ev, err, sizeof err), LR_OK);
+    CHECK_EQ_INT(lr_engine_preview(eng, ev.lead, count_cb, &out), LR_OK);
+    CHECK_EQ_INT(lr_engine_preview(eng, ev.lead, count_cb, &out), LR_OK);
+    CHECK_CONTAINS(out.data, "\"lead\":\"P\",\"action\":\"assigned\",\"agent\":\"a\"");
+    CHECK(strstr(strstr(out.data, "\n") + 1, "\"agent\":\"a\"") != NULL);   /* same twice */
+    lr_event_release(&ev);
+    lr_buf_reset(&out);
+    feed(eng, "{\"id\":\"L1\"}", &out);
+    CHECK_CONTAINS(out.data, "\"lead\":\"L1\",\"action\":\"assigned\",\"agent\":\"a\"");
+    lr_engine_stats st;
+    lr_engine_get_stats(eng, &st);
+    CHECK_EQ_INT(st.leads, 1);
+    CHECK_EQ_INT(st.decisions[LR_ACTION_ASSIGNED], 1);
+    const char *state, *agent;
+    CHECK_EQ_INT(lr_engine_lead_info(eng, "P", &state, &agent), LR_ENOENT);
+    lr_buf_release(&out);
+    lr_engine_destroy(eng);
+    lr_config_free(cfg);
+}
+
+TEST(reconfigure_keeps_agents_by_id_and_reroutes_orphaned_leads) {
+    lr_config *c1 = NULL, *c2 = NULL;
+    lr_engine *eng = engine_on("agents: [{id: a, capacity: 1}, {id: b}]\npools: {p: [a, b]}\n"
+                               "rules: [{name: r, pool: p, strategy: round_robin}]\n", &c1);
+    CHECK(eng != NULL);
+    if (!eng) return;
+    lr_buf out = LR_BUF_INIT;
+    feed(eng, "{\"id\":\"L1\"}", &out);
+    feed(eng, "{\"id\":\"L2\"}", &out);
+    lr_buf_reset(&out);
+    lr_config_errors errs = { 0 };
+    const char *y2 = "agents: [{id: c}, {id: a, capacity: 1}]\npools: {q: [c, a]}\n"
+                     "rules: [{name: r, pool: q, strategy: top_down}]\n";
+    CHECK_EQ_INT(lr_config_load_string(y2, strlen(y2), "t2", &c2, &errs), LR_OK);
+    lr_config_errors_release(&errs);
+    CHECK_EQ_INT(lr_engine_reconfigure(eng, c2, count_cb, &out), LR_OK);
+    lr_config_free(c1);
+    /* b is gone: L2 is routed again; a is at capacity with L1 -> c */
+    CHECK_EQ_STR(out.data, "{\"at\":\"1970-01-01T00:00:00Z\",\"lead\":\"L2\",\"action\":\"assigned\","
+                           "\"agent\":\"c\",\"rule\":\"r\",\"pool\":\"q\",\"strategy\":\"top_down\","
+                           "\"why\":{\"reason\":\"agent_removed\"}}\n");
+    lr_agent_stats st;
+    CHECK_EQ_INT(lr_engine_agent_stats(eng, "a", &st), LR_OK);
+    CHECK_EQ_INT(st.open, 1);
+    CHECK(lr_engine_lead_visible(eng, "L1", "a"));
+    CHECK(!lr_engine_lead_visible(eng, "L1", "c"));
+    lr_buf_reset(&out);
+    feed(eng, "{\"type\":\"progress\",\"lead\":\"L1\",\"status\":\"won\"}", &out);
+    feed(eng, "{\"id\":\"L3\"}", &out);
+    CHECK_CONTAINS(out.data, "\"lead\":\"L3\",\"action\":\"assigned\",\"agent\":\"c\"");
+    lr_buf_release(&out);
+    lr_engine_destroy(eng);
+    lr_config_free(c2);
+}
+
+TEST(next_deadline_is_the_cap_window_end) {
+    lr_config *cfg = NULL;
+    lr_engine *eng = engine_on("agents: [{id: a, caps: {hour: 1}}]\npools: {p: [a]}\n"
+                               "rules: [{name: r, pool: p, strategy: round_robin}]\n", &cfg);
+    CHECK(eng != NULL);
+    if (!eng) return;
+    lr_buf out = LR_BUF_INIT;
+    CHECK_EQ_INT(lr_engine_next_deadline(eng), LR_TIME_NONE);
+    feed(eng, "{\"id\":\"L1\",\"received_at\":\"2026-01-01T10:20:00Z\"}", &out);
+    lr_time want;
+    lr_time_parse("2026-01-01T11:00:00Z", 20, &want);
+    CHECK_EQ_INT(lr_engine_next_deadline(eng), want);
+    lr_buf_release(&out);
+    lr_engine_destroy(eng);
+    lr_config_free(cfg);
+}
+
 int main(void) {
     RUN(match_explains_every_candidate_in_pool_order);
     RUN(match_with_no_value_matches_nobody_and_falls_through);
@@ -273,5 +385,8 @@ int main(void) {
     RUN(clock_never_moves_backwards);
     RUN(agent_stats_count_open_and_closed);
     RUN(segments_share_rotation_per_match_value);
+    RUN(preview_says_what_would_happen_and_changes_nothing);
+    RUN(reconfigure_keeps_agents_by_id_and_reroutes_orphaned_leads);
+    RUN(next_deadline_is_the_cap_window_end);
     return test_report();
 }

@@ -1,0 +1,139 @@
+/* store.h -- durable storage: the journal of applied events, the decisions,
+ * the leads as received, config versions, API keys and idempotency keys.
+ *
+ * The server's state is the engine's, and the engine is deterministic: the
+ * journal of events (each with the time it was applied at, and config
+ * changes among them) is the source of truth, and replaying it through a
+ * fresh engine rebuilds every counter, queue, rotation and offer exactly.
+ * The other tables are projections kept in the same transactions, for
+ * queries and idempotency.
+ *
+ * SQLite is the implementation (src/store/sqlite.c): one file, WAL,
+ * synchronous=FULL by default. SQL lives only in src/store/, always with
+ * bound parameters. A store handle is used by one thread at a time; the
+ * server's writer owns one, and other threads may open their own on the
+ * same file (readers do not block the writer in WAL mode).
+ *
+ * Every function returns LR_OK or a negative LR_E code; on LR_EIO the
+ * handle's last error message is in lr_store_errmsg().
+ */
+#ifndef LEADROUTER_STORE_H
+#define LEADROUTER_STORE_H
+
+#include "leadrouter/buf.h"
+#include "leadrouter/model.h"
+
+typedef struct lr_store lr_store;
+
+typedef enum lr_store_sync {
+    LR_SYNC_FULL = 0,               /* fsync at every commit: a 2xx is on disk */
+    LR_SYNC_NORMAL,                 /* WAL sync at checkpoints only: a power loss may
+                                       lose the last commits (a process crash does not) */
+    LR_SYNC_OFF                     /* no fsync at all: for tests and benchmarks only */
+} lr_store_sync;
+
+/* Opens (creating when missing) the store at PATH and brings its schema up
+ * to date. Returns LR_OK and *out, or LR_EIO with a message in ERR. */
+int lr_store_open(const char *path, lr_store_sync sync, lr_store **out, char *err,
+                  size_t errlen);
+void lr_store_close(lr_store *s);           /* accepts NULL */
+const char *lr_store_errmsg(const lr_store *s);
+
+/* One transaction at a time. Commit returns only when the data is as
+ * durable as the sync mode says. */
+int lr_store_begin(lr_store *s);
+int lr_store_commit(lr_store *s);
+int lr_store_rollback(lr_store *s);
+
+/* ---- the journal ------------------------------------------------------- */
+
+/* Appends event SEQ (strictly increasing) applied at AT. TYPE is the event
+ * type name ("lead", "progress", ... and "config" for a config change),
+ * LEAD the lead id it concerns (or NULL), JSON the event as applied. */
+int lr_store_append_event(lr_store *s, int64_t seq, lr_time at, const char *type,
+                          const char *lead, const char *json, size_t len);
+
+/* The highest journal seq (0 when empty). */
+int lr_store_last_seq(lr_store *s, int64_t *out);
+
+/* Calls CB for every journal entry with seq > AFTER, in order. A non-zero
+ * return from CB stops the replay and is returned. */
+typedef int (*lr_store_replay_cb)(int64_t seq, lr_time at, const char *type,
+                                  const char *json, size_t len, void *ud);
+int lr_store_replay(lr_store *s, int64_t after, lr_store_replay_cb cb, void *ud);
+
+/* ---- projections ----------------------------------------------------- */
+
+/* Records a decision made by event SEQ: ACTION, LEAD (may be NULL), AGENT
+ * (may be NULL), at AT, JSON its encoding (decision.h). */
+int lr_store_add_decision(lr_store *s, int64_t seq, lr_time at, const char *lead,
+                          const char *action, const char *agent, const char *json,
+                          size_t len);
+
+/* Records a new lead as received: its id, source, received time, the
+ * request body that created it and a 32-byte hash of that body (for
+ * idempotency: the same id with another body is a conflict). */
+int lr_store_add_lead(lr_store *s, const char *id, const char *source, lr_time received,
+                      const char *body, size_t len, const unsigned char hash[32]);
+
+/* The lead's state and agent after a decision (state: lead_rt.h names). */
+int lr_store_set_lead_state(lr_store *s, const char *id, const char *state,
+                            const char *agent);
+
+/* Looks a lead up: LR_OK with *seq the journal seq of the event that
+ * created it and HASH its body hash, or LR_ENOENT. */
+int lr_store_find_lead(lr_store *s, const char *id, int64_t *seq, unsigned char hash[32]);
+
+/* Appends to OUT a JSON array of the decisions made by event SEQ
+ * concerning LEAD (all of that event's decisions when LEAD is NULL). */
+int lr_store_decisions_of_event(lr_store *s, int64_t seq, const char *lead, lr_buf *out);
+
+/* Appends to OUT the JSON object for GET /v1/leads/{id}:
+ *   {"id":..,"state":..,"agent":..,"received_at":..,"source":..,
+ *    "lead":<the body as received>,"decisions":[...],"progress":[...]}
+ * ("progress": the progress events of the lead, as applied). LR_ENOENT
+ * when there is no such lead. When AGENT is not NULL the lead must be
+ * assigned to that agent, else LR_ENOENT (an agent key sees its own). */
+int lr_store_lead_json(lr_store *s, const char *id, const char *agent, lr_buf *out);
+
+typedef struct lr_lead_query {
+    const char *agent;              /* NULL: any */
+    const char *state;              /* NULL: any (lead_rt.h state names) */
+    const char *source;             /* NULL: any */
+    lr_time since;                  /* LR_TIME_NONE: any; else received_at >= since */
+    int limit;                      /* 1..1000 */
+    const char *cursor;             /* NULL or the opaque cursor of the previous page */
+} lr_lead_query;
+
+/* Appends to OUT {"leads":[{id,state,agent,source,received_at},...],
+ * "next_cursor":"..."|null} in order of arrival. LR_EINVAL for a cursor
+ * that is not one of ours. */
+int lr_store_list_leads(lr_store *s, const lr_lead_query *q, lr_buf *out);
+
+/* Appends to OUT the JSON object for GET /v1/stats: leads and decisions
+ * per agent, pool, rule and source, and the median and p90 time in ms from
+ * arrival to assignment (first assigned/claimed decision). */
+int lr_store_stats_json(lr_store *s, lr_buf *out);
+
+/* ---- idempotency keys -------------------------------------------------- */
+
+/* Looks KEY up: LR_OK with the stored request hash, status and response
+ * body appended to OUT, or LR_ENOENT. */
+int lr_store_idem_get(lr_store *s, const char *key, unsigned char hash[32], int *status,
+                      lr_buf *out);
+int lr_store_idem_put(lr_store *s, const char *key, const unsigned char hash[32], int status,
+                      const char *body, size_t len);
+
+/* ---- API keys -------------------------------------------------------- */
+
+/* Stores a key: ID (public, shown in listings), HASH of the secret (32
+ * bytes), ROLE ("admin", "ingest", "agent"), AGENT (agent role only). */
+int lr_store_key_add(lr_store *s, const char *id, const unsigned char hash[32],
+                     const char *role, const char *agent, lr_time created);
+
+/* Finds the key whose secret hashes to HASH: LR_OK with ROLE and AGENT
+ * copied into the buffers (AGENT "" when none), or LR_ENOENT. */
+int lr_store_key_find(lr_store *s, const unsigned char hash[32], char *role, size_t rolelen,
+                      char *agent, size_t agentlen);
+
+#endif

@@ -1,0 +1,120 @@
+/* inspect.c -- what the server asks of the engine besides events: a lead's
+ * state, who may see it, the next deadline, a dry-run preview, and JSON
+ * summaries of agents and queues. Nothing here changes routing state. */
+#include "core/engine_impl.h"
+#include "core/strategy_impl.h"
+#include "leadrouter/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int lr_engine_lead_info(const lr_engine *e, const char *id, const char **state,
+                        const char **agent) {
+    const lr_lead_rt *l = lr_map_get(&e->leads, id, strlen(id));
+    if (!l) return LR_ENOENT;
+    *state = lr_lead_state_names[l->state];
+    *agent = l->agent != LR_NO_AGENT ? e->agents[l->agent].conf->id : NULL;
+    return LR_OK;
+}
+
+bool lr_engine_lead_visible(const lr_engine *e, const char *id, const char *agent) {
+    const lr_lead_rt *l = lr_map_get(&e->leads, id, strlen(id));
+    const lr_agent_rt *a = lr_map_get(&e->agent_ids, agent, strlen(agent));
+    if (!l || !a) return false;
+    switch (l->state) {
+    case LR_LEAD_ASSIGNED: return l->agent == a->idx;
+    case LR_LEAD_OFFERED:
+        for (uint32_t i = 0; i < l->noffer; i++)
+            if (l->offer[i] == a->idx) return true;
+        return false;
+    case LR_LEAD_WAITING: return l->seg && lr_member_of(e, l->seg, a->idx) != LR_SEG_NONE;
+    default: return false;
+    }
+}
+
+lr_time lr_engine_next_deadline(const lr_engine *e) {
+    return e->timers.n ? e->timers.heap[0].at : LR_TIME_NONE;
+}
+
+int lr_engine_preview(lr_engine *e, const lr_lead *lead, lr_decision_cb cb, void *ud) {
+    lr_lead_rt l;
+    memset(&l, 0, sizeof l);
+    l.lead = (lr_lead *)lead;           /* read only in a dry run */
+    l.state = LR_LEAD_NEW;
+    l.agent = LR_NO_AGENT;
+    l.rule = LR_NO_RULE;
+    l.seq = e->seq;
+    lr_rng saved = e->rng;
+    e->cb = cb;
+    e->ud = ud;
+    e->dry = true;
+    int rc = lr_route(e, &l, "preview");
+    e->dry = false;
+    e->rng = saved;
+    e->cb = NULL;
+    e->ud = NULL;
+    free(l.offer);
+    return rc;
+}
+
+int lr_engine_agent_json(const lr_engine *e, const char *id, lr_buf *out) {
+    const lr_agent_rt *a = lr_map_get(&e->agent_ids, id, strlen(id));
+    if (!a) return LR_ENOENT;
+    const lr_agent_conf *c = a->conf;
+    int rc = lr_buf_puts(out, "{\"id\":");
+    if (rc == LR_OK) rc = lr_json_put_string(out, c->id);
+    if (rc == LR_OK) rc = lr_buf_puts(out, ",\"name\":");
+    if (rc == LR_OK) rc = lr_json_put_string(out, c->name);
+    if (rc == LR_OK)
+        rc = lr_buf_printf(out, ",\"status\":\"%s\",\"open\":%u,\"capacity\":", 
+                           lr_agent_status_names[a->status], a->open);
+    if (rc == LR_OK)
+        rc = c->capacity < 0 ? lr_buf_puts(out, "null")
+                             : lr_buf_printf(out, "%lld", (long long)c->capacity);
+    if (rc == LR_OK)
+        rc = lr_buf_printf(out, ",\"weight\":%u,\"assigned\":%llu,\"won\":%llu,\"closed\":%llu,"
+                           "\"window\":{", c->weight, (unsigned long long)a->assigned,
+                           (unsigned long long)a->won, (unsigned long long)a->closed);
+    for (int k = 0; rc == LR_OK && k < LR_CAP__COUNT; k++) {
+        rc = lr_buf_printf(out, "%s\"%s\":{\"count\":%u,\"cap\":", k ? "," : "", lr_cap_names[k],
+                           lr_agent_window_count(a, (lr_cap)k, e->now));
+        if (rc == LR_OK)
+            rc = c->caps[k] < 0 ? lr_buf_puts(out, "null}")
+                                : lr_buf_printf(out, "%lld}", (long long)c->caps[k]);
+    }
+    if (rc == LR_OK) rc = lr_buf_puts(out, "}}");
+    return rc;
+}
+
+int lr_engine_queues_json(const lr_engine *e, lr_buf *out) {
+    const lr_config *cfg = e->cfg;
+    uint64_t *waiting = calloc(cfg->npools ? cfg->npools : 1, sizeof *waiting);
+    lr_time *oldest = malloc((cfg->npools ? cfg->npools : 1) * sizeof *oldest);
+    if (!waiting || !oldest) { free(waiting); free(oldest); return LR_ENOMEM; }
+    for (size_t p = 0; p < cfg->npools; p++) oldest[p] = LR_TIME_NONE;
+    for (size_t i = 0; i < e->nall; i++) {
+        const lr_lead_rt *l = e->all[i];
+        bool waits = l->state == LR_LEAD_WAITING || l->state == LR_LEAD_HELD ||
+                     l->state == LR_LEAD_OFFERED;
+        if (!waits || l->rule == LR_NO_RULE) continue;
+        uint32_t p = cfg->rules[l->rule].pool;
+        waiting[p]++;
+        if (oldest[p] == LR_TIME_NONE || l->lead->received_at < oldest[p])
+            oldest[p] = l->lead->received_at;
+    }
+    int rc = lr_buf_putc(out, '{');
+    for (size_t p = 0; rc == LR_OK && p < cfg->npools; p++) {
+        rc = lr_buf_printf(out, "%s", p ? "," : "");
+        if (rc == LR_OK) rc = lr_json_put_string(out, cfg->pools[p].name);
+        if (rc == LR_OK) rc = lr_buf_printf(out, ":{\"waiting\":%llu,\"oldest_ms\":",
+                                            (unsigned long long)waiting[p]);
+        if (rc == LR_OK)
+            rc = oldest[p] == LR_TIME_NONE
+                     ? lr_buf_puts(out, "null}")
+                     : lr_buf_printf(out, "%lld}", (long long)(e->now - oldest[p]));
+    }
+    if (rc == LR_OK) rc = lr_buf_putc(out, '}');
+    free(waiting);
+    free(oldest);
+    return rc;
+}

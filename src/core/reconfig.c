@@ -1,0 +1,191 @@
+/* reconfig.c -- switching the engine to a new config without losing a
+ * lead (PUT /v1/config, a changed config file at start).
+ *
+ * The new agent array is built beside the old one, agents matched by id
+ * keeping their live state; leads keep their state with their rule found
+ * by name; segments (built from the old pools) are dropped and rebuilt on
+ * demand. Only when every allocation has succeeded does the engine switch,
+ * so a failure leaves it on the old config. Then the leads that lost their
+ * agent or their rule are routed again, and waiting leads re-enter the
+ * queues of the new segments in their old order.
+ */
+#include "core/engine_impl.h"
+#include "core/strategy_impl.h"
+#include "leadrouter/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint32_t remap(const uint32_t *map, uint32_t old) {
+    return old == LR_NO_AGENT ? LR_NO_AGENT : map[old];
+}
+
+/* Keeps the ids of EXCL / OFFER that still exist, in place. */
+static void remap_list(const uint32_t *map, uint32_t *list, uint32_t *n) {
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < *n; i++) {
+        uint32_t a = map[list[i]];
+        if (a != LR_NO_AGENT) list[k++] = a;
+    }
+    *n = k;
+}
+
+int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, lr_decision_cb cb, void *ud) {
+    const lr_config *old = e->cfg;
+    size_t nold = old->nagents;
+    int rc = LR_ENOMEM;
+    lr_agent_rt *agents = calloc(cfg->nagents ? cfg->nagents : 1, sizeof *agents);
+    uint32_t *map = malloc((nold ? nold : 1) * sizeof *map);
+    uint32_t *rule_map = malloc((old->nrules ? old->nrules : 1) * sizeof *rule_map);
+    uint8_t *visited = calloc(cfg->nrules ? cfg->nrules : 1, 1);
+    lr_segment **rule_seg = calloc(cfg->nrules ? cfg->nrules : 1, sizeof *rule_seg);
+    lr_map ids = { 0 }, acct_ids = { 0 }, acct_domains = { 0 };
+    if (!agents || !map || !rule_map || !visited || !rule_seg) goto fail;
+    if (lr_map_init(&ids, cfg->nagents) != LR_OK) goto fail;
+    if (lr_map_init(&acct_ids, cfg->naccounts) != LR_OK) goto fail;
+    if (lr_map_init(&acct_domains, cfg->naccounts) != LR_OK) goto fail;
+
+    for (size_t i = 0; i < nold; i++) map[i] = LR_NO_AGENT;
+    for (uint32_t i = 0; i < cfg->nagents; i++) {
+        lr_agent_rt *a = &agents[i];
+        const lr_agent_conf *c = &cfg->agents[i];
+        const lr_agent_rt *was = lr_map_get(&e->agent_ids, c->id, strlen(c->id));
+        if (was) {
+            *a = *was;                  /* status, counters, logs (moved below) */
+            map[was->idx] = i;
+        } else {
+            a->status = c->status;
+            a->last_assigned = LR_TIME_NONE;
+            for (int k = 0; k < LR_CAP__COUNT; k++) a->win_start[k] = LR_TIME_NONE;
+        }
+        a->conf = c;
+        a->idx = i;
+        a->mem = NULL;
+        a->nmem = a->capmem = 0;
+        a->cap_timer_at = LR_TIME_NONE;
+        if ((rc = lr_map_put(&ids, c->id, strlen(c->id), a)) != LR_OK) goto fail;
+    }
+    for (size_t i = 0; i < cfg->naccounts; i++) {
+        lr_account_conf *ac = &cfg->accounts[i];
+        if ((rc = lr_map_put(&acct_ids, ac->id, strlen(ac->id), ac)) != LR_OK) goto fail;
+        for (size_t k = 0; k < ac->ndomains; k++)
+            if ((rc = lr_map_put(&acct_domains, ac->domains[k], strlen(ac->domains[k]), ac)) != LR_OK)
+                goto fail;
+    }
+    for (size_t r = 0; r < old->nrules; r++) {
+        int ni = lr_config_rule_index(cfg, old->rules[r].name);
+        rule_map[r] = ni < 0 ? LR_NO_RULE : (uint32_t)ni;
+    }
+
+    /* ---- no failure past this point: switch ---- */
+    for (size_t i = 0; i < nold; i++) {
+        lr_agent_rt *a = &e->agents[i];
+        free(a->mem);
+        if (map[i] == LR_NO_AGENT) {    /* gone: its logs go with it */
+            lr_timelog_release(&a->received);
+            lr_timelog_release(&a->outcomes);
+        }
+    }
+    for (size_t i = 0; i < e->nsegs; i++) {
+        lr_segment *s = e->segs[i];
+        s->qn = 0;                      /* waiting leads are re-queued below */
+        lr_segment_destroy(s);
+    }
+    e->nsegs = 0;
+    e->dirty = NULL;
+    lr_map_release(&e->segments);
+    lr_map_init(&e->segments, 64);      /* 64 slots: a failure only means it grows later */
+    free(e->agents);
+    e->agents = agents;
+    lr_map_release(&e->agent_ids);
+    e->agent_ids = ids;
+    lr_map_release(&e->account_ids);
+    e->account_ids = acct_ids;
+    lr_map_release(&e->account_domains);
+    e->account_domains = acct_domains;
+    free(e->visited);
+    e->visited = visited;
+    free(e->rule_seg);
+    e->rule_seg = rule_seg;
+    e->cfg = cfg;
+    e->use_owner = false;
+    e->received_window = e->outcome_window = 0;
+    for (size_t i = 0; i < cfg->nrules; i++) {
+        const lr_rule_conf *r = &cfg->rules[i];
+        unsigned needs = r->strategy->needs;
+        if (needs & LR_NEEDS_OWNER) e->use_owner = true;
+        if ((needs & LR_NEEDS_RECEIVED) && r->window_ms > e->received_window)
+            e->received_window = r->window_ms;
+        if ((needs & LR_NEEDS_OUTCOMES) && r->window_ms > e->outcome_window)
+            e->outcome_window = r->window_ms;
+    }
+    /* Cap timers name agents by their old index: start them afresh. */
+    lr_timers_release(&e->timers);
+    lr_timers_init(&e->timers);
+    for (uint32_t i = 0; i < cfg->nagents; i++) lr_engine_agent_changed(e, &e->agents[i]);
+
+    /* Leads: remap, then route again those that lost their place. */
+    e->cb = cb;
+    e->ud = ud;
+    e->cb_rc = 0;
+    rc = LR_OK;
+    for (size_t i = 0; i < e->nall && rc == LR_OK; i++) {
+        lr_lead_rt *l = e->all[i];
+        if (l->state == LR_LEAD_CLOSED) continue;
+        remap_list(map, l->excl, &l->nexcl);
+        remap_list(map, l->offer, &l->noffer);
+        l->agent = remap(map, l->agent);
+        l->rule = l->rule == LR_NO_RULE ? LR_NO_RULE : rule_map[l->rule];
+        l->seg = NULL;
+        l->qpos = 0;
+        switch (l->state) {
+        case LR_LEAD_ASSIGNED:
+            if (l->agent == LR_NO_AGENT) {
+                lr_engine_set_state(e, l, LR_LEAD_NEW);
+                rc = lr_route(e, l, "agent_removed");
+            }
+            break;
+        case LR_LEAD_WAITING:
+            if (l->rule == LR_NO_RULE) {
+                lr_engine_set_state(e, l, LR_LEAD_NEW);
+                rc = lr_route(e, l, "rule_removed");
+            } else {
+                lr_segment *s;
+                rc = lr_segment_for(e, &cfg->rules[l->rule], l->lead, &s);
+                if (rc == LR_OK) rc = lr_segment_enqueue(s, l);
+                if (rc == LR_OK && l->auto_dispatch && s->ready.count) {
+                    s->dirty = true;
+                    if (!s->listed) { s->listed = true; s->next_dirty = e->dirty; e->dirty = s; }
+                }
+            }
+            break;
+        case LR_LEAD_OFFERED:
+            if (l->noffer == 0 || l->rule == LR_NO_RULE) {
+                free(l->offer);
+                l->offer = NULL;
+                l->noffer = 0;
+                lr_engine_set_state(e, l, LR_LEAD_NEW);
+                rc = lr_route(e, l, "agent_removed");
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    if (rc == LR_OK) rc = lr_dispatch_dirty(e);
+    e->cb = NULL;
+    e->ud = NULL;
+    free(map);
+    free(rule_map);
+    return rc != LR_OK ? rc : e->cb_rc;
+fail:
+    if (agents) free(agents);
+    free(map);
+    free(rule_map);
+    free(visited);
+    free(rule_seg);
+    lr_map_release(&ids);
+    lr_map_release(&acct_ids);
+    lr_map_release(&acct_domains);
+    return rc == LR_OK ? LR_ENOMEM : rc;
+}

@@ -1,0 +1,100 @@
+/* service.h -- the server's single writer: HTTP threads hand it commands,
+ * it applies them to the engine in order, commits each batch of them to the
+ * store in one transaction (group commit), and only then lets their replies
+ * go. A 2xx therefore means the lead and its decisions are on disk.
+ *
+ *   HTTP thread:  parse, validate, authenticate -> lr_cmd -> lr_service_call()
+ *                 (blocks until the writer is done with it) -> reply
+ *   writer:       take a batch of commands -> apply -> one COMMIT -> wake them
+ *
+ * Read commands (GET ...) go through the writer too, so they see exactly the
+ * state that was committed before them; they need no fsync of their own.
+ */
+#ifndef LR_SERVER_SERVICE_H
+#define LR_SERVER_SERVICE_H
+
+#include "leadrouter/buf.h"
+#include "leadrouter/config.h"
+#include "leadrouter/event.h"
+#include "leadrouter/store.h"
+
+#include <pthread.h>
+
+typedef struct lr_service lr_service;
+
+typedef enum lr_cmd_type {
+    LR_CMD_LEADS = 0,       /* POST /v1/leads, /v1/forms/{source}: events[] are leads */
+    LR_CMD_EVENTS,          /* POST /v1/events and the conveniences built on it */
+    LR_CMD_GET_LEAD,        /* GET /v1/leads/{id}: id */
+    LR_CMD_LIST_LEADS,      /* GET /v1/leads?...: query */
+    LR_CMD_GET_AGENTS,      /* GET /v1/agents */
+    LR_CMD_GET_AGENT,       /* GET /v1/agents/{id}: id */
+    LR_CMD_GET_CONFIG,      /* GET /v1/config */
+    LR_CMD_PUT_CONFIG,      /* PUT /v1/config: config + config_text */
+    LR_CMD_PREVIEW,         /* POST /v1/route/preview: events[0] is a lead */
+    LR_CMD_STATS,           /* GET /v1/stats */
+    LR_CMD_METRICS          /* GET /metrics (Prometheus text) */
+} lr_cmd_type;
+
+/* One item of a batch command: an event parsed by the HTTP thread, or the
+ * error that stopped it from parsing (then the writer only reports it). */
+typedef struct lr_cmd_item {
+    lr_event ev;                    /* owned; zeroed when err_status != 0 */
+    const char *body;               /* borrowed: this item's JSON text as received */
+    size_t len;
+    unsigned char hash[32];         /* hash of body (leads: idempotency) */
+    int err_status;                 /* 0, or the HTTP status of a parse error */
+    const char *err_code;           /* with err_status: "invalid_json", ... */
+    char err_msg[256];
+} lr_cmd_item;
+
+typedef struct lr_cmd {
+    lr_cmd_type type;
+    /* input (set by the HTTP thread; borrowed by the writer) */
+    lr_cmd_item *items;             /* LEADS, EVENTS, PREVIEW */
+    size_t nitems;
+    bool array;                     /* the body was an array: reply with "results" */
+    const char *idem_key;           /* Idempotency-Key header, or NULL */
+    unsigned char idem_hash[32];    /* hash of the whole body, with idem_key */
+    const char *id;                 /* GET_LEAD, GET_AGENT */
+    const char *scope_agent;        /* agent keys: the agent they are bound to, else NULL */
+    lr_lead_query query;            /* LIST_LEADS */
+    lr_config *config;              /* PUT_CONFIG: owned by the writer once called */
+    const char *config_text;        /* PUT_CONFIG: the text, as stored */
+    size_t config_len;
+    /* output (set by the writer) */
+    int status;                     /* HTTP status */
+    const char *content_type;       /* static; "application/json" unless said */
+    lr_buf body;                    /* the reply body */
+    /* private to service.c */
+    struct lr_cmd *next;
+    bool done;
+} lr_cmd;
+
+typedef struct lr_service_opts {
+    const char *db_path;
+    lr_store_sync sync;
+    const char *config_path;        /* used when the store has no config yet, or to
+                                       replace the stored one (a config change) */
+    uint64_t seed;
+    size_t max_batch;               /* commands per commit; default 256 */
+} lr_service_opts;
+
+/* Opens the store, loads the config (the stored one, or CONFIG_PATH, which
+ * wins when it differs and is then journaled as a config change), replays
+ * the journal into a fresh engine and starts the writer thread. Returns
+ * LR_OK and *out, or an error with a message in ERR. */
+int lr_service_start(const lr_service_opts *opts, lr_service **out, char *err, size_t errlen);
+
+/* Finishes the commands already handed in, commits, stops the writer and
+ * frees everything. Accepts NULL. */
+void lr_service_stop(lr_service *svc);
+
+/* Hands CMD to the writer and waits until it is done: CMD's status, content
+ * type and body are then set. Thread-safe. */
+void lr_service_call(lr_service *svc, lr_cmd *cmd);
+
+/* Releases what a command owns (items' events, config, body). */
+void lr_cmd_release(lr_cmd *cmd);
+
+#endif

@@ -51,9 +51,9 @@
 #include "leadrouter/event.h"
 
 #define REPS 5                      /* timed batches per engine */
-#define BATCH 250000u               /* leads per batch, explain off, targets */
+#define BATCH 200000u               /* leads per batch, explain off, targets */
 #define RUN_SECONDS 0.25            /* calibrated batches last about this */
-#define MAX_BATCH 250000u
+#define MAX_BATCH 200000u
 #define MIN_BATCH 2000u
 #define T0 1793577600000LL          /* 2026-11-02T00:00:00Z */
 #define CAPACITY 1000000            /* never reached: agents stay eligible */
@@ -67,11 +67,18 @@ static const char *const extras[] = { "random", "weighted_random", "top_down",
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static double now_s(void) {
+static double clock_s(clockid_t id) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
+
+/* Wall clock. */
+static double now_s(void) { return clock_s(CLOCK_MONOTONIC); }
+
+/* CPU time of this thread: what the rate costs on one core, whatever else
+ * the shared machine runs meanwhile. */
+static double cpu_s(void) { return clock_s(CLOCK_THREAD_CPUTIME_ID); }
 
 static void die(const char *what, int rc) {
     fprintf(stderr, "bench_engine: %s: %s\n", what, lr_strerror(rc));
@@ -133,6 +140,13 @@ static double rss_peak(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_maxrss * 1024.0;
+}
+
+/* Minor page faults of this thread so far. */
+static long minor_faults(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_THREAD, &ru);
+    return ru.ru_minflt;
 }
 
 /* Bytes the allocator has handed out and not been given back. */
@@ -269,7 +283,7 @@ static double warm_up(bcase *c, lr_engine *eng) {
  * Fills RATES[r] with decisions per second and *warm_ms. Exits when a lead
  * was not assigned: the workload would then measure something else. */
 static void run_batches(bcase *c, bool explain, size_t batch, int reps, double *rates,
-                        double *warm_ms) {
+                        double *cpu_rates, double *warm_ms, long *faults) {
     size_t total = batch * (size_t)reps;
     build_leads(c, total);
     lr_engine_opts opts = { 42, T0, explain };
@@ -278,13 +292,17 @@ static void run_batches(bcase *c, bool explain, size_t batch, int reps, double *
     if (rc != LR_OK) die("lr_engine_create", rc);
     *warm_ms = warm_up(c, eng);
     counter cnt = { 0, 0 };
+    *faults = 0;
     for (int r = 0; r < reps; r++) {
         lr_event *ev = c->ev + (size_t)r * batch;
-        double t0 = now_s();
+        long f0 = minor_faults();
+        double t0 = now_s(), c0 = cpu_s();
         for (size_t i = 0; i < batch; i++)
             if ((rc = lr_engine_apply(eng, &ev[i], count_decision, &cnt)) != LR_OK)
                 die("lr_engine_apply", rc);
+        cpu_rates[r] = (double)batch / (cpu_s() - c0);
         rates[r] = (double)batch / (now_s() - t0);
+        *faults += minor_faults() - f0;
     }
     lr_engine_destroy(eng);
     if (cnt.assigned != total || cnt.decisions != total) {
@@ -299,11 +317,12 @@ static void run_batches(bcase *c, bool explain, size_t batch, int reps, double *
  * engines grown until one lasts 50 ms; within [MIN_BATCH, MAX_BATCH],
  * rounded to a thousand. */
 static size_t calibrate(bcase *c, bool explain, double seconds) {
-    double rate, warm;
+    double wall, rate, warm;
+    long faults;
     size_t count = MIN_BATCH;
     for (;;) {
         double t0 = now_s();
-        run_batches(c, explain, count, 1, &rate, &warm);
+        run_batches(c, explain, count, 1, &wall, &rate, &warm, &faults);
         if (now_s() - t0 >= 0.05 || count >= MAX_BATCH) break;
         count = count * 4 < MAX_BATCH ? count * 4 : MAX_BATCH;
     }
@@ -313,17 +332,21 @@ static size_t calibrate(bcase *c, bool explain, double seconds) {
 }
 
 /* Measures C (BATCH leads per batch, REPS batches), prints its row and
- * returns the median decisions per second. */
+ * returns the median decisions per CPU second. */
 static double measure(bcase *c, bool explain, bool target, size_t batch, int reps) {
-    double rates[REPS], warm;
-    run_batches(c, explain, batch, reps, rates, &warm);
-    qsort(rates, (size_t)reps, sizeof *rates, cmp_double);
-    double med = rates[reps / 2];
-    char a[32], b[32], lo[32], hi[32];
-    printf("%-21s %7u  %-5s %-4s %9s %13s %7.0f  %11s..%-11s %8.1f%s\n", c->strategy, c->n,
-           c->match ? "1%" : "none", explain ? "on" : "off", grouped((double)batch, a, sizeof a),
-           grouped(med, b, sizeof b), 1e9 / med, grouped(rates[0], lo, sizeof lo),
-           grouped(rates[reps - 1], hi, sizeof hi), warm, target ? "" : "  (not a target)");
+    double wall[REPS], cpu[REPS], warm;
+    long faults;
+    run_batches(c, explain, batch, reps, wall, cpu, &warm, &faults);
+    qsort(wall, (size_t)reps, sizeof *wall, cmp_double);
+    qsort(cpu, (size_t)reps, sizeof *cpu, cmp_double);
+    double med = cpu[reps / 2];
+    char a[32], b[32], lo[32], hi[32], w[32];
+    printf("%-21s %7u  %-5s %-4s %9s %11s %7.0f  %11s..%-11s %11s %7.1f %8.1f%s\n",
+           c->strategy, c->n, c->match ? "1%" : "none", explain ? "on" : "off",
+           grouped((double)batch, a, sizeof a), grouped(med, b, sizeof b), 1e9 / med,
+           grouped(cpu[0], lo, sizeof lo), grouped(cpu[reps - 1], hi, sizeof hi),
+           grouped(wall[reps / 2], w, sizeof w), 1000.0 * (double)faults / ((double)batch * reps),
+           warm, target ? "" : "  (not a target)");
     fflush(stdout);
     return med;
 }
@@ -357,14 +380,18 @@ static int cmd_throughput(int argc, char **argv) {
     size_t fixed = quick ? BATCH / 10 : BATCH;
     int reps = quick ? 3 : REPS;
 
-    printf("In process, one thread. Per row: one engine, one lead per territory routed "
-           "first (warm ms,\nnot timed), then %d timed batches of `batch` leads; the engine "
+    printf("In process, one thread. Per row: one engine; one lead per territory routed "
+           "first (warm ms,\nnot timed); then %d timed batches of `batch` leads. The engine "
            "keeps every lead, so the\nlast batch runs with %d batches of leads open. "
-           "decisions/s is the median batch; min..max\nthe slowest and fastest. Batch: %zu "
-           "leads with explanations off for the five target\nstrategies; otherwise calibrated "
-           "to about %.2f s.\n\n", reps, reps - 1, fixed, seconds);
-    printf("%-21s %7s  %-5s %-4s %9s %13s %7s  %-24s %8s\n", "strategy", "agents", "match",
-           "expl", "batch", "decisions/s", "ns/dec", "min..max of batches", "warm ms");
+           "dec/s cpu: median batch, in decisions per\nsecond of this thread's CPU time "
+           "(ns/dec from it); min..max: slowest and fastest batch;\ndec/s wall: median batch "
+           "by the wall clock; flt/1k: minor page faults per 1,000 decisions in the timed\n"
+           "batches. Batch: %zu leads with explanations off for the five target strategies;\n"
+           "otherwise calibrated to about %.2f s.\n\n",
+           reps, reps - 1, fixed, seconds);
+    printf("%-21s %7s  %-5s %-4s %9s %11s %7s  %-24s %11s %7s %8s\n", "strategy", "agents",
+           "match", "expl", "batch", "dec/s cpu", "ns/dec", "min..max (cpu)", "dec/s wall",
+           "flt/1k", "warm ms");
     for (size_t si = 0; si < NTARGETS + NEXTRAS; si++) {
         bool target = si < NTARGETS;
         const char *strategy = target ? targets[si] : extras[si - NTARGETS];

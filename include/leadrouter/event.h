@@ -52,6 +52,14 @@ typedef struct lr_event {
 int lr_event_parse(const char *text, size_t len, lr_event *ev,
                    char *errbuf, size_t errlen);
 
+/* As lr_event_parse() on a value the caller has already decoded with
+ * jansson (V: borrowed, only read; an element of an array body, or an
+ * object built by the caller). The same checks and messages, minus the
+ * JSON syntax ones: returns LR_OK, or LR_EINVAL with a message in ERRBUF
+ * and *ev zeroed. */
+struct json_t;
+int lr_event_parse_json(const struct json_t *v, lr_event *ev, char *errbuf, size_t errlen);
+
 /* Frees what EV owns and zeroes it. Accepts a zeroed event. */
 void lr_event_release(lr_event *ev);
 

@@ -311,9 +311,11 @@ static int claim_by_id(lr_engine *e, lr_lead_rt *l, lr_agent_rt *a) {
             return LR_OK;
         }
         if (lr_member_of(e, l->seg, a->idx) == LR_SEG_NONE) {
-            const lr_rule_conf *r = &e->cfg->rules[l->rule];
-            lr_skip s = lr_skip_reason(e, l, r, a->idx);
-            refuse_claim(e, l, NULL, a, s == LR_SKIP_NO_MATCH ? "no_match" : "not_in_pool",
+            const lr_pool_conf *pool = &e->cfg->pools[e->cfg->rules[l->rule].pool];
+            bool in_pool = false;
+            for (size_t i = 0; i < pool->nagents && !in_pool; i++)
+                in_pool = pool->agents[i] == a->idx;
+            refuse_claim(e, l, NULL, a, in_pool ? "no_match" : "not_in_pool",
                          "the agent is not one the lead waits for");
             return LR_OK;
         }
@@ -339,7 +341,8 @@ static int claim_by_id(lr_engine *e, lr_lead_rt *l, lr_agent_rt *a) {
 }
 
 /* The next lead for A: the best head among the pull queues and open pools
- * A belongs to, in each queue's order (oldest first across queues). */
+ * A belongs to, in the pool's queue order (a pool split by match values
+ * has one queue per value; their heads compare in the pool's order). */
 static int claim_next(lr_engine *e, lr_agent_rt *a) {
     lr_lead_rt *best = NULL;
     const char *why = NULL;
@@ -362,7 +365,7 @@ static int claim_next(lr_engine *e, lr_agent_rt *a) {
             if (k == 0) break;              /* the heap's root is the head */
         }
         if (!cand) continue;
-        if (!best || cand->seq < best->seq) best = cand;
+        if (!best || lr_queue_before(s->order, cand, best)) best = cand;
     }
     if (!best) {
         if (why && why[0]) refuse_claim(e, NULL, NULL, a, why, "the agent cannot take a lead now");

@@ -69,20 +69,45 @@ void lr_engine_agent_changed(lr_engine *e, lr_agent_rt *a) {
     }
 }
 
+/* The returning-lead indexes: by email [0] and by phone [1]. */
+static lr_map *contact_map(lr_engine *e, int k) { return k ? &e->by_phone : &e->by_email; }
+static const char *contact_of(const lr_lead_rt *l, int k) {
+    return l->lead->str[k ? LR_LF_PHONE : LR_LF_EMAIL];
+}
+
 static int index_open(lr_engine *e, lr_lead_rt *l) {
     if (!e->use_owner) return LR_OK;
-    const char *em = l->lead->str[LR_LF_EMAIL], *ph = l->lead->str[LR_LF_PHONE];
-    int rc = LR_OK;
-    if (em) rc = lr_map_put(&e->by_email, em, strlen(em), l);
-    if (rc == LR_OK && ph) rc = lr_map_put(&e->by_phone, ph, strlen(ph), l);
-    return rc;
+    for (int k = 0; k < 2; k++) {
+        const char *v = contact_of(l, k);
+        if (!v) continue;
+        lr_lead_rt *head = lr_map_get(contact_map(e, k), v, strlen(v));
+        if (head == l) continue;
+        /* the key points into the newest lead's own string */
+        int rc = lr_map_put(contact_map(e, k), v, strlen(v), l);
+        if (rc != LR_OK) return rc;
+        l->older[k] = head;
+        l->newer[k] = NULL;
+        if (head) head->newer[k] = l;
+    }
+    return LR_OK;
 }
 
 static void unindex_open(lr_engine *e, lr_lead_rt *l) {
     if (!e->use_owner) return;
-    const char *em = l->lead->str[LR_LF_EMAIL], *ph = l->lead->str[LR_LF_PHONE];
-    if (em && lr_map_get(&e->by_email, em, strlen(em)) == l) lr_map_del(&e->by_email, em, strlen(em));
-    if (ph && lr_map_get(&e->by_phone, ph, strlen(ph)) == l) lr_map_del(&e->by_phone, ph, strlen(ph));
+    for (int k = 0; k < 2; k++) {
+        const char *v = contact_of(l, k);
+        if (!v) continue;
+        lr_map *m = contact_map(e, k);
+        if (l->newer[k]) {
+            l->newer[k]->older[k] = l->older[k];
+        } else if (lr_map_get(m, v, strlen(v)) == l) {
+            lr_lead_rt *next = l->older[k];
+            if (next) lr_map_put(m, contact_of(next, k), strlen(v), next);  /* replaces: no alloc */
+            else lr_map_del(m, v, strlen(v));
+        }
+        if (l->older[k]) l->older[k]->newer[k] = l->newer[k];
+        l->older[k] = l->newer[k] = NULL;
+    }
 }
 
 int lr_engine_assign(lr_engine *e, lr_lead_rt *l, uint32_t agent) {

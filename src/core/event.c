@@ -483,60 +483,70 @@ static int json_failure(const json_error_t *je, errsink *e) {
     return fail(e, LR_ESYNTAX, "invalid JSON at column %d: %s", je->column, je->text);
 }
 
-static int parse_json(const char *text, size_t len, lr_event *ev, char *errbuf,
-                      size_t errlen) {
-    errsink e = { errbuf, errlen };
-    if (errlen) errbuf[0] = '\0';
+/* Fills *EV from the decoded value ROOT. Returns LR_OK, or an error with
+ * a message in E and *EV left zeroed. */
+static int parse_root(json_t *root, lr_event *ev, errsink *e) {
     lr_event out = { .type = LR_EV_LEAD, .at = LR_TIME_NONE };
-    json_error_t je;
     int rc;
 
     memset(ev, 0, sizeof *ev);
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
-    if (!root) return json_failure(&je, &e);
-    if (!json_is_object(root)) {
-        rc = fail(&e, LR_EINVAL, "event is not a JSON object");
-        goto done;
-    }
+    if (!json_is_object(root)) return fail(e, LR_EINVAL, "event is not a JSON object");
     json_t *type = json_object_get(root, "type");
     if (!type || json_is_null(type)) {
-        rc = parse_lead(root, "", &out.at, &out.lead, &e);
+        rc = parse_lead(root, "", &out.at, &out.lead, e);
         goto done;
     }
-    if (!json_is_string(type)) {
-        rc = fail(&e, LR_EINVAL, "'type' must be a string");
-        goto done;
-    }
+    if (!json_is_string(type)) return fail(e, LR_EINVAL, "'type' must be a string");
     int t = lr_name_lookup(lr_event_type_names, LR_EV__COUNT, json_string_value(type));
     if (t < 0) {
         char q[QUOTE_MAX + 4];
-        rc = fail(&e, LR_EINVAL, "unknown event type '%s'",
-                  quote(q, json_string_value(type), json_string_length(type)));
-        goto done;
+        return fail(e, LR_EINVAL, "unknown event type '%s'",
+                    quote(q, json_string_value(type), json_string_length(type)));
     }
     out.type = (lr_event_type)t;
     if (out.type == LR_EV_LEAD) {
         json_t *l = json_object_get(root, "lead");
         json_t *at = json_object_get(root, "at");
         if (!l || json_is_null(l))
-            rc = fail(&e, LR_EINVAL, "'lead' is required for a lead event");
+            rc = fail(e, LR_EINVAL, "'lead' is required for a lead event");
         else if (!json_is_object(l))
-            rc = fail(&e, LR_EINVAL, "'lead' must be an object");
-        else if (at && !json_is_null(at) && (rc = take_time(at, "", "at", &out.at, &e)) != LR_OK)
+            rc = fail(e, LR_EINVAL, "'lead' must be an object");
+        else if (at && !json_is_null(at) && (rc = take_time(at, "", "at", &out.at, e)) != LR_OK)
             ;
         else
-            rc = parse_lead(l, "lead.", &out.at, &out.lead, &e);
+            rc = parse_lead(l, "lead.", &out.at, &out.lead, e);
     } else {
-        rc = parse_other(root, &out, &e);
+        rc = parse_other(root, &out, e);
     }
 done:
-    json_decref(root);
     if (rc != LR_OK) {
         lr_event_release(&out);
         return rc;
     }
     *ev = out;
     return LR_OK;
+}
+
+static int parse_json(const char *text, size_t len, lr_event *ev, char *errbuf,
+                      size_t errlen) {
+    errsink e = { errbuf, errlen };
+    if (errlen) errbuf[0] = '\0';
+    json_error_t je;
+
+    memset(ev, 0, sizeof *ev);
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+    if (!root) return json_failure(&je, &e);
+    int rc = parse_root(root, ev, &e);
+    json_decref(root);
+    return rc;
+}
+
+/* See event.h. V is only read: jansson's getters take non-const pointers,
+ * hence the cast. No arena here: V's memory belongs to the caller. */
+int lr_event_parse_json(const struct json_t *v, lr_event *ev, char *errbuf, size_t errlen) {
+    errsink e = { errbuf, errlen };
+    if (errlen) errbuf[0] = '\0';
+    return parse_root((json_t *)v, ev, &e);
 }
 
 /* See event.h. jansson's own allocations come from the thread's arena for

@@ -53,6 +53,10 @@ typedef struct lr_lead_rt {
     uint32_t noffer;                /* OFFERED: agents it is offered to */
     uint32_t *offer;                /* owned */
     bool auto_dispatch;             /* WAITING by fallback: goes out when capacity frees */
+    /* Open leads with the same email [0] / phone [1], newest first: the
+     * engine's map points at the newest, so a returning lead finds its
+     * owner as long as any of them is open. */
+    struct lr_lead_rt *older[2], *newer[2];
     bool contacted;
 } lr_lead_rt;
 

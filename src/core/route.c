@@ -432,31 +432,33 @@ int lr_route(lr_engine *e, lr_lead_rt *l, const char *reason) {
 
 /* ---- leads waiting for capacity ------------------------------------------ */
 
-/* Gives S's waiting leads, in queue order, to its ready members. Leads
- * nobody can take (everyone ready declined them) are set aside and put
- * back; at most DISPATCH_SCAN_MAX are looked at per call. */
-static int dispatch(lr_engine *e, lr_segment *s) {
+/* Gives one of S's waiting leads, the first in queue order that a ready
+ * member may take, to that member. Leads nobody ready may take (they all
+ * declined it) are skipped, at most DISPATCH_SCAN_MAX of them. *gave says
+ * whether a lead went out. */
+static int dispatch_one(lr_engine *e, lr_segment *s, bool *gave) {
     lr_lead_rt *aside[DISPATCH_SCAN_MAX];
     int naside = 0, rc = LR_OK;
-    while (rc == LR_OK && s->qn && s->ready.count && naside < DISPATCH_SCAN_MAX) {
+    *gave = false;
+    while (rc == LR_OK && !*gave && s->qn && s->ready.count && naside < DISPATCH_SCAN_MAX) {
         lr_lead_rt *l = lr_segment_head(s);
         lr_segment_dequeue(s, l);
         const lr_rule_conf *r = &e->cfg->rules[l->rule];
         if (s->strat->mode == LR_MODE_BROADCAST) {
             bool offered;
             rc = offer_all(e, s, l, &offered);
-            if (rc == LR_OK && offered) rc = emit_offer(e, l, r, "capacity_freed");
-            else if (rc == LR_OK) aside[naside++] = l;
+            if (rc == LR_OK && offered) { rc = emit_offer(e, l, r, "capacity_freed"); *gave = true; }
+            else aside[naside++] = l;
             continue;
         }
         uint32_t m;
         rc = pick_member(e, s, l, r, &m);
-        if (rc == LR_OK && m != LR_SEG_NONE)
+        if (rc == LR_OK && m != LR_SEG_NONE) {
             rc = emit_assigned(e, l, r, s->agents[m], LR_ACTION_ASSIGNED, "capacity_freed");
-        else if (rc == LR_OK)
-            aside[naside++] = l;
-        else
-            aside[naside++] = l;            /* ENOMEM: keep it waiting */
+            *gave = true;
+        } else {
+            aside[naside++] = l;            /* nobody ready may take it (or ENOMEM) */
+        }
     }
     for (int i = 0; i < naside; i++) {
         int rc2 = lr_segment_enqueue(s, aside[i]);
@@ -465,15 +467,42 @@ static int dispatch(lr_engine *e, lr_segment *s) {
     return rc;
 }
 
+/* Segments that gained a ready member give out their waiting leads. When
+ * several of them hold leads (one pool split by match values), the lead
+ * first in the pool's queue order goes first, one lead at a time, so the
+ * order holds across the split. */
 int lr_dispatch_dirty(lr_engine *e) {
-    int rc = LR_OK;
-    while (e->dirty && rc == LR_OK) {
+    size_t n = 0;
+    for (lr_segment *s = e->dirty; s; s = s->next_dirty) n++;
+    if (n == 0) return LR_OK;
+    lr_segment **v = malloc(n * sizeof *v);
+    if (!v) return LR_ENOMEM;
+    n = 0;
+    while (e->dirty) {
         lr_segment *s = e->dirty;
         e->dirty = s->next_dirty;
         s->listed = false;
         s->dirty = false;
         if (s->strat->mode == LR_MODE_ASSIGN || s->strat->mode == LR_MODE_BROADCAST)
-            rc = dispatch(e, s);
+            v[n++] = s;
     }
-    return rc;
+    int rc = LR_OK;
+    while (rc == LR_OK) {
+        size_t best = n;
+        for (size_t i = 0; i < n; i++) {
+            lr_segment *s = v[i];
+            if (!s->qn || !s->ready.count) continue;
+            if (best == n || lr_queue_before(s->order, lr_segment_head(s), lr_segment_head(v[best])))
+                best = i;
+        }
+        if (best == n) break;
+        bool gave;
+        rc = dispatch_one(e, v[best], &gave);
+        if (rc == LR_OK && !gave) v[best] = v[--n];     /* nothing it can give now */
+    }
+    free(v);
+    /* A pick that set excluded members aside and back may have marked
+     * segments again; they are looked at once more (each pass gives a lead
+     * out or drops a segment, so this ends). */
+    return rc == LR_OK && e->dirty ? lr_dispatch_dirty(e) : rc;
 }

@@ -485,6 +485,28 @@ TEST(yaml_syntax_error_is_reported_with_its_position) {
                  "t.yaml:1:9: YAML syntax error: double-quoted scalar without closing quote");
 }
 
+TEST(invalid_utf8_and_nul_bytes_are_syntax_errors) {
+    /* libfyaml 0.7.12 hangs on '%' followed by invalid UTF-8: the loader
+     * must catch it first */
+    static const char dir[] = "%\x8b";
+    lr_config *c = NULL;
+    lr_config_errors e;
+    CHECK_EQ_INT(lr_config_load_string(dir, 2, "t.yaml", &c, &e), LR_ECONFIG);
+    CHECK_EQ_INT(e.n, 1);
+    if (e.n) CHECK_EQ_STR(e.msgs[0], "t.yaml:1:2: YAML syntax error: invalid UTF-8");
+    lr_config_errors_release(&e);
+    CHECK_EQ_STR(errors_of("agents:\n  - id: \xc3\xa9\xc3\x28\n"),
+                 "t.yaml:2:10: YAML syntax error: invalid UTF-8");
+    CHECK_EQ_STR(errors_of("rules: \xed\xa0\x80\n"),      /* a surrogate */
+                 "t.yaml:1:8: YAML syntax error: invalid UTF-8");
+    CHECK_EQ_STR(errors_of("rules: \xc0\xaf\n"),           /* overlong '/' */
+                 "t.yaml:1:8: YAML syntax error: invalid UTF-8");
+    static const char nul[] = "agents:\n  - id: a\0b\n";
+    CHECK_EQ_INT(lr_config_load_string(nul, sizeof nul - 1, "t.yaml", &c, &e), LR_ECONFIG);
+    if (e.n) CHECK_EQ_STR(e.msgs[0], "t.yaml:2:10: YAML syntax error: NUL character in the input");
+    lr_config_errors_release(&e);
+}
+
 TEST(empty_input_and_non_mapping_top_level_are_errors) {
     CHECK_EQ_STR(errors_of(""),
                  "t.yaml:1:1: the config is empty (expected a mapping with agents, pools and rules)");
@@ -956,6 +978,7 @@ int main(void) {
     RUN(load_file_reads_the_file_and_names_it_in_messages);
     RUN(load_file_reports_an_unreadable_file);
     RUN(yaml_syntax_error_is_reported_with_its_position);
+    RUN(invalid_utf8_and_nul_bytes_are_syntax_errors);
     RUN(empty_input_and_non_mapping_top_level_are_errors);
     RUN(duplicate_keys_are_errors);
     RUN(aliases_and_extra_documents_are_errors);

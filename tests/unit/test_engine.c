@@ -254,6 +254,70 @@ TEST(segments_share_rotation_per_match_value) {
     CHECK_EQ_STR(trace_of(cfg, ev), "assigned:a assigned:b assigned:b assigned:c assigned:a");
 }
 
+TEST(pull_claims_follow_pool_order_across_match_values) {
+    const char *cfg = "agents: [{id: x, attributes: {languages: [en, es]}}]\n"
+                      "pools: {p: {agents: [x], order: lifo}}\n"
+                      "rules: [{name: r, pool: p, strategy: queue, match: {languages: fields.language}}]\n";
+    const char *ev = "{\"id\":\"L1\",\"fields\":{\"language\":\"es\"}}\n"
+                     "{\"id\":\"L2\",\"fields\":{\"language\":\"en\"}}\n"
+                     "{\"id\":\"L3\",\"fields\":{\"language\":\"en\"}}\n"
+                     "{\"type\":\"claim\",\"agent\":\"x\"}\n{\"type\":\"claim\",\"agent\":\"x\"}\n"
+                     "{\"type\":\"claim\",\"agent\":\"x\"}\n";
+    run_out o;
+    CHECK(run_engine(cfg, ev, 1, false, &o));
+    const char *l3 = strstr(o.json.data, "\"lead\":\"L3\",\"action\":\"claimed\"");
+    const char *l2 = strstr(o.json.data, "\"lead\":\"L2\",\"action\":\"claimed\"");
+    const char *l1 = strstr(o.json.data, "\"lead\":\"L1\",\"action\":\"claimed\"");
+    CHECK(l3 && l2 && l1 && l3 < l2 && l2 < l1);
+    run_release(&o);
+}
+
+TEST(waiting_leads_go_out_in_pool_order_across_match_values) {
+    const char *cfg = "agents: [{id: x, capacity: 1, attributes: {languages: [en, es]}}]\n"
+                      "pools: {p: {agents: [x], order: fifo}}\n"
+                      "rules: [{name: r, pool: p, strategy: round_robin, match: {languages: fields.language},"
+                      " fallback: queue}]\n";
+    const char *ev = "{\"id\":\"L0\",\"fields\":{\"language\":\"en\"}}\n"
+                     "{\"id\":\"L1\",\"fields\":{\"language\":\"en\"}}\n"
+                     "{\"id\":\"L2\",\"fields\":{\"language\":\"es\"}}\n"
+                     "{\"type\":\"progress\",\"lead\":\"L0\",\"status\":\"won\"}\n";
+    run_out o;
+    CHECK(run_engine(cfg, ev, 1, false, &o));
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"L1\",\"action\":\"assigned\",\"agent\":\"x\"");
+    CHECK(strstr(o.json.data, "\"lead\":\"L2\",\"action\":\"assigned\"") == NULL);
+    run_release(&o);
+}
+
+TEST(returning_lead_finds_owner_while_any_same_contact_lead_is_open) {
+    const char *cfg = "agents: [{id: ann}, {id: ben}]\npools: {p: [ann, ben]}\n"
+                      "rules: [{name: own, pool: p, strategy: owner}, {name: rr, pool: p, strategy: round_robin}]\n";
+    const char *ev = "{\"id\":\"L1\",\"phone\":\"555\"}\n{\"id\":\"L2\",\"phone\":\"555\"}\n"
+                     "{\"type\":\"progress\",\"lead\":\"L2\",\"status\":\"lost\"}\n"
+                     "{\"id\":\"L3\",\"phone\":\"555\"}\n"
+                     "{\"type\":\"progress\",\"lead\":\"L1\",\"status\":\"lost\"}\n"
+                     "{\"type\":\"progress\",\"lead\":\"L3\",\"status\":\"lost\"}\n"
+                     "{\"id\":\"L4\",\"phone\":\"555\"}\n";
+    /* L4: nobody open with that phone: round robin goes on to ben */
+    CHECK_EQ_STR(trace_of(cfg, ev), "assigned:ann assigned:ann closed:ann assigned:ann "
+                                    "closed:ann closed:ann assigned:ben");
+}
+
+TEST(open_pool_claim_from_outside_the_pool_is_not_in_pool) {
+    const char *cfg = "agents: [{id: a, attributes: {t: [CA]}}, {id: z, attributes: {t: [TX]}},"
+                      " {id: b, attributes: {t: [TX]}}]\npools: {p: [a, b]}\n"
+                      "rules: [{name: r, pool: p, strategy: open_pool, match: {t: state}}]\n";
+    const char *ev = "{\"id\":\"L1\",\"state\":\"CA\"}\n"
+                     "{\"type\":\"claim\",\"agent\":\"z\",\"lead\":\"L1\"}\n"
+                     "{\"type\":\"claim\",\"agent\":\"b\",\"lead\":\"L1\"}\n";
+    run_out o;
+    CHECK(run_engine(cfg, ev, 1, false, &o));
+    CHECK_CONTAINS(o.json.data, "\"agent\":\"z\",\"rule\":\"r\",\"pool\":\"p\",\"strategy\":\"open_pool\","
+                                "\"why\":{\"reason\":\"not_in_pool\"");
+    CHECK_CONTAINS(o.json.data, "\"agent\":\"b\",\"rule\":\"r\",\"pool\":\"p\",\"strategy\":\"open_pool\","
+                                "\"why\":{\"reason\":\"no_match\"");
+    run_release(&o);
+}
+
 static int count_cb(const lr_decision *d, void *ud) {
     lr_buf *b = ud;
     lr_decision_write_json(d, b);
@@ -385,6 +449,10 @@ int main(void) {
     RUN(clock_never_moves_backwards);
     RUN(agent_stats_count_open_and_closed);
     RUN(segments_share_rotation_per_match_value);
+    RUN(pull_claims_follow_pool_order_across_match_values);
+    RUN(waiting_leads_go_out_in_pool_order_across_match_values);
+    RUN(returning_lead_finds_owner_while_any_same_contact_lead_is_open);
+    RUN(open_pool_claim_from_outside_the_pool_is_not_in_pool);
     RUN(preview_says_what_would_happen_and_changes_nothing);
     RUN(reconfigure_keeps_agents_by_id_and_reroutes_orphaned_leads);
     RUN(next_deadline_is_the_cap_window_end);

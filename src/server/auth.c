@@ -1,0 +1,214 @@
+/* auth.c -- API keys, roles and per-key rate limits (see auth.h).
+ *
+ * Invariants of lr_auth: every field is read and written under `mu`; the
+ * cache holds only keys the store has confirmed; an entry's map key points
+ * into the entry itself (its hash), and entries are freed only by
+ * lr_auth_close(). Keys are never deleted while the server runs (there is
+ * no revocation yet), so a cached entry never goes stale.
+ *
+ * The hash of the presented key is what is looked up: the map compares
+ * hash bytes, never the secret, and the store is asked by hash too.
+ */
+#include "server/auth.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/map.h"
+#include "leadrouter/error.h"
+
+const char *const lr_role_names[LR_ROLE__COUNT] = {
+#define LR_ROLE_NAME(e, s) s,
+    LR_ROLE_MAP(LR_ROLE_NAME)
+#undef LR_ROLE_NAME
+};
+
+int lr_role_lookup(const char *name) {
+    for (int i = 0; i < LR_ROLE__COUNT; i++)
+        if (strcmp(lr_role_names[i], name) == 0) return i;
+    return -1;
+}
+
+/* ---- keys ------------------------------------------------------------------ */
+
+/* See auth.h. */
+int lr_key_generate(char *key, char *id) {
+    if (sodium_init() < 0) return LR_EIO;
+    unsigned char raw[LR_KEY_RANDOM_BYTES];
+    randombytes_buf(raw, sizeof raw);
+    memcpy(key, LR_KEY_PREFIX, 3);
+    sodium_bin2base64(key + 3, LR_KEY_LEN + 1 - 3, raw, sizeof raw,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(raw, sizeof raw);
+    memcpy(id, key + 3, LR_KEY_ID_LEN);
+    id[LR_KEY_ID_LEN] = '\0';
+    return LR_OK;
+}
+
+static bool b64url_char(char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_';
+}
+
+/* See auth.h. 24 bytes encode to exactly 32 characters, all significant,
+ * so any 32 base64url characters are a possible key. */
+bool lr_key_well_formed(const char *key, size_t len) {
+    if (len != LR_KEY_LEN || memcmp(key, LR_KEY_PREFIX, 3) != 0) return false;
+    for (size_t i = 3; i < len; i++)
+        if (!b64url_char(key[i])) return false;
+    return true;
+}
+
+/* See auth.h. */
+void lr_key_hash(const char *key, size_t len, unsigned char out[32]) {
+    crypto_generichash(out, 32, (const unsigned char *)key, len, NULL, 0);
+}
+
+/* ---- token bucket ------------------------------------------------------------ */
+
+/* See auth.h. */
+bool lr_bucket_take(lr_bucket *b, double rate, double burst, int64_t now_ms,
+                    int *retry_after) {
+    if (rate <= 0) return true;
+    if (burst < 1) burst = 1;
+    if (b->last_ms == LR_BUCKET_FRESH) {
+        b->tokens = burst;
+        b->last_ms = now_ms;
+    } else if (now_ms > b->last_ms) {
+        b->tokens += (double)(now_ms - b->last_ms) * rate / 1000.0;
+        if (b->tokens > burst) b->tokens = burst;
+        b->last_ms = now_ms;
+    }
+    if (b->tokens >= 1.0) {
+        b->tokens -= 1.0;
+        return true;
+    }
+    double secs = ceil((1.0 - b->tokens) / rate);
+    *retry_after = secs < 1 ? 1 : secs > 3600 ? 3600 : (int)secs;
+    return false;
+}
+
+/* ---- the server's lookup -------------------------------------------------------- */
+
+typedef struct entry {
+    unsigned char hash[32];         /* the map's key points here */
+    lr_principal who;
+    lr_bucket bucket;
+} entry;
+
+struct lr_auth {
+    pthread_mutex_t mu;
+    lr_store *store;                /* own handle; used only under mu */
+    lr_map cache;                   /* hash -> entry* */
+    entry **all;                    /* every entry, to free them */
+    size_t nall, capall;
+    double rate, burst;
+};
+
+/* See auth.h. */
+int lr_auth_open(const char *db_path, double rate, double burst, lr_auth **out, char *err,
+                 size_t errlen) {
+    if (sodium_init() < 0) {
+        snprintf(err, errlen, "libsodium cannot start");
+        return LR_EIO;
+    }
+    lr_auth *a = calloc(1, sizeof *a);
+    if (!a) {
+        snprintf(err, errlen, "%s", lr_strerror(LR_ENOMEM));
+        return LR_ENOMEM;
+    }
+    a->rate = rate > 0 ? rate : 0;
+    a->burst = burst > 0 ? burst : 2 * a->rate;
+    int rc = lr_map_init(&a->cache, 16);
+    if (rc != LR_OK) {
+        snprintf(err, errlen, "%s", lr_strerror(rc));
+        free(a);
+        return rc;
+    }
+    rc = lr_store_open(db_path, LR_SYNC_FULL, &a->store, err, errlen);
+    if (rc != LR_OK) {
+        lr_map_release(&a->cache);
+        free(a);
+        return rc;
+    }
+    pthread_mutex_init(&a->mu, NULL);
+    *out = a;
+    return LR_OK;
+}
+
+/* See auth.h. */
+void lr_auth_close(lr_auth *a) {
+    if (!a) return;
+    for (size_t i = 0; i < a->nall; i++) {
+        sodium_memzero(a->all[i]->hash, sizeof a->all[i]->hash);
+        free(a->all[i]);
+    }
+    free(a->all);
+    lr_map_release(&a->cache);
+    lr_store_close(a->store);
+    pthread_mutex_destroy(&a->mu);
+    free(a);
+}
+
+/* Asks the store for HASH and caches the answer. Called under a->mu.
+ * Returns LR_OK with *out, LR_ENOENT, LR_EIO or LR_ENOMEM. */
+static int load_entry(lr_auth *a, const unsigned char hash[32], entry **out) {
+    char role[16], agent[LR_AGENT_ID_MAX + 1];
+    int rc = lr_store_key_find(a->store, hash, role, sizeof role, agent, sizeof agent);
+    if (rc != LR_OK) return rc == LR_ENOENT ? LR_ENOENT : LR_EIO;
+    int r = lr_role_lookup(role);
+    if (r < 0 || (r == LR_ROLE_AGENT && agent[0] == '\0')) return LR_ENOENT;  /* unusable row */
+    if (a->nall == a->capall) {
+        size_t ncap = a->capall ? 2 * a->capall : 16;
+        entry **n = realloc(a->all, ncap * sizeof *n);
+        if (!n) return LR_ENOMEM;
+        a->all = n;
+        a->capall = ncap;
+    }
+    entry *e = calloc(1, sizeof *e);
+    if (!e) return LR_ENOMEM;
+    memcpy(e->hash, hash, 32);
+    e->who.role = (lr_role)r;
+    snprintf(e->who.agent, sizeof e->who.agent, "%s", r == LR_ROLE_AGENT ? agent : "");
+    e->bucket.last_ms = LR_BUCKET_FRESH;
+    if ((rc = lr_map_put(&a->cache, (const char *)e->hash, 32, e)) != LR_OK) {
+        free(e);
+        return rc;
+    }
+    a->all[a->nall++] = e;
+    *out = e;
+    return LR_OK;
+}
+
+/* See auth.h. */
+int lr_auth_check(lr_auth *a, const char *key, size_t len, int64_t now_ms, lr_principal *who,
+                  int *retry_after) {
+    if (!lr_key_well_formed(key, len)) return LR_ENOENT;
+    unsigned char hash[32];
+    lr_key_hash(key, len, hash);
+
+    pthread_mutex_lock(&a->mu);
+    entry *e = lr_map_get(&a->cache, (const char *)hash, 32);
+    int rc = e ? LR_OK : load_entry(a, hash, &e);
+    if (rc == LR_OK) {
+        /* The map found the entry by its hash; confirm in constant time. */
+        if (sodium_memcmp(e->hash, hash, 32) != 0) rc = LR_ENOENT;
+    }
+    if (rc == LR_OK) {
+        *who = e->who;
+        memcpy(who->key_id, key + 3, LR_KEY_ID_LEN);
+        who->key_id[LR_KEY_ID_LEN] = '\0';
+        int wait = 0;
+        if (!lr_bucket_take(&e->bucket, a->rate, a->burst, now_ms, &wait)) {
+            *retry_after = wait;
+            rc = LR_ERANGE;
+        }
+    }
+    pthread_mutex_unlock(&a->mu);
+    sodium_memzero(hash, sizeof hash);
+    return rc;
+}

@@ -1,0 +1,501 @@
+/* execute.c -- what the writer does with each command, and the reply it
+ * gives. Runs on the writer thread only, inside the batch's transaction.
+ *
+ * Replies (docs/api.md has them all):
+ *   leads      201 {"lead":ID,"decisions":[...]}   (200 for a repeat of the same lead)
+ *              arrays: {"results":[{"status":201,"lead":..,"decisions":[..]},
+ *                                  {"status":400,"error":{..}}, ...]}
+ *   events     200 {"decisions":[...]}; a refusal by the engine becomes
+ *              404 (unknown lead or agent) or 409 (a claim that lost, a
+ *              closed lead, ...) {"error":{"code":REASON,"message":..},"decisions":[..]}
+ *   reads      200 with the object asked for, 404 when there is none
+ *
+ * Every event is journaled with the server's clock as its time before the
+ * engine applies it, and every decision is stored in the same transaction.
+ */
+#include "server/service_impl.h"
+#include "leadrouter/decision.h"
+#include "leadrouter/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JSON "application/json"
+
+/* Decisions of one event: stored, counted, and gathered into a JSON array. */
+typedef struct exec {
+    lr_service *svc;
+    int64_t seq;
+    lr_buf *arr;                    /* decisions as JSON, comma separated (no brackets) */
+    size_t n;
+    lr_buf one;                     /* scratch: one decision */
+    bool refused;                   /* first refusal seen: */
+    lr_action refuse_action;
+    char refuse_reason[48];
+    char refuse_detail[200];
+} exec;
+
+_Noreturn void lr_service_fatal(lr_service *svc, const char *what, int rc) {
+    fprintf(stderr, "leadrouter: FATAL: %s: %s (%s)\n", what, lr_strerror(rc),
+            svc->store ? lr_store_errmsg(svc->store) : "");
+    abort();
+}
+
+#define STORE(svc, what, call) \
+    do { int rc_ = (call); if (rc_ != LR_OK) lr_service_fatal((svc), (what), rc_); } while (0)
+
+static void must(lr_service *svc, int rc) {
+    if (rc != LR_OK) lr_service_fatal(svc, "out of memory", rc);
+}
+
+/* The lead state a decision leaves its lead in, or NULL when it does not
+ * say (a refusal, or a release followed by the next decision). */
+static const char *state_after(lr_action a) {
+    switch (a) {
+    case LR_ACTION_ASSIGNED: case LR_ACTION_CLAIMED: return "assigned";
+    case LR_ACTION_OFFERED: return "offered";
+    case LR_ACTION_QUEUED: return "waiting";
+    case LR_ACTION_HELD: return "held";
+    case LR_ACTION_UNROUTED: return "unrouted";
+    case LR_ACTION_CLOSED: return "closed";
+    default: return NULL;
+    }
+}
+
+static int on_decision(const lr_decision *d, void *ud) {
+    exec *x = ud;
+    lr_service *svc = x->svc;
+    lr_buf_reset(&x->one);
+    must(svc, lr_decision_write_json(d, &x->one));
+    STORE(svc, "storing a decision",
+          lr_store_add_decision(svc->store, x->seq, d->at, d->lead, lr_action_names[d->action],
+                                d->agent, x->one.data, x->one.len));
+    const char *state = state_after(d->action);
+    if (state && d->lead)
+        STORE(svc, "updating a lead",
+              lr_store_set_lead_state(svc->store, d->lead, state,
+                                      d->action == LR_ACTION_CLOSED ? NULL : d->agent));
+    svc->decisions[d->action]++;
+    if (x->arr) {
+        if (x->n) must(svc, lr_buf_putc(x->arr, ','));
+        must(svc, lr_buf_append(x->arr, x->one.data, x->one.len));
+    }
+    x->n++;
+    if (!x->refused && (d->action == LR_ACTION_REJECTED || d->action == LR_ACTION_CLAIM_REFUSED)) {
+        x->refused = true;
+        x->refuse_action = d->action;
+        snprintf(x->refuse_reason, sizeof x->refuse_reason, "%s", d->reason ? d->reason : "refused");
+        snprintf(x->refuse_detail, sizeof x->refuse_detail, "%s", d->detail ? d->detail : "");
+    }
+    return 0;
+}
+
+static void exec_init(exec *x, lr_service *svc, lr_buf *arr) {
+    memset(x, 0, sizeof *x);
+    x->svc = svc;
+    x->arr = arr;
+    lr_buf_init(&x->one);
+}
+
+/* Journals EV (its text BODY) at NOW and applies it; decisions go to X. */
+static void run_event(lr_service *svc, exec *x, lr_event *ev, const char *body, size_t len,
+                      const unsigned char *hash, lr_time now) {
+    int64_t seq = ++svc->seq;
+    x->seq = seq;
+    ev->at = now;                   /* the server's clock is the only clock */
+    const char *lead_id = ev->type == LR_EV_LEAD ? lr_lead_id(ev->lead) : ev->lead_id;
+    STORE(svc, "journaling an event",
+          lr_store_append_event(svc->store, seq, now, lr_event_type_names[ev->type], lead_id,
+                                body, len));
+    if (ev->type == LR_EV_LEAD) {
+        lr_lead *l = ev->lead;
+        STORE(svc, "storing a lead",
+              lr_store_add_lead(svc->store, lead_id, l->str[LR_LF_SOURCE],
+                                l->received_at != LR_TIME_NONE ? l->received_at : now, body, len,
+                                hash));
+        svc->leads_in++;
+    }
+    int rc = lr_engine_apply(svc->eng, ev, on_decision, x);
+    if (rc != LR_OK) lr_service_fatal(svc, "applying an event", rc);
+}
+
+/* Appends {"code":CODE,"message":MSG} (no outer braces) to OUT. */
+static void put_error(lr_service *svc, lr_buf *out, const char *code, const char *msg) {
+    must(svc, lr_buf_puts(out, "\"error\":{\"code\":"));
+    must(svc, lr_json_put_string(out, code));
+    must(svc, lr_buf_puts(out, ",\"message\":"));
+    must(svc, lr_json_put_string(out, msg));
+    must(svc, lr_buf_putc(out, '}'));
+}
+
+static void reply_error(lr_service *svc, lr_cmd *cmd, int status, const char *code,
+                        const char *msg) {
+    cmd->status = status;
+    lr_buf_reset(&cmd->body);
+    must(svc, lr_buf_putc(&cmd->body, '{'));
+    put_error(svc, &cmd->body, code, msg);
+    must(svc, lr_buf_putc(&cmd->body, '}'));
+}
+
+/* ---- leads ----------------------------------------------------------------- */
+
+/* One lead: appends "status"-less members ("lead":..,"decisions":[..] or
+ * "error":{..}) to OUT and returns the item's status. */
+static int lead_item(lr_service *svc, lr_cmd_item *it, lr_buf *out, lr_time now) {
+    if (it->err_status) {
+        put_error(svc, out, it->err_code ? it->err_code : "invalid_event", it->err_msg);
+        return it->err_status;
+    }
+    const char *id = lr_lead_id(it->ev.lead);
+    int64_t seq0;
+    unsigned char hash0[32];
+    int rc = lr_store_find_lead(svc->store, id, &seq0, hash0);
+    if (rc == LR_OK) {
+        if (memcmp(hash0, it->hash, 32) != 0) {
+            char msg[400];
+            snprintf(msg, sizeof msg, "lead '%s' was received before with a different body", id);
+            put_error(svc, out, "conflict", msg);
+            return 409;
+        }
+        must(svc, lr_buf_puts(out, "\"lead\":"));
+        must(svc, lr_json_put_string(out, id));
+        must(svc, lr_buf_puts(out, ",\"decisions\":"));
+        STORE(svc, "reading decisions", lr_store_decisions_of_event(svc->store, seq0, id, out));
+        return 200;
+    }
+    if (rc != LR_ENOENT) lr_service_fatal(svc, "looking a lead up", rc);
+    must(svc, lr_buf_puts(out, "\"lead\":"));
+    must(svc, lr_json_put_string(out, id));
+    must(svc, lr_buf_puts(out, ",\"decisions\":["));
+    exec x;
+    exec_init(&x, svc, out);
+    run_event(svc, &x, &it->ev, it->body, it->len, it->hash, now);
+    lr_buf_release(&x.one);
+    must(svc, lr_buf_putc(out, ']'));
+    return 201;
+}
+
+static void exec_leads(lr_service *svc, lr_cmd *cmd, lr_time now) {
+    lr_buf *out = &cmd->body;
+    if (!cmd->array) {
+        must(svc, lr_buf_putc(out, '{'));
+        cmd->status = lead_item(svc, &cmd->items[0], out, now);
+        must(svc, lr_buf_putc(out, '}'));
+        return;
+    }
+    int best = 0;
+    must(svc, lr_buf_puts(out, "{\"results\":["));
+    for (size_t i = 0; i < cmd->nitems; i++) {
+        size_t mark = out->len;
+        must(svc, lr_buf_printf(out, "%s{\"status\":000,", i ? "," : ""));
+        int st = lead_item(svc, &cmd->items[i], out, now);
+        char s[4];
+        snprintf(s, sizeof s, "%03d", st);
+        memcpy(out->data + mark + (i ? 1 : 0) + 10, s, 3);   /* fill in the status */
+        must(svc, lr_buf_putc(out, '}'));
+        if (st == 201) best = 201;
+        else if (st == 200 && best != 201) best = 200;
+        else if (!best) best = -st;
+    }
+    must(svc, lr_buf_puts(out, "]}"));
+    cmd->status = best > 0 ? best : (cmd->nitems ? -best : 400);
+}
+
+/* ---- events ------------------------------------------------------------------ */
+
+/* Whether an agent key may send EV: it acts for its own agent, on leads it
+ * may see. Sets *status/code when not. */
+static bool in_scope(lr_service *svc, const lr_cmd *cmd, const lr_event *ev, int *status,
+                     const char **code, const char **msg) {
+    const char *me = cmd->scope_agent;
+    if (!me) return true;
+    if (ev->agent_id && strcmp(ev->agent_id, me) != 0) {
+        *status = 403; *code = "forbidden"; *msg = "an agent key acts only for its own agent";
+        return false;
+    }
+    switch (ev->type) {
+    case LR_EV_AGENT:
+        return true;                /* its own status (agent_id checked above) */
+    case LR_EV_CLAIM:
+        if (!ev->lead_id) return true;
+        /* fall through */
+    case LR_EV_PROGRESS: case LR_EV_ACCEPT: case LR_EV_DECLINE: case LR_EV_RELEASE:
+        if (lr_engine_lead_visible(svc->eng, ev->lead_id, me)) return true;
+        *status = 404; *code = "not_found"; *msg = "no such lead";
+        return false;
+    default:                        /* leads, manual assignment, ticks */
+        break;
+    }
+    *status = 403; *code = "forbidden"; *msg = "this event needs an admin key";
+    return false;
+}
+
+static int event_status(const exec *x, const char **code) {
+    if (!x->refused) return 200;
+    *code = x->refuse_reason;
+    if (strcmp(x->refuse_reason, "unknown_lead") == 0 || strcmp(x->refuse_reason, "unknown_agent") == 0 ||
+        strcmp(x->refuse_reason, "queue_empty") == 0)
+        return 404;
+    return 409;
+}
+
+/* One event: appends members to OUT and returns the item's status. */
+static int event_item(lr_service *svc, lr_cmd *cmd, lr_cmd_item *it, lr_buf *out, lr_time now) {
+    if (it->err_status) {
+        put_error(svc, out, it->err_code ? it->err_code : "invalid_event", it->err_msg);
+        return it->err_status;
+    }
+    int st;
+    const char *code, *msg;
+    if (!in_scope(svc, cmd, &it->ev, &st, &code, &msg)) {
+        put_error(svc, out, code, msg);
+        return st;
+    }
+    if (it->ev.type == LR_EV_LEAD) {       /* a lead sent as an event: as POST /v1/leads */
+        return lead_item(svc, it, out, now);
+    }
+    lr_buf decisions = LR_BUF_INIT;
+    exec x;
+    exec_init(&x, svc, &decisions);
+    run_event(svc, &x, &it->ev, it->body, it->len, it->hash, now);
+    lr_buf_release(&x.one);
+    st = event_status(&x, &code);
+    if (st != 200) {
+        put_error(svc, out, code, x.refuse_detail[0] ? x.refuse_detail : code);
+        must(svc, lr_buf_putc(out, ','));
+    }
+    must(svc, lr_buf_puts(out, "\"decisions\":["));
+    if (decisions.len) must(svc, lr_buf_append(out, decisions.data, decisions.len));
+    must(svc, lr_buf_putc(out, ']'));
+    lr_buf_release(&decisions);
+    return st;
+}
+
+static void exec_events(lr_service *svc, lr_cmd *cmd, lr_time now) {
+    lr_buf *out = &cmd->body;
+    if (!cmd->array) {
+        must(svc, lr_buf_putc(out, '{'));
+        cmd->status = event_item(svc, cmd, &cmd->items[0], out, now);
+        must(svc, lr_buf_putc(out, '}'));
+        return;
+    }
+    must(svc, lr_buf_puts(out, "{\"results\":["));
+    for (size_t i = 0; i < cmd->nitems; i++) {
+        size_t mark = out->len + (i ? 1 : 0);
+        must(svc, lr_buf_printf(out, "%s{\"status\":000,", i ? "," : ""));
+        int st = event_item(svc, cmd, &cmd->items[i], out, now);
+        char s[4];
+        snprintf(s, sizeof s, "%03d", st);
+        memcpy(out->data + mark + 10, s, 3);
+        must(svc, lr_buf_putc(out, '}'));
+    }
+    must(svc, lr_buf_puts(out, "]}"));
+    cmd->status = 200;
+}
+
+/* ---- reads, config, preview ------------------------------------------------- */
+
+static void exec_agents(lr_service *svc, lr_cmd *cmd) {
+    lr_buf *out = &cmd->body;
+    if (cmd->type == LR_CMD_GET_AGENT) {
+        if (cmd->scope_agent && strcmp(cmd->scope_agent, cmd->id) != 0) {
+            reply_error(svc, cmd, 404, "not_found", "no such agent");
+            return;
+        }
+        int rc = lr_engine_agent_json(svc->eng, cmd->id, out);
+        if (rc == LR_ENOENT) { reply_error(svc, cmd, 404, "not_found", "no such agent"); return; }
+        must(svc, rc);
+        cmd->status = 200;
+        return;
+    }
+    must(svc, lr_buf_puts(out, "{\"agents\":["));
+    for (size_t i = 0; i < svc->cfg->nagents; i++) {
+        if (i) must(svc, lr_buf_putc(out, ','));
+        must(svc, lr_engine_agent_json(svc->eng, svc->cfg->agents[i].id, out));
+    }
+    must(svc, lr_buf_puts(out, "]}"));
+    cmd->status = 200;
+}
+
+static void exec_put_config(lr_service *svc, lr_cmd *cmd, lr_time now) {
+    int64_t seq = ++svc->seq;
+    STORE(svc, "journaling a config",
+          lr_store_append_event(svc->store, seq, now, "config", NULL, cmd->config_text,
+                                cmd->config_len));
+    lr_buf *out = &cmd->body;
+    must(svc, lr_buf_printf(out, "{\"version\":%lld,\"decisions\":[", (long long)seq));
+    exec x;
+    exec_init(&x, svc, out);
+    x.seq = seq;
+    lr_event tick = { .type = LR_EV_TICK, .at = now };   /* the clock moves to the change first */
+    int rc = lr_engine_apply(svc->eng, &tick, on_decision, &x);
+    if (rc == LR_OK) rc = lr_engine_reconfigure(svc->eng, cmd->config, on_decision, &x);
+    lr_buf_release(&x.one);
+    if (rc != LR_OK) lr_service_fatal(svc, "switching config", rc);
+    must(svc, lr_buf_puts(out, "]}"));
+    char *text = malloc(cmd->config_len + 1);
+    if (!text) lr_service_fatal(svc, "out of memory", LR_ENOMEM);
+    memcpy(text, cmd->config_text, cmd->config_len);
+    text[cmd->config_len] = '\0';
+    lr_config_free(svc->cfg);
+    free(svc->cfg_text);
+    svc->cfg = cmd->config;
+    cmd->config = NULL;             /* the service owns it now */
+    svc->cfg_text = text;
+    svc->cfg_len = cmd->config_len;
+    svc->cfg_seq = seq;
+    cmd->status = 200;
+}
+
+static int preview_cb(const lr_decision *d, void *ud) {
+    lr_buf *out = ud;
+    if (out->len && out->data[out->len - 1] != '[') lr_buf_putc(out, ',');
+    return lr_decision_write_json(d, out);
+}
+
+static void put_histogram(lr_service *svc, lr_buf *out) {
+    must(svc, lr_buf_puts(out, "# HELP leadrouter_commit_seconds Time of one group commit (fsync included).\n"
+                               "# TYPE leadrouter_commit_seconds histogram\n"));
+    uint64_t cum = 0;
+    for (int i = 0; i < LR_COMMIT_BUCKETS; i++) {
+        cum += svc->commit_bucket[i];
+        must(svc, lr_buf_printf(out, "leadrouter_commit_seconds_bucket{le=\"%g\"} %llu\n",
+                                lr_commit_bounds[i], (unsigned long long)cum));
+    }
+    cum += svc->commit_bucket[LR_COMMIT_BUCKETS];
+    must(svc, lr_buf_printf(out, "leadrouter_commit_seconds_bucket{le=\"+Inf\"} %llu\n"
+                                 "leadrouter_commit_seconds_sum %.6f\n"
+                                 "leadrouter_commit_seconds_count %llu\n",
+                            (unsigned long long)cum, svc->commit_sum,
+                            (unsigned long long)svc->commits));
+}
+
+static void exec_metrics(lr_service *svc, lr_cmd *cmd) {
+    lr_buf *out = &cmd->body;
+    cmd->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    must(svc, lr_buf_printf(out, "# HELP leadrouter_leads_total Leads received.\n"
+                                 "# TYPE leadrouter_leads_total counter\n"
+                                 "leadrouter_leads_total %llu\n"
+                                 "# HELP leadrouter_decisions_total Decisions made, by action.\n"
+                                 "# TYPE leadrouter_decisions_total counter\n",
+                            (unsigned long long)svc->leads_in));
+    for (int a = 0; a < LR_ACTION__COUNT; a++)
+        must(svc, lr_buf_printf(out, "leadrouter_decisions_total{action=\"%s\"} %llu\n",
+                                lr_action_names[a], (unsigned long long)svc->decisions[a]));
+    put_histogram(svc, out);
+    pthread_mutex_lock(&svc->mu);
+    size_t queued = svc->queued;
+    pthread_mutex_unlock(&svc->mu);
+    must(svc, lr_buf_printf(out, "# HELP leadrouter_writer_queue Requests waiting for the writer.\n"
+                                 "# TYPE leadrouter_writer_queue gauge\n"
+                                 "leadrouter_writer_queue %zu\n", queued));
+    /* queue depths per pool, from the engine's JSON view */
+    lr_buf q = LR_BUF_INIT;
+    must(svc, lr_engine_queues_json(svc->eng, &q));
+    must(svc, lr_buf_puts(out, "# HELP leadrouter_queue_depth Leads waiting per pool "
+                               "(queued, held, offered).\n# TYPE leadrouter_queue_depth gauge\n"));
+    for (size_t p = 0; p < svc->cfg->npools; p++) {
+        const char *name = svc->cfg->pools[p].name;
+        char pat[300];
+        snprintf(pat, sizeof pat, "\"%s\":{\"waiting\":", name);
+        const char *w = q.data ? strstr(q.data, pat) : NULL;
+        unsigned long long n = w ? strtoull(w + strlen(pat), NULL, 10) : 0;
+        must(svc, lr_buf_printf(out, "leadrouter_queue_depth{pool=\"%s\"} %llu\n", name, n));
+    }
+    lr_buf_release(&q);
+    cmd->status = 200;
+}
+
+void lr_service_execute(lr_service *svc, lr_cmd *cmd, lr_time now) {
+    cmd->content_type = JSON;
+    cmd->status = 500;
+    lr_buf_reset(&cmd->body);
+
+    /* Idempotency-Key: the same key and body answers as the first time. */
+    bool writes = cmd->type == LR_CMD_LEADS || cmd->type == LR_CMD_EVENTS;
+    if (writes && cmd->idem_key) {
+        unsigned char h[32];
+        int st;
+        int rc = lr_store_idem_get(svc->store, cmd->idem_key, h, &st, &cmd->body);
+        if (rc == LR_OK) {
+            if (memcmp(h, cmd->idem_hash, 32) == 0) {
+                cmd->status = st == 201 ? 200 : st;
+            } else {
+                reply_error(svc, cmd, 409, "idempotency_key_reused",
+                            "this Idempotency-Key was used with a different body");
+            }
+            return;
+        }
+        if (rc != LR_ENOENT) lr_service_fatal(svc, "reading an idempotency key", rc);
+    }
+
+    switch (cmd->type) {
+    case LR_CMD_LEADS: exec_leads(svc, cmd, now); break;
+    case LR_CMD_EVENTS: exec_events(svc, cmd, now); break;
+    case LR_CMD_GET_LEAD: {
+        int rc = lr_store_lead_json(svc->store, cmd->id, cmd->scope_agent, &cmd->body);
+        if (rc == LR_ENOENT) reply_error(svc, cmd, 404, "not_found", "no such lead");
+        else if (rc != LR_OK) lr_service_fatal(svc, "reading a lead", rc);
+        else cmd->status = 200;
+        break;
+    }
+    case LR_CMD_LIST_LEADS: {
+        int rc = lr_store_list_leads(svc->store, &cmd->query, &cmd->body);
+        if (rc == LR_EINVAL) reply_error(svc, cmd, 400, "invalid_cursor", "the cursor is not valid");
+        else if (rc != LR_OK) lr_service_fatal(svc, "listing leads", rc);
+        else cmd->status = 200;
+        break;
+    }
+    case LR_CMD_GET_AGENTS:
+    case LR_CMD_GET_AGENT: exec_agents(svc, cmd); break;
+    case LR_CMD_GET_CONFIG:
+        must(svc, lr_buf_printf(&cmd->body, "{\"version\":%lld,\"config\":", (long long)svc->cfg_seq));
+        must(svc, lr_json_put_string(&cmd->body, svc->cfg_text));
+        must(svc, lr_buf_putc(&cmd->body, '}'));
+        cmd->status = 200;
+        break;
+    case LR_CMD_PUT_CONFIG: exec_put_config(svc, cmd, now); break;
+    case LR_CMD_PREVIEW:
+        must(svc, lr_buf_puts(&cmd->body, "{\"decisions\":["));
+        must(svc, lr_engine_preview(svc->eng, cmd->items[0].ev.lead, preview_cb, &cmd->body));
+        must(svc, lr_buf_puts(&cmd->body, "]}"));
+        cmd->status = 200;
+        break;
+    case LR_CMD_STATS: {
+        lr_buf *out = &cmd->body;
+        STORE(svc, "computing stats", lr_store_stats_json(svc->store, out));
+        /* add the live queues to the store's object */
+        if (out->len && out->data[out->len - 1] == '}') {
+            out->len--;
+            must(svc, lr_buf_puts(out, ",\"queues\":"));
+            must(svc, lr_engine_queues_json(svc->eng, out));
+            must(svc, lr_buf_putc(out, '}'));
+        }
+        cmd->status = 200;
+        break;
+    }
+    case LR_CMD_METRICS: exec_metrics(svc, cmd); break;
+    default:
+        reply_error(svc, cmd, 500, "internal", "unknown command");
+        break;
+    }
+
+    if (writes && cmd->idem_key && cmd->status < 500)
+        STORE(svc, "storing an idempotency key",
+              lr_store_idem_put(svc->store, cmd->idem_key, cmd->idem_hash, cmd->status,
+                                cmd->body.data ? cmd->body.data : "", cmd->body.len));
+}
+
+void lr_service_tick(lr_service *svc, lr_time now) {
+    lr_time dl = lr_engine_next_deadline(svc->eng);
+    if (dl == LR_TIME_NONE || dl > now) return;
+    lr_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = LR_EV_TICK;
+    exec x;
+    exec_init(&x, svc, NULL);
+    static const char body[] = "{\"type\":\"tick\"}";
+    run_event(svc, &x, &ev, body, sizeof body - 1, NULL, now);
+    lr_buf_release(&x.one);
+}

@@ -1,0 +1,334 @@
+/* service.c -- the writer thread: queue, group commit, start-up replay,
+ * graceful stop (see service.h for the contract).
+ *
+ * The loop: wait for commands (or the engine's next deadline), take up to
+ * max_batch of them, BEGIN, fire due deadlines, execute each command,
+ * COMMIT, then wake every caller of the batch. A caller sleeps until its
+ * command is marked done, so its reply leaves only after the commit: with
+ * synchronous=FULL a 2xx means the lead and its decisions are on disk. The
+ * more callers wait, the more commands share one fsync.
+ *
+ * Start-up: the journal is replayed through a fresh engine, config changes
+ * included, which rebuilds the state exactly (the engine is deterministic
+ * and every event carries the time it was applied at).
+ */
+#include "server/service_impl.h"
+#include "leadrouter/error.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const double lr_commit_bounds[LR_COMMIT_BUCKETS] = {
+    0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024
+};
+
+static lr_time wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (lr_time)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double mono_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void lr_cmd_release(lr_cmd *cmd) {
+    if (!cmd) return;
+    for (size_t i = 0; i < cmd->nitems; i++) lr_event_release(&cmd->items[i].ev);
+    free(cmd->items);
+    cmd->items = NULL;
+    cmd->nitems = 0;
+    lr_config_free(cmd->config);
+    cmd->config = NULL;
+    lr_buf_release(&cmd->body);
+}
+
+/* ---- the writer ------------------------------------------------------------ */
+
+static void record_commit(lr_service *svc, double secs, size_t ncmds) {
+    int b = 0;
+    while (b < LR_COMMIT_BUCKETS && secs > lr_commit_bounds[b]) b++;
+    svc->commit_bucket[b]++;
+    svc->commit_sum += secs;
+    svc->commits++;
+    svc->batch_cmds += ncmds;
+}
+
+static void *writer_main(void *arg) {
+    lr_service *svc = arg;
+    pthread_mutex_lock(&svc->mu);
+    for (;;) {
+        while (!svc->head && !svc->stopping) {
+            lr_time dl = lr_engine_next_deadline(svc->eng);
+            if (dl == LR_TIME_NONE) {
+                pthread_cond_wait(&svc->work, &svc->mu);
+                continue;
+            }
+            if (dl <= wall_ms()) break;
+            struct timespec ts = { dl / 1000, (long)(dl % 1000) * 1000000 };
+            pthread_cond_timedwait(&svc->work, &svc->mu, &ts);
+        }
+        if (!svc->head && svc->stopping) break;
+        /* take a batch */
+        lr_cmd *batch = svc->head, *last = batch;
+        size_t n = batch ? 1 : 0;
+        while (last && last->next && n < svc->opts.max_batch) { last = last->next; n++; }
+        if (batch) {
+            svc->head = last->next;
+            if (!svc->head) svc->tail = NULL;
+            last->next = NULL;
+            svc->queued -= n;
+        }
+        pthread_mutex_unlock(&svc->mu);
+
+        lr_time now = wall_ms();
+        int rc = lr_store_begin(svc->store);
+        if (rc != LR_OK) lr_service_fatal(svc, "BEGIN", rc);
+        lr_service_tick(svc, now);
+        for (lr_cmd *c = batch; c; c = c->next) lr_service_execute(svc, c, now);
+        double t0 = mono_s();
+        rc = lr_store_commit(svc->store);
+        if (rc != LR_OK) lr_service_fatal(svc, "COMMIT", rc);
+        record_commit(svc, mono_s() - t0, n);
+
+        pthread_mutex_lock(&svc->mu);
+        for (lr_cmd *c = batch; c;) {
+            lr_cmd *next = c->next;
+            c->next = NULL;
+            c->done = true;
+            c = next;
+        }
+        pthread_cond_broadcast(&svc->done);
+    }
+    pthread_mutex_unlock(&svc->mu);
+    return NULL;
+}
+
+void lr_service_call(lr_service *svc, lr_cmd *cmd) {
+    cmd->done = false;
+    cmd->next = NULL;
+    pthread_mutex_lock(&svc->mu);
+    if (svc->stopping) {
+        pthread_mutex_unlock(&svc->mu);
+        cmd->status = 503;
+        cmd->content_type = "application/json";
+        lr_buf_reset(&cmd->body);
+        lr_buf_puts(&cmd->body, "{\"error\":{\"code\":\"shutting_down\",\"message\":"
+                                "\"the server is stopping\"}}");
+        return;
+    }
+    if (svc->tail) svc->tail->next = cmd; else svc->head = cmd;
+    svc->tail = cmd;
+    svc->queued++;
+    pthread_cond_signal(&svc->work);
+    while (!cmd->done) pthread_cond_wait(&svc->done, &svc->mu);
+    pthread_mutex_unlock(&svc->mu);
+}
+
+/* ---- start-up ---------------------------------------------------------------- */
+
+static int read_file(const char *path, char **text, size_t *len, char *err, size_t errlen) {
+    FILE *f = fopen(path, "rb");
+    if (!f) { snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno)); return LR_EIO; }
+    lr_buf b = LR_BUF_INIT;
+    char chunk[65536];
+    size_t n;
+    int rc = LR_OK;
+    while (rc == LR_OK && (n = fread(chunk, 1, sizeof chunk, f)) > 0) rc = lr_buf_append(&b, chunk, n);
+    bool bad = ferror(f);
+    fclose(f);
+    if (rc != LR_OK || bad) {
+        lr_buf_release(&b);
+        snprintf(err, errlen, "%s: cannot read", path);
+        return rc != LR_OK ? rc : LR_EIO;
+    }
+    if (!b.data && lr_buf_puts(&b, "") != LR_OK) return LR_ENOMEM;
+    *text = lr_buf_detach(&b, len);
+    return LR_OK;
+}
+
+static int load_config(const char *text, size_t len, const char *name, lr_config **out,
+                       char *err, size_t errlen) {
+    lr_config_errors errs = { 0 };
+    int rc = lr_config_load_string(text, len, name, out, &errs);
+    if (rc != LR_OK) {
+        size_t off = 0;
+        for (size_t i = 0; i < errs.n && off < errlen; i++)
+            off += (size_t)snprintf(err + off, errlen - off, "%s%s", i ? "\n" : "", errs.msgs[i]);
+        if (errs.n == 0) snprintf(err, errlen, "%s: %s", name, lr_strerror(rc));
+    }
+    lr_config_errors_release(&errs);
+    return rc;
+}
+
+/* Takes TEXT (owned) as the service's config: creates the engine, or
+ * switches it (decisions of the switch are not stored: replay only). */
+static int adopt_config(lr_service *svc, char *text, size_t len, int64_t seq, lr_time at,
+                        char *err, size_t errlen) {
+    lr_config *cfg = NULL;
+    int rc = load_config(text, len, svc->opts.config_path ? svc->opts.config_path : "config",
+                         &cfg, err, errlen);
+    if (rc != LR_OK) { free(text); return rc; }
+    if (!svc->eng) {
+        lr_engine_opts eo = { .seed = svc->opts.seed, .start = at, .explain = true };
+        rc = lr_engine_create(cfg, &eo, &svc->eng);
+    } else {
+        rc = lr_engine_reconfigure(svc->eng, cfg, NULL, NULL);
+    }
+    if (rc != LR_OK) {
+        lr_config_free(cfg);
+        free(text);
+        snprintf(err, errlen, "starting the engine: %s", lr_strerror(rc));
+        return rc;
+    }
+    lr_config_free(svc->cfg);
+    free(svc->cfg_text);
+    svc->cfg = cfg;
+    svc->cfg_text = text;
+    svc->cfg_len = len;
+    svc->cfg_seq = seq;
+    return LR_OK;
+}
+
+typedef struct replay_ctx { lr_service *svc; char *err; size_t errlen; } replay_ctx;
+
+static int replay_one(int64_t seq, lr_time at, const char *type, const char *json, size_t len,
+                      void *ud) {
+    replay_ctx *r = ud;
+    lr_service *svc = r->svc;
+    svc->seq = seq;
+    if (strcmp(type, "config") == 0) {
+        char *text = malloc(len + 1);
+        if (!text) return LR_ENOMEM;
+        memcpy(text, json, len);
+        text[len] = '\0';
+        if (svc->eng) {                 /* as live: the clock moves to the change first */
+            lr_event tick = { .type = LR_EV_TICK, .at = at };
+            int rc = lr_engine_apply(svc->eng, &tick, NULL, NULL);
+            if (rc != LR_OK) { free(text); return rc; }
+        }
+        return adopt_config(svc, text, len, seq, at, r->err, r->errlen);
+    }
+    if (!svc->eng) {
+        snprintf(r->err, r->errlen, "journal entry %lld comes before any config", (long long)seq);
+        return LR_ECONFIG;
+    }
+    lr_event ev;
+    char msg[256];
+    if (lr_event_parse(json, len, &ev, msg, sizeof msg) != LR_OK) {
+        snprintf(r->err, r->errlen, "journal entry %lld does not parse: %s", (long long)seq, msg);
+        return LR_EINVAL;
+    }
+    ev.at = at;
+    if (ev.type == LR_EV_LEAD) svc->leads_in++;
+    int rc = lr_engine_apply(svc->eng, &ev, NULL, NULL);
+    lr_event_release(&ev);
+    return rc;
+}
+
+int lr_service_start(const lr_service_opts *opts, lr_service **out, char *err, size_t errlen) {
+    lr_service *svc = calloc(1, sizeof *svc);
+    if (!svc) return LR_ENOMEM;
+    svc->opts = *opts;
+    if (!svc->opts.max_batch) svc->opts.max_batch = 256;
+    pthread_mutex_init(&svc->mu, NULL);
+    pthread_cond_init(&svc->work, NULL);
+    pthread_cond_init(&svc->done, NULL);
+
+    int rc = lr_store_open(opts->db_path, opts->sync, &svc->store, err, errlen);
+    if (rc != LR_OK) goto fail;
+    replay_ctx r = { svc, err, errlen };
+    rc = lr_store_replay(svc->store, 0, replay_one, &r);
+    if (rc != LR_OK) {
+        if (!err[0]) snprintf(err, errlen, "replaying the journal: %s", lr_strerror(rc));
+        goto fail;
+    }
+    if (opts->config_path) {
+        char *text;
+        size_t len;
+        if ((rc = read_file(opts->config_path, &text, &len, err, errlen)) != LR_OK) goto fail;
+        lr_time now = wall_ms();
+        if (svc->cfg_text && len == svc->cfg_len && memcmp(text, svc->cfg_text, len) == 0) {
+            free(text);             /* unchanged */
+        } else if (!svc->eng) {
+            /* A new store: the file is the first journal entry. */
+            int64_t seq = svc->seq + 1;
+            char *copy = malloc(len + 1);
+            if (!copy) { free(text); rc = LR_ENOMEM; goto fail; }
+            memcpy(copy, text, len + 1);
+            if ((rc = adopt_config(svc, copy, len, seq, now, err, errlen)) != LR_OK) {
+                free(text);
+                goto fail;
+            }
+            if ((rc = lr_store_begin(svc->store)) == LR_OK &&
+                (rc = lr_store_append_event(svc->store, seq, now, "config", NULL, text, len)) == LR_OK)
+                rc = lr_store_commit(svc->store);
+            free(text);
+            if (rc != LR_OK) {
+                snprintf(err, errlen, "storing the config: %s", lr_store_errmsg(svc->store));
+                goto fail;
+            }
+            svc->seq = seq;
+        } else {
+            /* A changed file: a config change like PUT /v1/config, its
+             * decisions stored. */
+            lr_cmd cmd;
+            memset(&cmd, 0, sizeof cmd);
+            cmd.type = LR_CMD_PUT_CONFIG;
+            rc = load_config(text, len, opts->config_path, &cmd.config, err, errlen);
+            if (rc != LR_OK) { free(text); goto fail; }
+            cmd.config_text = text;
+            cmd.config_len = len;
+            if ((rc = lr_store_begin(svc->store)) == LR_OK) {
+                lr_service_execute(svc, &cmd, now);
+                rc = lr_store_commit(svc->store);
+            }
+            lr_cmd_release(&cmd);
+            free(text);
+            if (rc != LR_OK) {
+                snprintf(err, errlen, "storing the config: %s", lr_store_errmsg(svc->store));
+                goto fail;
+            }
+        }
+    }
+    if (!svc->eng) {
+        snprintf(err, errlen, "%s has no config yet: give one with --config", opts->db_path);
+        rc = LR_ECONFIG;
+        goto fail;
+    }
+    if (pthread_create(&svc->thread, NULL, writer_main, svc) != 0) {
+        snprintf(err, errlen, "cannot start the writer thread");
+        rc = LR_ENOMEM;
+        goto fail;
+    }
+    svc->started = true;
+    *out = svc;
+    return LR_OK;
+fail:
+    lr_service_stop(svc);
+    return rc;
+}
+
+void lr_service_stop(lr_service *svc) {
+    if (!svc) return;
+    if (svc->started) {
+        pthread_mutex_lock(&svc->mu);
+        svc->stopping = true;
+        pthread_cond_broadcast(&svc->work);
+        pthread_mutex_unlock(&svc->mu);
+        pthread_join(svc->thread, NULL);
+    }
+    lr_engine_destroy(svc->eng);
+    lr_config_free(svc->cfg);
+    free(svc->cfg_text);
+    lr_store_close(svc->store);
+    pthread_cond_destroy(&svc->work);
+    pthread_cond_destroy(&svc->done);
+    pthread_mutex_destroy(&svc->mu);
+    free(svc);
+}

@@ -1,0 +1,57 @@
+/* service_impl.h -- the writer's private state, shared by service.c (the
+ * thread, the queue, start-up and replay) and execute.c (what each command
+ * does and answers).
+ *
+ * Invariant: only the writer thread touches `eng`, `store`, `cfg` and the
+ * metrics counters other than `queued` (guarded by `mu`).
+ */
+#ifndef LR_SERVER_SERVICE_IMPL_H
+#define LR_SERVER_SERVICE_IMPL_H
+
+#include "server/service.h"
+#include "leadrouter/engine.h"
+
+#define LR_COMMIT_BUCKETS 12
+
+struct lr_service {
+    lr_service_opts opts;
+    lr_store *store;
+    lr_engine *eng;
+    lr_config *cfg;                 /* owned: the config the engine runs on */
+    char *cfg_text;                 /* owned */
+    size_t cfg_len;
+    int64_t cfg_seq;                /* journal seq of the config change */
+    int64_t seq;                    /* last journal seq */
+
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t work;            /* commands arrived, or stop */
+    pthread_cond_t done;            /* a batch was committed */
+    lr_cmd *head, *tail;
+    size_t queued;
+    bool stopping;
+    bool started;
+
+    /* metrics */
+    uint64_t leads_in;
+    uint64_t decisions[LR_ACTION__COUNT];
+    uint64_t commits;
+    uint64_t commit_bucket[LR_COMMIT_BUCKETS + 1];     /* last: +Inf */
+    double commit_sum;              /* seconds */
+    uint64_t batch_cmds;            /* commands committed, for the mean batch size */
+};
+
+extern const double lr_commit_bounds[LR_COMMIT_BUCKETS];
+
+/* Executes CMD at wall-clock time NOW inside the writer's open transaction.
+ * Sets cmd->status, content_type and body. Store failures are fatal to the
+ * process (the engine would be ahead of the disk): they abort. */
+void lr_service_execute(lr_service *svc, lr_cmd *cmd, lr_time now);
+
+/* Fires engine deadlines due by NOW as a journaled tick. */
+void lr_service_tick(lr_service *svc, lr_time now);
+
+/* Logs "leadrouter: FATAL: ..." with the store's message and aborts. */
+_Noreturn void lr_service_fatal(lr_service *svc, const char *what, int rc);
+
+#endif

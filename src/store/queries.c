@@ -1,0 +1,437 @@
+/* queries.c -- the store's read side as JSON (store.h): a lead, a page of
+ * leads, the decisions of an event, the statistics.
+ *
+ * JSON is written here, in C, after plain SQL queries: key order is fixed
+ * by the code, times are RFC 3339 (lr_time_format), and stored bodies (the
+ * lead as received, decision and progress events, all JSON when written)
+ * are embedded as JSON values, byte for byte. Strings read back from the
+ * tables (ids, names, states) are escaped as jansson does for valid UTF-8;
+ * they came in through jansson, so they are valid UTF-8.
+ *
+ * Every function appends to the caller's buffer and leaves it as it was
+ * on any failure.
+ *
+ * GET /v1/stats (lr_store_stats_json), keys in this order:
+ *
+ *   {"leads":N,                          every stored lead
+ *    "decisions":{"assigned":N,...},     decisions per action, actions by name
+ *    "by_agent":{"alice":{"assigned":N,"claimed":N,...,"open":N,"won":N,"lost":N},...},
+ *        decisions naming the agent per action (by name; broadcast offers,
+ *        which name no single agent, are not counted), then "open": leads
+ *        now in state assigned to the agent, "won"/"lost": closed decisions
+ *        of the agent with that status. Agents by name.
+ *    "by_rule":{"hot-west":{"assigned":N,"queued":N,...},...},
+ *    "by_pool":{"west":{"assigned":N,...},...},
+ *        decisions per rule / pool (the decision's "rule" / "pool") and action
+ *    "by_source":{"google":{"leads":N,"assigned":N},...},
+ *        leads per source, and how many of them were ever assigned or
+ *        claimed; leads without a source are not listed
+ *    "time_to_assign_ms":{"median":N|null,"p90":N|null,"count":N}}
+ *        over leads with a received time and an assigned or claimed
+ *        decision: the first such decision's at minus received_at.
+ *        Nearest-rank percentiles on the sorted values (1-based rank
+ *        ceil(p * count): the median of 4 values is the 2nd); null when
+ *        count is 0.
+ *
+ * Objects keyed by name list their keys in byte order. Reads are not
+ * wrapped in a transaction: on the writer's own handle (the server's read
+ * path) nothing can change between the statements of one call.
+ */
+#include "sqlite_impl.h"
+
+#include "leadrouter/error.h"
+#include "leadrouter/event.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A JSON writer on a caller's buffer with a sticky error: after the first
+ * failed append nothing more is written, and jw_end() truncates back. */
+typedef struct jw {
+    lr_buf *b;
+    size_t start;
+    int rc;
+} jw;
+
+static void jw_raw(jw *w, const char *p, size_t n) {
+    if (w->rc == LR_OK) w->rc = lr_buf_append(w->b, p, n);
+}
+
+static void jw_lit(jw *w, const char *s) {
+    jw_raw(w, s, strlen(s));
+}
+
+/* S as a JSON string, or null when NULL. */
+static void jw_str(jw *w, const char *s) {
+    static const char hex[] = "0123456789ABCDEF";
+    if (!s) { jw_lit(w, "null"); return; }
+    jw_raw(w, "\"", 1);
+    const char *run = s;
+    for (const char *p = s; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        jw_raw(w, run, (size_t)(p - run));
+        run = p + 1;
+        char esc[6] = { '\\', 0 };
+        size_t n = 2;
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            n = 6;
+        }
+        jw_raw(w, esc, n);
+    }
+    jw_lit(w, run);
+    jw_raw(w, "\"", 1);
+}
+
+static void jw_i64(jw *w, int64_t v) {
+    if (w->rc == LR_OK) w->rc = lr_buf_printf(w->b, "%lld", (long long)v);
+}
+
+/* Column COL as a JSON string, or null. */
+static void jw_col_str(jw *w, sqlite3_stmt *st, int col) {
+    jw_str(w, (const char *)sqlite3_column_text(st, col));
+}
+
+/* Column COL (ms since the epoch) as an RFC 3339 string, or null. */
+static void jw_col_time(jw *w, sqlite3_stmt *st, int col) {
+    if (sqlite3_column_type(st, col) == SQLITE_NULL) { jw_lit(w, "null"); return; }
+    char t[40];
+    size_t n = lr_time_format(sqlite3_column_int64(st, col), t, sizeof t);
+    jw_raw(w, "\"", 1);
+    jw_raw(w, t, n);
+    jw_raw(w, "\"", 1);
+}
+
+/* Column COL, stored JSON, embedded as it is (null when empty). */
+static void jw_col_json(jw *w, sqlite3_stmt *st, int col) {
+    const char *p = (const char *)sqlite3_column_text(st, col);
+    size_t n = (size_t)sqlite3_column_bytes(st, col);
+    if (p && n) jw_raw(w, p, n);
+    else jw_lit(w, "null");
+}
+
+/* Returns RC, or the writer's error when RC is LR_OK; on failure the
+ * buffer is cut back to where the writer started. */
+static int jw_end(jw *w, int rc) {
+    if (rc == LR_OK) rc = w->rc;
+    if (rc != LR_OK) {
+        w->b->len = w->start;
+        if (w->b->data) w->b->data[w->start] = '\0';
+    }
+    return rc;
+}
+
+/* Steps ST (bound by the caller) and writes its first column, stored JSON,
+ * as an array: [body,...]. Finishes ST. */
+static int write_bodies(lr_store *s, sqlite3_stmt *st, int src, jw *w) {
+    int n = 0;
+    jw_raw(w, "[", 1);
+    while (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n++) jw_raw(w, ",", 1);
+        jw_col_json(w, st, 0);
+        src = SQLITE_OK;
+    }
+    jw_raw(w, "]", 1);
+    return lr_sq_finish(s, st, src);
+}
+
+int lr_store_decisions_of_event(lr_store *s, int64_t seq, const char *lead, lr_buf *out) {
+    jw w = { out, out->len, LR_OK };
+    sqlite3_stmt *st = s->st[SQ_EVENT_DECS];
+    int src = sqlite3_bind_int64(st, 1, seq);
+    if (src == SQLITE_OK) src = lr_sq_bind_str(st, 2, lead);
+    return jw_end(&w, write_bodies(s, st, src, &w));
+}
+
+/* ---- one lead ------------------------------------------------------------ */
+
+/* {"id","state","agent","source","received_at","lead","decisions","progress"}.
+ * LR_ENOENT for an unknown lead, or one not held by AGENT when AGENT is
+ * given (the leads row's agent: its holder, or who closed it). */
+int lr_store_lead_json(lr_store *s, const char *id, const char *agent, lr_buf *out) {
+    if (!id) return LR_EINVAL;
+    jw w = { out, out->len, LR_OK };
+    sqlite3_stmt *st = s->st[SQ_LEAD_GET];
+    int src = lr_sq_bind_str(st, 1, id), rc = LR_OK;
+    if (src == SQLITE_OK) src = sqlite3_step(st);
+    if (src == SQLITE_DONE) rc = LR_ENOENT;
+    if (src == SQLITE_ROW) {
+        const char *holder = (const char *)sqlite3_column_text(st, 2);
+        if (agent && (!holder || strcmp(holder, agent) != 0)) {
+            rc = LR_ENOENT;
+        } else {
+            jw_lit(&w, "{\"id\":");
+            jw_col_str(&w, st, 0);
+            jw_lit(&w, ",\"state\":");
+            jw_col_str(&w, st, 1);
+            jw_lit(&w, ",\"agent\":");
+            jw_col_str(&w, st, 2);
+            jw_lit(&w, ",\"source\":");
+            jw_col_str(&w, st, 3);
+            jw_lit(&w, ",\"received_at\":");
+            jw_col_time(&w, st, 4);
+            jw_lit(&w, ",\"lead\":");
+            jw_col_json(&w, st, 5);
+        }
+    }
+    int frc = lr_sq_finish(s, st, src);
+    if (rc == LR_OK) rc = frc;
+    if (rc != LR_OK) return jw_end(&w, rc);
+
+    jw_lit(&w, ",\"decisions\":");
+    st = s->st[SQ_LEAD_DECS];
+    rc = write_bodies(s, st, lr_sq_bind_str(st, 1, id), &w);
+    if (rc == LR_OK) {
+        jw_lit(&w, ",\"progress\":");
+        st = s->st[SQ_LEAD_PROGRESS];
+        rc = write_bodies(s, st, lr_sq_bind_str(st, 1, id), &w);
+    }
+    jw_raw(&w, "}", 1);
+    return jw_end(&w, rc);
+}
+
+/* ---- lead listing ---------------------------------------------------------- */
+
+/* A cursor is the decimal seq of the last lead of a page, as we write it:
+ * 1 to 18 digits, no sign, no leading zero. NULL is the first page. */
+static int parse_cursor(const char *c, int64_t *out) {
+    if (!c) { *out = 0; return LR_OK; }
+    size_t n = strlen(c);
+    if (n == 0 || n > 18 || c[0] == '0') return LR_EINVAL;
+    int64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (c[i] < '0' || c[i] > '9') return LR_EINVAL;
+        v = v * 10 + (c[i] - '0');
+    }
+    *out = v;
+    return LR_OK;
+}
+
+/* {"leads":[...],"next_cursor":"<seq>"|null}: one row more than the limit
+ * is read to know whether another page follows, so the last page says null
+ * rather than leading to an empty one. LR_EINVAL for a limit outside
+ * 1..1000, an unknown state or a cursor that is not ours. */
+int lr_store_list_leads(lr_store *s, const lr_lead_query *q, lr_buf *out) {
+    int64_t after;
+    if (!q || q->limit < 1 || q->limit > 1000) return LR_EINVAL;
+    if (q->state && !lr_sq_known_state(q->state)) return LR_EINVAL;
+    if (parse_cursor(q->cursor, &after) != LR_OK) {
+        snprintf(s->err, sizeof s->err, "bad cursor");
+        return LR_EINVAL;
+    }
+    sqlite3_stmt *st = s->st[q->agent ? SQ_LIST_AGENT : q->state ? SQ_LIST_STATE
+                             : q->source ? SQ_LIST_SOURCE : SQ_LIST_ALL];
+    int src = lr_sq_bind_str(st, 1, q->agent);
+    if (src == SQLITE_OK) src = lr_sq_bind_str(st, 2, q->state);
+    if (src == SQLITE_OK) src = lr_sq_bind_str(st, 3, q->source);
+    if (src == SQLITE_OK) src = lr_sq_bind_time(st, 4, q->since);
+    if (src == SQLITE_OK) src = sqlite3_bind_int64(st, 5, after);
+    if (src == SQLITE_OK) src = sqlite3_bind_int(st, 6, q->limit + 1);
+
+    jw w = { out, out->len, LR_OK };
+    int n = 0;
+    int64_t last = 0;
+    bool more = false;
+    jw_lit(&w, "{\"leads\":[");
+    while (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        src = SQLITE_OK;
+        if (n == q->limit) { more = true; break; }
+        if (n++) jw_raw(&w, ",", 1);
+        last = sqlite3_column_int64(st, 0);
+        jw_lit(&w, "{\"id\":");
+        jw_col_str(&w, st, 1);
+        jw_lit(&w, ",\"state\":");
+        jw_col_str(&w, st, 2);
+        jw_lit(&w, ",\"agent\":");
+        jw_col_str(&w, st, 3);
+        jw_lit(&w, ",\"source\":");
+        jw_col_str(&w, st, 4);
+        jw_lit(&w, ",\"received_at\":");
+        jw_col_time(&w, st, 5);
+        jw_raw(&w, "}", 1);
+    }
+    int rc = lr_sq_finish(s, st, src);
+    jw_lit(&w, "],\"next_cursor\":");
+    if (more) {
+        char c[24];
+        jw_raw(&w, c, (size_t)snprintf(c, sizeof c, "\"%lld\"", (long long)last));
+    } else {
+        jw_lit(&w, "null");
+    }
+    jw_raw(&w, "}", 1);
+    return jw_end(&w, rc);
+}
+
+/* ---- statistics ------------------------------------------------------------ */
+
+/* Writes rows (key, action, count) of ST, sorted by key then action, as
+ * {"key":{"action":N,...},...}; or rows (action, count) as {"action":N,...}
+ * when NESTED is false. Finishes ST. */
+static int write_counts(lr_store *s, sqlite3_stmt *st, int src, bool nested, jw *w) {
+    char *key = NULL;                   /* the open inner object's key */
+    int n = 0;
+    jw_raw(w, "{", 1);
+    while (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        src = SQLITE_OK;
+        int c = nested ? 1 : 0;
+        if (nested) {
+            const char *k = (const char *)sqlite3_column_text(st, 0);
+            if (!k) { src = SQLITE_NOMEM; break; }
+            if (!key || strcmp(key, k) != 0) {
+                jw_lit(w, key ? "}," : "");
+                free(key);
+                if (!(key = strdup(k))) { src = SQLITE_NOMEM; break; }
+                jw_str(w, key);
+                jw_lit(w, ":{");
+                n = 0;
+            }
+        }
+        if (n++) jw_raw(w, ",", 1);
+        jw_col_str(w, st, c);
+        jw_raw(w, ":", 1);
+        jw_i64(w, sqlite3_column_int64(st, c + 1));
+    }
+    if (key) jw_raw(w, "}", 1);
+    free(key);
+    jw_raw(w, "}", 1);
+    return lr_sq_finish(s, st, src);
+}
+
+/* "by_agent": ST_AGENTS gives every agent with (open, won, lost), sorted;
+ * ST_AGENT_ACTIONS the agents' decision counts sorted the same way. Both
+ * are walked together. */
+static int write_agents(lr_store *s, jw *w) {
+    sqlite3_stmt *ag = s->st[SQ_ST_AGENTS], *ac = s->st[SQ_ST_AGENT_ACTIONS];
+    int asrc = SQLITE_OK, csrc = sqlite3_step(ac), nagents = 0;
+    jw_raw(w, "{", 1);
+    while ((asrc = sqlite3_step(ag)) == SQLITE_ROW) {
+        const char *agent = (const char *)sqlite3_column_text(ag, 0);
+        if (!agent) { asrc = SQLITE_NOMEM; break; }
+        if (nagents++) jw_raw(w, ",", 1);
+        jw_str(w, agent);
+        jw_raw(w, ":{", 2);
+        for (; csrc == SQLITE_ROW; csrc = sqlite3_step(ac)) {
+            const char *a = (const char *)sqlite3_column_text(ac, 0);
+            int cmp = a ? strcmp(a, agent) : -1;
+            if (cmp > 0) break;
+            if (cmp < 0) continue;      /* not in ST_AGENTS: cannot happen */
+            jw_col_str(w, ac, 1);
+            jw_raw(w, ":", 1);
+            jw_i64(w, sqlite3_column_int64(ac, 2));
+            jw_raw(w, ",", 1);
+        }
+        jw_lit(w, "\"open\":");
+        jw_i64(w, sqlite3_column_int64(ag, 1));
+        jw_lit(w, ",\"won\":");
+        jw_i64(w, sqlite3_column_int64(ag, 2));
+        jw_lit(w, ",\"lost\":");
+        jw_i64(w, sqlite3_column_int64(ag, 3));
+        jw_raw(w, "}", 1);
+    }
+    jw_raw(w, "}", 1);
+    int rc = lr_sq_finish(s, ag, asrc);
+    int crc = lr_sq_finish(s, ac, csrc == SQLITE_ROW ? SQLITE_OK : csrc);
+    return rc != LR_OK ? rc : crc;
+}
+
+/* "by_source": {"src":{"leads":N,"assigned":N},...}. */
+static int write_sources(lr_store *s, jw *w) {
+    sqlite3_stmt *st = s->st[SQ_ST_SOURCES];
+    int src, n = 0;
+    jw_raw(w, "{", 1);
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n++) jw_raw(w, ",", 1);
+        jw_col_str(w, st, 0);
+        jw_lit(w, ":{\"leads\":");
+        jw_i64(w, sqlite3_column_int64(st, 1));
+        jw_lit(w, ",\"assigned\":");
+        jw_i64(w, sqlite3_column_int64(st, 2));
+        jw_raw(w, "}", 1);
+    }
+    jw_raw(w, "}", 1);
+    return lr_sq_finish(s, st, src);
+}
+
+/* "time_to_assign_ms": the sorted times are read into memory (8 bytes a
+ * lead) and the nearest-rank median and p90 picked from them. */
+static int write_tta(lr_store *s, jw *w) {
+    sqlite3_stmt *st = s->st[SQ_ST_TTA];
+    int64_t *v = NULL;
+    size_t n = 0, cap = 0;
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t ncap = cap ? 2 * cap : 256;
+            int64_t *nv = realloc(v, ncap * sizeof *v);
+            if (!nv) { src = SQLITE_NOMEM; break; }
+            v = nv;
+            cap = ncap;
+        }
+        v[n++] = sqlite3_column_int64(st, 0);
+    }
+    int rc = lr_sq_finish(s, st, src);
+    if (rc == LR_OK) {
+        jw_lit(w, "{\"median\":");
+        if (n) jw_i64(w, v[(n + 1) / 2 - 1]);
+        else jw_lit(w, "null");
+        jw_lit(w, ",\"p90\":");
+        if (n) jw_i64(w, v[(9 * n + 9) / 10 - 1]);
+        else jw_lit(w, "null");
+        jw_lit(w, ",\"count\":");
+        jw_i64(w, (int64_t)n);
+        jw_raw(w, "}", 1);
+    }
+    free(v);
+    return rc;
+}
+
+/* The shape is in the comment at the top of this file. */
+int lr_store_stats_json(lr_store *s, lr_buf *out) {
+    jw w = { out, out->len, LR_OK };
+    sqlite3_stmt *st = s->st[SQ_ST_LEADS];
+    int src = sqlite3_step(st);
+    int64_t leads = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    int rc = lr_sq_finish(s, st, src);
+    if (rc == LR_OK) {
+        jw_lit(&w, "{\"leads\":");
+        jw_i64(&w, leads);
+        jw_lit(&w, ",\"decisions\":");
+        rc = write_counts(s, s->st[SQ_ST_ACTIONS], SQLITE_OK, false, &w);
+    }
+    if (rc == LR_OK) {
+        jw_lit(&w, ",\"by_agent\":");
+        rc = write_agents(s, &w);
+    }
+    if (rc == LR_OK) {
+        jw_lit(&w, ",\"by_rule\":");
+        st = s->st[SQ_ST_BY_PATH];
+        rc = write_counts(s, st, lr_sq_bind_str(st, 1, "$.rule"), true, &w);
+    }
+    if (rc == LR_OK) {
+        jw_lit(&w, ",\"by_pool\":");
+        st = s->st[SQ_ST_BY_PATH];
+        rc = write_counts(s, st, lr_sq_bind_str(st, 1, "$.pool"), true, &w);
+    }
+    if (rc == LR_OK) {
+        jw_lit(&w, ",\"by_source\":");
+        rc = write_sources(s, &w);
+    }
+    if (rc == LR_OK) {
+        jw_lit(&w, ",\"time_to_assign_ms\":");
+        rc = write_tta(s, &w);
+    }
+    jw_raw(&w, "}", 1);
+    return jw_end(&w, rc);
+}

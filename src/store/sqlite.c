@@ -1,0 +1,514 @@
+/* sqlite.c -- the store on SQLite (store.h): opening and migrating the
+ * database, transactions, the journal and the projection writes. The JSON
+ * read side is in queries.c; the statements in sqlite_impl.h.
+ *
+ * Connection: one sqlite3 handle per lr_store, opened NOMUTEX (the handle
+ * is used by one thread at a time), WAL journal (readers on other handles
+ * never block the writer), synchronous FULL / NORMAL / OFF from the sync
+ * argument, foreign_keys on, busy_timeout 5 s, extended result codes, a 64
+ * MiB page cache (lead ids are often random: their index is written all
+ * over, and a cache that holds it keeps inserts off the disk).
+ *
+ * Schema, version 1 (PRAGMA user_version; MIGRATIONS[] below moves a file
+ * from each version to the next, one transaction per step):
+ *
+ *   events(seq INTEGER PRIMARY KEY, at, type, lead, body)
+ *       the journal; body is the event as applied. Index events_progress
+ *       on (lead, seq) WHERE type = 'progress': only progress events are
+ *       ever looked up by lead, and a partial index spares every lead event
+ *       an index insert.
+ *   decisions(id INTEGER PRIMARY KEY, seq, at, lead, action, agent, body)
+ *       one row per decision, body its decision.h JSON. Indexes on (lead)
+ *       (with the rowid: (lead, id)), (seq) and (agent).
+ *   leads(seq INTEGER PRIMARY KEY, id TEXT UNIQUE, received_at, source,
+ *         state DEFAULT 'new', agent, hash BLOB, body)
+ *       one row per lead. The creating event's seq is the rowid: leads are
+ *       stored in arrival order, listing pages walk the table (or the
+ *       agent / state / source index, each ending in the rowid) by seq with
+ *       no sort, and one event creates at most one lead (a second lead on
+ *       the same seq is LR_EEXIST).
+ *   idem(key TEXT PRIMARY KEY, hash, status, body) WITHOUT ROWID
+ *   keys(id TEXT PRIMARY KEY, hash BLOB UNIQUE, role, agent, created)
+ *
+ * There are no foreign keys between the tables: the journal is the source
+ * of truth and the writer keeps the projections consistent with it in the
+ * same transaction; a foreign key check would cost a lookup per row.
+ *
+ * Invariants: every statement is reset and cleared when the function that
+ * stepped it returns; out-parameters are written only on LR_OK; on LR_EIO
+ * (and every other SQLite failure) s->err holds sqlite3_errmsg().
+ */
+#include "sqlite_impl.h"
+
+#include "core/lead_rt.h"
+#include "leadrouter/error.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCHEMA_VERSION 1
+
+/* MIGRATIONS[v] takes a database from user_version v to v + 1. */
+static const char *const MIGRATIONS[SCHEMA_VERSION] = {
+    /* 0 -> 1: the first schema */
+    "CREATE TABLE events("
+    "  seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, type TEXT NOT NULL,"
+    "  lead TEXT, body TEXT NOT NULL);"
+    "CREATE INDEX events_progress ON events(lead, seq) WHERE type = 'progress';"
+    "CREATE TABLE decisions("
+    "  id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, at INTEGER NOT NULL, lead TEXT,"
+    "  action TEXT NOT NULL, agent TEXT, body TEXT NOT NULL);"
+    "CREATE INDEX decisions_lead ON decisions(lead);"
+    "CREATE INDEX decisions_seq ON decisions(seq);"
+    "CREATE INDEX decisions_agent ON decisions(agent);"
+    "CREATE TABLE leads("
+    "  seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, received_at INTEGER,"
+    "  source TEXT, state TEXT NOT NULL DEFAULT 'new', agent TEXT,"
+    "  hash BLOB NOT NULL, body TEXT NOT NULL);"
+    "CREATE INDEX leads_agent ON leads(agent);"
+    "CREATE INDEX leads_state ON leads(state);"
+    "CREATE INDEX leads_source ON leads(source);"
+    "CREATE TABLE idem("
+    "  key TEXT PRIMARY KEY, hash BLOB NOT NULL, status INTEGER NOT NULL,"
+    "  body TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE keys("
+    "  id TEXT PRIMARY KEY, hash BLOB NOT NULL UNIQUE, role TEXT NOT NULL,"
+    "  agent TEXT, created INTEGER);",
+};
+
+static const char *const STMT_SQL[SQ__COUNT] = {
+#define LR_SQ_TEXT(name, sql) sql,
+    LR_STORE_STMT_MAP(LR_SQ_TEXT)
+#undef LR_SQ_TEXT
+};
+
+static const char *const SYNC_PRAGMA[] = {
+    [LR_SYNC_FULL] = "PRAGMA synchronous=FULL",
+    [LR_SYNC_NORMAL] = "PRAGMA synchronous=NORMAL",
+    [LR_SYNC_OFF] = "PRAGMA synchronous=OFF",
+};
+
+/* ---- shared helpers (sqlite_impl.h) ----------------------------------- */
+
+int lr_sq_fail(lr_store *s, int src) {
+    snprintf(s->err, sizeof s->err, "%s", sqlite3_errmsg(s->db));
+    switch (src) {
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_ROWID:
+        return LR_EEXIST;
+    case SQLITE_NOMEM:
+        return LR_ENOMEM;
+    default:
+        return (src & 0xff) == SQLITE_CONSTRAINT ? LR_EINVAL : LR_EIO;
+    }
+}
+
+int lr_sq_finish(lr_store *s, sqlite3_stmt *st, int src) {
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (src == SQLITE_DONE || src == SQLITE_ROW || src == SQLITE_OK) return LR_OK;
+    return lr_sq_fail(s, src);
+}
+
+int lr_sq_bind_str(sqlite3_stmt *st, int i, const char *s) {
+    return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
+
+int lr_sq_bind_text(sqlite3_stmt *st, int i, const char *s, size_t len) {
+    return sqlite3_bind_text64(st, i, s, len, SQLITE_STATIC, SQLITE_UTF8);
+}
+
+int lr_sq_bind_time(sqlite3_stmt *st, int i, lr_time t) {
+    return t == LR_TIME_NONE ? sqlite3_bind_null(st, i) : sqlite3_bind_int64(st, i, t);
+}
+
+/* Steps ST once, expecting it to finish (an INSERT, UPDATE or transaction
+ * statement whose bindings all succeeded when BRC is SQLITE_OK), then
+ * resets it. Returns LR_OK or the mapped error. */
+static int run(lr_store *s, sqlite3_stmt *st, int brc) {
+    int rc = brc == SQLITE_OK ? sqlite3_step(st) : brc;
+    return lr_sq_finish(s, st, rc);
+}
+
+/* Writes are refused while a replay is iterating the journal (its callback
+ * must not write through the handle it is being fed from). */
+static int writable(lr_store *s) {
+    if (!s->replaying) return LR_OK;
+    snprintf(s->err, sizeof s->err, "store written during its own replay");
+    return LR_ESTATE;
+}
+
+/* ---- open, migrate, close ---------------------------------------------- */
+
+/* Sets the connection's pragmas. WAL is required of a file database (an
+ * in-memory one reports "memory" and is accepted). Returns an SQLite code. */
+static int configure(sqlite3 *db, lr_store_sync sync, bool *wal) {
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *mode = (const char *)sqlite3_column_text(st, 0);
+        *wal = mode && (strcmp(mode, "wal") == 0 || strcmp(mode, "memory") == 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_OK) return rc;
+    if ((rc = sqlite3_exec(db, SYNC_PRAGMA[sync], NULL, NULL, NULL)) != SQLITE_OK) return rc;
+    if ((rc = sqlite3_exec(db, "PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;"
+                           " PRAGMA temp_store=MEMORY", NULL, NULL, NULL)) != SQLITE_OK)
+        return rc;
+    return sqlite3_busy_timeout(db, 5000);
+}
+
+/* Reads PRAGMA user_version into *out. Returns an SQLite code. */
+static int user_version(sqlite3 *db, int *out) {
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *out = sqlite3_column_int(st, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Brings the schema to SCHEMA_VERSION, one transaction per step. A step
+ * re-reads the version under the write lock, so two processes opening a
+ * new file migrate it once; an up-to-date file takes no lock at all.
+ * Returns LR_OK, LR_EIO with ERR set, or LR_ESTATE for a file written by a
+ * newer leadrouter. */
+static int migrate(sqlite3 *db, char *err, size_t errlen) {
+    int v = 0, rc = user_version(db, &v);
+    while (rc == SQLITE_OK && v < SCHEMA_VERSION) {
+        int from = v;
+        rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+        if (rc == SQLITE_OK) rc = user_version(db, &v);
+        if (rc == SQLITE_OK && v < SCHEMA_VERSION) {
+            char sql[48];
+            from = v;
+            snprintf(sql, sizeof sql, "PRAGMA user_version=%d", v + 1);
+            rc = sqlite3_exec(db, MIGRATIONS[v], NULL, NULL, NULL);
+            if (rc == SQLITE_OK) rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+        }
+        if (rc == SQLITE_OK) rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+            snprintf(err, errlen, "schema migration to version %d: %s", from + 1,
+                     sqlite3_errmsg(db));
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return LR_EIO;
+        }
+        rc = user_version(db, &v);
+    }
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "reading the schema version: %s", sqlite3_errmsg(db));
+        return LR_EIO;
+    }
+    if (v > SCHEMA_VERSION) {
+        snprintf(err, errlen, "the store's schema version %d is newer than this program's (%d)",
+                 v, SCHEMA_VERSION);
+        return LR_ESTATE;
+    }
+    return LR_OK;
+}
+
+int lr_store_open(const char *path, lr_store_sync sync, lr_store **out, char *err,
+                  size_t errlen) {
+    assert(out);
+    if (!path || (unsigned)sync > LR_SYNC_OFF) {
+        snprintf(err, errlen, "%s", !path ? "no store path" : "bad sync mode");
+        return LR_EINVAL;
+    }
+    lr_store *s = calloc(1, sizeof *s);
+    if (!s) { snprintf(err, errlen, "out of memory"); return LR_ENOMEM; }
+    int lrc = LR_EIO;
+    bool wal = false;
+    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                             SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_extended_result_codes(s->db, 1);
+    if (rc == SQLITE_OK) rc = configure(s->db, sync, &wal);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        goto fail;
+    }
+    if (!wal) {
+        snprintf(err, errlen, "%s: the file system refuses WAL mode", path);
+        goto fail;
+    }
+    if ((lrc = migrate(s->db, err, errlen)) != LR_OK) goto fail;
+    for (int i = 0; i < SQ__COUNT; i++) {
+        rc = sqlite3_prepare_v3(s->db, STMT_SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
+        if (rc != SQLITE_OK) {
+            snprintf(err, errlen, "preparing statement %d: %s", i, sqlite3_errmsg(s->db));
+            lrc = rc == SQLITE_NOMEM ? LR_ENOMEM : LR_EIO;
+            goto fail;
+        }
+    }
+    *out = s;
+    return LR_OK;
+fail:
+    lr_store_close(s);
+    return lrc;
+}
+
+/* Finalizes every statement and closes the database; an open transaction
+ * is rolled back by SQLite. */
+void lr_store_close(lr_store *s) {
+    if (!s) return;
+    for (int i = 0; i < SQ__COUNT; i++) sqlite3_finalize(s->st[i]);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+const char *lr_store_errmsg(const lr_store *s) {
+    return s ? s->err : "no store";
+}
+
+/* ---- transactions ------------------------------------------------------ */
+
+/* BEGIN IMMEDIATE: the write lock is taken now (waiting up to the busy
+ * timeout for another writer), so the transaction cannot fail later for
+ * want of it. LR_ESTATE inside a transaction. */
+int lr_store_begin(lr_store *s) {
+    int rc = writable(s);
+    if (rc) return rc;
+    if (!sqlite3_get_autocommit(s->db)) {
+        snprintf(s->err, sizeof s->err, "a transaction is already open");
+        return LR_ESTATE;
+    }
+    return run(s, s->st[SQ_BEGIN], SQLITE_OK);
+}
+
+/* LR_ESTATE outside a transaction. On failure the transaction may still
+ * be open (SQLITE_BUSY): call lr_store_rollback(). */
+int lr_store_commit(lr_store *s) {
+    int rc = writable(s);
+    if (rc) return rc;
+    if (sqlite3_get_autocommit(s->db)) {
+        snprintf(s->err, sizeof s->err, "no transaction is open");
+        return LR_ESTATE;
+    }
+    return run(s, s->st[SQ_COMMIT], SQLITE_OK);
+}
+
+/* Discards the open transaction; LR_OK (and nothing done) when none is
+ * open, so error paths may call it unconditionally. */
+int lr_store_rollback(lr_store *s) {
+    int rc = writable(s);
+    if (rc) return rc;
+    if (sqlite3_get_autocommit(s->db)) return LR_OK;
+    return run(s, s->st[SQ_ROLLBACK], SQLITE_OK);
+}
+
+/* ---- the journal --------------------------------------------------------- */
+
+/* LR_EEXIST when SEQ is already in the journal; LR_EINVAL without TYPE or
+ * JSON. Remembers SEQ for the next lr_store_add_lead() on success. */
+int lr_store_append_event(lr_store *s, int64_t seq, lr_time at, const char *type,
+                          const char *lead, const char *json, size_t len) {
+    int rc = writable(s);
+    if (rc) return rc;
+    if (!type || !json || seq <= 0) return LR_EINVAL;
+    sqlite3_stmt *st = s->st[SQ_EV_APPEND];
+    int b = sqlite3_bind_int64(st, 1, seq);
+    if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 2, at);
+    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 3, type);
+    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 4, lead);
+    if (b == SQLITE_OK) b = lr_sq_bind_text(st, 5, json, len);
+    rc = run(s, st, b);
+    if (rc == LR_OK) s->last_event = seq;
+    return rc;
+}
+
+int lr_store_last_seq(lr_store *s, int64_t *out) {
+    sqlite3_stmt *st = s->st[SQ_EV_LAST];
+    int src = sqlite3_step(st);
+    int64_t v = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;   /* NULL reads as 0 */
+    int rc = lr_sq_finish(s, st, src);
+    if (rc == LR_OK) *out = v;
+    return rc;
+}
+
+/* Iterates the journal with one read statement; CB's pointers are valid
+ * during the call only. While it runs the handle refuses writes and
+ * another replay (LR_ESTATE); CB may read through it, or write through
+ * another handle. Returns LR_OK, CB's non-zero return, or an error. */
+int lr_store_replay(lr_store *s, int64_t after, lr_store_replay_cb cb, void *ud) {
+    if (s->replaying) return LR_ESTATE;
+    sqlite3_stmt *st = s->st[SQ_EV_REPLAY];
+    int src = sqlite3_bind_int64(st, 1, after), stop = 0;
+    s->replaying = true;
+    while (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *type = (const char *)sqlite3_column_text(st, 2);
+        const char *json = (const char *)sqlite3_column_text(st, 3);
+        size_t len = (size_t)sqlite3_column_bytes(st, 3);
+        if (!type || !json) { src = SQLITE_NOMEM; break; }
+        stop = cb(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), type, json, len, ud);
+        if (stop) break;
+        src = SQLITE_OK;
+    }
+    s->replaying = false;
+    int rc = lr_sq_finish(s, st, src);
+    return stop ? stop : rc;
+}
+
+/* ---- projection writes ------------------------------------------------- */
+
+int lr_store_add_decision(lr_store *s, int64_t seq, lr_time at, const char *lead,
+                          const char *action, const char *agent, const char *json,
+                          size_t len) {
+    int rc = writable(s);
+    if (rc) return rc;
+    if (!action || !json) return LR_EINVAL;
+    sqlite3_stmt *st = s->st[SQ_DEC_ADD];
+    int b = sqlite3_bind_int64(st, 1, seq);
+    if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 2, at);
+    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 3, lead);
+    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 4, action);
+    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 5, agent);
+    if (b == SQLITE_OK) b = lr_sq_bind_text(st, 6, json, len);
+    return run(s, st, b);
+}
+
+/* The lead's seq is that of the last lr_store_append_event() on this
+ * handle: the writer appends the lead's event, then adds the lead.
+ * LR_ESTATE before any append; LR_EEXIST for a known id (or a second lead
+ * on the same event); LR_EINVAL without id, body or hash. */
+int lr_store_add_lead(lr_store *s, const char *id, const char *source, lr_time received,
+                      const char *body, size_t len, const unsigned char hash[32]) {
+    int rc = writable(s);
+    if (rc) return rc;
+    if (!id || !body || !hash) return LR_EINVAL;
+    if (s->last_event <= 0) {
+        snprintf(s->err, sizeof s->err, "lead %s added before its event was appended", id);
+        return LR_ESTATE;
+    }
+    sqlite3_stmt *st = s->st[SQ_LEAD_ADD];
+    int b = sqlite3_bind_int64(st, 1, s->last_event);
+    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 2, id);
+    if (b == SQLITE_OK) b = lr_sq_bind_time(st, 3, received);
+    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 4, source);
+    if (b == SQLITE_OK) b = sqlite3_bind_blob(st, 5, hash, 32, SQLITE_STATIC);
+    if (b == SQLITE_OK) b = lr_sq_bind_text(st, 6, body, len);
+    return run(s, st, b);
+}
+
+bool lr_sq_known_state(const char *name) {
+    for (int i = 0; i < LR_LEAD__COUNT; i++)
+        if (strcmp(name, lr_lead_state_names[i]) == 0) return true;
+    return false;
+}
+
+/* LR_EINVAL for a state that is not a lead_rt.h name, LR_ENOENT for an
+ * unknown lead. AGENT NULL clears the agent. */
+int lr_store_set_lead_state(lr_store *s, const char *id, const char *state,
+                            const char *agent) {
+    int rc = writable(s);
+    if (rc) return rc;
+    if (!id || !state || !lr_sq_known_state(state)) return LR_EINVAL;
+    sqlite3_stmt *st = s->st[SQ_LEAD_STATE];
+    int b = lr_sq_bind_str(st, 1, id);
+    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 2, state);
+    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 3, agent);
+    if ((rc = run(s, st, b)) != LR_OK) return rc;
+    return sqlite3_changes(s->db) ? LR_OK : LR_ENOENT;
+}
+
+int lr_store_find_lead(lr_store *s, const char *id, int64_t *seq, unsigned char hash[32]) {
+    if (!id) return LR_EINVAL;
+    sqlite3_stmt *st = s->st[SQ_LEAD_FIND];
+    int src = lr_sq_bind_str(st, 1, id);
+    if (src == SQLITE_OK) src = sqlite3_step(st);
+    if (src == SQLITE_DONE) { lr_sq_finish(s, st, src); return LR_ENOENT; }
+    if (src == SQLITE_ROW) {
+        const void *h = sqlite3_column_blob(st, 1);
+        if (sqlite3_column_bytes(st, 1) == 32 && h) {
+            *seq = sqlite3_column_int64(st, 0);
+            memcpy(hash, h, 32);
+        } else {
+            lr_sq_finish(s, st, src);
+            snprintf(s->err, sizeof s->err, "lead %s: stored hash is not 32 bytes", id);
+            return LR_EIO;
+        }
+    }
+    return lr_sq_finish(s, st, src);
+}
+
+/* ---- idempotency keys and API keys --------------------------------------- */
+
+/* OUT gets the stored body appended (unchanged on failure). */
+int lr_store_idem_get(lr_store *s, const char *key, unsigned char hash[32], int *status,
+                      lr_buf *out) {
+    if (!key) return LR_EINVAL;
+    sqlite3_stmt *st = s->st[SQ_IDEM_GET];
+    int src = lr_sq_bind_str(st, 1, key), rc = LR_OK;
+    if (src == SQLITE_OK) src = sqlite3_step(st);
+    if (src == SQLITE_DONE) rc = LR_ENOENT;
+    if (src == SQLITE_ROW) {
+        const void *h = sqlite3_column_blob(st, 0);
+        const void *body = sqlite3_column_blob(st, 2);     /* as stored, no conversion */
+        size_t len = (size_t)sqlite3_column_bytes(st, 2);
+        if (!h || sqlite3_column_bytes(st, 0) != 32) rc = LR_EIO;
+        else if (lr_buf_append(out, body ? body : "", len) != LR_OK) rc = LR_ENOMEM;
+        else {
+            memcpy(hash, h, 32);
+            *status = sqlite3_column_int(st, 1);
+        }
+        if (rc == LR_EIO) snprintf(s->err, sizeof s->err, "idempotency key: stored hash is not 32 bytes");
+    }
+    int frc = lr_sq_finish(s, st, src);
+    return rc != LR_OK ? rc : frc;
+}
+
+/* LR_EEXIST when KEY is already stored. BODY may be NULL (empty). */
+int lr_store_idem_put(lr_store *s, const char *key, const unsigned char hash[32], int status,
+                      const char *body, size_t len) {
+    int rc = writable(s);
+    if (rc) return rc;
+    if (!key || !hash) return LR_EINVAL;
+    if (!body) { body = ""; len = 0; }
+    sqlite3_stmt *st = s->st[SQ_IDEM_PUT];
+    int b = lr_sq_bind_str(st, 1, key);
+    if (b == SQLITE_OK) b = sqlite3_bind_blob(st, 2, hash, 32, SQLITE_STATIC);
+    if (b == SQLITE_OK) b = sqlite3_bind_int(st, 3, status);
+    if (b == SQLITE_OK) b = lr_sq_bind_text(st, 4, body, len);
+    return run(s, st, b);
+}
+
+/* LR_EEXIST for a known id or secret hash; LR_EINVAL without id or role. */
+int lr_store_key_add(lr_store *s, const char *id, const unsigned char hash[32],
+                     const char *role, const char *agent, lr_time created) {
+    int rc = writable(s);
+    if (rc) return rc;
+    if (!id || !hash || !role) return LR_EINVAL;
+    sqlite3_stmt *st = s->st[SQ_KEY_ADD];
+    int b = lr_sq_bind_str(st, 1, id);
+    if (b == SQLITE_OK) b = sqlite3_bind_blob(st, 2, hash, 32, SQLITE_STATIC);
+    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 3, role);
+    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 4, agent);
+    if (b == SQLITE_OK) b = lr_sq_bind_time(st, 5, created);
+    return run(s, st, b);
+}
+
+/* LR_ERANGE when ROLE or AGENT does not fit its buffer (neither written). */
+int lr_store_key_find(lr_store *s, const unsigned char hash[32], char *role, size_t rolelen,
+                      char *agent, size_t agentlen) {
+    if (!hash) return LR_EINVAL;
+    sqlite3_stmt *st = s->st[SQ_KEY_FIND];
+    int src = sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC), rc = LR_OK;
+    if (src == SQLITE_OK) src = sqlite3_step(st);
+    if (src == SQLITE_DONE) rc = LR_ENOENT;
+    if (src == SQLITE_ROW) {
+        const char *r = (const char *)sqlite3_column_text(st, 0);
+        const char *a = (const char *)sqlite3_column_text(st, 1);
+        if (!r) rc = LR_ENOMEM;
+        else if (strlen(r) >= rolelen || strlen(a ? a : "") >= agentlen) rc = LR_ERANGE;
+        else {
+            memcpy(role, r, strlen(r) + 1);
+            memcpy(agent, a ? a : "", strlen(a ? a : "") + 1);
+        }
+    }
+    int frc = lr_sq_finish(s, st, src);
+    return rc != LR_OK ? rc : frc;
+}

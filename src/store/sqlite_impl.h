@@ -1,0 +1,121 @@
+/* sqlite_impl.h -- private to src/store/: the store handle, its prepared
+ * statements and the helpers sqlite.c (open, schema, writes) and queries.c
+ * (the JSON read side) share.
+ *
+ * Every statement of the store is in LR_STORE_STMT_MAP, prepared once at
+ * open with SQLITE_PREPARE_PERSISTENT and finalized at close. A function
+ * that steps a statement always ends with lr_sq_finish(), which resets it
+ * and clears its bindings, on success and on error alike: no statement is
+ * left holding a read transaction or a borrowed pointer (values are bound
+ * SQLITE_STATIC, so a binding must not outlive the call that made it).
+ */
+#ifndef LR_STORE_SQLITE_IMPL_H
+#define LR_STORE_SQLITE_IMPL_H
+
+#include "leadrouter/store.h"
+
+#include <sqlite3.h>
+#include <stdbool.h>
+
+/* The columns a lead listing reads, then the filters every variant applies
+ * (?1 agent, ?2 state, ?3 source, ?4 since, ?5 after-seq, ?6 limit). The
+ * variants differ only in which equality leads, so that SQLite walks the
+ * matching index (agent, state or source; each implicitly ends with seq,
+ * the rowid) in seq order instead of scanning the table. */
+#define LR_SQ_LIST_COLS "SELECT seq, id, state, agent, source, received_at FROM leads "
+#define LR_SQ_LIST_TAIL \
+    " AND (?1 IS NULL OR agent = ?1) AND (?2 IS NULL OR state = ?2)" \
+    " AND (?3 IS NULL OR source = ?3) AND (?4 IS NULL OR received_at >= ?4)" \
+    " ORDER BY seq LIMIT ?6"
+
+/* "won"/"lost" of an agent: the closed decisions carrying that status. */
+#define LR_SQ_CLOSED_WITH(status) \
+    "(SELECT count(*) FROM decisions d WHERE d.agent = a.agent AND d.action = 'closed'" \
+    " AND json_extract(d.body, '$.status') = '" status "')"
+
+/* The first assigned or claimed decision of lead l (its id order). */
+#define LR_SQ_FIRST_ASSIGN(col) \
+    "(SELECT d." col " FROM decisions d WHERE d.lead = l.id" \
+    " AND d.action IN ('assigned', 'claimed') ORDER BY d.id LIMIT 1)"
+
+#define LR_STORE_STMT_MAP(X)                                                    \
+    X(BEGIN, "BEGIN IMMEDIATE")                                                 \
+    X(COMMIT, "COMMIT")                                                         \
+    X(ROLLBACK, "ROLLBACK")                                                     \
+    X(EV_APPEND, "INSERT INTO events(seq, at, type, lead, body) VALUES (?1, ?2, ?3, ?4, ?5)") \
+    X(EV_LAST, "SELECT max(seq) FROM events")                                   \
+    X(EV_REPLAY, "SELECT seq, at, type, body FROM events WHERE seq > ?1 ORDER BY seq") \
+    X(DEC_ADD, "INSERT INTO decisions(seq, at, lead, action, agent, body)"      \
+               " VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                              \
+    X(LEAD_ADD, "INSERT INTO leads(seq, id, received_at, source, hash, body)"   \
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                             \
+    X(LEAD_STATE, "UPDATE leads SET state = ?2, agent = ?3 WHERE id = ?1")      \
+    X(LEAD_FIND, "SELECT seq, hash FROM leads WHERE id = ?1")                   \
+    X(LEAD_GET, "SELECT id, state, agent, source, received_at, body FROM leads WHERE id = ?1") \
+    X(LEAD_DECS, "SELECT body FROM decisions WHERE lead = ?1 ORDER BY id")     \
+    X(LEAD_PROGRESS, "SELECT body FROM events WHERE lead = ?1 AND type = 'progress' ORDER BY seq") \
+    X(EVENT_DECS, "SELECT body FROM decisions WHERE seq = ?1 AND (?2 IS NULL OR lead = ?2)" \
+                  " ORDER BY id")                                               \
+    X(LIST_ALL, LR_SQ_LIST_COLS "WHERE seq > ?5" LR_SQ_LIST_TAIL)               \
+    X(LIST_AGENT, LR_SQ_LIST_COLS "INDEXED BY leads_agent WHERE agent = ?1 AND seq > ?5" \
+                  LR_SQ_LIST_TAIL)                                              \
+    X(LIST_STATE, LR_SQ_LIST_COLS "INDEXED BY leads_state WHERE state = ?2 AND seq > ?5" \
+                  LR_SQ_LIST_TAIL)                                              \
+    X(LIST_SOURCE, LR_SQ_LIST_COLS "INDEXED BY leads_source WHERE source = ?3 AND seq > ?5" \
+                   LR_SQ_LIST_TAIL)                                             \
+    X(ST_LEADS, "SELECT count(*) FROM leads")                                   \
+    X(ST_ACTIONS, "SELECT action, count(*) FROM decisions GROUP BY action ORDER BY action") \
+    X(ST_AGENT_ACTIONS, "SELECT agent, action, count(*) FROM decisions WHERE agent IS NOT NULL" \
+                        " GROUP BY agent, action ORDER BY agent, action")       \
+    X(ST_AGENTS, "SELECT a.agent,"                                              \
+                 " (SELECT count(*) FROM leads l WHERE l.agent = a.agent AND l.state = 'assigned'),"\
+                 " " LR_SQ_CLOSED_WITH("won") ", " LR_SQ_CLOSED_WITH("lost")    \
+                 " FROM (SELECT agent FROM decisions WHERE agent IS NOT NULL"   \
+                 " UNION SELECT agent FROM leads WHERE agent IS NOT NULL) a ORDER BY a.agent") \
+    X(ST_BY_PATH, "SELECT k, action, count(*) FROM"                             \
+                  " (SELECT json_extract(body, ?1) AS k, action FROM decisions)" \
+                  " WHERE k IS NOT NULL GROUP BY k, action ORDER BY k, action") \
+    X(ST_SOURCES, "SELECT source, count(*), sum(" LR_SQ_FIRST_ASSIGN("id") " IS NOT NULL)" \
+                  " FROM leads l WHERE source IS NOT NULL GROUP BY source ORDER BY source") \
+    X(ST_TTA, "SELECT ms FROM (SELECT " LR_SQ_FIRST_ASSIGN("at") " - l.received_at AS ms" \
+              " FROM leads l WHERE l.received_at IS NOT NULL) WHERE ms IS NOT NULL ORDER BY ms") \
+    X(IDEM_GET, "SELECT hash, status, body FROM idem WHERE key = ?1")           \
+    X(IDEM_PUT, "INSERT INTO idem(key, hash, status, body) VALUES (?1, ?2, ?3, ?4)") \
+    X(KEY_ADD, "INSERT INTO keys(id, hash, role, agent, created) VALUES (?1, ?2, ?3, ?4, ?5)") \
+    X(KEY_FIND, "SELECT role, agent FROM keys WHERE hash = ?1")
+
+enum lr_sq_stmt {
+#define LR_SQ_ENUM(name, sql) SQ_##name,
+    LR_STORE_STMT_MAP(LR_SQ_ENUM)
+#undef LR_SQ_ENUM
+    SQ__COUNT
+};
+
+struct lr_store {
+    sqlite3 *db;                    /* owned; NOMUTEX: one thread at a time */
+    sqlite3_stmt *st[SQ__COUNT];    /* owned; prepared at open */
+    int64_t last_event;             /* seq of this handle's last append, 0 before any */
+    bool replaying;                 /* inside lr_store_replay: writes refused */
+    char err[256];                  /* message of the last failure */
+};
+
+/* Records the handle's current SQLite error message and maps SQLite code
+ * SRC to an LR_ code: duplicate key -> LR_EEXIST, other constraint ->
+ * LR_EINVAL, out of memory -> LR_ENOMEM, anything else -> LR_EIO. */
+int lr_sq_fail(lr_store *s, int src);
+
+/* Ends the use of ST: resets it and clears its bindings. SRC is the last
+ * sqlite3_step (or bind) result: SQLITE_DONE, SQLITE_ROW and SQLITE_OK give
+ * LR_OK, anything else is mapped by lr_sq_fail(). */
+int lr_sq_finish(lr_store *s, sqlite3_stmt *st, int src);
+
+/* True when NAME is one of lead_rt.h's lead state names. */
+bool lr_sq_known_state(const char *name);
+
+/* Binds NUL-terminated S (NULL binds NULL) / S of LEN bytes, SQLITE_STATIC. */
+int lr_sq_bind_str(sqlite3_stmt *st, int i, const char *s);
+int lr_sq_bind_text(sqlite3_stmt *st, int i, const char *s, size_t len);
+/* Binds T, or NULL for LR_TIME_NONE. */
+int lr_sq_bind_time(sqlite3_stmt *st, int i, lr_time t);
+
+#endif

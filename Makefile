@@ -5,10 +5,12 @@
 #                   runs unit tests, fuzz corpus replays and e2e tests
 #   make demo       routes examples/leads.jsonl with examples/routing.yaml
 #   make bench-engine   engine and `leadrouter route` throughput
+#   make bench      side by side: leadrouter vs do-it-yourself SQL routers on
+#                   PostgreSQL and SQLite, and the disk's fsync rate
 #   make fuzz       libFuzzer builds of the fuzz targets (clang)
 
 CC      ?= cc
-PKGS    := libfyaml jansson libsodium sqlite3 libmicrohttpd
+PKGS    := libfyaml jansson libsodium sqlite3 libmicrohttpd icu-uc icu-i18n
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -33,7 +35,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/test/unit/%)
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/test/replay/%)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=build/rel/bench/%)
 
-.PHONY: all deps test unit e2e demo clean fuzz bench-engine
+.PHONY: all deps test unit e2e demo clean fuzz bench-engine bench
 all: build/rel/leadrouter
 
 deps:
@@ -79,6 +81,11 @@ demo: deps
 bench-engine: deps
 	@$(MAKE) --no-print-directory build/rel/leadrouter $(BENCH_BIN)
 	@bench/run-engine
+
+bench:
+	@scripts/install-deps bench
+	@$(MAKE) --no-print-directory build/rel/leadrouter $(BENCH_BIN)
+	@bench/run-all
 
 FUZZ_CC := clang
 FUZZ_FLAGS := $(BASE) -O1 -g -fsanitize=fuzzer,address,undefined

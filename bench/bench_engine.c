@@ -1,17 +1,26 @@
-/* bench_engine.c -- the engine benchmark behind `make bench-engine`.
+/* bench_engine.c -- the engine benchmark behind `make bench-engine`
+ * (bench/run-engine runs the modes in turn; docs/benchmarks.md explains
+ * every figure).
  *
- *   bench_engine throughput [--quick]
+ *   bench_engine throughput [--quick] [--targets]
  *       decisions/second of lr_engine_apply() in process, per strategy, for
  *       pools of 10, 1,000 and 100,000 agents, without and with a `match`
- *       that leaves 1% of the pool eligible, explanations off and on.
+ *       that leaves 1% of the pool eligible, explanations off and on, then
+ *       the verdicts against the targets. --targets: the five target
+ *       strategies at 1,000 and 100,000 agents, explanations off, only.
+ *       --quick: small batches, 3 of them (a smoke run, not a measurement).
  *   bench_engine memory LEADS.jsonl
  *       bytes per agent with 100,000 agents, then RSS with every lead of
  *       LEADS.jsonl routed and left open (no closes).
  *   bench_engine exec RUNS NLEADS MIN_RATE -- CMD [ARG...]
- *       runs CMD RUNS times with stdout on /dev/null; wall time and peak
- *       RSS of each run from wait4(); median leads/s against MIN_RATE.
+ *       runs CMD RUNS times with stdout on /dev/null; wall and CPU time and
+ *       peak RSS of each run from wait4(); medians against MIN_RATE.
+ *   bench_engine one STRATEGY AGENTS none|1% off|on BATCH
+ *       one throughput row, to run under `perf record`.
+ *   bench_engine probe
+ *       the speed of the machine right now (a fixed loop, a page fault).
  *
- * How throughput is measured (docs/benchmarks.md says the same):
+ * How throughput is measured:
  * - The config is a YAML string built here and loaded with
  *   lr_config_load_string(): N agents a0..aN-1 with weights 1..5, capacity
  *   1,000,000 (never reached in a run, so every agent stays eligible and
@@ -21,15 +30,19 @@
  *   state}`. A lead's state is T<k>, k drawn from a fixed-seed xorshift over
  *   min(N, 100) territories, so a match leaves N/100 agents eligible (1 of
  *   10 at N = 10, where 1% cannot be).
- * - Lead events are built before the clock starts; only the loop of
- *   lr_engine_apply() calls is timed (CLOCK_MONOTONIC). The decision
- *   callback counts and checks that every lead was assigned.
- * - Each repetition uses a fresh engine. Before the clock starts one lead
- *   per territory is routed, so the segments (the per-match indexes, whose
- *   one-time build scans the pool) exist; their build time is printed as
- *   "warm ms" and is not in the rate.
- * - Leads per run: calibrated so a run takes about 0.25 s (at least 0.2 s
- *   unless the 1,000,000-lead ceiling is hit), 5 runs, median reported.
+ * - Leads (id, state, score, received_at 100 ms apart) are built before
+ *   any clock starts, in the parent process. Each row runs in a forked
+ *   child (every row starts from the same heap), which creates one engine,
+ *   routes one lead per territory untimed (the segments, whose one-time
+ *   build scans the pool, then exist: "warm ms"), then applies REPS
+ *   consecutive batches of leads, each timed by the thread's CPU clock and
+ *   by the wall clock, in chunks of CHUNK leads read into the cache first
+ *   (untimed: a front door hands over a lead it has just parsed). The
+ *   engine keeps every lead, so later batches run with more leads open.
+ *   The callback counts; every lead must be assigned.
+ * - The figure compared with the targets is the median batch in decisions
+ *   per CPU second of the thread: "on one core", whatever else the shared
+ *   machine runs. The wall-clock median is printed beside it.
  *
  * Not library code: prints, exits.
  */
@@ -38,6 +51,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -52,9 +66,10 @@
 
 #define REPS 5                      /* timed batches per engine */
 #define BATCH 200000u               /* leads per batch, explain off, targets */
-#define RUN_SECONDS 0.25            /* calibrated batches last about this */
+#define RUN_SECONDS 0.2             /* calibrated batches last about this */
 #define MAX_BATCH 200000u
 #define MIN_BATCH 2000u
+#define CHUNK 1024u                 /* leads timed together, fresh in the cache */
 #define T0 1793577600000LL          /* 2026-11-02T00:00:00Z */
 #define CAPACITY 1000000            /* never reached: agents stay eligible */
 
@@ -159,27 +174,27 @@ static double mib(double bytes) { return bytes / (1024.0 * 1024.0); }
 
 /* ---- configs and leads ---------------------------------------------------- */
 
-static void put(lr_buf *b, int rc) { if (rc != LR_OK) die("building the config", rc); }
+static void put(int rc) { if (rc != LR_OK) die("building the config", rc); }
 
 /* The YAML of the throughput configs (see the top of the file). */
 static char *make_config(const char *strategy, uint32_t n, bool match, size_t *len) {
     lr_buf b = LR_BUF_INIT;
-    put(&b, lr_buf_puts(&b, "agents:\n"));
+    put(lr_buf_puts(&b, "agents:\n"));
     for (uint32_t i = 0; i < n; i++)
-        put(&b, lr_buf_printf(&b, "  - {id: a%u, weight: %u, capacity: %d, "
-                                  "attributes: {territories: [T%u]}}\n",
-                              i, 1 + i % 5, CAPACITY, i % 100));
-    put(&b, lr_buf_puts(&b, "pools:\n  p: ["));
-    for (uint32_t i = 0; i < n; i++) put(&b, lr_buf_printf(&b, "%sa%u", i ? ", " : "", i));
-    put(&b, lr_buf_puts(&b, "]\n"));
+        put(lr_buf_printf(&b, "  - {id: a%u, weight: %u, capacity: %d, "
+                              "attributes: {territories: [T%u]}}\n",
+                          i, 1 + i % 5, CAPACITY, i % 100));
+    put(lr_buf_puts(&b, "pools:\n  p: ["));
+    for (uint32_t i = 0; i < n; i++) put(lr_buf_printf(&b, "%sa%u", i ? ", " : "", i));
+    put(lr_buf_puts(&b, "]\n"));
     if (strcmp(strategy, "owner") == 0) {   /* one account per agent: d<i>.example */
-        put(&b, lr_buf_puts(&b, "accounts:\n"));
+        put(lr_buf_puts(&b, "accounts:\n"));
         for (uint32_t i = 0; i < n; i++)
-            put(&b, lr_buf_printf(&b, "  - {id: c%u, domains: [d%u.example], owner: a%u}\n",
-                                  i, i, i));
+            put(lr_buf_printf(&b, "  - {id: c%u, domains: [d%u.example], owner: a%u}\n",
+                              i, i, i));
     }
-    put(&b, lr_buf_printf(&b, "rules:\n  - name: r\n    pool: p\n    strategy: %s\n", strategy));
-    if (match) put(&b, lr_buf_puts(&b, "    match: {territories: state}\n"));
+    put(lr_buf_printf(&b, "rules:\n  - name: r\n    pool: p\n    strategy: %s\n", strategy));
+    if (match) put(lr_buf_puts(&b, "    match: {territories: state}\n"));
     return lr_buf_detach(&b, len);
 }
 
@@ -196,9 +211,9 @@ static lr_config *load_config(const char *text, size_t len) {
     return cfg;
 }
 
-/* Fills EV with a lead event (the lead is owned by EV until applied). */
-static void make_lead(lr_event *ev, const char *id, uint32_t state, double score,
-                      lr_time at, const char *email) {
+/* Returns a new lead (owned by the caller until applied). */
+static lr_lead *make_lead(const char *id, uint32_t state, double score, lr_time at,
+                          const char *email) {
     char buf[32];
     lr_lead *l = calloc(1, sizeof *l);
     if (!l) die("building leads", LR_ENOMEM);
@@ -209,11 +224,10 @@ static void make_lead(lr_event *ev, const char *id, uint32_t state, double score
     l->score = score;
     l->has_score = true;
     l->received_at = at;
-    memset(ev, 0, sizeof *ev);
-    ev->type = LR_EV_LEAD;
-    ev->at = LR_TIME_NONE;
-    ev->lead = l;
+    return l;
 }
+
+
 
 /* One benchmark case: a strategy on a config, and its workload. */
 typedef struct bcase {
@@ -223,17 +237,27 @@ typedef struct bcase {
     bool owner;                     /* leads carry an account's email domain */
     uint32_t nstates;               /* territories leads are drawn from */
     const lr_config *cfg;
-    lr_event *ev;                   /* built leads, up to evcap */
-    size_t evcap;
+    lr_lead **leads;                /* built leads */
+    size_t nleads;
 } bcase;
 
-/* Builds COUNT lead events L0.. with a fixed seed into c->ev. */
+static void free_leads(bcase *c) {
+    for (size_t i = 0; i < c->nleads; i++) lr_lead_free(c->leads[i]);
+    free(c->leads);
+    c->leads = NULL;
+    c->nleads = 0;
+}
+
+/* Makes c->leads hold at least COUNT leads L0.., the same ones for the
+ * same case (fixed seed). They are built in the parent process and only
+ * read by the children that route them (the engine never writes a lead it
+ * routes this way; a child's copy-on-write pages stay shared), so one
+ * build serves every run of a case. */
 static void build_leads(bcase *c, size_t count) {
-    if (count > c->evcap) {
-        free(c->ev);
-        c->ev = xmalloc(count * sizeof *c->ev);
-        c->evcap = count;
-    }
+    if (count <= c->nleads) return;
+    free_leads(c);
+    c->leads = xmalloc(count * sizeof *c->leads);
+    c->nleads = count;
     uint64_t seed = 0x5DEECE66Dull ^ c->n;
     char id[32], email[64];
     for (size_t i = 0; i < count; i++) {
@@ -247,8 +271,8 @@ static void build_leads(bcase *c, size_t count) {
             em = email;
         }
         snprintf(id, sizeof id, "L%zu", i);
-        make_lead(&c->ev[i], id, state, (double)(1 + (r & 0xffff) % 100),
-                  T0 + 100 * ((lr_time)i + 1000), em);
+        c->leads[i] = make_lead(id, state, (double)(1 + (r & 0xffff) % 100),
+                                T0 + 100 * ((lr_time)i + 1000), em);
     }
 }
 
@@ -261,50 +285,88 @@ static int count_decision(const lr_decision *d, void *ud) {
     return 0;
 }
 
+/* Applies lead L (the engine takes it) as the front doors do: in an event
+ * built on the stack. */
+static void apply_lead(lr_engine *eng, lr_lead *l, void *cnt) {
+    lr_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = LR_EV_LEAD;
+    ev.at = LR_TIME_NONE;
+    ev.lead = l;
+    int rc = lr_engine_apply(eng, &ev, count_decision, cnt);
+    if (rc != LR_OK) die("lr_engine_apply", rc);
+}
+
 /* Routes one lead per territory (so every segment exists) and returns the
  * milliseconds it took. */
 static double warm_up(bcase *c, lr_engine *eng) {
     counter warm = { 0, 0 };
     double w0 = now_s();
     for (uint32_t k = 0; k < (c->match ? c->nstates : 1); k++) {
-        lr_event ev;
         char id[32], email[64];
         snprintf(id, sizeof id, "W%u", k);
         snprintf(email, sizeof email, "w%u@d%u.example", k, k);
-        make_lead(&ev, id, k, 50, T0 + k, c->owner ? email : NULL);
-        int rc = lr_engine_apply(eng, &ev, count_decision, &warm);
-        if (rc != LR_OK) die("lr_engine_apply", rc);
+        apply_lead(eng, make_lead(id, k, 50, T0 + k, c->owner ? email : NULL), &warm);
     }
     return (now_s() - w0) * 1e3;
 }
 
+/* Reads the next N leads into the cache, untimed. A front door hands the
+ * engine a lead it has just parsed, so the lead is in the cache; leads
+ * built long before would each cost a cache miss the engine does not. */
+static volatile unsigned warm_sink;     /* keeps the reads from being optimised out */
+
+static void warm_cache(lr_lead *const *leads, size_t n) {
+    unsigned sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        const lr_lead *l = leads[i];
+        sum += (unsigned)l->received_at;
+        for (int f = 0; f < LR_LF__STRCOUNT; f++)
+            if (l->str[f]) sum += (unsigned char)l->str[f][0];
+    }
+    warm_sink = sum;
+}
+
+/* What one engine's batches measured. */
+typedef struct batches {
+    double wall[REPS];              /* decisions per wall-clock second, per batch */
+    double cpu[REPS];               /* decisions per CPU second of the thread */
+    double warm_ms;                 /* warm-up (segment build), not timed */
+    double faults;                  /* minor page faults in the timed batches */
+} batches;
+
 /* One engine; REPS consecutive timed batches of BATCH leads (the engine
  * keeps every lead: batch r runs with r * BATCH leads already open).
- * Fills RATES[r] with decisions per second and *warm_ms. Exits when a lead
- * was not assigned: the workload would then measure something else. */
-static void run_batches(bcase *c, bool explain, size_t batch, int reps, double *rates,
-                        double *cpu_rates, double *warm_ms, long *faults) {
+ * Exits when a lead was not assigned: the workload would then measure
+ * something else. */
+static void run_batches(bcase *c, bool explain, size_t batch, int reps, batches *out) {
     size_t total = batch * (size_t)reps;
-    build_leads(c, total);
     lr_engine_opts opts = { 42, T0, explain };
     lr_engine *eng;
     int rc = lr_engine_create(c->cfg, &opts, &eng);
     if (rc != LR_OK) die("lr_engine_create", rc);
-    *warm_ms = warm_up(c, eng);
+    out->warm_ms = warm_up(c, eng);
+    out->faults = 0;
     counter cnt = { 0, 0 };
-    *faults = 0;
     for (int r = 0; r < reps; r++) {
-        lr_event *ev = c->ev + (size_t)r * batch;
+        lr_lead **leads = c->leads + (size_t)r * batch;
         long f0 = minor_faults();
-        double t0 = now_s(), c0 = cpu_s();
-        for (size_t i = 0; i < batch; i++)
-            if ((rc = lr_engine_apply(eng, &ev[i], count_decision, &cnt)) != LR_OK)
-                die("lr_engine_apply", rc);
-        cpu_rates[r] = (double)batch / (cpu_s() - c0);
-        rates[r] = (double)batch / (now_s() - t0);
-        *faults += minor_faults() - f0;
+        double wall = 0, cpu = 0;
+        for (size_t k = 0; k < batch; k += CHUNK) {
+            size_t n = batch - k < CHUNK ? batch - k : CHUNK;
+            warm_cache(leads + k, n);
+            double t0 = now_s(), c0 = cpu_s();
+            for (size_t i = 0; i < n; i++) apply_lead(eng, leads[k + i], &cnt);
+            cpu += cpu_s() - c0;
+            wall += now_s() - t0;
+        }
+        out->cpu[r] = (double)batch / cpu;
+        out->wall[r] = (double)batch / wall;
+        out->faults += (double)(minor_faults() - f0);
     }
-    lr_engine_destroy(eng);
+    /* No lr_engine_destroy(): the child exits, and freeing the leads would
+     * only copy the parent's pages. */
+    (void)eng;
     if (cnt.assigned != total || cnt.decisions != total) {
         fprintf(stderr, "bench_engine: %s N=%u: %llu of %zu leads assigned (%llu decisions): "
                 "the workload is wrong\n", c->strategy, c->n,
@@ -313,20 +375,46 @@ static void run_batches(bcase *c, bool explain, size_t batch, int reps, double *
     }
 }
 
+/* run_batches() in a child process, so that every measurement starts from
+ * the same heap (a heap that earlier engines grew and freed would spare a
+ * later one its page faults, and rows would depend on their order). */
+static void run_isolated(bcase *c, bool explain, size_t batch, int reps, batches *out) {
+    build_leads(c, batch * (size_t)reps);
+    int fd[2];
+    if (pipe(fd) != 0) { perror("pipe"); exit(2); }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) { perror("fork"); exit(2); }
+    if (pid == 0) {
+        close(fd[0]);
+        batches b;
+        memset(&b, 0, sizeof b);
+        run_batches(c, explain, batch, reps, &b);
+        _exit(write(fd[1], &b, sizeof b) == (ssize_t)sizeof b ? 0 : 2);
+    }
+    close(fd[1]);
+    ssize_t got = read(fd[0], out, sizeof *out);
+    close(fd[0]);
+    int status;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+        got != (ssize_t)sizeof *out) {
+        fprintf(stderr, "bench_engine: the measurement of %s N=%u failed\n", c->strategy, c->n);
+        exit(2);
+    }
+}
+
 /* A batch size for C that takes about SECONDS, from probes on fresh
  * engines grown until one lasts 50 ms; within [MIN_BATCH, MAX_BATCH],
  * rounded to a thousand. */
 static size_t calibrate(bcase *c, bool explain, double seconds) {
-    double wall, rate, warm;
-    long faults;
+    batches b;
     size_t count = MIN_BATCH;
     for (;;) {
-        double t0 = now_s();
-        run_batches(c, explain, count, 1, &wall, &rate, &warm, &faults);
-        if (now_s() - t0 >= 0.05 || count >= MAX_BATCH) break;
+        run_isolated(c, explain, count, 1, &b);
+        if ((double)count / b.wall[0] >= 0.05 || count >= MAX_BATCH) break;
         count = count * 4 < MAX_BATCH ? count * 4 : MAX_BATCH;
     }
-    double want = rate * seconds;
+    double want = b.cpu[0] * seconds;
     count = want > MAX_BATCH ? MAX_BATCH : want < MIN_BATCH ? MIN_BATCH : (size_t)want;
     return (count + 999) / 1000 * 1000;
 }
@@ -334,19 +422,18 @@ static size_t calibrate(bcase *c, bool explain, double seconds) {
 /* Measures C (BATCH leads per batch, REPS batches), prints its row and
  * returns the median decisions per CPU second. */
 static double measure(bcase *c, bool explain, bool target, size_t batch, int reps) {
-    double wall[REPS], cpu[REPS], warm;
-    long faults;
-    run_batches(c, explain, batch, reps, wall, cpu, &warm, &faults);
-    qsort(wall, (size_t)reps, sizeof *wall, cmp_double);
-    qsort(cpu, (size_t)reps, sizeof *cpu, cmp_double);
-    double med = cpu[reps / 2];
+    batches m;
+    run_isolated(c, explain, batch, reps, &m);
+    qsort(m.wall, (size_t)reps, sizeof *m.wall, cmp_double);
+    qsort(m.cpu, (size_t)reps, sizeof *m.cpu, cmp_double);
+    double med = m.cpu[reps / 2];
     char a[32], b[32], lo[32], hi[32], w[32];
     printf("%-21s %7u  %-5s %-4s %9s %11s %7.0f  %11s..%-11s %11s %7.1f %8.1f%s\n",
            c->strategy, c->n, c->match ? "1%" : "none", explain ? "on" : "off",
            grouped((double)batch, a, sizeof a), grouped(med, b, sizeof b), 1e9 / med,
-           grouped(cpu[0], lo, sizeof lo), grouped(cpu[reps - 1], hi, sizeof hi),
-           grouped(wall[reps / 2], w, sizeof w), 1000.0 * (double)faults / ((double)batch * reps),
-           warm, target ? "" : "  (not a target)");
+           grouped(m.cpu[0], lo, sizeof lo), grouped(m.cpu[reps - 1], hi, sizeof hi),
+           grouped(m.wall[reps / 2], w, sizeof w), 1000.0 * m.faults / ((double)batch * reps),
+           m.warm_ms, target ? "" : "  (not a target)");
     fflush(stdout);
     return med;
 }
@@ -375,7 +462,15 @@ static void print_verdicts(void) {
 }
 
 static int cmd_throughput(int argc, char **argv) {
-    bool quick = argc > 0 && strcmp(argv[0], "--quick") == 0;
+    bool quick = false, only_targets = false;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) quick = true;
+        else if (strcmp(argv[i], "--targets") == 0) only_targets = true;
+        else { fprintf(stderr, "bench_engine throughput: unknown option %s\n", argv[i]); return 2; }
+    }
+    /* Keep the memory of freed leads mapped: the next case's leads reuse it
+     * instead of faulting fresh pages (setup time only; children measure). */
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
     double seconds = quick ? 0.05 : RUN_SECONDS;
     size_t fixed = quick ? BATCH / 10 : BATCH;
     int reps = quick ? 3 : REPS;
@@ -392,25 +487,26 @@ static int cmd_throughput(int argc, char **argv) {
     printf("%-21s %7s  %-5s %-4s %9s %11s %7s  %-24s %11s %7s %8s\n", "strategy", "agents",
            "match", "expl", "batch", "dec/s cpu", "ns/dec", "min..max (cpu)", "dec/s wall",
            "flt/1k", "warm ms");
-    for (size_t si = 0; si < NTARGETS + NEXTRAS; si++) {
+    for (size_t si = 0; si < (only_targets ? NTARGETS : NTARGETS + NEXTRAS); si++) {
         bool target = si < NTARGETS;
         const char *strategy = target ? targets[si] : extras[si - NTARGETS];
         for (int match = 0; match < 2; match++) {
             for (int ni = 0; ni < 3; ni++) {
                 if (!target && ni != MID) continue;
+                if (only_targets && ni == 0) continue;     /* the target sizes only */
                 size_t len;
                 char *text = make_config(strategy, sizes[ni], match, &len);
                 bcase c = { strategy, sizes[ni], match != 0, strcmp(strategy, "owner") == 0,
                             sizes[ni] < 100 ? sizes[ni] : 100, NULL, NULL, 0 };
                 c.cfg = load_config(text, len);
                 free(text);
-                for (int ex = 0; ex < (target ? 2 : 1); ex++) {
+                for (int ex = 0; ex < (target && !only_targets ? 2 : 1); ex++) {
                     size_t batch = target && !ex ? fixed : calibrate(&c, ex != 0, seconds);
                     double med = measure(&c, ex != 0, target, batch, reps);
                     if (target) results[si][ni][match][ex] = med;
                 }
                 lr_config_free((lr_config *)c.cfg);
-                free(c.ev);
+                free_leads(&c);
             }
         }
     }
@@ -437,7 +533,7 @@ static int cmd_one(int argc, char **argv) {
     free(text);
     measure(&c, explain, true, batch, REPS);
     lr_config_free((lr_config *)c.cfg);
-    free(c.ev);
+    free_leads(&c);
     return 0;
 }
 
@@ -451,15 +547,16 @@ static char *memory_config(size_t *len) {
     static const char *const st[10] = { "CA", "NY", "TX", "FL", "WA", "AZ", "NV", "OR", "IL", "GA" };
     static const char *const pr[4] = { "purchase", "refinance", "heloc", "jumbo" };
     lr_buf b = LR_BUF_INIT;
-    put(&b, lr_buf_puts(&b, "agents:\n"));
-    for (uint32_t i = 0; i < MEM_AGENTS; i++)
-        put(&b, lr_buf_printf(&b, "  - {id: a%06u, weight: %u, attributes: {territories: "
-                                  "[%s, %s], products: [%s, %s]}}\n", i, 1 + i % 5,
-                              st[i % 10], st[(i / 10) % 10 == i % 10 ? (i + 1) % 10 : (i / 10) % 10],
-                              pr[i % 4], pr[(i + 1) % 4]));
-    put(&b, lr_buf_puts(&b, "pools:\n  all: ["));
-    for (uint32_t i = 0; i < MEM_AGENTS; i++) put(&b, lr_buf_printf(&b, "%sa%06u", i ? ", " : "", i));
-    put(&b, lr_buf_puts(&b, "]\nrules:\n  - name: all\n    pool: all\n    strategy: round_robin\n"));
+    put(lr_buf_puts(&b, "agents:\n"));
+    for (uint32_t i = 0; i < MEM_AGENTS; i++) {
+        uint32_t t2 = (i / 10) % 10 == i % 10 ? (i + 1) % 10 : (i / 10) % 10;
+        put(lr_buf_printf(&b, "  - {id: a%06u, weight: %u, attributes: {territories: "
+                              "[%s, %s], products: [%s, %s]}}\n",
+                          i, 1 + i % 5, st[i % 10], st[t2], pr[i % 4], pr[(i + 1) % 4]));
+    }
+    put(lr_buf_puts(&b, "pools:\n  all: ["));
+    for (uint32_t i = 0; i < MEM_AGENTS; i++) put(lr_buf_printf(&b, "%sa%06u", i ? ", " : "", i));
+    put(lr_buf_puts(&b, "]\nrules:\n  - name: all\n    pool: all\n    strategy: round_robin\n"));
     return lr_buf_detach(&b, len);
 }
 
@@ -532,9 +629,10 @@ static int cmd_memory(int argc, char **argv) {
 
 /* ---- end to end ----------------------------------------------------------- */
 
-/* Runs ARGV with stdout on /dev/null; returns its wall seconds and peak
- * RSS in bytes; exits when it fails. */
-static void exec_once(char **argv, double *wall, double *maxrss) {
+/* Runs ARGV with stdout on /dev/null; gives its wall seconds, CPU seconds
+ * (user + system) and peak RSS in bytes; exits when it fails. */
+static void exec_once(char **argv, double *wall, double *cpu, double *maxrss) {
+    fflush(stdout);
     double t0 = now_s();
     pid_t pid = fork();
     if (pid < 0) { perror("fork"); exit(2); }
@@ -549,6 +647,8 @@ static void exec_once(char **argv, double *wall, double *maxrss) {
     struct rusage ru;
     if (wait4(pid, &status, 0, &ru) != pid) { perror("wait4"); exit(2); }
     *wall = now_s() - t0;
+    *cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
     *maxrss = (double)ru.ru_maxrss * 1024.0;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         fprintf(stderr, "bench_engine: %s failed (status %d)\n", argv[0], status);
@@ -564,21 +664,49 @@ static int cmd_exec(int argc, char **argv) {
     int runs = atoi(argv[0]);
     double nleads = atof(argv[1]), min_rate = atof(argv[2]);
     if (runs < 1 || runs > 15 || nleads <= 0) return 2;
-    double walls[15], peak = 0;
-    char a[32];
+    double walls[15], cpus[15], peak = 0;
+    char a[32], b[32], m[32];
     for (int r = 0; r < runs; r++) {
         double rss;
-        exec_once(argv + 4, &walls[r], &rss);
+        exec_once(argv + 4, &walls[r], &cpus[r], &rss);
         if (rss > peak) peak = rss;
-        printf("    run %d: %6.2f s  %11s leads/s  peak RSS %7.1f MiB\n", r + 1, walls[r],
-               grouped(nleads / walls[r], a, sizeof a), mib(rss));
+        printf("    run %d: %6.2f s wall %11s leads/s; %6.2f s CPU %11s leads/s; peak RSS %7.1f MiB\n",
+               r + 1, walls[r], grouped(nleads / walls[r], a, sizeof a), cpus[r],
+               grouped(nleads / cpus[r], b, sizeof b), mib(rss));
         fflush(stdout);
     }
     qsort(walls, (size_t)runs, sizeof *walls, cmp_double);
-    double med = walls[runs / 2];
-    printf("  median %.2f s: %s leads/s (target >= %s: %s), peak RSS %.1f MiB\n", med,
-           grouped(nleads / med, a, sizeof a), grouped(min_rate, a + 16, 16),
-           verdict(nleads / med >= min_rate), mib(peak));
+    qsort(cpus, (size_t)runs, sizeof *cpus, cmp_double);
+    double w = nleads / walls[runs / 2], c = nleads / cpus[runs / 2];
+    grouped(min_rate, m, sizeof m);
+    printf("  median of %d: %s leads/s by the wall clock (>= %s: %s), %s leads/s of CPU time "
+           "(>= %s: %s); peak RSS %.1f MiB\n", runs, grouped(w, a, sizeof a), m,
+           verdict(w >= min_rate), grouped(c, b, sizeof b), m, verdict(c >= min_rate), mib(peak));
+    return 0;
+}
+
+/* ---- the machine ---------------------------------------------------------- */
+
+/* How fast this shared machine is right now: a fixed integer loop and the
+ * cost of a first-touch page fault, printed before and after a run so two
+ * runs can be compared. */
+static int cmd_probe(void) {
+    uint64_t x = 88172645463325252ull;
+    double c0 = cpu_s(), t0 = now_s();
+    for (int i = 0; i < 100000000; i++) x = xs_next(&x) ^ (uint64_t)i;
+    double loop_cpu = cpu_s() - c0, loop_wall = now_s() - t0;
+    size_t len = 64u << 20;
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) { perror("mmap"); return 2; }
+    long f0 = minor_faults();
+    t0 = now_s();
+    for (size_t i = 0; i < len; i += 4096) p[i] = 1;
+    double fault_s = now_s() - t0;
+    long faults = minor_faults() - f0;
+    munmap(p, len);
+    printf("probe: 10^8-step xorshift loop %.3f s CPU (%.3f s wall); first touch of 64 MiB: "
+           "%ld page faults, %.1f us each (checksum %llu)\n", loop_cpu, loop_wall, faults,
+           faults ? fault_s * 1e6 / (double)faults : 0.0, (unsigned long long)(x & 0xff));
     return 0;
 }
 
@@ -587,7 +715,8 @@ int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "one") == 0) return cmd_one(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "memory") == 0) return cmd_memory(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "exec") == 0) return cmd_exec(argc - 2, argv + 2);
-    fprintf(stderr, "usage: bench_engine throughput [--quick] | memory LEADS.jsonl |\n"
+    if (argc == 2 && strcmp(argv[1], "probe") == 0) return cmd_probe();
+    fprintf(stderr, "usage: bench_engine throughput [--quick] [--targets] | memory LEADS.jsonl | probe |\n"
                     "       exec RUNS NLEADS MIN_RATE -- CMD [ARG...] |\n"
                     "       one STRATEGY AGENTS none|1%% off|on BATCH\n");
     return 2;

@@ -101,6 +101,12 @@ void lr_lead_free(lr_lead *lead);
  * clears it). Returns LR_OK or LR_ENOMEM (the lead unchanged). */
 int lr_lead_set_str(lr_lead *lead, lr_lead_field f, const char *value);
 
+/* Computes the lead's content hash (32 bytes) for idempotency: equal for
+ * the same fields and values however the JSON was written, different when
+ * any value differs; the engine's `stage` is left out. Returns LR_OK or
+ * LR_ENOMEM. */
+int lr_lead_hash(const lr_lead *lead, unsigned char out[32]);
+
 /* Returns the value of a named field (LR_VNULL when absent). The value
  * borrows the lead's memory. */
 lr_value lr_lead_get(const lr_lead *lead, lr_lead_field f);

@@ -35,6 +35,10 @@ int cli_route(int argc, char **argv);
 void cli_route_help(FILE *out);
 int cli_check(int argc, char **argv);
 void cli_check_help(FILE *out);
+int cli_serve(int argc, char **argv);
+void cli_serve_help(FILE *out);
+int cli_keys(int argc, char **argv);
+void cli_keys_help(FILE *out);
 
 /* Prints "leadrouter CMD: MESSAGE (see leadrouter CMD --help)" on stderr
  * and returns LR_EXIT_USAGE. CMD may be NULL for the top level. */

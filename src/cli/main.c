@@ -23,6 +23,10 @@ static const command commands[] = {
       cli_route, cli_route_help },
     { "check", "validate a routing config; name file:line:column of every mistake",
       cli_check, cli_check_help },
+    { "serve", "run the HTTP API on a store; every 2xx is committed first",
+      cli_serve, cli_serve_help },
+    { "keys", "create API keys for the server (shown once, stored as a hash)",
+      cli_keys, cli_keys_help },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

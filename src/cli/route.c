@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "leadrouter/error.h"
+#include "server/service.h"
 
 #define MAX_LINE (1024u * 1024u)     /* longer input lines are rejected */
 #define OUT_FLUSH (64u * 1024u)
@@ -37,6 +38,8 @@ typedef struct route_run {
     int summary;                     /* tally per rule (only for --summary) */
     cli_tally tally;
     size_t last_rule;                /* index of the rule last seen: a cheap cache */
+    lr_service *svc;                 /* --db: events go through the store */
+    size_t batch, in_batch;          /* --db: lines per transaction */
 } route_run;
 
 void cli_route_help(FILE *out) {
@@ -62,6 +65,14 @@ void cli_route_help(FILE *out) {
         "      --no-explain    leave out why.candidates (smaller, faster output)\n"
         "      --summary       after the run, print on stderr the leads in,\n"
         "                      decisions by action, per agent and per rule\n"
+        "      --db FILE       also keep everything in the SQLite store FILE, as\n"
+        "                      `leadrouter serve` does: events journaled, decisions\n"
+        "                      stored, committed in groups of --batch lines; a store\n"
+        "                      that has events already continues from its state,\n"
+        "                      and a lead id it has seen is not routed again\n"
+        "      --sync MODE     with --db: full (default: fsync at every commit),\n"
+        "                      normal, or off\n"
+        "      --batch N       with --db: lines per commit (default 1000)\n"
         "  -h, --help          show this help and exit\n"
         "\n"
         "exit status:\n"
@@ -136,6 +147,42 @@ static void report_line(const char *name, uint64_t lineno, int rc, const char *e
         fprintf(stderr, "%s:%llu: %s: %s\n", name, (unsigned long long)lineno, kind, err);
 }
 
+/* --db: one event through the service, as the server would apply it, at
+ * the event's own time. A lead seen before is not routed again (the same
+ * content is skipped quietly, other content is reported). */
+static int route_stored(route_run *run, lr_event *ev, const char *line, size_t len,
+                        const char *name, uint64_t lineno) {
+    lr_cmd_item item;
+    memset(&item, 0, sizeof item);
+    item.ev = *ev;
+    item.body = line;
+    item.len = len;
+    lr_time now = ev->at;
+    if (ev->type == LR_EV_LEAD) {
+        if (now == LR_TIME_NONE) now = ev->lead->received_at;
+        if (lr_lead_hash(ev->lead, item.hash) != LR_OK) { lr_event_release(ev); return LR_ENOMEM; }
+    }
+    if (now == LR_TIME_NONE || now < lr_service_now(run->svc)) now = lr_service_now(run->svc);
+    lr_cmd cmd;
+    memset(&cmd, 0, sizeof cmd);
+    cmd.type = ev->type == LR_EV_LEAD ? LR_CMD_LEADS : LR_CMD_EVENTS;
+    cmd.items = &item;
+    cmd.nitems = 1;
+    cmd.decisions_out = &run->out;
+    if (run->in_batch == 0) lr_service_begin(run->svc);
+    lr_service_run(run->svc, &cmd, now);
+    if (++run->in_batch >= run->batch) { lr_service_commit(run->svc); run->in_batch = 0; }
+    if (cmd.status == 409 && cmd.type == LR_CMD_LEADS) {
+        run->tally.rejected++;
+        fprintf(stderr, "%s:%llu: lead '%s' is in the store with other content: not routed\n",
+                name, (unsigned long long)lineno, lr_lead_id(item.ev.lead));
+    }
+    lr_event_release(&item.ev);
+    lr_buf_release(&cmd.body);
+    if (run->out.len >= OUT_FLUSH) return flush_out(run);
+    return LR_OK;
+}
+
 /* Routes every line of R. Returns LR_OK (rejected lines counted in the
  * tally) or the error that stopped the run (already reported). */
 static int route_lines(route_run *run, lr_engine *eng, cli_lines *r, const char *name) {
@@ -168,8 +215,12 @@ static int route_lines(route_run *run, lr_engine *eng, cli_lines *r, const char 
             report_line(name, r->lineno, rc, err);
             continue;
         }
-        rc = lr_engine_apply(eng, &ev, on_decision, run);
-        lr_event_release(&ev);
+        if (run->svc) {
+            rc = route_stored(run, &ev, line, len, name, r->lineno);
+        } else {
+            rc = lr_engine_apply(eng, &ev, on_decision, run);
+            lr_event_release(&ev);
+        }
         if (rc != LR_OK) {
             if (rc != LR_EIO)
                 fprintf(stderr, "leadrouter route: %s:%llu: %s\n", name,
@@ -184,17 +235,23 @@ typedef struct route_opts {
     const char *input;               /* NULL or "-": stdin */
     lr_engine_opts eng;
     int summary;
+    const char *db;
+    lr_store_sync sync;
+    size_t batch;
 } route_opts;
 
 /* Parses the options into *O. Returns -1 to go on, or an exit status. */
 static int parse_args(int argc, char **argv, route_opts *o) {
-    enum { OPT_START = 256, OPT_NO_EXPLAIN, OPT_SUMMARY };
+    enum { OPT_START = 256, OPT_NO_EXPLAIN, OPT_SUMMARY, OPT_DB, OPT_SYNC, OPT_BATCH };
     static const struct option longopts[] = {
         { "config", required_argument, NULL, 'c' },
         { "seed", required_argument, NULL, 's' },
         { "start", required_argument, NULL, OPT_START },
         { "no-explain", no_argument, NULL, OPT_NO_EXPLAIN },
         { "summary", no_argument, NULL, OPT_SUMMARY },
+        { "db", required_argument, NULL, OPT_DB },
+        { "sync", required_argument, NULL, OPT_SYNC },
+        { "batch", required_argument, NULL, OPT_BATCH },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -219,6 +276,21 @@ static int parse_args(int argc, char **argv, route_opts *o) {
             break;
         case OPT_NO_EXPLAIN: o->eng.explain = false; break;
         case OPT_SUMMARY: o->summary = 1; break;
+        case OPT_DB: o->db = optarg; break;
+        case OPT_SYNC:
+            if (strcmp(optarg, "full") == 0) o->sync = LR_SYNC_FULL;
+            else if (strcmp(optarg, "normal") == 0) o->sync = LR_SYNC_NORMAL;
+            else if (strcmp(optarg, "off") == 0) o->sync = LR_SYNC_OFF;
+            else return cli_usage_error("route", "--sync wants full, normal or off, not '%s'", optarg);
+            break;
+        case OPT_BATCH: {
+            char *end;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (optarg[0] < '1' || optarg[0] > '9' || *end || v > 1000000)
+                return cli_usage_error("route", "--batch wants a number from 1 to 1000000, not '%s'", optarg);
+            o->batch = v;
+            break;
+        }
         case 'h': cli_route_help(stdout); return LR_EXIT_OK;
         default: return cli_option_error("route", c, argv);
         }
@@ -226,11 +298,12 @@ static int parse_args(int argc, char **argv, route_opts *o) {
     if (optind < argc) o->input = argv[optind++];
     if (optind < argc) return cli_usage_error("route", "one events file at most ('%s' is one too many)", argv[optind]);
     if (!o->config) return cli_usage_error("route", "--config FILE is required");
+    if (o->db && o->summary) return cli_usage_error("route", "--summary does not go with --db");
     return -1;
 }
 
 int cli_route(int argc, char **argv) {
-    route_opts o = { NULL, NULL, { 0, 0, true }, 0 };
+    route_opts o = { NULL, NULL, { 0, 0, true }, 0, NULL, LR_SYNC_FULL, 1000 };
     int status = parse_args(argc, argv, &o);
     if (status >= 0) return status;
 
@@ -259,15 +332,27 @@ int cli_route(int argc, char **argv) {
         run.tally.rules = calloc(cfg->nrules + 1, sizeof *run.tally.rules);
         if (!run.tally.rules) rc = LR_ENOMEM;
     }
-    if (rc == LR_OK) rc = lr_engine_create(cfg, &o.eng, &eng);
+    if (rc == LR_OK && o.db) {
+        lr_service_opts so = { .db_path = o.db, .sync = o.sync, .config_path = o.config,
+                               .seed = o.eng.seed, .event_clock = true, .start = o.eng.start,
+                               .no_explain = !o.eng.explain };
+        char err[2048] = "";
+        rc = lr_service_open(&so, &run.svc, err, sizeof err);
+        if (rc != LR_OK) fprintf(stderr, "leadrouter route: %s\n", err[0] ? err : lr_strerror(rc));
+        run.batch = o.batch;
+    } else if (rc == LR_OK) {
+        rc = lr_engine_create(cfg, &o.eng, &eng);
+    }
     if (rc != LR_OK) {
-        fprintf(stderr, "leadrouter route: %s\n", lr_strerror(rc));
+        if (!o.db) fprintf(stderr, "leadrouter route: %s\n", lr_strerror(rc));
     } else {
         lines.before_read = flush_before_read;
         lines.ud = &run;
         rc = route_lines(&run, eng, &lines, name);
+        if (run.svc && run.in_batch) lr_service_commit(run.svc);
         if (flush_out(&run) != LR_OK) rc = LR_EIO;
     }
+    lr_service_stop(run.svc);
 
     if (rc == LR_OK && o.summary) cli_summary_print(stderr, cfg, eng, &run.tally);
     status = rc != LR_OK ? LR_EXIT_USAGE : run.tally.rejected ? LR_EXIT_REJECTED : LR_EXIT_OK;

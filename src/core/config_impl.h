@@ -34,7 +34,8 @@ typedef struct yn {
     int end_line, end_col;          /* 1-based end (scalars: just past the
                                        text, before a closing quote) */
     const char *text;               /* scalar text (NUL-terminated; may hold
-                                       NULs), alias: the anchor name */
+                                       NULs), alias: the anchor name,
+                                       collections: "" */
     size_t len;
     struct yn **items;              /* seq: n items; map: 2n, key then value */
     size_t n;

@@ -69,13 +69,26 @@ static void arena_free(void *p) {
 }
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-static void install(void) { json_set_alloc_funcs(arena_malloc, arena_free); }
+static pthread_key_t exit_key;      /* frees a thread's arena when the thread ends */
+
+static void thread_exit(void *p) {
+    (void)p;
+    free(A.main.p);
+    A.main.p = NULL;
+    A.main.cap = 0;
+}
+
+static void install(void) {
+    json_set_alloc_funcs(arena_malloc, arena_free);
+    pthread_key_create(&exit_key, thread_exit);
+}
 
 void lr_json_arena_begin(void) {
     pthread_once(&once, install);
     if (!A.main.p) {
         A.main.p = malloc(ARENA_MIN);
         A.main.cap = A.main.p ? ARENA_MIN : 0;
+        pthread_setspecific(exit_key, &A);     /* non-NULL: the destructor runs */
     }
     A.used = 0;
     A.active = true;

@@ -26,6 +26,7 @@
 /* Decisions of one event: stored, counted, and gathered into a JSON array. */
 typedef struct exec {
     lr_service *svc;
+    lr_buf *jsonl;                  /* the command's decisions_out, or NULL */
     int64_t seq;
     lr_buf *arr;                    /* decisions as JSON, comma separated (no brackets) */
     size_t n;
@@ -74,14 +75,17 @@ static int on_decision(const lr_decision *d, void *ud) {
     const char *state = state_after(d->action);
     if (state && d->lead)
         STORE(svc, "updating a lead",
-              lr_store_set_lead_state(svc->store, d->lead, state,
-                                      d->action == LR_ACTION_CLOSED ? NULL : d->agent));
+              lr_store_set_lead_state(svc->store, d->lead, state, d->agent));
     svc->decisions[d->action]++;
     if (x->arr) {
         if (x->n) must(svc, lr_buf_putc(x->arr, ','));
         must(svc, lr_buf_append(x->arr, x->one.data, x->one.len));
     }
     x->n++;
+    if (x->jsonl) {
+        must(svc, lr_buf_append(x->jsonl, x->one.data, x->one.len));
+        must(svc, lr_buf_putc(x->jsonl, '\n'));
+    }
     if (!x->refused && (d->action == LR_ACTION_REJECTED || d->action == LR_ACTION_CLAIM_REFUSED)) {
         x->refused = true;
         x->refuse_action = d->action;
@@ -94,6 +98,7 @@ static int on_decision(const lr_decision *d, void *ud) {
 static void exec_init(exec *x, lr_service *svc, lr_buf *arr) {
     memset(x, 0, sizeof *x);
     x->svc = svc;
+    x->jsonl = svc->jsonl;
     x->arr = arr;
     lr_buf_init(&x->one);
 }
@@ -407,7 +412,7 @@ static void exec_metrics(lr_service *svc, lr_cmd *cmd) {
     cmd->status = 200;
 }
 
-void lr_service_execute(lr_service *svc, lr_cmd *cmd, lr_time now) {
+static void execute_cmd(lr_service *svc, lr_cmd *cmd, lr_time now) {
     cmd->content_type = JSON;
     cmd->status = 500;
     lr_buf_reset(&cmd->body);
@@ -485,6 +490,12 @@ void lr_service_execute(lr_service *svc, lr_cmd *cmd, lr_time now) {
         STORE(svc, "storing an idempotency key",
               lr_store_idem_put(svc->store, cmd->idem_key, cmd->idem_hash, cmd->status,
                                 cmd->body.data ? cmd->body.data : "", cmd->body.len));
+}
+
+void lr_service_execute(lr_service *svc, lr_cmd *cmd, lr_time now) {
+    svc->jsonl = cmd->decisions_out;
+    execute_cmd(svc, cmd, now);
+    svc->jsonl = NULL;
 }
 
 void lr_service_tick(lr_service *svc, lr_time now) {

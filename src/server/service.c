@@ -175,7 +175,7 @@ static int adopt_config(lr_service *svc, char *text, size_t len, int64_t seq, lr
                          &cfg, err, errlen);
     if (rc != LR_OK) { free(text); return rc; }
     if (!svc->eng) {
-        lr_engine_opts eo = { .seed = svc->opts.seed, .start = at, .explain = true };
+        lr_engine_opts eo = { .seed = svc->opts.seed, .start = at, .explain = !svc->opts.no_explain };
         rc = lr_engine_create(cfg, &eo, &svc->eng);
     } else {
         rc = lr_engine_reconfigure(svc->eng, cfg, NULL, NULL);
@@ -231,7 +231,7 @@ static int replay_one(int64_t seq, lr_time at, const char *type, const char *jso
     return rc;
 }
 
-int lr_service_start(const lr_service_opts *opts, lr_service **out, char *err, size_t errlen) {
+int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, size_t errlen) {
     lr_service *svc = calloc(1, sizeof *svc);
     if (!svc) return LR_ENOMEM;
     svc->opts = *opts;
@@ -253,6 +253,9 @@ int lr_service_start(const lr_service_opts *opts, lr_service **out, char *err, s
         size_t len;
         if ((rc = read_file(opts->config_path, &text, &len, err, errlen)) != LR_OK) goto fail;
         lr_time now = wall_ms();
+        if (opts->event_clock)
+            now = svc->eng && lr_engine_now(svc->eng) > opts->start ? lr_engine_now(svc->eng)
+                                                                    : opts->start;
         if (svc->cfg_text && len == svc->cfg_len && memcmp(text, svc->cfg_text, len) == 0) {
             free(text);             /* unchanged */
         } else if (!svc->eng) {
@@ -301,18 +304,44 @@ int lr_service_start(const lr_service_opts *opts, lr_service **out, char *err, s
         rc = LR_ECONFIG;
         goto fail;
     }
-    if (pthread_create(&svc->thread, NULL, writer_main, svc) != 0) {
-        snprintf(err, errlen, "cannot start the writer thread");
-        rc = LR_ENOMEM;
-        goto fail;
-    }
-    svc->started = true;
     *out = svc;
     return LR_OK;
 fail:
     lr_service_stop(svc);
     return rc;
 }
+
+int lr_service_start(const lr_service_opts *opts, lr_service **out, char *err, size_t errlen) {
+    lr_service *svc;
+    int rc = lr_service_open(opts, &svc, err, errlen);
+    if (rc != LR_OK) return rc;
+    if (pthread_create(&svc->thread, NULL, writer_main, svc) != 0) {
+        snprintf(err, errlen, "cannot start the writer thread");
+        lr_service_stop(svc);
+        return LR_ENOMEM;
+    }
+    svc->started = true;
+    *out = svc;
+    return LR_OK;
+}
+
+void lr_service_begin(lr_service *svc) {
+    int rc = lr_store_begin(svc->store);
+    if (rc != LR_OK) lr_service_fatal(svc, "BEGIN", rc);
+}
+
+void lr_service_run(lr_service *svc, lr_cmd *cmd, lr_time now) {
+    lr_service_execute(svc, cmd, now);
+}
+
+void lr_service_commit(lr_service *svc) {
+    double t0 = mono_s();
+    int rc = lr_store_commit(svc->store);
+    if (rc != LR_OK) lr_service_fatal(svc, "COMMIT", rc);
+    record_commit(svc, mono_s() - t0, 0);
+}
+
+lr_time lr_service_now(const lr_service *svc) { return lr_engine_now(svc->eng); }
 
 void lr_service_stop(lr_service *svc) {
     if (!svc) return;

@@ -62,6 +62,8 @@ typedef struct lr_cmd {
     lr_config *config;              /* PUT_CONFIG: owned by the writer once called */
     const char *config_text;        /* PUT_CONFIG: the text, as stored */
     size_t config_len;
+    lr_buf *decisions_out;          /* when set, each new decision is appended as a
+                                       JSON line (leadrouter route --db) */
     /* output (set by the writer) */
     int status;                     /* HTTP status */
     const char *content_type;       /* static; "application/json" unless said */
@@ -78,6 +80,10 @@ typedef struct lr_service_opts {
                                        replace the stored one (a config change) */
     uint64_t seed;
     size_t max_batch;               /* commands per commit; default 256 */
+    bool no_explain;                /* decisions without why.candidates */
+    bool event_clock;               /* never read the wall clock: a new config is
+                                       journaled at `start` (leadrouter route --db) */
+    lr_time start;
 } lr_service_opts;
 
 /* Opens the store, loads the config (the stored one, or CONFIG_PATH, which
@@ -85,6 +91,20 @@ typedef struct lr_service_opts {
  * the journal into a fresh engine and starts the writer thread. Returns
  * LR_OK and *out, or an error with a message in ERR. */
 int lr_service_start(const lr_service_opts *opts, lr_service **out, char *err, size_t errlen);
+
+/* As lr_service_start() without the writer thread: the caller then drives
+ * the service itself from one thread with lr_service_begin(),
+ * lr_service_run() and lr_service_commit() (leadrouter route --db). */
+int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, size_t errlen);
+
+/* Opens a transaction / executes CMD at time NOW (the clock of the events,
+ * not the wall clock) inside it / commits it. Store failures are fatal. */
+void lr_service_begin(lr_service *svc);
+void lr_service_run(lr_service *svc, lr_cmd *cmd, lr_time now);
+void lr_service_commit(lr_service *svc);
+
+/* The engine's clock (the time of the last event applied). */
+lr_time lr_service_now(const lr_service *svc);
 
 /* Finishes the commands already handed in, commits, stops the writer and
  * frees everything. Accepts NULL. */

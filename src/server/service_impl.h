@@ -32,6 +32,8 @@ struct lr_service {
     bool stopping;
     bool started;
 
+    lr_buf *jsonl;                  /* decisions_out of the command being executed */
+
     /* metrics */
     uint64_t leads_in;
     uint64_t decisions[LR_ACTION__COUNT];

@@ -5,8 +5,8 @@
  * by the code, times are RFC 3339 (lr_time_format), and stored bodies (the
  * lead as received, decision and progress events, all JSON when written)
  * are embedded as JSON values, byte for byte. Strings read back from the
- * tables (ids, names, states) are escaped as jansson does for valid UTF-8;
- * they came in through jansson, so they are valid UTF-8.
+ * tables (ids, names, states) are escaped by lr_json_put_string(), as the
+ * decisions are.
  *
  * Every function appends to the caller's buffer and leaves it as it was
  * on any failure.
@@ -39,6 +39,7 @@
  */
 #include "sqlite_impl.h"
 
+#include "leadrouter/decision.h"
 #include "leadrouter/error.h"
 #include "leadrouter/event.h"
 
@@ -62,37 +63,9 @@ static void jw_lit(jw *w, const char *s) {
     jw_raw(w, s, strlen(s));
 }
 
-/* S as a JSON string, or null when NULL. */
+/* S as a JSON string (decision.h's escaping), or null when NULL. */
 static void jw_str(jw *w, const char *s) {
-    static const char hex[] = "0123456789ABCDEF";
-    if (!s) { jw_lit(w, "null"); return; }
-    jw_raw(w, "\"", 1);
-    const char *run = s;
-    for (const char *p = s; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
-        jw_raw(w, run, (size_t)(p - run));
-        run = p + 1;
-        char esc[6] = { '\\', 0 };
-        size_t n = 2;
-        switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        default:
-            memcpy(esc + 1, "u00", 3);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            n = 6;
-        }
-        jw_raw(w, esc, n);
-    }
-    jw_lit(w, run);
-    jw_raw(w, "\"", 1);
+    if (w->rc == LR_OK) w->rc = lr_json_put_string(w->b, s);
 }
 
 static void jw_i64(jw *w, int64_t v) {
@@ -165,9 +138,11 @@ int lr_store_lead_json(lr_store *s, const char *id, const char *agent, lr_buf *o
     jw w = { out, out->len, LR_OK };
     sqlite3_stmt *st = s->st[SQ_LEAD_GET];
     int src = lr_sq_bind_str(st, 1, id), rc = LR_OK;
+    int64_t seq = 0;
     if (src == SQLITE_OK) src = sqlite3_step(st);
     if (src == SQLITE_DONE) rc = LR_ENOENT;
     if (src == SQLITE_ROW) {
+        seq = sqlite3_column_int64(st, 6);
         const char *holder = (const char *)sqlite3_column_text(st, 2);
         if (agent && (!holder || strcmp(holder, agent) != 0)) {
             rc = LR_ENOENT;
@@ -192,7 +167,7 @@ int lr_store_lead_json(lr_store *s, const char *id, const char *agent, lr_buf *o
 
     jw_lit(&w, ",\"decisions\":");
     st = s->st[SQ_LEAD_DECS];
-    rc = write_bodies(s, st, lr_sq_bind_str(st, 1, id), &w);
+    rc = write_bodies(s, st, sqlite3_bind_int64(st, 1, seq), &w);
     if (rc == LR_OK) {
         jw_lit(&w, ",\"progress\":");
         st = s->st[SQ_LEAD_PROGRESS];
@@ -309,41 +284,58 @@ static int write_counts(lr_store *s, sqlite3_stmt *st, int src, bool nested, jw 
     return lr_sq_finish(s, st, src);
 }
 
-/* "by_agent": ST_AGENTS gives every agent with (open, won, lost), sorted;
- * ST_AGENT_ACTIONS the agents' decision counts sorted the same way. Both
- * are walked together. */
-static int write_agents(lr_store *s, jw *w) {
-    sqlite3_stmt *ag = s->st[SQ_ST_AGENTS], *ac = s->st[SQ_ST_AGENT_ACTIONS];
-    int asrc = SQLITE_OK, csrc = sqlite3_step(ac), nagents = 0;
-    jw_raw(w, "{", 1);
-    while ((asrc = sqlite3_step(ag)) == SQLITE_ROW) {
-        const char *agent = (const char *)sqlite3_column_text(ag, 0);
-        if (!agent) { asrc = SQLITE_NOMEM; break; }
-        if (nagents++) jw_raw(w, ",", 1);
-        jw_str(w, agent);
-        jw_raw(w, ":{", 2);
-        for (; csrc == SQLITE_ROW; csrc = sqlite3_step(ac)) {
-            const char *a = (const char *)sqlite3_column_text(ac, 0);
-            int cmp = a ? strcmp(a, agent) : -1;
-            if (cmp > 0) break;
-            if (cmp < 0) continue;      /* not in ST_AGENTS: cannot happen */
-            jw_col_str(w, ac, 1);
-            jw_raw(w, ":", 1);
-            jw_i64(w, sqlite3_column_int64(ac, 2));
-            jw_raw(w, ",", 1);
-        }
-        jw_lit(w, "\"open\":");
-        jw_i64(w, sqlite3_column_int64(ag, 1));
-        jw_lit(w, ",\"won\":");
-        jw_i64(w, sqlite3_column_int64(ag, 2));
-        jw_lit(w, ",\"lost\":");
-        jw_i64(w, sqlite3_column_int64(ag, 3));
-        jw_raw(w, "}", 1);
-    }
+/* "by_agent": ST_AGENTS gives rows (agent, kind, key, n) sorted by agent,
+ * kind, key: kind 0 the agent's decisions per action (written as they
+ * come), 1 its open leads, 2 its closed decisions with status won / lost
+ * (kept, and written with "open" when the agent's object closes). */
+static void close_agent(jw *w, int n, int64_t open, int64_t won, int64_t lost) {
+    jw_lit(w, n ? ",\"open\":" : "\"open\":");
+    jw_i64(w, open);
+    jw_lit(w, ",\"won\":");
+    jw_i64(w, won);
+    jw_lit(w, ",\"lost\":");
+    jw_i64(w, lost);
     jw_raw(w, "}", 1);
-    int rc = lr_sq_finish(s, ag, asrc);
-    int crc = lr_sq_finish(s, ac, csrc == SQLITE_ROW ? SQLITE_OK : csrc);
-    return rc != LR_OK ? rc : crc;
+}
+
+static int write_agents(lr_store *s, jw *w) {
+    sqlite3_stmt *st = s->st[SQ_ST_AGENTS];
+    char *cur = NULL;
+    int64_t open = 0, won = 0, lost = 0;
+    int src, n = 0;
+    jw_raw(w, "{", 1);
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *agent = (const char *)sqlite3_column_text(st, 0);
+        const char *key = (const char *)sqlite3_column_text(st, 2);
+        int64_t count = sqlite3_column_int64(st, 3);
+        if (!agent || !key) { src = SQLITE_NOMEM; break; }
+        if (!cur || strcmp(cur, agent) != 0) {
+            if (cur) {
+                close_agent(w, n, open, won, lost);
+                jw_raw(w, ",", 1);
+            }
+            free(cur);
+            if (!(cur = strdup(agent))) { src = SQLITE_NOMEM; break; }
+            jw_str(w, cur);
+            jw_raw(w, ":{", 2);
+            open = won = lost = 0;
+            n = 0;
+        }
+        switch (sqlite3_column_int(st, 1)) {
+        case 0:
+            if (n++) jw_raw(w, ",", 1);
+            jw_str(w, key);
+            jw_raw(w, ":", 1);
+            jw_i64(w, count);
+            break;
+        case 1: open = count; break;
+        default: *(strcmp(key, "won") == 0 ? &won : &lost) = count; break;
+        }
+    }
+    if (cur) close_agent(w, n, open, won, lost);
+    free(cur);
+    jw_raw(w, "}", 1);
+    return lr_sq_finish(s, st, src);
 }
 
 /* "by_source": {"src":{"leads":N,"assigned":N},...}. */

@@ -28,14 +28,9 @@
     " AND (?3 IS NULL OR source = ?3) AND (?4 IS NULL OR received_at >= ?4)" \
     " ORDER BY seq LIMIT ?6"
 
-/* "won"/"lost" of an agent: the closed decisions carrying that status. */
-#define LR_SQ_CLOSED_WITH(status) \
-    "(SELECT count(*) FROM decisions d WHERE d.agent = a.agent AND d.action = 'closed'" \
-    " AND json_extract(d.body, '$.status') = '" status "')"
-
 /* The first assigned or claimed decision of lead l (its id order). */
 #define LR_SQ_FIRST_ASSIGN(col) \
-    "(SELECT d." col " FROM decisions d WHERE d.lead = l.id" \
+    "(SELECT d." col " FROM decisions d WHERE d.lead_seq = l.seq" \
     " AND d.action IN ('assigned', 'claimed') ORDER BY d.id LIMIT 1)"
 
 #define LR_STORE_STMT_MAP(X)                                                    \
@@ -45,14 +40,15 @@
     X(EV_APPEND, "INSERT INTO events(seq, at, type, lead, body) VALUES (?1, ?2, ?3, ?4, ?5)") \
     X(EV_LAST, "SELECT max(seq) FROM events")                                   \
     X(EV_REPLAY, "SELECT seq, at, type, body FROM events WHERE seq > ?1 ORDER BY seq") \
-    X(DEC_ADD, "INSERT INTO decisions(seq, at, lead, action, agent, body)"      \
-               " VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                              \
+    X(DEC_ADD, "INSERT INTO decisions(seq, at, lead, action, agent, body, lead_seq)" \
+               " VALUES (?1, ?2, ?3, ?4, ?5, ?6,"                               \
+               " coalesce(?7, (SELECT seq FROM leads WHERE id = ?3)))")         \
     X(LEAD_ADD, "INSERT INTO leads(seq, id, received_at, source, hash, body)"   \
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                             \
     X(LEAD_STATE, "UPDATE leads SET state = ?2, agent = ?3 WHERE id = ?1")      \
     X(LEAD_FIND, "SELECT seq, hash FROM leads WHERE id = ?1")                   \
-    X(LEAD_GET, "SELECT id, state, agent, source, received_at, body FROM leads WHERE id = ?1") \
-    X(LEAD_DECS, "SELECT body FROM decisions WHERE lead = ?1 ORDER BY id")     \
+    X(LEAD_GET, "SELECT id, state, agent, source, received_at, body, seq FROM leads WHERE id = ?1") \
+    X(LEAD_DECS, "SELECT body FROM decisions WHERE lead_seq = ?1 ORDER BY id") \
     X(LEAD_PROGRESS, "SELECT body FROM events WHERE lead = ?1 AND type = 'progress' ORDER BY seq") \
     X(EVENT_DECS, "SELECT body FROM decisions WHERE seq = ?1 AND (?2 IS NULL OR lead = ?2)" \
                   " ORDER BY id")                                               \
@@ -65,20 +61,21 @@
                    LR_SQ_LIST_TAIL)                                             \
     X(ST_LEADS, "SELECT count(*) FROM leads")                                   \
     X(ST_ACTIONS, "SELECT action, count(*) FROM decisions GROUP BY action ORDER BY action") \
-    X(ST_AGENT_ACTIONS, "SELECT agent, action, count(*) FROM decisions WHERE agent IS NOT NULL" \
-                        " GROUP BY agent, action ORDER BY agent, action")       \
-    X(ST_AGENTS, "SELECT a.agent,"                                              \
-                 " (SELECT count(*) FROM leads l WHERE l.agent = a.agent AND l.state = 'assigned'),"\
-                 " " LR_SQ_CLOSED_WITH("won") ", " LR_SQ_CLOSED_WITH("lost")    \
-                 " FROM (SELECT agent FROM decisions WHERE agent IS NOT NULL"   \
-                 " UNION SELECT agent FROM leads WHERE agent IS NOT NULL) a ORDER BY a.agent") \
+    X(ST_AGENTS, "SELECT agent, 0, action, count(*) FROM decisions WHERE agent IS NOT NULL" \
+                 " GROUP BY agent, action"                                      \
+                 " UNION ALL SELECT agent, 1, 'open', count(*) FROM leads"      \
+                 " WHERE agent IS NOT NULL AND state = 'assigned' GROUP BY agent" \
+                 " UNION ALL SELECT agent, 2, json_extract(body, '$.status') AS st, count(*)" \
+                 " FROM decisions WHERE action = 'closed' AND agent IS NOT NULL"  \
+                 " AND st IN ('won', 'lost') GROUP BY agent, st ORDER BY 1, 2, 3") \
     X(ST_BY_PATH, "SELECT k, action, count(*) FROM"                             \
                   " (SELECT json_extract(body, ?1) AS k, action FROM decisions)" \
                   " WHERE k IS NOT NULL GROUP BY k, action ORDER BY k, action") \
     X(ST_SOURCES, "SELECT source, count(*), sum(" LR_SQ_FIRST_ASSIGN("id") " IS NOT NULL)" \
                   " FROM leads l WHERE source IS NOT NULL GROUP BY source ORDER BY source") \
-    X(ST_TTA, "SELECT ms FROM (SELECT " LR_SQ_FIRST_ASSIGN("at") " - l.received_at AS ms" \
-              " FROM leads l WHERE l.received_at IS NOT NULL) WHERE ms IS NOT NULL ORDER BY ms") \
+    X(ST_TTA, "WITH t(ms) AS MATERIALIZED (SELECT " LR_SQ_FIRST_ASSIGN("at") " - l.received_at" \
+              " FROM leads l WHERE l.received_at IS NOT NULL)"                 \
+              " SELECT ms FROM t WHERE ms IS NOT NULL ORDER BY ms")            \
     X(IDEM_GET, "SELECT hash, status, body FROM idem WHERE key = ?1")           \
     X(IDEM_PUT, "INSERT INTO idem(key, hash, status, body) VALUES (?1, ?2, ?3, ?4)") \
     X(KEY_ADD, "INSERT INTO keys(id, hash, role, agent, created) VALUES (?1, ?2, ?3, ?4, ?5)") \
@@ -95,6 +92,8 @@ struct lr_store {
     sqlite3 *db;                    /* owned; NOMUTEX: one thread at a time */
     sqlite3_stmt *st[SQ__COUNT];    /* owned; prepared at open */
     int64_t last_event;             /* seq of this handle's last append, 0 before any */
+    int64_t last_lead;              /* seq of this handle's last lead added, 0 none */
+    char last_lead_id[96];          /* its id ("" when none or too long to keep) */
     bool replaying;                 /* inside lr_store_replay: writes refused */
     char err[256];                  /* message of the last failure */
 };

@@ -720,6 +720,27 @@ TEST(agent_attributes_are_named_lists_of_strings) {
                  "got a list");
 }
 
+TEST(single_quoted_scalars_unescape_and_fold) {
+    /* libfyaml 0.7.12 reads '''' as three quotes; the loader does it */
+    lr_config *c = ok_config(
+        "agents:\n"
+        "  - id: a\n"
+        "    name: 'it''''s  ok'\n"
+        "  - id: b\n"
+        "    name: 'one\n"
+        "      two  \n"
+        "\n"
+        "      three'\n"
+        "  - id: c\n"
+        "    name: ''''''''\n"
+        TAIL);
+    if (!c) return;
+    CHECK_EQ_STR(c->agents[0].name, "it''s  ok");
+    CHECK_EQ_STR(c->agents[1].name, "one two\nthree");
+    CHECK_EQ_STR(c->agents[2].name, "'''");
+    lr_config_free(c);
+}
+
 TEST(strings_must_not_hold_nul_characters) {
     CHECK_EQ_STR(errors_of("agents: [{id: a, name: \"x\\0y\"}]\n" TAIL),
                  "t.yaml:1:25: agent 'a': 'name' must not contain NUL characters");
@@ -993,6 +1014,7 @@ int main(void) {
     RUN(integers_accept_a_sign_and_leading_zeros);
     RUN(agent_caps_are_a_mapping_of_non_negative_integers);
     RUN(agent_attributes_are_named_lists_of_strings);
+    RUN(single_quoted_scalars_unescape_and_fold);
     RUN(strings_must_not_hold_nul_characters);
     RUN(pool_members_must_be_known_unique_and_present);
     RUN(pool_names_are_non_empty_strings);

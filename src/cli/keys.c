@@ -1,0 +1,131 @@
+/* keys.c -- `leadrouter keys create`: make an API key for the server.
+ *
+ * The key is printed once, alone on standard output (so scripts can take
+ * it with $(...)), and never stored: the store keeps its hash (auth.h).
+ * Its public id and role go to standard error. A running server sees the
+ * new key at its first use: its lookup asks the store on a cache miss.
+ */
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <string.h>
+#include <sodium.h>
+#include <time.h>
+
+#include "leadrouter/error.h"
+#include "leadrouter/store.h"
+#include "server/auth.h"
+#include "server/form.h"
+
+#define ID_TRIES 4                   /* new keys when the 8-character id is taken */
+
+void cli_keys_help(FILE *out) {
+    fputs(
+        "usage: leadrouter keys create --db FILE --role ROLE [--agent ID]\n"
+        "\n"
+        "Creates an API key for `leadrouter serve` and prints it once, alone on\n"
+        "standard output; only its hash is stored. On standard error:\n"
+        "  key id: ID, role: ROLE\n"
+        "(ID, the first 8 characters after \"lr_\", is public). Clients send the\n"
+        "key as: Authorization: Bearer KEY. A running server accepts it at once.\n"
+        "\n"
+        "roles:\n"
+        "  admin    everything\n"
+        "  ingest   POST /v1/leads and /v1/forms/{source} only\n"
+        "  agent    one agent's own leads, progress, claim, accept, decline,\n"
+        "           next lead and status; needs --agent\n"
+        "\n"
+        "options:\n"
+        "  -d, --db FILE      the server's store (created when missing); required\n"
+        "  -r, --role ROLE    admin, ingest or agent; required\n"
+        "  -a, --agent ID     the agent an agent key acts for (agent role only)\n"
+        "  -h, --help         show this help and exit\n"
+        "\n"
+        "exit status:\n"
+        "  0  the key was created\n"
+        "  2  usage error, or the store cannot be written\n"
+        "\n"
+        "example:\n"
+        "  KEY=$(leadrouter keys create --db leadrouter.db --role agent --agent bob)\n"
+        "  curl -H \"Authorization: Bearer $KEY\" http://127.0.0.1:8080/v1/agents/bob\n",
+        out);
+}
+
+static int keys_create(int argc, char **argv) {
+    static const struct option longopts[] = {
+        { "db", required_argument, NULL, 'd' },
+        { "role", required_argument, NULL, 'r' },
+        { "agent", required_argument, NULL, 'a' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *db = NULL, *role = NULL, *agent = NULL;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":d:r:a:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'r': role = optarg; break;
+        case 'a': agent = optarg; break;
+        case 'h': cli_keys_help(stdout); return LR_EXIT_OK;
+        default: return cli_option_error("keys create", c, argv);
+        }
+    }
+    if (optind < argc) return cli_usage_error("keys create", "unexpected argument '%s'", argv[optind]);
+    if (!db) return cli_usage_error("keys create", "--db FILE is required");
+    if (!role) return cli_usage_error("keys create", "--role admin|ingest|agent is required");
+    int r = lr_role_lookup(role);
+    if (r < 0) return cli_usage_error("keys create", "--role must be admin, ingest or agent, not '%s'", role);
+    if (r == LR_ROLE_AGENT && !agent)
+        return cli_usage_error("keys create", "an agent key needs --agent ID");
+    if (r != LR_ROLE_AGENT && agent)
+        return cli_usage_error("keys create", "--agent is only for --role agent");
+    if (agent && (!agent[0] || strlen(agent) > LR_AGENT_ID_MAX || !lr_utf8_valid(agent, strlen(agent))))
+        return cli_usage_error("keys create", "--agent must be 1 to %d bytes of UTF-8", LR_AGENT_ID_MAX);
+
+    char err[512] = "";
+    lr_store *st = NULL;
+    int rc = lr_store_open(db, LR_SYNC_FULL, &st, err, sizeof err);
+    if (rc != LR_OK) {
+        fprintf(stderr, "leadrouter keys create: %s\n", err[0] ? err : lr_strerror(rc));
+        return LR_EXIT_USAGE;
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    lr_time created = (lr_time)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    char key[LR_KEY_LEN + 1], id[LR_KEY_ID_LEN + 1];
+    unsigned char hash[32];
+    rc = LR_EEXIST;
+    for (int t = 0; t < ID_TRIES && rc == LR_EEXIST; t++) {
+        if ((rc = lr_key_generate(key, id)) != LR_OK) break;
+        lr_key_hash(key, strlen(key), hash);
+        rc = lr_store_key_add(st, id, hash, lr_role_names[r], agent, created);
+    }
+    if (rc != LR_OK) {
+        fprintf(stderr, "leadrouter keys create: cannot store the key: %s%s%s\n", lr_strerror(rc),
+                rc == LR_EIO ? ": " : "", rc == LR_EIO ? lr_store_errmsg(st) : "");
+        lr_store_close(st);
+        sodium_memzero(key, sizeof key);
+        return LR_EXIT_USAGE;
+    }
+    lr_store_close(st);
+    printf("%s\n", key);
+    fflush(stdout);
+    sodium_memzero(key, sizeof key);
+    if (agent) fprintf(stderr, "key id: %s, role: %s (%s)\n", id, lr_role_names[r], agent);
+    else fprintf(stderr, "key id: %s, role: %s\n", id, lr_role_names[r]);
+    return LR_EXIT_OK;
+}
+
+int cli_keys(int argc, char **argv) {
+    if (argc < 2) return cli_usage_error("keys", "a subcommand is required: create");
+    const char *sub = argv[1];
+    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
+        cli_keys_help(stdout);
+        return LR_EXIT_OK;
+    }
+    if (strcmp(sub, "create") == 0) return keys_create(argc - 1, argv + 1);
+    if (strcmp(sub, "list") == 0)
+        return cli_usage_error("keys", "'keys list' is not available yet");
+    return cli_usage_error("keys", "unknown subcommand '%s' (create)", sub);
+}

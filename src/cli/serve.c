@@ -1,0 +1,218 @@
+/* serve.c -- `leadrouter serve`: the durable HTTP server.
+ *
+ * Order of things: parse options; block SIGTERM and SIGINT in this thread
+ * before any other thread exists (every thread inherits the mask, so the
+ * signals stay pending for sigwait() and no handler ever runs); start the
+ * service (store, replay, writer), the key lookup and the HTTP daemon;
+ * print "leadrouter: listening on http://HOST:PORT" on stdout; wait for a
+ * signal; then stop accepting, let the requests in flight finish (their
+ * commands commit and their replies go out), stop the writer, exit 0.
+ */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leadrouter/error.h"
+#include "server/auth.h"
+#include "server/http.h"
+#include "server/service.h"
+
+#define DRAIN_MS 30000               /* longest wait for requests in flight at a stop */
+#define MAX_REDIRECTS 64
+
+void cli_serve_help(FILE *out) {
+    fputs(
+        "usage: leadrouter serve --db FILE [--config FILE] [OPTIONS]\n"
+        "\n"
+        "Runs the HTTP API (docs/api.md) on one store. Every request that changes\n"
+        "something is answered only once it is committed: with --sync full (the\n"
+        "default) a 2xx means the lead and its decisions are on disk. On start the\n"
+        "journal is replayed, so counters, queues and offers survive restarts.\n"
+        "When the server is ready it prints on standard output:\n"
+        "  leadrouter: listening on http://HOST:PORT\n"
+        "SIGTERM or SIGINT stops it gracefully: no new connections, the requests\n"
+        "in flight finish and commit, then it exits 0.\n"
+        "\n"
+        "options:\n"
+        "  -c, --config FILE    the routing config (YAML or JSON); required the first\n"
+        "                       time; when it differs from the stored one it becomes\n"
+        "                       the new config (journaled as a config change)\n"
+        "  -d, --db FILE        the store (SQLite, created when missing); required\n"
+        "  -l, --listen ADDR    HOST:PORT to listen on (default 127.0.0.1:8080);\n"
+        "                       port 0 picks a free port; [::1]:8080 for IPv6\n"
+        "      --sync MODE      full (default), normal or off: how durable a commit is\n"
+        "  -s, --seed N         seed of the random strategies (default 0)\n"
+        "      --rate-limit N   requests per second per API key, bursts of 2N\n"
+        "                       (default 100; 0 turns the limit off)\n"
+        "      --form-redirect SOURCE=URL\n"
+        "                       answer web forms posted to /v1/forms/SOURCE with\n"
+        "                       303 See Other to URL (a thank-you page); repeatable\n"
+        "  -h, --help           show this help and exit\n"
+        "\n"
+        "exit status:\n"
+        "  0  stopped by SIGTERM or SIGINT\n"
+        "  2  usage error, bad config, unusable store, or the address is taken\n"
+        "\n"
+        "example:\n"
+        "  leadrouter keys create --db leadrouter.db --role admin\n"
+        "  leadrouter serve --config routing.yaml --db leadrouter.db --listen 127.0.0.1:8080\n",
+        out);
+}
+
+/* Splits "HOST:PORT" / "[V6]:PORT" into HOST (hostlen bytes) and *port. */
+static bool parse_listen(const char *s, char *host, size_t hostlen, uint16_t *port) {
+    const char *colon;
+    size_t hn;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':') return false;
+        hn = (size_t)(close - s - 1);
+        memcpy(host, s + 1, hn < hostlen ? hn : 0);
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon) return false;
+        hn = (size_t)(colon - s);
+        if (memchr(s, ':', hn)) return false;   /* IPv6 needs brackets */
+        memcpy(host, s, hn < hostlen ? hn : 0);
+    }
+    if (hn >= hostlen) return false;
+    host[hn] = '\0';
+    char *end;
+    errno = 0;
+    unsigned long p = strtoul(colon + 1, &end, 10);
+    if (!colon[1] || *end || errno || p > 65535) return false;
+    *port = (uint16_t)p;
+    return true;
+}
+
+/* Checks "SOURCE=URL" and fills R (pointing into ARG, which is modified). */
+static bool parse_redirect(char *arg, lr_form_redirect *r) {
+    char *eq = strchr(arg, '=');
+    if (!eq || eq == arg) return false;
+    const char *url = eq + 1;
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0 && url[0] != '/')
+        return false;
+    for (const char *p = url; *p; p++)
+        if ((unsigned char)*p < 0x21 || *p == 0x7F) return false;  /* no header injection */
+    *eq = '\0';
+    r->source = arg;
+    r->url = url;
+    return true;
+}
+
+int cli_serve(int argc, char **argv) {
+    static const struct option longopts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "db", required_argument, NULL, 'd' },
+        { "listen", required_argument, NULL, 'l' },
+        { "sync", required_argument, NULL, 'S' },
+        { "seed", required_argument, NULL, 's' },
+        { "rate-limit", required_argument, NULL, 'r' },
+        { "form-redirect", required_argument, NULL, 'f' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *config = NULL, *db = NULL, *listen = "127.0.0.1:8080";
+    lr_store_sync sync = LR_SYNC_FULL;
+    uint64_t seed = 0;
+    double rate = 100;
+    lr_form_redirect redirects[MAX_REDIRECTS];
+    size_t nredirects = 0;
+    int c;
+    char *end;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":c:d:l:s:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config = optarg; break;
+        case 'd': db = optarg; break;
+        case 'l': listen = optarg; break;
+        case 'S':
+            if (strcmp(optarg, "full") == 0) sync = LR_SYNC_FULL;
+            else if (strcmp(optarg, "normal") == 0) sync = LR_SYNC_NORMAL;
+            else if (strcmp(optarg, "off") == 0) sync = LR_SYNC_OFF;
+            else return cli_usage_error("serve", "--sync must be full, normal or off, not '%s'", optarg);
+            break;
+        case 's':
+            errno = 0;
+            seed = strtoull(optarg, &end, 10);
+            if (!*optarg || *end || errno || optarg[0] == '-')
+                return cli_usage_error("serve", "--seed must be a non-negative integer, not '%s'", optarg);
+            break;
+        case 'r':
+            errno = 0;
+            rate = strtod(optarg, &end);
+            if (!*optarg || *end || errno || !(rate >= 0 && rate <= 1e9))
+                return cli_usage_error("serve", "--rate-limit must be a number >= 0, not '%s'", optarg);
+            break;
+        case 'f':
+            if (nredirects == MAX_REDIRECTS)
+                return cli_usage_error("serve", "at most %d --form-redirect options", MAX_REDIRECTS);
+            if (!parse_redirect(optarg, &redirects[nredirects]))
+                return cli_usage_error("serve", "--form-redirect needs SOURCE=URL with an http(s):// "
+                                       "or /path URL without spaces, not '%s'", optarg);
+            nredirects++;
+            break;
+        case 'h': cli_serve_help(stdout); return LR_EXIT_OK;
+        default: return cli_option_error("serve", c, argv);
+        }
+    }
+    if (optind < argc) return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
+    if (!db) return cli_usage_error("serve", "--db FILE is required");
+    char host[256];
+    uint16_t port;
+    if (!parse_listen(listen, host, sizeof host, &port))
+        return cli_usage_error("serve", "--listen must be HOST:PORT (or [IPv6]:PORT), not '%s'", listen);
+
+    /* Before any thread: the signals stay pending for sigwait(). */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    char err[4096] = "";
+    lr_service_opts so = { .db_path = db, .sync = sync, .config_path = config, .seed = seed };
+    lr_service *svc = NULL;
+    int rc = lr_service_start(&so, &svc, err, sizeof err);
+    if (rc != LR_OK) {
+        fprintf(stderr, "leadrouter serve: %s\n", err[0] ? err : lr_strerror(rc));
+        return LR_EXIT_USAGE;
+    }
+    lr_auth *auth = NULL;
+    if ((rc = lr_auth_open(db, rate, 2 * rate, &auth, err, sizeof err)) != LR_OK) {
+        fprintf(stderr, "leadrouter serve: %s\n", err);
+        lr_service_stop(svc);
+        return LR_EXIT_USAGE;
+    }
+    lr_http_opts ho = { .host = host, .port = port, .svc = svc, .auth = auth,
+                        .redirects = redirects, .nredirects = nredirects };
+    lr_http *http = NULL;
+    if ((rc = lr_http_start(&ho, &http, err, sizeof err)) != LR_OK) {
+        fprintf(stderr, "leadrouter serve: %s\n", err);
+        lr_auth_close(auth);
+        lr_service_stop(svc);
+        return LR_EXIT_USAGE;
+    }
+    bool v6 = strchr(host, ':') != NULL;
+    printf("leadrouter: listening on http://%s%s%s:%u\n", v6 ? "[" : "",
+           host[0] && strcmp(host, "*") != 0 ? host : "0.0.0.0", v6 ? "]" : "",
+           (unsigned)lr_http_port(http));
+    fflush(stdout);
+
+    int sig = 0;
+    while (sigwait(&stop, &sig) != 0) {}
+    fprintf(stderr, "leadrouter: %s received: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    lr_http_stop(http, DRAIN_MS);
+    lr_service_stop(svc);
+    lr_auth_close(auth);
+    fprintf(stderr, "leadrouter: stopped\n");
+    return LR_EXIT_OK;
+}

@@ -1,0 +1,628 @@
+/* http.c -- the libmicrohttpd daemon, the route table, and everything a
+ * request goes through before its handler (see http.h).
+ *
+ * A request, as MHD's access handler sees it:
+ *
+ *   first call (headers)  -> begin(): route (404/405), path segment, key
+ *                            (401), rate (429), role (403), content type
+ *                            (415), Content-Length (413). An error found
+ *                            here is the request's reply from then on.
+ *   body calls            -> accumulate up to LR_HTTP_MAX_BODY (413 past
+ *                            it), or discard when the reply is decided
+ *   last call             -> the handler runs (it may block in the
+ *                            service) and the reply is queued
+ *
+ * An error decided on the first call is sent at once when no body is on
+ * its way (none announced, or the client waits for "100 Continue", or the
+ * announced body is too large: MHD then closes the connection); otherwise
+ * the body is read and dropped first, so the client is not reset while it
+ * is still sending (MHD 0.9.75 cannot queue a reply in the middle of an
+ * upload). A body that keeps coming past DISCARD_MAX (a chunked upload
+ * with no end in sight) is cut off: the connection closes without a reply.
+ *
+ * Invariants: `inflight` counts requests whose first call has happened and
+ * whose completion MHD has not yet notified; it is what lr_http_stop()
+ * waits for. Nothing else is shared between connection threads except the
+ * service and the auth lookup, both thread-safe.
+ */
+#include "server/http.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "leadrouter/error.h"
+#include "server/form.h"
+
+#define DISCARD_MAX (8u * LR_HTTP_MAX_BODY)
+#define PARAM_MAX 256
+
+struct lr_http {
+    struct MHD_Daemon *d;
+    lr_http_opts opts;
+    uint16_t port;
+    atomic_bool stopping;
+    pthread_mutex_t mu;             /* guards inflight */
+    pthread_cond_t idle;            /* signalled when inflight drops to 0 */
+    long inflight;
+};
+
+/* ---- the route table ------------------------------------------------------------ */
+
+enum body_kind { BODY_NONE, BODY_JSON, BODY_JSON_OPT, BODY_FORM, BODY_CONFIG };
+
+#define ADMIN (1u << LR_ROLE_ADMIN)
+#define INGEST (1u << LR_ROLE_INGEST)
+#define AGENT (1u << LR_ROLE_AGENT)
+#define PUBLIC 0u
+
+typedef struct route {
+    lr_method method;
+    const char *pattern;            /* '*' is one non-empty segment: the param */
+    unsigned roles;                 /* who may call it; PUBLIC: no key */
+    bool agent_self;                /* agent keys: the param must be their agent */
+    enum body_kind body;
+    lr_route_fn fn;
+} route;
+
+static const route routes[] = {
+    { LR_GET,  "/healthz",               PUBLIC,         false, BODY_NONE,     lr_route_healthz },
+    { LR_GET,  "/metrics",               ADMIN,          false, BODY_NONE,     lr_route_metrics },
+    { LR_POST, "/v1/leads",              ADMIN | INGEST, false, BODY_JSON,     lr_route_leads_post },
+    { LR_GET,  "/v1/leads",              ADMIN | AGENT,  false, BODY_NONE,     lr_route_leads_list },
+    { LR_GET,  "/v1/leads/*",            ADMIN | AGENT,  false, BODY_NONE,     lr_route_lead_get },
+    { LR_POST, "/v1/leads/*/progress",   ADMIN | AGENT,  false, BODY_JSON,     lr_route_lead_progress },
+    { LR_POST, "/v1/leads/*/claim",      ADMIN | AGENT,  false, BODY_JSON_OPT, lr_route_lead_claim },
+    { LR_POST, "/v1/forms/*",            ADMIN | INGEST, false, BODY_FORM,     lr_route_form_post },
+    { LR_POST, "/v1/events",             ADMIN | AGENT,  false, BODY_JSON,     lr_route_events_post },
+    { LR_GET,  "/v1/agents",             ADMIN,          false, BODY_NONE,     lr_route_agents_list },
+    { LR_GET,  "/v1/agents/*",           ADMIN | AGENT,  true,  BODY_NONE,     lr_route_agent_get },
+    { LR_POST, "/v1/agents/*/next",      ADMIN | AGENT,  true,  BODY_JSON_OPT, lr_route_agent_next },
+    { LR_POST, "/v1/agents/*/status",    ADMIN | AGENT,  true,  BODY_JSON,     lr_route_agent_status },
+    { LR_GET,  "/v1/config",             ADMIN,          false, BODY_NONE,     lr_route_config_get },
+    { LR_PUT,  "/v1/config",             ADMIN,          false, BODY_CONFIG,   lr_route_config_put },
+    { LR_POST, "/v1/route/preview",      ADMIN,          false, BODY_JSON,     lr_route_preview },
+    { LR_GET,  "/v1/stats",              ADMIN,          false, BODY_NONE,     lr_route_stats },
+};
+#define NROUTES (sizeof routes / sizeof routes[0])
+
+static const char *const method_names[] = { "GET, HEAD", "POST", "PUT" };   /* for Allow */
+static const char *const verbs[] = { "GET", "POST", "PUT" };
+
+/* Matches PATH against PATTERN; on a match sets *param / *plen to the
+ * segment '*' stood for (NULL / 0 when the pattern has none). */
+static bool match(const char *pattern, const char *path, const char **param, size_t *plen) {
+    *param = NULL;
+    *plen = 0;
+    while (*pattern && *path) {
+        if (*pattern == '*') {
+            size_t n = strcspn(path, "/");
+            if (n == 0) return false;
+            *param = path;
+            *plen = n;
+            path += n;
+            pattern++;
+        } else if (*pattern++ != *path++) {
+            return false;
+        }
+    }
+    return *pattern == '\0' && *path == '\0';
+}
+
+/* ---- per request --------------------------------------------------------------- */
+
+typedef struct conn_req {
+    const route *rt;                /* NULL when the reply is an early error */
+    char *param;                    /* owned copy of the path segment */
+    lr_method method;
+    lr_principal who;
+    bool authed;
+    lr_buf body;
+    size_t received;                /* body bytes seen, kept or not */
+    lr_reply rep;                   /* rep.status != 0: the reply is decided */
+    char allow[64];
+} conn_req;
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static lr_method method_of(const char *m) {
+    if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0) return LR_GET;
+    if (strcmp(m, "POST") == 0) return LR_POST;
+    if (strcmp(m, "PUT") == 0) return LR_PUT;
+    return LR_METHOD_OTHER;
+}
+
+/* Lower-cases the media type of header CT (without parameters) into OUT.
+ * Returns false when a charset other than UTF-8 is named. */
+static bool media_type(const char *ct, char *out, size_t outlen) {
+    size_t w = 0;
+    const char *p = ct;
+    while (*p == ' ' || *p == '\t') p++;
+    for (; *p && *p != ';' && *p != ' ' && *p != '\t'; p++)
+        if (w + 1 < outlen) out[w++] = (char)tolower((unsigned char)*p);
+    out[w] = '\0';
+    while ((p = strchr(p, ';'))) {
+        p++;
+        while (*p == ' ' || *p == '\t') p++;
+        if (strncasecmp(p, "charset=", 8) == 0) {
+            const char *v = p + 8;
+            bool q = *v == '"';
+            v += q;
+            size_t n = strcspn(v, q ? "\"" : "; \t");
+            if (!((n == 5 && strncasecmp(v, "utf-8", 5) == 0) ||
+                  (n == 4 && strncasecmp(v, "utf8", 4) == 0)))
+                return false;
+        }
+    }
+    return true;
+}
+
+/* Whether media type MT is right for BODY. */
+static bool type_fits(enum body_kind body, const char *mt) {
+    switch (body) {
+    case BODY_JSON:
+    case BODY_JSON_OPT: return strcmp(mt, "application/json") == 0;
+    case BODY_FORM: return strcmp(mt, "application/x-www-form-urlencoded") == 0;
+    case BODY_CONFIG:
+        return strcmp(mt, "application/json") == 0 || strcmp(mt, "application/yaml") == 0 ||
+               strcmp(mt, "application/x-yaml") == 0 || strcmp(mt, "text/yaml") == 0 ||
+               strcmp(mt, "text/x-yaml") == 0;
+    case BODY_NONE: return true;
+    }
+    return false;
+}
+
+static const char *expected_types(enum body_kind body) {
+    switch (body) {
+    case BODY_FORM: return "application/x-www-form-urlencoded";
+    case BODY_CONFIG: return "application/yaml, text/yaml or application/json";
+    default: return "application/json";
+    }
+}
+
+/* Finds the route for METHOD and URL into r->rt and r->param, or decides
+ * the 404 / 405 reply. */
+static void find_route(conn_req *r, const char *url) {
+    const char *param = NULL;
+    size_t plen = 0;
+    bool methods[3] = { false, false, false };
+    bool any = false;
+    for (size_t i = 0; i < NROUTES; i++) {
+        const char *p;
+        size_t n;
+        if (!match(routes[i].pattern, url, &p, &n)) continue;
+        any = true;
+        methods[routes[i].method] = true;
+        if (routes[i].method == r->method && !r->rt) {
+            r->rt = &routes[i];
+            param = p;
+            plen = n;
+        }
+    }
+    if (!any) {
+        lr_reply_error(&r->rep, 404, "not_found", "no route for %.200s", url);
+        return;
+    }
+    if (!r->rt) {
+        size_t w = 0;
+        for (int m = 0; m < 3; m++)
+            if (methods[m])
+                w += (size_t)snprintf(r->allow + w, sizeof r->allow - w, "%s%s", w ? ", " : "",
+                                      method_names[m]);
+        lr_reply_error(&r->rep, 405, "method_not_allowed", "%.200s does not take this method (allowed: %s)",
+                       url, r->allow);
+        r->rep.allow = r->allow;
+        return;
+    }
+    if (!param) return;
+    if (plen > PARAM_MAX || !lr_utf8_valid(param, plen)) {
+        lr_reply_error(&r->rep, 400, "invalid_request",
+                       "the id in the path must be valid UTF-8 of at most %d bytes", PARAM_MAX);
+        r->rt = NULL;
+        return;
+    }
+    for (size_t i = 0; i < plen; i++) {
+        if ((unsigned char)param[i] < 0x20 || param[i] == 0x7F) {
+            lr_reply_error(&r->rep, 400, "invalid_request", "the id in the path has a control character");
+            r->rt = NULL;
+            return;
+        }
+    }
+    if (!(r->param = strndup(param, plen))) {
+        lr_reply_error(&r->rep, 500, "internal", "out of memory");
+        r->rt = NULL;
+    }
+}
+
+/* Authenticates, rate-limits and checks the role of the request; decides
+ * the error reply when one fails. */
+static void check_key(lr_http *h, struct MHD_Connection *c, conn_req *r, const char *url) {
+    const route *rt = r->rt;
+    if (rt->roles == PUBLIC) return;
+    const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!authz) {
+        lr_reply_error(&r->rep, 401, "unauthorized",
+                       "an API key is required: Authorization: Bearer KEY");
+        r->rep.www_authenticate = true;
+        return;
+    }
+    while (*authz == ' ') authz++;
+    const char *key = authz + 6;
+    if (strncasecmp(authz, "Bearer", 6) != 0 || (*key != ' ' && *key != '\t')) {
+        lr_reply_error(&r->rep, 401, "unauthorized", "the Authorization header must be: Bearer KEY");
+        r->rep.www_authenticate = true;
+        return;
+    }
+    while (*key == ' ' || *key == '\t') key++;
+    size_t klen = strlen(key);
+    while (klen && (key[klen - 1] == ' ' || key[klen - 1] == '\t')) klen--;
+    int retry = 0;
+    int rc = lr_auth_check(h->opts.auth, key, klen, now_ms(), &r->who, &retry);
+    if (rc == LR_ENOENT) {
+        lr_reply_error(&r->rep, 401, "unauthorized", "the API key is not valid");
+        r->rep.www_authenticate = true;
+        return;
+    }
+    if (rc == LR_ERANGE) {
+        lr_reply_error(&r->rep, 429, "rate_limited",
+                       "key %s is over its rate limit; retry in %d s", r->who.key_id, retry);
+        r->rep.retry_after = retry;
+        return;
+    }
+    if (rc != LR_OK) {
+        lr_reply_error(&r->rep, 500, "internal", "the key store failed: %s", lr_strerror(rc));
+        return;
+    }
+    r->authed = true;
+    if (!(rt->roles & (1u << r->who.role))) {
+        lr_reply_error(&r->rep, 403, "forbidden", "an %s key may not call %s %.200s",
+                       lr_role_names[r->who.role], verbs[rt->method], url);
+        return;
+    }
+    if (r->who.role == LR_ROLE_AGENT && rt->agent_self && strcmp(r->param, r->who.agent) != 0)
+        lr_reply_error(&r->rep, 403, "forbidden", "this key acts only for agent '%s'", r->who.agent);
+}
+
+/* The first call: everything that the headers decide. Returns true when
+ * the decided reply should go out now, before any body. */
+static bool begin(lr_http *h, struct MHD_Connection *c, const char *url, const char *method,
+                  conn_req *r) {
+    r->method = method_of(method);
+    find_route(r, url);
+    if (!r->rep.status) check_key(h, c, r, url);
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    const char *ex = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+    unsigned long long announced = cl ? strtoull(cl, NULL, 10) : 0;
+    if (!r->rep.status && r->rt->body != BODY_NONE) {
+        const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+        char mt[96];
+        if (ct && (!media_type(ct, mt, sizeof mt) || !type_fits(r->rt->body, mt)))
+            lr_reply_error(&r->rep, 415, "unsupported_media_type", "Content-Type must be %s",
+                           expected_types(r->rt->body));
+    }
+    if (!r->rep.status && announced > LR_HTTP_MAX_BODY)
+        lr_reply_error(&r->rep, 413, "payload_too_large", "the body is %llu bytes; at most %u",
+                       announced, LR_HTTP_MAX_BODY);
+    if (!r->rep.status && r->rt->body != BODY_NONE && announced > 0 &&
+        lr_buf_reserve(&r->body, (size_t)announced) != LR_OK)
+        lr_reply_error(&r->rep, 500, "internal", "out of memory");
+    if (!r->rep.status) return false;
+    bool body_coming = announced > 0 || te;
+    return !body_coming || announced > LR_HTTP_MAX_BODY ||
+           (ex && strcasecmp(ex, "100-continue") == 0);
+}
+
+/* Collects the query arguments into REQ (at most LR_HTTP_MAX_ARGS). */
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value) {
+    lr_req *req = cls;
+    (void)kind;
+    if (req->nargs == LR_HTTP_MAX_ARGS) {
+        req->nargs++;               /* marks the overflow */
+        return MHD_NO;
+    }
+    req->args[req->nargs].name = key;
+    req->args[req->nargs].value = value ? value : "";
+    req->nargs++;
+    return MHD_YES;
+}
+
+/* The last call: runs the handler. */
+static void dispatch(lr_http *h, struct MHD_Connection *c, const char *url, conn_req *r) {
+    const route *rt = r->rt;
+    lr_req req;
+    memset(&req, 0, sizeof req);
+    char mt[96] = "";
+    if (rt->body != BODY_NONE && r->body.len > 0) {
+        const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+        if (!ct) {
+            lr_reply_error(&r->rep, 415, "unsupported_media_type", "Content-Type must be %s",
+                           expected_types(rt->body));
+            return;
+        }
+        media_type(ct, mt, sizeof mt);
+    }
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &req);
+    if (req.nargs > LR_HTTP_MAX_ARGS) {
+        lr_reply_error(&r->rep, 400, "invalid_request", "at most %d query arguments", LR_HTTP_MAX_ARGS);
+        return;
+    }
+    req.method = r->method;
+    req.path = url;
+    req.param = r->param;
+    req.content_type = mt;
+    req.body = rt->body != BODY_NONE && r->body.data ? r->body.data : "";
+    req.len = rt->body != BODY_NONE ? r->body.len : 0;
+    req.idem_key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
+    req.who = r->authed ? &r->who : NULL;
+    req.opts = &h->opts;
+    rt->fn(&req, &r->rep);
+    if (!r->rep.status) lr_reply_error(&r->rep, 500, "internal", "no reply");
+}
+
+/* Queues R's reply on C. */
+static enum MHD_Result send_reply(lr_http *h, struct MHD_Connection *c, conn_req *r) {
+    lr_reply *rep = &r->rep;
+    size_t len = 0;
+    char *data = lr_buf_detach(&rep->body, &len);
+    struct MHD_Response *resp = data
+        ? MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE)
+        : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        free(data);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            rep->content_type ? rep->content_type : "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    if (rep->location) MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, rep->location);
+    if (rep->allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rep->allow);
+    if (rep->www_authenticate)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"leadrouter\"");
+    if (rep->retry_after > 0) {
+        char s[16];
+        snprintf(s, sizeof s, "%d", rep->retry_after);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, s);
+    }
+    if (atomic_load(&h->stopping)) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)rep->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls) {
+    lr_http *h = cls;
+    conn_req *r = *con_cls;
+    (void)version;
+    if (!r) {
+        if (!(r = calloc(1, sizeof *r))) return MHD_NO;
+        *con_cls = r;
+        pthread_mutex_lock(&h->mu);
+        h->inflight++;
+        pthread_mutex_unlock(&h->mu);
+        if (begin(h, c, url, method, r)) return send_reply(h, c, r);
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        r->received += n;
+        if (r->rep.status) return r->received > DISCARD_MAX ? MHD_NO : MHD_YES;
+        if (r->rt->body == BODY_NONE) return MHD_YES;       /* a body nobody reads */
+        if (r->body.len + n > LR_HTTP_MAX_BODY) {
+            lr_buf_release(&r->body);
+            lr_reply_error(&r->rep, 413, "payload_too_large", "the body is over %u bytes",
+                           LR_HTTP_MAX_BODY);
+        } else if (lr_buf_append(&r->body, upload_data, n) != LR_OK) {
+            lr_buf_release(&r->body);
+            lr_reply_error(&r->rep, 500, "internal", "out of memory");
+        }
+        return MHD_YES;
+    }
+    if (!r->rep.status) dispatch(h, c, url, r);
+    return send_reply(h, c, r);
+}
+
+/* MHD: the request is over (answered, or the connection failed). */
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+    lr_http *h = cls;
+    conn_req *r = *con_cls;
+    (void)c;
+    (void)toe;
+    if (!r) return;
+    lr_buf_release(&r->body);
+    lr_buf_release(&r->rep.body);
+    free(r->param);
+    free(r);
+    *con_cls = NULL;
+    pthread_mutex_lock(&h->mu);
+    if (--h->inflight == 0) pthread_cond_broadcast(&h->idle);
+    pthread_mutex_unlock(&h->mu);
+}
+
+static void log_mhd(void *cls, const char *fmt, va_list ap) {
+    (void)cls;
+    fputs("leadrouter: http: ", stderr);
+    vfprintf(stderr, fmt, ap);
+}
+
+/* ---- errors --------------------------------------------------------------------- */
+
+/* A JSON string of S, with invalid UTF-8 bytes replaced by U+FFFD. */
+static json_t *lossy_string(const char *s) {
+    size_t n = strlen(s);
+    if (lr_utf8_valid(s, n)) return json_stringn(s, n);
+    lr_buf b = LR_BUF_INIT;
+    for (size_t i = 0; i < n;) {
+        size_t k = 1;
+        while (k <= 4 && i + k <= n && !lr_utf8_valid(s + i, k)) k++;
+        if (k <= 4 && i + k <= n) {
+            lr_buf_append(&b, s + i, k);
+            i += k;
+        } else {
+            lr_buf_puts(&b, "\xEF\xBF\xBD");
+            i++;
+        }
+    }
+    json_t *v = b.data && lr_utf8_valid(b.data, b.len) ? json_stringn(b.data, b.len) : json_string("");
+    lr_buf_release(&b);
+    return v;
+}
+
+/* Sets REP to the error object {"error":{"code","message"[,"details"]}}. */
+static void set_error(lr_reply *rep, int status, const char *code, const char *msg,
+                      char *const *details, size_t n) {
+    lr_buf_release(&rep->body);
+    rep->status = status;
+    rep->content_type = "application/json";
+    json_t *err = json_object();
+    json_object_set_new(err, "code", json_string(code));
+    json_object_set_new(err, "message", lossy_string(msg));
+    if (details) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++) json_array_append_new(arr, lossy_string(details[i]));
+        json_object_set_new(err, "details", arr);
+    }
+    json_t *root = json_object();
+    json_object_set_new(root, "error", err);
+    char *s = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    if (s) {
+        lr_buf_puts(&rep->body, s);
+        free(s);
+    }
+    if (rep->body.len == 0) lr_buf_puts(&rep->body, "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}");
+}
+
+/* See http.h. */
+void lr_reply_error(lr_reply *rep, int status, const char *code, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    set_error(rep, status, code, msg, NULL, 0);
+}
+
+/* See http.h. */
+void lr_reply_error_details(lr_reply *rep, int status, const char *code, const char *message,
+                            char *const *details, size_t n) {
+    static char *const none[1] = { NULL };
+    set_error(rep, status, code, message, details ? details : none, details ? n : 0);
+}
+
+/* ---- the daemon ------------------------------------------------------------------ */
+
+/* Resolves HOST:PORT into ADDR. Returns LR_OK or LR_EINVAL with a message. */
+static int resolve(const char *host, uint16_t port, struct sockaddr_storage *addr,
+                   socklen_t *alen, char *err, size_t errlen) {
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char ps[8];
+    snprintf(ps, sizeof ps, "%u", (unsigned)port);
+    bool any = !host || !*host || strcmp(host, "*") == 0;
+    int g = getaddrinfo(any ? NULL : host, ps, &hints, &res);
+    if (g != 0 || !res) {
+        snprintf(err, errlen, "cannot resolve '%s': %s", any ? "*" : host, gai_strerror(g));
+        return LR_EINVAL;
+    }
+    /* The wildcard resolves to IPv4 first on Linux: fine for "any". */
+    memcpy(addr, res->ai_addr, res->ai_addrlen);
+    *alen = res->ai_addrlen;
+    freeaddrinfo(res);
+    return LR_OK;
+}
+
+/* See http.h. */
+int lr_http_start(const lr_http_opts *opts, lr_http **out, char *err, size_t errlen) {
+    struct sockaddr_storage addr;
+    socklen_t alen = 0;
+    int rc = resolve(opts->host, opts->port, &addr, &alen, err, errlen);
+    if (rc != LR_OK) return rc;
+    lr_http *h = calloc(1, sizeof *h);
+    if (!h) {
+        snprintf(err, errlen, "out of memory");
+        return LR_ENOMEM;
+    }
+    h->opts = *opts;
+    atomic_init(&h->stopping, false);
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&h->idle, &ca);
+    pthread_condattr_destroy(&ca);
+
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+    h->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, h,
+        MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,      /* first, or MHD warns */
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)(opts->conn_limit ? opts->conn_limit : 1024),
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(opts->timeout_s ? opts->timeout_s : 60),
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_END);
+    if (!h->d) {
+        snprintf(err, errlen, "cannot listen on %s:%u: %s", opts->host && *opts->host ? opts->host : "*",
+                 (unsigned)opts->port, errno ? strerror(errno) : "libmicrohttpd refused to start");
+        pthread_cond_destroy(&h->idle);
+        pthread_mutex_destroy(&h->mu);
+        free(h);
+        return LR_EIO;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = di ? di->port : opts->port;
+    *out = h;
+    return LR_OK;
+}
+
+uint16_t lr_http_port(const lr_http *h) { return h->port; }
+
+/* See http.h. */
+void lr_http_stop(lr_http *h, int drain_ms) {
+    if (!h) return;
+    atomic_store(&h->stopping, true);
+    MHD_socket lfd = MHD_quiesce_daemon(h->d);
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += drain_ms / 1000;
+    deadline.tv_nsec += (long)(drain_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&h->mu);
+    while (h->inflight > 0)
+        if (pthread_cond_timedwait(&h->idle, &h->mu, &deadline) == ETIMEDOUT) break;
+    pthread_mutex_unlock(&h->mu);
+    MHD_stop_daemon(h->d);
+    if (lfd != MHD_INVALID_SOCKET) close(lfd);
+    pthread_cond_destroy(&h->idle);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+}

@@ -1,0 +1,550 @@
+/* routes.c -- one function per endpoint: validate what http.c let through
+ * and build the lr_cmd for the writer (see http.h for what is already
+ * checked: route, key, role, rate, content type, body size).
+ *
+ * What is decided here:
+ *
+ *   - JSON bodies: at most LR_HTTP_MAX_DEPTH levels of nesting (a scan
+ *     before jansson, which would allow 2048), then json_loadb() with
+ *     duplicate keys refused. Messages give the byte offset. An array
+ *     body holds 1..LR_HTTP_MAX_ITEMS elements (more: 413).
+ *   - Each element becomes one lr_cmd_item: its event (lr_event_parse_json,
+ *     the same checks as every other front door), its text as received
+ *     (the array is sliced, so the journal and GET /v1/leads/{id} keep the
+ *     client's bytes), and its hash: for a lead lr_lead_hash() (the
+ *     content, however the JSON was spelled), which is what lead-id
+ *     idempotency compares; for other events BLAKE2b-256 of the canonical
+ *     JSON (compact, keys sorted). In an array a bad element is an
+ *     item error (400) and the others still go; a single bad body is a 400
+ *     without the writer.
+ *   - Conveniences (progress, claim, next, status) build the event object
+ *     from the path and the body and go through the same parser; the text
+ *     journaled is that object's compact encoding.
+ *   - Idempotency-Key: 1..200 visible ASCII characters; its hash covers the
+ *     method, the path and the body, so the same key on another endpoint
+ *     or with another body is a conflict (409, by the writer).
+ *
+ * Nothing here is shared between threads; every handler owns its command
+ * until lr_service_call() returns, then releases it.
+ */
+#include "server/http.h"
+
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/lead_rt.h"
+#include "leadrouter/error.h"
+#include "server/form.h"
+
+#define IDEM_KEY_MAX 200
+
+typedef struct slice {
+    const char *p;
+    size_t n;
+} slice;
+
+/* ---- JSON bodies ------------------------------------------------------------------ */
+
+static bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/* Scans JSON text S (N bytes): returns the deepest nesting, and when the
+ * top level is an array and ELEMS is given, the text of each element (at
+ * most MAX of them; *nelems counts them all). Strings are skipped with
+ * their escapes. *deep_at is the offset where the depth first passed
+ * LR_HTTP_MAX_DEPTH. Meaningful only for valid JSON, but never reads past
+ * S + N on any input. */
+static int scan_json(const char *s, size_t n, size_t *deep_at, slice *elems, size_t max,
+                     size_t *nelems) {
+    int depth = 0, maxd = 0;
+    size_t count = 0;
+    const char *start = NULL, *last = NULL;   /* the current element's first / last byte */
+    *deep_at = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '"') {
+            size_t j = i + 1;
+            while (j < n && s[j] != '"') j += s[j] == '\\' ? 2 : 1;
+            if (j >= n) j = n - 1;              /* unterminated: invalid anyway */
+            if (depth == 1 && !start) start = s + i;
+            last = s + j;
+            i = j;
+            continue;
+        }
+        if (is_ws(c)) continue;
+        if (depth == 1 && (c == ',' || c == ']')) {
+            if (start && elems && count < max) elems[count] = (slice){ start, (size_t)(last - start + 1) };
+            if (start) count++;
+            start = NULL;
+        } else if (depth == 1 && !start) {
+            start = s + i;
+        }
+        if (c == '[' || c == '{') {
+            if (++depth > maxd) {
+                maxd = depth;
+                if (depth == LR_HTTP_MAX_DEPTH + 1) *deep_at = i;
+            }
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+        last = s + i;
+    }
+    if (nelems) *nelems = count;
+    return maxd;
+}
+
+/* Decodes the request's JSON body. Returns the value (owned by the caller)
+ * or NULL with REP set to the 400. */
+static json_t *decode_body(const lr_req *req, lr_reply *rep) {
+    size_t i = 0;
+    while (i < req->len && is_ws(req->body[i])) i++;
+    if (i == req->len) {
+        lr_reply_error(rep, 400, "invalid_json", "the body is empty: a JSON value is required");
+        return NULL;
+    }
+    size_t deep_at;
+    if (scan_json(req->body, req->len, &deep_at, NULL, 0, NULL) > LR_HTTP_MAX_DEPTH) {
+        lr_reply_error(rep, 400, "invalid_json", "JSON nested deeper than %d levels at byte %zu",
+                       LR_HTTP_MAX_DEPTH, deep_at);
+        return NULL;
+    }
+    json_error_t je;
+    json_t *v = json_loadb(req->body, req->len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+    if (v) return v;
+    /* jansson's position counts the bytes it consumed: past the token it
+     * choked on, but before a byte that is not UTF-8. We report the
+     * 0-based offset of the offending byte (the token's last byte). */
+    int at = je.position;
+    switch (json_error_code(&je)) {
+    case json_error_invalid_utf8:
+        lr_reply_error(rep, 400, "invalid_json", "invalid UTF-8 at byte %d", at);
+        break;
+    case json_error_duplicate_key:
+        lr_reply_error(rep, 400, "invalid_json", "duplicate key at byte %d: %s", at > 0 ? at - 1 : 0,
+                       je.text);
+        break;
+    default:
+        lr_reply_error(rep, 400, "invalid_json", "invalid JSON at byte %d: %s", at > 0 ? at - 1 : 0,
+                       je.text);
+        break;
+    }
+    return NULL;
+}
+
+/* BLAKE2b-256 of V's canonical text (compact, keys sorted). */
+static int canonical_hash(const json_t *v, unsigned char out[32]) {
+    char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    if (!s) return LR_ENOMEM;
+    crypto_generichash(out, 32, (const unsigned char *)s, strlen(s), NULL, 0);
+    free(s);
+    return LR_OK;
+}
+
+/* Fills IT from element V (text T): event, hash, or the item's error.
+ * LEADS_ONLY refuses other event types. Returns LR_OK or LR_ENOMEM. */
+static int make_item(lr_cmd_item *it, json_t *v, slice t, bool leads_only) {
+    memset(it, 0, sizeof *it);
+    it->body = t.p;
+    it->len = t.n;
+    int rc = lr_event_parse_json(v, &it->ev, it->err_msg, sizeof it->err_msg);
+    if (rc == LR_ENOMEM) return rc;
+    if (rc == LR_OK && leads_only && it->ev.type != LR_EV_LEAD) {
+        snprintf(it->err_msg, sizeof it->err_msg,
+                 "this endpoint takes leads; send '%s' events to POST /v1/events",
+                 lr_event_type_names[it->ev.type]);
+        lr_event_release(&it->ev);
+        rc = LR_EINVAL;
+    }
+    if (rc != LR_OK) {
+        it->err_status = 400;
+        it->err_code = "invalid_event";
+        return LR_OK;
+    }
+    if (it->ev.type == LR_EV_LEAD) rc = lr_lead_hash(it->ev.lead, it->hash);
+    else rc = canonical_hash(v, it->hash);
+    if (rc != LR_OK) {
+        lr_event_release(&it->ev);
+        return rc;
+    }
+    return LR_OK;
+}
+
+/* Builds CMD's items from the decoded body ROOT: one object, or an array
+ * of them. Returns true, or false with REP set (the caller releases CMD). */
+static bool make_items(const lr_req *req, json_t *root, bool leads_only, lr_cmd *cmd,
+                       lr_reply *rep) {
+    if (json_is_object(root)) {
+        if (!(cmd->items = calloc(1, sizeof *cmd->items))) goto oom;
+        cmd->nitems = 1;
+        if (make_item(&cmd->items[0], root, (slice){ req->body, req->len }, leads_only) != LR_OK)
+            goto oom;
+        if (cmd->items[0].err_status) {
+            lr_reply_error(rep, 400, cmd->items[0].err_code, "%s", cmd->items[0].err_msg);
+            return false;
+        }
+        return true;
+    }
+    if (!json_is_array(root)) {
+        lr_reply_error(rep, 400, "invalid_json", "the body must be a JSON object or an array of objects");
+        return false;
+    }
+    size_t n = json_array_size(root);
+    if (n == 0) {
+        lr_reply_error(rep, 400, "invalid_json", "the array is empty");
+        return false;
+    }
+    if (n > LR_HTTP_MAX_ITEMS) {
+        lr_reply_error(rep, 413, "payload_too_large", "an array holds at most %d items (this one %zu)",
+                       LR_HTTP_MAX_ITEMS, n);
+        return false;
+    }
+    slice *texts = calloc(n, sizeof *texts);
+    if (!texts || !(cmd->items = calloc(n, sizeof *cmd->items))) {
+        free(texts);
+        goto oom;
+    }
+    size_t deep_at, found = 0;
+    scan_json(req->body, req->len, &deep_at, texts, n, &found);
+    if (found != n) {               /* jansson and the scanner disagree: never on valid JSON */
+        free(texts);
+        lr_reply_error(rep, 500, "internal", "the array could not be split into its elements");
+        return false;
+    }
+    cmd->array = true;
+    for (size_t i = 0; i < n; i++) {
+        cmd->nitems = i + 1;
+        if (make_item(&cmd->items[i], json_array_get(root, i), texts[i], leads_only) != LR_OK) {
+            free(texts);
+            goto oom;
+        }
+    }
+    free(texts);
+    return true;
+oom:
+    lr_reply_error(rep, 500, "internal", "out of memory");
+    return false;
+}
+
+/* ---- handing over to the writer ---------------------------------------------------- */
+
+/* Sets the Idempotency-Key of CMD from REQ. Returns false with REP set when
+ * the key is malformed. */
+static bool set_idem(const lr_req *req, lr_cmd *cmd, lr_reply *rep) {
+    const char *k = req->idem_key;
+    if (!k) return true;
+    size_t n = strlen(k);
+    bool ok = n >= 1 && n <= IDEM_KEY_MAX;
+    for (size_t i = 0; ok && i < n; i++) ok = k[i] > 0x20 && k[i] < 0x7F;
+    if (!ok) {
+        lr_reply_error(rep, 400, "invalid_request",
+                       "Idempotency-Key must be 1 to %d visible ASCII characters", IDEM_KEY_MAX);
+        return false;
+    }
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, 32);
+    const char *m = req->method == LR_PUT ? "PUT " : req->method == LR_GET ? "GET " : "POST ";
+    crypto_generichash_update(&st, (const unsigned char *)m, strlen(m));
+    crypto_generichash_update(&st, (const unsigned char *)req->path, strlen(req->path));
+    crypto_generichash_update(&st, (const unsigned char *)"\n", 1);
+    crypto_generichash_update(&st, (const unsigned char *)req->body, req->len);
+    crypto_generichash_final(&st, cmd->idem_hash, 32);
+    cmd->idem_key = k;
+    return true;
+}
+
+/* Runs CMD through the writer and moves its answer into REP; releases CMD. */
+static void call(const lr_req *req, lr_cmd *cmd, lr_reply *rep) {
+    if (req->who && req->who->role == LR_ROLE_AGENT) cmd->scope_agent = req->who->agent;
+    lr_service_call(req->opts->svc, cmd);
+    lr_buf_release(&rep->body);
+    rep->status = cmd->status;
+    rep->content_type = cmd->content_type;
+    rep->body = cmd->body;
+    lr_buf_init(&cmd->body);
+    lr_cmd_release(cmd);
+}
+
+/* The command types without input. */
+static void simple(const lr_req *req, lr_reply *rep, lr_cmd_type type) {
+    lr_cmd cmd;
+    memset(&cmd, 0, sizeof cmd);
+    cmd.type = type;
+    cmd.id = req->param;
+    call(req, &cmd, rep);
+}
+
+/* A body of leads or events: decode, itemize, hand over. */
+static void batch(const lr_req *req, lr_reply *rep, lr_cmd_type type) {
+    lr_cmd cmd;
+    memset(&cmd, 0, sizeof cmd);
+    cmd.type = type;
+    json_t *root = decode_body(req, rep);
+    if (!root) return;
+    bool ok = make_items(req, root, type == LR_CMD_LEADS, &cmd, rep) && set_idem(req, &cmd, rep);
+    json_decref(root);
+    if (ok) call(req, &cmd, rep);
+    else lr_cmd_release(&cmd);
+}
+
+/* ---- conveniences: one event from the path and the body -------------------------------- */
+
+typedef struct fixed {
+    const char *key;
+    const char *value;              /* NULL: the key may not be in the body */
+} fixed;
+
+/* Builds the event TYPE from the request body (an object, or nothing when
+ * OPTIONAL) with the FIXED members from the path, parses it and hands it
+ * over as an EVENTS command. DEFAULT_AGENT fills "agent" when absent. */
+static void convenience(const lr_req *req, lr_reply *rep, const char *type, const fixed *fx,
+                        size_t nfx, bool optional, const char *default_agent) {
+    json_t *obj;
+    if (optional && req->len == 0) {
+        obj = json_object();
+    } else {
+        if (!(obj = decode_body(req, rep))) return;
+        if (!json_is_object(obj)) {
+            json_decref(obj);
+            lr_reply_error(rep, 400, "invalid_event", "the body must be a JSON object");
+            return;
+        }
+    }
+    char *text = NULL;
+    lr_cmd cmd;
+    memset(&cmd, 0, sizeof cmd);
+    cmd.type = LR_CMD_EVENTS;
+    if (!obj) goto oom;
+    if (json_object_get(obj, "type")) {
+        lr_reply_error(rep, 400, "invalid_event", "'type' is implied by the path");
+        goto out;
+    }
+    for (size_t i = 0; i < nfx; i++) {
+        json_t *v = json_object_get(obj, fx[i].key);
+        if (v && !json_is_null(v)) {
+            lr_reply_error(rep, 400, "invalid_event", fx[i].value ? "'%s' comes from the path"
+                           : "'%s' is not taken here", fx[i].key);
+            goto out;
+        }
+        if (fx[i].value && json_object_set_new(obj, fx[i].key, json_string(fx[i].value)) != 0)
+            goto oom;
+    }
+    if (default_agent && !json_is_string(json_object_get(obj, "agent")) &&
+        json_object_set_new(obj, "agent", json_string(default_agent)) != 0)
+        goto oom;
+    if (json_object_set_new(obj, "type", json_string(type)) != 0) goto oom;
+    if (!(text = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS))) goto oom;
+    if (!(cmd.items = calloc(1, sizeof *cmd.items))) goto oom;
+    cmd.nitems = 1;
+    if (make_item(&cmd.items[0], obj, (slice){ text, strlen(text) }, false) != LR_OK) goto oom;
+    if (cmd.items[0].err_status) {
+        lr_reply_error(rep, 400, "invalid_event", "%s", cmd.items[0].err_msg);
+        goto out;
+    }
+    if (set_idem(req, &cmd, rep)) call(req, &cmd, rep);
+    goto out;
+oom:
+    lr_reply_error(rep, 500, "internal", "out of memory");
+out:
+    lr_cmd_release(&cmd);
+    free(text);
+    json_decref(obj);
+}
+
+static const char *agent_of(const lr_req *req) {
+    return req->who && req->who->role == LR_ROLE_AGENT ? req->who->agent : NULL;
+}
+
+void lr_route_lead_progress(const lr_req *req, lr_reply *rep) {
+    fixed fx[] = { { "lead", req->param } };
+    convenience(req, rep, "progress", fx, 1, false, NULL);
+}
+
+void lr_route_lead_claim(const lr_req *req, lr_reply *rep) {
+    fixed fx[] = { { "lead", req->param } };
+    convenience(req, rep, "claim", fx, 1, true, agent_of(req));
+}
+
+void lr_route_agent_next(const lr_req *req, lr_reply *rep) {
+    fixed fx[] = { { "agent", req->param }, { "lead", NULL } };
+    convenience(req, rep, "claim", fx, 2, true, NULL);
+}
+
+void lr_route_agent_status(const lr_req *req, lr_reply *rep) {
+    fixed fx[] = { { "agent", req->param } };
+    convenience(req, rep, "agent", fx, 1, false, NULL);
+}
+
+/* ---- the endpoints ------------------------------------------------------------------ */
+
+void lr_route_healthz(const lr_req *req, lr_reply *rep) {
+    (void)req;
+    rep->status = 200;
+    lr_buf_puts(&rep->body, "{\"status\":\"ok\"}");
+}
+
+void lr_route_leads_post(const lr_req *req, lr_reply *rep) { batch(req, rep, LR_CMD_LEADS); }
+void lr_route_events_post(const lr_req *req, lr_reply *rep) { batch(req, rep, LR_CMD_EVENTS); }
+void lr_route_lead_get(const lr_req *req, lr_reply *rep) { simple(req, rep, LR_CMD_GET_LEAD); }
+void lr_route_agents_list(const lr_req *req, lr_reply *rep) { simple(req, rep, LR_CMD_GET_AGENTS); }
+void lr_route_agent_get(const lr_req *req, lr_reply *rep) { simple(req, rep, LR_CMD_GET_AGENT); }
+void lr_route_config_get(const lr_req *req, lr_reply *rep) { simple(req, rep, LR_CMD_GET_CONFIG); }
+void lr_route_stats(const lr_req *req, lr_reply *rep) { simple(req, rep, LR_CMD_STATS); }
+void lr_route_metrics(const lr_req *req, lr_reply *rep) { simple(req, rep, LR_CMD_METRICS); }
+
+/* A query value that names something: non-empty, at most 256 bytes, UTF-8. */
+static bool name_ok(const char *v) {
+    size_t n = strlen(v);
+    return n > 0 && n <= 256 && lr_utf8_valid(v, n);
+}
+
+void lr_route_leads_list(const lr_req *req, lr_reply *rep) {
+    lr_cmd cmd;
+    memset(&cmd, 0, sizeof cmd);
+    cmd.type = LR_CMD_LIST_LEADS;
+    lr_lead_query *q = &cmd.query;
+    q->since = LR_TIME_NONE;
+    q->limit = 100;
+    for (size_t i = 0; i < req->nargs; i++) {
+        const char *k = req->args[i].name, *v = req->args[i].value;
+        if (strcmp(k, "agent") == 0 || strcmp(k, "source") == 0 || strcmp(k, "cursor") == 0) {
+            if (!name_ok(v)) {
+                lr_reply_error(rep, 400, "invalid_request", "'%s' must be 1 to 256 bytes of UTF-8", k);
+                return;
+            }
+            *(k[0] == 'a' ? &q->agent : k[0] == 's' ? &q->source : &q->cursor) = v;
+        } else if (strcmp(k, "status") == 0) {
+            if (lr_name_lookup(lr_lead_state_names, LR_LEAD__COUNT, v) < 0) {
+                lr_reply_error(rep, 400, "invalid_request", "'status' must be one of assigned, "
+                               "offered, waiting, held, unrouted, closed");
+                return;
+            }
+            q->state = v;
+        } else if (strcmp(k, "since") == 0) {
+            if (lr_time_parse(v, strlen(v), &q->since) != LR_OK) {
+                lr_reply_error(rep, 400, "invalid_request", "'since' must be an RFC 3339 time");
+                return;
+            }
+        } else if (strcmp(k, "limit") == 0) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (!*v || *end || n < 1 || n > 1000) {
+                lr_reply_error(rep, 400, "invalid_request", "'limit' must be an integer from 1 to 1000");
+                return;
+            }
+            q->limit = (int)n;
+        } else {
+            lr_reply_error(rep, 400, "invalid_request",
+                           "unknown query argument '%.64s' (agent, status, source, since, limit, cursor)",
+                           k);
+            return;
+        }
+    }
+    const char *me = agent_of(req);
+    if (me) {
+        if (q->agent && strcmp(q->agent, me) != 0) {
+            lr_reply_error(rep, 403, "forbidden", "this key sees only the leads of agent '%s'", me);
+            return;
+        }
+        q->agent = me;
+    }
+    call(req, &cmd, rep);
+}
+
+void lr_route_preview(const lr_req *req, lr_reply *rep) {
+    json_t *root = decode_body(req, rep);
+    if (!root) return;
+    lr_cmd cmd;
+    memset(&cmd, 0, sizeof cmd);
+    cmd.type = LR_CMD_PREVIEW;
+    if (!json_is_object(root))
+        lr_reply_error(rep, 400, "invalid_json", "the body must be one lead object");
+    else if (make_items(req, root, true, &cmd, rep)) {
+        json_decref(root);
+        call(req, &cmd, rep);
+        return;
+    }
+    json_decref(root);
+    lr_cmd_release(&cmd);
+}
+
+void lr_route_config_put(const lr_req *req, lr_reply *rep) {
+    lr_config *cfg = NULL;
+    lr_config_errors errs = { NULL, 0 };
+    int rc = lr_config_load_string(req->body, req->len, "config", &cfg, &errs);
+    if (rc != LR_OK) {
+        if (errs.n)
+            lr_reply_error_details(rep, 422, "invalid_config", "the config does not validate",
+                                   errs.msgs, errs.n);
+        else if (rc == LR_ENOMEM)
+            lr_reply_error(rep, 500, "internal", "out of memory");
+        else
+            lr_reply_error(rep, 422, "invalid_config", "the config does not validate: %s",
+                           lr_strerror(rc));
+        lr_config_errors_release(&errs);
+        return;
+    }
+    lr_config_errors_release(&errs);
+    lr_cmd cmd;
+    memset(&cmd, 0, sizeof cmd);
+    cmd.type = LR_CMD_PUT_CONFIG;
+    cmd.config = cfg;
+    cmd.config_text = req->body;
+    cmd.config_len = req->len;
+    call(req, &cmd, rep);
+}
+
+/* The thank-you URL configured for SOURCE, or NULL. */
+static const char *redirect_for(const lr_http_opts *o, const char *source) {
+    for (size_t i = 0; i < o->nredirects; i++)
+        if (strcmp(o->redirects[i].source, source) == 0) return o->redirects[i].url;
+    return NULL;
+}
+
+void lr_route_form_post(const lr_req *req, lr_reply *rep) {
+    lr_form form = { NULL, 0 };
+    char err[256];
+    json_t *lead = NULL;
+    char *text = NULL;
+    lr_cmd cmd;
+    memset(&cmd, 0, sizeof cmd);
+    cmd.type = LR_CMD_LEADS;
+
+    int rc = lr_form_decode(req->body, req->len, &form, err, sizeof err);
+    if (rc == LR_OK) {
+        unsigned char rnd[8];
+        char id[5 + 2 * sizeof rnd + 1] = "form-";
+        randombytes_buf(rnd, sizeof rnd);
+        sodium_bin2hex(id + 5, sizeof id - 5, rnd, sizeof rnd);
+        rc = lr_form_to_lead(&form, req->param, id, &lead, err, sizeof err);
+    }
+    if (rc == LR_EINVAL) {
+        lr_reply_error(rep, 400, "invalid_form", "%s", err);
+        goto out;
+    }
+    if (rc != LR_OK || !(text = json_dumps(lead, JSON_COMPACT | JSON_SORT_KEYS)) ||
+        !(cmd.items = calloc(1, sizeof *cmd.items)))
+        goto oom;
+    cmd.nitems = 1;
+    if (make_item(&cmd.items[0], lead, (slice){ text, strlen(text) }, true) != LR_OK) goto oom;
+    if (cmd.items[0].err_status) {
+        lr_reply_error(rep, 400, "invalid_form", "%s", cmd.items[0].err_msg);
+        goto out;
+    }
+    if (!set_idem(req, &cmd, rep)) goto out;
+    call(req, &cmd, rep);
+    const char *url = redirect_for(req->opts, req->param);
+    if (url && rep->status >= 200 && rep->status < 300) {
+        rep->status = 303;
+        rep->location = url;
+    }
+    goto out;
+oom:
+    lr_reply_error(rep, 500, "internal", "out of memory");
+out:
+    lr_cmd_release(&cmd);
+    free(text);
+    json_decref(lead);
+    lr_form_release(&form);
+}

@@ -1,0 +1,641 @@
+#!/bin/sh
+# server_api.sh -- every endpoint of `leadrouter serve` end to end, with a
+# real server on a free loopback port and curl, asserting what a client
+# sees: statuses, exact JSON fields (jq), headers.
+#
+# One server runs for the whole file and the cases build on each other's
+# state (the order below is the story of one small sales team). The config
+# is deterministic (round robin, broadcast, pull queue, manual desk), so
+# every decision is exact; times are the server's clock, so they are
+# compared only with each other.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_server.sh"
+
+DB="$SRV/api.db"
+IDS="$SRV/ids"              # every lead id created, in order of arrival
+: >"$IDS"
+
+cat >"$SRV/api.yaml" <<'EOF'
+agents:
+  - {id: ann, capacity: 2}
+  - {id: ben, capacity: 2}
+  - {id: cat}
+  - {id: dan}
+  - {id: hot1}
+  - {id: hot2}
+  - {id: sdr}
+pools:
+  team: [ann, ben]
+  hot: [hot1, hot2]
+  pull: [sdr]
+  desk: [cat, dan]
+rules:
+  - {name: hot, when: 'score >= 90', pool: hot, strategy: broadcast}
+  - {name: pull, when: 'source == "list"', pool: pull, strategy: queue}
+  - {name: desk, when: 'product == "commercial"', pool: desk, strategy: manual}
+  - {name: rr, pool: team, strategy: round_robin, fallback: queue}
+EOF
+
+# The same, with a VIP desk in front.
+cat >"$SRV/api2.yaml" <<'EOF'
+agents:
+  - {id: ann, capacity: 2}
+  - {id: ben, capacity: 2}
+  - {id: cat}
+  - {id: dan}
+  - {id: hot1}
+  - {id: hot2}
+  - {id: sdr}
+  - {id: eve}
+pools:
+  team: [ann, ben]
+  hot: [hot1, hot2]
+  pull: [sdr]
+  desk: [cat, dan]
+  vip: [eve]
+rules:
+  - {name: vip, when: 'source == "vip"', pool: vip, strategy: top_down}
+  - {name: hot, when: 'score >= 90', pool: hot, strategy: broadcast}
+  - {name: pull, when: 'source == "list"', pool: pull, strategy: queue}
+  - {name: desk, when: 'product == "commercial"', pool: desk, strategy: manual}
+  - {name: rr, pool: team, strategy: round_robin, fallback: queue}
+EOF
+
+# Six mistakes (docs/configuration.md, Errors).
+cat >"$SRV/bad.yaml" <<'EOF'
+agents:
+  - id: ann
+    capacity: -1
+  - id: ben
+    wieght: 2
+pools:
+  sales: [ann, ben, zed]
+rules:
+  - name: hot
+    when: 'score >= 70 and state = "CA"'
+    pool: sales
+    strategy: round_robbin
+  - name: rest
+    pool: sales
+    strategy: top_down
+    window: 2h
+    fallback: hot
+EOF
+
+# D FILTER: the decisions of the last reply without their times.
+D='[.decisions[] | {lead, action, agent, agents, rule, pool, strategy, status, reason: .why.reason}]'
+# dec LEAD ACTION AGENT RULE POOL STRATEGY [REASON]: one expected element of $D.
+dec() {
+    _ag=null; [ "$3" = null ] || _ag="\"$3\""
+    _r=null; [ -z "$7" ] || _r="\"$7\""
+    _ru=null; [ "$4" = null ] || _ru="\"$4\""
+    _po=null; [ "$5" = null ] || _po="\"$5\""
+    _st=null; [ "$6" = null ] || _st="\"$6\""
+    printf '{"lead":"%s","action":"%s","agent":%s,"agents":null,"rule":%s,"pool":%s,"strategy":%s,"status":null,"reason":%s}' \
+        "$1" "$2" "$_ag" "$_ru" "$_po" "$_st" "$_r"
+}
+rr() { dec "$1" assigned "$2" rr team round_robin "$3"; }
+
+KEY=$(mkkey "$DB" admin)
+
+server_starts_and_prints_its_port() {
+    [ -n "$KEY" ] || fail "keys create gave no key"
+    srv_start S "$DB" "$SRV/api.yaml" --form-redirect thanks=https://example.com/thanks \
+        || { fail "$srv_error"; show stderr "$SRV/S.err"; }
+}
+
+healthz_needs_no_key() {
+    req GET /healthz
+    expect_code 200
+    expect_jq . '{"status":"ok"}'
+    expect_header '^content-type: application/json'
+}
+
+post_one_lead_is_201_with_the_lead_id_and_its_decision() {
+    api POST /v1/leads '{"id":"A1","source":"web"}'
+    expect_code 201
+    expect_jq .lead '"A1"'
+    expect_jq "$D" "[$(rr A1 ann)]"
+    expect_jq '.decisions[0].at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{3})?Z$")' true
+    expect_jq '.decisions[0].why.candidates' '[{"agent":"ann","chosen":true},{"agent":"ben","eligible":true}]'
+    cp "$RB" "$SRV/A1.first"
+    echo A1 >>"$IDS"
+}
+
+repeating_a_lead_is_200_with_the_original_reply() {
+    api POST /v1/leads '{"id":"A1","source":"web"}'
+    expect_code 200
+    same "$SRV/A1.first" "$RB" "the reply to the repeat"
+    # the same lead written differently is the same lead
+    api POST /v1/leads '{ "source" : "web",
+                          "id" : "A1" }'
+    expect_code 200
+    same "$SRV/A1.first" "$RB" "the reply to the reformatted repeat"
+    api GET /v1/leads
+    expect_jq '[.leads[].id]' '["A1"]'
+}
+
+same_id_with_another_body_is_409_and_keeps_the_first() {
+    api POST /v1/leads '{"id":"A1","source":"ads"}'
+    expect_error 409 conflict
+    api GET /v1/leads/A1
+    expect_jq .lead '{"id":"A1","source":"web"}'
+    expect_jq '.decisions | length' 1
+}
+
+array_of_leads_is_processed_in_order_each_with_its_result() {
+    api POST /v1/leads '[{"id":"A2"},{"id":"A1","source":"web"},{"id":"A1","source":"ads"},
+                         {"source":"web"},{"id":"A3","score":95},{"id":"A4"}]'
+    expect_code 201
+    expect_jq '[.results[].status]' '[201,200,409,400,201,201]'
+    expect_jq '[.results[].lead]' '["A2","A1",null,null,"A3","A4"]'
+    expect_jq '.results[0] | '"$D" "[$(rr A2 ben)]"
+    expect_jq '.results[1].decisions' "$(jq -c .decisions "$SRV/A1.first")"
+    expect_jq '.results[2].error.code' '"conflict"'
+    expect_jq '.results[3].error' '{"code":"invalid_event","message":"'"'id'"' is required"}'
+    expect_jq '.results[4].decisions | map({action, agents, rule, strategy})' \
+        '[{"action":"offered","agents":["hot1","hot2"],"rule":"hot","strategy":"broadcast"}]'
+    expect_jq '.results[5] | '"$D" "[$(rr A4 ann)]"
+    printf '%s\n' A2 A3 A4 >>"$IDS"
+    # only repeats: 200; only bad items: the first item's status
+    api POST /v1/leads '[{"id":"A2"},{"id":"A4"}]'
+    expect_code 200
+    expect_jq '[.results[].status]' '[200,200]'
+    api POST /v1/leads '[{"id":5},{"id":"A1","source":"ads"}]'
+    expect_code 400
+    expect_jq '[.results[].status]' '[400,409]'
+}
+
+form_maps_known_fields_and_keeps_the_rest_in_fields() {
+    req POST /v1/forms/website -H "Authorization: Bearer $KEY" \
+        --data-binary 'E-mail=jo%40example.com&first_name=Jo&last_name=Doe&tel=555-0100&zip=94110&score=12&utm_source=fb&color=red&color=blue&comment=call+me'
+    expect_code 201
+    FORM=$(jq -r .lead "$RB")
+    case $FORM in
+        form-????????????????) ;;
+        *) fail "generated id '$FORM' is not form-<16 hex>" ;;
+    esac
+    expect_jq "$D" "[$(rr "$FORM" ben)]"
+    echo "$FORM" >>"$IDS"
+    api GET "/v1/leads/$FORM"
+    expect_code 200
+    expect_jq '.source' '"website"'
+    expect_jq '.lead | to_entries | sort_by(.key) | from_entries' \
+        '{"email":"jo@example.com","fields":{"color":["red","blue"],"comment":"call me","utm_source":"fb"},"id":"'"$FORM"'","name":"Jo Doe","phone":"555-0100","postal_code":"94110","score":12,"source":"website"}'
+}
+
+form_with_a_thank_you_page_is_303_to_it() {
+    req POST /v1/forms/thanks -H "Authorization: Bearer $KEY" --data-binary 'name=Kim&id=T1'
+    expect_code 303
+    expect_header '^location: https://example\.com/thanks'
+    # ann and ben are full (2 each): it waits in the team queue
+    api GET /v1/leads/T1
+    expect_code 200
+    expect_jq '{state, agent, source}' '{"state":"waiting","agent":null,"source":"thanks"}'
+    expect_jq "$D" "[$(dec T1 queued null rr team round_robin no_eligible_agent)]"
+    echo T1 >>"$IDS"
+}
+
+events_array_gives_each_event_its_result() {
+    api POST /v1/events '[{"type":"accept","agent":"hot1","lead":"A3"},
+                          {"type":"progress","lead":"A1","status":"contacted"},
+                          {"type":"agent","agent":"ben","status":"away"},
+                          {"type":"bogus"}]'
+    expect_code 200
+    expect_jq '[.results[].status]' '[200,200,200,400]'
+    expect_jq '.results[0] | '"$D" "[$(dec A3 claimed hot1 hot hot broadcast)]"
+    expect_jq '.results[1].decisions' '[]'
+    expect_jq '.results[2].decisions' '[]'
+    expect_jq '.results[3].error' '{"code":"invalid_event","message":"unknown event type '"'bogus'"'"}'
+    api GET /v1/agents/ben
+    expect_jq .status '"away"'
+}
+
+progress_won_closes_the_lead_and_frees_a_slot() {
+    api POST /v1/leads/A1/progress '{"status":"won","value":500}'
+    expect_code 200
+    expect_jq '[.decisions[] | {lead, action, agent, status, reason: .why.reason}]' \
+        '[{"lead":"A1","action":"closed","agent":"ann","status":"won","reason":null},{"lead":"T1","action":"assigned","agent":"ann","status":null,"reason":"capacity_freed"}]'
+    api GET /v1/agents/ann
+    expect_jq '{open, assigned, won, closed}' '{"open":2,"assigned":3,"won":1,"closed":1}'
+}
+
+agent_status_endpoint_sets_the_status() {
+    api POST /v1/agents/ben/status '{"status":"available"}'
+    expect_code 200
+    expect_jq . '{"decisions":[]}'
+    api GET /v1/agents/ben
+    expect_code 200
+    expect_jq '{id, status, open, capacity, weight, assigned}' \
+        '{"id":"ben","status":"available","open":2,"capacity":2,"weight":1,"assigned":2}'
+}
+
+next_takes_the_oldest_lead_of_a_pull_queue() {
+    api POST /v1/leads '{"id":"Q1","source":"list"}'
+    expect_code 201
+    expect_jq "$D" "[$(dec Q1 queued null pull pull queue)]"
+    api POST /v1/leads '{"id":"Q2","source":"list"}'
+    expect_code 201
+    printf '%s\n' Q1 Q2 >>"$IDS"
+    req POST /v1/agents/sdr/next -H "Authorization: Bearer $KEY"
+    expect_code 200
+    expect_jq "$D" "[$(dec Q1 claimed sdr pull pull queue)]"
+    api POST /v1/agents/sdr/next '{}'
+    expect_code 200
+    expect_jq "$D" "[$(dec Q2 claimed sdr pull pull queue)]"
+    api POST /v1/agents/sdr/next
+    expect_error 404 queue_empty
+    expect_jq '[.decisions[] | {action, agent, reason: .why.reason}]' \
+        '[{"action":"claim_refused","agent":"sdr","reason":"queue_empty"}]'
+}
+
+claim_endpoint_takes_an_offer_and_the_loser_gets_409() {
+    api POST /v1/leads '{"id":"H1","score":99}'
+    expect_jq '.decisions[0] | {action, agents}' '{"action":"offered","agents":["hot1","hot2"]}'
+    echo H1 >>"$IDS"
+    api POST /v1/leads/H1/claim '{"agent":"hot2"}'
+    expect_code 200
+    expect_jq "$D" "[$(dec H1 claimed hot2 hot hot broadcast)]"
+    api POST /v1/leads/H1/claim '{"agent":"hot1"}'
+    expect_error 409 already_claimed
+    api GET /v1/leads/H1
+    expect_jq '{state, agent}' '{"state":"assigned","agent":"hot2"}'
+}
+
+declined_by_everyone_an_offer_is_routed_again() {
+    api POST /v1/leads '{"id":"H2","score":99}'
+    echo H2 >>"$IDS"
+    api POST /v1/events '{"type":"decline","agent":"hot1","lead":"H2"}'
+    expect_code 200
+    expect_jq . '{"decisions":[]}'
+    api POST /v1/events '{"type":"decline","agent":"hot2","lead":"H2"}'
+    expect_code 200
+    # nobody left on the hot desk; ann and ben are full: it waits for the team
+    expect_jq "$D" "[$(dec H2 queued null rr team round_robin no_eligible_agent)]"
+    expect_jq '.decisions[0].why.candidates' \
+        '[{"agent":"ann","skipped":"at_capacity"},{"agent":"ben","skipped":"at_capacity"}]'
+    api GET /v1/leads/H2
+    expect_jq '[.decisions[] | {action, agents}]' \
+        '[{"action":"offered","agents":["hot1","hot2"]},{"action":"queued","agents":null}]'
+    expect_jq '{state, agent}' '{"state":"waiting","agent":null}'
+}
+
+assign_and_release_by_an_admin() {
+    api POST /v1/leads '{"id":"M1","product":"commercial"}'
+    expect_code 201
+    expect_jq "$D" "[$(dec M1 held null desk desk manual)]"
+    echo M1 >>"$IDS"
+    api POST /v1/events '{"type":"assign","lead":"M1","agent":"cat"}'
+    expect_code 200
+    expect_jq "$D" "[$(dec M1 assigned cat desk desk manual manual)]"
+    api POST /v1/events '{"type":"release","lead":"M1","agent":"cat"}'
+    expect_code 200
+    expect_jq "$D" "[$(dec M1 released cat desk desk manual released),$(dec M1 held null desk desk manual released)]"
+    api POST /v1/events '{"type":"assign","lead":"M1","agent":"dan"}'
+    expect_code 200
+    expect_jq "$D" "[$(dec M1 assigned dan desk desk manual manual)]"
+}
+
+get_lead_gives_the_lead_its_decisions_and_progress() {
+    api GET /v1/leads/A1
+    expect_code 200
+    # a closed lead keeps the agent who had it
+    expect_jq '{id, state, agent, source}' '{"id":"A1","state":"closed","agent":"ann","source":"web"}'
+    expect_jq .lead '{"id":"A1","source":"web"}'
+    expect_jq '.received_at == .decisions[0].at' true
+    expect_jq '[.decisions[] | {action, agent, status}]' \
+        '[{"action":"assigned","agent":"ann","status":null},{"action":"closed","agent":"ann","status":"won"}]'
+    expect_jq '[.progress[] | {type, lead, status, value}]' \
+        '[{"type":"progress","lead":"A1","status":"contacted","value":null},{"type":"progress","lead":"A1","status":"won","value":500}]'
+    api GET /v1/leads/M1
+    expect_jq '[.decisions[].action]' '["held","assigned","released","held","assigned"]'
+    expect_jq '{state, agent}' '{"state":"assigned","agent":"dan"}'
+    api GET /v1/leads/NOPE
+    expect_error 404 not_found
+}
+
+list_leads_in_order_of_arrival() {
+    list_all "" "$SRV/all.json" || return
+    expect_ids=$(jq -R . "$IDS" | jq -s -c .)
+    _got=$(jq -c '[.[].id]' "$SRV/all.json")
+    [ "$_got" = "$expect_ids" ] || fail "ids: got $_got, expected $expect_ids"
+    api GET /v1/leads
+    expect_jq '.next_cursor' null
+    expect_jq '.leads[0] | keys_unsorted' '["id","state","agent","source","received_at"]'
+    expect_jq '.leads[] | select(.id == "H1") | {state, agent, source}' \
+        '{"state":"assigned","agent":"hot2","source":null}'
+}
+
+# filter_is QUERY JQ-SELECT EXPECTED-IDS: ?QUERY lists exactly the leads of
+# the full list that JQ-SELECT keeps, and they are EXPECTED-IDS.
+filter_is() {
+    api GET "/v1/leads?$1"
+    expect_code 200
+    expect_jq '[.leads[].id]' "$3"
+    _want=$(jq -c "[.[] | select($2)]" "$SRV/all.json")
+    expect_jq '.leads' "$_want"
+}
+
+list_leads_filters_by_agent_status_source() {
+    list_all "" "$SRV/all.json" || return
+    filter_is 'agent=ann' '.agent == "ann"' '["A1","A4","T1"]'
+    filter_is 'agent=hot2' '.agent == "hot2"' '["H1"]'
+    filter_is 'status=assigned' '.state == "assigned"' "[\"A2\",\"A3\",\"A4\",\"$FORM\",\"T1\",\"Q1\",\"Q2\",\"H1\",\"M1\"]"
+    filter_is 'status=waiting' '.state == "waiting"' '["H2"]'
+    filter_is 'status=closed' '.state == "closed"' '["A1"]'
+    filter_is 'status=held' '.state == "held"' '[]'
+    filter_is 'source=website' '.source == "website"' "[\"$FORM\"]"
+    filter_is 'source=list&status=assigned' '.source == "list" and .state == "assigned"' '["Q1","Q2"]'
+    filter_is 'agent=sdr&status=assigned&source=list' '.agent == "sdr"' '["Q1","Q2"]'
+    filter_is 'agent=ann&status=closed' '.agent == "ann" and .state == "closed"' '["A1"]'
+    filter_is 'agent=ben&status=closed' 'false' '[]'
+}
+
+list_leads_since_a_time() {
+    list_all "" "$SRV/all.json" || return
+    _t=$(jq -r '.[] | select(.id == "Q1") | .received_at' "$SRV/all.json")
+    api GET "/v1/leads?since=$_t"
+    expect_code 200
+    expect_jq '.leads' "$(jq -c "$JQ_DEFS"' ("'"$_t"'" | ms) as $t | [.[] | select((.received_at | ms) >= $t)]' "$SRV/all.json")"
+    expect_jq '[.leads[].id] | index("Q1") != null and index("A1") == null' true
+    api GET '/v1/leads?since=2000-01-01T00:00:00Z'
+    expect_jq '.leads | length' "$(jq length "$SRV/all.json")"
+    api GET '/v1/leads?since=2999-01-01T00:00:00Z'
+    expect_jq . '{"leads":[],"next_cursor":null}'
+    api GET '/v1/leads?since=2000-01-01T01:00:00%2B01:00&source=website'
+    expect_jq '[.leads[].id]' "[\"$FORM\"]"
+}
+
+list_leads_pages_with_limit_and_cursor() {
+    list_all "" "$SRV/all.json" || return
+    _n=$(jq length "$SRV/all.json")
+    : >"$SRV/paged"
+    _cur=; _pages=0
+    while [ $_pages -lt 50 ]; do
+        _pages=$((_pages + 1))
+        api GET "/v1/leads?limit=3${_cur:+&cursor=$_cur}"
+        expect_code 200
+        _len=$(jq '.leads | length' "$RB")
+        jq -c '.leads[]' "$RB" >>"$SRV/paged"
+        _cur=$(jq -r '.next_cursor // empty' "$RB")
+        if [ -n "$_cur" ]; then
+            [ "$_len" -eq 3 ] || fail "page $_pages has $_len leads and a next cursor"
+        else
+            break
+        fi
+    done
+    [ $_pages -eq $(((_n + 2) / 3)) ] || fail "$_pages pages for $_n leads at 3 a page"
+    _got=$(jq -s -c . "$SRV/paged")
+    [ "$_got" = "$(cat "$SRV/all.json")" ] || fail "the pages do not add up to the whole list"
+    # a filtered listing pages too
+    api GET '/v1/leads?status=assigned&limit=4'
+    expect_jq '[.leads[].id]' "[\"A2\",\"A3\",\"A4\",\"$FORM\"]"
+    _c=$(jq -r .next_cursor "$RB")
+    api GET "/v1/leads?status=assigned&limit=4&cursor=$_c"
+    expect_jq '[.leads[].id]' '["T1","Q1","Q2","H1"]'
+    _c=$(jq -r .next_cursor "$RB")
+    api GET "/v1/leads?status=assigned&limit=4&cursor=$_c"
+    expect_jq . '{"leads":[{"id":"M1","state":"assigned","agent":"dan","source":null,"received_at":'"$(jq -c '.[] | select(.id == "M1") | .received_at' "$SRV/all.json")"'}],"next_cursor":null}'
+}
+
+get_agents_lists_every_agent_in_config_order() {
+    api GET /v1/agents
+    expect_code 200
+    expect_jq '[.agents[].id]' '["ann","ben","cat","dan","hot1","hot2","sdr"]'
+    expect_jq '[.agents[] | {id, open}]' \
+        '[{"id":"ann","open":2},{"id":"ben","open":2},{"id":"cat","open":0},{"id":"dan","open":1},{"id":"hot1","open":1},{"id":"hot2","open":1},{"id":"sdr","open":2}]'
+    expect_jq '.agents[0] | keys_unsorted' '["id","name","status","open","capacity","weight","assigned","won","closed","window"]'
+    cp "$RB" "$SRV/agents.json"
+    for _a in ann cat sdr; do
+        api GET "/v1/agents/$_a"
+        expect_code 200
+        expect_jq . "$(jq -c ".agents[] | select(.id == \"$_a\")" "$SRV/agents.json")"
+    done
+    api GET /v1/agents/nobody
+    expect_error 404 not_found
+}
+
+get_config_returns_the_text_and_its_version() {
+    api GET /v1/config
+    expect_code 200
+    expect_jq '.config' "$(jq -Rs -c . "$SRV/api.yaml")"
+    expect_jq '.version' 1
+}
+
+# snapshot NAME: stats, agents and the lead list into $SRV/NAME.*
+snapshot() {
+    api GET /v1/stats; cp "$RB" "$SRV/$1.stats"
+    api GET /v1/agents; cp "$RB" "$SRV/$1.agents"
+    list_all "" "$SRV/$1.leads"
+}
+
+preview_shows_the_decision_and_changes_nothing() {
+    # make room in the team: ben wins one, so ben is not full
+    api POST "/v1/leads/A2/progress" '{"status":"lost"}'
+    expect_code 200
+    expect_jq '[.decisions[] | {lead, action, agent}]' \
+        '[{"lead":"A2","action":"closed","agent":"ben"},{"lead":"H2","action":"assigned","agent":"ben"}]'
+    api POST "/v1/leads/$FORM/progress" '{"status":"won"}'
+    expect_code 200
+    snapshot before
+    api POST /v1/route/preview '{"id":"P1","source":"web"}'
+    expect_code 200
+    expect_jq "$D" "[$(rr P1 ben preview)]"
+    cp "$RB" "$SRV/preview"
+    api POST /v1/route/preview '{"id":"P1","source":"web"}'
+    expect_jq "$D" "[$(rr P1 ben preview)]"
+    api GET /v1/leads/P1
+    expect_code 404
+    snapshot after
+    same "$SRV/before.stats" "$SRV/after.stats" "GET /v1/stats"
+    same "$SRV/before.agents" "$SRV/after.agents" "GET /v1/agents"
+    same "$SRV/before.leads" "$SRV/after.leads" "GET /v1/leads"
+    # the real lead gets what the preview said
+    api POST /v1/leads '{"id":"P1","source":"web"}'
+    expect_code 201
+    expect_jq "$D" "[$(rr P1 ben)]"
+    echo P1 >>"$IDS"
+}
+
+put_config_swaps_it_and_routing_follows() {
+    req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
+        --data-binary @"$SRV/api2.yaml"
+    expect_code 200
+    expect_jq '.version | type' '"number"'
+    expect_jq '.decisions' '[]'
+    _v=$(jq .version "$RB")
+    [ "$_v" -gt 1 ] 2>/dev/null || fail "version $_v after a change of version 1"
+    api GET /v1/config
+    expect_jq '.config' "$(jq -Rs -c . "$SRV/api2.yaml")"
+    expect_jq '.version' "$_v"
+    api POST /v1/leads '{"id":"V1","source":"vip"}'
+    expect_code 201
+    expect_jq "$D" "[$(dec V1 assigned eve vip vip top_down)]"
+    echo V1 >>"$IDS"
+    api GET /v1/agents/eve
+    expect_jq '{id, open}' '{"id":"eve","open":1}'
+    echo "$_v" >"$SRV/version"
+}
+
+put_invalid_config_is_422_with_every_error_and_the_old_one_stays() {
+    req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
+        --data-binary @"$SRV/bad.yaml"
+    expect_error 422 invalid_config
+    expect_jq '.error.details' '["config:3:15: agent '"'ann'"': '"'capacity'"' must be a non-negative integer, got '"'-1'"'","config:5:5: unknown key '"'wieght'"' in agent '"'ben'"' (known: id, name, status, weight, capacity, caps, attributes)","config:7:21: pool '"'sales'"': unknown agent '"'zed'"'","config:10:34: rule '"'hot'"': when: column 23: unexpected '"'='"'; equality is written '"'=='"'","config:12:15: rule '"'hot'"': unknown strategy '"'round_robbin'"' (known: round_robin, weighted_round_robin, random, weighted_random, least_busy, most_available, longest_idle, fewest_assigned, top_down, top_producer, owner, broadcast, queue, open_pool, manual)","config:16:13: rule '"'rest'"': '"'window'"' applies only to strategies fewest_assigned and top_producer"]'
+    api GET /v1/config
+    expect_jq '.config' "$(jq -Rs -c . "$SRV/api2.yaml")"
+    expect_jq '.version' "$(cat "$SRV/version" 2>/dev/null)"
+    api POST /v1/leads '{"id":"V2","source":"vip"}'
+    expect_code 201
+    expect_jq "$D" "[$(dec V2 assigned eve vip vip top_down)]"
+    echo V2 >>"$IDS"
+}
+
+idempotency_key_replays_the_reply_and_refuses_another_body() {
+    api POST /v1/leads '{"id":"K1"}' -H 'Idempotency-Key: order-1'
+    expect_code 201
+    expect_jq .lead '"K1"'
+    cp "$RB" "$SRV/K1.first"
+    api POST /v1/leads '{"id":"K1"}' -H 'Idempotency-Key: order-1'
+    expect_code 200
+    same "$SRV/K1.first" "$RB" "the reply to the same key and body"
+    api POST /v1/leads '{"id":"K2"}' -H 'Idempotency-Key: order-1'
+    expect_error 409 idempotency_key_reused
+    api GET /v1/leads/K2
+    expect_code 404
+    # on an event: the second try replays the first answer, and the
+    # progress is applied once
+    api POST /v1/leads/K1/progress '{"status":"won"}' -H 'Idempotency-Key: close-K1'
+    expect_code 200
+    expect_jq '[.decisions[] | {lead, action, status}]' '[{"lead":"K1","action":"closed","status":"won"}]'
+    cp "$RB" "$SRV/close.first"
+    api POST /v1/leads/K1/progress '{"status":"won"}' -H 'Idempotency-Key: close-K1'
+    expect_code 200
+    same "$SRV/close.first" "$RB" "the reply to the repeated progress"
+    api GET /v1/leads/K1
+    expect_jq '[.progress[].status]' '["won"]'
+    expect_jq '[.decisions[].action]' '["queued","closed"]'
+    # the same key and body on another path is another request
+    api POST /v1/leads/A4/progress '{"status":"won"}' -H 'Idempotency-Key: close-K1'
+    expect_error 409 idempotency_key_reused
+    api GET /v1/leads/A4
+    expect_jq .state '"assigned"'
+    # without the key, the repeat is a conflict with the closed lead
+    api POST /v1/leads/K1/progress '{"status":"won"}'
+    expect_error 409 lead_closed
+}
+
+stats_count_leads_and_decisions_as_the_leads_show_them() {
+    list_all "" "$SRV/all.json" || return
+    jq -r '.[].id' "$SRV/all.json" >"$SRV/all.ids"
+    get_each "$SRV/all.ids" "$SRV/each.json" || return
+    api GET /v1/stats
+    expect_code 200
+    expect_jq 'keys_unsorted' '["leads","decisions","by_agent","by_rule","by_pool","by_source","time_to_assign_ms","queues"]'
+    expect_jq .leads "$(jq length "$SRV/all.json")"
+    # every decision belongs to a lead, but the one refused `next` (no lead)
+    _want=$(jq -c '[.[].decisions[]] + [{"action":"claim_refused"}] | group_by(.action)
+                   | map({key: .[0].action, value: length}) | from_entries' "$SRV/each.json")
+    expect_jq .decisions "$_want"
+    expect_jq .by_source '{"list":{"leads":2,"assigned":2},"thanks":{"leads":1,"assigned":1},"vip":{"leads":2,"assigned":2},"web":{"leads":2,"assigned":2},"website":{"leads":1,"assigned":1}}'
+    expect_jq '.by_rule.vip' '{"assigned":2}'
+    expect_jq '.by_pool.pull' '{"claimed":2,"queued":2}'
+    expect_jq '.by_rule.pull' '{"claimed":2,"queued":2}'
+    expect_jq '.by_agent.ann' '{"assigned":3,"closed":1,"open":2,"won":1,"lost":0}'
+    expect_jq '.by_agent.sdr' '{"claim_refused":1,"claimed":2,"open":2,"won":0,"lost":0}'
+    expect_jq '.queues.team' '{"waiting":0,"oldest_ms":null}'
+    # time to assign: first assigned or claimed decision minus arrival,
+    # nearest-rank median and p90
+    _tta=$(jq -c "$JQ_DEFS"'
+        [.[] | (.received_at | ms) as $r
+             | ([.decisions[] | select(.action == "assigned" or .action == "claimed")][0]) as $d
+             | select($d != null) | ($d.at | ms) - $r] | sort
+        | {median: (if length > 0 then .[((length + 1) / 2 | floor) - 1] else null end),
+           p90: (if length > 0 then .[((9 * length + 9) / 10 | floor) - 1] else null end),
+           count: length}' "$SRV/each.json")
+    expect_jq .time_to_assign_ms "$_tta"
+    expect_jq '.time_to_assign_ms.count' 14
+    expect_jq '.time_to_assign_ms.p90 > 0' true
+    cp "$RB" "$SRV/stats.json"
+    api GET /v1/agents
+    _open=$(jq -S -c '[.agents[] | {key: .id, value: .open} | select(.value > 0)] | from_entries' "$RB")
+    _sopen=$(jq -S -c '[.by_agent | to_entries[] | {key, value: .value.open} | select(.value > 0)] | from_entries' "$SRV/stats.json")
+    [ "$_open" = "$_sopen" ] || fail "open leads per agent: /v1/agents $_open, /v1/stats $_sopen"
+}
+
+metrics_are_prometheus_text() {
+    req GET /metrics
+    expect_error 401 unauthorized
+    api GET /v1/stats
+    cp "$RB" "$SRV/stats.json"
+    api GET /metrics
+    expect_code 200
+    expect_header '^content-type: text/plain; version=0\.0\.4'
+    M="$RB"
+    _v() { sed -n "s/^$1 \\([0-9.e+]*\\)\$/\\1/p" "$M"; }
+    [ "$(_v leadrouter_leads_total)" = "$(jq .leads "$SRV/stats.json")" ] \
+        || fail "leadrouter_leads_total $(_v leadrouter_leads_total)"
+    grep -q '^# TYPE leadrouter_leads_total counter$' "$M" || fail "no TYPE line for leads_total"
+    grep -q '^# TYPE leadrouter_decisions_total counter$' "$M" || fail "no TYPE line for decisions_total"
+    for _a in assigned offered queued held claimed claim_refused released closed unrouted rejected; do
+        _want=$(jq ".decisions.$_a // 0" "$SRV/stats.json")
+        _got=$(_v "leadrouter_decisions_total{action=\"$_a\"}")
+        [ "$_got" = "$_want" ] || fail "decisions_total{action=\"$_a\"} is '$_got', /v1/stats says $_want"
+    done
+    grep -q '^# TYPE leadrouter_commit_seconds histogram$' "$M" || fail "no histogram TYPE line"
+    _prev=0; _nb=0
+    for _b in $(sed -n 's/^leadrouter_commit_seconds_bucket{le="[^"]*"} \([0-9]*\)$/\1/p' "$M"); do
+        [ "$_b" -ge "$_prev" ] || fail "commit buckets are not cumulative ($_b after $_prev)"
+        _prev=$_b; _nb=$((_nb + 1))
+    done
+    [ "$_nb" -ge 2 ] || fail "only $_nb commit buckets"
+    _inf=$(_v 'leadrouter_commit_seconds_bucket{le="+Inf"}')
+    _cnt=$(_v leadrouter_commit_seconds_count)
+    [ -n "$_inf" ] && [ "$_inf" = "$_cnt" ] || fail "+Inf bucket '$_inf' != count '$_cnt'"
+    [ "${_cnt:-0}" -gt 20 ] || fail "only '$_cnt' commits after all these requests"
+    grep -qE '^leadrouter_commit_seconds_sum [0-9]+(\.[0-9]+)?$' "$M" || fail "no commit sum"
+    grep -qE '^leadrouter_writer_queue [0-9]+$' "$M" || fail "no writer queue gauge"
+    for _p in team hot pull desk vip; do
+        _want=$(jq ".queues.$_p.waiting" "$SRV/stats.json")
+        _got=$(_v "leadrouter_queue_depth{pool=\"$_p\"}")
+        [ "$_got" = "$_want" ] || fail "queue_depth{pool=\"$_p\"} is '$_got', /v1/stats says $_want"
+    done
+}
+
+sigterm_stops_the_server_with_exit_0() {
+    srv_term S
+    [ "$srv_rc" -eq 0 ] || { fail "exit status $srv_rc after SIGTERM"; show stderr "$SRV/S.err"; }
+    grep -q '^leadrouter: stopped$' "$SRV/S.err" || { fail "no 'stopped' line"; show stderr "$SRV/S.err"; }
+}
+
+tcase server_starts_and_prints_its_port
+if [ -z "$URL" ]; then finish; fi
+tcase healthz_needs_no_key
+tcase post_one_lead_is_201_with_the_lead_id_and_its_decision
+tcase repeating_a_lead_is_200_with_the_original_reply
+tcase same_id_with_another_body_is_409_and_keeps_the_first
+tcase array_of_leads_is_processed_in_order_each_with_its_result
+tcase form_maps_known_fields_and_keeps_the_rest_in_fields
+tcase form_with_a_thank_you_page_is_303_to_it
+tcase events_array_gives_each_event_its_result
+tcase progress_won_closes_the_lead_and_frees_a_slot
+tcase agent_status_endpoint_sets_the_status
+tcase next_takes_the_oldest_lead_of_a_pull_queue
+tcase claim_endpoint_takes_an_offer_and_the_loser_gets_409
+tcase declined_by_everyone_an_offer_is_routed_again
+tcase assign_and_release_by_an_admin
+tcase get_lead_gives_the_lead_its_decisions_and_progress
+tcase list_leads_in_order_of_arrival
+tcase list_leads_filters_by_agent_status_source
+tcase list_leads_since_a_time
+tcase list_leads_pages_with_limit_and_cursor
+tcase get_agents_lists_every_agent_in_config_order
+tcase get_config_returns_the_text_and_its_version
+tcase preview_shows_the_decision_and_changes_nothing
+tcase put_config_swaps_it_and_routing_follows
+tcase put_invalid_config_is_422_with_every_error_and_the_old_one_stays
+tcase stats_count_leads_and_decisions_as_the_leads_show_them
+tcase metrics_are_prometheus_text
+tcase idempotency_key_replays_the_reply_and_refuses_another_body
+tcase sigterm_stops_the_server_with_exit_0
+finish

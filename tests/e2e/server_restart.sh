@@ -1,0 +1,309 @@
+#!/bin/sh
+# server_restart.sh -- `leadrouter serve` keeps its state across a stop:
+#
+#   - two servers, A and B, get the same requests (round robin, weighted
+#     round robin credits, a seeded random strategy, a broadcast offer left
+#     pending, a pull queue, a lead waiting for capacity, progress, a
+#     status change, a PUT /v1/config); A is stopped with SIGTERM (exit 0)
+#     and started again on its store; what a client sees of A (agents,
+#     stats, config, every lead) is identical before and after, and from
+#     then on A decides exactly as B, which never stopped;
+#   - a --config equal to the stored config changes nothing; a different
+#     one is a config change;
+#   - SIGTERM while a batch of posts is in flight: every lead that got a
+#     2xx is there after the restart, and none that got 503.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_server.sh"
+
+cat >"$SRV/c1.yaml" <<'EOF'
+agents:
+  - {id: ann, capacity: 6, weight: 3, caps: {hour: 50}}
+  - {id: ben, capacity: 6, weight: 2}
+  - {id: cat, weight: 1, caps: {day: 3}}
+  - {id: dan}
+  - {id: eve}
+  - {id: sdr}
+  - {id: tia, capacity: 1}
+pools:
+  turn: [ann, ben, cat]
+  wrr: [ann, ben, cat]
+  rnd: [dan, eve, ann]
+  hot: [dan, eve]
+  pull: [sdr, dan]
+  solo: [tia]
+rules:
+  - {name: hot, when: 'score >= 90', pool: hot, strategy: broadcast}
+  - {name: pull, when: 'source == "list"', pool: pull, strategy: queue}
+  - {name: solo, when: 'source == "solo"', pool: solo, strategy: round_robin, fallback: queue}
+  - {name: weighted, when: 'source == "ads"', pool: wrr, strategy: weighted_round_robin}
+  - {name: random, when: 'source == "rnd"', pool: rnd, strategy: random}
+  - {name: turn, pool: turn, strategy: round_robin, fallback: queue}
+EOF
+sed 's/{id: cat, weight: 1, caps: {day: 3}}/{id: cat, weight: 2, caps: {day: 4}}/' "$SRV/c1.yaml" >"$SRV/c2.yaml"
+
+ADB="$SRV/a.db"
+BDB="$SRV/b.db"
+KA=$(mkkey "$ADB" admin)
+KB=$(mkkey "$BDB" admin)
+NODATE='[.decisions[]? | del(.at)]'
+
+# both METHOD PATH [JSON]: the request to A then to B; A's reply in
+# $SRV/last.a, B's in $SRV/last.b. The two must agree on the status and on
+# the decisions (but their times).
+both() {
+    srv_use A; KEY=$KA; api "$@"; _ca=$code; cp "$RB" "$SRV/last.a"
+    srv_use B; KEY=$KB; api "$@"; _cb=$code; cp "$RB" "$SRV/last.b"
+    srv_use A; KEY=$KA
+    if [ "$_ca" != "$_cb" ]; then
+        fail "$1 $2: A says $_ca, B says $_cb"
+        show A "$SRV/last.a"; show B "$SRV/last.b"
+    fi
+    if [ "$(jq -c "$NODATE" "$SRV/last.a")" != "$(jq -c "$NODATE" "$SRV/last.b")" ]; then
+        fail "$1 $2: A and B decide differently"
+        show A "$SRV/last.a"; show B "$SRV/last.b"
+    fi
+}
+
+# lead_both ID JSON [EXPECTED-ACTION EXPECTED-AGENT]: a new lead to both
+# (AGENT: "-" for none, "a,b" for an offer).
+lead_both() {
+    both POST /v1/leads "$2"
+    [ "$_ca" = 201 ] || fail "lead $1: HTTP $_ca"
+    if [ $# -ge 4 ]; then
+        _got=$(jq -r '.decisions[0] | "\(.action) \(.agent // .agents // "-")"' "$SRV/last.a" | tr -d '[]"')
+        [ "$_got" = "$3 $4" ] || fail "lead $1: $_got, expected $3 $4"
+    fi
+    echo "$1" >>"$SRV/ids"
+}
+
+# snapshot NAME: what a client can see of A, into $SRV/NAME.*
+snapshot() {
+    srv_use A; KEY=$KA
+    api GET /v1/agents; cp "$RB" "$SRV/$1.agents"
+    api GET /v1/stats;  cp "$RB" "$SRV/$1.stats"
+    api GET /v1/config; cp "$RB" "$SRV/$1.config"
+    list_all "" "$SRV/$1.leads"
+    get_each "$SRV/ids" "$SRV/$1.each"
+}
+
+twins_start() {
+    : >"$SRV/ids"
+    srv_start A "$ADB" "$SRV/c1.yaml" --seed 7 --rate-limit 0 || { fail "$srv_error"; show stderr "$SRV/A.err"; }
+    srv_start B "$BDB" "$SRV/c1.yaml" --seed 7 --rate-limit 0 || { fail "$srv_error"; show stderr "$SRV/B.err"; }
+}
+
+twins_get_the_same_requests() {
+    # round robin over ann, ben, cat
+    lead_both R1 '{"id":"R1"}' assigned ann
+    lead_both R2 '{"id":"R2"}' assigned ben
+    lead_both R3 '{"id":"R3"}' assigned cat
+    lead_both R4 '{"id":"R4"}' assigned ann
+    # smooth weighted round robin 3:2:1
+    lead_both W1 '{"id":"W1","source":"ads"}' assigned ann
+    lead_both W2 '{"id":"W2","source":"ads"}' assigned ben
+    lead_both W3 '{"id":"W3","source":"ads"}' assigned ann
+    lead_both W4 '{"id":"W4","source":"ads"}' assigned cat
+    lead_both W5 '{"id":"W5","source":"ads"}' assigned ben
+    # the seeded random strategy
+    for _i in 1 2 3 4; do lead_both "X$_i" "{\"id\":\"X$_i\",\"source\":\"rnd\"}"; done
+    # offers: H1 stays pending, H2 is claimed
+    lead_both H1 '{"id":"H1","score":95}' offered dan,eve
+    lead_both H2 '{"id":"H2","score":99}' offered dan,eve
+    both POST /v1/leads/H2/claim '{"agent":"eve"}'
+    expect_jq '[.decisions[] | {lead, action, agent}]' '[{"lead":"H2","action":"claimed","agent":"eve"}]'
+    # a pull queue: Q1 taken, Q2 and Q3 wait
+    lead_both Q1 '{"id":"Q1","source":"list"}' queued -
+    lead_both Q2 '{"id":"Q2","source":"list"}' queued -
+    lead_both Q3 '{"id":"Q3","source":"list"}' queued -
+    both POST /v1/agents/sdr/next
+    expect_jq '[.decisions[] | {lead, action, agent}]' '[{"lead":"Q1","action":"claimed","agent":"sdr"}]'
+    # tia has room for one: S2 waits for capacity
+    lead_both S1 '{"id":"S1","source":"solo"}' assigned tia
+    lead_both S2 '{"id":"S2","source":"solo"}' queued -
+    # progress; R4 qualified goes round again
+    both POST /v1/leads/R1/progress '{"status":"won","value":1000}'
+    both POST /v1/leads/R2/progress '{"status":"contacted"}'
+    both POST /v1/leads/R4/progress '{"status":"qualified"}'
+    both POST /v1/agents/ben/status '{"status":"away"}'
+    # a config change restarts the rotations; then more of each
+    for _s in A B; do
+        srv_use $_s; eval "KEY=\$K$_s"
+        req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
+            --data-binary @"$SRV/c2.yaml"
+        expect_code 200 "PUT /v1/config on $_s"
+        jq -c "$NODATE" "$RB" >"$SRV/put.$_s"
+    done
+    srv_use A; KEY=$KA
+    same "$SRV/put.A" "$SRV/put.B" "PUT /v1/config decisions"
+    lead_both R5 '{"id":"R5"}' assigned ann
+    lead_both R6 '{"id":"R6"}' assigned cat
+    lead_both R6b '{"id":"R6b"}' assigned ann
+    lead_both W6 '{"id":"W6","source":"ads"}'
+    lead_both X5 '{"id":"X5","source":"rnd"}'
+    api GET /v1/stats
+    expect_jq '.queues.pull.waiting' 2
+    expect_jq '.queues.hot.waiting' 1
+    expect_jq '.queues.solo.waiting' 1
+}
+
+sigterm_then_restart_restores_everything() {
+    snapshot before
+    srv_term A
+    [ "$srv_rc" -eq 0 ] || { fail "exit status $srv_rc after SIGTERM"; show stderr "$SRV/A.err"; }
+    grep -q '^leadrouter: stopped$' "$SRV/A.err" || fail "no 'stopped' line"
+    : >"$SRV/A.err"
+    srv_start A "$ADB" "" --seed 7 --rate-limit 0 || { fail "$srv_error"; show stderr "$SRV/A.err"; return; }
+    snapshot after
+    same "$SRV/before.agents" "$SRV/after.agents" "GET /v1/agents"
+    same "$SRV/before.stats" "$SRV/after.stats" "GET /v1/stats"
+    same "$SRV/before.config" "$SRV/after.config" "GET /v1/config"
+    same "$SRV/before.leads" "$SRV/after.leads" "GET /v1/leads"
+    same "$SRV/before.each" "$SRV/after.each" "GET /v1/leads/{id} of every lead"
+    # and B, which never stopped, has the same agents
+    srv_use B; KEY=$KB
+    api GET /v1/agents
+    same "$SRV/after.agents" "$RB" "GET /v1/agents of A (restarted) and B"
+    srv_use A; KEY=$KA
+}
+
+after_the_restart_a_decides_as_b() {
+    # rotation positions and credits, the generator; the turn after ann
+    # is cat's (ben is away), where a fresh rotation would start at ann
+    lead_both R7 '{"id":"R7"}' assigned cat
+    for _i in 8 9 10; do lead_both "R$_i" "{\"id\":\"R$_i\"}"; done
+    for _i in 7 8 9; do lead_both "W$_i" "{\"id\":\"W$_i\",\"source\":\"ads\"}"; done
+    for _i in 6 7 8 9; do lead_both "X$_i" "{\"id\":\"X$_i\",\"source\":\"rnd\"}"; done
+    # the lead waiting for capacity, the pending offer, the queue
+    both POST /v1/leads/S1/progress '{"status":"won"}'
+    expect_jq '[.decisions[] | {lead, action, agent, reason: .why.reason}]' \
+        '[{"lead":"S1","action":"closed","agent":"tia","reason":null},{"lead":"S2","action":"assigned","agent":"tia","reason":"capacity_freed"}]'
+    both POST /v1/leads/H1/claim '{"agent":"dan"}'
+    expect_jq '[.decisions[] | {lead, action, agent}]' '[{"lead":"H1","action":"claimed","agent":"dan"}]'
+    both POST /v1/agents/sdr/next
+    expect_jq '[.decisions[] | {lead, action, agent}]' '[{"lead":"Q2","action":"claimed","agent":"sdr"}]'
+    both POST /v1/agents/ben/status '{"status":"available"}'
+    both POST /v1/leads/R4/progress '{"status":"lost"}'
+    lead_both R11 '{"id":"R11"}'
+    # at the end both have the same agents and the same leads
+    srv_use B; KEY=$KB
+    api GET /v1/agents; cp "$RB" "$SRV/b.agents"
+    list_all "" "$SRV/b.leads"
+    srv_use A; KEY=$KA
+    api GET /v1/agents
+    same "$SRV/b.agents" "$RB" "GET /v1/agents of A and B"
+    list_all "" "$SRV/a.leads"
+    jq -c '[.[] | del(.received_at)]' "$SRV/a.leads" >"$SRV/a.l"
+    jq -c '[.[] | del(.received_at)]' "$SRV/b.leads" >"$SRV/b.l"
+    same "$SRV/b.l" "$SRV/a.l" "GET /v1/leads of A and B (but times)"
+}
+
+restart_with_the_stored_config_changes_nothing() {
+    api GET /v1/config; cp "$RB" "$SRV/cfg.before"
+    api GET /v1/agents; cp "$RB" "$SRV/ag.before"
+    srv_term A
+    [ "$srv_rc" -eq 0 ] || fail "exit status $srv_rc after SIGTERM"
+    srv_start A "$ADB" "$SRV/c2.yaml" --seed 7 --rate-limit 0 || { fail "$srv_error"; show stderr "$SRV/A.err"; return; }
+    api GET /v1/config
+    same "$SRV/cfg.before" "$RB" "GET /v1/config"
+    api GET /v1/agents
+    same "$SRV/ag.before" "$RB" "GET /v1/agents"
+}
+
+restart_with_another_config_is_a_config_change() {
+    _v=$(jq .version "$SRV/cfg.before")
+    srv_term A
+    [ "$srv_rc" -eq 0 ] || fail "exit status $srv_rc after SIGTERM"
+    srv_start A "$ADB" "$SRV/c1.yaml" --seed 7 --rate-limit 0 || { fail "$srv_error"; show stderr "$SRV/A.err"; return; }
+    api GET /v1/config
+    expect_jq .config "$(jq -Rs -c . "$SRV/c1.yaml")"
+    expect_jq ".version > $_v" true
+    api GET /v1/agents/cat
+    expect_jq '{weight, cap: .window.day.cap}' '{"weight":1,"cap":3}'
+    # and it is journaled: a plain restart keeps it
+    cp "$RB" "$SRV/cat.before"
+    api GET /v1/config; cp "$RB" "$SRV/cfg.c1"
+    srv_term A
+    srv_start A "$ADB" "" --seed 7 --rate-limit 0 || { fail "$srv_error"; return; }
+    api GET /v1/config
+    same "$SRV/cfg.c1" "$RB" "GET /v1/config after a plain restart"
+    api GET /v1/agents/cat
+    same "$SRV/cat.before" "$RB" "GET /v1/agents/cat after a plain restart"
+}
+
+twins_stop_with_exit_0() {
+    srv_term A
+    [ "$srv_rc" -eq 0 ] || { fail "A: exit status $srv_rc"; show stderr "$SRV/A.err"; }
+    srv_term B
+    [ "$srv_rc" -eq 0 ] || { fail "B: exit status $srv_rc"; show stderr "$SRV/B.err"; }
+}
+
+# ---- SIGTERM under load ---------------------------------------------------
+
+sigterm_in_flight_keeps_every_2xx() {
+    _db="$SRV/g.db"
+    KEY=$(mkkey "$_db" admin)
+    srv_start G "$_db" "$SRV/c1.yaml" --rate-limit 0 || { fail "$srv_error"; show stderr "$SRV/G.err"; return; }
+    # 3000 leads, 8 at a time, one reply line each: "ID STATUS"
+    {
+        echo 'silent'
+        echo "max-time = $CURL_MAX"
+        echo "header = \"Authorization: Bearer $KEY\""
+        echo 'header = "Content-Type: application/json"'
+        _i=0
+        while [ $_i -lt 3000 ]; do
+            _i=$((_i + 1))
+            [ $_i -gt 1 ] && echo 'next'
+            echo "url = \"$URL/v1/leads\""
+            echo "data-binary = \"{\\\"id\\\":\\\"G$_i\\\",\\\"source\\\":\\\"rnd\\\"}\""
+            echo 'output = "/dev/null"'
+            printf 'write-out = "G%d %%{http_code}\\n"\n' $_i
+            [ $_i -gt 1 ] && echo 'silent' && echo "max-time = $CURL_MAX" \
+                && echo "header = \"Authorization: Bearer $KEY\"" && echo 'header = "Content-Type: application/json"'
+        done
+    } >"$SRV/load.cfg"
+    curl --parallel --parallel-max 8 -K "$SRV/load.cfg" >"$SRV/load.out" 2>/dev/null &
+    _cpid=$!
+    # stop it once some leads are in
+    _i=0
+    while [ $_i -lt 200 ] && [ "$(grep -c ' 201$' "$SRV/load.out" 2>/dev/null)" -lt 100 ]; do
+        sleep 0.05; _i=$((_i + 1))
+    done
+    srv_term G
+    [ "$srv_rc" -eq 0 ] || { fail "exit status $srv_rc after SIGTERM under load"; show stderr "$SRV/G.err"; }
+    srv_wait_exit "$_cpid" 120 || { kill "$_cpid" 2>/dev/null; fail "curl did not finish"; }
+    _ok=$(grep -c ' 2[0-9][0-9]$' "$SRV/load.out")
+    _n=$(wc -l <"$SRV/load.out")
+    [ "$_ok" -ge 100 ] || fail "only $_ok leads got a 2xx before the stop"
+    [ "$_n" -eq 3000 ] || fail "$_n replies for 3000 requests"
+    _bad=$(grep -v ' \(2[0-9][0-9]\|503\|000\)$' "$SRV/load.out" | head -5)
+    [ -z "$_bad" ] || fail "answers other than 2xx, 503 or none: $_bad"
+    echo "  ($_ok of 3000 got a 2xx, $(grep -c ' 503$' "$SRV/load.out") a 503, $(grep -c ' 000$' "$SRV/load.out") nothing)"
+    srv_start G "$_db" "" --rate-limit 0 || { fail "$srv_error"; show stderr "$SRV/G.err"; return; }
+    list_all "" "$SRV/g.leads" || return
+    jq -r '.[].id' "$SRV/g.leads" | sort >"$SRV/g.present"
+    sed -n 's/^\(G[0-9]*\) 2[0-9][0-9]$/\1/p' "$SRV/load.out" | sort >"$SRV/g.ok"
+    sed -n 's/^\(G[0-9]*\) 503$/\1/p' "$SRV/load.out" | sort >"$SRV/g.503"
+    _missing=$(comm -23 "$SRV/g.ok" "$SRV/g.present" | head -5)
+    [ -z "$_missing" ] || fail "got a 2xx but are gone after the restart: $_missing"
+    _extra=$(comm -12 "$SRV/g.503" "$SRV/g.present" | head -5)
+    [ -z "$_extra" ] || fail "got a 503 but were stored: $_extra"
+    [ "$(jq '[.[].id] | length == (unique | length)' "$SRV/g.leads")" = true ] || fail "a lead is listed twice"
+    # each with its decision
+    get_each "$SRV/g.ok" "$SRV/g.each" || return
+    _nodec=$(jq -r '.[] | select((.decisions | length) == 0 or .state == "new") | .id' "$SRV/g.each" | head -5)
+    [ -z "$_nodec" ] || fail "leads without a decision: $_nodec"
+    srv_term G
+    [ "$srv_rc" -eq 0 ] || fail "exit status $srv_rc after the second SIGTERM"
+}
+
+tcase twins_start
+if [ -n "$A_URL" ] && [ -n "$B_URL" ]; then
+    tcase twins_get_the_same_requests
+    tcase sigterm_then_restart_restores_everything
+    tcase after_the_restart_a_decides_as_b
+    tcase restart_with_the_stored_config_changes_nothing
+    tcase restart_with_another_config_is_a_config_change
+    tcase twins_stop_with_exit_0
+fi
+tcase sigterm_in_flight_keeps_every_2xx
+finish

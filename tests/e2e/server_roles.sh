@@ -1,0 +1,312 @@
+#!/bin/sh
+# server_roles.sh -- API keys and roles of `leadrouter serve` end to end:
+# 401 without a valid key, what an ingest key and an agent key may do
+# (403 for routes of another role, 404 for another agent's lead, 403 for
+# acting as another agent), admin everything, keys created while the
+# server runs, and the per-key rate limit (429 with Retry-After).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_server.sh"
+
+DB="$SRV/roles.db"
+cat >"$SRV/roles.yaml" <<'EOF'
+agents:
+  - {id: ann}
+  - {id: ben}
+  - {id: sam}
+pools:
+  team: [ann, ben]
+  hot: [ann, ben]
+  pull: [ann, sam]
+rules:
+  - {name: hot, when: 'score >= 90', pool: hot, strategy: broadcast}
+  - {name: pull, when: 'source == "list"', pool: pull, strategy: queue}
+  - {name: rr, pool: team, strategy: round_robin}
+EOF
+
+KEY=$(mkkey "$DB" admin)
+INGEST=$(mkkey "$DB" ingest)
+ANN=$(mkkey "$DB" agent ann)
+BEN=$(mkkey "$DB" agent ben)
+
+# expect_forbidden: 403 with the error body.
+expect_forbidden() { expect_error 403 forbidden; }
+
+server_starts_with_keys_made_before() {
+    for _k in "$KEY" "$INGEST" "$ANN" "$BEN"; do
+        case $_k in lr_????????????????????????????????) ;; *) fail "not a key: '$_k'" ;; esac
+    done
+    srv_start S "$DB" "$SRV/roles.yaml" || { fail "$srv_error"; show stderr "$SRV/S.err"; return; }
+    # L1 -> ann, L2 -> ben (round robin)
+    api POST /v1/leads '[{"id":"L1"},{"id":"L2"}]'
+    expect_code 201
+    expect_jq '[.results[].decisions[0].agent]' '["ann","ben"]'
+}
+
+missing_or_wrong_key_is_401() {
+    req GET /v1/leads
+    expect_error 401 unauthorized
+    expect_header '^www-authenticate: Bearer'
+    req GET /v1/leads -H 'Authorization: Bearer lr_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'
+    expect_error 401 unauthorized
+    expect_header '^www-authenticate: Bearer'
+    req GET /v1/leads -H 'Authorization: Bearer not-a-key'
+    expect_error 401 unauthorized
+    req GET /v1/leads -H "Authorization: Basic $KEY"
+    expect_error 401 unauthorized
+    req GET /v1/leads -H "Authorization: Bearer ${KEY}x"
+    expect_error 401 unauthorized
+    req POST /v1/leads -H 'Content-Type: application/json' --data-binary '{"id":"X1"}'
+    expect_error 401 unauthorized
+    req GET /metrics
+    expect_error 401 unauthorized
+    api GET /v1/leads/X1
+    expect_code 404
+}
+
+ingest_key_posts_leads_and_forms_only() {
+    as "$INGEST" POST /v1/leads '{"id":"I1"}'
+    expect_code 201
+    expect_jq '.decisions[0] | {lead, action, agent}' '{"lead":"I1","action":"assigned","agent":"ann"}'
+    req POST /v1/forms/web -H "Authorization: Bearer $INGEST" --data-binary 'id=I2&name=Ivy'
+    expect_code 201
+    expect_jq '.decisions[0] | {lead, action, agent}' '{"lead":"I2","action":"assigned","agent":"ben"}'
+    as "$INGEST" GET /v1/leads;                 expect_forbidden
+    as "$INGEST" GET /v1/leads/I1;              expect_forbidden
+    as "$INGEST" GET /v1/agents;                expect_forbidden
+    as "$INGEST" GET /v1/agents/ann;            expect_forbidden
+    as "$INGEST" GET /v1/config;                expect_forbidden
+    req PUT /v1/config -H "Authorization: Bearer $INGEST" -H 'Content-Type: application/yaml' \
+        --data-binary @"$SRV/roles.yaml"
+    expect_forbidden
+    as "$INGEST" POST /v1/events '{"type":"agent","agent":"ann","status":"away"}'; expect_forbidden
+    as "$INGEST" POST /v1/leads/I1/progress '{"status":"won"}'; expect_forbidden
+    as "$INGEST" POST /v1/leads/I1/claim '{"agent":"ann"}';     expect_forbidden
+    as "$INGEST" POST /v1/agents/ann/next '{}';                 expect_forbidden
+    as "$INGEST" POST /v1/route/preview '{"id":"PX"}';          expect_forbidden
+    as "$INGEST" GET /v1/stats;                 expect_forbidden
+    as "$INGEST" GET /metrics;                  expect_forbidden
+    api GET /v1/agents/ann
+    expect_jq '{status, open}' '{"status":"available","open":2}'
+    api GET /v1/leads/I1
+    expect_jq '{state, agent}' '{"state":"assigned","agent":"ann"}'
+}
+
+agent_key_sees_its_own_leads_and_not_the_others() {
+    as "$ANN" GET /v1/leads/L1
+    expect_code 200
+    expect_jq '{id, agent}' '{"id":"L1","agent":"ann"}'
+    as "$ANN" GET /v1/leads/L2
+    expect_error 404 not_found
+    as "$BEN" GET /v1/leads/L2
+    expect_code 200
+    as "$BEN" GET /v1/leads/L1
+    expect_error 404 not_found
+    as "$ANN" GET /v1/leads/NOPE
+    expect_error 404 not_found
+    # listing: only its own, whatever it asks
+    as "$ANN" GET /v1/leads
+    expect_code 200
+    expect_jq '[.leads[].id]' '["L1","I1"]'
+    as "$ANN" GET '/v1/leads?agent=ann&status=assigned'
+    expect_jq '[.leads[].id]' '["L1","I1"]'
+    as "$ANN" GET '/v1/leads?agent=ben'
+    expect_forbidden
+    as "$ANN" GET /v1/agents/ann
+    expect_code 200
+    expect_jq '{id, open}' '{"id":"ann","open":2}'
+    as "$ANN" GET /v1/agents/ben
+    expect_forbidden
+}
+
+agent_key_posts_progress_on_its_own_lead_only() {
+    as "$ANN" POST /v1/leads/L1/progress '{"status":"contacted"}'
+    expect_code 200
+    expect_jq . '{"decisions":[]}'
+    as "$ANN" POST /v1/leads/L2/progress '{"status":"won"}'
+    expect_error 404 not_found
+    as "$ANN" POST /v1/events '{"type":"progress","lead":"L2","status":"won"}'
+    expect_error 404 not_found
+    api GET /v1/leads/L2
+    expect_jq '{state, agent, progress}' '{"state":"assigned","agent":"ben","progress":[]}'
+    api GET /v1/leads/L1
+    expect_jq '[.progress[].status]' '["contacted"]'
+    as "$ANN" POST /v1/events '{"type":"progress","lead":"L1","status":"won"}'
+    expect_code 200
+    expect_jq '[.decisions[] | {lead, action, agent, status}]' \
+        '[{"lead":"L1","action":"closed","agent":"ann","status":"won"}]'
+    # a closed lead stays with the agent who had it
+    as "$ANN" GET /v1/leads/L1
+    expect_code 200
+    expect_jq '{state, agent}' '{"state":"closed","agent":"ann"}'
+    as "$BEN" GET /v1/leads/L1
+    expect_error 404 not_found
+}
+
+agent_key_claims_takes_next_and_sets_status_for_itself() {
+    api POST /v1/leads '{"id":"H1","score":95}'
+    expect_jq '.decisions[0] | {action, agents}' '{"action":"offered","agents":["ann","ben"]}'
+    # GET shows an agent the leads it holds, not its offers (docs/api.md)
+    as "$ANN" GET /v1/leads/H1
+    expect_error 404 not_found
+    # an admin's claim must name the agent
+    api POST /v1/leads/H1/claim
+    expect_error 400 invalid_event
+    as "$BEN" POST /v1/leads/H1/claim '{"agent":"ann"}'
+    expect_forbidden
+    as "$BEN" POST /v1/leads/H1/claim
+    expect_code 200
+    expect_jq '[.decisions[] | {lead, action, agent}]' '[{"lead":"H1","action":"claimed","agent":"ben"}]'
+    as "$BEN" GET /v1/leads/H1
+    expect_code 200
+    # ann lost it: it is ben's now, so to ann it does not exist
+    as "$ANN" POST /v1/leads/H1/claim
+    expect_error 404 not_found
+    api POST /v1/leads '[{"id":"Q1","source":"list"},{"id":"Q2","source":"list"}]'
+    expect_jq '[.results[].decisions[0].action]' '["queued","queued"]'
+    as "$ANN" POST /v1/agents/ann/next
+    expect_code 200
+    expect_jq '[.decisions[] | {lead, action, agent}]' '[{"lead":"Q1","action":"claimed","agent":"ann"}]'
+    as "$ANN" POST /v1/agents/sam/next
+    expect_forbidden
+    as "$ANN" POST /v1/events '{"type":"claim","agent":"sam"}'
+    expect_forbidden
+    api GET /v1/leads/Q2
+    expect_jq .state '"waiting"'
+    as "$ANN" POST /v1/agents/ann/status '{"status":"away"}'
+    expect_code 200
+    as "$ANN" POST /v1/agents/ben/status '{"status":"away"}'
+    expect_forbidden
+    as "$ANN" POST /v1/events '{"type":"agent","agent":"ben","status":"away"}'
+    expect_forbidden
+    api GET /v1/agents
+    expect_jq '[.agents[] | {id, status}]' \
+        '[{"id":"ann","status":"away"},{"id":"ben","status":"available"},{"id":"sam","status":"available"}]'
+    as "$ANN" POST /v1/events '{"type":"agent","agent":"ann","status":"available"}'
+    expect_code 200
+}
+
+agent_key_gets_403_on_admin_and_ingest_routes() {
+    as "$ANN" POST /v1/leads '{"id":"X2"}';              expect_forbidden
+    req POST /v1/forms/web -H "Authorization: Bearer $ANN" --data-binary 'id=X3'
+    expect_forbidden
+    as "$ANN" GET /v1/agents;                            expect_forbidden
+    as "$ANN" GET /v1/config;                            expect_forbidden
+    req PUT /v1/config -H "Authorization: Bearer $ANN" -H 'Content-Type: application/yaml' \
+        --data-binary @"$SRV/roles.yaml"
+    expect_forbidden
+    as "$ANN" POST /v1/route/preview '{"id":"PX"}';      expect_forbidden
+    as "$ANN" GET /v1/stats;                             expect_forbidden
+    as "$ANN" GET /metrics;                              expect_forbidden
+    as "$ANN" POST /v1/events '{"type":"assign","lead":"Q2","agent":"ann"}'
+    expect_forbidden
+    as "$ANN" POST /v1/events '{"id":"X4"}'
+    expect_forbidden
+    api GET /v1/leads/X2
+    expect_code 404
+    api GET /v1/leads/Q2
+    expect_jq .state '"waiting"'
+}
+
+admin_key_may_do_everything() {
+    for _p in /v1/leads /v1/leads/L2 /v1/agents /v1/agents/sam /v1/config /v1/stats /metrics /healthz; do
+        api GET "$_p"
+        expect_code 200 "GET $_p"
+    done
+    api POST /v1/route/preview '{"id":"PX"}'
+    expect_code 200
+    api POST /v1/events '{"type":"assign","lead":"Q2","agent":"sam"}'
+    expect_code 200
+    expect_jq '[.decisions[] | {lead, action, agent}]' '[{"lead":"Q2","action":"assigned","agent":"sam"}]'
+    api POST /v1/agents/sam/status '{"status":"away"}'
+    expect_code 200
+    api POST /v1/leads/Q2/progress '{"status":"lost"}'
+    expect_code 200
+    req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
+        --data-binary @"$SRV/roles.yaml"
+    expect_code 200
+}
+
+a_key_created_while_the_server_runs_works_at_once() {
+    _k=$(mkkey "$DB" agent sam)
+    [ -n "$_k" ] || { fail "keys create failed"; return; }
+    as "$_k" GET /v1/agents/sam
+    expect_code 200
+    expect_jq .id '"sam"'
+    as "$_k" GET /v1/leads
+    expect_jq '[.leads[] | {id, state}]' '[{"id":"Q2","state":"closed"}]'
+    _i=$(mkkey "$DB" ingest)
+    as "$_i" POST /v1/leads '{"id":"I3"}'
+    expect_code 201
+}
+
+sigterm_stops_the_server_with_exit_0() {
+    srv_term S
+    [ "$srv_rc" -eq 0 ] || { fail "exit status $srv_rc after SIGTERM"; show stderr "$SRV/S.err"; }
+}
+
+# ---- rate limit: a second server, 5 requests a second, bursts of 10 ----
+
+rate_limit_answers_429_with_retry_after() {
+    _db="$SRV/rate.db"
+    KEY=$(mkkey "$_db" admin)
+    _key2=$(mkkey "$_db" admin)
+    srv_start R "$_db" "$SRV/roles.yaml" --rate-limit 5 || { fail "$srv_error"; show stderr "$SRV/R.err"; return; }
+    # 40 requests on one connection, as fast as they go
+    {
+        echo 'silent'
+        echo "max-time = $CURL_MAX"
+        echo "header = \"Authorization: Bearer $KEY\""
+        printf '%s\n' 'write-out = "\nSTATUS %{http_code}\n"'
+        _n=0
+        while [ $_n -lt 40 ]; do
+            _n=$((_n + 1))
+            echo "url = \"$URL/v1/agents/ann\""
+        done
+    } >"$SRV/rate.cfg"
+    curl -K "$SRV/rate.cfg" -D "$SRV/rate.hdr" 2>/dev/null | sed -n 's/^STATUS //p' >"$SRV/rate.codes"
+    _ok=$(awk '$1 == 429 { exit } $1 == 200 { n++ } END { print n + 0 }' "$SRV/rate.codes")
+    _limited=$(grep -c '^429$' "$SRV/rate.codes")
+    _other=$(grep -vc '^\(200\|429\)$' "$SRV/rate.codes")
+    [ "$_limited" -ge 1 ] || fail "no 429 in 40 requests at 5 a second: $(tr '\n' ' ' <"$SRV/rate.codes")"
+    [ "$_other" -eq 0 ] || fail "statuses other than 200 and 429: $(tr '\n' ' ' <"$SRV/rate.codes")"
+    # a burst of 10 first, and never more than the bucket allows
+    [ "$_ok" -ge 10 ] || fail "only $_ok requests before the first 429 (burst 10)"
+    [ "$_ok" -le 30 ] || fail "$_ok requests before the first 429"
+    grep -qi '^retry-after: 1' "$SRV/rate.hdr" || { fail "no Retry-After: 1"; show headers "$SRV/rate.hdr"; }
+    grep -qi '^HTTP/1.1 429 ' "$SRV/rate.hdr" || fail "no 429 status line"
+    # keep it exhausted, then look at one 429 as a client sees it
+    _n=0
+    while [ $_n -lt 50 ]; do
+        _n=$((_n + 1))
+        api GET /v1/agents/ann
+        [ "$code" = 429 ] && break
+    done
+    expect_error 429 rate_limited
+    expect_header '^retry-after: [1-9]'
+    # the limit is per key; /healthz has no key and no limit
+    as "$_key2" GET /v1/agents/ann
+    expect_code 200 "another key"
+    req GET /healthz
+    expect_code 200 "/healthz"
+    # after Retry-After the key works again
+    sleep 1.2
+    api GET /v1/agents/ann
+    expect_code 200 "after Retry-After"
+    srv_term R
+    [ "$srv_rc" -eq 0 ] || { fail "exit status $srv_rc after SIGTERM"; show stderr "$SRV/R.err"; }
+}
+
+tcase server_starts_with_keys_made_before
+if [ -n "$URL" ]; then
+    tcase missing_or_wrong_key_is_401
+    tcase ingest_key_posts_leads_and_forms_only
+    tcase agent_key_sees_its_own_leads_and_not_the_others
+    tcase agent_key_posts_progress_on_its_own_lead_only
+    tcase agent_key_claims_takes_next_and_sets_status_for_itself
+    tcase agent_key_gets_403_on_admin_and_ingest_routes
+    tcase admin_key_may_do_everything
+    tcase a_key_created_while_the_server_runs_works_at_once
+    tcase sigterm_stops_the_server_with_exit_0
+fi
+tcase rate_limit_answers_429_with_retry_after
+finish

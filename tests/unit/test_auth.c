@@ -1,0 +1,275 @@
+/* test_auth.c -- API keys (format, hash), the token bucket (with an
+ * injected clock), and the server's key lookup on a real store. */
+#include "leadrouter/error.h"
+#include "leadrouter/store.h"
+#include "server/auth.h"
+#include "test.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static void hex(const unsigned char *h, size_t n, char *out) {
+    sodium_bin2hex(out, 2 * n + 1, h, n);
+}
+
+TEST(key_is_prefix_and_32_base64url_characters) {
+    char key[LR_KEY_LEN + 1], id[LR_KEY_ID_LEN + 1];
+    CHECK_EQ_INT(lr_key_generate(key, id), LR_OK);
+    CHECK_EQ_INT(strlen(key), 35);
+    CHECK(strncmp(key, "lr_", 3) == 0);
+    for (size_t i = 3; i < strlen(key); i++)
+        CHECK(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", key[i]));
+    CHECK(lr_key_well_formed(key, strlen(key)));
+}
+
+TEST(key_id_is_the_8_characters_after_the_prefix) {
+    char key[LR_KEY_LEN + 1], id[LR_KEY_ID_LEN + 1];
+    lr_key_generate(key, id);
+    CHECK_EQ_INT(strlen(id), 8);
+    CHECK(memcmp(id, key + 3, 8) == 0);
+}
+
+TEST(keys_carry_192_random_bits) {
+    /* 32 base64url characters decode back to 24 bytes, and two keys differ. */
+    char a[LR_KEY_LEN + 1], b[LR_KEY_LEN + 1], id[LR_KEY_ID_LEN + 1];
+    lr_key_generate(a, id);
+    lr_key_generate(b, id);
+    CHECK(strcmp(a, b) != 0);
+    unsigned char raw[64];
+    size_t n = 0;
+    CHECK_EQ_INT(sodium_base642bin(raw, sizeof raw, a + 3, 32, NULL, &n, NULL,
+                                   sodium_base64_VARIANT_URLSAFE_NO_PADDING), 0);
+    CHECK_EQ_INT(n, 24);
+}
+
+TEST(malformed_keys_are_refused_before_any_lookup) {
+    const char *good = "lr_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    CHECK(lr_key_well_formed(good, strlen(good)));
+    CHECK(!lr_key_well_formed("lr_AAAA", 7));
+    CHECK(!lr_key_well_formed("xx_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 35));
+    CHECK(!lr_key_well_formed("lr_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA+", 35));
+    CHECK(!lr_key_well_formed("lr_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/", 35));
+    CHECK(!lr_key_well_formed("lr_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 35));
+    CHECK(!lr_key_well_formed("lr_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 36));
+    CHECK(!lr_key_well_formed("lr_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\0", 35));
+}
+
+TEST(key_hash_is_blake2b_256_of_the_whole_key) {
+    unsigned char h[32];
+    char hx[65];
+    lr_key_hash("abc", 3, h);
+    hex(h, 32, hx);
+    CHECK_EQ_STR(hx, "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319");
+    lr_key_hash("lr_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 35, h);
+    hex(h, 32, hx);
+    CHECK_EQ_STR(hx, "0f33ec62863fe42f3ad2e4be28ed5e4a019ac52a061d35c3f2d61904c52c65dc");
+}
+
+TEST(role_names_round_trip) {
+    CHECK_EQ_INT(lr_role_lookup("admin"), LR_ROLE_ADMIN);
+    CHECK_EQ_INT(lr_role_lookup("ingest"), LR_ROLE_INGEST);
+    CHECK_EQ_INT(lr_role_lookup("agent"), LR_ROLE_AGENT);
+    CHECK_EQ_INT(lr_role_lookup("Admin"), -1);
+    CHECK_EQ_INT(lr_role_lookup(""), -1);
+}
+
+/* ---- token bucket ---- */
+
+TEST(bucket_allows_the_burst_then_refuses) {
+    lr_bucket b = { 0, LR_BUCKET_FRESH };
+    int retry = -1;
+    for (int i = 0; i < 200; i++) CHECK(lr_bucket_take(&b, 100, 200, 1000, &retry));
+    CHECK(!lr_bucket_take(&b, 100, 200, 1000, &retry));
+    CHECK_EQ_INT(retry, 1);
+}
+
+TEST(bucket_refills_at_the_rate) {
+    lr_bucket b = { 0, LR_BUCKET_FRESH };
+    int retry = 0;
+    for (int i = 0; i < 20; i++) lr_bucket_take(&b, 10, 20, 0, &retry);
+    CHECK(!lr_bucket_take(&b, 10, 20, 0, &retry));
+    CHECK(!lr_bucket_take(&b, 10, 20, 99, &retry));   /* 0.99 of a token */
+    CHECK(lr_bucket_take(&b, 10, 20, 100, &retry));   /* one token after 100 ms */
+    CHECK(!lr_bucket_take(&b, 10, 20, 100, &retry));
+    /* 500 ms later: 5 tokens, no more */
+    for (int i = 0; i < 5; i++) CHECK(lr_bucket_take(&b, 10, 20, 600, &retry));
+    CHECK(!lr_bucket_take(&b, 10, 20, 600, &retry));
+}
+
+TEST(bucket_never_holds_more_than_the_burst) {
+    lr_bucket b = { 0, LR_BUCKET_FRESH };
+    int retry = 0, ok = 0;
+    lr_bucket_take(&b, 10, 20, 0, &retry);
+    for (int i = 0; i < 100; i++) ok += lr_bucket_take(&b, 10, 20, 3600000, &retry);
+    CHECK_EQ_INT(ok, 20);
+}
+
+TEST(bucket_retry_after_is_whole_seconds_rounded_up) {
+    lr_bucket b = { 0, LR_BUCKET_FRESH };
+    int retry = 0;
+    CHECK(lr_bucket_take(&b, 0.25, 1, 0, &retry));
+    CHECK(!lr_bucket_take(&b, 0.25, 1, 0, &retry));
+    CHECK_EQ_INT(retry, 4);                          /* one token in 4 s */
+    CHECK(!lr_bucket_take(&b, 0.25, 1, 1500, &retry));
+    CHECK_EQ_INT(retry, 3);                          /* 2.5 s left, rounded up */
+}
+
+TEST(bucket_ignores_a_clock_going_backwards) {
+    lr_bucket b = { 0, LR_BUCKET_FRESH };
+    int retry = 0;
+    CHECK(lr_bucket_take(&b, 1, 1, 10000, &retry));
+    CHECK(!lr_bucket_take(&b, 1, 1, 5000, &retry));
+    CHECK(!lr_bucket_take(&b, 1, 1, 10999, &retry));
+    CHECK(lr_bucket_take(&b, 1, 1, 11000, &retry));
+}
+
+TEST(bucket_with_rate_zero_never_refuses) {
+    lr_bucket b = { 0, LR_BUCKET_FRESH };
+    int retry = 0;
+    for (int i = 0; i < 10000; i++) CHECK(lr_bucket_take(&b, 0, 0, 0, &retry));
+}
+
+/* ---- the lookup, on a store in a temporary file ---- */
+
+static char dbdir[64];
+static char dbpath[96];
+
+static void db_setup(void) {
+    snprintf(dbdir, sizeof dbdir, "/tmp/lr-test-auth.XXXXXX");
+    if (!mkdtemp(dbdir)) abort();
+    snprintf(dbpath, sizeof dbpath, "%s/db", dbdir);
+}
+
+static void db_teardown(void) {
+    char p[128];
+    static const char *const suffix[] = { "", "-wal", "-shm" };
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s%s", dbpath, suffix[i]);
+        unlink(p);
+    }
+    rmdir(dbdir);
+}
+
+/* Stores a new key with ROLE and AGENT; returns it in KEY. */
+static void add_key(const char *role, const char *agent, char *key) {
+    lr_store *s = NULL;
+    char err[256];
+    char id[LR_KEY_ID_LEN + 1];
+    unsigned char h[32];
+    if (lr_store_open(dbpath, LR_SYNC_OFF, &s, err, sizeof err) != LR_OK) abort();
+    lr_key_generate(key, id);
+    lr_key_hash(key, strlen(key), h);
+    if (lr_store_key_add(s, id, h, role, agent, 0) != LR_OK) abort();
+    lr_store_close(s);
+}
+
+TEST(lookup_finds_role_and_agent_of_a_stored_key) {
+    db_setup();
+    char admin[LR_KEY_LEN + 1], bob[LR_KEY_LEN + 1];
+    add_key("admin", NULL, admin);
+    add_key("agent", "bob", bob);
+    lr_auth *a = NULL;
+    char err[256];
+    CHECK_EQ_INT(lr_auth_open(dbpath, 0, 0, &a, err, sizeof err), LR_OK);
+    lr_principal who;
+    int retry = 0;
+    CHECK_EQ_INT(lr_auth_check(a, admin, strlen(admin), 0, &who, &retry), LR_OK);
+    CHECK_EQ_INT(who.role, LR_ROLE_ADMIN);
+    CHECK_EQ_STR(who.agent, "");
+    CHECK(memcmp(who.key_id, admin + 3, 8) == 0 && who.key_id[8] == '\0');
+    CHECK_EQ_INT(lr_auth_check(a, bob, strlen(bob), 0, &who, &retry), LR_OK);
+    CHECK_EQ_INT(who.role, LR_ROLE_AGENT);
+    CHECK_EQ_STR(who.agent, "bob");
+    /* again, from the cache */
+    CHECK_EQ_INT(lr_auth_check(a, bob, strlen(bob), 0, &who, &retry), LR_OK);
+    CHECK_EQ_STR(who.agent, "bob");
+    lr_auth_close(a);
+    db_teardown();
+}
+
+TEST(lookup_refuses_unknown_and_malformed_keys) {
+    db_setup();
+    char admin[LR_KEY_LEN + 1];
+    add_key("admin", NULL, admin);
+    lr_auth *a = NULL;
+    char err[256];
+    CHECK_EQ_INT(lr_auth_open(dbpath, 0, 0, &a, err, sizeof err), LR_OK);
+    lr_principal who;
+    int retry = 0;
+    char other[LR_KEY_LEN + 1];
+    memcpy(other, admin, sizeof other);
+    other[20] = other[20] == 'A' ? 'B' : 'A';       /* one character off */
+    CHECK_EQ_INT(lr_auth_check(a, other, strlen(other), 0, &who, &retry), LR_ENOENT);
+    CHECK_EQ_INT(lr_auth_check(a, admin, 34, 0, &who, &retry), LR_ENOENT);
+    CHECK_EQ_INT(lr_auth_check(a, "", 0, 0, &who, &retry), LR_ENOENT);
+    lr_auth_close(a);
+    db_teardown();
+}
+
+TEST(lookup_sees_a_key_created_after_a_miss) {
+    db_setup();
+    char first[LR_KEY_LEN + 1], later[LR_KEY_LEN + 1];
+    add_key("ingest", NULL, first);
+    lr_auth *a = NULL;
+    char err[256];
+    CHECK_EQ_INT(lr_auth_open(dbpath, 0, 0, &a, err, sizeof err), LR_OK);
+    lr_principal who;
+    int retry = 0;
+    char id[LR_KEY_ID_LEN + 1];
+    lr_key_generate(later, id);
+    CHECK_EQ_INT(lr_auth_check(a, later, strlen(later), 0, &who, &retry), LR_ENOENT);
+    /* `leadrouter keys create` while the server runs: */
+    lr_store *s = NULL;
+    unsigned char h[32];
+    CHECK_EQ_INT(lr_store_open(dbpath, LR_SYNC_OFF, &s, err, sizeof err), LR_OK);
+    lr_key_hash(later, strlen(later), h);
+    CHECK_EQ_INT(lr_store_key_add(s, id, h, "ingest", NULL, 0), LR_OK);
+    lr_store_close(s);
+    CHECK_EQ_INT(lr_auth_check(a, later, strlen(later), 0, &who, &retry), LR_OK);
+    CHECK_EQ_INT(who.role, LR_ROLE_INGEST);
+    lr_auth_close(a);
+    db_teardown();
+}
+
+TEST(lookup_limits_each_key_on_its_own) {
+    db_setup();
+    char k1[LR_KEY_LEN + 1], k2[LR_KEY_LEN + 1];
+    add_key("admin", NULL, k1);
+    add_key("admin", NULL, k2);
+    lr_auth *a = NULL;
+    char err[256];
+    CHECK_EQ_INT(lr_auth_open(dbpath, 2, 4, &a, err, sizeof err), LR_OK);
+    lr_principal who;
+    int retry = 0;
+    for (int i = 0; i < 4; i++) CHECK_EQ_INT(lr_auth_check(a, k1, 35, 1000, &who, &retry), LR_OK);
+    memset(&who, 0, sizeof who);
+    CHECK_EQ_INT(lr_auth_check(a, k1, 35, 1000, &who, &retry), LR_ERANGE);
+    CHECK_EQ_INT(retry, 1);
+    CHECK(memcmp(who.key_id, k1 + 3, 8) == 0);      /* says which key */
+    CHECK_EQ_INT(lr_auth_check(a, k2, 35, 1000, &who, &retry), LR_OK);
+    CHECK_EQ_INT(lr_auth_check(a, k1, 35, 1500, &who, &retry), LR_OK);   /* 2/s refills */
+    lr_auth_close(a);
+    db_teardown();
+}
+
+int main(void) {
+    if (sodium_init() < 0) return 1;
+    RUN(key_is_prefix_and_32_base64url_characters);
+    RUN(key_id_is_the_8_characters_after_the_prefix);
+    RUN(keys_carry_192_random_bits);
+    RUN(malformed_keys_are_refused_before_any_lookup);
+    RUN(key_hash_is_blake2b_256_of_the_whole_key);
+    RUN(role_names_round_trip);
+    RUN(bucket_allows_the_burst_then_refuses);
+    RUN(bucket_refills_at_the_rate);
+    RUN(bucket_never_holds_more_than_the_burst);
+    RUN(bucket_retry_after_is_whole_seconds_rounded_up);
+    RUN(bucket_ignores_a_clock_going_backwards);
+    RUN(bucket_with_rate_zero_never_refuses);
+    RUN(lookup_finds_role_and_agent_of_a_stored_key);
+    RUN(lookup_refuses_unknown_and_malformed_keys);
+    RUN(lookup_sees_a_key_created_after_a_miss);
+    RUN(lookup_limits_each_key_on_its_own);
+    return test_report();
+}

@@ -1,0 +1,632 @@
+/* test_store.c -- the SQLite store through store.h: schema, journal and
+ * replay, projections and their JSON, pagination, idempotency and API
+ * keys, statistics, transactions and durability. Each test works on its
+ * own database file under /tmp, removed at the end. */
+#include "leadrouter/buf.h"
+#include "leadrouter/decision.h"
+#include "leadrouter/error.h"
+#include "leadrouter/store.h"
+#include "test.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#define T0 1793613600000                /* 2026-11-02T10:00:00Z */
+
+typedef struct db {
+    char path[64];
+    lr_store *s;
+} db;
+
+/* Opens a store on a new temp file (the empty file is a new database). */
+static int db_open(db *d, lr_store_sync sync) {
+    char err[256] = "";
+    snprintf(d->path, sizeof d->path, "/tmp/lr_test_store_XXXXXX");
+    int fd = mkstemp(d->path);
+    if (fd < 0) return LR_EIO;
+    close(fd);
+    int rc = lr_store_open(d->path, sync, &d->s, err, sizeof err);
+    if (rc != LR_OK) printf("  open: %s\n", err);
+    return rc;
+}
+
+static int db_reopen(db *d, lr_store_sync sync) {
+    char err[256] = "";
+    lr_store_close(d->s);
+    d->s = NULL;
+    int rc = lr_store_open(d->path, sync, &d->s, err, sizeof err);
+    if (rc != LR_OK) printf("  reopen: %s\n", err);
+    return rc;
+}
+
+static void db_remove(db *d) {
+    char p[80];
+    lr_store_close(d->s);
+    d->s = NULL;
+    unlink(d->path);
+    snprintf(p, sizeof p, "%s-wal", d->path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", d->path);
+    unlink(p);
+}
+
+/* A hash whose 32 bytes are all B. */
+static const unsigned char *hash_of(unsigned char b) {
+    static unsigned char h[32];
+    memset(h, b, sizeof h);
+    return h;
+}
+
+/* Journals lead ID as event SEQ at AT and stores it (received at AT). */
+static int put_lead(lr_store *s, int64_t seq, const char *id, const char *source, lr_time at) {
+    char body[160];
+    int n = source ? snprintf(body, sizeof body, "{\"id\":\"%s\",\"source\":\"%s\"}", id, source)
+                   : snprintf(body, sizeof body, "{\"id\":\"%s\"}", id);
+    int rc = lr_store_append_event(s, seq, at, "lead", id, body, (size_t)n);
+    if (rc == LR_OK) rc = lr_store_add_lead(s, id, source, at, body, (size_t)n, hash_of((unsigned char)seq));
+    return rc;
+}
+
+/* Stores the decision of event SEQ, encoded by lr_decision_write_json, and
+ * the lead state it leads to (STATE NULL: unchanged). */
+static int put_decision(lr_store *s, int64_t seq, lr_time at, const char *lead, lr_action act,
+                        const char *agent, const char *rule, const char *pool,
+                        const char *status, const char *state) {
+    lr_buf b = LR_BUF_INIT;
+    lr_decision d = { .at = at, .lead = lead, .action = act, .agent = agent, .rule = rule,
+                      .pool = pool, .strategy = rule ? "round_robin" : NULL, .status = status };
+    int rc = lr_decision_write_json(&d, &b);
+    if (rc == LR_OK)
+        rc = lr_store_add_decision(s, seq, at, lead, lr_action_names[act], agent, b.data, b.len);
+    if (rc == LR_OK && state)
+        rc = lr_store_set_lead_state(s, lead, state, act == LR_ACTION_CLOSED ? NULL : agent);
+    lr_buf_release(&b);
+    return rc;
+}
+
+/* ---- schema, journal ---------------------------------------------------- */
+
+TEST(open_creates_schema_and_reopen_keeps_data) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    int64_t last = -1;
+    CHECK_EQ_INT(lr_store_last_seq(d.s, &last), LR_OK);
+    CHECK_EQ_INT(last, 0);
+    CHECK_EQ_INT(put_lead(d.s, 1, "L1", "google", T0), LR_OK);
+    CHECK_EQ_INT(db_reopen(&d, LR_SYNC_OFF), LR_OK);
+    CHECK_EQ_INT(lr_store_last_seq(d.s, &last), LR_OK);
+    CHECK_EQ_INT(last, 1);
+    int64_t seq = 0;
+    unsigned char h[32];
+    CHECK_EQ_INT(lr_store_find_lead(d.s, "L1", &seq, h), LR_OK);
+    CHECK_EQ_INT(seq, 1);
+    CHECK(memcmp(h, hash_of(1), 32) == 0);
+    db_remove(&d);
+}
+
+TEST(open_refuses_a_path_that_is_not_a_database) {
+    char err[256] = "";
+    lr_store *s = (lr_store *)1;
+    CHECK_EQ_INT(lr_store_open("/nonexistent-dir/x.db", LR_SYNC_OFF, &s, err, sizeof err), LR_EIO);
+    CHECK(s == (lr_store *)1);
+    CHECK_CONTAINS(err, "/nonexistent-dir/x.db");
+    char path[] = "/tmp/lr_test_store_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    CHECK_EQ_INT(write(fd, "this is not a database file at all, just text......", 52), 52);
+    close(fd);
+    CHECK_EQ_INT(lr_store_open(path, LR_SYNC_OFF, &s, err, sizeof err), LR_EIO);
+    CHECK_CONTAINS(err, "not a database");
+    unlink(path);
+}
+
+/* Collects "seq type at json;" lines. */
+static int collect(int64_t seq, lr_time at, const char *type, const char *json, size_t len,
+                   void *ud) {
+    lr_buf *b = ud;
+    return lr_buf_printf(b, "%lld %s %lld %.*s;", (long long)seq, type, (long long)(at - T0),
+                         (int)len, json);
+}
+
+static void journal5(lr_store *s) {
+    static const char *const types[] = { "config", "lead", "agent", "progress", "tick" };
+    for (int i = 0; i < 5; i++) {
+        char j[32];
+        int n = snprintf(j, sizeof j, "{\"n\":%d}", i + 1);
+        CHECK_EQ_INT(lr_store_append_event(s, i + 1, T0 + i * 1000, types[i], i == 1 || i == 3 ? "L1" : NULL,
+                                           j, (size_t)n), LR_OK);
+    }
+}
+
+TEST(journal_replays_every_event_in_order) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    journal5(d.s);
+    lr_buf b = LR_BUF_INIT;
+    CHECK_EQ_INT(lr_store_replay(d.s, 0, collect, &b), LR_OK);
+    CHECK_EQ_STR(b.data, "1 config 0 {\"n\":1};2 lead 1000 {\"n\":2};3 agent 2000 {\"n\":3};"
+                         "4 progress 3000 {\"n\":4};5 tick 4000 {\"n\":5};");
+    int64_t last = 0;
+    CHECK_EQ_INT(lr_store_last_seq(d.s, &last), LR_OK);
+    CHECK_EQ_INT(last, 5);
+    CHECK_EQ_INT(lr_store_append_event(d.s, 5, T0, "tick", NULL, "{}", 2), LR_EEXIST);
+    CHECK_EQ_INT(lr_store_append_event(d.s, 6, T0, NULL, NULL, "{}", 2), LR_EINVAL);
+    lr_buf_release(&b);
+    db_remove(&d);
+}
+
+TEST(replay_starts_after_the_given_seq) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    journal5(d.s);
+    lr_buf b = LR_BUF_INIT;
+    CHECK_EQ_INT(lr_store_replay(d.s, 3, collect, &b), LR_OK);
+    CHECK_EQ_STR(b.data, "4 progress 3000 {\"n\":4};5 tick 4000 {\"n\":5};");
+    lr_buf_reset(&b);
+    CHECK_EQ_INT(lr_store_replay(d.s, 5, collect, &b), LR_OK);
+    CHECK_EQ_INT(b.len, 0);
+    lr_buf_release(&b);
+    db_remove(&d);
+}
+
+/* Stops after the second entry with 42; tries to write through the store. */
+typedef struct replay_probe {
+    lr_store *s;
+    int calls;
+    int write_rc;
+} replay_probe;
+
+static int probe(int64_t seq, lr_time at, const char *type, const char *json, size_t len,
+                 void *ud) {
+    replay_probe *p = ud;
+    p->write_rc = lr_store_append_event(p->s, 100 + seq, at, type, NULL, json, len);
+    return ++p->calls == 2 ? 42 : 0;
+}
+
+TEST(replay_stops_on_callback_value_and_refuses_writes) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    journal5(d.s);
+    replay_probe p = { d.s, 0, 0 };
+    CHECK_EQ_INT(lr_store_replay(d.s, 0, probe, &p), 42);
+    CHECK_EQ_INT(p.calls, 2);
+    CHECK_EQ_INT(p.write_rc, LR_ESTATE);
+    int64_t last = 0;
+    CHECK_EQ_INT(lr_store_last_seq(d.s, &last), LR_OK);
+    CHECK_EQ_INT(last, 5);
+    /* the handle writes again once the replay is over */
+    CHECK_EQ_INT(lr_store_append_event(d.s, 6, T0, "tick", NULL, "{}", 2), LR_OK);
+    db_remove(&d);
+}
+
+/* ---- leads and decisions -------------------------------------------------- */
+
+/* L1 arrives (seq 1) and goes to alice; L2 (seq 2) is held; L1's progress
+ * (seq 3) contacted, then (seq 4) won, which closes it. */
+static void scenario_small(lr_store *s) {
+    CHECK_EQ_INT(put_lead(s, 1, "L1", "google", T0), LR_OK);
+    CHECK_EQ_INT(put_decision(s, 1, T0 + 250, "L1", LR_ACTION_ASSIGNED, "alice", "hot", "west",
+                              NULL, "assigned"), LR_OK);
+    CHECK_EQ_INT(put_lead(s, 2, "L2", NULL, T0 + 1000), LR_OK);
+    CHECK_EQ_INT(put_decision(s, 2, T0 + 1000, "L2", LR_ACTION_HELD, NULL, "manual", "admins",
+                              NULL, "held"), LR_OK);
+    const char *p1 = "{\"type\":\"progress\",\"lead\":\"L1\",\"status\":\"contacted\"}";
+    const char *p2 = "{\"type\":\"progress\",\"lead\":\"L1\",\"status\":\"won\",\"value\":1200}";
+    CHECK_EQ_INT(lr_store_append_event(s, 3, T0 + 60000, "progress", "L1", p1, strlen(p1)), LR_OK);
+    CHECK_EQ_INT(lr_store_append_event(s, 4, T0 + 120000, "progress", "L1", p2, strlen(p2)), LR_OK);
+    CHECK_EQ_INT(put_decision(s, 4, T0 + 120000, "L1", LR_ACTION_CLOSED, "alice", "hot", "west",
+                              "won", "closed"), LR_OK);
+}
+
+TEST(lead_json_has_lead_decisions_and_progress) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    scenario_small(d.s);
+    lr_buf b = LR_BUF_INIT;
+    CHECK_EQ_INT(lr_store_lead_json(d.s, "L1", NULL, &b), LR_OK);
+    CHECK_EQ_STR(b.data,
+        "{\"id\":\"L1\",\"state\":\"closed\",\"agent\":null,\"source\":\"google\","
+        "\"received_at\":\"2026-11-02T10:00:00Z\",\"lead\":{\"id\":\"L1\",\"source\":\"google\"},"
+        "\"decisions\":[{\"at\":\"2026-11-02T10:00:00.250Z\",\"lead\":\"L1\",\"action\":\"assigned\","
+        "\"agent\":\"alice\",\"rule\":\"hot\",\"pool\":\"west\",\"strategy\":\"round_robin\"},"
+        "{\"at\":\"2026-11-02T10:02:00Z\",\"lead\":\"L1\",\"action\":\"closed\",\"agent\":\"alice\","
+        "\"rule\":\"hot\",\"pool\":\"west\",\"strategy\":\"round_robin\",\"status\":\"won\"}],"
+        "\"progress\":[{\"type\":\"progress\",\"lead\":\"L1\",\"status\":\"contacted\"},"
+        "{\"type\":\"progress\",\"lead\":\"L1\",\"status\":\"won\",\"value\":1200}]}");
+    lr_buf_reset(&b);
+    CHECK_EQ_INT(lr_store_lead_json(d.s, "L2", NULL, &b), LR_OK);
+    CHECK_EQ_STR(b.data,
+        "{\"id\":\"L2\",\"state\":\"held\",\"agent\":null,\"source\":null,"
+        "\"received_at\":\"2026-11-02T10:00:01Z\",\"lead\":{\"id\":\"L2\"},"
+        "\"decisions\":[{\"at\":\"2026-11-02T10:00:01Z\",\"lead\":\"L2\",\"action\":\"held\","
+        "\"rule\":\"manual\",\"pool\":\"admins\",\"strategy\":\"round_robin\"}],\"progress\":[]}");
+    lr_buf_release(&b);
+    db_remove(&d);
+}
+
+TEST(lead_json_for_an_agent_shows_only_its_own_leads) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    CHECK_EQ_INT(put_lead(d.s, 1, "L1", "web", T0), LR_OK);
+    CHECK_EQ_INT(put_decision(d.s, 1, T0, "L1", LR_ACTION_ASSIGNED, "alice", "r", "p", NULL,
+                              "assigned"), LR_OK);
+    lr_buf b = LR_BUF_INIT;
+    CHECK_EQ_INT(lr_buf_puts(&b, "keep:"), LR_OK);
+    CHECK_EQ_INT(lr_store_lead_json(d.s, "L1", "bob", &b), LR_ENOENT);
+    CHECK_EQ_INT(lr_store_lead_json(d.s, "nope", NULL, &b), LR_ENOENT);
+    CHECK_EQ_STR(b.data, "keep:");
+    CHECK_EQ_INT(lr_store_lead_json(d.s, "L1", "alice", &b), LR_OK);
+    CHECK_CONTAINS(b.data, "keep:{\"id\":\"L1\",\"state\":\"assigned\",\"agent\":\"alice\",");
+    lr_buf_release(&b);
+    db_remove(&d);
+}
+
+TEST(decisions_of_event_filters_by_lead) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    CHECK_EQ_INT(put_lead(d.s, 1, "L1", NULL, T0), LR_OK);
+    CHECK_EQ_INT(put_lead(d.s, 2, "L2", NULL, T0), LR_OK);
+    CHECK_EQ_INT(lr_store_append_event(d.s, 3, T0, "tick", NULL, "{}", 2), LR_OK);
+    CHECK_EQ_INT(put_decision(d.s, 3, T0, "L1", LR_ACTION_QUEUED, NULL, NULL, NULL, NULL, NULL), LR_OK);
+    CHECK_EQ_INT(put_decision(d.s, 3, T0, "L2", LR_ACTION_UNROUTED, NULL, NULL, NULL, NULL, NULL), LR_OK);
+    lr_buf b = LR_BUF_INIT;
+    CHECK_EQ_INT(lr_store_decisions_of_event(d.s, 3, NULL, &b), LR_OK);
+    CHECK_EQ_STR(b.data, "[{\"at\":\"2026-11-02T10:00:00Z\",\"lead\":\"L1\",\"action\":\"queued\"},"
+                         "{\"at\":\"2026-11-02T10:00:00Z\",\"lead\":\"L2\",\"action\":\"unrouted\"}]");
+    lr_buf_reset(&b);
+    CHECK_EQ_INT(lr_store_decisions_of_event(d.s, 3, "L2", &b), LR_OK);
+    CHECK_EQ_STR(b.data, "[{\"at\":\"2026-11-02T10:00:00Z\",\"lead\":\"L2\",\"action\":\"unrouted\"}]");
+    lr_buf_reset(&b);
+    CHECK_EQ_INT(lr_store_decisions_of_event(d.s, 1, NULL, &b), LR_OK);
+    CHECK_EQ_STR(b.data, "[]");
+    lr_buf_release(&b);
+    db_remove(&d);
+}
+
+TEST(duplicate_lead_is_eexist_and_find_lead_reports_seq_and_hash) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    CHECK_EQ_INT(lr_store_add_lead(d.s, "L0", NULL, T0, "{}", 2, hash_of(9)), LR_ESTATE);
+    CHECK_EQ_INT(put_lead(d.s, 7, "L1", NULL, T0), LR_OK);
+    /* a second lead on the same event */
+    CHECK_EQ_INT(lr_store_add_lead(d.s, "L2", NULL, T0, "{}", 2, hash_of(9)), LR_EEXIST);
+    CHECK_EQ_INT(put_lead(d.s, 8, "L1", NULL, T0), LR_EEXIST);
+    CHECK_CONTAINS(lr_store_errmsg(d.s), "UNIQUE");
+    int64_t seq = -1;
+    unsigned char h[32];
+    CHECK_EQ_INT(lr_store_find_lead(d.s, "L1", &seq, h), LR_OK);
+    CHECK_EQ_INT(seq, 7);
+    CHECK(memcmp(h, hash_of(7), 32) == 0);
+    seq = -1;
+    CHECK_EQ_INT(lr_store_find_lead(d.s, "L2", &seq, h), LR_ENOENT);
+    CHECK_EQ_INT(seq, -1);
+    CHECK_EQ_INT(lr_store_set_lead_state(d.s, "L2", "assigned", "bob"), LR_ENOENT);
+    CHECK_EQ_INT(lr_store_set_lead_state(d.s, "L1", "busy", "bob"), LR_EINVAL);
+    db_remove(&d);
+}
+
+/* ---- listing --------------------------------------------------------------- */
+
+/* 12 leads, L01..L12 at seq 1..12, received a minute apart; sources
+ * alternate google / web; odd ones go to alice, even ones are held. */
+static void scenario_list(lr_store *s) {
+    for (int i = 1; i <= 12; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "L%02d", i);
+        CHECK_EQ_INT(put_lead(s, i, id, i % 2 ? "google" : "web", T0 + (i - 1) * 60000), LR_OK);
+        if (i % 2)
+            CHECK_EQ_INT(lr_store_set_lead_state(s, id, "assigned", "alice"), LR_OK);
+        else
+            CHECK_EQ_INT(lr_store_set_lead_state(s, id, "held", NULL), LR_OK);
+    }
+}
+
+/* The ids of a page, then "|" and its next_cursor, from the JSON. */
+static const char *page(lr_store *s, lr_lead_query q) {
+    static char out[256];
+    lr_buf b = LR_BUF_INIT;
+    int rc = lr_store_list_leads(s, &q, &b);
+    if (rc != LR_OK) { snprintf(out, sizeof out, "error %s", lr_errname(rc)); return out; }
+    size_t n = 0;
+    const char *p = b.data;
+    while ((p = strstr(p, "{\"id\":\"")) != NULL) {
+        p += 7;
+        n += (size_t)snprintf(out + n, sizeof out - n, "%.*s ", (int)strcspn(p, "\""), p);
+    }
+    p = strstr(b.data, "\"next_cursor\":");
+    snprintf(out + n, sizeof out - n, "|%.*s", p ? (int)strcspn(p + 14, "}") : 0, p ? p + 14 : "");
+    lr_buf_release(&b);
+    return out;
+}
+
+TEST(list_leads_pages_with_cursors) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    scenario_list(d.s);
+    lr_lead_query q = { .since = LR_TIME_NONE, .limit = 2, .source = "google" };
+    CHECK_EQ_STR(page(d.s, q), "L01 L03 |\"3\"");
+    q.cursor = "3";
+    CHECK_EQ_STR(page(d.s, q), "L05 L07 |\"7\"");
+    q.cursor = "7";
+    CHECK_EQ_STR(page(d.s, q), "L09 L11 |null");
+    q = (lr_lead_query){ .since = LR_TIME_NONE, .limit = 5 };
+    CHECK_EQ_STR(page(d.s, q), "L01 L02 L03 L04 L05 |\"5\"");
+    q.cursor = "5";
+    CHECK_EQ_STR(page(d.s, q), "L06 L07 L08 L09 L10 |\"10\"");
+    q.cursor = "10";
+    CHECK_EQ_STR(page(d.s, q), "L11 L12 |null");
+    db_remove(&d);
+}
+
+TEST(list_leads_filters_by_agent_state_source_and_time) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    scenario_list(d.s);
+    lr_lead_query q = { .since = LR_TIME_NONE, .limit = 4, .agent = "alice" };
+    CHECK_EQ_STR(page(d.s, q), "L01 L03 L05 L07 |\"7\"");
+    q = (lr_lead_query){ .since = LR_TIME_NONE, .limit = 10, .state = "held", .source = "web" };
+    CHECK_EQ_STR(page(d.s, q), "L02 L04 L06 L08 L10 L12 |null");
+    q = (lr_lead_query){ .since = LR_TIME_NONE, .limit = 10, .state = "held", .source = "google" };
+    CHECK_EQ_STR(page(d.s, q), "|null");
+    q = (lr_lead_query){ .since = T0 + 9 * 60000, .limit = 10 };
+    CHECK_EQ_STR(page(d.s, q), "L10 L11 L12 |null");
+    q = (lr_lead_query){ .since = T0 + 6 * 60000, .limit = 10, .agent = "alice", .state = "assigned" };
+    CHECK_EQ_STR(page(d.s, q), "L07 L09 L11 |null");
+    q = (lr_lead_query){ .since = LR_TIME_NONE, .limit = 10, .agent = "bob" };
+    CHECK_EQ_STR(page(d.s, q), "|null");
+
+    lr_buf b = LR_BUF_INIT;
+    q = (lr_lead_query){ .since = LR_TIME_NONE, .limit = 1, .cursor = "11" };
+    CHECK_EQ_INT(lr_store_list_leads(d.s, &q, &b), LR_OK);
+    CHECK_EQ_STR(b.data, "{\"leads\":[{\"id\":\"L12\",\"state\":\"held\",\"agent\":null,"
+                         "\"source\":\"web\",\"received_at\":\"2026-11-02T10:11:00Z\"}],"
+                         "\"next_cursor\":null}");
+    lr_buf_release(&b);
+    db_remove(&d);
+}
+
+TEST(list_leads_refuses_bad_cursor_limit_and_state) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    scenario_list(d.s);
+    static const char *const bad[] = { "", "abc", "-1", "+3", "03", "0", "3a", " 3",
+                                       "1234567890123456789" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        lr_lead_query q = { .since = LR_TIME_NONE, .limit = 2, .cursor = bad[i] };
+        CHECK_EQ_STR(page(d.s, q), "error LR_EINVAL");
+    }
+    lr_lead_query q = { .since = LR_TIME_NONE, .limit = 0 };
+    CHECK_EQ_STR(page(d.s, q), "error LR_EINVAL");
+    q.limit = 1001;
+    CHECK_EQ_STR(page(d.s, q), "error LR_EINVAL");
+    q.limit = 1000;
+    q.state = "busy";
+    CHECK_EQ_STR(page(d.s, q), "error LR_EINVAL");
+    q.state = NULL;
+    q.cursor = "999999999999999999";
+    CHECK_EQ_STR(page(d.s, q), "|null");
+    db_remove(&d);
+}
+
+/* ---- idempotency and API keys ----------------------------------------------- */
+
+TEST(idempotency_key_round_trip) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    lr_buf b = LR_BUF_INIT;
+    unsigned char h[32];
+    int status = 0;
+    CHECK_EQ_INT(lr_store_idem_get(d.s, "k1", h, &status, &b), LR_ENOENT);
+    CHECK_EQ_INT(lr_store_idem_put(d.s, "k1", hash_of(3), 201, "{\"ok\":true}", 11), LR_OK);
+    CHECK_EQ_INT(lr_store_idem_put(d.s, "k1", hash_of(4), 200, "{}", 2), LR_EEXIST);
+    CHECK_EQ_INT(lr_buf_puts(&b, ">"), LR_OK);
+    CHECK_EQ_INT(lr_store_idem_get(d.s, "k1", h, &status, &b), LR_OK);
+    CHECK_EQ_INT(status, 201);
+    CHECK(memcmp(h, hash_of(3), 32) == 0);
+    CHECK_EQ_STR(b.data, ">{\"ok\":true}");
+    lr_buf_release(&b);
+    db_remove(&d);
+}
+
+TEST(api_keys_are_found_by_secret_hash) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    CHECK_EQ_INT(lr_store_key_add(d.s, "k_admin", hash_of(1), "admin", NULL, T0), LR_OK);
+    CHECK_EQ_INT(lr_store_key_add(d.s, "k_alice", hash_of(2), "agent", "alice", T0), LR_OK);
+    CHECK_EQ_INT(lr_store_key_add(d.s, "k_admin", hash_of(5), "admin", NULL, T0), LR_EEXIST);
+    CHECK_EQ_INT(lr_store_key_add(d.s, "k_other", hash_of(2), "admin", NULL, T0), LR_EEXIST);
+    char role[16], agent[16];
+    CHECK_EQ_INT(lr_store_key_find(d.s, hash_of(2), role, sizeof role, agent, sizeof agent), LR_OK);
+    CHECK_EQ_STR(role, "agent");
+    CHECK_EQ_STR(agent, "alice");
+    CHECK_EQ_INT(lr_store_key_find(d.s, hash_of(1), role, sizeof role, agent, sizeof agent), LR_OK);
+    CHECK_EQ_STR(role, "admin");
+    CHECK_EQ_STR(agent, "");
+    strcpy(role, "untouched");
+    CHECK_EQ_INT(lr_store_key_find(d.s, hash_of(7), role, sizeof role, agent, sizeof agent), LR_ENOENT);
+    CHECK_EQ_INT(lr_store_key_find(d.s, hash_of(2), role, 5, agent, sizeof agent), LR_ERANGE);
+    CHECK_EQ_STR(role, "untouched");
+    db_remove(&d);
+}
+
+/* ---- statistics ------------------------------------------------------------- */
+
+TEST(stats_json_counts_and_time_to_assign) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    /* L1..L10 received at T0 + i min; L1..L6 to alice, L7..L10 to bob,
+     * each assigned i * 100 ms after it arrived (L10: claimed after an
+     * offer; L5 reassigned later: only the first counts) */
+    int64_t seq = 0;
+    for (int i = 1; i <= 10; i++) {
+        char id[16];
+        lr_time at = T0 + i * 60000;
+        snprintf(id, sizeof id, "L%d", i);
+        CHECK_EQ_INT(put_lead(d.s, ++seq, id, i <= 8 ? "google" : "web", at), LR_OK);
+        const char *agent = i <= 6 ? "alice" : "bob";
+        if (i == 10) {
+            CHECK_EQ_INT(put_decision(d.s, seq, at, id, LR_ACTION_OFFERED, NULL, "all", "everyone",
+                                      NULL, "offered"), LR_OK);
+            CHECK_EQ_INT(lr_store_append_event(d.s, ++seq, at + 1000, "claim", id, "{}", 2), LR_OK);
+            CHECK_EQ_INT(put_decision(d.s, seq, at + 1000, id, LR_ACTION_CLAIMED, agent, "all",
+                                      "everyone", NULL, "assigned"), LR_OK);
+        } else {
+            CHECK_EQ_INT(put_decision(d.s, seq, at + i * 100, id, LR_ACTION_ASSIGNED, agent,
+                                      "hot", "west", NULL, "assigned"), LR_OK);
+        }
+    }
+    /* L11: held, never assigned */
+    CHECK_EQ_INT(put_lead(d.s, ++seq, "L11", "web", T0), LR_OK);
+    CHECK_EQ_INT(put_decision(d.s, seq, T0, "L11", LR_ACTION_HELD, NULL, NULL, NULL, NULL, "held"), LR_OK);
+    /* L5 released and reassigned to bob an hour later */
+    CHECK_EQ_INT(lr_store_append_event(d.s, ++seq, T0 + 3600000, "release", "L5", "{}", 2), LR_OK);
+    CHECK_EQ_INT(put_decision(d.s, seq, T0 + 3600000, "L5", LR_ACTION_RELEASED, "alice", "hot",
+                              "west", NULL, NULL), LR_OK);
+    CHECK_EQ_INT(put_decision(d.s, seq, T0 + 3600000, "L5", LR_ACTION_ASSIGNED, "bob", "hot", "west",
+                              NULL, "assigned"), LR_OK);
+    /* L1 won and L2 lost (alice), L7 won (bob) */
+    static const struct { const char *lead, *agent, *status; } out[] = {
+        { "L1", "alice", "won" }, { "L2", "alice", "lost" }, { "L7", "bob", "won" } };
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ_INT(lr_store_append_event(d.s, ++seq, T0 + 7200000, "progress", out[i].lead, "{}", 2),
+                     LR_OK);
+        CHECK_EQ_INT(put_decision(d.s, seq, T0 + 7200000, out[i].lead, LR_ACTION_CLOSED, out[i].agent,
+                                  "hot", "west", out[i].status, "closed"), LR_OK);
+    }
+    lr_buf b = LR_BUF_INIT;
+    CHECK_EQ_INT(lr_store_stats_json(d.s, &b), LR_OK);
+    /* assign times: L1..L9 100..900 ms, L10 1000 ms -> median 500 (5th
+     * of 10), p90 900 (9th) */
+    CHECK_EQ_STR(b.data,
+        "{\"leads\":11,"
+        "\"decisions\":{\"assigned\":10,\"claimed\":1,\"closed\":3,\"held\":1,\"offered\":1,"
+        "\"released\":1},"
+        "\"by_agent\":{\"alice\":{\"assigned\":6,\"closed\":2,\"released\":1,\"open\":3,\"won\":1,"
+        "\"lost\":1},\"bob\":{\"assigned\":4,\"claimed\":1,\"closed\":1,\"open\":4,\"won\":1,"
+        "\"lost\":0}},"
+        "\"by_rule\":{\"all\":{\"claimed\":1,\"offered\":1},\"hot\":{\"assigned\":10,\"closed\":3,"
+        "\"released\":1}},"
+        "\"by_pool\":{\"everyone\":{\"claimed\":1,\"offered\":1},\"west\":{\"assigned\":10,"
+        "\"closed\":3,\"released\":1}},"
+        "\"by_source\":{\"google\":{\"leads\":8,\"assigned\":8},\"web\":{\"leads\":3,"
+        "\"assigned\":2}},"
+        "\"time_to_assign_ms\":{\"median\":500,\"p90\":900,\"count\":10}}");
+    lr_buf_release(&b);
+    db_remove(&d);
+}
+
+TEST(stats_json_of_an_empty_store) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    lr_buf b = LR_BUF_INIT;
+    CHECK_EQ_INT(lr_store_stats_json(d.s, &b), LR_OK);
+    CHECK_EQ_STR(b.data, "{\"leads\":0,\"decisions\":{},\"by_agent\":{},\"by_rule\":{},"
+                         "\"by_pool\":{},\"by_source\":{},"
+                         "\"time_to_assign_ms\":{\"median\":null,\"p90\":null,\"count\":0}}");
+    lr_buf_release(&b);
+    db_remove(&d);
+}
+
+/* ---- transactions and durability --------------------------------------------- */
+
+TEST(rollback_leaves_nothing) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    CHECK_EQ_INT(lr_store_begin(d.s), LR_OK);
+    CHECK_EQ_INT(lr_store_begin(d.s), LR_ESTATE);
+    CHECK_EQ_INT(put_lead(d.s, 1, "L1", "web", T0), LR_OK);
+    CHECK_EQ_INT(put_decision(d.s, 1, T0, "L1", LR_ACTION_ASSIGNED, "alice", "r", "p", NULL,
+                              "assigned"), LR_OK);
+    CHECK_EQ_INT(lr_store_idem_put(d.s, "k", hash_of(1), 200, "{}", 2), LR_OK);
+    CHECK_EQ_INT(lr_store_key_add(d.s, "key", hash_of(1), "admin", NULL, T0), LR_OK);
+    CHECK_EQ_INT(lr_store_rollback(d.s), LR_OK);
+    CHECK_EQ_INT(lr_store_rollback(d.s), LR_OK);
+    CHECK_EQ_INT(lr_store_commit(d.s), LR_ESTATE);
+
+    int64_t last = -1, seq;
+    unsigned char h[32];
+    int status;
+    char role[16], agent[16];
+    lr_buf b = LR_BUF_INIT;
+    CHECK_EQ_INT(lr_store_last_seq(d.s, &last), LR_OK);
+    CHECK_EQ_INT(last, 0);
+    CHECK_EQ_INT(lr_store_find_lead(d.s, "L1", &seq, h), LR_ENOENT);
+    CHECK_EQ_INT(lr_store_idem_get(d.s, "k", h, &status, &b), LR_ENOENT);
+    CHECK_EQ_INT(lr_store_key_find(d.s, hash_of(1), role, sizeof role, agent, sizeof agent), LR_ENOENT);
+    CHECK_EQ_INT(lr_store_stats_json(d.s, &b), LR_OK);
+    CHECK_CONTAINS(b.data, "{\"leads\":0,\"decisions\":{},");
+    /* the rolled-back event is gone: a lead needs a new append */
+    CHECK_EQ_INT(lr_store_add_lead(d.s, "L1", NULL, T0, "{}", 2, hash_of(1)), LR_ESTATE);
+    lr_buf_release(&b);
+    db_remove(&d);
+}
+
+TEST(full_sync_commit_survives_reopen) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_FULL), LR_OK);
+    CHECK_EQ_INT(lr_store_begin(d.s), LR_OK);
+    scenario_small(d.s);
+    CHECK_EQ_INT(lr_store_commit(d.s), LR_OK);
+    lr_buf before = LR_BUF_INIT, after = LR_BUF_INIT;
+    CHECK_EQ_INT(lr_store_lead_json(d.s, "L1", NULL, &before), LR_OK);
+    CHECK_EQ_INT(lr_store_stats_json(d.s, &before), LR_OK);
+    /* an uncommitted transaction at close is lost */
+    CHECK_EQ_INT(lr_store_begin(d.s), LR_OK);
+    CHECK_EQ_INT(put_lead(d.s, 5, "L9", NULL, T0), LR_OK);
+    CHECK_EQ_INT(db_reopen(&d, LR_SYNC_FULL), LR_OK);
+    CHECK_EQ_INT(lr_store_lead_json(d.s, "L1", NULL, &after), LR_OK);
+    CHECK_EQ_INT(lr_store_stats_json(d.s, &after), LR_OK);
+    CHECK_EQ_STR(after.data, before.data);
+    int64_t last = 0;
+    CHECK_EQ_INT(lr_store_last_seq(d.s, &last), LR_OK);
+    CHECK_EQ_INT(last, 4);
+    lr_buf_release(&before);
+    lr_buf_release(&after);
+    db_remove(&d);
+}
+
+TEST(second_handle_reads_while_the_writer_holds_a_transaction) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_FULL), LR_OK);
+    CHECK_EQ_INT(lr_store_key_add(d.s, "k1", hash_of(1), "ingest", NULL, T0), LR_OK);
+    CHECK_EQ_INT(lr_store_begin(d.s), LR_OK);
+    CHECK_EQ_INT(put_lead(d.s, 1, "L1", NULL, T0), LR_OK);
+    lr_store *r = NULL;
+    char err[256] = "", role[16], agent[16];
+    CHECK_EQ_INT(lr_store_open(d.path, LR_SYNC_FULL, &r, err, sizeof err), LR_OK);
+    int64_t last = -1;
+    if (r) {
+        CHECK_EQ_INT(lr_store_key_find(r, hash_of(1), role, sizeof role, agent, sizeof agent), LR_OK);
+        CHECK_EQ_STR(role, "ingest");
+        CHECK_EQ_INT(lr_store_last_seq(r, &last), LR_OK);
+        CHECK_EQ_INT(last, 0);
+        CHECK_EQ_INT(lr_store_commit(d.s), LR_OK);
+        CHECK_EQ_INT(lr_store_last_seq(r, &last), LR_OK);
+        CHECK_EQ_INT(last, 1);
+    }
+    lr_store_close(r);
+    db_remove(&d);
+}
+
+int main(void) {
+    RUN(open_creates_schema_and_reopen_keeps_data);
+    RUN(open_refuses_a_path_that_is_not_a_database);
+    RUN(journal_replays_every_event_in_order);
+    RUN(replay_starts_after_the_given_seq);
+    RUN(replay_stops_on_callback_value_and_refuses_writes);
+    RUN(lead_json_has_lead_decisions_and_progress);
+    RUN(lead_json_for_an_agent_shows_only_its_own_leads);
+    RUN(decisions_of_event_filters_by_lead);
+    RUN(duplicate_lead_is_eexist_and_find_lead_reports_seq_and_hash);
+    RUN(list_leads_pages_with_cursors);
+    RUN(list_leads_filters_by_agent_state_source_and_time);
+    RUN(list_leads_refuses_bad_cursor_limit_and_state);
+    RUN(idempotency_key_round_trip);
+    RUN(api_keys_are_found_by_secret_hash);
+    RUN(stats_json_counts_and_time_to_assign);
+    RUN(stats_json_of_an_empty_store);
+    RUN(rollback_leaves_nothing);
+    RUN(full_sync_commit_survives_reopen);
+    RUN(second_handle_reads_while_the_writer_holds_a_transaction);
+    return test_report();
+}

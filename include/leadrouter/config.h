@@ -15,6 +15,7 @@
 
 struct lr_expr;
 struct lr_strategy;
+struct lr_schedule;
 
 /* An agent attribute: a named set of strings (products, territories...). */
 typedef struct lr_attr {
@@ -32,6 +33,11 @@ typedef struct lr_agent_conf {
     int64_t caps[LR_CAP__COUNT];    /* leads per window; -1 = no cap */
     lr_attr *attrs;                 /* sorted by name */
     size_t nattrs;
+    /* schedule: {timezone, hours}, out_of_office: [...], and the top-level
+     * holidays of the agent's zone, all in one schedule (src/core/schedule.h).
+     * NULL when the agent has none of them: always on, caps in UTC. */
+    struct lr_schedule *schedule;   /* owned */
+    char *email;                    /* for notifications (later); NULL when absent */
     int line, column;               /* where it was defined */
 } lr_agent_conf;
 
@@ -45,11 +51,26 @@ typedef enum lr_queue_order {
 } lr_queue_order;
 extern const char *const lr_queue_order_names[LR_QORDER__COUNT];
 
+/* What an agent's count-based fairness does when they come back after an
+ * absence (status, shift start, end of out of office). */
+#define LR_CATCHUP_MAP(X) X(NONE, "none") X(AVERAGE, "average") X(FULL, "full")
+typedef enum lr_catch_up {
+#define LR_CU_ENUM(e, s) LR_CATCHUP_##e,
+    LR_CATCHUP_MAP(LR_CU_ENUM)
+#undef LR_CU_ENUM
+    LR_CATCHUP__COUNT
+} lr_catch_up;
+extern const char *const lr_catch_up_names[LR_CATCHUP__COUNT];
+
 typedef struct lr_pool_conf {
     char *name;
     uint32_t *agents;               /* indexes into lr_config.agents, pool order */
     size_t nagents;
     lr_queue_order order;           /* default fifo */
+    int64_t max_wait_ms;            /* a lead queued here longer falls back; -1: forever */
+    uint32_t max_no_answer;         /* offers in a row an agent lets expire before being
+                                       set away; 0: never */
+    lr_catch_up catch_up;           /* default average */
     int line, column;
 } lr_pool_conf;
 
@@ -76,6 +97,16 @@ typedef enum lr_fallback_kind {
     LR_FALLBACK_RULE                /* route by the named rule */
 } lr_fallback_kind;
 
+/* What an SLA breach does. */
+#define LR_SLA_MAP(X) X(REASSIGN, "reassign") X(ESCALATE, "escalate") X(NOTIFY, "notify")
+typedef enum lr_sla_then {
+#define LR_SLA_ENUM(e, s) LR_SLA_##e,
+    LR_SLA_MAP(LR_SLA_ENUM)
+#undef LR_SLA_ENUM
+    LR_SLA__COUNT
+} lr_sla_then;
+extern const char *const lr_sla_names[LR_SLA__COUNT];
+
 typedef struct lr_rule_conf {
     char *name;                     /* unique */
     struct lr_expr *when;           /* owned; NULL = always */
@@ -90,6 +121,27 @@ typedef struct lr_rule_conf {
     int64_t window_ms;              /* fewest_assigned / top_producer window; default 24 h
                                        (fewest_assigned) or 30 days (top_producer) */
     uint32_t min_sample;            /* top_producer: closed leads before the ratio counts; default 10 */
+
+    /* offer: {timeout: 2m, attempts: 3}: the chosen agent must accept in time */
+    int64_t offer_timeout_ms;       /* 0: no offer stage (assign at once) */
+    uint32_t offer_attempts;        /* agents tried before the fallback; default 3 */
+
+    /* tiers: [a, b, c] with escalate_after: 5m. When tiers are given, `pool`
+     * is tiers[0] and the lead widens to the next tier when nobody in the
+     * current one took it in time. */
+    uint32_t *tiers;                /* pool indexes; NULL when no tiers */
+    size_t ntiers;
+    int64_t escalate_after_ms;      /* 0: no escalation by time */
+
+    /* sla: {contact_within: 15m, then: reassign} */
+    int64_t sla_contact_ms;         /* 0: no SLA */
+    lr_sla_then sla_then;
+
+    /* recycle: {after: 30d, unless: [won, lost, disqualified], to: RULE} */
+    int64_t recycle_after_ms;       /* 0: never */
+    uint32_t recycle_unless;        /* bit (1 << lr_progress) per status that stops it;
+                                       default won, lost, disqualified */
+    uint32_t recycle_to;            /* rule index; default this rule */
     int line, column;
 } lr_rule_conf;
 

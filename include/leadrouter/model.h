@@ -143,7 +143,8 @@ typedef enum lr_progress {
     X(ASSIGNED, "assigned") X(OFFERED, "offered") X(QUEUED, "queued") \
     X(HELD, "held") X(CLAIMED, "claimed") X(CLAIM_REFUSED, "claim_refused") \
     X(RELEASED, "released") X(CLOSED, "closed") X(UNROUTED, "unrouted") \
-    X(REJECTED, "rejected")
+    X(REJECTED, "rejected") X(EXPIRED, "expired") X(REASSIGNED, "reassigned") \
+    X(RECYCLED, "recycled") X(SLA_BREACHED, "sla_breached") X(AGENT_AWAY, "agent_away")
 typedef enum lr_action {
 #define LR_ACT_ENUM(e, s) LR_ACTION_##e,
     LR_ACTION_MAP(LR_ACT_ENUM)
@@ -156,7 +157,7 @@ typedef enum lr_action {
     X(NONE, "") X(AWAY, "away") X(OFFLINE, "offline") \
     X(AT_CAPACITY, "at_capacity") X(CAP_HOUR, "cap_hour") X(CAP_DAY, "cap_day") \
     X(CAP_WEEK, "cap_week") X(CAP_MONTH, "cap_month") X(NO_MATCH, "no_match") \
-    X(DECLINED, "declined")
+    X(DECLINED, "declined") X(OFF_SHIFT, "off_shift") X(OUT_OF_OFFICE, "out_of_office")
 typedef enum lr_skip {
 #define LR_SK_ENUM(e, s) LR_SKIP_##e,
     LR_SKIP_MAP(LR_SK_ENUM)

@@ -136,4 +136,11 @@ int lr_store_key_add(lr_store *s, const char *id, const unsigned char hash[32],
 int lr_store_key_find(lr_store *s, const unsigned char hash[32], char *role, size_t rolelen,
                       char *agent, size_t agentlen);
 
+/* Calls CB for every key, oldest first: its public id, role, agent (NULL
+ * when none) and creation time; never the secret, which is not stored. A
+ * non-zero return from CB stops the listing and is returned. */
+typedef int (*lr_store_key_cb)(const char *id, const char *role, const char *agent,
+                               lr_time created, void *ud);
+int lr_store_key_list(lr_store *s, lr_store_key_cb cb, void *ud);
+
 #endif

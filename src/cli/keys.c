@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "leadrouter/error.h"
+#include "leadrouter/event.h"
 #include "leadrouter/store.h"
 #include "server/auth.h"
 #include "server/form.h"
@@ -22,6 +23,10 @@
 void cli_keys_help(FILE *out) {
     fputs(
         "usage: leadrouter keys create --db FILE --role ROLE [--agent ID]\n"
+        "       leadrouter keys list --db FILE\n"
+        "\n"
+        "`keys list` prints every key's public id, role, agent and creation time\n"
+        "(never a secret: only hashes are stored).\n"
         "\n"
         "Creates an API key for `leadrouter serve` and prints it once, alone on\n"
         "standard output; only its hash is stored. On standard error:\n"
@@ -49,6 +54,48 @@ void cli_keys_help(FILE *out) {
         "  KEY=$(leadrouter keys create --db leadrouter.db --role agent --agent bob)\n"
         "  curl -H \"Authorization: Bearer $KEY\" http://127.0.0.1:8080/v1/agents/bob\n",
         out);
+}
+
+static int print_key(const char *id, const char *role, const char *agent, lr_time created,
+                     void *ud) {
+    char when[40] = "-";
+    if (created != LR_TIME_NONE) lr_time_format(created, when, sizeof when);
+    printf("%-10s %-7s %-20s %s\n", id, role, agent ? agent : "-", when);
+    (void)ud;
+    return 0;
+}
+
+/* keys list --db FILE: every key's id, role, agent and creation time. */
+static int keys_list(int argc, char **argv) {
+    static const struct option longopts[] = {
+        { "db", required_argument, NULL, 'd' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *db = NULL;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":d:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'h': cli_keys_help(stdout); return LR_EXIT_OK;
+        default: return cli_option_error("keys list", c, argv);
+        }
+    }
+    if (optind < argc) return cli_usage_error("keys list", "unexpected argument '%s'", argv[optind]);
+    if (!db) return cli_usage_error("keys list", "--db FILE is required");
+    char err[512] = "";
+    lr_store *st = NULL;
+    int rc = lr_store_open(db, LR_SYNC_FULL, &st, err, sizeof err);
+    if (rc != LR_OK) {
+        fprintf(stderr, "leadrouter keys list: %s\n", err[0] ? err : lr_strerror(rc));
+        return LR_EXIT_USAGE;
+    }
+    printf("%-10s %-7s %-20s %s\n", "id", "role", "agent", "created");
+    rc = lr_store_key_list(st, print_key, NULL);
+    if (rc != LR_OK) fprintf(stderr, "leadrouter keys list: %s\n", lr_store_errmsg(st));
+    lr_store_close(st);
+    return rc == LR_OK ? LR_EXIT_OK : LR_EXIT_USAGE;
 }
 
 static int keys_create(int argc, char **argv) {
@@ -125,7 +172,6 @@ int cli_keys(int argc, char **argv) {
         return LR_EXIT_OK;
     }
     if (strcmp(sub, "create") == 0) return keys_create(argc - 1, argv + 1);
-    if (strcmp(sub, "list") == 0)
-        return cli_usage_error("keys", "'keys list' is not available yet");
-    return cli_usage_error("keys", "unknown subcommand '%s' (create)", sub);
+    if (strcmp(sub, "list") == 0) return keys_list(argc - 1, argv + 1);
+    return cli_usage_error("keys", "unknown subcommand '%s' (create, list)", sub);
 }

@@ -66,11 +66,19 @@ lr_time lr_window_end(lr_cap c, lr_time t) {
     }
 }
 
+static lr_time agent_window_start(const lr_agent_rt *a, lr_cap c, lr_time t) {
+    return a->zone ? lr_zone_window_start(a->zone, c, t) : lr_window_start(c, t);
+}
+
+lr_time lr_agent_window_end(const lr_agent_rt *a, lr_cap c, lr_time t) {
+    return a->zone ? lr_zone_window_end(a->zone, c, t) : lr_window_end(c, t);
+}
+
 uint32_t lr_agent_window_count(const lr_agent_rt *a, lr_cap c, lr_time now) {
     /* Windows are contiguous and the clock never goes back, so the count
      * is current iff now is before the end of its window. */
     if (a->win_start[c] == LR_TIME_NONE) return 0;
-    return now < lr_window_end(c, a->win_start[c]) ? a->win_count[c] : 0;
+    return now < lr_agent_window_end(a, c, a->win_start[c]) ? a->win_count[c] : 0;
 }
 
 int lr_agent_capped(const lr_agent_rt *a, lr_time now) {
@@ -84,7 +92,7 @@ int lr_agent_capped(const lr_agent_rt *a, lr_time now) {
 void lr_agent_count_lead(lr_agent_rt *a, lr_time now) {
     for (int c = 0; c < LR_CAP__COUNT; c++) {
         if (a->conf->caps[c] < 0) continue;
-        lr_time s = lr_window_start((lr_cap)c, now);
+        lr_time s = agent_window_start(a, (lr_cap)c, now);
         if (a->win_start[c] != s) { a->win_start[c] = s; a->win_count[c] = 0; }
         a->win_count[c]++;
     }

@@ -2,14 +2,17 @@
  * counters per cap window, and the short histories the windowed strategies
  * read (leads received, outcomes).
  *
- * Cap windows are calendar windows in UTC: the hour, the day, the ISO week
- * (from Monday) and the month that contain a time. A window's count belongs
+ * Cap windows are calendar windows in the agent's own zone (its schedule's;
+ * UTC without one): the hour, the day, the ISO week (from Monday) and the
+ * month that contain a time, so a day cap resets at the agent's midnight.
+ * A window's count belongs
  * to the window that starts at win_start[c]; a count whose window has ended
  * reads as zero (lr_agent_window_count), so no sweep is needed.
  */
 #ifndef LR_CORE_AGENT_H
 #define LR_CORE_AGENT_H
 
+#include "core/tz.h"
 #include "leadrouter/config.h"
 
 struct lr_segment;
@@ -39,6 +42,9 @@ typedef struct lr_agent_rt {
     uint32_t win_count[LR_CAP__COUNT];
     lr_time win_start[LR_CAP__COUNT];
     lr_time cap_timer_at;           /* a cap-reset timer is pending for this time */
+    lr_time sched_timer_at;         /* a schedule-change timer is pending for this time */
+    lr_zone *zone;                  /* borrowed from the schedule; NULL: UTC */
+    uint32_t no_answer;             /* offers in a row let expire */
     bool ready;                     /* available, under caps and under capacity */
     bool ready_nocap;               /* available and under caps */
     lr_timelog received;            /* assignment times (fewest_assigned) */
@@ -47,9 +53,12 @@ typedef struct lr_agent_rt {
     uint32_t nmem, capmem;
 } lr_agent_rt;
 
-/* Start and end of the window of kind C that contains T. */
+/* Start and end of the UTC window of kind C that contains T. */
 lr_time lr_window_start(lr_cap c, lr_time t);
 lr_time lr_window_end(lr_cap c, lr_time t);
+
+/* End of the agent's own window of kind C that contains T. */
+lr_time lr_agent_window_end(const lr_agent_rt *a, lr_cap c, lr_time t);
 
 /* The agent's count in the window of kind C that contains NOW. */
 uint32_t lr_agent_window_count(const lr_agent_rt *a, lr_cap c, lr_time now);

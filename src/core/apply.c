@@ -93,9 +93,11 @@ static int on_lead(lr_engine *e, lr_event *ev) {
     if (!l) { lr_lead_free(lead); return LR_ENOMEM; }
     l->lead = lead;
     l->state = LR_LEAD_NEW;
+    l->last_progress = -1;
     l->agent = LR_NO_AGENT;
     l->rule = LR_NO_RULE;
-    l->seq = e->seq++;
+    l->seq = e->nall;               /* its index in e->all: timers name leads by it */
+    e->seq++;
     if (lead->received_at == LR_TIME_NONE) lead->received_at = e->now;
     int rc = add_lead(e, l);
     if (rc != LR_OK) { lr_lead_free(lead); free(l); return rc; }
@@ -118,6 +120,7 @@ static int on_agent(lr_engine *e, const lr_event *ev) {
 
 static int close_lead(lr_engine *e, lr_lead_rt *l, lr_progress p) {
     const char *agent = NULL;
+    if (l->state == LR_LEAD_OFFERED) lr_engine_unassign(e, l);     /* a reserved slot */
     if (l->state == LR_LEAD_ASSIGNED) {
         lr_agent_rt *a = &e->agents[l->agent];
         agent = a->conf->id;
@@ -158,6 +161,7 @@ static int on_progress(lr_engine *e, const lr_event *ev) {
         return LR_OK;
     }
     if (ev->has_value) { l->lead->value = ev->value; l->lead->has_value = true; }
+    l->last_progress = (int8_t)ev->progress;
     switch (ev->progress) {
     case LR_PROGRESS_CONTACTED:
         l->contacted = true;
@@ -166,8 +170,8 @@ static int on_progress(lr_engine *e, const lr_event *ev) {
         /* Warm-up hand-off: the lead is routed again with stage qualified;
          * the qualifier's slot is freed. */
         if (lr_lead_set_str(l->lead, LR_LF_STAGE, "qualified") != LR_OK) return LR_ENOMEM;
-        if (l->state == LR_LEAD_ASSIGNED) lr_engine_unassign(e, l);
-        else lr_lead_unwait(l);
+        lr_engine_unassign(e, l);
+        lr_lead_unwait(l);
         lr_engine_set_state(e, l, LR_LEAD_NEW);
         return lr_route(e, l, "qualified");
     }
@@ -232,12 +236,12 @@ static int on_assign(lr_engine *e, const lr_event *ev) {
             reject(e, ev->lead_id, ev->agent_id, "already_assigned", "the lead is already this agent's");
             return LR_OK;
         }
-        lr_engine_unassign(e, l);
-    } else {
-        lr_lead_unwait(l);
     }
+    lr_engine_unassign(e, l);
+    lr_lead_unwait(l);
     int rc = lr_engine_assign(e, l, a->idx);
     if (rc != LR_OK) return rc;
+    lr_arm_assigned(e, l);
     lr_decision d;
     memset(&d, 0, sizeof d);
     d.at = e->now;
@@ -267,14 +271,23 @@ static bool may_take(lr_engine *e, const lr_lead_rt *l, const lr_agent_rt *a, co
 
 static int claimed(lr_engine *e, lr_lead_rt *l, lr_agent_rt *a) {
     const lr_rule_conf *r = &e->cfg->rules[l->rule];
+    /* an offer to A alone: A holds the slot already, the accept settles it */
+    bool accepted = l->state == LR_LEAD_OFFERED && l->agent == a->idx;
     lr_lead_unwait(l);
-    int rc = lr_engine_assign(e, l, a->idx);
-    if (rc != LR_OK) return rc;
+    if (accepted) {
+        lr_engine_set_state(e, l, LR_LEAD_ASSIGNED);
+    } else {
+        int rc = lr_engine_assign(e, l, a->idx);
+        if (rc != LR_OK) return rc;
+    }
+    a->no_answer = 0;
+    lr_arm_assigned(e, l);
     lr_decision d;
     memset(&d, 0, sizeof d);
     d.at = e->now;
     d.lead = lr_lead_id(l->lead);
-    d.action = LR_ACTION_CLAIMED;
+    d.action = accepted ? LR_ACTION_ASSIGNED : LR_ACTION_CLAIMED;
+    d.reason = accepted ? "accepted" : NULL;
     d.agent = a->conf->id;
     d.rule = r->name;
     d.pool = e->cfg->pools[r->pool].name;
@@ -298,7 +311,7 @@ static int claim_by_id(lr_engine *e, lr_lead_rt *l, lr_agent_rt *a) {
             refuse_claim(e, l, NULL, a, "not_offered", "the lead was not offered to this agent");
             return LR_OK;
         }
-        if (!may_take(e, l, a, &why)) {
+        if (l->agent != a->idx && !may_take(e, l, a, &why)) {
             refuse_claim(e, l, NULL, a, why, "the agent cannot take a lead now");
             return LR_OK;
         }
@@ -405,6 +418,8 @@ static int on_decline(lr_engine *e, const lr_event *ev) {
     lr_lead_rt *l = find_lead(e, ev->lead_id);
     if (!a) { reject(e, ev->lead_id, ev->agent_id, "unknown_agent", "no agent has this id"); return LR_OK; }
     if (!l) { reject(e, ev->lead_id, ev->agent_id, "unknown_lead", "no lead has this id"); return LR_OK; }
+    if (l->state == LR_LEAD_OFFERED && l->agent == a->idx)
+        return lr_offer_failed(e, l, a->idx);       /* an offer to A alone */
     if (l->state == LR_LEAD_OFFERED && is_offered(l, a->idx)) {
         int rc = lead_exclude(l, a->idx);
         if (rc != LR_OK) return rc;

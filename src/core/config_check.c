@@ -1,6 +1,6 @@
 /* config_check.c -- validates the config tree against the schema: the top
- * level, agents, pools and accounts (rules are in config_rules.c), and the
- * scalar helpers both files use.
+ * level, agents, pools and accounts (rules are in config_rules.c, agents'
+ * schedules and the top-level holidays in config_schedule.c).
  *
  * Every check reports and goes on, so one load lists every problem. A
  * value that fails its check leaves the field at its default; the config
@@ -17,9 +17,29 @@
 /* ---- agents --------------------------------------------------------------- */
 
 static const char *const agent_keys[] = {
-    "id", "name", "status", "weight", "capacity", "caps", "attributes",
+    "id", "name", "status", "weight", "capacity", "caps", "attributes", "email",
+    "schedule", "out_of_office",
 };
-enum { AK_ID, AK_NAME, AK_STATUS, AK_WEIGHT, AK_CAPACITY, AK_CAPS, AK_ATTRS, AK__N };
+enum { AK_ID, AK_NAME, AK_STATUS, AK_WEIGHT, AK_CAPACITY, AK_CAPS, AK_ATTRS, AK_EMAIL,
+       AK_SCHEDULE, AK_OOO, AK__N };
+
+#define EMAIL_MAX 320
+
+/* Checks an email address N into *out (a malloc'd copy): 1 to EMAIL_MAX
+ * bytes, an '@' with text on both sides, no blanks or control bytes. The
+ * address is only stored for notifications; delivery tells the rest. */
+static void check_email(cfg_ctx *cx, const yn *n, const char *ctx, char **out) {
+    const char *s;
+    if (!want_str(cx, n, ctx, "email", &s)) return;
+    const char *at = memchr(s, '@', n->len);
+    bool ok = n->len <= EMAIL_MAX && at && at > s && at < s + n->len - 1;
+    for (size_t i = 0; ok && i < n->len; i++) ok = (unsigned char)s[i] > 0x20 && s[i] != 0x7f;
+    if (!ok) {
+        cx_mismatch(cx, n, ctx, "email", "an email address such as ann@example.com");
+        return;
+    }
+    *out = cx_strdup(cx, s, n->len);
+}
 
 static bool id_char(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -168,6 +188,8 @@ static void check_agent(cfg_ctx *cx, const yn *m, size_t i, lr_agent_conf *a, co
         a->capacity = x;
     if (v[AK_CAPS]) check_caps(cx, v[AK_CAPS], ctx, a);
     if (v[AK_ATTRS]) check_attrs(cx, v[AK_ATTRS], ctx, a);
+    if (v[AK_EMAIL]) check_email(cx, v[AK_EMAIL], ctx, &a->email);
+    if (!cx->oom) cx_check_agent_time(cx, v[AK_SCHEDULE], v[AK_OOO], ctx, a);
 }
 
 /* Checks the `agents` list N into cfg->agents and builds IX over the ids. */
@@ -192,7 +214,44 @@ static void check_agents(cfg_ctx *cx, const yn *n, lr_config *cfg, name_ix *ix) 
 
 /* ---- pools ------------------------------------------------------------------ */
 
-static const char *const pool_keys[] = { "agents", "order" };
+static const char *const pool_keys[] = {
+    "agents", "order", "max_wait", "max_no_answer", "catch_up",
+};
+enum { PK_AGENTS, PK_ORDER, PK_MAX_WAIT, PK_MAX_NO_ANSWER, PK_CATCH_UP, PK__N };
+
+/* Checks the long form's options (order, max_wait, max_no_answer,
+ * catch_up) in V into P. */
+static void pool_options(cfg_ctx *cx, const yn *const *v, const char *ctx, lr_pool_conf *p) {
+    const char *s;
+    char q[CX_DESC_SIZE];
+    if (v[PK_ORDER] && want_str(cx, v[PK_ORDER], ctx, "order", &s)) {
+        int o = lr_name_lookup(lr_queue_order_names, LR_QORDER__COUNT, s);
+        if (o >= 0) {
+            p->order = (lr_queue_order)o;
+        } else {
+            cx_quote(s, v[PK_ORDER]->len, q, sizeof q);
+            cx_error(cx, v[PK_ORDER]->line, v[PK_ORDER]->col,
+                     "%s: unknown order '%s' (known: fifo, lifo, priority)", ctx, q);
+        }
+    }
+    if (v[PK_MAX_WAIT])
+        want_duration(cx, v[PK_MAX_WAIT], ctx, "max_wait", 1000, 30 * CX_MS_PER_DAY,
+                      &p->max_wait_ms);
+    int64_t x;
+    if (v[PK_MAX_NO_ANSWER] && want_int(cx, v[PK_MAX_NO_ANSWER], ctx, "max_no_answer", 1, 1000,
+                                        "an integer between 1 and 1000", &x))
+        p->max_no_answer = (uint32_t)x;
+    if (v[PK_CATCH_UP] && want_str(cx, v[PK_CATCH_UP], ctx, "catch_up", &s)) {
+        int c = lr_name_lookup(lr_catch_up_names, LR_CATCHUP__COUNT, s);
+        if (c >= 0) {
+            p->catch_up = (lr_catch_up)c;
+        } else {
+            cx_quote(s, v[PK_CATCH_UP]->len, q, sizeof q);
+            cx_error(cx, v[PK_CATCH_UP]->line, v[PK_CATCH_UP]->col,
+                     "%s: unknown catch_up '%s' (known: none, average, full)", ctx, q);
+        }
+    }
+}
 
 /* Where each agent was first listed in the pool being checked. */
 typedef struct seen {
@@ -234,10 +293,12 @@ static void pool_members(cfg_ctx *cx, const yn *l, const char *ctx, const name_i
 static void check_pool(cfg_ctx *cx, const yn *key, const yn *val, size_t i,
                        const name_ix *agents, seen *sn, lr_pool_conf *p) {
     char ctx[CX_DESC_SIZE + 16], q[CX_DESC_SIZE];
-    const char *s;
     p->line = key->line;
     p->column = key->col;
     p->order = LR_QORDER_FIFO;
+    p->max_wait_ms = -1;
+    p->max_no_answer = 0;
+    p->catch_up = LR_CATCHUP_AVERAGE;
     snprintf(ctx, sizeof ctx, "pool #%zu", i + 1);
     if (key->kind != YN_ALIAS) {
         if (key->kind == YN_SCALAR && !yn_is_null(key) && key->len > 0 &&
@@ -255,22 +316,15 @@ static void check_pool(cfg_ctx *cx, const yn *key, const yn *val, size_t i,
     if (val->kind == YN_SEQ) {
         list = val;
     } else if (val->kind == YN_MAP) {
-        const yn *v[2];
+        const yn *v[PK__N];
         char where[sizeof ctx + 8];
         snprintf(where, sizeof where, "in %s", ctx);
-        cx_split(cx, val, pool_keys, 2, v, where);
-        if (!v[0]) cx_error(cx, val->line, val->col, "%s: missing required key 'agents'", ctx);
-        else if (want_kind(cx, v[0], YN_SEQ, ctx, "agents", "a list of agent ids")) list = v[0];
-        if (v[1] && want_str(cx, v[1], ctx, "order", &s)) {
-            int o = lr_name_lookup(lr_queue_order_names, LR_QORDER__COUNT, s);
-            if (o >= 0) {
-                p->order = (lr_queue_order)o;
-            } else {
-                cx_quote(s, v[1]->len, q, sizeof q);
-                cx_error(cx, v[1]->line, v[1]->col,
-                         "%s: unknown order '%s' (known: fifo, lifo, priority)", ctx, q);
-            }
-        }
+        cx_split(cx, val, pool_keys, PK__N, v, where);
+        if (!v[PK_AGENTS])
+            cx_error(cx, val->line, val->col, "%s: missing required key 'agents'", ctx);
+        else if (want_kind(cx, v[PK_AGENTS], YN_SEQ, ctx, "agents", "a list of agent ids"))
+            list = v[PK_AGENTS];
+        pool_options(cx, v, ctx, p);
     } else {
         want_kind(cx, val, YN_SEQ, ctx, NULL,
                   "a list of agent ids or a mapping with agents and order");
@@ -434,8 +488,10 @@ static void check_accounts(cfg_ctx *cx, const yn *n, const name_ix *agents, lr_c
 
 /* ---- top level ---------------------------------------------------------- */
 
-static const char *const top_keys[] = { "agents", "pools", "accounts", "rules", "explain_limit" };
-enum { TK_AGENTS, TK_POOLS, TK_ACCOUNTS, TK_RULES, TK_EXPLAIN, TK__N };
+static const char *const top_keys[] = {
+    "agents", "pools", "accounts", "rules", "explain_limit", "holidays",
+};
+enum { TK_AGENTS, TK_POOLS, TK_ACCOUNTS, TK_RULES, TK_EXPLAIN, TK_HOLIDAYS, TK__N };
 
 void cx_check(cfg_ctx *cx, const yn *root, lr_config *cfg) {
     cfg->explain_limit = 100;
@@ -454,11 +510,12 @@ void cx_check(cfg_ctx *cx, const yn *root, lr_config *cfg) {
                                   "an integer between 1 and 100000", &x))
         cfg->explain_limit = (uint32_t)x;
     for (int k = 0; k < TK__N; k++)
-        if (!v[k] && k != TK_ACCOUNTS && k != TK_EXPLAIN)
+        if (!v[k] && (k == TK_AGENTS || k == TK_POOLS || k == TK_RULES))
             cx_error(cx, root->line, root->col, "missing required key '%s'", top_keys[k]);
 
     name_ix agents = { 0 }, pools = { 0 };
     if (v[TK_AGENTS]) check_agents(cx, v[TK_AGENTS], cfg, &agents);
+    if (v[TK_HOLIDAYS] && !cx->oom) cx_check_holidays(cx, v[TK_HOLIDAYS], cfg);
     if (v[TK_POOLS] && !cx->oom) check_pools(cx, v[TK_POOLS], &agents, cfg, &pools);
     if (v[TK_ACCOUNTS] && !cx->oom) check_accounts(cx, v[TK_ACCOUNTS], &agents, cfg);
     if (v[TK_RULES] && !cx->oom) cx_check_rules(cx, v[TK_RULES], &pools, cfg);

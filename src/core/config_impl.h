@@ -1,12 +1,12 @@
 /* config_impl.h -- private to the config loader (config_load.c,
- * config_value.c, config_check.c, config_rules.c).
+ * config_value.c, config_check.c, config_schedule.c, config_rules.c).
  *
  * Loading is two steps. config_load.c turns the YAML text into a small
  * tree of `yn` nodes, each with its 1-based line and column (libfyaml
  * 0.7.12 does not export node positions, so the tree is built from the
- * parser's events, whose marks it does export). config_check.c and
- * config_rules.c then walk that tree against the schema, fill an
- * lr_config, and report every problem through cx_error().
+ * parser's events, whose marks it does export). config_check.c,
+ * config_schedule.c and config_rules.c then walk that tree against the
+ * schema, fill an lr_config, and report every problem through cx_error().
  *
  * Invariants: tree nodes and their text live in the context's arena and die
  * with it; nothing in the lr_config points into the arena. Every mapping in
@@ -61,6 +61,9 @@ typedef struct cfg_ctx {
 } cfg_ctx;
 
 /* ---- config_load.c ------------------------------------------------------ */
+
+/* The tables of config.h's enums (lr_queue_order_names, lr_catch_up_names,
+ * lr_sla_names) are defined there too. */
 
 /* Records "NAME:LINE:COL: message". Never fails: on OOM sets cx->oom. */
 void cx_error(cfg_ctx *cx, int line, int col, const char *fmt, ...)
@@ -133,6 +136,19 @@ bool cx_name(cfg_ctx *cx, const yn *n, const char *ctx, const char *key, const c
  * most LR_NAME_MAX bytes. */
 bool cx_ident(const char *s, size_t len);
 
+#define CX_MS_PER_DAY INT64_C(86400000)
+#define CX_DURATION_MAX_DAYS 3650
+
+/* Parses a duration "Ns", "Nm", "Nh" or "Nd" (a whole number N; 1 s to
+ * CX_DURATION_MAX_DAYS days) into milliseconds; false when S (LEN bytes)
+ * is not one. */
+bool cx_parse_duration(const char *s, size_t len, int64_t *ms);
+/* A duration (cx_parse_duration) from LO to HI milliseconds; otherwise
+ * reports "CTX: 'KEY' must be a duration from 1s to 7d (a whole number and
+ * s, m, h or d), got ..." at N. */
+bool want_duration(cfg_ctx *cx, const yn *n, const char *ctx, const char *key,
+                   int64_t lo, int64_t hi, int64_t *out);
+
 /* Returns a malloc'd, NUL-terminated copy of S (LEN bytes); NULL (and
  * cx->oom) on OOM. */
 char *cx_strdup(cfg_ctx *cx, const char *s, size_t len);
@@ -164,6 +180,21 @@ void name_ix_release(name_ix *ix);  /* accepts a zeroed index */
 void cx_report_dups(cfg_ctx *cx, const name_ix *ix, const char *what,
                     const yn *const *at, const int *lines, const int *cols,
                     size_t stride);
+
+/* ---- config_schedule.c ---------------------------------------------------- */
+
+/* Builds agent A's schedule (a->schedule, owned by A) from its `schedule`
+ * mapping SCHED and its `out_of_office` list OOO (either may be NULL; when
+ * both are, A gets no schedule). Without `schedule` the zone is UTC. CTX
+ * names the agent in messages. */
+void cx_check_agent_time(cfg_ctx *cx, const yn *sched, const yn *ooo, const char *ctx,
+                         lr_agent_conf *a);
+
+/* Checks the top-level `holidays` mapping N (zone -> dates) and adds each
+ * zone's dates to the schedule of every agent of CFG in that zone (same
+ * canonical zone, so aliases match); agents without a schedule are in UTC
+ * and get one if UTC has holidays. */
+void cx_check_holidays(cfg_ctx *cx, const yn *n, lr_config *cfg);
 
 /* ---- config_check.c / config_rules.c -------------------------------------- */
 

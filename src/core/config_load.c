@@ -11,6 +11,7 @@
  * the messages are sorted by position (then by report order).
  */
 #include "core/config_impl.h"
+#include "core/schedule.h"
 
 #include "leadrouter/buf.h"
 #include "leadrouter/error.h"
@@ -27,6 +28,18 @@ const char *const lr_queue_order_names[LR_QORDER__COUNT] = {
 #define LR_QO_NAME(e, s) s,
     LR_QORDER_MAP(LR_QO_NAME)
 #undef LR_QO_NAME
+};
+
+const char *const lr_catch_up_names[LR_CATCHUP__COUNT] = {
+#define LR_CU_NAME(e, s) s,
+    LR_CATCHUP_MAP(LR_CU_NAME)
+#undef LR_CU_NAME
+};
+
+const char *const lr_sla_names[LR_SLA__COUNT] = {
+#define LR_SLA_NAME(e, s) s,
+    LR_SLA_MAP(LR_SLA_NAME)
+#undef LR_SLA_NAME
 };
 
 /* ---- arena ---------------------------------------------------------------- */
@@ -67,6 +80,21 @@ static void arena_free(cfg_ctx *cx) {
 
 /* ---- messages ------------------------------------------------------------- */
 
+static size_t bad_utf8(const unsigned char *s, size_t len);
+
+/* Makes S (LEN bytes) valid UTF-8 by turning each byte that starts no valid
+ * sequence into '?': a message may carry text cut mid-character by the
+ * module that wrote it, and messages end up in JSON replies. */
+static void fix_utf8(char *s, size_t len) {
+    size_t i = 0;
+    while (i < len) {
+        size_t off = i + bad_utf8((const unsigned char *)s + i, len - i);
+        if (off >= len) break;
+        s[off] = '?';
+        i = off + 1;
+    }
+}
+
 void cx_error(cfg_ctx *cx, int line, int col, const char *fmt, ...) {
     if (cx->nerrs == cx->errcap) {
         size_t cap = cx->errcap ? cx->errcap * 2 : 16;
@@ -79,8 +107,9 @@ void cx_error(cfg_ctx *cx, int line, int col, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     char body[1024];
-    vsnprintf(body, sizeof body, fmt, ap);
+    int blen = vsnprintf(body, sizeof body, fmt, ap);
     va_end(ap);
+    if (blen > 0) fix_utf8(body, strlen(body));
     if (lr_buf_printf(&b, "%s:%d:%d: %s", cx->name, line, col, body) != LR_OK) {
         lr_buf_release(&b);
         cx->oom = true;
@@ -550,6 +579,8 @@ void lr_config_free(lr_config *cfg) {
             free(a->attrs[k].name);
         }
         free(a->attrs);
+        lr_schedule_free(a->schedule);
+        free(a->email);
     }
     free(cfg->agents);
     for (size_t i = 0; i < cfg->npools; i++) {
@@ -574,6 +605,7 @@ void lr_config_free(lr_config *cfg) {
             free(r->match[k].custom);
         }
         free(r->match);
+        free(r->tiers);
     }
     free(cfg->rules);
     free(cfg->path);

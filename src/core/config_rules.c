@@ -1,10 +1,15 @@
-/* config_rules.c -- validates the `rules` list of a config: names, pools,
- * strategies, `when` expressions (compiled here, once), match constraints,
- * fallbacks and the per-strategy options.
+/* config_rules.c -- validates the `rules` list of a config: names, pools
+ * or tiers, strategies, `when` expressions (compiled here, once), match
+ * constraints, fallbacks, the per-strategy options, and what happens to a
+ * lead over time (offer, escalate_after, sla, recycle).
  *
- * Fallbacks are resolved after every rule is read, so a rule may fall back
- * to a later one; a chain of fallbacks that comes back to where it started
- * is an error (the engine would loop).
+ * Fallbacks and recycle targets are resolved after every rule is read, so
+ * a rule may name a later one; a chain of fallbacks that comes back to
+ * where it started is an error (the engine would loop). A recycle may go
+ * back to its own rule: it happens days later, not in a loop.
+ *
+ * With `tiers`, the rule's pool is tiers[0]; `escalate_after` and
+ * `sla.then: escalate` need tiers (there is nowhere to escalate to without).
  */
 #include "core/config_impl.h"
 
@@ -19,36 +24,18 @@
 
 static const char *const rule_keys[] = {
     "name", "when", "pool", "strategy", "match", "fallback", "ignore_capacity",
-    "window", "min_sample",
+    "window", "min_sample", "offer", "tiers", "escalate_after", "sla", "recycle",
 };
 enum { RK_NAME, RK_WHEN, RK_POOL, RK_STRATEGY, RK_MATCH, RK_FALLBACK, RK_IGNORE,
-       RK_WINDOW, RK_MIN_SAMPLE, RK__N };
+       RK_WINDOW, RK_MIN_SAMPLE, RK_OFFER, RK_TIERS, RK_ESCALATE, RK_SLA, RK_RECYCLE,
+       RK__N };
 
-#define MS_PER_DAY INT64_C(86400000)
-#define WINDOW_MAX_DAYS 3650
+/* recycle.unless when it is not given: the statuses that close a lead. */
+#define RECYCLE_UNLESS_DEFAULT                                              \
+    ((1u << LR_PROGRESS_WON) | (1u << LR_PROGRESS_LOST) | (1u << LR_PROGRESS_DISQUALIFIED))
 
-/* Parses a duration "Ns", "Nm", "Nh" or "Nd" (1 s to WINDOW_MAX_DAYS) into
- * milliseconds; false when S is not one. */
-static bool parse_duration(const char *s, size_t len, int64_t *ms) {
-    if (len < 2) return false;
-    int64_t n = 0;
-    for (size_t i = 0; i + 1 < len; i++) {
-        if (s[i] < '0' || s[i] > '9') return false;
-        n = n * 10 + (s[i] - '0');
-        if (n > WINDOW_MAX_DAYS * 86400) return false;
-    }
-    int64_t unit;
-    switch (s[len - 1]) {
-    case 's': unit = 1000; break;
-    case 'm': unit = 60 * 1000; break;
-    case 'h': unit = 3600 * 1000; break;
-    case 'd': unit = MS_PER_DAY; break;
-    default: return false;
-    }
-    if (n == 0 || n * unit > WINDOW_MAX_DAYS * MS_PER_DAY) return false;
-    *ms = n * unit;
-    return true;
-}
+#define MS_SEC INT64_C(1000)
+#define MS_MIN INT64_C(60000)
 
 /* Compiles the `when` expression N into R; a compile error is reported at
  * the error's column within the scalar when the scalar is on one line. */
@@ -156,14 +143,14 @@ static void check_options(cfg_ctx *cx, const yn *const *v, const char *ctx, lr_r
     bool fewest = sname && strcmp(sname, "fewest_assigned") == 0;
     bool top = sname && strcmp(sname, "top_producer") == 0;
     r->min_sample = 10;
-    r->window_ms = fewest ? 24 * 3600 * 1000 : top ? 30 * MS_PER_DAY : 0;
+    r->window_ms = fewest ? 24 * 3600 * 1000 : top ? 30 * CX_MS_PER_DAY : 0;
     const yn *w = v[RK_WINDOW], *ms = v[RK_MIN_SAMPLE];
     if (w && sname && !fewest && !top) {
         cx_error(cx, w->line, w->col,
                  "%s: 'window' applies only to strategies fewest_assigned and top_producer", ctx);
     } else if (w && w->kind != YN_ALIAS) {
         int64_t x;
-        if (w->kind == YN_SCALAR && !yn_is_null(w) && parse_duration(w->text, w->len, &x))
+        if (w->kind == YN_SCALAR && !yn_is_null(w) && cx_parse_duration(w->text, w->len, &x))
             r->window_ms = x;
         else
             cx_mismatch(cx, w, ctx, "window",
@@ -179,16 +166,185 @@ static void check_options(cfg_ctx *cx, const yn *const *v, const char *ctx, lr_r
     }
 }
 
-/* Checks rule #I (mapping M) into R; *namen gets the name node (or M) and
- * *fb the fallback node (or NULL). */
+/* ---- tiers and the options of a lead's time ------------------------------ */
+
+/* Checks `tiers` (list N of at least two distinct pool names) into R and
+ * sets r->pool to tiers[0]. *first gets tiers[0]'s node when it is a
+ * string (known pool or not), for the comparison with `pool`. */
+static void check_tiers(cfg_ctx *cx, const yn *n, const char *ctx, const name_ix *pools,
+                        lr_rule_conf *r, const yn **first) {
+    *first = NULL;
+    if (!want_kind(cx, n, YN_SEQ, ctx, "tiers", "a list of at least two pool names")) return;
+    if (n->n < 2)
+        cx_error(cx, n->line, n->col, "%s: 'tiers' must list at least two pools, got %zu", ctx,
+                 n->n);
+    if (n->n == 0) return;
+    r->tiers = malloc(n->n * sizeof *r->tiers);
+    if (!r->tiers) { cx->oom = true; return; }
+    for (size_t i = 0; i < n->n; i++) {
+        const yn *it = n->items[i];
+        const char *s;
+        char q[CX_DESC_SIZE];
+        if (!want_item_str(cx, it, ctx, "pool names in 'tiers'", &s)) continue;
+        if (i == 0) *first = it;
+        cx_quote(s, it->len, q, sizeof q);
+        long p = name_ix_find(pools, s);
+        if (p < 0) {
+            cx_error(cx, it->line, it->col, "%s: 'tiers': unknown pool '%s'", ctx, q);
+            continue;
+        }
+        /* quadratic, but a tier list is a handful of pools */
+        size_t k = 0;
+        while (k < i && !(n->items[k]->kind == YN_SCALAR && n->items[k]->len == it->len &&
+                          memcmp(n->items[k]->text, s, it->len) == 0))
+            k++;
+        if (k < i) {
+            cx_error(cx, it->line, it->col, "%s: 'tiers': pool '%s' is listed twice (first at %d:%d)",
+                     ctx, q, n->items[k]->line, n->items[k]->col);
+            continue;
+        }
+        if (i == 0) r->pool = (uint32_t)p;
+        r->tiers[r->ntiers++] = (uint32_t)p;
+    }
+}
+
+static const char *const offer_keys[] = { "timeout", "attempts" };
+
+/* Checks `offer: {timeout, attempts}` (mapping M) into R. */
+static void check_offer(cfg_ctx *cx, const yn *m, const char *ctx, lr_rule_conf *r) {
+    if (!want_kind(cx, m, YN_MAP, ctx, "offer", "a mapping with timeout and attempts")) return;
+    const yn *v[2];
+    char where[CX_DESC_SIZE + 32];
+    snprintf(where, sizeof where, "in offer of %s", ctx);
+    cx_split(cx, m, offer_keys, 2, v, where);
+    if (!v[0])
+        cx_error(cx, m->line, m->col, "%s: missing required key 'timeout' in offer", ctx);
+    else
+        want_duration(cx, v[0], ctx, "offer.timeout", MS_SEC, 7 * CX_MS_PER_DAY,
+                      &r->offer_timeout_ms);
+    int64_t x;
+    if (v[1] && want_int(cx, v[1], ctx, "offer.attempts", 1, 100,
+                         "an integer between 1 and 100", &x))
+        r->offer_attempts = (uint32_t)x;
+}
+
+static const char *const sla_keys[] = { "contact_within", "then" };
+
+/* Checks `sla: {contact_within, then}` (mapping M) into R; TIERS says
+ * whether the rule has tiers to escalate to. */
+static void check_sla(cfg_ctx *cx, const yn *m, const char *ctx, bool tiers, lr_rule_conf *r) {
+    if (!want_kind(cx, m, YN_MAP, ctx, "sla", "a mapping with contact_within and then")) return;
+    const yn *v[2];
+    char where[CX_DESC_SIZE + 32], q[CX_DESC_SIZE];
+    snprintf(where, sizeof where, "in sla of %s", ctx);
+    cx_split(cx, m, sla_keys, 2, v, where);
+    if (!v[0])
+        cx_error(cx, m->line, m->col, "%s: missing required key 'contact_within' in sla", ctx);
+    else
+        want_duration(cx, v[0], ctx, "sla.contact_within", MS_MIN, 30 * CX_MS_PER_DAY,
+                      &r->sla_contact_ms);
+    const char *s;
+    if (!v[1] || !want_str(cx, v[1], ctx, "sla.then", &s)) return;
+    int t = lr_name_lookup(lr_sla_names, LR_SLA__COUNT, s);
+    if (t < 0) {
+        cx_quote(s, v[1]->len, q, sizeof q);
+        cx_error(cx, v[1]->line, v[1]->col,
+                 "%s: 'sla.then': unknown action '%s' (known: reassign, escalate, notify)", ctx, q);
+    } else if (t == LR_SLA_ESCALATE && !tiers) {
+        cx_error(cx, v[1]->line, v[1]->col, "%s: 'sla.then': escalate applies only with tiers",
+                 ctx);
+    } else {
+        r->sla_then = (lr_sla_then)t;
+    }
+}
+
+static const char *const recycle_keys[] = { "after", "unless", "to" };
+
+/* Checks `recycle.unless` (list L of progress statuses) into R's mask. */
+static void check_unless(cfg_ctx *cx, const yn *l, const char *ctx, lr_rule_conf *r) {
+    if (!want_kind(cx, l, YN_SEQ, ctx, "recycle.unless", "a list of progress statuses")) return;
+    uint32_t mask = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        const yn *it = l->items[i];
+        const char *s;
+        if (!want_item_str(cx, it, ctx, "statuses in 'recycle.unless'", &s)) continue;
+        int p = lr_name_lookup(lr_progress_names, LR_PROGRESS__COUNT, s);
+        if (p >= 0) {
+            mask |= 1u << p;
+            continue;
+        }
+        lr_buf known = LR_BUF_INIT;
+        for (int k = 0; k < LR_PROGRESS__COUNT; k++)
+            lr_buf_printf(&known, "%s%s", k ? ", " : "", lr_progress_names[k]);
+        char q[CX_DESC_SIZE];
+        cx_quote(s, it->len, q, sizeof q);
+        cx_error(cx, it->line, it->col, "%s: 'recycle.unless': unknown status '%s' (known: %s)",
+                 ctx, q, known.data ? known.data : "");
+        lr_buf_release(&known);
+    }
+    r->recycle_unless = mask;
+}
+
+/* Checks `recycle: {after, unless, to}` (mapping M) into R; *to gets the
+ * `to` node, resolved once every rule is known. */
+static void check_recycle(cfg_ctx *cx, const yn *m, const char *ctx, lr_rule_conf *r,
+                          const yn **to) {
+    if (!want_kind(cx, m, YN_MAP, ctx, "recycle", "a mapping with after, unless and to")) return;
+    const yn *v[3];
+    char where[CX_DESC_SIZE + 32];
+    snprintf(where, sizeof where, "in recycle of %s", ctx);
+    cx_split(cx, m, recycle_keys, 3, v, where);
+    if (!v[0])
+        cx_error(cx, m->line, m->col, "%s: missing required key 'after' in recycle", ctx);
+    else
+        want_duration(cx, v[0], ctx, "recycle.after", MS_MIN,
+                      CX_DURATION_MAX_DAYS * CX_MS_PER_DAY, &r->recycle_after_ms);
+    if (v[1]) check_unless(cx, v[1], ctx, r);
+    const char *s;
+    if (v[2] && want_str(cx, v[2], ctx, "recycle.to", &s)) *to = v[2];
+}
+
+/* Checks rule #I's pool or tiers (V) into R. */
+static void check_pool_or_tiers(cfg_ctx *cx, const yn *m, const yn *const *v, const char *ctx,
+                                const name_ix *pools, lr_rule_conf *r) {
+    const yn *first = NULL, *pn = v[RK_POOL];
+    const char *s;
+    char q[CX_DESC_SIZE];
+    if (v[RK_TIERS]) check_tiers(cx, v[RK_TIERS], ctx, pools, r, &first);
+    if (!pn) {
+        if (!v[RK_TIERS]) cx_error(cx, m->line, m->col, "%s: missing required key 'pool'", ctx);
+        return;
+    }
+    if (!want_str(cx, pn, ctx, "pool", &s)) return;
+    long p = name_ix_find(pools, s);
+    cx_quote(s, pn->len, q, sizeof q);
+    if (p < 0) {
+        cx_error(cx, pn->line, pn->col, "%s: unknown pool '%s'", ctx, q);
+    } else if (first && !(first->len == pn->len && memcmp(first->text, s, pn->len) == 0)) {
+        char t[CX_DESC_SIZE];
+        cx_quote(first->text, first->len, t, sizeof t);
+        cx_error(cx, pn->line, pn->col, "%s: pool and tiers[0] differ (pool '%s', tiers[0] '%s')",
+                 ctx, q, t);
+    } else if (!v[RK_TIERS]) {
+        r->pool = (uint32_t)p;
+    }
+}
+
+/* Checks rule #I (mapping M) into R; *namen gets the name node (or M),
+ * *fb the fallback node and *rto the recycle.to node (or NULL). */
 static void check_rule(cfg_ctx *cx, const yn *m, size_t i, const name_ix *pools,
-                       lr_rule_conf *r, const yn **namen, const yn **fb) {
+                       lr_rule_conf *r, const yn **namen, const yn **fb, const yn **rto) {
     r->line = m->line;
     r->column = m->col;
     r->fallback = LR_FALLBACK_NEXT;
     r->min_sample = 10;
+    r->offer_attempts = 3;
+    r->sla_then = LR_SLA_REASSIGN;
+    r->recycle_unless = RECYCLE_UNLESS_DEFAULT;
+    r->recycle_to = (uint32_t)i;
     *namen = m;
     *fb = NULL;
+    *rto = NULL;
     char ctx[CX_DESC_SIZE + 16], q[CX_DESC_SIZE];
     snprintf(ctx, sizeof ctx, "rule #%zu", i + 1);
     if (!want_kind(cx, m, YN_MAP, ctx, NULL, "a mapping")) return;
@@ -207,17 +363,7 @@ static void check_rule(cfg_ctx *cx, const yn *m, size_t i, const name_ix *pools,
     snprintf(where, sizeof where, "in %s", ctx);
     cx_split(cx, m, rule_keys, RK__N, v, where);
 
-    if (!v[RK_POOL]) {
-        cx_error(cx, m->line, m->col, "%s: missing required key 'pool'", ctx);
-    } else if (want_str(cx, v[RK_POOL], ctx, "pool", &s)) {
-        long p = name_ix_find(pools, s);
-        if (p >= 0) {
-            r->pool = (uint32_t)p;
-        } else {
-            cx_quote(s, v[RK_POOL]->len, q, sizeof q);
-            cx_error(cx, v[RK_POOL]->line, v[RK_POOL]->col, "%s: unknown pool '%s'", ctx, q);
-        }
-    }
+    check_pool_or_tiers(cx, m, v, ctx, pools, r);
     if (!v[RK_STRATEGY]) cx_error(cx, m->line, m->col, "%s: missing required key 'strategy'", ctx);
     else check_strategy(cx, v[RK_STRATEGY], ctx, r);
     if (v[RK_WHEN]) check_when(cx, v[RK_WHEN], ctx, r);
@@ -225,6 +371,40 @@ static void check_rule(cfg_ctx *cx, const yn *m, size_t i, const name_ix *pools,
     if (v[RK_FALLBACK] && want_str(cx, v[RK_FALLBACK], ctx, "fallback", &s)) *fb = v[RK_FALLBACK];
     if (v[RK_IGNORE]) want_bool(cx, v[RK_IGNORE], ctx, "ignore_capacity", &r->ignore_capacity);
     check_options(cx, v, ctx, r);
+    if (v[RK_OFFER]) check_offer(cx, v[RK_OFFER], ctx, r);
+    const yn *esc = v[RK_ESCALATE];
+    if (esc && !v[RK_TIERS])
+        cx_error(cx, esc->line, esc->col, "%s: 'escalate_after' applies only with tiers", ctx);
+    else if (esc)
+        want_duration(cx, esc, ctx, "escalate_after", MS_SEC, 30 * CX_MS_PER_DAY,
+                      &r->escalate_after_ms);
+    if (v[RK_SLA]) check_sla(cx, v[RK_SLA], ctx, v[RK_TIERS] != NULL, r);
+    if (v[RK_RECYCLE]) check_recycle(cx, v[RK_RECYCLE], ctx, r, rto);
+}
+
+/* Writes how messages name rule #I (R): "rule 'name'" or "rule #I". */
+static void rule_ctx(const lr_rule_conf *r, size_t i, char *ctx, size_t size) {
+    char q[CX_DESC_SIZE];
+    if (r->name) {
+        cx_quote(r->name, strlen(r->name), q, sizeof q);
+        snprintf(ctx, size, "rule '%s'", q);
+    } else {
+        snprintf(ctx, size, "rule #%zu", i + 1);
+    }
+}
+
+/* Resolves rule I's recycle.to (node N) against the rule names in IX. */
+static void resolve_recycle_to(cfg_ctx *cx, const yn *n, size_t i, const name_ix *ix,
+                               lr_rule_conf *r) {
+    long t = name_ix_find(ix, n->text);
+    if (t >= 0) {
+        r->recycle_to = (uint32_t)t;
+        return;
+    }
+    char ctx[CX_DESC_SIZE + 16], q[CX_DESC_SIZE];
+    rule_ctx(r, i, ctx, sizeof ctx);
+    cx_quote(n->text, n->len, q, sizeof q);
+    cx_error(cx, n->line, n->col, "%s: 'recycle.to': unknown rule '%s'", ctx, q);
 }
 
 /* Resolves rule I's fallback (node N) against the rule names in IX. */
@@ -236,12 +416,7 @@ static void resolve_fallback(cfg_ctx *cx, const yn *n, size_t i, const name_ix *
     for (size_t k = 0; k < 3; k++)
         if (strcmp(n->text, kw[k]) == 0) { r->fallback = kinds[k]; return; }
     char ctx[CX_DESC_SIZE + 16], q[CX_DESC_SIZE];
-    if (r->name) {
-        cx_quote(r->name, strlen(r->name), q, sizeof q);
-        snprintf(ctx, sizeof ctx, "rule '%s'", q);
-    } else {
-        snprintf(ctx, sizeof ctx, "rule #%zu", i + 1);
-    }
+    rule_ctx(r, i, ctx, sizeof ctx);
     long t = name_ix_find(ix, n->text);
     if (t == (long)i) {
         cx_error(cx, n->line, n->col, "%s: a rule cannot fall back to itself", ctx);
@@ -300,11 +475,12 @@ void cx_check_rules(cfg_ctx *cx, const yn *n, const name_ix *pools, lr_config *c
         return;
     }
     const yn **namen = calloc(n->n, sizeof *namen), **fb = calloc(n->n, sizeof *fb);
+    const yn **rto = calloc(n->n, sizeof *rto);
     cfg->rules = calloc(n->n, sizeof *cfg->rules);
-    if (!namen || !fb || !cfg->rules) goto oom;
+    if (!namen || !fb || !rto || !cfg->rules) goto oom;
     cfg->nrules = n->n;
     for (size_t i = 0; i < n->n && !cx->oom; i++)
-        check_rule(cx, n->items[i], i, pools, &cfg->rules[i], &namen[i], &fb[i]);
+        check_rule(cx, n->items[i], i, pools, &cfg->rules[i], &namen[i], &fb[i], &rto[i]);
     name_ix ix;
     if (cx->oom || !name_ix_build(cx, &ix, (const char *const *)&cfg->rules[0].name,
                                   sizeof *cfg->rules, cfg->nrules))
@@ -313,6 +489,8 @@ void cx_check_rules(cfg_ctx *cx, const yn *n, const name_ix *pools, lr_config *c
                    sizeof *cfg->rules);
     for (size_t i = 0; i < n->n; i++)
         if (fb[i]) resolve_fallback(cx, fb[i], i, &ix, &cfg->rules[i]);
+    for (size_t i = 0; i < n->n; i++)
+        if (rto[i]) resolve_recycle_to(cx, rto[i], i, &ix, &cfg->rules[i]);
     name_ix_release(&ix);
     report_loops(cx, cfg, fb);
     goto done;
@@ -321,4 +499,5 @@ oom:
 done:
     free(namen);
     free(fb);
+    free(rto);
 }

@@ -183,6 +183,57 @@ bool want_bool(cfg_ctx *cx, const yn *n, const char *ctx, const char *key, bool 
     return false;
 }
 
+bool cx_parse_duration(const char *s, size_t len, int64_t *ms) {
+    if (len < 2) return false;
+    int64_t n = 0;
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        n = n * 10 + (s[i] - '0');
+        if (n > CX_DURATION_MAX_DAYS * 86400) return false;
+    }
+    int64_t unit;
+    switch (s[len - 1]) {
+    case 's': unit = 1000; break;
+    case 'm': unit = 60 * 1000; break;
+    case 'h': unit = 3600 * 1000; break;
+    case 'd': unit = CX_MS_PER_DAY; break;
+    default: return false;
+    }
+    if (n == 0 || n * unit > CX_DURATION_MAX_DAYS * CX_MS_PER_DAY) return false;
+    *ms = n * unit;
+    return true;
+}
+
+/* Writes MS as the largest unit that divides it: "90s", "15m", "7d". */
+static void duration_text(int64_t ms, char *buf, size_t size) {
+    static const struct { int64_t unit; char c; } u[] = {
+        { CX_MS_PER_DAY, 'd' }, { 3600 * 1000, 'h' }, { 60 * 1000, 'm' }, { 1000, 's' },
+    };
+    for (size_t i = 0; i < sizeof u / sizeof u[0]; i++)
+        if (ms % u[i].unit == 0) {
+            snprintf(buf, size, "%lld%c", (long long)(ms / u[i].unit), u[i].c);
+            return;
+        }
+    snprintf(buf, size, "%lldms", (long long)ms);
+}
+
+bool want_duration(cfg_ctx *cx, const yn *n, const char *ctx, const char *key,
+                   int64_t lo, int64_t hi, int64_t *out) {
+    if (n->kind == YN_ALIAS) return false;
+    int64_t x;
+    if (n->kind == YN_SCALAR && !yn_is_null(n) && cx_parse_duration(n->text, n->len, &x) &&
+        x >= lo && x <= hi) {
+        *out = x;
+        return true;
+    }
+    char a[32], b[32], what[128];
+    duration_text(lo, a, sizeof a);
+    duration_text(hi, b, sizeof b);
+    snprintf(what, sizeof what, "a duration from %s to %s (a whole number and s, m, h or d)", a, b);
+    cx_mismatch(cx, n, ctx, key, what);
+    return false;
+}
+
 char *cx_strdup(cfg_ctx *cx, const char *s, size_t len) {
     char *p = malloc(len + 1);
     if (!p) { cx->oom = true; return NULL; }

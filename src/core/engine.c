@@ -7,6 +7,7 @@
  * out their waiting leads. The lead life cycle is drawn in lead_rt.h.
  */
 #include "core/engine_impl.h"
+#include "core/schedule.h"
 #include "core/strategy_impl.h"
 #include "leadrouter/error.h"
 
@@ -31,6 +32,7 @@ void lr_engine_set_state(lr_engine *e, lr_lead_rt *l, lr_lead_state s) {
     e->nstate[l->state]--;
     e->nstate[s]++;
     l->state = s;
+    l->gen++;
 }
 
 bool lr_lead_excludes(const lr_lead_rt *l, uint32_t agent) {
@@ -42,7 +44,7 @@ bool lr_lead_excludes(const lr_lead_rt *l, uint32_t agent) {
 /* ---- agents ---------------------------------------------------------------- */
 
 static void schedule_cap_reset(lr_engine *e, lr_agent_rt *a, int cap) {
-    lr_time end = lr_window_end((lr_cap)cap, e->now);
+    lr_time end = lr_agent_window_end(a, (lr_cap)cap, e->now);
     if (a->cap_timer_at == end) return;
     /* On ENOMEM the agent stays capped until its next lead event touches
      * it; nothing is lost or corrupted. */
@@ -50,10 +52,22 @@ static void schedule_cap_reset(lr_engine *e, lr_agent_rt *a, int cap) {
         a->cap_timer_at = end;
 }
 
+/* Whether the agent's schedule lets them work now; sets a timer for the
+ * next edge of their schedule. */
+static bool on_shift(lr_engine *e, lr_agent_rt *a) {
+    struct lr_schedule *s = a->conf->schedule;
+    if (!s) return true;
+    lr_time next = lr_schedule_next_change(s, e->now);
+    if (next != LR_TIME_NONE && a->sched_timer_at != next &&
+        lr_timers_push(&e->timers, next, LR_TIMER_SCHEDULE, a->idx, 0) == LR_OK)
+        a->sched_timer_at = next;
+    return lr_schedule_at(s, e->now) == LR_AVAIL_ON;
+}
+
 void lr_engine_agent_changed(lr_engine *e, lr_agent_rt *a) {
     int capped = lr_agent_capped(a, e->now);
     if (capped >= 0) schedule_cap_reset(e, a, capped);
-    bool base = a->status == LR_AGENT_AVAILABLE && capped < 0;
+    bool base = a->status == LR_AGENT_AVAILABLE && capped < 0 && on_shift(e, a);
     a->ready_nocap = base;
     a->ready = base && (a->conf->capacity < 0 || a->open < a->conf->capacity);
     for (uint32_t i = 0; i < a->nmem; i++) {
@@ -133,6 +147,7 @@ int lr_engine_assign(lr_engine *e, lr_lead_rt *l, uint32_t agent) {
 
 /* Ends L's assignment (release, hand-off, close): frees the agent's slot. */
 void lr_engine_unassign(lr_engine *e, lr_lead_rt *l) {
+    if (l->agent == LR_NO_AGENT) return;
     lr_agent_rt *a = &e->agents[l->agent];
     unindex_open(e, l);
     a->open--;
@@ -153,12 +168,30 @@ void lr_lead_unwait(lr_lead_rt *l) {
 
 void lr_engine_advance(lr_engine *e, lr_time until) {
     lr_timer t;
+    if (e->nall == 0 && until > e->now) {
+        /* No lead yet: nothing can observe the shifts and windows passed
+         * between the start and the first event (a file run starts in
+         * 1970), so jump there instead of stepping through every edge. */
+        lr_timers_drop(&e->timers, LR_TIMER_CAP_RESET, LR_TIMER_SCHEDULE);
+        e->now = until;
+        for (size_t i = 0; i < e->cfg->nagents; i++) {
+            e->agents[i].cap_timer_at = e->agents[i].sched_timer_at = LR_TIME_NONE;
+            lr_engine_agent_changed(e, &e->agents[i]);
+        }
+        return;
+    }
     while (lr_timers_pop_due(&e->timers, until, &t)) {
         if (t.at > e->now) e->now = t.at;
         if (t.kind == LR_TIMER_CAP_RESET) {
             lr_agent_rt *a = &e->agents[t.a];
             if (a->cap_timer_at == t.at) a->cap_timer_at = LR_TIME_NONE;
             lr_engine_agent_changed(e, a);
+        } else if (t.kind == LR_TIMER_SCHEDULE) {
+            lr_agent_rt *a = &e->agents[t.a];
+            if (a->sched_timer_at == t.at) a->sched_timer_at = LR_TIME_NONE;
+            lr_engine_agent_changed(e, a);
+        } else {
+            lr_fire_lead_timer(e, &t);      /* ENOMEM: that lead stays as it was */
         }
         lr_dispatch_dirty(e);
     }
@@ -234,6 +267,8 @@ int lr_engine_create(const lr_config *cfg, const lr_engine_opts *opts, lr_engine
         a->status = a->conf->status;
         a->last_assigned = LR_TIME_NONE;
         a->cap_timer_at = LR_TIME_NONE;
+        a->sched_timer_at = LR_TIME_NONE;
+        a->zone = a->conf->schedule ? lr_schedule_zone(a->conf->schedule) : NULL;
         for (int c = 0; c < LR_CAP__COUNT; c++) a->win_start[c] = LR_TIME_NONE;
         lr_engine_agent_changed(e, a);     /* no segments yet: sets ready flags */
         if ((rc = lr_map_put(&e->agent_ids, a->conf->id, strlen(a->conf->id), a)) != LR_OK)

@@ -90,6 +90,28 @@ void lr_engine_advance(lr_engine *e, lr_time until);
  * LR_ENOMEM. */
 int lr_route(lr_engine *e, lr_lead_rt *l, const char *reason);
 
+/* Routes L (state NEW) by rule RI first, whatever its `when`, following
+ * its fallback chain, then on through the rules after RI. Used for a
+ * lead's next offer attempt (RI its rule) and for recycle.to. */
+int lr_route_by_rule(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason);
+
+/* Applies rule RI's fallback to L (state NEW) as if RI had found nobody:
+ * offers expired or attempts used up, max_wait passed (QUEUE_AS_NEXT: a
+ * queue fallback counts as `next` then). */
+int lr_route_after_failure(lr_engine *e, lr_lead_rt *l, uint32_t ri, bool queue_as_next,
+                           const char *reason);
+
+/* deadlines.c: a lead timer came due (stale ones do nothing). */
+int lr_fire_lead_timer(lr_engine *e, const lr_timer *t);
+
+/* L's offer failed: expired (DECLINED_BY LR_NO_AGENT) or declined by that
+ * agent. Frees the slot, rules the offered agents out, and makes the next
+ * attempt or applies the rule's fallback. */
+int lr_offer_failed(lr_engine *e, lr_lead_rt *l, uint32_t declined_by);
+
+/* Sets the deadlines of a lead just assigned under its rule (SLA, recycle). */
+void lr_arm_assigned(lr_engine *e, lr_lead_rt *l);
+
 /* Gives waiting leads of the dirty segments to agents who became ready. */
 int lr_dispatch_dirty(lr_engine *e);
 

@@ -24,8 +24,20 @@
  *     or, when L is a string, x is a string occurring in it; `x not in L` is
  *     true iff x is not null, L is a list or a string, and `x in L` is false.
  *   - and, or, not: only the boolean true is true.
+ *   - local_hour(zone) is the hour (0-23, a number) and local_weekday(zone)
+ *     the day ("mon".."sun", a string) of the evaluation time in the zone;
+ *     both are null without a time (LR_TIME_NONE) or for a time outside the
+ *     zone's range (years 0000-9999).
+ *
+ * The zones belong to the expression, but asking one for a civil time
+ * updates its cache: evaluating an expression that uses local_* mutates
+ * it behind the const pointer, so such an expression must not be evaluated
+ * from two threads at once (expr.h). The cache makes it cheap: ICU is
+ * consulted only when the time leaves the zone's current offset span.
  */
 #include "core/expr_impl.h"
+#include "core/tz.h"
+#include "leadrouter/error.h"
 
 #include <assert.h>
 #include <string.h>
@@ -40,6 +52,8 @@ typedef struct val {
 typedef struct ctx {
     const expr_node *nodes;
     const lr_lead *lead;
+    lr_zone *const *zones;      /* the expression's zones (their caches change) */
+    lr_time now;                /* LR_TIME_NONE: local_* give null */
 } ctx;
 
 static void eval(const ctx *c, int32_t i, val *out);
@@ -264,6 +278,26 @@ static bool contains(const ctx *c, const expr_node *n) {
     return false;
 }
 
+/* local_hour / local_weekday of node N at c->now into *out: a number or a
+ * string, or null without a time or when the zone cannot place it. */
+static void local_time(const ctx *c, const expr_node *n, val *out) {
+    static const char wdays[7][4] = { "mon", "tue", "wed", "thu", "fri", "sat", "sun" };
+    lr_civil cv;
+    if (c->now == LR_TIME_NONE || lr_zone_civil(c->zones[n->n], c->now, &cv) != LR_OK) {
+        *out = of_null();
+        return;
+    }
+    if (n->op == N_LHOUR) {
+        out->v.type = LR_VNUM;
+        out->v.u.n = cv.hour;
+    } else {
+        assert(cv.weekday >= 0 && cv.weekday < 7);
+        out->v.type = LR_VSTR;
+        out->v.u.s.ptr = wdays[cv.weekday];
+        out->v.u.s.len = 3;
+    }
+}
+
 /* Whether node I evaluates to the boolean true. Boolean operators are
  * decided here without building values. */
 static bool test(const ctx *c, int32_t i) {
@@ -288,6 +322,7 @@ static bool test(const ctx *c, int32_t i) {
     case N_CONTAINS:
         return contains(c, n);
     case N_LIT: case N_FIELD: case N_CUSTOM: case N_LIST: case N_LOWER: case N_DOMAIN:
+    case N_LHOUR: case N_LWDAY:
         break;
     }
     val v;
@@ -326,6 +361,10 @@ static void eval(const ctx *c, int32_t i, val *out) {
         eval(c, n->a, out);
         domain_of(out);
         return;
+    case N_LHOUR:
+    case N_LWDAY:
+        local_time(c, n, out);
+        return;
     case N_AND: case N_OR: case N_NOT:
     case N_EQ: case N_NE: case N_LT: case N_LE: case N_GT: case N_GE:
     case N_IN: case N_NOTIN:
@@ -336,9 +375,13 @@ static void eval(const ctx *c, int32_t i, val *out) {
     *out = of_null();
 }
 
-bool lr_expr_eval(const lr_expr *expr, const lr_lead *lead) {
+bool lr_expr_eval_at(const lr_expr *expr, const lr_lead *lead, lr_time now) {
     assert(expr && lead);
     if (!expr || !lead) return false;
-    ctx c = { expr->nodes, lead };
+    ctx c = { expr->nodes, lead, expr->zones, now };
     return test(&c, expr->root);
+}
+
+bool lr_expr_eval(const lr_expr *expr, const lr_lead *lead) {
+    return lr_expr_eval_at(expr, lead, LR_TIME_NONE);
 }

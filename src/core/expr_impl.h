@@ -14,12 +14,16 @@
  *   - a list literal whose items are all literals has been folded into an
  *     N_LIT node holding an LR_VLIST value whose items live in `items`;
  *   - every string (literals, custom field names) lives in `pool`, which is
- *     sized once and never moves.
+ *     sized once and never moves;
+ *   - every N_LHOUR / N_LWDAY node's `n` is < nzones, and zones[n] is an
+ *     open zone owned by the expression; each distinct zone name is opened
+ *     once, so calls naming the same zone share its caches.
  */
 #ifndef LEADROUTER_EXPR_IMPL_H
 #define LEADROUTER_EXPR_IMPL_H
 
 #include "leadrouter/expr.h"
+#include "core/tz.h"
 
 #include <stdint.h>
 
@@ -39,7 +43,9 @@ typedef enum expr_op {
     N_DOMAIN,       /* domain(a) */
     N_STARTS,       /* starts_with(a, b) */
     N_ENDS,         /* ends_with(a, b) */
-    N_CONTAINS      /* contains(a, b) */
+    N_CONTAINS,     /* contains(a, b) */
+    N_LHOUR,        /* local_hour(zone): n = index into zones; no children */
+    N_LWDAY         /* local_weekday(zone): n = index into zones; no children */
 } expr_op;
 
 /* N_EQ / N_NE flags: which operand is the literal `null`. */
@@ -50,7 +56,7 @@ typedef struct expr_node {
     uint8_t op;             /* expr_op */
     uint8_t flags;          /* EXPR_LNULL | EXPR_RNULL */
     uint16_t field;         /* N_FIELD: lr_lead_field */
-    uint32_t n;             /* N_LIST: number of items */
+    uint32_t n;             /* N_LIST: number of items; N_LHOUR/N_LWDAY: zone index */
     int32_t a, b;           /* children, -1 when absent */
     int32_t next;           /* next sibling, -1 at the end */
     lr_value lit;           /* N_LIT value; N_CUSTOM name (as a string) */
@@ -62,6 +68,8 @@ struct lr_expr {
     int32_t root;
     char *pool;             /* owned: bytes of every string in the tree */
     lr_value *items;        /* owned: items of every folded list literal */
+    lr_zone **zones;        /* owned, with each zone: those named by local_* calls */
+    size_t nzones;
 };
 
 #endif

@@ -26,9 +26,13 @@
  *     source to LR_EXPR_MAX_LEN bytes, which bounds recursion both here and
  *     in the evaluator;
  *   - decoded strings are never longer than their source text, so one pool
- *     of len + 1 bytes holds them all and never moves.
+ *     of len + 1 bytes holds them all and never moves;
+ *   - the zone of a local_* call is opened here, once per distinct name, so
+ *     an unknown zone is a compile error and evaluation never opens one; the
+ *     parser owns the zones until they pass to the lr_expr with the nodes.
  */
 #include "core/expr_impl.h"
+#include "core/tz.h"
 #include "leadrouter/error.h"
 
 #include <assert.h>
@@ -179,6 +183,8 @@ typedef struct parser {
     char *pool;                 /* len + 1 bytes */
     size_t pool_used;
     size_t nlistkids;           /* items of every list literal: bound for folding */
+    lr_zone **zones;            /* owned: zones of local_* calls, in order of first use */
+    size_t nzones, zcap;
     int err;                    /* 0, LR_ESYNTAX or LR_ENOMEM */
     size_t err_at;
     char *errbuf;
@@ -353,7 +359,67 @@ static const struct func {
     { "starts_with", N_STARTS, 2 },
     { "ends_with", N_ENDS, 2 },
     { "contains", N_CONTAINS, 2 },
+    { "local_hour", N_LHOUR, 1 },
+    { "local_weekday", N_LWDAY, 1 },
 };
+
+/* Writes zone name NAME (N bytes) for a message into OUT (at least 72
+ * bytes): at most 64 bytes of it, non-printable bytes as '?'. */
+static const char *show_zone(const char *name, size_t n, char *out) {
+    size_t k = 0;
+    for (size_t i = 0; i < n && i < LR_ZONE_NAME_MAX; i++) {
+        unsigned char c = (unsigned char)name[i];
+        out[k++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    if (n > LR_ZONE_NAME_MAX) { memcpy(out + k, "...", 3); k += 3; }
+    out[k] = '\0';
+    return out;
+}
+
+/* The index in p->zones of the zone named by the string V, opening it when
+ * no earlier call named it. Returns -1 with p->err set when ICU does not
+ * know the name (a syntax error at byte AT, the argument) or memory runs
+ * out. */
+static int32_t zone_index(parser *p, const lr_value *v, size_t at) {
+    char name[LR_ZONE_NAME_MAX + 1], shown[LR_ZONE_NAME_MAX + 8];
+    size_t n = v->u.s.len;
+    if (n == 0 || n > LR_ZONE_NAME_MAX || memchr(v->u.s.ptr, '\0', n))
+        return fail(p, at, "unknown time zone '%s'", show_zone(v->u.s.ptr, n, shown));
+    memcpy(name, v->u.s.ptr, n);
+    name[n] = '\0';
+    for (size_t i = 0; i < p->nzones; i++)
+        if (strcmp(lr_zone_name(p->zones[i]), name) == 0) return (int32_t)i;
+    if (p->nzones == p->zcap) {
+        size_t cap = p->zcap ? p->zcap * 2 : 4;
+        lr_zone **nz = realloc(p->zones, cap * sizeof *nz);
+        if (!nz) return nomem(p);
+        p->zones = nz;
+        p->zcap = cap;
+    }
+    lr_zone *z = NULL;
+    int rc = lr_zone_open(name, &z);
+    if (rc == LR_ENOMEM) return nomem(p);
+    if (rc != LR_OK) return fail(p, at, "unknown time zone '%s'", show_zone(name, n, shown));
+    p->zones[p->nzones] = z;
+    return (int32_t)p->nzones++;
+}
+
+/* Turns the argument node ARG of a call to F (local_hour / local_weekday)
+ * into the call itself, so no node is left orphaned: the argument must be
+ * a string literal naming a zone. ARG_TOK is the type of the argument's
+ * first token (a parenthesised string is not a literal) and AT its offset.
+ * Returns ARG, or -1 with p->err set. */
+static int32_t zone_call(parser *p, const struct func *f, int32_t arg, tok_type arg_tok, size_t at) {
+    expr_node *a = &p->nodes[arg];
+    if (arg_tok != T_STR || a->op != N_LIT || a->lit.type != LR_VSTR)
+        return fail(p, at, "%s wants a time zone name in quotes", f->name);
+    int32_t z = zone_index(p, &a->lit, at);
+    if (z < 0) return -1;
+    a->op = (uint8_t)f->op;
+    a->n = (uint32_t)z;
+    memset(&a->lit, 0, sizeof a->lit);
+    return arg;
+}
 
 /* NAME '(' args ')': the current token is the name, the next is '('. */
 static int32_t parse_call(parser *p) {
@@ -370,6 +436,8 @@ static int32_t parse_call(parser *p) {
 
     int32_t first = -1, last = -1;
     int nargs = 0;
+    tok_type arg_tok = p->tok.type;     /* the first argument's first token */
+    size_t arg_at = p->tok.start;
     if (p->tok.type != T_RPAREN) {
         for (;;) {
             int32_t k = parse_or(p);
@@ -389,8 +457,11 @@ static int32_t parse_call(parser *p) {
     if (nargs != f->arity)
         return fail(p, name.start, "%s takes %d argument%s, got %d", f->name, f->arity,
                     f->arity == 1 ? "" : "s", nargs);
+    if ((f->op == N_LHOUR || f->op == N_LWDAY) && zone_call(p, f, first, arg_tok, arg_at) < 0)
+        return -1;
     p->depth--;
     if (advance(p)) return -1;
+    if (f->op == N_LHOUR || f->op == N_LWDAY) return first;
     int32_t n = new_node(p, f->op);
     if (n < 0) return -1;
     p->nodes[n].a = first;
@@ -618,6 +689,12 @@ static void fold(expr_node *nodes, int32_t i, lr_value *items, size_t *used) {
 
 /* ---- public --------------------------------------------------------------- */
 
+/* Closes the N zones of ZONES and frees the array (NULL when N is 0). */
+static void close_zones(lr_zone **zones, size_t n) {
+    for (size_t i = 0; i < n; i++) lr_zone_close(zones[i]);
+    free(zones);
+}
+
 int lr_expr_compile(const char *src, size_t len, lr_expr **out,
                     int *err_col, char *errbuf, size_t errlen) {
     assert(out && (src || len == 0));
@@ -652,6 +729,8 @@ int lr_expr_compile(const char *src, size_t len, lr_expr **out,
     e->root = root;
     e->pool = p.pool;
     e->items = items;
+    e->zones = p.zones;
+    e->nzones = p.nzones;
     *out = e;
     return LR_OK;
 
@@ -661,6 +740,7 @@ done:
     free(items);
     free(p.nodes);
     free(p.pool);
+    close_zones(p.zones, p.nzones);
     return p.err;
 }
 
@@ -669,5 +749,6 @@ void lr_expr_free(lr_expr *expr) {
     free(expr->nodes);
     free(expr->pool);
     free(expr->items);
+    close_zones(expr->zones, expr->nzones);
     free(expr);
 }

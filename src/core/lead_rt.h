@@ -8,8 +8,10 @@
  *             -> WAITING    pull queue, open pool, or fallback: queue (queued)
  *             -> HELD       manual, or fallback: hold (held)
  *             -> UNROUTED   no rule could route it (unrouted)
- *   OFFERED   -> ASSIGNED   the first claim or accept wins (claimed)
- *             -> NEW        every offered agent declined: routed again
+ *   OFFERED   -> ASSIGNED   the first claim or accept wins (claimed; an offer
+ *                           to one agent is accepted: assigned)
+ *             -> NEW        declined by all or expired (offer.timeout): the
+ *                           next attempt, or the rule's fallback
  *   WAITING   -> ASSIGNED   a claim (claimed) or capacity freed (assigned)
  *   HELD, UNROUTED -> ASSIGNED  an admin's assign event (assigned)
  *   ASSIGNED  -> NEW        released or declined by its agent, or qualified
@@ -18,6 +20,10 @@
  *   any but CLOSED -> ASSIGNED  an admin's assign event (assigned)
  *
  * NEW is transient: a lead is never left in it after an event.
+ *
+ * Slots: l->agent is set exactly when the lead holds a slot of that agent
+ * (counted in its open leads): ASSIGNED, or OFFERED to that one agent by a
+ * rule with an offer stage (the slot is reserved while the offer runs).
  */
 #ifndef LR_CORE_LEAD_RT_H
 #define LR_CORE_LEAD_RT_H
@@ -53,6 +59,10 @@ typedef struct lr_lead_rt {
     uint32_t noffer;                /* OFFERED: agents it is offered to */
     uint32_t *offer;                /* owned */
     bool auto_dispatch;             /* WAITING by fallback: goes out when capacity frees */
+    uint32_t gen;                   /* bumped at every state change: timers carry it, a
+                                       timer whose gen is old has nothing left to do */
+    uint32_t attempts;              /* offers made in this routing (offer.attempts) */
+    int8_t last_progress;           /* lr_progress of the last report, -1: none */
     /* Open leads with the same email [0] / phone [1], newest first: the
      * engine's map points at the newest, so a returning lead finds its
      * owner as long as any of them is open. */

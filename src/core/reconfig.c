@@ -10,6 +10,7 @@
  * queues of the new segments in their old order.
  */
 #include "core/engine_impl.h"
+#include "core/schedule.h"
 #include "core/strategy_impl.h"
 #include "leadrouter/error.h"
 
@@ -63,6 +64,8 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, lr_decision_cb cb,
         a->mem = NULL;
         a->nmem = a->capmem = 0;
         a->cap_timer_at = LR_TIME_NONE;
+        a->sched_timer_at = LR_TIME_NONE;
+        a->zone = c->schedule ? lr_schedule_zone(c->schedule) : NULL;
         if ((rc = lr_map_put(&ids, c->id, strlen(c->id), a)) != LR_OK) goto fail;
     }
     for (size_t i = 0; i < cfg->naccounts; i++) {
@@ -119,9 +122,9 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, lr_decision_cb cb,
         if ((needs & LR_NEEDS_OUTCOMES) && r->window_ms > e->outcome_window)
             e->outcome_window = r->window_ms;
     }
-    /* Cap timers name agents by their old index: start them afresh. */
-    lr_timers_release(&e->timers);
-    lr_timers_init(&e->timers);
+    /* Agent timers name agents by their old index: start them afresh (lead
+     * deadlines stay: leads keep their index). */
+    lr_timers_drop(&e->timers, LR_TIMER_CAP_RESET, LR_TIMER_SCHEDULE);
     for (uint32_t i = 0; i < cfg->nagents; i++) lr_engine_agent_changed(e, &e->agents[i]);
 
     /* Leads: remap, then route again those that lost their place. */

@@ -9,6 +9,7 @@
  * rule could route is `unrouted`, never dropped.
  */
 #include "core/engine_impl.h"
+#include "core/schedule.h"
 #include "core/strategy_impl.h"
 #include "leadrouter/error.h"
 #include "leadrouter/expr.h"
@@ -153,6 +154,11 @@ lr_skip lr_skip_reason(const lr_engine *e, const lr_lead_rt *l, const lr_rule_co
     if (lr_lead_excludes(l, a)) return LR_SKIP_DECLINED;
     if (rt->status == LR_AGENT_AWAY) return LR_SKIP_AWAY;
     if (rt->status == LR_AGENT_OFFLINE) return LR_SKIP_OFFLINE;
+    if (rt->conf->schedule) {
+        lr_avail av = lr_schedule_at(rt->conf->schedule, e->now);
+        if (av == LR_AVAIL_OFF_SHIFT) return LR_SKIP_OFF_SHIFT;
+        if (av == LR_AVAIL_OUT_OF_OFFICE) return LR_SKIP_OUT_OF_OFFICE;
+    }
     if (!r->ignore_capacity && rt->conf->capacity >= 0 && rt->open >= rt->conf->capacity)
         return LR_SKIP_AT_CAPACITY;
     int c = lr_agent_capped(rt, e->now);
@@ -289,6 +295,19 @@ static int offer_all(lr_engine *e, lr_segment *s, lr_lead_rt *l, bool *offered) 
     return LR_OK;
 }
 
+static void arm(lr_engine *e, lr_lead_rt *l, lr_timer_kind kind, int64_t after) {
+    /* On ENOMEM the deadline is lost, never the lead: it stays as it is. */
+    if (!e->dry && after > 0)
+        lr_timers_push(&e->timers, e->now + after, kind, (uint32_t)l->seq, l->gen);
+}
+
+void lr_arm_assigned(lr_engine *e, lr_lead_rt *l) {
+    if (l->rule == LR_NO_RULE) return;
+    const lr_rule_conf *r = &e->cfg->rules[l->rule];
+    arm(e, l, LR_TIMER_SLA, r->sla_contact_ms);
+    arm(e, l, LR_TIMER_RECYCLE, r->recycle_after_ms);
+}
+
 static int emit_offer(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r, const char *reason) {
     if (l->noffer > e->capnames) {
         const char **p = realloc(e->names, l->noffer * sizeof *p);
@@ -298,6 +317,7 @@ static int emit_offer(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r, const 
     }
     for (uint32_t i = 0; i < l->noffer; i++) e->names[i] = e->agents[l->offer[i]].conf->id;
     if (!e->dry) lr_engine_set_state(e, l, LR_LEAD_OFFERED);
+    arm(e, l, LR_TIMER_OFFER, r->offer_timeout_ms);
     lr_decision d;
     decision_for_rule(e, &d, l, r, LR_ACTION_OFFERED);
     d.agents = e->names;
@@ -309,10 +329,30 @@ static int emit_offer(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r, const 
     return LR_OK;
 }
 
+/* Gives L to AGENT, or, when the rule has an offer stage, offers it to
+ * AGENT alone: the slot is reserved, the agent must accept before
+ * offer.timeout (lead_rt.h: slots). */
 static int emit_assigned(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r, uint32_t agent,
                          lr_action action, const char *reason) {
+    bool offer = r->offer_timeout_ms > 0 && action == LR_ACTION_ASSIGNED;
     int rc = e->dry ? LR_OK : lr_engine_assign(e, l, agent);
     if (rc != LR_OK) return rc;
+    if (offer) {
+        uint32_t *o = e->dry ? NULL : malloc(sizeof *o);
+        if (!e->dry) {
+            if (!o) return LR_ENOMEM;
+            o[0] = agent;
+            free(l->offer);
+            l->offer = o;
+            l->noffer = 1;
+            l->attempts++;
+            lr_engine_set_state(e, l, LR_LEAD_OFFERED);
+        }
+        arm(e, l, LR_TIMER_OFFER, r->offer_timeout_ms);
+        action = LR_ACTION_OFFERED;
+    } else {
+        lr_arm_assigned(e, l);
+    }
     lr_decision d;
     decision_for_rule(e, &d, l, r, action);
     d.agent = e->agents[agent].conf->id;
@@ -332,6 +372,7 @@ static int emit_waiting(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r, lr_s
         if (rc != LR_OK) return rc;
         lr_engine_set_state(e, l, LR_LEAD_WAITING);
         l->auto_dispatch = s->strat->mode == LR_MODE_ASSIGN || s->strat->mode == LR_MODE_BROADCAST;
+        arm(e, l, LR_TIMER_MAX_WAIT, e->cfg->pools[r->pool].max_wait_ms);
     } else {
         lr_engine_set_state(e, l, LR_LEAD_HELD);
     }
@@ -378,44 +419,53 @@ static int try_rule(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason
     }
 }
 
+/* What rule RI's fallback does once RI found nobody (S: its segment, or
+ * NULL). Returns with *next set to the next rule of the chain to try, or
+ * LR_NO_RULE with *done saying whether the lead was placed (queued, held)
+ * or falls through to the rules after (`next`). QUEUE_AS_NEXT: a lead
+ * that has waited its max_wait does not queue again. */
+static int fall_back(lr_engine *e, lr_lead_rt *l, uint32_t ri, lr_segment *s, bool queue_as_next,
+                     uint32_t *next, bool *done) {
+    const lr_rule_conf *r = &e->cfg->rules[ri];
+    *next = LR_NO_RULE;
+    *done = false;
+    e->visited[ri] = 1;
+    switch (r->fallback) {
+    case LR_FALLBACK_QUEUE:
+        if (queue_as_next) return LR_OK;
+        if (!s) {
+            int rc = lr_segment_for(e, r, l->lead, &s);
+            if (rc != LR_OK) return rc;
+        }
+        *done = true;
+        return emit_waiting(e, l, r, s, LR_ACTION_QUEUED, "no_eligible_agent");
+    case LR_FALLBACK_HOLD:
+        *done = true;
+        return emit_waiting(e, l, r, s, LR_ACTION_HELD, "no_eligible_agent");
+    case LR_FALLBACK_RULE:
+        if (!e->visited[r->fallback_rule]) *next = r->fallback_rule;
+        return LR_OK;
+    case LR_FALLBACK_NEXT:
+    default:
+        return LR_OK;
+    }
+}
+
 /* Tries rule RI and follows its fallback chain. *done is false when the
  * chain ends in `next`. */
 static int follow(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason, bool *done) {
     memset(e->visited, 0, e->cfg->nrules);
-    for (;;) {
+    while (ri != LR_NO_RULE) {
         lr_segment *s = NULL;
         int rc = try_rule(e, l, ri, reason, done, &s);
         if (rc != LR_OK || *done) return rc;
-        e->visited[ri] = 1;
-        const lr_rule_conf *r = &e->cfg->rules[ri];
-        switch (r->fallback) {
-        case LR_FALLBACK_QUEUE:
-            *done = true;
-            return emit_waiting(e, l, r, s, LR_ACTION_QUEUED, "no_eligible_agent");
-        case LR_FALLBACK_HOLD:
-            *done = true;
-            return emit_waiting(e, l, r, s, LR_ACTION_HELD, "no_eligible_agent");
-        case LR_FALLBACK_RULE:
-            if (e->visited[r->fallback_rule]) return LR_OK;
-            ri = r->fallback_rule;
-            break;
-        case LR_FALLBACK_NEXT:
-        default:
-            return LR_OK;
-        }
+        rc = fall_back(e, l, ri, s, false, &ri, done);
+        if (rc != LR_OK || *done) return rc;
     }
+    return LR_OK;
 }
 
-int lr_route(lr_engine *e, lr_lead_rt *l, const char *reason) {
-    bool any_rule = false;
-    for (uint32_t ri = 0; ri < e->cfg->nrules; ri++) {
-        const lr_rule_conf *r = &e->cfg->rules[ri];
-        if (r->when && !lr_expr_eval(r->when, l->lead)) continue;
-        any_rule = true;
-        bool done;
-        int rc = follow(e, l, ri, reason, &done);
-        if (rc != LR_OK || done) return rc;
-    }
+static int unrouted(lr_engine *e, lr_lead_rt *l, bool any_rule) {
     if (!e->dry) lr_engine_set_state(e, l, LR_LEAD_UNROUTED);
     l->rule = LR_NO_RULE;
     lr_decision d;
@@ -428,6 +478,49 @@ int lr_route(lr_engine *e, lr_lead_rt *l, const char *reason) {
                         : "no rule's `when` holds for this lead";
     lr_engine_emit(e, &d);
     return LR_OK;
+}
+
+/* The rules from FROM on, in order, as lr_route(). */
+static int route_from(lr_engine *e, lr_lead_rt *l, uint32_t from, bool any_rule,
+                      const char *reason) {
+    l->attempts = 0;
+    for (uint32_t ri = from; ri < e->cfg->nrules; ri++) {
+        const lr_rule_conf *r = &e->cfg->rules[ri];
+        if (r->when && !lr_expr_eval_at(r->when, l->lead, e->now)) continue;
+        any_rule = true;
+        bool done;
+        int rc = follow(e, l, ri, reason, &done);
+        if (rc != LR_OK || done) return rc;
+    }
+    return unrouted(e, l, any_rule);
+}
+
+int lr_route(lr_engine *e, lr_lead_rt *l, const char *reason) {
+    return route_from(e, l, 0, false, reason);
+}
+
+int lr_route_by_rule(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason) {
+    uint32_t attempts = l->attempts;
+    bool done;
+    int rc = follow(e, l, ri, reason, &done);
+    l->attempts = done ? l->attempts : attempts;
+    if (rc != LR_OK || done) return rc;
+    return route_from(e, l, ri + 1, true, reason);
+}
+
+int lr_route_after_failure(lr_engine *e, lr_lead_rt *l, uint32_t ri, bool queue_as_next,
+                           const char *reason) {
+    memset(e->visited, 0, e->cfg->nrules);
+    uint32_t next;
+    bool done;
+    int rc = fall_back(e, l, ri, NULL, queue_as_next, &next, &done);
+    if (rc != LR_OK || done) return rc;
+    if (next != LR_NO_RULE) {
+        /* the chain goes on from rule NEXT */
+        rc = follow(e, l, next, reason, &done);
+        if (rc != LR_OK || done) return rc;
+    }
+    return route_from(e, l, ri + 1, true, reason);
 }
 
 /* ---- leads waiting for capacity ------------------------------------------ */

@@ -48,3 +48,24 @@ bool lr_timers_pop_due(lr_timers *t, lr_time now, lr_timer *out) {
     if (n) t->heap[i] = last;
     return true;
 }
+
+void lr_timers_drop(lr_timers *t, uint32_t kind_a, uint32_t kind_b) {
+    size_t k = 0;
+    for (size_t i = 0; i < t->n; i++)
+        if (t->heap[i].kind != kind_a && t->heap[i].kind != kind_b) t->heap[k++] = t->heap[i];
+    t->n = k;
+    /* restore heap order (Floyd): sift down from the last parent */
+    for (size_t s = k / 2; s-- > 0;) {
+        lr_timer x = t->heap[s];
+        size_t i = s;
+        for (;;) {
+            size_t c = 2 * i + 1;
+            if (c >= k) break;
+            if (c + 1 < k && before(&t->heap[c + 1], &t->heap[c])) c++;
+            if (!before(&t->heap[c], &x)) break;
+            t->heap[i] = t->heap[c];
+            i = c;
+        }
+        t->heap[i] = x;
+    }
+}

@@ -13,7 +13,12 @@
 #include "leadrouter/model.h"
 
 typedef enum lr_timer_kind {
-    LR_TIMER_CAP_RESET = 0          /* a = agent index: a cap window ended */
+    LR_TIMER_CAP_RESET = 0,         /* a = agent index: a cap window ended */
+    LR_TIMER_SCHEDULE,              /* a = agent index: a shift or absence edge */
+    LR_TIMER_OFFER,                 /* a = lead (arrival index), b = its gen: an offer expires */
+    LR_TIMER_SLA,                   /* a = lead, b = gen: no contact in time */
+    LR_TIMER_MAX_WAIT,              /* a = lead, b = gen: waited too long in a queue */
+    LR_TIMER_RECYCLE                /* a = lead, b = gen: stalled, route it again */
 } lr_timer_kind;
 
 typedef struct lr_timer {
@@ -34,6 +39,10 @@ void lr_timers_release(lr_timers *t);
 
 /* Adds a timer. Returns LR_OK or LR_ENOMEM (T unchanged). */
 int lr_timers_push(lr_timers *t, lr_time at, uint32_t kind, uint32_t a, uint32_t b);
+
+/* Drops every timer of kind KIND_A or KIND_B (agent timers, when agents
+ * are renumbered). */
+void lr_timers_drop(lr_timers *t, uint32_t kind_a, uint32_t kind_b);
 
 /* When the earliest timer is due at or before NOW, removes it into *out
  * and returns true; otherwise returns false. */

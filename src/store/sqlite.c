@@ -551,3 +551,19 @@ int lr_store_key_find(lr_store *s, const unsigned char hash[32], char *role, siz
     int frc = lr_sq_finish(s, st, src);
     return rc != LR_OK ? rc : frc;
 }
+
+/* See store.h. */
+int lr_store_key_list(lr_store *s, lr_store_key_cb cb, void *ud) {
+    sqlite3_stmt *st = s->st[SQ_KEY_LIST];
+    int src, rc = LR_OK;
+    while (rc == LR_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        const char *role = (const char *)sqlite3_column_text(st, 1);
+        const char *agent = (const char *)sqlite3_column_text(st, 2);
+        lr_time created = sqlite3_column_type(st, 3) == SQLITE_NULL ? LR_TIME_NONE
+                                                                    : sqlite3_column_int64(st, 3);
+        rc = cb(id ? id : "", role ? role : "", agent, created, ud);
+    }
+    if (rc != LR_OK) { sqlite3_reset(st); return rc; }
+    return lr_sq_finish(s, st, src);
+}

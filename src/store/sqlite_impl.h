@@ -79,7 +79,8 @@
     X(IDEM_GET, "SELECT hash, status, body FROM idem WHERE key = ?1")           \
     X(IDEM_PUT, "INSERT INTO idem(key, hash, status, body) VALUES (?1, ?2, ?3, ?4)") \
     X(KEY_ADD, "INSERT INTO keys(id, hash, role, agent, created) VALUES (?1, ?2, ?3, ?4, ?5)") \
-    X(KEY_FIND, "SELECT role, agent FROM keys WHERE hash = ?1")
+    X(KEY_FIND, "SELECT role, agent FROM keys WHERE hash = ?1")               \
+    X(KEY_LIST, "SELECT id, role, agent, created FROM keys ORDER BY created, id")
 
 enum lr_sq_stmt {
 #define LR_SQ_ENUM(name, sql) SQ_##name,

@@ -1,11 +1,12 @@
 # lib_server.sh -- helpers for the end-to-end tests of `leadrouter serve`.
 #
 # Sourced by tests/e2e/server_*.sh (POSIX sh) after lib.sh, whose tcase /
-# fail / show / finish it uses. It adds:
+# fail / show / finish and $BIN, $E2E_ROOT it uses. Named lib_*.sh: it is
+# not a test (run alone it exits 0 and prints nothing). It adds:
 #
 #   srv_start NAME DB CONFIG [SERVE OPTIONS...]
 #                     starts `leadrouter serve` on 127.0.0.1:0 with store DB
-#                     and CONFIG (may be ""), waits for its line
+#                     and CONFIG ("" for none), waits for its line
 #                     "leadrouter: listening on http://127.0.0.1:PORT" and
 #                     sets URL (and NAME_URL, NAME_PID); stdout and stderr go
 #                     to $SRV/NAME.out / NAME.err. Returns non-zero (with
@@ -13,20 +14,29 @@
 #   srv_use NAME      makes NAME's server the one the request helpers talk to
 #   srv_term NAME     SIGTERM, waits (bounded) for the exit: $srv_rc
 #   srv_kill NAME     SIGKILL, waits for the exit
+#   srv_wait_exit PID SECONDS   waits for a child to end: $srv_rc
 #   mkkey DB ROLE [AGENT]   creates a key with `leadrouter keys create`, prints it
 #
-#   req METHOD PATH [CURL ARGS...]   one request to $URL: $code, the body in
-#                     $RB, the headers in $RH (every curl is bounded by
-#                     --max-time, and goes only to 127.0.0.1)
+#   req METHOD PATH [CURL ARGS...]   one request to $URL: $code (000: no
+#                     answer), the body in $RB, the headers in $RH
 #   api METHOD PATH [JSON [CURL ARGS...]]   req with the admin key $KEY and,
 #                     when JSON is given, that body as application/json
 #   as KEY METHOD PATH [JSON [CURL ARGS...]]   the same with another key
-#   expect_code N / expect_jq FILTER EXPECTED / expect_header REGEX /
-#   expect_body_has TEXT             assertions on the last reply
-#   jqb FILTER                       jq -c FILTER on the last body
+#   list_all QUERY OUT   every page of GET /v1/leads?QUERY as one array
+#   get_each IDS OUT     GET /v1/leads/ID of every id in file IDS, as one array
 #
-# Every server started is recorded in $SRV/pids and killed by the EXIT
-# trap (with the temporary directories removed), so a failing or
+#   expect_code N [WHAT] / expect_jq FILTER EXPECTED / expect_header REGEX /
+#   expect_body_has TEXT / expect_error STATUS CODE      on the last reply
+#   same FILE1 FILE2 WHAT                                 two files are equal
+#   jqb FILTER, $JQ_DEFS (def ms: RFC 3339 -> epoch milliseconds)
+#   clear_of_boundary MINUTES HOURLY   waits until the UTC clock is at least
+#                     MINUTES before the next hour (HOURLY=1) or midnight:
+#                     cap windows then do not roll over during a check
+#
+# Every curl has --max-time and talks only to 127.0.0.1. Every server
+# started is recorded in $SRV/pids and killed by the EXIT trap (only if
+# that pid still runs a command naming $E2E_ROOT, so a reused pid is left
+# alone), and the temporary directories are removed: a failing or
 # interrupted script leaves nothing running.
 
 case $0 in */lib_server.sh | lib_server.sh) exit 0 ;; esac
@@ -41,7 +51,9 @@ CURL_MAX=${CURL_MAX:-30}
 srv_cleanup() {
     if [ -f "$SRV/pids" ]; then
         while read -r _p; do
-            [ -n "$_p" ] && kill -KILL "$_p" 2>/dev/null
+            [ -n "$_p" ] && [ -r "/proc/$_p/cmdline" ] &&
+                tr '\0' ' ' <"/proc/$_p/cmdline" | grep -qF -- "$E2E_ROOT" &&
+                kill -KILL "$_p" 2>/dev/null
         done <"$SRV/pids"
     fi
     rm -rf "$E2E_ROOT"
@@ -257,4 +269,16 @@ get_each() {
     _n=$(jq length "$2"); _want=$(grep -c . "$1")
     [ "$_n" -eq "$_want" ] || { fail "get_each: $_n replies for $_want ids"; return 1; }
     rm -rf "$_ge"
+}
+
+# clear_of_boundary MINUTES HOURLY: see above (waits at most MINUTES + 1 min).
+clear_of_boundary() {
+    _h=$(date -u +%H); _m=$(date -u +%M); _s=$(date -u +%S)
+    _h=${_h#0}; _m=${_m#0}; _s=${_s#0}
+    _left=$(((60 - _m) * 60 - _s))                         # to the next hour
+    [ "$2" = 1 ] || _left=$(((23 - _h) * 3600 + _left))     # to midnight
+    if [ "$_left" -le $(($1 * 60)) ]; then
+        echo "  (waiting ${_left}s for the UTC $( [ "$2" = 1 ] && echo hour || echo day) to turn)"
+        sleep $((_left + 2))
+    fi
 }

@@ -240,10 +240,11 @@ next_takes_the_oldest_lead_of_a_pull_queue() {
     req POST /v1/agents/sdr/next -H "Authorization: Bearer $KEY"
     expect_code 200
     expect_jq "$D" "[$(dec Q1 claimed sdr pull pull queue)]"
-    api POST /v1/agents/sdr/next '{}'
+    # the same as an event
+    api POST /v1/events '{"type":"claim","agent":"sdr"}'
     expect_code 200
     expect_jq "$D" "[$(dec Q2 claimed sdr pull pull queue)]"
-    api POST /v1/agents/sdr/next
+    api POST /v1/agents/sdr/next '{}'
     expect_error 404 queue_empty
     expect_jq '[.decisions[] | {action, agent, reason: .why.reason}]' \
         '[{"action":"claim_refused","agent":"sdr","reason":"queue_empty"}]'
@@ -481,7 +482,8 @@ put_invalid_config_is_422_with_every_error_and_the_old_one_stays() {
     req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
         --data-binary @"$SRV/bad.yaml"
     expect_error 422 invalid_config
-    expect_jq '.error.details' '["config:3:15: agent '"'ann'"': '"'capacity'"' must be a non-negative integer, got '"'-1'"'","config:5:5: unknown key '"'wieght'"' in agent '"'ben'"' (known: id, name, status, weight, capacity, caps, attributes)","config:7:21: pool '"'sales'"': unknown agent '"'zed'"'","config:10:34: rule '"'hot'"': when: column 23: unexpected '"'='"'; equality is written '"'=='"'","config:12:15: rule '"'hot'"': unknown strategy '"'round_robbin'"' (known: round_robin, weighted_round_robin, random, weighted_random, least_busy, most_available, longest_idle, fewest_assigned, top_down, top_producer, owner, broadcast, queue, open_pool, manual)","config:16:13: rule '"'rest'"': '"'window'"' applies only to strategies fewest_assigned and top_producer"]'
+    # every error, with its position (the lists of known names left out)
+    expect_jq '[.error.details[] | split(" (known: ")[0]]' '["config:3:15: agent '"'ann'"': '"'capacity'"' must be a non-negative integer, got '"'-1'"'","config:5:5: unknown key '"'wieght'"' in agent '"'ben'"'","config:7:21: pool '"'sales'"': unknown agent '"'zed'"'","config:10:34: rule '"'hot'"': when: column 23: unexpected '"'='"'; equality is written '"'=='"'","config:12:15: rule '"'hot'"': unknown strategy '"'round_robbin'"'","config:16:13: rule '"'rest'"': '"'window'"' applies only to strategies fewest_assigned and top_producer"]'
     api GET /v1/config
     expect_jq '.config' "$(jq -Rs -c . "$SRV/api2.yaml")"
     expect_jq '.version' "$(cat "$SRV/version" 2>/dev/null)"
@@ -523,6 +525,17 @@ idempotency_key_replays_the_reply_and_refuses_another_body() {
     # without the key, the repeat is a conflict with the closed lead
     api POST /v1/leads/K1/progress '{"status":"won"}'
     expect_error 409 lead_closed
+    # a web form posted twice (a double click) with its key: one lead
+    req POST /v1/forms/website -H "Authorization: Bearer $KEY" -H 'Idempotency-Key: form-zed' \
+        --data-binary 'name=Zed'
+    expect_code 201
+    _f=$(jq -r .lead "$RB")
+    req POST /v1/forms/website -H "Authorization: Bearer $KEY" -H 'Idempotency-Key: form-zed' \
+        --data-binary 'name=Zed'
+    expect_code 200
+    expect_jq .lead "\"$_f\""
+    api GET '/v1/leads?source=website'
+    expect_jq '[.leads[].id]' "[\"$FORM\",\"$_f\"]"
 }
 
 stats_count_leads_and_decisions_as_the_leads_show_them() {

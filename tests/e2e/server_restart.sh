@@ -17,7 +17,7 @@
 
 cat >"$SRV/c1.yaml" <<'EOF'
 agents:
-  - {id: ann, capacity: 6, weight: 3, caps: {hour: 50}}
+  - {id: ann, capacity: 6, weight: 3, caps: {week: 50}}
   - {id: ben, capacity: 6, weight: 2}
   - {id: cat, weight: 1, caps: {day: 3}}
   - {id: dan}
@@ -87,6 +87,8 @@ snapshot() {
 }
 
 twins_start() {
+    # the day and week cap windows must not roll over during the file
+    clear_of_boundary 3 0
     : >"$SRV/ids"
     srv_start A "$ADB" "$SRV/c1.yaml" --seed 7 --rate-limit 0 || { fail "$srv_error"; show stderr "$SRV/A.err"; }
     srv_start B "$BDB" "$SRV/c1.yaml" --seed 7 --rate-limit 0 || { fail "$srv_error"; show stderr "$SRV/B.err"; }

@@ -1,8 +1,11 @@
 /* fuzz_expr.c -- libFuzzer target for the rule expression compiler and
- * evaluator: compiles the input; on success evaluates it (twice, the answer
- * must not change) against a fixed lead; on a syntax error checks that the
- * column lies inside the input (or just past it) and that a message was
- * written. Any violation aborts. */
+ * evaluator: compiles the input; on success evaluates it against a fixed
+ * lead at a fixed time (2026-11-01T07:30:00Z, inside Chicago's repeated
+ * hour, twice: the answer must not change), at a second time in another
+ * offset span and again at the first (the zone caches move, the answer
+ * must not), and without a time; on a syntax error checks that the column
+ * lies inside the input (or just past it) and that a message was written.
+ * Any violation aborts. */
 #include "leadrouter/error.h"
 #include "leadrouter/expr.h"
 
@@ -35,9 +38,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char msg[128];
     int rc = lr_expr_compile((const char *)data, size, &e, &col, msg, sizeof msg);
     if (rc == LR_OK) {
-        bool a = lr_expr_eval(e, &lead);
-        bool b = lr_expr_eval(e, &lead);
-        if (a != b) abort();
+        const lr_time now = 1793518200000LL;        /* 2026-11-01T07:30:00Z */
+        const lr_time other = 1772958600000LL;      /* 2026-03-08T08:30:00Z */
+        bool a = lr_expr_eval_at(e, &lead, now);
+        bool b = lr_expr_eval_at(e, &lead, now);
+        (void)lr_expr_eval_at(e, &lead, other);
+        bool c = lr_expr_eval_at(e, &lead, now);
+        bool d = lr_expr_eval(e, &lead);
+        bool d2 = lr_expr_eval_at(e, &lead, LR_TIME_NONE);
+        if (a != b || a != c || d != d2) abort();
         lr_expr_free(e);
     } else {
         if (rc != LR_ESYNTAX || e != NULL) abort();

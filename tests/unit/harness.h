@@ -86,7 +86,7 @@ static void run_release(run_out *o) {
 }
 
 /* Runs and returns the trace (static buffer, valid until the next call). */
-static const char *trace_of(const char *yaml, const char *events) {
+__attribute__((unused)) static const char *trace_of(const char *yaml, const char *events) {
     static char buf[2 << 20];
     run_out o;
     bool ok = run_engine(yaml, events, 1, true, &o);
@@ -97,7 +97,7 @@ static const char *trace_of(const char *yaml, const char *events) {
 
 /* N leads "L1".."LN", one per line, with EXTRA json members ("" or
  * ",\"state\":\"CA\""). Returns a static buffer. */
-static const char *leads_(int n, const char *extra) {
+__attribute__((unused)) static const char *leads_(int n, const char *extra) {
     static char buf[1 << 20];
     size_t off = 0;
     for (int i = 1; i <= n && off < sizeof buf - 256; i++)

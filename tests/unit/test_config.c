@@ -568,7 +568,7 @@ TEST(explain_limit_must_be_an_integer_from_1_to_100000) {
 TEST(unknown_keys_are_named_with_the_known_ones) {
     CHECK_EQ_STR(errors_of(BASE ONE_RULE "agent: x\n"),
                  "t.yaml:8:1: unknown key 'agent' at top level "
-                 "(known: agents, pools, accounts, rules, explain_limit)");
+                 "(known: agents, pools, accounts, rules, explain_limit, holidays)");
     CHECK_EQ_STR(errors_of(
                      "agents:\n"
                      "  - id: alice\n"
@@ -584,16 +584,19 @@ TEST(unknown_keys_are_named_with_the_known_ones) {
                      "    strategey: round_robin\n"
                      "  - {pool: west, strategy: random, when: 'true', fallbak: hold}\n"),
                  "t.yaml:3:5: unknown key 'wieght' in agent 'alice' "
-                 "(known: id, name, status, weight, capacity, caps, attributes)\n"
+                 "(known: id, name, status, weight, capacity, caps, attributes, email, schedule, "
+                 "out_of_office)\n"
                  "t.yaml:4:21: unknown key 'year' in caps of agent 'alice' (known: hour, day, week, month)\n"
-                 "t.yaml:6:27: unknown key 'ordr' in pool 'west' (known: agents, order)\n"
+                 "t.yaml:6:27: unknown key 'ordr' in pool 'west' (known: agents, order, max_wait, max_no_answer, catch_up)\n"
                  "t.yaml:8:30: unknown key 'domain' in account 'acme' (known: id, domains, owner)\n"
                  "t.yaml:10:5: rule 'hot-west': missing required key 'strategy'\n"
                  "t.yaml:12:5: unknown key 'strategey' in rule 'hot-west' (known: name, when, pool, "
-                 "strategy, match, fallback, ignore_capacity, window, min_sample)\n"
+                 "strategy, match, fallback, ignore_capacity, window, min_sample, offer, tiers, "
+                 "escalate_after, sla, recycle)\n"
                  "t.yaml:13:5: rule #2: missing required key 'name'\n"
                  "t.yaml:13:50: unknown key 'fallbak' in rule #2 (known: name, when, pool, "
-                 "strategy, match, fallback, ignore_capacity, window, min_sample)");
+                 "strategy, match, fallback, ignore_capacity, window, min_sample, offer, tiers, "
+                 "escalate_after, sla, recycle)");
 }
 
 /* ---- agents --------------------------------------------------------------- */
@@ -979,7 +982,8 @@ TEST(several_errors_in_one_file_are_all_reported_in_file_order) {
                  "longest_idle, fewest_assigned, top_down, top_producer, owner, broadcast, queue, "
                  "open_pool, manual)\n"
                  "t.yaml:13:5: unknown key 'strategey' in rule 'hot-west' (known: name, when, pool, "
-                 "strategy, match, fallback, ignore_capacity, window, min_sample)");
+                 "strategy, match, fallback, ignore_capacity, window, min_sample, offer, tiers, "
+                 "escalate_after, sla, recycle)");
 }
 
 int main(void) {

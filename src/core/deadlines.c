@@ -1,0 +1,173 @@
+/* deadlines.c -- what happens when a lead's time is up: an offer nobody
+ * accepted, an SLA with no contact, a queue waited too long, a lead that
+ * stalled. Each deadline is a timer carrying the lead's generation (bumped
+ * at every state change), so a timer whose lead has moved on since does
+ * nothing: timers are never cancelled, only outlived.
+ *
+ * Decisions here: `expired` (offer timeout, max_wait), `agent_away` (an
+ * agent let max_no_answer offers in a row expire), `reassigned` (SLA),
+ * `sla_breached` (SLA with then: notify), `recycled` (recycle.after), each
+ * followed by the decision that places the lead again.
+ */
+#include "core/engine_impl.h"
+#include "core/strategy_impl.h"
+#include "leadrouter/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void rule_decision(const lr_engine *e, lr_decision *d, const lr_lead_rt *l,
+                          lr_action action) {
+    memset(d, 0, sizeof *d);
+    d->at = e->now;
+    d->lead = lr_lead_id(l->lead);
+    d->action = action;
+    if (l->rule != LR_NO_RULE) {
+        const lr_rule_conf *r = &e->cfg->rules[l->rule];
+        d->rule = r->name;
+        d->pool = e->cfg->pools[r->pool].name;
+        d->strategy = lr_strategy_name(r->strategy);
+    }
+}
+
+static int exclude(lr_lead_rt *l, uint32_t agent) {
+    if (lr_lead_excludes(l, agent)) return LR_OK;
+    uint32_t *p = realloc(l->excl, (l->nexcl + 1) * sizeof *p);
+    if (!p) return LR_ENOMEM;
+    l->excl = p;
+    l->excl[l->nexcl++] = agent;
+    return LR_OK;
+}
+
+/* One more offer agent A let expire; at the pool's max_no_answer A is set
+ * away, with a decision that says so. */
+static void no_answer(lr_engine *e, lr_agent_rt *a, const lr_pool_conf *pool) {
+    a->no_answer++;
+    if (pool->max_no_answer == 0 || a->no_answer < pool->max_no_answer ||
+        a->status != LR_AGENT_AVAILABLE)
+        return;
+    a->status = LR_AGENT_AWAY;
+    a->no_answer = 0;
+    lr_engine_agent_changed(e, a);
+    char detail[96];
+    snprintf(detail, sizeof detail, "%u offers in a row expired (pool %s: max_no_answer)",
+             pool->max_no_answer, pool->name);
+    lr_decision d;
+    memset(&d, 0, sizeof d);
+    d.at = e->now;
+    d.action = LR_ACTION_AGENT_AWAY;
+    d.agent = a->conf->id;
+    d.pool = pool->name;
+    d.reason = "max_no_answer";
+    d.detail = detail;
+    lr_engine_emit(e, &d);
+}
+
+/* The offer of L ran out (or, with DECLINED_BY, that agent declined it):
+ * the next attempt, or the rule's fallback. */
+int lr_offer_failed(lr_engine *e, lr_lead_rt *l, uint32_t declined_by) {
+    const lr_rule_conf *r = &e->cfg->rules[l->rule];
+    const lr_pool_conf *pool = &e->cfg->pools[r->pool];
+    uint32_t ri = l->rule;
+    int rc = LR_OK;
+    if (declined_by == LR_NO_AGENT) {
+        lr_decision d;
+        rule_decision(e, &d, l, LR_ACTION_EXPIRED);
+        const char **names = NULL;
+        if (l->noffer == 1) {
+            d.agent = e->agents[l->offer[0]].conf->id;
+        } else if (l->noffer > 1) {
+            names = malloc(l->noffer * sizeof *names);
+            if (!names) return LR_ENOMEM;
+            for (uint32_t i = 0; i < l->noffer; i++) names[i] = e->agents[l->offer[i]].conf->id;
+            d.agents = names;
+            d.nagents = l->noffer;
+        }
+        d.reason = "offer_timeout";
+        lr_engine_emit(e, &d);
+        free(names);
+    }
+    /* everyone it was offered to is out of the running for this lead */
+    uint32_t n = l->noffer;
+    uint32_t *offered = l->offer;
+    l->offer = NULL;
+    l->noffer = 0;
+    if (l->agent != LR_NO_AGENT) lr_engine_unassign(e, l);
+    for (uint32_t i = 0; rc == LR_OK && i < n; i++) rc = exclude(l, offered[i]);
+    if (declined_by == LR_NO_AGENT)
+        for (uint32_t i = 0; i < n; i++) no_answer(e, &e->agents[offered[i]], pool);
+    free(offered);
+    if (rc != LR_OK) return rc;
+    lr_engine_set_state(e, l, LR_LEAD_NEW);
+    const char *why = declined_by == LR_NO_AGENT ? "offer_expired" : "declined";
+    bool single = n == 1 && r->strategy->mode == LR_MODE_ASSIGN;
+    if (single && l->attempts < r->offer_attempts) return lr_route_by_rule(e, l, ri, why);
+    return lr_route_after_failure(e, l, ri, false, why);
+}
+
+static int sla_breach(lr_engine *e, lr_lead_rt *l) {
+    const lr_rule_conf *r = &e->cfg->rules[l->rule];
+    lr_agent_rt *a = &e->agents[l->agent];
+    char detail[128];
+    snprintf(detail, sizeof detail, "no contacted progress within %lld s of the assignment "
+             "(rule %s: sla.contact_within)", (long long)(r->sla_contact_ms / 1000), r->name);
+    lr_decision d;
+    rule_decision(e, &d, l, r->sla_then == LR_SLA_NOTIFY ? LR_ACTION_SLA_BREACHED
+                                                         : LR_ACTION_REASSIGNED);
+    d.agent = a->conf->id;
+    d.reason = "sla";
+    d.detail = detail;
+    lr_engine_emit(e, &d);
+    if (r->sla_then == LR_SLA_NOTIFY) return LR_OK;
+    int rc = exclude(l, a->idx);
+    if (rc != LR_OK) return rc;
+    lr_engine_unassign(e, l);
+    lr_engine_set_state(e, l, LR_LEAD_NEW);
+    return lr_route(e, l, "sla");
+}
+
+static int waited_too_long(lr_engine *e, lr_lead_rt *l) {
+    lr_segment_dequeue(l->seg, l);
+    l->seg = NULL;
+    lr_decision d;
+    rule_decision(e, &d, l, LR_ACTION_EXPIRED);
+    d.reason = "max_wait";
+    lr_engine_emit(e, &d);
+    lr_engine_set_state(e, l, LR_LEAD_NEW);
+    return lr_route_after_failure(e, l, l->rule, true, "max_wait");
+}
+
+static int recycle(lr_engine *e, lr_lead_rt *l) {
+    const lr_rule_conf *r = &e->cfg->rules[l->rule];
+    if (l->last_progress >= 0 && (r->recycle_unless & (1u << l->last_progress))) return LR_OK;
+    lr_agent_rt *a = &e->agents[l->agent];
+    lr_decision d;
+    rule_decision(e, &d, l, LR_ACTION_RECYCLED);
+    d.agent = a->conf->id;
+    d.reason = "recycle";
+    lr_engine_emit(e, &d);
+    int rc = exclude(l, a->idx);
+    if (rc != LR_OK) return rc;
+    lr_engine_unassign(e, l);
+    lr_engine_set_state(e, l, LR_LEAD_NEW);
+    return lr_route_by_rule(e, l, r->recycle_to, "recycled");
+}
+
+int lr_fire_lead_timer(lr_engine *e, const lr_timer *t) {
+    if (t->a >= e->nall) return LR_OK;
+    lr_lead_rt *l = e->all[t->a];
+    if (l->gen != t->b || l->rule == LR_NO_RULE) return LR_OK;     /* moved on since */
+    switch (t->kind) {
+    case LR_TIMER_OFFER:
+        return l->state == LR_LEAD_OFFERED ? lr_offer_failed(e, l, LR_NO_AGENT) : LR_OK;
+    case LR_TIMER_SLA:
+        return l->state == LR_LEAD_ASSIGNED && !l->contacted ? sla_breach(e, l) : LR_OK;
+    case LR_TIMER_MAX_WAIT:
+        return l->state == LR_LEAD_WAITING && l->seg ? waited_too_long(e, l) : LR_OK;
+    case LR_TIMER_RECYCLE:
+        return l->state == LR_LEAD_ASSIGNED ? recycle(e, l) : LR_OK;
+    default:
+        return LR_OK;
+    }
+}

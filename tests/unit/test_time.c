@@ -1,0 +1,212 @@
+/* test_time.c -- the engine watching leads over time: offers that expire
+ * and move on, agents set away after unanswered offers, SLAs, max_wait,
+ * recycling, schedules in the agent's zone across DST, caps that reset at
+ * the agent's midnight. Exact decision sequences on events with ticks. */
+#include "harness.h"
+#include "test.h"
+
+#define T(x) "{\"type\":\"tick\",\"at\":\"2026-03-02T" x "Z\"}\n"
+#define LEAD(id, x) "{\"id\":\"" id "\",\"received_at\":\"2026-03-02T" x "Z\"}\n"
+
+TEST(offer_expires_and_moves_to_the_next_candidate_then_falls_back) {
+    const char *cfg = "agents: [{id: a}, {id: b}, {id: c}]\npools: {p: [a, b, c]}\n"
+                      "rules: [{name: r, pool: p, strategy: round_robin, fallback: hold,"
+                      " offer: {timeout: 2m, attempts: 2}}]\n";
+    const char *ev = LEAD("L1", "10:00:00") T("10:01:59") T("10:02:00") T("10:04:00");
+    run_out o;
+    CHECK(run_engine(cfg, ev, 1, false, &o));
+    CHECK_EQ_STR(o.trace.data, "offered:a expired:a offered:b expired:b held");
+    CHECK_CONTAINS(o.json.data, "{\"at\":\"2026-03-02T10:02:00Z\",\"lead\":\"L1\",\"action\":\"expired\","
+                                "\"agent\":\"a\",\"rule\":\"r\",\"pool\":\"p\",\"strategy\":\"round_robin\","
+                                "\"why\":{\"reason\":\"offer_timeout\"}}");
+    CHECK_CONTAINS(o.json.data, "\"action\":\"offered\",\"agent\":\"b\",\"rule\":\"r\",\"pool\":\"p\","
+                                "\"strategy\":\"round_robin\",\"why\":{\"reason\":\"offer_expired\"}");
+    run_release(&o);
+}
+
+TEST(accepted_offer_is_assigned_and_holds_the_slot) {
+    const char *cfg = "agents: [{id: a, capacity: 1}, {id: b}]\npools: {p: [a, b]}\n"
+                      "rules: [{name: r, pool: p, strategy: top_down, offer: {timeout: 2m}}]\n";
+    const char *ev = LEAD("L1", "10:00:00")
+                     "{\"type\":\"accept\",\"agent\":\"a\",\"lead\":\"L1\"}\n"
+                     LEAD("L2", "10:01:00") T("10:05:00");
+    /* L2: a holds L1, so b; when b lets it expire nobody is left: unrouted */
+    CHECK_EQ_STR(trace_of(cfg, ev), "offered:a assigned:a offered:b expired:b unrouted");
+}
+
+TEST(offer_reserves_the_slot_while_it_runs) {
+    const char *cfg = "agents: [{id: a, capacity: 1}, {id: b}]\npools: {p: [a, b]}\n"
+                      "rules: [{name: r, pool: p, strategy: top_down, offer: {timeout: 2m}}]\n";
+    CHECK_EQ_STR(trace_of(cfg, LEAD("L1", "10:00:00") LEAD("L2", "10:00:30")),
+                 "offered:a offered:b");
+}
+
+TEST(declined_offer_goes_to_the_next_candidate) {
+    const char *cfg = "agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
+                      "rules: [{name: r, pool: p, strategy: round_robin, offer: {timeout: 2m}}]\n";
+    const char *ev = LEAD("L1", "10:00:00") "{\"type\":\"decline\",\"agent\":\"a\",\"lead\":\"L1\"}\n"
+                     "{\"type\":\"accept\",\"agent\":\"b\",\"lead\":\"L1\"}\n";
+    CHECK_EQ_STR(trace_of(cfg, ev), "offered:a offered:b assigned:b");
+}
+
+TEST(agent_who_lets_offers_expire_is_set_away) {
+    const char *cfg = "agents: [{id: a}, {id: b}]\n"
+                      "pools: {p: {agents: [a, b], max_no_answer: 2}}\n"
+                      "rules: [{name: r, pool: p, strategy: top_down, offer: {timeout: 1m, attempts: 1},"
+                      " fallback: hold}]\n";
+    const char *ev = LEAD("L1", "10:00:00") T("10:01:00") LEAD("L2", "10:02:00") T("10:03:00")
+                     LEAD("L3", "10:04:00");
+    run_out o;
+    CHECK(run_engine(cfg, ev, 1, false, &o));
+    CHECK_EQ_STR(o.trace.data, "offered:a expired:a held offered:a expired:a agent_away:a held offered:b");
+    CHECK_CONTAINS(o.json.data, "\"action\":\"agent_away\",\"agent\":\"a\",\"pool\":\"p\","
+                                "\"why\":{\"reason\":\"max_no_answer\"");
+    run_release(&o);
+}
+
+TEST(broadcast_offer_expires_to_the_fallback) {
+    const char *cfg = "agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
+                      "rules: [{name: r, pool: p, strategy: broadcast, offer: {timeout: 5m}, fallback: hold}]\n";
+    CHECK_EQ_STR(trace_of(cfg, LEAD("L1", "10:00:00") T("10:05:00")), "offered:a,b expired:a,b held");
+}
+
+TEST(sla_without_contact_reassigns_to_someone_else) {
+    const char *cfg = "agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
+                      "rules: [{name: r, pool: p, strategy: round_robin, sla: {contact_within: 15m}}]\n";
+    const char *ev = LEAD("L1", "10:00:00") LEAD("L2", "10:01:00")
+                     "{\"type\":\"progress\",\"lead\":\"L2\",\"status\":\"contacted\"}\n" T("10:20:00");
+    run_out o;
+    CHECK(run_engine(cfg, ev, 1, false, &o));
+    CHECK_EQ_STR(o.trace.data, "assigned:a assigned:b reassigned:a assigned:b");
+    CHECK_CONTAINS(o.json.data, "{\"at\":\"2026-03-02T10:15:00Z\",\"lead\":\"L1\",\"action\":\"reassigned\"");
+    run_release(&o);
+}
+
+TEST(sla_notify_only_reports_the_breach) {
+    const char *cfg = "agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
+                      "rules: [{name: r, pool: p, strategy: round_robin,"
+                      " sla: {contact_within: 15m, then: notify}}]\n";
+    CHECK_EQ_STR(trace_of(cfg, LEAD("L1", "10:00:00") T("10:30:00")), "assigned:a sla_breached:a");
+}
+
+TEST(queued_lead_past_max_wait_falls_back) {
+    const char *cfg = "agents: [{id: a}]\npools: {p: {agents: [a], max_wait: 10m}}\n"
+                      "rules: [{name: pull, pool: p, strategy: queue, fallback: hold}]\n";
+    run_out o;
+    CHECK(run_engine(cfg, LEAD("L1", "10:00:00") T("10:09:59") T("10:10:00"), 1, false, &o));
+    CHECK_EQ_STR(o.trace.data, "queued expired held");
+    CHECK_CONTAINS(o.json.data, "\"action\":\"expired\",\"rule\":\"pull\",\"pool\":\"p\","
+                                "\"strategy\":\"queue\",\"why\":{\"reason\":\"max_wait\"}}");
+    run_release(&o);
+}
+
+TEST(stalled_lead_is_recycled_to_the_named_rule) {
+    const char *cfg = "agents: [{id: a}, {id: b}]\npools: {pa: [a], pb: [b]}\n"
+                      "rules:\n"
+                      "  - {name: first, pool: pa, strategy: top_down, recycle: {after: 1d, to: second}}\n"
+                      "  - {name: second, when: 'false', pool: pb, strategy: top_down}\n";
+    const char *ev = LEAD("L1", "10:00:00") LEAD("L2", "10:00:00")
+                     "{\"type\":\"progress\",\"lead\":\"L2\",\"status\":\"contacted\"}\n"
+                     "{\"type\":\"tick\",\"at\":\"2026-03-03T10:00:00Z\"}\n";
+    /* both stalled (contacted is not in `unless`): both go to b */
+    CHECK_EQ_STR(trace_of(cfg, ev), "assigned:a assigned:a recycled:a assigned:b recycled:a assigned:b");
+}
+
+#define CHI "schedule: {timezone: America/Chicago, hours: {mon-fri: \"08:30-17:30\"}}"
+
+TEST(off_shift_agent_is_skipped_across_both_dst_changes) {
+    const char *cfg = "agents: [{id: a, " CHI "}, {id: b}]\npools: {p: [a, b]}\n"
+                      "rules: [{name: r, pool: p, strategy: top_down}]\n";
+    /* 08:35 local on the Friday before and the Monday after each change:
+     * CST is UTC-6, CDT UTC-5 */
+    const char *ev =
+        "{\"id\":\"1\",\"received_at\":\"2026-03-06T14:35:00Z\"}\n"   /* Fri 08:35 CST: on */
+        "{\"id\":\"2\",\"received_at\":\"2026-03-09T13:25:00Z\"}\n"   /* Mon 08:25 CDT: off */
+        "{\"id\":\"3\",\"received_at\":\"2026-03-09T13:35:00Z\"}\n"   /* Mon 08:35 CDT: on */
+        "{\"id\":\"4\",\"received_at\":\"2026-10-30T13:35:00Z\"}\n"   /* Fri 08:35 CDT: on */
+        "{\"id\":\"5\",\"received_at\":\"2026-11-02T13:35:00Z\"}\n"   /* Mon 07:35 CST: off */
+        "{\"id\":\"6\",\"received_at\":\"2026-11-02T14:35:00Z\"}\n"   /* Mon 08:35 CST: on */
+        "{\"id\":\"7\",\"received_at\":\"2026-11-07T16:00:00Z\"}\n";  /* Saturday: off */
+    run_out o;
+    CHECK(run_engine(cfg, ev, 1, true, &o));
+    CHECK_EQ_STR(o.trace.data, "assigned:a assigned:b assigned:a assigned:a assigned:b assigned:a assigned:b");
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"2\",\"action\":\"assigned\",\"agent\":\"b\",\"rule\":\"r\","
+                                "\"pool\":\"p\",\"strategy\":\"top_down\",\"why\":{\"candidates\":"
+                                "[{\"agent\":\"a\",\"skipped\":\"off_shift\"}");
+    run_release(&o);
+}
+
+TEST(out_of_office_agent_is_skipped_and_comes_back) {
+    const char *cfg = "agents: [{id: a, schedule: {timezone: Europe/Berlin},"
+                      " out_of_office: [{from: 2026-12-24, to: 2026-12-27}]}, {id: b}]\n"
+                      "pools: {p: [a, b]}\nrules: [{name: r, pool: p, strategy: top_down, fallback: queue}]\n";
+    const char *ev = "{\"id\":\"1\",\"received_at\":\"2026-12-23T22:59:00Z\"}\n"   /* 23:59 Berlin */
+                     "{\"id\":\"2\",\"received_at\":\"2026-12-23T23:00:00Z\"}\n"   /* 24th 00:00 */
+                     "{\"id\":\"3\",\"received_at\":\"2026-12-27T22:59:00Z\"}\n"   /* 27th 23:59 */
+                     "{\"id\":\"4\",\"received_at\":\"2026-12-27T23:00:00Z\"}\n";  /* 28th: back */
+    run_out o;
+    CHECK(run_engine(cfg, ev, 1, true, &o));
+    CHECK_EQ_STR(o.trace.data, "assigned:a assigned:b assigned:b assigned:a");
+    CHECK_CONTAINS(o.json.data, "{\"agent\":\"a\",\"skipped\":\"out_of_office\"}");
+    run_release(&o);
+}
+
+TEST(day_cap_resets_at_the_agents_own_midnight) {
+    const char *cfg = "agents: [{id: a, caps: {day: 1}, schedule: {timezone: Asia/Tokyo}}]\n"
+                      "pools: {p: [a]}\nrules: [{name: r, pool: p, strategy: top_down, fallback: queue}]\n";
+    /* 14:00Z is 23:00 in Tokyo; the next Tokyo day starts at 15:00Z */
+    const char *ev = "{\"id\":\"1\",\"received_at\":\"2026-03-02T14:00:00Z\"}\n"
+                     "{\"id\":\"2\",\"received_at\":\"2026-03-02T14:30:00Z\"}\n"
+                     "{\"type\":\"tick\",\"at\":\"2026-03-02T16:00:00Z\"}\n";
+    run_out o;
+    CHECK(run_engine(cfg, ev, 1, false, &o));
+    CHECK_EQ_STR(o.trace.data, "assigned:a queued assigned:a");
+    CHECK_CONTAINS(o.json.data, "{\"at\":\"2026-03-02T15:00:00Z\",\"lead\":\"2\",\"action\":\"assigned\"");
+    run_release(&o);
+}
+
+TEST(shift_start_gives_out_waiting_leads) {
+    const char *cfg = "agents: [{id: a, " CHI "}]\npools: {p: [a]}\n"
+                      "rules: [{name: r, pool: p, strategy: top_down, fallback: queue}]\n";
+    const char *ev = "{\"id\":\"1\",\"received_at\":\"2026-03-09T12:00:00Z\"}\n"   /* 07:00 CDT */
+                     "{\"type\":\"tick\",\"at\":\"2026-03-09T14:00:00Z\"}\n";
+    run_out o;
+    CHECK(run_engine(cfg, ev, 1, false, &o));
+    CHECK_EQ_STR(o.trace.data, "queued assigned:a");
+    CHECK_CONTAINS(o.json.data, "{\"at\":\"2026-03-09T13:30:00Z\",\"lead\":\"1\",\"action\":\"assigned\"");
+    run_release(&o);
+}
+
+TEST(rules_test_the_local_hour_of_a_zone) {
+    const char *cfg = "agents: [{id: day}, {id: night}]\npools: {d: [day], n: [night]}\n"
+                      "rules:\n"
+                      "  - {name: office, pool: d, strategy: top_down,"
+                      " when: 'local_hour(\"America/New_York\") >= 9 and local_hour(\"America/New_York\") < 17"
+                      " and local_weekday(\"America/New_York\") not in [\"sat\", \"sun\"]'}\n"
+                      "  - {name: after-hours, pool: n, strategy: top_down}\n";
+    const char *ev = "{\"id\":\"1\",\"received_at\":\"2026-03-06T13:59:00Z\"}\n"   /* Fri 08:59 EST */
+                     "{\"id\":\"2\",\"received_at\":\"2026-03-06T14:00:00Z\"}\n"   /* Fri 09:00 EST */
+                     "{\"id\":\"3\",\"received_at\":\"2026-03-09T13:00:00Z\"}\n"   /* Mon 09:00 EDT */
+                     "{\"id\":\"4\",\"received_at\":\"2026-03-09T21:00:00Z\"}\n"   /* Mon 17:00 EDT */
+                     "{\"id\":\"5\",\"received_at\":\"2026-03-07T15:00:00Z\"}\n";  /* Sat: clock stays at Mon */
+    CHECK_EQ_STR(trace_of(cfg, ev), "assigned:night assigned:day assigned:day assigned:night assigned:night");
+}
+
+int main(void) {
+    RUN(offer_expires_and_moves_to_the_next_candidate_then_falls_back);
+    RUN(accepted_offer_is_assigned_and_holds_the_slot);
+    RUN(offer_reserves_the_slot_while_it_runs);
+    RUN(declined_offer_goes_to_the_next_candidate);
+    RUN(agent_who_lets_offers_expire_is_set_away);
+    RUN(broadcast_offer_expires_to_the_fallback);
+    RUN(sla_without_contact_reassigns_to_someone_else);
+    RUN(sla_notify_only_reports_the_breach);
+    RUN(queued_lead_past_max_wait_falls_back);
+    RUN(stalled_lead_is_recycled_to_the_named_rule);
+    RUN(off_shift_agent_is_skipped_across_both_dst_changes);
+    RUN(out_of_office_agent_is_skipped_and_comes_back);
+    RUN(day_cap_resets_at_the_agents_own_midnight);
+    RUN(shift_start_gives_out_waiting_leads);
+    RUN(rules_test_the_local_hour_of_a_zone);
+    return test_report();
+}

@@ -229,6 +229,42 @@ static lr_lead *make_lead(const char *id, uint32_t state, double score, lr_time 
 
 
 
+/* The leads of one workload. They depend on the pool size and on whether
+ * they carry an owner's email, not on the strategy or the match, so every
+ * case of one size shares them. Built in the parent process and only read
+ * by the children that route them (the engine never writes a lead it is
+ * given this way, so the children's copy-on-write pages stay shared). */
+typedef struct leadset {
+    uint32_t n;                     /* agents */
+    bool owner;
+    lr_lead **leads;
+    size_t count;
+} leadset;
+
+#define MAX_SETS 4                  /* 10, 1,000, 100,000 agents; owner at 1,000 */
+static leadset sets[MAX_SETS];
+static size_t nsets;
+
+static leadset *leadset_for(uint32_t n, bool owner) {
+    for (size_t i = 0; i < nsets; i++)
+        if (sets[i].n == n && sets[i].owner == owner) return &sets[i];
+    if (nsets == MAX_SETS) die("too many lead sets", LR_ERANGE);
+    sets[nsets] = (leadset){ n, owner, NULL, 0 };
+    return &sets[nsets++];
+}
+
+static void leadset_release(leadset *ls) {
+    for (size_t i = 0; i < ls->count; i++) lr_lead_free(ls->leads[i]);
+    free(ls->leads);
+    ls->leads = NULL;
+    ls->count = 0;
+}
+
+static void leadsets_free(void) {
+    for (size_t i = 0; i < nsets; i++) leadset_release(&sets[i]);
+    nsets = 0;
+}
+
 /* One benchmark case: a strategy on a config, and its workload. */
 typedef struct bcase {
     const char *strategy;
@@ -237,27 +273,17 @@ typedef struct bcase {
     bool owner;                     /* leads carry an account's email domain */
     uint32_t nstates;               /* territories leads are drawn from */
     const lr_config *cfg;
-    lr_lead **leads;                /* built leads */
-    size_t nleads;
+    leadset *ls;                    /* shared with the other cases of this size */
 } bcase;
 
-static void free_leads(bcase *c) {
-    for (size_t i = 0; i < c->nleads; i++) lr_lead_free(c->leads[i]);
-    free(c->leads);
-    c->leads = NULL;
-    c->nleads = 0;
-}
-
-/* Makes c->leads hold at least COUNT leads L0.., the same ones for the
- * same case (fixed seed). They are built in the parent process and only
- * read by the children that route them (the engine never writes a lead it
- * routes this way; a child's copy-on-write pages stay shared), so one
- * build serves every run of a case. */
+/* Makes c->ls hold at least COUNT leads L0.., the same ones for the same
+ * size (fixed seed). */
 static void build_leads(bcase *c, size_t count) {
-    if (count <= c->nleads) return;
-    free_leads(c);
-    c->leads = xmalloc(count * sizeof *c->leads);
-    c->nleads = count;
+    leadset *ls = c->ls;
+    if (count <= ls->count) return;
+    leadset_release(ls);
+    ls->leads = xmalloc(count * sizeof *ls->leads);
+    ls->count = count;
     uint64_t seed = 0x5DEECE66Dull ^ c->n;
     char id[32], email[64];
     for (size_t i = 0; i < count; i++) {
@@ -271,8 +297,8 @@ static void build_leads(bcase *c, size_t count) {
             em = email;
         }
         snprintf(id, sizeof id, "L%zu", i);
-        c->leads[i] = make_lead(id, state, (double)(1 + (r & 0xffff) % 100),
-                                T0 + 100 * ((lr_time)i + 1000), em);
+        ls->leads[i] = make_lead(id, state, (double)(1 + (r & 0xffff) % 100),
+                                 T0 + 100 * ((lr_time)i + 1000), em);
     }
 }
 
@@ -349,7 +375,7 @@ static void run_batches(bcase *c, bool explain, size_t batch, int reps, batches 
     out->faults = 0;
     counter cnt = { 0, 0 };
     for (int r = 0; r < reps; r++) {
-        lr_lead **leads = c->leads + (size_t)r * batch;
+        lr_lead **leads = c->ls->leads + (size_t)r * batch;
         long f0 = minor_faults();
         double wall = 0, cpu = 0;
         for (size_t k = 0; k < batch; k += CHUNK) {
@@ -468,7 +494,7 @@ static int cmd_throughput(int argc, char **argv) {
         else if (strcmp(argv[i], "--targets") == 0) only_targets = true;
         else { fprintf(stderr, "bench_engine throughput: unknown option %s\n", argv[i]); return 2; }
     }
-    /* Keep the memory of freed leads mapped: the next case's leads reuse it
+    /* Keep the memory of freed leads mapped: a larger lead set reuses it
      * instead of faulting fresh pages (setup time only; children measure). */
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
     double seconds = quick ? 0.05 : RUN_SECONDS;
@@ -496,8 +522,9 @@ static int cmd_throughput(int argc, char **argv) {
                 if (only_targets && ni == 0) continue;     /* the target sizes only */
                 size_t len;
                 char *text = make_config(strategy, sizes[ni], match, &len);
-                bcase c = { strategy, sizes[ni], match != 0, strcmp(strategy, "owner") == 0,
-                            sizes[ni] < 100 ? sizes[ni] : 100, NULL, NULL, 0 };
+                bool owner = strcmp(strategy, "owner") == 0;
+                bcase c = { strategy, sizes[ni], match != 0, owner,
+                            sizes[ni] < 100 ? sizes[ni] : 100, NULL, leadset_for(sizes[ni], owner) };
                 c.cfg = load_config(text, len);
                 free(text);
                 for (int ex = 0; ex < (target && !only_targets ? 2 : 1); ex++) {
@@ -506,10 +533,10 @@ static int cmd_throughput(int argc, char **argv) {
                     if (target) results[si][ni][match][ex] = med;
                 }
                 lr_config_free((lr_config *)c.cfg);
-                free_leads(&c);
             }
         }
     }
+    leadsets_free();
     print_verdicts();
     return 0;
 }
@@ -527,13 +554,13 @@ static int cmd_one(int argc, char **argv) {
     if (n == 0 || batch == 0) return 2;
     size_t len;
     char *text = make_config(argv[0], n, match, &len);
-    bcase c = { argv[0], n, match, strcmp(argv[0], "owner") == 0, n < 100 ? n : 100,
-                NULL, NULL, 0 };
+    bool owner = strcmp(argv[0], "owner") == 0;
+    bcase c = { argv[0], n, match, owner, n < 100 ? n : 100, NULL, leadset_for(n, owner) };
     c.cfg = load_config(text, len);
     free(text);
     measure(&c, explain, true, batch, REPS);
     lr_config_free((lr_config *)c.cfg);
-    free_leads(&c);
+    leadsets_free();
     return 0;
 }
 

@@ -90,8 +90,8 @@ int lr_agent_capped(const lr_agent_rt *a, lr_time now) {
 }
 
 void lr_agent_count_lead(lr_agent_rt *a, lr_time now) {
+    /* every window, capped or not: GET /v1/agents shows them all */
     for (int c = 0; c < LR_CAP__COUNT; c++) {
-        if (a->conf->caps[c] < 0) continue;
         lr_time s = agent_window_start(a, (lr_cap)c, now);
         if (a->win_start[c] != s) { a->win_start[c] = s; a->win_count[c] = 0; }
         a->win_count[c]++;

@@ -45,6 +45,7 @@ typedef struct lr_agent_rt {
     lr_time sched_timer_at;         /* a schedule-change timer is pending for this time */
     lr_zone *zone;                  /* borrowed from the schedule; NULL: UTC */
     uint32_t no_answer;             /* offers in a row let expire */
+    bool present;                   /* available and on shift (capacity aside) */
     bool ready;                     /* available, under caps and under capacity */
     bool ready_nocap;               /* available and under caps */
     lr_timelog received;            /* assignment times (fewest_assigned) */

@@ -47,7 +47,7 @@ static void refuse_claim(lr_engine *e, const lr_lead_rt *l, const char *lead_id,
     if (l && l->rule != LR_NO_RULE) {
         const lr_rule_conf *r = &e->cfg->rules[l->rule];
         d.rule = r->name;
-        d.pool = e->cfg->pools[r->pool].name;
+        d.pool = lr_lead_pool(e, l)->name;
         d.strategy = lr_strategy_name(r->strategy);
     }
     d.reason = reason;
@@ -146,7 +146,7 @@ static int close_lead(lr_engine *e, lr_lead_rt *l, lr_progress p) {
     if (l->rule != LR_NO_RULE) {
         const lr_rule_conf *r = &e->cfg->rules[l->rule];
         d.rule = r->name;
-        d.pool = e->cfg->pools[r->pool].name;
+        d.pool = lr_lead_pool(e, l)->name;
         d.strategy = lr_strategy_name(r->strategy);
     }
     lr_engine_emit(e, &d);
@@ -196,7 +196,7 @@ static int release(lr_engine *e, lr_lead_rt *l, lr_agent_rt *a, const char *reas
     if (l->rule != LR_NO_RULE) {
         const lr_rule_conf *r = &e->cfg->rules[l->rule];
         d.rule = r->name;
-        d.pool = e->cfg->pools[r->pool].name;
+        d.pool = lr_lead_pool(e, l)->name;
         d.strategy = lr_strategy_name(r->strategy);
     }
     d.reason = reason;
@@ -251,7 +251,7 @@ static int on_assign(lr_engine *e, const lr_event *ev) {
     if (l->rule != LR_NO_RULE) {
         const lr_rule_conf *r = &e->cfg->rules[l->rule];
         d.rule = r->name;
-        d.pool = e->cfg->pools[r->pool].name;
+        d.pool = lr_lead_pool(e, l)->name;
     }
     d.strategy = "manual";
     d.reason = "manual";
@@ -290,7 +290,7 @@ static int claimed(lr_engine *e, lr_lead_rt *l, lr_agent_rt *a) {
     d.reason = accepted ? "accepted" : NULL;
     d.agent = a->conf->id;
     d.rule = r->name;
-    d.pool = e->cfg->pools[r->pool].name;
+    d.pool = lr_lead_pool(e, l)->name;
     d.strategy = lr_strategy_name(r->strategy);
     lr_engine_emit(e, &d);
     return LR_OK;
@@ -324,7 +324,7 @@ static int claim_by_id(lr_engine *e, lr_lead_rt *l, lr_agent_rt *a) {
             return LR_OK;
         }
         if (lr_member_of(e, l->seg, a->idx) == LR_SEG_NONE) {
-            const lr_pool_conf *pool = &e->cfg->pools[e->cfg->rules[l->rule].pool];
+            const lr_pool_conf *pool = lr_lead_pool(e, l);
             bool in_pool = false;
             for (size_t i = 0; i < pool->nagents && !in_pool; i++)
                 in_pool = pool->agents[i] == a->idx;

@@ -26,7 +26,7 @@ static void rule_decision(const lr_engine *e, lr_decision *d, const lr_lead_rt *
     if (l->rule != LR_NO_RULE) {
         const lr_rule_conf *r = &e->cfg->rules[l->rule];
         d->rule = r->name;
-        d->pool = e->cfg->pools[r->pool].name;
+        d->pool = lr_lead_pool(e, l)->name;
         d->strategy = lr_strategy_name(r->strategy);
     }
 }
@@ -68,7 +68,7 @@ static void no_answer(lr_engine *e, lr_agent_rt *a, const lr_pool_conf *pool) {
  * the next attempt, or the rule's fallback. */
 int lr_offer_failed(lr_engine *e, lr_lead_rt *l, uint32_t declined_by) {
     const lr_rule_conf *r = &e->cfg->rules[l->rule];
-    const lr_pool_conf *pool = &e->cfg->pools[r->pool];
+    const lr_pool_conf *pool = lr_lead_pool(e, l);
     uint32_t ri = l->rule;
     int rc = LR_OK;
     if (declined_by == LR_NO_AGENT) {
@@ -124,6 +124,10 @@ static int sla_breach(lr_engine *e, lr_lead_rt *l) {
     if (rc != LR_OK) return rc;
     lr_engine_unassign(e, l);
     lr_engine_set_state(e, l, LR_LEAD_NEW);
+    if (r->sla_then == LR_SLA_ESCALATE && (size_t)l->tier + 1 < r->ntiers) {
+        l->tier++;                      /* to the next tier of the same rule */
+        return lr_route_by_rule(e, l, l->rule, "sla");
+    }
     return lr_route(e, l, "sla");
 }
 
@@ -154,6 +158,17 @@ static int recycle(lr_engine *e, lr_lead_rt *l) {
     return lr_route_by_rule(e, l, r->recycle_to, "recycled");
 }
 
+/* Nobody in the lead's tier took it in time: widen to the next tier. */
+static int escalate(lr_engine *e, lr_lead_rt *l) {
+    if (l->state == LR_LEAD_WAITING && l->seg) lr_segment_dequeue(l->seg, l);
+    lr_engine_unassign(e, l);           /* a reserved offer slot, if any */
+    lr_lead_unwait(l);
+    l->tier++;
+    l->attempts = 0;
+    lr_engine_set_state(e, l, LR_LEAD_NEW);
+    return lr_route_by_rule(e, l, l->rule, "escalated");
+}
+
 int lr_fire_lead_timer(lr_engine *e, const lr_timer *t) {
     if (t->a >= e->nall) return LR_OK;
     lr_lead_rt *l = e->all[t->a];
@@ -167,6 +182,8 @@ int lr_fire_lead_timer(lr_engine *e, const lr_timer *t) {
         return l->state == LR_LEAD_WAITING && l->seg ? waited_too_long(e, l) : LR_OK;
     case LR_TIMER_RECYCLE:
         return l->state == LR_LEAD_ASSIGNED ? recycle(e, l) : LR_OK;
+    case LR_TIMER_ESCALATE:
+        return l->state == LR_LEAD_OFFERED || l->state == LR_LEAD_WAITING ? escalate(e, l) : LR_OK;
     default:
         return LR_OK;
     }

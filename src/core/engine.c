@@ -64,10 +64,45 @@ static bool on_shift(lr_engine *e, lr_agent_rt *a) {
     return lr_schedule_at(s, e->now) == LR_AVAIL_ON;
 }
 
+/* Fairness after absence: an agent back from away, offline, off shift or
+ * out of office is not flooded by count-based strategies to "catch up".
+ * For each fewest_assigned rule whose pool holds A, A's count in the
+ * rule's window is lifted to what the pool's catch_up says (average: the
+ * pool's average; none: the pool's highest; full: left as is), by adding
+ * leads-received entries dated now, which leave the window as real ones do. */
+static void catch_up(lr_engine *e, lr_agent_rt *a) {
+    if (!e->received_window) return;
+    uint32_t credit = 0;
+    for (size_t ri = 0; ri < e->cfg->nrules; ri++) {
+        const lr_rule_conf *r = &e->cfg->rules[ri];
+        if (!(r->strategy->needs & LR_NEEDS_RECEIVED)) continue;
+        const lr_pool_conf *p = &e->cfg->pools[r->pool];
+        if (p->catch_up == LR_CATCHUP_FULL) continue;
+        lr_time since = e->now - r->window_ms;
+        uint64_t sum = 0, max = 0, mine = 0;
+        bool member = false;
+        for (size_t i = 0; i < p->nagents; i++) {
+            const lr_agent_rt *b = &e->agents[p->agents[i]];
+            uint64_t n = lr_timelog_count_since(&b->received, since, NULL);
+            sum += n;
+            if (n > max) max = n;
+            if (b == a) { member = true; mine = n; }
+        }
+        if (!member) continue;
+        uint64_t target = p->catch_up == LR_CATCHUP_NONE ? max : sum / p->nagents;
+        if (target > mine && target - mine > credit) credit = (uint32_t)(target - mine);
+    }
+    for (uint32_t i = 0; i < credit; i++)
+        if (lr_timelog_add(&a->received, e->now, false) != LR_OK) break;
+}
+
 void lr_engine_agent_changed(lr_engine *e, lr_agent_rt *a) {
     int capped = lr_agent_capped(a, e->now);
     if (capped >= 0) schedule_cap_reset(e, a, capped);
-    bool base = a->status == LR_AGENT_AVAILABLE && capped < 0 && on_shift(e, a);
+    bool present = a->status == LR_AGENT_AVAILABLE && on_shift(e, a);
+    if (present && !a->present && e->nall) catch_up(e, a);
+    a->present = present;
+    bool base = present && capped < 0;
     a->ready_nocap = base;
     a->ready = base && (a->conf->capacity < 0 || a->open < a->conf->capacity);
     for (uint32_t i = 0; i < a->nmem; i++) {
@@ -236,6 +271,7 @@ void lr_engine_destroy(lr_engine *e) {
     free(e->scratch);
     free(e->visited);
     free(e->rule_seg);
+    lr_free_tiers(e);
     free(e);
 }
 
@@ -253,6 +289,7 @@ int lr_engine_create(const lr_config *cfg, const lr_engine_opts *opts, lr_engine
     e->visited = calloc(cfg->nrules ? cfg->nrules : 1, 1);
     e->rule_seg = calloc(cfg->nrules ? cfg->nrules : 1, sizeof *e->rule_seg);
     if (!e->agents || !e->visited || !e->rule_seg) goto fail;
+    if ((rc = lr_build_tiers(e)) != LR_OK) goto fail;
     if ((rc = lr_map_init(&e->agent_ids, cfg->nagents)) != LR_OK) goto fail;
     if ((rc = lr_map_init(&e->leads, 1024)) != LR_OK) goto fail;
     if ((rc = lr_map_init(&e->segments, 64)) != LR_OK) goto fail;
@@ -321,4 +358,88 @@ int lr_engine_agent_stats(const lr_engine *e, const char *id, lr_agent_stats *ou
     for (int c = 0; c < LR_CAP__COUNT; c++)
         out->window[c] = lr_agent_window_count(a, (lr_cap)c, e->now);
     return LR_OK;
+}
+
+/* ---- pools and tiers ---------------------------------------------------- */
+
+const lr_pool_conf *lr_pool(const lr_engine *e, uint32_t id) {
+    return id < e->cfg->npools ? &e->cfg->pools[id] : &e->xpools[id - e->cfg->npools];
+}
+
+uint32_t lr_rule_pool(const lr_engine *e, uint32_t ri, uint32_t tier) {
+    const lr_rule_conf *r = &e->cfg->rules[ri];
+    if (tier == 0 || e->tier_first[ri] == UINT32_MAX) return r->pool;
+    if (tier >= r->ntiers) tier = (uint32_t)r->ntiers - 1;
+    return (uint32_t)e->cfg->npools + e->tier_first[ri] + tier - 1;
+}
+
+const lr_pool_conf *lr_lead_pool(const lr_engine *e, const lr_lead_rt *l) {
+    return lr_pool(e, lr_rule_pool(e, l->rule, l->tier));
+}
+
+void lr_tiers_free(lr_pool_conf *xp, size_t nx, uint32_t *tf) {
+    for (size_t i = 0; i < nx; i++) {
+        free(xp[i].name);
+        free(xp[i].agents);
+    }
+    free(xp);
+    free(tf);
+}
+
+void lr_free_tiers(lr_engine *e) {
+    lr_tiers_free(e->xpools, e->nxpools, e->tier_first);
+    e->xpools = NULL;
+    e->nxpools = 0;
+    e->tier_first = NULL;
+}
+
+int lr_tiers_build(const lr_config *cfg, lr_pool_conf **xpools, size_t *nxpools,
+                   uint32_t **tier_first) {
+    size_t n = 0, nx = 0;
+    for (size_t i = 0; i < cfg->nrules; i++)
+        if (cfg->rules[i].ntiers > 1) n += cfg->rules[i].ntiers - 1;
+    uint32_t *tf = malloc((cfg->nrules ? cfg->nrules : 1) * sizeof *tf);
+    lr_pool_conf *xp = calloc(n ? n : 1, sizeof *xp);
+    uint8_t *seen = calloc(cfg->nagents ? cfg->nagents : 1, 1);
+    lr_buf name = LR_BUF_INIT;
+    if (!tf || !xp || !seen) goto nomem;
+    for (size_t ri = 0; ri < cfg->nrules; ri++) {
+        const lr_rule_conf *r = &cfg->rules[ri];
+        tf[ri] = UINT32_MAX;
+        if (r->ntiers < 2) continue;
+        tf[ri] = (uint32_t)nx;
+        for (size_t k = 1; k < r->ntiers; k++) {
+            lr_pool_conf *x = &xp[nx++];
+            *x = cfg->pools[r->tiers[0]];   /* order, max_wait, ... of the first tier */
+            x->name = NULL;
+            x->nagents = 0;
+            size_t total = 0;
+            for (size_t j = 0; j <= k; j++) total += cfg->pools[r->tiers[j]].nagents;
+            if (!(x->agents = malloc((total ? total : 1) * sizeof *x->agents))) goto nomem;
+            lr_buf_reset(&name);
+            memset(seen, 0, cfg->nagents);
+            for (size_t j = 0; j <= k; j++) {
+                const lr_pool_conf *p = &cfg->pools[r->tiers[j]];
+                if (lr_buf_printf(&name, "%s%s", j ? "+" : "", p->name) != LR_OK) goto nomem;
+                for (size_t a = 0; a < p->nagents; a++)
+                    if (!seen[p->agents[a]]) { seen[p->agents[a]] = 1; x->agents[x->nagents++] = p->agents[a]; }
+            }
+            if (!(x->name = lr_buf_detach(&name, NULL))) goto nomem;
+        }
+    }
+    free(seen);
+    lr_buf_release(&name);
+    *xpools = xp;
+    *nxpools = nx;
+    *tier_first = tf;
+    return LR_OK;
+nomem:
+    free(seen);
+    lr_buf_release(&name);
+    lr_tiers_free(xp, xp ? nx : 0, tf);
+    return LR_ENOMEM;
+}
+
+int lr_build_tiers(lr_engine *e) {
+    return lr_tiers_build(e->cfg, &e->xpools, &e->nxpools, &e->tier_first);
 }

@@ -37,6 +37,13 @@ struct lr_engine {
     uint64_t seq;
     uint64_t nstate[LR_LEAD__COUNT];
 
+    /* Tiers: a rule with tiers [t0, t1, t2] routes at tier k in the union
+     * of t0..tk, in that order. Those unions are pools of the engine's own,
+     * numbered after the config's: pool id npools + tier_first[rule] + k-1. */
+    lr_pool_conf *xpools;           /* owned, with their agent arrays */
+    size_t nxpools;
+    uint32_t *tier_first;           /* owned, per rule; UINT32_MAX: no tiers */
+
     lr_map segments;                /* key -> lr_segment* */
     lr_segment **rule_seg;          /* owned array: the segment of each rule without match */
     lr_segment **segs;              /* owned: every segment */
@@ -70,6 +77,19 @@ struct lr_engine {
 };
 
 /* engine.c */
+
+/* The pool with id ID (a config pool, or a tier union). */
+const lr_pool_conf *lr_pool(const lr_engine *e, uint32_t id);
+/* The pool id rule RI routes in at tier TIER. */
+uint32_t lr_rule_pool(const lr_engine *e, uint32_t ri, uint32_t tier);
+/* The pool lead L is being routed in now (its rule's, at its tier). */
+const lr_pool_conf *lr_lead_pool(const lr_engine *e, const lr_lead_rt *l);
+/* Builds the tier unions of E's config (create, reconfigure). */
+int lr_build_tiers(lr_engine *e);
+void lr_free_tiers(lr_engine *e);
+int lr_tiers_build(const lr_config *cfg, lr_pool_conf **xpools, size_t *nxpools,
+                   uint32_t **tier_first);
+void lr_tiers_free(lr_pool_conf *xpools, size_t nxpools, uint32_t *tier_first);
 void lr_engine_emit(lr_engine *e, lr_decision *d);
 void lr_engine_set_state(lr_engine *e, lr_lead_rt *l, lr_lead_state s);
 int lr_engine_assign(lr_engine *e, lr_lead_rt *l, uint32_t agent);
@@ -116,7 +136,8 @@ void lr_arm_assigned(lr_engine *e, lr_lead_rt *l);
 int lr_dispatch_dirty(lr_engine *e);
 
 /* The segment of rule R for lead L (created on first need). */
-int lr_segment_for(lr_engine *e, const lr_rule_conf *r, const lr_lead *lead, lr_segment **out);
+int lr_segment_for(lr_engine *e, const lr_rule_conf *r, uint32_t pool, const lr_lead *lead,
+                   lr_segment **out);
 
 /* Why agent A cannot take lead L under rule R now (LR_SKIP_NONE: it can). */
 lr_skip lr_skip_reason(const lr_engine *e, const lr_lead_rt *l, const lr_rule_conf *r,

@@ -63,6 +63,7 @@ typedef struct lr_lead_rt {
                                        timer whose gen is old has nothing left to do */
     uint32_t attempts;              /* offers made in this routing (offer.attempts) */
     int8_t last_progress;           /* lr_progress of the last report, -1: none */
+    uint8_t tier;                   /* tiered rules: how far the lead has widened */
     /* Open leads with the same email [0] / phone [1], newest first: the
      * engine's map points at the newest, so a returning lead finds its
      * owner as long as any of them is open. */

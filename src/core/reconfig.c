@@ -41,6 +41,9 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, lr_decision_cb cb,
     uint8_t *visited = calloc(cfg->nrules ? cfg->nrules : 1, 1);
     lr_segment **rule_seg = calloc(cfg->nrules ? cfg->nrules : 1, sizeof *rule_seg);
     lr_map ids = { 0 }, acct_ids = { 0 }, acct_domains = { 0 };
+    lr_pool_conf *xpools = NULL;
+    size_t nxpools = 0;
+    uint32_t *tier_first = NULL;
     if (!agents || !map || !rule_map || !visited || !rule_seg) goto fail;
     if (lr_map_init(&ids, cfg->nagents) != LR_OK) goto fail;
     if (lr_map_init(&acct_ids, cfg->naccounts) != LR_OK) goto fail;
@@ -75,6 +78,7 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, lr_decision_cb cb,
             if ((rc = lr_map_put(&acct_domains, ac->domains[k], strlen(ac->domains[k]), ac)) != LR_OK)
                 goto fail;
     }
+    if ((rc = lr_tiers_build(cfg, &xpools, &nxpools, &tier_first)) != LR_OK) goto fail;
     for (size_t r = 0; r < old->nrules; r++) {
         int ni = lr_config_rule_index(cfg, old->rules[r].name);
         rule_map[r] = ni < 0 ? LR_NO_RULE : (uint32_t)ni;
@@ -110,6 +114,10 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, lr_decision_cb cb,
     e->visited = visited;
     free(e->rule_seg);
     e->rule_seg = rule_seg;
+    lr_free_tiers(e);
+    e->xpools = xpools;
+    e->nxpools = nxpools;
+    e->tier_first = tier_first;
     e->cfg = cfg;
     e->use_owner = false;
     e->received_window = e->outcome_window = 0;
@@ -154,7 +162,8 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, lr_decision_cb cb,
                 rc = lr_route(e, l, "rule_removed");
             } else {
                 lr_segment *s;
-                rc = lr_segment_for(e, &cfg->rules[l->rule], l->lead, &s);
+                rc = lr_segment_for(e, &cfg->rules[l->rule], lr_rule_pool(e, l->rule, l->tier),
+                                    l->lead, &s);
                 if (rc == LR_OK) rc = lr_segment_enqueue(s, l);
                 if (rc == LR_OK && l->auto_dispatch && s->ready.count) {
                     s->dirty = true;
@@ -182,6 +191,7 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, lr_decision_cb cb,
     free(rule_map);
     return rc != LR_OK ? rc : e->cb_rc;
 fail:
+    lr_tiers_free(xpools, nxpools, tier_first);
     if (agents) free(agents);
     free(map);
     free(rule_map);

@@ -67,16 +67,19 @@ static int key_part(lr_buf *k, const void *p, size_t len) {
     return rc == LR_OK ? lr_buf_append(k, p, len) : rc;
 }
 
-int lr_segment_for(lr_engine *e, const lr_rule_conf *r, const lr_lead *lead, lr_segment **out) {
-    /* A rule without match constraints has one segment: cached on the rule. */
+int lr_segment_for(lr_engine *e, const lr_rule_conf *r, uint32_t pool_id, const lr_lead *lead,
+                   lr_segment **out) {
+    /* A rule without match constraints has one segment per pool: the one of
+     * its first pool is cached on the rule. */
     size_t ri = (size_t)(r - e->cfg->rules);
-    if (r->nmatch == 0 && e->rule_seg[ri]) { *out = e->rule_seg[ri]; return LR_OK; }
+    bool cacheable = r->nmatch == 0 && pool_id == r->pool;
+    if (cacheable && e->rule_seg[ri]) { *out = e->rule_seg[ri]; return LR_OK; }
 
     /* key: pool, strategy, ignore_capacity, then each match's value */
     lr_buf *k = &e->key;
     lr_buf_reset(k);
     const char *sname = lr_strategy_name(r->strategy);
-    int rc = key_part(k, &r->pool, sizeof r->pool);
+    int rc = key_part(k, &pool_id, sizeof pool_id);
     if (rc == LR_OK) rc = key_part(k, sname, strlen(sname));
     if (rc == LR_OK) rc = lr_buf_putc(k, r->ignore_capacity ? 'i' : 'c');
     bool has_value = true;
@@ -96,19 +99,19 @@ int lr_segment_for(lr_engine *e, const lr_rule_conf *r, const lr_lead *lead, lr_
     if (rc != LR_OK) return rc;
     lr_segment *s = lr_map_get(&e->segments, k->data, k->len);
     if (s) {
-        if (r->nmatch == 0) e->rule_seg[ri] = s;
+        if (cacheable) e->rule_seg[ri] = s;
         *out = s;
         return LR_OK;
     }
 
-    const lr_pool_conf *pool = &e->cfg->pools[r->pool];
+    const lr_pool_conf *pool = lr_pool(e, pool_id);
     uint32_t *members = malloc((pool->nagents ? pool->nagents : 1) * sizeof *members);
     if (!members) return LR_ENOMEM;
     uint32_t n = 0;
     for (size_t i = 0; has_value && i < pool->nagents; i++)
         if (agent_matches(&e->cfg->agents[pool->agents[i]], r, lead))
             members[n++] = pool->agents[i];
-    rc = lr_segment_create(r->strategy, r->pool, r->ignore_capacity, pool->order, members, n,
+    rc = lr_segment_create(r->strategy, pool_id, r->ignore_capacity, pool->order, members, n,
                            e->agents, &s);
     if (rc == LR_OK && !(s->key = malloc(k->len + 1))) rc = LR_ENOMEM;
     if (rc == LR_OK && e->nsegs == e->capsegs) {
@@ -132,7 +135,7 @@ int lr_segment_for(lr_engine *e, const lr_rule_conf *r, const lr_lead *lead, lr_
         return rc;
     }
     e->segs[e->nsegs++] = s;
-    if (r->nmatch == 0) e->rule_seg[ri] = s;
+    if (cacheable) e->rule_seg[ri] = s;
     free(members);
     *out = s;
     return LR_OK;
@@ -169,7 +172,7 @@ lr_skip lr_skip_reason(const lr_engine *e, const lr_lead_rt *l, const lr_rule_co
 int lr_explain(lr_engine *e, lr_decision *d, const lr_lead_rt *l, const lr_rule_conf *r,
                uint32_t chosen, bool offer) {
     if (!e->explain) return LR_OK;
-    const lr_pool_conf *pool = &e->cfg->pools[r->pool];
+    const lr_pool_conf *pool = lr_lead_pool(e, l);
     size_t limit = e->cfg->explain_limit;
     size_t want = (pool->nagents < limit ? pool->nagents : limit) + 1;
     if (want > e->capcands) {
@@ -211,7 +214,7 @@ static void decision_for_rule(const lr_engine *e, lr_decision *d, const lr_lead_
     d->lead = lr_lead_id(l->lead);
     d->action = action;
     d->rule = r->name;
-    d->pool = e->cfg->pools[r->pool].name;
+    d->pool = lr_lead_pool(e, l)->name;
     d->strategy = lr_strategy_name(r->strategy);
 }
 
@@ -301,6 +304,13 @@ static void arm(lr_engine *e, lr_lead_rt *l, lr_timer_kind kind, int64_t after) 
         lr_timers_push(&e->timers, e->now + after, kind, (uint32_t)l->seq, l->gen);
 }
 
+/* A lead offered or queued in a tier that is not the last widens to the
+ * next tier after escalate_after. */
+static void arm_escalation(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r) {
+    if (r->ntiers > 1 && (size_t)l->tier + 1 < r->ntiers)
+        arm(e, l, LR_TIMER_ESCALATE, r->escalate_after_ms);
+}
+
 void lr_arm_assigned(lr_engine *e, lr_lead_rt *l) {
     if (l->rule == LR_NO_RULE) return;
     const lr_rule_conf *r = &e->cfg->rules[l->rule];
@@ -318,6 +328,7 @@ static int emit_offer(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r, const 
     for (uint32_t i = 0; i < l->noffer; i++) e->names[i] = e->agents[l->offer[i]].conf->id;
     if (!e->dry) lr_engine_set_state(e, l, LR_LEAD_OFFERED);
     arm(e, l, LR_TIMER_OFFER, r->offer_timeout_ms);
+    arm_escalation(e, l, r);
     lr_decision d;
     decision_for_rule(e, &d, l, r, LR_ACTION_OFFERED);
     d.agents = e->names;
@@ -349,6 +360,7 @@ static int emit_assigned(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r, uin
             lr_engine_set_state(e, l, LR_LEAD_OFFERED);
         }
         arm(e, l, LR_TIMER_OFFER, r->offer_timeout_ms);
+        arm_escalation(e, l, r);
         action = LR_ACTION_OFFERED;
     } else {
         lr_arm_assigned(e, l);
@@ -372,7 +384,8 @@ static int emit_waiting(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r, lr_s
         if (rc != LR_OK) return rc;
         lr_engine_set_state(e, l, LR_LEAD_WAITING);
         l->auto_dispatch = s->strat->mode == LR_MODE_ASSIGN || s->strat->mode == LR_MODE_BROADCAST;
-        arm(e, l, LR_TIMER_MAX_WAIT, e->cfg->pools[r->pool].max_wait_ms);
+        arm(e, l, LR_TIMER_MAX_WAIT, lr_lead_pool(e, l)->max_wait_ms);
+        arm_escalation(e, l, r);
     } else {
         lr_engine_set_state(e, l, LR_LEAD_HELD);
     }
@@ -390,12 +403,13 @@ static int emit_waiting(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r, lr_s
 static int try_rule(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason, bool *done,
                     lr_segment **seg) {
     const lr_rule_conf *r = &e->cfg->rules[ri];
+    if (l->rule != ri) l->tier = 0;     /* tiers are per rule */
+    l->rule = ri;
     lr_segment *s;
-    int rc = lr_segment_for(e, r, l->lead, &s);
+    int rc = lr_segment_for(e, r, lr_rule_pool(e, ri, l->tier), l->lead, &s);
     if (rc != LR_OK) return rc;
     *seg = s;
     *done = true;
-    l->rule = ri;
     switch (r->strategy->mode) {
     case LR_MODE_ASSIGN: {
         uint32_t m;
@@ -434,7 +448,7 @@ static int fall_back(lr_engine *e, lr_lead_rt *l, uint32_t ri, lr_segment *s, bo
     case LR_FALLBACK_QUEUE:
         if (queue_as_next) return LR_OK;
         if (!s) {
-            int rc = lr_segment_for(e, r, l->lead, &s);
+            int rc = lr_segment_for(e, r, lr_rule_pool(e, ri, l->tier), l->lead, &s);
             if (rc != LR_OK) return rc;
         }
         *done = true;
@@ -484,6 +498,7 @@ static int unrouted(lr_engine *e, lr_lead_rt *l, bool any_rule) {
 static int route_from(lr_engine *e, lr_lead_rt *l, uint32_t from, bool any_rule,
                       const char *reason) {
     l->attempts = 0;
+    l->tier = 0;
     for (uint32_t ri = from; ri < e->cfg->nrules; ri++) {
         const lr_rule_conf *r = &e->cfg->rules[ri];
         if (r->when && !lr_expr_eval_at(r->when, l->lead, e->now)) continue;

@@ -18,7 +18,8 @@ typedef enum lr_timer_kind {
     LR_TIMER_OFFER,                 /* a = lead (arrival index), b = its gen: an offer expires */
     LR_TIMER_SLA,                   /* a = lead, b = gen: no contact in time */
     LR_TIMER_MAX_WAIT,              /* a = lead, b = gen: waited too long in a queue */
-    LR_TIMER_RECYCLE                /* a = lead, b = gen: stalled, route it again */
+    LR_TIMER_RECYCLE,               /* a = lead, b = gen: stalled, route it again */
+    LR_TIMER_ESCALATE               /* a = lead, b = gen: nobody in the tier took it */
 } lr_timer_kind;
 
 typedef struct lr_timer {

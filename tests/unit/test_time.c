@@ -192,6 +192,54 @@ TEST(rules_test_the_local_hour_of_a_zone) {
     CHECK_EQ_STR(trace_of(cfg, ev), "assigned:night assigned:day assigned:day assigned:night assigned:night");
 }
 
+TEST(tiered_rule_widens_to_the_next_tier_in_time) {
+    const char *cfg = "agents: [{id: s1}, {id: j1}, {id: m1}]\n"
+                      "pools: {seniors: [s1], juniors: [j1], managers: [m1]}\n"
+                      "rules: [{name: r, tiers: [seniors, juniors, managers], strategy: broadcast,"
+                      " escalate_after: 5m}]\n";
+    const char *ev = LEAD("L1", "10:00:00") T("10:04:59") T("10:05:00") T("10:10:00")
+                     "{\"type\":\"claim\",\"agent\":\"m1\",\"lead\":\"L1\"}\n";
+    run_out o;
+    CHECK(run_engine(cfg, ev, 1, false, &o));
+    CHECK_EQ_STR(o.trace.data, "offered:s1 offered:s1,j1 offered:s1,j1,m1 claimed:m1");
+    CHECK_CONTAINS(o.json.data, "\"action\":\"offered\",\"agents\":[\"s1\",\"j1\"],\"rule\":\"r\","
+                                "\"pool\":\"seniors+juniors\",\"strategy\":\"broadcast\","
+                                "\"why\":{\"reason\":\"escalated\"}");
+    run_release(&o);
+}
+
+TEST(sla_escalate_moves_the_lead_to_the_next_tier) {
+    const char *cfg = "agents: [{id: s1}, {id: j1}]\npools: {seniors: [s1], juniors: [j1]}\n"
+                      "rules: [{name: r, tiers: [seniors, juniors], strategy: round_robin,"
+                      " sla: {contact_within: 15m, then: escalate}}]\n";
+    CHECK_EQ_STR(trace_of(cfg, LEAD("L1", "10:00:00") T("10:15:00")),
+                 "assigned:s1 reassigned:s1 assigned:j1");
+}
+
+TEST(agent_back_from_absence_is_not_flooded_to_catch_up) {
+    const char *base = "agents: [{id: a, status: away}, {id: b}]\n"
+                       "pools: {p: {agents: [a, b], catch_up: %s}}\n"
+                       "rules: [{name: r, pool: p, strategy: fewest_assigned, window: 1h}]\n";
+    const char *ev = LEAD("L1", "10:00:00") LEAD("L2", "10:01:00") LEAD("L3", "10:02:00")
+                     LEAD("L4", "10:03:00")
+                     "{\"type\":\"agent\",\"agent\":\"a\",\"status\":\"available\",\"at\":\"2026-03-02T10:04:00Z\"}\n"
+                     LEAD("L5", "10:05:00") LEAD("L6", "10:06:00") LEAD("L7", "10:07:00")
+                     LEAD("L8", "10:08:00");
+    const char *modes[] = { "average", "none", "full" };
+    /* b has 4. average: a counts as 2 -> a a a(tie: pool order) b;
+     * none: a counts as 4 -> a(tie) b a b; full: a counts 0 -> a a a a */
+    const char *want[] = {
+        "assigned:b assigned:b assigned:b assigned:b assigned:a assigned:a assigned:a assigned:b",
+        "assigned:b assigned:b assigned:b assigned:b assigned:a assigned:b assigned:a assigned:b",
+        "assigned:b assigned:b assigned:b assigned:b assigned:a assigned:a assigned:a assigned:a",
+    };
+    for (int i = 0; i < 3; i++) {
+        char cfg[512];
+        snprintf(cfg, sizeof cfg, base, modes[i]);
+        CHECK_EQ_STR(trace_of(cfg, ev), want[i]);
+    }
+}
+
 int main(void) {
     RUN(offer_expires_and_moves_to_the_next_candidate_then_falls_back);
     RUN(accepted_offer_is_assigned_and_holds_the_slot);
@@ -208,5 +256,8 @@ int main(void) {
     RUN(day_cap_resets_at_the_agents_own_midnight);
     RUN(shift_start_gives_out_waiting_leads);
     RUN(rules_test_the_local_hour_of_a_zone);
+    RUN(tiered_rule_widens_to_the_next_tier_in_time);
+    RUN(sla_escalate_moves_the_lead_to_the_next_tier);
+    RUN(agent_back_from_absence_is_not_flooded_to_catch_up);
     return test_report();
 }

@@ -5,6 +5,7 @@
 #                   runs unit tests, fuzz corpus replays and e2e tests
 #   make demo       routes examples/leads.jsonl with examples/routing.yaml
 #   make bench-engine   engine and `leadrouter route` throughput
+#   make bench-server   `leadrouter serve`: leads/s and latency over HTTP (wrk)
 #   make bench      side by side: leadrouter vs do-it-yourself SQL routers on
 #                   PostgreSQL and SQLite, and the disk's fsync rate
 #   make fuzz       libFuzzer builds of the fuzz targets (clang)
@@ -81,6 +82,11 @@ demo: deps
 bench-engine: deps
 	@$(MAKE) --no-print-directory build/rel/leadrouter $(BENCH_BIN)
 	@bench/run-engine
+
+.PHONY: bench-server
+bench-server: deps
+	@$(MAKE) --no-print-directory build/rel/leadrouter build/rel/bench/bench_fsync
+	@bench/run-server
 
 bench:
 	@scripts/install-deps bench

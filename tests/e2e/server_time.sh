@@ -1,0 +1,72 @@
+#!/bin/sh
+# server_time.sh -- the server watches leads over real time:
+#
+#   - an offer that nobody accepts expires after offer.timeout and moves on
+#     to the next agent, visible over HTTP (GET /v1/leads/{id});
+#   - accepting an offer over HTTP assigns the lead;
+#   - a pending offer and a pending SLA survive a SIGKILL: after the
+#     restart, deadlines that passed while the server was down fire at once
+#     and the lead moves on exactly as it would have.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_server.sh"
+
+cat >"$SRV/t.yaml" <<'YAML'
+agents: [{id: ann}, {id: ben}, {id: cat}]
+pools: {team: [ann, ben, cat]}
+rules:
+  - {name: sla, when: 'source == "sla"', pool: team, strategy: round_robin,
+     sla: {contact_within: 1m}}
+  - {name: offer, pool: team, strategy: round_robin, offer: {timeout: 2s, attempts: 3},
+     fallback: hold}
+YAML
+DB="$SRV/t.db"
+KEY=$(mkkey "$DB" admin)
+
+# actions NAME: the lead's decisions as "action:agent ..." from GET /v1/leads/NAME
+actions() {
+    api GET "/v1/leads/$1"
+    jq -r '[.decisions[] | .action + ":" + (.agent // ((.agents // []) | join(",")))] | join(" ")' "$RB"
+}
+
+offer_expires_and_moves_on_over_http() {
+    api POST /v1/leads '{"id":"O1"}'
+    expect_code 201
+    expect_jq '.decisions[0].action + ":" + .decisions[0].agent' '"offered:ann"'
+    sleep 3
+    got=$(actions O1)
+    case $got in
+        "offered:ann expired:ann offered:ben"*) ;;
+        *) fail "decisions of O1: $got (want offered:ann expired:ann offered:ben ...)" ;;
+    esac
+    api POST /v1/events '{"type":"accept","agent":"ben","lead":"O1"}'
+    expect_code 200
+    expect_jq '.decisions[0].action + ":" + .decisions[0].agent' '"assigned:ben"'
+    api GET /v1/leads/O1
+    expect_jq '.state + ":" + .agent' '"assigned:ben"'
+}
+
+pending_offer_and_sla_survive_a_crash() {
+    api POST /v1/leads '{"id":"K1"}'                  # offered to cat (round robin goes on)
+    expect_code 201
+    first=$(jq -r '.decisions[0].agent' "$RB")
+    api POST /v1/leads '{"id":"S1","source":"sla"}'   # assigned, SLA in 1 minute
+    expect_code 201
+    sla_agent=$(jq -r '.decisions[0].agent' "$RB")
+    srv_kill main
+    sleep 3                                           # the offer's 2 s pass while down
+    srv_start main "$DB" "" || { fail "restart: $srv_error"; return; }
+    sleep 1
+    got=$(actions K1)
+    case $got in
+        "offered:$first expired:$first offered:"*) ;;
+        *) fail "K1 after the restart: $got (want offered:$first expired:$first offered:...)" ;;
+    esac
+    got=$(actions S1)
+    [ "$got" = "assigned:$sla_agent" ] || fail "S1 changed before its SLA: $got"
+}
+
+srv_start main "$DB" "$SRV/t.yaml" || { echo "FAIL server_time: $srv_error"; exit 1; }
+tcase offer_expires_and_moves_on_over_http
+tcase pending_offer_and_sla_survive_a_crash
+srv_term main
+finish

@@ -337,11 +337,11 @@ static double warm_up(bcase *c, lr_engine *eng) {
     return (now_s() - w0) * 1e3;
 }
 
+static volatile unsigned warm_sink;     /* keeps the reads below from being optimised out */
+
 /* Reads the next N leads into the cache, untimed. A front door hands the
  * engine a lead it has just parsed, so the lead is in the cache; leads
  * built long before would each cost a cache miss the engine does not. */
-static volatile unsigned warm_sink;     /* keeps the reads from being optimised out */
-
 static void warm_cache(lr_lead *const *leads, size_t n) {
     unsigned sum = 0;
     for (size_t i = 0; i < n; i++) {

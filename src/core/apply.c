@@ -65,6 +65,8 @@ static lr_lead_rt *find_lead(lr_engine *e, const char *id) {
 
 /* ---- lead ------------------------------------------------------------------ */
 
+/* Records L (its id not seen before): LR_OK, LR_EEXIST (a lead with that
+ * id exists; nothing recorded) or LR_ENOMEM. */
 static int add_lead(lr_engine *e, lr_lead_rt *l) {
     if (e->nall == e->capall) {
         size_t cap = e->capall ? e->capall * 2 : 1024;
@@ -74,7 +76,7 @@ static int add_lead(lr_engine *e, lr_lead_rt *l) {
         e->capall = cap;
     }
     const char *id = lr_lead_id(l->lead);
-    int rc = lr_map_put(&e->leads, id, strlen(id), l);
+    int rc = lr_map_add(&e->leads, id, strlen(id), l, NULL);
     if (rc != LR_OK) return rc;
     e->all[e->nall++] = l;
     return LR_OK;
@@ -83,12 +85,6 @@ static int add_lead(lr_engine *e, lr_lead_rt *l) {
 static int on_lead(lr_engine *e, lr_event *ev) {
     lr_lead *lead = ev->lead;
     ev->lead = NULL;
-    const char *id = lr_lead_id(lead);
-    if (find_lead(e, id)) {
-        reject(e, id, NULL, "duplicate_lead", "a lead with this id was received before");
-        lr_lead_free(lead);
-        return LR_OK;
-    }
     lr_lead_rt *l = calloc(1, sizeof *l);
     if (!l) { lr_lead_free(lead); return LR_ENOMEM; }
     l->lead = lead;
@@ -97,10 +93,16 @@ static int on_lead(lr_engine *e, lr_event *ev) {
     l->agent = LR_NO_AGENT;
     l->rule = LR_NO_RULE;
     l->seq = e->nall;               /* its index in e->all: timers name leads by it */
+    int rc = add_lead(e, l);        /* one probe: the duplicate check and the insert */
+    if (rc == LR_EEXIST) {
+        reject(e, lr_lead_id(lead), NULL, "duplicate_lead", "a lead with this id was received before");
+        lr_lead_free(lead);
+        free(l);
+        return LR_OK;
+    }
+    if (rc != LR_OK) { lr_lead_free(lead); free(l); return rc; }
     e->seq++;
     if (lead->received_at == LR_TIME_NONE) lead->received_at = e->now;
-    int rc = add_lead(e, l);
-    if (rc != LR_OK) { lr_lead_free(lead); free(l); return rc; }
     e->nstate[LR_LEAD_NEW]++;
     e->stats.leads++;
     return lr_route(e, l, NULL);

@@ -130,7 +130,7 @@ static int rehash(lr_map *m, size_t need) {
  * borrows the new KEY pointer). Returns LR_OK; LR_EINVAL when LEN exceeds
  * UINT32_MAX - 1; LR_ENOMEM when the table must grow and cannot (M is then
  * unchanged). */
-int lr_map_put(lr_map *m, const char *key, size_t len, void *val) {
+static int put(lr_map *m, const char *key, size_t len, void *val, bool replace, void **old) {
     if (len > MAX_KEYLEN) return LR_EINVAL;
     if (!key) {
         assert(len == 0);
@@ -146,6 +146,10 @@ int lr_map_put(lr_map *m, const char *key, size_t len, void *val) {
             if (s->key == LR_MAP_TOMB) {
                 if (tomb == SIZE_MAX) tomb = i;
             } else if (s->hash == h && s->len == len && memcmp(s->key, key, len) == 0) {
+                if (!replace) {
+                    if (old) *old = s->val;
+                    return LR_EEXIST;
+                }
                 s->key = key;
                 s->val = val;
                 return LR_OK;
@@ -167,6 +171,14 @@ int lr_map_put(lr_map *m, const char *key, size_t len, void *val) {
     m->n++;
     m->used++;
     return LR_OK;
+}
+
+int lr_map_put(lr_map *m, const char *key, size_t len, void *val) {
+    return put(m, key, len, val, true, NULL);
+}
+
+int lr_map_add(lr_map *m, const char *key, size_t len, void *val, void **old) {
+    return put(m, key, len, val, false, old);
 }
 
 /* Returns the value stored under KEY (LEN bytes), or NULL when absent. */

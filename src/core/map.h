@@ -43,6 +43,11 @@ void lr_map_release(lr_map *m);             /* accepts a zeroed map */
  * UINT32_MAX - 1, or LR_ENOMEM (M unchanged). */
 int lr_map_put(lr_map *m, const char *key, size_t len, void *val);
 
+/* Inserts KEY -> VAL only when KEY is absent: one probe where a get then a
+ * put would take two. Returns LR_OK, LR_EEXIST (the map unchanged; *OLD,
+ * when OLD is not NULL, receives the value there), or LR_ENOMEM. */
+int lr_map_add(lr_map *m, const char *key, size_t len, void *val, void **old);
+
 /* Returns the value for KEY, or NULL. */
 void *lr_map_get(const lr_map *m, const char *key, size_t len);
 

@@ -181,15 +181,15 @@ int lr_explain(lr_engine *e, lr_decision *d, const lr_lead_rt *l, const lr_rule_
         e->cands = c;
         e->capcands = want;
     }
-    /* The first `limit` members, plus the chosen one wherever it stands. */
-    size_t n = 0;
+    /* The first `limit` members, plus the chosen one wherever it stands
+     * (named directly: never a walk through the rest of a large pool). */
+    size_t n = 0, upto = pool->nagents < limit ? pool->nagents : limit;
     bool chosen_seen = chosen == LR_NO_AGENT;
-    for (size_t i = 0; i < pool->nagents; i++) {
-        uint32_t a = pool->agents[i];
-        if (n >= limit) {
-            if (chosen_seen) break;
-            if (a != chosen) continue;
-        }
+    for (size_t i = 0; i <= upto; i++) {
+        uint32_t a;
+        if (i < upto) a = pool->agents[i];
+        else if (!chosen_seen && pool->nagents > limit) a = chosen;
+        else break;
         lr_candidate *c = &e->cands[n++];
         c->agent = e->agents[a].conf->id;
         c->reason = a == chosen ? LR_SKIP_NONE : lr_skip_reason(e, l, r, a);

@@ -413,6 +413,38 @@ TEST(reconfigure_keeps_agents_by_id_and_reroutes_orphaned_leads) {
     lr_config_free(c2);
 }
 
+TEST(pool_edit_keeps_count_based_fairness) {
+    lr_config *c1 = NULL, *c2 = NULL;
+    lr_engine *eng = engine_on("agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
+                               "rules: [{name: r, pool: p, strategy: fewest_assigned}]\n", &c1);
+    CHECK(eng != NULL);
+    if (!eng) return;
+    lr_buf out = LR_BUF_INIT;
+    feed(eng, "{\"id\":\"L1\"}", &out);       /* a */
+    feed(eng, "{\"id\":\"L2\"}", &out);       /* b */
+    feed(eng, "{\"id\":\"L3\"}", &out);       /* a: a 2, b 1 */
+    lr_config_errors errs = { 0 };
+    const char *y2 = "agents: [{id: a}, {id: b}, {id: c}]\npools: {p: [c, a, b]}\n"
+                     "rules: [{name: r, pool: p, strategy: fewest_assigned}]\n";
+    CHECK_EQ_INT(lr_config_load_string(y2, strlen(y2), "t2", &c2, &errs), LR_OK);
+    lr_config_errors_release(&errs);
+    CHECK_EQ_INT(lr_engine_reconfigure(eng, c2, count_cb, &out), LR_OK);
+    lr_config_free(c1);
+    lr_buf_reset(&out);
+    /* counts kept: a 2, b 1; c is new, and like an agent coming back it is
+     * counted at the pool's average (catch_up default), 1: L4 c (tie with
+     * b, pool order), L5 b (1 < 2), L6 c (all at 2, pool order) */
+    feed(eng, "{\"id\":\"L4\"}", &out);
+    feed(eng, "{\"id\":\"L5\"}", &out);
+    feed(eng, "{\"id\":\"L6\"}", &out);
+    CHECK_CONTAINS(out.data, "\"lead\":\"L4\",\"action\":\"assigned\",\"agent\":\"c\"");
+    CHECK_CONTAINS(out.data, "\"lead\":\"L5\",\"action\":\"assigned\",\"agent\":\"b\"");
+    CHECK_CONTAINS(out.data, "\"lead\":\"L6\",\"action\":\"assigned\",\"agent\":\"c\"");
+    lr_buf_release(&out);
+    lr_engine_destroy(eng);
+    lr_config_free(c2);
+}
+
 TEST(next_deadline_is_the_cap_window_end) {
     lr_config *cfg = NULL;
     lr_engine *eng = engine_on("agents: [{id: a, caps: {hour: 1}}]\npools: {p: [a]}\n"
@@ -455,6 +487,7 @@ int main(void) {
     RUN(open_pool_claim_from_outside_the_pool_is_not_in_pool);
     RUN(preview_says_what_would_happen_and_changes_nothing);
     RUN(reconfigure_keeps_agents_by_id_and_reroutes_orphaned_leads);
+    RUN(pool_edit_keeps_count_based_fairness);
     RUN(next_deadline_is_the_cap_window_end);
     return test_report();
 }

@@ -14,15 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int lead_exclude(lr_lead_rt *l, uint32_t agent) {
-    if (lr_lead_excludes(l, agent)) return LR_OK;
-    uint32_t *p = realloc(l->excl, (l->nexcl + 1) * sizeof *p);
-    if (!p) return LR_ENOMEM;
-    l->excl = p;
-    l->excl[l->nexcl++] = agent;
-    return LR_OK;
-}
-
 static void reject(lr_engine *e, const char *lead, const char *agent, const char *reason,
                    const char *detail) {
     lr_decision d;
@@ -186,7 +177,7 @@ static int on_progress(lr_engine *e, const lr_event *ev) {
 
 /* A's lead L goes back: `released`, then routed again, never to A. */
 static int release(lr_engine *e, lr_lead_rt *l, lr_agent_rt *a, const char *reason) {
-    int rc = lead_exclude(l, a->idx);
+    int rc = lr_lead_exclude(l, a->idx);
     if (rc != LR_OK) return rc;
     lr_engine_unassign(e, l);
     lr_decision d;
@@ -423,7 +414,7 @@ static int on_decline(lr_engine *e, const lr_event *ev) {
     if (l->state == LR_LEAD_OFFERED && l->agent == a->idx)
         return lr_offer_failed(e, l, a->idx);       /* an offer to A alone */
     if (l->state == LR_LEAD_OFFERED && is_offered(l, a->idx)) {
-        int rc = lead_exclude(l, a->idx);
+        int rc = lr_lead_exclude(l, a->idx);
         if (rc != LR_OK) return rc;
         uint32_t k = 0;
         for (uint32_t i = 0; i < l->noffer; i++)

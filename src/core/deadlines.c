@@ -31,15 +31,6 @@ static void rule_decision(const lr_engine *e, lr_decision *d, const lr_lead_rt *
     }
 }
 
-static int exclude(lr_lead_rt *l, uint32_t agent) {
-    if (lr_lead_excludes(l, agent)) return LR_OK;
-    uint32_t *p = realloc(l->excl, (l->nexcl + 1) * sizeof *p);
-    if (!p) return LR_ENOMEM;
-    l->excl = p;
-    l->excl[l->nexcl++] = agent;
-    return LR_OK;
-}
-
 /* One more offer agent A let expire; at the pool's max_no_answer A is set
  * away, with a decision that says so. */
 static void no_answer(lr_engine *e, lr_agent_rt *a, const lr_pool_conf *pool) {
@@ -94,7 +85,7 @@ int lr_offer_failed(lr_engine *e, lr_lead_rt *l, uint32_t declined_by) {
     l->offer = NULL;
     l->noffer = 0;
     if (l->agent != LR_NO_AGENT) lr_engine_unassign(e, l);
-    for (uint32_t i = 0; rc == LR_OK && i < n; i++) rc = exclude(l, offered[i]);
+    for (uint32_t i = 0; rc == LR_OK && i < n; i++) rc = lr_lead_exclude(l, offered[i]);
     if (declined_by == LR_NO_AGENT)
         for (uint32_t i = 0; i < n; i++) no_answer(e, &e->agents[offered[i]], pool);
     free(offered);
@@ -120,7 +111,7 @@ static int sla_breach(lr_engine *e, lr_lead_rt *l) {
     d.detail = detail;
     lr_engine_emit(e, &d);
     if (r->sla_then == LR_SLA_NOTIFY) return LR_OK;
-    int rc = exclude(l, a->idx);
+    int rc = lr_lead_exclude(l, a->idx);
     if (rc != LR_OK) return rc;
     lr_engine_unassign(e, l);
     lr_engine_set_state(e, l, LR_LEAD_NEW);
@@ -151,7 +142,7 @@ static int recycle(lr_engine *e, lr_lead_rt *l) {
     d.agent = a->conf->id;
     d.reason = "recycle";
     lr_engine_emit(e, &d);
-    int rc = exclude(l, a->idx);
+    int rc = lr_lead_exclude(l, a->idx);
     if (rc != LR_OK) return rc;
     lr_engine_unassign(e, l);
     lr_engine_set_state(e, l, LR_LEAD_NEW);

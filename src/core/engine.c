@@ -35,6 +35,30 @@ void lr_engine_set_state(lr_engine *e, lr_lead_rt *l, lr_lead_state s) {
     l->gen++;
 }
 
+void lr_engine_scan_needs(lr_engine *e) {
+    const lr_config *cfg = e->cfg;
+    e->use_owner = false;
+    e->received_window = e->outcome_window = 0;
+    for (size_t i = 0; i < cfg->nrules; i++) {
+        const lr_rule_conf *r = &cfg->rules[i];
+        unsigned needs = r->strategy->needs;
+        if (needs & LR_NEEDS_OWNER) e->use_owner = true;
+        if ((needs & LR_NEEDS_RECEIVED) && r->window_ms > e->received_window)
+            e->received_window = r->window_ms;
+        if ((needs & LR_NEEDS_OUTCOMES) && r->window_ms > e->outcome_window)
+            e->outcome_window = r->window_ms;
+    }
+}
+
+int lr_lead_exclude(lr_lead_rt *l, uint32_t agent) {
+    if (lr_lead_excludes(l, agent)) return LR_OK;
+    uint32_t *p = realloc(l->excl, (l->nexcl + 1) * sizeof *p);
+    if (!p) return LR_ENOMEM;
+    l->excl = p;
+    l->excl[l->nexcl++] = agent;
+    return LR_OK;
+}
+
 bool lr_lead_excludes(const lr_lead_rt *l, uint32_t agent) {
     for (uint32_t i = 0; i < l->nexcl; i++)
         if (l->excl[i] == agent) return true;
@@ -319,15 +343,7 @@ int lr_engine_create(const lr_config *cfg, const lr_engine_opts *opts, lr_engine
                                  ac)) != LR_OK)
                 goto fail;
     }
-    for (size_t i = 0; i < cfg->nrules; i++) {
-        const lr_rule_conf *r = &cfg->rules[i];
-        unsigned needs = r->strategy->needs;
-        if (needs & LR_NEEDS_OWNER) e->use_owner = true;
-        if ((needs & LR_NEEDS_RECEIVED) && r->window_ms > e->received_window)
-            e->received_window = r->window_ms;
-        if ((needs & LR_NEEDS_OUTCOMES) && r->window_ms > e->outcome_window)
-            e->outcome_window = r->window_ms;
-    }
+    lr_engine_scan_needs(e);
     *out = e;
     return LR_OK;
 fail:

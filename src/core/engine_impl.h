@@ -95,6 +95,11 @@ void lr_engine_set_state(lr_engine *e, lr_lead_rt *l, lr_lead_state s);
 int lr_engine_assign(lr_engine *e, lr_lead_rt *l, uint32_t agent);
 void lr_engine_agent_changed(lr_engine *e, lr_agent_rt *a);
 bool lr_lead_excludes(const lr_lead_rt *l, uint32_t agent);
+/* Adds AGENT to the agents L is never given to again. LR_OK or LR_ENOMEM. */
+int lr_lead_exclude(lr_lead_rt *l, uint32_t agent);
+/* Reads from the rules what the engine must keep for its strategies
+ * (owner index, windows of the received and outcome logs). */
+void lr_engine_scan_needs(lr_engine *e);
 /* Ends L's assignment (release, hand-off, close): frees the agent's slot. */
 void lr_engine_unassign(lr_engine *e, lr_lead_rt *l);
 /* Takes L out of wherever it waits (queue, offer). */

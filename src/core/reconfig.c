@@ -119,17 +119,7 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, lr_decision_cb cb,
     e->nxpools = nxpools;
     e->tier_first = tier_first;
     e->cfg = cfg;
-    e->use_owner = false;
-    e->received_window = e->outcome_window = 0;
-    for (size_t i = 0; i < cfg->nrules; i++) {
-        const lr_rule_conf *r = &cfg->rules[i];
-        unsigned needs = r->strategy->needs;
-        if (needs & LR_NEEDS_OWNER) e->use_owner = true;
-        if ((needs & LR_NEEDS_RECEIVED) && r->window_ms > e->received_window)
-            e->received_window = r->window_ms;
-        if ((needs & LR_NEEDS_OUTCOMES) && r->window_ms > e->outcome_window)
-            e->outcome_window = r->window_ms;
-    }
+    lr_engine_scan_needs(e);
     /* Agent timers name agents by their old index: start them afresh (lead
      * deadlines stay: leads keep their index). */
     lr_timers_drop(&e->timers, LR_TIMER_CAP_RESET, LR_TIMER_SCHEDULE);

@@ -281,7 +281,7 @@ static int pick_member(lr_engine *e, lr_segment *s, lr_lead_rt *l, const lr_rule
 
 /* Offers L to every ready, not excluded member of S. Returns LR_OK with
  * *offered false when there is nobody. */
-static int offer_all(lr_engine *e, lr_segment *s, lr_lead_rt *l, bool *offered) {
+static int offer_all(lr_segment *s, lr_lead_rt *l, bool *offered) {
     *offered = false;
     uint32_t *list = malloc((s->ready.count ? s->ready.count : 1) * sizeof *list);
     if (!list) return LR_ENOMEM;
@@ -420,7 +420,7 @@ static int try_rule(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason
     }
     case LR_MODE_BROADCAST: {
         bool offered;
-        rc = offer_all(e, s, l, &offered);
+        rc = offer_all(s, l, &offered);
         if (rc != LR_OK || !offered) { *done = false; return rc; }
         return emit_offer(e, l, r, reason);
     }
@@ -554,7 +554,7 @@ static int dispatch_one(lr_engine *e, lr_segment *s, bool *gave) {
         const lr_rule_conf *r = &e->cfg->rules[l->rule];
         if (s->strat->mode == LR_MODE_BROADCAST) {
             bool offered;
-            rc = offer_all(e, s, l, &offered);
+            rc = offer_all(s, l, &offered);
             if (rc == LR_OK && offered) { rc = emit_offer(e, l, r, "capacity_freed"); *gave = true; }
             else aside[naside++] = l;
             continue;

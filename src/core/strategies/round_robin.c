@@ -16,6 +16,7 @@ static int rr_init(lr_segment *s) {
 static void rr_release(lr_segment *s) { free(s->state); s->state = NULL; }
 
 static uint32_t rr_pick(lr_segment *s, const lr_pick_ctx *ctx) {
+    (void)ctx;
     const rr_state *st = s->state;
     uint32_t m = lr_bitset_next(&s->ready, st->next);
     return m != LR_BITSET_NONE ? m : lr_bitset_next(&s->ready, 0);

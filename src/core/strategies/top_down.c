@@ -3,6 +3,7 @@
 #include "core/strategy_impl.h"
 
 static uint32_t td_pick(lr_segment *s, const lr_pick_ctx *ctx) {
+    (void)ctx;
     return lr_bitset_next(&s->ready, 0);
 }
 

@@ -110,6 +110,7 @@ static void wrr_ready(lr_segment *s, uint32_t m, bool on) {
 }
 
 static uint32_t wrr_pick(lr_segment *s, const lr_pick_ctx *ctx) {
+    (void)ctx;
     const wrr_state *st = s->state;
     uint32_t best = LR_SEG_NONE;
     int64_t best_credit = 0;

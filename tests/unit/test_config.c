@@ -13,45 +13,7 @@
 
 /* ---- helpers -------------------------------------------------------------- */
 
-static char errs_[32768];
-
-/* Loads YAML as "t.yaml": returns the code; the messages, one a line, are
- * in errs_. */
-static int load(const char *yaml, lr_config **cfg) {
-    lr_config_errors e;
-    *cfg = NULL;
-    int rc = lr_config_load_string(yaml, strlen(yaml), "t.yaml", cfg, &e);
-    errs_[0] = '\0';
-    for (size_t i = 0; i < e.n; i++) {
-        if (i) strncat(errs_, "\n", sizeof errs_ - strlen(errs_) - 1);
-        strncat(errs_, e.msgs[i], sizeof errs_ - strlen(errs_) - 1);
-    }
-    lr_config_errors_release(&e);
-    return rc;
-}
-
-/* Loads YAML that must be rejected; returns its messages. */
-static const char *errors_of(const char *yaml) {
-    lr_config *cfg;
-    int rc = load(yaml, &cfg);
-    if (rc != LR_ECONFIG || cfg) {
-        printf("  expected LR_ECONFIG, got %s\n", lr_errname(rc));
-        test_cur_failed_ = 1;
-        lr_config_free(cfg);
-    }
-    return errs_;
-}
-
-/* Loads YAML that must be accepted (the test fails otherwise). */
-static lr_config *ok_config(const char *yaml) {
-    lr_config *cfg;
-    int rc = load(yaml, &cfg);
-    if (rc != LR_OK) {
-        printf("  expected LR_OK, got %s:\n%s\n", lr_errname(rc), errs_);
-        test_cur_failed_ = 1;
-    }
-    return cfg;
-}
+#include "config_helpers.h"
 
 /* A minimal valid config's agents and pools; tests append rules. */
 #define BASE                                                            \

@@ -11,7 +11,7 @@
 #   make fuzz       libFuzzer builds of the fuzz targets (clang)
 
 CC      ?= cc
-PKGS    := libfyaml jansson libsodium sqlite3 libmicrohttpd icu-uc icu-i18n
+PKGS    := libfyaml jansson libsodium sqlite3 libmicrohttpd icu-uc icu-i18n libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -22,7 +22,8 @@ TEST_CFLAGS := $(BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefin
                -fno-sanitize-recover=undefined
 LIBS    := $(PKG_LIBS) -lpthread -lm
 
-LIB_SRC  := $(sort $(wildcard src/core/*.c src/core/strategies/*.c src/store/*.c src/server/*.c))
+LIB_SRC  := $(sort $(wildcard src/core/*.c src/core/strategies/*.c src/store/*.c src/server/*.c \
+                               src/delivery/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))

@@ -107,6 +107,40 @@ typedef enum lr_sla_then {
 } lr_sla_then;
 extern const char *const lr_sla_names[LR_SLA__COUNT];
 
+/* ---- delivery: channels and who is told of which decisions ------------ */
+
+typedef enum lr_channel_kind { LR_CHANNEL_WEBHOOK = 0, LR_CHANNEL_SMTP } lr_channel_kind;
+
+/* channels: {NAME: {webhook: URL, secret_env: VAR} | {smtp: URL, from: ADDR}} */
+typedef struct lr_channel_conf {
+    char *name;                     /* unique */
+    lr_channel_kind kind;
+    char *url;                      /* http(s):// (webhook) or smtp(s):// (smtp) */
+    char *secret_env;               /* webhook: variable holding the signing secret;
+                                       NULL: deliveries are not signed */
+    char *from;                     /* smtp: the sender address */
+    char *public_url;               /* smtp: the server's URL for the instructions
+                                       in messages; NULL when absent */
+    int64_t timeout_ms;             /* one attempt; default 10 s */
+    uint32_t concurrency;           /* attempts in flight at once; default 4 */
+    int64_t backoff_ms;             /* delay before the first retry; default 10 s,
+                                       doubled each retry (with jitter) */
+    int64_t backoff_max_ms;         /* longest delay between retries; default 1 h */
+    int64_t retry_for_ms;           /* retries stop (dead) this long after the
+                                       decision; default 24 h */
+    bool allow_private;             /* listed in allow_private_targets */
+    int line, column;
+} lr_channel_conf;
+
+/* notify: [{on: [ACTIONS], to: CHANNEL, recipient: agent | ADDRESS}] */
+typedef struct lr_notify_conf {
+    uint32_t on;                    /* bit (1u << lr_action) per action */
+    uint32_t channel;               /* index into lr_config.channels */
+    bool to_agent;                  /* smtp: to the decision's agent(s) `email` */
+    char *recipient;                /* smtp: a fixed address when !to_agent */
+    int line, column;
+} lr_notify_conf;
+
 typedef struct lr_rule_conf {
     char *name;                     /* unique */
     struct lr_expr *when;           /* owned; NULL = always */
@@ -142,6 +176,9 @@ typedef struct lr_rule_conf {
     uint32_t recycle_unless;        /* bit (1 << lr_progress) per status that stops it;
                                        default won, lost, disqualified */
     uint32_t recycle_to;            /* rule index; default this rule */
+
+    lr_notify_conf *notify;         /* notify: entries for this rule's decisions */
+    size_t nnotify;
     int line, column;
 } lr_rule_conf;
 
@@ -152,6 +189,8 @@ typedef struct lr_config {
     lr_account_conf *accounts; size_t naccounts;
     lr_rule_conf *rules;    size_t nrules;
     uint32_t explain_limit;         /* default 100 */
+    lr_channel_conf *channels; size_t nchannels;
+    lr_notify_conf *notify; size_t nnotify;    /* for every decision */
 } lr_config;
 
 /* The list of problems a load found. Each message is complete:
@@ -172,6 +211,12 @@ int lr_config_load_file(const char *path, lr_config **out, lr_config_errors *err
 int lr_config_load_string(const char *text, size_t len, const char *name,
                           lr_config **out, lr_config_errors *errs);
 
+/* As lr_config_load_string() without checking that the environment
+ * variables a config names (channels' secret_env) are set: for configs
+ * replayed from the journal, which ran before and may be superseded. */
+int lr_config_load_journaled(const char *text, size_t len, const char *name,
+                             lr_config **out, lr_config_errors *errs);
+
 void lr_config_free(lr_config *cfg);            /* accepts NULL */
 void lr_config_errors_release(lr_config_errors *errs);
 
@@ -179,6 +224,7 @@ void lr_config_errors_release(lr_config_errors *errs);
 int lr_config_agent_index(const lr_config *cfg, const char *id);
 int lr_config_pool_index(const lr_config *cfg, const char *name);
 int lr_config_rule_index(const lr_config *cfg, const char *name);
+int lr_config_channel_index(const lr_config *cfg, const char *name);
 
 /* Returns the agent's attribute NAME, or NULL. */
 const lr_attr *lr_agent_attr(const lr_agent_conf *a, const char *name);

@@ -65,10 +65,11 @@ int lr_store_replay(lr_store *s, int64_t after, lr_store_replay_cb cb, void *ud)
 /* ---- projections ----------------------------------------------------- */
 
 /* Records a decision made by event SEQ: ACTION, LEAD (may be NULL), AGENT
- * (may be NULL), at AT, JSON its encoding (decision.h). */
+ * (may be NULL), at AT, JSON its encoding (decision.h). *ID (when not
+ * NULL) gets the decision's row id, which deliveries refer to. */
 int lr_store_add_decision(lr_store *s, int64_t seq, lr_time at, const char *lead,
                           const char *action, const char *agent, const char *json,
-                          size_t len);
+                          size_t len, int64_t *id);
 
 /* Records a new lead as received: its id, source, received time, the
  * request body that created it and a 32-byte hash of that body (for
@@ -111,9 +112,85 @@ typedef struct lr_lead_query {
 int lr_store_list_leads(lr_store *s, const lr_lead_query *q, lr_buf *out);
 
 /* Appends to OUT the JSON object for GET /v1/stats: leads and decisions
- * per agent, pool, rule and source, and the median and p90 time in ms from
- * arrival to assignment (first assigned/claimed decision). */
+ * per agent, pool, rule and source, the median and p90 time in ms from
+ * arrival to assignment (first assigned/claimed decision), and deliveries
+ * per channel and status with their latency. */
 int lr_store_stats_json(lr_store *s, lr_buf *out);
+
+/* ---- deliveries: the outbox (src/store/deliveries.c) ----------------------
+ *
+ * A delivery is one notification of one decision on one channel (to one
+ * recipient). It is written in the same transaction as its decision, so a
+ * committed decision always has its deliveries and an uncommitted one has
+ * none; the dispatcher sends it after the commit and reports the outcome,
+ * which the writer records. Statuses: pending (not tried yet, or replayed),
+ * retrying (failed, tried again at next_at), delivered, dead (given up,
+ * with the last answer kept). Ids are shown as "dlv_<id>". */
+
+/* Adds a delivery of decision DECISION (lr_store_add_decision's id) made
+ * at AT: STATUS "pending" (due at AT), or "dead" with ERROR when it cannot
+ * be sent at all (an agent without an email). *ID gets its id. */
+int lr_store_add_delivery(lr_store *s, int64_t decision, lr_time at, const char *lead,
+                          const char *action, const char *agent, const char *channel,
+                          const char *recipient, const char *status, const char *error,
+                          int64_t *id);
+
+/* Records an attempt's outcome: STATUS ("delivered", "retrying", "dead"),
+ * ATTEMPTS so far, NEXT_AT (retrying), AT the time of the outcome,
+ * HTTP_STATUS (0 when there was no answer) and ERROR (NULL when none).
+ * LR_ENOENT when there is no such delivery. */
+int lr_store_delivery_result(lr_store *s, int64_t id, const char *status, int attempts,
+                             lr_time next_at, lr_time at, int http_status, const char *error);
+
+/* Makes delivery ID pending again, due at NOW, its retry window restarted
+ * (POST /v1/deliveries/{id}/retry); PREV gets the status it had.
+ * LR_ENOENT when there is none. */
+int lr_store_delivery_retry(lr_store *s, int64_t id, lr_time now, char prev[16]);
+
+/* What the dispatcher needs to send one delivery. Borrowed pointers, valid
+ * during the callback only. */
+typedef struct lr_delivery_job {
+    int64_t id;
+    const char *lead, *action, *agent, *recipient;
+    int attempts;
+    lr_time created_at;             /* the decision's time */
+    lr_time window_from;            /* retries stop retry_for after this */
+    const char *decision_json;      /* the decision as stored */
+    size_t decision_len;
+    const char *lead_json;          /* the lead as received, or NULL */
+    size_t lead_len;
+} lr_delivery_job;
+
+/* Calls CB for up to LIMIT deliveries of CHANNEL due by NOW (pending or
+ * retrying), oldest due first. A non-zero return from CB stops and is
+ * returned. */
+typedef int (*lr_store_job_cb)(const lr_delivery_job *job, void *ud);
+int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int limit,
+                            lr_store_job_cb cb, void *ud);
+
+/* The earliest next attempt of CHANNEL's open deliveries, or LR_TIME_NONE. */
+int lr_store_next_delivery(lr_store *s, const char *channel, lr_time *out);
+
+/* Counts of deliveries per status: pending, retrying, delivered, dead. */
+typedef struct lr_delivery_counts {
+    int64_t pending, retrying, delivered, dead;
+} lr_delivery_counts;
+int lr_store_delivery_counts(lr_store *s, lr_delivery_counts *out);
+
+/* Appends delivery ID's JSON object to OUT (LR_ENOENT when none):
+ *   {"id":"dlv_42","lead":..,"action":..,"agent":..,"channel":..,"recipient":..,
+ *    "status":..,"attempts":N,"created_at":..,"next_attempt_at":..|null,
+ *    "delivered_at":..|null,"last_status":N|null,"last_error":..|null} */
+int lr_store_delivery_json(lr_store *s, int64_t id, lr_buf *out);
+
+/* Appends {"deliveries":[...],"next_cursor":".."|null} to OUT: deliveries
+ * by id, filtered by STATUS and CHANNEL (NULL: any), LIMIT 1..1000 a page.
+ * LR_EINVAL for a bad cursor, limit or status. */
+int lr_store_list_deliveries(lr_store *s, const char *status, const char *channel,
+                             int limit, const char *cursor, lr_buf *out);
+
+/* Parses "dlv_42" or "42" into 42. LR_EINVAL for anything else. */
+int lr_delivery_id_parse(const char *text, int64_t *out);
 
 /* ---- idempotency keys -------------------------------------------------- */
 

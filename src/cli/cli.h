@@ -39,6 +39,8 @@ int cli_serve(int argc, char **argv);
 void cli_serve_help(FILE *out);
 int cli_keys(int argc, char **argv);
 void cli_keys_help(FILE *out);
+int cli_deliveries(int argc, char **argv);
+void cli_deliveries_help(FILE *out);
 
 /* Prints "leadrouter CMD: MESSAGE (see leadrouter CMD --help)" on stderr
  * and returns LR_EXIT_USAGE. CMD may be NULL for the top level. */

@@ -27,6 +27,8 @@ static const command commands[] = {
       cli_serve, cli_serve_help },
     { "keys", "create API keys for the server (shown once, stored as a hash)",
       cli_keys, cli_keys_help },
+    { "deliveries", "list the outbox of webhook and email deliveries; replay dead ones",
+      cli_deliveries, cli_deliveries_help },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -490,8 +490,10 @@ static void check_accounts(cfg_ctx *cx, const yn *n, const name_ix *agents, lr_c
 
 static const char *const top_keys[] = {
     "agents", "pools", "accounts", "rules", "explain_limit", "holidays",
+    "channels", "notify", "allow_private_targets",
 };
-enum { TK_AGENTS, TK_POOLS, TK_ACCOUNTS, TK_RULES, TK_EXPLAIN, TK_HOLIDAYS, TK__N };
+enum { TK_AGENTS, TK_POOLS, TK_ACCOUNTS, TK_RULES, TK_EXPLAIN, TK_HOLIDAYS,
+       TK_CHANNELS, TK_NOTIFY, TK_ALLOW_PRIVATE, TK__N };
 
 void cx_check(cfg_ctx *cx, const yn *root, lr_config *cfg) {
     cfg->explain_limit = 100;
@@ -513,12 +515,17 @@ void cx_check(cfg_ctx *cx, const yn *root, lr_config *cfg) {
         if (!v[k] && (k == TK_AGENTS || k == TK_POOLS || k == TK_RULES))
             cx_error(cx, root->line, root->col, "missing required key '%s'", top_keys[k]);
 
-    name_ix agents = { 0 }, pools = { 0 };
+    name_ix agents = { 0 }, pools = { 0 }, channels = { 0 };
     if (v[TK_AGENTS]) check_agents(cx, v[TK_AGENTS], cfg, &agents);
     if (v[TK_HOLIDAYS] && !cx->oom) cx_check_holidays(cx, v[TK_HOLIDAYS], cfg);
     if (v[TK_POOLS] && !cx->oom) check_pools(cx, v[TK_POOLS], &agents, cfg, &pools);
     if (v[TK_ACCOUNTS] && !cx->oom) check_accounts(cx, v[TK_ACCOUNTS], &agents, cfg);
-    if (v[TK_RULES] && !cx->oom) cx_check_rules(cx, v[TK_RULES], &pools, cfg);
+    if (!cx->oom && (v[TK_CHANNELS] || v[TK_ALLOW_PRIVATE]))
+        cx_check_channels(cx, v[TK_CHANNELS], v[TK_ALLOW_PRIVATE], cfg, &channels);
+    if (v[TK_NOTIFY] && !cx->oom)
+        cx_check_notify(cx, v[TK_NOTIFY], "", &channels, cfg, &cfg->notify, &cfg->nnotify);
+    if (v[TK_RULES] && !cx->oom) cx_check_rules(cx, v[TK_RULES], &pools, &channels, cfg);
     name_ix_release(&agents);
     name_ix_release(&pools);
+    name_ix_release(&channels);
 }

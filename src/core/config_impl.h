@@ -57,6 +57,7 @@ typedef struct cfg_ctx {
     cx_err *errs;
     size_t nerrs, errcap;
     bool oom;                       /* an allocation failed somewhere */
+    bool skip_env;                  /* do not require secret_env variables to be set */
     cx_block *arena;
 } cfg_ctx;
 
@@ -196,6 +197,21 @@ void cx_check_agent_time(cfg_ctx *cx, const yn *sched, const yn *ooo, const char
  * and get one if UTC has holidays. */
 void cx_check_holidays(cfg_ctx *cx, const yn *n, lr_config *cfg);
 
+/* ---- config_notify.c ------------------------------------------------------- */
+
+/* Checks the top-level `channels` mapping N into cfg->channels and builds
+ * IX over their names; ALLOW is the `allow_private_targets` list (or NULL). */
+void cx_check_channels(cfg_ctx *cx, const yn *n, const yn *allow, lr_config *cfg,
+                       name_ix *ix);
+
+/* Checks a `notify` list N (top level, or of the rule named by CTX) into
+ * *OUT / *NOUT against the channels of CFG indexed by CHANNELS. */
+void cx_check_notify(cfg_ctx *cx, const yn *n, const char *ctx, const name_ix *channels,
+                     const lr_config *cfg, lr_notify_conf **out, size_t *nout);
+
+/* Frees what cx_check_channels / cx_check_notify put in CFG and its rules. */
+void cx_free_notify(lr_config *cfg);
+
 /* ---- config_check.c / config_rules.c -------------------------------------- */
 
 /* Validates the document ROOT (NULL for an empty stream) into CFG, which
@@ -204,6 +220,7 @@ void cx_check(cfg_ctx *cx, const yn *root, lr_config *cfg);
 
 /* Validates the `rules` list N into cfg->rules; agents and pools are
  * already in CFG and POOLS indexes the pool names. */
-void cx_check_rules(cfg_ctx *cx, const yn *n, const name_ix *pools, lr_config *cfg);
+void cx_check_rules(cfg_ctx *cx, const yn *n, const name_ix *pools, const name_ix *channels,
+                    lr_config *cfg);
 
 #endif

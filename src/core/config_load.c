@@ -503,8 +503,8 @@ static void errs_single(lr_config_errors *errs, const char *msg) {
 
 /* The common body of both loads: NAME for messages, PATH for cfg->path. */
 static int load(const char *text, size_t len, const char *name, const char *path,
-                lr_config **out, lr_config_errors *errs) {
-    cfg_ctx cx = { .name = name };
+                bool skip_env, lr_config **out, lr_config_errors *errs) {
+    cfg_ctx cx = { .name = name, .skip_env = skip_env };
     lr_config *cfg = calloc(1, sizeof *cfg);
     if (!cfg || !(cfg->path = strdup(path))) {
         free(cfg);
@@ -530,7 +530,14 @@ int lr_config_load_string(const char *text, size_t len, const char *name,
                           lr_config **out, lr_config_errors *errs) {
     errs_init(errs);
     if (!text && len) return LR_EINVAL;
-    return load(text, len, name ? name : "<string>", "<string>", out, errs);
+    return load(text, len, name ? name : "<string>", "<string>", false, out, errs);
+}
+
+int lr_config_load_journaled(const char *text, size_t len, const char *name,
+                             lr_config **out, lr_config_errors *errs) {
+    errs_init(errs);
+    if (!text && len) return LR_EINVAL;
+    return load(text, len, name ? name : "<string>", "<string>", true, out, errs);
 }
 
 int lr_config_load_file(const char *path, lr_config **out, lr_config_errors *errs) {
@@ -560,7 +567,7 @@ int lr_config_load_file(const char *path, lr_config **out, lr_config_errors *err
         errs_single(errs, msg);
         return LR_EIO;
     }
-    int rc = load(b.data ? b.data : "", b.len, path, path, out, errs);
+    int rc = load(b.data ? b.data : "", b.len, path, path, false, out, errs);
     lr_buf_release(&b);
     return rc;
 }
@@ -607,6 +614,7 @@ void lr_config_free(lr_config *cfg) {
         free(r->match);
         free(r->tiers);
     }
+    cx_free_notify(cfg);
     free(cfg->rules);
     free(cfg->path);
     free(cfg);
@@ -637,6 +645,12 @@ int lr_config_pool_index(const lr_config *cfg, const char *name) {
 int lr_config_rule_index(const lr_config *cfg, const char *name) {
     for (size_t i = 0; i < cfg->nrules; i++)
         if (cfg->rules[i].name && strcmp(cfg->rules[i].name, name) == 0) return (int)i;
+    return -1;
+}
+
+int lr_config_channel_index(const lr_config *cfg, const char *name) {
+    for (size_t i = 0; i < cfg->nchannels; i++)
+        if (cfg->channels[i].name && strcmp(cfg->channels[i].name, name) == 0) return (int)i;
     return -1;
 }
 

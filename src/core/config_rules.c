@@ -25,10 +25,11 @@
 static const char *const rule_keys[] = {
     "name", "when", "pool", "strategy", "match", "fallback", "ignore_capacity",
     "window", "min_sample", "offer", "tiers", "escalate_after", "sla", "recycle",
+    "notify",
 };
 enum { RK_NAME, RK_WHEN, RK_POOL, RK_STRATEGY, RK_MATCH, RK_FALLBACK, RK_IGNORE,
        RK_WINDOW, RK_MIN_SAMPLE, RK_OFFER, RK_TIERS, RK_ESCALATE, RK_SLA, RK_RECYCLE,
-       RK__N };
+       RK_NOTIFY, RK__N };
 
 /* recycle.unless when it is not given: the statuses that close a lead. */
 #define RECYCLE_UNLESS_DEFAULT                                              \
@@ -333,7 +334,9 @@ static void check_pool_or_tiers(cfg_ctx *cx, const yn *m, const yn *const *v, co
 /* Checks rule #I (mapping M) into R; *namen gets the name node (or M),
  * *fb the fallback node and *rto the recycle.to node (or NULL). */
 static void check_rule(cfg_ctx *cx, const yn *m, size_t i, const name_ix *pools,
-                       lr_rule_conf *r, const yn **namen, const yn **fb, const yn **rto) {
+                       const name_ix *channels, lr_config *cfg, const yn **namen,
+                       const yn **fb, const yn **rto) {
+    lr_rule_conf *r = &cfg->rules[i];
     r->line = m->line;
     r->column = m->col;
     r->fallback = LR_FALLBACK_NEXT;
@@ -380,6 +383,7 @@ static void check_rule(cfg_ctx *cx, const yn *m, size_t i, const name_ix *pools,
                       &r->escalate_after_ms);
     if (v[RK_SLA]) check_sla(cx, v[RK_SLA], ctx, v[RK_TIERS] != NULL, r);
     if (v[RK_RECYCLE]) check_recycle(cx, v[RK_RECYCLE], ctx, r, rto);
+    if (v[RK_NOTIFY]) cx_check_notify(cx, v[RK_NOTIFY], ctx, channels, cfg, &r->notify, &r->nnotify);
 }
 
 /* Writes how messages name rule #I (R): "rule 'name'" or "rule #I". */
@@ -468,7 +472,8 @@ static void report_loops(cfg_ctx *cx, const lr_config *cfg, const yn *const *fb)
     free(stamp);
 }
 
-void cx_check_rules(cfg_ctx *cx, const yn *n, const name_ix *pools, lr_config *cfg) {
+void cx_check_rules(cfg_ctx *cx, const yn *n, const name_ix *pools, const name_ix *channels,
+                    lr_config *cfg) {
     if (!want_kind(cx, n, YN_SEQ, "", "rules", "a list of rules")) return;
     if (n->n == 0) {
         cx_error(cx, n->line, n->col, "'rules' must not be empty");
@@ -480,7 +485,7 @@ void cx_check_rules(cfg_ctx *cx, const yn *n, const name_ix *pools, lr_config *c
     if (!namen || !fb || !rto || !cfg->rules) goto oom;
     cfg->nrules = n->n;
     for (size_t i = 0; i < n->n && !cx->oom; i++)
-        check_rule(cx, n->items[i], i, pools, &cfg->rules[i], &namen[i], &fb[i], &rto[i]);
+        check_rule(cx, n->items[i], i, pools, channels, cfg, &namen[i], &fb[i], &rto[i]);
     name_ix ix;
     if (cx->oom || !name_ix_build(cx, &ix, (const char *const *)&cfg->rules[0].name,
                                   sizeof *cfg->rules, cfg->nrules))

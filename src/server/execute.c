@@ -31,6 +31,7 @@ typedef struct exec {
     lr_buf *arr;                    /* decisions as JSON, comma separated (no brackets) */
     size_t n;
     lr_buf one;                     /* scratch: one decision */
+    int64_t decision_id;            /* row id of the decision just stored */
     bool refused;                   /* first refusal seen: */
     lr_action refuse_action;
     char refuse_reason[48];
@@ -71,7 +72,8 @@ static int on_decision(const lr_decision *d, void *ud) {
     must(svc, lr_decision_write_json(d, &x->one));
     STORE(svc, "storing a decision",
           lr_store_add_decision(svc->store, x->seq, d->at, d->lead, lr_action_names[d->action],
-                                d->agent, x->one.data, x->one.len));
+                                d->agent, x->one.data, x->one.len, &x->decision_id));
+    lr_outbox_decision(svc, d, x->decision_id);
     const char *state = state_after(d->action);
     if (state && d->lead)
         STORE(svc, "updating a lead",
@@ -134,8 +136,8 @@ static void put_error(lr_service *svc, lr_buf *out, const char *code, const char
     must(svc, lr_buf_putc(out, '}'));
 }
 
-static void reply_error(lr_service *svc, lr_cmd *cmd, int status, const char *code,
-                        const char *msg) {
+void lr_service_reply_error(lr_service *svc, lr_cmd *cmd, int status, const char *code,
+                            const char *msg) {
     cmd->status = status;
     lr_buf_reset(&cmd->body);
     must(svc, lr_buf_putc(&cmd->body, '{'));
@@ -305,11 +307,11 @@ static void exec_agents(lr_service *svc, lr_cmd *cmd) {
     lr_buf *out = &cmd->body;
     if (cmd->type == LR_CMD_GET_AGENT) {
         if (cmd->scope_agent && strcmp(cmd->scope_agent, cmd->id) != 0) {
-            reply_error(svc, cmd, 404, "not_found", "no such agent");
+            lr_service_reply_error(svc, cmd, 404, "not_found", "no such agent");
             return;
         }
         int rc = lr_engine_agent_json(svc->eng, cmd->id, out);
-        if (rc == LR_ENOENT) { reply_error(svc, cmd, 404, "not_found", "no such agent"); return; }
+        if (rc == LR_ENOENT) { lr_service_reply_error(svc, cmd, 404, "not_found", "no such agent"); return; }
         must(svc, rc);
         cmd->status = 200;
         return;
@@ -350,6 +352,7 @@ static void exec_put_config(lr_service *svc, lr_cmd *cmd, lr_time now) {
     svc->cfg_text = text;
     svc->cfg_len = cmd->config_len;
     svc->cfg_seq = seq;
+    if (svc->dispatch) must(svc, lr_dispatch_configure(svc->dispatch, svc->cfg));
     cmd->status = 200;
 }
 
@@ -395,6 +398,14 @@ static void exec_metrics(lr_service *svc, lr_cmd *cmd) {
     must(svc, lr_buf_printf(out, "# HELP leadrouter_writer_queue Requests waiting for the writer.\n"
                                  "# TYPE leadrouter_writer_queue gauge\n"
                                  "leadrouter_writer_queue %zu\n", queued));
+    must(svc, lr_buf_printf(out, "# HELP leadrouter_deliveries Deliveries in the outbox by status.\n"
+                                 "# TYPE leadrouter_deliveries gauge\n"
+                                 "leadrouter_deliveries{status=\"pending\"} %lld\n"
+                                 "leadrouter_deliveries{status=\"retrying\"} %lld\n"
+                                 "leadrouter_deliveries{status=\"delivered\"} %lld\n"
+                                 "leadrouter_deliveries{status=\"dead\"} %lld\n",
+                            (long long)svc->dlv.pending, (long long)svc->dlv.retrying,
+                            (long long)svc->dlv.delivered, (long long)svc->dlv.dead));
     /* queue depths per pool, from the engine's JSON view */
     lr_buf q = LR_BUF_INIT;
     must(svc, lr_engine_queues_json(svc->eng, &q));
@@ -449,7 +460,7 @@ static void execute_cmd(lr_service *svc, lr_cmd *cmd, lr_time now) {
             if (memcmp(h, cmd->idem_hash, 32) == 0) {
                 cmd->status = st == 201 ? 200 : st;
             } else {
-                reply_error(svc, cmd, 409, "idempotency_key_reused",
+                lr_service_reply_error(svc, cmd, 409, "idempotency_key_reused",
                             "this Idempotency-Key was used with a different body");
             }
             return;
@@ -462,14 +473,14 @@ static void execute_cmd(lr_service *svc, lr_cmd *cmd, lr_time now) {
     case LR_CMD_EVENTS: exec_events(svc, cmd, now); break;
     case LR_CMD_GET_LEAD: {
         int rc = lr_store_lead_json(svc->store, cmd->id, cmd->scope_agent, &cmd->body);
-        if (rc == LR_ENOENT) reply_error(svc, cmd, 404, "not_found", "no such lead");
+        if (rc == LR_ENOENT) lr_service_reply_error(svc, cmd, 404, "not_found", "no such lead");
         else if (rc != LR_OK) lr_service_fatal(svc, "reading a lead", rc);
         else cmd->status = 200;
         break;
     }
     case LR_CMD_LIST_LEADS: {
         int rc = lr_store_list_leads(svc->store, &cmd->query, &cmd->body);
-        if (rc == LR_EINVAL) reply_error(svc, cmd, 400, "invalid_cursor", "the cursor is not valid");
+        if (rc == LR_EINVAL) lr_service_reply_error(svc, cmd, 400, "invalid_cursor", "the cursor is not valid");
         else if (rc != LR_OK) lr_service_fatal(svc, "listing leads", rc);
         else cmd->status = 200;
         break;
@@ -504,8 +515,11 @@ static void execute_cmd(lr_service *svc, lr_cmd *cmd, lr_time now) {
         break;
     }
     case LR_CMD_METRICS: advance_clock(svc, now); exec_metrics(svc, cmd); break;
+    case LR_CMD_LIST_DELIVERIES:
+    case LR_CMD_GET_DELIVERY:
+    case LR_CMD_RETRY_DELIVERY: lr_outbox_exec(svc, cmd, now); break;
     default:
-        reply_error(svc, cmd, 500, "internal", "unknown command");
+        lr_service_reply_error(svc, cmd, 500, "internal", "unknown command");
         break;
     }
 

@@ -93,6 +93,9 @@ static const route routes[] = {
     { LR_PUT,  "/v1/config",             ADMIN,          false, BODY_CONFIG,   lr_route_config_put },
     { LR_POST, "/v1/route/preview",      ADMIN,          false, BODY_JSON,     lr_route_preview },
     { LR_GET,  "/v1/stats",              ADMIN,          false, BODY_NONE,     lr_route_stats },
+    { LR_GET,  "/v1/deliveries",         ADMIN,          false, BODY_NONE,     lr_route_deliveries_list },
+    { LR_GET,  "/v1/deliveries/*",       ADMIN,          false, BODY_NONE,     lr_route_delivery_get },
+    { LR_POST, "/v1/deliveries/*/retry", ADMIN,          false, BODY_JSON_OPT, lr_route_delivery_retry },
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 

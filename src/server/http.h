@@ -125,5 +125,8 @@ void lr_route_config_put(const lr_req *req, lr_reply *rep);
 void lr_route_preview(const lr_req *req, lr_reply *rep);
 void lr_route_stats(const lr_req *req, lr_reply *rep);
 void lr_route_metrics(const lr_req *req, lr_reply *rep);
+void lr_route_deliveries_list(const lr_req *req, lr_reply *rep);
+void lr_route_delivery_get(const lr_req *req, lr_reply *rep);
+void lr_route_delivery_retry(const lr_req *req, lr_reply *rep);
 
 #endif

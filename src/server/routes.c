@@ -452,6 +452,52 @@ void lr_route_leads_list(const lr_req *req, lr_reply *rep) {
     call(req, &cmd, rep);
 }
 
+void lr_route_deliveries_list(const lr_req *req, lr_reply *rep) {
+    static const char *const statuses[] = { "pending", "retrying", "delivered", "dead" };
+    lr_cmd cmd;
+    memset(&cmd, 0, sizeof cmd);
+    cmd.type = LR_CMD_LIST_DELIVERIES;
+    cmd.deliveries.limit = 100;
+    for (size_t i = 0; i < req->nargs; i++) {
+        const char *k = req->args[i].name, *v = req->args[i].value;
+        if (strcmp(k, "channel") == 0 || strcmp(k, "cursor") == 0) {
+            if (!name_ok(v)) {
+                lr_reply_error(rep, 400, "invalid_request", "'%s' must be 1 to 256 bytes of UTF-8", k);
+                return;
+            }
+            *(k[0] == 'c' && k[1] == 'h' ? &cmd.deliveries.channel : &cmd.deliveries.cursor) = v;
+        } else if (strcmp(k, "status") == 0) {
+            if (lr_name_lookup(statuses, 4, v) < 0) {
+                lr_reply_error(rep, 400, "invalid_request",
+                               "'status' must be one of pending, retrying, delivered, dead");
+                return;
+            }
+            cmd.deliveries.status = v;
+        } else if (strcmp(k, "limit") == 0) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (!*v || *end || n < 1 || n > 1000) {
+                lr_reply_error(rep, 400, "invalid_request", "'limit' must be an integer from 1 to 1000");
+                return;
+            }
+            cmd.deliveries.limit = (int)n;
+        } else {
+            lr_reply_error(rep, 400, "invalid_request",
+                           "unknown query argument '%.64s' (status, channel, limit, cursor)", k);
+            return;
+        }
+    }
+    call(req, &cmd, rep);
+}
+
+void lr_route_delivery_get(const lr_req *req, lr_reply *rep) {
+    simple(req, rep, LR_CMD_GET_DELIVERY);
+}
+
+void lr_route_delivery_retry(const lr_req *req, lr_reply *rep) {
+    simple(req, rep, LR_CMD_RETRY_DELIVERY);
+}
+
 void lr_route_preview(const lr_req *req, lr_reply *rep) {
     json_t *root = decode_body(req, rep);
     if (!root) return;

@@ -63,7 +63,7 @@ static void *writer_main(void *arg) {
     lr_service *svc = arg;
     pthread_mutex_lock(&svc->mu);
     for (;;) {
-        while (!svc->head && !svc->stopping) {
+        while (!svc->head && !svc->results && !svc->stopping) {
             lr_time dl = lr_engine_next_deadline(svc->eng);
             if (dl == LR_TIME_NONE) {
                 pthread_cond_wait(&svc->work, &svc->mu);
@@ -73,7 +73,7 @@ static void *writer_main(void *arg) {
             struct timespec ts = { dl / 1000, (long)(dl % 1000) * 1000000 };
             pthread_cond_timedwait(&svc->work, &svc->mu, &ts);
         }
-        if (!svc->head && svc->stopping) break;
+        if (!svc->head && !svc->results && svc->stopping) break;
         /* take a batch */
         lr_cmd *batch = svc->head, *last = batch;
         size_t n = batch ? 1 : 0;
@@ -84,11 +84,16 @@ static void *writer_main(void *arg) {
             last->next = NULL;
             svc->queued -= n;
         }
+        lr_delivery_result *results = svc->results;
+        svc->results = NULL;
         pthread_mutex_unlock(&svc->mu);
 
         lr_time now = wall_ms();
         int rc = lr_store_begin(svc->store);
         if (rc != LR_OK) lr_service_fatal(svc, "BEGIN", rc);
+        int64_t *settled = NULL;
+        size_t nsettled = 0;
+        if (results) lr_outbox_record(svc, results, &settled, &nsettled);
         lr_service_tick(svc, now);
         for (lr_cmd *c = batch; c; c = c->next) lr_service_execute(svc, c, now);
         double t0 = mono_s();
@@ -97,6 +102,12 @@ static void *writer_main(void *arg) {
         record_commit(svc, mono_s() - t0, n);
 
         pthread_mutex_lock(&svc->mu);
+        if (svc->dispatch) {        /* only now may the dispatcher see them */
+            if (nsettled) lr_dispatch_settled(svc->dispatch, settled, nsettled);
+            if (svc->dlv_added) lr_dispatch_poke(svc->dispatch);
+        }
+        svc->dlv_added = 0;
+        free(settled);
         for (lr_cmd *c = batch; c;) {
             lr_cmd *next = c->next;
             c->next = NULL;
@@ -152,10 +163,11 @@ static int read_file(const char *path, char **text, size_t *len, char *err, size
     return LR_OK;
 }
 
-static int load_config(const char *text, size_t len, const char *name, lr_config **out,
-                       char *err, size_t errlen) {
+static int load_config(const char *text, size_t len, const char *name, bool journaled,
+                       lr_config **out, char *err, size_t errlen) {
     lr_config_errors errs = { 0 };
-    int rc = lr_config_load_string(text, len, name, out, &errs);
+    int rc = journaled ? lr_config_load_journaled(text, len, name, out, &errs)
+                       : lr_config_load_string(text, len, name, out, &errs);
     if (rc != LR_OK) {
         size_t off = 0;
         for (size_t i = 0; i < errs.n && off < errlen; i++)
@@ -169,10 +181,10 @@ static int load_config(const char *text, size_t len, const char *name, lr_config
 /* Takes TEXT (owned) as the service's config: creates the engine, or
  * switches it (decisions of the switch are not stored: replay only). */
 static int adopt_config(lr_service *svc, char *text, size_t len, int64_t seq, lr_time at,
-                        char *err, size_t errlen) {
+                        bool journaled, char *err, size_t errlen) {
     lr_config *cfg = NULL;
     int rc = load_config(text, len, svc->opts.config_path ? svc->opts.config_path : "config",
-                         &cfg, err, errlen);
+                         journaled, &cfg, err, errlen);
     if (rc != LR_OK) { free(text); return rc; }
     if (!svc->eng) {
         lr_engine_opts eo = { .seed = svc->opts.seed, .start = at, .explain = !svc->opts.no_explain };
@@ -212,7 +224,7 @@ static int replay_one(int64_t seq, lr_time at, const char *type, const char *jso
             int rc = lr_engine_apply(svc->eng, &tick, NULL, NULL);
             if (rc != LR_OK) { free(text); return rc; }
         }
-        return adopt_config(svc, text, len, seq, at, r->err, r->errlen);
+        return adopt_config(svc, text, len, seq, at, true, r->err, r->errlen);
     }
     if (!svc->eng) {
         snprintf(r->err, r->errlen, "journal entry %lld comes before any config", (long long)seq);
@@ -264,7 +276,7 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
             char *copy = malloc(len + 1);
             if (!copy) { free(text); rc = LR_ENOMEM; goto fail; }
             memcpy(copy, text, len + 1);
-            if ((rc = adopt_config(svc, copy, len, seq, now, err, errlen)) != LR_OK) {
+            if ((rc = adopt_config(svc, copy, len, seq, now, false, err, errlen)) != LR_OK) {
                 free(text);
                 goto fail;
             }
@@ -283,7 +295,7 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
             lr_cmd cmd;
             memset(&cmd, 0, sizeof cmd);
             cmd.type = LR_CMD_PUT_CONFIG;
-            rc = load_config(text, len, opts->config_path, &cmd.config, err, errlen);
+            rc = load_config(text, len, opts->config_path, false, &cmd.config, err, errlen);
             if (rc != LR_OK) { free(text); goto fail; }
             cmd.config_text = text;
             cmd.config_len = len;
@@ -304,6 +316,10 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
         rc = LR_ECONFIG;
         goto fail;
     }
+    if ((rc = lr_store_delivery_counts(svc->store, &svc->dlv)) != LR_OK) {
+        snprintf(err, errlen, "counting deliveries: %s", lr_store_errmsg(svc->store));
+        goto fail;
+    }
     *out = svc;
     return LR_OK;
 fail:
@@ -315,6 +331,23 @@ int lr_service_start(const lr_service_opts *opts, lr_service **out, char *err, s
     lr_service *svc;
     int rc = lr_service_open(opts, &svc, err, errlen);
     if (rc != LR_OK) return rc;
+    for (size_t i = 0; i < svc->cfg->nchannels; i++) {
+        const char *var = svc->cfg->channels[i].secret_env;
+        if (var && (!getenv(var) || !getenv(var)[0])) {
+            snprintf(err, errlen, "channel '%s': the environment variable %s (secret_env) is "
+                     "not set or empty", svc->cfg->channels[i].name, var);
+            lr_service_stop(svc);
+            return LR_ECONFIG;
+        }
+    }
+    rc = lr_dispatch_start(opts->db_path, opts->sync, lr_outbox_report, svc, &svc->dispatch,
+                           err, errlen);
+    if (rc == LR_OK) rc = lr_dispatch_configure(svc->dispatch, svc->cfg);
+    if (rc != LR_OK) {
+        if (!err[0]) snprintf(err, errlen, "starting the dispatcher: %s", lr_strerror(rc));
+        lr_service_stop(svc);
+        return rc;
+    }
     if (pthread_create(&svc->thread, NULL, writer_main, svc) != 0) {
         snprintf(err, errlen, "cannot start the writer thread");
         lr_service_stop(svc);
@@ -339,18 +372,28 @@ void lr_service_commit(lr_service *svc) {
     int rc = lr_store_commit(svc->store);
     if (rc != LR_OK) lr_service_fatal(svc, "COMMIT", rc);
     record_commit(svc, mono_s() - t0, 0);
+    svc->dlv_added = 0;             /* no dispatcher here: they wait in the outbox */
 }
 
 lr_time lr_service_now(const lr_service *svc) { return lr_engine_now(svc->eng); }
 
 void lr_service_stop(lr_service *svc) {
     if (!svc) return;
+    pthread_mutex_lock(&svc->mu);
+    lr_dispatcher *d = svc->dispatch;
+    svc->dispatch = NULL;
+    pthread_mutex_unlock(&svc->mu);
+    lr_dispatch_stop(d);            /* its last outcomes are recorded below */
     if (svc->started) {
         pthread_mutex_lock(&svc->mu);
         svc->stopping = true;
         pthread_cond_broadcast(&svc->work);
         pthread_mutex_unlock(&svc->mu);
         pthread_join(svc->thread, NULL);
+    }
+    for (lr_delivery_result *r = svc->results, *next; r; r = next) {
+        next = r->next;             /* without a writer: left open, sent later */
+        free(r);
     }
     lr_engine_destroy(svc->eng);
     lr_config_free(svc->cfg);

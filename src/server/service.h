@@ -33,7 +33,10 @@ typedef enum lr_cmd_type {
     LR_CMD_PUT_CONFIG,      /* PUT /v1/config: config + config_text */
     LR_CMD_PREVIEW,         /* POST /v1/route/preview: events[0] is a lead */
     LR_CMD_STATS,           /* GET /v1/stats */
-    LR_CMD_METRICS          /* GET /metrics (Prometheus text) */
+    LR_CMD_METRICS,         /* GET /metrics (Prometheus text) */
+    LR_CMD_LIST_DELIVERIES, /* GET /v1/deliveries?status=&channel=&limit=&cursor=: query */
+    LR_CMD_GET_DELIVERY,    /* GET /v1/deliveries/{id}: id */
+    LR_CMD_RETRY_DELIVERY   /* POST /v1/deliveries/{id}/retry: id */
 } lr_cmd_type;
 
 /* One item of a batch command: an event parsed by the HTTP thread, or the
@@ -59,6 +62,10 @@ typedef struct lr_cmd {
     const char *id;                 /* GET_LEAD, GET_AGENT */
     const char *scope_agent;        /* agent keys: the agent they are bound to, else NULL */
     lr_lead_query query;            /* LIST_LEADS */
+    struct {                        /* LIST_DELIVERIES (NULL: any) */
+        const char *status, *channel, *cursor;
+        int limit;
+    } deliveries;
     lr_config *config;              /* PUT_CONFIG: owned by the writer once called */
     const char *config_text;        /* PUT_CONFIG: the text, as stored */
     size_t config_len;

@@ -9,6 +9,8 @@
 #define LR_SERVER_SERVICE_IMPL_H
 
 #include "server/service.h"
+#include "delivery/dispatch.h"
+#include "leadrouter/decision.h"
 #include "leadrouter/engine.h"
 
 #define LR_COMMIT_BUCKETS 12
@@ -34,6 +36,16 @@ struct lr_service {
 
     lr_buf *jsonl;                  /* decisions_out of the command being executed */
 
+    /* delivery (outbox.c) */
+    lr_dispatcher *dispatch;        /* NULL without a writer thread (route --db):
+                                       deliveries then wait in the outbox */
+    lr_delivery_result *results;    /* outcomes reported, not yet recorded (mu) */
+    const lr_config *notify_cfg;    /* the config the two flags below describe */
+    bool notify_any;                /* it has notify entries at all */
+    bool notify_rules;              /* some of them on rules */
+    size_t dlv_added;               /* deliveries added in the open batch */
+    lr_delivery_counts dlv;         /* per status, for /metrics */
+
     /* metrics */
     uint64_t leads_in;
     uint64_t decisions[LR_ACTION__COUNT];
@@ -52,6 +64,27 @@ void lr_service_execute(lr_service *svc, lr_cmd *cmd, lr_time now);
 
 /* Fires engine deadlines due by NOW as a journaled tick. */
 void lr_service_tick(lr_service *svc, lr_time now);
+
+/* Replies {"error":{"code":CODE,"message":MSG}} with STATUS (execute.c). */
+void lr_service_reply_error(lr_service *svc, lr_cmd *cmd, int status, const char *code,
+                            const char *msg);
+
+/* ---- outbox.c: the writer's side of delivery ---- */
+
+/* Adds the deliveries the config's notify entries ask for decision D
+ * (stored as row DECISION_ID), in the open transaction. */
+void lr_outbox_decision(lr_service *svc, const lr_decision *d, int64_t decision_id);
+
+/* The dispatcher's report callback: queues R for the writer (any thread). */
+void lr_outbox_report(lr_delivery_result *r, void *ud);
+
+/* Records the queued outcomes LIST in the open transaction; returns their
+ * ids in *IDS (malloc'd, *N of them) for lr_dispatch_settled() after the
+ * commit. */
+void lr_outbox_record(lr_service *svc, lr_delivery_result *list, int64_t **ids, size_t *n);
+
+/* GET /v1/deliveries, GET /v1/deliveries/{id}, POST /v1/deliveries/{id}/retry. */
+void lr_outbox_exec(lr_service *svc, lr_cmd *cmd, lr_time now);
 
 /* Logs "leadrouter: FATAL: ..." with the store's message and aborts. */
 _Noreturn void lr_service_fatal(lr_service *svc, const char *what, int rc);

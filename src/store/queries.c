@@ -26,12 +26,16 @@
  *    "by_source":{"google":{"leads":N,"assigned":N},...},
  *        leads per source, and how many of them were ever assigned or
  *        claimed; leads without a source are not listed
- *    "time_to_assign_ms":{"median":N|null,"p90":N|null,"count":N}}
+ *    "time_to_assign_ms":{"median":N|null,"p90":N|null,"count":N},
  *        over leads with a received time and an assigned or claimed
  *        decision: the first such decision's at minus received_at.
  *        Nearest-rank percentiles on the sorted values (1-based rank
  *        ceil(p * count): the median of 4 values is the 2nd); null when
  *        count is 0.
+ *    "deliveries":{"by_channel":{"crm":{"delivered":N,"dead":N,...},...},
+ *                  "latency_ms":{"median":..,"p90":..,"count":N}}}
+ *        deliveries per channel and status, and the time from decision to
+ *        delivered over delivered ones (same percentiles)
  *
  * Objects keyed by name list their keys in byte order. Reads are not
  * wrapped in a transaction: on the writer's own handle (the server's read
@@ -46,65 +50,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* A JSON writer on a caller's buffer with a sticky error: after the first
- * failed append nothing more is written, and jw_end() truncates back. */
-typedef struct jw {
-    lr_buf *b;
-    size_t start;
-    int rc;
-} jw;
-
-static void jw_raw(jw *w, const char *p, size_t n) {
-    if (w->rc == LR_OK) w->rc = lr_buf_append(w->b, p, n);
-}
-
-static void jw_lit(jw *w, const char *s) {
-    jw_raw(w, s, strlen(s));
-}
-
-/* S as a JSON string (decision.h's escaping), or null when NULL. */
-static void jw_str(jw *w, const char *s) {
-    if (w->rc == LR_OK) w->rc = lr_json_put_string(w->b, s);
-}
-
-static void jw_i64(jw *w, int64_t v) {
-    if (w->rc == LR_OK) w->rc = lr_buf_printf(w->b, "%lld", (long long)v);
-}
-
-/* Column COL as a JSON string, or null. */
-static void jw_col_str(jw *w, sqlite3_stmt *st, int col) {
-    jw_str(w, (const char *)sqlite3_column_text(st, col));
-}
-
-/* Column COL (ms since the epoch) as an RFC 3339 string, or null. */
-static void jw_col_time(jw *w, sqlite3_stmt *st, int col) {
-    if (sqlite3_column_type(st, col) == SQLITE_NULL) { jw_lit(w, "null"); return; }
-    char t[40];
-    size_t n = lr_time_format(sqlite3_column_int64(st, col), t, sizeof t);
-    jw_raw(w, "\"", 1);
-    jw_raw(w, t, n);
-    jw_raw(w, "\"", 1);
-}
-
-/* Column COL, stored JSON, embedded as it is (null when empty). */
-static void jw_col_json(jw *w, sqlite3_stmt *st, int col) {
-    const char *p = (const char *)sqlite3_column_text(st, col);
-    size_t n = (size_t)sqlite3_column_bytes(st, col);
-    if (p && n) jw_raw(w, p, n);
-    else jw_lit(w, "null");
-}
-
-/* Returns RC, or the writer's error when RC is LR_OK; on failure the
- * buffer is cut back to where the writer started. */
-static int jw_end(jw *w, int rc) {
-    if (rc == LR_OK) rc = w->rc;
-    if (rc != LR_OK) {
-        w->b->len = w->start;
-        if (w->b->data) w->b->data[w->start] = '\0';
-    }
-    return rc;
-}
 
 /* Steps ST (bound by the caller) and writes its first column, stored JSON,
  * as an array: [body,...]. Finishes ST. */
@@ -181,18 +126,6 @@ int lr_store_lead_json(lr_store *s, const char *id, const char *agent, lr_buf *o
 
 /* A cursor is the decimal seq of the last lead of a page, as we write it:
  * 1 to 18 digits, no sign, no leading zero. NULL is the first page. */
-static int parse_cursor(const char *c, int64_t *out) {
-    if (!c) { *out = 0; return LR_OK; }
-    size_t n = strlen(c);
-    if (n == 0 || n > 18 || c[0] == '0') return LR_EINVAL;
-    int64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (c[i] < '0' || c[i] > '9') return LR_EINVAL;
-        v = v * 10 + (c[i] - '0');
-    }
-    *out = v;
-    return LR_OK;
-}
 
 /* {"leads":[...],"next_cursor":"<seq>"|null}: one row more than the limit
  * is read to know whether another page follows, so the last page says null
@@ -202,7 +135,7 @@ int lr_store_list_leads(lr_store *s, const lr_lead_query *q, lr_buf *out) {
     int64_t after;
     if (!q || q->limit < 1 || q->limit > 1000) return LR_EINVAL;
     if (q->state && !lr_sq_known_state(q->state)) return LR_EINVAL;
-    if (parse_cursor(q->cursor, &after) != LR_OK) {
+    if (lr_sq_parse_cursor(q->cursor, &after) != LR_OK) {
         snprintf(s->err, sizeof s->err, "bad cursor");
         return LR_EINVAL;
     }
@@ -238,14 +171,7 @@ int lr_store_list_leads(lr_store *s, const lr_lead_query *q, lr_buf *out) {
         jw_raw(&w, "}", 1);
     }
     int rc = lr_sq_finish(s, st, src);
-    jw_lit(&w, "],\"next_cursor\":");
-    if (more) {
-        char c[24];
-        jw_raw(&w, c, (size_t)snprintf(c, sizeof c, "\"%lld\"", (long long)last));
-    } else {
-        jw_lit(&w, "null");
-    }
-    jw_raw(&w, "}", 1);
+    jw_page_end(&w, more, last);
     return jw_end(&w, rc);
 }
 
@@ -356,10 +282,9 @@ static int write_sources(lr_store *s, jw *w) {
     return lr_sq_finish(s, st, src);
 }
 
-/* "time_to_assign_ms": the sorted times are read into memory (8 bytes a
- * lead) and the nearest-rank median and p90 picked from them. */
-static int write_tta(lr_store *s, jw *w) {
-    sqlite3_stmt *st = s->st[SQ_ST_TTA];
+/* The sorted times are read into memory (8 bytes a row) and the
+ * nearest-rank median and p90 picked from them. */
+int lr_sq_write_percentiles(lr_store *s, sqlite3_stmt *st, jw *w) {
     int64_t *v = NULL;
     size_t n = 0, cap = 0;
     int src;
@@ -422,7 +347,16 @@ int lr_store_stats_json(lr_store *s, lr_buf *out) {
     }
     if (rc == LR_OK) {
         jw_lit(&w, ",\"time_to_assign_ms\":");
-        rc = write_tta(s, &w);
+        rc = lr_sq_write_percentiles(s, s->st[SQ_ST_TTA], &w);
+    }
+    if (rc == LR_OK) {
+        jw_lit(&w, ",\"deliveries\":{\"by_channel\":");
+        rc = write_counts(s, s->st[SQ_DLV_BY_CHANNEL], SQLITE_OK, true, &w);
+    }
+    if (rc == LR_OK) {
+        jw_lit(&w, ",\"latency_ms\":");
+        rc = lr_sq_write_percentiles(s, s->st[SQ_DLV_LATENCY], &w);
+        jw_raw(&w, "}", 1);
     }
     jw_raw(&w, "}", 1);
     return jw_end(&w, rc);

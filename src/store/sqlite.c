@@ -69,7 +69,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 /* MIGRATIONS[v] takes a database from user_version v to v + 1. */
 static const char *const MIGRATIONS[SCHEMA_VERSION] = {
@@ -96,6 +96,16 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
     "CREATE TABLE keys("
     "  id TEXT PRIMARY KEY, hash BLOB NOT NULL UNIQUE, role TEXT NOT NULL,"
     "  agent TEXT, created INTEGER);",
+    /* 1 -> 2: the outbox of deliveries (src/store/deliveries.c) */
+    "CREATE TABLE deliveries("
+    "  id INTEGER PRIMARY KEY, decision INTEGER NOT NULL, lead TEXT, action TEXT NOT NULL,"
+    "  agent TEXT, channel TEXT NOT NULL, recipient TEXT, status TEXT NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,"
+    "  window_from INTEGER NOT NULL, next_at INTEGER NOT NULL, updated_at INTEGER,"
+    "  delivered_at INTEGER, last_status INTEGER, last_error TEXT);"
+    "CREATE INDEX deliveries_due ON deliveries(channel, next_at)"
+    "  WHERE status IN ('pending', 'retrying');"
+    "CREATE INDEX deliveries_status ON deliveries(status);",
 };
 
 static const char *const STMT_SQL[SQ__COUNT] = {
@@ -143,6 +153,19 @@ int lr_sq_bind_text(sqlite3_stmt *st, int i, const char *s, size_t len) {
 
 int lr_sq_bind_time(sqlite3_stmt *st, int i, lr_time t) {
     return t == LR_TIME_NONE ? sqlite3_bind_null(st, i) : sqlite3_bind_int64(st, i, t);
+}
+
+int lr_sq_parse_cursor(const char *c, int64_t *out) {
+    if (!c) { *out = 0; return LR_OK; }
+    size_t n = strlen(c);
+    if (n == 0 || n > 18 || c[0] == '0') return LR_EINVAL;
+    int64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (c[i] < '0' || c[i] > '9') return LR_EINVAL;
+        v = v * 10 + (c[i] - '0');
+    }
+    *out = v;
+    return LR_OK;
 }
 
 /* Steps ST once, expecting it to finish (an INSERT, UPDATE or transaction
@@ -386,7 +409,7 @@ int lr_store_replay(lr_store *s, int64_t after, lr_store_replay_cb cb, void *ud)
  * shows in no lead's lr_store_lead_json(). */
 int lr_store_add_decision(lr_store *s, int64_t seq, lr_time at, const char *lead,
                           const char *action, const char *agent, const char *json,
-                          size_t len) {
+                          size_t len, int64_t *id) {
     int rc = writable(s);
     if (rc) return rc;
     if (!action || !json) return LR_EINVAL;
@@ -399,7 +422,9 @@ int lr_store_add_decision(lr_store *s, int64_t seq, lr_time at, const char *lead
     if (b == SQLITE_OK) b = lr_sq_bind_text(st, 6, json, len);
     if (b == SQLITE_OK && lead && s->last_lead && strcmp(lead, s->last_lead_id) == 0)
         b = sqlite3_bind_int64(st, 7, s->last_lead);
-    return run(s, st, b);
+    rc = run(s, st, b);
+    if (rc == LR_OK && id) *id = sqlite3_last_insert_rowid(s->db);
+    return rc;
 }
 
 /* The lead's seq is that of the last lr_store_append_event() on this

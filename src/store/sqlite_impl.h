@@ -80,7 +80,38 @@
     X(IDEM_PUT, "INSERT INTO idem(key, hash, status, body) VALUES (?1, ?2, ?3, ?4)") \
     X(KEY_ADD, "INSERT INTO keys(id, hash, role, agent, created) VALUES (?1, ?2, ?3, ?4, ?5)") \
     X(KEY_FIND, "SELECT role, agent FROM keys WHERE hash = ?1")               \
-    X(KEY_LIST, "SELECT id, role, agent, created FROM keys ORDER BY created, id")
+    X(KEY_LIST, "SELECT id, role, agent, created FROM keys ORDER BY created, id") \
+    LR_STORE_DELIVERY_STMTS(X)
+
+/* The outbox (deliveries.c). A delivery row's columns, for listings. */
+#define LR_SQ_DLV_COLS "SELECT id, lead, action, agent, channel, recipient, status, attempts," \
+    " created_at, next_at, delivered_at, last_status, last_error FROM deliveries "
+#define LR_SQ_DLV_OPEN "status IN ('pending', 'retrying')"
+#define LR_STORE_DELIVERY_STMTS(X)                                              \
+    X(DLV_ADD, "INSERT INTO deliveries(decision, lead, action, agent, channel, recipient," \
+               " status, created_at, window_from, next_at, last_error)"        \
+               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8, ?9)")          \
+    X(DLV_RESULT, "UPDATE deliveries SET status = ?2, attempts = ?3, next_at = ?4," \
+                  " updated_at = ?5, last_status = ?6, last_error = ?7,"        \
+                  " delivered_at = CASE WHEN ?2 = 'delivered' THEN ?5 ELSE delivered_at END" \
+                  " WHERE id = ?1")                                             \
+    X(DLV_RETRY, "UPDATE deliveries SET status = 'pending', next_at = ?2, window_from = ?2," \
+                 " updated_at = ?2 WHERE id = ?1")                              \
+    X(DLV_DUE, "SELECT d.id, d.lead, d.action, d.agent, d.recipient, d.attempts,"  \
+               " d.created_at, d.window_from, dc.body, l.body"                  \
+               " FROM deliveries d JOIN decisions dc ON dc.id = d.decision"     \
+               " LEFT JOIN leads l ON l.seq = dc.lead_seq"                      \
+               " WHERE d.channel = ?1 AND d." LR_SQ_DLV_OPEN " AND d.next_at <= ?2" \
+               " ORDER BY d.next_at, d.id LIMIT ?3")                            \
+    X(DLV_NEXT, "SELECT min(next_at) FROM deliveries WHERE channel = ?1 AND " LR_SQ_DLV_OPEN) \
+    X(DLV_COUNTS, "SELECT status, count(*) FROM deliveries GROUP BY status")    \
+    X(DLV_GET, LR_SQ_DLV_COLS "WHERE id = ?1")                                  \
+    X(DLV_LIST, LR_SQ_DLV_COLS "WHERE id > ?1 AND (?2 IS NULL OR status = ?2)"  \
+                " AND (?3 IS NULL OR channel = ?3) ORDER BY id LIMIT ?4")       \
+    X(DLV_LATENCY, "SELECT delivered_at - created_at FROM deliveries"           \
+                   " WHERE status = 'delivered' ORDER BY 1")                    \
+    X(DLV_BY_CHANNEL, "SELECT channel, status, count(*) FROM deliveries"        \
+                      " GROUP BY channel, status ORDER BY channel, status")
 
 enum lr_sq_stmt {
 #define LR_SQ_ENUM(name, sql) SQ_##name,
@@ -109,6 +140,10 @@ int lr_sq_fail(lr_store *s, int src);
  * LR_OK, anything else is mapped by lr_sq_fail(). */
 int lr_sq_finish(lr_store *s, sqlite3_stmt *st, int src);
 
+/* Parses an opaque page cursor (a positive decimal row id; NULL: from the
+ * start, 0) into *out. LR_EINVAL for anything else. */
+int lr_sq_parse_cursor(const char *c, int64_t *out);
+
 /* True when NAME is one of lead_rt.h's lead state names. */
 bool lr_sq_known_state(const char *name);
 
@@ -117,5 +152,33 @@ int lr_sq_bind_str(sqlite3_stmt *st, int i, const char *s);
 int lr_sq_bind_text(sqlite3_stmt *st, int i, const char *s, size_t len);
 /* Binds T, or NULL for LR_TIME_NONE. */
 int lr_sq_bind_time(sqlite3_stmt *st, int i, lr_time t);
+
+/* ---- json_writer.c: JSON on a caller's buffer with a sticky error ---------
+ * After the first failed append nothing more is written, and jw_end()
+ * truncates the buffer back to where the writer started. */
+typedef struct jw {
+    lr_buf *b;
+    size_t start;
+    int rc;
+} jw;
+
+void jw_raw(jw *w, const char *p, size_t n);
+void jw_lit(jw *w, const char *s);
+void jw_str(jw *w, const char *s);              /* a JSON string, or null for NULL */
+void jw_i64(jw *w, int64_t v);
+void jw_col_str(jw *w, sqlite3_stmt *st, int col);      /* column as a string or null */
+void jw_col_time(jw *w, sqlite3_stmt *st, int col);     /* ms column as RFC 3339 or null */
+void jw_col_json(jw *w, sqlite3_stmt *st, int col);     /* stored JSON as it is, or null */
+/* Ends a page of a listing: `],"next_cursor":"LAST"}` when MORE follow,
+ * else `],"next_cursor":null}`. */
+void jw_page_end(jw *w, bool more, int64_t last);
+/* Returns RC, or the writer's error when RC is LR_OK; on failure the
+ * buffer is cut back to where the writer started. */
+int jw_end(jw *w, int rc);
+
+/* Steps ST (bound, its first column sorted integers) and writes
+ * {"median":N|null,"p90":N|null,"count":N}, nearest-rank (queries.c).
+ * Finishes ST. */
+int lr_sq_write_percentiles(lr_store *s, sqlite3_stmt *st, jw *w);
 
 #endif

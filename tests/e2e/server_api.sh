@@ -544,7 +544,7 @@ stats_count_leads_and_decisions_as_the_leads_show_them() {
     get_each "$SRV/all.ids" "$SRV/each.json" || return
     api GET /v1/stats
     expect_code 200
-    expect_jq 'keys_unsorted' '["leads","decisions","by_agent","by_rule","by_pool","by_source","time_to_assign_ms","queues"]'
+    expect_jq 'keys_unsorted' '["leads","decisions","by_agent","by_rule","by_pool","by_source","time_to_assign_ms","deliveries","queues"]'
     expect_jq .leads "$(jq length "$SRV/all.json")"
     # every decision belongs to a lead, but the one refused `next` (no lead)
     _want=$(jq -c '[.[].decisions[]] + [{"action":"claim_refused"}] | group_by(.action)

@@ -530,7 +530,7 @@ TEST(explain_limit_must_be_an_integer_from_1_to_100000) {
 TEST(unknown_keys_are_named_with_the_known_ones) {
     CHECK_EQ_STR(errors_of(BASE ONE_RULE "agent: x\n"),
                  "t.yaml:8:1: unknown key 'agent' at top level "
-                 "(known: agents, pools, accounts, rules, explain_limit, holidays)");
+                 "(known: agents, pools, accounts, rules, explain_limit, holidays, channels, notify, allow_private_targets)");
     CHECK_EQ_STR(errors_of(
                      "agents:\n"
                      "  - id: alice\n"
@@ -554,11 +554,11 @@ TEST(unknown_keys_are_named_with_the_known_ones) {
                  "t.yaml:10:5: rule 'hot-west': missing required key 'strategy'\n"
                  "t.yaml:12:5: unknown key 'strategey' in rule 'hot-west' (known: name, when, pool, "
                  "strategy, match, fallback, ignore_capacity, window, min_sample, offer, tiers, "
-                 "escalate_after, sla, recycle)\n"
+                 "escalate_after, sla, recycle, notify)\n"
                  "t.yaml:13:5: rule #2: missing required key 'name'\n"
                  "t.yaml:13:50: unknown key 'fallbak' in rule #2 (known: name, when, pool, "
                  "strategy, match, fallback, ignore_capacity, window, min_sample, offer, tiers, "
-                 "escalate_after, sla, recycle)");
+                 "escalate_after, sla, recycle, notify)");
 }
 
 /* ---- agents --------------------------------------------------------------- */
@@ -945,7 +945,7 @@ TEST(several_errors_in_one_file_are_all_reported_in_file_order) {
                  "open_pool, manual)\n"
                  "t.yaml:13:5: unknown key 'strategey' in rule 'hot-west' (known: name, when, pool, "
                  "strategy, match, fallback, ignore_capacity, window, min_sample, offer, tiers, "
-                 "escalate_after, sla, recycle)");
+                 "escalate_after, sla, recycle, notify)");
 }
 
 int main(void) {

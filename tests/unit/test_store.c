@@ -77,7 +77,7 @@ static int put_decision(lr_store *s, int64_t seq, lr_time at, const char *lead, 
                       .pool = pool, .strategy = rule ? "round_robin" : NULL, .status = status };
     int rc = lr_decision_write_json(&d, &b);
     if (rc == LR_OK)
-        rc = lr_store_add_decision(s, seq, at, lead, lr_action_names[act], agent, b.data, b.len);
+        rc = lr_store_add_decision(s, seq, at, lead, lr_action_names[act], agent, b.data, b.len, NULL);
     if (rc == LR_OK && state)
         rc = lr_store_set_lead_state(s, lead, state, act == LR_ACTION_CLOSED ? NULL : agent);
     lr_buf_release(&b);
@@ -510,7 +510,8 @@ TEST(stats_json_counts_and_time_to_assign) {
         "\"closed\":3,\"released\":1}},"
         "\"by_source\":{\"google\":{\"leads\":8,\"assigned\":8},\"web\":{\"leads\":3,"
         "\"assigned\":2}},"
-        "\"time_to_assign_ms\":{\"median\":500,\"p90\":900,\"count\":10}}");
+        "\"time_to_assign_ms\":{\"median\":500,\"p90\":900,\"count\":10},"
+        "\"deliveries\":{\"by_channel\":{},\"latency_ms\":{\"median\":null,\"p90\":null,\"count\":0}}}");
     lr_buf_release(&b);
     db_remove(&d);
 }
@@ -522,7 +523,8 @@ TEST(stats_json_of_an_empty_store) {
     CHECK_EQ_INT(lr_store_stats_json(d.s, &b), LR_OK);
     CHECK_EQ_STR(b.data, "{\"leads\":0,\"decisions\":{},\"by_agent\":{},\"by_rule\":{},"
                          "\"by_pool\":{},\"by_source\":{},"
-                         "\"time_to_assign_ms\":{\"median\":null,\"p90\":null,\"count\":0}}");
+                         "\"time_to_assign_ms\":{\"median\":null,\"p90\":null,\"count\":0},"
+        "\"deliveries\":{\"by_channel\":{},\"latency_ms\":{\"median\":null,\"p90\":null,\"count\":0}}}");
     lr_buf_release(&b);
     db_remove(&d);
 }

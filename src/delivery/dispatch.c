@@ -1,0 +1,564 @@
+/* dispatch.c -- the dispatcher's thread (dispatch.h): picks due deliveries
+ * from the store, sends them with libcurl's multi interface, classifies the
+ * outcome and schedules retries.
+ *
+ * The loop: for each channel with a free slot, read its due deliveries
+ * (skipping those in flight) and start a transfer for each; then
+ * curl_multi_poll() until a transfer ends, the next retry is due, a poke
+ * arrives (curl_multi_wakeup) or a second passes (so a replay made by
+ * another process, `leadrouter deliveries retry`, is seen).
+ *
+ * Outcomes (docs/api.md, "Deliveries"):
+ *   webhook 2xx                            delivered
+ *   webhook 408, 429, 5xx; no answer,       retrying, after backoff * 2^(n-1)
+ *   timeout, reset, refused connection      (at most backoff_max; jittered to
+ *   SMTP 4xx or no answer                   50-100%; at least Retry-After)
+ *   other 4xx and 3xx; SMTP 5xx;            dead at once, the answer kept
+ *   a private target not allowed
+ *   a retry that would fall after           dead
+ *   window_from + retry_for
+ */
+#include "delivery/dispatch.h"
+#include "delivery/message.h"
+#include "delivery/target.h"
+#include "leadrouter/error.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ANSWER_KEEP 200             /* bytes of a refusing answer kept in last_error */
+#define POLL_MAX_MS 1000
+
+/* A channel as the dispatcher keeps it: its own copies. */
+typedef struct chan {
+    char *name, *url, *secret, *from, *public_url;
+    lr_channel_kind kind;
+    int64_t timeout_ms, backoff_ms, backoff_max_ms, retry_for_ms;
+    uint32_t concurrency;
+    bool allow_private;
+} chan;
+
+typedef struct chanset {
+    chan *v;
+    size_t n;
+    int refs;                       /* the dispatcher's + one per transfer using it */
+} chanset;
+
+typedef struct xfer {
+    struct xfer *next;
+    CURL *easy;
+    chanset *set;                   /* holds a reference */
+    const chan *ch;
+    int64_t id;
+    int attempts;                   /* before this one */
+    bool was_retrying;
+    lr_time window_from;
+    lr_buf payload;                 /* the body or the message */
+    size_t sent;                    /* SMTP upload position */
+    struct curl_slist *headers;     /* or the SMTP recipients */
+    lr_buf answer;                  /* the start of the answer */
+    char refused[80];               /* a private target refused: its address */
+    char errbuf[CURL_ERROR_SIZE];
+} xfer;
+
+struct lr_dispatcher {
+    lr_store *store;                /* the thread's own handle */
+    CURLM *multi;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    lr_dispatch_report_fn report;
+    void *ud;
+    /* guarded by mu */
+    chanset *chans;                 /* the current channels */
+    int64_t *busy;                  /* ids in flight or awaiting their commit */
+    size_t nbusy, busycap;
+    bool poked, stopping;
+    /* the thread's own */
+    xfer *xfers;
+};
+
+static lr_time wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (lr_time)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void chanset_unref(chanset *s) {
+    if (!s || --s->refs > 0) return;
+    for (size_t i = 0; i < s->n; i++) {
+        chan *c = &s->v[i];
+        free(c->name);
+        free(c->url);
+        if (c->secret) sodium_memzero(c->secret, strlen(c->secret));
+        free(c->secret);
+        free(c->from);
+        free(c->public_url);
+    }
+    free(s->v);
+    free(s);
+}
+
+static char *dup_or_null(const char *s, bool *oom) {
+    if (!s) return NULL;
+    char *d = strdup(s);
+    if (!d) *oom = true;
+    return d;
+}
+
+int lr_dispatch_configure(lr_dispatcher *d, const lr_config *cfg) {
+    chanset *s = calloc(1, sizeof *s);
+    if (!s) return LR_ENOMEM;
+    s->refs = 1;
+    bool oom = cfg->nchannels && !(s->v = calloc(cfg->nchannels, sizeof *s->v));
+    for (size_t i = 0; !oom && i < cfg->nchannels; i++) {
+        const lr_channel_conf *cc = &cfg->channels[i];
+        chan *c = &s->v[s->n++];
+        c->name = dup_or_null(cc->name, &oom);
+        c->url = dup_or_null(cc->url, &oom);
+        c->secret = dup_or_null(cc->secret_env ? getenv(cc->secret_env) : NULL, &oom);
+        c->from = dup_or_null(cc->from, &oom);
+        c->public_url = dup_or_null(cc->public_url, &oom);
+        c->kind = cc->kind;
+        c->timeout_ms = cc->timeout_ms;
+        c->backoff_ms = cc->backoff_ms;
+        c->backoff_max_ms = cc->backoff_max_ms;
+        c->retry_for_ms = cc->retry_for_ms;
+        c->concurrency = cc->concurrency;
+        c->allow_private = cc->allow_private;
+    }
+    if (oom) {
+        chanset_unref(s);
+        return LR_ENOMEM;
+    }
+    pthread_mutex_lock(&d->mu);
+    chanset *old = d->chans;
+    d->chans = s;
+    d->poked = true;
+    pthread_mutex_unlock(&d->mu);
+    chanset_unref(old);             /* transfers hold their own references */
+    curl_multi_wakeup(d->multi);
+    return LR_OK;
+}
+
+void lr_dispatch_poke(lr_dispatcher *d) {
+    pthread_mutex_lock(&d->mu);
+    d->poked = true;
+    pthread_mutex_unlock(&d->mu);
+    curl_multi_wakeup(d->multi);
+}
+
+/* Index of ID in the busy list, or -1. Called with mu held. */
+static long busy_find(const lr_dispatcher *d, int64_t id) {
+    for (size_t i = 0; i < d->nbusy; i++)
+        if (d->busy[i] == id) return (long)i;
+    return -1;
+}
+
+void lr_dispatch_settled(lr_dispatcher *d, const int64_t *ids, size_t n) {
+    pthread_mutex_lock(&d->mu);
+    for (size_t k = 0; k < n; k++) {
+        long i = busy_find(d, ids[k]);
+        if (i >= 0) d->busy[i] = d->busy[--d->nbusy];
+    }
+    d->poked = true;
+    pthread_mutex_unlock(&d->mu);
+    curl_multi_wakeup(d->multi);
+}
+
+/* ---- one transfer ---------------------------------------------------------- */
+
+static size_t on_answer(char *p, size_t size, size_t n, void *ud) {
+    xfer *x = ud;
+    size_t len = size * n;
+    if (x->answer.len < ANSWER_KEEP) {
+        size_t take = ANSWER_KEEP - x->answer.len < len ? ANSWER_KEEP - x->answer.len : len;
+        lr_buf_append(&x->answer, p, take);     /* best effort */
+    }
+    return len;
+}
+
+static size_t on_upload(char *p, size_t size, size_t n, void *ud) {
+    xfer *x = ud;
+    size_t room = size * n, left = x->payload.len - x->sent;
+    size_t take = left < room ? left : room;
+    memcpy(p, x->payload.data + x->sent, take);
+    x->sent += take;
+    return take;
+}
+
+/* Refuses a connection to a private address unless the channel allows it. */
+static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a) {
+    xfer *x = ud;
+    if (!x->ch->allow_private && lr_target_is_private(&a->addr)) {
+        lr_target_format(&a->addr, x->refused, sizeof x->refused);
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype, a->protocol);
+}
+
+static void xfer_free(xfer *x) {
+    if (!x) return;
+    curl_easy_cleanup(x->easy);
+    curl_slist_free_all(x->headers);
+    lr_buf_release(&x->payload);
+    lr_buf_release(&x->answer);
+    chanset_unref(x->set);
+    free(x);
+}
+
+/* Builds the message of job J for channel CH into X. */
+static int build(xfer *x, const lr_delivery_job *j, lr_time now) {
+    const chan *ch = x->ch;
+    lr_delivery_msg m = {
+        .id = j->id, .channel = ch->name, .action = j->action, .created_at = j->created_at,
+        .lead_json = j->lead_json, .lead_len = j->lead_json ? j->lead_len : 0,
+        .decision_json = j->decision_json, .decision_len = j->decision_len,
+        .from = ch->from, .to = j->recipient, .base_url = ch->public_url, .now = now,
+    };
+    char h[160];
+    if (ch->kind == LR_CHANNEL_SMTP) {
+        int rc = lr_delivery_email(&m, &x->payload);
+        if (rc != LR_OK) return rc;
+        snprintf(h, sizeof h, "<%s>", j->recipient);
+        if (!(x->headers = curl_slist_append(NULL, h))) return LR_ENOMEM;
+        return LR_OK;
+    }
+    int rc = lr_delivery_webhook_body(&m, &x->payload);
+    if (rc != LR_OK) return rc;
+    const char *fixed[] = { "Content-Type: application/json", "User-Agent: leadrouter",
+                            "Expect:" };
+    for (size_t i = 0; i < 3; i++)
+        if (!(x->headers = curl_slist_append(x->headers, fixed[i]))) return LR_ENOMEM;
+    snprintf(h, sizeof h, "Leadrouter-Delivery: dlv_%lld", (long long)j->id);
+    if (!(x->headers = curl_slist_append(x->headers, h))) return LR_ENOMEM;
+    snprintf(h, sizeof h, "Leadrouter-Attempt: %d", j->attempts + 1);
+    if (!(x->headers = curl_slist_append(x->headers, h))) return LR_ENOMEM;
+    if (ch->secret) {
+        char sig[LR_SIGNATURE_MAX];
+        rc = lr_delivery_sign(ch->secret, strlen(ch->secret), now / 1000, x->payload.data,
+                              x->payload.len, sig);
+        if (rc != LR_OK) return rc;
+        snprintf(h, sizeof h, "Leadrouter-Signature: %s", sig);
+        if (!(x->headers = curl_slist_append(x->headers, h))) return LR_ENOMEM;
+    }
+    return LR_OK;
+}
+
+/* Sets the easy handle of X up for its channel. */
+static int setup(xfer *x) {
+    const chan *ch = x->ch;
+    CURL *e = x->easy = curl_easy_init();
+    if (!e) return LR_ENOMEM;
+    curl_easy_setopt(e, CURLOPT_URL, ch->url);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)ch->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_answer);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    if (ch->kind == LR_CHANNEL_SMTP) {
+        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+        curl_easy_setopt(e, CURLOPT_MAIL_FROM, ch->from);
+        curl_easy_setopt(e, CURLOPT_MAIL_RCPT, x->headers);
+        curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(e, CURLOPT_READFUNCTION, on_upload);
+        curl_easy_setopt(e, CURLOPT_READDATA, x);
+        curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)x->payload.len);
+    } else {
+        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->payload.data);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->payload.len);
+    }
+    return LR_OK;
+}
+
+/* The delay before retry number N (1 = the first retry): the channel's
+ * backoff doubled each time, at most backoff_max, then 50-100% of it. */
+static int64_t backoff(const chan *ch, int n) {
+    int64_t delay = ch->backoff_ms;
+    for (int i = 1; i < n && delay < ch->backoff_max_ms; i++) delay *= 2;
+    if (delay > ch->backoff_max_ms) delay = ch->backoff_max_ms;
+    return delay / 2 + (int64_t)randombytes_uniform((uint32_t)(delay / 2 + 1));
+}
+
+/* Copies the answer kept in X (printable ASCII) after PREFIX into R's error. */
+static void keep_answer(lr_delivery_result *r, const char *prefix, const xfer *x) {
+    size_t off = (size_t)snprintf(r->error, sizeof r->error, "%s", prefix);
+    if (x->answer.len && off + 3 < sizeof r->error) {
+        off += (size_t)snprintf(r->error + off, sizeof r->error - off, ": ");
+        for (size_t i = 0; i < x->answer.len && off + 1 < sizeof r->error; i++) {
+            unsigned char c = (unsigned char)x->answer.data[i];
+            r->error[off++] = c >= 0x20 && c < 0x7f ? (char)c : ' ';
+        }
+        r->error[off] = '\0';
+    }
+}
+
+/* Classifies the end of transfer X (curl code CODE) into R. */
+static void classify(const xfer *x, CURLcode code, lr_delivery_result *r, lr_time now) {
+    long status = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    r->http_status = (int)status;
+    bool smtp = x->ch->kind == LR_CHANNEL_SMTP;
+    bool retry = false;
+    char what[CURL_ERROR_SIZE + 64];
+    if (x->refused[0]) {
+        snprintf(r->error, sizeof r->error, "refused: %s is a private or loopback address "
+                 "(list channel '%s' in allow_private_targets to allow it)", x->refused,
+                 x->ch->name);
+    } else if (code == CURLE_OK && !smtp && status >= 200 && status < 300) {
+        r->status = "delivered";
+        return;
+    } else if (code == CURLE_OK && smtp) {
+        r->status = "delivered";
+        return;
+    } else if (code == CURLE_OK) {
+        snprintf(what, sizeof what, "answered %ld", status);
+        keep_answer(r, what, x);
+        retry = status == 408 || status == 429 || status >= 500;
+    } else if (smtp && status >= 500) {
+        snprintf(what, sizeof what, "SMTP %ld (%s)", status, x->errbuf[0] ? x->errbuf
+                                                                           : curl_easy_strerror(code));
+        keep_answer(r, what, x);
+    } else {
+        snprintf(r->error, sizeof r->error, "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(code));
+        retry = true;
+    }
+    if (!retry) {
+        r->status = "dead";
+        return;
+    }
+    int64_t delay = backoff(x->ch, r->attempts);
+    curl_off_t after = 0;
+    if (curl_easy_getinfo(x->easy, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after > 0 &&
+        after * 1000 > delay)
+        delay = after * 1000 < x->ch->backoff_max_ms ? after * 1000 : x->ch->backoff_max_ms;
+    if (now + delay > x->window_from + x->ch->retry_for_ms) {
+        size_t off = strlen(r->error);
+        snprintf(r->error + off, sizeof r->error - off, " (gave up after %d attempts)",
+                 r->attempts);
+        r->status = "dead";
+        return;
+    }
+    r->status = "retrying";
+    r->next_at = now + delay;
+}
+
+/* Ends transfer X with curl code CODE: reports the outcome. */
+static void finish(lr_dispatcher *d, xfer *x, CURLcode code) {
+    lr_time now = wall_ms();
+    lr_delivery_result *r = calloc(1, sizeof *r);
+    if (r) {
+        r->id = x->id;
+        r->prev = x->was_retrying ? "retrying" : "pending";
+        r->attempts = x->attempts + 1;
+        r->at = now;
+        r->next_at = LR_TIME_NONE;
+        classify(x, code, r, now);
+        d->report(r, d->ud);
+    } else {                        /* not reported: free it to be picked again */
+        lr_dispatch_settled(d, &x->id, 1);
+    }
+}
+
+/* ---- picking due deliveries ---------------------------------------------- */
+
+typedef struct pick {
+    lr_dispatcher *d;
+    chanset *set;
+    const chan *ch;
+    lr_time now;
+    size_t room;                    /* transfers this channel may still start */
+} pick;
+
+/* Starts a transfer for job J unless it is busy. */
+static int pick_one(const lr_delivery_job *j, void *ud) {
+    pick *p = ud;
+    lr_dispatcher *d = p->d;
+    if (p->room == 0) return 1;
+    pthread_mutex_lock(&d->mu);
+    bool busy = busy_find(d, j->id) >= 0;
+    pthread_mutex_unlock(&d->mu);
+    if (busy) return 0;
+    xfer *x = calloc(1, sizeof *x);
+    if (!x) return LR_ENOMEM;
+    x->set = p->set;
+    p->set->refs++;
+    x->ch = p->ch;
+    x->id = j->id;
+    x->attempts = j->attempts;
+    x->was_retrying = j->attempts > 0;
+    x->window_from = j->window_from;
+    lr_buf_init(&x->payload);
+    lr_buf_init(&x->answer);
+    int rc = build(x, j, p->now);
+    bool unsendable = rc != LR_OK && rc != LR_ENOMEM;
+    if (rc == LR_OK) rc = setup(x);
+    if (rc == LR_OK && curl_multi_add_handle(d->multi, x->easy) != CURLM_OK) rc = LR_ENOMEM;
+    if (rc != LR_OK && !unsendable) {
+        xfer_free(x);
+        return rc;
+    }
+    pthread_mutex_lock(&d->mu);
+    if (d->nbusy == d->busycap) {
+        size_t ncap = d->busycap ? 2 * d->busycap : 64;
+        int64_t *nb = realloc(d->busy, ncap * sizeof *nb);
+        if (!nb) {
+            pthread_mutex_unlock(&d->mu);
+            curl_multi_remove_handle(d->multi, x->easy);
+            xfer_free(x);
+            return LR_ENOMEM;
+        }
+        d->busy = nb;
+        d->busycap = ncap;
+    }
+    d->busy[d->nbusy++] = j->id;
+    pthread_mutex_unlock(&d->mu);
+    if (unsendable) {               /* e.g. a recipient that is not an address: dead */
+        lr_delivery_result *r = calloc(1, sizeof *r);
+        if (r) {
+            *r = (lr_delivery_result){ .id = j->id, .status = "dead", .attempts = j->attempts,
+                                       .prev = x->was_retrying ? "retrying" : "pending",
+                                       .at = p->now, .next_at = LR_TIME_NONE };
+            snprintf(r->error, sizeof r->error, "cannot build the message: %s",
+                     lr_strerror(rc));
+            d->report(r, d->ud);
+        }
+        xfer_free(x);
+        return 0;
+    }
+    x->next = d->xfers;
+    d->xfers = x;
+    p->room--;
+    return 0;
+}
+
+/* Starts what is due on every channel; returns the earliest future due
+ * time (or LR_TIME_NONE). */
+static lr_time start_due(lr_dispatcher *d, chanset *set, lr_time now) {
+    lr_time next = LR_TIME_NONE;
+    for (size_t i = 0; i < set->n; i++) {
+        const chan *ch = &set->v[i];
+        if (!ch->name || !ch->url) continue;
+        size_t inflight = 0;
+        for (xfer *x = d->xfers; x; x = x->next)
+            if (strcmp(x->ch->name, ch->name) == 0) inflight++;
+        pick p = { d, set, ch, now, ch->concurrency > inflight ? ch->concurrency - inflight : 0 };
+        if (p.room) {
+            pthread_mutex_lock(&d->mu);
+            size_t skip = d->nbusy;
+            pthread_mutex_unlock(&d->mu);
+            int lim = (int)(p.room + skip < 100000 ? p.room + skip : 100000);
+            lr_store_due_deliveries(d->store, ch->name, now, lim, pick_one, &p);
+        }
+        lr_time t;
+        if (lr_store_next_delivery(d->store, ch->name, &t) == LR_OK && t != LR_TIME_NONE &&
+            t > now && (next == LR_TIME_NONE || t < next))
+            next = t;
+    }
+    return next;
+}
+
+static void *dispatch_main(void *arg) {
+    lr_dispatcher *d = arg;
+    for (;;) {
+        pthread_mutex_lock(&d->mu);
+        bool stop = d->stopping;
+        d->poked = false;
+        chanset *set = d->chans;
+        if (set) set->refs++;
+        pthread_mutex_unlock(&d->mu);
+        if (stop) { chanset_unref(set); break; }
+
+        lr_time now = wall_ms();
+        lr_time next = set ? start_due(d, set, now) : LR_TIME_NONE;
+        chanset_unref(set);
+        int running = 0;
+        curl_multi_perform(d->multi, &running);
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(d->multi, &left))) {
+            if (msg->msg != CURLMSG_DONE) continue;
+            xfer *x = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+            CURLcode code = msg->data.result;
+            curl_multi_remove_handle(d->multi, msg->easy_handle);
+            for (xfer **pp = &d->xfers; *pp; pp = &(*pp)->next)
+                if (*pp == x) { *pp = x->next; break; }
+            finish(d, x, code);
+            xfer_free(x);
+        }
+        pthread_mutex_lock(&d->mu);
+        bool again = d->poked || d->stopping;
+        pthread_mutex_unlock(&d->mu);
+        if (again) continue;
+        int wait = POLL_MAX_MS;
+        if (next != LR_TIME_NONE) {
+            lr_time in = next - wall_ms();
+            if (in < wait) wait = in < 1 ? 1 : (int)in;
+        }
+        curl_multi_poll(d->multi, NULL, 0, wait, NULL);
+    }
+    for (xfer *x = d->xfers, *nx; x; x = nx) {
+        nx = x->next;
+        curl_multi_remove_handle(d->multi, x->easy);
+        xfer_free(x);
+    }
+    d->xfers = NULL;
+    return NULL;
+}
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+int lr_dispatch_start(const char *db_path, lr_store_sync sync, lr_dispatch_report_fn report,
+                      void *ud, lr_dispatcher **out, char *err, size_t errlen) {
+    pthread_once(&curl_once, curl_init);
+    lr_dispatcher *d = calloc(1, sizeof *d);
+    if (!d) return LR_ENOMEM;
+    pthread_mutex_init(&d->mu, NULL);
+    d->report = report;
+    d->ud = ud;
+    int rc = lr_store_open(db_path, sync, &d->store, err, errlen);
+    if (rc == LR_OK && !(d->multi = curl_multi_init())) {
+        snprintf(err, errlen, "cannot start libcurl");
+        rc = LR_ENOMEM;
+    }
+    if (rc == LR_OK && pthread_create(&d->thread, NULL, dispatch_main, d) != 0) {
+        snprintf(err, errlen, "cannot start the dispatcher thread");
+        rc = LR_ENOMEM;
+    }
+    if (rc != LR_OK) {
+        if (d->multi) curl_multi_cleanup(d->multi);
+        lr_store_close(d->store);
+        pthread_mutex_destroy(&d->mu);
+        free(d);
+        return rc;
+    }
+    *out = d;
+    return LR_OK;
+}
+
+void lr_dispatch_stop(lr_dispatcher *d) {
+    if (!d) return;
+    pthread_mutex_lock(&d->mu);
+    d->stopping = true;
+    pthread_mutex_unlock(&d->mu);
+    curl_multi_wakeup(d->multi);
+    pthread_join(d->thread, NULL);
+    curl_multi_cleanup(d->multi);
+    lr_store_close(d->store);
+    chanset_unref(d->chans);
+    free(d->busy);
+    pthread_mutex_destroy(&d->mu);
+    free(d);
+}

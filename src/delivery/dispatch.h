@@ -1,0 +1,66 @@
+/* dispatch.h -- the dispatcher: sends the outbox's deliveries (store.h)
+ * after their decisions are committed, off the writer's thread.
+ *
+ *   writer:      decision + delivery rows in one COMMIT -> lr_dispatch_poke()
+ *   dispatcher:  reads due deliveries on its own store handle, sends them
+ *                with libcurl (webhooks over HTTP(S), email over SMTP), at
+ *                most `concurrency` at once per channel, and reports each
+ *                outcome through REPORT
+ *   writer:      records the outcomes in its next batch, COMMIT ->
+ *                lr_dispatch_settled()
+ *
+ * A delivery is in flight from the moment it is picked until the writer
+ * has committed its outcome; it is not picked again meanwhile. A crash
+ * anywhere loses nothing: a delivery whose outcome was not committed is
+ * still open in the store and is sent again, with the same id, after the
+ * restart (receivers drop duplicates by the Leadrouter-Delivery id).
+ *
+ * Sending never blocks the writer: the only things the two threads share
+ * are this object's mutex-guarded fields and the report callback.
+ */
+#ifndef LR_DELIVERY_DISPATCH_H
+#define LR_DELIVERY_DISPATCH_H
+
+#include "leadrouter/config.h"
+#include "leadrouter/store.h"
+
+typedef struct lr_dispatcher lr_dispatcher;
+
+/* The outcome of one attempt, handed to the report callback (which takes
+ * ownership: free() it). */
+typedef struct lr_delivery_result {
+    struct lr_delivery_result *next;    /* free for the receiver's list */
+    int64_t id;
+    const char *status;             /* static: "delivered", "retrying" or "dead" */
+    const char *prev;               /* static: the status it had: "pending" or "retrying" */
+    int attempts;                   /* attempts so far, this one included */
+    lr_time next_at;                /* "retrying": when the next attempt is due */
+    lr_time at;                     /* when the attempt ended */
+    int http_status;                /* the answer's status (SMTP: reply code); 0: none */
+    char error[300];                /* what went wrong, "" when delivered */
+} lr_delivery_result;
+
+typedef void (*lr_dispatch_report_fn)(lr_delivery_result *r, void *ud);
+
+/* Opens a store handle on DB_PATH and starts the dispatcher's thread with
+ * no channels (lr_dispatch_configure gives them). Returns LR_OK and *out,
+ * or an error with a message in ERR. */
+int lr_dispatch_start(const char *db_path, lr_store_sync sync, lr_dispatch_report_fn report,
+                      void *ud, lr_dispatcher **out, char *err, size_t errlen);
+
+/* Takes CFG's channels (copied, secrets read from the environment now).
+ * Thread-safe; attempts already in flight finish with the old settings. */
+int lr_dispatch_configure(lr_dispatcher *d, const lr_config *cfg);
+
+/* New or replayed deliveries were committed: look for due ones now. */
+void lr_dispatch_poke(lr_dispatcher *d);
+
+/* The writer committed the outcomes of deliveries IDS: they may be picked
+ * again (when they are still open). */
+void lr_dispatch_settled(lr_dispatcher *d, const int64_t *ids, size_t n);
+
+/* Stops the thread (attempts in flight are abandoned: they stay open in the
+ * store and are sent again later) and frees everything. Accepts NULL. */
+void lr_dispatch_stop(lr_dispatcher *d);
+
+#endif

@@ -1,0 +1,177 @@
+/* outbox.c -- the writer's side of delivery: which deliveries a decision
+ * makes (the config's notify entries), recording the dispatcher's
+ * outcomes, and the /v1/deliveries commands.
+ *
+ * Deliveries are rows written in the decision's own transaction (the
+ * transactional outbox): a committed decision has all of its deliveries, an
+ * uncommitted one none. The dispatcher is poked only after the commit.
+ * Everything here runs on the writer thread, except lr_outbox_report().
+ */
+#include "server/service_impl.h"
+#include "leadrouter/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void fatal_if(lr_service *svc, const char *what, int rc) {
+    if (rc != LR_OK) lr_service_fatal(svc, what, rc);
+}
+
+/* Refreshes the cached "does this config notify at all" flags. */
+static void notice_config(lr_service *svc) {
+    const lr_config *cfg = svc->cfg;
+    svc->notify_cfg = cfg;
+    svc->notify_rules = false;
+    for (size_t i = 0; i < cfg->nrules; i++)
+        if (cfg->rules[i].nnotify) svc->notify_rules = true;
+    svc->notify_any = cfg->nnotify || svc->notify_rules;
+}
+
+static void count_new(lr_service *svc, const char *status) {
+    if (strcmp(status, "pending") == 0) svc->dlv.pending++;
+    else svc->dlv.dead++;
+}
+
+/* One delivery of decision D on channel C to RECIPIENT (NULL: the channel's
+ * own target) about AGENT. */
+static void add(lr_service *svc, const lr_decision *d, int64_t decision_id,
+                const lr_channel_conf *c, const char *agent, const char *recipient,
+                const char *status, const char *error) {
+    fatal_if(svc, "storing a delivery",
+             lr_store_add_delivery(svc->store, decision_id, d->at, d->lead,
+                                   lr_action_names[d->action], agent, c->name, recipient,
+                                   status, error, NULL));
+    count_new(svc, status);
+    svc->dlv_added++;
+}
+
+/* Email to AGENT: its address from the config, or a dead delivery that
+ * says why there is none. */
+static void add_to_agent(lr_service *svc, const lr_decision *d, int64_t decision_id,
+                         const lr_channel_conf *c, const char *agent) {
+    int a = lr_config_agent_index(svc->cfg, agent);
+    const char *email = a >= 0 ? svc->cfg->agents[a].email : NULL;
+    if (email) {
+        add(svc, d, decision_id, c, agent, email, "pending", NULL);
+        return;
+    }
+    char msg[400];
+    snprintf(msg, sizeof msg, "agent '%s' has no email in the config", agent);
+    add(svc, d, decision_id, c, agent, NULL, "dead", msg);
+}
+
+static void apply_entries(lr_service *svc, const lr_decision *d, int64_t decision_id,
+                          const lr_notify_conf *v, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        const lr_notify_conf *e = &v[i];
+        if (!(e->on & (1u << d->action))) continue;
+        const lr_channel_conf *c = &svc->cfg->channels[e->channel];
+        if (c->kind == LR_CHANNEL_WEBHOOK) {
+            add(svc, d, decision_id, c, d->agent, NULL, "pending", NULL);
+        } else if (!e->to_agent) {
+            add(svc, d, decision_id, c, d->agent, e->recipient, "pending", NULL);
+        } else if (d->agent) {
+            add_to_agent(svc, d, decision_id, c, d->agent);
+        } else {
+            for (size_t k = 0; k < d->nagents; k++)     /* a broadcast offer: each agent */
+                add_to_agent(svc, d, decision_id, c, d->agents[k]);
+        }
+    }
+}
+
+void lr_outbox_decision(lr_service *svc, const lr_decision *d, int64_t decision_id) {
+    if (svc->notify_cfg != svc->cfg) notice_config(svc);
+    if (!svc->notify_any) return;
+    apply_entries(svc, d, decision_id, svc->cfg->notify, svc->cfg->nnotify);
+    if (svc->notify_rules && d->rule) {
+        int r = lr_config_rule_index(svc->cfg, d->rule);
+        if (r >= 0)
+            apply_entries(svc, d, decision_id, svc->cfg->rules[r].notify,
+                          svc->cfg->rules[r].nnotify);
+    }
+}
+
+void lr_outbox_report(lr_delivery_result *r, void *ud) {
+    lr_service *svc = ud;
+    pthread_mutex_lock(&svc->mu);
+    r->next = svc->results;
+    svc->results = r;
+    pthread_cond_signal(&svc->work);
+    pthread_mutex_unlock(&svc->mu);
+}
+
+static int64_t *counter(lr_service *svc, const char *status) {
+    if (strcmp(status, "pending") == 0) return &svc->dlv.pending;
+    if (strcmp(status, "retrying") == 0) return &svc->dlv.retrying;
+    if (strcmp(status, "delivered") == 0) return &svc->dlv.delivered;
+    return &svc->dlv.dead;
+}
+
+void lr_outbox_record(lr_service *svc, lr_delivery_result *list, int64_t **ids, size_t *n) {
+    size_t count = 0;
+    for (lr_delivery_result *r = list; r; r = r->next) count++;
+    int64_t *v = malloc((count ? count : 1) * sizeof *v);
+    if (!v) lr_service_fatal(svc, "out of memory", LR_ENOMEM);
+    size_t k = 0;
+    for (lr_delivery_result *r = list, *next; r; r = next) {
+        next = r->next;
+        int rc = lr_store_delivery_result(svc->store, r->id, r->status, r->attempts, r->next_at,
+                                          r->at, r->http_status, r->error[0] ? r->error : NULL);
+        if (rc != LR_ENOENT) fatal_if(svc, "recording a delivery", rc);
+        if (rc == LR_OK) {
+            (*counter(svc, r->prev))--;
+            (*counter(svc, r->status))++;
+        }
+        v[k++] = r->id;
+        free(r);
+    }
+    *ids = v;
+    *n = k;
+}
+
+void lr_outbox_exec(lr_service *svc, lr_cmd *cmd, lr_time now) {
+    int64_t id = 0;
+    if (cmd->type != LR_CMD_LIST_DELIVERIES && lr_delivery_id_parse(cmd->id, &id) != LR_OK) {
+        lr_service_reply_error(svc, cmd, 404, "not_found", "no such delivery");
+        return;
+    }
+    int rc;
+    switch (cmd->type) {
+    case LR_CMD_LIST_DELIVERIES:
+        rc = lr_store_list_deliveries(svc->store, cmd->deliveries.status,
+                                      cmd->deliveries.channel, cmd->deliveries.limit,
+                                      cmd->deliveries.cursor, &cmd->body);
+        if (rc == LR_EINVAL) {
+            lr_service_reply_error(svc, cmd, 400, "invalid_cursor", "the cursor is not valid");
+            return;
+        }
+        fatal_if(svc, "listing deliveries", rc);
+        break;
+    case LR_CMD_RETRY_DELIVERY: {
+        char prev[16];
+        rc = lr_store_delivery_retry(svc->store, id, now, prev);
+        if (rc == LR_OK) {
+            (*counter(svc, prev))--;
+            svc->dlv.pending++;
+            svc->dlv_added++;
+            rc = lr_store_delivery_json(svc->store, id, &cmd->body);
+        }
+        if (rc == LR_ENOENT) {
+            lr_service_reply_error(svc, cmd, 404, "not_found", "no such delivery");
+            return;
+        }
+        fatal_if(svc, "replaying a delivery", rc);
+        break;
+    }
+    default:
+        rc = lr_store_delivery_json(svc->store, id, &cmd->body);
+        if (rc == LR_ENOENT) {
+            lr_service_reply_error(svc, cmd, 404, "not_found", "no such delivery");
+            return;
+        }
+        fatal_if(svc, "reading a delivery", rc);
+        break;
+    }
+    cmd->status = 200;
+}

@@ -1,0 +1,233 @@
+/* deliveries.c -- the outbox (store.h, "deliveries"): delivery rows written
+ * by the writer in the transaction of their decision, the due ones read by
+ * the dispatcher on its own handle, outcomes and replays recorded by the
+ * writer, and the JSON of GET /v1/deliveries.
+ *
+ * Invariant: a delivery is "open" (pending or retrying) exactly when it
+ * still has to be sent; the partial index deliveries_due(channel, next_at)
+ * holds the open ones only, so the dispatcher's poll costs O(log n) however
+ * many delivered and dead rows pile up.
+ */
+#include "sqlite_impl.h"
+
+#include "leadrouter/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const STATUSES[] = { "pending", "retrying", "delivered", "dead" };
+
+/* Column COL as a NUL-terminated string or NULL (valid until the next step). */
+static const char *col_str(sqlite3_stmt *st, int col) {
+    return (const char *)sqlite3_column_text(st, col);
+}
+
+static bool known_status(const char *s) {
+    for (size_t i = 0; i < sizeof STATUSES / sizeof *STATUSES; i++)
+        if (strcmp(s, STATUSES[i]) == 0) return true;
+    return false;
+}
+
+int lr_delivery_id_parse(const char *text, int64_t *out) {
+    if (!text) return LR_EINVAL;
+    if (strncmp(text, "dlv_", 4) == 0) text += 4;
+    int64_t v;
+    if (lr_sq_parse_cursor(text, &v) != LR_OK || v == 0) return LR_EINVAL;
+    *out = v;
+    return LR_OK;
+}
+
+int lr_store_add_delivery(lr_store *s, int64_t decision, lr_time at, const char *lead,
+                          const char *action, const char *agent, const char *channel,
+                          const char *recipient, const char *status, const char *error,
+                          int64_t *id) {
+    if (!action || !channel || !status || !known_status(status)) return LR_EINVAL;
+    sqlite3_stmt *st = s->st[SQ_DLV_ADD];
+    int b = sqlite3_bind_int64(st, 1, decision);
+    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 2, lead);
+    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 3, action);
+    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 4, agent);
+    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 5, channel);
+    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 6, recipient);
+    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 7, status);
+    if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 8, at);
+    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 9, error);
+    int rc = lr_sq_finish(s, st, b == SQLITE_OK ? sqlite3_step(st) : b);
+    if (rc == LR_OK && id) *id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+/* Steps the bound UPDATE ST; LR_ENOENT when it changed no row. */
+static int update_one(lr_store *s, sqlite3_stmt *st, int b) {
+    int rc = lr_sq_finish(s, st, b == SQLITE_OK ? sqlite3_step(st) : b);
+    if (rc == LR_OK && sqlite3_changes(s->db) == 0) return LR_ENOENT;
+    return rc;
+}
+
+int lr_store_delivery_result(lr_store *s, int64_t id, const char *status, int attempts,
+                             lr_time next_at, lr_time at, int http_status, const char *error) {
+    if (!status || !known_status(status)) return LR_EINVAL;
+    sqlite3_stmt *st = s->st[SQ_DLV_RESULT];
+    int b = sqlite3_bind_int64(st, 1, id);
+    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 2, status);
+    if (b == SQLITE_OK) b = sqlite3_bind_int(st, 3, attempts);
+    if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 4, next_at == LR_TIME_NONE ? at : next_at);
+    if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 5, at);
+    if (b == SQLITE_OK)
+        b = http_status ? sqlite3_bind_int(st, 6, http_status) : sqlite3_bind_null(st, 6);
+    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 7, error);
+    return update_one(s, st, b);
+}
+
+int lr_store_delivery_retry(lr_store *s, int64_t id, lr_time now, char prev[16]) {
+    sqlite3_stmt *st = s->st[SQ_DLV_GET];
+    int b = sqlite3_bind_int64(st, 1, id);
+    bool found = false;
+    if (b == SQLITE_OK && (b = sqlite3_step(st)) == SQLITE_ROW) {
+        found = true;
+        snprintf(prev, 16, "%s", col_str(st, 6) ? col_str(st, 6) : "");
+    }
+    int rc = lr_sq_finish(s, st, b);
+    if (rc != LR_OK) return rc;
+    if (!found) return LR_ENOENT;
+    st = s->st[SQ_DLV_RETRY];
+    b = sqlite3_bind_int64(st, 1, id);
+    if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 2, now);
+    return update_one(s, st, b);
+}
+
+
+int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int limit,
+                            lr_store_job_cb cb, void *ud) {
+    sqlite3_stmt *st = s->st[SQ_DLV_DUE];
+    int b = lr_sq_bind_str(st, 1, channel);
+    if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 2, now);
+    if (b == SQLITE_OK) b = sqlite3_bind_int(st, 3, limit);
+    int stop = 0;
+    while (b == SQLITE_OK && (b = sqlite3_step(st)) == SQLITE_ROW) {
+        b = SQLITE_OK;
+        lr_delivery_job j = {
+            .id = sqlite3_column_int64(st, 0),
+            .lead = col_str(st, 1),
+            .action = col_str(st, 2),
+            .agent = col_str(st, 3),
+            .recipient = col_str(st, 4),
+            .attempts = sqlite3_column_int(st, 5),
+            .created_at = sqlite3_column_int64(st, 6),
+            .window_from = sqlite3_column_int64(st, 7),
+        };
+        j.decision_json = col_str(st, 8);
+        j.decision_len = (size_t)sqlite3_column_bytes(st, 8);
+        j.lead_json = col_str(st, 9);
+        j.lead_len = (size_t)sqlite3_column_bytes(st, 9);
+        if ((stop = cb(&j, ud)) != 0) break;
+    }
+    int rc = lr_sq_finish(s, st, b);
+    return stop ? stop : rc;
+}
+
+int lr_store_next_delivery(lr_store *s, const char *channel, lr_time *out) {
+    sqlite3_stmt *st = s->st[SQ_DLV_NEXT];
+    int b = lr_sq_bind_str(st, 1, channel);
+    lr_time t = LR_TIME_NONE;
+    if (b == SQLITE_OK && (b = sqlite3_step(st)) == SQLITE_ROW &&
+        sqlite3_column_type(st, 0) != SQLITE_NULL)
+        t = sqlite3_column_int64(st, 0);
+    int rc = lr_sq_finish(s, st, b);
+    if (rc == LR_OK) *out = t;
+    return rc;
+}
+
+int lr_store_delivery_counts(lr_store *s, lr_delivery_counts *out) {
+    sqlite3_stmt *st = s->st[SQ_DLV_COUNTS];
+    lr_delivery_counts c = { 0 };
+    int b;
+    while ((b = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *k = col_str(st, 0);
+        int64_t n = sqlite3_column_int64(st, 1);
+        if (!k) continue;
+        if (strcmp(k, "pending") == 0) c.pending = n;
+        else if (strcmp(k, "retrying") == 0) c.retrying = n;
+        else if (strcmp(k, "delivered") == 0) c.delivered = n;
+        else if (strcmp(k, "dead") == 0) c.dead = n;
+    }
+    int rc = lr_sq_finish(s, st, b);
+    if (rc == LR_OK) *out = c;
+    return rc;
+}
+
+/* Writes the delivery row at ST's current row (LR_SQ_DLV_COLS) as JSON. */
+static void write_row(jw *w, sqlite3_stmt *st) {
+    char id[32];
+    snprintf(id, sizeof id, "dlv_%lld", (long long)sqlite3_column_int64(st, 0));
+    bool open = strcmp(col_str(st, 6) ? col_str(st, 6) : "", "pending") == 0 ||
+                strcmp(col_str(st, 6) ? col_str(st, 6) : "", "retrying") == 0;
+    static const char *const keys[] = { "lead", "action", "agent", "channel", "recipient",
+                                        "status" };
+    jw_lit(w, "{\"id\":");
+    jw_str(w, id);
+    for (int k = 0; k < 6; k++) {
+        jw_lit(w, ",\"");
+        jw_lit(w, keys[k]);
+        jw_lit(w, "\":");
+        jw_col_str(w, st, 1 + k);
+    }
+    jw_lit(w, ",\"attempts\":");
+    jw_i64(w, sqlite3_column_int64(st, 7));
+    jw_lit(w, ",\"created_at\":");
+    jw_col_time(w, st, 8);
+    jw_lit(w, ",\"next_attempt_at\":");
+    if (open) jw_col_time(w, st, 9);
+    else jw_lit(w, "null");
+    jw_lit(w, ",\"delivered_at\":");
+    jw_col_time(w, st, 10);
+    jw_lit(w, ",\"last_status\":");
+    if (sqlite3_column_type(st, 11) == SQLITE_NULL) jw_lit(w, "null");
+    else jw_i64(w, sqlite3_column_int64(st, 11));
+    jw_lit(w, ",\"last_error\":");
+    jw_col_str(w, st, 12);
+    jw_raw(w, "}", 1);
+}
+
+int lr_store_delivery_json(lr_store *s, int64_t id, lr_buf *out) {
+    jw w = { out, out->len, LR_OK };
+    sqlite3_stmt *st = s->st[SQ_DLV_GET];
+    int b = sqlite3_bind_int64(st, 1, id);
+    bool found = false;
+    if (b == SQLITE_OK && (b = sqlite3_step(st)) == SQLITE_ROW) {
+        found = true;
+        write_row(&w, st);
+    }
+    int rc = lr_sq_finish(s, st, b);
+    if (rc == LR_OK && !found) rc = LR_ENOENT;
+    return jw_end(&w, rc);
+}
+
+int lr_store_list_deliveries(lr_store *s, const char *status, const char *channel,
+                             int limit, const char *cursor, lr_buf *out) {
+    int64_t after;
+    if (limit < 1 || limit > 1000 || (status && !known_status(status)) ||
+        lr_sq_parse_cursor(cursor, &after) != LR_OK)
+        return LR_EINVAL;
+    sqlite3_stmt *st = s->st[SQ_DLV_LIST];
+    int b = sqlite3_bind_int64(st, 1, after);
+    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 2, status);
+    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 3, channel);
+    if (b == SQLITE_OK) b = sqlite3_bind_int(st, 4, limit + 1);
+    jw w = { out, out->len, LR_OK };
+    int n = 0;
+    int64_t last = 0;
+    bool more = false;
+    jw_lit(&w, "{\"deliveries\":[");
+    while (b == SQLITE_OK && (b = sqlite3_step(st)) == SQLITE_ROW) {
+        b = SQLITE_OK;
+        if (n == limit) { more = true; break; }
+        if (n++) jw_raw(&w, ",", 1);
+        last = sqlite3_column_int64(st, 0);
+        write_row(&w, st);
+    }
+    int rc = lr_sq_finish(s, st, b);
+    jw_page_end(&w, more, last);
+    return jw_end(&w, rc);
+}

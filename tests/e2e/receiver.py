@@ -1,0 +1,294 @@
+#!/usr/bin/python3
+"""receiver.py -- a webhook receiver on loopback, the peer of leadrouter's
+webhook delivery in the e2e tests. Not a test itself.
+
+Run (Debian's python, standard library only):
+
+    /usr/bin/python3 tests/e2e/receiver.py --port 0 --log FILE --secret SECRET \
+        [--mode ok] [--control] [--max-seconds 600]
+
+It binds 127.0.0.1 only (--port 0: a free port) and, once ready, prints
+exactly one line on stdout:
+
+    receiver: listening on http://127.0.0.1:PORT
+
+Every POST (any path) is appended to FILE as one JSON line (flushed and
+fsynced before the answer is sent):
+
+    {"path": "/hook", "delivery": <Leadrouter-Delivery header or null>,
+     "signature": <Leadrouter-Signature header or null>,
+     "valid": true|false|null, "body": <body as JSON, or the raw string>,
+     "mode": "ok", "at": 1712345678.123}
+
+"valid" is the documented receiver's check: the header is
+"t=T,v1=HEX[,v1=HEX...]"; expected = hex(HMAC-SHA256(secret,
+"T." + raw body)); valid when some v1 equals it (hmac.compare_digest) and
+|now - T| <= 300 s. null when --secret was not given; false when the header
+is missing or malformed. The secret is used as its UTF-8 bytes.
+
+Modes (the answer to a POST; the request is logged in every mode):
+    ok        200 {"ok":true}
+    fail      500 {"ok":false}
+    gone      410 {"ok":false} (a permanent error)
+    throttle  429 with Retry-After: 1
+    hang      reads the body, then waits 60 s before answering
+    reset     reads the body, then closes the socket with an RST (SO_LINGER 0)
+    slow      waits 0.5 s, then 200 {"ok":true}
+
+With --control:
+    PUT /_mode/NAME   switches the mode (204; 400 for an unknown mode)
+    GET /_count       {"requests": N, "valid": N, "distinct_deliveries": N}
+Control requests are not logged.
+
+Exits 0 on SIGTERM/SIGINT (within 1 s) and after --max-seconds.
+"""
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+MODES = ("ok", "fail", "gone", "throttle", "hang", "reset", "slow")
+TOLERANCE_S = 300
+HANG_S = 60
+SLOW_S = 0.5
+
+
+def signature_valid(secret, header, raw, now):
+    """Whether HEADER ("t=T,v1=HEX[,v1=...]") signs RAW with SECRET, T
+    within TOLERANCE_S of NOW. None when no secret was given."""
+    if secret is None:
+        return None
+    if not header:
+        return False
+    t = None
+    sigs = []
+    for item in header.split(","):
+        key, sep, val = item.strip().partition("=")
+        if not sep:
+            return False
+        if key == "t":
+            if t is not None or not val.isdigit():
+                return False
+            t = int(val)
+        elif key == "v1":
+            sigs.append(val)
+    if t is None or not sigs or abs(now - t) > TOLERANCE_S:
+        return False
+    mac = hmac.new(secret.encode(), f"{t}.".encode() + raw, hashlib.sha256).hexdigest()
+    ok = False
+    for s in sigs:          # compare with every v1, no early exit
+        ok |= hmac.compare_digest(mac, s)
+    return ok
+
+
+class State:
+    """What the handler threads share; every field under `lock`."""
+
+    def __init__(self, log_path, secret, mode, control):
+        self.lock = threading.Lock()
+        self.log = open(log_path, "a", encoding="utf-8")
+        self.secret = secret
+        self.mode = mode
+        self.control = control
+        self.requests = 0
+        self.valid = 0
+        self.deliveries = set()
+        self.stop = threading.Event()
+
+    def record(self, entry):
+        """Appends ENTRY as one durable JSON line and counts it."""
+        line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
+        with self.lock:
+            if self.log.closed:         # shutting down
+                return
+            self.log.write(line)
+            self.log.flush()
+            os.fsync(self.log.fileno())
+            self.requests += 1
+            if entry["valid"] is True:
+                self.valid += 1
+            if entry["delivery"] is not None:
+                self.deliveries.add(entry["delivery"])
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"       # keep-alive; every answer has a length
+    server_version = "receiver.py"
+
+    def log_message(self, fmt, *args):  # quiet: the JSON log is the record
+        pass
+
+    def read_body(self):
+        """The request body: Content-Length or chunked. None when malformed
+        (the connection is then closed)."""
+        te = self.headers.get("Transfer-Encoding", "")
+        if "chunked" in te.lower():
+            parts = []
+            while True:
+                size_line = self.rfile.readline(1024)
+                try:
+                    size = int(size_line.split(b";")[0].strip(), 16)
+                except ValueError:
+                    return None
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass                    # trailers
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline(16)         # the chunk's CRLF
+        try:
+            n = int(self.headers.get("Content-Length", "0"))
+        except ValueError:
+            return None
+        return self.rfile.read(n) if n > 0 else b""
+
+    def answer(self, status, body=b"", headers=()):
+        """Sends STATUS with BODY (JSON) and extra HEADERS; a client that is
+        gone is not an error here."""
+        try:
+            self.send_response(status)
+            for k, v in headers:
+                self.send_header(k, v)
+            if body:
+                self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if body:
+                self.wfile.write(body)
+        except OSError:
+            self.close_connection = True
+
+    def reset(self):
+        """Closes the connection abruptly: RST, no answer."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            os.close(self.connection.detach())  # detached: nothing touches the fd again
+        except OSError:
+            pass
+
+    def do_POST(self):
+        st = self.server.state
+        raw = self.read_body()
+        if raw is None:
+            self.close_connection = True
+            self.answer(400, b'{"ok":false}')
+            return
+        now = time.time()
+        with st.lock:
+            mode = st.mode
+        text = raw.decode("utf-8", errors="replace")
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = text
+        sig = self.headers.get("Leadrouter-Signature")
+        st.record({
+            "path": self.path,
+            "delivery": self.headers.get("Leadrouter-Delivery"),
+            "signature": sig,
+            "valid": signature_valid(st.secret, sig, raw, int(now)),
+            "body": body,
+            "mode": mode,
+            "at": now,
+        })
+        if mode == "ok":
+            self.answer(200, b'{"ok":true}')
+        elif mode == "fail":
+            self.answer(500, b'{"ok":false}')
+        elif mode == "gone":
+            self.answer(410, b'{"ok":false}')
+        elif mode == "throttle":
+            self.answer(429, b'{"ok":false}', [("Retry-After", "1")])
+        elif mode == "hang":
+            if st.stop.wait(HANG_S):
+                self.reset()
+            else:
+                self.answer(200, b'{"ok":true}')
+        elif mode == "reset":
+            self.reset()
+        elif mode == "slow":
+            st.stop.wait(SLOW_S)
+            self.answer(200, b'{"ok":true}')
+
+    def do_PUT(self):
+        st = self.server.state
+        if not st.control or not self.path.startswith("/_mode/"):
+            self.read_body()
+            self.answer(405, b'{"ok":false}', [("Allow", "POST")])
+            return
+        self.read_body()
+        mode = self.path[len("/_mode/"):]
+        if mode not in MODES:
+            self.answer(400, json.dumps({"error": "unknown mode", "modes": MODES}).encode())
+            return
+        with st.lock:
+            st.mode = mode
+        self.answer(204)
+
+    def do_GET(self):
+        st = self.server.state
+        if not st.control or self.path != "/_count":
+            self.answer(404, b'{"ok":false}')
+            return
+        with st.lock:
+            counts = {"requests": st.requests, "valid": st.valid,
+                      "distinct_deliveries": len(st.deliveries)}
+        self.answer(200, json.dumps(counts).encode())
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True               # a hanging handler never delays exit
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        """Clients that vanish (timeouts, resets) are expected here."""
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, OSError):
+            super().handle_error(request, client_address)
+
+
+def main():
+    p = argparse.ArgumentParser(description="webhook receiver on loopback (tests only)")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--log", required=True, help="JSON lines file, appended to")
+    p.add_argument("--secret", help="signing secret; without it 'valid' is null")
+    p.add_argument("--mode", choices=MODES, default="ok")
+    p.add_argument("--control", action="store_true", help="enable PUT /_mode/NAME and GET /_count")
+    p.add_argument("--max-seconds", type=float, default=600)
+    a = p.parse_args()
+
+    state = State(a.log, a.secret, a.mode, a.control)
+    srv = Server(("127.0.0.1", a.port), Handler)
+    srv.state = state
+    signal.signal(signal.SIGTERM, lambda *_: state.stop.set())
+    signal.signal(signal.SIGINT, lambda *_: state.stop.set())
+    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    t.start()
+    print(f"receiver: listening on http://127.0.0.1:{srv.server_address[1]}", flush=True)
+
+    deadline = time.monotonic() + a.max_seconds
+    while not state.stop.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            print("receiver: --max-seconds reached, exiting", file=sys.stderr, flush=True)
+            break
+        state.stop.wait(min(left, 0.2))
+    state.stop.set()                    # wakes hanging handlers
+    srv.shutdown()
+    srv.server_close()
+    with state.lock:
+        state.log.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

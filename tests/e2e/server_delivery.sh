@@ -1,0 +1,295 @@
+#!/bin/sh
+# server_delivery.sh -- decisions reach webhooks and email (issue 6), with
+# a real receiver (tests/e2e/receiver.py, which checks signatures as the
+# docs tell receivers to) and a real SMTP server (aiosmtpd, from Debian's
+# python3-aiosmtpd) on loopback:
+#
+#   - every assigned lead is posted once, signed, with a delivery id; the
+#     agent with an email gets a readable message; the one without has a
+#     dead delivery that says why
+#   - a receiver that is down, answers 500 or hangs is retried until it
+#     takes everything; a 410 is dead at once with the answer kept, and a
+#     replay (API and CLI) sends it again with the same id
+#   - a private target not allowed is refused without connecting
+#   - SIGKILL with deliveries committed but not sent loses none and sends
+#     none for a lead that was not committed
+#   - channels that do not validate are config errors with file:line
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_server.sh"
+
+PY=/usr/bin/python3
+HERE=$(cd "$(dirname "$0")" && pwd)
+if ! $PY -c 'import aiosmtpd' 2>/dev/null; then
+    echo "FAIL $(basename "$0"): python3-aiosmtpd is not installed (scripts/install-deps)"
+    exit 1
+fi
+export LR_TEST_HOOK_SECRET=whsec_e2e_0123456789
+
+# peer_start NAME ARGS...: starts a peer script (receiver.py or
+# smtp_sink.py) with ARGS, waits for its "listening on" line, sets NAME_PORT.
+peer_start() {
+    _n=$1; shift
+    $PY "$@" --max-seconds 300 >"$SRV/$_n.out" 2>"$SRV/$_n.err" &
+    _pid=$!
+    echo "$_pid" >>"$SRV/pids"
+    eval "${_n}_PID=$_pid"
+    _i=0
+    while [ $_i -lt 200 ] && ! grep -q 'listening on' "$SRV/$_n.out" 2>/dev/null; do
+        kill -0 "$_pid" 2>/dev/null || break
+        sleep 0.05; _i=$((_i + 1))
+    done
+    _port=$(sed -n 's|.*listening on [a-z]*://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$SRV/$_n.out")
+    eval "${_n}_PORT=$_port"
+    [ -n "$_port" ] || { fail "peer $_n did not start"; show err "$SRV/$_n.err"; return 1; }
+}
+
+peer_stop() {
+    eval "_pid=\$${1}_PID"
+    kill -TERM "$_pid" 2>/dev/null
+    srv_wait_exit "$_pid" 10
+}
+
+# mode NAME: switches the receiver's answer (ok, fail, gone, hang, ...).
+mode() {
+    curl -s --max-time 5 -X PUT -o /dev/null "http://127.0.0.1:$RECV_PORT/_mode/$1"
+}
+
+# wait_for SECONDS JQ-FILTER: polls GET /v1/deliveries?limit=1000 until the
+# filter (on the reply) prints true.
+wait_for() {
+    _i=0; _lim=$(($1 * 10))
+    while [ $_i -lt $_lim ]; do
+        api GET '/v1/deliveries?limit=1000'
+        [ "$(jq -r "$2" "$RB" 2>/dev/null)" = true ] && return 0
+        sleep 0.1; _i=$((_i + 1))
+    done
+    fail "waited ${1}s for: $2"
+    show deliveries "$RB"
+    return 1
+}
+
+# config FILE RECV_PORT SMTP_PORT [EXTRA CHANNEL OPTIONS]
+config() {
+    cat >"$1" <<EOF
+agents:
+  - {id: alice, email: alice@example.com}
+  - {id: bob}
+pools:
+  team: [alice, bob]
+channels:
+  crm: {webhook: "http://127.0.0.1:$2/hooks/leads", secret_env: LR_TEST_HOOK_SECRET,
+        backoff: 1s, backoff_max: 2s, timeout: 2s $4}
+  mail: {smtp: "smtp://127.0.0.1:$3", from: "leads@example.com", public_url: "https://leads.example.com"}
+allow_private_targets: [crm, mail]
+notify:
+  - {on: [assigned], to: crm}
+rules:
+  - name: team
+    pool: team
+    strategy: round_robin
+    notify: [{on: [assigned], to: mail, recipient: agent}]
+EOF
+}
+
+# leads FROM TO: posts leads L<FROM>..L<TO>, each must get a 201.
+leads() {
+    _i=$1
+    while [ "$_i" -le "$2" ]; do
+        api POST /v1/leads "{\"id\":\"L$_i\",\"name\":\"Lead $_i\",\"email\":\"l$_i@buyer.test\"}"
+        expect_code 201 "lead L$_i"
+        _i=$((_i + 1))
+    done
+}
+
+# ---- cases ------------------------------------------------------------------------
+
+signed_once_and_emailed() {
+    peer_start RECV "$HERE/receiver.py" --port 0 --log "$T/hooks.jsonl" \
+        --secret "$LR_TEST_HOOK_SECRET" --control || return
+    peer_start SMTP "$HERE/smtp_sink.py" --port 0 --dir "$T/mail" || return
+    config "$T/c.yaml" "$RECV_PORT" "$SMTP_PORT"
+    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; show err "$SRV/S.err"; return; }
+    KEY=$(mkkey "$T/s.db" admin)
+    leads 1 6
+    wait_for 20 '[.deliveries[] | select(.status == "pending" or .status == "retrying")] | length == 0' || return
+    api GET '/v1/deliveries?channel=crm'
+    expect_jq '[.deliveries[] | [.lead, .status, .attempts, .last_status]]' \
+        '[["L1","delivered",1,200],["L2","delivered",1,200],["L3","delivered",1,200],["L4","delivered",1,200],["L5","delivered",1,200],["L6","delivered",1,200]]'
+    _got=$(jq -s -c '[.[] | {d: .delivery, v: .valid, l: .body.lead.id, a: .body.decision.agent, t: .body.type, id: .body.id}] | sort_by(.l)' "$T/hooks.jsonl")
+    _want=$(jq -c '[.deliveries[] | {d: .id, v: true, l: .lead, a: .agent, t: "decision.assigned", id: .id}] | sort_by(.l)' "$RB")
+    [ "$_got" = "$_want" ] || fail "webhooks received: $_got, expected $_want"
+    # alice (email) got 3 messages; bob (no email) has 3 dead deliveries
+    api GET '/v1/deliveries?channel=mail&status=dead'
+    expect_jq '[.deliveries[] | [.lead, .agent, .last_error]]' \
+        '[["L2","bob","agent '"'"'bob'"'"' has no email in the config"],["L4","bob","agent '"'"'bob'"'"' has no email in the config"],["L6","bob","agent '"'"'bob'"'"' has no email in the config"]]'
+    _n=$(jq -s -c '[.[] | select(.rcpt_tos == ["alice@example.com"] and .mail_from == "leads@example.com") | .subject] | sort' "$T/mail/index.jsonl")
+    [ "$_n" = '["New lead L1 for you (assigned)","New lead L3 for you (assigned)","New lead L5 for you (assigned)"]' ] ||
+        fail "emails: $_n"
+    _m=$(grep -l 'Lead L3 was assigned to you' "$T/mail/"*.eml | head -1)
+    if [ -z "$_m" ]; then
+        fail "no message says: Lead L3 was assigned to you"
+    else
+        grep -q 'POST https://leads.example.com/v1/leads/L3/progress' "$_m" ||
+            { fail "the message does not say how to report progress"; show msg "$_m"; }
+        grep -q 'Email: l3@buyer.test' "$_m" || { fail "the message does not name the lead"; show msg "$_m"; }
+    fi
+    req GET /metrics -H "Authorization: Bearer $KEY"
+    expect_body_has 'leadrouter_deliveries{status="delivered"} 9'
+    expect_body_has 'leadrouter_deliveries{status="dead"} 3'
+    api GET /v1/stats
+    expect_jq '.deliveries.by_channel' '{"crm":{"delivered":6},"mail":{"dead":3,"delivered":3}}'
+    expect_jq '.deliveries.latency_ms.count' '9'
+    srv_term S
+    [ "$srv_rc" = 0 ] || fail "serve exited $srv_rc after SIGTERM"
+    peer_stop RECV; peer_stop SMTP
+}
+
+down_then_back() {
+    # the receiver's port is taken, then freed: nothing listens for a while
+    peer_start RECV "$HERE/receiver.py" --port 0 --log "$T/hooks.jsonl" \
+        --secret "$LR_TEST_HOOK_SECRET" --control || return
+    _port=$RECV_PORT
+    peer_stop RECV
+    config "$T/c.yaml" "$_port" 9
+    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return; }
+    KEY=$(mkkey "$T/s.db" admin)
+    leads 1 5
+    wait_for 20 '[.deliveries[] | select(.channel == "crm" and .status == "retrying" and .attempts >= 2)] | length == 5' || return
+    jq -e '[.deliveries[] | select(.channel == "crm") | .last_error | test("onnect")] | all' "$RB" >/dev/null ||
+        { fail "retrying deliveries do not say the connection failed"; show deliveries "$RB"; }
+    # back, first answering 500, then hanging (timeout), then fine
+    peer_start RECV "$HERE/receiver.py" --port "$_port" --log "$T/hooks.jsonl" \
+        --secret "$LR_TEST_HOOK_SECRET" --control --mode fail || return
+    wait_for 20 '[.deliveries[] | select(.channel == "crm" and .last_status == 500)] | length == 5' || return
+    mode hang
+    wait_for 30 '[.deliveries[] | select(.channel == "crm" and (.last_error // "" | test("imeout|timed out")))] | length >= 1' || return
+    mode ok
+    wait_for 30 '[.deliveries[] | select(.channel == "crm" and .status == "delivered")] | length == 5' || return
+    _ids=$(jq -s -c '[.[] | select(.mode == "ok") | .delivery] | sort' "$T/hooks.jsonl")
+    _want=$(jq -c '[.deliveries[] | select(.channel == "crm") | .id] | sort' "$RB")
+    [ "$_ids" = "$_want" ] || fail "delivered once each: got $_ids, expected $_want"
+    jq -s -e 'all(.[]; .valid == true)' "$T/hooks.jsonl" >/dev/null || fail "an attempt was not validly signed"
+    # every attempt of one delivery carried the same id and body
+    jq -s -e 'group_by(.delivery) | all(.[]; (map(.body) | unique | length) == 1)' "$T/hooks.jsonl" >/dev/null ||
+        fail "retries of one delivery differ in body"
+    srv_term S
+    peer_stop RECV
+}
+
+gone_is_dead_then_replayed() {
+    peer_start RECV "$HERE/receiver.py" --port 0 --log "$T/hooks.jsonl" \
+        --secret "$LR_TEST_HOOK_SECRET" --control --mode gone || return
+    config "$T/c.yaml" "$RECV_PORT" 9
+    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return; }
+    KEY=$(mkkey "$T/s.db" admin)
+    leads 1 2
+    wait_for 20 '[.deliveries[] | select(.channel == "crm" and .status == "dead")] | length == 2' || return
+    expect_jq '[.deliveries[] | select(.channel == "crm") | [.attempts, .last_status, .last_error]]' \
+        '[[1,410,"answered 410: {\"ok\":false}"],[1,410,"answered 410: {\"ok\":false}"]]'
+    _id=$(jq -r '[.deliveries[] | select(.channel == "crm")][0].id' "$RB")
+    _id2=$(jq -r '[.deliveries[] | select(.channel == "crm")][1].id' "$RB")
+    mode ok
+    api POST "/v1/deliveries/$_id/retry"
+    expect_code 200 "retry $_id"
+    expect_jq '[.id, .status]' "[\"$_id\",\"pending\"]"
+    wait_for 20 "[.deliveries[] | select(.id == \"$_id\" and .status == \"delivered\" and .attempts == 2)] | length == 1" || return
+    # the CLI replays into the store of a running server
+    lr deliveries retry --db "$T/s.db" "$_id2"
+    expect_status 0
+    wait_for 20 "[.deliveries[] | select(.id == \"$_id2\" and .status == \"delivered\")] | length == 1" || return
+    _got=$(jq -s -c '[.[] | select(.mode == "ok") | .delivery] | sort' "$T/hooks.jsonl")
+    [ "$_got" = "$(printf '["%s","%s"]' "$_id" "$_id2" | jq -c sort)" ] || fail "replayed: $_got"
+    lr deliveries list --db "$T/s.db" --status delivered
+    expect_status 0
+    grep -q "$_id2" "$T/out" || { fail "deliveries list lacks $_id2"; show out "$T/out"; }
+    api POST /v1/deliveries/dlv_999999/retry
+    expect_error 404 not_found
+    api GET /v1/deliveries?status=lost
+    expect_error 400 invalid_request
+    srv_term S
+    peer_stop RECV
+}
+
+private_target_refused() {
+    peer_start RECV "$HERE/receiver.py" --port 0 --log "$T/hooks.jsonl" --control || return
+    config "$T/c.yaml" "$RECV_PORT" 9
+    sed -i 's/^allow_private_targets: \[crm, mail\]/allow_private_targets: [mail]/' "$T/c.yaml"
+    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return; }
+    KEY=$(mkkey "$T/s.db" admin)
+    leads 1 1
+    wait_for 20 '[.deliveries[] | select(.channel == "crm" and .status == "dead")] | length == 1' || return
+    expect_jq '[.deliveries[] | select(.channel == "crm") | .last_error]' \
+        "[\"refused: 127.0.0.1 is a private or loopback address (list channel 'crm' in allow_private_targets to allow it)\"]"
+    [ -s "$T/hooks.jsonl" ] && fail "the receiver was reached"
+    srv_term S
+    peer_stop RECV
+}
+
+kill_between_commit_and_send() {
+    peer_start RECV "$HERE/receiver.py" --port 0 --log "$T/hooks.jsonl" \
+        --secret "$LR_TEST_HOOK_SECRET" --control --mode hang || return
+    config "$T/c.yaml" "$RECV_PORT" 9
+    sed -i 's/timeout: 2s/timeout: 60s, concurrency: 2/' "$T/c.yaml"
+    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return; }
+    KEY=$(mkkey "$T/s.db" admin)
+    # 40 leads at 8 at a time; SIGKILL while they are being answered
+    _i=1; : >"$T/urls"
+    while [ $_i -le 40 ]; do
+        printf 'url = "%s/v1/leads"\ndata = "{\\"id\\":\\"K%d\\"}"\noutput = "%s/r%d"\n' \
+            "$URL" $_i "$T" $_i >>"$T/urls"
+        _i=$((_i + 1))
+    done
+    curl -s --parallel --parallel-max 8 --max-time 20 -H "Authorization: Bearer $KEY" \
+        -H 'Content-Type: application/json' -K "$T/urls" >/dev/null 2>&1 &
+    _c=$!
+    sleep 0.4
+    srv_kill S
+    wait $_c 2>/dev/null
+    mode ok
+    srv_start S "$T/s.db" "" || { fail "$srv_error after the kill"; return; }
+    wait_for 40 '[.deliveries[] | select(.channel == "crm" and .status != "delivered")] | length == 0' || return
+    # the leads the store has (committed) are exactly those with a webhook
+    list_all 'limit=1000' "$T/stored"
+    _stored=$(jq -c '[.[] | .id] | sort' "$T/stored")
+    _sent=$(jq -s -c '[.[] | select(.mode == "ok") | .body.lead.id] | unique' "$T/hooks.jsonl")
+    [ "$_stored" = "$_sent" ] || fail "committed leads $_stored, delivered $_sent"
+    # every acknowledged lead is among them
+    for _f in "$T"/r*; do
+        _id=$(jq -r '.lead // empty' "$_f" 2>/dev/null)
+        [ -n "$_id" ] && ! echo "$_stored" | grep -q "\"$_id\"" && fail "acknowledged $_id is lost"
+    done
+    # duplicates (a hung attempt before the kill, then the real one) share the id
+    jq -s -e 'group_by(.body.lead.id) | all(.[]; (map(.delivery) | unique | length) == 1)' "$T/hooks.jsonl" >/dev/null ||
+        fail "one lead's webhook came with two delivery ids"
+    srv_term S
+    peer_stop RECV
+}
+
+bad_channels() {
+    cat >"$T/bad.yaml" <<'EOF'
+agents: [{id: a}]
+pools: {p: [a]}
+channels:
+  crm: {webhook: "ftp://crm.example.com/x", secret_env: LR_TEST_NOT_SET_ANYWHERE}
+  mail: {smtp: "smtp://127.0.0.1:25"}
+notify:
+  - {on: [assigned, sold], to: crm}
+  - {on: [assigned], to: pager}
+rules: [{name: r, pool: p, strategy: round_robin}]
+EOF
+    lr check --config "$T/bad.yaml"
+    expect_status 2
+    expect_err_has "bad.yaml:4:19: channel 'crm': 'webhook' must be a https:// or http:// URL, got 'ftp://crm.example.com/x'"
+    expect_err_has "bad.yaml:4:57: channel 'crm': the environment variable LR_TEST_NOT_SET_ANYWHERE (secret_env) is not set or empty"
+    expect_err_has "bad.yaml:5:9: channel 'mail': missing required key 'from' (the sender address)"
+    expect_err_has "bad.yaml:7:21: notify #1: unknown action 'sold' in 'on'"
+    expect_err_has "bad.yaml:8:26: notify #2: unknown channel 'pager'"
+}
+
+tcase signed_once_and_emailed
+tcase down_then_back
+tcase gone_is_dead_then_replayed
+tcase private_target_refused
+tcase kill_between_commit_and_send
+tcase bad_channels
+finish

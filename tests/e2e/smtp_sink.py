@@ -1,0 +1,115 @@
+#!/usr/bin/python3
+"""smtp_sink.py -- a real SMTP server (aiosmtpd) on loopback that keeps every
+message it is given: the peer of leadrouter's email delivery in the e2e
+tests. Not a test itself.
+
+Run (Debian's python with python3-aiosmtpd, see scripts/install-deps):
+
+    /usr/bin/python3 tests/e2e/smtp_sink.py --port 0 --dir DIR [--max-seconds 600]
+
+It binds 127.0.0.1 only (--port 0: a free port, taken by the listening
+socket itself, so there is no race) and, once ready, prints exactly one line
+on stdout:
+
+    smtp_sink: listening on smtp://127.0.0.1:PORT
+
+Every message accepted is saved as DIR/NNNN.eml (0001, 0002, ...: the
+message bytes as received, CRLF line ends, dot-stuffing removed; written to
+a temporary name and renamed, so a reader never sees half a file), then a
+line is appended to DIR/index.jsonl (flushed and fsynced):
+
+    {"file": "0001.eml", "mail_from": "a@x.test", "rcpt_tos": ["b@y.test"],
+     "subject": <decoded Subject header or null>, "at": 1712345678.123}
+
+The .eml exists before its index line does, and the 250 reply is sent only
+after both are on disk. No AUTH, no TLS: loopback tests only.
+
+Exits 0 on SIGTERM/SIGINT (within 1 s) and after --max-seconds.
+
+Try it:
+    curl -s smtp://127.0.0.1:PORT --mail-from a@x.test --mail-rcpt b@y.test -T msg.txt
+"""
+import argparse
+import asyncio
+import email.parser
+import email.policy
+import json
+import os
+import signal
+import sys
+import time
+
+from aiosmtpd.smtp import SMTP
+
+
+class Sink:
+    """The aiosmtpd handler: numbers and stores messages. Runs on the one
+    event loop thread, so nothing here needs a lock."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        os.makedirs(directory, exist_ok=True)
+        self.n = 0
+        while os.path.exists(self._path(self.n + 1)):   # a reused DIR keeps counting
+            self.n += 1
+        self.index = open(os.path.join(directory, "index.jsonl"), "a", encoding="utf-8")
+
+    def _path(self, n):
+        return os.path.join(self.dir, f"{n:04d}.eml")
+
+    async def handle_DATA(self, server, session, envelope):
+        """Stores the message durably, then accepts it."""
+        raw = envelope.original_content
+        self.n += 1
+        name = os.path.basename(self._path(self.n))
+        tmp = os.path.join(self.dir, f".{name}.tmp")
+        with open(tmp, "wb") as f:
+            f.write(raw)
+            f.flush()
+            os.fsync(f.fileno())
+        os.rename(tmp, self._path(self.n))
+        try:
+            msg = email.parser.BytesParser(policy=email.policy.default).parsebytes(raw, headersonly=True)
+            subject = msg["subject"]
+            subject = None if subject is None else str(subject)
+        except Exception:               # a malformed header is still a message kept
+            subject = None
+        entry = {"file": name, "mail_from": envelope.mail_from,
+                 "rcpt_tos": list(envelope.rcpt_tos), "subject": subject, "at": time.time()}
+        self.index.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        self.index.flush()
+        os.fsync(self.index.fileno())
+        return "250 OK message accepted"
+
+
+async def serve(args):
+    """Listens until a signal or --max-seconds; returns the exit status."""
+    loop = asyncio.get_running_loop()
+    sink = Sink(args.dir)
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    server = await loop.create_server(
+        lambda: SMTP(sink, hostname="smtp-sink.test", enable_SMTPUTF8=True, loop=loop),
+        host="127.0.0.1", port=args.port)
+    port = server.sockets[0].getsockname()[1]
+    print(f"smtp_sink: listening on smtp://127.0.0.1:{port}", flush=True)
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=args.max_seconds)
+    except asyncio.TimeoutError:
+        print("smtp_sink: --max-seconds reached, exiting", file=sys.stderr, flush=True)
+    server.close()
+    sink.index.close()
+    return 0
+
+
+def main():
+    p = argparse.ArgumentParser(description="SMTP sink on loopback (tests only)")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--dir", required=True, help="where messages are saved")
+    p.add_argument("--max-seconds", type=float, default=600)
+    return asyncio.run(serve(p.parse_args()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -43,9 +43,15 @@ typedef struct chan {
     bool allow_private;
 } chan;
 
+typedef struct named {
+    char *id, *name;
+} named;
+
 typedef struct chanset {
     chan *v;
     size_t n;
+    named *names;                   /* agents with a display name, sorted by id */
+    size_t nnames;
     int refs;                       /* the dispatcher's + one per transfer using it */
 } chanset;
 
@@ -100,7 +106,24 @@ static void chanset_unref(chanset *s) {
         free(c->public_url);
     }
     free(s->v);
+    for (size_t i = 0; i < s->nnames; i++) {
+        free(s->names[i].id);
+        free(s->names[i].name);
+    }
+    free(s->names);
     free(s);
+}
+
+static int named_cmp(const void *a, const void *b) {
+    return strcmp(((const named *)a)->id, ((const named *)b)->id);
+}
+
+/* The display name of agent ID in SET, or NULL. */
+static const char *name_of(const chanset *set, const char *id) {
+    if (!id || !set->nnames) return NULL;
+    named key = { (char *)id, NULL };
+    const named *n = bsearch(&key, set->names, set->nnames, sizeof key, named_cmp);
+    return n ? n->name : NULL;
 }
 
 static char *dup_or_null(const char *s, bool *oom) {
@@ -131,6 +154,17 @@ int lr_dispatch_configure(lr_dispatcher *d, const lr_config *cfg) {
         c->concurrency = cc->concurrency;
         c->allow_private = cc->allow_private;
     }
+    bool mail = false;
+    for (size_t i = 0; i < s->n; i++) mail |= s->v[i].kind == LR_CHANNEL_SMTP;
+    if (!oom && mail && cfg->nagents && !(s->names = calloc(cfg->nagents, sizeof *s->names)))
+        oom = true;
+    for (size_t i = 0; !oom && mail && i < cfg->nagents; i++) {
+        if (!cfg->agents[i].name) continue;
+        named *n = &s->names[s->nnames++];
+        n->id = dup_or_null(cfg->agents[i].id, &oom);
+        n->name = dup_or_null(cfg->agents[i].name, &oom);
+    }
+    if (!oom && s->nnames) qsort(s->names, s->nnames, sizeof *s->names, named_cmp);
     if (oom) {
         chanset_unref(s);
         return LR_ENOMEM;
@@ -219,6 +253,7 @@ static int build(xfer *x, const lr_delivery_job *j, lr_time now) {
         .lead_json = j->lead_json, .lead_len = j->lead_json ? j->lead_len : 0,
         .decision_json = j->decision_json, .decision_len = j->decision_len,
         .from = ch->from, .to = j->recipient, .base_url = ch->public_url, .now = now,
+        .agent = j->agent, .agent_name = name_of(x->set, j->agent),
     };
     char h[160];
     if (ch->kind == LR_CHANNEL_SMTP) {

@@ -328,7 +328,7 @@ static void mail_read(mail *ml, const lr_delivery_msg *m) {
     if (!ml->lead_id) ml->lead_id = "(no id)";
     ml->action = m->action && *m->action ? m->action : get_str(ml->dec, "action");
     if (!ml->action) ml->action = "update";
-    ml->agent = get_str(ml->dec, "agent");
+    ml->agent = m->agent && *m->agent ? m->agent : get_str(ml->dec, "agent");
     const json_t *agents = json_object_get(ml->dec, "agents");
     if (!ml->agent && json_array_size(agents) == 1)
         ml->agent = json_string_value(json_array_get(agents, 0));

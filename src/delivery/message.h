@@ -41,6 +41,8 @@ typedef struct lr_delivery_msg {
     /* email only */
     const char *from;           /* sender address */
     const char *to;             /* recipient address */
+    const char *agent;          /* the recipient agent's id, or NULL (then the
+                                   decision's single agent, if any) */
     const char *agent_name;     /* the recipient agent's display name, or NULL */
     const char *base_url;       /* the server's public URL for instructions, or NULL */
     lr_time now;                /* the Date: header */

@@ -72,7 +72,7 @@ wait_for() {
 config() {
     cat >"$1" <<EOF
 agents:
-  - {id: alice, email: alice@example.com}
+  - {id: alice, name: Alice Ng, email: alice@example.com}
   - {id: bob}
 pools:
   team: [alice, bob]
@@ -132,6 +132,7 @@ signed_once_and_emailed() {
         grep -q 'POST https://leads.example.com/v1/leads/L3/progress' "$_m" ||
             { fail "the message does not say how to report progress"; show msg "$_m"; }
         grep -q 'Email: l3@buyer.test' "$_m" || { fail "the message does not name the lead"; show msg "$_m"; }
+        grep -q 'Alice Ng' "$_m" || { fail "the message does not greet the agent by name"; show msg "$_m"; }
     fi
     req GET /metrics -H "Authorization: Bearer $KEY"
     expect_body_has 'leadrouter_deliveries{status="delivered"} 9'

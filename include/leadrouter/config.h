@@ -132,10 +132,12 @@ typedef struct lr_channel_conf {
     int line, column;
 } lr_channel_conf;
 
-/* notify: [{on: [ACTIONS], to: CHANNEL, recipient: agent | ADDRESS}] */
+/* notify: [{on: [ACTIONS], to: CHANNEL, recipient: agent | ADDRESS, after: DURATION}] */
 typedef struct lr_notify_conf {
     uint32_t on;                    /* bit (1u << lr_action) per action */
     uint32_t channel;               /* index into lr_config.channels */
+    int64_t after_ms;               /* after: only when the lead is still where the
+                                       decision left it this long after; 0: at once */
     bool to_agent;                  /* smtp: to the decision's agent(s) `email` */
     char *recipient;                /* smtp: a fixed address when !to_agent */
     int line, column;

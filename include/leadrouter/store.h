@@ -125,17 +125,32 @@ int lr_store_stats_json(lr_store *s, lr_buf *out);
  * none; the dispatcher sends it after the commit and reports the outcome,
  * which the writer records. Statuses: pending (not tried yet, or replayed),
  * retrying (failed, tried again at next_at), delivered, dead (given up,
- * with the last answer kept). Ids are shown as "dlv_<id>". */
+ * with the last answer kept), cancelled (a delayed notice whose lead moved
+ * on before it was due: notify `after`). Ids are shown as "dlv_<id>". */
+
+#define LR_DLV_STATUS_MAP(X) \
+    X(PENDING, "pending") X(RETRYING, "retrying") X(DELIVERED, "delivered") \
+    X(DEAD, "dead") X(CANCELLED, "cancelled")
+typedef enum lr_delivery_status {
+#define LR_DLV_ENUM(e, s) LR_DLV_##e,
+    LR_DLV_STATUS_MAP(LR_DLV_ENUM)
+#undef LR_DLV_ENUM
+    LR_DLV__COUNT
+} lr_delivery_status;
+extern const char *const lr_delivery_status_names[LR_DLV__COUNT];
 
 /* Adds a delivery of decision DECISION (lr_store_add_decision's id) made
- * at AT: STATUS "pending" (due at AT), or "dead" with ERROR when it cannot
- * be sent at all (an agent without an email). *ID gets its id. */
-int lr_store_add_delivery(lr_store *s, int64_t decision, lr_time at, const char *lead,
-                          const char *action, const char *agent, const char *channel,
-                          const char *recipient, const char *status, const char *error,
-                          int64_t *id);
+ * at AT: STATUS "pending", due at AT + AFTER_MS, or "dead" with ERROR when
+ * it cannot be sent at all (an agent without an email). A delivery with
+ * AFTER_MS > 0 is conditional: it is cancelled instead of sent when its
+ * lead had another decision meanwhile. *ID gets its id. */
+int lr_store_add_delivery(lr_store *s, int64_t decision, lr_time at, int64_t after_ms,
+                          const char *lead, const char *action, const char *agent,
+                          const char *channel, const char *recipient, const char *status,
+                          const char *error, int64_t *id);
 
-/* Records an attempt's outcome: STATUS ("delivered", "retrying", "dead"),
+/* Records an attempt's outcome: STATUS ("delivered", "retrying", "dead",
+ * "cancelled"),
  * ATTEMPTS so far, NEXT_AT (retrying), AT the time of the outcome,
  * HTTP_STATUS (0 when there was no answer) and ERROR (NULL when none).
  * LR_ENOENT when there is no such delivery. */
@@ -159,6 +174,7 @@ typedef struct lr_delivery_job {
     size_t decision_len;
     const char *lead_json;          /* the lead as received, or NULL */
     size_t lead_len;
+    bool moved_on;                  /* conditional, and its lead had a later decision */
 } lr_delivery_job;
 
 /* Calls CB for up to LIMIT deliveries of CHANNEL due by NOW (pending or
@@ -171,9 +187,9 @@ int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int l
 /* The earliest next attempt of CHANNEL's open deliveries, or LR_TIME_NONE. */
 int lr_store_next_delivery(lr_store *s, const char *channel, lr_time *out);
 
-/* Counts of deliveries per status: pending, retrying, delivered, dead. */
+/* Counts of deliveries per status (lr_delivery_status). */
 typedef struct lr_delivery_counts {
-    int64_t pending, retrying, delivered, dead;
+    int64_t n[LR_DLV__COUNT];
 } lr_delivery_counts;
 int lr_store_delivery_counts(lr_store *s, lr_delivery_counts *out);
 

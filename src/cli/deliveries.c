@@ -27,7 +27,8 @@ void cli_deliveries_help(FILE *out) {
         "decision and sent after it is committed (docs/api.md, \"Deliveries\").\n"
         "\n"
         "`list` prints one JSON object per line, oldest first: id, lead, action,\n"
-        "agent, channel, recipient, status (pending, retrying, delivered, dead),\n"
+        "agent, channel, recipient, status (pending, retrying, delivered, dead,\n"
+        "cancelled),"
         "attempts, created_at, next_attempt_at, delivered_at, last_status, last_error.\n"
         "\n"
         "`retry` makes each delivery ID (dlv_42 or 42) pending again, due now, with\n"
@@ -36,7 +37,8 @@ void cli_deliveries_help(FILE *out) {
         "\n"
         "options:\n"
         "  -d, --db FILE        the server's store; required\n"
-        "  -s, --status S       list: only pending, retrying, delivered or dead\n"
+        "  -s, --status S       list: only pending, retrying, delivered, dead or\n"
+        "                       cancelled\n"
         "  -c, --channel NAME   list: only this channel\n"
         "  -n, --limit N        list: at most N (default: all)\n"
         "  -h, --help           show this help and exit\n"
@@ -112,10 +114,9 @@ static int deliveries_list(int argc, char **argv) {
     if (optind < argc)
         return cli_usage_error("deliveries list", "unexpected argument '%s'", argv[optind]);
     if (!db) return cli_usage_error("deliveries list", "--db FILE is required");
-    if (status && strcmp(status, "pending") && strcmp(status, "retrying") &&
-        strcmp(status, "delivered") && strcmp(status, "dead"))
+    if (status && lr_name_lookup(lr_delivery_status_names, LR_DLV__COUNT, status) < 0)
         return cli_usage_error("deliveries list",
-                               "--status must be pending, retrying, delivered or dead");
+                               "--status must be pending, retrying, delivered, dead or cancelled");
     lr_store *st = open_store("list", db);
     if (!st) return LR_EXIT_USAGE;
     char *cursor = NULL;

@@ -193,7 +193,12 @@ void cx_check_channels(cfg_ctx *cx, const yn *n, const yn *allow, lr_config *cfg
     }
 }
 
-static const char *const notify_keys[] = { "on", "to", "recipient" };
+static const char *const notify_keys[] = { "on", "to", "recipient", "after" };
+
+/* Actions that leave a lead waiting for something: the only ones a
+ * delayed notice (`after`) makes sense for. */
+#define WAITING_ACTIONS ((1u << LR_ACTION_QUEUED) | (1u << LR_ACTION_OFFERED) | \
+                         (1u << LR_ACTION_HELD))
 
 /* Checks the `on` list N of entry CTX into *bits. */
 static void check_on(cfg_ctx *cx, const yn *n, const char *ctx, uint32_t *bits) {
@@ -229,10 +234,10 @@ static void check_notify_entry(cfg_ctx *cx, const yn *m, size_t i, const char *o
     char ctx[CX_DESC_SIZE + 64];
     snprintf(ctx, sizeof ctx, "%s%snotify #%zu", owner, owner[0] ? ": " : "", i + 1);
     if (!want_kind(cx, m, YN_MAP, ctx, NULL, "a mapping with on and to")) return;
-    const yn *v[3];
+    const yn *v[4];
     char where[sizeof ctx + 8];
     snprintf(where, sizeof where, "in %s", ctx);
-    cx_split(cx, m, notify_keys, 3, v, where);
+    cx_split(cx, m, notify_keys, 4, v, where);
     if (!v[0]) cx_error(cx, m->line, m->col, "%s: missing required key 'on'", ctx);
     else check_on(cx, v[0], ctx, &e->on);
     const char *s;
@@ -262,6 +267,10 @@ static void check_notify_entry(cfg_ctx *cx, const yn *m, size_t i, const char *o
         cx_error(cx, m->line, m->col, "%s: missing 'recipient' for an smtp channel"
                  " ('agent' or an address)", ctx);
     }
+    if (v[3] && want_duration(cx, v[3], ctx, "after", MS_SEC, 30 * CX_MS_PER_DAY, &e->after_ms) &&
+        (e->on & ~WAITING_ACTIONS))
+        cx_error(cx, v[3]->line, v[3]->col, "%s: 'after' applies only to queued, offered and held"
+                 " (a lead still waiting after that long)", ctx);
 }
 
 void cx_check_notify(cfg_ctx *cx, const yn *n, const char *ctx, const name_ix *channels,

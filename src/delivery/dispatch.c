@@ -435,11 +435,13 @@ static int pick_one(const lr_delivery_job *j, void *ud) {
     x->window_from = j->window_from;
     lr_buf_init(&x->payload);
     lr_buf_init(&x->answer);
-    int rc = build(x, j, p->now);
+    bool cancelled = j->moved_on;  /* a delayed notice whose lead moved on */
+    int rc = cancelled ? LR_OK : build(x, j, p->now);
     bool unsendable = rc != LR_OK && rc != LR_ENOMEM;
-    if (rc == LR_OK) rc = setup(x);
-    if (rc == LR_OK && curl_multi_add_handle(d->multi, x->easy) != CURLM_OK) rc = LR_ENOMEM;
-    if (rc != LR_OK && !unsendable) {
+    if (rc == LR_OK && !cancelled) rc = setup(x);
+    if (rc == LR_OK && !cancelled && curl_multi_add_handle(d->multi, x->easy) != CURLM_OK)
+        rc = LR_ENOMEM;
+    if (rc != LR_OK && !unsendable && !cancelled) {
         xfer_free(x);
         return rc;
     }
@@ -458,14 +460,19 @@ static int pick_one(const lr_delivery_job *j, void *ud) {
     }
     d->busy[d->nbusy++] = j->id;
     pthread_mutex_unlock(&d->mu);
-    if (unsendable) {               /* e.g. a recipient that is not an address: dead */
+    if (cancelled || unsendable) {  /* reported without sending */
         lr_delivery_result *r = calloc(1, sizeof *r);
         if (r) {
-            *r = (lr_delivery_result){ .id = j->id, .status = "dead", .attempts = j->attempts,
+            *r = (lr_delivery_result){ .id = j->id, .attempts = j->attempts,
+                                       .status = cancelled ? "cancelled" : "dead",
                                        .prev = x->was_retrying ? "retrying" : "pending",
                                        .at = p->now, .next_at = LR_TIME_NONE };
-            snprintf(r->error, sizeof r->error, "cannot build the message: %s",
-                     lr_strerror(rc));
+            if (cancelled)
+                snprintf(r->error, sizeof r->error, "lead %s had another decision before "
+                         "this notice was due", j->lead ? j->lead : "?");
+            else
+                snprintf(r->error, sizeof r->error, "cannot build the message: %s",
+                         lr_strerror(rc));
             d->report(r, d->ud);
         }
         xfer_free(x);

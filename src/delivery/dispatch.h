@@ -31,7 +31,8 @@ typedef struct lr_dispatcher lr_dispatcher;
 typedef struct lr_delivery_result {
     struct lr_delivery_result *next;    /* free for the receiver's list */
     int64_t id;
-    const char *status;             /* static: "delivered", "retrying" or "dead" */
+    const char *status;             /* static: "delivered", "retrying", "dead" or
+                                       "cancelled" (a notice whose lead moved on) */
     const char *prev;               /* static: the status it had: "pending" or "retrying" */
     int attempts;                   /* attempts so far, this one included */
     lr_time next_at;                /* "retrying": when the next attempt is due */

@@ -398,14 +398,11 @@ static void exec_metrics(lr_service *svc, lr_cmd *cmd) {
     must(svc, lr_buf_printf(out, "# HELP leadrouter_writer_queue Requests waiting for the writer.\n"
                                  "# TYPE leadrouter_writer_queue gauge\n"
                                  "leadrouter_writer_queue %zu\n", queued));
-    must(svc, lr_buf_printf(out, "# HELP leadrouter_deliveries Deliveries in the outbox by status.\n"
-                                 "# TYPE leadrouter_deliveries gauge\n"
-                                 "leadrouter_deliveries{status=\"pending\"} %lld\n"
-                                 "leadrouter_deliveries{status=\"retrying\"} %lld\n"
-                                 "leadrouter_deliveries{status=\"delivered\"} %lld\n"
-                                 "leadrouter_deliveries{status=\"dead\"} %lld\n",
-                            (long long)svc->dlv.pending, (long long)svc->dlv.retrying,
-                            (long long)svc->dlv.delivered, (long long)svc->dlv.dead));
+    must(svc, lr_buf_puts(out, "# HELP leadrouter_deliveries Deliveries in the outbox by status.\n"
+                               "# TYPE leadrouter_deliveries gauge\n"));
+    for (int i = 0; i < LR_DLV__COUNT; i++)
+        must(svc, lr_buf_printf(out, "leadrouter_deliveries{status=\"%s\"} %lld\n",
+                                lr_delivery_status_names[i], (long long)svc->dlv.n[i]));
     /* queue depths per pool, from the engine's JSON view */
     lr_buf q = LR_BUF_INIT;
     must(svc, lr_engine_queues_json(svc->eng, &q));

@@ -28,37 +28,33 @@ static void notice_config(lr_service *svc) {
     svc->notify_any = cfg->nnotify || svc->notify_rules;
 }
 
-static void count_new(lr_service *svc, const char *status) {
-    if (strcmp(status, "pending") == 0) svc->dlv.pending++;
-    else svc->dlv.dead++;
-}
-
 /* One delivery of decision D on channel C to RECIPIENT (NULL: the channel's
  * own target) about AGENT. */
 static void add(lr_service *svc, const lr_decision *d, int64_t decision_id,
-                const lr_channel_conf *c, const char *agent, const char *recipient,
-                const char *status, const char *error) {
+                const lr_notify_conf *e, const char *agent, const char *recipient,
+                lr_delivery_status status, const char *error) {
+    const lr_channel_conf *c = &svc->cfg->channels[e->channel];
     fatal_if(svc, "storing a delivery",
-             lr_store_add_delivery(svc->store, decision_id, d->at, d->lead,
+             lr_store_add_delivery(svc->store, decision_id, d->at, e->after_ms, d->lead,
                                    lr_action_names[d->action], agent, c->name, recipient,
-                                   status, error, NULL));
-    count_new(svc, status);
+                                   lr_delivery_status_names[status], error, NULL));
+    svc->dlv.n[status]++;
     svc->dlv_added++;
 }
 
 /* Email to AGENT: its address from the config, or a dead delivery that
  * says why there is none. */
 static void add_to_agent(lr_service *svc, const lr_decision *d, int64_t decision_id,
-                         const lr_channel_conf *c, const char *agent) {
+                         const lr_notify_conf *e, const char *agent) {
     int a = lr_config_agent_index(svc->cfg, agent);
     const char *email = a >= 0 ? svc->cfg->agents[a].email : NULL;
     if (email) {
-        add(svc, d, decision_id, c, agent, email, "pending", NULL);
+        add(svc, d, decision_id, e, agent, email, LR_DLV_PENDING, NULL);
         return;
     }
     char msg[400];
     snprintf(msg, sizeof msg, "agent '%s' has no email in the config", agent);
-    add(svc, d, decision_id, c, agent, NULL, "dead", msg);
+    add(svc, d, decision_id, e, agent, NULL, LR_DLV_DEAD, msg);
 }
 
 static void apply_entries(lr_service *svc, const lr_decision *d, int64_t decision_id,
@@ -68,14 +64,14 @@ static void apply_entries(lr_service *svc, const lr_decision *d, int64_t decisio
         if (!(e->on & (1u << d->action))) continue;
         const lr_channel_conf *c = &svc->cfg->channels[e->channel];
         if (c->kind == LR_CHANNEL_WEBHOOK) {
-            add(svc, d, decision_id, c, d->agent, NULL, "pending", NULL);
+            add(svc, d, decision_id, e, d->agent, NULL, LR_DLV_PENDING, NULL);
         } else if (!e->to_agent) {
-            add(svc, d, decision_id, c, d->agent, e->recipient, "pending", NULL);
+            add(svc, d, decision_id, e, d->agent, e->recipient, LR_DLV_PENDING, NULL);
         } else if (d->agent) {
-            add_to_agent(svc, d, decision_id, c, d->agent);
+            add_to_agent(svc, d, decision_id, e, d->agent);
         } else {
             for (size_t k = 0; k < d->nagents; k++)     /* a broadcast offer: each agent */
-                add_to_agent(svc, d, decision_id, c, d->agents[k]);
+                add_to_agent(svc, d, decision_id, e, d->agents[k]);
         }
     }
 }
@@ -101,11 +97,10 @@ void lr_outbox_report(lr_delivery_result *r, void *ud) {
     pthread_mutex_unlock(&svc->mu);
 }
 
+/* The counter of STATUS (a name of lr_delivery_status_names). */
 static int64_t *counter(lr_service *svc, const char *status) {
-    if (strcmp(status, "pending") == 0) return &svc->dlv.pending;
-    if (strcmp(status, "retrying") == 0) return &svc->dlv.retrying;
-    if (strcmp(status, "delivered") == 0) return &svc->dlv.delivered;
-    return &svc->dlv.dead;
+    int i = lr_name_lookup(lr_delivery_status_names, LR_DLV__COUNT, status);
+    return &svc->dlv.n[i >= 0 ? i : LR_DLV_DEAD];
 }
 
 void lr_outbox_record(lr_service *svc, lr_delivery_result *list, int64_t **ids, size_t *n) {
@@ -153,7 +148,7 @@ void lr_outbox_exec(lr_service *svc, lr_cmd *cmd, lr_time now) {
         rc = lr_store_delivery_retry(svc->store, id, now, prev);
         if (rc == LR_OK) {
             (*counter(svc, prev))--;
-            svc->dlv.pending++;
+            svc->dlv.n[LR_DLV_PENDING]++;
             svc->dlv_added++;
             rc = lr_store_delivery_json(svc->store, id, &cmd->body);
         }

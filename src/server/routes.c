@@ -453,7 +453,6 @@ void lr_route_leads_list(const lr_req *req, lr_reply *rep) {
 }
 
 void lr_route_deliveries_list(const lr_req *req, lr_reply *rep) {
-    static const char *const statuses[] = { "pending", "retrying", "delivered", "dead" };
     lr_cmd cmd;
     memset(&cmd, 0, sizeof cmd);
     cmd.type = LR_CMD_LIST_DELIVERIES;
@@ -467,9 +466,9 @@ void lr_route_deliveries_list(const lr_req *req, lr_reply *rep) {
             }
             *(k[0] == 'c' && k[1] == 'h' ? &cmd.deliveries.channel : &cmd.deliveries.cursor) = v;
         } else if (strcmp(k, "status") == 0) {
-            if (lr_name_lookup(statuses, 4, v) < 0) {
+            if (lr_name_lookup(lr_delivery_status_names, LR_DLV__COUNT, v) < 0) {
                 lr_reply_error(rep, 400, "invalid_request",
-                               "'status' must be one of pending, retrying, delivered, dead");
+                               "'status' must be one of pending, retrying, delivered, dead, cancelled");
                 return;
             }
             cmd.deliveries.status = v;

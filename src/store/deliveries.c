@@ -16,7 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const STATUSES[] = { "pending", "retrying", "delivered", "dead" };
+const char *const lr_delivery_status_names[LR_DLV__COUNT] = {
+#define LR_DLV_NAME(e, s) s,
+    LR_DLV_STATUS_MAP(LR_DLV_NAME)
+#undef LR_DLV_NAME
+};
 
 /* Column COL as a NUL-terminated string or NULL (valid until the next step). */
 static const char *col_str(sqlite3_stmt *st, int col) {
@@ -24,9 +28,7 @@ static const char *col_str(sqlite3_stmt *st, int col) {
 }
 
 static bool known_status(const char *s) {
-    for (size_t i = 0; i < sizeof STATUSES / sizeof *STATUSES; i++)
-        if (strcmp(s, STATUSES[i]) == 0) return true;
-    return false;
+    return lr_name_lookup(lr_delivery_status_names, LR_DLV__COUNT, s) >= 0;
 }
 
 int lr_delivery_id_parse(const char *text, int64_t *out) {
@@ -38,10 +40,10 @@ int lr_delivery_id_parse(const char *text, int64_t *out) {
     return LR_OK;
 }
 
-int lr_store_add_delivery(lr_store *s, int64_t decision, lr_time at, const char *lead,
-                          const char *action, const char *agent, const char *channel,
-                          const char *recipient, const char *status, const char *error,
-                          int64_t *id) {
+int lr_store_add_delivery(lr_store *s, int64_t decision, lr_time at, int64_t after_ms,
+                          const char *lead, const char *action, const char *agent,
+                          const char *channel, const char *recipient, const char *status,
+                          const char *error, int64_t *id) {
     if (!action || !channel || !status || !known_status(status)) return LR_EINVAL;
     sqlite3_stmt *st = s->st[SQ_DLV_ADD];
     int b = sqlite3_bind_int64(st, 1, decision);
@@ -53,6 +55,7 @@ int lr_store_add_delivery(lr_store *s, int64_t decision, lr_time at, const char 
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 7, status);
     if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 8, at);
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 9, error);
+    if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 10, after_ms > 0 ? after_ms : 0);
     int rc = lr_sq_finish(s, st, b == SQLITE_OK ? sqlite3_step(st) : b);
     if (rc == LR_OK && id) *id = sqlite3_last_insert_rowid(s->db);
     return rc;
@@ -121,6 +124,7 @@ int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int l
         j.decision_len = (size_t)sqlite3_column_bytes(st, 8);
         j.lead_json = col_str(st, 9);
         j.lead_len = (size_t)sqlite3_column_bytes(st, 9);
+        j.moved_on = sqlite3_column_int(st, 10) != 0;
         if ((stop = cb(&j, ud)) != 0) break;
     }
     int rc = lr_sq_finish(s, st, b);
@@ -145,12 +149,8 @@ int lr_store_delivery_counts(lr_store *s, lr_delivery_counts *out) {
     int b;
     while ((b = sqlite3_step(st)) == SQLITE_ROW) {
         const char *k = col_str(st, 0);
-        int64_t n = sqlite3_column_int64(st, 1);
-        if (!k) continue;
-        if (strcmp(k, "pending") == 0) c.pending = n;
-        else if (strcmp(k, "retrying") == 0) c.retrying = n;
-        else if (strcmp(k, "delivered") == 0) c.delivered = n;
-        else if (strcmp(k, "dead") == 0) c.dead = n;
+        int i = k ? lr_name_lookup(lr_delivery_status_names, LR_DLV__COUNT, k) : -1;
+        if (i >= 0) c.n[i] = sqlite3_column_int64(st, 1);
     }
     int rc = lr_sq_finish(s, st, b);
     if (rc == LR_OK) *out = c;

@@ -69,7 +69,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 /* MIGRATIONS[v] takes a database from user_version v to v + 1. */
 static const char *const MIGRATIONS[SCHEMA_VERSION] = {
@@ -106,6 +106,8 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
     "CREATE INDEX deliveries_due ON deliveries(channel, next_at)"
     "  WHERE status IN ('pending', 'retrying');"
     "CREATE INDEX deliveries_status ON deliveries(status);",
+    /* 2 -> 3: conditional deliveries (notify `after`) */
+    "ALTER TABLE deliveries ADD COLUMN cond INTEGER NOT NULL DEFAULT 0;",
 };
 
 static const char *const STMT_SQL[SQ__COUNT] = {

@@ -89,8 +89,8 @@
 #define LR_SQ_DLV_OPEN "status IN ('pending', 'retrying')"
 #define LR_STORE_DELIVERY_STMTS(X)                                              \
     X(DLV_ADD, "INSERT INTO deliveries(decision, lead, action, agent, channel, recipient," \
-               " status, created_at, window_from, next_at, last_error)"        \
-               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8, ?9)")          \
+               " status, created_at, window_from, next_at, last_error, cond)"  \
+               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8 + ?10, ?9, ?10 > 0)") \
     X(DLV_RESULT, "UPDATE deliveries SET status = ?2, attempts = ?3, next_at = ?4," \
                   " updated_at = ?5, last_status = ?6, last_error = ?7,"        \
                   " delivered_at = CASE WHEN ?2 = 'delivered' THEN ?5 ELSE delivered_at END" \
@@ -98,7 +98,9 @@
     X(DLV_RETRY, "UPDATE deliveries SET status = 'pending', next_at = ?2, window_from = ?2," \
                  " updated_at = ?2 WHERE id = ?1")                              \
     X(DLV_DUE, "SELECT d.id, d.lead, d.action, d.agent, d.recipient, d.attempts,"  \
-               " d.created_at, d.window_from, dc.body, l.body"                  \
+               " d.created_at, d.window_from, dc.body, l.body,"                 \
+               " d.cond AND EXISTS (SELECT 1 FROM decisions d2"                 \
+               "   WHERE d2.lead_seq = dc.lead_seq AND d2.id > dc.id)"          \
                " FROM deliveries d JOIN decisions dc ON dc.id = d.decision"     \
                " LEFT JOIN leads l ON l.seq = dc.lead_seq"                      \
                " WHERE d.channel = ?1 AND d." LR_SQ_DLV_OPEN " AND d.next_at <= ?2" \

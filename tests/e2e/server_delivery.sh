@@ -11,6 +11,7 @@
 #     takes everything; a 410 is dead at once with the answer kept, and a
 #     replay (API and CLI) sends it again with the same id
 #   - a private target not allowed is refused without connecting
+#   - a notice delayed by `after` goes out only when its lead still waits
 #   - SIGKILL with deliveries committed but not sent loses none and sends
 #     none for a lead that was not committed
 #   - channels that do not validate are config errors with file:line
@@ -266,6 +267,45 @@ kill_between_commit_and_send() {
     peer_stop RECV
 }
 
+waiting_notice_only_when_still_waiting() {
+    peer_start RECV "$HERE/receiver.py" --port 0 --log "$T/hooks.jsonl" \
+        --secret "$LR_TEST_HOOK_SECRET" --control || return
+    cat >"$T/c.yaml" <<EOF
+agents:
+  - {id: solo, capacity: 1}
+pools:
+  one: [solo]
+channels:
+  crm: {webhook: "http://127.0.0.1:$RECV_PORT/late", secret_env: LR_TEST_HOOK_SECRET}
+allow_private_targets: [crm]
+rules:
+  - name: one
+    pool: one
+    strategy: round_robin
+    fallback: queue
+    notify: [{on: [queued], to: crm, after: 2s}]
+EOF
+    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return; }
+    KEY=$(mkkey "$T/s.db" admin)
+    leads 1 3                       # L1 assigned, L2 and L3 wait
+    api GET /v1/deliveries
+    expect_jq '[.deliveries[] | [.lead, .action, .status]]' '[["L2","queued","pending"],["L3","queued","pending"]]'
+    api POST /v1/leads/L1/progress '{"status":"won"}'    # solo is free: L2 goes out
+    expect_code 200 "closing L1"
+    wait_for 20 '[.deliveries[] | select(.status == "pending")] | length == 0' || return
+    expect_jq '[.deliveries[] | [.lead, .status]]' '[["L2","cancelled"],["L3","delivered"]]'
+    expect_jq '.deliveries[0].last_error' '"lead L2 had another decision before this notice was due"'
+    _got=$(jq -s -c '[.[] | [.body.lead.id, .body.type]]' "$T/hooks.jsonl")
+    [ "$_got" = '[["L3","decision.queued"]]' ] || fail "late notices received: $_got"
+    _late=$(jq -s '.[0].at' "$T/hooks.jsonl")
+    _made=$(jq -r '.deliveries[1].created_at' "$RB")
+    jq -n -e --argjson at "$_late" --arg made "$_made" \
+        "$JQ_DEFS"' ($at * 1000) - ($made | ms) >= 2000' >/dev/null ||
+        fail "L3's notice came before its 2 s were over (made $_made, received at $_late)"
+    srv_term S
+    peer_stop RECV
+}
+
 bad_channels() {
     cat >"$T/bad.yaml" <<'EOF'
 agents: [{id: a}]
@@ -292,5 +332,6 @@ tcase down_then_back
 tcase gone_is_dead_then_replayed
 tcase private_target_refused
 tcase kill_between_commit_and_send
+tcase waiting_notice_only_when_still_waiting
 tcase bad_channels
 finish

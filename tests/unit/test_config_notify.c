@@ -131,11 +131,28 @@ TEST(journaled_configs_do_not_need_their_secrets_set) {
     CHECK_EQ_INT(load(yaml, &cfg), LR_ECONFIG);
 }
 
+TEST(after_delays_notices_of_waiting_leads_only) {
+    lr_config *cfg = ok_config(
+        AGENTS "channels:\n  crm: {webhook: \"https://crm.example.com\"}\n"
+        "notify:\n  - {on: [queued, offered], to: crm, after: 10m}\n" RULE);
+    if (cfg) CHECK_EQ_INT(cfg->notify[0].after_ms, 600000);
+    lr_config_free(cfg);
+    CHECK_EQ_STR(errors_of(
+        AGENTS "channels:\n  crm: {webhook: \"https://crm.example.com\"}\n"
+        "notify:\n  - {on: [queued, assigned], to: crm, after: 10m}\n"
+        "  - {on: [queued], to: crm, after: soon}\n" RULE),
+        "t.yaml:9:46: notify #1: 'after' applies only to queued, offered and held (a lead "
+        "still waiting after that long)\n"
+        "t.yaml:10:36: notify #2: 'after' must be a duration from 1s to 30d (a whole number "
+        "and s, m, h or d), got 'soon'");
+}
+
 int main(void) {
     RUN(channels_get_their_defaults_and_options);
     RUN(notify_entries_at_top_level_and_per_rule);
     RUN(channel_mistakes_are_named_where_they_are);
     RUN(notify_mistakes_are_named_where_they_are);
     RUN(journaled_configs_do_not_need_their_secrets_set);
+    RUN(after_delays_notices_of_waiting_leads_only);
     return test_report();
 }

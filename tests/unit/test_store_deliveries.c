@@ -1,0 +1,222 @@
+/* test_store_deliveries.c -- the outbox in the store (store.h,
+ * "deliveries"): rows written with their decision, the due ones as the
+ * dispatcher reads them, outcomes, replays, counts, the JSON of the API
+ * and the cancellation of delayed notices whose lead moved on. */
+#include "leadrouter/error.h"
+#include "leadrouter/store.h"
+#include "test.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#define T0 1793613600000                /* 2026-11-02T10:00:00Z */
+
+static char path_[64];
+
+static lr_store *open_new(void) {
+    char err[256] = "";
+    snprintf(path_, sizeof path_, "/tmp/lr_test_dlv_XXXXXX");
+    int fd = mkstemp(path_);
+    if (fd < 0) return NULL;
+    close(fd);
+    lr_store *s = NULL;
+    if (lr_store_open(path_, LR_SYNC_OFF, &s, err, sizeof err) != LR_OK) printf("  open: %s\n", err);
+    return s;
+}
+
+static void remove_db(lr_store *s) {
+    char p[80];
+    lr_store_close(s);
+    unlink(path_);
+    snprintf(p, sizeof p, "%s-wal", path_);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", path_);
+    unlink(p);
+}
+
+/* Lead ID arrives as event SEQ at AT; its decision ACTION is stored: *dec. */
+static void lead_and_decision(lr_store *s, int64_t seq, const char *id, const char *action,
+                              lr_time at, int64_t *dec) {
+    char body[96], djson[160];
+    int n = snprintf(body, sizeof body, "{\"id\":\"%s\"}", id);
+    unsigned char h[32];
+    memset(h, (int)seq, sizeof h);
+    CHECK_EQ_INT(lr_store_append_event(s, seq, at, "lead", id, body, (size_t)n), LR_OK);
+    CHECK_EQ_INT(lr_store_add_lead(s, id, NULL, at, body, (size_t)n, h), LR_OK);
+    n = snprintf(djson, sizeof djson, "{\"lead\":\"%s\",\"action\":\"%s\"}", id, action);
+    CHECK_EQ_INT(lr_store_add_decision(s, seq, at, id, action, "ann", djson, (size_t)n, dec),
+                 LR_OK);
+}
+
+typedef struct seen {
+    int64_t ids[8];
+    bool moved[8];
+    char lead_json[8][64];
+    int n;
+} seen;
+
+static int collect(const lr_delivery_job *j, void *ud) {
+    seen *v = ud;
+    if (v->n < 8) {
+        v->ids[v->n] = j->id;
+        v->moved[v->n] = j->moved_on;
+        snprintf(v->lead_json[v->n], sizeof v->lead_json[0], "%.*s", (int)j->lead_len,
+                 j->lead_json ? j->lead_json : "");
+        v->n++;
+    }
+    return 0;
+}
+
+TEST(due_deliveries_come_with_their_lead_and_in_due_order) {
+    lr_store *s = open_new();
+    if (!s) { CHECK(0); return; }
+    int64_t d1, d2, a, b, c;
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    lead_and_decision(s, 1, "L1", "assigned", T0, &d1);
+    lead_and_decision(s, 2, "L2", "assigned", T0 + 10, &d2);
+    CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "ann", "crm", NULL,
+                                       "pending", NULL, &a), LR_OK);
+    CHECK_EQ_INT(lr_store_add_delivery(s, d2, T0 + 10, 0, "L2", "assigned", "ann", "crm", NULL,
+                                       "pending", NULL, &b), LR_OK);
+    CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "ann", "mail",
+                                       "ann@example.com", "pending", NULL, &c), LR_OK);
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    seen v = { 0 };
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 5, 10, collect, &v), LR_OK);
+    CHECK_EQ_INT(v.n, 1);                       /* L2's is not due yet */
+    CHECK_EQ_INT(v.ids[0], a);
+    CHECK_EQ_STR(v.lead_json[0], "{\"id\":\"L1\"}");
+    memset(&v, 0, sizeof v);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 10, 10, collect, &v), LR_OK);
+    CHECK_EQ_INT(v.n, 2);
+    CHECK_EQ_INT(v.ids[1], b);
+    lr_time next = 0;
+    CHECK_EQ_INT(lr_store_next_delivery(s, "mail", &next), LR_OK);
+    CHECK_EQ_INT(next, T0);
+    /* outcomes: delivered leaves the due list; retrying comes back at next_at */
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    CHECK_EQ_INT(lr_store_delivery_result(s, a, "delivered", 1, LR_TIME_NONE, T0 + 20, 200, NULL),
+                 LR_OK);
+    CHECK_EQ_INT(lr_store_delivery_result(s, b, "retrying", 1, T0 + 5000, T0 + 20, 503,
+                                          "answered 503"), LR_OK);
+    CHECK_EQ_INT(lr_store_delivery_result(s, 999, "dead", 1, LR_TIME_NONE, T0, 0, "x"), LR_ENOENT);
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    memset(&v, 0, sizeof v);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 4999, 10, collect, &v), LR_OK);
+    CHECK_EQ_INT(v.n, 0);
+    CHECK_EQ_INT(lr_store_next_delivery(s, "crm", &next), LR_OK);
+    CHECK_EQ_INT(next, T0 + 5000);
+    lr_delivery_counts k;
+    CHECK_EQ_INT(lr_store_delivery_counts(s, &k), LR_OK);
+    CHECK_EQ_INT(k.n[LR_DLV_PENDING], 1);
+    CHECK_EQ_INT(k.n[LR_DLV_RETRYING], 1);
+    CHECK_EQ_INT(k.n[LR_DLV_DELIVERED], 1);
+    CHECK_EQ_INT(k.n[LR_DLV_DEAD], 0);
+    remove_db(s);
+}
+
+TEST(delivery_json_and_pages) {
+    lr_store *s = open_new();
+    if (!s) { CHECK(0); return; }
+    int64_t d1, a, b;
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    lead_and_decision(s, 1, "L1", "assigned", T0, &d1);
+    CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "ann", "crm", NULL,
+                                       "pending", NULL, &a), LR_OK);
+    CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "bob", "mail", NULL,
+                                       "dead", "agent 'bob' has no email in the config", &b),
+                 LR_OK);
+    CHECK_EQ_INT(lr_store_delivery_result(s, a, "delivered", 2, LR_TIME_NONE, T0 + 1500, 204,
+                                          NULL), LR_OK);
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    lr_buf out = LR_BUF_INIT;
+    CHECK_EQ_INT(lr_store_delivery_json(s, a, &out), LR_OK);
+    CHECK_EQ_STR(out.data, "{\"id\":\"dlv_1\",\"lead\":\"L1\",\"action\":\"assigned\",\"agent\":\"ann\","
+                           "\"channel\":\"crm\",\"recipient\":null,\"status\":\"delivered\","
+                           "\"attempts\":2,\"created_at\":\"2026-11-02T10:00:00Z\","
+                           "\"next_attempt_at\":null,\"delivered_at\":\"2026-11-02T10:00:01.500Z\","
+                           "\"last_status\":204,\"last_error\":null}");
+    lr_buf_reset(&out);
+    CHECK_EQ_INT(lr_store_list_deliveries(s, NULL, NULL, 1, NULL, &out), LR_OK);
+    CHECK(strstr(out.data, "\"next_cursor\":\"1\"}") != NULL);
+    lr_buf_reset(&out);
+    CHECK_EQ_INT(lr_store_list_deliveries(s, NULL, NULL, 1, "1", &out), LR_OK);
+    CHECK(strstr(out.data, "\"id\":\"dlv_2\"") != NULL);
+    CHECK(strstr(out.data, "\"last_error\":\"agent 'bob' has no email in the config\"") != NULL);
+    CHECK(strstr(out.data, "\"next_cursor\":null}") != NULL);
+    lr_buf_reset(&out);
+    CHECK_EQ_INT(lr_store_list_deliveries(s, "dead", "crm", 10, NULL, &out), LR_OK);
+    CHECK_EQ_STR(out.data, "{\"deliveries\":[],\"next_cursor\":null}");
+    lr_buf_reset(&out);
+    CHECK_EQ_INT(lr_store_list_deliveries(s, "lost", NULL, 10, NULL, &out), LR_EINVAL);
+    CHECK_EQ_INT(lr_store_list_deliveries(s, NULL, NULL, 10, "x1", &out), LR_EINVAL);
+    CHECK_EQ_INT(lr_store_delivery_json(s, 77, &out), LR_ENOENT);
+    CHECK_EQ_INT((int)out.len, 0);
+    lr_buf_release(&out);
+    int64_t id;
+    CHECK_EQ_INT(lr_delivery_id_parse("dlv_42", &id), LR_OK);
+    CHECK_EQ_INT(id, 42);
+    CHECK_EQ_INT(lr_delivery_id_parse("42", &id), LR_OK);
+    CHECK_EQ_INT(lr_delivery_id_parse("dlv_", &id), LR_EINVAL);
+    CHECK_EQ_INT(lr_delivery_id_parse("dlv_0", &id), LR_EINVAL);
+    CHECK_EQ_INT(lr_delivery_id_parse("dlv_-1", &id), LR_EINVAL);
+    remove_db(s);
+}
+
+TEST(retry_makes_a_dead_delivery_pending_again) {
+    lr_store *s = open_new();
+    if (!s) { CHECK(0); return; }
+    int64_t d1, a;
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    lead_and_decision(s, 1, "L1", "assigned", T0, &d1);
+    CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "ann", "crm", NULL,
+                                       "pending", NULL, &a), LR_OK);
+    CHECK_EQ_INT(lr_store_delivery_result(s, a, "dead", 1, LR_TIME_NONE, T0 + 100, 410,
+                                          "answered 410"), LR_OK);
+    char prev[16] = "";
+    CHECK_EQ_INT(lr_store_delivery_retry(s, a, T0 + 60000, prev), LR_OK);
+    CHECK_EQ_STR(prev, "dead");
+    CHECK_EQ_INT(lr_store_delivery_retry(s, 99, T0, prev), LR_ENOENT);
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    seen v = { 0 };
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 59999, 10, collect, &v), LR_OK);
+    CHECK_EQ_INT(v.n, 0);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 60000, 10, collect, &v), LR_OK);
+    CHECK_EQ_INT(v.n, 1);
+    remove_db(s);
+}
+
+TEST(a_delayed_notice_knows_when_its_lead_moved_on) {
+    lr_store *s = open_new();
+    if (!s) { CHECK(0); return; }
+    int64_t d1, d2, a, b;
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    lead_and_decision(s, 1, "L1", "queued", T0, &d1);
+    lead_and_decision(s, 2, "L2", "queued", T0, &d2);
+    CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 600000, "L1", "queued", NULL, "crm", NULL,
+                                       "pending", NULL, &a), LR_OK);
+    CHECK_EQ_INT(lr_store_add_delivery(s, d2, T0, 600000, "L2", "queued", NULL, "crm", NULL,
+                                       "pending", NULL, &b), LR_OK);
+    /* L1 is assigned later (event 3) */
+    CHECK_EQ_INT(lr_store_append_event(s, 3, T0 + 1000, "progress", "L1", "{}", 2), LR_OK);
+    CHECK_EQ_INT(lr_store_add_decision(s, 3, T0 + 1000, "L1", "assigned", "ann", "{}", 2, NULL),
+                 LR_OK);
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    seen v = { 0 };
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 599999, 10, collect, &v), LR_OK);
+    CHECK_EQ_INT(v.n, 0);                       /* not due before its 10 minutes */
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 600000, 10, collect, &v), LR_OK);
+    CHECK_EQ_INT(v.n, 2);
+    CHECK_EQ_INT(v.ids[0], a);
+    CHECK_EQ_INT(v.moved[0], 1);
+    CHECK_EQ_INT(v.moved[1], 0);
+    remove_db(s);
+}
+
+int main(void) {
+    RUN(due_deliveries_come_with_their_lead_and_in_due_order);
+    RUN(delivery_json_and_pages);
+    RUN(retry_makes_a_dead_delivery_pending_again);
+    RUN(a_delayed_notice_knows_when_its_lead_moved_on);
+    return test_report();
+}

@@ -39,6 +39,13 @@ int lr_store_open(const char *path, lr_store_sync sync, lr_store **out, char *er
 void lr_store_close(lr_store *s);           /* accepts NULL */
 const char *lr_store_errmsg(const lr_store *s);
 
+/* Copies what it can of the WAL into the database file without waiting
+ * for the writer or blocking it (a PASSIVE checkpoint), on a handle of its
+ * own: *wal_pages gets the WAL's size and *copied how much of it is now in
+ * the database file (either may be NULL). The writer still checkpoints
+ * itself every 10000 WAL pages, which then finds most of the work done. */
+int lr_store_checkpoint(lr_store *s, int *wal_pages, int *copied);
+
 /* One transaction at a time. Commit returns only when the data is as
  * durable as the sync mode says. */
 int lr_store_begin(lr_store *s);
@@ -150,12 +157,14 @@ int lr_store_add_delivery(lr_store *s, int64_t decision, lr_time at, int64_t aft
                           const char *error, int64_t *id);
 
 /* Records an attempt's outcome: STATUS ("delivered", "retrying", "dead",
- * "cancelled"),
- * ATTEMPTS so far, NEXT_AT (retrying), AT the time of the outcome,
- * HTTP_STATUS (0 when there was no answer) and ERROR (NULL when none).
- * LR_ENOENT when there is no such delivery. */
+ * "cancelled"), ATTEMPTS so far, NEXT_AT (retrying), AT the time of the
+ * outcome, WINDOW_FROM the start of its retry window, HTTP_STATUS (0 when
+ * there was no answer) and ERROR (NULL when none); PREV gets the status it
+ * had. LR_ENOENT when there is no such delivery or it is no longer open
+ * (pending or retrying): an outcome never overwrites another. */
 int lr_store_delivery_result(lr_store *s, int64_t id, const char *status, int attempts,
-                             lr_time next_at, lr_time at, int http_status, const char *error);
+                             lr_time next_at, lr_time at, lr_time window_from,
+                             int http_status, const char *error, char prev[16]);
 
 /* Makes delivery ID pending again, due at NOW, its retry window restarted
  * (POST /v1/deliveries/{id}/retry); PREV gets the status it had.

@@ -53,6 +53,10 @@ void cli_serve_help(FILE *out) {
         "      --form-redirect SOURCE=URL\n"
         "                       answer web forms posted to /v1/forms/SOURCE with\n"
         "                       303 See Other to URL (a thank-you page); repeatable\n"
+        "      --checkpoint-every MS\n"
+        "                       copy the WAL into the database file in the background\n"
+        "                       every MS milliseconds (default 100; 0: only the\n"
+        "                       writer's own checkpoints, inside its commits)\n"
         "  -h, --help           show this help and exit\n"
         "\n"
         "exit status:\n"
@@ -116,6 +120,7 @@ int cli_serve(int argc, char **argv) {
         { "seed", required_argument, NULL, 's' },
         { "rate-limit", required_argument, NULL, 'r' },
         { "form-redirect", required_argument, NULL, 'f' },
+        { "checkpoint-every", required_argument, NULL, 'k' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -123,6 +128,7 @@ int cli_serve(int argc, char **argv) {
     lr_store_sync sync = LR_SYNC_FULL;
     uint64_t seed = 0;
     double rate = 100;
+    long checkpoint_ms = 100;
     lr_form_redirect redirects[MAX_REDIRECTS];
     size_t nredirects = 0;
     int c;
@@ -159,6 +165,13 @@ int cli_serve(int argc, char **argv) {
                                        "or /path URL without spaces, not '%s'", optarg);
             nredirects++;
             break;
+        case 'k':
+            errno = 0;
+            checkpoint_ms = strtol(optarg, &end, 10);
+            if (!*optarg || *end || errno || checkpoint_ms < 0 || checkpoint_ms > 3600000)
+                return cli_usage_error("serve", "--checkpoint-every must be milliseconds from 0 "
+                                       "to 3600000, not '%s'", optarg);
+            break;
         case 'h': cli_serve_help(stdout); return LR_EXIT_OK;
         default: return cli_option_error("serve", c, argv);
         }
@@ -179,7 +192,8 @@ int cli_serve(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
 
     char err[4096] = "";
-    lr_service_opts so = { .db_path = db, .sync = sync, .config_path = config, .seed = seed };
+    lr_service_opts so = { .db_path = db, .sync = sync, .config_path = config, .seed = seed,
+                           .checkpoint_ms = checkpoint_ms ? (int)checkpoint_ms : -1 };
     lr_service *svc = NULL;
     int rc = lr_service_start(&so, &svc, err, sizeof err);
     if (rc != LR_OK) {

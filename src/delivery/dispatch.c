@@ -62,7 +62,6 @@ typedef struct xfer {
     const chan *ch;
     int64_t id;
     int attempts;                   /* before this one */
-    bool was_retrying;
     lr_time window_from;
     lr_buf payload;                 /* the body or the message */
     size_t sent;                    /* SMTP upload position */
@@ -232,6 +231,7 @@ static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_
         lr_target_format(&a->addr, x->refused, sizeof x->refused);
         return CURL_SOCKET_BAD;
     }
+    x->refused[0] = '\0';          /* another address of the host is allowed */
     return socket(a->family, a->socktype, a->protocol);
 }
 
@@ -255,8 +255,9 @@ static int build(xfer *x, const lr_delivery_job *j, lr_time now) {
         .from = ch->from, .to = j->recipient, .base_url = ch->public_url, .now = now,
         .agent = j->agent, .agent_name = name_of(x->set, j->agent),
     };
-    char h[160];
+    char h[600];
     if (ch->kind == LR_CHANNEL_SMTP) {
+        if (!j->recipient) return LR_ENOENT;        /* no address (an agent without email) */
         int rc = lr_delivery_email(&m, &x->payload);
         if (rc != LR_OK) return rc;
         snprintf(h, sizeof h, "<%s>", j->recipient);
@@ -299,8 +300,11 @@ static int setup(xfer *x) {
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_answer);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_PROXY, "");         /* no *_proxy variables: the target
+                                                       check is on the real address */
     if (ch->kind == LR_CHANNEL_SMTP) {
         curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+        curl_easy_setopt(e, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);   /* STARTTLS if offered */
         curl_easy_setopt(e, CURLOPT_MAIL_FROM, ch->from);
         curl_easy_setopt(e, CURLOPT_MAIL_RCPT, x->headers);
         curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
@@ -394,10 +398,10 @@ static void finish(lr_dispatcher *d, xfer *x, CURLcode code) {
     lr_delivery_result *r = calloc(1, sizeof *r);
     if (r) {
         r->id = x->id;
-        r->prev = x->was_retrying ? "retrying" : "pending";
         r->attempts = x->attempts + 1;
         r->at = now;
         r->next_at = LR_TIME_NONE;
+        r->window_from = x->window_from;
         classify(x, code, r, now);
         d->report(r, d->ud);
     } else {                        /* not reported: free it to be picked again */
@@ -413,6 +417,8 @@ typedef struct pick {
     const chan *ch;
     lr_time now;
     size_t room;                    /* transfers this channel may still start */
+    int64_t *busy;                  /* the busy ids as they were before the query: */
+    size_t nbusy;                   /* an id settled since may come back stale */
 } pick;
 
 /* Starts a transfer for job J unless it is busy. */
@@ -420,10 +426,8 @@ static int pick_one(const lr_delivery_job *j, void *ud) {
     pick *p = ud;
     lr_dispatcher *d = p->d;
     if (p->room == 0) return 1;
-    pthread_mutex_lock(&d->mu);
-    bool busy = busy_find(d, j->id) >= 0;
-    pthread_mutex_unlock(&d->mu);
-    if (busy) return 0;
+    for (size_t i = 0; i < p->nbusy; i++)
+        if (p->busy[i] == j->id) return 0;
     xfer *x = calloc(1, sizeof *x);
     if (!x) return LR_ENOMEM;
     x->set = p->set;
@@ -431,8 +435,9 @@ static int pick_one(const lr_delivery_job *j, void *ud) {
     x->ch = p->ch;
     x->id = j->id;
     x->attempts = j->attempts;
-    x->was_retrying = j->attempts > 0;
-    x->window_from = j->window_from;
+    /* retries count from the first attempt (a delivery written by `route
+     * --db` with old event times, or delayed by `after`, starts now) */
+    x->window_from = j->attempts == 0 && j->window_from < p->now ? p->now : j->window_from;
     lr_buf_init(&x->payload);
     lr_buf_init(&x->answer);
     bool cancelled = j->moved_on;  /* a delayed notice whose lead moved on */
@@ -465,11 +470,14 @@ static int pick_one(const lr_delivery_job *j, void *ud) {
         if (r) {
             *r = (lr_delivery_result){ .id = j->id, .attempts = j->attempts,
                                        .status = cancelled ? "cancelled" : "dead",
-                                       .prev = x->was_retrying ? "retrying" : "pending",
-                                       .at = p->now, .next_at = LR_TIME_NONE };
+                                       .at = p->now, .next_at = LR_TIME_NONE,
+                                       .window_from = x->window_from };
             if (cancelled)
                 snprintf(r->error, sizeof r->error, "lead %s had another decision before "
                          "this notice was due", j->lead ? j->lead : "?");
+            else if (rc == LR_ENOENT)
+                snprintf(r->error, sizeof r->error, "no recipient address (the agent had "
+                         "no email when the decision was made)");
             else
                 snprintf(r->error, sizeof r->error, "cannot build the message: %s",
                          lr_strerror(rc));
@@ -494,13 +502,22 @@ static lr_time start_due(lr_dispatcher *d, chanset *set, lr_time now) {
         size_t inflight = 0;
         for (xfer *x = d->xfers; x; x = x->next)
             if (strcmp(x->ch->name, ch->name) == 0) inflight++;
-        pick p = { d, set, ch, now, ch->concurrency > inflight ? ch->concurrency - inflight : 0 };
+        pick p = { .d = d, .set = set, .ch = ch, .now = now,
+                   .room = ch->concurrency > inflight ? ch->concurrency - inflight : 0 };
         if (p.room) {
+            /* The busy ids are copied before the query reads: an id settled
+             * after the copy may come from a snapshot older than its
+             * committed outcome, so it still counts as busy in this pass;
+             * one settled before the copy was committed before the read. */
             pthread_mutex_lock(&d->mu);
-            size_t skip = d->nbusy;
+            p.nbusy = d->nbusy;
+            p.busy = p.nbusy ? malloc(p.nbusy * sizeof *p.busy) : NULL;
+            if (p.busy) memcpy(p.busy, d->busy, p.nbusy * sizeof *p.busy);
             pthread_mutex_unlock(&d->mu);
-            int lim = (int)(p.room + skip < 100000 ? p.room + skip : 100000);
+            if (p.nbusy && !p.busy) continue;           /* out of memory: next pass */
+            int lim = (int)(p.room + p.nbusy < 100000 ? p.room + p.nbusy : 100000);
             lr_store_due_deliveries(d->store, ch->name, now, lim, pick_one, &p);
+            free(p.busy);
         }
         lr_time t;
         if (lr_store_next_delivery(d->store, ch->name, &t) == LR_OK && t != LR_TIME_NONE &&

@@ -33,10 +33,10 @@ typedef struct lr_delivery_result {
     int64_t id;
     const char *status;             /* static: "delivered", "retrying", "dead" or
                                        "cancelled" (a notice whose lead moved on) */
-    const char *prev;               /* static: the status it had: "pending" or "retrying" */
     int attempts;                   /* attempts so far, this one included */
     lr_time next_at;                /* "retrying": when the next attempt is due */
     lr_time at;                     /* when the attempt ended */
+    lr_time window_from;            /* retries stop retry_for after this */
     int http_status;                /* the answer's status (SMTP: reply code); 0: none */
     char error[300];                /* what went wrong, "" when delivered */
 } lr_delivery_result;

@@ -337,7 +337,10 @@ static void exec_put_config(lr_service *svc, lr_cmd *cmd, lr_time now) {
     x.seq = seq;
     lr_event tick = { .type = LR_EV_TICK, .at = now };   /* the clock moves to the change first */
     int rc = lr_engine_apply(svc->eng, &tick, on_decision, &x);
+    svc->cfg_next = cmd->config;    /* its notify entries apply to the re-routing */
+    svc->cfg_gen++;
     if (rc == LR_OK) rc = lr_engine_reconfigure(svc->eng, cmd->config, on_decision, &x);
+    svc->cfg_next = NULL;
     lr_buf_release(&x.one);
     if (rc != LR_OK) lr_service_fatal(svc, "switching config", rc);
     must(svc, lr_buf_puts(out, "]}"));
@@ -352,6 +355,7 @@ static void exec_put_config(lr_service *svc, lr_cmd *cmd, lr_time now) {
     svc->cfg_text = text;
     svc->cfg_len = cmd->config_len;
     svc->cfg_seq = seq;
+    svc->cfg_gen++;
     if (svc->dispatch) must(svc, lr_dispatch_configure(svc->dispatch, svc->cfg));
     cmd->status = 200;
 }

@@ -18,10 +18,16 @@ static void fatal_if(lr_service *svc, const char *what, int rc) {
     if (rc != LR_OK) lr_service_fatal(svc, what, rc);
 }
 
+/* The config whose notify entries apply: the one being switched to while
+ * a config change re-routes leads, else the running one. */
+static const lr_config *notify_config(const lr_service *svc) {
+    return svc->cfg_next ? svc->cfg_next : svc->cfg;
+}
+
 /* Refreshes the cached "does this config notify at all" flags. */
 static void notice_config(lr_service *svc) {
-    const lr_config *cfg = svc->cfg;
-    svc->notify_cfg = cfg;
+    const lr_config *cfg = notify_config(svc);
+    svc->notify_gen = svc->cfg_gen;
     svc->notify_rules = false;
     for (size_t i = 0; i < cfg->nrules; i++)
         if (cfg->rules[i].nnotify) svc->notify_rules = true;
@@ -33,7 +39,7 @@ static void notice_config(lr_service *svc) {
 static void add(lr_service *svc, const lr_decision *d, int64_t decision_id,
                 const lr_notify_conf *e, const char *agent, const char *recipient,
                 lr_delivery_status status, const char *error) {
-    const lr_channel_conf *c = &svc->cfg->channels[e->channel];
+    const lr_channel_conf *c = &notify_config(svc)->channels[e->channel];
     fatal_if(svc, "storing a delivery",
              lr_store_add_delivery(svc->store, decision_id, d->at, e->after_ms, d->lead,
                                    lr_action_names[d->action], agent, c->name, recipient,
@@ -46,8 +52,9 @@ static void add(lr_service *svc, const lr_decision *d, int64_t decision_id,
  * says why there is none. */
 static void add_to_agent(lr_service *svc, const lr_decision *d, int64_t decision_id,
                          const lr_notify_conf *e, const char *agent) {
-    int a = lr_config_agent_index(svc->cfg, agent);
-    const char *email = a >= 0 ? svc->cfg->agents[a].email : NULL;
+    const lr_config *cfg = notify_config(svc);
+    int a = lr_config_agent_index(cfg, agent);
+    const char *email = a >= 0 ? cfg->agents[a].email : NULL;
     if (email) {
         add(svc, d, decision_id, e, agent, email, LR_DLV_PENDING, NULL);
         return;
@@ -62,7 +69,7 @@ static void apply_entries(lr_service *svc, const lr_decision *d, int64_t decisio
     for (size_t i = 0; i < n; i++) {
         const lr_notify_conf *e = &v[i];
         if (!(e->on & (1u << d->action))) continue;
-        const lr_channel_conf *c = &svc->cfg->channels[e->channel];
+        const lr_channel_conf *c = &notify_config(svc)->channels[e->channel];
         if (c->kind == LR_CHANNEL_WEBHOOK) {
             add(svc, d, decision_id, e, d->agent, NULL, LR_DLV_PENDING, NULL);
         } else if (!e->to_agent) {
@@ -77,14 +84,13 @@ static void apply_entries(lr_service *svc, const lr_decision *d, int64_t decisio
 }
 
 void lr_outbox_decision(lr_service *svc, const lr_decision *d, int64_t decision_id) {
-    if (svc->notify_cfg != svc->cfg) notice_config(svc);
+    const lr_config *cfg = notify_config(svc);
+    if (svc->notify_gen != svc->cfg_gen) notice_config(svc);
     if (!svc->notify_any) return;
-    apply_entries(svc, d, decision_id, svc->cfg->notify, svc->cfg->nnotify);
+    apply_entries(svc, d, decision_id, cfg->notify, cfg->nnotify);
     if (svc->notify_rules && d->rule) {
-        int r = lr_config_rule_index(svc->cfg, d->rule);
-        if (r >= 0)
-            apply_entries(svc, d, decision_id, svc->cfg->rules[r].notify,
-                          svc->cfg->rules[r].nnotify);
+        int r = lr_config_rule_index(cfg, d->rule);
+        if (r >= 0) apply_entries(svc, d, decision_id, cfg->rules[r].notify, cfg->rules[r].nnotify);
     }
 }
 
@@ -111,11 +117,13 @@ void lr_outbox_record(lr_service *svc, lr_delivery_result *list, int64_t **ids, 
     size_t k = 0;
     for (lr_delivery_result *r = list, *next; r; r = next) {
         next = r->next;
+        char prev[16];
         int rc = lr_store_delivery_result(svc->store, r->id, r->status, r->attempts, r->next_at,
-                                          r->at, r->http_status, r->error[0] ? r->error : NULL);
+                                          r->at, r->window_from, r->http_status,
+                                          r->error[0] ? r->error : NULL, prev);
         if (rc != LR_ENOENT) fatal_if(svc, "recording a delivery", rc);
-        if (rc == LR_OK) {
-            (*counter(svc, r->prev))--;
+        if (rc == LR_OK) {                  /* else: settled already, nothing to count */
+            (*counter(svc, prev))--;
             (*counter(svc, r->status))++;
         }
         v[k++] = r->id;

@@ -112,15 +112,18 @@ static void *writer_main(void *arg) {
             lr_cmd *next = c->next;
             c->next = NULL;
             c->done = true;
+            pthread_cond_signal(c->wake);   /* only the callers of this batch wake */
             c = next;
         }
-        pthread_cond_broadcast(&svc->done);
     }
     pthread_mutex_unlock(&svc->mu);
     return NULL;
 }
 
 void lr_service_call(lr_service *svc, lr_cmd *cmd) {
+    pthread_cond_t wake;
+    pthread_cond_init(&wake, NULL);
+    cmd->wake = &wake;
     cmd->done = false;
     cmd->next = NULL;
     pthread_mutex_lock(&svc->mu);
@@ -131,14 +134,16 @@ void lr_service_call(lr_service *svc, lr_cmd *cmd) {
         lr_buf_reset(&cmd->body);
         lr_buf_puts(&cmd->body, "{\"error\":{\"code\":\"shutting_down\",\"message\":"
                                 "\"the server is stopping\"}}");
+        pthread_cond_destroy(&wake);
         return;
     }
     if (svc->tail) svc->tail->next = cmd; else svc->head = cmd;
     svc->tail = cmd;
     svc->queued++;
     pthread_cond_signal(&svc->work);
-    while (!cmd->done) pthread_cond_wait(&svc->done, &svc->mu);
+    while (!cmd->done) pthread_cond_wait(&wake, &svc->mu);
     pthread_mutex_unlock(&svc->mu);
+    pthread_cond_destroy(&wake);
 }
 
 /* ---- start-up ---------------------------------------------------------------- */
@@ -204,6 +209,7 @@ static int adopt_config(lr_service *svc, char *text, size_t len, int64_t seq, lr
     svc->cfg_text = text;
     svc->cfg_len = len;
     svc->cfg_seq = seq;
+    svc->cfg_gen++;
     return LR_OK;
 }
 
@@ -250,7 +256,6 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
     if (!svc->opts.max_batch) svc->opts.max_batch = 256;
     pthread_mutex_init(&svc->mu, NULL);
     pthread_cond_init(&svc->work, NULL);
-    pthread_cond_init(&svc->done, NULL);
 
     int rc = lr_store_open(opts->db_path, opts->sync, &svc->store, err, errlen);
     if (rc != LR_OK) goto fail;
@@ -343,6 +348,9 @@ int lr_service_start(const lr_service_opts *opts, lr_service **out, char *err, s
     rc = lr_dispatch_start(opts->db_path, opts->sync, lr_outbox_report, svc, &svc->dispatch,
                            err, errlen);
     if (rc == LR_OK) rc = lr_dispatch_configure(svc->dispatch, svc->cfg);
+    if (rc == LR_OK && opts->checkpoint_ms >= 0)
+        rc = lr_checkpointer_start(opts->db_path, opts->sync, opts->checkpoint_ms,
+                                   &svc->checkpointer, err, errlen);
     if (rc != LR_OK) {
         if (!err[0]) snprintf(err, errlen, "starting the dispatcher: %s", lr_strerror(rc));
         lr_service_stop(svc);
@@ -391,6 +399,7 @@ void lr_service_stop(lr_service *svc) {
         pthread_mutex_unlock(&svc->mu);
         pthread_join(svc->thread, NULL);
     }
+    lr_checkpointer_stop(svc->checkpointer);
     for (lr_delivery_result *r = svc->results, *next; r; r = next) {
         next = r->next;             /* without a writer: left open, sent later */
         free(r);
@@ -400,7 +409,6 @@ void lr_service_stop(lr_service *svc) {
     free(svc->cfg_text);
     lr_store_close(svc->store);
     pthread_cond_destroy(&svc->work);
-    pthread_cond_destroy(&svc->done);
     pthread_mutex_destroy(&svc->mu);
     free(svc);
 }

@@ -77,6 +77,7 @@ typedef struct lr_cmd {
     lr_buf body;                    /* the reply body */
     /* private to service.c */
     struct lr_cmd *next;
+    pthread_cond_t *wake;           /* the caller's, signalled when done */
     bool done;
 } lr_cmd;
 
@@ -91,6 +92,8 @@ typedef struct lr_service_opts {
     bool event_clock;               /* never read the wall clock: a new config is
                                        journaled at `start` (leadrouter route --db) */
     lr_time start;
+    int checkpoint_ms;              /* lr_service_start: background WAL checkpoints
+                                       this often; 0: every 100 ms; < 0: none */
 } lr_service_opts;
 
 /* Opens the store, loads the config (the stored one, or CONFIG_PATH, which

@@ -10,6 +10,7 @@
 
 #include "server/service.h"
 #include "delivery/dispatch.h"
+#include "server/checkpointer.h"
 #include "leadrouter/decision.h"
 #include "leadrouter/engine.h"
 
@@ -28,7 +29,6 @@ struct lr_service {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t work;            /* commands arrived, or stop */
-    pthread_cond_t done;            /* a batch was committed */
     lr_cmd *head, *tail;
     size_t queued;
     bool stopping;
@@ -37,10 +37,13 @@ struct lr_service {
     lr_buf *jsonl;                  /* decisions_out of the command being executed */
 
     /* delivery (outbox.c) */
+    lr_checkpointer *checkpointer;  /* NULL without a writer thread, or when off */
     lr_dispatcher *dispatch;        /* NULL without a writer thread (route --db):
                                        deliveries then wait in the outbox */
     lr_delivery_result *results;    /* outcomes reported, not yet recorded (mu) */
-    const lr_config *notify_cfg;    /* the config the two flags below describe */
+    const lr_config *cfg_next;      /* during a config change: the new config */
+    uint64_t cfg_gen;               /* bumped whenever cfg or cfg_next changes */
+    uint64_t notify_gen;            /* the cfg_gen the two flags below describe */
     bool notify_any;                /* it has notify entries at all */
     bool notify_rules;              /* some of them on rules */
     size_t dlv_added;               /* deliveries added in the open batch */

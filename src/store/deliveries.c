@@ -68,9 +68,26 @@ static int update_one(lr_store *s, sqlite3_stmt *st, int b) {
     return rc;
 }
 
+/* Reads delivery ID's status into PREV (16 bytes); LR_ENOENT when none. */
+static int status_of(lr_store *s, int64_t id, char prev[16]) {
+    sqlite3_stmt *st = s->st[SQ_DLV_GET];
+    int b = sqlite3_bind_int64(st, 1, id);
+    bool found = false;
+    if (b == SQLITE_OK && (b = sqlite3_step(st)) == SQLITE_ROW) {
+        found = true;
+        snprintf(prev, 16, "%s", col_str(st, 6) ? col_str(st, 6) : "");
+    }
+    int rc = lr_sq_finish(s, st, b);
+    return rc != LR_OK ? rc : found ? LR_OK : LR_ENOENT;
+}
+
 int lr_store_delivery_result(lr_store *s, int64_t id, const char *status, int attempts,
-                             lr_time next_at, lr_time at, int http_status, const char *error) {
+                             lr_time next_at, lr_time at, lr_time window_from,
+                             int http_status, const char *error, char prev[16]) {
     if (!status || !known_status(status)) return LR_EINVAL;
+    int rc = status_of(s, id, prev);
+    if (rc != LR_OK) return rc;
+    if (strcmp(prev, "pending") != 0 && strcmp(prev, "retrying") != 0) return LR_ENOENT;
     sqlite3_stmt *st = s->st[SQ_DLV_RESULT];
     int b = sqlite3_bind_int64(st, 1, id);
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 2, status);
@@ -80,22 +97,15 @@ int lr_store_delivery_result(lr_store *s, int64_t id, const char *status, int at
     if (b == SQLITE_OK)
         b = http_status ? sqlite3_bind_int(st, 6, http_status) : sqlite3_bind_null(st, 6);
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 7, error);
+    if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 8, window_from == LR_TIME_NONE ? at : window_from);
     return update_one(s, st, b);
 }
 
 int lr_store_delivery_retry(lr_store *s, int64_t id, lr_time now, char prev[16]) {
-    sqlite3_stmt *st = s->st[SQ_DLV_GET];
-    int b = sqlite3_bind_int64(st, 1, id);
-    bool found = false;
-    if (b == SQLITE_OK && (b = sqlite3_step(st)) == SQLITE_ROW) {
-        found = true;
-        snprintf(prev, 16, "%s", col_str(st, 6) ? col_str(st, 6) : "");
-    }
-    int rc = lr_sq_finish(s, st, b);
+    int rc = status_of(s, id, prev);
     if (rc != LR_OK) return rc;
-    if (!found) return LR_ENOENT;
-    st = s->st[SQ_DLV_RETRY];
-    b = sqlite3_bind_int64(st, 1, id);
+    sqlite3_stmt *st = s->st[SQ_DLV_RETRY];
+    int b = sqlite3_bind_int64(st, 1, id);
     if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 2, now);
     return update_one(s, st, b);
 }

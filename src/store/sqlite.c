@@ -307,6 +307,15 @@ void lr_store_close(lr_store *s) {
     free(s);
 }
 
+int lr_store_checkpoint(lr_store *s, int *wal_pages, int *copied) {
+    int log = 0, done = 0;
+    int src = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (src != SQLITE_OK && src != SQLITE_BUSY) return lr_sq_fail(s, src);
+    if (wal_pages) *wal_pages = log;
+    if (copied) *copied = done;
+    return LR_OK;
+}
+
 const char *lr_store_errmsg(const lr_store *s) {
     return s ? s->err : "no store";
 }

@@ -92,9 +92,9 @@
                " status, created_at, window_from, next_at, last_error, cond)"  \
                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8 + ?10, ?9, ?10 > 0)") \
     X(DLV_RESULT, "UPDATE deliveries SET status = ?2, attempts = ?3, next_at = ?4," \
-                  " updated_at = ?5, last_status = ?6, last_error = ?7,"        \
+                  " updated_at = ?5, last_status = ?6, last_error = ?7, window_from = ?8," \
                   " delivered_at = CASE WHEN ?2 = 'delivered' THEN ?5 ELSE delivered_at END" \
-                  " WHERE id = ?1")                                             \
+                  " WHERE id = ?1 AND " LR_SQ_DLV_OPEN)                         \
     X(DLV_RETRY, "UPDATE deliveries SET status = 'pending', next_at = ?2, window_from = ?2," \
                  " updated_at = ?2 WHERE id = ?1")                              \
     X(DLV_DUE, "SELECT d.id, d.lead, d.action, d.agent, d.recipient, d.attempts,"  \

@@ -82,6 +82,7 @@ TEST(due_deliveries_come_with_their_lead_and_in_due_order) {
                                        "ann@example.com", "pending", NULL, &c), LR_OK);
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     seen v = { 0 };
+    char prev[16] = "";
     CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 5, 10, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 1);                       /* L2's is not due yet */
     CHECK_EQ_INT(v.ids[0], a);
@@ -95,11 +96,12 @@ TEST(due_deliveries_come_with_their_lead_and_in_due_order) {
     CHECK_EQ_INT(next, T0);
     /* outcomes: delivered leaves the due list; retrying comes back at next_at */
     CHECK_EQ_INT(lr_store_begin(s), LR_OK);
-    CHECK_EQ_INT(lr_store_delivery_result(s, a, "delivered", 1, LR_TIME_NONE, T0 + 20, 200, NULL),
+    CHECK_EQ_INT(lr_store_delivery_result(s, a, "delivered", 1, LR_TIME_NONE, T0 + 20, T0, 200, NULL,
+                                          prev),
                  LR_OK);
-    CHECK_EQ_INT(lr_store_delivery_result(s, b, "retrying", 1, T0 + 5000, T0 + 20, 503,
-                                          "answered 503"), LR_OK);
-    CHECK_EQ_INT(lr_store_delivery_result(s, 999, "dead", 1, LR_TIME_NONE, T0, 0, "x"), LR_ENOENT);
+    CHECK_EQ_INT(lr_store_delivery_result(s, b, "retrying", 1, T0 + 5000, T0 + 20, T0, 503,
+                                          "answered 503", prev), LR_OK);
+    CHECK_EQ_INT(lr_store_delivery_result(s, 999, "dead", 1, LR_TIME_NONE, T0, T0, 0, "x", prev), LR_ENOENT);
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     memset(&v, 0, sizeof v);
     CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 4999, 10, collect, &v), LR_OK);
@@ -119,6 +121,7 @@ TEST(delivery_json_and_pages) {
     lr_store *s = open_new();
     if (!s) { CHECK(0); return; }
     int64_t d1, a, b;
+    char prev[16];
     CHECK_EQ_INT(lr_store_begin(s), LR_OK);
     lead_and_decision(s, 1, "L1", "assigned", T0, &d1);
     CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "ann", "crm", NULL,
@@ -126,8 +129,8 @@ TEST(delivery_json_and_pages) {
     CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "bob", "mail", NULL,
                                        "dead", "agent 'bob' has no email in the config", &b),
                  LR_OK);
-    CHECK_EQ_INT(lr_store_delivery_result(s, a, "delivered", 2, LR_TIME_NONE, T0 + 1500, 204,
-                                          NULL), LR_OK);
+    CHECK_EQ_INT(lr_store_delivery_result(s, a, "delivered", 2, LR_TIME_NONE, T0 + 1500, T0, 204,
+                                          NULL, prev), LR_OK);
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     lr_buf out = LR_BUF_INIT;
     CHECK_EQ_INT(lr_store_delivery_json(s, a, &out), LR_OK);
@@ -167,13 +170,17 @@ TEST(retry_makes_a_dead_delivery_pending_again) {
     lr_store *s = open_new();
     if (!s) { CHECK(0); return; }
     int64_t d1, a;
+    char prev[16] = "";
     CHECK_EQ_INT(lr_store_begin(s), LR_OK);
     lead_and_decision(s, 1, "L1", "assigned", T0, &d1);
     CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "ann", "crm", NULL,
                                        "pending", NULL, &a), LR_OK);
-    CHECK_EQ_INT(lr_store_delivery_result(s, a, "dead", 1, LR_TIME_NONE, T0 + 100, 410,
-                                          "answered 410"), LR_OK);
-    char prev[16] = "";
+    CHECK_EQ_INT(lr_store_delivery_result(s, a, "dead", 1, LR_TIME_NONE, T0 + 100, T0, 410,
+                                          "answered 410", prev), LR_OK);
+    /* a second outcome of a settled delivery is refused */
+    CHECK_EQ_INT(lr_store_delivery_result(s, a, "delivered", 2, LR_TIME_NONE, T0 + 200, T0, 200,
+                                          NULL, prev), LR_ENOENT);
+    CHECK_EQ_STR(prev, "dead");
     CHECK_EQ_INT(lr_store_delivery_retry(s, a, T0 + 60000, prev), LR_OK);
     CHECK_EQ_STR(prev, "dead");
     CHECK_EQ_INT(lr_store_delivery_retry(s, 99, T0, prev), LR_ENOENT);

@@ -1,0 +1,76 @@
+/* checkpointer.c -- the background WAL checkpoints (checkpointer.h). */
+#include "server/checkpointer.h"
+#include "leadrouter/error.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+struct lr_checkpointer {
+    lr_store *store;
+    int interval_ms;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t stop_cv;
+    bool stopping;
+};
+
+static void *checkpoint_main(void *arg) {
+    lr_checkpointer *c = arg;
+    pthread_mutex_lock(&c->mu);
+    while (!c->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += (long)c->interval_ms * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        int w = 0;
+        while (!c->stopping && w != ETIMEDOUT) w = pthread_cond_timedwait(&c->stop_cv, &c->mu, &ts);
+        if (c->stopping) break;
+        pthread_mutex_unlock(&c->mu);
+        if (lr_store_checkpoint(c->store, NULL, NULL) != LR_OK)   /* retried next time */
+            fprintf(stderr, "leadrouter: background checkpoint: %s\n", lr_store_errmsg(c->store));
+        pthread_mutex_lock(&c->mu);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+int lr_checkpointer_start(const char *db_path, lr_store_sync sync, int interval_ms,
+                          lr_checkpointer **out, char *err, size_t errlen) {
+    lr_checkpointer *c = calloc(1, sizeof *c);
+    if (!c) return LR_ENOMEM;
+    c->interval_ms = interval_ms > 0 ? interval_ms : 100;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->stop_cv, NULL);
+    int rc = lr_store_open(db_path, sync, &c->store, err, errlen);
+    if (rc == LR_OK && pthread_create(&c->thread, NULL, checkpoint_main, c) != 0) {
+        snprintf(err, errlen, "cannot start the checkpoint thread");
+        rc = LR_ENOMEM;
+    }
+    if (rc != LR_OK) {
+        lr_store_close(c->store);
+        pthread_cond_destroy(&c->stop_cv);
+        pthread_mutex_destroy(&c->mu);
+        free(c);
+        return rc;
+    }
+    *out = c;
+    return LR_OK;
+}
+
+void lr_checkpointer_stop(lr_checkpointer *c) {
+    if (!c) return;
+    pthread_mutex_lock(&c->mu);
+    c->stopping = true;
+    pthread_cond_signal(&c->stop_cv);
+    pthread_mutex_unlock(&c->mu);
+    pthread_join(c->thread, NULL);
+    lr_store_close(c->store);
+    pthread_cond_destroy(&c->stop_cv);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}

@@ -159,10 +159,15 @@ down_then_back() {
     wait_for 20 '[.deliveries[] | select(.channel == "crm" and .status == "retrying" and .attempts >= 2)] | length == 5' || return
     jq -e '[.deliveries[] | select(.channel == "crm") | .last_error | test("onnect")] | all' "$RB" >/dev/null ||
         { fail "retrying deliveries do not say the connection failed"; show deliveries "$RB"; }
-    # back, first answering 500, then hanging (timeout), then fine
+    # back, answering 500, then resetting the connection, then 429, then
+    # hanging (timeout), then fine
     peer_start RECV "$HERE/receiver.py" --port "$_port" --log "$T/hooks.jsonl" \
         --secret "$LR_TEST_HOOK_SECRET" --control --mode fail || return
     wait_for 20 '[.deliveries[] | select(.channel == "crm" and .last_status == 500)] | length == 5' || return
+    mode reset
+    wait_for 20 '[.deliveries[] | select(.channel == "crm" and .status == "retrying" and (.last_error // "" | test("eset|Recv failure|Empty reply")))] | length >= 1' || return
+    mode throttle
+    wait_for 20 '[.deliveries[] | select(.channel == "crm" and .status == "retrying" and .last_status == 429)] | length >= 1' || return
     mode hang
     wait_for 30 '[.deliveries[] | select(.channel == "crm" and (.last_error // "" | test("imeout|timed out")))] | length >= 1' || return
     mode ok

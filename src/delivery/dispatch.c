@@ -482,6 +482,8 @@ static int pick_one(const lr_delivery_job *j, void *ud) {
                 snprintf(r->error, sizeof r->error, "cannot build the message: %s",
                          lr_strerror(rc));
             d->report(r, d->ud);
+        } else {
+            lr_dispatch_settled(d, &j->id, 1);  /* not reported: picked again later */
         }
         xfer_free(x);
         return 0;

@@ -472,20 +472,6 @@ static void execute_cmd(lr_service *svc, lr_cmd *cmd, lr_time now) {
     switch (cmd->type) {
     case LR_CMD_LEADS: exec_leads(svc, cmd, now); break;
     case LR_CMD_EVENTS: exec_events(svc, cmd, now); break;
-    case LR_CMD_GET_LEAD: {
-        int rc = lr_store_lead_json(svc->store, cmd->id, cmd->scope_agent, &cmd->body);
-        if (rc == LR_ENOENT) lr_service_reply_error(svc, cmd, 404, "not_found", "no such lead");
-        else if (rc != LR_OK) lr_service_fatal(svc, "reading a lead", rc);
-        else cmd->status = 200;
-        break;
-    }
-    case LR_CMD_LIST_LEADS: {
-        int rc = lr_store_list_leads(svc->store, &cmd->query, &cmd->body);
-        if (rc == LR_EINVAL) lr_service_reply_error(svc, cmd, 400, "invalid_cursor", "the cursor is not valid");
-        else if (rc != LR_OK) lr_service_fatal(svc, "listing leads", rc);
-        else cmd->status = 200;
-        break;
-    }
     case LR_CMD_GET_AGENTS:
     case LR_CMD_GET_AGENT: exec_agents(svc, cmd); break;
     case LR_CMD_GET_CONFIG:
@@ -501,23 +487,12 @@ static void execute_cmd(lr_service *svc, lr_cmd *cmd, lr_time now) {
         must(svc, lr_buf_puts(&cmd->body, "]}"));
         cmd->status = 200;
         break;
-    case LR_CMD_STATS: {
+    case LR_CMD_QUEUES:             /* the live part of GET /v1/stats (reads.c) */
         advance_clock(svc, now);
-        lr_buf *out = &cmd->body;
-        STORE(svc, "computing stats", lr_store_stats_json(svc->store, out));
-        /* add the live queues to the store's object */
-        if (out->len && out->data[out->len - 1] == '}') {
-            out->len--;
-            must(svc, lr_buf_puts(out, ",\"queues\":"));
-            must(svc, lr_engine_queues_json(svc->eng, out));
-            must(svc, lr_buf_putc(out, '}'));
-        }
+        must(svc, lr_engine_queues_json(svc->eng, &cmd->body));
         cmd->status = 200;
         break;
-    }
     case LR_CMD_METRICS: advance_clock(svc, now); exec_metrics(svc, cmd); break;
-    case LR_CMD_LIST_DELIVERIES:
-    case LR_CMD_GET_DELIVERY:
     case LR_CMD_RETRY_DELIVERY: lr_outbox_exec(svc, cmd, now); break;
     default:
         lr_service_reply_error(svc, cmd, 500, "internal", "unknown command");

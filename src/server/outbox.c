@@ -135,46 +135,19 @@ void lr_outbox_record(lr_service *svc, lr_delivery_result *list, int64_t **ids, 
 
 void lr_outbox_exec(lr_service *svc, lr_cmd *cmd, lr_time now) {
     int64_t id = 0;
-    if (cmd->type != LR_CMD_LIST_DELIVERIES && lr_delivery_id_parse(cmd->id, &id) != LR_OK) {
+    char prev[16];
+    int rc = lr_delivery_id_parse(cmd->id, &id);
+    if (rc == LR_OK) rc = lr_store_delivery_retry(svc->store, id, now, prev);
+    if (rc == LR_OK) {
+        (*counter(svc, prev))--;
+        svc->dlv.n[LR_DLV_PENDING]++;
+        svc->dlv_added++;
+        rc = lr_store_delivery_json(svc->store, id, &cmd->body);
+    }
+    if (rc == LR_ENOENT || rc == LR_EINVAL) {
         lr_service_reply_error(svc, cmd, 404, "not_found", "no such delivery");
         return;
     }
-    int rc;
-    switch (cmd->type) {
-    case LR_CMD_LIST_DELIVERIES:
-        rc = lr_store_list_deliveries(svc->store, cmd->deliveries.status,
-                                      cmd->deliveries.channel, cmd->deliveries.limit,
-                                      cmd->deliveries.cursor, &cmd->body);
-        if (rc == LR_EINVAL) {
-            lr_service_reply_error(svc, cmd, 400, "invalid_cursor", "the cursor is not valid");
-            return;
-        }
-        fatal_if(svc, "listing deliveries", rc);
-        break;
-    case LR_CMD_RETRY_DELIVERY: {
-        char prev[16];
-        rc = lr_store_delivery_retry(svc->store, id, now, prev);
-        if (rc == LR_OK) {
-            (*counter(svc, prev))--;
-            svc->dlv.n[LR_DLV_PENDING]++;
-            svc->dlv_added++;
-            rc = lr_store_delivery_json(svc->store, id, &cmd->body);
-        }
-        if (rc == LR_ENOENT) {
-            lr_service_reply_error(svc, cmd, 404, "not_found", "no such delivery");
-            return;
-        }
-        fatal_if(svc, "replaying a delivery", rc);
-        break;
-    }
-    default:
-        rc = lr_store_delivery_json(svc->store, id, &cmd->body);
-        if (rc == LR_ENOENT) {
-            lr_service_reply_error(svc, cmd, 404, "not_found", "no such delivery");
-            return;
-        }
-        fatal_if(svc, "reading a delivery", rc);
-        break;
-    }
+    fatal_if(svc, "replaying a delivery", rc);
     cmd->status = 200;
 }

@@ -121,6 +121,10 @@ static void *writer_main(void *arg) {
 }
 
 void lr_service_call(lr_service *svc, lr_cmd *cmd) {
+    if (lr_service_is_read(cmd->type)) {
+        lr_service_read(svc, cmd);
+        return;
+    }
     pthread_cond_t wake;
     pthread_cond_init(&wake, NULL);
     cmd->wake = &wake;
@@ -256,6 +260,8 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
     if (!svc->opts.max_batch) svc->opts.max_batch = 256;
     pthread_mutex_init(&svc->mu, NULL);
     pthread_cond_init(&svc->work, NULL);
+    pthread_mutex_init(&svc->rmu, NULL);
+    pthread_cond_init(&svc->reader_free, NULL);
 
     int rc = lr_store_open(opts->db_path, opts->sync, &svc->store, err, errlen);
     if (rc != LR_OK) goto fail;
@@ -400,6 +406,9 @@ void lr_service_stop(lr_service *svc) {
         pthread_join(svc->thread, NULL);
     }
     lr_checkpointer_stop(svc->checkpointer);
+    lr_service_close_readers(svc);
+    pthread_cond_destroy(&svc->reader_free);
+    pthread_mutex_destroy(&svc->rmu);
     for (lr_delivery_result *r = svc->results, *next; r; r = next) {
         next = r->next;             /* without a writer: left open, sent later */
         free(r);

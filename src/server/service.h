@@ -7,8 +7,11 @@
  *                 (blocks until the writer is done with it) -> reply
  *   writer:       take a batch of commands -> apply -> one COMMIT -> wake them
  *
- * Read commands (GET ...) go through the writer too, so they see exactly the
- * state that was committed before them; they need no fsync of their own.
+ * Commands that read only the store (a lead, lists, stats, deliveries) run
+ * on the caller's thread on reader handles of their own (reads.c): they
+ * see what was committed when they began and never hold up the writer.
+ * Other reads (agents, config, metrics) go through the writer, which owns
+ * the engine; they need no fsync of their own.
  */
 #ifndef LR_SERVER_SERVICE_H
 #define LR_SERVER_SERVICE_H
@@ -36,7 +39,8 @@ typedef enum lr_cmd_type {
     LR_CMD_METRICS,         /* GET /metrics (Prometheus text) */
     LR_CMD_LIST_DELIVERIES, /* GET /v1/deliveries?status=&channel=&limit=&cursor=: query */
     LR_CMD_GET_DELIVERY,    /* GET /v1/deliveries/{id}: id */
-    LR_CMD_RETRY_DELIVERY   /* POST /v1/deliveries/{id}/retry: id */
+    LR_CMD_RETRY_DELIVERY,  /* POST /v1/deliveries/{id}/retry: id */
+    LR_CMD_QUEUES           /* internal: the engine's queues as JSON (for GET /v1/stats) */
 } lr_cmd_type;
 
 /* One item of a batch command: an event parsed by the HTTP thread, or the

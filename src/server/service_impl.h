@@ -15,6 +15,7 @@
 #include "leadrouter/engine.h"
 
 #define LR_COMMIT_BUCKETS 12
+#define LR_READERS 4                /* store handles for read commands (reads.c) */
 
 struct lr_service {
     lr_service_opts opts;
@@ -35,6 +36,13 @@ struct lr_service {
     bool started;
 
     lr_buf *jsonl;                  /* decisions_out of the command being executed */
+
+    /* read commands (reads.c), guarded by rmu */
+    pthread_mutex_t rmu;
+    pthread_cond_t reader_free;
+    lr_store *readers[LR_READERS];
+    bool reader_busy[LR_READERS];
+    size_t nreaders;
 
     /* delivery (outbox.c) */
     lr_checkpointer *checkpointer;  /* NULL without a writer thread, or when off */
@@ -86,8 +94,19 @@ void lr_outbox_report(lr_delivery_result *r, void *ud);
  * commit. */
 void lr_outbox_record(lr_service *svc, lr_delivery_result *list, int64_t **ids, size_t *n);
 
-/* GET /v1/deliveries, GET /v1/deliveries/{id}, POST /v1/deliveries/{id}/retry. */
+/* POST /v1/deliveries/{id}/retry. */
 void lr_outbox_exec(lr_service *svc, lr_cmd *cmd, lr_time now);
+
+/* ---- reads.c: store reads on the caller's thread ---- */
+
+/* True for the commands lr_service_read() runs. */
+bool lr_service_is_read(lr_cmd_type t);
+
+/* Runs read command CMD on a pooled reader handle, on the calling thread. */
+void lr_service_read(lr_service *svc, lr_cmd *cmd);
+
+/* Closes the pool's handles (at stop, when no command runs). */
+void lr_service_close_readers(lr_service *svc);
 
 /* Logs "leadrouter: FATAL: ..." with the store's message and aborts. */
 _Noreturn void lr_service_fatal(lr_service *svc, const char *what, int rc);

@@ -33,6 +33,8 @@
 
 #define ANSWER_KEEP 200             /* bytes of a refusing answer kept in last_error */
 #define POLL_MAX_MS 1000
+#define TRIP_AFTER 5                /* failed attempts in a row that pause a channel */
+#define MAX_BREAKERS 64
 
 /* A channel as the dispatcher keeps it: its own copies. */
 typedef struct chan {
@@ -71,6 +73,19 @@ typedef struct xfer {
     char errbuf[CURL_ERROR_SIZE];
 } xfer;
 
+/* A channel's circuit breaker: after TRIP_AFTER attempts in a row that got
+ * no answer (or 408, 429, 5xx), the receiver is taken to be down and the
+ * channel pauses (its backoff, doubling with each further failure, up to
+ * backoff_max), then lets one attempt through; a success closes it. Every
+ * other delivery of the channel would have failed the same way: pausing
+ * spares them attempts, and spares the writer their outcomes. Kept by
+ * name, so a config change does not reset it. */
+typedef struct breaker {
+    char name[260];                 /* a channel name: at most 256 bytes */
+    int streak;                     /* failed attempts in a row */
+    lr_time paused_until;
+} breaker;
+
 struct lr_dispatcher {
     lr_store *store;                /* the thread's own handle */
     CURLM *multi;
@@ -85,7 +100,36 @@ struct lr_dispatcher {
     bool poked, stopping;
     /* the thread's own */
     xfer *xfers;
+    breaker breakers[MAX_BREAKERS];
+    size_t nbreakers;
 };
+
+/* The breaker of channel NAME (created closed); NULL when the table is full. */
+static breaker *breaker_of(lr_dispatcher *d, const char *name) {
+    for (size_t i = 0; i < d->nbreakers; i++)
+        if (strcmp(d->breakers[i].name, name) == 0) return &d->breakers[i];
+    if (d->nbreakers == MAX_BREAKERS) return NULL;
+    breaker *b = &d->breakers[d->nbreakers++];
+    snprintf(b->name, sizeof b->name, "%s", name);
+    b->streak = 0;
+    b->paused_until = 0;
+    return b;
+}
+
+/* Counts the outcome R of an attempt on CH in its breaker. */
+static void breaker_count(lr_dispatcher *d, const chan *ch, const lr_delivery_result *r) {
+    breaker *b = breaker_of(d, ch->name);
+    if (!b) return;
+    if (strcmp(r->status, "retrying") != 0) {   /* an answer: the receiver is there */
+        b->streak = 0;
+        b->paused_until = 0;
+        return;
+    }
+    if (++b->streak < TRIP_AFTER) return;
+    int64_t pause = ch->backoff_ms;
+    for (int i = TRIP_AFTER; i < b->streak && pause < ch->backoff_max_ms; i++) pause *= 2;
+    b->paused_until = r->at + (pause < ch->backoff_max_ms ? pause : ch->backoff_max_ms);
+}
 
 static lr_time wall_ms(void) {
     struct timespec ts;
@@ -403,6 +447,7 @@ static void finish(lr_dispatcher *d, xfer *x, CURLcode code) {
         r->next_at = LR_TIME_NONE;
         r->window_from = x->window_from;
         classify(x, code, r, now);
+        if (!x->refused[0]) breaker_count(d, x->ch, r);
         d->report(r, d->ud);
     } else {                        /* not reported: free it to be picked again */
         lr_dispatch_settled(d, &x->id, 1);
@@ -506,6 +551,15 @@ static lr_time start_due(lr_dispatcher *d, chanset *set, lr_time now) {
             if (strcmp(x->ch->name, ch->name) == 0) inflight++;
         pick p = { .d = d, .set = set, .ch = ch, .now = now,
                    .room = ch->concurrency > inflight ? ch->concurrency - inflight : 0 };
+        const breaker *b = breaker_of(d, ch->name);
+        if (b && b->streak >= TRIP_AFTER) {     /* open: nothing; then one probe at a time */
+            if (now < b->paused_until) {
+                p.room = 0;
+                if (next == LR_TIME_NONE || b->paused_until < next) next = b->paused_until;
+            } else {
+                p.room = inflight ? 0 : 1;
+            }
+        }
         if (p.room) {
             /* The busy ids are copied before the query reads: an id settled
              * after the copy may come from a snapshot older than its

@@ -86,8 +86,9 @@ bench-engine: deps
 
 .PHONY: bench-server
 bench-server: deps
-	@$(MAKE) --no-print-directory build/rel/leadrouter build/rel/bench/bench_fsync
+	@$(MAKE) --no-print-directory build/rel/leadrouter build/rel/bench/bench_fsync build/rel/bench/bench_receiver
 	@bench/run-server
+	@bench/run-delivery
 
 bench:
 	@scripts/install-deps bench

@@ -111,15 +111,18 @@ int lr_store_delivery_retry(lr_store *s, int64_t id, lr_time now, char prev[16])
 }
 
 
-int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int limit,
-                            lr_store_job_cb cb, void *ud) {
-    sqlite3_stmt *st = s->st[SQ_DLV_DUE];
-    int b = lr_sq_bind_str(st, 1, channel);
-    if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 2, now);
-    if (b == SQLITE_OK) b = sqlite3_bind_int(st, 3, limit);
+static int id_cmp(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Reads delivery ID's job (its row, decision and lead) and hands it to CB:
+ * CB's return, or an error. */
+static int one_job(lr_store *s, int64_t id, lr_store_job_cb cb, void *ud) {
+    sqlite3_stmt *st = s->st[SQ_DLV_JOB];
+    int b = sqlite3_bind_int64(st, 1, id);
     int stop = 0;
-    while (b == SQLITE_OK && (b = sqlite3_step(st)) == SQLITE_ROW) {
-        b = SQLITE_OK;
+    if (b == SQLITE_OK && (b = sqlite3_step(st)) == SQLITE_ROW) {
         lr_delivery_job j = {
             .id = sqlite3_column_int64(st, 0),
             .lead = col_str(st, 1),
@@ -135,10 +138,34 @@ int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int l
         j.lead_json = col_str(st, 9);
         j.lead_len = (size_t)sqlite3_column_bytes(st, 9);
         j.moved_on = sqlite3_column_int(st, 10) != 0;
-        if ((stop = cb(&j, ud)) != 0) break;
+        stop = cb(&j, ud);
     }
     int rc = lr_sq_finish(s, st, b);
     return stop ? stop : rc;
+}
+
+/* The due ids are read first (the index alone), the busy ones dropped, and
+ * only then are the others' bodies read, one at a time. */
+int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int limit,
+                            int64_t *skip, size_t nskip, lr_store_job_cb cb, void *ud) {
+    if (nskip > 1) qsort(skip, nskip, sizeof *skip, id_cmp);
+    int64_t *ids = malloc((size_t)(limit > 0 ? limit : 1) * sizeof *ids);
+    if (!ids) return LR_ENOMEM;
+    sqlite3_stmt *st = s->st[SQ_DLV_DUE];
+    int b = lr_sq_bind_str(st, 1, channel);
+    if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 2, now);
+    if (b == SQLITE_OK) b = sqlite3_bind_int(st, 3, limit);
+    size_t n = 0;
+    while (b == SQLITE_OK && (b = sqlite3_step(st)) == SQLITE_ROW) {
+        b = SQLITE_OK;
+        int64_t id = sqlite3_column_int64(st, 0);
+        if (nskip && bsearch(&id, skip, nskip, sizeof *skip, id_cmp)) continue;
+        if (n < (size_t)limit) ids[n++] = id;
+    }
+    int rc = lr_sq_finish(s, st, b);
+    for (size_t i = 0; rc == LR_OK && i < n; i++) rc = one_job(s, ids[i], cb, ud);
+    free(ids);
+    return rc;
 }
 
 int lr_store_next_delivery(lr_store *s, const char *channel, lr_time *out) {

@@ -83,14 +83,18 @@ TEST(due_deliveries_come_with_their_lead_and_in_due_order) {
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     seen v = { 0 };
     char prev[16] = "";
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 5, 10, collect, &v), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 5, 10, NULL, 0, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 1);                       /* L2's is not due yet */
     CHECK_EQ_INT(v.ids[0], a);
     CHECK_EQ_STR(v.lead_json[0], "{\"id\":\"L1\"}");
     memset(&v, 0, sizeof v);
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 10, 10, collect, &v), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 10, 10, NULL, 0, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 2);
     CHECK_EQ_INT(v.ids[1], b);
+    memset(&v, 0, sizeof v);                    /* the busy ones are left out */
+    int64_t skip[] = { b, 999, a };
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 10, 10, skip, 3, collect, &v), LR_OK);
+    CHECK_EQ_INT(v.n, 0);
     lr_time next = 0;
     CHECK_EQ_INT(lr_store_next_delivery(s, "mail", &next), LR_OK);
     CHECK_EQ_INT(next, T0);
@@ -104,7 +108,7 @@ TEST(due_deliveries_come_with_their_lead_and_in_due_order) {
     CHECK_EQ_INT(lr_store_delivery_result(s, 999, "dead", 1, LR_TIME_NONE, T0, T0, 0, "x", prev), LR_ENOENT);
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     memset(&v, 0, sizeof v);
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 4999, 10, collect, &v), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 4999, 10, NULL, 0, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 0);
     CHECK_EQ_INT(lr_store_next_delivery(s, "crm", &next), LR_OK);
     CHECK_EQ_INT(next, T0 + 5000);
@@ -186,9 +190,9 @@ TEST(retry_makes_a_dead_delivery_pending_again) {
     CHECK_EQ_INT(lr_store_delivery_retry(s, 99, T0, prev), LR_ENOENT);
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     seen v = { 0 };
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 59999, 10, collect, &v), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 59999, 10, NULL, 0, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 0);
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 60000, 10, collect, &v), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 60000, 10, NULL, 0, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 1);
     remove_db(s);
 }
@@ -210,9 +214,9 @@ TEST(a_delayed_notice_knows_when_its_lead_moved_on) {
                  LR_OK);
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     seen v = { 0 };
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 599999, 10, collect, &v), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 599999, 10, NULL, 0, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 0);                       /* not due before its 10 minutes */
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 600000, 10, collect, &v), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 600000, 10, NULL, 0, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 2);
     CHECK_EQ_INT(v.ids[0], a);
     CHECK_EQ_INT(v.moved[0], 1);

@@ -16,7 +16,7 @@
  * that triggers a checkpoint waits for it (with FULL, a write and fsync
  * of up to 40 MiB to the database file).
  *
- * Schema, version 1 (PRAGMA user_version; MIGRATIONS[] below moves a file
+ * Schema, version 4 (PRAGMA user_version; MIGRATIONS[] below moves a file
  * from each version to the next, one transaction per step):
  *
  *   events(seq INTEGER PRIMARY KEY, at, type, lead, body)
@@ -45,6 +45,14 @@
  *       no sort, and one event creates at most one lead (a second lead on
  *       the same seq is LR_EEXIST). The agent index is partial (agent IS
  *       NOT NULL): a new lead has no agent and costs it nothing.
+ *   deliveries(id INTEGER PRIMARY KEY, decision, lead, action, agent,
+ *              channel, recipient, status, attempts, created_at,
+ *              window_from, next_at, updated_at, delivered_at,
+ *              last_status, last_error, cond)
+ *       the outbox (deliveries.c): one row per notification of a decision,
+ *       written with it. One partial index, deliveries_due (channel,
+ *       next_at) over the open rows (pending, retrying): the dispatcher's
+ *       poll. No index on status: each outcome would move an entry in it.
  *   idem(key TEXT PRIMARY KEY, hash, status, body)
  *   keys(id TEXT PRIMARY KEY, hash BLOB UNIQUE, role, agent, created)
  *
@@ -69,7 +77,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 /* MIGRATIONS[v] takes a database from user_version v to v + 1. */
 static const char *const MIGRATIONS[SCHEMA_VERSION] = {
@@ -108,6 +116,9 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
     "CREATE INDEX deliveries_status ON deliveries(status);",
     /* 2 -> 3: conditional deliveries (notify `after`) */
     "ALTER TABLE deliveries ADD COLUMN cond INTEGER NOT NULL DEFAULT 0;",
+    /* 3 -> 4: no index on status (every outcome moved an entry in it; the
+     * counts are read once at start, listings walk the ids) */
+    "DROP INDEX IF EXISTS deliveries_status;",
 };
 
 static const char *const STMT_SQL[SQ__COUNT] = {

@@ -6,6 +6,7 @@
 #   make demo       routes examples/leads.jsonl with examples/routing.yaml
 #   make bench-engine   engine and `leadrouter route` throughput
 #   make bench-server   `leadrouter serve`: leads/s and latency over HTTP (wrk)
+#                   then bench/run-delivery: what a webhook on every decision costs
 #   make bench      side by side: leadrouter vs do-it-yourself SQL routers on
 #                   PostgreSQL and SQLite, and the disk's fsync rate
 #   make fuzz       libFuzzer builds of the fuzz targets (clang)

@@ -1,9 +1,12 @@
-/* service_impl.h -- the writer's private state, shared by service.c (the
- * thread, the queue, start-up and replay) and execute.c (what each command
- * does and answers).
+/* service_impl.h -- the service's private state, shared by service.c (the
+ * writer thread, the queue, start-up and replay), execute.c (what each
+ * command does and answers), outbox.c (deliveries) and reads.c (store
+ * reads on the callers' threads).
  *
  * Invariant: only the writer thread touches `eng`, `store`, `cfg` and the
- * metrics counters other than `queued` (guarded by `mu`).
+ * metrics counters; `queued`, the command queue and `results` (the
+ * dispatcher's outcomes) are guarded by `mu`; the reader pool of reads.c
+ * by `rmu`.
  */
 #ifndef LR_SERVER_SERVICE_IMPL_H
 #define LR_SERVER_SERVICE_IMPL_H

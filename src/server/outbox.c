@@ -24,7 +24,12 @@ static const lr_config *notify_config(const lr_service *svc) {
     return svc->cfg_next ? svc->cfg_next : svc->cfg;
 }
 
-/* Refreshes the cached "does this config notify at all" flags. */
+static int by_id(const void *a, const void *b) {
+    return strcmp(((const lr_agent_email *)a)->id, ((const lr_agent_email *)b)->id);
+}
+
+/* Refreshes the cached "does this config notify at all" flags, and the
+ * agents' emails sorted by agent id when it notifies at all. */
 static void notice_config(lr_service *svc) {
     const lr_config *cfg = notify_config(svc);
     svc->notify_gen = svc->cfg_gen;
@@ -32,6 +37,24 @@ static void notice_config(lr_service *svc) {
     for (size_t i = 0; i < cfg->nrules; i++)
         if (cfg->rules[i].nnotify) svc->notify_rules = true;
     svc->notify_any = cfg->nnotify || svc->notify_rules;
+    free(svc->emails);
+    svc->emails = NULL;
+    svc->nemails = 0;
+    if (!svc->notify_any || !cfg->nagents) return;
+    if (!(svc->emails = malloc(cfg->nagents * sizeof *svc->emails)))
+        lr_service_fatal(svc, "out of memory", LR_ENOMEM);
+    for (size_t i = 0; i < cfg->nagents; i++)
+        svc->emails[i] = (lr_agent_email){ cfg->agents[i].id, cfg->agents[i].email };
+    svc->nemails = cfg->nagents;
+    qsort(svc->emails, svc->nemails, sizeof *svc->emails, by_id);
+}
+
+/* The email of agent ID in the notify config, or NULL. */
+static const char *email_of(const lr_service *svc, const char *id) {
+    lr_agent_email key = { id, NULL };
+    const lr_agent_email *e = svc->nemails ? bsearch(&key, svc->emails, svc->nemails,
+                                                     sizeof key, by_id) : NULL;
+    return e ? e->email : NULL;
 }
 
 /* One delivery of decision D on channel C to RECIPIENT (NULL: the channel's
@@ -52,9 +75,7 @@ static void add(lr_service *svc, const lr_decision *d, int64_t decision_id,
  * says why there is none. */
 static void add_to_agent(lr_service *svc, const lr_decision *d, int64_t decision_id,
                          const lr_notify_conf *e, const char *agent) {
-    const lr_config *cfg = notify_config(svc);
-    int a = lr_config_agent_index(cfg, agent);
-    const char *email = a >= 0 ? cfg->agents[a].email : NULL;
+    const char *email = email_of(svc, agent);
     if (email) {
         add(svc, d, decision_id, e, agent, email, LR_DLV_PENDING, NULL);
         return;

@@ -413,6 +413,7 @@ void lr_service_stop(lr_service *svc) {
         next = r->next;             /* without a writer: left open, sent later */
         free(r);
     }
+    free(svc->emails);
     lr_engine_destroy(svc->eng);
     lr_config_free(svc->cfg);
     free(svc->cfg_text);

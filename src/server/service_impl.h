@@ -20,6 +20,11 @@
 #define LR_COMMIT_BUCKETS 12
 #define LR_READERS 4                /* store handles for read commands (reads.c) */
 
+/* An agent's email, borrowed from the config (outbox.c). */
+typedef struct lr_agent_email {
+    const char *id, *email;
+} lr_agent_email;
+
 struct lr_service {
     lr_service_opts opts;
     lr_store *store;
@@ -54,7 +59,9 @@ struct lr_service {
     lr_delivery_result *results;    /* outcomes reported, not yet recorded (mu) */
     const lr_config *cfg_next;      /* during a config change: the new config */
     uint64_t cfg_gen;               /* bumped whenever cfg or cfg_next changes */
-    uint64_t notify_gen;            /* the cfg_gen the two flags below describe */
+    uint64_t notify_gen;            /* the cfg_gen the fields below describe */
+    lr_agent_email *emails;         /* the notify config's agents by id; owned */
+    size_t nemails;
     bool notify_any;                /* it has notify entries at all */
     bool notify_rules;              /* some of them on rules */
     size_t dlv_added;               /* deliveries added in the open batch */

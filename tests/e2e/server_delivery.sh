@@ -213,6 +213,13 @@ gone_is_dead_then_replayed() {
     expect_error 404 not_found
     api GET /v1/deliveries?status=lost
     expect_error 400 invalid_request
+    api GET '/v1/deliveries?cursor=x'
+    expect_error 400 invalid_cursor
+    _ak=$(mkkey "$T/s.db" agent alice)
+    as "$_ak" GET /v1/deliveries
+    expect_error 403 forbidden
+    as "$_ak" POST "/v1/deliveries/$_id/retry"
+    expect_error 403 forbidden
     srv_term S
     peer_stop RECV
 }

@@ -493,7 +493,19 @@ void lr_route_delivery_get(const lr_req *req, lr_reply *rep) {
     simple(req, rep, LR_CMD_GET_DELIVERY);
 }
 
+/* The body is optional and says nothing; when there is one it must be a
+ * JSON object, as on every other POST. */
 void lr_route_delivery_retry(const lr_req *req, lr_reply *rep) {
+    if (req->len > 0) {
+        json_t *root = decode_body(req, rep);
+        if (!root) return;
+        bool object = json_is_object(root);
+        json_decref(root);
+        if (!object) {
+            lr_reply_error(rep, 400, "invalid_request", "the body, when given, must be a JSON object");
+            return;
+        }
+    }
     simple(req, rep, LR_CMD_RETRY_DELIVERY);
 }
 

@@ -220,6 +220,10 @@ gone_is_dead_then_replayed() {
     expect_error 403 forbidden
     as "$_ak" POST "/v1/deliveries/$_id/retry"
     expect_error 403 forbidden
+    api POST "/v1/deliveries/$_id/retry" '{bad'
+    expect_error 400 invalid_json
+    api POST "/v1/deliveries/$_id/retry" '{}'
+    expect_code 200 "retry with an empty object"
     srv_term S
     peer_stop RECV
 }

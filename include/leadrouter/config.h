@@ -121,6 +121,8 @@ typedef struct lr_channel_conf {
     char *from;                     /* smtp: the sender address */
     char *public_url;               /* smtp: the server's URL for the instructions
                                        in messages; NULL when absent */
+    char *username_env;             /* smtp: variables holding the relay's login */
+    char *password_env;             /* (both or neither); NULL: no login */
     int64_t timeout_ms;             /* one attempt; default 10 s */
     uint32_t concurrency;           /* attempts in flight at once; default 4 */
     int64_t backoff_ms;             /* delay before the first retry; default 10 s,

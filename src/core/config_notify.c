@@ -27,11 +27,30 @@
 #define ADDRESS_MAX 254
 
 static const char *const channel_keys[] = {
-    "webhook", "smtp", "secret_env", "from", "public_url", "timeout", "concurrency",
-    "backoff", "backoff_max", "retry_for",
+    "webhook", "smtp", "secret_env", "from", "public_url", "username_env", "password_env",
+    "timeout", "concurrency", "backoff", "backoff_max", "retry_for",
 };
-enum { CK_WEBHOOK, CK_SMTP, CK_SECRET, CK_FROM, CK_PUBLIC_URL, CK_TIMEOUT, CK_CONCURRENCY,
-       CK_BACKOFF, CK_BACKOFF_MAX, CK_RETRY_FOR, CK__N };
+enum { CK_WEBHOOK, CK_SMTP, CK_SECRET, CK_FROM, CK_PUBLIC_URL, CK_USER, CK_PASS, CK_TIMEOUT,
+       CK_CONCURRENCY, CK_BACKOFF, CK_BACKOFF_MAX, CK_RETRY_FOR, CK__N };
+
+/* Checks N, the name of an environment variable for KEY of channel CTX:
+ * an identifier, set and not empty (unless the config is replayed from
+ * the journal). Returns a copy of the name, or NULL after an error. */
+static char *want_env(cfg_ctx *cx, const yn *n, const char *ctx, const char *key) {
+    const char *s;
+    char q[CX_DESC_SIZE];
+    if (!want_str(cx, n, ctx, key, &s)) return NULL;
+    cx_quote(s, n->len, q, sizeof q);
+    if (!cx_ident(s, n->len))
+        cx_error(cx, n->line, n->col, "%s: '%s' must name an environment variable, got '%s'",
+                 ctx, key, q);
+    else if (!cx->skip_env && (!getenv(s) || !getenv(s)[0]))
+        cx_error(cx, n->line, n->col, "%s: the environment variable %s (%s) is not set or empty",
+                 ctx, q, key);
+    else
+        return cx_strdup(cx, s, n->len);
+    return NULL;
+}
 
 /* True when S (LEN bytes) is a plain address: local@domain, printable
  * ASCII, none of the characters that would let it escape an SMTP command
@@ -109,7 +128,7 @@ static void check_channel(cfg_ctx *cx, const yn *k, const yn *m, lr_channel_conf
         c->kind = LR_CHANNEL_WEBHOOK;
         if ((s = want_url(cx, v[CK_WEBHOOK], ctx, "webhook", "https", "http")))
             c->url = cx_strdup(cx, s, v[CK_WEBHOOK]->len);
-        for (int i = CK_FROM; i <= CK_PUBLIC_URL; i++)
+        for (int i = CK_FROM; i <= CK_PASS; i++)
             if (v[i]) cx_error(cx, v[i]->line, v[i]->col, "%s: '%s' applies only to smtp channels",
                                ctx, channel_keys[i]);
     } else {
@@ -131,19 +150,14 @@ static void check_channel(cfg_ctx *cx, const yn *k, const yn *m, lr_channel_conf
         if (v[CK_PUBLIC_URL] && (s = want_url(cx, v[CK_PUBLIC_URL], ctx, "public_url", "https",
                                               "http")))
             c->public_url = cx_strdup(cx, s, v[CK_PUBLIC_URL]->len);
+        if (v[CK_USER]) c->username_env = want_env(cx, v[CK_USER], ctx, "username_env");
+        if (v[CK_PASS]) c->password_env = want_env(cx, v[CK_PASS], ctx, "password_env");
+        if (!v[CK_USER] != !v[CK_PASS])
+            cx_error(cx, m->line, m->col, "%s: give both 'username_env' and 'password_env', "
+                     "or neither", ctx);
     }
-    if (v[CK_SECRET] && c->kind == LR_CHANNEL_WEBHOOK && want_str(cx, v[CK_SECRET], ctx,
-                                                                  "secret_env", &s)) {
-        cx_quote(s, v[CK_SECRET]->len, q, sizeof q);
-        if (!cx_ident(s, v[CK_SECRET]->len))
-            cx_error(cx, v[CK_SECRET]->line, v[CK_SECRET]->col,
-                     "%s: 'secret_env' must name an environment variable, got '%s'", ctx, q);
-        else if (!cx->skip_env && (!getenv(s) || !getenv(s)[0]))
-            cx_error(cx, v[CK_SECRET]->line, v[CK_SECRET]->col,
-                     "%s: the environment variable %s (secret_env) is not set or empty", ctx, q);
-        else
-            c->secret_env = cx_strdup(cx, s, v[CK_SECRET]->len);
-    }
+    if (v[CK_SECRET] && c->kind == LR_CHANNEL_WEBHOOK)
+        c->secret_env = want_env(cx, v[CK_SECRET], ctx, "secret_env");
     if (v[CK_TIMEOUT])
         want_duration(cx, v[CK_TIMEOUT], ctx, "timeout", MS_SEC, 600 * MS_SEC, &c->timeout_ms);
     int64_t x;
@@ -296,6 +310,8 @@ void cx_free_notify(lr_config *cfg) {
         free(c->name);
         free(c->url);
         free(c->secret_env);
+        free(c->username_env);
+        free(c->password_env);
         free(c->from);
         free(c->public_url);
     }

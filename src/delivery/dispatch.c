@@ -39,7 +39,7 @@
 
 /* A channel as the dispatcher keeps it: its own copies. */
 typedef struct chan {
-    char *name, *url, *secret, *from, *public_url;
+    char *name, *url, *secret, *from, *public_url, *username, *password;
     lr_channel_kind kind;
     int64_t timeout_ms, backoff_ms, backoff_max_ms, retry_for_ms;
     uint32_t concurrency;
@@ -146,6 +146,9 @@ static void chanset_unref(chanset *s) {
         free(c->url);
         if (c->secret) sodium_memzero(c->secret, strlen(c->secret));
         free(c->secret);
+        if (c->password) sodium_memzero(c->password, strlen(c->password));
+        free(c->username);
+        free(c->password);
         free(c->from);
         free(c->public_url);
     }
@@ -188,6 +191,8 @@ int lr_dispatch_configure(lr_dispatcher *d, const lr_config *cfg) {
         c->name = dup_or_null(cc->name, &oom);
         c->url = dup_or_null(cc->url, &oom);
         c->secret = dup_or_null(cc->secret_env ? getenv(cc->secret_env) : NULL, &oom);
+        c->username = dup_or_null(cc->username_env ? getenv(cc->username_env) : NULL, &oom);
+        c->password = dup_or_null(cc->password_env ? getenv(cc->password_env) : NULL, &oom);
         c->from = dup_or_null(cc->from, &oom);
         c->public_url = dup_or_null(cc->public_url, &oom);
         c->kind = cc->kind;
@@ -351,6 +356,10 @@ static int setup(xfer *x) {
         curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
         curl_easy_setopt(e, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);   /* STARTTLS if offered */
         curl_easy_setopt(e, CURLOPT_MAIL_FROM, ch->from);
+        if (ch->username && ch->password) {         /* AUTH, over TLS when offered */
+            curl_easy_setopt(e, CURLOPT_USERNAME, ch->username);
+            curl_easy_setopt(e, CURLOPT_PASSWORD, ch->password);
+        }
         curl_easy_setopt(e, CURLOPT_MAIL_RCPT, x->headers);
         curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(e, CURLOPT_READFUNCTION, on_upload);

@@ -343,12 +343,18 @@ int lr_service_start(const lr_service_opts *opts, lr_service **out, char *err, s
     int rc = lr_service_open(opts, &svc, err, errlen);
     if (rc != LR_OK) return rc;
     for (size_t i = 0; i < svc->cfg->nchannels; i++) {
-        const char *var = svc->cfg->channels[i].secret_env;
-        if (var && (!getenv(var) || !getenv(var)[0])) {
-            snprintf(err, errlen, "channel '%s': the environment variable %s (secret_env) is "
-                     "not set or empty", svc->cfg->channels[i].name, var);
-            lr_service_stop(svc);
-            return LR_ECONFIG;
+        const lr_channel_conf *c = &svc->cfg->channels[i];
+        const char *const vars[][2] = { { c->secret_env, "secret_env" },
+                                        { c->username_env, "username_env" },
+                                        { c->password_env, "password_env" } };
+        for (size_t k = 0; k < 3; k++) {
+            const char *var = vars[k][0];
+            if (var && (!getenv(var) || !getenv(var)[0])) {
+                snprintf(err, errlen, "channel '%s': the environment variable %s (%s) is not "
+                         "set or empty", c->name, var, vars[k][1]);
+                lr_service_stop(svc);
+                return LR_ECONFIG;
+            }
         }
     }
     rc = lr_dispatch_start(opts->db_path, opts->sync, lr_outbox_report, svc, &svc->dispatch,

@@ -147,6 +147,30 @@ TEST(after_delays_notices_of_waiting_leads_only) {
         "and s, m, h or d), got 'soon'");
 }
 
+TEST(smtp_login_comes_from_two_variables) {
+    setenv("LR_UNIT_SMTP_USER", "leads", 1);
+    setenv("LR_UNIT_SMTP_PASS", "hunter2", 1);
+    unsetenv("LR_UNIT_SMTP_NONE");
+    lr_config *cfg = ok_config(
+        AGENTS "channels:\n  mail: {smtp: \"smtps://mail.example.com\", from: a@example.com,\n"
+        "         username_env: LR_UNIT_SMTP_USER, password_env: LR_UNIT_SMTP_PASS}\n" RULE);
+    if (cfg) {
+        CHECK_EQ_STR(cfg->channels[0].username_env, "LR_UNIT_SMTP_USER");
+        CHECK_EQ_STR(cfg->channels[0].password_env, "LR_UNIT_SMTP_PASS");
+    }
+    lr_config_free(cfg);
+    CHECK_EQ_STR(errors_of(
+        AGENTS "channels:\n"
+        "  a: {smtp: \"smtp://m.example.com\", from: a@example.com, username_env: LR_UNIT_SMTP_USER}\n"
+        "  b: {smtp: \"smtp://m.example.com\", from: a@example.com, username_env: LR_UNIT_SMTP_USER,\n"
+        "      password_env: LR_UNIT_SMTP_NONE}\n"
+        "  c: {webhook: \"https://c.example.com\", password_env: LR_UNIT_SMTP_PASS}\n" RULE),
+        "t.yaml:7:6: channel 'a': give both 'username_env' and 'password_env', or neither\n"
+        "t.yaml:9:21: channel 'b': the environment variable LR_UNIT_SMTP_NONE (password_env) "
+        "is not set or empty\n"
+        "t.yaml:10:55: channel 'c': 'password_env' applies only to smtp channels");
+}
+
 int main(void) {
     RUN(channels_get_their_defaults_and_options);
     RUN(notify_entries_at_top_level_and_per_rule);
@@ -154,5 +178,6 @@ int main(void) {
     RUN(notify_mistakes_are_named_where_they_are);
     RUN(journaled_configs_do_not_need_their_secrets_set);
     RUN(after_delays_notices_of_waiting_leads_only);
+    RUN(smtp_login_comes_from_two_variables);
     return test_report();
 }

@@ -50,17 +50,6 @@ void cli_deliveries_help(FILE *out) {
         out);
 }
 
-static lr_store *open_store(const char *cmd, const char *db) {
-    char err[512] = "";
-    lr_store *st = NULL;
-    int rc = lr_store_open(db, LR_SYNC_FULL, &st, err, sizeof err);
-    if (rc != LR_OK) {
-        fprintf(stderr, "leadrouter deliveries %s: %s\n", cmd, err[0] ? err : lr_strerror(rc));
-        return NULL;
-    }
-    return st;
-}
-
 /* Prints each element of the page's "deliveries" array on a line; sets
  * *next (malloc'd) to the next cursor or NULL. */
 static int print_page(const lr_buf *page, long *left, char **next) {
@@ -117,7 +106,7 @@ static int deliveries_list(int argc, char **argv) {
     if (status && lr_name_lookup(lr_delivery_status_names, LR_DLV__COUNT, status) < 0)
         return cli_usage_error("deliveries list",
                                "--status must be pending, retrying, delivered, dead or cancelled");
-    lr_store *st = open_store("list", db);
+    lr_store *st = cli_open_store("deliveries list", db);
     if (!st) return LR_EXIT_USAGE;
     char *cursor = NULL;
     int rc = LR_OK;
@@ -159,7 +148,7 @@ static int deliveries_retry(int argc, char **argv) {
             return cli_usage_error("deliveries retry", "'%s' is not a delivery id (dlv_42 or 42)",
                                    argv[i]);
     }
-    lr_store *st = open_store("retry", db);
+    lr_store *st = cli_open_store("deliveries retry", db);
     if (!st) return LR_EXIT_USAGE;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

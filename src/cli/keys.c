@@ -56,6 +56,17 @@ void cli_keys_help(FILE *out) {
         out);
 }
 
+lr_store *cli_open_store(const char *cmd, const char *db) {
+    char err[512] = "";
+    lr_store *st = NULL;
+    int rc = lr_store_open(db, LR_SYNC_FULL, &st, err, sizeof err);
+    if (rc != LR_OK) {
+        fprintf(stderr, "leadrouter %s: %s\n", cmd, err[0] ? err : lr_strerror(rc));
+        return NULL;
+    }
+    return st;
+}
+
 static int print_key(const char *id, const char *role, const char *agent, lr_time created,
                      void *ud) {
     char when[40] = "-";
@@ -84,15 +95,10 @@ static int keys_list(int argc, char **argv) {
     }
     if (optind < argc) return cli_usage_error("keys list", "unexpected argument '%s'", argv[optind]);
     if (!db) return cli_usage_error("keys list", "--db FILE is required");
-    char err[512] = "";
-    lr_store *st = NULL;
-    int rc = lr_store_open(db, LR_SYNC_FULL, &st, err, sizeof err);
-    if (rc != LR_OK) {
-        fprintf(stderr, "leadrouter keys list: %s\n", err[0] ? err : lr_strerror(rc));
-        return LR_EXIT_USAGE;
-    }
+    lr_store *st = cli_open_store("keys list", db);
+    if (!st) return LR_EXIT_USAGE;
     printf("%-10s %-7s %-20s %s\n", "id", "role", "agent", "created");
-    rc = lr_store_key_list(st, print_key, NULL);
+    int rc = lr_store_key_list(st, print_key, NULL);
     if (rc != LR_OK) fprintf(stderr, "leadrouter keys list: %s\n", lr_store_errmsg(st));
     lr_store_close(st);
     return rc == LR_OK ? LR_EXIT_OK : LR_EXIT_USAGE;
@@ -130,19 +136,14 @@ static int keys_create(int argc, char **argv) {
     if (agent && (!agent[0] || strlen(agent) > LR_AGENT_ID_MAX || !lr_utf8_valid(agent, strlen(agent))))
         return cli_usage_error("keys create", "--agent must be 1 to %d bytes of UTF-8", LR_AGENT_ID_MAX);
 
-    char err[512] = "";
-    lr_store *st = NULL;
-    int rc = lr_store_open(db, LR_SYNC_FULL, &st, err, sizeof err);
-    if (rc != LR_OK) {
-        fprintf(stderr, "leadrouter keys create: %s\n", err[0] ? err : lr_strerror(rc));
-        return LR_EXIT_USAGE;
-    }
+    lr_store *st = cli_open_store("keys create", db);
+    if (!st) return LR_EXIT_USAGE;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     lr_time created = (lr_time)now.tv_sec * 1000 + now.tv_nsec / 1000000;
     char key[LR_KEY_LEN + 1], id[LR_KEY_ID_LEN + 1];
     unsigned char hash[32];
-    rc = LR_EEXIST;
+    int rc = LR_EEXIST;
     for (int t = 0; t < ID_TRIES && rc == LR_EEXIST; t++) {
         if ((rc = lr_key_generate(key, id)) != LR_OK) break;
         lr_key_hash(key, strlen(key), hash);

@@ -43,8 +43,40 @@ const char *lr_store_errmsg(const lr_store *s);
  * for the writer or blocking it (a PASSIVE checkpoint), on a handle of its
  * own: *wal_pages gets the WAL's size and *copied how much of it is now in
  * the database file (either may be NULL). The writer still checkpoints
- * itself every 10000 WAL pages, which then finds most of the work done. */
+ * itself every ~40 MiB of WAL, which then finds most of the work done. */
 int lr_store_checkpoint(lr_store *s, int *wal_pages, int *copied);
+
+/* ---- pipelined group commit (flusher.c) ----------------------------------
+ *
+ * For a writer at LR_SYNC_FULL that wants its fsync off its own thread:
+ * lr_flusher_start() turns the handle's commits into WAL writes without an
+ * fsync and starts a thread that fdatasync()s the WAL after them. The
+ * writer numbers each commit with lr_flusher_begin() before its COMMIT and
+ * reports it with lr_flusher_committed() after; ON_SYNCED(GEN, UD) is
+ * called on the flusher's thread once every commit up to GEN is on disk,
+ * and only then may their results be acknowledged. A failed flush aborts
+ * the process (what was committed is not known to be durable). */
+typedef struct lr_flusher lr_flusher;
+typedef void (*lr_flusher_fn)(uint64_t synced, void *ud);
+
+#define LR_FLUSH_BUCKETS 12
+extern const double lr_flush_bounds[LR_FLUSH_BUCKETS];     /* seconds */
+typedef struct lr_flush_stats {
+    uint64_t count;
+    double sum;                     /* seconds */
+    uint64_t bucket[LR_FLUSH_BUCKETS + 1];                  /* last: +Inf */
+} lr_flush_stats;
+
+int lr_flusher_start(lr_store *s, lr_flusher_fn on_synced, void *ud, lr_flusher **out,
+                     char *err, size_t errlen);
+uint64_t lr_flusher_begin(lr_flusher *f);
+void lr_flusher_committed(lr_flusher *f, uint64_t gen);
+/* Waits until every commit begun so far is on disk (any thread). */
+void lr_flusher_barrier(lr_flusher *f);
+void lr_flusher_stats(lr_flusher *f, lr_flush_stats *out);
+/* Flushes what is committed, stops the thread, sets the handle back to
+ * synchronous=FULL. Call after the writer's last commit. Accepts NULL. */
+void lr_flusher_stop(lr_flusher *f);
 
 /* One transaction at a time. Commit returns only when the data is as
  * durable as the sync mode says. */

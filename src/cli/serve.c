@@ -47,6 +47,10 @@ void cli_serve_help(FILE *out) {
         "  -l, --listen ADDR    HOST:PORT to listen on (default 127.0.0.1:8080);\n"
         "                       port 0 picks a free port; [::1]:8080 for IPv6\n"
         "      --sync MODE      full (default), normal or off: how durable a commit is\n"
+        "      --inline-fsync   with --sync full: fsync inside each commit, on the\n"
+        "                       writer's thread, instead of on a flush thread while\n"
+        "                       the writer goes on (equally durable; slower; for\n"
+        "                       comparison)\n"
         "  -s, --seed N         seed of the random strategies (default 0)\n"
         "      --rate-limit N   requests per second per API key, bursts of 2N\n"
         "                       (default 100; 0 turns the limit off)\n"
@@ -121,6 +125,7 @@ int cli_serve(int argc, char **argv) {
         { "rate-limit", required_argument, NULL, 'r' },
         { "form-redirect", required_argument, NULL, 'f' },
         { "checkpoint-every", required_argument, NULL, 'k' },
+        { "inline-fsync", no_argument, NULL, 'F' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -129,6 +134,7 @@ int cli_serve(int argc, char **argv) {
     uint64_t seed = 0;
     double rate = 100;
     long checkpoint_ms = 100;
+    bool inline_fsync = false;
     lr_form_redirect redirects[MAX_REDIRECTS];
     size_t nredirects = 0;
     int c;
@@ -172,6 +178,7 @@ int cli_serve(int argc, char **argv) {
                 return cli_usage_error("serve", "--checkpoint-every must be milliseconds from 0 "
                                        "to 3600000, not '%s'", optarg);
             break;
+        case 'F': inline_fsync = true; break;
         case 'h': cli_serve_help(stdout); return LR_EXIT_OK;
         default: return cli_option_error("serve", c, argv);
         }
@@ -193,7 +200,8 @@ int cli_serve(int argc, char **argv) {
 
     char err[4096] = "";
     lr_service_opts so = { .db_path = db, .sync = sync, .config_path = config, .seed = seed,
-                           .checkpoint_ms = checkpoint_ms ? (int)checkpoint_ms : -1 };
+                           .checkpoint_ms = checkpoint_ms ? (int)checkpoint_ms : -1,
+                           .inline_fsync = inline_fsync };
     lr_service *svc = NULL;
     int rc = lr_service_start(&so, &svc, err, sizeof err);
     if (rc != LR_OK) {

@@ -94,6 +94,8 @@ struct lr_dispatcher {
     pthread_mutex_t mu;
     lr_dispatch_report_fn report;
     void *ud;
+    lr_dispatch_barrier_fn barrier;
+    void *barrier_ud;
     /* guarded by mu */
     chanset *chans;                 /* the current channels */
     int64_t *busy;                  /* ids in flight or awaiting their commit */
@@ -593,6 +595,7 @@ static lr_time start_due(lr_dispatcher *d, chanset *set, lr_time now) {
 
 static void *dispatch_main(void *arg) {
     lr_dispatcher *d = arg;
+    pthread_setname_np(pthread_self(), "lr-dispatch");
     /* Below every thread that routes: on a busy machine deliveries lag, not
      * routing (Linux SCHED_IDLE; where refused, the default policy stays). */
     struct sched_param idle = { 0 };
@@ -607,8 +610,12 @@ static void *dispatch_main(void *arg) {
         if (stop) { chanset_unref(set); break; }
 
         lr_time now = wall_ms();
+        xfer *before = d->xfers;
         lr_time next = set ? start_due(d, set, now) : LR_TIME_NONE;
         chanset_unref(set);
+        /* New transfers read rows that may be committed but not yet on
+         * disk; none of them has sent a byte before curl_multi_perform(). */
+        if (d->xfers != before && d->barrier) d->barrier(d->barrier_ud);
         int running = 0;
         curl_multi_perform(d->multi, &running);
         CURLMsg *msg;
@@ -648,13 +655,16 @@ static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 int lr_dispatch_start(const char *db_path, lr_store_sync sync, lr_dispatch_report_fn report,
-                      void *ud, lr_dispatcher **out, char *err, size_t errlen) {
+                      void *ud, lr_dispatch_barrier_fn barrier, void *barrier_ud,
+                      lr_dispatcher **out, char *err, size_t errlen) {
     pthread_once(&curl_once, curl_init);
     lr_dispatcher *d = calloc(1, sizeof *d);
     if (!d) return LR_ENOMEM;
     pthread_mutex_init(&d->mu, NULL);
     d->report = report;
     d->ud = ud;
+    d->barrier = barrier;
+    d->barrier_ud = barrier_ud;
     int rc = lr_store_open(db_path, sync, &d->store, err, errlen);
     if (rc == LR_OK && !(d->multi = curl_multi_init())) {
         snprintf(err, errlen, "cannot start libcurl");

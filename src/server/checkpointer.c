@@ -20,6 +20,7 @@ struct lr_checkpointer {
 
 static void *checkpoint_main(void *arg) {
     lr_checkpointer *c = arg;
+    pthread_setname_np(pthread_self(), "lr-checkpoint");
     pthread_mutex_lock(&c->mu);
     while (!c->stopping) {
         struct timespec ts;

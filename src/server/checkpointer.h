@@ -1,7 +1,7 @@
 /* checkpointer.h -- a thread that keeps the WAL copied into the database
  * file in the background (PASSIVE checkpoints on a store handle of its
- * own), so that the checkpoint the writer runs itself every 10000 WAL
- * pages, inside a commit whose replies wait for it, finds little left to
+ * own), so that the checkpoint the writer runs itself every ~40 MiB of
+ * WAL, inside a commit whose replies wait for it, finds little left to
  * copy. It never blocks the writer: a PASSIVE checkpoint takes no lock a
  * writer needs.
  */

@@ -366,21 +366,37 @@ static int preview_cb(const lr_decision *d, void *ud) {
     return lr_decision_write_json(d, out);
 }
 
-static void put_histogram(lr_service *svc, lr_buf *out) {
-    must(svc, lr_buf_puts(out, "# HELP leadrouter_commit_seconds Time of one group commit (fsync included).\n"
-                               "# TYPE leadrouter_commit_seconds histogram\n"));
+/* Histogram NAME with HELP over BOUNDS (N of them; BUCKET has N + 1). */
+static void put_histogram(lr_service *svc, lr_buf *out, const char *name, const char *help,
+                          const double *bounds, int n, const uint64_t *bucket, double sum,
+                          uint64_t count) {
+    must(svc, lr_buf_printf(out, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name));
     uint64_t cum = 0;
-    for (int i = 0; i < LR_COMMIT_BUCKETS; i++) {
-        cum += svc->commit_bucket[i];
-        must(svc, lr_buf_printf(out, "leadrouter_commit_seconds_bucket{le=\"%g\"} %llu\n",
-                                lr_commit_bounds[i], (unsigned long long)cum));
+    for (int i = 0; i < n; i++) {
+        cum += bucket[i];
+        must(svc, lr_buf_printf(out, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[i],
+                                (unsigned long long)cum));
     }
-    cum += svc->commit_bucket[LR_COMMIT_BUCKETS];
-    must(svc, lr_buf_printf(out, "leadrouter_commit_seconds_bucket{le=\"+Inf\"} %llu\n"
-                                 "leadrouter_commit_seconds_sum %.6f\n"
-                                 "leadrouter_commit_seconds_count %llu\n",
-                            (unsigned long long)cum, svc->commit_sum,
-                            (unsigned long long)svc->commits));
+    cum += bucket[n];
+    must(svc, lr_buf_printf(out, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n",
+                            name, (unsigned long long)cum, name, sum, name,
+                            (unsigned long long)count));
+}
+
+static void put_histograms(lr_service *svc, lr_buf *out) {
+    put_histogram(svc, out, "leadrouter_commit_seconds",
+                  svc->flusher ? "Time of one group commit on the writer (its fsync is "
+                                 "leadrouter_fsync_seconds)."
+                               : "Time of one group commit (fsync included).",
+                  lr_commit_bounds, LR_COMMIT_BUCKETS, svc->commit_bucket, svc->commit_sum,
+                  svc->commits);
+    if (!svc->flusher) return;
+    lr_flush_stats fs;
+    lr_flusher_stats(svc->flusher, &fs);
+    put_histogram(svc, out, "leadrouter_fsync_seconds",
+                  "Time of one fsync of the WAL by the flush thread (it covers every "
+                  "commit before it).",
+                  lr_flush_bounds, LR_FLUSH_BUCKETS, fs.bucket, fs.sum, fs.count);
 }
 
 static void exec_metrics(lr_service *svc, lr_cmd *cmd) {
@@ -395,7 +411,7 @@ static void exec_metrics(lr_service *svc, lr_cmd *cmd) {
     for (int a = 0; a < LR_ACTION__COUNT; a++)
         must(svc, lr_buf_printf(out, "leadrouter_decisions_total{action=\"%s\"} %llu\n",
                                 lr_action_names[a], (unsigned long long)svc->decisions[a]));
-    put_histogram(svc, out);
+    put_histograms(svc, out);
     pthread_mutex_lock(&svc->mu);
     size_t queued = svc->queued;
     pthread_mutex_unlock(&svc->mu);

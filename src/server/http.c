@@ -9,8 +9,18 @@
  *                            here is the request's reply from then on.
  *   body calls            -> accumulate up to LR_HTTP_MAX_BODY (413 past
  *                            it), or discard when the reply is decided
- *   last call             -> the handler runs (it may block in the
- *                            service) and the reply is queued
+ *   last call             -> the handler runs; a reply it decides is
+ *                            queued at once; a command it leaves for the
+ *                            service parks the connection (suspended) and
+ *                            is submitted
+ *   call after the resume -> (on_done() resumed it when the service was
+ *                            done, on whatever thread) the reply is queued
+ *
+ * Threads: LR_HTTP_THREADS event loops (MHD's thread pool over epoll), each
+ * serving its share of the connections; none of them ever waits for the
+ * writer, so one thread answers many requests per wake-up instead of a
+ * thread per connection sleeping and waking for each (on this project's
+ * 2-vCPU machine the context switches cost more than the requests).
  *
  * An error decided on the first call is sent at once when no body is on
  * its way (none announced, or the client waits for "100 Continue", or the
@@ -22,8 +32,12 @@
  *
  * Invariants: `inflight` counts requests whose first call has happened and
  * whose completion MHD has not yet notified; it is what lr_http_stop()
- * waits for. Nothing else is shared between connection threads except the
- * service and the auth lookup, both thread-safe.
+ * waits for. `parked` counts suspended connections: MHD must not stop
+ * while there is one, and every one is resumed (the service answers every
+ * command it was given). A parked request's conn_req is written by
+ * on_done() before MHD_resume_connection() and read by the MHD thread only
+ * after it. Nothing else is shared between threads except the service and
+ * the auth lookup, both thread-safe.
  */
 #include "server/http.h"
 
@@ -45,6 +59,7 @@
 #include "server/form.h"
 
 #define DISCARD_MAX (8u * LR_HTTP_MAX_BODY)
+#define LR_HTTP_THREADS 2           /* default: this many event loops (MHD's thread pool) */
 #define PARAM_MAX 256
 
 struct lr_http {
@@ -52,9 +67,10 @@ struct lr_http {
     lr_http_opts opts;
     uint16_t port;
     atomic_bool stopping;
-    pthread_mutex_t mu;             /* guards inflight */
+    pthread_mutex_t mu;             /* guards inflight and parked */
     pthread_cond_t idle;            /* signalled when inflight drops to 0 */
     long inflight;
+    long parked;                    /* suspended, waiting for the service */
 };
 
 /* ---- the route table ------------------------------------------------------------ */
@@ -125,6 +141,9 @@ static bool match(const char *pattern, const char *path, const char **param, siz
 /* ---- per request --------------------------------------------------------------- */
 
 typedef struct conn_req {
+    lr_http *h;
+    struct MHD_Connection *conn;
+    bool submitted;                 /* rep.pending went to the service */
     const route *rt;                /* NULL when the reply is an early error */
     char *param;                    /* owned copy of the path segment */
     lr_method method;
@@ -409,6 +428,18 @@ static enum MHD_Result send_reply(lr_http *h, struct MHD_Connection *c, conn_req
     return ret;
 }
 
+/* The service is done with a parked request's command (any thread). */
+static void on_done(lr_cmd *cmd, void *ud) {
+    conn_req *r = ud;
+    lr_http *h = r->h;
+    struct MHD_Connection *c = r->conn;
+    lr_route_finish(&r->rep, cmd);
+    MHD_resume_connection(c);       /* R may be freed from here on */
+    pthread_mutex_lock(&h->mu);     /* H outlives every parked request */
+    if (--h->parked == 0) pthread_cond_broadcast(&h->idle);
+    pthread_mutex_unlock(&h->mu);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -418,6 +449,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)version;
     if (!r) {
         if (!(r = calloc(1, sizeof *r))) return MHD_NO;
+        r->h = h;
         *con_cls = r;
         pthread_mutex_lock(&h->mu);
         h->inflight++;
@@ -441,7 +473,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         return MHD_YES;
     }
-    if (!r->rep.status) dispatch(h, c, url, r);
+    if (!r->rep.status && !r->submitted) {
+        dispatch(h, c, url, r);
+        if (r->rep.pending) {
+            /* Parked until the service is done; then on_done() resumes it
+             * and MHD calls this handler again, which sends the reply. */
+            lr_cmd *cmd = r->rep.pending;
+            r->rep.pending = NULL;
+            r->submitted = true;
+            r->conn = c;
+            MHD_suspend_connection(c);
+            pthread_mutex_lock(&h->mu);
+            h->parked++;
+            pthread_mutex_unlock(&h->mu);
+            lr_service_submit(h->opts.svc, cmd, on_done, r);
+            return MHD_YES;
+        }
+    }
     return send_reply(h, c, r);
 }
 
@@ -455,6 +503,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!r) return;
     lr_buf_release(&r->body);
     lr_buf_release(&r->rep.body);
+    free(r->rep.hold);
     free(r->param);
     free(r);
     *con_cls = NULL;
@@ -579,8 +628,8 @@ int lr_http_start(const lr_http_opts *opts, lr_http **out, char *err, size_t err
     pthread_cond_init(&h->idle, &ca);
     pthread_condattr_destroy(&ca);
 
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     h->d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, h,
@@ -589,6 +638,7 @@ int lr_http_start(const lr_http_opts *opts, lr_http **out, char *err, size_t err
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)(opts->conn_limit ? opts->conn_limit : 1024),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(opts->timeout_s ? opts->timeout_s : 60),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(opts->threads ? opts->threads : LR_HTTP_THREADS),
         MHD_OPTION_END);
     if (!h->d) {
         snprintf(err, errlen, "cannot listen on %s:%u: %s", opts->host && *opts->host ? opts->host : "*",
@@ -622,6 +672,13 @@ void lr_http_stop(lr_http *h, int drain_ms) {
     pthread_mutex_lock(&h->mu);
     while (h->inflight > 0)
         if (pthread_cond_timedwait(&h->idle, &h->mu, &deadline) == ETIMEDOUT) break;
+    /* MHD must not stop with a connection suspended: the service answers
+     * every command it was given (503 once it stops), so wait for those. */
+    while (h->parked > 0) {
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += 1;
+        pthread_cond_timedwait(&h->idle, &h->mu, &deadline);
+    }
     pthread_mutex_unlock(&h->mu);
     MHD_stop_daemon(h->d);
     if (lfd != MHD_INVALID_SOCKET) close(lfd);

@@ -45,6 +45,8 @@ typedef struct lr_http_opts {
     size_t nredirects;
     unsigned conn_limit;            /* 0: 1024 */
     unsigned timeout_s;             /* idle connection timeout; 0: 60 */
+    unsigned threads;               /* HTTP threads (each serves its share of the
+                                       connections); 0: LR_HTTP_THREADS */
 } lr_http_opts;
 
 typedef struct lr_http lr_http;
@@ -85,7 +87,10 @@ typedef struct lr_req {
 } lr_req;
 
 /* What goes back. The handler sets status and body (or calls
- * lr_reply_error()); http.c sends it and releases the body. */
+ * lr_reply_error()), or leaves a command for the service in `pending`:
+ * http.c then parks the connection, submits the command, and when it is
+ * done lr_route_finish() turns it into the reply. http.c sends the reply
+ * and releases the body and `hold`. */
 typedef struct lr_reply {
     int status;                     /* 0 until set */
     const char *content_type;       /* static; NULL: application/json */
@@ -94,7 +99,13 @@ typedef struct lr_reply {
     const char *allow;              /* 405: static */
     int retry_after;                /* 429: seconds */
     bool www_authenticate;          /* 401 */
+    lr_cmd *pending;                /* owned: for the service, not yet submitted */
+    const char *redirect_2xx;       /* borrowed: a 2xx answer becomes 303 to it */
+    char *hold;                     /* owned: text the pending command borrows */
 } lr_reply;
+
+/* Moves the done command CMD's answer into REP and frees CMD (routes.c). */
+void lr_route_finish(lr_reply *rep, lr_cmd *cmd);
 
 /* Sets REP to STATUS with the error body {"error":{"code":CODE,
  * "message":MESSAGE}} (replacing any body). Invalid UTF-8 in the message

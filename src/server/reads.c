@@ -1,16 +1,18 @@
 /* reads.c -- commands that only read the store: a lead, a page of leads,
- * the statistics, deliveries. They run on the caller's (HTTP) thread, on
- * a small pool of store handles of their own, not on the writer: a long
- * read (GET /v1/stats on millions of rows takes seconds) then never holds
- * up routing.
+ * the statistics, deliveries. They run on reader threads (LR_READERS), each
+ * with a store handle of its own, not on the writer and not on the HTTP
+ * threads: a long read (GET /v1/stats on millions of rows takes seconds)
+ * then holds up neither routing nor other requests.
  *
- * Consistency: a reader sees what was committed when its statement began.
- * A reply to a write leaves only after its commit, so a client always
- * reads its own writes. The statistics' "queues" member is the engine's,
- * so it comes from the writer (LR_CMD_QUEUES), after the store's part.
+ * Consistency: a reader sees what was committed when its statement began,
+ * and answers only once that is on disk (lr_flusher_barrier: at most one
+ * flush later). A reply to a write leaves only after its commit is on
+ * disk, so a client always reads its own writes. The statistics' "queues"
+ * member is the engine's, so it comes from the writer (LR_CMD_QUEUES),
+ * after the store's part.
  *
- * Invariant: a reader handle is used by one thread at a time (taken from
- * the pool under rmu, given back after the command).
+ * Invariant: the queue (rhead, rtail) and rstopping are guarded by rmu; a
+ * store handle belongs to its thread.
  */
 #include "server/service_impl.h"
 #include "leadrouter/error.h"
@@ -22,55 +24,6 @@
 bool lr_service_is_read(lr_cmd_type t) {
     return t == LR_CMD_GET_LEAD || t == LR_CMD_LIST_LEADS || t == LR_CMD_STATS ||
            t == LR_CMD_LIST_DELIVERIES || t == LR_CMD_GET_DELIVERY;
-}
-
-/* Takes a free reader, opening one in an empty slot when the pool has
- * room; waits for one otherwise. NULL (with a message in ERR) when none
- * can be opened. */
-static lr_store *take(lr_service *svc, char *err, size_t errlen) {
-    size_t slot;
-    pthread_mutex_lock(&svc->rmu);
-    for (;;) {
-        for (size_t i = 0; i < svc->nreaders; i++) {
-            if (!svc->reader_busy[i] && svc->readers[i]) {
-                svc->reader_busy[i] = true;
-                pthread_mutex_unlock(&svc->rmu);
-                return svc->readers[i];
-            }
-        }
-        for (slot = 0; slot < svc->nreaders; slot++)    /* a slot whose open failed */
-            if (!svc->reader_busy[slot] && !svc->readers[slot]) break;
-        if (slot < svc->nreaders) break;
-        if (svc->nreaders < LR_READERS) {
-            slot = svc->nreaders++;
-            svc->readers[slot] = NULL;
-            break;
-        }
-        pthread_cond_wait(&svc->reader_free, &svc->rmu);
-    }
-    svc->reader_busy[slot] = true;
-    pthread_mutex_unlock(&svc->rmu);
-    lr_store *s = NULL;
-    int rc = lr_store_open(svc->opts.db_path, svc->opts.sync, &s, err, errlen);
-    pthread_mutex_lock(&svc->rmu);
-    if (rc == LR_OK) svc->readers[slot] = s;
-    else svc->reader_busy[slot] = false;
-    pthread_cond_signal(&svc->reader_free);
-    pthread_mutex_unlock(&svc->rmu);
-    return s;
-}
-
-static void give_back(lr_service *svc, lr_store *s) {
-    pthread_mutex_lock(&svc->rmu);
-    for (size_t i = 0; i < svc->nreaders; i++)
-        if (svc->readers[i] == s) svc->reader_busy[i] = false;
-    pthread_cond_signal(&svc->reader_free);
-    pthread_mutex_unlock(&svc->rmu);
-}
-
-void lr_service_close_readers(lr_service *svc) {
-    for (size_t i = 0; i < svc->nreaders; i++) lr_store_close(svc->readers[i]);
-    svc->nreaders = 0;
 }
 
 /* A store error on a reader: the command fails, the server goes on. */
@@ -106,12 +59,12 @@ static void stats(lr_service *svc, lr_store *s, lr_cmd *cmd) {
     lr_cmd_release(&q);
 }
 
-void lr_service_read(lr_service *svc, lr_cmd *cmd) {
+/* Runs read command CMD on handle S (NULL: it could not be opened; ERR
+ * says why). */
+static void run(lr_service *svc, lr_store *s, lr_cmd *cmd, const char *err) {
     cmd->content_type = "application/json";
     cmd->status = 500;
     lr_buf_reset(&cmd->body);
-    char err[512] = "";
-    lr_store *s = take(svc, err, sizeof err);
     if (!s) {
         lr_service_reply_error(svc, cmd, 503, "store_unavailable", err);
         return;
@@ -131,7 +84,6 @@ void lr_service_read(lr_service *svc, lr_cmd *cmd) {
         break;
     case LR_CMD_STATS:
         stats(svc, s, cmd);
-        give_back(svc, s);
         return;
     case LR_CMD_LIST_DELIVERIES:
         rc = lr_store_list_deliveries(s, cmd->deliveries.status, cmd->deliveries.channel,
@@ -152,5 +104,68 @@ void lr_service_read(lr_service *svc, lr_cmd *cmd) {
         break;
     }
     if (rc == LR_OK) cmd->status = 200;
-    give_back(svc, s);
+}
+
+static void *reader_main(void *arg) {
+    lr_service *svc = arg;
+    pthread_setname_np(pthread_self(), "lr-reader");
+    lr_store *s = NULL;
+    pthread_mutex_lock(&svc->rmu);
+    for (;;) {
+        while (!svc->rhead && !svc->rstopping) pthread_cond_wait(&svc->rwork, &svc->rmu);
+        lr_cmd *cmd = svc->rhead;
+        if (!cmd) break;                    /* stopping, the queue done */
+        svc->rhead = cmd->next;
+        if (!svc->rhead) svc->rtail = NULL;
+        cmd->next = NULL;
+        pthread_mutex_unlock(&svc->rmu);
+
+        char err[512] = "";
+        if (!s && lr_store_open(svc->opts.db_path, svc->opts.sync, &s, err, sizeof err) != LR_OK)
+            s = NULL;                       /* tried again with the next command */
+        run(svc, s, cmd, err);
+        /* What was read may come from a commit whose flush is still
+         * running: nothing is shown before it is on disk. */
+        if (svc->flusher) lr_flusher_barrier(svc->flusher);
+        cmd->done_fn(cmd, cmd->done_ud);
+
+        pthread_mutex_lock(&svc->rmu);
+    }
+    pthread_mutex_unlock(&svc->rmu);
+    lr_store_close(s);
+    return NULL;
+}
+
+int lr_service_start_readers(lr_service *svc, char *err, size_t errlen) {
+    for (size_t i = 0; i < LR_READERS; i++) {
+        if (pthread_create(&svc->rthreads[i], NULL, reader_main, svc) != 0) {
+            snprintf(err, errlen, "cannot start a reader thread");
+            return LR_ENOMEM;
+        }
+        svc->nrthreads++;
+    }
+    return LR_OK;
+}
+
+void lr_service_read_submit(lr_service *svc, lr_cmd *cmd) {
+    pthread_mutex_lock(&svc->rmu);
+    if (svc->rstopping || !svc->nrthreads) {
+        pthread_mutex_unlock(&svc->rmu);
+        lr_service_reply_stopping(cmd);
+        cmd->done_fn(cmd, cmd->done_ud);
+        return;
+    }
+    if (svc->rtail) svc->rtail->next = cmd; else svc->rhead = cmd;
+    svc->rtail = cmd;
+    pthread_cond_signal(&svc->rwork);
+    pthread_mutex_unlock(&svc->rmu);
+}
+
+void lr_service_stop_readers(lr_service *svc) {
+    pthread_mutex_lock(&svc->rmu);
+    svc->rstopping = true;
+    pthread_cond_broadcast(&svc->rwork);
+    pthread_mutex_unlock(&svc->rmu);
+    for (size_t i = 0; i < svc->nrthreads; i++) pthread_join(svc->rthreads[i], NULL);
+    svc->nrthreads = 0;
 }

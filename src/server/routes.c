@@ -24,8 +24,9 @@
  *     method, the path and the body, so the same key on another endpoint
  *     or with another body is a conflict (409, by the writer).
  *
- * Nothing here is shared between threads; every handler owns its command
- * until lr_service_call() returns, then releases it.
+ * Nothing here is shared between threads. A handler leaves its command in
+ * the reply (call()); from then on it belongs to http.c and the service,
+ * and lr_route_finish() frees it once it is done.
  */
 #include "server/http.h"
 
@@ -254,16 +255,38 @@ static bool set_idem(const lr_req *req, lr_cmd *cmd, lr_reply *rep) {
     return true;
 }
 
-/* Runs CMD through the writer and moves its answer into REP; releases CMD. */
-static void call(const lr_req *req, lr_cmd *cmd, lr_reply *rep) {
+/* Leaves CMD for the service in REP (http.c submits it); CMD is left
+ * empty. HOLD, when given, is text CMD borrows: REP keeps it (and *HOLD
+ * becomes NULL) until the reply is sent. */
+static void call(const lr_req *req, lr_cmd *cmd, lr_reply *rep, char **hold) {
     if (req->who && req->who->role == LR_ROLE_AGENT) cmd->scope_agent = req->who->agent;
-    lr_service_call(req->opts->svc, cmd);
+    lr_cmd *c = malloc(sizeof *c);
+    if (!c) {
+        lr_cmd_release(cmd);
+        lr_reply_error(rep, 500, "internal", "out of memory");
+        return;
+    }
+    *c = *cmd;
+    memset(cmd, 0, sizeof *cmd);
+    rep->pending = c;
+    if (hold) {
+        rep->hold = *hold;
+        *hold = NULL;
+    }
+}
+
+void lr_route_finish(lr_reply *rep, lr_cmd *cmd) {
     lr_buf_release(&rep->body);
     rep->status = cmd->status;
     rep->content_type = cmd->content_type;
     rep->body = cmd->body;
     lr_buf_init(&cmd->body);
     lr_cmd_release(cmd);
+    free(cmd);
+    if (rep->redirect_2xx && rep->status >= 200 && rep->status < 300) {
+        rep->status = 303;
+        rep->location = rep->redirect_2xx;
+    }
 }
 
 /* The command types without input. */
@@ -272,7 +295,7 @@ static void simple(const lr_req *req, lr_reply *rep, lr_cmd_type type) {
     memset(&cmd, 0, sizeof cmd);
     cmd.type = type;
     cmd.id = req->param;
-    call(req, &cmd, rep);
+    call(req, &cmd, rep, NULL);
 }
 
 /* A body of leads or events: decode, itemize, hand over. */
@@ -284,7 +307,7 @@ static void batch(const lr_req *req, lr_reply *rep, lr_cmd_type type) {
     if (!root) return;
     bool ok = make_items(req, root, type == LR_CMD_LEADS, &cmd, rep) && set_idem(req, &cmd, rep);
     json_decref(root);
-    if (ok) call(req, &cmd, rep);
+    if (ok) call(req, &cmd, rep, NULL);
     else lr_cmd_release(&cmd);
 }
 
@@ -342,7 +365,7 @@ static void convenience(const lr_req *req, lr_reply *rep, const char *type, cons
         lr_reply_error(rep, 400, "invalid_event", "%s", cmd.items[0].err_msg);
         goto out;
     }
-    if (set_idem(req, &cmd, rep)) call(req, &cmd, rep);
+    if (set_idem(req, &cmd, rep)) call(req, &cmd, rep, &text);
     goto out;
 oom:
     lr_reply_error(rep, 500, "internal", "out of memory");
@@ -449,7 +472,7 @@ void lr_route_leads_list(const lr_req *req, lr_reply *rep) {
         }
         q->agent = me;
     }
-    call(req, &cmd, rep);
+    call(req, &cmd, rep, NULL);
 }
 
 void lr_route_deliveries_list(const lr_req *req, lr_reply *rep) {
@@ -486,7 +509,7 @@ void lr_route_deliveries_list(const lr_req *req, lr_reply *rep) {
             return;
         }
     }
-    call(req, &cmd, rep);
+    call(req, &cmd, rep, NULL);
 }
 
 void lr_route_delivery_get(const lr_req *req, lr_reply *rep) {
@@ -519,7 +542,7 @@ void lr_route_preview(const lr_req *req, lr_reply *rep) {
         lr_reply_error(rep, 400, "invalid_json", "the body must be one lead object");
     else if (make_items(req, root, true, &cmd, rep)) {
         json_decref(root);
-        call(req, &cmd, rep);
+        call(req, &cmd, rep, NULL);
         return;
     }
     json_decref(root);
@@ -549,7 +572,7 @@ void lr_route_config_put(const lr_req *req, lr_reply *rep) {
     cmd.config = cfg;
     cmd.config_text = req->body;
     cmd.config_len = req->len;
-    call(req, &cmd, rep);
+    call(req, &cmd, rep, NULL);
 }
 
 /* The thank-you URL configured for SOURCE, or NULL. */
@@ -590,12 +613,8 @@ void lr_route_form_post(const lr_req *req, lr_reply *rep) {
         goto out;
     }
     if (!set_idem(req, &cmd, rep)) goto out;
-    call(req, &cmd, rep);
-    const char *url = redirect_for(req->opts, req->param);
-    if (url && rep->status >= 200 && rep->status < 300) {
-        rep->status = 303;
-        rep->location = url;
-    }
+    rep->redirect_2xx = redirect_for(req->opts, req->param);
+    call(req, &cmd, rep, &text);
     goto out;
 oom:
     lr_reply_error(rep, 500, "internal", "out of memory");

@@ -3,10 +3,14 @@
  *
  * The loop: wait for commands (or the engine's next deadline), take up to
  * max_batch of them, BEGIN, fire due deadlines, execute each command,
- * COMMIT, then wake every caller of the batch. A caller sleeps until its
- * command is marked done, so its reply leaves only after the commit: with
- * synchronous=FULL a 2xx means the lead and its decisions are on disk. The
- * more callers wait, the more commands share one fsync.
+ * COMMIT, then hand the batch back. With --sync full the COMMIT only
+ * writes the WAL and the batch waits for the flush thread (flusher.c),
+ * whose fdatasync covers every commit before it, while this thread goes
+ * on with the next batch; each command's done callback runs after that
+ * flush, so its reply leaves only once it is on disk. Without a flush
+ * thread (--inline-fsync, or another sync mode) the COMMIT is as durable
+ * as the mode says and the callbacks run right after it. The more
+ * callers wait, the more commands share one fsync.
  *
  * Start-up: the journal is replayed through a fresh engine, config changes
  * included, which rebuilds the state exactly (the engine is deterministic
@@ -59,8 +63,20 @@ static void record_commit(lr_service *svc, double secs, size_t ncmds) {
     svc->batch_cmds += ncmds;
 }
 
+/* Hands each command of list BATCH back to its submitter (mu not held:
+ * a callback may free its command, or resume an HTTP connection). */
+static void release(lr_cmd *batch) {
+    for (lr_cmd *c = batch; c;) {
+        lr_cmd *next = c->next;
+        c->next = NULL;
+        c->done_fn(c, c->done_ud);
+        c = next;
+    }
+}
+
 static void *writer_main(void *arg) {
     lr_service *svc = arg;
+    pthread_setname_np(pthread_self(), "lr-writer");
     pthread_mutex_lock(&svc->mu);
     for (;;) {
         while (!svc->head && !svc->results && !svc->stopping) {
@@ -96,58 +112,119 @@ static void *writer_main(void *arg) {
         if (results) lr_outbox_record(svc, results, &settled, &nsettled);
         lr_service_tick(svc, now);
         for (lr_cmd *c = batch; c; c = c->next) lr_service_execute(svc, c, now);
+        uint64_t gen = svc->flusher ? lr_flusher_begin(svc->flusher) : 0;
         double t0 = mono_s();
         rc = lr_store_commit(svc->store);
         if (rc != LR_OK) lr_service_fatal(svc, "COMMIT", rc);
         record_commit(svc, mono_s() - t0, n);
 
         pthread_mutex_lock(&svc->mu);
-        if (svc->dispatch) {        /* only now may the dispatcher see them */
-            if (nsettled) lr_dispatch_settled(svc->dispatch, settled, nsettled);
-            if (svc->dlv_added) lr_dispatch_poke(svc->dispatch);
-        }
-        svc->dlv_added = 0;
+        /* Outcomes may be forgotten now: were they lost with the last
+         * commits, the deliveries would only be sent again. */
+        if (svc->dispatch && nsettled) lr_dispatch_settled(svc->dispatch, settled, nsettled);
         free(settled);
-        for (lr_cmd *c = batch; c;) {
-            lr_cmd *next = c->next;
-            c->next = NULL;
-            c->done = true;
-            pthread_cond_signal(c->wake);   /* only the callers of this batch wake */
-            c = next;
+        if (!svc->flusher) {
+            if (svc->dispatch && svc->dlv_added) lr_dispatch_poke(svc->dispatch);
+            svc->dlv_added = 0;
+            pthread_mutex_unlock(&svc->mu);
+            release(batch);
+            pthread_mutex_lock(&svc->mu);
+            continue;
         }
+        if (batch) {                /* their replies wait for the flush */
+            for (lr_cmd *c = batch; c; c = c->next) c->gen = gen;
+            if (svc->flush_tail) svc->flush_tail->next = batch; else svc->flush_head = batch;
+            svc->flush_tail = last;
+        }
+        if (svc->dlv_added) svc->poke_gen = gen;
+        svc->dlv_added = 0;
+        pthread_mutex_unlock(&svc->mu);
+        lr_flusher_committed(svc->flusher, gen);
+        pthread_mutex_lock(&svc->mu);
     }
     pthread_mutex_unlock(&svc->mu);
     return NULL;
 }
 
-void lr_service_call(lr_service *svc, lr_cmd *cmd) {
+/* The flusher's callback: every commit up to SYNCED is on disk. Wakes the
+ * callers of those batches and lets the dispatcher see their deliveries. */
+static void flushed(uint64_t synced, void *ud) {
+    lr_service *svc = ud;
+    pthread_mutex_lock(&svc->mu);
+    lr_cmd *done = svc->flush_head, *last = NULL;
+    for (lr_cmd *c = done; c && c->gen <= synced; c = c->next) last = c;
+    if (last) {
+        svc->flush_head = last->next;
+        if (!svc->flush_head) svc->flush_tail = NULL;
+        last->next = NULL;
+    } else {
+        done = NULL;
+    }
+    if (svc->poke_gen && svc->poke_gen <= synced) {
+        if (svc->dispatch) lr_dispatch_poke(svc->dispatch);
+        svc->poke_gen = 0;
+    }
+    pthread_mutex_unlock(&svc->mu);
+    release(done);
+}
+
+static void flush_barrier(void *ud) { lr_flusher_barrier(ud); }
+
+void lr_service_submit(lr_service *svc, lr_cmd *cmd, lr_cmd_done_fn done, void *ud) {
+    cmd->done_fn = done;
+    cmd->done_ud = ud;
+    cmd->next = NULL;
     if (lr_service_is_read(cmd->type)) {
-        lr_service_read(svc, cmd);
+        lr_service_read_submit(svc, cmd);
         return;
     }
-    pthread_cond_t wake;
-    pthread_cond_init(&wake, NULL);
-    cmd->wake = &wake;
-    cmd->done = false;
-    cmd->next = NULL;
     pthread_mutex_lock(&svc->mu);
     if (svc->stopping) {
         pthread_mutex_unlock(&svc->mu);
-        cmd->status = 503;
-        cmd->content_type = "application/json";
-        lr_buf_reset(&cmd->body);
-        lr_buf_puts(&cmd->body, "{\"error\":{\"code\":\"shutting_down\",\"message\":"
-                                "\"the server is stopping\"}}");
-        pthread_cond_destroy(&wake);
+        lr_service_reply_stopping(cmd);
+        done(cmd, ud);
         return;
     }
     if (svc->tail) svc->tail->next = cmd; else svc->head = cmd;
     svc->tail = cmd;
     svc->queued++;
     pthread_cond_signal(&svc->work);
-    while (!cmd->done) pthread_cond_wait(&wake, &svc->mu);
     pthread_mutex_unlock(&svc->mu);
-    pthread_cond_destroy(&wake);
+}
+
+void lr_service_reply_stopping(lr_cmd *cmd) {
+    cmd->status = 503;
+    cmd->content_type = "application/json";
+    lr_buf_reset(&cmd->body);
+    lr_buf_puts(&cmd->body, "{\"error\":{\"code\":\"shutting_down\",\"message\":"
+                            "\"the server is stopping\"}}");
+}
+
+typedef struct waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+} waiter;
+
+static void wake(lr_cmd *cmd, void *ud) {
+    waiter *w = ud;
+    (void)cmd;
+    pthread_mutex_lock(&w->mu);
+    w->done = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void lr_service_call(lr_service *svc, lr_cmd *cmd) {
+    waiter w = { .done = false };
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    lr_service_submit(svc, cmd, wake, &w);
+    pthread_mutex_lock(&w.mu);
+    while (!w.done) pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
 }
 
 /* ---- start-up ---------------------------------------------------------------- */
@@ -261,7 +338,7 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
     pthread_mutex_init(&svc->mu, NULL);
     pthread_cond_init(&svc->work, NULL);
     pthread_mutex_init(&svc->rmu, NULL);
-    pthread_cond_init(&svc->reader_free, NULL);
+    pthread_cond_init(&svc->rwork, NULL);
 
     int rc = lr_store_open(opts->db_path, opts->sync, &svc->store, err, errlen);
     if (rc != LR_OK) goto fail;
@@ -357,8 +434,12 @@ int lr_service_start(const lr_service_opts *opts, lr_service **out, char *err, s
             }
         }
     }
-    rc = lr_dispatch_start(opts->db_path, opts->sync, lr_outbox_report, svc, &svc->dispatch,
-                           err, errlen);
+    if (opts->sync == LR_SYNC_FULL && !opts->inline_fsync)
+        rc = lr_flusher_start(svc->store, flushed, svc, &svc->flusher, err, errlen);
+    if (rc == LR_OK)
+        rc = lr_dispatch_start(opts->db_path, opts->sync, lr_outbox_report, svc,
+                               svc->flusher ? flush_barrier : NULL, svc->flusher,
+                               &svc->dispatch, err, errlen);
     if (rc == LR_OK) rc = lr_dispatch_configure(svc->dispatch, svc->cfg);
     if (rc == LR_OK && opts->checkpoint_ms >= 0)
         rc = lr_checkpointer_start(opts->db_path, opts->sync, opts->checkpoint_ms,
@@ -374,6 +455,10 @@ int lr_service_start(const lr_service_opts *opts, lr_service **out, char *err, s
         return LR_ENOMEM;
     }
     svc->started = true;
+    if ((rc = lr_service_start_readers(svc, err, errlen)) != LR_OK) {
+        lr_service_stop(svc);
+        return rc;
+    }
     *out = svc;
     return LR_OK;
 }
@@ -399,6 +484,7 @@ lr_time lr_service_now(const lr_service *svc) { return lr_engine_now(svc->eng); 
 
 void lr_service_stop(lr_service *svc) {
     if (!svc) return;
+    lr_service_stop_readers(svc);   /* they finish their queue (stats ask the writer) */
     pthread_mutex_lock(&svc->mu);
     lr_dispatcher *d = svc->dispatch;
     svc->dispatch = NULL;
@@ -411,9 +497,10 @@ void lr_service_stop(lr_service *svc) {
         pthread_mutex_unlock(&svc->mu);
         pthread_join(svc->thread, NULL);
     }
+    lr_flusher_stop(svc->flusher);  /* its last flush releases the last callers */
+    svc->flusher = NULL;
     lr_checkpointer_stop(svc->checkpointer);
-    lr_service_close_readers(svc);
-    pthread_cond_destroy(&svc->reader_free);
+    pthread_cond_destroy(&svc->rwork);
     pthread_mutex_destroy(&svc->rmu);
     for (lr_delivery_result *r = svc->results, *next; r; r = next) {
         next = r->next;             /* without a writer: left open, sent later */

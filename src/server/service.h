@@ -3,13 +3,14 @@
  * store in one transaction (group commit), and only then lets their replies
  * go. A 2xx therefore means the lead and its decisions are on disk.
  *
- *   HTTP thread:  parse, validate, authenticate -> lr_cmd -> lr_service_call()
- *                 (blocks until the writer is done with it) -> reply
- *   writer:       take a batch of commands -> apply -> one COMMIT -> wake them
+ *   HTTP thread:  parse, validate, authenticate -> lr_cmd -> lr_service_submit()
+ *                 (the connection waits, the thread goes on with others)
+ *   writer:       take a batch of commands -> apply -> one COMMIT
+ *   flush thread: fdatasync the WAL -> each command's done callback -> reply
  *
  * Commands that read only the store (a lead, lists, stats, deliveries) run
- * on the caller's thread on reader handles of their own (reads.c): they
- * see what was committed when they began and never hold up the writer.
+ * on reader threads with store handles of their own (reads.c): they see
+ * what was committed when they began and never hold up the writer.
  * Other reads (agents, config, metrics) go through the writer, which owns
  * the engine; they need no fsync of their own.
  */
@@ -81,9 +82,13 @@ typedef struct lr_cmd {
     lr_buf body;                    /* the reply body */
     /* private to service.c */
     struct lr_cmd *next;
-    pthread_cond_t *wake;           /* the caller's, signalled when done */
-    bool done;
+    void (*done_fn)(struct lr_cmd *cmd, void *ud);
+    void *done_ud;
+    uint64_t gen;                   /* its commit's flusher generation */
 } lr_cmd;
+
+/* Called once a submitted command is done (see lr_service_submit). */
+typedef void (*lr_cmd_done_fn)(lr_cmd *cmd, void *ud);
 
 typedef struct lr_service_opts {
     const char *db_path;
@@ -96,6 +101,8 @@ typedef struct lr_service_opts {
     bool event_clock;               /* never read the wall clock: a new config is
                                        journaled at `start` (leadrouter route --db) */
     lr_time start;
+    bool inline_fsync;              /* lr_service_start at LR_SYNC_FULL: fsync inside
+                                       each COMMIT instead of on the flush thread */
     int checkpoint_ms;              /* lr_service_start: background WAL checkpoints
                                        this often; 0: every 100 ms; < 0: none */
 } lr_service_opts;
@@ -124,8 +131,15 @@ lr_time lr_service_now(const lr_service *svc);
  * frees everything. Accepts NULL. */
 void lr_service_stop(lr_service *svc);
 
-/* Hands CMD to the writer and waits until it is done: CMD's status, content
- * type and body are then set. Thread-safe. */
+/* Hands CMD to the writer (or, for a read, to a reader thread) and returns
+ * at once. DONE(CMD, UD) is called once CMD's status, content type and body
+ * are set and whatever it changed is on disk: on the writer's, the flush
+ * or a reader's thread, or on this one when the service is stopping (503).
+ * CMD, and everything it borrows, must stay valid until then; DONE may
+ * free it. Thread-safe. */
+void lr_service_submit(lr_service *svc, lr_cmd *cmd, lr_cmd_done_fn done, void *ud);
+
+/* lr_service_submit() and wait for DONE. Thread-safe; not on the writer. */
 void lr_service_call(lr_service *svc, lr_cmd *cmd);
 
 /* Releases what a command owns (items' events, config, body). */

@@ -18,7 +18,7 @@
 #include "leadrouter/engine.h"
 
 #define LR_COMMIT_BUCKETS 12
-#define LR_READERS 4                /* store handles for read commands (reads.c) */
+#define LR_READERS 4                /* reader threads, each with a store handle (reads.c) */
 
 /* An agent's email, borrowed from the config (outbox.c). */
 typedef struct lr_agent_email {
@@ -43,14 +43,21 @@ struct lr_service {
     bool stopping;
     bool started;
 
+    /* pipelined group commit (--sync full): committed batches whose
+     * callers wait for the flusher, oldest first (mu) */
+    lr_flusher *flusher;            /* NULL: the COMMIT itself is durable */
+    lr_cmd *flush_head, *flush_tail;
+    uint64_t poke_gen;              /* poke the dispatcher once this is flushed; 0: no */
+
     lr_buf *jsonl;                  /* decisions_out of the command being executed */
 
-    /* read commands (reads.c), guarded by rmu */
+    /* read commands (reads.c): a queue for the reader threads, guarded by rmu */
     pthread_mutex_t rmu;
-    pthread_cond_t reader_free;
-    lr_store *readers[LR_READERS];
-    bool reader_busy[LR_READERS];
-    size_t nreaders;
+    pthread_cond_t rwork;           /* a read command arrived, or stop */
+    lr_cmd *rhead, *rtail;
+    pthread_t rthreads[LR_READERS];
+    size_t nrthreads;
+    bool rstopping;
 
     /* delivery (outbox.c) */
     lr_checkpointer *checkpointer;  /* NULL without a writer thread, or when off */
@@ -109,14 +116,21 @@ void lr_outbox_exec(lr_service *svc, lr_cmd *cmd, lr_time now);
 
 /* ---- reads.c: store reads on the caller's thread ---- */
 
-/* True for the commands lr_service_read() runs. */
+/* True for the commands the reader threads run. */
 bool lr_service_is_read(lr_cmd_type t);
 
-/* Runs read command CMD on a pooled reader handle, on the calling thread. */
-void lr_service_read(lr_service *svc, lr_cmd *cmd);
+/* Starts the reader threads (each opens its store handle when it first
+ * needs one). Returns LR_OK or LR_ENOMEM with a message in ERR. */
+int lr_service_start_readers(lr_service *svc, char *err, size_t errlen);
 
-/* Closes the pool's handles (at stop, when no command runs). */
-void lr_service_close_readers(lr_service *svc);
+/* Queues read command CMD for a reader thread (done_fn set). */
+void lr_service_read_submit(lr_service *svc, lr_cmd *cmd);
+
+/* Lets the reader threads finish the queue, then stops them. */
+void lr_service_stop_readers(lr_service *svc);
+
+/* Sets CMD's reply to 503 shutting_down. */
+void lr_service_reply_stopping(lr_cmd *cmd);
 
 /* Logs "leadrouter: FATAL: ..." with the store's message and aborts. */
 _Noreturn void lr_service_fatal(lr_service *svc, const char *what, int rc);

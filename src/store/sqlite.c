@@ -8,8 +8,12 @@
  * argument, foreign_keys on, busy_timeout 5 s, extended result codes, a 16
  * MiB page cache (room for the hot index pages of a few million leads;
  * measured: 64 MiB made each commit slower, SQLite's cache bookkeeping per
- * transaction grows with the cache, and bought no fewer writes), and a
- * checkpoint every 10000 WAL pages (~40 MiB) rather than SQLite's 1000:
+ * transaction grows with the cache, and bought no fewer writes), 16 KiB
+ * pages in a new file (a decision with its explanation, ~4 KB, fits in a
+ * page with others instead of spilling to an overflow page: fewer WAL
+ * frames, each a pwrite, per commit; measured +8-14% leads/s over HTTP
+ * against 4 KiB, and 32 KiB was slower), and a
+ * checkpoint every ~40 MiB of WAL rather than SQLite's 1000 pages:
  * the id index's pages are dirtied again and again, and a longer WAL
  * copies each of them to the database once per checkpoint, not once per
  * 4 MiB (measured +15-25% leads/s with random ids). The price: the commit
@@ -78,6 +82,10 @@
 #include <string.h>
 
 #define SCHEMA_VERSION 4
+#define PAGE_SIZE 16384                         /* of a new file */
+#define WAL_CHECKPOINT_BYTES (40 * 1024 * 1024)  /* the writer checkpoints past this */
+#define LR_STR_(x) #x
+#define LR_STR(x) LR_STR_(x)
 
 /* MIGRATIONS[v] takes a database from user_version v to v + 1. */
 static const char *const MIGRATIONS[SCHEMA_VERSION] = {
@@ -201,9 +209,25 @@ static int writable(lr_store *s) {
 
 /* Sets the connection's pragmas. WAL is required of a file database (an
  * in-memory one reports "memory" and is accepted). Returns an SQLite code. */
+/* Reads the integer answer of PRAGMA statement SQL into *out. Returns an
+ * SQLite code. */
+static int pragma_int(sqlite3 *db, const char *sql, int *out) {
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *out = sqlite3_column_int(st, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int configure(sqlite3 *db, lr_store_sync sync, bool *wal) {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+    /* A new file gets PAGE_SIZE (an existing one keeps its own) */
+    int rc = sqlite3_exec(db, "PRAGMA page_size=" LR_STR(PAGE_SIZE), NULL, NULL, NULL);
+    if (rc != SQLITE_OK) return rc;
+    rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
     if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *mode = (const char *)sqlite3_column_text(st, 0);
         *wal = mode && (strcmp(mode, "wal") == 0 || strcmp(mode, "memory") == 0);
@@ -213,22 +237,19 @@ static int configure(sqlite3 *db, lr_store_sync sync, bool *wal) {
     if (rc != SQLITE_OK) return rc;
     if ((rc = sqlite3_exec(db, SYNC_PRAGMA[sync], NULL, NULL, NULL)) != SQLITE_OK) return rc;
     if ((rc = sqlite3_exec(db, "PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;"
-                           " PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=10000",
-                           NULL, NULL, NULL)) != SQLITE_OK)
+                           " PRAGMA temp_store=MEMORY", NULL, NULL, NULL)) != SQLITE_OK)
         return rc;
+    int page = 0;
+    if ((rc = pragma_int(db, "PRAGMA page_size", &page)) != SQLITE_OK) return rc;
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA wal_autocheckpoint=%d", WAL_CHECKPOINT_BYTES / (page > 0 ? page : 4096));
+    if ((rc = sqlite3_exec(db, sql, NULL, NULL, NULL)) != SQLITE_OK) return rc;
     return sqlite3_busy_timeout(db, 5000);
 }
 
 /* Reads PRAGMA user_version into *out. Returns an SQLite code. */
 static int user_version(sqlite3 *db, int *out) {
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
-    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        *out = sqlite3_column_int(st, 0);
-        rc = SQLITE_OK;
-    }
-    sqlite3_finalize(st);
-    return rc;
+    return pragma_int(db, "PRAGMA user_version", out);
 }
 
 /* Brings the schema to SCHEMA_VERSION, one transaction per step. A step

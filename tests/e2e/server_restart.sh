@@ -1,7 +1,8 @@
 #!/bin/sh
 # server_restart.sh -- `leadrouter serve` keeps its state across a stop:
 #
-#   - two servers, A and B, get the same requests (round robin, weighted
+#   - two servers, A (fsync on its flush thread) and B (--inline-fsync),
+#     get the same requests (round robin, weighted
 #     round robin credits, a seeded random strategy, a broadcast offer left
 #     pending, a pull queue, a lead waiting for capacity, progress, a
 #     status change, a PUT /v1/config); A is stopped with SIGTERM (exit 0)
@@ -92,7 +93,26 @@ twins_start() {
     clear_of_boundary 3 0
     : >"$SRV/ids"
     srv_start A "$ADB" "$SRV/c1.yaml" --seed 7 --rate-limit 0 || { fail "$srv_error"; show stderr "$SRV/A.err"; }
-    srv_start B "$BDB" "$SRV/c1.yaml" --seed 7 --rate-limit 0 || { fail "$srv_error"; show stderr "$SRV/B.err"; }
+    # B fsyncs inside each commit; A on its flush thread: same answers
+    srv_start B "$BDB" "$SRV/c1.yaml" --seed 7 --rate-limit 0 --inline-fsync \
+        || { fail "$srv_error"; show stderr "$SRV/B.err"; }
+}
+
+# A flushes on its own thread and says so in /metrics; B, --inline-fsync, not.
+the_flush_thread_is_in_the_metrics() {
+    srv_use A; KEY=$KA; api GET /metrics
+    expect_code 200
+    _n=$(sed -n 's/^leadrouter_fsync_seconds_count \([0-9]*\)$/\1/p' "$RB")
+    _c=$(sed -n 's/^leadrouter_commit_seconds_count \([0-9]*\)$/\1/p' "$RB")
+    [ "${_n:-0}" -ge 1 ] || fail "A: leadrouter_fsync_seconds_count is '$_n'"
+    [ "${_n:-0}" -le "${_c:-0}" ] || fail "A: $_n fsyncs for $_c commits"
+    _inf=$(sed -n 's/^leadrouter_fsync_seconds_bucket{le="+Inf"} \([0-9]*\)$/\1/p' "$RB")
+    [ "$_inf" = "$_n" ] || fail "A: fsync +Inf bucket '$_inf' != count '$_n'"
+    srv_use B; KEY=$KB; api GET /metrics
+    expect_code 200
+    ! grep -q '^leadrouter_fsync_seconds' "$RB" || fail "B (--inline-fsync) has a flush thread"
+    grep -q '^leadrouter_commit_seconds_count [1-9]' "$RB" || fail "B: no commits counted"
+    srv_use A; KEY=$KA
 }
 
 twins_get_the_same_requests() {
@@ -302,6 +322,7 @@ sigterm_in_flight_keeps_every_2xx() {
 tcase twins_start
 if [ -n "$A_URL" ] && [ -n "$B_URL" ]; then
     tcase twins_get_the_same_requests
+    tcase the_flush_thread_is_in_the_metrics
     tcase sigterm_then_restart_restores_everything
     tcase after_the_restart_a_decides_as_b
     tcase restart_with_the_stored_config_changes_nothing

@@ -8,11 +8,10 @@
  * argument, foreign_keys on, busy_timeout 5 s, extended result codes, a 16
  * MiB page cache (room for the hot index pages of a few million leads;
  * measured: 64 MiB made each commit slower, SQLite's cache bookkeeping per
- * transaction grows with the cache, and bought no fewer writes), 16 KiB
- * pages in a new file (a decision with its explanation, ~4 KB, fits in a
- * page with others instead of spilling to an overflow page: fewer WAL
- * frames, each a pwrite, per commit; measured +8-14% leads/s over HTTP
- * against 4 KiB, and 32 KiB was slower), and a
+ * transaction grows with the cache, and bought no fewer writes), SQLite's
+ * 4 KiB pages (16 KiB ones were no faster over HTTP, 11.1k against 11.7k
+ * leads/s in interleaved runs: the leads_agent index writes a whole page
+ * per lead, each to another agent's leaf), and a
  * checkpoint every ~40 MiB of WAL rather than SQLite's 1000 pages:
  * the id index's pages are dirtied again and again, and a longer WAL
  * copies each of them to the database once per checkpoint, not once per
@@ -82,10 +81,7 @@
 #include <string.h>
 
 #define SCHEMA_VERSION 4
-#define PAGE_SIZE 16384                         /* of a new file */
 #define WAL_CHECKPOINT_BYTES (40 * 1024 * 1024)  /* the writer checkpoints past this */
-#define LR_STR_(x) #x
-#define LR_STR(x) LR_STR_(x)
 
 /* MIGRATIONS[v] takes a database from user_version v to v + 1. */
 static const char *const MIGRATIONS[SCHEMA_VERSION] = {
@@ -224,10 +220,7 @@ static int pragma_int(sqlite3 *db, const char *sql, int *out) {
 
 static int configure(sqlite3 *db, lr_store_sync sync, bool *wal) {
     sqlite3_stmt *st = NULL;
-    /* A new file gets PAGE_SIZE (an existing one keeps its own) */
-    int rc = sqlite3_exec(db, "PRAGMA page_size=" LR_STR(PAGE_SIZE), NULL, NULL, NULL);
-    if (rc != SQLITE_OK) return rc;
-    rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
     if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *mode = (const char *)sqlite3_column_text(st, 0);
         *wal = mode && (strcmp(mode, "wal") == 0 || strcmp(mode, "memory") == 0);

@@ -47,6 +47,8 @@ void cli_serve_help(FILE *out) {
         "  -l, --listen ADDR    HOST:PORT to listen on (default 127.0.0.1:8080);\n"
         "                       port 0 picks a free port; [::1]:8080 for IPv6\n"
         "      --sync MODE      full (default), normal or off: how durable a commit is\n"
+        "      --http-threads N HTTP event loops, each serving its share of the\n"
+        "                       connections (default 2; 1 to 64)\n"
         "      --inline-fsync   with --sync full: fsync inside each commit, on the\n"
         "                       writer's thread, instead of on a flush thread while\n"
         "                       the writer goes on (equally durable; slower; for\n"
@@ -126,6 +128,7 @@ int cli_serve(int argc, char **argv) {
         { "form-redirect", required_argument, NULL, 'f' },
         { "checkpoint-every", required_argument, NULL, 'k' },
         { "inline-fsync", no_argument, NULL, 'F' },
+        { "http-threads", required_argument, NULL, 'T' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -135,6 +138,7 @@ int cli_serve(int argc, char **argv) {
     double rate = 100;
     long checkpoint_ms = 100;
     bool inline_fsync = false;
+    long http_threads = 2;
     lr_form_redirect redirects[MAX_REDIRECTS];
     size_t nredirects = 0;
     int c;
@@ -179,6 +183,12 @@ int cli_serve(int argc, char **argv) {
                                        "to 3600000, not '%s'", optarg);
             break;
         case 'F': inline_fsync = true; break;
+        case 'T':
+            errno = 0;
+            http_threads = strtol(optarg, &end, 10);
+            if (!*optarg || *end || errno || http_threads < 1 || http_threads > 64)
+                return cli_usage_error("serve", "--http-threads must be from 1 to 64, not '%s'", optarg);
+            break;
         case 'h': cli_serve_help(stdout); return LR_EXIT_OK;
         default: return cli_option_error("serve", c, argv);
         }
@@ -215,7 +225,8 @@ int cli_serve(int argc, char **argv) {
         return LR_EXIT_USAGE;
     }
     lr_http_opts ho = { .host = host, .port = port, .svc = svc, .auth = auth,
-                        .redirects = redirects, .nredirects = nredirects };
+                        .redirects = redirects, .nredirects = nredirects,
+                        .threads = (unsigned)http_threads };
     lr_http *http = NULL;
     if ((rc = lr_http_start(&ho, &http, err, sizeof err)) != LR_OK) {
         fprintf(stderr, "leadrouter serve: %s\n", err);

@@ -112,9 +112,12 @@ int lr_store_add_decision(lr_store *s, int64_t seq, lr_time at, const char *lead
 
 /* Records a new lead as received: its id, source, received time, the
  * request body that created it and a 32-byte hash of that body (for
- * idempotency: the same id with another body is a conflict). */
+ * idempotency: the same id with another body is a conflict), in STATE
+ * (lead_rt.h names; NULL: "new") with AGENT (may be NULL): the server
+ * stores a lead with its first decision's outcome, in one INSERT. */
 int lr_store_add_lead(lr_store *s, const char *id, const char *source, lr_time received,
-                      const char *body, size_t len, const unsigned char hash[32]);
+                      const char *body, size_t len, const unsigned char hash[32],
+                      const char *state, const char *agent);
 
 /* The lead's state and agent after a decision (state: lead_rt.h names). */
 int lr_store_set_lead_state(lr_store *s, const char *id, const char *state,
@@ -229,9 +232,11 @@ int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int l
 /* The earliest next attempt of CHANNEL's open deliveries, or LR_TIME_NONE. */
 int lr_store_next_delivery(lr_store *s, const char *channel, lr_time *out);
 
-/* Counts of deliveries per status (lr_delivery_status). */
+/* Counts of deliveries per status (lr_delivery_status), and the highest
+ * delivery id. */
 typedef struct lr_delivery_counts {
     int64_t n[LR_DLV__COUNT];
+    int64_t last_id;                /* 0: none */
 } lr_delivery_counts;
 int lr_store_delivery_counts(lr_store *s, lr_delivery_counts *out);
 

@@ -94,13 +94,12 @@ struct lr_dispatcher {
     pthread_mutex_t mu;
     lr_dispatch_report_fn report;
     void *ud;
-    lr_dispatch_barrier_fn barrier;
-    void *barrier_ud;
     /* guarded by mu */
     chanset *chans;                 /* the current channels */
     int64_t *busy;                  /* ids in flight or awaiting their commit */
     size_t nbusy, busycap;
     bool poked, stopping;
+    int64_t durable;                /* the newest delivery id known on disk */
     /* the thread's own */
     xfer *xfers;
     breaker breakers[MAX_BREAKERS];
@@ -242,6 +241,12 @@ static long busy_find(const lr_dispatcher *d, int64_t id) {
     for (size_t i = 0; i < d->nbusy; i++)
         if (d->busy[i] == id) return (long)i;
     return -1;
+}
+
+void lr_dispatch_durable(lr_dispatcher *d, int64_t id) {
+    pthread_mutex_lock(&d->mu);
+    d->durable = id;
+    pthread_mutex_unlock(&d->mu);
 }
 
 void lr_dispatch_settled(lr_dispatcher *d, const int64_t *ids, size_t n) {
@@ -476,6 +481,7 @@ typedef struct pick {
     size_t room;                    /* transfers this channel may still start */
     int64_t *busy;                  /* the busy ids as they were before the query: */
     size_t nbusy;                   /* an id settled since may come back stale */
+    int64_t durable;                /* newer ids are not picked */
 } pick;
 
 /* Starts a transfer for job J unless it is busy. */
@@ -483,6 +489,7 @@ static int pick_one(const lr_delivery_job *j, void *ud) {
     pick *p = ud;
     lr_dispatcher *d = p->d;
     if (p->room == 0) return 1;
+    if (j->id > p->durable) return 0;   /* its decision may not be on disk yet */
     xfer *x = calloc(1, sizeof *x);
     if (!x) return LR_ENOMEM;
     x->set = p->set;
@@ -576,6 +583,7 @@ static lr_time start_due(lr_dispatcher *d, chanset *set, lr_time now) {
              * committed outcome, so it still counts as busy in this pass;
              * one settled before the copy was committed before the read. */
             pthread_mutex_lock(&d->mu);
+            p.durable = d->durable;
             p.nbusy = d->nbusy;
             p.busy = p.nbusy ? malloc(p.nbusy * sizeof *p.busy) : NULL;
             if (p.busy) memcpy(p.busy, d->busy, p.nbusy * sizeof *p.busy);
@@ -610,12 +618,8 @@ static void *dispatch_main(void *arg) {
         if (stop) { chanset_unref(set); break; }
 
         lr_time now = wall_ms();
-        xfer *before = d->xfers;
         lr_time next = set ? start_due(d, set, now) : LR_TIME_NONE;
         chanset_unref(set);
-        /* New transfers read rows that may be committed but not yet on
-         * disk; none of them has sent a byte before curl_multi_perform(). */
-        if (d->xfers != before && d->barrier) d->barrier(d->barrier_ud);
         int running = 0;
         curl_multi_perform(d->multi, &running);
         CURLMsg *msg;
@@ -655,16 +659,14 @@ static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 int lr_dispatch_start(const char *db_path, lr_store_sync sync, lr_dispatch_report_fn report,
-                      void *ud, lr_dispatch_barrier_fn barrier, void *barrier_ud,
-                      lr_dispatcher **out, char *err, size_t errlen) {
+                      void *ud, lr_dispatcher **out, char *err, size_t errlen) {
     pthread_once(&curl_once, curl_init);
     lr_dispatcher *d = calloc(1, sizeof *d);
     if (!d) return LR_ENOMEM;
     pthread_mutex_init(&d->mu, NULL);
     d->report = report;
     d->ud = ud;
-    d->barrier = barrier;
-    d->barrier_ud = barrier_ud;
+    d->durable = INT64_MAX;
     int rc = lr_store_open(db_path, sync, &d->store, err, errlen);
     if (rc == LR_OK && !(d->multi = curl_multi_init())) {
         snprintf(err, errlen, "cannot start libcurl");

@@ -43,18 +43,17 @@ typedef struct lr_delivery_result {
 
 typedef void (*lr_dispatch_report_fn)(lr_delivery_result *r, void *ud);
 
-/* Waits until every commit begun so far is durable (lr_flusher_barrier). */
-typedef void (*lr_dispatch_barrier_fn)(void *ud);
-
 /* Opens a store handle on DB_PATH and starts the dispatcher's thread with
- * no channels (lr_dispatch_configure gives them). BARRIER (may be NULL:
- * every commit is durable when it returns) is called after reading due
- * deliveries and before sending any, so that nothing is sent for a
- * decision that is not yet on disk. Returns LR_OK and *out, or an error
- * with a message in ERR. */
+ * no channels (lr_dispatch_configure gives them). Returns LR_OK and *out,
+ * or an error with a message in ERR. */
 int lr_dispatch_start(const char *db_path, lr_store_sync sync, lr_dispatch_report_fn report,
-                      void *ud, lr_dispatch_barrier_fn barrier, void *barrier_ud,
-                      lr_dispatcher **out, char *err, size_t errlen);
+                      void *ud, lr_dispatcher **out, char *err, size_t errlen);
+
+/* Deliveries with ids up to ID are on disk, with their decisions: nothing
+ * newer is sent (a writer whose commits reach the disk later, on a flush
+ * thread, says this after each flush; ids grow with the commits). Until it
+ * is called there is no limit. Thread-safe. */
+void lr_dispatch_durable(lr_dispatcher *d, int64_t id);
 
 /* Takes CFG's channels (copied, secrets read from the environment now).
  * Thread-safe; attempts already in flight finish with the old settings. */

@@ -36,6 +36,15 @@ typedef struct exec {
     lr_action refuse_action;
     char refuse_reason[48];
     char refuse_detail[200];
+    /* a lead event's lead, stored with its first decision (one INSERT in
+     * its final state instead of an INSERT and an UPDATE); the engine
+     * takes the lead itself, so its id and source are copied */
+    bool pending;
+    char *pending_id, *pending_source;
+    lr_time pending_received;
+    const char *pending_body;       /* borrowed */
+    size_t pending_len;
+    const unsigned char *pending_hash;
 } exec;
 
 _Noreturn void lr_service_fatal(lr_service *svc, const char *what, int rc) {
@@ -65,17 +74,35 @@ static const char *state_after(lr_action a) {
     }
 }
 
+/* Stores X's pending lead in STATE (NULL: new) with AGENT. */
+static void store_lead(exec *x, const char *state, const char *agent) {
+    lr_service *svc = x->svc;
+    STORE(svc, "storing a lead",
+          lr_store_add_lead(svc->store, x->pending_id, x->pending_source, x->pending_received,
+                            x->pending_body, x->pending_len, x->pending_hash, state, agent));
+    x->pending = false;
+    free(x->pending_id);
+    free(x->pending_source);
+    x->pending_id = x->pending_source = NULL;
+    svc->leads_in++;
+}
+
 static int on_decision(const lr_decision *d, void *ud) {
     exec *x = ud;
     lr_service *svc = x->svc;
+    const char *state = state_after(d->action);
+    bool stored = false;
+    if (x->pending) {
+        stored = d->lead && strcmp(d->lead, x->pending_id) == 0;
+        store_lead(x, stored ? state : NULL, stored && state ? d->agent : NULL);
+    }
     lr_buf_reset(&x->one);
     must(svc, lr_decision_write_json(d, &x->one));
     STORE(svc, "storing a decision",
           lr_store_add_decision(svc->store, x->seq, d->at, d->lead, lr_action_names[d->action],
                                 d->agent, x->one.data, x->one.len, &x->decision_id));
     lr_outbox_decision(svc, d, x->decision_id);
-    const char *state = state_after(d->action);
-    if (state && d->lead)
+    if (state && d->lead && !stored)
         STORE(svc, "updating a lead",
               lr_store_set_lead_state(svc->store, d->lead, state, d->agent));
     svc->decisions[d->action]++;
@@ -115,16 +142,21 @@ static void run_event(lr_service *svc, exec *x, lr_event *ev, const char *body, 
     STORE(svc, "journaling an event",
           lr_store_append_event(svc->store, seq, now, lr_event_type_names[ev->type], lead_id,
                                 body, len));
-    if (ev->type == LR_EV_LEAD) {
-        lr_lead *l = ev->lead;
-        STORE(svc, "storing a lead",
-              lr_store_add_lead(svc->store, lead_id, l->str[LR_LF_SOURCE],
-                                l->received_at != LR_TIME_NONE ? l->received_at : now, body, len,
-                                hash));
-        svc->leads_in++;
+    if (ev->type == LR_EV_LEAD) {   /* stored with its first decision */
+        const lr_lead *l = ev->lead;
+        const char *src = l->str[LR_LF_SOURCE];
+        x->pending = true;
+        x->pending_id = strdup(lead_id);
+        x->pending_source = src ? strdup(src) : NULL;
+        if (!x->pending_id || (src && !x->pending_source)) must(svc, LR_ENOMEM);
+        x->pending_received = l->received_at != LR_TIME_NONE ? l->received_at : now;
+        x->pending_body = body;
+        x->pending_len = len;
+        x->pending_hash = hash;
     }
     int rc = lr_engine_apply(svc->eng, ev, on_decision, x);
     if (rc != LR_OK) lr_service_fatal(svc, "applying an event", rc);
+    if (x->pending) store_lead(x, NULL, NULL);      /* no decision at all */
 }
 
 /* Appends {"code":CODE,"message":MSG} (no outer braces) to OUT. */

@@ -63,10 +63,12 @@ static void add(lr_service *svc, const lr_decision *d, int64_t decision_id,
                 const lr_notify_conf *e, const char *agent, const char *recipient,
                 lr_delivery_status status, const char *error) {
     const lr_channel_conf *c = &notify_config(svc)->channels[e->channel];
+    int64_t id = 0;
     fatal_if(svc, "storing a delivery",
              lr_store_add_delivery(svc->store, decision_id, d->at, e->after_ms, d->lead,
                                    lr_action_names[d->action], agent, c->name, recipient,
-                                   lr_delivery_status_names[status], error, NULL));
+                                   lr_delivery_status_names[status], error, &id));
+    if (id > svc->dlv.last_id) svc->dlv.last_id = id;
     svc->dlv.n[status]++;
     svc->dlv_added++;
 }

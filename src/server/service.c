@@ -136,7 +136,10 @@ static void *writer_main(void *arg) {
             if (svc->flush_tail) svc->flush_tail->next = batch; else svc->flush_head = batch;
             svc->flush_tail = last;
         }
-        if (svc->dlv_added) svc->poke_gen = gen;
+        if (svc->dlv_added) {
+            svc->poke_gen = gen;
+            svc->poke_id = svc->dlv.last_id;
+        }
         svc->dlv_added = 0;
         pthread_mutex_unlock(&svc->mu);
         lr_flusher_committed(svc->flusher, gen);
@@ -161,14 +164,15 @@ static void flushed(uint64_t synced, void *ud) {
         done = NULL;
     }
     if (svc->poke_gen && svc->poke_gen <= synced) {
-        if (svc->dispatch) lr_dispatch_poke(svc->dispatch);
+        if (svc->dispatch) {
+            lr_dispatch_durable(svc->dispatch, svc->poke_id);
+            lr_dispatch_poke(svc->dispatch);
+        }
         svc->poke_gen = 0;
     }
     pthread_mutex_unlock(&svc->mu);
     release(done);
 }
-
-static void flush_barrier(void *ud) { lr_flusher_barrier(ud); }
 
 void lr_service_submit(lr_service *svc, lr_cmd *cmd, lr_cmd_done_fn done, void *ud) {
     cmd->done_fn = done;
@@ -437,9 +441,11 @@ int lr_service_start(const lr_service_opts *opts, lr_service **out, char *err, s
     if (opts->sync == LR_SYNC_FULL && !opts->inline_fsync)
         rc = lr_flusher_start(svc->store, flushed, svc, &svc->flusher, err, errlen);
     if (rc == LR_OK)
-        rc = lr_dispatch_start(opts->db_path, opts->sync, lr_outbox_report, svc,
-                               svc->flusher ? flush_barrier : NULL, svc->flusher,
-                               &svc->dispatch, err, errlen);
+        rc = lr_dispatch_start(opts->db_path, opts->sync, lr_outbox_report, svc, &svc->dispatch,
+                               err, errlen);
+    /* Whatever is in the store now is on disk; what the writer adds is
+     * only once its flush is done (flushed()). */
+    if (rc == LR_OK && svc->flusher) lr_dispatch_durable(svc->dispatch, svc->dlv.last_id);
     if (rc == LR_OK) rc = lr_dispatch_configure(svc->dispatch, svc->cfg);
     if (rc == LR_OK && opts->checkpoint_ms >= 0)
         rc = lr_checkpointer_start(opts->db_path, opts->sync, opts->checkpoint_ms,

@@ -48,6 +48,7 @@ struct lr_service {
     lr_flusher *flusher;            /* NULL: the COMMIT itself is durable */
     lr_cmd *flush_head, *flush_tail;
     uint64_t poke_gen;              /* poke the dispatcher once this is flushed; 0: no */
+    int64_t poke_id;                /* ... and let it send deliveries up to this id */
 
     lr_buf *jsonl;                  /* decisions_out of the command being executed */
 

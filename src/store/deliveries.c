@@ -190,7 +190,10 @@ int lr_store_delivery_counts(lr_store *s, lr_delivery_counts *out) {
         if (i >= 0) c.n[i] = sqlite3_column_int64(st, 1);
     }
     int rc = lr_sq_finish(s, st, b);
-    if (rc == LR_OK) *out = c;
+    if (rc != LR_OK) return rc;
+    st = s->st[SQ_DLV_LAST_ID];
+    if ((b = sqlite3_step(st)) == SQLITE_ROW) c.last_id = sqlite3_column_int64(st, 0);
+    if ((rc = lr_sq_finish(s, st, b)) == LR_OK) *out = c;
     return rc;
 }
 

@@ -468,10 +468,11 @@ int lr_store_add_decision(lr_store *s, int64_t seq, lr_time at, const char *lead
  * LR_ESTATE before any append; LR_EEXIST for a known id (or a second lead
  * on the same event); LR_EINVAL without id, body or hash. */
 int lr_store_add_lead(lr_store *s, const char *id, const char *source, lr_time received,
-                      const char *body, size_t len, const unsigned char hash[32]) {
+                      const char *body, size_t len, const unsigned char hash[32],
+                      const char *state, const char *agent) {
     int rc = writable(s);
     if (rc) return rc;
-    if (!id || !body || !hash) return LR_EINVAL;
+    if (!id || !body || !hash || (state && !lr_sq_known_state(state))) return LR_EINVAL;
     if (s->last_event <= 0) {
         snprintf(s->err, sizeof s->err, "lead %s added before its event was appended", id);
         return LR_ESTATE;
@@ -483,6 +484,8 @@ int lr_store_add_lead(lr_store *s, const char *id, const char *source, lr_time r
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 4, source);
     if (b == SQLITE_OK) b = sqlite3_bind_blob(st, 5, hash, 32, SQLITE_STATIC);
     if (b == SQLITE_OK) b = lr_sq_bind_text(st, 6, body, len);
+    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 7, state);
+    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 8, agent);
     if ((rc = run(s, st, b)) != LR_OK) return rc;
     size_t n = strlen(id);
     if (n < sizeof s->last_lead_id) {

@@ -43,8 +43,8 @@
     X(DEC_ADD, "INSERT INTO decisions(seq, at, lead, action, agent, body, lead_seq)" \
                " VALUES (?1, ?2, ?3, ?4, ?5, ?6,"                               \
                " coalesce(?7, (SELECT seq FROM leads WHERE id = ?3)))")         \
-    X(LEAD_ADD, "INSERT INTO leads(seq, id, received_at, source, hash, body)"   \
-                " VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                             \
+    X(LEAD_ADD, "INSERT INTO leads(seq, id, received_at, source, hash, body, state, agent)" \
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, coalesce(?7, 'new'), ?8)")    \
     X(LEAD_STATE, "UPDATE leads SET state = ?2, agent = ?3 WHERE id = ?1")      \
     X(LEAD_FIND, "SELECT seq, hash FROM leads WHERE id = ?1")                   \
     X(LEAD_GET, "SELECT id, state, agent, source, received_at, body, seq FROM leads WHERE id = ?1") \
@@ -108,6 +108,7 @@
                " LEFT JOIN leads l ON l.seq = dc.lead_seq WHERE d.id = ?1")     \
     X(DLV_NEXT, "SELECT min(next_at) FROM deliveries WHERE channel = ?1 AND " LR_SQ_DLV_OPEN) \
     X(DLV_COUNTS, "SELECT status, count(*) FROM deliveries GROUP BY status")    \
+    X(DLV_LAST_ID, "SELECT coalesce(max(id), 0) FROM deliveries")               \
     X(DLV_GET, LR_SQ_DLV_COLS "WHERE id = ?1")                                  \
     X(DLV_LIST, LR_SQ_DLV_COLS "WHERE id > ?1 AND (?2 IS NULL OR status = ?2)"  \
                 " AND (?3 IS NULL OR channel = ?3) ORDER BY id LIMIT ?4")       \

@@ -63,7 +63,7 @@ static int put_lead(lr_store *s, int64_t seq, const char *id, const char *source
     int n = source ? snprintf(body, sizeof body, "{\"id\":\"%s\",\"source\":\"%s\"}", id, source)
                    : snprintf(body, sizeof body, "{\"id\":\"%s\"}", id);
     int rc = lr_store_append_event(s, seq, at, "lead", id, body, (size_t)n);
-    if (rc == LR_OK) rc = lr_store_add_lead(s, id, source, at, body, (size_t)n, hash_of((unsigned char)seq));
+    if (rc == LR_OK) rc = lr_store_add_lead(s, id, source, at, body, (size_t)n, hash_of((unsigned char)seq), NULL, NULL);
     return rc;
 }
 
@@ -286,10 +286,10 @@ TEST(decisions_of_event_filters_by_lead) {
 TEST(duplicate_lead_is_eexist_and_find_lead_reports_seq_and_hash) {
     db d;
     CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
-    CHECK_EQ_INT(lr_store_add_lead(d.s, "L0", NULL, T0, "{}", 2, hash_of(9)), LR_ESTATE);
+    CHECK_EQ_INT(lr_store_add_lead(d.s, "L0", NULL, T0, "{}", 2, hash_of(9), NULL, NULL), LR_ESTATE);
     CHECK_EQ_INT(put_lead(d.s, 7, "L1", NULL, T0), LR_OK);
     /* a second lead on the same event */
-    CHECK_EQ_INT(lr_store_add_lead(d.s, "L2", NULL, T0, "{}", 2, hash_of(9)), LR_EEXIST);
+    CHECK_EQ_INT(lr_store_add_lead(d.s, "L2", NULL, T0, "{}", 2, hash_of(9), NULL, NULL), LR_EEXIST);
     CHECK_EQ_INT(put_lead(d.s, 8, "L1", NULL, T0), LR_EEXIST);
     CHECK_CONTAINS(lr_store_errmsg(d.s), "UNIQUE");
     int64_t seq = -1;
@@ -302,6 +302,26 @@ TEST(duplicate_lead_is_eexist_and_find_lead_reports_seq_and_hash) {
     CHECK_EQ_INT(seq, -1);
     CHECK_EQ_INT(lr_store_set_lead_state(d.s, "L2", "assigned", "bob"), LR_ENOENT);
     CHECK_EQ_INT(lr_store_set_lead_state(d.s, "L1", "busy", "bob"), LR_EINVAL);
+    db_remove(&d);
+}
+
+TEST(a_lead_is_stored_in_its_first_decisions_state_in_one_insert) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    CHECK_EQ_INT(lr_store_append_event(d.s, 1, T0, "lead", "L1", "{}", 2), LR_OK);
+    CHECK_EQ_INT(lr_store_add_lead(d.s, "L1", "web", T0, "{}", 2, hash_of(1), "busy", "bob"),
+                 LR_EINVAL);
+    CHECK_EQ_INT(lr_store_add_lead(d.s, "L1", "web", T0, "{}", 2, hash_of(1), "assigned", "bob"),
+                 LR_OK);
+    lr_buf b = LR_BUF_INIT;
+    CHECK_EQ_INT(lr_store_lead_json(d.s, "L1", NULL, &b), LR_OK);
+    CHECK_CONTAINS(b.data, "\"state\":\"assigned\"");
+    CHECK_CONTAINS(b.data, "\"agent\":\"bob\"");
+    lr_buf_reset(&b);
+    lr_lead_query q = { .agent = "bob", .state = "assigned", .since = LR_TIME_NONE, .limit = 10 };
+    CHECK_EQ_INT(lr_store_list_leads(d.s, &q, &b), LR_OK);
+    CHECK_CONTAINS(b.data, "\"id\":\"L1\"");
+    lr_buf_release(&b);
     db_remove(&d);
 }
 
@@ -558,7 +578,7 @@ TEST(rollback_leaves_nothing) {
     CHECK_EQ_INT(lr_store_stats_json(d.s, &b), LR_OK);
     CHECK_CONTAINS(b.data, "{\"leads\":0,\"decisions\":{},");
     /* the rolled-back event is gone: a lead needs a new append */
-    CHECK_EQ_INT(lr_store_add_lead(d.s, "L1", NULL, T0, "{}", 2, hash_of(1)), LR_ESTATE);
+    CHECK_EQ_INT(lr_store_add_lead(d.s, "L1", NULL, T0, "{}", 2, hash_of(1), NULL, NULL), LR_ESTATE);
     lr_buf_release(&b);
     db_remove(&d);
 }
@@ -620,6 +640,7 @@ int main(void) {
     RUN(lead_json_for_an_agent_shows_only_its_own_leads);
     RUN(decisions_of_event_filters_by_lead);
     RUN(duplicate_lead_is_eexist_and_find_lead_reports_seq_and_hash);
+    RUN(a_lead_is_stored_in_its_first_decisions_state_in_one_insert);
     RUN(list_leads_pages_with_cursors);
     RUN(list_leads_filters_by_agent_state_source_and_time);
     RUN(list_leads_refuses_bad_cursor_limit_and_state);

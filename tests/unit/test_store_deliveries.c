@@ -42,7 +42,7 @@ static void lead_and_decision(lr_store *s, int64_t seq, const char *id, const ch
     unsigned char h[32];
     memset(h, (int)seq, sizeof h);
     CHECK_EQ_INT(lr_store_append_event(s, seq, at, "lead", id, body, (size_t)n), LR_OK);
-    CHECK_EQ_INT(lr_store_add_lead(s, id, NULL, at, body, (size_t)n, h), LR_OK);
+    CHECK_EQ_INT(lr_store_add_lead(s, id, NULL, at, body, (size_t)n, h, NULL, NULL), LR_OK);
     n = snprintf(djson, sizeof djson, "{\"lead\":\"%s\",\"action\":\"%s\"}", id, action);
     CHECK_EQ_INT(lr_store_add_decision(s, seq, at, id, action, "ann", djson, (size_t)n, dec),
                  LR_OK);

@@ -42,9 +42,21 @@ const char *lr_store_errmsg(const lr_store *s);
 /* Copies what it can of the WAL into the database file without waiting
  * for the writer or blocking it (a PASSIVE checkpoint), on a handle of its
  * own: *wal_pages gets the WAL's size and *copied how much of it is now in
- * the database file (either may be NULL). The writer still checkpoints
- * itself every ~40 MiB of WAL, which then finds most of the work done. */
-int lr_store_checkpoint(lr_store *s, int *wal_pages, int *copied);
+ * the database file (either may be NULL). With RESTART it waits for the
+ * writer's transaction to end, copies the rest while the writer waits, and
+ * makes the next commit start the WAL over: what keeps the WAL from
+ * growing while commits never stop (SQLite restarts a WAL only when all
+ * of it was copied before the next transaction began). */
+int lr_store_checkpoint(lr_store *s, bool restart, int *wal_pages, int *copied);
+
+/* Flushes the database file (not the WAL) to disk through the handle's
+ * own file (SQLite's xSync: no descriptor of ours, whose close would drop
+ * SQLite's locks). */
+int lr_store_sync_file(lr_store *s);
+
+/* Makes the handle's commits checkpoint themselves once the WAL passes
+ * BYTES (SQLite's wal_autocheckpoint; ~40 MiB at open). */
+int lr_store_wal_limit(lr_store *s, int64_t bytes);
 
 /* ---- pipelined group commit (flusher.c) ----------------------------------
  *

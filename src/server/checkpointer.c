@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <time.h>
 
+#define RESTART_AT 10240            /* WAL frames (~40 MiB of 4 KiB pages) */
+#define CLOSE_ENOUGH 256            /* frames left for the RESTART to copy */
+#define CHASE_MAX 8                 /* PASSIVE passes before it */
+
 struct lr_checkpointer {
     lr_store *store;
     int interval_ms;
@@ -16,7 +20,34 @@ struct lr_checkpointer {
     pthread_mutex_t mu;
     pthread_cond_t stop_cv;
     bool stopping;
+    int synced;                     /* WAL frames copied as of the last flush */
 };
+
+/* A PASSIVE checkpoint, then an fdatasync of the database file when it
+ * copied pages: SQLite syncs the file only when a checkpoint copied the
+ * whole WAL, which with commits never stopping is only the RESTART one;
+ * it then had 40 MiB of pages to flush while the writer waited (37-50 ms
+ * measured). Flushed here, outside every lock, the RESTART finds little. */
+static int passive(lr_checkpointer *c, int *log, int *copied) {
+    int rc = lr_store_checkpoint(c->store, false, log, copied);
+    if (rc == LR_OK && *copied > 0 && *copied != c->synced) {
+        lr_store_sync_file(c->store);   /* a failure shows again in SQLite's own sync */
+        c->synced = *copied;
+    }
+    return rc;
+}
+
+/* One pass: copy what the WAL holds; once it is past RESTART_AT, chase
+ * the writer until little is left, then RESTART: the writer waits only
+ * for that little, and its next commit starts the WAL over. */
+static int pass(lr_checkpointer *c) {
+    int log = 0, copied = 0;
+    int rc = passive(c, &log, &copied);
+    if (rc != LR_OK || log < RESTART_AT) return rc;
+    for (int i = 0; i < CHASE_MAX && log - copied > CLOSE_ENOUGH; i++)
+        if ((rc = passive(c, &log, &copied)) != LR_OK) return rc;
+    return lr_store_checkpoint(c->store, true, NULL, NULL);
+}
 
 static void *checkpoint_main(void *arg) {
     lr_checkpointer *c = arg;
@@ -32,7 +63,7 @@ static void *checkpoint_main(void *arg) {
         while (!c->stopping && w != ETIMEDOUT) w = pthread_cond_timedwait(&c->stop_cv, &c->mu, &ts);
         if (c->stopping) break;
         pthread_mutex_unlock(&c->mu);
-        if (lr_store_checkpoint(c->store, NULL, NULL) != LR_OK)   /* retried next time */
+        if (pass(c) != LR_OK)   /* retried next time */
             fprintf(stderr, "leadrouter: background checkpoint: %s\n", lr_store_errmsg(c->store));
         pthread_mutex_lock(&c->mu);
     }
@@ -54,7 +85,7 @@ int lr_checkpointer_start(const char *db_path, lr_store_sync sync, int interval_
     }
     if (rc != LR_OK) {
         lr_store_close(c->store);
-        pthread_cond_destroy(&c->stop_cv);
+            pthread_cond_destroy(&c->stop_cv);
         pthread_mutex_destroy(&c->mu);
         free(c);
         return rc;

@@ -1,9 +1,12 @@
 /* checkpointer.h -- a thread that keeps the WAL copied into the database
- * file in the background (PASSIVE checkpoints on a store handle of its
- * own), so that the checkpoint the writer runs itself every ~40 MiB of
- * WAL, inside a commit whose replies wait for it, finds little left to
- * copy. It never blocks the writer: a PASSIVE checkpoint takes no lock a
- * writer needs.
+ * file in the background, on a store handle of its own, and keeps the WAL
+ * from growing: PASSIVE checkpoints (they take no lock a writer needs)
+ * every interval, and once the WAL passes ~40 MiB, PASSIVE ones until
+ * little is left, then a RESTART one, for which the writer waits a few
+ * milliseconds. Without it the writer checkpoints inside one of its
+ * commits every ~40 MiB of WAL, copying up to an interval's worth of
+ * pages while that commit's requests wait (measured: 25-30 commits of
+ * 16-64 ms in 8 s at 64 connections, which made the p99).
  */
 #ifndef LR_SERVER_CHECKPOINTER_H
 #define LR_SERVER_CHECKPOINTER_H

@@ -25,6 +25,8 @@
 #include <string.h>
 #include <time.h>
 
+#define WRITER_WAL_LIMIT (160LL * 1024 * 1024)  /* with the checkpointer */
+
 const double lr_commit_bounds[LR_COMMIT_BUCKETS] = {
     0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024
 };
@@ -447,9 +449,13 @@ int lr_service_start(const lr_service_opts *opts, lr_service **out, char *err, s
      * only once its flush is done (flushed()). */
     if (rc == LR_OK && svc->flusher) lr_dispatch_durable(svc->dispatch, svc->dlv.last_id);
     if (rc == LR_OK) rc = lr_dispatch_configure(svc->dispatch, svc->cfg);
-    if (rc == LR_OK && opts->checkpoint_ms >= 0)
+    if (rc == LR_OK && opts->checkpoint_ms >= 0) {
         rc = lr_checkpointer_start(opts->db_path, opts->sync, opts->checkpoint_ms,
                                    &svc->checkpointer, err, errlen);
+        /* the writer's own checkpoint only if the checkpointer falls behind */
+        if (rc == LR_OK && (rc = lr_store_wal_limit(svc->store, WRITER_WAL_LIMIT)) != LR_OK)
+            snprintf(err, errlen, "%s", lr_store_errmsg(svc->store));
+    }
     if (rc != LR_OK) {
         if (!err[0]) snprintf(err, errlen, "starting the dispatcher: %s", lr_strerror(rc));
         lr_service_stop(svc);

@@ -5,7 +5,7 @@
  * Connection: one sqlite3 handle per lr_store, opened NOMUTEX (the handle
  * is used by one thread at a time), WAL journal (readers on other handles
  * never block the writer), synchronous FULL / NORMAL / OFF from the sync
- * argument, foreign_keys on, busy_timeout 5 s, extended result codes, a 16
+ * argument, foreign_keys on, a 5 s busy wait (busy_wait()), extended result codes, a 16
  * MiB page cache (room for the hot index pages of a few million leads;
  * measured: 64 MiB made each commit slower, SQLite's cache bookkeeping per
  * transaction grows with the cache, and bought no fewer writes), SQLite's
@@ -79,6 +79,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SCHEMA_VERSION 4
 #define WAL_CHECKPOINT_BYTES (40 * 1024 * 1024)  /* the writer checkpoints past this */
@@ -218,6 +219,19 @@ static int pragma_int(sqlite3 *db, const char *sql, int *out) {
     return rc;
 }
 
+/* SQLite's busy handler: another handle holds a lock we need (the
+ * checkpointer's RESTART, which holds the writer's lock for a few ms, or
+ * a second process). Retries every 100 us for the first 10 ms, then every
+ * ms, for 5 s in all (sqlite3_busy_timeout sleeps 1, 2, 5, 10 ... ms, so
+ * a 3 ms wait could cost 8). */
+static int busy_wait(void *ud, int n) {
+    (void)ud;
+    if (n >= 100 + 4990) return 0;
+    struct timespec ts = { 0, n < 100 ? 100000L : 1000000L };
+    nanosleep(&ts, NULL);
+    return 1;
+}
+
 static int configure(sqlite3 *db, lr_store_sync sync, bool *wal) {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
@@ -237,7 +251,7 @@ static int configure(sqlite3 *db, lr_store_sync sync, bool *wal) {
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA wal_autocheckpoint=%d", WAL_CHECKPOINT_BYTES / (page > 0 ? page : 4096));
     if ((rc = sqlite3_exec(db, sql, NULL, NULL, NULL)) != SQLITE_OK) return rc;
-    return sqlite3_busy_timeout(db, 5000);
+    return sqlite3_busy_handler(db, busy_wait, NULL);
 }
 
 /* Reads PRAGMA user_version into *out. Returns an SQLite code. */
@@ -332,13 +346,31 @@ void lr_store_close(lr_store *s) {
     free(s);
 }
 
-int lr_store_checkpoint(lr_store *s, int *wal_pages, int *copied) {
+int lr_store_checkpoint(lr_store *s, bool restart, int *wal_pages, int *copied) {
     int log = 0, done = 0;
-    int src = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    int src = sqlite3_wal_checkpoint_v2(s->db, NULL,
+                                        restart ? SQLITE_CHECKPOINT_RESTART
+                                                : SQLITE_CHECKPOINT_PASSIVE, &log, &done);
     if (src != SQLITE_OK && src != SQLITE_BUSY) return lr_sq_fail(s, src);
     if (wal_pages) *wal_pages = log;
     if (copied) *copied = done;
     return LR_OK;
+}
+
+int lr_store_sync_file(lr_store *s) {
+    sqlite3_file *f = NULL;
+    int src = sqlite3_file_control(s->db, "main", SQLITE_FCNTL_FILE_POINTER, &f);
+    if (src == SQLITE_OK && f && f->pMethods) src = f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
+    return src == SQLITE_OK ? LR_OK : lr_sq_fail(s, src);
+}
+
+int lr_store_wal_limit(lr_store *s, int64_t bytes) {
+    int page = 0;
+    if (pragma_int(s->db, "PRAGMA page_size", &page) != SQLITE_OK || page <= 0) page = 4096;
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA wal_autocheckpoint=%lld", (long long)(bytes / page));
+    int src = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    return src == SQLITE_OK ? LR_OK : lr_sq_fail(s, src);
 }
 
 const char *lr_store_errmsg(const lr_store *s) {

@@ -1,12 +1,14 @@
 /* http.h -- the HTTP front door of `leadrouter serve` (libmicrohttpd).
  *
- * http.c owns the daemon: one thread per connection, so a handler may block
- * in lr_service_call() while other connections go on. For each request it
+ * http.c owns the daemon: a few event loops (MHD's thread pool over epoll)
+ * whose handlers never block: a request that needs the service parks its
+ * connection until the service is done with it. For each request it
  * matches the route table (404, 405 with Allow), authenticates the bearer
  * key (401), applies the key's rate limit (429) and role (403), checks the
  * content type (415) and accumulates the body up to LR_HTTP_MAX_BODY (413),
  * then hands an lr_req to the route's handler (routes.c), which answers
- * directly (validation errors) or through the service (everything else).
+ * directly (validation errors) or leaves a command for the service
+ * (everything else), answered when the service is done.
  *
  * Errors are always {"error":{"code":"...","message":"..."}}, application/json.
  *

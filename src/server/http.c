@@ -434,6 +434,7 @@ static void on_done(lr_cmd *cmd, void *ud) {
     lr_http *h = r->h;
     struct MHD_Connection *c = r->conn;
     lr_route_finish(&r->rep, cmd);
+    if (!r->rep.status) lr_reply_error(&r->rep, 500, "internal", "no reply");
     MHD_resume_connection(c);       /* R may be freed from here on */
     pthread_mutex_lock(&h->mu);     /* H outlives every parked request */
     if (--h->parked == 0) pthread_cond_broadcast(&h->idle);

@@ -236,10 +236,14 @@ typedef struct lr_delivery_job {
 /* Calls CB for the deliveries of CHANNEL due by NOW (pending or retrying),
  * oldest due first, among the first LIMIT of them, leaving out the NSKIP
  * ids in SKIP (which it sorts). A non-zero return from CB stops and is
- * returned. */
+ * returned. When KNOWN (may be NULL) says the caller has a delivery's
+ * bodies already, its job comes without them (decision_json NULL), unless
+ * it is conditional. */
 typedef int (*lr_store_job_cb)(const lr_delivery_job *job, void *ud);
+typedef bool (*lr_store_known_fn)(int64_t id, void *ud);
 int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int limit,
-                            int64_t *skip, size_t nskip, lr_store_job_cb cb, void *ud);
+                            int64_t *skip, size_t nskip, lr_store_known_fn known,
+                            lr_store_job_cb cb, void *ud);
 
 /* The earliest next attempt of CHANNEL's open deliveries, or LR_TIME_NONE. */
 int lr_store_next_delivery(lr_store *s, const char *channel, lr_time *out);

@@ -87,6 +87,24 @@ typedef struct breaker {
     lr_time paused_until;
 } breaker;
 
+/* A fresh delivery's bodies as the writer had them (lr_dispatch_hint). */
+typedef struct hint {
+    struct hint *next;
+    int64_t id;
+    char *decision, *lead;          /* owned */
+    size_t dlen, llen;
+} hint;
+
+#define HINT_SLOTS 4096
+#define HINTS_MAX 8192              /* more are dropped: the store has them */
+
+static void hint_free(hint *h) {
+    if (!h) return;
+    free(h->decision);
+    free(h->lead);
+    free(h);
+}
+
 struct lr_dispatcher {
     lr_store *store;                /* the thread's own handle */
     CURLM *multi;
@@ -100,6 +118,8 @@ struct lr_dispatcher {
     size_t nbusy, busycap;
     bool poked, stopping;
     int64_t durable;                /* the newest delivery id known on disk */
+    hint *hints[HINT_SLOTS];        /* the writer's bodies of fresh deliveries, by id */
+    size_t nhints;
     /* the thread's own */
     xfer *xfers;
     breaker breakers[MAX_BREAKERS];
@@ -241,6 +261,37 @@ static long busy_find(const lr_dispatcher *d, int64_t id) {
     for (size_t i = 0; i < d->nbusy; i++)
         if (d->busy[i] == id) return (long)i;
     return -1;
+}
+
+void lr_dispatch_hint(lr_dispatcher *d, int64_t id, char *decision, size_t dlen, char *lead,
+                      size_t llen) {
+    hint *h = malloc(sizeof *h);
+    pthread_mutex_lock(&d->mu);
+    if (!h || d->nhints >= HINTS_MAX) {
+        pthread_mutex_unlock(&d->mu);
+        free(h);
+        free(decision);
+        free(lead);
+        return;
+    }
+    *h = (hint){ .id = id, .decision = decision, .dlen = dlen, .lead = lead, .llen = llen };
+    hint **slot = &d->hints[(uint64_t)id % HINT_SLOTS];
+    h->next = *slot;
+    *slot = h;
+    d->nhints++;
+    pthread_mutex_unlock(&d->mu);
+}
+
+/* Takes the hint of delivery ID out of the table (mu held), or NULL. */
+static hint *hint_take(lr_dispatcher *d, int64_t id) {
+    for (hint **pp = &d->hints[(uint64_t)id % HINT_SLOTS]; *pp; pp = &(*pp)->next) {
+        if ((*pp)->id != id) continue;
+        hint *h = *pp;
+        *pp = h->next;
+        d->nhints--;
+        return h;
+    }
+    return NULL;
 }
 
 void lr_dispatch_durable(lr_dispatcher *d, int64_t id) {
@@ -484,12 +535,46 @@ typedef struct pick {
     int64_t durable;                /* newer ids are not picked */
 } pick;
 
+/* lr_store_known_fn: is there a hint for ID? */
+static bool hint_known(int64_t id, void *ud) {
+    lr_dispatcher *d = ((pick *)ud)->d;
+    pthread_mutex_lock(&d->mu);
+    bool found = false;
+    for (const hint *h = d->hints[(uint64_t)id % HINT_SLOTS]; h && !found; h = h->next)
+        found = h->id == id;
+    pthread_mutex_unlock(&d->mu);
+    return found;
+}
+
+static int start_job(pick *p, const lr_delivery_job *j);
+
 /* Starts a transfer for job J unless it is busy. */
-static int pick_one(const lr_delivery_job *j, void *ud) {
+static int pick_one(const lr_delivery_job *job, void *ud) {
     pick *p = ud;
     lr_dispatcher *d = p->d;
     if (p->room == 0) return 1;
-    if (j->id > p->durable) return 0;   /* its decision may not be on disk yet */
+    if (job->id > p->durable) return 0;     /* its decision may not be on disk yet */
+    /* the bodies: the job's, or the writer's hint when the store left them out */
+    pthread_mutex_lock(&d->mu);
+    hint *hn = hint_take(d, job->id);
+    pthread_mutex_unlock(&d->mu);
+    lr_delivery_job jh = *job;
+    if (!job->decision_json) {
+        if (!hn) return 0;                  /* gone meanwhile: read whole next pass */
+        jh.decision_json = hn->decision;
+        jh.decision_len = hn->dlen;
+        jh.lead_json = hn->lead;
+        jh.lead_len = hn->llen;
+    }
+    const lr_delivery_job *j = &jh;
+    int rc = start_job(p, j);
+    hint_free(hn);
+    return rc;
+}
+
+/* Starts a transfer for job J (its bodies at hand). */
+static int start_job(pick *p, const lr_delivery_job *j) {
+    lr_dispatcher *d = p->d;
     xfer *x = calloc(1, sizeof *x);
     if (!x) return LR_ENOMEM;
     x->set = p->set;
@@ -590,7 +675,8 @@ static lr_time start_due(lr_dispatcher *d, chanset *set, lr_time now) {
             pthread_mutex_unlock(&d->mu);
             if (p.nbusy && !p.busy) continue;           /* out of memory: next pass */
             int lim = (int)(p.room + p.nbusy < 100000 ? p.room + p.nbusy : 100000);
-            lr_store_due_deliveries(d->store, ch->name, now, lim, p.busy, p.nbusy, pick_one, &p);
+            lr_store_due_deliveries(d->store, ch->name, now, lim, p.busy, p.nbusy, hint_known,
+                                    pick_one, &p);
             free(p.busy);
         }
         lr_time t;
@@ -697,6 +783,11 @@ void lr_dispatch_stop(lr_dispatcher *d) {
     curl_multi_cleanup(d->multi);
     lr_store_close(d->store);
     chanset_unref(d->chans);
+    for (size_t i = 0; i < HINT_SLOTS; i++)
+        for (hint *h = d->hints[i], *nx; h; h = nx) {
+            nx = h->next;
+            hint_free(h);
+        }
     free(d->busy);
     pthread_mutex_destroy(&d->mu);
     free(d);

@@ -1,8 +1,11 @@
 /* dispatch.h -- the dispatcher: sends the outbox's deliveries (store.h)
  * after their decisions are committed, off the writer's thread.
  *
- *   writer:      decision + delivery rows in one COMMIT -> lr_dispatch_poke()
- *   dispatcher:  reads due deliveries on its own store handle, sends them
+ *   writer:      decision + delivery rows in one COMMIT -> lr_dispatch_hint()
+ *                (the bodies it has at hand) -> flush -> lr_dispatch_durable(),
+ *                lr_dispatch_poke()
+ *   dispatcher:  reads due deliveries on its own store handle (only their
+ *                rows when it has their bodies from a hint), sends them
  *                with libcurl (webhooks over HTTP(S), email over SMTP), at
  *                most `concurrency` at once per channel, and reports each
  *                outcome through REPORT
@@ -48,6 +51,14 @@ typedef void (*lr_dispatch_report_fn)(lr_delivery_result *r, void *ud);
  * or an error with a message in ERR. */
 int lr_dispatch_start(const char *db_path, lr_store_sync sync, lr_dispatch_report_fn report,
                       void *ud, lr_dispatcher **out, char *err, size_t errlen);
+
+/* The bodies of fresh delivery ID as the writer has them: DECISION (as
+ * stored) and LEAD (as received, or NULL when the writer does not have it
+ * at hand: then no hint is given at all), both malloc'd, taken over. The
+ * dispatcher then does not read them back from the store. Dropped when
+ * too many wait (the store has them). Thread-safe. */
+void lr_dispatch_hint(lr_dispatcher *d, int64_t id, char *decision, size_t dlen, char *lead,
+                      size_t llen);
 
 /* Deliveries with ids up to ID are on disk, with their decisions: nothing
  * newer is sent (a writer whose commits reach the disk later, on a flush

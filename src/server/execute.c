@@ -80,10 +80,7 @@ static void store_lead(exec *x, const char *state, const char *agent) {
     STORE(svc, "storing a lead",
           lr_store_add_lead(svc->store, x->pending_id, x->pending_source, x->pending_received,
                             x->pending_body, x->pending_len, x->pending_hash, state, agent));
-    x->pending = false;
-    free(x->pending_id);
-    free(x->pending_source);
-    x->pending_id = x->pending_source = NULL;
+    x->pending = false;             /* the id and body stay until the event ends */
     svc->leads_in++;
 }
 
@@ -101,7 +98,11 @@ static int on_decision(const lr_decision *d, void *ud) {
     STORE(svc, "storing a decision",
           lr_store_add_decision(svc->store, x->seq, d->at, d->lead, lr_action_names[d->action],
                                 d->agent, x->one.data, x->one.len, &x->decision_id));
-    lr_outbox_decision(svc, d, x->decision_id);
+    /* the lead's body is at hand for the decisions of its own lead event */
+    bool own = x->pending_id && d->lead && strcmp(d->lead, x->pending_id) == 0;
+    lr_outbox_bodies b = { x->one.data, x->one.len, own ? x->pending_body : NULL,
+                           own ? x->pending_len : 0 };
+    lr_outbox_decision(svc, d, x->decision_id, &b);
     if (state && d->lead && !stored)
         STORE(svc, "updating a lead",
               lr_store_set_lead_state(svc->store, d->lead, state, d->agent));
@@ -157,6 +158,9 @@ static void run_event(lr_service *svc, exec *x, lr_event *ev, const char *body, 
     int rc = lr_engine_apply(svc->eng, ev, on_decision, x);
     if (rc != LR_OK) lr_service_fatal(svc, "applying an event", rc);
     if (x->pending) store_lead(x, NULL, NULL);      /* no decision at all */
+    free(x->pending_id);
+    free(x->pending_source);
+    x->pending_id = x->pending_source = NULL;
 }
 
 /* Appends {"code":CODE,"message":MSG} (no outer braces) to OUT. */

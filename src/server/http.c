@@ -24,10 +24,10 @@
  *
  * An error decided on the first call is sent at once when no body is on
  * its way (none announced, or the client waits for "100 Continue", or the
- * announced body is too large: MHD then closes the connection); otherwise
- * the body is read and dropped first, so the client is not reset while it
- * is still sending (MHD 0.9.75 cannot queue a reply in the middle of an
- * upload). A body that keeps coming past DISCARD_MAX (a chunked upload
+ * announced body is over DISCARD_MAX: MHD then closes the connection);
+ * otherwise the body is read and dropped first, so the client is not reset
+ * while it is still sending, which could cost it the answer (MHD 0.9.75
+ * cannot queue a reply in the middle of an upload). A body that keeps coming past DISCARD_MAX (a chunked upload
  * with no end in sight) is cut off: the connection closes without a reply.
  *
  * Invariants: `inflight` counts requests whose first call has happened and
@@ -345,7 +345,7 @@ static bool begin(lr_http *h, struct MHD_Connection *c, const char *url, const c
         lr_reply_error(&r->rep, 500, "internal", "out of memory");
     if (!r->rep.status) return false;
     bool body_coming = announced > 0 || te;
-    return !body_coming || announced > LR_HTTP_MAX_BODY ||
+    return !body_coming || announced > DISCARD_MAX ||
            (ex && strcasecmp(ex, "100-continue") == 0);
 }
 

@@ -57,6 +57,52 @@ static const char *email_of(const lr_service *svc, const char *id) {
     return e ? e->email : NULL;
 }
 
+/* The bodies of a delivery added in the open batch, for the dispatcher. */
+typedef struct lr_outbox_hint {
+    struct lr_outbox_hint *next;
+    int64_t id;
+    char *decision, *lead;
+    size_t dlen, llen;
+} lr_outbox_hint;
+
+static char *copy(const char *p, size_t n) {
+    char *c = malloc(n + 1);
+    if (c) { memcpy(c, p, n); c[n] = '\0'; }
+    return c;
+}
+
+/* Keeps a copy of the current decision's bodies for delivery ID (none when
+ * they are not at hand, or memory is short: the store has them). */
+static void hint(lr_service *svc, int64_t id) {
+    const lr_outbox_bodies *b = svc->bodies;
+    if (!b || !b->decision || !b->lead) return;
+    lr_outbox_hint *h = malloc(sizeof *h);
+    char *dec = copy(b->decision, b->dlen), *lead = copy(b->lead, b->llen);
+    if (!h || !dec || !lead) {
+        free(h);
+        free(dec);
+        free(lead);
+        return;
+    }
+    *h = (lr_outbox_hint){ .next = svc->hints, .id = id, .decision = dec, .lead = lead,
+                           .dlen = b->dlen, .llen = b->llen };
+    svc->hints = h;
+}
+
+void lr_outbox_hand_over(lr_service *svc) {
+    for (lr_outbox_hint *h = svc->hints, *next; h; h = next) {
+        next = h->next;
+        if (svc->dispatch) {
+            lr_dispatch_hint(svc->dispatch, h->id, h->decision, h->dlen, h->lead, h->llen);
+        } else {
+            free(h->decision);
+            free(h->lead);
+        }
+        free(h);
+    }
+    svc->hints = NULL;
+}
+
 /* One delivery of decision D on channel C to RECIPIENT (NULL: the channel's
  * own target) about AGENT. */
 static void add(lr_service *svc, const lr_decision *d, int64_t decision_id,
@@ -69,6 +115,7 @@ static void add(lr_service *svc, const lr_decision *d, int64_t decision_id,
                                    lr_action_names[d->action], agent, c->name, recipient,
                                    lr_delivery_status_names[status], error, &id));
     if (id > svc->dlv.last_id) svc->dlv.last_id = id;
+    if (status == LR_DLV_PENDING && e->after_ms == 0) hint(svc, id);
     svc->dlv.n[status]++;
     svc->dlv_added++;
 }
@@ -106,15 +153,18 @@ static void apply_entries(lr_service *svc, const lr_decision *d, int64_t decisio
     }
 }
 
-void lr_outbox_decision(lr_service *svc, const lr_decision *d, int64_t decision_id) {
+void lr_outbox_decision(lr_service *svc, const lr_decision *d, int64_t decision_id,
+                        const lr_outbox_bodies *b) {
     const lr_config *cfg = notify_config(svc);
     if (svc->notify_gen != svc->cfg_gen) notice_config(svc);
     if (!svc->notify_any) return;
+    svc->bodies = b;
     apply_entries(svc, d, decision_id, cfg->notify, cfg->nnotify);
     if (svc->notify_rules && d->rule) {
         int r = lr_config_rule_index(cfg, d->rule);
         if (r >= 0) apply_entries(svc, d, decision_id, cfg->rules[r].notify, cfg->rules[r].nnotify);
     }
+    svc->bodies = NULL;
 }
 
 void lr_outbox_report(lr_delivery_result *r, void *ud) {

@@ -125,6 +125,7 @@ static void *writer_main(void *arg) {
          * commits, the deliveries would only be sent again. */
         if (svc->dispatch && nsettled) lr_dispatch_settled(svc->dispatch, settled, nsettled);
         free(settled);
+        lr_outbox_hand_over(svc);   /* the new deliveries' bodies, before any poke */
         if (!svc->flusher) {
             if (svc->dispatch && svc->dlv_added) lr_dispatch_poke(svc->dispatch);
             svc->dlv_added = 0;
@@ -490,6 +491,7 @@ void lr_service_commit(lr_service *svc) {
     if (rc != LR_OK) lr_service_fatal(svc, "COMMIT", rc);
     record_commit(svc, mono_s() - t0, 0);
     svc->dlv_added = 0;             /* no dispatcher here: they wait in the outbox */
+    lr_outbox_hand_over(svc);       /* (which frees their bodies) */
 }
 
 lr_time lr_service_now(const lr_service *svc) { return lr_engine_now(svc->eng); }
@@ -518,6 +520,7 @@ void lr_service_stop(lr_service *svc) {
         next = r->next;             /* without a writer: left open, sent later */
         free(r);
     }
+    lr_outbox_hand_over(svc);       /* no dispatcher any more: frees what is left */
     free(svc->emails);
     lr_engine_destroy(svc->eng);
     lr_config_free(svc->cfg);

@@ -73,6 +73,8 @@ struct lr_service {
     bool notify_any;                /* it has notify entries at all */
     bool notify_rules;              /* some of them on rules */
     size_t dlv_added;               /* deliveries added in the open batch */
+    struct lr_outbox_hint *hints;   /* their bodies for the dispatcher (outbox.c) */
+    const struct lr_outbox_bodies *bodies;  /* of the decision being added */
     lr_delivery_counts dlv;         /* per status, for /metrics */
 
     /* metrics */
@@ -100,9 +102,24 @@ void lr_service_reply_error(lr_service *svc, lr_cmd *cmd, int status, const char
 
 /* ---- outbox.c: the writer's side of delivery ---- */
 
+/* The bodies a decision's deliveries are built from, as the writer has
+ * them (borrowed): its JSON as stored, and its lead as received (NULL when
+ * not at hand: the dispatcher then reads both from the store). */
+typedef struct lr_outbox_bodies {
+    const char *decision;
+    size_t dlen;
+    const char *lead;
+    size_t llen;
+} lr_outbox_bodies;
+
 /* Adds the deliveries the config's notify entries ask for decision D
- * (stored as row DECISION_ID), in the open transaction. */
-void lr_outbox_decision(lr_service *svc, const lr_decision *d, int64_t decision_id);
+ * (stored as row DECISION_ID, with bodies B), in the open transaction. */
+void lr_outbox_decision(lr_service *svc, const lr_decision *d, int64_t decision_id,
+                        const lr_outbox_bodies *b);
+
+/* After the commit, with mu held: hands the bodies of the deliveries it
+ * added to the dispatcher (or drops them when there is none). */
+void lr_outbox_hand_over(lr_service *svc);
 
 /* The dispatcher's report callback: queues R for the writer (any thread). */
 void lr_outbox_report(lr_delivery_result *r, void *ud);

@@ -118,21 +118,27 @@ static int id_cmp(const void *a, const void *b) {
 
 /* Reads delivery ID's job (its row, decision and lead) and hands it to CB:
  * CB's return, or an error. */
+/* The first eight columns of DLV_JOB and DLV_JOB_LITE, as a job without
+ * bodies. */
+static lr_delivery_job job_row(sqlite3_stmt *st) {
+    return (lr_delivery_job){
+        .id = sqlite3_column_int64(st, 0),
+        .lead = col_str(st, 1),
+        .action = col_str(st, 2),
+        .agent = col_str(st, 3),
+        .recipient = col_str(st, 4),
+        .attempts = sqlite3_column_int(st, 5),
+        .created_at = sqlite3_column_int64(st, 6),
+        .window_from = sqlite3_column_int64(st, 7),
+    };
+}
+
 static int one_job(lr_store *s, int64_t id, lr_store_job_cb cb, void *ud) {
     sqlite3_stmt *st = s->st[SQ_DLV_JOB];
     int b = sqlite3_bind_int64(st, 1, id);
     int stop = 0;
     if (b == SQLITE_OK && (b = sqlite3_step(st)) == SQLITE_ROW) {
-        lr_delivery_job j = {
-            .id = sqlite3_column_int64(st, 0),
-            .lead = col_str(st, 1),
-            .action = col_str(st, 2),
-            .agent = col_str(st, 3),
-            .recipient = col_str(st, 4),
-            .attempts = sqlite3_column_int(st, 5),
-            .created_at = sqlite3_column_int64(st, 6),
-            .window_from = sqlite3_column_int64(st, 7),
-        };
+        lr_delivery_job j = job_row(st);
         j.decision_json = col_str(st, 8);
         j.decision_len = (size_t)sqlite3_column_bytes(st, 8);
         j.lead_json = col_str(st, 9);
@@ -144,10 +150,28 @@ static int one_job(lr_store *s, int64_t id, lr_store_job_cb cb, void *ud) {
     return stop ? stop : rc;
 }
 
+/* Job ID without the decision's and the lead's bodies (the caller has
+ * them); a conditional one is read whole (moved_on needs the decisions). */
+static int lite_job(lr_store *s, int64_t id, lr_store_job_cb cb, void *ud) {
+    sqlite3_stmt *st = s->st[SQ_DLV_JOB_LITE];
+    int b = sqlite3_bind_int64(st, 1, id);
+    int stop = 0;
+    bool cond = false;
+    if (b == SQLITE_OK && (b = sqlite3_step(st)) == SQLITE_ROW) {
+        lr_delivery_job j = job_row(st);
+        cond = sqlite3_column_int(st, 8) != 0;
+        if (!cond) stop = cb(&j, ud);
+    }
+    int rc = lr_sq_finish(s, st, b);
+    if (rc == LR_OK && cond) return one_job(s, id, cb, ud);
+    return stop ? stop : rc;
+}
+
 /* The due ids are read first (the index alone), the busy ones dropped, and
  * only then are the others' bodies read, one at a time. */
 int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int limit,
-                            int64_t *skip, size_t nskip, lr_store_job_cb cb, void *ud) {
+                            int64_t *skip, size_t nskip, lr_store_known_fn known,
+                            lr_store_job_cb cb, void *ud) {
     if (nskip > 1) qsort(skip, nskip, sizeof *skip, id_cmp);
     int64_t *ids = malloc((size_t)(limit > 0 ? limit : 1) * sizeof *ids);
     if (!ids) return LR_ENOMEM;
@@ -163,7 +187,8 @@ int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int l
         if (n < (size_t)limit) ids[n++] = id;
     }
     int rc = lr_sq_finish(s, st, b);
-    for (size_t i = 0; rc == LR_OK && i < n; i++) rc = one_job(s, ids[i], cb, ud);
+    for (size_t i = 0; rc == LR_OK && i < n; i++)
+        rc = known && known(ids[i], ud) ? lite_job(s, ids[i], cb, ud) : one_job(s, ids[i], cb, ud);
     free(ids);
     return rc;
 }

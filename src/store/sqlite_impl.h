@@ -106,6 +106,8 @@
                "   WHERE d2.lead_seq = dc.lead_seq AND d2.id > dc.id)"          \
                " FROM deliveries d JOIN decisions dc ON dc.id = d.decision"     \
                " LEFT JOIN leads l ON l.seq = dc.lead_seq WHERE d.id = ?1")     \
+    X(DLV_JOB_LITE, "SELECT id, lead, action, agent, recipient, attempts, created_at," \
+                    " window_from, cond FROM deliveries WHERE id = ?1")          \
     X(DLV_NEXT, "SELECT min(next_at) FROM deliveries WHERE channel = ?1 AND " LR_SQ_DLV_OPEN) \
     X(DLV_COUNTS, "SELECT status, count(*) FROM deliveries GROUP BY status")    \
     X(DLV_LAST_ID, "SELECT coalesce(max(id), 0) FROM deliveries")               \

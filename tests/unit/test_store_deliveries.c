@@ -83,17 +83,17 @@ TEST(due_deliveries_come_with_their_lead_and_in_due_order) {
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     seen v = { 0 };
     char prev[16] = "";
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 5, 10, NULL, 0, collect, &v), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 5, 10, NULL, 0, NULL, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 1);                       /* L2's is not due yet */
     CHECK_EQ_INT(v.ids[0], a);
     CHECK_EQ_STR(v.lead_json[0], "{\"id\":\"L1\"}");
     memset(&v, 0, sizeof v);
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 10, 10, NULL, 0, collect, &v), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 10, 10, NULL, 0, NULL, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 2);
     CHECK_EQ_INT(v.ids[1], b);
     memset(&v, 0, sizeof v);                    /* the busy ones are left out */
     int64_t skip[] = { b, 999, a };
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 10, 10, skip, 3, collect, &v), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 10, 10, skip, 3, NULL, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 0);
     lr_time next = 0;
     CHECK_EQ_INT(lr_store_next_delivery(s, "mail", &next), LR_OK);
@@ -108,7 +108,7 @@ TEST(due_deliveries_come_with_their_lead_and_in_due_order) {
     CHECK_EQ_INT(lr_store_delivery_result(s, 999, "dead", 1, LR_TIME_NONE, T0, T0, 0, "x", prev), LR_ENOENT);
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     memset(&v, 0, sizeof v);
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 4999, 10, NULL, 0, collect, &v), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 4999, 10, NULL, 0, NULL, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 0);
     CHECK_EQ_INT(lr_store_next_delivery(s, "crm", &next), LR_OK);
     CHECK_EQ_INT(next, T0 + 5000);
@@ -190,9 +190,9 @@ TEST(retry_makes_a_dead_delivery_pending_again) {
     CHECK_EQ_INT(lr_store_delivery_retry(s, 99, T0, prev), LR_ENOENT);
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     seen v = { 0 };
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 59999, 10, NULL, 0, collect, &v), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 59999, 10, NULL, 0, NULL, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 0);
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 60000, 10, NULL, 0, collect, &v), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 60000, 10, NULL, 0, NULL, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 1);
     remove_db(s);
 }
@@ -214,13 +214,50 @@ TEST(a_delayed_notice_knows_when_its_lead_moved_on) {
                  LR_OK);
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     seen v = { 0 };
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 599999, 10, NULL, 0, collect, &v), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 599999, 10, NULL, 0, NULL, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 0);                       /* not due before its 10 minutes */
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 600000, 10, NULL, 0, collect, &v), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 600000, 10, NULL, 0, NULL, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 2);
     CHECK_EQ_INT(v.ids[0], a);
     CHECK_EQ_INT(v.moved[0], 1);
     CHECK_EQ_INT(v.moved[1], 0);
+    remove_db(s);
+}
+
+static bool know_all(int64_t id, void *ud) { (void)id; (void)ud; return true; }
+
+static int no_bodies(const lr_delivery_job *j, void *ud) {
+    int *n = ud;
+    if (!j->decision_json && !j->lead_json && j->lead && strcmp(j->lead, "L1") == 0 &&
+        strcmp(j->action, "assigned") == 0 && j->attempts == 0 && j->created_at == T0)
+        (*n)++;
+    return 0;
+}
+
+TEST(a_known_delivery_comes_without_its_bodies_unless_conditional) {
+    lr_store *s = open_new();
+    if (!s) { CHECK(0); return; }
+    int64_t d1, a, b;
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    lead_and_decision(s, 1, "L1", "assigned", T0, &d1);
+    CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "ann", "crm", NULL,
+                                       "pending", NULL, &a), LR_OK);
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    int n = 0;
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 10, NULL, 0, know_all, no_bodies, &n),
+                 LR_OK);
+    CHECK_EQ_INT(n, 1);
+    /* a conditional one (after: 1 s) is read whole: moved_on needs the decisions */
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 1000, "L1", "assigned", "ann", "late", NULL,
+                                       "pending", NULL, &b), LR_OK);
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    seen v = { 0 };
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "late", T0 + 1000, 10, NULL, 0, know_all, collect,
+                                         &v), LR_OK);
+    CHECK_EQ_INT(v.n, 1);
+    CHECK_EQ_INT(v.ids[0], b);
+    CHECK_EQ_STR(v.lead_json[0], "{\"id\":\"L1\"}");
     remove_db(s);
 }
 
@@ -229,5 +266,6 @@ int main(void) {
     RUN(delivery_json_and_pages);
     RUN(retry_makes_a_dead_delivery_pending_again);
     RUN(a_delayed_notice_knows_when_its_lead_moved_on);
+    RUN(a_known_delivery_comes_without_its_bodies_unless_conditional);
     return test_report();
 }

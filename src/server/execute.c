@@ -88,18 +88,16 @@ static int on_decision(const lr_decision *d, void *ud) {
     exec *x = ud;
     lr_service *svc = x->svc;
     const char *state = state_after(d->action);
-    bool stored = false;
-    if (x->pending) {
-        stored = d->lead && strcmp(d->lead, x->pending_id) == 0;
-        store_lead(x, stored ? state : NULL, stored && state ? d->agent : NULL);
-    }
+    /* a decision of the lead event's own lead: its body is at hand, and
+     * the first one is stored with the lead */
+    bool own = x->pending_id && d->lead && strcmp(d->lead, x->pending_id) == 0;
+    bool stored = x->pending && own;
+    if (x->pending) store_lead(x, own ? state : NULL, own && state ? d->agent : NULL);
     lr_buf_reset(&x->one);
     must(svc, lr_decision_write_json(d, &x->one));
     STORE(svc, "storing a decision",
           lr_store_add_decision(svc->store, x->seq, d->at, d->lead, lr_action_names[d->action],
                                 d->agent, x->one.data, x->one.len, &x->decision_id));
-    /* the lead's body is at hand for the decisions of its own lead event */
-    bool own = x->pending_id && d->lead && strcmp(d->lead, x->pending_id) == 0;
     lr_outbox_bodies b = { x->one.data, x->one.len, own ? x->pending_body : NULL,
                            own ? x->pending_len : 0 };
     lr_outbox_decision(svc, d, x->decision_id, &b);

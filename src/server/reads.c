@@ -151,7 +151,7 @@ void lr_service_read_submit(lr_service *svc, lr_cmd *cmd) {
     pthread_mutex_lock(&svc->rmu);
     if (svc->rstopping || !svc->nrthreads) {
         pthread_mutex_unlock(&svc->rmu);
-        lr_service_reply_stopping(cmd);
+        lr_service_reply_error(svc, cmd, 503, "shutting_down", "the server is stopping");
         cmd->done_fn(cmd, cmd->done_ud);
         return;
     }

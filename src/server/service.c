@@ -188,7 +188,7 @@ void lr_service_submit(lr_service *svc, lr_cmd *cmd, lr_cmd_done_fn done, void *
     pthread_mutex_lock(&svc->mu);
     if (svc->stopping) {
         pthread_mutex_unlock(&svc->mu);
-        lr_service_reply_stopping(cmd);
+        lr_service_reply_error(svc, cmd, 503, "shutting_down", "the server is stopping");
         done(cmd, ud);
         return;
     }
@@ -197,14 +197,6 @@ void lr_service_submit(lr_service *svc, lr_cmd *cmd, lr_cmd_done_fn done, void *
     svc->queued++;
     pthread_cond_signal(&svc->work);
     pthread_mutex_unlock(&svc->mu);
-}
-
-void lr_service_reply_stopping(lr_cmd *cmd) {
-    cmd->status = 503;
-    cmd->content_type = "application/json";
-    lr_buf_reset(&cmd->body);
-    lr_buf_puts(&cmd->body, "{\"error\":{\"code\":\"shutting_down\",\"message\":"
-                            "\"the server is stopping\"}}");
 }
 
 typedef struct waiter {

@@ -147,9 +147,6 @@ void lr_service_read_submit(lr_service *svc, lr_cmd *cmd);
 /* Lets the reader threads finish the queue, then stops them. */
 void lr_service_stop_readers(lr_service *svc);
 
-/* Sets CMD's reply to 503 shutting_down. */
-void lr_service_reply_stopping(lr_cmd *cmd);
-
 /* Logs "leadrouter: FATAL: ..." with the store's message and aborts. */
 _Noreturn void lr_service_fatal(lr_service *svc, const char *what, int rc);
 

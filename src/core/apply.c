@@ -7,6 +7,7 @@
  * caller always learns what became of each event.
  */
 #include "core/engine_impl.h"
+#include "core/hugemem.h"
 #include "core/strategy_impl.h"
 #include "leadrouter/error.h"
 
@@ -61,7 +62,7 @@ static lr_lead_rt *find_lead(lr_engine *e, const char *id) {
 static int add_lead(lr_engine *e, lr_lead_rt *l) {
     if (e->nall == e->capall) {
         size_t cap = e->capall ? e->capall * 2 : 1024;
-        lr_lead_rt **v = realloc(e->all, cap * sizeof *v);
+        lr_lead_rt **v = lr_huge_realloc(e->all, e->capall * sizeof *v, cap * sizeof *v);
         if (!v) return LR_ENOMEM;
         e->all = v;
         e->capall = cap;
@@ -76,7 +77,7 @@ static int add_lead(lr_engine *e, lr_lead_rt *l) {
 static int on_lead(lr_engine *e, lr_event *ev) {
     lr_lead *lead = ev->lead;
     ev->lead = NULL;
-    lr_lead_rt *l = calloc(1, sizeof *l);
+    lr_lead_rt *l = lr_slab_alloc(&e->lead_slab);
     if (!l) { lr_lead_free(lead); return LR_ENOMEM; }
     l->lead = lead;
     l->state = LR_LEAD_NEW;
@@ -88,10 +89,10 @@ static int on_lead(lr_engine *e, lr_event *ev) {
     if (rc == LR_EEXIST) {
         reject(e, lr_lead_id(lead), NULL, "duplicate_lead", "a lead with this id was received before");
         lr_lead_free(lead);
-        free(l);
+        lr_slab_free(&e->lead_slab, l);
         return LR_OK;
     }
-    if (rc != LR_OK) { lr_lead_free(lead); free(l); return rc; }
+    if (rc != LR_OK) { lr_lead_free(lead); lr_slab_free(&e->lead_slab, l); return rc; }
     e->seq++;
     if (lead->received_at == LR_TIME_NONE) lead->received_at = e->now;
     e->nstate[LR_LEAD_NEW]++;

@@ -7,6 +7,7 @@
  * out their waiting leads. The lead life cycle is drawn in lead_rt.h.
  */
 #include "core/engine_impl.h"
+#include "core/hugemem.h"
 #include "core/schedule.h"
 #include "core/strategy_impl.h"
 #include "leadrouter/error.h"
@@ -259,18 +260,19 @@ void lr_engine_advance(lr_engine *e, lr_time until) {
 
 /* ---- create / destroy ------------------------------------------------------- */
 
-static void lead_rt_free(lr_lead_rt *l) {
+static void lead_rt_free(lr_engine *e, lr_lead_rt *l) {
     if (!l) return;
     lr_lead_free(l->lead);
     free(l->excl);
     free(l->offer);
-    free(l);
+    lr_slab_free(&e->lead_slab, l);
 }
 
 void lr_engine_destroy(lr_engine *e) {
     if (!e) return;
-    for (size_t i = 0; i < e->nall; i++) lead_rt_free(e->all[i]);
-    free(e->all);
+    for (size_t i = 0; i < e->nall; i++) lead_rt_free(e, e->all[i]);
+    lr_huge_free(e->all, e->capall * sizeof *e->all);
+    lr_slab_release(&e->lead_slab);
     for (size_t i = 0; i < e->nsegs; i++) lr_segment_destroy(e->segs[i]);
     free(e->segs);
     if (e->agents) {
@@ -308,6 +310,7 @@ int lr_engine_create(const lr_config *cfg, const lr_engine_opts *opts, lr_engine
     lr_rng_seed(&e->rng, opts ? opts->seed : 0);
     lr_timers_init(&e->timers);
     lr_buf_init(&e->key);
+    lr_slab_init(&e->lead_slab, sizeof(lr_lead_rt));
     int rc = LR_ENOMEM;
     e->agents = calloc(cfg->nagents ? cfg->nagents : 1, sizeof *e->agents);
     e->visited = calloc(cfg->nrules ? cfg->nrules : 1, 1);

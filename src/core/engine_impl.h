@@ -18,6 +18,7 @@
 #include "core/map.h"
 #include "core/rng.h"
 #include "core/segment.h"
+#include "core/slab.h"
 #include "core/timers.h"
 #include "leadrouter/buf.h"
 #include "leadrouter/engine.h"
@@ -32,7 +33,9 @@ struct lr_engine {
     lr_map agent_ids;               /* id -> lr_agent_rt* */
 
     lr_map leads;                   /* id -> lr_lead_rt* */
-    lr_lead_rt **all;               /* owned: every lead, arrival order */
+    lr_slab lead_slab;              /* owns every lr_lead_rt */
+    lr_lead_rt **all;               /* owned (lr_huge_alloc, capall entries): every
+                                       lead, arrival order */
     size_t nall, capall;
     uint64_t seq;
     uint64_t nstate[LR_LEAD__COUNT];

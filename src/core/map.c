@@ -26,6 +26,7 @@
  * touched, so LR_ENOMEM leaves M as it was.
  */
 #include "core/map.h"
+#include "core/hugemem.h"
 #include "leadrouter/error.h"
 
 #include <assert.h>
@@ -76,7 +77,7 @@ int lr_map_init(lr_map *m, size_t hint) {
     if (hint > 0) {
         size_t cap = cap_for(hint, 7);          /* load <= 0.7 */
         if (!cap) return LR_ENOMEM;
-        m->slots = calloc(cap, sizeof *m->slots);
+        m->slots = lr_huge_alloc(cap * sizeof *m->slots);
         if (!m->slots) return LR_ENOMEM;
         m->cap = cap;
     }
@@ -86,7 +87,7 @@ int lr_map_init(lr_map *m, size_t hint) {
 
 /* Frees the table (not the keys or values, which the map never owned). */
 void lr_map_release(lr_map *m) {
-    free(m->slots);
+    lr_huge_free(m->slots, m->cap * sizeof *m->slots);
     memset(m, 0, sizeof *m);
 }
 
@@ -109,7 +110,8 @@ static int rehash(lr_map *m, size_t need) {
     size_t cap = cap_for(need, 4);              /* live load <= 0.4 */
     if (!cap) return LR_ENOMEM;
     if (cap < m->cap) cap = m->cap;             /* never shrink */
-    lr_map_slot *slots = calloc(cap, sizeof *slots);
+    if (cap > SIZE_MAX / sizeof(lr_map_slot)) return LR_ENOMEM;
+    lr_map_slot *slots = lr_huge_alloc(cap * sizeof *slots);
     if (!slots) return LR_ENOMEM;
     size_t mask = cap - 1;
     for (size_t j = 0; j < m->cap; j++) {
@@ -119,7 +121,7 @@ static int rehash(lr_map *m, size_t need) {
         while (slots[i].key) i = (i + 1) & mask;
         slots[i] = *s;
     }
-    free(m->slots);
+    lr_huge_free(m->slots, m->cap * sizeof *m->slots);
     m->slots = slots;
     m->cap = cap;
     m->used = m->n;

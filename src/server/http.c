@@ -34,7 +34,15 @@
  * whose completion MHD has not yet notified; it is what lr_http_stop()
  * waits for. `parked` counts suspended connections: MHD must not stop
  * while there is one, and every one is resumed (the service answers every
- * command it was given). A parked request's conn_req is written by
+ * command it was given). A connection counts from its suspension until MHD
+ * hands it back to this file after the resumption (the handler called
+ * again, or on_completed): MHD_resume_connection() only asks the event
+ * loop to resume it, and MHD_stop_daemon() before the loop has done so
+ * aborts the process ("called while we have suspended connections").
+ * When lr_http_stop() has seen `parked` at 0 it sets `closed` under the
+ * same lock, so no request parks after that: a request still being read
+ * then (the drain timed out) is answered 503 at once.
+ * A parked request's conn_req is written by
  * on_done() before MHD_resume_connection() and read by the MHD thread only
  * after it. Nothing else is shared between threads except the service and
  * the auth lookup, both thread-safe.
@@ -67,10 +75,11 @@ struct lr_http {
     lr_http_opts opts;
     uint16_t port;
     atomic_bool stopping;
-    pthread_mutex_t mu;             /* guards inflight and parked */
+    pthread_mutex_t mu;             /* guards inflight, parked and closed */
     pthread_cond_t idle;            /* signalled when inflight drops to 0 */
     long inflight;
     long parked;                    /* suspended, waiting for the service */
+    bool closed;                    /* lr_http_stop is past waiting: no new parking */
 };
 
 /* ---- the route table ------------------------------------------------------------ */
@@ -144,6 +153,7 @@ typedef struct conn_req {
     lr_http *h;
     struct MHD_Connection *conn;
     bool submitted;                 /* rep.pending went to the service */
+    bool parked;                    /* counted in h->parked (see the top) */
     const route *rt;                /* NULL when the reply is an early error */
     char *param;                    /* owned copy of the path segment */
     lr_method method;
@@ -431,12 +441,17 @@ static enum MHD_Result send_reply(lr_http *h, struct MHD_Connection *c, conn_req
 /* The service is done with a parked request's command (any thread). */
 static void on_done(lr_cmd *cmd, void *ud) {
     conn_req *r = ud;
-    lr_http *h = r->h;
     struct MHD_Connection *c = r->conn;
     lr_route_finish(&r->rep, cmd);
     if (!r->rep.status) lr_reply_error(&r->rep, 500, "internal", "no reply");
     MHD_resume_connection(c);       /* R may be freed from here on */
-    pthread_mutex_lock(&h->mu);     /* H outlives every parked request */
+}
+
+/* MHD has a resumed connection back (its thread): it no longer counts. */
+static void unpark(lr_http *h, conn_req *r) {
+    if (!r->parked) return;
+    r->parked = false;
+    pthread_mutex_lock(&h->mu);
     if (--h->parked == 0) pthread_cond_broadcast(&h->idle);
     pthread_mutex_unlock(&h->mu);
 }
@@ -458,6 +473,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (begin(h, c, url, method, r)) return send_reply(h, c, r);
         return MHD_YES;
     }
+    unpark(h, r);
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
@@ -482,11 +498,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             lr_cmd *cmd = r->rep.pending;
             r->rep.pending = NULL;
             r->submitted = true;
+            pthread_mutex_lock(&h->mu);
+            bool closed = h->closed;        /* lr_http_stop waits for no one more */
+            if (!closed) h->parked++;
+            pthread_mutex_unlock(&h->mu);
+            if (closed) {
+                lr_cmd_release(cmd);
+                free(cmd);
+                lr_reply_error(&r->rep, 503, "shutting_down", "the server is stopping");
+                return send_reply(h, c, r);
+            }
+            r->parked = true;
             r->conn = c;
             MHD_suspend_connection(c);
-            pthread_mutex_lock(&h->mu);
-            h->parked++;
-            pthread_mutex_unlock(&h->mu);
             lr_service_submit(h->opts.svc, cmd, on_done, r);
             return MHD_YES;
         }
@@ -502,6 +526,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)c;
     (void)toe;
     if (!r) return;
+    unpark(h, r);
     lr_buf_release(&r->body);
     lr_buf_release(&r->rep.body);
     free(r->rep.hold);
@@ -680,6 +705,9 @@ void lr_http_stop(lr_http *h, int drain_ms) {
         deadline.tv_sec += 1;
         pthread_cond_timedwait(&h->idle, &h->mu, &deadline);
     }
+    /* A request still being read (the drain may have timed out) must not
+     * park after this: it gets its 503 at once. */
+    h->closed = true;
     pthread_mutex_unlock(&h->mu);
     MHD_stop_daemon(h->d);
     if (lfd != MHD_INVALID_SOCKET) close(lfd);

@@ -136,17 +136,20 @@ static lr_delivery_job job_row(sqlite3_stmt *st) {
 static int one_job(lr_store *s, int64_t id, lr_store_job_cb cb, void *ud) {
     sqlite3_stmt *st = s->st[SQ_DLV_JOB];
     int b = sqlite3_bind_int64(st, 1, id);
-    int stop = 0;
+    int stop = 0, urc = LR_OK;
     if (b == SQLITE_OK && (b = sqlite3_step(st)) == SQLITE_ROW) {
         lr_delivery_job j = job_row(st);
-        j.decision_json = col_str(st, 8);
-        j.decision_len = (size_t)sqlite3_column_bytes(st, 8);
-        j.lead_json = col_str(st, 9);
-        j.lead_len = (size_t)sqlite3_column_bytes(st, 9);
-        j.moved_on = sqlite3_column_int(st, 10) != 0;
-        stop = cb(&j, ud);
+        lr_buf_reset(&s->unpacked);
+        urc = lr_sq_unpack_decision(s, st, 8, &s->unpacked);
+        j.decision_json = s->unpacked.data;
+        j.decision_len = s->unpacked.len;
+        j.lead_json = col_str(st, 10);
+        j.lead_len = (size_t)sqlite3_column_bytes(st, 10);
+        j.moved_on = sqlite3_column_int(st, 11) != 0;
+        if (urc == LR_OK) stop = cb(&j, ud);
     }
     int rc = lr_sq_finish(s, st, b);
+    if (urc != LR_OK) return urc;
     return stop ? stop : rc;
 }
 

@@ -65,12 +65,27 @@ static int write_bodies(lr_store *s, sqlite3_stmt *st, int src, jw *w) {
     return lr_sq_finish(s, st, src);
 }
 
+/* As write_bodies, for decisions: columns 0 and 1 are body and why
+ * (decision_pack.c). */
+static int write_decisions(lr_store *s, sqlite3_stmt *st, int src, jw *w) {
+    int n = 0, rc = LR_OK;
+    jw_raw(w, "[", 1);
+    while (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        src = SQLITE_OK;
+        if (n++) jw_raw(w, ",", 1);
+        if (w->rc == LR_OK && (rc = lr_sq_unpack_decision(s, st, 0, w->b)) != LR_OK) break;
+    }
+    jw_raw(w, "]", 1);
+    int frc = lr_sq_finish(s, st, src);
+    return rc != LR_OK ? rc : frc;
+}
+
 int lr_store_decisions_of_event(lr_store *s, int64_t seq, const char *lead, lr_buf *out) {
     jw w = { out, out->len, LR_OK };
     sqlite3_stmt *st = s->st[SQ_EVENT_DECS];
     int src = sqlite3_bind_int64(st, 1, seq);
     if (src == SQLITE_OK) src = lr_sq_bind_str(st, 2, lead);
-    return jw_end(&w, write_bodies(s, st, src, &w));
+    return jw_end(&w, write_decisions(s, st, src, &w));
 }
 
 /* ---- one lead ------------------------------------------------------------ */
@@ -112,7 +127,7 @@ int lr_store_lead_json(lr_store *s, const char *id, const char *agent, lr_buf *o
 
     jw_lit(&w, ",\"decisions\":");
     st = s->st[SQ_LEAD_DECS];
-    rc = write_bodies(s, st, sqlite3_bind_int64(st, 1, seq), &w);
+    rc = write_decisions(s, st, sqlite3_bind_int64(st, 1, seq), &w);
     if (rc == LR_OK) {
         jw_lit(&w, ",\"progress\":");
         st = s->st[SQ_LEAD_PROGRESS];

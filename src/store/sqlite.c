@@ -19,7 +19,7 @@
  * that triggers a checkpoint waits for it (with FULL, a write and fsync
  * of up to 40 MiB to the database file).
  *
- * Schema, version 4 (PRAGMA user_version; MIGRATIONS[] below moves a file
+ * Schema, version 5 (PRAGMA user_version; MIGRATIONS[] below moves a file
  * from each version to the next, one transaction per step):
  *
  *   events(seq INTEGER PRIMARY KEY, at, type, lead, body)
@@ -28,8 +28,10 @@
  *       ever looked up by lead, and a partial index spares every lead event
  *       an index insert.
  *   decisions(id INTEGER PRIMARY KEY, seq, at, lead, lead_seq, action,
- *             agent, body)
- *       one row per decision, body its decision.h JSON; lead_seq is the seq
+ *             agent, body, why)
+ *       one row per decision, body its decision.h JSON, or that JSON
+ *       without its "why" when why holds the "why" compressed
+ *       (decision_pack.c: nine tenths of a lead's bytes); lead_seq is the seq
  *       of the lead's row (NULL when no such lead was stored: a decision
  *       about an unknown id). Indexes on (lead_seq) -- with the rowid:
  *       (lead_seq, id) -- and (seq). A lead's decisions are found by its
@@ -81,7 +83,7 @@
 #include <string.h>
 #include <time.h>
 
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 #define WAL_CHECKPOINT_BYTES (40 * 1024 * 1024)  /* the writer checkpoints past this */
 
 /* MIGRATIONS[v] takes a database from user_version v to v + 1. */
@@ -124,6 +126,9 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
     /* 3 -> 4: no index on status (every outcome moved an entry in it; the
      * counts are read once at start, listings walk the ids) */
     "DROP INDEX IF EXISTS deliveries_status;",
+    /* 4 -> 5: a decision's "why" compressed (decision_pack.c); older rows
+     * keep it in body, with why NULL */
+    "ALTER TABLE decisions ADD COLUMN why BLOB;",
 };
 
 static const char *const STMT_SQL[SQ__COUNT] = {
@@ -343,6 +348,7 @@ void lr_store_close(lr_store *s) {
     if (!s) return;
     for (int i = 0; i < SQ__COUNT; i++) sqlite3_finalize(s->st[i]);
     sqlite3_close(s->db);
+    lr_sq_pack_release(s);
     free(s);
 }
 
@@ -487,7 +493,13 @@ int lr_store_add_decision(lr_store *s, int64_t seq, lr_time at, const char *lead
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 3, lead);
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 4, action);
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 5, agent);
-    if (b == SQLITE_OK) b = lr_sq_bind_text(st, 6, json, len);
+    lr_sq_packed pk;
+    if ((rc = lr_sq_pack_decision(s, json, len, &pk)) != LR_OK) {
+        sqlite3_clear_bindings(st);
+        return rc;
+    }
+    if (b == SQLITE_OK) b = lr_sq_bind_text(st, 6, pk.body, pk.len);
+    if (b == SQLITE_OK && pk.why) b = sqlite3_bind_blob(st, 8, pk.why, (int)pk.wlen, SQLITE_STATIC);
     if (b == SQLITE_OK && lead && s->last_lead && strcmp(lead, s->last_lead_id) == 0)
         b = sqlite3_bind_int64(st, 7, s->last_lead);
     rc = run(s, st, b);

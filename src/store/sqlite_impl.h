@@ -40,17 +40,17 @@
     X(EV_APPEND, "INSERT INTO events(seq, at, type, lead, body) VALUES (?1, ?2, ?3, ?4, ?5)") \
     X(EV_LAST, "SELECT max(seq) FROM events")                                   \
     X(EV_REPLAY, "SELECT seq, at, type, body FROM events WHERE seq > ?1 ORDER BY seq") \
-    X(DEC_ADD, "INSERT INTO decisions(seq, at, lead, action, agent, body, lead_seq)" \
+    X(DEC_ADD, "INSERT INTO decisions(seq, at, lead, action, agent, body, lead_seq, why)" \
                " VALUES (?1, ?2, ?3, ?4, ?5, ?6,"                               \
-               " coalesce(?7, (SELECT seq FROM leads WHERE id = ?3)))")         \
+               " coalesce(?7, (SELECT seq FROM leads WHERE id = ?3)), ?8)")     \
     X(LEAD_ADD, "INSERT INTO leads(seq, id, received_at, source, hash, body, state, agent)" \
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, coalesce(?7, 'new'), ?8)")    \
     X(LEAD_STATE, "UPDATE leads SET state = ?2, agent = ?3 WHERE id = ?1")      \
     X(LEAD_FIND, "SELECT seq, hash FROM leads WHERE id = ?1")                   \
     X(LEAD_GET, "SELECT id, state, agent, source, received_at, body, seq FROM leads WHERE id = ?1") \
-    X(LEAD_DECS, "SELECT body FROM decisions WHERE lead_seq = ?1 ORDER BY id") \
+    X(LEAD_DECS, "SELECT body, why FROM decisions WHERE lead_seq = ?1 ORDER BY id") \
     X(LEAD_PROGRESS, "SELECT body FROM events WHERE lead = ?1 AND type = 'progress' ORDER BY seq") \
-    X(EVENT_DECS, "SELECT body FROM decisions WHERE seq = ?1 AND (?2 IS NULL OR lead = ?2)" \
+    X(EVENT_DECS, "SELECT body, why FROM decisions WHERE seq = ?1 AND (?2 IS NULL OR lead = ?2)" \
                   " ORDER BY id")                                               \
     X(LIST_ALL, LR_SQ_LIST_COLS "WHERE seq > ?5" LR_SQ_LIST_TAIL)               \
     X(LIST_AGENT, LR_SQ_LIST_COLS "INDEXED BY leads_agent WHERE agent = ?1 AND seq > ?5" \
@@ -101,7 +101,7 @@
                " WHERE channel = ?1 AND " LR_SQ_DLV_OPEN " AND next_at <= ?2"   \
                " ORDER BY next_at, id LIMIT ?3")                                \
     X(DLV_JOB, "SELECT d.id, d.lead, d.action, d.agent, d.recipient, d.attempts," \
-               " d.created_at, d.window_from, dc.body, l.body,"                 \
+               " d.created_at, d.window_from, dc.body, dc.why, l.body,"         \
                " d.cond AND EXISTS (SELECT 1 FROM decisions d2"                 \
                "   WHERE d2.lead_seq = dc.lead_seq AND d2.id > dc.id)"          \
                " FROM deliveries d JOIN decisions dc ON dc.id = d.decision"     \
@@ -134,6 +134,10 @@ struct lr_store {
     char last_lead_id[96];          /* its id ("" when none or too long to keep) */
     bool replaying;                 /* inside lr_store_replay: writes refused */
     char err[256];                  /* message of the last failure */
+    struct ZSTD_CCtx_s *zc;         /* owned, made at the first use (decision_pack.c) */
+    struct ZSTD_DCtx_s *zd;         /* owned, likewise */
+    lr_buf pack;                    /* a packed decision, until its INSERT ran */
+    lr_buf unpacked;                /* a delivery's decision, until its callback ran */
 };
 
 /* Records the handle's current SQLite error message and maps SQLite code
@@ -158,6 +162,27 @@ int lr_sq_bind_str(sqlite3_stmt *st, int i, const char *s);
 int lr_sq_bind_text(sqlite3_stmt *st, int i, const char *s, size_t len);
 /* Binds T, or NULL for LR_TIME_NONE. */
 int lr_sq_bind_time(sqlite3_stmt *st, int i, lr_time t);
+
+/* ---- decision_pack.c: a decision's "why" stored compressed ------------------ */
+typedef struct lr_sq_packed {
+    const char *body;               /* decisions.body */
+    size_t len;
+    const void *why;                /* decisions.why, NULL: none */
+    size_t wlen;
+} lr_sq_packed;
+
+/* Splits decision JSON (decision.h, "why" last) into the columns to
+ * store: borrowed from JSON when nothing is packed, else from s->pack
+ * (valid until the next call). LR_OK, LR_ENOMEM or LR_EIO. */
+int lr_sq_pack_decision(lr_store *s, const char *json, size_t len, lr_sq_packed *out);
+
+/* Appends to OUT the decision JSON of row ST, whose column COL is the body
+ * and COL + 1 the why. A NULL body appends null. LR_OK, LR_ENOMEM, or
+ * LR_EIO for a damaged why (message in s->err). */
+int lr_sq_unpack_decision(lr_store *s, sqlite3_stmt *st, int col, lr_buf *out);
+
+/* Frees the compression contexts and buffers. */
+void lr_sq_pack_release(lr_store *s);
 
 /* ---- json_writer.c: JSON on a caller's buffer with a sticky error ---------
  * After the first failed append nothing more is written, and jw_end()

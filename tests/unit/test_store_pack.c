@@ -1,0 +1,266 @@
+/* test_store_pack.c -- a decision's "why" stored compressed
+ * (src/store/decision_pack.c): every way a decision is read back gives the
+ * JSON that was stored, byte for byte; the statistics still read the rule
+ * and pool; rows written before schema 5 read as they were; a damaged row
+ * is an error that names it, not a crash. */
+#include "leadrouter/buf.h"
+#include "leadrouter/decision.h"
+#include "leadrouter/error.h"
+#include "leadrouter/store.h"
+#include "test.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define T0 1793613600000                /* 2026-11-02T10:00:00Z */
+
+static char path[64];
+
+static lr_store *open_new(void) {
+    char err[256] = "";
+    snprintf(path, sizeof path, "/tmp/lr_test_pack_XXXXXX");
+    int fd = mkstemp(path);
+    if (fd < 0) return NULL;
+    close(fd);
+    lr_store *s = NULL;
+    if (lr_store_open(path, LR_SYNC_OFF, &s, err, sizeof err) != LR_OK) printf("  open: %s\n", err);
+    return s;
+}
+
+static lr_store *reopen(lr_store *s) {
+    char err[256] = "";
+    lr_store_close(s);
+    s = NULL;
+    if (lr_store_open(path, LR_SYNC_OFF, &s, err, sizeof err) != LR_OK) printf("  reopen: %s\n", err);
+    return s;
+}
+
+static void remove_db(lr_store *s) {
+    char p[80];
+    lr_store_close(s);
+    unlink(path);
+    snprintf(p, sizeof p, "%s-wal", path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", path);
+    unlink(p);
+}
+
+/* Runs SQL on the file with a plain SQLite handle (the store closed). */
+static int sql(const char *q) {
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open(path, &db);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(db, q, NULL, NULL, NULL);
+    if (rc != SQLITE_OK) printf("  sql: %s\n", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    return rc;
+}
+
+/* Reads one integer with a plain SQLite handle. */
+static long long sql_int(const char *q) {
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    long long v = -1;
+    if (sqlite3_open(path, &db) == SQLITE_OK && sqlite3_prepare_v2(db, q, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* The JSON of an assignment of lead ID explained over NCANDS candidates
+ * (the chosen one first; a third eligible, the rest skipped), into OUT. */
+static void assignment(const char *id, size_t ncands, lr_buf *out) {
+    static char names[200][16];
+    lr_candidate c[200];
+    for (size_t i = 0; i < ncands && i < 200; i++) {
+        snprintf(names[i], sizeof names[i], "agent%03zu", i);
+        c[i].agent = names[i];
+        c[i].state = i == 0 ? LR_CAND_CHOSEN : i % 3 ? LR_CAND_SKIPPED : LR_CAND_ELIGIBLE;
+        c[i].reason = c[i].state == LR_CAND_SKIPPED ? (i % 2 ? LR_SKIP_NO_MATCH : LR_SKIP_AWAY)
+                                                    : LR_SKIP_NONE;
+    }
+    lr_decision d = { .at = T0, .lead = id, .action = LR_ACTION_ASSIGNED, .agent = names[0],
+                      .rule = "west \"hot\"", .pool = "west", .strategy = "round_robin",
+                      .cands = c, .ncands = ncands, .pool_size = ncands + 50 };
+    lr_buf_reset(out);
+    lr_decision_write_json(&d, out);
+}
+
+/* Journals lead ID as event SEQ and stores it with decision JSON. */
+static int64_t put(lr_store *s, int64_t seq, const char *id, const lr_buf *json) {
+    char body[64];
+    int n = snprintf(body, sizeof body, "{\"id\":\"%s\"}", id);
+    unsigned char h[32] = { (unsigned char)seq };
+    int64_t dec = 0;
+    int rc = lr_store_append_event(s, seq, T0, "lead", id, body, (size_t)n);
+    if (rc == LR_OK) rc = lr_store_add_lead(s, id, NULL, T0, body, (size_t)n, h, "assigned", "agent000");
+    if (rc == LR_OK) rc = lr_store_add_decision(s, seq, T0, id, "assigned", "agent000", json->data, json->len, &dec);
+    if (rc != LR_OK) printf("  put %s: %s\n", id, lr_strerror(rc));
+    return rc == LR_OK ? dec : -1;
+}
+
+/* "[" JSON "]": what lr_store_decisions_of_event gives for one decision. */
+static void bracket(const lr_buf *json, lr_buf *out) {
+    lr_buf_reset(out);
+    lr_buf_putc(out, '[');
+    lr_buf_append(out, json->data, json->len);
+    lr_buf_putc(out, ']');
+}
+
+typedef struct got { lr_buf json; int n; } got;
+
+static int collect(const lr_delivery_job *j, void *ud) {
+    got *g = ud;
+    g->n++;
+    lr_buf_reset(&g->json);
+    if (j->decision_json) lr_buf_append(&g->json, j->decision_json, j->decision_len);
+    return 0;
+}
+
+TEST(a_long_why_is_stored_compressed_and_read_back_byte_for_byte) {
+    lr_store *s = open_new();
+    if (!s) { CHECK(0); return; }
+    lr_buf json = LR_BUF_INIT, want = LR_BUF_INIT, b = LR_BUF_INIT;
+    assignment("L1", 100, &json);
+    CHECK(json.len > 3000);
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    int64_t dec = put(s, 1, "L1", &json);
+    int64_t dl = 0;
+    CHECK_EQ_INT(lr_store_add_delivery(s, dec, T0, 0, "L1", "assigned", "agent000", "crm", NULL,
+                                       "pending", NULL, &dl), LR_OK);
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+
+    bracket(&json, &want);                      /* the decisions of its event */
+    CHECK_EQ_INT(lr_store_decisions_of_event(s, 1, NULL, &b), LR_OK);
+    CHECK_EQ_STR(b.data, want.data);
+    lr_buf_reset(&b);                           /* the lead's view */
+    CHECK_EQ_INT(lr_store_lead_json(s, "L1", NULL, &b), LR_OK);
+    CHECK_CONTAINS(b.data, want.data);
+    got g = { LR_BUF_INIT, 0 };                 /* a webhook's body */
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 10, NULL, 0, NULL, collect, &g), LR_OK);
+    CHECK_EQ_INT(g.n, 1);
+    CHECK_EQ_STR(g.json.data, json.data);
+    lr_buf_reset(&b);                           /* the statistics still see rule and pool */
+    CHECK_EQ_INT(lr_store_stats_json(s, &b), LR_OK);
+    CHECK_CONTAINS(b.data, "\"west \\\"hot\\\"\":{\"assigned\":1}");
+
+    lr_store_close(s);                          /* on disk: body without why, why small */
+    s = NULL;
+    CHECK_EQ_INT(sql_int("SELECT instr(body, '\"why\"') FROM decisions"), 0);
+    CHECK_EQ_INT(sql_int("SELECT json_extract(body, '$.pool') = 'west' FROM decisions"), 1);
+    long long packed = sql_int("SELECT length(why) FROM decisions");
+    CHECK(packed > 0 && packed * 4 < (long long)json.len);
+    s = reopen(s);
+    lr_buf_reset(&b);
+    CHECK_EQ_INT(lr_store_decisions_of_event(s, 1, NULL, &b), LR_OK);
+    CHECK_EQ_STR(b.data, want.data);
+    lr_buf_release(&g.json);
+    lr_buf_release(&json);
+    lr_buf_release(&want);
+    lr_buf_release(&b);
+    remove_db(s);
+}
+
+TEST(a_short_why_and_a_decision_without_one_stay_whole) {
+    lr_store *s = open_new();
+    if (!s) { CHECK(0); return; }
+    lr_buf json = LR_BUF_INIT, want = LR_BUF_INIT, b = LR_BUF_INIT;
+    assignment("L1", 3, &json);
+    CHECK_CONTAINS(json.data, "\"why\":");
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    put(s, 1, "L1", &json);
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    bracket(&json, &want);
+    CHECK_EQ_INT(lr_store_decisions_of_event(s, 1, NULL, &b), LR_OK);
+    CHECK_EQ_STR(b.data, want.data);
+    lr_store_close(s);
+    s = NULL;
+    CHECK_EQ_INT(sql_int("SELECT why IS NULL AND instr(body, '\"why\"') > 0 FROM decisions"), 1);
+    s = reopen(s);
+    lr_buf_release(&json);
+    lr_buf_release(&want);
+    lr_buf_release(&b);
+    remove_db(s);
+}
+
+TEST(a_schema_4_file_migrates_and_its_old_rows_read_as_stored) {
+    lr_store *s = open_new();
+    if (!s) { CHECK(0); return; }
+    lr_store_close(s);
+    s = NULL;
+    /* back to what schema 4 was: no why column, the whole JSON in body */
+    CHECK_EQ_INT(sql("ALTER TABLE decisions DROP COLUMN why; PRAGMA user_version = 4;"), SQLITE_OK);
+    s = reopen(s);                              /* migrates to 5 */
+    CHECK(s != NULL);
+    if (!s) return;
+    lr_buf json = LR_BUF_INIT, old = LR_BUF_INIT, want = LR_BUF_INIT, b = LR_BUF_INIT;
+    assignment("L2", 100, &json);
+    assignment("L1", 100, &old);
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    put(s, 2, "L2", &json);
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    lr_store_close(s);
+    s = NULL;
+    CHECK_EQ_INT(sql_int("PRAGMA user_version"), 5);
+    /* a row as schema 4 wrote it: the whole JSON in body, why NULL */
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_prepare_v2(db, "INSERT INTO decisions(seq, at, lead, action, body)"
+                                        " VALUES (1, 0, 'L1', 'assigned', ?1)", -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_text(st, 1, old.data, (int)old.len, SQLITE_STATIC);
+    CHECK_EQ_INT(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    s = reopen(s);
+    bracket(&old, &want);
+    CHECK_EQ_INT(lr_store_decisions_of_event(s, 1, NULL, &b), LR_OK);
+    CHECK_EQ_STR(b.data, want.data);
+    bracket(&json, &want);
+    lr_buf_reset(&b);
+    CHECK_EQ_INT(lr_store_decisions_of_event(s, 2, NULL, &b), LR_OK);
+    CHECK_EQ_STR(b.data, want.data);
+    lr_buf_release(&json);
+    lr_buf_release(&old);
+    lr_buf_release(&want);
+    lr_buf_release(&b);
+    remove_db(s);
+}
+
+TEST(a_damaged_why_is_an_error_that_says_so_and_leaves_the_buffer) {
+    lr_store *s = open_new();
+    if (!s) { CHECK(0); return; }
+    lr_buf json = LR_BUF_INIT, b = LR_BUF_INIT;
+    assignment("L1", 100, &json);
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    put(s, 1, "L1", &json);
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    lr_store_close(s);
+    s = NULL;
+    /* the frame cut short, then garbage */
+    CHECK_EQ_INT(sql("UPDATE decisions SET why = substr(why, 1, length(why) / 2)"), SQLITE_OK);
+    s = reopen(s);
+    CHECK_EQ_INT(lr_buf_puts(&b, "keep"), LR_OK);
+    CHECK_EQ_INT(lr_store_decisions_of_event(s, 1, NULL, &b), LR_EIO);
+    CHECK_EQ_STR(b.data, "keep");
+    CHECK_CONTAINS(lr_store_errmsg(s), "damaged");
+    lr_store_close(s);
+    s = NULL;
+    CHECK_EQ_INT(sql("UPDATE decisions SET why = x'0102030405060708'"), SQLITE_OK);
+    s = reopen(s);
+    CHECK_EQ_INT(lr_store_lead_json(s, "L1", NULL, &b), LR_EIO);
+    CHECK_EQ_STR(b.data, "keep");
+    lr_buf_release(&json);
+    lr_buf_release(&b);
+    remove_db(s);
+}
+
+int main(void) {
+    RUN(a_long_why_is_stored_compressed_and_read_back_byte_for_byte);
+    RUN(a_short_why_and_a_decision_without_one_stay_whole);
+    RUN(a_schema_4_file_migrates_and_its_old_rows_read_as_stored);
+    RUN(a_damaged_why_is_an_error_that_says_so_and_leaves_the_buffer);
+    return test_report();
+}

@@ -70,8 +70,9 @@ void cli_route_help(FILE *out) {
         "                      stored, committed in groups of --batch lines; a store\n"
         "                      that has events already continues from its state,\n"
         "                      and a lead id it has seen is not routed again\n"
-        "      --sync MODE     with --db: full (default: fsync at every commit),\n"
-        "                      normal, or off\n"
+        "      --sync MODE     with --db: full (default: every commit fsynced, by a\n"
+        "                      flush thread while routing goes on; the run ends\n"
+        "                      when the last one is on disk), normal, or off\n"
         "      --batch N       with --db: lines per commit (default 1000)\n"
         "  -h, --help          show this help and exit\n"
         "\n"
@@ -338,6 +339,7 @@ int cli_route(int argc, char **argv) {
                                .no_explain = !o.eng.explain };
         char err[2048] = "";
         rc = lr_service_open(&so, &run.svc, err, sizeof err);
+        if (rc == LR_OK) rc = lr_service_flush_behind(run.svc, err, sizeof err);
         if (rc != LR_OK) fprintf(stderr, "leadrouter route: %s\n", err[0] ? err : lr_strerror(rc));
         run.batch = o.batch;
     } else if (rc == LR_OK) {

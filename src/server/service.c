@@ -477,10 +477,23 @@ void lr_service_run(lr_service *svc, lr_cmd *cmd, lr_time now) {
     lr_service_execute(svc, cmd, now);
 }
 
+/* route --db has no caller to release: a flush only has to happen. */
+static void flushed_quietly(uint64_t synced, void *ud) {
+    (void)synced;
+    (void)ud;
+}
+
+int lr_service_flush_behind(lr_service *svc, char *err, size_t errlen) {
+    if (svc->started || svc->flusher || svc->opts.sync != LR_SYNC_FULL) return LR_OK;
+    return lr_flusher_start(svc->store, flushed_quietly, NULL, &svc->flusher, err, errlen);
+}
+
 void lr_service_commit(lr_service *svc) {
     double t0 = mono_s();
+    uint64_t gen = svc->flusher ? lr_flusher_begin(svc->flusher) : 0;
     int rc = lr_store_commit(svc->store);
     if (rc != LR_OK) lr_service_fatal(svc, "COMMIT", rc);
+    if (svc->flusher) lr_flusher_committed(svc->flusher, gen);
     record_commit(svc, mono_s() - t0, 0);
     svc->dlv_added = 0;             /* no dispatcher here: they wait in the outbox */
     lr_outbox_hand_over(svc);       /* (which frees their bodies) */

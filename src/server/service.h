@@ -118,6 +118,14 @@ int lr_service_start(const lr_service_opts *opts, lr_service **out, char *err, s
  * lr_service_run() and lr_service_commit() (leadrouter route --db). */
 int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, size_t errlen);
 
+/* After lr_service_open() at LR_SYNC_FULL: each lr_service_commit() then
+ * writes the WAL and a flush thread fsyncs it while the caller goes on
+ * (flusher.c); lr_service_stop() waits for the last flush. What the caller
+ * writes out before then may run ahead of the disk by the flushes in
+ * progress, as it runs ahead of the commits by a batch. LR_OK (also when
+ * the sync mode is not full: nothing to do), or an error with ERR. */
+int lr_service_flush_behind(lr_service *svc, char *err, size_t errlen);
+
 /* Opens a transaction / executes CMD at time NOW (the clock of the events,
  * not the wall clock) inside it / commits it. Store failures are fatal. */
 void lr_service_begin(lr_service *svc);

@@ -404,7 +404,8 @@ static void dispatch(lr_http *h, struct MHD_Connection *c, const char *url, conn
     req.who = r->authed ? &r->who : NULL;
     req.opts = &h->opts;
     rt->fn(&req, &r->rep);
-    if (!r->rep.status) lr_reply_error(&r->rep, 500, "internal", "no reply");
+    /* a command handed to the service has its reply made by lr_route_finish */
+    if (!r->rep.status && !r->rep.pending) lr_reply_error(&r->rep, 500, "internal", "no reply");
 }
 
 /* Queues R's reply on C. */

@@ -189,11 +189,16 @@ int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int l
         if (nskip && bsearch(&id, skip, nskip, sizeof *skip, id_cmp)) continue;
         if (n < (size_t)limit) ids[n++] = id;
     }
-    int rc = lr_sq_finish(s, st, b);
-    for (size_t i = 0; rc == LR_OK && i < n; i++)
+    int rc = lr_sq_finish(s, st, b), damaged = LR_OK;
+    for (size_t i = 0; rc == LR_OK && i < n; i++) {
         rc = known && known(ids[i], ud) ? lite_job(s, ids[i], cb, ud) : one_job(s, ids[i], cb, ud);
+        if (rc == LR_EIO) {         /* a row that cannot be read: the others still go */
+            damaged = rc;
+            rc = LR_OK;
+        }
+    }
     free(ids);
-    return rc;
+    return rc != LR_OK ? rc : damaged;
 }
 
 int lr_store_next_delivery(lr_store *s, const char *channel, lr_time *out) {

@@ -257,10 +257,38 @@ TEST(a_damaged_why_is_an_error_that_says_so_and_leaves_the_buffer) {
     remove_db(s);
 }
 
+TEST(a_damaged_decision_holds_back_only_its_own_delivery) {
+    lr_store *s = open_new();
+    if (!s) { CHECK(0); return; }
+    lr_buf j1 = LR_BUF_INIT, j2 = LR_BUF_INIT;
+    assignment("L1", 100, &j1);
+    assignment("L2", 100, &j2);
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    int64_t d1 = put(s, 1, "L1", &j1), d2 = put(s, 2, "L2", &j2), x1 = 0, x2 = 0;
+    CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "agent000", "crm", NULL,
+                                       "pending", NULL, &x1), LR_OK);
+    CHECK_EQ_INT(lr_store_add_delivery(s, d2, T0, 0, "L2", "assigned", "agent000", "crm", NULL,
+                                       "pending", NULL, &x2), LR_OK);
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    lr_store_close(s);
+    s = NULL;
+    CHECK_EQ_INT(sql("UPDATE decisions SET why = x'00' WHERE lead = 'L1'"), SQLITE_OK);
+    s = reopen(s);
+    got g = { LR_BUF_INIT, 0 };
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 10, NULL, 0, NULL, collect, &g), LR_EIO);
+    CHECK_EQ_INT(g.n, 1);                       /* L2's, whole */
+    CHECK_EQ_STR(g.json.data, j2.data);
+    lr_buf_release(&g.json);
+    lr_buf_release(&j1);
+    lr_buf_release(&j2);
+    remove_db(s);
+}
+
 int main(void) {
     RUN(a_long_why_is_stored_compressed_and_read_back_byte_for_byte);
     RUN(a_short_why_and_a_decision_without_one_stay_whole);
     RUN(a_schema_4_file_migrates_and_its_old_rows_read_as_stored);
     RUN(a_damaged_why_is_an_error_that_says_so_and_leaves_the_buffer);
+    RUN(a_damaged_decision_holds_back_only_its_own_delivery);
     return test_report();
 }

@@ -256,13 +256,13 @@ static int parse_hours(const char *hours, range out[LR_SCHEDULE_MAX_RANGES], int
 int lr_schedule_add_hours(lr_schedule *s, const char *days, const char *hours,
                           char *err, size_t errlen) {
     if (!days || !hours) return fail(err, errlen, "hours need days and a time range");
-    uint8_t mask;
+    uint8_t mask = 0;
     int rc = parse_days(days, &mask, err, errlen);
     if (rc != LR_OK) return rc;
     for (int d = 0; d < 7; d++)
         if (mask & s->given & (1u << d)) return fail(err, errlen, "day '%s' is given twice", day_names[d]);
     range r[LR_SCHEDULE_MAX_RANGES];
-    int n;
+    int n = 0;
     if ((rc = parse_hours(hours, r, &n, err, errlen)) != LR_OK) return rc;
     for (int d = 0; d < 7; d++) {
         if (!(mask & (1u << d))) continue;

@@ -485,6 +485,8 @@ static void flushed_quietly(uint64_t synced, void *ud) {
 
 int lr_service_flush_behind(lr_service *svc, char *err, size_t errlen) {
     if (svc->started || svc->flusher || svc->opts.sync != LR_SYNC_FULL) return LR_OK;
+    const char *path = svc->opts.db_path;
+    if (!path || !path[0] || strcmp(path, ":memory:") == 0) return LR_OK;  /* no file */
     return lr_flusher_start(svc->store, flushed_quietly, NULL, &svc->flusher, err, errlen);
 }
 

@@ -17,7 +17,8 @@
     X(ECONFIG, -6, "invalid configuration")                         \
     X(ESTATE, -7, "not allowed in the current state")               \
     X(EIO, -8, "input/output error")                                \
-    X(ERANGE, -9, "value out of range")
+    X(ERANGE, -9, "value out of range")                             \
+    X(EDAMAGED, -10, "stored data is damaged")
 
 enum {
 #define LR_ERRNO_ENUM(name, value, msg) LR_##name = (value),

@@ -231,6 +231,8 @@ typedef struct lr_delivery_job {
     const char *lead_json;          /* the lead as received, or NULL */
     size_t lead_len;
     bool moved_on;                  /* conditional, and its lead had a later decision */
+    bool unreadable;                /* its stored decision is damaged (LR_EDAMAGED):
+                                       decision_json NULL; it cannot be sent */
 } lr_delivery_job;
 
 /* Calls CB for the deliveries of CHANNEL due by NOW (pending or retrying),
@@ -238,9 +240,7 @@ typedef struct lr_delivery_job {
  * ids in SKIP (which it sorts). A non-zero return from CB stops and is
  * returned. When KNOWN (may be NULL) says the caller has a delivery's
  * bodies already, its job comes without them (decision_json NULL), unless
- * it is conditional. A delivery whose stored decision cannot be read (a
- * damaged row) is left out and the others still come; LR_EIO then tells
- * the caller at the end. */
+ * it is conditional. */
 typedef int (*lr_store_job_cb)(const lr_delivery_job *job, void *ud);
 typedef bool (*lr_store_known_fn)(int64_t id, void *ud);
 int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int limit,

@@ -559,7 +559,7 @@ static int pick_one(const lr_delivery_job *job, void *ud) {
     hint *hn = hint_take(d, job->id);
     pthread_mutex_unlock(&d->mu);
     lr_delivery_job jh = *job;
-    if (!job->decision_json) {
+    if (!job->decision_json && !job->unreadable) {
         if (!hn) return 0;                  /* gone meanwhile: read whole next pass */
         jh.decision_json = hn->decision;
         jh.decision_len = hn->dlen;
@@ -588,7 +588,7 @@ static int start_job(pick *p, const lr_delivery_job *j) {
     lr_buf_init(&x->payload);
     lr_buf_init(&x->answer);
     bool cancelled = j->moved_on;  /* a delayed notice whose lead moved on */
-    int rc = cancelled ? LR_OK : build(x, j, p->now);
+    int rc = cancelled ? LR_OK : j->unreadable ? LR_EDAMAGED : build(x, j, p->now);
     bool unsendable = rc != LR_OK && rc != LR_ENOMEM;
     if (rc == LR_OK && !cancelled) rc = setup(x);
     if (rc == LR_OK && !cancelled && curl_multi_add_handle(d->multi, x->easy) != CURLM_OK)
@@ -625,6 +625,9 @@ static int start_job(pick *p, const lr_delivery_job *j) {
             else if (rc == LR_ENOENT)
                 snprintf(r->error, sizeof r->error, "no recipient address (the agent had "
                          "no email when the decision was made)");
+            else if (rc == LR_EDAMAGED)
+                snprintf(r->error, sizeof r->error, "its decision in the store is damaged "
+                         "and cannot be read");
             else
                 snprintf(r->error, sizeof r->error, "cannot build the message: %s",
                          lr_strerror(rc));

@@ -199,10 +199,20 @@ static int lead_item(lr_service *svc, lr_cmd_item *it, lr_buf *out, lr_time now)
             put_error(svc, out, "conflict", msg);
             return 409;
         }
+        size_t mark = out->len;
         must(svc, lr_buf_puts(out, "\"lead\":"));
         must(svc, lr_json_put_string(out, id));
         must(svc, lr_buf_puts(out, ",\"decisions\":"));
-        STORE(svc, "reading decisions", lr_store_decisions_of_event(svc->store, seq0, id, out));
+        rc = lr_store_decisions_of_event(svc->store, seq0, id, out);
+        if (rc == LR_EDAMAGED) {    /* this answer is lost; the store and the rest go on */
+            char msg[400];
+            snprintf(msg, sizeof msg, "lead '%s' was received before, but its stored "
+                     "decisions cannot be read: %s", id, lr_store_errmsg(svc->store));
+            out->len = mark;
+            put_error(svc, out, "internal", msg);
+            return 500;
+        }
+        STORE(svc, "reading decisions", rc);
         return 200;
     }
     if (rc != LR_ENOENT) lr_service_fatal(svc, "looking a lead up", rc);

@@ -27,10 +27,13 @@ bool lr_service_is_read(lr_cmd_type t) {
 }
 
 /* A store error on a reader: the command fails, the server goes on. */
-static void read_failed(lr_service *svc, lr_cmd *cmd, lr_store *s, const char *what) {
+/* A read that failed with RC: damaged data is a 500 (asking again will not
+ * help), anything else a 503 (the store busy or failing for now). */
+static void read_failed(lr_service *svc, lr_cmd *cmd, lr_store *s, const char *what, int rc) {
     char msg[400];
     snprintf(msg, sizeof msg, "%s: %s", what, s ? lr_store_errmsg(s) : "no store");
-    lr_service_reply_error(svc, cmd, 503, "store_unavailable", msg);
+    if (rc == LR_EDAMAGED) lr_service_reply_error(svc, cmd, 500, "internal", msg);
+    else lr_service_reply_error(svc, cmd, 503, "store_unavailable", msg);
 }
 
 /* STATS: the store's object, then the engine's queues from the writer. */
@@ -38,7 +41,7 @@ static void stats(lr_service *svc, lr_store *s, lr_cmd *cmd) {
     lr_buf *out = &cmd->body;
     int rc = lr_store_stats_json(s, out);
     if (rc != LR_OK) {
-        read_failed(svc, cmd, s, "computing stats");
+        read_failed(svc, cmd, s, "computing stats", rc);
         return;
     }
     lr_cmd q;
@@ -75,12 +78,12 @@ static void run(lr_service *svc, lr_store *s, lr_cmd *cmd, const char *err) {
     case LR_CMD_GET_LEAD:
         rc = lr_store_lead_json(s, cmd->id, cmd->scope_agent, &cmd->body);
         if (rc == LR_ENOENT) lr_service_reply_error(svc, cmd, 404, "not_found", "no such lead");
-        else if (rc != LR_OK) read_failed(svc, cmd, s, "reading a lead");
+        else if (rc != LR_OK) read_failed(svc, cmd, s, "reading a lead", rc);
         break;
     case LR_CMD_LIST_LEADS:
         rc = lr_store_list_leads(s, &cmd->query, &cmd->body);
         if (rc == LR_EINVAL) lr_service_reply_error(svc, cmd, 400, "invalid_cursor", "the cursor is not valid");
-        else if (rc != LR_OK) read_failed(svc, cmd, s, "listing leads");
+        else if (rc != LR_OK) read_failed(svc, cmd, s, "listing leads", rc);
         break;
     case LR_CMD_STATS:
         stats(svc, s, cmd);
@@ -89,14 +92,14 @@ static void run(lr_service *svc, lr_store *s, lr_cmd *cmd, const char *err) {
         rc = lr_store_list_deliveries(s, cmd->deliveries.status, cmd->deliveries.channel,
                                       cmd->deliveries.limit, cmd->deliveries.cursor, &cmd->body);
         if (rc == LR_EINVAL) lr_service_reply_error(svc, cmd, 400, "invalid_cursor", "the cursor is not valid");
-        else if (rc != LR_OK) read_failed(svc, cmd, s, "listing deliveries");
+        else if (rc != LR_OK) read_failed(svc, cmd, s, "listing deliveries", rc);
         break;
     case LR_CMD_GET_DELIVERY:
         rc = lr_delivery_id_parse(cmd->id, &id);
         if (rc == LR_OK) rc = lr_store_delivery_json(s, id, &cmd->body);
         if (rc == LR_ENOENT || rc == LR_EINVAL)
             lr_service_reply_error(svc, cmd, 404, "not_found", "no such delivery");
-        else if (rc != LR_OK) read_failed(svc, cmd, s, "reading a delivery");
+        else if (rc != LR_OK) read_failed(svc, cmd, s, "reading a delivery", rc);
         break;
     default:
         rc = LR_EINVAL;

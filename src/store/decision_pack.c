@@ -10,14 +10,16 @@
  *                   statistics read with json_extract ("rule", "pool",
  *                   "status"), still plain JSON;
  *   decisions.why   NULL, or the "why" object's JSON compressed with zstd
- *                   (level 1, one frame with its size).
+ *                   (level 1, one frame with its size and a checksum, so
+ *                   damage is found rather than served).
  *
  * decision.h writes "why" last, so the split is the text before
  * `,"why":` and the object after it, and joining puts them back byte for
  * byte. The key cannot be met earlier inside a string value: a quote in a
  * JSON string is always escaped. A "why" shorter than PACK_MIN stays in
  * the body (compressing it saves nothing), and a row written before
- * schema 5 has why NULL: both read as they were stored.
+ * schema 5 has why NULL: both read as they were stored. A why that does
+ * not decompress, or not to the bytes it was made from, is LR_EDAMAGED.
  */
 #include "sqlite_impl.h"
 
@@ -43,14 +45,18 @@ int lr_sq_pack_decision(lr_store *s, const char *json, size_t len, lr_sq_packed 
     const char *why = k + WHY_KEYLEN;
     size_t wlen = len - 1 - head - WHY_KEYLEN;      /* the object, without the final '}' */
     if (wlen < PACK_MIN) return LR_OK;
-    if (!s->zc && !(s->zc = ZSTD_createCCtx())) return LR_ENOMEM;
+    if (!s->zc) {
+        if (!(s->zc = ZSTD_createCCtx())) return LR_ENOMEM;
+        ZSTD_CCtx_setParameter(s->zc, ZSTD_c_compressionLevel, PACK_LEVEL);
+        ZSTD_CCtx_setParameter(s->zc, ZSTD_c_checksumFlag, 1);
+    }
     size_t bound = ZSTD_compressBound(wlen);
     lr_buf_reset(&s->pack);
     if (lr_buf_reserve(&s->pack, head + 1 + bound) != LR_OK) return LR_ENOMEM;
     char *p = s->pack.data;
     memcpy(p, json, head);
     p[head] = '}';
-    size_t z = ZSTD_compressCCtx(s->zc, p + head + 1, bound, why, wlen, PACK_LEVEL);
+    size_t z = ZSTD_compress2(s->zc, p + head + 1, bound, why, wlen);
     if (ZSTD_isError(z)) {
         snprintf(s->err, sizeof s->err, "compressing a decision: %s", ZSTD_getErrorName(z));
         return LR_EIO;
@@ -70,7 +76,7 @@ int lr_sq_unpack_decision(lr_store *s, sqlite3_stmt *st, int col, lr_buf *out) {
     if (blen < 2 || body[blen - 1] != '}' || wlen == ZSTD_CONTENTSIZE_UNKNOWN ||
         wlen == ZSTD_CONTENTSIZE_ERROR || wlen > WHY_MAX) {
         snprintf(s->err, sizeof s->err, "a stored decision's explanation is damaged");
-        return LR_EIO;
+        return LR_EDAMAGED;
     }
     if (!s->zd && !(s->zd = ZSTD_createDCtx())) return LR_ENOMEM;
     size_t at = out->len;
@@ -82,8 +88,9 @@ int lr_sq_unpack_decision(lr_store *s, sqlite3_stmt *st, int col, lr_buf *out) {
     p += WHY_KEYLEN;
     size_t got = ZSTD_decompressDCtx(s->zd, p, (size_t)wlen, z, zlen);
     if (ZSTD_isError(got) || got != wlen) {
+        out->data[at] = '\0';                  /* OUT as it was */
         snprintf(s->err, sizeof s->err, "a stored decision's explanation is damaged");
-        return LR_EIO;
+        return LR_EDAMAGED;
     }
     p[wlen] = '}';
     out->len = at + blen - 1 + WHY_KEYLEN + (size_t)wlen + 1;

@@ -141,8 +141,13 @@ static int one_job(lr_store *s, int64_t id, lr_store_job_cb cb, void *ud) {
         lr_delivery_job j = job_row(st);
         lr_buf_reset(&s->unpacked);
         urc = lr_sq_unpack_decision(s, st, 8, &s->unpacked);
-        j.decision_json = s->unpacked.data;
-        j.decision_len = s->unpacked.len;
+        if (urc == LR_EDAMAGED) {   /* the caller settles it: it cannot be sent */
+            j.unreadable = true;
+            urc = LR_OK;
+        } else {
+            j.decision_json = s->unpacked.data;
+            j.decision_len = s->unpacked.len;
+        }
         j.lead_json = col_str(st, 10);
         j.lead_len = (size_t)sqlite3_column_bytes(st, 10);
         j.moved_on = sqlite3_column_int(st, 11) != 0;
@@ -189,16 +194,11 @@ int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int l
         if (nskip && bsearch(&id, skip, nskip, sizeof *skip, id_cmp)) continue;
         if (n < (size_t)limit) ids[n++] = id;
     }
-    int rc = lr_sq_finish(s, st, b), damaged = LR_OK;
-    for (size_t i = 0; rc == LR_OK && i < n; i++) {
+    int rc = lr_sq_finish(s, st, b);
+    for (size_t i = 0; rc == LR_OK && i < n; i++)
         rc = known && known(ids[i], ud) ? lite_job(s, ids[i], cb, ud) : one_job(s, ids[i], cb, ud);
-        if (rc == LR_EIO) {         /* a row that cannot be read: the others still go */
-            damaged = rc;
-            rc = LR_OK;
-        }
-    }
     free(ids);
-    return rc != LR_OK ? rc : damaged;
+    return rc;
 }
 
 int lr_store_next_delivery(lr_store *s, const char *channel, lr_time *out) {

@@ -178,7 +178,7 @@ int lr_sq_pack_decision(lr_store *s, const char *json, size_t len, lr_sq_packed 
 
 /* Appends to OUT the decision JSON of row ST, whose column COL is the body
  * and COL + 1 the why. A NULL body appends null. LR_OK, LR_ENOMEM, or
- * LR_EIO for a damaged why (message in s->err). */
+ * LR_EDAMAGED for a damaged why (message in s->err; OUT unchanged). */
 int lr_sq_unpack_decision(lr_store *s, sqlite3_stmt *st, int col, lr_buf *out);
 
 /* Frees the compression contexts and buffers. */

@@ -109,11 +109,17 @@ static void bracket(const lr_buf *json, lr_buf *out) {
     lr_buf_putc(out, ']');
 }
 
-typedef struct got { lr_buf json; int n; } got;
+typedef struct got { lr_buf json; int n, unreadable; } got;
 
+/* Counts the jobs; keeps the last readable one's decision. */
 static int collect(const lr_delivery_job *j, void *ud) {
     got *g = ud;
     g->n++;
+    if (j->unreadable) {
+        g->unreadable++;
+        if (j->decision_json) g->n += 100;      /* must not have one */
+        return 0;
+    }
     lr_buf_reset(&g->json);
     if (j->decision_json) lr_buf_append(&g->json, j->decision_json, j->decision_len);
     return 0;
@@ -138,7 +144,7 @@ TEST(a_long_why_is_stored_compressed_and_read_back_byte_for_byte) {
     lr_buf_reset(&b);                           /* the lead's view */
     CHECK_EQ_INT(lr_store_lead_json(s, "L1", NULL, &b), LR_OK);
     CHECK_CONTAINS(b.data, want.data);
-    got g = { LR_BUF_INIT, 0 };                 /* a webhook's body */
+    got g = { LR_BUF_INIT, 0, 0 };              /* a webhook's body */
     CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 10, NULL, 0, NULL, collect, &g), LR_OK);
     CHECK_EQ_INT(g.n, 1);
     CHECK_EQ_STR(g.json.data, json.data);
@@ -243,21 +249,21 @@ TEST(a_damaged_why_is_an_error_that_says_so_and_leaves_the_buffer) {
     CHECK_EQ_INT(sql("UPDATE decisions SET why = substr(why, 1, length(why) / 2)"), SQLITE_OK);
     s = reopen(s);
     CHECK_EQ_INT(lr_buf_puts(&b, "keep"), LR_OK);
-    CHECK_EQ_INT(lr_store_decisions_of_event(s, 1, NULL, &b), LR_EIO);
+    CHECK_EQ_INT(lr_store_decisions_of_event(s, 1, NULL, &b), LR_EDAMAGED);
     CHECK_EQ_STR(b.data, "keep");
     CHECK_CONTAINS(lr_store_errmsg(s), "damaged");
     lr_store_close(s);
     s = NULL;
     CHECK_EQ_INT(sql("UPDATE decisions SET why = x'0102030405060708'"), SQLITE_OK);
     s = reopen(s);
-    CHECK_EQ_INT(lr_store_lead_json(s, "L1", NULL, &b), LR_EIO);
+    CHECK_EQ_INT(lr_store_lead_json(s, "L1", NULL, &b), LR_EDAMAGED);
     CHECK_EQ_STR(b.data, "keep");
     lr_buf_release(&json);
     lr_buf_release(&b);
     remove_db(s);
 }
 
-TEST(a_damaged_decision_holds_back_only_its_own_delivery) {
+TEST(a_damaged_decision_comes_as_unreadable_and_holds_back_no_other_delivery) {
     lr_store *s = open_new();
     if (!s) { CHECK(0); return; }
     lr_buf j1 = LR_BUF_INIT, j2 = LR_BUF_INIT;
@@ -274,10 +280,14 @@ TEST(a_damaged_decision_holds_back_only_its_own_delivery) {
     s = NULL;
     CHECK_EQ_INT(sql("UPDATE decisions SET why = x'00' WHERE lead = 'L1'"), SQLITE_OK);
     s = reopen(s);
-    got g = { LR_BUF_INIT, 0 };
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 10, NULL, 0, NULL, collect, &g), LR_EIO);
-    CHECK_EQ_INT(g.n, 1);                       /* L2's, whole */
+    got g = { LR_BUF_INIT, 0, 0 };
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 10, NULL, 0, NULL, collect, &g), LR_OK);
+    CHECK_EQ_INT(g.n, 2);                       /* L1's, marked unreadable, then L2's whole */
+    CHECK_EQ_INT(g.unreadable, 1);
     CHECK_EQ_STR(g.json.data, j2.data);
+    g.n = g.unreadable = 0;                     /* a limit of one: the damaged one comes */
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 1, NULL, 0, NULL, collect, &g), LR_OK);
+    CHECK_EQ_INT(g.unreadable, 1);
     lr_buf_release(&g.json);
     lr_buf_release(&j1);
     lr_buf_release(&j2);
@@ -289,6 +299,6 @@ int main(void) {
     RUN(a_short_why_and_a_decision_without_one_stay_whole);
     RUN(a_schema_4_file_migrates_and_its_old_rows_read_as_stored);
     RUN(a_damaged_why_is_an_error_that_says_so_and_leaves_the_buffer);
-    RUN(a_damaged_decision_holds_back_only_its_own_delivery);
+    RUN(a_damaged_decision_comes_as_unreadable_and_holds_back_no_other_delivery);
     return test_report();
 }

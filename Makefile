@@ -12,7 +12,7 @@
 #   make fuzz       libFuzzer builds of the fuzz targets (clang)
 
 CC      ?= cc
-PKGS    := libfyaml jansson libsodium sqlite3 libzstd libmicrohttpd icu-uc icu-i18n libcurl
+PKGS    := libfyaml jansson yajl libsodium sqlite3 libzstd libmicrohttpd icu-uc icu-i18n libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

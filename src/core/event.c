@@ -1,6 +1,9 @@
 /* event.c -- one JSON text (a JSONL line) to an lr_event, with jansson.
  *
- * Shapes are in event.h. What this parser decides, beyond that:
+ * lr_event_parse() offers the line to the plain-lead path first
+ * (event_plain.c, event_impl.h), which reads most lead lines without a
+ * jansson tree; what it declines comes here. Shapes are in event.h. What
+ * this parser decides, beyond that (the plain path decides the same):
  *
  *   - The text is decoded by json_loadb with JSON_REJECT_DUPLICATES: a key
  *     given twice in any object is an error ("duplicate key 'x'"), never a
@@ -41,6 +44,7 @@
  */
 #include "leadrouter/error.h"
 #include "leadrouter/event.h"
+#include "core/event_impl.h"
 #include "core/json_arena.h"
 
 #include <jansson.h>
@@ -49,9 +53,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ID_MAX 256
-#define STR_MAX 65536
-#define FIELDS_MAX 256
+#define ID_MAX LR_EVENT_ID_MAX
+#define STR_MAX LR_EVENT_STR_MAX
+#define FIELDS_MAX LR_EVENT_FIELDS_MAX
 #define LIST_MAX 1000
 #define QUOTE_MAX 64                /* bytes of a value or key quoted in a message */
 
@@ -135,21 +139,6 @@ static char *dupn(const char *s, size_t n) {
 }
 
 /* ---- leads ---------------------------------------------------------------- */
-
-/* The lead field for key K (N bytes), or -1: length and first byte first,
- * so a custom key usually costs no memcmp at all. */
-static int lead_key(const char *k, size_t n) {
-    static const unsigned char lens[LR_LF__COUNT] = {
-#define LR_LF_LEN(e, s) sizeof(s) - 1,
-        LR_LEAD_FIELD_MAP(LR_LF_LEN)
-#undef LR_LF_LEN
-    };
-    for (int i = 0; i < LR_LF__COUNT; i++) {
-        const char *name = lr_lead_field_names[i];
-        if (lens[i] == n && name[0] == k[0] && memcmp(name, k, n) == 0) return i;
-    }
-    return -1;
-}
 
 /* Checks a string member V named PFX+NAME against a byte limit and copies
  * it to *OUT. ID says it is an identifier (non-empty, at most ID_MAX). */
@@ -310,7 +299,7 @@ static int parse_lead(json_t *obj, const char *pfx, lr_time *at, lr_lead **out,
     size_t packed = 0;
     for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
         json_t *v = json_object_iter_value(it);
-        int f = lead_key(json_object_iter_key(it), json_object_iter_key_len(it));
+        int f = lr_lead_field_lookup(json_object_iter_key(it), json_object_iter_key_len(it));
         if (f >= 0 && f < LR_LF__STRCOUNT && json_is_string(v) && json_string_length(v) <= STR_MAX)
             packed += json_string_length(v) + 1;
     }
@@ -328,7 +317,7 @@ static int parse_lead(json_t *obj, const char *pfx, lr_time *at, lr_lead **out,
         const char *k = json_object_iter_key(it);
         size_t kn = json_object_iter_key_len(it);
         json_t *v = json_object_iter_value(it);
-        int f = lead_key(k, kn);
+        int f = lr_lead_field_lookup(k, kn);
         if (f >= 0) {
             if (json_is_null(v)) continue;
             if (f < LR_LF__STRCOUNT)
@@ -549,14 +538,25 @@ int lr_event_parse_json(const struct json_t *v, lr_event *ev, char *errbuf, size
     return parse_root((json_t *)v, ev, &e);
 }
 
-/* See event.h. jansson's own allocations come from the thread's arena for
- * the length of the parse (json_arena.h): what the event keeps is copied. */
-int lr_event_parse(const char *text, size_t len, lr_event *ev, char *errbuf,
-                   size_t errlen) {
+/* See event_impl.h. jansson's own allocations come from the thread's
+ * arena for the length of the parse (json_arena.h): what the event keeps
+ * is copied. */
+int lr_event_parse_general(const char *text, size_t len, lr_event *ev, char *errbuf,
+                           size_t errlen) {
     lr_json_arena_begin();
     int rc = parse_json(text, len, ev, errbuf, errlen);
     lr_json_arena_end();
     return rc;
+}
+
+/* See event.h: a plain lead takes the short way (event_plain.c). */
+int lr_event_parse(const char *text, size_t len, lr_event *ev, char *errbuf,
+                   size_t errlen) {
+    if (lr_event_parse_plain(text, len, ev)) {
+        if (errlen) errbuf[0] = '\0';
+        return LR_OK;
+    }
+    return lr_event_parse_general(text, len, ev, errbuf, errlen);
 }
 
 /* See event.h. */

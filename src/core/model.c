@@ -26,11 +26,18 @@ int lr_name_lookup(const char *const *table, int n, const char *name) {
     return -1;
 }
 
+/* Length and first byte first, so a custom key usually costs no memcmp at
+ * all: the parsers ask this for every key of every lead. */
 int lr_lead_field_lookup(const char *name, size_t len) {
-    for (int i = 0; i < LR_LF__COUNT; i++)
-        if (strlen(lr_lead_field_names[i]) == len &&
-            memcmp(lr_lead_field_names[i], name, len) == 0)
-            return i;
+    static const unsigned char lens[LR_LF__COUNT] = {
+#define LR_LF_LEN(e, s) sizeof(s) - 1,
+        LR_LEAD_FIELD_MAP(LR_LF_LEN)
+#undef LR_LF_LEN
+    };
+    for (int i = 0; i < LR_LF__COUNT; i++) {
+        const char *f = lr_lead_field_names[i];
+        if (lens[i] == len && f[0] == name[0] && memcmp(f, name, len) == 0) return i;
+    }
     return -1;
 }
 

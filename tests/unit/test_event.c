@@ -2,8 +2,10 @@
 #include "leadrouter/buf.h"
 #include "leadrouter/error.h"
 #include "leadrouter/event.h"
+#include "core/event_impl.h"
 #include "test.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -573,6 +575,92 @@ TEST(time_round_trips_agree_with_gmtime) {
     }
 }
 
+/* ---- the plain-lead path (event_plain.c) ------------------------------------ */
+
+static bool plain(const char *s) {
+    return lr_event_parse_plain(s, strlen(s), &ev);
+}
+
+TEST(plain_path_reads_flat_leads_as_the_general_parser_does) {
+    CHECK(plain("{\"id\":\"L1\",\"source\":\"google\",\"state\":\"CA\",\"score\":80}"));
+    CHECK_EQ_STR(ev.lead->str[LR_LF_SOURCE], "google");
+    CHECK_EQ_STR(ev.lead->str[LR_LF_STATE], "CA");
+    CHECK(ev.lead->has_score && ev.lead->score == 80);
+    CHECK_EQ_INT(ev.lead->nfields, 0);
+    lr_event_release(&ev);
+
+    /* escapes are decoded; non-ASCII text is kept byte for byte */
+    CHECK(plain("{\"id\":\"L\\u00e9\",\"name\":\"Ren\\u00e9e \\\"R\\\" O\\\\Brien\\/x\",\"type\":null,"
+                "\"company\":\"Zo\xc3\xab \xe6\x97\xa5\xe6\x9c\xac\"}"));
+    CHECK_EQ_STR(ev.lead->str[LR_LF_ID], "L\xc3\xa9");
+    CHECK_EQ_STR(ev.lead->str[LR_LF_NAME], "Ren\xc3\xa9" "e \"R\" O\\Brien/x");
+    CHECK_EQ_STR(ev.lead->str[LR_LF_COMPANY], "Zo\xc3\xab \xe6\x97\xa5\xe6\x9c\xac");
+    lr_event_release(&ev);
+
+    /* times, numbers as jansson converts them, custom fields in order */
+    CHECK(plain("{\"id\":\"L2\",\"at\":\"2026-11-02T10:00:01.5Z\",\"received_at\":\"2026-11-02T10:00:00Z\","
+                "\"score\":-0,\"value\":1.5e3,\"utm\":\"x\",\"ok\":true,\"n\":null,\"big\":9007199254740993}"));
+    CHECK_EQ_STR(F(ev.at), "2026-11-02T10:00:01.500Z");
+    CHECK_EQ_STR(F(ev.lead->received_at), "2026-11-02T10:00:00Z");
+    CHECK(ev.lead->has_score && ev.lead->score == 0 && !signbit(ev.lead->score));
+    CHECK(ev.lead->has_value && ev.lead->value == 1500);
+    CHECK_EQ_INT(ev.lead->nfields, 4);
+    CHECK_EQ_STR(ev.lead->fields[0].name, "utm");
+    CHECK_EQ_STR(ev.lead->fields[0].value.u.s.ptr, "x");
+    CHECK_EQ_STR(ev.lead->fields[1].name, "ok");
+    CHECK(ev.lead->fields[1].value.type == LR_VBOOL && ev.lead->fields[1].value.u.b);
+    CHECK_EQ_STR(ev.lead->fields[2].name, "n");
+    CHECK(ev.lead->fields[2].value.type == LR_VNULL);
+    CHECK(ev.lead->fields[3].value.type == LR_VNUM && ev.lead->fields[3].value.u.n == 9007199254740992.0);
+    lr_event_release(&ev);
+}
+
+/* What the plain path declines goes to the general parser, which accepts
+ * it or names the mistake as before. */
+TEST(plain_path_declines_what_it_cannot_vouch_for) {
+    static const char *const lines[] = {
+        "{\"id\":\"L\",\"x\":1,\"x\":2}",                 /* duplicate custom key */
+        "{\"id\":\"L\",\"id\":\"M\"}",                    /* duplicate lead field */
+        "{\"id\":\"L\",\"b\":\"\\ud800\"}",               /* lone surrogate escape */
+        "{\"id\":\"L\",\"e\":\"\\ud83d\\ude00\"}",        /* a pair: valid, but declined */
+        "{\"id\":\"L\",\"b\":\"a\\u0000b\"}",             /* NUL */
+        "{\"id\":\"L\",\"b\":\"\xc0\xaf\"}",              /* overlong UTF-8 */
+        "{\"id\":\"L\",\"b\":\"\xed\xa0\x80\"}",          /* encoded surrogate */
+        "{\"id\":\"L\",\"score\":123456789012345678901234567890}",
+        "{\"id\":\"L\",\"score\":1e400}",
+        "{\"id\":\"L\",\"fields\":{\"a\":1}}",
+        "{\"id\":\"L\",\"tags\":[\"a\",1]}",
+        "{\"type\":\"lead\",\"lead\":{\"id\":\"L\"}}",
+        "{\"type\":\"agent\",\"agent\":\"bob\",\"status\":\"away\"}",
+        "{\"id\":\"\",\"source\":\"x\"}",
+        "{\"source\":\"x\"}",
+        "{\"id\":\"L\",\"score\":\"80\"}",
+        "{\"id\":\"L\"} {\"id\":\"M\"}",
+        "{\"id\":\"L\",\"received_at\":\"yesterday\"}",
+        "{\"id\":\"L\",\"score\":01}",
+        "{\"id\":\"L\",\"s\":\"tab\tin\"}",
+        "{\"id\":\"L\",\f\"a\":1}",                  /* yajl skips a form feed, jansson does not */
+        "{\"id\":\"L\"} \"x",                        /* an unterminated string after it */
+        "[{\"id\":\"L\"}]",
+        "",
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) {
+        memset(&ev, 0xA5, sizeof ev);
+        if (plain(lines[i])) {
+            TEST_FAIL_("the plain path took %s", lines[i]);
+            lr_event_release(&ev);
+        }
+        CHECK(is_zeroed(&ev));
+    }
+    /* and lr_event_parse still answers as the general parser does */
+    CHECK_FAILS("{\"id\":\"L\",\"x\":1,\"x\":2}", LR_EINVAL, "duplicate key 'x'");
+    CHECK_FAILS("{\"id\":\"L\",\"b\":\"a\\u0000b\"}", LR_ESYNTAX, "invalid JSON");
+    CHECK_FAILS("{\"id\":\"L\",\"score\":\"80\"}", LR_EINVAL, "'score' must be a number");
+    CHECK_EQ_INT(parse("{\"id\":\"L\",\"e\":\"\\ud83d\\ude00\"}"), LR_OK);
+    CHECK_EQ_STR(ev.lead->fields[0].value.u.s.ptr, "\xf0\x9f\x98\x80");
+    lr_event_release(&ev);
+}
+
 int main(void) {
     RUN(line_without_type_is_a_lead);
     RUN(lead_with_every_field);
@@ -614,6 +702,8 @@ int main(void) {
     RUN(time_format_writes_ms_only_when_nonzero);
     RUN(time_format_before_1970_and_extreme_years);
     RUN(time_round_trips_agree_with_gmtime);
+    RUN(plain_path_reads_flat_leads_as_the_general_parser_does);
+    RUN(plain_path_declines_what_it_cannot_vouch_for);
     rep_free();
     return test_report();
 }

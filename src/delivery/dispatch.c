@@ -6,8 +6,7 @@
  * (skipping those in flight) and start a transfer for each; then
  * curl_multi_poll() until a transfer ends, the next retry is due, a poke
  * arrives (curl_multi_wakeup) or a second passes (so a replay made by
- * another process, `leadrouter deliveries retry`, is seen). Only those
- * read the store again; a wake-up for a transfer's socket does not.
+ * another process, `leadrouter deliveries retry`, is seen).
  *
  * Outcomes (docs/api.md, "Deliveries"):
  *   webhook 2xx                            delivered
@@ -698,18 +697,9 @@ static void *dispatch_main(void *arg) {
      * routing (Linux SCHED_IDLE; where refused, the default policy stays). */
     struct sched_param idle = { 0 };
     pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
-    /* A pass over the store (start_due: two queries a channel) can start
-     * something only when there is something new: a poke (new deliveries
-     * durable, outcomes settled, a new config), a transfer that ended (a
-     * free slot), a due time reached, or a second gone by (a replay made
-     * by another process). The many wake-ups of the transfers' own sockets
-     * run none. */
-    bool owed = true;
-    lr_time last_pass = 0, next = LR_TIME_NONE;
     for (;;) {
         pthread_mutex_lock(&d->mu);
         bool stop = d->stopping;
-        if (d->poked) owed = true;
         d->poked = false;
         chanset *set = d->chans;
         if (set) set->refs++;
@@ -717,11 +707,7 @@ static void *dispatch_main(void *arg) {
         if (stop) { chanset_unref(set); break; }
 
         lr_time now = wall_ms();
-        if (owed || (next != LR_TIME_NONE && now >= next) || now - last_pass >= POLL_MAX_MS) {
-            owed = false;
-            last_pass = now;
-            next = set ? start_due(d, set, now) : LR_TIME_NONE;
-        }
+        lr_time next = set ? start_due(d, set, now) : LR_TIME_NONE;
         chanset_unref(set);
         int running = 0;
         curl_multi_perform(d->multi, &running);
@@ -737,14 +723,12 @@ static void *dispatch_main(void *arg) {
                 if (*pp == x) { *pp = x->next; break; }
             finish(d, x, code);
             xfer_free(x);
-            owed = true;                /* its slot is free */
         }
         pthread_mutex_lock(&d->mu);
         bool again = d->poked || d->stopping;
         pthread_mutex_unlock(&d->mu);
-        if (again || owed) continue;
-        lr_time since = wall_ms() - last_pass;
-        int wait = since >= POLL_MAX_MS ? 1 : (int)(POLL_MAX_MS - since);
+        if (again) continue;
+        int wait = POLL_MAX_MS;
         if (next != LR_TIME_NONE) {
             lr_time in = next - wall_ms();
             if (in < wait) wait = in < 1 ? 1 : (int)in;

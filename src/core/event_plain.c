@@ -28,7 +28,7 @@
  *     number that overflows a double (errors for jansson).
  *
  * Numbers are converted as jansson does: an integer literal by strtoll and
- * then to double (so -0 is 0), any other number by strtod.
+ * then to double (so -0 is 0), any other number by strtod in the C locale.
  */
 #include "leadrouter/error.h"
 #include "core/event_impl.h"
@@ -293,16 +293,16 @@ static bool escapes_plain(const char *s, size_t n) {
     return true;
 }
 
-/* Looks over the line once: sets *HIGH when it has bytes above ASCII (to be
- * checked as strict UTF-8) and returns false when it has a control byte
- * other than tab, LF and CR -- an error for jansson anywhere, while yajl
- * takes \f and \v between tokens as white space. */
 static bool is_ctl(unsigned char c) {
     return c < 0x20 && c != '\t' && c != '\n' && c != '\r';
 }
 
 #define ONES 0x0101010101010101ull
 
+/* Looks over the line once: sets *HIGH when it has bytes above ASCII (to be
+ * checked as strict UTF-8) and returns false when it has a control byte
+ * other than tab, LF and CR -- an error for jansson anywhere, while yajl
+ * takes \f and \v between tokens as white space. */
 static bool bytes_plain(const unsigned char *s, size_t n, bool *high) {
     uint64_t any = 0;
     size_t i = 0;

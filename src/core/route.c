@@ -37,45 +37,38 @@ static bool match_value(const lr_match *mt, const lr_lead *lead, char *num, size
     return false;
 }
 
-static bool agent_matches(const lr_agent_conf *a, const lr_rule_conf *r, const lr_lead *lead) {
-    for (size_t i = 0; i < r->nmatch; i++) {
-        char num[32];
-        const char *v; size_t len;
-        if (!match_value(&r->match[i], lead, num, sizeof num, &v, &len)) return false;
-        const lr_attr *attr = lr_agent_attr(a, r->match[i].attr);
-        if (!attr || !lr_attr_contains(attr, v, len)) return false;
-    }
-    return true;
-}
-
 /* The lead's values for a rule's match constraints, read once for all the
- * candidates of an explanation instead of once per candidate. */
+ * agents a decision looks at (a new segment's pool, an explanation's
+ * candidates) instead of once per agent: the first MATCH_VALUES_MAX of
+ * them, p NULL where the lead has no value. */
 #define MATCH_VALUES_MAX 8
 
 typedef struct match_values {
-    size_t n;                       /* r->nmatch; 0 when over MATCH_VALUES_MAX */
-    bool usable;                    /* every constraint has a value */
+    size_t n;                       /* values read: min(r->nmatch, MATCH_VALUES_MAX) */
     struct { const char *p; size_t len; char num[32]; } v[MATCH_VALUES_MAX];
 } match_values;
 
 static void read_match_values(const lr_rule_conf *r, const lr_lead *lead, match_values *mv) {
-    mv->n = r->nmatch <= MATCH_VALUES_MAX ? r->nmatch : 0;
-    mv->usable = true;
+    mv->n = r->nmatch < MATCH_VALUES_MAX ? r->nmatch : MATCH_VALUES_MAX;
     for (size_t i = 0; i < mv->n; i++)
         if (!match_value(&r->match[i], lead, mv->v[i].num, sizeof mv->v[i].num, &mv->v[i].p,
                          &mv->v[i].len))
-            mv->usable = false;
+            mv->v[i].p = NULL;
 }
 
-/* agent_matches() with the lead's values read beforehand (MV), when they
- * could be; otherwise as agent_matches(). */
-static bool agent_matches_values(const lr_agent_conf *a, const lr_rule_conf *r,
-                                 const lr_lead *lead, const match_values *mv) {
-    if (mv->n != r->nmatch) return agent_matches(a, r, lead);
-    if (!mv->usable) return r->nmatch == 0;
-    for (size_t i = 0; i < mv->n; i++) {
+/* Whether agent A's attributes hold the lead's value for every match
+ * constraint of R (the values beyond MV's are read from LEAD here). */
+static bool agent_matches(const lr_agent_conf *a, const lr_rule_conf *r, const lr_lead *lead,
+                          const match_values *mv) {
+    for (size_t i = 0; i < r->nmatch; i++) {
+        char num[32];
+        const char *v = NULL;
+        size_t len = 0;
+        if (i < mv->n) { v = mv->v[i].p; len = mv->v[i].len; }
+        else if (!match_value(&r->match[i], lead, num, sizeof num, &v, &len)) v = NULL;
+        if (!v) return false;
         const lr_attr *attr = lr_agent_attr(a, r->match[i].attr);
-        if (!attr || !lr_attr_contains(attr, mv->v[i].p, mv->v[i].len)) return false;
+        if (!attr || !lr_attr_contains(attr, v, len)) return false;
     }
     return true;
 }
@@ -140,8 +133,10 @@ int lr_segment_for(lr_engine *e, const lr_rule_conf *r, uint32_t pool_id, const 
     uint32_t *members = malloc((pool->nagents ? pool->nagents : 1) * sizeof *members);
     if (!members) return LR_ENOMEM;
     uint32_t n = 0;
+    match_values mv;
+    read_match_values(r, lead, &mv);
     for (size_t i = 0; has_value && i < pool->nagents; i++)
-        if (agent_matches(&e->cfg->agents[pool->agents[i]], r, lead))
+        if (agent_matches(&e->cfg->agents[pool->agents[i]], r, lead, &mv))
             members[n++] = pool->agents[i];
     rc = lr_segment_create(r->strategy, pool_id, r->ignore_capacity, pool->order, members, n,
                            e->agents, &s);
@@ -185,7 +180,7 @@ uint32_t lr_member_of(const lr_engine *e, const lr_segment *s, uint32_t a) {
 static lr_skip skip_reason(const lr_engine *e, const lr_lead_rt *l, const lr_rule_conf *r,
                            uint32_t a, const match_values *mv) {
     const lr_agent_rt *rt = &e->agents[a];
-    if (!agent_matches_values(rt->conf, r, l->lead, mv)) return LR_SKIP_NO_MATCH;
+    if (!agent_matches(rt->conf, r, l->lead, mv)) return LR_SKIP_NO_MATCH;
     if (lr_lead_excludes(l, a)) return LR_SKIP_DECLINED;
     if (rt->status == LR_AGENT_AWAY) return LR_SKIP_AWAY;
     if (rt->status == LR_AGENT_OFFLINE) return LR_SKIP_OFFLINE;

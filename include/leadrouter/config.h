@@ -26,6 +26,8 @@ typedef struct lr_attr {
 
 typedef struct lr_agent_conf {
     char *id;                       /* unique, non-empty */
+    size_t id_len;                  /* strlen(id), set by the loader (whose ids never need
+                                       escaping in JSON); 0 when not known */
     char *name;                     /* NULL when absent */
     lr_agent_status status;         /* initial status; default available */
     uint32_t weight;                /* >= 1; default 1 */

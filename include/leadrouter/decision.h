@@ -29,6 +29,9 @@ typedef struct lr_candidate {
     const char *agent;              /* borrowed (config) */
     lr_cand_state state;
     lr_skip reason;                 /* LR_CAND_SKIPPED only */
+    size_t agent_len;               /* strlen(agent) when the id needs no escaping in
+                                       JSON (a loaded config's ids never do); 0: the
+                                       writer escapes it */
 } lr_candidate;
 
 /* Every pointer is borrowed: valid only during the decision callback. */

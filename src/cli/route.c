@@ -29,7 +29,7 @@
 #include "server/service.h"
 
 #define MAX_LINE (1024u * 1024u)     /* longer input lines are rejected */
-#define OUT_FLUSH (64u * 1024u)
+#define OUT_FLUSH (512u * 1024u)
 
 typedef struct route_run {
     const lr_config *cfg;

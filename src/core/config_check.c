@@ -159,6 +159,7 @@ static void check_agent(cfg_ctx *cx, const yn *m, size_t i, lr_agent_conf *a, co
         cx_error(cx, m->line, m->col, "%s: missing required key 'id'", ctx);
     } else if (want_agent_id(cx, id, ctx, &s)) {
         if (!(a->id = cx_strdup(cx, s, id->len))) return;
+        a->id_len = id->len;            /* id_char(): nothing to escape */
         *idn = id;
         cx_quote(s, id->len, q, sizeof q);
         snprintf(ctx, sizeof ctx, "agent '%s'", q);

@@ -32,6 +32,7 @@
 #include "leadrouter/event.h"
 
 #include <assert.h>
+#include <stdint.h>
 #include <string.h>
 
 /* Length of the well-formed UTF-8 sequence at P (lead byte >= 0x80), or
@@ -131,9 +132,34 @@ static const char *action_name(lr_action a) {
     return (unsigned)a < LR_ACTION__COUNT ? lr_action_names[a] : "unknown";
 }
 
-static const char *skip_name(lr_skip s) {
-    assert((unsigned)s < LR_SKIP__COUNT);
-    return (unsigned)s < LR_SKIP__COUNT ? lr_skip_names[s] : "unknown";
+/* A skipped candidate's tail, ,"skipped":"REASON"}, for every reason (the
+ * names are plain ASCII: nothing to escape), each in TAIL_ROOM bytes so
+ * that it is copied with one fixed-size copy: the writer has that room. */
+#define TAIL_ROOM 32
+#define SKIPPED_TAIL(name) ",\"skipped\":\"" name "\"}"
+static const struct { char s[TAIL_ROOM]; size_t len; } skipped_json[LR_SKIP__COUNT] = {
+#define SK_JSON(e, name) { SKIPPED_TAIL(name), sizeof SKIPPED_TAIL(name) - 1 },
+    LR_SKIP_MAP(SK_JSON)
+#undef SK_JSON
+};
+/* The room bound() gives a candidate besides its id: the comma, {"agent":,
+ * the id's quotes and TAIL_ROOM; the longest tail is 27 bytes. */
+#define CAND_MAX 48
+
+/* Copies N bytes from S to D, short ids without a call: two overlapping
+ * 8-byte loads and stores cover every length from 8 to 16. */
+static inline void copy_id(char *d, const char *s, size_t n) {
+    if (n > 16) {
+        memcpy(d, s, n);
+    } else if (n >= 8) {
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        memcpy(d, &a, 8);
+        memcpy(d + n - 8, &b, 8);
+    } else {
+        for (size_t i = 0; i < n; i++) d[i] = s[i];
+    }
 }
 
 static bool has_why(const lr_decision *d) {
@@ -147,9 +173,10 @@ static size_t bound(const lr_decision *d) {
          str_bound(d->rule) + str_bound(d->pool) + str_bound(d->strategy) +
          str_bound(d->status) + str_bound(d->reason) + str_bound(d->detail) + 6 * MEMBER_MAX;
     for (size_t i = 0; i < d->nagents; i++) n += 1 + str_bound(d->agents[i]);
-    for (size_t i = 0; i < d->ncands; i++)
-        n += 32 + str_bound(d->cands[i].agent) +
-             (d->cands[i].state == LR_CAND_SKIPPED ? str_bound(skip_name(d->cands[i].reason)) : 0);
+    for (size_t i = 0; i < d->ncands; i++) {
+        const lr_candidate *c = &d->cands[i];
+        n += CAND_MAX + (c->agent_len ? c->agent_len + 2 : str_bound(c->agent));
+    }
     return n + 3 * MEMBER_MAX + 24;              /* why, candidates, pool_size */
 }
 
@@ -197,16 +224,23 @@ static char *write_decision(const lr_decision *d, char *p) {
             assert(c->agent);
             if (i) *p++ = ',';
             LIT(p, "{\"agent\":");
-            p = put_str(p, c->agent ? c->agent : "");
+            if (c->agent_len) {
+                *p++ = '"';
+                copy_id(p, c->agent, c->agent_len);
+                p += c->agent_len;
+                *p++ = '"';
+            } else {
+                p = put_str(p, c->agent ? c->agent : "");
+            }
             if (c->state == LR_CAND_CHOSEN) {
                 LIT(p, ",\"chosen\":true}");
             } else if (c->state == LR_CAND_ELIGIBLE) {
                 LIT(p, ",\"eligible\":true}");
             } else {
-                assert(c->state == LR_CAND_SKIPPED);
-                LIT(p, ",\"skipped\":");
-                p = put_str(p, skip_name(c->reason));
-                *p++ = '}';
+                assert(c->state == LR_CAND_SKIPPED && (unsigned)c->reason < LR_SKIP__COUNT);
+                unsigned r = (unsigned)c->reason < LR_SKIP__COUNT ? (unsigned)c->reason : 0;
+                memcpy(p, skipped_json[r].s, TAIL_ROOM);
+                p += skipped_json[r].len;
             }
         }
         *p++ = ']';

@@ -177,10 +177,11 @@ uint32_t lr_member_of(const lr_engine *e, const lr_segment *s, uint32_t a) {
 
 /* ---- explanations -------------------------------------------------------- */
 
-static lr_skip skip_reason(const lr_engine *e, const lr_lead_rt *l, const lr_rule_conf *r,
-                           uint32_t a, const match_values *mv) {
+/* Why agent A, whose attributes satisfy R's match, cannot take L now:
+ * LR_SKIP_NONE when it can. */
+static lr_skip skip_reason_matched(const lr_engine *e, const lr_lead_rt *l,
+                                   const lr_rule_conf *r, uint32_t a) {
     const lr_agent_rt *rt = &e->agents[a];
-    if (!agent_matches(rt->conf, r, l->lead, mv)) return LR_SKIP_NO_MATCH;
     if (lr_lead_excludes(l, a)) return LR_SKIP_DECLINED;
     if (rt->status == LR_AGENT_AWAY) return LR_SKIP_AWAY;
     if (rt->status == LR_AGENT_OFFLINE) return LR_SKIP_OFFLINE;
@@ -196,6 +197,12 @@ static lr_skip skip_reason(const lr_engine *e, const lr_lead_rt *l, const lr_rul
     return LR_SKIP_NONE;
 }
 
+static lr_skip skip_reason(const lr_engine *e, const lr_lead_rt *l, const lr_rule_conf *r,
+                           uint32_t a, const match_values *mv) {
+    if (!agent_matches(e->agents[a].conf, r, l->lead, mv)) return LR_SKIP_NO_MATCH;
+    return skip_reason_matched(e, l, r, a);
+}
+
 lr_skip lr_skip_reason(const lr_engine *e, const lr_lead_rt *l, const lr_rule_conf *r,
                        uint32_t a) {
     match_values mv;
@@ -203,10 +210,17 @@ lr_skip lr_skip_reason(const lr_engine *e, const lr_lead_rt *l, const lr_rule_co
     return skip_reason(e, l, r, a, &mv);
 }
 
+/* The candidates are the pool's first `limit` members, plus the chosen
+ * one wherever it stands (named directly: never a walk through the rest
+ * of a large pool). Whether a member matches the rule is read from the
+ * segment of (rule, pool, the lead's match values): its members are the
+ * pool's matching agents in pool order, so one walk along both lists
+ * answers for every candidate, without comparing attributes again. */
 int lr_explain(lr_engine *e, lr_decision *d, const lr_lead_rt *l, const lr_rule_conf *r,
                uint32_t chosen, bool offer) {
     if (!e->explain) return LR_OK;
-    const lr_pool_conf *pool = lr_lead_pool(e, l);
+    uint32_t pool_id = lr_rule_pool(e, l->rule, l->tier);
+    const lr_pool_conf *pool = lr_pool(e, pool_id);
     size_t limit = e->cfg->explain_limit;
     size_t want = (pool->nagents < limit ? pool->nagents : limit) + 1;
     if (want > e->capcands) {
@@ -215,21 +229,36 @@ int lr_explain(lr_engine *e, lr_decision *d, const lr_lead_rt *l, const lr_rule_
         e->cands = c;
         e->capcands = want;
     }
-    /* The first `limit` members, plus the chosen one wherever it stands
-     * (named directly: never a walk through the rest of a large pool). */
+    const lr_segment *seg = NULL;           /* NULL: every member matches */
+    if (r->nmatch > 0) {
+        lr_segment *s;
+        int rc = lr_segment_for(e, r, pool_id, l->lead, &s);
+        if (rc != LR_OK) return rc;
+        seg = s;
+    }
     size_t n = 0, upto = pool->nagents < limit ? pool->nagents : limit;
+    uint32_t m = 0;                         /* the next member of seg */
     bool chosen_seen = chosen == LR_NO_AGENT;
-    match_values mv;
-    read_match_values(r, l->lead, &mv);
     for (size_t i = 0; i <= upto; i++) {
         uint32_t a;
         if (i < upto) a = pool->agents[i];
         else if (!chosen_seen && pool->nagents > limit) a = chosen;
         else break;
+        bool matches = true;
+        if (seg && i < upto) {
+            matches = m < seg->n && seg->agents[m] == a;
+            if (matches) m++;
+        }
+        const lr_agent_conf *ac = e->agents[a].conf;
         lr_candidate *c = &e->cands[n++];
-        c->agent = e->agents[a].conf->id;
-        c->reason = a == chosen ? LR_SKIP_NONE : skip_reason(e, l, r, a, &mv);
-        if (a == chosen) chosen_seen = true;
+        c->agent = ac->id;
+        c->agent_len = ac->id_len;
+        if (a == chosen) {
+            c->reason = LR_SKIP_NONE;
+            chosen_seen = true;
+        } else {
+            c->reason = !matches ? LR_SKIP_NO_MATCH : skip_reason_matched(e, l, r, a);
+        }
         if (c->reason != LR_SKIP_NONE)
             c->state = LR_CAND_SKIPPED;
         else

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define AT_10H 1793613600000            /* 2026-11-02T10:00:00Z */
 
@@ -27,10 +28,10 @@ static const char *with_lead(const char *s) {
 
 TEST(assigned_decision_with_candidates) {
     lr_candidate c[] = {
-        { "alice", LR_CAND_CHOSEN, LR_SKIP_NONE },
-        { "bob", LR_CAND_ELIGIBLE, LR_SKIP_NONE },
-        { "carol", LR_CAND_SKIPPED, LR_SKIP_AT_CAPACITY },
-        { "dave", LR_CAND_SKIPPED, LR_SKIP_CAP_DAY },
+        { "alice", LR_CAND_CHOSEN, LR_SKIP_NONE, 0 },
+        { "bob", LR_CAND_ELIGIBLE, LR_SKIP_NONE, 0 },
+        { "carol", LR_CAND_SKIPPED, LR_SKIP_AT_CAPACITY, 0 },
+        { "dave", LR_CAND_SKIPPED, LR_SKIP_CAP_DAY, 0 },
     };
     lr_decision d = { .at = AT_10H, .lead = "L1", .action = LR_ACTION_ASSIGNED, .agent = "alice",
                       .rule = "hot-west", .pool = "west", .strategy = "round_robin",
@@ -71,8 +72,8 @@ TEST(closed_decision_writes_status) {
 }
 
 TEST(pool_size_written_only_when_larger_than_candidates) {
-    lr_candidate c[] = { { "alice", LR_CAND_CHOSEN, LR_SKIP_NONE },
-                         { "bob", LR_CAND_SKIPPED, LR_SKIP_DECLINED } };
+    lr_candidate c[] = { { "alice", LR_CAND_CHOSEN, LR_SKIP_NONE, 0 },
+                         { "bob", LR_CAND_SKIPPED, LR_SKIP_DECLINED, 0 } };
     lr_decision d = { .at = LR_TIME_NONE, .lead = "L1", .action = LR_ACTION_ASSIGNED,
                       .agent = "alice", .cands = c, .ncands = 2, .pool_size = 1500,
                       .reason = "explain_limit" };
@@ -188,7 +189,7 @@ TEST(escaping_matches_jansson_and_always_gives_valid_json) {
 }
 
 TEST(appends_and_gives_identical_bytes_for_identical_decisions) {
-    lr_candidate c[] = { { "alice", LR_CAND_CHOSEN, LR_SKIP_NONE } };
+    lr_candidate c[] = { { "alice", LR_CAND_CHOSEN, LR_SKIP_NONE, 0 } };
     lr_decision d = { .at = AT_10H, .lead = "L1", .action = LR_ACTION_ASSIGNED, .agent = "alice",
                       .cands = c, .ncands = 1 };
     lr_buf b = LR_BUF_INIT;
@@ -209,7 +210,7 @@ TEST(large_decision_grows_the_buffer) {
     static char names[2000][24];
     for (int i = 0; i < 2000; i++) {
         snprintf(names[i], sizeof names[i], "agent%04d", i);
-        c[i] = (lr_candidate){ names[i], i ? LR_CAND_SKIPPED : LR_CAND_CHOSEN, LR_SKIP_OFFLINE };
+        c[i] = (lr_candidate){ names[i], i ? LR_CAND_SKIPPED : LR_CAND_CHOSEN, LR_SKIP_OFFLINE, 0 };
     }
     lr_decision d = { .at = AT_10H, .lead = "L1", .action = LR_ACTION_ASSIGNED, .agent = names[0],
                       .cands = c, .ncands = 2000 };
@@ -219,6 +220,49 @@ TEST(large_decision_grows_the_buffer) {
     json_t *j = json_loads(s, 0, NULL);
     CHECK(j && json_array_size(json_object_get(json_object_get(j, "why"), "candidates")) == 2000);
     json_decref(j);
+}
+
+/* A candidate whose id length is given (the engine's, from the config) is
+ * written without the escaping pass: the bytes must be the same as with
+ * the length unknown, for ids of 1 to 40 bytes (every copy the writer
+ * has) and for every skip reason, each at the end of a large buffer. */
+TEST(known_id_lengths_write_the_same_bytes) {
+    static char names[40][48];
+    lr_candidate c[40], plain[40];
+    for (int i = 0; i < 40; i++) {
+        for (int k = 0; k <= i; k++) names[i][k] = "abcdefghij0123456789_.@-ABCDEFGHIJKLMNOPQRSTUVWXYZ"[(i + k) % 50];
+        names[i][i + 1] = '\0';
+        lr_cand_state st = i == 7 ? LR_CAND_CHOSEN : i % 4 == 1 ? LR_CAND_ELIGIBLE : LR_CAND_SKIPPED;
+        lr_skip r = st == LR_CAND_SKIPPED ? (lr_skip)(1 + i % (LR_SKIP__COUNT - 1)) : LR_SKIP_NONE;
+        c[i] = (lr_candidate){ .agent = names[i], .state = st, .reason = r,
+                               .agent_len = strlen(names[i]) };
+        plain[i] = c[i];
+        plain[i].agent_len = 0;
+    }
+    for (size_t n = 1; n <= 40; n++) {
+        lr_decision d = { .at = AT_10H, .lead = "L1", .action = LR_ACTION_ASSIGNED,
+                          .agent = names[7], .cands = plain, .ncands = n, .pool_size = 99 };
+        char *want = strdup(encode(&d));
+        d.cands = c;
+        lr_buf b = LR_BUF_INIT;                 /* exactly the room the writer asks for */
+        CHECK_EQ_INT(lr_decision_write_json(&d, &b), LR_OK);
+        CHECK_EQ_STR(b.data, want);
+        json_t *j = json_loads(b.data, 0, NULL);
+        CHECK(j != NULL);
+        json_decref(j);
+        lr_buf_release(&b);
+        free(want);
+    }
+    for (int r = 1; r < LR_SKIP__COUNT; r++) {  /* each reason written by its name */
+        lr_candidate one = { .agent = "x", .state = LR_CAND_SKIPPED, .reason = (lr_skip)r,
+                             .agent_len = 1 };
+        lr_decision d = { .lead = "L1", .action = LR_ACTION_QUEUED, .at = LR_TIME_NONE,
+                          .cands = &one, .ncands = 1 };
+        char want[128];
+        snprintf(want, sizeof want, "{\"lead\":\"L1\",\"action\":\"queued\",\"why\":"
+                 "{\"candidates\":[{\"agent\":\"x\",\"skipped\":\"%s\"}]}}", lr_skip_names[r]);
+        CHECK_EQ_STR(encode(&d), want);
+    }
 }
 
 int main(void) {
@@ -234,6 +278,7 @@ int main(void) {
     RUN(escaping_matches_jansson_and_always_gives_valid_json);
     RUN(appends_and_gives_identical_bytes_for_identical_decisions);
     RUN(large_decision_grows_the_buffer);
+    RUN(known_id_lengths_write_the_same_bytes);
     lr_buf_release(&out);
     return test_report();
 }

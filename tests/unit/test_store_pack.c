@@ -76,10 +76,10 @@ static void assignment(const char *id, size_t ncands, lr_buf *out) {
     lr_candidate c[200];
     for (size_t i = 0; i < ncands && i < 200; i++) {
         snprintf(names[i], sizeof names[i], "agent%03zu", i);
-        c[i].agent = names[i];
-        c[i].state = i == 0 ? LR_CAND_CHOSEN : i % 3 ? LR_CAND_SKIPPED : LR_CAND_ELIGIBLE;
-        c[i].reason = c[i].state == LR_CAND_SKIPPED ? (i % 2 ? LR_SKIP_NO_MATCH : LR_SKIP_AWAY)
-                                                    : LR_SKIP_NONE;
+        lr_cand_state st = i == 0 ? LR_CAND_CHOSEN : i % 3 ? LR_CAND_SKIPPED : LR_CAND_ELIGIBLE;
+        c[i] = (lr_candidate){ .agent = names[i], .state = st,
+                               .reason = st == LR_CAND_SKIPPED ? (i % 2 ? LR_SKIP_NO_MATCH : LR_SKIP_AWAY)
+                                                               : LR_SKIP_NONE };
     }
     lr_decision d = { .at = T0, .lead = id, .action = LR_ACTION_ASSIGNED, .agent = names[0],
                       .rule = "west \"hot\"", .pool = "west", .strategy = "round_robin",

@@ -73,7 +73,7 @@ void cli_route_help(FILE *out) {
         "      --sync MODE     with --db: full (default: every commit fsynced, by a\n"
         "                      flush thread while routing goes on; the run ends\n"
         "                      when the last one is on disk), normal, or off\n"
-        "      --batch N       with --db: lines per commit (default 1000)\n"
+        "      --batch N       with --db: lines per commit (default 10000)\n"
         "  -h, --help          show this help and exit\n"
         "\n"
         "exit status:\n"
@@ -304,7 +304,7 @@ static int parse_args(int argc, char **argv, route_opts *o) {
 }
 
 int cli_route(int argc, char **argv) {
-    route_opts o = { NULL, NULL, { 0, 0, true }, 0, NULL, LR_SYNC_FULL, 1000 };
+    route_opts o = { NULL, NULL, { 0, 0, true }, 0, NULL, LR_SYNC_FULL, 10000 };
     int status = parse_args(argc, argv, &o);
     if (status >= 0) return status;
 

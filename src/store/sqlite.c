@@ -315,7 +315,7 @@ int lr_store_open(const char *path, lr_store_sync sync, lr_store **out, char *er
     int lrc = LR_EIO;
     bool wal = false;
     int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                             SQLITE_OPEN_NOMUTEX, NULL);
+                             SQLITE_OPEN_NOMUTEX, lr_sq_walbuf_vfs());
     if (rc == SQLITE_OK) rc = sqlite3_extended_result_codes(s->db, 1);
     if (rc == SQLITE_OK) rc = configure(s->db, sync, &wal);
     if (rc != SQLITE_OK) {

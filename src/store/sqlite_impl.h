@@ -154,6 +154,11 @@ int lr_sq_finish(lr_store *s, sqlite3_stmt *st, int src);
  * start, 0) into *out. LR_EINVAL for anything else. */
 int lr_sq_parse_cursor(const char *c, int64_t *out);
 
+/* The name of the VFS that writes a transaction's WAL frames in one go
+ * (walbuf.c), registered on first use; NULL if it could not be: then
+ * SQLite's default. */
+const char *lr_sq_walbuf_vfs(void);
+
 /* True when NAME is one of lead_rt.h's lead state names. */
 bool lr_sq_known_state(const char *name);
 

@@ -58,6 +58,11 @@ typedef struct lr_decision {
  * LR_OK or LR_ENOMEM (OUT unchanged). */
 int lr_decision_write_json(const lr_decision *d, lr_buf *out);
 
+/* Appends D's "why" object alone, byte for byte as lr_decision_write_json
+ * writes it after ,"why": (the store keeps it in a form of its own and
+ * writes it back with this). Returns LR_OK or LR_ENOMEM (OUT unchanged). */
+int lr_decision_write_why(const lr_decision *d, lr_buf *out);
+
 /* Appends S as a JSON string, quotes included, escaped as decisions are
  * (invalid UTF-8 becomes U+FFFD); NULL appends null. Returns LR_OK or
  * LR_ENOMEM (OUT unchanged). For the few other places that write JSON by

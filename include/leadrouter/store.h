@@ -21,6 +21,7 @@
 #define LEADROUTER_STORE_H
 
 #include "leadrouter/buf.h"
+#include "leadrouter/decision.h"
 #include "leadrouter/model.h"
 
 typedef struct lr_store lr_store;
@@ -116,11 +117,14 @@ int lr_store_replay(lr_store *s, int64_t after, lr_store_replay_cb cb, void *ud)
 /* ---- projections ----------------------------------------------------- */
 
 /* Records a decision made by event SEQ: ACTION, LEAD (may be NULL), AGENT
- * (may be NULL), at AT, JSON its encoding (decision.h). *ID (when not
- * NULL) gets the decision's row id, which deliveries refer to. */
+ * (may be NULL), at AT, JSON its encoding (decision.h). D, when not NULL,
+ * is the decision JSON was written from: its explanation is then kept in
+ * a compact form made from D (decision_pack.c), and read back as the same
+ * JSON. *ID (when not NULL) gets the decision's row id, which deliveries
+ * refer to. */
 int lr_store_add_decision(lr_store *s, int64_t seq, lr_time at, const char *lead,
                           const char *action, const char *agent, const char *json,
-                          size_t len, int64_t *id);
+                          size_t len, const lr_decision *d, int64_t *id);
 
 /* Records a new lead as received: its id, source, received time, the
  * request body that created it and a 32-byte hash of that body (for

@@ -166,53 +166,31 @@ static bool has_why(const lr_decision *d) {
     return d->reason || d->detail || d->ncands > 0 || d->pool_size > d->ncands;
 }
 
+/* An upper bound of the encoded size of D's why object. */
+static size_t why_bound(const lr_decision *d) {
+    size_t n = str_bound(d->reason) + str_bound(d->detail) + 2 * MEMBER_MAX;
+    for (size_t i = 0; i < d->ncands; i++) {
+        const lr_candidate *c = &d->cands[i];
+        n += CAND_MAX + (c->agent_len ? c->agent_len + 2 : str_bound(c->agent));
+    }
+    return n + 2 * MEMBER_MAX + 24;              /* candidates, pool_size, braces */
+}
+
 /* An upper bound of the encoded size of D. */
 static size_t bound(const lr_decision *d) {
     size_t n = 96 + 5 * MEMBER_MAX;             /* braces, "at" and its time */
     n += str_bound(d->lead) + str_bound(action_name(d->action)) + str_bound(d->agent) +
          str_bound(d->rule) + str_bound(d->pool) + str_bound(d->strategy) +
-         str_bound(d->status) + str_bound(d->reason) + str_bound(d->detail) + 6 * MEMBER_MAX;
+         str_bound(d->status) + 4 * MEMBER_MAX;
     for (size_t i = 0; i < d->nagents; i++) n += 1 + str_bound(d->agents[i]);
-    for (size_t i = 0; i < d->ncands; i++) {
-        const lr_candidate *c = &d->cands[i];
-        n += CAND_MAX + (c->agent_len ? c->agent_len + 2 : str_bound(c->agent));
-    }
-    return n + 3 * MEMBER_MAX + 24;              /* why, candidates, pool_size */
+    return n + MEMBER_MAX + why_bound(d);        /* ,"why": */
 }
 
-/* Writes D at P (room for bound(D) bytes); returns the new end. */
-static char *write_decision(const lr_decision *d, char *p) {
-    bool first = true;
-    *p++ = '{';
-    if (d->at != LR_TIME_NONE) {
-        first = false;
-        LIT(p, "\"at\":\"");
-        p += lr_time_format(d->at, p, 32);
-        *p++ = '"';
-    }
-    MEMBER(p, first, "lead", d->lead);
-    MEMBER(p, first, "action", action_name(d->action));
-    if (d->nagents > 0) {
-        LIT(p, ",\"agents\":[");
-        for (size_t i = 0; i < d->nagents; i++) {
-            assert(d->agents[i]);
-            if (i) *p++ = ',';
-            p = put_str(p, d->agents[i] ? d->agents[i] : "");
-        }
-        *p++ = ']';
-    } else {
-        MEMBER(p, first, "agent", d->agent);
-    }
-    MEMBER(p, first, "rule", d->rule);
-    MEMBER(p, first, "pool", d->pool);
-    MEMBER(p, first, "strategy", d->strategy);
-    MEMBER(p, first, "status", d->status);
-    if (!has_why(d)) {
-        *p++ = '}';
-        return p;
-    }
+/* Writes D's why object, {"reason":..,"candidates":[..],..}, at P (room
+ * for why_bound(D) bytes); returns the new end. */
+static char *write_why(const lr_decision *d, char *p) {
     bool wfirst = true;
-    LIT(p, ",\"why\":{");
+    *p++ = '{';
     MEMBER(p, wfirst, "reason", d->reason);
     MEMBER(p, wfirst, "detail", d->detail);
     if (d->ncands > 0) {
@@ -250,7 +228,42 @@ static char *write_decision(const lr_decision *d, char *p) {
         LIT(p, "\"pool_size\":");
         p = put_uint(p, d->pool_size);
     }
-    LIT(p, "}}");
+    *p++ = '}';
+    return p;
+}
+
+/* Writes D at P (room for bound(D) bytes); returns the new end. */
+static char *write_decision(const lr_decision *d, char *p) {
+    bool first = true;
+    *p++ = '{';
+    if (d->at != LR_TIME_NONE) {
+        first = false;
+        LIT(p, "\"at\":\"");
+        p += lr_time_format(d->at, p, 32);
+        *p++ = '"';
+    }
+    MEMBER(p, first, "lead", d->lead);
+    MEMBER(p, first, "action", action_name(d->action));
+    if (d->nagents > 0) {
+        LIT(p, ",\"agents\":[");
+        for (size_t i = 0; i < d->nagents; i++) {
+            assert(d->agents[i]);
+            if (i) *p++ = ',';
+            p = put_str(p, d->agents[i] ? d->agents[i] : "");
+        }
+        *p++ = ']';
+    } else {
+        MEMBER(p, first, "agent", d->agent);
+    }
+    MEMBER(p, first, "rule", d->rule);
+    MEMBER(p, first, "pool", d->pool);
+    MEMBER(p, first, "strategy", d->strategy);
+    MEMBER(p, first, "status", d->status);
+    if (has_why(d)) {
+        LIT(p, ",\"why\":");
+        p = write_why(d, p);
+    }
+    *p++ = '}';
     return p;
 }
 
@@ -260,6 +273,17 @@ int lr_decision_write_json(const lr_decision *d, lr_buf *out) {
     assert(d && out);
     if (lr_buf_reserve(out, bound(d)) != LR_OK) return LR_ENOMEM;
     char *end = write_decision(d, out->data + out->len);
+    out->len = (size_t)(end - out->data);
+    assert(out->len < out->cap);
+    *end = '\0';
+    return LR_OK;
+}
+
+/* See decision.h. */
+int lr_decision_write_why(const lr_decision *d, lr_buf *out) {
+    assert(d && out);
+    if (lr_buf_reserve(out, why_bound(d)) != LR_OK) return LR_ENOMEM;
+    char *end = write_why(d, out->data + out->len);
     out->len = (size_t)(end - out->data);
     assert(out->len < out->cap);
     *end = '\0';

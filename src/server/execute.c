@@ -97,7 +97,7 @@ static int on_decision(const lr_decision *d, void *ud) {
     must(svc, lr_decision_write_json(d, &x->one));
     STORE(svc, "storing a decision",
           lr_store_add_decision(svc->store, x->seq, d->at, d->lead, lr_action_names[d->action],
-                                d->agent, x->one.data, x->one.len, &x->decision_id));
+                                d->agent, x->one.data, x->one.len, d, &x->decision_id));
     lr_outbox_bodies b = { x->one.data, x->one.len, own ? x->pending_body : NULL,
                            own ? x->pending_len : 0 };
     lr_outbox_decision(svc, d, x->decision_id, &b);

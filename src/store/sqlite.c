@@ -483,7 +483,7 @@ int lr_store_replay(lr_store *s, int64_t after, lr_store_replay_cb cb, void *ud)
  * shows in no lead's lr_store_lead_json(). */
 int lr_store_add_decision(lr_store *s, int64_t seq, lr_time at, const char *lead,
                           const char *action, const char *agent, const char *json,
-                          size_t len, int64_t *id) {
+                          size_t len, const lr_decision *d, int64_t *id) {
     int rc = writable(s);
     if (rc) return rc;
     if (!action || !json) return LR_EINVAL;
@@ -494,7 +494,7 @@ int lr_store_add_decision(lr_store *s, int64_t seq, lr_time at, const char *lead
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 4, action);
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 5, agent);
     lr_sq_packed pk;
-    if ((rc = lr_sq_pack_decision(s, json, len, &pk)) != LR_OK) {
+    if ((rc = lr_sq_pack_decision(s, json, len, d, &pk)) != LR_OK) {
         sqlite3_clear_bindings(st);
         return rc;
     }

@@ -12,6 +12,7 @@
 #ifndef LR_STORE_SQLITE_IMPL_H
 #define LR_STORE_SQLITE_IMPL_H
 
+#include "leadrouter/decision.h"
 #include "leadrouter/store.h"
 
 #include <sqlite3.h>
@@ -168,7 +169,7 @@ int lr_sq_bind_text(sqlite3_stmt *st, int i, const char *s, size_t len);
 /* Binds T, or NULL for LR_TIME_NONE. */
 int lr_sq_bind_time(sqlite3_stmt *st, int i, lr_time t);
 
-/* ---- decision_pack.c: a decision's "why" stored compressed ------------------ */
+/* ---- decision_pack.c: a decision's "why" stored compact ------------------ */
 typedef struct lr_sq_packed {
     const char *body;               /* decisions.body */
     size_t len;
@@ -178,8 +179,11 @@ typedef struct lr_sq_packed {
 
 /* Splits decision JSON (decision.h, "why" last) into the columns to
  * store: borrowed from JSON when nothing is packed, else from s->pack
- * (valid until the next call). LR_OK, LR_ENOMEM or LR_EIO. */
-int lr_sq_pack_decision(lr_store *s, const char *json, size_t len, lr_sq_packed *out);
+ * (valid until the next call). D, when not NULL, is the decision JSON was
+ * written from: its why is stored in the compact form, else compressed.
+ * LR_OK, LR_ENOMEM or LR_EIO. */
+int lr_sq_pack_decision(lr_store *s, const char *json, size_t len, const lr_decision *d,
+                        lr_sq_packed *out);
 
 /* Appends to OUT the decision JSON of row ST, whose column COL is the body
  * and COL + 1 the why. A NULL body appends null. LR_OK, LR_ENOMEM, or

@@ -77,7 +77,7 @@ static int put_decision(lr_store *s, int64_t seq, lr_time at, const char *lead, 
                       .pool = pool, .strategy = rule ? "round_robin" : NULL, .status = status };
     int rc = lr_decision_write_json(&d, &b);
     if (rc == LR_OK)
-        rc = lr_store_add_decision(s, seq, at, lead, lr_action_names[act], agent, b.data, b.len, NULL);
+        rc = lr_store_add_decision(s, seq, at, lead, lr_action_names[act], agent, b.data, b.len, &d, NULL);
     if (rc == LR_OK && state)
         rc = lr_store_set_lead_state(s, lead, state, act == LR_ACTION_CLOSED ? NULL : agent);
     lr_buf_release(&b);

@@ -44,7 +44,7 @@ static void lead_and_decision(lr_store *s, int64_t seq, const char *id, const ch
     CHECK_EQ_INT(lr_store_append_event(s, seq, at, "lead", id, body, (size_t)n), LR_OK);
     CHECK_EQ_INT(lr_store_add_lead(s, id, NULL, at, body, (size_t)n, h, NULL, NULL), LR_OK);
     n = snprintf(djson, sizeof djson, "{\"lead\":\"%s\",\"action\":\"%s\"}", id, action);
-    CHECK_EQ_INT(lr_store_add_decision(s, seq, at, id, action, "ann", djson, (size_t)n, dec),
+    CHECK_EQ_INT(lr_store_add_decision(s, seq, at, id, action, "ann", djson, (size_t)n, NULL, dec),
                  LR_OK);
 }
 
@@ -210,7 +210,7 @@ TEST(a_delayed_notice_knows_when_its_lead_moved_on) {
                                        "pending", NULL, &b), LR_OK);
     /* L1 is assigned later (event 3) */
     CHECK_EQ_INT(lr_store_append_event(s, 3, T0 + 1000, "progress", "L1", "{}", 2), LR_OK);
-    CHECK_EQ_INT(lr_store_add_decision(s, 3, T0 + 1000, "L1", "assigned", "ann", "{}", 2, NULL),
+    CHECK_EQ_INT(lr_store_add_decision(s, 3, T0 + 1000, "L1", "assigned", "ann", "{}", 2, NULL, NULL),
                  LR_OK);
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     seen v = { 0 };

@@ -1,8 +1,9 @@
-/* test_store_pack.c -- a decision's "why" stored compressed
+/* test_store_pack.c -- a decision's "why" stored compact or compressed
  * (src/store/decision_pack.c): every way a decision is read back gives the
- * JSON that was stored, byte for byte; the statistics still read the rule
- * and pool; rows written before schema 5 read as they were; a damaged row
- * is an error that names it, not a crash. */
+ * JSON that was stored, byte for byte, whichever form it was kept in; the
+ * statistics still read the rule and pool; rows written before schema 5
+ * read as they were; a damaged row is an error that names it, not a
+ * crash. */
 #include "leadrouter/buf.h"
 #include "leadrouter/decision.h"
 #include "leadrouter/error.h"
@@ -11,6 +12,7 @@
 
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define T0 1793613600000                /* 2026-11-02T10:00:00Z */
@@ -71,9 +73,13 @@ static long long sql_int(const char *q) {
 
 /* The JSON of an assignment of lead ID explained over NCANDS candidates
  * (the chosen one first; a third eligible, the rest skipped), into OUT. */
+static lr_candidate cands_[200];
+static lr_decision last_;               /* the decision assignment() wrote last */
+static bool compact_;                   /* put() gives the store that decision too */
+
 static void assignment(const char *id, size_t ncands, lr_buf *out) {
     static char names[200][16];
-    lr_candidate c[200];
+    lr_candidate *c = cands_;
     for (size_t i = 0; i < ncands && i < 200; i++) {
         snprintf(names[i], sizeof names[i], "agent%03zu", i);
         lr_cand_state st = i == 0 ? LR_CAND_CHOSEN : i % 3 ? LR_CAND_SKIPPED : LR_CAND_ELIGIBLE;
@@ -86,6 +92,7 @@ static void assignment(const char *id, size_t ncands, lr_buf *out) {
                       .cands = c, .ncands = ncands, .pool_size = ncands + 50 };
     lr_buf_reset(out);
     lr_decision_write_json(&d, out);
+    last_ = d;
 }
 
 /* Journals lead ID as event SEQ and stores it with decision JSON. */
@@ -96,7 +103,8 @@ static int64_t put(lr_store *s, int64_t seq, const char *id, const lr_buf *json)
     int64_t dec = 0;
     int rc = lr_store_append_event(s, seq, T0, "lead", id, body, (size_t)n);
     if (rc == LR_OK) rc = lr_store_add_lead(s, id, NULL, T0, body, (size_t)n, h, "assigned", "agent000");
-    if (rc == LR_OK) rc = lr_store_add_decision(s, seq, T0, id, "assigned", "agent000", json->data, json->len, &dec);
+    if (rc == LR_OK) rc = lr_store_add_decision(s, seq, T0, id, "assigned", "agent000", json->data,
+                                                json->len, compact_ ? &last_ : NULL, &dec);
     if (rc != LR_OK) printf("  put %s: %s\n", id, lr_strerror(rc));
     return rc == LR_OK ? dec : -1;
 }
@@ -125,14 +133,18 @@ static int collect(const lr_delivery_job *j, void *ud) {
     return 0;
 }
 
-TEST(a_long_why_is_stored_compressed_and_read_back_byte_for_byte) {
+/* A decision over 100 candidates, stored compact (COMPACT: the decision
+ * given) or compressed, read back every way the store reads decisions. */
+static void long_why_round_trip(bool compact) {
     lr_store *s = open_new();
     if (!s) { CHECK(0); return; }
     lr_buf json = LR_BUF_INIT, want = LR_BUF_INIT, b = LR_BUF_INIT;
     assignment("L1", 100, &json);
     CHECK(json.len > 3000);
     CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    compact_ = compact;
     int64_t dec = put(s, 1, "L1", &json);
+    compact_ = false;
     int64_t dl = 0;
     CHECK_EQ_INT(lr_store_add_delivery(s, dec, T0, 0, "L1", "assigned", "agent000", "crm", NULL,
                                        "pending", NULL, &dl), LR_OK);
@@ -156,6 +168,8 @@ TEST(a_long_why_is_stored_compressed_and_read_back_byte_for_byte) {
     s = NULL;
     CHECK_EQ_INT(sql_int("SELECT instr(body, '\"why\"') FROM decisions"), 0);
     CHECK_EQ_INT(sql_int("SELECT json_extract(body, '$.pool') = 'west' FROM decisions"), 1);
+    CHECK_EQ_INT(sql_int(compact ? "SELECT substr(why, 1, 1) = x'01' FROM decisions"
+                                 : "SELECT substr(why, 1, 1) = x'28' FROM decisions"), 1);
     long long packed = sql_int("SELECT length(why) FROM decisions");
     CHECK(packed > 0 && packed * 4 < (long long)json.len);
     s = reopen(s);
@@ -167,6 +181,14 @@ TEST(a_long_why_is_stored_compressed_and_read_back_byte_for_byte) {
     lr_buf_release(&want);
     lr_buf_release(&b);
     remove_db(s);
+}
+
+TEST(a_long_why_is_stored_compressed_and_read_back_byte_for_byte) {
+    long_why_round_trip(false);
+}
+
+TEST(a_compact_why_reads_back_byte_for_byte_every_way) {
+    long_why_round_trip(true);
 }
 
 TEST(a_short_why_and_a_decision_without_one_stay_whole) {
@@ -294,11 +316,111 @@ TEST(a_damaged_decision_comes_as_unreadable_and_holds_back_no_other_delivery) {
     remove_db(s);
 }
 
+/* Ids that share a prefix or not, need escaping, are long or empty; every
+ * state and skip reason; reason and detail with quotes and control
+ * characters; with and without pool_size. */
+TEST(a_compact_why_keeps_every_id_state_reason_and_detail) {
+    static const char *ids[] = { "a", "ab", "abc\"q", "\xC3\xA9-\xC3\xBC", "", "x\ny\\z",
+                                 "agent-with-a-long-identifier-0001",
+                                 "agent-with-a-long-identifier-0002", "agent-with-a-long", "b" };
+    enum { N = LR_SKIP__COUNT + 2 };
+    lr_candidate c[N];
+    for (int i = 0; i < N; i++) {
+        lr_cand_state st = i == 0 ? LR_CAND_CHOSEN : i == 1 ? LR_CAND_ELIGIBLE : LR_CAND_SKIPPED;
+        c[i] = (lr_candidate){ .agent = ids[i % 10], .state = st,
+                               .reason = st == LR_CAND_SKIPPED ? (lr_skip)(i - 2) : LR_SKIP_NONE };
+    }
+    lr_decision ds[3] = {
+        { .at = T0, .lead = "L1", .action = LR_ACTION_ASSIGNED, .agent = "a", .rule = "r",
+          .pool = "p", .strategy = "round_robin", .cands = c, .ncands = N, .pool_size = 5000,
+          .reason = "no \"one\" here", .detail = "line\nbreak \x01 and \xE2\x82\xAC" },
+        { .at = T0, .lead = "L2", .action = LR_ACTION_OFFERED, .cands = c, .ncands = N,
+          .pool_size = N },
+        { .at = T0, .lead = "L3", .action = LR_ACTION_QUEUED, .reason = "nobody",
+          .detail = "x", .pool_size = 9 },
+    };
+    for (int k = 0; k < 3; k++) {
+        lr_store *s = open_new();
+        if (!s) { CHECK(0); return; }
+        lr_buf json = LR_BUF_INIT, want = LR_BUF_INIT, b = LR_BUF_INIT;
+        char pad[700];                  /* the why must reach PACK_MIN to be packed */
+        memset(pad, 'd', sizeof pad - 1);
+        pad[sizeof pad - 1] = '\0';
+        if (k == 2) ds[k].detail = pad;
+        CHECK_EQ_INT(lr_decision_write_json(&ds[k], &json), LR_OK);
+        CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+        CHECK_EQ_INT(lr_store_add_decision(s, 1, T0, ds[k].lead, "assigned", NULL, json.data,
+                                           json.len, &ds[k], NULL), LR_OK);
+        CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+        bracket(&json, &want);
+        CHECK_EQ_INT(lr_store_decisions_of_event(s, 1, NULL, &b), LR_OK);
+        CHECK_EQ_STR(b.data, want.data);
+        lr_store_close(s);
+        s = NULL;
+        CHECK_EQ_INT(sql_int("SELECT substr(why, 1, 1) = x'01' FROM decisions"), 1);
+        s = reopen(s);
+        lr_buf_release(&json);
+        lr_buf_release(&want);
+        lr_buf_release(&b);
+        remove_db(s);
+    }
+}
+
+TEST(a_damaged_compact_why_is_an_error_and_a_made_one_reads) {
+    lr_store *s = open_new();
+    if (!s) { CHECK(0); return; }
+    compact_ = true;
+    lr_buf json = LR_BUF_INIT, b = LR_BUF_INIT;
+    assignment("L1", 100, &json);
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    put(s, 1, "L1", &json);
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    compact_ = false;
+    lr_store_close(s);
+    s = NULL;
+    static const char *damage[] = {
+        "UPDATE decisions SET why = substr(why, 1, length(why) / 2)",   /* cut short */
+        "UPDATE decisions SET why = why || x'00'",                      /* trailing bytes */
+        "UPDATE decisions SET why = x'0100010E000161'",                 /* state 14: none such */
+        "UPDATE decisions SET why = x'01000102050161'",                 /* shares 5 of nothing */
+        "UPDATE decisions SET why = x'0108'",                           /* an unknown flag */
+        "UPDATE decisions SET why = x'01040303000001610000016200000163'", /* pool_size 3 of 3 */
+        "UPDATE decisions SET why = x'0100FFFFFFFFFFFFFFFFFFFF01'",     /* a number too long */
+        "UPDATE decisions SET why = x'01'",
+    };
+    for (size_t i = 0; i < sizeof damage / sizeof *damage; i++) {
+        CHECK_EQ_INT(sql(damage[i]), SQLITE_OK);
+        s = reopen(s);
+        lr_buf_reset(&b);
+        CHECK_EQ_INT(lr_buf_puts(&b, "keep"), LR_OK);
+        if (lr_store_decisions_of_event(s, 1, NULL, &b) != LR_EDAMAGED) {
+            printf("  not found damaged: %s\n", damage[i]);
+            CHECK(0);
+        }
+        CHECK_EQ_STR(b.data, "keep");
+        lr_store_close(s);
+        s = NULL;
+    }
+    /* made by hand as decision_pack.c describes it: flags 0, one
+     * candidate, chosen, sharing 0 bytes, id "a" */
+    CHECK_EQ_INT(sql("UPDATE decisions SET why = x'010001000001' || CAST('a' AS BLOB)"), SQLITE_OK);
+    s = reopen(s);
+    lr_buf_reset(&b);
+    CHECK_EQ_INT(lr_store_decisions_of_event(s, 1, NULL, &b), LR_OK);
+    CHECK_CONTAINS(b.data, "\"why\":{\"candidates\":[{\"agent\":\"a\",\"chosen\":true}]}}]");
+    lr_buf_release(&json);
+    lr_buf_release(&b);
+    remove_db(s);
+}
+
 int main(void) {
     RUN(a_long_why_is_stored_compressed_and_read_back_byte_for_byte);
     RUN(a_short_why_and_a_decision_without_one_stay_whole);
     RUN(a_schema_4_file_migrates_and_its_old_rows_read_as_stored);
     RUN(a_damaged_why_is_an_error_that_says_so_and_leaves_the_buffer);
     RUN(a_damaged_decision_comes_as_unreadable_and_holds_back_no_other_delivery);
+    RUN(a_compact_why_reads_back_byte_for_byte_every_way);
+    RUN(a_compact_why_keeps_every_id_state_reason_and_detail);
+    RUN(a_damaged_compact_why_is_an_error_and_a_made_one_reads);
     return test_report();
 }

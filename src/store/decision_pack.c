@@ -38,9 +38,8 @@
  */
 #include "sqlite_impl.h"
 
-#include "leadrouter/error.h"
-
 #include "leadrouter/decision.h"
+#include "leadrouter/error.h"
 
 #include <assert.h>
 #include <stdint.h>
@@ -166,7 +165,8 @@ static int unpack_why(const unsigned char *p, size_t n, lr_buf *out) {
         size_t len;
         const char *rest = get_bytes(&r, &len);
         if (r.bad || st >= 2 + LR_SKIP__COUNT || shared > plen ||
-            (rest && memchr(rest, '\0', len)) || shared + len > ID_MAX) {
+            (rest && memchr(rest, '\0', len)) || shared + len > ID_MAX ||
+            ids.len + shared + len >= WHY_MAX) {               /* no blob decodes that big */
             r.bad = true;
             break;
         }
@@ -240,7 +240,7 @@ int lr_sq_pack_decision(lr_store *s, const char *json, size_t len, const lr_deci
         /* the decision must be the one the JSON was written from */
         lr_buf back = LR_BUF_INIT;
         int rc = unpack_why((const unsigned char *)s->pack.data + head + 1, z, &back);
-        assert(rc != LR_OK || (back.len == wlen && memcmp(back.data, why, wlen) == 0));
+        assert(rc == LR_OK && back.len == wlen && memcmp(back.data, why, wlen) == 0);
         lr_buf_release(&back);
 #endif
     } else {

@@ -263,6 +263,13 @@ static long busy_find(const lr_dispatcher *d, int64_t id) {
     return -1;
 }
 
+bool lr_dispatch_hint_room(lr_dispatcher *d) {
+    pthread_mutex_lock(&d->mu);
+    bool room = d->nhints < HINTS_MAX;
+    pthread_mutex_unlock(&d->mu);
+    return room;
+}
+
 void lr_dispatch_hint(lr_dispatcher *d, int64_t id, char *decision, size_t dlen, char *lead,
                       size_t llen) {
     hint *h = malloc(sizeof *h);

@@ -60,6 +60,11 @@ int lr_dispatch_start(const char *db_path, lr_store_sync sync, lr_dispatch_repor
 void lr_dispatch_hint(lr_dispatcher *d, int64_t id, char *decision, size_t dlen, char *lead,
                       size_t llen);
 
+/* Whether a hint given now would be kept: false while as many wait as the
+ * dispatcher holds (a receiver down, a backlog), so that the writer does
+ * not copy bodies only to have them dropped. Thread-safe. */
+bool lr_dispatch_hint_room(lr_dispatcher *d);
+
 /* Deliveries with ids up to ID are on disk, with their decisions: nothing
  * newer is sent (a writer whose commits reach the disk later, on a flush
  * thread, says this after each flush; ids grow with the commits). Until it

@@ -72,10 +72,12 @@ static char *copy(const char *p, size_t n) {
 }
 
 /* Keeps a copy of the current decision's bodies for delivery ID (none when
- * they are not at hand, or memory is short: the store has them). */
+ * they are not at hand, when the dispatcher would drop them, or memory is
+ * short: the store has them). */
 static void hint(lr_service *svc, int64_t id) {
     const lr_outbox_bodies *b = svc->bodies;
-    if (!b || !b->decision || !b->lead) return;
+    if (!b || !b->decision || !b->lead || !svc->dispatch || !lr_dispatch_hint_room(svc->dispatch))
+        return;
     lr_outbox_hint *h = malloc(sizeof *h);
     char *dec = copy(b->decision, b->dlen), *lead = copy(b->lead, b->llen);
     if (!h || !dec || !lead) {

@@ -31,6 +31,13 @@
  *
  * A write that fails is reported by the call that made it, and again by
  * every later call on the file.
+ *
+ * Only what has the shape of SQLite's frames is gathered: a 24-byte
+ * header, then the write that follows it (the page; walWriteOneFrame() in
+ * wal.c, the same since WAL came in 3.7.0; Debian 12 has 3.40). Any other
+ * write (the WAL's own header, a page rewritten in place, or a way of
+ * writing a later SQLite might have) writes the buffer out and goes
+ * straight through, so a change there costs speed, never a commit.
  */
 #include "sqlite_impl.h"
 
@@ -50,7 +57,8 @@ typedef struct wb_file {
     sqlite3_file base;              /* pMethods: wb_methods */
     sqlite3_file *real;             /* the default VFS's file, right after this struct */
     bool wal;
-    bool commit_next;               /* the last write was a commit frame's header */
+    bool after_hdr;                 /* the last write was a frame's header */
+    bool commit_next;               /* ... and the frame commits */
     int err;                        /* a failed write: every later call fails */
     char *buf;                      /* WAL only, from the first write */
     size_t len;
@@ -98,6 +106,13 @@ static int wb_write(sqlite3_file *file, const void *p, int n, sqlite3_int64 off)
         return f->real->pMethods->xWrite(f->real, p, n, off);
     }
     if (len > BUF_CAP) return f->real->pMethods->xWrite(f->real, p, n, off);
+    if (len != FRAME_HDR && !f->after_hdr) {
+        /* not a frame's page: the WAL's own header, a page rewritten in
+         * place, or a way of writing this file SQLite did not have when
+         * this was written: in order, and at once */
+        FLUSHED(f);
+        return f->real->pMethods->xWrite(f->real, p, n, off);
+    }
     if (f->len == 0) f->off = off;
     memcpy(f->buf + f->len, p, len);
     f->len += len;
@@ -106,8 +121,10 @@ static int wb_write(sqlite3_file *file, const void *p, int n, sqlite3_int64 off)
          * after the commit, zero unless this frame commits */
         const unsigned char *h = p;
         f->commit_next = (h[4] | h[5] | h[6] | h[7]) != 0;
+        f->after_hdr = true;
         return SQLITE_OK;
     }
+    f->after_hdr = false;           /* the page of the frame whose header came last */
     if (f->commit_next) {
         f->commit_next = false;
         return wb_flush(f);

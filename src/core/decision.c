@@ -267,12 +267,14 @@ static char *write_decision(const lr_decision *d, char *p) {
     return p;
 }
 
-/* See decision.h. The room is reserved once, from an upper bound, so the
- * writer cannot fail half-way: on LR_ENOMEM OUT is as it was. */
-int lr_decision_write_json(const lr_decision *d, lr_buf *out) {
+/* Appends what WRITE writes of D, in room for ROOM bytes. The room is
+ * reserved once, from an upper bound, so the writer cannot fail half-way:
+ * on LR_ENOMEM OUT is as it was. */
+static int append(lr_buf *out, const lr_decision *d, size_t room,
+                  char *(*write)(const lr_decision *, char *)) {
     assert(d && out);
-    if (lr_buf_reserve(out, bound(d)) != LR_OK) return LR_ENOMEM;
-    char *end = write_decision(d, out->data + out->len);
+    if (lr_buf_reserve(out, room) != LR_OK) return LR_ENOMEM;
+    char *end = write(d, out->data + out->len);
     out->len = (size_t)(end - out->data);
     assert(out->len < out->cap);
     *end = '\0';
@@ -280,14 +282,13 @@ int lr_decision_write_json(const lr_decision *d, lr_buf *out) {
 }
 
 /* See decision.h. */
+int lr_decision_write_json(const lr_decision *d, lr_buf *out) {
+    return append(out, d, bound(d), write_decision);
+}
+
+/* See decision.h. */
 int lr_decision_write_why(const lr_decision *d, lr_buf *out) {
-    assert(d && out);
-    if (lr_buf_reserve(out, why_bound(d)) != LR_OK) return LR_ENOMEM;
-    char *end = write_why(d, out->data + out->len);
-    out->len = (size_t)(end - out->data);
-    assert(out->len < out->cap);
-    *end = '\0';
-    return LR_OK;
+    return append(out, d, why_bound(d), write_why);
 }
 
 /* See decision.h. */

@@ -191,26 +191,32 @@ TEST(a_compact_why_reads_back_byte_for_byte_every_way) {
     long_why_round_trip(true);
 }
 
+/* Commits S's open transaction, whose event 1 decided JSON; checks that
+ * the store gives that JSON back, and (the store closed) that STORED_SQL
+ * says 1 of the file; then removes the store. */
+static void check_read_back(lr_store *s, const lr_buf *json, const char *stored_sql) {
+    lr_buf want = LR_BUF_INIT, b = LR_BUF_INIT;
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    bracket(json, &want);
+    CHECK_EQ_INT(lr_store_decisions_of_event(s, 1, NULL, &b), LR_OK);
+    CHECK_EQ_STR(b.data, want.data);
+    lr_store_close(s);
+    CHECK_EQ_INT(sql_int(stored_sql), 1);
+    lr_buf_release(&want);
+    lr_buf_release(&b);
+    remove_db(reopen(NULL));                    /* it opens again */
+}
+
 TEST(a_short_why_and_a_decision_without_one_stay_whole) {
     lr_store *s = open_new();
     if (!s) { CHECK(0); return; }
-    lr_buf json = LR_BUF_INIT, want = LR_BUF_INIT, b = LR_BUF_INIT;
+    lr_buf json = LR_BUF_INIT;
     assignment("L1", 3, &json);
     CHECK_CONTAINS(json.data, "\"why\":");
     CHECK_EQ_INT(lr_store_begin(s), LR_OK);
     put(s, 1, "L1", &json);
-    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
-    bracket(&json, &want);
-    CHECK_EQ_INT(lr_store_decisions_of_event(s, 1, NULL, &b), LR_OK);
-    CHECK_EQ_STR(b.data, want.data);
-    lr_store_close(s);
-    s = NULL;
-    CHECK_EQ_INT(sql_int("SELECT why IS NULL AND instr(body, '\"why\"') > 0 FROM decisions"), 1);
-    s = reopen(s);
+    check_read_back(s, &json, "SELECT why IS NULL AND instr(body, '\"why\"') > 0 FROM decisions");
     lr_buf_release(&json);
-    lr_buf_release(&want);
-    lr_buf_release(&b);
-    remove_db(s);
 }
 
 TEST(a_schema_4_file_migrates_and_its_old_rows_read_as_stored) {
@@ -342,7 +348,7 @@ TEST(a_compact_why_keeps_every_id_state_reason_and_detail) {
     for (int k = 0; k < 3; k++) {
         lr_store *s = open_new();
         if (!s) { CHECK(0); return; }
-        lr_buf json = LR_BUF_INIT, want = LR_BUF_INIT, b = LR_BUF_INIT;
+        lr_buf json = LR_BUF_INIT;
         char pad[700];                  /* the why must reach PACK_MIN to be packed */
         memset(pad, 'd', sizeof pad - 1);
         pad[sizeof pad - 1] = '\0';
@@ -351,18 +357,8 @@ TEST(a_compact_why_keeps_every_id_state_reason_and_detail) {
         CHECK_EQ_INT(lr_store_begin(s), LR_OK);
         CHECK_EQ_INT(lr_store_add_decision(s, 1, T0, ds[k].lead, "assigned", NULL, json.data,
                                            json.len, &ds[k], NULL), LR_OK);
-        CHECK_EQ_INT(lr_store_commit(s), LR_OK);
-        bracket(&json, &want);
-        CHECK_EQ_INT(lr_store_decisions_of_event(s, 1, NULL, &b), LR_OK);
-        CHECK_EQ_STR(b.data, want.data);
-        lr_store_close(s);
-        s = NULL;
-        CHECK_EQ_INT(sql_int("SELECT substr(why, 1, 1) = x'01' FROM decisions"), 1);
-        s = reopen(s);
+        check_read_back(s, &json, "SELECT substr(why, 1, 1) = x'01' FROM decisions");
         lr_buf_release(&json);
-        lr_buf_release(&want);
-        lr_buf_release(&b);
-        remove_db(s);
     }
 }
 

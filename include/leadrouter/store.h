@@ -95,6 +95,13 @@ void lr_flusher_stop(lr_flusher *f);
  * durable as the sync mode says. */
 int lr_store_begin(lr_store *s);
 int lr_store_commit(lr_store *s);
+
+/* A read transaction: the reads until lr_store_read_end() see one
+ * snapshot, taken at the first of them, and share the cost of opening
+ * it (a lookup in the WAL's index per statement otherwise). LR_ESTATE
+ * when a transaction is open already. */
+int lr_store_read_begin(lr_store *s);
+int lr_store_read_end(lr_store *s);
 int lr_store_rollback(lr_store *s);
 
 /* ---- the journal ------------------------------------------------------- */

@@ -672,11 +672,17 @@ static lr_time start_due(lr_dispatcher *d, chanset *set, lr_time now) {
                 p.room = inflight ? 0 : 1;
             }
         }
+        /* Under load a pass waits until half of the channel's slots are
+         * free: one query, in one read transaction, then starts several
+         * transfers instead of one each time a transfer ends. The end of
+         * a transfer wakes the loop, so nothing waits longer than that. */
+        if (p.room && inflight && 2 * p.room < ch->concurrency) continue;
         if (p.room) {
             /* The busy ids are copied before the query reads: an id settled
              * after the copy may come from a snapshot older than its
              * committed outcome, so it still counts as busy in this pass;
-             * one settled before the copy was committed before the read. */
+             * one settled before the copy was committed before the read
+             * (the read transaction takes its snapshot at the query). */
             pthread_mutex_lock(&d->mu);
             p.durable = d->durable;
             p.nbusy = d->nbusy;
@@ -685,14 +691,18 @@ static lr_time start_due(lr_dispatcher *d, chanset *set, lr_time now) {
             pthread_mutex_unlock(&d->mu);
             if (p.nbusy && !p.busy) continue;           /* out of memory: next pass */
             int lim = (int)(p.room + p.nbusy < 100000 ? p.room + p.nbusy : 100000);
+            bool txn = lr_store_read_begin(d->store) == LR_OK;
             lr_store_due_deliveries(d->store, ch->name, now, lim, p.busy, p.nbusy, hint_known,
                                     pick_one, &p);
             free(p.busy);
+            /* with every slot taken, more may be due: the end of a transfer
+             * wakes the loop; else the next due time sets the wait */
+            lr_time t;
+            if (p.room && lr_store_next_delivery(d->store, ch->name, &t) == LR_OK &&
+                t != LR_TIME_NONE && t > now && (next == LR_TIME_NONE || t < next))
+                next = t;
+            if (txn) lr_store_read_end(d->store);
         }
-        lr_time t;
-        if (lr_store_next_delivery(d->store, ch->name, &t) == LR_OK && t != LR_TIME_NONE &&
-            t > now && (next == LR_TIME_NONE || t < next))
-            next = t;
     }
     return next;
 }
@@ -720,6 +730,7 @@ static void *dispatch_main(void *arg) {
         curl_multi_perform(d->multi, &running);
         CURLMsg *msg;
         int left;
+        bool ended = false;         /* a slot is free: start what is due at once */
         while ((msg = curl_multi_info_read(d->multi, &left))) {
             if (msg->msg != CURLMSG_DONE) continue;
             xfer *x = NULL;
@@ -730,9 +741,10 @@ static void *dispatch_main(void *arg) {
                 if (*pp == x) { *pp = x->next; break; }
             finish(d, x, code);
             xfer_free(x);
+            ended = true;
         }
         pthread_mutex_lock(&d->mu);
-        bool again = d->poked || d->stopping;
+        bool again = d->poked || d->stopping || ended;
         pthread_mutex_unlock(&d->mu);
         if (again) continue;
         int wait = POLL_MAX_MS;

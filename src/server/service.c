@@ -81,8 +81,14 @@ static void *writer_main(void *arg) {
     pthread_setname_np(pthread_self(), "lr-writer");
     pthread_mutex_lock(&svc->mu);
     for (;;) {
-        while (!svc->head && !svc->results && !svc->stopping) {
+        while (!svc->head && !svc->stopping) {
             lr_time dl = lr_engine_next_deadline(svc->eng);
+            if (svc->results) {     /* they ride with commands, or wait a little */
+                if (svc->nresults >= LR_RESULTS_BATCH) break;
+                lr_time rdl = svc->results_at + LR_RESULTS_WAIT_MS;
+                if (rdl > wall_ms() + LR_RESULTS_WAIT_MS) break;    /* the clock went back */
+                if (dl == LR_TIME_NONE || rdl < dl) dl = rdl;
+            }
             if (dl == LR_TIME_NONE) {
                 pthread_cond_wait(&svc->work, &svc->mu);
                 continue;
@@ -104,6 +110,7 @@ static void *writer_main(void *arg) {
         }
         lr_delivery_result *results = svc->results;
         svc->results = NULL;
+        svc->nresults = 0;
         pthread_mutex_unlock(&svc->mu);
 
         lr_time now = wall_ms();

@@ -19,6 +19,8 @@
 
 #define LR_COMMIT_BUCKETS 12
 #define LR_READERS 4                /* reader threads, each with a store handle (reads.c) */
+#define LR_RESULTS_WAIT_MS 10       /* delivery outcomes wait this long for a batch (outbox.c) */
+#define LR_RESULTS_BATCH 256        /* or until this many wait */
 
 /* An agent's email, borrowed from the config (outbox.c). */
 typedef struct lr_agent_email {
@@ -65,6 +67,8 @@ struct lr_service {
     lr_dispatcher *dispatch;        /* NULL without a writer thread (route --db):
                                        deliveries then wait in the outbox */
     lr_delivery_result *results;    /* outcomes reported, not yet recorded (mu) */
+    size_t nresults;                /* how many (mu) */
+    lr_time results_at;             /* when the oldest of them was reported (mu) */
     const lr_config *cfg_next;      /* during a config change: the new config */
     uint64_t cfg_gen;               /* bumped whenever cfg or cfg_next changes */
     uint64_t notify_gen;            /* the cfg_gen the fields below describe */

@@ -36,6 +36,7 @@
 
 #define LR_STORE_STMT_MAP(X)                                                    \
     X(BEGIN, "BEGIN IMMEDIATE")                                                 \
+    X(BEGIN_READ, "BEGIN DEFERRED")                                             \
     X(COMMIT, "COMMIT")                                                         \
     X(ROLLBACK, "ROLLBACK")                                                     \
     X(EV_APPEND, "INSERT INTO events(seq, at, type, lead, body) VALUES (?1, ?2, ?3, ?4, ?5)") \

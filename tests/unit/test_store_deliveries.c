@@ -261,11 +261,51 @@ TEST(a_known_delivery_comes_without_its_bodies_unless_conditional) {
     remove_db(s);
 }
 
+/* The dispatcher reads a pass in one read transaction: what another
+ * handle commits meanwhile is not in it, and is there after it. */
+TEST(a_read_transaction_keeps_one_snapshot) {
+    lr_store *s = open_new();
+    if (!s) { CHECK(0); return; }
+    char err[256] = "";
+    lr_store *w = NULL;
+    CHECK_EQ_INT(lr_store_open(path_, LR_SYNC_OFF, &w, err, sizeof err), LR_OK);
+    if (!w) { remove_db(s); return; }
+    int64_t d1, d2, a, b;
+    CHECK_EQ_INT(lr_store_begin(w), LR_OK);
+    lead_and_decision(w, 1, "L1", "assigned", T0, &d1);
+    CHECK_EQ_INT(lr_store_add_delivery(w, d1, T0, 0, "L1", "assigned", "ann", "crm", NULL,
+                                       "pending", NULL, &a), LR_OK);
+    CHECK_EQ_INT(lr_store_commit(w), LR_OK);
+
+    CHECK_EQ_INT(lr_store_read_begin(s), LR_OK);
+    CHECK_EQ_INT(lr_store_read_begin(s), LR_ESTATE);        /* one at a time */
+    seen v = { 0 };
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 10, NULL, 0, NULL, collect, &v), LR_OK);
+    CHECK_EQ_INT(v.n, 1);
+    CHECK_EQ_INT(lr_store_begin(w), LR_OK);                 /* a writer is not held up */
+    lead_and_decision(w, 2, "L2", "assigned", T0, &d2);
+    CHECK_EQ_INT(lr_store_add_delivery(w, d2, T0, 0, "L2", "assigned", "ann", "crm", NULL,
+                                       "pending", NULL, &b), LR_OK);
+    CHECK_EQ_INT(lr_store_commit(w), LR_OK);
+    v = (seen){ 0 };
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 10, NULL, 0, NULL, collect, &v), LR_OK);
+    CHECK_EQ_INT(v.n, 1);                                   /* the snapshot of the first read */
+    CHECK_EQ_INT(lr_store_read_end(s), LR_OK);
+    CHECK_EQ_INT(lr_store_read_end(s), LR_OK);              /* none open: nothing to do */
+    v = (seen){ 0 };
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 10, NULL, 0, NULL, collect, &v), LR_OK);
+    CHECK_EQ_INT(v.n, 2);
+    CHECK_EQ_INT(v.ids[1], b);
+    lr_store_close(w);
+    remove_db(s);
+}
+
 int main(void) {
     RUN(due_deliveries_come_with_their_lead_and_in_due_order);
     RUN(delivery_json_and_pages);
     RUN(retry_makes_a_dead_delivery_pending_again);
     RUN(a_delayed_notice_knows_when_its_lead_moved_on);
     RUN(a_known_delivery_comes_without_its_bodies_unless_conditional);
+    RUN(a_read_transaction_keeps_one_snapshot);
     return test_report();
 }

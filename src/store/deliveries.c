@@ -118,7 +118,7 @@ static int id_cmp(const void *a, const void *b) {
 
 /* Reads delivery ID's job (its row, decision and lead) and hands it to CB:
  * CB's return, or an error. */
-/* The first eight columns of DLV_JOB and DLV_JOB_LITE, as a job without
+/* The first eight columns of DLV_JOB and DLV_DUE, as a job without
  * bodies. */
 static lr_delivery_job job_row(sqlite3_stmt *st) {
     return (lr_delivery_job){
@@ -158,46 +158,67 @@ static int one_job(lr_store *s, int64_t id, lr_store_job_cb cb, void *ud) {
     return stop ? stop : rc;
 }
 
-/* Job ID without the decision's and the lead's bodies (the caller has
- * them); a conditional one is read whole (moved_on needs the decisions). */
-static int lite_job(lr_store *s, int64_t id, lr_store_job_cb cb, void *ud) {
-    sqlite3_stmt *st = s->st[SQ_DLV_JOB_LITE];
-    int b = sqlite3_bind_int64(st, 1, id);
-    int stop = 0;
-    bool cond = false;
-    if (b == SQLITE_OK && (b = sqlite3_step(st)) == SQLITE_ROW) {
-        lr_delivery_job j = job_row(st);
-        cond = sqlite3_column_int(st, 8) != 0;
-        if (!cond) stop = cb(&j, ud);
-    }
-    int rc = lr_sq_finish(s, st, b);
-    if (rc == LR_OK && cond) return one_job(s, id, cb, ud);
-    return stop ? stop : rc;
+/* A due delivery as the due query read it: a job without bodies whose
+ * strings are offsets into the pass's arena (-1: NULL), or only an id
+ * (whole: read again with its bodies). */
+typedef struct due {
+    lr_delivery_job job;
+    bool whole;
+    long str[4];                    /* lead, action, agent, recipient */
+} due;
+
+/* Copies column COL (a string or NULL) into ARENA: its offset, or -1. */
+static long keep_str(lr_buf *arena, sqlite3_stmt *st, int col, int *rc) {
+    const char *v = col_str(st, col);
+    if (!v || *rc != LR_OK) return -1;
+    long at = (long)arena->len;
+    *rc = lr_buf_append(arena, v, strlen(v) + 1);
+    return at;
 }
 
-/* The due ids are read first (the index alone), the busy ones dropped, and
- * only then are the others' bodies read, one at a time. */
+/* The due rows are read first, with their columns (the table's row is
+ * read for the partial index's rows anyway), the busy ones dropped; a
+ * known one (the caller has its bodies) is then handed over as read, and
+ * only the others' bodies are read, one at a time. */
 int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int limit,
                             int64_t *skip, size_t nskip, lr_store_known_fn known,
                             lr_store_job_cb cb, void *ud) {
     if (nskip > 1) qsort(skip, nskip, sizeof *skip, id_cmp);
-    int64_t *ids = malloc((size_t)(limit > 0 ? limit : 1) * sizeof *ids);
-    if (!ids) return LR_ENOMEM;
+    due *v = malloc((size_t)(limit > 0 ? limit : 1) * sizeof *v);
+    if (!v) return LR_ENOMEM;
+    lr_buf arena = LR_BUF_INIT;
     sqlite3_stmt *st = s->st[SQ_DLV_DUE];
     int b = lr_sq_bind_str(st, 1, channel);
     if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 2, now);
     if (b == SQLITE_OK) b = sqlite3_bind_int(st, 3, limit);
     size_t n = 0;
+    int mrc = LR_OK;
     while (b == SQLITE_OK && (b = sqlite3_step(st)) == SQLITE_ROW) {
         b = SQLITE_OK;
         int64_t id = sqlite3_column_int64(st, 0);
         if (nskip && bsearch(&id, skip, nskip, sizeof *skip, id_cmp)) continue;
-        if (n < (size_t)limit) ids[n++] = id;
+        if (n == (size_t)limit) continue;
+        due *d = &v[n++];
+        /* a conditional one is read whole: moved_on needs the decisions */
+        d->whole = sqlite3_column_int(st, 8) != 0 || !known || !known(id, ud);
+        d->job = job_row(st);
+        if (d->whole) continue;
+        for (int k = 0; k < 4; k++) d->str[k] = keep_str(&arena, st, 1 + k, &mrc);
     }
     int rc = lr_sq_finish(s, st, b);
-    for (size_t i = 0; rc == LR_OK && i < n; i++)
-        rc = known && known(ids[i], ud) ? lite_job(s, ids[i], cb, ud) : one_job(s, ids[i], cb, ud);
-    free(ids);
+    if (rc == LR_OK) rc = mrc;
+    for (size_t i = 0; rc == LR_OK && i < n; i++) {
+        due *d = &v[i];
+        if (d->whole) {
+            rc = one_job(s, d->job.id, cb, ud);
+            continue;
+        }
+        const char **str[4] = { &d->job.lead, &d->job.action, &d->job.agent, &d->job.recipient };
+        for (int k = 0; k < 4; k++) *str[k] = d->str[k] < 0 ? NULL : arena.data + d->str[k];
+        rc = cb(&d->job, ud);
+    }
+    lr_buf_release(&arena);
+    free(v);
     return rc;
 }
 

@@ -99,7 +99,8 @@
                   " WHERE id = ?1 AND " LR_SQ_DLV_OPEN)                         \
     X(DLV_RETRY, "UPDATE deliveries SET status = 'pending', next_at = ?2, window_from = ?2," \
                  " updated_at = ?2 WHERE id = ?1")                              \
-    X(DLV_DUE, "SELECT id, decision FROM deliveries"                           \
+    X(DLV_DUE, "SELECT id, lead, action, agent, recipient, attempts, created_at," \
+               " window_from, cond FROM deliveries"                              \
                " WHERE channel = ?1 AND " LR_SQ_DLV_OPEN " AND next_at <= ?2"   \
                " ORDER BY next_at, id LIMIT ?3")                                \
     X(DLV_JOB, "SELECT d.id, d.lead, d.action, d.agent, d.recipient, d.attempts," \
@@ -108,8 +109,6 @@
                "   WHERE d2.lead_seq = dc.lead_seq AND d2.id > dc.id)"          \
                " FROM deliveries d JOIN decisions dc ON dc.id = d.decision"     \
                " LEFT JOIN leads l ON l.seq = dc.lead_seq WHERE d.id = ?1")     \
-    X(DLV_JOB_LITE, "SELECT id, lead, action, agent, recipient, attempts, created_at," \
-                    " window_from, cond FROM deliveries WHERE id = ?1")          \
     X(DLV_NEXT, "SELECT min(next_at) FROM deliveries WHERE channel = ?1 AND " LR_SQ_DLV_OPEN) \
     X(DLV_COUNTS, "SELECT status, count(*) FROM deliveries GROUP BY status")    \
     X(DLV_LAST_ID, "SELECT coalesce(max(id), 0) FROM deliveries")               \

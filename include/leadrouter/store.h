@@ -150,8 +150,9 @@ int lr_store_set_lead_state(lr_store *s, const char *id, const char *state,
  * created it and HASH its body hash, or LR_ENOENT. */
 int lr_store_find_lead(lr_store *s, const char *id, int64_t *seq, unsigned char hash[32]);
 
-/* Appends to OUT a JSON array of the decisions made by event SEQ
- * concerning LEAD (all of that event's decisions when LEAD is NULL). */
+/* Appends to OUT a JSON array of the decisions that lead event SEQ made
+ * about the lead it created (the answer it was given), in order; LEAD,
+ * when not NULL, must be that lead's id. */
 int lr_store_decisions_of_event(lr_store *s, int64_t seq, const char *lead, lr_buf *out);
 
 /* Appends to OUT the JSON object for GET /v1/leads/{id}:

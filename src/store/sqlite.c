@@ -19,7 +19,7 @@
  * that triggers a checkpoint waits for it (with FULL, a write and fsync
  * of up to 40 MiB to the database file).
  *
- * Schema, version 5 (PRAGMA user_version; MIGRATIONS[] below moves a file
+ * Schema, version 6 (PRAGMA user_version; MIGRATIONS[] below moves a file
  * from each version to the next, one transaction per step):
  *
  *   events(seq INTEGER PRIMARY KEY, at, type, lead, body)
@@ -33,8 +33,11 @@
  *       without its "why" when why holds the "why" compressed
  *       (decision_pack.c: nine tenths of a lead's bytes); lead_seq is the seq
  *       of the lead's row (NULL when no such lead was stored: a decision
- *       about an unknown id). Indexes on (lead_seq) -- with the rowid:
- *       (lead_seq, id) -- and (seq). A lead's decisions are found by its
+ *       about an unknown id). One index, on (lead_seq) -- with the rowid:
+ *       (lead_seq, id); the decisions a lead's own event made (its
+ *       replayed answer) are those with lead_seq = seq = the lead's seq
+ *       (an index on seq, dropped in version 6, cost every decision an
+ *       insert for that one read). A lead's decisions are found by its
  *       seq, not its id: new leads' seqs grow, so that index is written at
  *       its end, where an index on the id text (often random) dirties one
  *       random page per decision. For the same reason there is no index on
@@ -84,7 +87,7 @@
 #include <string.h>
 #include <time.h>
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 #define WAL_CHECKPOINT_BYTES (40 * 1024 * 1024)  /* the writer checkpoints past this */
 
 /* MIGRATIONS[v] takes a database from user_version v to v + 1. */
@@ -130,6 +133,9 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
     /* 4 -> 5: a decision's "why" compressed (decision_pack.c); older rows
      * keep it in body, with why NULL */
     "ALTER TABLE decisions ADD COLUMN why BLOB;",
+    /* 5 -> 6: no index on decisions(seq): an event's decisions are read
+     * only for a lead's replayed answer, found by the lead's seq */
+    "DROP INDEX IF EXISTS decisions_seq;",
 };
 
 static const char *const STMT_SQL[SQ__COUNT] = {

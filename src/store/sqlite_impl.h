@@ -52,7 +52,8 @@
     X(LEAD_GET, "SELECT id, state, agent, source, received_at, body, seq FROM leads WHERE id = ?1") \
     X(LEAD_DECS, "SELECT body, why FROM decisions WHERE lead_seq = ?1 ORDER BY id") \
     X(LEAD_PROGRESS, "SELECT body FROM events WHERE lead = ?1 AND type = 'progress' ORDER BY seq") \
-    X(EVENT_DECS, "SELECT body, why FROM decisions WHERE seq = ?1 AND (?2 IS NULL OR lead = ?2)" \
+    X(EVENT_DECS, "SELECT body, why FROM decisions WHERE lead_seq = ?1 AND seq = ?1"      \
+                  " AND (?2 IS NULL OR lead = ?2)" \
                   " ORDER BY id")                                               \
     X(LIST_ALL, LR_SQ_LIST_COLS "WHERE seq > ?5" LR_SQ_LIST_TAIL)               \
     X(LIST_AGENT, LR_SQ_LIST_COLS "INDEXED BY leads_agent WHERE agent = ?1 AND seq > ?5" \

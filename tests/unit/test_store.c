@@ -261,23 +261,35 @@ TEST(lead_json_for_an_agent_shows_only_its_own_leads) {
     db_remove(&d);
 }
 
-TEST(decisions_of_event_filters_by_lead) {
+/* A lead's replayed answer: the decisions its own event made about it,
+ * not those of its other events, nor those its event made about others. */
+TEST(decisions_of_event_are_the_answer_a_lead_event_got) {
     db d;
     CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
     CHECK_EQ_INT(put_lead(d.s, 1, "L1", NULL, T0), LR_OK);
+    CHECK_EQ_INT(put_decision(d.s, 1, T0, "L1", LR_ACTION_QUEUED, NULL, NULL, NULL, NULL, NULL), LR_OK);
     CHECK_EQ_INT(put_lead(d.s, 2, "L2", NULL, T0), LR_OK);
+    CHECK_EQ_INT(put_decision(d.s, 2, T0, "L2", LR_ACTION_UNROUTED, NULL, NULL, NULL, NULL, NULL), LR_OK);
+    CHECK_EQ_INT(put_decision(d.s, 2, T0, "L1", LR_ACTION_ASSIGNED, "ann", NULL, NULL, NULL, NULL), LR_OK);
+    CHECK_EQ_INT(put_decision(d.s, 2, T0, "L2", LR_ACTION_QUEUED, NULL, NULL, NULL, NULL, NULL), LR_OK);
     CHECK_EQ_INT(lr_store_append_event(d.s, 3, T0, "tick", NULL, "{}", 2), LR_OK);
-    CHECK_EQ_INT(put_decision(d.s, 3, T0, "L1", LR_ACTION_QUEUED, NULL, NULL, NULL, NULL, NULL), LR_OK);
-    CHECK_EQ_INT(put_decision(d.s, 3, T0, "L2", LR_ACTION_UNROUTED, NULL, NULL, NULL, NULL, NULL), LR_OK);
+    CHECK_EQ_INT(put_decision(d.s, 3, T0, "L1", LR_ACTION_CLOSED, "ann", NULL, NULL, NULL, NULL), LR_OK);
     lr_buf b = LR_BUF_INIT;
-    CHECK_EQ_INT(lr_store_decisions_of_event(d.s, 3, NULL, &b), LR_OK);
-    CHECK_EQ_STR(b.data, "[{\"at\":\"2026-11-02T10:00:00Z\",\"lead\":\"L1\",\"action\":\"queued\"},"
-                         "{\"at\":\"2026-11-02T10:00:00Z\",\"lead\":\"L2\",\"action\":\"unrouted\"}]");
+    CHECK_EQ_INT(lr_store_decisions_of_event(d.s, 1, "L1", &b), LR_OK);
+    CHECK_EQ_STR(b.data, "[{\"at\":\"2026-11-02T10:00:00Z\",\"lead\":\"L1\",\"action\":\"queued\"}]");
     lr_buf_reset(&b);
-    CHECK_EQ_INT(lr_store_decisions_of_event(d.s, 3, "L2", &b), LR_OK);
-    CHECK_EQ_STR(b.data, "[{\"at\":\"2026-11-02T10:00:00Z\",\"lead\":\"L2\",\"action\":\"unrouted\"}]");
+    CHECK_EQ_INT(lr_store_decisions_of_event(d.s, 2, "L2", &b), LR_OK);
+    CHECK_EQ_STR(b.data, "[{\"at\":\"2026-11-02T10:00:00Z\",\"lead\":\"L2\",\"action\":\"unrouted\"},"
+                         "{\"at\":\"2026-11-02T10:00:00Z\",\"lead\":\"L2\",\"action\":\"queued\"}]");
     lr_buf_reset(&b);
-    CHECK_EQ_INT(lr_store_decisions_of_event(d.s, 1, NULL, &b), LR_OK);
+    CHECK_EQ_INT(lr_store_decisions_of_event(d.s, 2, NULL, &b), LR_OK);    /* the same */
+    CHECK_CONTAINS(b.data, "\"unrouted\"},{");
+    CHECK(strstr(b.data, "\"L1\"") == NULL);
+    lr_buf_reset(&b);
+    CHECK_EQ_INT(lr_store_decisions_of_event(d.s, 2, "L1", &b), LR_OK);    /* not L2's lead */
+    CHECK_EQ_STR(b.data, "[]");
+    lr_buf_reset(&b);
+    CHECK_EQ_INT(lr_store_decisions_of_event(d.s, 3, NULL, &b), LR_OK);    /* not a lead event */
     CHECK_EQ_STR(b.data, "[]");
     lr_buf_release(&b);
     db_remove(&d);
@@ -638,7 +650,7 @@ int main(void) {
     RUN(replay_stops_on_callback_value_and_refuses_writes);
     RUN(lead_json_has_lead_decisions_and_progress);
     RUN(lead_json_for_an_agent_shows_only_its_own_leads);
-    RUN(decisions_of_event_filters_by_lead);
+    RUN(decisions_of_event_are_the_answer_a_lead_event_got);
     RUN(duplicate_lead_is_eexist_and_find_lead_reports_seq_and_hash);
     RUN(a_lead_is_stored_in_its_first_decisions_state_in_one_insert);
     RUN(list_leads_pages_with_cursors);

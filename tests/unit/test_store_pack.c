@@ -226,7 +226,7 @@ TEST(a_schema_4_file_migrates_and_its_old_rows_read_as_stored) {
     s = NULL;
     /* back to what schema 4 was: no why column, the whole JSON in body */
     CHECK_EQ_INT(sql("ALTER TABLE decisions DROP COLUMN why; PRAGMA user_version = 4;"), SQLITE_OK);
-    s = reopen(s);                              /* migrates to 5 */
+    s = reopen(s);                              /* migrates to the current version */
     CHECK(s != NULL);
     if (!s) return;
     lr_buf json = LR_BUF_INIT, old = LR_BUF_INIT, want = LR_BUF_INIT, b = LR_BUF_INIT;
@@ -237,13 +237,14 @@ TEST(a_schema_4_file_migrates_and_its_old_rows_read_as_stored) {
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     lr_store_close(s);
     s = NULL;
-    CHECK_EQ_INT(sql_int("PRAGMA user_version"), 5);
+    CHECK_EQ_INT(sql_int("PRAGMA user_version"), 6);
+    CHECK_EQ_INT(sql_int("SELECT count(*) FROM sqlite_schema WHERE name = 'decisions_seq'"), 0);
     /* a row as schema 4 wrote it: the whole JSON in body, why NULL */
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
-    CHECK_EQ_INT(sqlite3_prepare_v2(db, "INSERT INTO decisions(seq, at, lead, action, body)"
-                                        " VALUES (1, 0, 'L1', 'assigned', ?1)", -1, &st, NULL), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_prepare_v2(db, "INSERT INTO decisions(seq, at, lead, lead_seq, action, body)"
+                                        " VALUES (1, 0, 'L1', 1, 'assigned', ?1)", -1, &st, NULL), SQLITE_OK);
     sqlite3_bind_text(st, 1, old.data, (int)old.len, SQLITE_STATIC);
     CHECK_EQ_INT(sqlite3_step(st), SQLITE_DONE);
     sqlite3_finalize(st);
@@ -355,6 +356,12 @@ TEST(a_compact_why_keeps_every_id_state_reason_and_detail) {
         if (k == 2) ds[k].detail = pad;
         CHECK_EQ_INT(lr_decision_write_json(&ds[k], &json), LR_OK);
         CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+        char body[32];                  /* its lead, whose event made it */
+        int n = snprintf(body, sizeof body, "{\"id\":\"%s\"}", ds[k].lead);
+        unsigned char h[32] = { 1 };
+        CHECK_EQ_INT(lr_store_append_event(s, 1, T0, "lead", ds[k].lead, body, (size_t)n), LR_OK);
+        CHECK_EQ_INT(lr_store_add_lead(s, ds[k].lead, NULL, T0, body, (size_t)n, h, NULL, NULL),
+                     LR_OK);
         CHECK_EQ_INT(lr_store_add_decision(s, 1, T0, ds[k].lead, "assigned", NULL, json.data,
                                            json.len, &ds[k], NULL), LR_OK);
         check_read_back(s, &json, "SELECT substr(why, 1, 1) = x'01' FROM decisions");

@@ -36,6 +36,7 @@
 #define POLL_MAX_MS 1000
 #define TRIP_AFTER 5                /* failed attempts in a row that pause a channel */
 #define MAX_BREAKERS 64
+#define DEFER_MS 5                  /* a free slot waits this long for others (start_due) */
 
 /* A channel as the dispatcher keeps it: its own copies. */
 typedef struct chan {
@@ -85,6 +86,8 @@ typedef struct breaker {
     char name[260];                 /* a channel name: at most 256 bytes */
     int streak;                     /* failed attempts in a row */
     lr_time paused_until;
+    lr_time room_since;             /* start_due: a free slot waits for others since
+                                       then (0: none waits) */
 } breaker;
 
 /* A fresh delivery's bodies as the writer had them (lr_dispatch_hint). */
@@ -135,6 +138,7 @@ static breaker *breaker_of(lr_dispatcher *d, const char *name) {
     snprintf(b->name, sizeof b->name, "%s", name);
     b->streak = 0;
     b->paused_until = 0;
+    b->room_since = 0;
     return b;
 }
 
@@ -663,7 +667,7 @@ static lr_time start_due(lr_dispatcher *d, chanset *set, lr_time now) {
             if (strcmp(x->ch->name, ch->name) == 0) inflight++;
         pick p = { .d = d, .set = set, .ch = ch, .now = now,
                    .room = ch->concurrency > inflight ? ch->concurrency - inflight : 0 };
-        const breaker *b = breaker_of(d, ch->name);
+        breaker *b = breaker_of(d, ch->name);
         if (b && b->streak >= TRIP_AFTER) {     /* open: nothing; then one probe at a time */
             if (now < b->paused_until) {
                 p.room = 0;
@@ -673,10 +677,18 @@ static lr_time start_due(lr_dispatcher *d, chanset *set, lr_time now) {
             }
         }
         /* Under load a pass waits until half of the channel's slots are
-         * free: one query, in one read transaction, then starts several
-         * transfers instead of one each time a transfer ends. The end of
-         * a transfer wakes the loop, so nothing waits longer than that. */
-        if (p.room && inflight && 2 * p.room < ch->concurrency) continue;
+         * free, DEFER_MS at most (a slow receiver may hold the others for
+         * its whole timeout): one query, in one read transaction, then
+         * starts several transfers instead of one each time one ends. */
+        if (p.room && inflight && 2 * p.room < ch->concurrency && b) {
+            if (!b->room_since) b->room_since = now;
+            lr_time until = b->room_since + DEFER_MS;
+            if (now < until) {
+                if (next == LR_TIME_NONE || until < next) next = until;
+                continue;
+            }
+        }
+        if (b) b->room_since = 0;
         if (p.room) {
             /* The busy ids are copied before the query reads: an id settled
              * after the copy may come from a snapshot older than its
@@ -701,7 +713,8 @@ static lr_time start_due(lr_dispatcher *d, chanset *set, lr_time now) {
             if (p.room && lr_store_next_delivery(d->store, ch->name, &t) == LR_OK &&
                 t != LR_TIME_NONE && t > now && (next == LR_TIME_NONE || t < next))
                 next = t;
-            if (txn) lr_store_read_end(d->store);
+            if (txn && lr_store_read_end(d->store) != LR_OK)
+                lr_store_rollback(d->store);    /* never a snapshot left open */
         }
     }
     return next;

@@ -181,7 +181,8 @@ void lr_outbox_report(lr_delivery_result *r, void *ud) {
     r->next = svc->results;
     svc->results = r;
     if (first) svc->results_at = r->at;
-    if (first || ++svc->nresults >= LR_RESULTS_BATCH) pthread_cond_signal(&svc->work);
+    svc->nresults++;
+    if (first || svc->nresults >= LR_RESULTS_BATCH) pthread_cond_signal(&svc->work);
     pthread_mutex_unlock(&svc->mu);
 }
 

@@ -183,8 +183,10 @@ static long keep_str(lr_buf *arena, sqlite3_stmt *st, int col, int *rc) {
 int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int limit,
                             int64_t *skip, size_t nskip, lr_store_known_fn known,
                             lr_store_job_cb cb, void *ud) {
+    if (limit <= 0) return LR_OK;
     if (nskip > 1) qsort(skip, nskip, sizeof *skip, id_cmp);
-    due *v = malloc((size_t)(limit > 0 ? limit : 1) * sizeof *v);
+    size_t cap = limit < 64 ? (size_t)limit : 64;   /* grows with the rows read */
+    due *v = malloc(cap * sizeof *v);
     if (!v) return LR_ENOMEM;
     lr_buf arena = LR_BUF_INIT;
     sqlite3_stmt *st = s->st[SQ_DLV_DUE];
@@ -197,7 +199,13 @@ int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int l
         b = SQLITE_OK;
         int64_t id = sqlite3_column_int64(st, 0);
         if (nskip && bsearch(&id, skip, nskip, sizeof *skip, id_cmp)) continue;
-        if (n == (size_t)limit) continue;
+        if (n == (size_t)limit || mrc != LR_OK) continue;
+        if (n == cap) {
+            due *nv = realloc(v, 2 * cap * sizeof *v);
+            if (!nv) { mrc = LR_ENOMEM; continue; }
+            v = nv;
+            cap *= 2;
+        }
         due *d = &v[n++];
         /* a conditional one is read whole: moved_on needs the decisions */
         d->whole = sqlite3_column_int(st, 8) != 0 || !known || !known(id, ud);

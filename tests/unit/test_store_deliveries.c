@@ -300,6 +300,48 @@ TEST(a_read_transaction_keeps_one_snapshot) {
     remove_db(s);
 }
 
+static int count_in_order(const lr_delivery_job *j, void *ud) {
+    int64_t *last = ud;
+    if (j->id <= last[0] || !j->lead || strcmp(j->action, "assigned") != 0) last[1] = -1;
+    last[0] = j->id;
+    if (last[1] >= 0) last[1]++;
+    return 0;
+}
+
+static bool know_odd(int64_t id, void *ud) {
+    (void)ud;
+    return id % 2;
+}
+
+/* More due rows than one read buffer holds: all of them, in order, known
+ * ones from the due query's row and the others read whole. */
+TEST(many_due_deliveries_come_in_order) {
+    lr_store *s = open_new();
+    if (!s) { CHECK(0); return; }
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    for (int i = 1; i <= 150; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "L%d", i);
+        int64_t dec, x;
+        lead_and_decision(s, i, id, "assigned", T0, &dec);
+        CHECK_EQ_INT(lr_store_add_delivery(s, dec, T0, 0, id, "assigned", "ann", "crm", NULL,
+                                           "pending", NULL, &x), LR_OK);
+    }
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    int64_t st[2] = { 0, 0 };
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 1000, NULL, 0, know_odd, count_in_order,
+                                         st), LR_OK);
+    CHECK_EQ_INT(st[1], 150);
+    int64_t lim[2] = { 0, 0 };
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 100, NULL, 0, NULL, count_in_order, lim),
+                 LR_OK);
+    CHECK_EQ_INT(lim[1], 100);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 0, NULL, 0, NULL, count_in_order, lim),
+                 LR_OK);                                    /* a limit of 0: nothing */
+    CHECK_EQ_INT(lim[1], 100);
+    remove_db(s);
+}
+
 int main(void) {
     RUN(due_deliveries_come_with_their_lead_and_in_due_order);
     RUN(delivery_json_and_pages);
@@ -307,5 +349,6 @@ int main(void) {
     RUN(a_delayed_notice_knows_when_its_lead_moved_on);
     RUN(a_known_delivery_comes_without_its_bodies_unless_conditional);
     RUN(a_read_transaction_keeps_one_snapshot);
+    RUN(many_due_deliveries_come_in_order);
     return test_report();
 }

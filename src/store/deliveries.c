@@ -116,8 +116,6 @@ static int id_cmp(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* Reads delivery ID's job (its row, decision and lead) and hands it to CB:
- * CB's return, or an error. */
 /* The first eight columns of DLV_JOB and DLV_DUE, as a job without
  * bodies. */
 static lr_delivery_job job_row(sqlite3_stmt *st) {
@@ -133,6 +131,8 @@ static lr_delivery_job job_row(sqlite3_stmt *st) {
     };
 }
 
+/* Reads delivery ID's job (its row, decision and lead) and hands it to CB:
+ * CB's return, or an error. */
 static int one_job(lr_store *s, int64_t id, lr_store_job_cb cb, void *ud) {
     sqlite3_stmt *st = s->st[SQ_DLV_JOB];
     int b = sqlite3_bind_int64(st, 1, id);
@@ -162,7 +162,8 @@ static int one_job(lr_store *s, int64_t id, lr_store_job_cb cb, void *ud) {
  * strings are offsets into the pass's arena (-1: NULL), or only an id
  * (whole: read again with its bodies). */
 typedef struct due {
-    lr_delivery_job job;
+    int64_t id;
+    lr_delivery_job job;            /* unless whole */
     bool whole;
     long str[4];                    /* lead, action, agent, recipient */
 } due;
@@ -207,10 +208,11 @@ int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int l
             cap *= 2;
         }
         due *d = &v[n++];
+        d->id = id;
         /* a conditional one is read whole: moved_on needs the decisions */
         d->whole = sqlite3_column_int(st, 8) != 0 || !known || !known(id, ud);
-        d->job = job_row(st);
-        if (d->whole) continue;
+        if (d->whole) continue;                     /* only its id is used */
+        d->job = job_row(st);                       /* strings: set from the arena below */
         for (int k = 0; k < 4; k++) d->str[k] = keep_str(&arena, st, 1 + k, &mrc);
     }
     int rc = lr_sq_finish(s, st, b);
@@ -218,7 +220,7 @@ int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int l
     for (size_t i = 0; rc == LR_OK && i < n; i++) {
         due *d = &v[i];
         if (d->whole) {
-            rc = one_job(s, d->job.id, cb, ud);
+            rc = one_job(s, d->id, cb, ud);
             continue;
         }
         const char **str[4] = { &d->job.lead, &d->job.action, &d->job.agent, &d->job.recipient };

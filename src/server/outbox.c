@@ -195,9 +195,9 @@ static int64_t *counter(lr_service *svc, const char *status) {
 void lr_outbox_record(lr_service *svc, lr_delivery_result *list, int64_t **ids, size_t *n) {
     size_t count = 0;
     for (lr_delivery_result *r = list; r; r = r->next) count++;
-    int64_t *v = malloc((count ? count : 1) * sizeof *v);
+    int64_t *v = realloc(*ids, (*n + count + 1) * sizeof *v);
     if (!v) lr_service_fatal(svc, "out of memory", LR_ENOMEM);
-    size_t k = 0;
+    size_t k = *n;
     for (lr_delivery_result *r = list, *next; r; r = next) {
         next = r->next;
         char prev[16];

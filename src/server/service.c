@@ -6,8 +6,10 @@
  * COMMIT, then hand the batch back. With --sync full the COMMIT only
  * writes the WAL and the batch waits for the flush thread (flusher.c),
  * whose fdatasync covers every commit before it, while this thread goes
- * on with the next batch; each command's done callback runs after that
- * flush, so its reply leaves only once it is on disk. Without a flush
+ * on with the next batches: in one transaction, left open until that
+ * flush ends (or max_batch commands wait), then committed at once for
+ * the next flush. Each command's done callback runs after the flush that
+ * covers its commit, so its reply leaves only once it is on disk. Without a flush
  * thread (--inline-fsync, or another sync mode) the COMMIT is as durable
  * as the mode says and the callbacks run right after it. The more
  * callers wait, the more commands share one fsync.
@@ -76,12 +78,26 @@ static void release(lr_cmd *batch) {
     }
 }
 
+/* True when no flush is running or waiting: a commit now starts one at
+ * once (mu held). */
+static bool flush_idle(const lr_service *svc) {
+    return !svc->flusher || svc->synced_gen >= svc->commit_gen;
+}
+
 static void *writer_main(void *arg) {
     lr_service *svc = arg;
     pthread_setname_np(pthread_self(), "lr-writer");
+    /* The open transaction: the commands executed in it, oldest first, and
+     * the delivery outcomes it recorded. */
+    bool open = false;
+    lr_cmd *head = NULL, *tail = NULL;
+    size_t ncmds = 0;
+    int64_t *settled = NULL;
+    size_t nsettled = 0;
     pthread_mutex_lock(&svc->mu);
     for (;;) {
         while (!svc->head && !svc->stopping) {
+            if (open && flush_idle(svc)) break;     /* what it holds commits now */
             lr_time dl = lr_engine_next_deadline(svc->eng);
             if (svc->results) {     /* they ride with commands, or wait a little */
                 if (svc->nresults >= LR_RESULTS_BATCH) break;
@@ -97,11 +113,11 @@ static void *writer_main(void *arg) {
             struct timespec ts = { dl / 1000, (long)(dl % 1000) * 1000000 };
             pthread_cond_timedwait(&svc->work, &svc->mu, &ts);
         }
-        if (!svc->head && !svc->results && svc->stopping) break;
-        /* take a batch */
+        if (!svc->head && !svc->results && svc->stopping && !open) break;
+        /* take a batch: with what the transaction holds, max_batch at most */
         lr_cmd *batch = svc->head, *last = batch;
         size_t n = batch ? 1 : 0;
-        while (last && last->next && n < svc->opts.max_batch) { last = last->next; n++; }
+        while (last && last->next && ncmds + n < svc->opts.max_batch) { last = last->next; n++; }
         if (batch) {
             svc->head = last->next;
             if (!svc->head) svc->tail = NULL;
@@ -114,24 +130,47 @@ static void *writer_main(void *arg) {
         pthread_mutex_unlock(&svc->mu);
 
         lr_time now = wall_ms();
-        int rc = lr_store_begin(svc->store);
-        if (rc != LR_OK) lr_service_fatal(svc, "BEGIN", rc);
-        int64_t *settled = NULL;
-        size_t nsettled = 0;
+        if (!open) {
+            int rc = lr_store_begin(svc->store);
+            if (rc != LR_OK) lr_service_fatal(svc, "BEGIN", rc);
+            open = true;
+        }
         if (results) lr_outbox_record(svc, results, &settled, &nsettled);
         lr_service_tick(svc, now);
         for (lr_cmd *c = batch; c; c = c->next) lr_service_execute(svc, c, now);
+        if (batch) {
+            if (tail) tail->next = batch; else head = batch;
+            tail = last;
+            ncmds += n;
+        }
+
+        pthread_mutex_lock(&svc->mu);
+        /* While a flush runs, the transaction stays open for what comes
+         * next: a commit now would wait for the next flush anyway, and one
+         * COMMIT for all of it writes each page it changed to the WAL once,
+         * where a commit per batch wrote the same leaf pages again and again
+         * (and every byte more makes the fsync slower). */
+        if (!flush_idle(svc) && !svc->stopping && ncmds < svc->opts.max_batch) continue;
+        pthread_mutex_unlock(&svc->mu);
+
         uint64_t gen = svc->flusher ? lr_flusher_begin(svc->flusher) : 0;
         double t0 = mono_s();
-        rc = lr_store_commit(svc->store);
+        int rc = lr_store_commit(svc->store);
         if (rc != LR_OK) lr_service_fatal(svc, "COMMIT", rc);
-        record_commit(svc, mono_s() - t0, n);
+        record_commit(svc, mono_s() - t0, ncmds);
+        open = false;
+        batch = head;
+        last = tail;
+        head = tail = NULL;
+        ncmds = 0;
 
         pthread_mutex_lock(&svc->mu);
         /* Outcomes may be forgotten now: were they lost with the last
          * commits, the deliveries would only be sent again. */
         if (svc->dispatch && nsettled) lr_dispatch_settled(svc->dispatch, settled, nsettled);
         free(settled);
+        settled = NULL;
+        nsettled = 0;
         lr_outbox_hand_over(svc);   /* the new deliveries' bodies, before any poke */
         if (!svc->flusher) {
             if (svc->dispatch && svc->dlv_added) lr_dispatch_poke(svc->dispatch);
@@ -151,6 +190,7 @@ static void *writer_main(void *arg) {
             svc->poke_id = svc->dlv.last_id;
         }
         svc->dlv_added = 0;
+        svc->commit_gen = gen;
         pthread_mutex_unlock(&svc->mu);
         lr_flusher_committed(svc->flusher, gen);
         pthread_mutex_lock(&svc->mu);
@@ -164,6 +204,8 @@ static void *writer_main(void *arg) {
 static void flushed(uint64_t synced, void *ud) {
     lr_service *svc = ud;
     pthread_mutex_lock(&svc->mu);
+    if (synced > svc->synced_gen) svc->synced_gen = synced;
+    pthread_cond_signal(&svc->work);    /* a transaction left open commits now */
     lr_cmd *done = svc->flush_head, *last = NULL;
     for (lr_cmd *c = done; c && c->gen <= synced; c = c->next) last = c;
     if (last) {

@@ -49,6 +49,8 @@ struct lr_service {
      * callers wait for the flusher, oldest first (mu) */
     lr_flusher *flusher;            /* NULL: the COMMIT itself is durable */
     lr_cmd *flush_head, *flush_tail;
+    uint64_t commit_gen;            /* the last commit handed to the flusher */
+    uint64_t synced_gen;            /* the last one it flushed: equal, it idles */
     uint64_t poke_gen;              /* poke the dispatcher once this is flushed; 0: no */
     int64_t poke_id;                /* ... and let it send deliveries up to this id */
 
@@ -128,9 +130,9 @@ void lr_outbox_hand_over(lr_service *svc);
 /* The dispatcher's report callback: queues R for the writer (any thread). */
 void lr_outbox_report(lr_delivery_result *r, void *ud);
 
-/* Records the queued outcomes LIST in the open transaction; returns their
- * ids in *IDS (malloc'd, *N of them) for lr_dispatch_settled() after the
- * commit. */
+/* Records the queued outcomes LIST in the open transaction; appends their
+ * ids to *IDS (malloc'd or NULL, *N of them) for lr_dispatch_settled()
+ * after the commit. */
 void lr_outbox_record(lr_service *svc, lr_delivery_result *list, int64_t **ids, size_t *n);
 
 /* POST /v1/deliveries/{id}/retry. */

@@ -12,7 +12,9 @@
 #   - a --config equal to the stored config changes nothing; a different
 #     one is a config change;
 #   - SIGTERM while a batch of posts is in flight: every lead that got a
-#     2xx is there after the restart, and none that got 503.
+#     2xx is there after the restart, and none that got 503;
+#   - under concurrent posts, a commit waits for the running flush: one
+#     flush per commit.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_server.sh"
 
@@ -262,28 +264,32 @@ twins_stop_with_exit_0() {
 
 # ---- SIGTERM under load ---------------------------------------------------
 
+# posts_cfg PREFIX N: a curl config (-K) posting N leads PREFIX1..PREFIXN
+# to $URL with $KEY, each writing one line "ID STATUS".
+posts_cfg() {
+    echo 'silent'
+    echo "max-time = $CURL_MAX"
+    echo "header = \"Authorization: Bearer $KEY\""
+    echo 'header = "Content-Type: application/json"'
+    _i=0
+    while [ $_i -lt "$2" ]; do
+        _i=$((_i + 1))
+        [ $_i -gt 1 ] && echo 'next'
+        echo "url = \"$URL/v1/leads\""
+        echo "data-binary = \"{\\\"id\\\":\\\"$1$_i\\\",\\\"source\\\":\\\"rnd\\\"}\""
+        echo 'output = "/dev/null"'
+        printf 'write-out = "%s%d %%{http_code}\\n"\n' "$1" $_i
+        [ $_i -gt 1 ] && echo 'silent' && echo "max-time = $CURL_MAX" \
+            && echo "header = \"Authorization: Bearer $KEY\"" && echo 'header = "Content-Type: application/json"'
+    done
+}
+
 sigterm_in_flight_keeps_every_2xx() {
     _db="$SRV/g.db"
     KEY=$(mkkey "$_db" admin)
     srv_start G "$_db" "$SRV/c1.yaml" --rate-limit 0 || { fail "$srv_error"; show stderr "$SRV/G.err"; return; }
     # 3000 leads, 8 at a time, one reply line each: "ID STATUS"
-    {
-        echo 'silent'
-        echo "max-time = $CURL_MAX"
-        echo "header = \"Authorization: Bearer $KEY\""
-        echo 'header = "Content-Type: application/json"'
-        _i=0
-        while [ $_i -lt 3000 ]; do
-            _i=$((_i + 1))
-            [ $_i -gt 1 ] && echo 'next'
-            echo "url = \"$URL/v1/leads\""
-            echo "data-binary = \"{\\\"id\\\":\\\"G$_i\\\",\\\"source\\\":\\\"rnd\\\"}\""
-            echo 'output = "/dev/null"'
-            printf 'write-out = "G%d %%{http_code}\\n"\n' $_i
-            [ $_i -gt 1 ] && echo 'silent' && echo "max-time = $CURL_MAX" \
-                && echo "header = \"Authorization: Bearer $KEY\"" && echo 'header = "Content-Type: application/json"'
-        done
-    } >"$SRV/load.cfg"
+    posts_cfg G 3000 >"$SRV/load.cfg"
     curl --parallel --parallel-max 8 -K "$SRV/load.cfg" >"$SRV/load.out" 2>/dev/null &
     _cpid=$!
     # stop it once some leads are in
@@ -319,6 +325,33 @@ sigterm_in_flight_keeps_every_2xx() {
     [ "$srv_rc" -eq 0 ] || fail "exit status $srv_rc after the second SIGTERM"
 }
 
+# ---- one commit per flush ---------------------------------------------------
+
+# While the flush thread syncs a commit, the writer keeps what arrives in
+# one open transaction and commits it when that flush returns: under
+# concurrent posts each commit has a flush of its own (the counts of
+# /metrics differ by one at most: the flush of the last commit may still
+# run while /metrics is answered), and posts share commits.
+a_commit_waits_for_the_running_flush() {
+    _db="$SRV/h.db"
+    KEY=$(mkkey "$_db" admin)
+    srv_start H "$_db" "$SRV/c1.yaml" --rate-limit 0 || { fail "$srv_error"; show stderr "$SRV/H.err"; return; }
+    posts_cfg H 400 >"$SRV/h.cfg"
+    curl --parallel --parallel-max 8 -K "$SRV/h.cfg" >"$SRV/h.out" 2>/dev/null
+    _ok=$(grep -c ' 201$' "$SRV/h.out")
+    [ "$_ok" -eq 400 ] || fail "$_ok of 400 posts got a 201"
+    api GET /metrics
+    expect_code 200
+    _f=$(sed -n 's/^leadrouter_fsync_seconds_count \([0-9]*\)$/\1/p' "$RB")
+    _c=$(sed -n 's/^leadrouter_commit_seconds_count \([0-9]*\)$/\1/p' "$RB")
+    [ -n "$_f" ] && [ -n "$_c" ] || { fail "no commit or fsync count in /metrics"; return; }
+    [ "$_c" -ge "$_f" ] && [ "$_c" -le $((_f + 1)) ] || fail "$_c commits for $_f flushes"
+    [ "$_c" -lt 400 ] || fail "$_c commits for 400 concurrent posts: none shared"
+    echo "  (400 posts, 8 at a time: $_c commits, $_f flushes)"
+    srv_term H
+    [ "$srv_rc" -eq 0 ] || fail "exit status $srv_rc after SIGTERM"
+}
+
 tcase twins_start
 if [ -n "$A_URL" ] && [ -n "$B_URL" ]; then
     tcase twins_get_the_same_requests
@@ -330,4 +363,5 @@ if [ -n "$A_URL" ] && [ -n "$B_URL" ]; then
     tcase twins_stop_with_exit_0
 fi
 tcase sigterm_in_flight_keeps_every_2xx
+tcase a_commit_waits_for_the_running_flush
 finish

@@ -1,11 +1,12 @@
 /* service.h -- the server's single writer: HTTP threads hand it commands,
- * it applies them to the engine in order, commits each batch of them to the
- * store in one transaction (group commit), and only then lets their replies
- * go. A 2xx therefore means the lead and its decisions are on disk.
+ * it applies them to the engine in order, commits what came in while the
+ * last flush ran in one transaction (group commit), and only then lets
+ * their replies go. A 2xx therefore means the lead and its decisions are on disk.
  *
  *   HTTP thread:  parse, validate, authenticate -> lr_cmd -> lr_service_submit()
  *                 (the connection waits, the thread goes on with others)
- *   writer:       take a batch of commands -> apply -> one COMMIT
+ *   writer:       take the commands waiting -> apply -> ... -> one COMMIT
+ *                 once the running flush returns
  *   flush thread: fdatasync the WAL -> each command's done callback -> reply
  *
  * Commands that read only the store (a lead, lists, stats, deliveries) run

@@ -78,7 +78,7 @@ struct lr_service {
     size_t nemails;
     bool notify_any;                /* it has notify entries at all */
     bool notify_rules;              /* some of them on rules */
-    size_t dlv_added;               /* deliveries added in the open batch */
+    size_t dlv_added;               /* deliveries added in the open transaction */
     struct lr_outbox_hint *hints;   /* their bodies for the dispatcher (outbox.c) */
     const struct lr_outbox_bodies *bodies;  /* of the decision being added */
     lr_delivery_counts dlv;         /* per status, for /metrics */

@@ -7,8 +7,8 @@
  * own (Linux flushes a file's dirty pages whatever descriptor wrote them),
  * and reports the generation it covered. One fdatasync covers every
  * commit whose COMMIT returned before it began: while it runs, the writer
- * already executes and commits the next batch, whose replies wait for the
- * next flush. A commit is acknowledged only once a flush that began after
+ * already executes what came next, in a transaction it commits when the
+ * flush returns (service.c), and those replies wait for the next flush. A commit is acknowledged only once a flush that began after
  * its COMMIT has returned: as durable as synchronous=FULL, with the flush
  * out of the writer's cycle.
  *

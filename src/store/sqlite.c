@@ -578,19 +578,33 @@ bool lr_sq_known_state(const char *name) {
     return false;
 }
 
+/* Runs the UPDATE ST of lead ID to STATE with AGENT; *changed says
+ * whether it changed a row. */
+static int update_lead(lr_store *s, sqlite3_stmt *st, const char *id, const char *state,
+                       const char *agent, bool *changed) {
+    int b = lr_sq_bind_str(st, 1, id);
+    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 2, state);
+    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 3, agent);
+    int rc = run(s, st, b);
+    *changed = rc == LR_OK && sqlite3_changes(s->db) > 0;
+    return rc;
+}
+
 /* LR_EINVAL for a state that is not a lead_rt.h name, LR_ENOENT for an
- * unknown lead. AGENT NULL clears the agent. */
+ * unknown lead. AGENT NULL clears the agent.
+ *
+ * Most changes keep the lead's agent (a lead closed by whoever had it):
+ * tried first, that UPDATE leaves the index on agents alone, which was a
+ * delete and an insert of the same entry. */
 int lr_store_set_lead_state(lr_store *s, const char *id, const char *state,
                             const char *agent) {
     int rc = writable(s);
     if (rc) return rc;
     if (!id || !state || !lr_sq_known_state(state)) return LR_EINVAL;
-    sqlite3_stmt *st = s->st[SQ_LEAD_STATE];
-    int b = lr_sq_bind_str(st, 1, id);
-    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 2, state);
-    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 3, agent);
-    if ((rc = run(s, st, b)) != LR_OK) return rc;
-    return sqlite3_changes(s->db) ? LR_OK : LR_ENOENT;
+    bool changed = false;
+    rc = update_lead(s, s->st[SQ_LEAD_STATE_SAME_AGENT], id, state, agent, &changed);
+    if (rc == LR_OK && !changed) rc = update_lead(s, s->st[SQ_LEAD_STATE], id, state, agent, &changed);
+    return rc != LR_OK ? rc : changed ? LR_OK : LR_ENOENT;
 }
 
 int lr_store_find_lead(lr_store *s, const char *id, int64_t *seq, unsigned char hash[32]) {

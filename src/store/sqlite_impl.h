@@ -48,6 +48,7 @@
     X(LEAD_ADD, "INSERT INTO leads(seq, id, received_at, source, hash, body, state, agent)" \
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, coalesce(?7, 'new'), ?8)")    \
     X(LEAD_STATE, "UPDATE leads SET state = ?2, agent = ?3 WHERE id = ?1")      \
+    X(LEAD_STATE_SAME_AGENT, "UPDATE leads SET state = ?2 WHERE id = ?1 AND agent IS ?3") \
     X(LEAD_FIND, "SELECT seq, hash FROM leads WHERE id = ?1")                   \
     X(LEAD_GET, "SELECT id, state, agent, source, received_at, body, seq FROM leads WHERE id = ?1") \
     X(LEAD_DECS, "SELECT body, why FROM decisions WHERE lead_seq = ?1 ORDER BY id") \

@@ -417,6 +417,39 @@ TEST(list_leads_filters_by_agent_state_source_and_time) {
     db_remove(&d);
 }
 
+/* A state change that keeps the agent, one that moves the lead to another
+ * agent and one that clears it: the lead and the lists by agent and by
+ * state follow each. */
+TEST(lead_state_changes_keep_move_or_clear_the_agent) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    scenario_list(d.s);
+    lr_lead_query q = { .since = LR_TIME_NONE, .limit = 10, .agent = "alice" };
+    CHECK_EQ_INT(lr_store_set_lead_state(d.s, "L03", "closed", "alice"), LR_OK);
+    CHECK_EQ_STR(page(d.s, q), "L01 L03 L05 L07 L09 L11 |null");
+    q.state = "closed";
+    CHECK_EQ_STR(page(d.s, q), "L03 |null");
+    CHECK_EQ_INT(lr_store_set_lead_state(d.s, "L03", "assigned", "bob"), LR_OK);
+    CHECK_EQ_STR(page(d.s, q), "|null");
+    q = (lr_lead_query){ .since = LR_TIME_NONE, .limit = 10, .agent = "bob", .state = "assigned" };
+    CHECK_EQ_STR(page(d.s, q), "L03 |null");
+    CHECK_EQ_INT(lr_store_set_lead_state(d.s, "L03", "waiting", NULL), LR_OK);
+    CHECK_EQ_STR(page(d.s, q), "|null");
+    CHECK_EQ_INT(lr_store_set_lead_state(d.s, "L02", "unrouted", NULL), LR_OK);    /* none kept */
+    q = (lr_lead_query){ .since = LR_TIME_NONE, .limit = 10, .state = "waiting" };
+    CHECK_EQ_STR(page(d.s, q), "L03 |null");
+    q.state = "unrouted";
+    CHECK_EQ_STR(page(d.s, q), "L02 |null");
+    lr_buf b = LR_BUF_INIT;
+    CHECK_EQ_INT(lr_store_lead_json(d.s, "L03", NULL, &b), LR_OK);
+    CHECK_CONTAINS(b.data, "\"state\":\"waiting\"");
+    CHECK(strstr(b.data, "bob") == NULL && strstr(b.data, "alice") == NULL);
+    lr_buf_release(&b);
+    CHECK_EQ_INT(lr_store_set_lead_state(d.s, "L99", "closed", NULL), LR_ENOENT);
+    CHECK_EQ_INT(lr_store_set_lead_state(d.s, "L99", "closed", "alice"), LR_ENOENT);
+    db_remove(&d);
+}
+
 TEST(list_leads_refuses_bad_cursor_limit_and_state) {
     db d;
     CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
@@ -655,6 +688,7 @@ int main(void) {
     RUN(a_lead_is_stored_in_its_first_decisions_state_in_one_insert);
     RUN(list_leads_pages_with_cursors);
     RUN(list_leads_filters_by_agent_state_source_and_time);
+    RUN(lead_state_changes_keep_move_or_clear_the_agent);
     RUN(list_leads_refuses_bad_cursor_limit_and_state);
     RUN(idempotency_key_round_trip);
     RUN(api_keys_are_found_by_secret_hash);

@@ -88,7 +88,7 @@ bench-engine: deps
 .PHONY: bench-server
 bench-server: deps
 	@$(MAKE) --no-print-directory build/rel/leadrouter build/rel/bench/bench_fsync build/rel/bench/bench_receiver
-	@bench/run-server
+	@BENCH_SERVER_ROUNDS=$${BENCH_SERVER_ROUNDS:-3} bench/run-server
 	@bench/run-delivery
 
 bench:

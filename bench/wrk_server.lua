@@ -4,7 +4,7 @@
 --   wrk -t T -c C -d 10s -s bench/wrk_server.lua http://127.0.0.1:PORT API_KEY TAG
 --
 -- Every request carries a lead id never sent before on this store:
--- TAG (one per wrk run, e.g. "m64" or "w16") + "t" + the thread's number
+-- TAG (one per wrk run, e.g. "m64r1" or "w16r2") + "t" + the thread's number
 -- (set by setup(), one per thread) + "-" + the thread's own counter. The
 -- request wrk builds once to inspect it before the run (on thread 0) uses
 -- up one id and is never sent: a gap in the ids, never a repeat.

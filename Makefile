@@ -89,7 +89,7 @@ bench-engine: deps
 bench-server: deps
 	@$(MAKE) --no-print-directory build/rel/leadrouter build/rel/bench/bench_fsync build/rel/bench/bench_receiver
 	@BENCH_SERVER_ROUNDS=$${BENCH_SERVER_ROUNDS:-3} bench/run-server
-	@bench/run-delivery
+	@BENCH_ROUNDS=$${BENCH_ROUNDS:-3} bench/run-delivery
 
 bench:
 	@scripts/install-deps bench

@@ -1,7 +1,8 @@
 /* service.h -- the server's single writer: HTTP threads hand it commands,
  * it applies them to the engine in order, commits what came in while the
  * last flush ran in one transaction (group commit), and only then lets
- * their replies go. A 2xx therefore means the lead and its decisions are on disk.
+ * their replies go. A 2xx therefore means the lead and its decisions are
+ * on disk.
  *
  *   HTTP thread:  parse, validate, authenticate -> lr_cmd -> lr_service_submit()
  *                 (the connection waits, the thread goes on with others)

@@ -8,9 +8,10 @@
  * and reports the generation it covered. One fdatasync covers every
  * commit whose COMMIT returned before it began: while it runs, the writer
  * already executes what came next, in a transaction it commits when the
- * flush returns (service.c), and those replies wait for the next flush. A commit is acknowledged only once a flush that began after
- * its COMMIT has returned: as durable as synchronous=FULL, with the flush
- * out of the writer's cycle.
+ * flush returns (service.c), and those replies wait for the next flush.
+ * A commit is acknowledged only once a flush that began after its COMMIT
+ * has returned: as durable as synchronous=FULL, with the flush out of the
+ * writer's cycle.
  *
  * Why the file stays consistent: WAL at NORMAL is SQLite's "never corrupt,
  * may lose the last commits on power loss"; checkpoints (other handles,

@@ -603,7 +603,8 @@ int lr_store_set_lead_state(lr_store *s, const char *id, const char *state,
     if (!id || !state || !lr_sq_known_state(state)) return LR_EINVAL;
     bool changed = false;
     rc = update_lead(s, s->st[SQ_LEAD_STATE_SAME_AGENT], id, state, agent, &changed);
-    if (rc == LR_OK && !changed) rc = update_lead(s, s->st[SQ_LEAD_STATE], id, state, agent, &changed);
+    if (rc == LR_OK && !changed)
+        rc = update_lead(s, s->st[SQ_LEAD_STATE], id, state, agent, &changed);
     return rc != LR_OK ? rc : changed ? LR_OK : LR_ENOENT;
 }
 

@@ -133,6 +133,8 @@ typedef struct lr_channel_conf {
     int64_t retry_for_ms;           /* retries stop (dead) this long after the
                                        decision; default 24 h */
     bool allow_private;             /* listed in allow_private_targets */
+    bool why_full;                  /* webhook `why: full`: the decision's why with its
+                                       candidates; default (brief): without them */
     int line, column;
 } lr_channel_conf;
 

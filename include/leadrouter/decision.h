@@ -63,6 +63,19 @@ int lr_decision_write_json(const lr_decision *d, lr_buf *out);
  * writes it back with this). Returns LR_OK or LR_ENOMEM (OUT unchanged). */
 int lr_decision_write_why(const lr_decision *d, lr_buf *out);
 
+/* The brief form of a decision, for webhooks (a channel's `why: brief`):
+ * its JSON as lr_decision_write_json writes it, except that "why" has no
+ * "candidates"; "pool_size" then counts the pool whenever there was one
+ * (the number of candidates unless D's pool_size is larger), and "why" is
+ * left out when nothing remains in it. lr_decision_write_brief appends D's
+ * brief form; lr_decision_json_brief appends the brief form of JSON (LEN
+ * bytes), a decision lr_decision_write_json wrote: the same bytes as
+ * lr_decision_write_brief of that decision. Both return LR_OK or LR_ENOMEM
+ * (OUT unchanged); lr_decision_json_brief also LR_EINVAL when JSON is not a
+ * JSON object. */
+int lr_decision_write_brief(const lr_decision *d, lr_buf *out);
+int lr_decision_json_brief(const char *json, size_t len, lr_buf *out);
+
 /* Appends S as a JSON string, quotes included, escaped as decisions are
  * (invalid UTF-8 becomes U+FFFD); NULL appends null. Returns LR_OK or
  * LR_ENOMEM (OUT unchanged). For the few other places that write JSON by

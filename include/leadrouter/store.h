@@ -252,10 +252,11 @@ typedef struct lr_delivery_job {
  * ids in SKIP (which it sorts). A non-zero return from CB stops and is
  * returned. When KNOWN (may be NULL) says the caller has a delivery's
  * bodies already, its job comes without them (decision_json NULL), unless
- * it is conditional. */
+ * it is conditional. BRIEF: a job's decision_json is the decision's brief
+ * form (decision.h: a webhook channel's `why: brief`). */
 typedef int (*lr_store_job_cb)(const lr_delivery_job *job, void *ud);
 typedef bool (*lr_store_known_fn)(int64_t id, void *ud);
-int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int limit,
+int lr_store_due_deliveries(lr_store *s, const char *channel, bool brief, lr_time now, int limit,
                             int64_t *skip, size_t nskip, lr_store_known_fn known,
                             lr_store_job_cb cb, void *ud);
 

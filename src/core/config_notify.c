@@ -28,10 +28,10 @@
 
 static const char *const channel_keys[] = {
     "webhook", "smtp", "secret_env", "from", "public_url", "username_env", "password_env",
-    "timeout", "concurrency", "backoff", "backoff_max", "retry_for",
+    "timeout", "concurrency", "backoff", "backoff_max", "retry_for", "why",
 };
 enum { CK_WEBHOOK, CK_SMTP, CK_SECRET, CK_FROM, CK_PUBLIC_URL, CK_USER, CK_PASS, CK_TIMEOUT,
-       CK_CONCURRENCY, CK_BACKOFF, CK_BACKOFF_MAX, CK_RETRY_FOR, CK__N };
+       CK_CONCURRENCY, CK_BACKOFF, CK_BACKOFF_MAX, CK_RETRY_FOR, CK_WHY, CK__N };
 
 /* Checks N, the name of an environment variable for KEY of channel CTX:
  * an identifier, set and not empty (unless the config is replayed from
@@ -158,6 +158,15 @@ static void check_channel(cfg_ctx *cx, const yn *k, const yn *m, lr_channel_conf
     }
     if (v[CK_SECRET] && c->kind == LR_CHANNEL_WEBHOOK)
         c->secret_env = want_env(cx, v[CK_SECRET], ctx, "secret_env");
+    if (v[CK_WHY] && c->kind != LR_CHANNEL_WEBHOOK) {
+        cx_error(cx, v[CK_WHY]->line, v[CK_WHY]->col,
+                 "%s: 'why' applies only to webhook channels (an email explains in words)", ctx);
+    } else if (v[CK_WHY] && want_str(cx, v[CK_WHY], ctx, "why", &s)) {
+        if (v[CK_WHY]->len == 4 && memcmp(s, "full", 4) == 0)
+            c->why_full = true;
+        else if (v[CK_WHY]->len != 5 || memcmp(s, "brief", 5) != 0)
+            cx_mismatch(cx, v[CK_WHY], ctx, "why", "brief or full");
+    }
     if (v[CK_TIMEOUT])
         want_duration(cx, v[CK_TIMEOUT], ctx, "timeout", MS_SEC, 600 * MS_SEC, &c->timeout_ms);
     int64_t x;

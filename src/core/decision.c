@@ -287,6 +287,15 @@ int lr_decision_write_json(const lr_decision *d, lr_buf *out) {
 }
 
 /* See decision.h. */
+int lr_decision_write_brief(const lr_decision *d, lr_buf *out) {
+    lr_decision b = *d;
+    b.cands = NULL;
+    b.ncands = 0;
+    if (d->ncands > b.pool_size) b.pool_size = d->ncands;
+    return append(out, &b, bound(&b), write_decision);
+}
+
+/* See decision.h. */
 int lr_decision_write_why(const lr_decision *d, lr_buf *out) {
     return append(out, d, why_bound(d), write_why);
 }

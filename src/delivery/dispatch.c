@@ -45,6 +45,7 @@ typedef struct chan {
     int64_t timeout_ms, backoff_ms, backoff_max_ms, retry_for_ms;
     uint32_t concurrency;
     bool allow_private;
+    bool brief;                     /* a webhook's decision without why.candidates */
 } chan;
 
 typedef struct named {
@@ -98,8 +99,11 @@ typedef struct hint {
     size_t dlen, llen;
 } hint;
 
-#define HINT_SLOTS 4096
-#define HINTS_MAX 8192              /* more are dropped: the store has them */
+#define HINT_SLOTS 16384
+#define HINTS_MAX 65536             /* more are dropped: the store has them */
+#define HINT_BYTES_MAX ((size_t)16 << 20)   /* nor more bytes of bodies than this
+                                               (a brief webhook decision is ~300 bytes,
+                                               a full one several KB) */
 
 static void hint_free(hint *h) {
     if (!h) return;
@@ -122,7 +126,7 @@ struct lr_dispatcher {
     bool poked, stopping;
     int64_t durable;                /* the newest delivery id known on disk */
     hint *hints[HINT_SLOTS];        /* the writer's bodies of fresh deliveries, by id */
-    size_t nhints;
+    size_t nhints, hint_bytes;
     /* the thread's own */
     xfer *xfers;
     breaker breakers[MAX_BREAKERS];
@@ -227,6 +231,7 @@ int lr_dispatch_configure(lr_dispatcher *d, const lr_config *cfg) {
         c->retry_for_ms = cc->retry_for_ms;
         c->concurrency = cc->concurrency;
         c->allow_private = cc->allow_private;
+        c->brief = cc->kind == LR_CHANNEL_WEBHOOK && !cc->why_full;
     }
     bool mail = false;
     for (size_t i = 0; i < s->n; i++) mail |= s->v[i].kind == LR_CHANNEL_SMTP;
@@ -269,7 +274,7 @@ static long busy_find(const lr_dispatcher *d, int64_t id) {
 
 bool lr_dispatch_hint_room(lr_dispatcher *d) {
     pthread_mutex_lock(&d->mu);
-    bool room = d->nhints < HINTS_MAX;
+    bool room = d->nhints < HINTS_MAX && d->hint_bytes < HINT_BYTES_MAX;
     pthread_mutex_unlock(&d->mu);
     return room;
 }
@@ -278,7 +283,7 @@ void lr_dispatch_hint(lr_dispatcher *d, int64_t id, char *decision, size_t dlen,
                       size_t llen) {
     hint *h = malloc(sizeof *h);
     pthread_mutex_lock(&d->mu);
-    if (!h || d->nhints >= HINTS_MAX) {
+    if (!h || d->nhints >= HINTS_MAX || d->hint_bytes >= HINT_BYTES_MAX) {
         pthread_mutex_unlock(&d->mu);
         free(h);
         free(decision);
@@ -290,6 +295,7 @@ void lr_dispatch_hint(lr_dispatcher *d, int64_t id, char *decision, size_t dlen,
     h->next = *slot;
     *slot = h;
     d->nhints++;
+    d->hint_bytes += dlen + llen;
     pthread_mutex_unlock(&d->mu);
 }
 
@@ -300,6 +306,7 @@ static hint *hint_take(lr_dispatcher *d, int64_t id) {
         hint *h = *pp;
         *pp = h->next;
         d->nhints--;
+        d->hint_bytes -= h->dlen + h->llen;
         return h;
     }
     return NULL;
@@ -704,8 +711,8 @@ static lr_time start_due(lr_dispatcher *d, chanset *set, lr_time now) {
             if (p.nbusy && !p.busy) continue;           /* out of memory: next pass */
             int lim = (int)(p.room + p.nbusy < 100000 ? p.room + p.nbusy : 100000);
             bool txn = lr_store_read_begin(d->store) == LR_OK;
-            lr_store_due_deliveries(d->store, ch->name, now, lim, p.busy, p.nbusy, hint_known,
-                                    pick_one, &p);
+            lr_store_due_deliveries(d->store, ch->name, ch->brief, now, lim, p.busy, p.nbusy,
+                                    hint_known, pick_one, &p);
             free(p.busy);
             /* with every slot taken, more may be due: the end of a transfer
              * wakes the loop; else the next due time sets the wait */

@@ -71,15 +71,24 @@ static char *copy(const char *p, size_t n) {
     return c;
 }
 
-/* Keeps a copy of the current decision's bodies for delivery ID (none when
- * they are not at hand, when the dispatcher would drop them, or memory is
- * short: the store has them). */
-static void hint(lr_service *svc, int64_t id) {
+/* Keeps a copy of the current decision D's bodies for delivery ID, the
+ * decision in its brief form when BRIEF (none when they are not at hand,
+ * when the dispatcher would drop them, or memory is short: the store has
+ * them). */
+static void hint(lr_service *svc, int64_t id, const lr_decision *d, bool brief) {
     const lr_outbox_bodies *b = svc->bodies;
     if (!b || !b->decision || !b->lead || !svc->dispatch || !lr_dispatch_hint_room(svc->dispatch))
         return;
+    const char *dj = b->decision;
+    size_t dlen = b->dlen;
+    if (brief) {
+        lr_buf_reset(&svc->brief);
+        if (lr_decision_write_brief(d, &svc->brief) != LR_OK) return;
+        dj = svc->brief.data;
+        dlen = svc->brief.len;
+    }
     lr_outbox_hint *h = malloc(sizeof *h);
-    char *dec = copy(b->decision, b->dlen), *lead = copy(b->lead, b->llen);
+    char *dec = copy(dj, dlen), *lead = copy(b->lead, b->llen);
     if (!h || !dec || !lead) {
         free(h);
         free(dec);
@@ -87,7 +96,7 @@ static void hint(lr_service *svc, int64_t id) {
         return;
     }
     *h = (lr_outbox_hint){ .next = svc->hints, .id = id, .decision = dec, .lead = lead,
-                           .dlen = b->dlen, .llen = b->llen };
+                           .dlen = dlen, .llen = b->llen };
     svc->hints = h;
 }
 
@@ -117,7 +126,8 @@ static void add(lr_service *svc, const lr_decision *d, int64_t decision_id,
                                    lr_action_names[d->action], agent, c->name, recipient,
                                    lr_delivery_status_names[status], error, &id));
     if (id > svc->dlv.last_id) svc->dlv.last_id = id;
-    if (status == LR_DLV_PENDING && e->after_ms == 0) hint(svc, id);
+    if (status == LR_DLV_PENDING && e->after_ms == 0)
+        hint(svc, id, d, c->kind == LR_CHANNEL_WEBHOOK && !c->why_full);
     svc->dlv.n[status]++;
     svc->dlv_added++;
 }

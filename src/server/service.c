@@ -578,6 +578,7 @@ void lr_service_stop(lr_service *svc) {
     }
     lr_outbox_hand_over(svc);       /* no dispatcher any more: frees what is left */
     free(svc->emails);
+    lr_buf_release(&svc->brief);
     lr_engine_destroy(svc->eng);
     lr_config_free(svc->cfg);
     free(svc->cfg_text);

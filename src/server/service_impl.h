@@ -81,6 +81,7 @@ struct lr_service {
     size_t dlv_added;               /* deliveries added in the open transaction */
     struct lr_outbox_hint *hints;   /* their bodies for the dispatcher (outbox.c) */
     const struct lr_outbox_bodies *bodies;  /* of the decision being added */
+    lr_buf brief;                   /* scratch: its brief form (outbox.c) */
     lr_delivery_counts dlv;         /* per status, for /metrics */
 
     /* metrics */

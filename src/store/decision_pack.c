@@ -132,9 +132,10 @@ static const char *get_bytes(rd *r, size_t *len) {
     return p;
 }
 
-/* Appends to OUT the why JSON of compact form P (N bytes). LR_OK,
- * LR_ENOMEM or LR_EDAMAGED (OUT unchanged). */
-static int unpack_why(const unsigned char *p, size_t n, lr_buf *out) {
+/* Appends to OUT the why JSON of compact form P (N bytes); BRIEF: without
+ * the candidates (decision.h's brief form; "{}" when nothing remains).
+ * LR_OK, LR_ENOMEM or LR_EDAMAGED (OUT unchanged). */
+static int unpack_why(const unsigned char *p, size_t n, bool brief, lr_buf *out) {
     rd r = { p + 1, p + n, n < 2 };
     lr_decision d = { .at = LR_TIME_NONE };
     lr_buf ids = LR_BUF_INIT;       /* the ids and strings, NUL-terminated, end to end */
@@ -190,6 +191,10 @@ static int unpack_why(const unsigned char *p, size_t n, lr_buf *out) {
         d.cands = cands;
         d.ncands = (size_t)nc;
         d.pool_size = (flags & F_POOL_SIZE) ? (size_t)pool : (size_t)nc;
+        if (brief) {                /* the pool's size stands for the candidates */
+            d.cands = NULL;
+            d.ncands = 0;
+        }
         if ((flags & F_POOL_SIZE) && pool <= nc) r.bad = true;
         else rc = lr_decision_write_why(&d, out);
     }
@@ -239,7 +244,7 @@ int lr_sq_pack_decision(lr_store *s, const char *json, size_t len, const lr_deci
 #ifndef NDEBUG
         /* the decision must be the one the JSON was written from */
         lr_buf back = LR_BUF_INIT;
-        int rc = unpack_why((const unsigned char *)s->pack.data + head + 1, z, &back);
+        int rc = unpack_why((const unsigned char *)s->pack.data + head + 1, z, false, &back);
         assert(rc == LR_OK && back.len == wlen && memcmp(back.data, why, wlen) == 0);
         lr_buf_release(&back);
 #endif
@@ -252,7 +257,9 @@ int lr_sq_pack_decision(lr_store *s, const char *json, size_t len, const lr_deci
     return LR_OK;
 }
 
-int lr_sq_unpack_decision(lr_store *s, sqlite3_stmt *st, int col, lr_buf *out) {
+/* Appends the decision of row ST (lr_sq_unpack_decision); BRIEF applies
+ * to a why in the compact form only. */
+static int unpack(lr_store *s, sqlite3_stmt *st, int col, bool brief, lr_buf *out) {
     const char *body = (const char *)sqlite3_column_text(st, col);
     size_t blen = (size_t)sqlite3_column_bytes(st, col);
     if (!body) return lr_buf_append(out, "null", 4);
@@ -264,7 +271,9 @@ int lr_sq_unpack_decision(lr_store *s, sqlite3_stmt *st, int col, lr_buf *out) {
         int rc = blen >= 2 && body[blen - 1] == '}' ? LR_OK : LR_EDAMAGED;
         if (rc == LR_OK) rc = lr_buf_append(out, body, blen - 1);
         if (rc == LR_OK) rc = lr_buf_append(out, WHY_KEY, WHY_KEYLEN);
-        if (rc == LR_OK) rc = unpack_why(z, zlen, out);
+        size_t why_at = out->len;
+        if (rc == LR_OK) rc = unpack_why(z, zlen, brief, out);
+        if (rc == LR_OK && brief && out->len - why_at == 2) out->len = why_at - WHY_KEYLEN; /* {} */
         if (rc == LR_OK) rc = lr_buf_putc(out, '}');
         if (rc != LR_OK) {
             out->len = at;                          /* OUT as it was */
@@ -298,6 +307,24 @@ int lr_sq_unpack_decision(lr_store *s, sqlite3_stmt *st, int col, lr_buf *out) {
     out->len = at + blen - 1 + WHY_KEYLEN + (size_t)wlen + 1;
     out->data[out->len] = '\0';                     /* reserve kept the room */
     return LR_OK;
+}
+
+int lr_sq_unpack_decision(lr_store *s, sqlite3_stmt *st, int col, bool brief, lr_buf *out) {
+    const void *z = sqlite3_column_blob(st, col + 1);
+    size_t zlen = (size_t)sqlite3_column_bytes(st, col + 1);
+    bool compact = z && zlen > 0 && *(const unsigned char *)z == FORM_COMPACT;
+    if (!brief || compact || !sqlite3_column_text(st, col)) return unpack(s, st, col, brief, out);
+    /* a why kept as JSON (short, or from before the compact form): the
+     * whole decision, then its brief form through jansson */
+    lr_buf whole = LR_BUF_INIT;
+    int rc = unpack(s, st, col, false, &whole);
+    if (rc == LR_OK) rc = lr_decision_json_brief(whole.data, whole.len, out);
+    if (rc == LR_EINVAL) {
+        snprintf(s->err, sizeof s->err, "a stored decision is not a JSON object");
+        rc = LR_EDAMAGED;
+    }
+    lr_buf_release(&whole);
+    return rc;
 }
 
 void lr_sq_pack_release(lr_store *s) {

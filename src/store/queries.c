@@ -73,7 +73,7 @@ static int write_decisions(lr_store *s, sqlite3_stmt *st, int src, jw *w) {
     while (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
         src = SQLITE_OK;
         if (n++) jw_raw(w, ",", 1);
-        if (w->rc == LR_OK && (rc = lr_sq_unpack_decision(s, st, 0, w->b)) != LR_OK) break;
+        if (w->rc == LR_OK && (rc = lr_sq_unpack_decision(s, st, 0, false, w->b)) != LR_OK) break;
     }
     jw_raw(w, "]", 1);
     int frc = lr_sq_finish(s, st, src);

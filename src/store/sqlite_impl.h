@@ -188,9 +188,10 @@ int lr_sq_pack_decision(lr_store *s, const char *json, size_t len, const lr_deci
                         lr_sq_packed *out);
 
 /* Appends to OUT the decision JSON of row ST, whose column COL is the body
- * and COL + 1 the why. A NULL body appends null. LR_OK, LR_ENOMEM, or
- * LR_EDAMAGED for a damaged why (message in s->err; OUT unchanged). */
-int lr_sq_unpack_decision(lr_store *s, sqlite3_stmt *st, int col, lr_buf *out);
+ * and COL + 1 the why; BRIEF: its brief form (decision.h). A NULL body
+ * appends null. LR_OK, LR_ENOMEM, or LR_EDAMAGED for a damaged why
+ * (message in s->err; OUT unchanged). */
+int lr_sq_unpack_decision(lr_store *s, sqlite3_stmt *st, int col, bool brief, lr_buf *out);
 
 /* Frees the compression contexts and buffers. */
 void lr_sq_pack_release(lr_store *s);

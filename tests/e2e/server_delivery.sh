@@ -4,9 +4,10 @@
 # docs tell receivers to) and a real SMTP server (aiosmtpd, from Debian's
 # python3-aiosmtpd) on loopback:
 #
-#   - every assigned lead is posted once, signed, with a delivery id; the
-#     agent with an email gets a readable message; the one without has a
-#     dead delivery that says why
+#   - every assigned lead is posted once, signed, with a delivery id and
+#     the decision without its candidates (`why: full`: with them, also
+#     when a replay reads it from the store); the agent with an email gets
+#     a readable message; the one without has a dead delivery that says why
 #   - a receiver that is down, answers 500 or hangs is retried until it
 #     takes everything; a 410 is dead at once with the answer kept, and a
 #     replay (API and CLI) sends it again with the same id
@@ -119,6 +120,14 @@ signed_once_and_emailed() {
     _got=$(jq -s -c '[.[] | {d: .delivery, v: .valid, l: .body.lead.id, a: .body.decision.agent, t: .body.type, id: .body.id}] | sort_by(.l)' "$T/hooks.jsonl")
     _want=$(jq -c '[.deliveries[] | {d: .id, v: true, l: .lead, a: .agent, t: "decision.assigned", id: .id}] | sort_by(.l)' "$RB")
     [ "$_got" = "$_want" ] || fail "webhooks received: $_got, expected $_want"
+    # the default `why: brief`: the decision as the API shows it, without
+    # the candidates, the pool's size in their place
+    api GET /v1/leads/L1
+    _api=$(jq -c '.decisions[0] | .why = {pool_size: (.why.candidates | length)}' "$RB")
+    _hook=$(jq -s -c 'map(select(.body.lead.id == "L1"))[0].body.decision' "$T/hooks.jsonl")
+    [ "$_hook" = "$_api" ] || fail "L1's webhook decision: $_hook, expected $_api"
+    jq -s -e 'all(.[]; .body.decision.why == {"pool_size":2})' "$T/hooks.jsonl" >/dev/null ||
+        fail "a brief webhook carried more than the pool's size in why"
     # alice (email) got 3 messages; bob (no email) has 3 dead deliveries
     api GET '/v1/deliveries?channel=mail&status=dead'
     expect_jq '[.deliveries[] | [.lead, .agent, .last_error]]' \
@@ -322,13 +331,42 @@ EOF
     peer_stop RECV
 }
 
+full_why_and_replay_from_the_store() {
+    # `why: full` sends the decision byte for byte as the API has it; a
+    # delivery replayed later (its bodies read from the store, not handed
+    # over by the writer) carries the same bytes
+    peer_start RECV "$HERE/receiver.py" --port 0 --log "$T/hooks.jsonl" \
+        --secret "$LR_TEST_HOOK_SECRET" --control || return
+    peer_start SMTP "$HERE/smtp_sink.py" --port 0 --dir "$T/mail" || return
+    config "$T/c.yaml" "$RECV_PORT" "$SMTP_PORT" ", why: full"
+    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; show err "$SRV/S.err"; return; }
+    KEY=$(mkkey "$T/s.db" admin)
+    leads 1 2
+    wait_for 20 '[.deliveries[] | select(.channel == "crm" and .status != "delivered")] | length == 0' || return
+    api GET /v1/leads/L2
+    _api=$(jq -c '.decisions[0]' "$RB")
+    jq -e '.decisions[0].why.candidates | length == 2' "$RB" >/dev/null || fail "L2's decision has no candidates"
+    _hook=$(jq -s -c 'map(select(.body.lead.id == "L2"))[0].body.decision' "$T/hooks.jsonl")
+    [ "$_hook" = "$_api" ] || fail "L2's webhook decision: $_hook, expected $_api"
+    api GET '/v1/deliveries?channel=crm'
+    _id=$(jq -r '.deliveries[] | select(.lead == "L2") | .id' "$RB")
+    api POST "/v1/deliveries/$_id/retry"
+    expect_code 200 "replaying $_id"
+    wait_for 20 '[.deliveries[] | select(.lead == "L2" and .channel == "crm" and .attempts == 2)] | length == 1' || return
+    _n=$(jq -s -c --argjson api "$_api" '[.[] | select(.body.lead.id == "L2") | .body.decision == $api]' "$T/hooks.jsonl")
+    [ "$_n" = '[true,true]' ] || fail "L2's two webhooks matched the API's decision: $_n"
+    srv_term S
+    peer_stop RECV; peer_stop SMTP
+}
+
 bad_channels() {
     cat >"$T/bad.yaml" <<'EOF'
 agents: [{id: a}]
 pools: {p: [a]}
 channels:
   crm: {webhook: "ftp://crm.example.com/x", secret_env: LR_TEST_NOT_SET_ANYWHERE}
-  mail: {smtp: "smtp://127.0.0.1:25"}
+  mail: {smtp: "smtp://127.0.0.1:25", why: full}
+  erp: {webhook: "https://erp.example.com/x", why: all}
 notify:
   - {on: [assigned, sold], to: crm}
   - {on: [assigned], to: pager}
@@ -339,8 +377,10 @@ EOF
     expect_err_has "bad.yaml:4:19: channel 'crm': 'webhook' must be a https:// or http:// URL, got 'ftp://crm.example.com/x'"
     expect_err_has "bad.yaml:4:57: channel 'crm': the environment variable LR_TEST_NOT_SET_ANYWHERE (secret_env) is not set or empty"
     expect_err_has "bad.yaml:5:9: channel 'mail': missing required key 'from' (the sender address)"
-    expect_err_has "bad.yaml:7:21: notify #1: unknown action 'sold' in 'on'"
-    expect_err_has "bad.yaml:8:26: notify #2: unknown channel 'pager'"
+    expect_err_has "bad.yaml:5:44: channel 'mail': 'why' applies only to webhook channels (an email explains in words)"
+    expect_err_has "bad.yaml:6:52: channel 'erp': 'why' must be brief or full, got 'all'"
+    expect_err_has "bad.yaml:8:21: notify #1: unknown action 'sold' in 'on'"
+    expect_err_has "bad.yaml:9:26: notify #2: unknown channel 'pager'"
 }
 
 tcase signed_once_and_emailed
@@ -349,5 +389,6 @@ tcase gone_is_dead_then_replayed
 tcase private_target_refused
 tcase kill_between_commit_and_send
 tcase waiting_notice_only_when_still_waiting
+tcase full_why_and_replay_from_the_store
 tcase bad_channels
 finish

@@ -171,6 +171,39 @@ TEST(smtp_login_comes_from_two_variables) {
         "t.yaml:10:55: channel 'c': 'password_env' applies only to smtp channels");
 }
 
+TEST(webhook_channels_send_the_brief_why_unless_told_full) {
+    lr_config *cfg = ok_config(
+        AGENTS
+        "channels:\n"
+        "  crm: {webhook: \"https://crm.example.com/hook\"}\n"
+        "  audit: {webhook: \"https://audit.example.com/hook\", why: full}\n"
+        "  ops: {webhook: \"https://ops.example.com/hook\", why: brief}\n"
+        "  mail: {smtp: \"smtp://127.0.0.1:2525\", from: leads@example.com}\n" RULE);
+    if (!cfg) return;
+    CHECK_EQ_INT(cfg->nchannels, 4);
+    CHECK_EQ_STR(cfg->channels[0].name, "crm");
+    CHECK_EQ_INT(cfg->channels[0].why_full, 0);     /* the default: brief */
+    CHECK_EQ_STR(cfg->channels[1].name, "audit");
+    CHECK_EQ_INT(cfg->channels[1].why_full, 1);
+    CHECK_EQ_STR(cfg->channels[2].name, "ops");
+    CHECK_EQ_INT(cfg->channels[2].why_full, 0);
+    CHECK_EQ_INT(cfg->channels[3].why_full, 0);
+    lr_config_free(cfg);
+}
+
+TEST(why_mistakes_are_named_where_they_are) {
+    CHECK_EQ_STR(errors_of(
+        AGENTS
+        "channels:\n"
+        "  crm: {webhook: \"https://crm.example.com\", why: maybe}\n"
+        "  hook: {webhook: \"https://h.example.com\", why: fully}\n"
+        "  mail: {smtp: \"smtp://b.example.com\", from: leads@example.com, why: full}\n" RULE),
+        "t.yaml:7:50: channel 'crm': 'why' must be brief or full, got 'maybe'\n"
+        "t.yaml:8:49: channel 'hook': 'why' must be brief or full, got 'fully'\n"
+        "t.yaml:9:70: channel 'mail': 'why' applies only to webhook channels (an email "
+        "explains in words)");
+}
+
 int main(void) {
     RUN(channels_get_their_defaults_and_options);
     RUN(notify_entries_at_top_level_and_per_rule);
@@ -179,5 +212,7 @@ int main(void) {
     RUN(journaled_configs_do_not_need_their_secrets_set);
     RUN(after_delays_notices_of_waiting_leads_only);
     RUN(smtp_login_comes_from_two_variables);
+    RUN(webhook_channels_send_the_brief_why_unless_told_full);
+    RUN(why_mistakes_are_named_where_they_are);
     return test_report();
 }

@@ -26,16 +26,23 @@ static const char *with_lead(const char *s) {
     return encode(&d);
 }
 
+/* L1 assigned to alice by rule hot-west, four candidates in a pool of 4. */
+static const lr_candidate four_cands[] = {
+    { "alice", LR_CAND_CHOSEN, LR_SKIP_NONE, 0 },
+    { "bob", LR_CAND_ELIGIBLE, LR_SKIP_NONE, 0 },
+    { "carol", LR_CAND_SKIPPED, LR_SKIP_AT_CAPACITY, 0 },
+    { "dave", LR_CAND_SKIPPED, LR_SKIP_CAP_DAY, 0 },
+};
+
+static lr_decision assigned_l1(void) {
+    return (lr_decision){ .at = AT_10H, .lead = "L1", .action = LR_ACTION_ASSIGNED,
+                          .agent = "alice", .rule = "hot-west", .pool = "west",
+                          .strategy = "round_robin", .cands = four_cands, .ncands = 4,
+                          .pool_size = 4 };
+}
+
 TEST(assigned_decision_with_candidates) {
-    lr_candidate c[] = {
-        { "alice", LR_CAND_CHOSEN, LR_SKIP_NONE, 0 },
-        { "bob", LR_CAND_ELIGIBLE, LR_SKIP_NONE, 0 },
-        { "carol", LR_CAND_SKIPPED, LR_SKIP_AT_CAPACITY, 0 },
-        { "dave", LR_CAND_SKIPPED, LR_SKIP_CAP_DAY, 0 },
-    };
-    lr_decision d = { .at = AT_10H, .lead = "L1", .action = LR_ACTION_ASSIGNED, .agent = "alice",
-                      .rule = "hot-west", .pool = "west", .strategy = "round_robin",
-                      .cands = c, .ncands = 4, .pool_size = 4 };
+    lr_decision d = assigned_l1();
     CHECK_EQ_STR(encode(&d),
         "{\"at\":\"2026-11-02T10:00:00Z\",\"lead\":\"L1\",\"action\":\"assigned\","
         "\"agent\":\"alice\",\"rule\":\"hot-west\",\"pool\":\"west\",\"strategy\":\"round_robin\","
@@ -136,6 +143,23 @@ TEST(invalid_utf8_becomes_replacement_characters) {
 
 /* Random strings: valid UTF-8 must come out byte-identical to jansson's
  * encoding; any bytes at all must come out as JSON that jansson reads. */
+
+/* Writes code point CP (not a surrogate) as UTF-8 at P; returns its length. */
+static size_t put_utf8(char *p, uint32_t cp) {
+    if (cp < 0x80) { p[0] = (char)cp; return 1; }
+    if (cp < 0x800) {
+        p[0] = (char)(0xC0 | cp >> 6); p[1] = (char)(0x80 | (cp & 63));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        p[0] = (char)(0xE0 | cp >> 12); p[1] = (char)(0x80 | (cp >> 6 & 63));
+        p[2] = (char)(0x80 | (cp & 63));
+        return 3;
+    }
+    p[0] = (char)(0xF0 | cp >> 18); p[1] = (char)(0x80 | (cp >> 12 & 63));
+    p[2] = (char)(0x80 | (cp >> 6 & 63)); p[3] = (char)(0x80 | (cp & 63));
+    return 4;
+}
 TEST(escaping_matches_jansson_and_always_gives_valid_json) {
     uint32_t x = 12345;
 #define NEXT() (x ^= x << 13, x ^= x >> 17, x ^= x << 5, x)
@@ -149,15 +173,7 @@ TEST(escaping_matches_jansson_and_always_gives_valid_json) {
                  kind == 2 ? 0x80 + NEXT() % 0x780 : kind == 3 ? 0x800 + NEXT() % 0xF800 :
                  kind == 4 ? 0x10000 + NEXT() % 0x100000 : 0x20 + NEXT() % 0x60;
             if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD;
-            if (cp < 0x80) s[n++] = (char)cp;
-            else if (cp < 0x800) { s[n++] = (char)(0xC0 | cp >> 6); s[n++] = (char)(0x80 | (cp & 63)); }
-            else if (cp < 0x10000) {
-                s[n++] = (char)(0xE0 | cp >> 12); s[n++] = (char)(0x80 | (cp >> 6 & 63));
-                s[n++] = (char)(0x80 | (cp & 63));
-            } else {
-                s[n++] = (char)(0xF0 | cp >> 18); s[n++] = (char)(0x80 | (cp >> 12 & 63));
-                s[n++] = (char)(0x80 | (cp >> 6 & 63)); s[n++] = (char)(0x80 | (cp & 63));
-            }
+            n += put_utf8(s + n, cp);
         }
         s[n] = '\0';
         json_t *j = json_string(s);
@@ -265,6 +281,171 @@ TEST(known_id_lengths_write_the_same_bytes) {
     }
 }
 
+/* ---- the brief form (webhooks' `why: brief`) ----------------------------- */
+
+/* The brief form of D, alone in the buffer. */
+static const char *brief(const lr_decision *d) {
+    lr_buf_reset(&out);
+    if (lr_decision_write_brief(d, &out) != LR_OK) return "(error)";
+    return out.data;
+}
+
+TEST(brief_form_replaces_candidates_with_the_pool_size) {
+    lr_decision d = assigned_l1();
+    CHECK_EQ_STR(brief(&d),
+        "{\"at\":\"2026-11-02T10:00:00Z\",\"lead\":\"L1\",\"action\":\"assigned\","
+        "\"agent\":\"alice\",\"rule\":\"hot-west\",\"pool\":\"west\",\"strategy\":\"round_robin\","
+        "\"why\":{\"pool_size\":4}}");
+    d.pool_size = 0;                            /* unknown or smaller: the candidates count */
+    CHECK_EQ_STR(brief(&d),
+        "{\"at\":\"2026-11-02T10:00:00Z\",\"lead\":\"L1\",\"action\":\"assigned\","
+        "\"agent\":\"alice\",\"rule\":\"hot-west\",\"pool\":\"west\",\"strategy\":\"round_robin\","
+        "\"why\":{\"pool_size\":4}}");
+    d.pool_size = 1500;                         /* larger (explain_limit): it wins */
+    d.reason = "explain_limit";
+    d.ncands = 2;
+    CHECK_EQ_STR(brief(&d),
+        "{\"at\":\"2026-11-02T10:00:00Z\",\"lead\":\"L1\",\"action\":\"assigned\","
+        "\"agent\":\"alice\",\"rule\":\"hot-west\",\"pool\":\"west\",\"strategy\":\"round_robin\","
+        "\"why\":{\"reason\":\"explain_limit\",\"pool_size\":1500}}");
+}
+
+TEST(brief_form_keeps_reason_and_detail_and_leaves_out_an_empty_why) {
+    lr_decision d = { .at = AT_10H, .lead = "L9", .action = LR_ACTION_REJECTED,
+                      .reason = "unknown_lead", .detail = "no lead 'L9' is open" };
+    CHECK_EQ_STR(brief(&d),
+        "{\"at\":\"2026-11-02T10:00:00Z\",\"lead\":\"L9\",\"action\":\"rejected\","
+        "\"why\":{\"reason\":\"unknown_lead\",\"detail\":\"no lead 'L9' is open\"}}");
+    lr_candidate c[] = { { "bob", LR_CAND_SKIPPED, LR_SKIP_OFFLINE, 0 } };
+    lr_decision q = { .at = LR_TIME_NONE, .lead = "L2", .action = LR_ACTION_QUEUED,
+                      .pool = "team", .cands = c, .ncands = 1, .detail = "all \"away\"" };
+    CHECK_EQ_STR(brief(&q), "{\"lead\":\"L2\",\"action\":\"queued\",\"pool\":\"team\","
+                            "\"why\":{\"detail\":\"all \\\"away\\\"\",\"pool_size\":1}}");
+    lr_decision closed = { .at = AT_10H, .lead = "L1", .action = LR_ACTION_CLOSED,
+                           .agent = "bob", .status = "won" };
+    CHECK_EQ_STR(brief(&closed),
+        "{\"at\":\"2026-11-02T10:00:00Z\",\"lead\":\"L1\",\"action\":\"closed\","
+        "\"agent\":\"bob\",\"status\":\"won\"}");
+    const char *agents[] = { "amy", "ben" };  /* a broadcast with no pool told */
+    lr_decision b = { .at = LR_TIME_NONE, .lead = "L3", .action = LR_ACTION_OFFERED,
+                      .agents = agents, .nagents = 2 };
+    CHECK_EQ_STR(brief(&b), "{\"lead\":\"L3\",\"action\":\"offered\",\"agents\":[\"amy\",\"ben\"]}");
+    lr_buf p = LR_BUF_INIT;                     /* it appends, as the JSON writer does */
+    CHECK_EQ_INT(lr_buf_puts(&p, "x|"), LR_OK);
+    CHECK_EQ_INT(lr_decision_write_brief(&b, &p), LR_OK);
+    CHECK_EQ_STR(p.data, "x|{\"lead\":\"L3\",\"action\":\"offered\",\"agents\":[\"amy\",\"ben\"]}");
+    CHECK_EQ_INT(p.len, strlen(p.data));
+    lr_buf_release(&p);
+}
+
+/* A random string for a generated decision: ASCII, characters JSON
+ * escapes, controls, 2- to 4-byte UTF-8, and now and then a byte that is
+ * not UTF-8 at all (the writer makes it U+FFFD). Into BUF (room for 200). */
+static const char *gen_str(uint32_t *x, char *buf) {
+#define NEXT() (*x ^= *x << 13, *x ^= *x >> 17, *x ^= *x << 5, *x)
+    size_t n = 0, len = NEXT() % 24;
+    for (size_t k = 0; k < len; k++) {
+        uint32_t cp, kind = NEXT() % 8;
+        if (kind == 7) { buf[n++] = (char)(0x80 + NEXT() % 0x80); continue; }
+        cp = kind == 0 ? 1 + NEXT() % 0x1F : kind == 1 ? (uint32_t)"\"\\/ a\x7f"[NEXT() % 6] :
+             kind == 2 ? 0x80 + NEXT() % 0x780 : kind == 3 ? 0x800 + NEXT() % 0xF800 :
+             kind == 4 ? 0x10000 + NEXT() % 0x100000 : 0x20 + NEXT() % 0x60;
+        if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD;
+        n += put_utf8(buf + n, cp);
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+/* The text path (a decision the store kept as JSON, read with jansson)
+ * and the fast path (from the decision) give the same bytes, for
+ * generated decisions: any members present or not, 0 to 6 candidates with
+ * escaped and non-ASCII ids, a pool size smaller, equal or larger. */
+TEST(brief_of_the_json_text_is_byte_for_byte_the_brief_of_the_decision) {
+    uint32_t seed = 777, *x = &seed;
+    static char strs[10][200], ids[6][200], ags[3][200];
+    lr_buf full = LR_BUF_INIT, text = LR_BUF_INIT, fast = LR_BUF_INIT;
+    int bad = 0, with_cands = 0, pool_added = 0;
+    for (int round = 0; round < 4000 && bad < 5; round++) {
+        const char *s[10];
+        for (int k = 0; k < 10; k++)            /* each absent one time in four */
+            s[k] = NEXT() % 4 ? gen_str(x, strs[k]) : NULL;
+        lr_candidate c[6];
+        size_t nc = NEXT() % 3 ? NEXT() % 7 : 0;
+        for (size_t i = 0; i < nc; i++) {
+            lr_cand_state st = (lr_cand_state)(NEXT() % 3);
+            c[i] = (lr_candidate){ .agent = gen_str(x, ids[i]), .state = st,
+                                   .reason = st == LR_CAND_SKIPPED
+                                       ? (lr_skip)(1 + NEXT() % (LR_SKIP__COUNT - 1)) : LR_SKIP_NONE };
+        }
+        const char *agents[3];
+        size_t na = NEXT() % 5 == 0 ? 1 + NEXT() % 3 : 0;
+        for (size_t i = 0; i < na; i++) agents[i] = gen_str(x, ags[i]);
+        uint32_t ps = NEXT() % 4;
+        lr_decision d = {
+            .at = NEXT() % 4 ? AT_10H + (lr_time)(NEXT() % 100000) : LR_TIME_NONE,
+            .lead = s[0], .action = (lr_action)(NEXT() % LR_ACTION__COUNT), .agent = s[1],
+            .agents = agents, .nagents = na, .rule = s[2], .pool = s[3], .strategy = s[4],
+            .status = s[5], .reason = NEXT() % 2 ? s[6] : NULL, .detail = NEXT() % 2 ? s[7] : NULL,
+            .cands = c, .ncands = nc,
+            .pool_size = ps == 0 ? 0 : ps == 1 ? nc : nc + 1 + NEXT() % 5000,
+        };
+        lr_buf_reset(&full);
+        lr_buf_reset(&text);
+        lr_buf_reset(&fast);
+        CHECK_EQ_INT(lr_decision_write_json(&d, &full), LR_OK);
+        int rc = lr_decision_json_brief(full.data, full.len, &text);
+        CHECK_EQ_INT(lr_decision_write_brief(&d, &fast), LR_OK);
+        if (rc != LR_OK || text.len != fast.len || memcmp(text.data, fast.data, fast.len) != 0) {
+            bad++;
+            TEST_FAIL_("round %d (rc %d):\n    full: %s\n    text: %s\n    fast: %s", round, rc,
+                       full.data, text.data ? text.data : "", fast.data);
+            continue;
+        }
+        if (strstr(fast.data, "\"candidates\"")) {
+            bad++;
+            TEST_FAIL_("round %d: candidates in %s", round, fast.data);
+        }
+        if (nc > 0) with_cands++;
+        if (nc > 0 && d.pool_size <= nc) {     /* the count comes from the candidates */
+            char want[48];
+            snprintf(want, sizeof want, "\"pool_size\":%zu}}", nc);
+            size_t wl = strlen(want);
+            if (fast.len < wl || strcmp(fast.data + fast.len - wl, want) != 0) {
+                bad++;
+                TEST_FAIL_("round %d: %s does not end with %s", round, fast.data, want);
+            }
+            pool_added++;
+        }
+    }
+    CHECK(with_cands > 1000 && pool_added > 500);   /* the generator reached both paths */
+    lr_buf_release(&full);
+    lr_buf_release(&text);
+    lr_buf_release(&fast);
+#undef NEXT
+}
+
+TEST(brief_of_text_that_is_not_a_json_object_is_einval_and_leaves_out) {
+    static const char *const bad[] = {
+        "[1]", "\"a string\"", "42", "", "{", "{\"lead\":\"L1\",}", "not json",
+        "{\"lead\":\"L1\"} trailing", "{\"lead\":\"\\ud800\"}",
+    };
+    lr_buf b = LR_BUF_INIT;
+    CHECK_EQ_INT(lr_buf_puts(&b, "keep"), LR_OK);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int rc = lr_decision_json_brief(bad[i], strlen(bad[i]), &b);
+        if (rc != LR_EINVAL) TEST_FAIL_("'%s': %s, want LR_EINVAL", bad[i], lr_errname(rc));
+        CHECK_EQ_INT(b.len, 4);
+        CHECK_EQ_STR(b.data, "keep");
+    }
+    /* LEN counts: the object's bytes alone, what follows not read */
+    const char *two = "{\"action\":\"held\"}{\"x\":1}";
+    CHECK_EQ_INT(lr_decision_json_brief(two, 17, &b), LR_OK);
+    CHECK_EQ_STR(b.data, "keep{\"action\":\"held\"}");
+    CHECK_EQ_INT(b.len, 4 + 17);
+    lr_buf_release(&b);
+}
+
 int main(void) {
     RUN(assigned_decision_with_candidates);
     RUN(broadcast_writes_agents_instead_of_agent);
@@ -279,6 +460,10 @@ int main(void) {
     RUN(appends_and_gives_identical_bytes_for_identical_decisions);
     RUN(large_decision_grows_the_buffer);
     RUN(known_id_lengths_write_the_same_bytes);
+    RUN(brief_form_replaces_candidates_with_the_pool_size);
+    RUN(brief_form_keeps_reason_and_detail_and_leaves_out_an_empty_why);
+    RUN(brief_of_the_json_text_is_byte_for_byte_the_brief_of_the_decision);
+    RUN(brief_of_text_that_is_not_a_json_object_is_einval_and_leaves_out);
     lr_buf_release(&out);
     return test_report();
 }

@@ -157,7 +157,7 @@ static void long_why_round_trip(bool compact) {
     CHECK_EQ_INT(lr_store_lead_json(s, "L1", NULL, &b), LR_OK);
     CHECK_CONTAINS(b.data, want.data);
     got g = { LR_BUF_INIT, 0, 0 };              /* a webhook's body */
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 10, NULL, 0, NULL, collect, &g), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", false, T0, 10, NULL, 0, NULL, collect, &g), LR_OK);
     CHECK_EQ_INT(g.n, 1);
     CHECK_EQ_STR(g.json.data, json.data);
     lr_buf_reset(&b);                           /* the statistics still see rule and pool */
@@ -310,12 +310,12 @@ TEST(a_damaged_decision_comes_as_unreadable_and_holds_back_no_other_delivery) {
     CHECK_EQ_INT(sql("UPDATE decisions SET why = x'00' WHERE lead = 'L1'"), SQLITE_OK);
     s = reopen(s);
     got g = { LR_BUF_INIT, 0, 0 };
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 10, NULL, 0, NULL, collect, &g), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", false, T0, 10, NULL, 0, NULL, collect, &g), LR_OK);
     CHECK_EQ_INT(g.n, 2);                       /* L1's, marked unreadable, then L2's whole */
     CHECK_EQ_INT(g.unreadable, 1);
     CHECK_EQ_STR(g.json.data, j2.data);
     g.n = g.unreadable = 0;                     /* a limit of one: the damaged one comes */
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 1, NULL, 0, NULL, collect, &g), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", false, T0, 1, NULL, 0, NULL, collect, &g), LR_OK);
     CHECK_EQ_INT(g.unreadable, 1);
     lr_buf_release(&g.json);
     lr_buf_release(&j1);
@@ -416,6 +416,92 @@ TEST(a_damaged_compact_why_is_an_error_and_a_made_one_reads) {
     remove_db(s);
 }
 
+/* ---- the brief form a webhook channel gets (`why: brief`) ---------------- */
+
+enum { STORED_COMPACT, STORED_ZSTD, STORED_IN_BODY };
+
+/* Stores assignment() of lead L1 over NCANDS candidates, made to say WHAT
+ * of its pool (0: pool_size as assignment() has it, larger than the
+ * candidates; 1: pool_size equal to their number, so not written; 2: no
+ * pool_size, but a reason and a detail), in stored form FORM, with a
+ * delivery to "crm"; then reads the delivery as a brief and as a full
+ * channel. WANT_WHY: the brief form's why object. */
+static void brief_delivery(int form, int what, const char *want_why) {
+    static const char *const form_sql[] = {
+        "SELECT substr(why, 1, 1) = x'01' AND instr(body, '\"why\"') = 0 FROM decisions",
+        "SELECT substr(why, 1, 1) = x'28' AND instr(body, '\"why\"') = 0 FROM decisions",
+        "SELECT why IS NULL AND instr(body, '\"candidates\"') > 0 FROM decisions",
+    };
+    lr_store *s = open_new();
+    if (!s) { CHECK(0); return; }
+    lr_buf json = LR_BUF_INIT, want = LR_BUF_INIT;
+    assignment("L1", form == STORED_IN_BODY ? 3 : 100, &json);
+    if (what == 1) last_.pool_size = last_.ncands;
+    if (what == 2) {
+        last_.pool_size = 0;
+        last_.reason = "explain_limit";
+        last_.detail = "a \"short\" list\n\xC3\xA9t\xC3\xA9";
+    }
+    lr_buf_reset(&json);
+    CHECK_EQ_INT(lr_decision_write_json(&last_, &json), LR_OK);
+    CHECK_EQ_INT(lr_decision_json_brief(json.data, json.len, &want), LR_OK);
+    char literal[512];                          /* and what that is, spelled out */
+    snprintf(literal, sizeof literal,
+             "{\"at\":\"2026-11-02T10:00:00Z\",\"lead\":\"L1\",\"action\":\"assigned\","
+             "\"agent\":\"agent000\",\"rule\":\"west \\\"hot\\\"\",\"pool\":\"west\","
+             "\"strategy\":\"round_robin\",\"why\":%s}", want_why);
+    CHECK_EQ_STR(want.data, literal);
+
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    compact_ = form == STORED_COMPACT;
+    int64_t dec = put(s, 1, "L1", &json), dl = 0;
+    compact_ = false;
+    CHECK_EQ_INT(lr_store_add_delivery(s, dec, T0, 0, "L1", "assigned", "agent000", "crm", NULL,
+                                       "pending", NULL, &dl), LR_OK);
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    lr_store_close(s);                          /* stored in the form under test */
+    CHECK_EQ_INT(sql_int(form_sql[form]), 1);
+    s = reopen(NULL);
+
+    got g = { LR_BUF_INIT, 0, 0 };
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", true, T0, 10, NULL, 0, NULL, collect, &g), LR_OK);
+    CHECK_EQ_INT(g.n, 1);
+    CHECK_EQ_STR(g.json.data, want.data);
+    CHECK(g.json.data && !strstr(g.json.data, "candidates"));
+    g.n = 0;                                    /* a `why: full` channel: the whole decision */
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", false, T0, 10, NULL, 0, NULL, collect, &g), LR_OK);
+    CHECK_EQ_INT(g.n, 1);
+    CHECK_EQ_STR(g.json.data, json.data);
+    CHECK_CONTAINS(g.json.data, "\"candidates\":[{\"agent\":\"agent000\",\"chosen\":true}");
+    lr_buf_release(&g.json);
+    lr_buf_release(&json);
+    lr_buf_release(&want);
+    remove_db(s);
+}
+
+#define DETAIL_JSON "\"detail\":\"a \\\"short\\\" list\\n\xC3\xA9t\xC3\xA9\""
+
+TEST(a_brief_channel_gets_a_compact_why_without_its_candidates) {
+    brief_delivery(STORED_COMPACT, 0, "{\"pool_size\":150}");
+    brief_delivery(STORED_COMPACT, 1, "{\"pool_size\":100}");
+    brief_delivery(STORED_COMPACT, 2,
+                   "{\"reason\":\"explain_limit\"," DETAIL_JSON ",\"pool_size\":100}");
+}
+
+TEST(a_brief_channel_gets_a_compressed_why_without_its_candidates) {
+    brief_delivery(STORED_ZSTD, 0, "{\"pool_size\":150}");
+    brief_delivery(STORED_ZSTD, 1, "{\"pool_size\":100}");
+    brief_delivery(STORED_ZSTD, 2,
+                   "{\"reason\":\"explain_limit\"," DETAIL_JSON ",\"pool_size\":100}");
+}
+
+TEST(a_brief_channel_gets_a_short_why_kept_in_the_body_without_its_candidates) {
+    brief_delivery(STORED_IN_BODY, 0, "{\"pool_size\":53}");
+    brief_delivery(STORED_IN_BODY, 1, "{\"pool_size\":3}");
+    brief_delivery(STORED_IN_BODY, 2,
+                   "{\"reason\":\"explain_limit\"," DETAIL_JSON ",\"pool_size\":3}");
+}
+
 int main(void) {
     RUN(a_long_why_is_stored_compressed_and_read_back_byte_for_byte);
     RUN(a_short_why_and_a_decision_without_one_stay_whole);
@@ -425,5 +511,8 @@ int main(void) {
     RUN(a_compact_why_reads_back_byte_for_byte_every_way);
     RUN(a_compact_why_keeps_every_id_state_reason_and_detail);
     RUN(a_damaged_compact_why_is_an_error_and_a_made_one_reads);
+    RUN(a_brief_channel_gets_a_compact_why_without_its_candidates);
+    RUN(a_brief_channel_gets_a_compressed_why_without_its_candidates);
+    RUN(a_brief_channel_gets_a_short_why_kept_in_the_body_without_its_candidates);
     return test_report();
 }

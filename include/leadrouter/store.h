@@ -209,11 +209,14 @@ extern const char *const lr_delivery_status_names[LR_DLV__COUNT];
  * at AT: STATUS "pending", due at AT + AFTER_MS, or "dead" with ERROR when
  * it cannot be sent at all (an agent without an email). A delivery with
  * AFTER_MS > 0 is conditional: it is cancelled instead of sent when its
- * lead had another decision meanwhile. *ID gets its id. */
+ * lead had another decision meanwhile. BRIEF: its decision is sent in its
+ * brief form (decision.h; a webhook channel's `why: brief` when the
+ * delivery is made, so that every attempt sends the same body). *ID gets
+ * its id. */
 int lr_store_add_delivery(lr_store *s, int64_t decision, lr_time at, int64_t after_ms,
                           const char *lead, const char *action, const char *agent,
                           const char *channel, const char *recipient, const char *status,
-                          const char *error, int64_t *id);
+                          const char *error, bool brief, int64_t *id);
 
 /* Records an attempt's outcome: STATUS ("delivered", "retrying", "dead",
  * "cancelled"), ATTEMPTS so far, NEXT_AT (retrying), AT the time of the
@@ -252,11 +255,11 @@ typedef struct lr_delivery_job {
  * ids in SKIP (which it sorts). A non-zero return from CB stops and is
  * returned. When KNOWN (may be NULL) says the caller has a delivery's
  * bodies already, its job comes without them (decision_json NULL), unless
- * it is conditional. BRIEF: a job's decision_json is the decision's brief
- * form (decision.h: a webhook channel's `why: brief`). */
+ * it is conditional. A job's decision_json is in the form its delivery was
+ * made with (lr_store_add_delivery's BRIEF). */
 typedef int (*lr_store_job_cb)(const lr_delivery_job *job, void *ud);
 typedef bool (*lr_store_known_fn)(int64_t id, void *ud);
-int lr_store_due_deliveries(lr_store *s, const char *channel, bool brief, lr_time now, int limit,
+int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int limit,
                             int64_t *skip, size_t nskip, lr_store_known_fn known,
                             lr_store_job_cb cb, void *ud);
 

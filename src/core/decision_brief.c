@@ -16,7 +16,7 @@
 int lr_decision_json_brief(const char *json, size_t len, lr_buf *out) {
     json_error_t jerr;
     json_t *d = json_loadb(json, len, 0, &jerr);
-    if (!d) return LR_EINVAL;
+    if (!d) return json_error_code(&jerr) == json_error_out_of_memory ? LR_ENOMEM : LR_EINVAL;
     if (!json_is_object(d)) {
         json_decref(d);
         return LR_EINVAL;

@@ -45,7 +45,6 @@ typedef struct chan {
     int64_t timeout_ms, backoff_ms, backoff_max_ms, retry_for_ms;
     uint32_t concurrency;
     bool allow_private;
-    bool brief;                     /* a webhook's decision without why.candidates */
 } chan;
 
 typedef struct named {
@@ -231,7 +230,6 @@ int lr_dispatch_configure(lr_dispatcher *d, const lr_config *cfg) {
         c->retry_for_ms = cc->retry_for_ms;
         c->concurrency = cc->concurrency;
         c->allow_private = cc->allow_private;
-        c->brief = cc->kind == LR_CHANNEL_WEBHOOK && !cc->why_full;
     }
     bool mail = false;
     for (size_t i = 0; i < s->n; i++) mail |= s->v[i].kind == LR_CHANNEL_SMTP;
@@ -711,8 +709,8 @@ static lr_time start_due(lr_dispatcher *d, chanset *set, lr_time now) {
             if (p.nbusy && !p.busy) continue;           /* out of memory: next pass */
             int lim = (int)(p.room + p.nbusy < 100000 ? p.room + p.nbusy : 100000);
             bool txn = lr_store_read_begin(d->store) == LR_OK;
-            lr_store_due_deliveries(d->store, ch->name, ch->brief, now, lim, p.busy, p.nbusy,
-                                    hint_known, pick_one, &p);
+            lr_store_due_deliveries(d->store, ch->name, now, lim, p.busy, p.nbusy, hint_known,
+                                    pick_one, &p);
             free(p.busy);
             /* with every slot taken, more may be due: the end of a transfer
              * wakes the loop; else the next due time sets the wait */

@@ -52,9 +52,10 @@ typedef void (*lr_dispatch_report_fn)(lr_delivery_result *r, void *ud);
 int lr_dispatch_start(const char *db_path, lr_store_sync sync, lr_dispatch_report_fn report,
                       void *ud, lr_dispatcher **out, char *err, size_t errlen);
 
-/* The bodies of fresh delivery ID as the writer has them: DECISION (as
- * stored) and LEAD (as received, or NULL when the writer does not have it
- * at hand: then no hint is given at all), both malloc'd, taken over. The
+/* The bodies of fresh delivery ID as the writer has them: DECISION (in
+ * the form the delivery was made with: as stored, or brief) and LEAD (as
+ * received, or NULL when the writer does not have it at hand: then no
+ * hint is given at all), both malloc'd, taken over. The
  * dispatcher then does not read them back from the store. Dropped when
  * too many wait (the store has them). Thread-safe. */
 void lr_dispatch_hint(lr_dispatcher *d, int64_t id, char *decision, size_t dlen, char *lead,

@@ -120,14 +120,14 @@ static void add(lr_service *svc, const lr_decision *d, int64_t decision_id,
                 const lr_notify_conf *e, const char *agent, const char *recipient,
                 lr_delivery_status status, const char *error) {
     const lr_channel_conf *c = &notify_config(svc)->channels[e->channel];
+    bool brief = c->kind == LR_CHANNEL_WEBHOOK && !c->why_full;     /* for every attempt */
     int64_t id = 0;
     fatal_if(svc, "storing a delivery",
              lr_store_add_delivery(svc->store, decision_id, d->at, e->after_ms, d->lead,
                                    lr_action_names[d->action], agent, c->name, recipient,
-                                   lr_delivery_status_names[status], error, &id));
+                                   lr_delivery_status_names[status], error, brief, &id));
     if (id > svc->dlv.last_id) svc->dlv.last_id = id;
-    if (status == LR_DLV_PENDING && e->after_ms == 0)
-        hint(svc, id, d, c->kind == LR_CHANNEL_WEBHOOK && !c->why_full);
+    if (status == LR_DLV_PENDING && e->after_ms == 0) hint(svc, id, d, brief);
     svc->dlv.n[status]++;
     svc->dlv_added++;
 }

@@ -43,7 +43,7 @@ int lr_delivery_id_parse(const char *text, int64_t *out) {
 int lr_store_add_delivery(lr_store *s, int64_t decision, lr_time at, int64_t after_ms,
                           const char *lead, const char *action, const char *agent,
                           const char *channel, const char *recipient, const char *status,
-                          const char *error, int64_t *id) {
+                          const char *error, bool brief, int64_t *id) {
     if (!action || !channel || !status || !known_status(status)) return LR_EINVAL;
     sqlite3_stmt *st = s->st[SQ_DLV_ADD];
     int b = sqlite3_bind_int64(st, 1, decision);
@@ -56,6 +56,7 @@ int lr_store_add_delivery(lr_store *s, int64_t decision, lr_time at, int64_t aft
     if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 8, at);
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 9, error);
     if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 10, after_ms > 0 ? after_ms : 0);
+    if (b == SQLITE_OK) b = sqlite3_bind_int(st, 11, brief);
     int rc = lr_sq_finish(s, st, b == SQLITE_OK ? sqlite3_step(st) : b);
     if (rc == LR_OK && id) *id = sqlite3_last_insert_rowid(s->db);
     return rc;
@@ -133,14 +134,14 @@ static lr_delivery_job job_row(sqlite3_stmt *st) {
 
 /* Reads delivery ID's job (its row, decision and lead) and hands it to CB:
  * CB's return, or an error. */
-static int one_job(lr_store *s, int64_t id, bool brief, lr_store_job_cb cb, void *ud) {
+static int one_job(lr_store *s, int64_t id, lr_store_job_cb cb, void *ud) {
     sqlite3_stmt *st = s->st[SQ_DLV_JOB];
     int b = sqlite3_bind_int64(st, 1, id);
     int stop = 0, urc = LR_OK;
     if (b == SQLITE_OK && (b = sqlite3_step(st)) == SQLITE_ROW) {
         lr_delivery_job j = job_row(st);
         lr_buf_reset(&s->unpacked);
-        urc = lr_sq_unpack_decision(s, st, 8, brief, &s->unpacked);
+        urc = lr_sq_unpack_decision(s, st, 8, sqlite3_column_int(st, 12) != 0, &s->unpacked);
         if (urc == LR_EDAMAGED) {   /* the caller settles it: it cannot be sent */
             j.unreadable = true;
             urc = LR_OK;
@@ -181,7 +182,7 @@ static long keep_str(lr_buf *arena, sqlite3_stmt *st, int col, int *rc) {
  * read for the partial index's rows anyway), the busy ones dropped; a
  * known one (the caller has its bodies) is then handed over as read, and
  * only the others' bodies are read, one at a time. */
-int lr_store_due_deliveries(lr_store *s, const char *channel, bool brief, lr_time now, int limit,
+int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int limit,
                             int64_t *skip, size_t nskip, lr_store_known_fn known,
                             lr_store_job_cb cb, void *ud) {
     if (limit <= 0) return LR_OK;
@@ -220,7 +221,7 @@ int lr_store_due_deliveries(lr_store *s, const char *channel, bool brief, lr_tim
     for (size_t i = 0; rc == LR_OK && i < n; i++) {
         due *d = &v[i];
         if (d->whole) {
-            rc = one_job(s, d->id, brief, cb, ud);
+            rc = one_job(s, d->id, cb, ud);
             continue;
         }
         const char **str[4] = { &d->job.lead, &d->job.action, &d->job.agent, &d->job.recipient };

@@ -19,7 +19,7 @@
  * that triggers a checkpoint waits for it (with FULL, a write and fsync
  * of up to 40 MiB to the database file).
  *
- * Schema, version 6 (PRAGMA user_version; MIGRATIONS[] below moves a file
+ * Schema, version 7 (PRAGMA user_version; MIGRATIONS[] below moves a file
  * from each version to the next, one transaction per step):
  *
  *   events(seq INTEGER PRIMARY KEY, at, type, lead, body)
@@ -56,9 +56,12 @@
  *   deliveries(id INTEGER PRIMARY KEY, decision, lead, action, agent,
  *              channel, recipient, status, attempts, created_at,
  *              window_from, next_at, updated_at, delivered_at,
- *              last_status, last_error, cond)
+ *              last_status, last_error, cond, brief)
  *       the outbox (deliveries.c): one row per notification of a decision,
- *       written with it. One partial index, deliveries_due (channel,
+ *       written with it; brief: its decision is sent without why's
+ *       candidates (a webhook's `why: brief` when it was made, so that a
+ *       config change does not change the body between attempts). One
+ *       partial index, deliveries_due (channel,
  *       next_at) over the open rows (pending, retrying): the dispatcher's
  *       poll. No index on status: each outcome would move an entry in it.
  *   idem(key TEXT PRIMARY KEY, hash, status, body)
@@ -87,7 +90,7 @@
 #include <string.h>
 #include <time.h>
 
-#define SCHEMA_VERSION 6
+#define SCHEMA_VERSION 7
 #define WAL_CHECKPOINT_BYTES (40 * 1024 * 1024)  /* the writer checkpoints past this */
 
 /* MIGRATIONS[v] takes a database from user_version v to v + 1. */
@@ -136,6 +139,9 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
     /* 5 -> 6: no index on decisions(seq): an event's decisions are read
      * only for a lead's replayed answer, found by the lead's seq */
     "DROP INDEX IF EXISTS decisions_seq;",
+    /* 6 -> 7: a webhook delivery's decision sent brief (the channel's
+     * `why` when the delivery was made; older rows were sent whole) */
+    "ALTER TABLE deliveries ADD COLUMN brief INTEGER NOT NULL DEFAULT 0;",
 };
 
 static const char *const STMT_SQL[SQ__COUNT] = {

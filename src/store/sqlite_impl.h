@@ -93,8 +93,8 @@
 #define LR_SQ_DLV_OPEN "status IN ('pending', 'retrying')"
 #define LR_STORE_DELIVERY_STMTS(X)                                              \
     X(DLV_ADD, "INSERT INTO deliveries(decision, lead, action, agent, channel, recipient," \
-               " status, created_at, window_from, next_at, last_error, cond)"  \
-               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8 + ?10, ?9, ?10 > 0)") \
+               " status, created_at, window_from, next_at, last_error, cond, brief)" \
+               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8 + ?10, ?9, ?10 > 0, ?11)") \
     X(DLV_RESULT, "UPDATE deliveries SET status = ?2, attempts = ?3, next_at = ?4," \
                   " updated_at = ?5, last_status = ?6, last_error = ?7, window_from = ?8," \
                   " delivered_at = CASE WHEN ?2 = 'delivered' THEN ?5 ELSE delivered_at END" \
@@ -108,7 +108,7 @@
     X(DLV_JOB, "SELECT d.id, d.lead, d.action, d.agent, d.recipient, d.attempts," \
                " d.created_at, d.window_from, dc.body, dc.why, l.body,"         \
                " d.cond AND EXISTS (SELECT 1 FROM decisions d2"                 \
-               "   WHERE d2.lead_seq = dc.lead_seq AND d2.id > dc.id)"          \
+               "   WHERE d2.lead_seq = dc.lead_seq AND d2.id > dc.id), d.brief"  \
                " FROM deliveries d JOIN decisions dc ON dc.id = d.decision"     \
                " LEFT JOIN leads l ON l.seq = dc.lead_seq WHERE d.id = ?1")     \
     X(DLV_NEXT, "SELECT min(next_at) FROM deliveries WHERE channel = ?1 AND " LR_SQ_DLV_OPEN) \
@@ -189,8 +189,9 @@ int lr_sq_pack_decision(lr_store *s, const char *json, size_t len, const lr_deci
 
 /* Appends to OUT the decision JSON of row ST, whose column COL is the body
  * and COL + 1 the why; BRIEF: its brief form (decision.h). A NULL body
- * appends null. LR_OK, LR_ENOMEM, or LR_EDAMAGED for a damaged why
- * (message in s->err; OUT unchanged). */
+ * appends null. LR_OK, LR_ENOMEM, or LR_EDAMAGED for a damaged why, or
+ * (BRIEF) a body that is not a JSON object (message in s->err; OUT
+ * unchanged). */
 int lr_sq_unpack_decision(lr_store *s, sqlite3_stmt *st, int col, bool brief, lr_buf *out);
 
 /* Frees the compression contexts and buffers. */

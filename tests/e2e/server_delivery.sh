@@ -6,7 +6,8 @@
 #
 #   - every assigned lead is posted once, signed, with a delivery id and
 #     the decision without its candidates (`why: full`: with them, also
-#     when a replay reads it from the store); the agent with an email gets
+#     when a replay reads it from the store; a delivery keeps the form it
+#     was made with across a config change); the agent with an email gets
 #     a readable message; the one without has a dead delivery that says why
 #   - a receiver that is down, answers 500 or hangs is retried until it
 #     takes everything; a 410 is dead at once with the answer kept, and a
@@ -359,6 +360,35 @@ full_why_and_replay_from_the_store() {
     peer_stop RECV; peer_stop SMTP
 }
 
+why_changed_between_attempts() {
+    # a delivery keeps the form it was made with: L1, made brief, is still
+    # brief at its attempt after the switch to `why: full`; L2, made after
+    # it, is full
+    peer_start RECV "$HERE/receiver.py" --port 0 --log "$T/hooks.jsonl" \
+        --secret "$LR_TEST_HOOK_SECRET" --control --mode fail || return
+    peer_start SMTP "$HERE/smtp_sink.py" --port 0 --dir "$T/mail" || return
+    config "$T/c.yaml" "$RECV_PORT" "$SMTP_PORT"
+    config "$T/full.yaml" "$RECV_PORT" "$SMTP_PORT" ", why: full"
+    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; show err "$SRV/S.err"; return; }
+    KEY=$(mkkey "$T/s.db" admin)
+    leads 1 1
+    wait_for 20 '[.deliveries[] | select(.channel == "crm" and .attempts >= 1)] | length == 1' || return
+    req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
+        --data-binary @"$T/full.yaml"
+    expect_code 200 "switching to why: full"
+    leads 2 2
+    mode ok
+    wait_for 20 '[.deliveries[] | select(.channel == "crm" and .status == "delivered")] | length == 2' || return
+    _l1=$(jq -s -c '[.[] | select(.body.lead.id == "L1") | .body] | unique | map(.decision.why)' "$T/hooks.jsonl")
+    [ "$_l1" = '[{"pool_size":2}]' ] || fail "L1's attempts carried: $_l1 (one brief body expected)"
+    jq -s -e '[.[] | select(.body.lead.id == "L1")] | length >= 2' "$T/hooks.jsonl" >/dev/null ||
+        fail "L1 was not attempted twice"
+    _l2=$(jq -s -c '[.[] | select(.body.lead.id == "L2") | .body.decision.why.candidates | length] | unique' "$T/hooks.jsonl")
+    [ "$_l2" = '[2]' ] || fail "L2's webhooks listed candidates: $_l2 (2 in each expected)"
+    srv_term S
+    peer_stop RECV; peer_stop SMTP
+}
+
 bad_channels() {
     cat >"$T/bad.yaml" <<'EOF'
 agents: [{id: a}]
@@ -390,5 +420,6 @@ tcase private_target_refused
 tcase kill_between_commit_and_send
 tcase waiting_notice_only_when_still_waiting
 tcase full_why_and_replay_from_the_store
+tcase why_changed_between_attempts
 tcase bad_channels
 finish

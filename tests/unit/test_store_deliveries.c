@@ -75,25 +75,25 @@ TEST(due_deliveries_come_with_their_lead_and_in_due_order) {
     lead_and_decision(s, 1, "L1", "assigned", T0, &d1);
     lead_and_decision(s, 2, "L2", "assigned", T0 + 10, &d2);
     CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "ann", "crm", NULL,
-                                       "pending", NULL, &a), LR_OK);
+                                       "pending", NULL, false, &a), LR_OK);
     CHECK_EQ_INT(lr_store_add_delivery(s, d2, T0 + 10, 0, "L2", "assigned", "ann", "crm", NULL,
-                                       "pending", NULL, &b), LR_OK);
+                                       "pending", NULL, false, &b), LR_OK);
     CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "ann", "mail",
-                                       "ann@example.com", "pending", NULL, &c), LR_OK);
+                                       "ann@example.com", "pending", NULL, false, &c), LR_OK);
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     seen v = { 0 };
     char prev[16] = "";
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", false, T0 + 5, 10, NULL, 0, NULL, collect, &v), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 5, 10, NULL, 0, NULL, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 1);                       /* L2's is not due yet */
     CHECK_EQ_INT(v.ids[0], a);
     CHECK_EQ_STR(v.lead_json[0], "{\"id\":\"L1\"}");
     memset(&v, 0, sizeof v);
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", false, T0 + 10, 10, NULL, 0, NULL, collect, &v), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 10, 10, NULL, 0, NULL, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 2);
     CHECK_EQ_INT(v.ids[1], b);
     memset(&v, 0, sizeof v);                    /* the busy ones are left out */
     int64_t skip[] = { b, 999, a };
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", false, T0 + 10, 10, skip, 3, NULL, collect, &v), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 10, 10, skip, 3, NULL, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 0);
     lr_time next = 0;
     CHECK_EQ_INT(lr_store_next_delivery(s, "mail", &next), LR_OK);
@@ -108,7 +108,7 @@ TEST(due_deliveries_come_with_their_lead_and_in_due_order) {
     CHECK_EQ_INT(lr_store_delivery_result(s, 999, "dead", 1, LR_TIME_NONE, T0, T0, 0, "x", prev), LR_ENOENT);
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     memset(&v, 0, sizeof v);
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", false, T0 + 4999, 10, NULL, 0, NULL, collect, &v), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 4999, 10, NULL, 0, NULL, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 0);
     CHECK_EQ_INT(lr_store_next_delivery(s, "crm", &next), LR_OK);
     CHECK_EQ_INT(next, T0 + 5000);
@@ -129,9 +129,9 @@ TEST(delivery_json_and_pages) {
     CHECK_EQ_INT(lr_store_begin(s), LR_OK);
     lead_and_decision(s, 1, "L1", "assigned", T0, &d1);
     CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "ann", "crm", NULL,
-                                       "pending", NULL, &a), LR_OK);
+                                       "pending", NULL, false, &a), LR_OK);
     CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "bob", "mail", NULL,
-                                       "dead", "agent 'bob' has no email in the config", &b),
+                                       "dead", "agent 'bob' has no email in the config", false, &b),
                  LR_OK);
     CHECK_EQ_INT(lr_store_delivery_result(s, a, "delivered", 2, LR_TIME_NONE, T0 + 1500, T0, 204,
                                           NULL, prev), LR_OK);
@@ -178,7 +178,7 @@ TEST(retry_makes_a_dead_delivery_pending_again) {
     CHECK_EQ_INT(lr_store_begin(s), LR_OK);
     lead_and_decision(s, 1, "L1", "assigned", T0, &d1);
     CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "ann", "crm", NULL,
-                                       "pending", NULL, &a), LR_OK);
+                                       "pending", NULL, false, &a), LR_OK);
     CHECK_EQ_INT(lr_store_delivery_result(s, a, "dead", 1, LR_TIME_NONE, T0 + 100, T0, 410,
                                           "answered 410", prev), LR_OK);
     /* a second outcome of a settled delivery is refused */
@@ -190,9 +190,9 @@ TEST(retry_makes_a_dead_delivery_pending_again) {
     CHECK_EQ_INT(lr_store_delivery_retry(s, 99, T0, prev), LR_ENOENT);
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     seen v = { 0 };
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", false, T0 + 59999, 10, NULL, 0, NULL, collect, &v), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 59999, 10, NULL, 0, NULL, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 0);
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", false, T0 + 60000, 10, NULL, 0, NULL, collect, &v), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 60000, 10, NULL, 0, NULL, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 1);
     remove_db(s);
 }
@@ -205,18 +205,18 @@ TEST(a_delayed_notice_knows_when_its_lead_moved_on) {
     lead_and_decision(s, 1, "L1", "queued", T0, &d1);
     lead_and_decision(s, 2, "L2", "queued", T0, &d2);
     CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 600000, "L1", "queued", NULL, "crm", NULL,
-                                       "pending", NULL, &a), LR_OK);
+                                       "pending", NULL, false, &a), LR_OK);
     CHECK_EQ_INT(lr_store_add_delivery(s, d2, T0, 600000, "L2", "queued", NULL, "crm", NULL,
-                                       "pending", NULL, &b), LR_OK);
+                                       "pending", NULL, false, &b), LR_OK);
     /* L1 is assigned later (event 3) */
     CHECK_EQ_INT(lr_store_append_event(s, 3, T0 + 1000, "progress", "L1", "{}", 2), LR_OK);
     CHECK_EQ_INT(lr_store_add_decision(s, 3, T0 + 1000, "L1", "assigned", "ann", "{}", 2, NULL, NULL),
                  LR_OK);
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     seen v = { 0 };
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", false, T0 + 599999, 10, NULL, 0, NULL, collect, &v), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 599999, 10, NULL, 0, NULL, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 0);                       /* not due before its 10 minutes */
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", false, T0 + 600000, 10, NULL, 0, NULL, collect, &v), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 600000, 10, NULL, 0, NULL, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 2);
     CHECK_EQ_INT(v.ids[0], a);
     CHECK_EQ_INT(v.moved[0], 1);
@@ -241,19 +241,19 @@ TEST(a_known_delivery_comes_without_its_bodies_unless_conditional) {
     CHECK_EQ_INT(lr_store_begin(s), LR_OK);
     lead_and_decision(s, 1, "L1", "assigned", T0, &d1);
     CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "ann", "crm", NULL,
-                                       "pending", NULL, &a), LR_OK);
+                                       "pending", NULL, false, &a), LR_OK);
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     int n = 0;
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", false, T0, 10, NULL, 0, know_all, no_bodies, &n),
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 10, NULL, 0, know_all, no_bodies, &n),
                  LR_OK);
     CHECK_EQ_INT(n, 1);
     /* a conditional one (after: 1 s) is read whole: moved_on needs the decisions */
     CHECK_EQ_INT(lr_store_begin(s), LR_OK);
     CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 1000, "L1", "assigned", "ann", "late", NULL,
-                                       "pending", NULL, &b), LR_OK);
+                                       "pending", NULL, false, &b), LR_OK);
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     seen v = { 0 };
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "late", false, T0 + 1000, 10, NULL, 0, know_all, collect,
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "late", T0 + 1000, 10, NULL, 0, know_all, collect,
                                          &v), LR_OK);
     CHECK_EQ_INT(v.n, 1);
     CHECK_EQ_INT(v.ids[0], b);
@@ -274,26 +274,26 @@ TEST(a_read_transaction_keeps_one_snapshot) {
     CHECK_EQ_INT(lr_store_begin(w), LR_OK);
     lead_and_decision(w, 1, "L1", "assigned", T0, &d1);
     CHECK_EQ_INT(lr_store_add_delivery(w, d1, T0, 0, "L1", "assigned", "ann", "crm", NULL,
-                                       "pending", NULL, &a), LR_OK);
+                                       "pending", NULL, false, &a), LR_OK);
     CHECK_EQ_INT(lr_store_commit(w), LR_OK);
 
     CHECK_EQ_INT(lr_store_read_begin(s), LR_OK);
     CHECK_EQ_INT(lr_store_read_begin(s), LR_ESTATE);        /* one at a time */
     seen v = { 0 };
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", false, T0, 10, NULL, 0, NULL, collect, &v), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 10, NULL, 0, NULL, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 1);
     CHECK_EQ_INT(lr_store_begin(w), LR_OK);                 /* a writer is not held up */
     lead_and_decision(w, 2, "L2", "assigned", T0, &d2);
     CHECK_EQ_INT(lr_store_add_delivery(w, d2, T0, 0, "L2", "assigned", "ann", "crm", NULL,
-                                       "pending", NULL, &b), LR_OK);
+                                       "pending", NULL, false, &b), LR_OK);
     CHECK_EQ_INT(lr_store_commit(w), LR_OK);
     v = (seen){ 0 };
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", false, T0, 10, NULL, 0, NULL, collect, &v), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 10, NULL, 0, NULL, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 1);                                   /* the snapshot of the first read */
     CHECK_EQ_INT(lr_store_read_end(s), LR_OK);
     CHECK_EQ_INT(lr_store_read_end(s), LR_OK);              /* none open: nothing to do */
     v = (seen){ 0 };
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", false, T0, 10, NULL, 0, NULL, collect, &v), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 10, NULL, 0, NULL, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 2);
     CHECK_EQ_INT(v.ids[1], b);
     lr_store_close(w);
@@ -325,18 +325,18 @@ TEST(many_due_deliveries_come_in_order) {
         int64_t dec, x;
         lead_and_decision(s, i, id, "assigned", T0, &dec);
         CHECK_EQ_INT(lr_store_add_delivery(s, dec, T0, 0, id, "assigned", "ann", "crm", NULL,
-                                           "pending", NULL, &x), LR_OK);
+                                           "pending", NULL, false, &x), LR_OK);
     }
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     int64_t st[2] = { 0, 0 };
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", false, T0, 1000, NULL, 0, know_odd, count_in_order,
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 1000, NULL, 0, know_odd, count_in_order,
                                          st), LR_OK);
     CHECK_EQ_INT(st[1], 150);
     int64_t lim[2] = { 0, 0 };
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", false, T0, 100, NULL, 0, NULL, count_in_order, lim),
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 100, NULL, 0, NULL, count_in_order, lim),
                  LR_OK);
     CHECK_EQ_INT(lim[1], 100);
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", false, T0, 0, NULL, 0, NULL, count_in_order, lim),
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 0, NULL, 0, NULL, count_in_order, lim),
                  LR_OK);                                    /* a limit of 0: nothing */
     CHECK_EQ_INT(lim[1], 100);
     remove_db(s);

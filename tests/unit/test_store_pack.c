@@ -147,7 +147,7 @@ static void long_why_round_trip(bool compact) {
     compact_ = false;
     int64_t dl = 0;
     CHECK_EQ_INT(lr_store_add_delivery(s, dec, T0, 0, "L1", "assigned", "agent000", "crm", NULL,
-                                       "pending", NULL, &dl), LR_OK);
+                                       "pending", NULL, false, &dl), LR_OK);
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
 
     bracket(&json, &want);                      /* the decisions of its event */
@@ -157,7 +157,7 @@ static void long_why_round_trip(bool compact) {
     CHECK_EQ_INT(lr_store_lead_json(s, "L1", NULL, &b), LR_OK);
     CHECK_CONTAINS(b.data, want.data);
     got g = { LR_BUF_INIT, 0, 0 };              /* a webhook's body */
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", false, T0, 10, NULL, 0, NULL, collect, &g), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 10, NULL, 0, NULL, collect, &g), LR_OK);
     CHECK_EQ_INT(g.n, 1);
     CHECK_EQ_STR(g.json.data, json.data);
     lr_buf_reset(&b);                           /* the statistics still see rule and pool */
@@ -224,8 +224,10 @@ TEST(a_schema_4_file_migrates_and_its_old_rows_read_as_stored) {
     if (!s) { CHECK(0); return; }
     lr_store_close(s);
     s = NULL;
-    /* back to what schema 4 was: no why column, the whole JSON in body */
-    CHECK_EQ_INT(sql("ALTER TABLE decisions DROP COLUMN why; PRAGMA user_version = 4;"), SQLITE_OK);
+    /* back to what schema 4 was: no why column, the whole JSON in body, no
+     * deliveries.brief */
+    CHECK_EQ_INT(sql("ALTER TABLE decisions DROP COLUMN why; ALTER TABLE deliveries DROP COLUMN brief;"
+                     " PRAGMA user_version = 4;"), SQLITE_OK);
     s = reopen(s);                              /* migrates to the current version */
     CHECK(s != NULL);
     if (!s) return;
@@ -237,7 +239,7 @@ TEST(a_schema_4_file_migrates_and_its_old_rows_read_as_stored) {
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     lr_store_close(s);
     s = NULL;
-    CHECK_EQ_INT(sql_int("PRAGMA user_version"), 6);
+    CHECK_EQ_INT(sql_int("PRAGMA user_version"), 7);
     CHECK_EQ_INT(sql_int("SELECT count(*) FROM sqlite_schema WHERE name = 'decisions_seq'"), 0);
     /* a row as schema 4 wrote it: the whole JSON in body, why NULL */
     sqlite3 *db = NULL;
@@ -301,21 +303,21 @@ TEST(a_damaged_decision_comes_as_unreadable_and_holds_back_no_other_delivery) {
     CHECK_EQ_INT(lr_store_begin(s), LR_OK);
     int64_t d1 = put(s, 1, "L1", &j1), d2 = put(s, 2, "L2", &j2), x1 = 0, x2 = 0;
     CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "agent000", "crm", NULL,
-                                       "pending", NULL, &x1), LR_OK);
+                                       "pending", NULL, false, &x1), LR_OK);
     CHECK_EQ_INT(lr_store_add_delivery(s, d2, T0, 0, "L2", "assigned", "agent000", "crm", NULL,
-                                       "pending", NULL, &x2), LR_OK);
+                                       "pending", NULL, false, &x2), LR_OK);
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     lr_store_close(s);
     s = NULL;
     CHECK_EQ_INT(sql("UPDATE decisions SET why = x'00' WHERE lead = 'L1'"), SQLITE_OK);
     s = reopen(s);
     got g = { LR_BUF_INIT, 0, 0 };
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", false, T0, 10, NULL, 0, NULL, collect, &g), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 10, NULL, 0, NULL, collect, &g), LR_OK);
     CHECK_EQ_INT(g.n, 2);                       /* L1's, marked unreadable, then L2's whole */
     CHECK_EQ_INT(g.unreadable, 1);
     CHECK_EQ_STR(g.json.data, j2.data);
     g.n = g.unreadable = 0;                     /* a limit of one: the damaged one comes */
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", false, T0, 1, NULL, 0, NULL, collect, &g), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 1, NULL, 0, NULL, collect, &g), LR_OK);
     CHECK_EQ_INT(g.unreadable, 1);
     lr_buf_release(&g.json);
     lr_buf_release(&j1);
@@ -457,19 +459,21 @@ static void brief_delivery(int form, int what, const char *want_why) {
     int64_t dec = put(s, 1, "L1", &json), dl = 0;
     compact_ = false;
     CHECK_EQ_INT(lr_store_add_delivery(s, dec, T0, 0, "L1", "assigned", "agent000", "crm", NULL,
-                                       "pending", NULL, &dl), LR_OK);
+                                       "pending", NULL, true, &dl), LR_OK);
+    CHECK_EQ_INT(lr_store_add_delivery(s, dec, T0, 0, "L1", "assigned", "agent000", "audit",
+                                       NULL, "pending", NULL, false, &dl), LR_OK);
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     lr_store_close(s);                          /* stored in the form under test */
     CHECK_EQ_INT(sql_int(form_sql[form]), 1);
     s = reopen(NULL);
 
-    got g = { LR_BUF_INIT, 0, 0 };
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", true, T0, 10, NULL, 0, NULL, collect, &g), LR_OK);
+    got g = { LR_BUF_INIT, 0, 0 };              /* made brief: without the candidates */
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 10, NULL, 0, NULL, collect, &g), LR_OK);
     CHECK_EQ_INT(g.n, 1);
     CHECK_EQ_STR(g.json.data, want.data);
     CHECK(g.json.data && !strstr(g.json.data, "candidates"));
-    g.n = 0;                                    /* a `why: full` channel: the whole decision */
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", false, T0, 10, NULL, 0, NULL, collect, &g), LR_OK);
+    g.n = 0;                                    /* made for `why: full`: the whole decision */
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "audit", T0, 10, NULL, 0, NULL, collect, &g), LR_OK);
     CHECK_EQ_INT(g.n, 1);
     CHECK_EQ_STR(g.json.data, json.data);
     CHECK_CONTAINS(g.json.data, "\"candidates\":[{\"agent\":\"agent000\",\"chosen\":true}");

@@ -96,6 +96,36 @@ void lr_flusher_stop(lr_flusher *f);
 int lr_store_begin(lr_store *s);
 int lr_store_commit(lr_store *s);
 
+/* Commits, then calls FN(UD, ARG) (when not NULL) once the COMMIT has
+ * returned: at once, or with deferred writes on, on the store's thread
+ * after the COMMIT ran there. */
+typedef void (*lr_store_after_fn)(void *ud, uint64_t arg);
+int lr_store_commit_then(lr_store *s, lr_store_after_fn fn, void *ud, uint64_t arg);
+
+/* ---- deferred writes (defer.c) ----------------------------------------------
+ *
+ * For a writer whose own work (routing) is as long as its SQL: after
+ * lr_store_defer_start(), lr_store_begin, _commit(_then), _append_event,
+ * _add_lead, _add_decision, _set_lead_state and _add_delivery copy their
+ * arguments into a queue and return at once, and a thread of the store's
+ * own runs them through the handle, in the same order, while the caller
+ * goes on. A decision's or a delivery's row id is given out when it is
+ * queued (the next after the highest in the table when deferral began:
+ * one writer at a time, as always). Any other function of the handle
+ * first waits until the queue is empty, then runs on the caller's
+ * thread: a read sees every write queued before it. A write that fails
+ * on the store's thread cannot be reported to its caller, who has gone
+ * on: FATAL(WHAT, RC, UD) is called there, and must not return (the
+ * writer's own stores are fatal too, service.c). At most a few MiB wait
+ * in the queue; a caller ahead of the thread waits for room.
+ *
+ * lr_store_defer_stop() waits for the queue to empty and stops the thread
+ * (lr_store_close() does it too). Both accept a handle already in that
+ * state. LR_OK, LR_ENOMEM, or LR_EIO (the ids could not be read). */
+typedef void (*lr_store_fatal_fn)(const char *what, int rc, void *ud);
+int lr_store_defer_start(lr_store *s, lr_store_fatal_fn fatal, void *ud);
+void lr_store_defer_stop(lr_store *s);
+
 /* A read transaction: the reads until lr_store_read_end() see one
  * snapshot, taken at the first of them, and share the cost of opening
  * it (a lookup in the WAL's index per statement otherwise). LR_ESTATE

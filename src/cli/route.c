@@ -340,6 +340,7 @@ int cli_route(int argc, char **argv) {
         char err[2048] = "";
         rc = lr_service_open(&so, &run.svc, err, sizeof err);
         if (rc == LR_OK) rc = lr_service_flush_behind(run.svc, err, sizeof err);
+        if (rc == LR_OK) rc = lr_service_defer_writes(run.svc, err, sizeof err);
         if (rc != LR_OK) fprintf(stderr, "leadrouter route: %s\n", err[0] ? err : lr_strerror(rc));
         run.batch = o.batch;
     } else if (rc == LR_OK) {

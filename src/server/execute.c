@@ -30,7 +30,7 @@ typedef struct exec {
     int64_t seq;
     lr_buf *arr;                    /* decisions as JSON, comma separated (no brackets) */
     size_t n;
-    lr_buf one;                     /* scratch: one decision */
+    lr_buf *one;                    /* scratch: one decision (the service's) */
     int64_t decision_id;            /* row id of the decision just stored */
     bool refused;                   /* first refusal seen: */
     lr_action refuse_action;
@@ -93,12 +93,12 @@ static int on_decision(const lr_decision *d, void *ud) {
     bool own = x->pending_id && d->lead && strcmp(d->lead, x->pending_id) == 0;
     bool stored = x->pending && own;
     if (x->pending) store_lead(x, own ? state : NULL, own && state ? d->agent : NULL);
-    lr_buf_reset(&x->one);
-    must(svc, lr_decision_write_json(d, &x->one));
+    lr_buf_reset(x->one);
+    must(svc, lr_decision_write_json(d, x->one));
     STORE(svc, "storing a decision",
           lr_store_add_decision(svc->store, x->seq, d->at, d->lead, lr_action_names[d->action],
-                                d->agent, x->one.data, x->one.len, d, &x->decision_id));
-    lr_outbox_bodies b = { x->one.data, x->one.len, own ? x->pending_body : NULL,
+                                d->agent, x->one->data, x->one->len, d, &x->decision_id));
+    lr_outbox_bodies b = { x->one->data, x->one->len, own ? x->pending_body : NULL,
                            own ? x->pending_len : 0 };
     lr_outbox_decision(svc, d, x->decision_id, &b);
     if (state && d->lead && !stored)
@@ -107,11 +107,11 @@ static int on_decision(const lr_decision *d, void *ud) {
     svc->decisions[d->action]++;
     if (x->arr) {
         if (x->n) must(svc, lr_buf_putc(x->arr, ','));
-        must(svc, lr_buf_append(x->arr, x->one.data, x->one.len));
+        must(svc, lr_buf_append(x->arr, x->one->data, x->one->len));
     }
     x->n++;
     if (x->jsonl) {
-        must(svc, lr_buf_append(x->jsonl, x->one.data, x->one.len));
+        must(svc, lr_buf_append(x->jsonl, x->one->data, x->one->len));
         must(svc, lr_buf_putc(x->jsonl, '\n'));
     }
     if (!x->refused && (d->action == LR_ACTION_REJECTED || d->action == LR_ACTION_CLAIM_REFUSED)) {
@@ -127,8 +127,9 @@ static void exec_init(exec *x, lr_service *svc, lr_buf *arr) {
     memset(x, 0, sizeof *x);
     x->svc = svc;
     x->jsonl = svc->jsonl;
-    x->arr = arr;
-    lr_buf_init(&x->one);
+    /* a caller that takes the decisions as JSON lines reads no reply */
+    x->arr = svc->jsonl ? NULL : arr;
+    x->one = &svc->one;
 }
 
 /* Journals EV (its text BODY) at NOW and applies it; decisions go to X. */
@@ -191,7 +192,12 @@ static int lead_item(lr_service *svc, lr_cmd_item *it, lr_buf *out, lr_time now)
     const char *id = lr_lead_id(it->ev.lead);
     int64_t seq0;
     unsigned char hash0[32];
-    int rc = lr_store_find_lead(svc->store, id, &seq0, hash0);
+    /* The engine knows every lead in the store (it replayed them all): a
+     * lead it does not know needs no lookup, which with deferred writes
+     * would wait for them. */
+    const char *st0, *agent0;
+    int rc = lr_engine_lead_info(svc->eng, id, &st0, &agent0) == LR_ENOENT
+                 ? LR_ENOENT : lr_store_find_lead(svc->store, id, &seq0, hash0);
     if (rc == LR_OK) {
         if (memcmp(hash0, it->hash, 32) != 0) {
             char msg[400];
@@ -222,7 +228,6 @@ static int lead_item(lr_service *svc, lr_cmd_item *it, lr_buf *out, lr_time now)
     exec x;
     exec_init(&x, svc, out);
     run_event(svc, &x, &it->ev, it->body, it->len, it->hash, now);
-    lr_buf_release(&x.one);
     must(svc, lr_buf_putc(out, ']'));
     return 201;
 }
@@ -310,7 +315,6 @@ static int event_item(lr_service *svc, lr_cmd *cmd, lr_cmd_item *it, lr_buf *out
     exec x;
     exec_init(&x, svc, &decisions);
     run_event(svc, &x, &it->ev, it->body, it->len, it->hash, now);
-    lr_buf_release(&x.one);
     st = event_status(&x, &code);
     if (st != 200) {
         put_error(svc, out, code, x.refuse_detail[0] ? x.refuse_detail : code);
@@ -385,7 +389,6 @@ static void exec_put_config(lr_service *svc, lr_cmd *cmd, lr_time now) {
     svc->cfg_gen++;
     if (rc == LR_OK) rc = lr_engine_reconfigure(svc->eng, cmd->config, on_decision, &x);
     svc->cfg_next = NULL;
-    lr_buf_release(&x.one);
     if (rc != LR_OK) lr_service_fatal(svc, "switching config", rc);
     must(svc, lr_buf_puts(out, "]}"));
     char *text = malloc(cmd->config_len + 1);
@@ -581,5 +584,4 @@ void lr_service_tick(lr_service *svc, lr_time now) {
     exec_init(&x, svc, NULL);
     static const char body[] = "{\"type\":\"tick\"}";
     run_event(svc, &x, &ev, body, sizeof body - 1, NULL, now);
-    lr_buf_release(&x.one);
 }

@@ -539,12 +539,30 @@ int lr_service_flush_behind(lr_service *svc, char *err, size_t errlen) {
     return lr_flusher_start(svc->store, flushed_quietly, NULL, &svc->flusher, err, errlen);
 }
 
+/* A deferred write failed on the store's thread (store.h). */
+static void store_fatal(const char *what, int rc, void *ud) {
+    lr_service_fatal(ud, what, rc);
+}
+
+int lr_service_defer_writes(lr_service *svc, char *err, size_t errlen) {
+    if (svc->started) return LR_OK;     /* the server's writer has no use for it */
+    int rc = lr_store_defer_start(svc->store, store_fatal, svc);
+    if (rc != LR_OK)
+        snprintf(err, errlen, "starting the store's thread: %s (%s)", lr_strerror(rc),
+                 lr_store_errmsg(svc->store));
+    return rc;
+}
+
+/* The COMMIT of flush generation GEN returned: the flusher may cover it. */
+static void committed(void *ud, uint64_t gen) {
+    lr_flusher_committed(ud, gen);
+}
+
 void lr_service_commit(lr_service *svc) {
     double t0 = mono_s();
     uint64_t gen = svc->flusher ? lr_flusher_begin(svc->flusher) : 0;
-    int rc = lr_store_commit(svc->store);
+    int rc = lr_store_commit_then(svc->store, svc->flusher ? committed : NULL, svc->flusher, gen);
     if (rc != LR_OK) lr_service_fatal(svc, "COMMIT", rc);
-    if (svc->flusher) lr_flusher_committed(svc->flusher, gen);
     record_commit(svc, mono_s() - t0, 0);
     svc->dlv_added = 0;             /* no dispatcher here: they wait in the outbox */
     lr_outbox_hand_over(svc);       /* (which frees their bodies) */
@@ -567,6 +585,7 @@ void lr_service_stop(lr_service *svc) {
         pthread_mutex_unlock(&svc->mu);
         pthread_join(svc->thread, NULL);
     }
+    lr_store_defer_stop(svc->store);    /* its last COMMIT before the last flush */
     lr_flusher_stop(svc->flusher);  /* its last flush releases the last callers */
     svc->flusher = NULL;
     lr_checkpointer_stop(svc->checkpointer);
@@ -579,6 +598,7 @@ void lr_service_stop(lr_service *svc) {
     lr_outbox_hand_over(svc);       /* no dispatcher any more: frees what is left */
     free(svc->emails);
     lr_buf_release(&svc->brief);
+    lr_buf_release(&svc->one);
     lr_engine_destroy(svc->eng);
     lr_config_free(svc->cfg);
     free(svc->cfg_text);

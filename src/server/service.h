@@ -128,6 +128,13 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
  * the sync mode is not full: nothing to do), or an error with ERR. */
 int lr_service_flush_behind(lr_service *svc, char *err, size_t errlen);
 
+/* After lr_service_open(): the store's writes run on a thread of their
+ * own (store.h, "deferred writes") while the caller routes the next
+ * events; a lead's repeat is still recognised (a read waits for the
+ * writes before it). lr_service_stop() waits for the last of them.
+ * LR_OK, or an error with ERR. */
+int lr_service_defer_writes(lr_service *svc, char *err, size_t errlen);
+
 /* Opens a transaction / executes CMD at time NOW (the clock of the events,
  * not the wall clock) inside it / commits it. Store failures are fatal. */
 void lr_service_begin(lr_service *svc);

@@ -82,6 +82,7 @@ struct lr_service {
     struct lr_outbox_hint *hints;   /* their bodies for the dispatcher (outbox.c) */
     const struct lr_outbox_bodies *bodies;  /* of the decision being added */
     lr_buf brief;                   /* scratch: its brief form (outbox.c) */
+    lr_buf one;                     /* scratch: one decision's JSON (execute.c) */
     lr_delivery_counts dlv;         /* per status, for /metrics */
 
     /* metrics */

@@ -45,6 +45,17 @@ int lr_store_add_delivery(lr_store *s, int64_t decision, lr_time at, int64_t aft
                           const char *channel, const char *recipient, const char *status,
                           const char *error, bool brief, int64_t *id) {
     if (!action || !channel || !status || !known_status(status)) return LR_EINVAL;
+    if (s->defer)
+        return lr_sq_defer_delivery(s, decision, at, after_ms, lead, action, agent, channel,
+                                    recipient, status, error, brief, id);
+    return lr_sq_add_delivery(s, 0, decision, at, after_ms, lead, action, agent, channel,
+                              recipient, status, error, brief, id);
+}
+
+int lr_sq_add_delivery(lr_store *s, int64_t did, int64_t decision, lr_time at, int64_t after_ms,
+                       const char *lead, const char *action, const char *agent,
+                       const char *channel, const char *recipient, const char *status,
+                       const char *error, bool brief, int64_t *id) {
     sqlite3_stmt *st = s->st[SQ_DLV_ADD];
     int b = sqlite3_bind_int64(st, 1, decision);
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 2, lead);
@@ -57,6 +68,7 @@ int lr_store_add_delivery(lr_store *s, int64_t decision, lr_time at, int64_t aft
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 9, error);
     if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 10, after_ms > 0 ? after_ms : 0);
     if (b == SQLITE_OK) b = sqlite3_bind_int(st, 11, brief);
+    if (b == SQLITE_OK && did > 0) b = sqlite3_bind_int64(st, 12, did);
     int rc = lr_sq_finish(s, st, b == SQLITE_OK ? sqlite3_step(st) : b);
     if (rc == LR_OK && id) *id = sqlite3_last_insert_rowid(s->db);
     return rc;
@@ -85,6 +97,7 @@ static int status_of(lr_store *s, int64_t id, char prev[16]) {
 int lr_store_delivery_result(lr_store *s, int64_t id, const char *status, int attempts,
                              lr_time next_at, lr_time at, lr_time window_from,
                              int http_status, const char *error, char prev[16]) {
+    lr_sq_defer_drain(s);
     if (!status || !known_status(status)) return LR_EINVAL;
     int rc = status_of(s, id, prev);
     if (rc != LR_OK) return rc;
@@ -103,6 +116,7 @@ int lr_store_delivery_result(lr_store *s, int64_t id, const char *status, int at
 }
 
 int lr_store_delivery_retry(lr_store *s, int64_t id, lr_time now, char prev[16]) {
+    lr_sq_defer_drain(s);
     int rc = status_of(s, id, prev);
     if (rc != LR_OK) return rc;
     sqlite3_stmt *st = s->st[SQ_DLV_RETRY];
@@ -185,6 +199,7 @@ static long keep_str(lr_buf *arena, sqlite3_stmt *st, int col, int *rc) {
 int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int limit,
                             int64_t *skip, size_t nskip, lr_store_known_fn known,
                             lr_store_job_cb cb, void *ud) {
+    lr_sq_defer_drain(s);
     if (limit <= 0) return LR_OK;
     if (nskip > 1) qsort(skip, nskip, sizeof *skip, id_cmp);
     size_t cap = limit < 64 ? (size_t)limit : 64;   /* grows with the rows read */
@@ -234,6 +249,7 @@ int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int l
 }
 
 int lr_store_next_delivery(lr_store *s, const char *channel, lr_time *out) {
+    lr_sq_defer_drain(s);
     sqlite3_stmt *st = s->st[SQ_DLV_NEXT];
     int b = lr_sq_bind_str(st, 1, channel);
     lr_time t = LR_TIME_NONE;
@@ -246,6 +262,7 @@ int lr_store_next_delivery(lr_store *s, const char *channel, lr_time *out) {
 }
 
 int lr_store_delivery_counts(lr_store *s, lr_delivery_counts *out) {
+    lr_sq_defer_drain(s);
     sqlite3_stmt *st = s->st[SQ_DLV_COUNTS];
     lr_delivery_counts c = { 0 };
     int b;
@@ -296,6 +313,7 @@ static void write_row(jw *w, sqlite3_stmt *st) {
 }
 
 int lr_store_delivery_json(lr_store *s, int64_t id, lr_buf *out) {
+    lr_sq_defer_drain(s);
     jw w = { out, out->len, LR_OK };
     sqlite3_stmt *st = s->st[SQ_DLV_GET];
     int b = sqlite3_bind_int64(st, 1, id);
@@ -311,6 +329,7 @@ int lr_store_delivery_json(lr_store *s, int64_t id, lr_buf *out) {
 
 int lr_store_list_deliveries(lr_store *s, const char *status, const char *channel,
                              int limit, const char *cursor, lr_buf *out) {
+    lr_sq_defer_drain(s);
     int64_t after;
     if (limit < 1 || limit > 1000 || (status && !known_status(status)) ||
         lr_sq_parse_cursor(cursor, &after) != LR_OK)

@@ -81,6 +81,7 @@ static int write_decisions(lr_store *s, sqlite3_stmt *st, int src, jw *w) {
 }
 
 int lr_store_decisions_of_event(lr_store *s, int64_t seq, const char *lead, lr_buf *out) {
+    lr_sq_defer_drain(s);
     jw w = { out, out->len, LR_OK };
     sqlite3_stmt *st = s->st[SQ_EVENT_DECS];
     int src = sqlite3_bind_int64(st, 1, seq);
@@ -94,6 +95,7 @@ int lr_store_decisions_of_event(lr_store *s, int64_t seq, const char *lead, lr_b
  * LR_ENOENT for an unknown lead, or one not held by AGENT when AGENT is
  * given (the leads row's agent: its holder, or who closed it). */
 int lr_store_lead_json(lr_store *s, const char *id, const char *agent, lr_buf *out) {
+    lr_sq_defer_drain(s);
     if (!id) return LR_EINVAL;
     jw w = { out, out->len, LR_OK };
     sqlite3_stmt *st = s->st[SQ_LEAD_GET];
@@ -147,6 +149,7 @@ int lr_store_lead_json(lr_store *s, const char *id, const char *agent, lr_buf *o
  * rather than leading to an empty one. LR_EINVAL for a limit outside
  * 1..1000, an unknown state or a cursor that is not ours. */
 int lr_store_list_leads(lr_store *s, const lr_lead_query *q, lr_buf *out) {
+    lr_sq_defer_drain(s);
     int64_t after;
     if (!q || q->limit < 1 || q->limit > 1000) return LR_EINVAL;
     if (q->state && !lr_sq_known_state(q->state)) return LR_EINVAL;
@@ -331,6 +334,7 @@ int lr_sq_write_percentiles(lr_store *s, sqlite3_stmt *st, jw *w) {
 
 /* The shape is in the comment at the top of this file. */
 int lr_store_stats_json(lr_store *s, lr_buf *out) {
+    lr_sq_defer_drain(s);
     jw w = { out, out->len, LR_OK };
     sqlite3_stmt *st = s->st[SQ_ST_LEADS];
     int src = sqlite3_step(st);

@@ -42,13 +42,17 @@
     X(EV_APPEND, "INSERT INTO events(seq, at, type, lead, body) VALUES (?1, ?2, ?3, ?4, ?5)") \
     X(EV_LAST, "SELECT max(seq) FROM events")                                   \
     X(EV_REPLAY, "SELECT seq, at, type, body FROM events WHERE seq > ?1 ORDER BY seq") \
-    X(DEC_ADD, "INSERT INTO decisions(seq, at, lead, action, agent, body, lead_seq, why)" \
-               " VALUES (?1, ?2, ?3, ?4, ?5, ?6,"                               \
+    X(DEC_ADD, "INSERT INTO decisions(id, seq, at, lead, action, agent, body, lead_seq, why)" \
+               " VALUES (?9, ?1, ?2, ?3, ?4, ?5, ?6,"                           \
                " coalesce(?7, (SELECT seq FROM leads WHERE id = ?3)), ?8)")     \
+    X(DEC_LAST_ID, "SELECT coalesce(max(id), 0) FROM decisions")                \
     X(LEAD_ADD, "INSERT INTO leads(seq, id, received_at, source, hash, body, state, agent)" \
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, coalesce(?7, 'new'), ?8)")    \
     X(LEAD_STATE, "UPDATE leads SET state = ?2, agent = ?3 WHERE id = ?1")      \
     X(LEAD_STATE_SAME_AGENT, "UPDATE leads SET state = ?2 WHERE id = ?1 AND agent IS ?3") \
+    X(LEAD_STATE_SEQ, "UPDATE leads SET state = ?2, agent = ?3 WHERE seq = ?4 AND id = ?1") \
+    X(LEAD_STATE_SEQ_SAME_AGENT, "UPDATE leads SET state = ?2"                  \
+                                 " WHERE seq = ?4 AND id = ?1 AND agent IS ?3") \
     X(LEAD_FIND, "SELECT seq, hash FROM leads WHERE id = ?1")                   \
     X(LEAD_GET, "SELECT id, state, agent, source, received_at, body, seq FROM leads WHERE id = ?1") \
     X(LEAD_DECS, "SELECT body, why FROM decisions WHERE lead_seq = ?1 ORDER BY id") \
@@ -92,9 +96,9 @@
     " created_at, next_at, delivered_at, last_status, last_error FROM deliveries "
 #define LR_SQ_DLV_OPEN "status IN ('pending', 'retrying')"
 #define LR_STORE_DELIVERY_STMTS(X)                                              \
-    X(DLV_ADD, "INSERT INTO deliveries(decision, lead, action, agent, channel, recipient," \
+    X(DLV_ADD, "INSERT INTO deliveries(id, decision, lead, action, agent, channel, recipient," \
                " status, created_at, window_from, next_at, last_error, cond, brief)" \
-               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8 + ?10, ?9, ?10 > 0, ?11)") \
+               " VALUES (?12, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8 + ?10, ?9, ?10 > 0, ?11)") \
     X(DLV_RESULT, "UPDATE deliveries SET status = ?2, attempts = ?3, next_at = ?4," \
                   " updated_at = ?5, last_status = ?6, last_error = ?7, window_from = ?8," \
                   " delivered_at = CASE WHEN ?2 = 'delivered' THEN ?5 ELSE delivered_at END" \
@@ -122,6 +126,8 @@
     X(DLV_BY_CHANNEL, "SELECT channel, status, count(*) FROM deliveries"        \
                       " GROUP BY channel, status ORDER BY channel, status")
 
+typedef struct lr_sq_defer lr_sq_defer;
+
 enum lr_sq_stmt {
 #define LR_SQ_ENUM(name, sql) SQ_##name,
     LR_STORE_STMT_MAP(LR_SQ_ENUM)
@@ -133,14 +139,14 @@ struct lr_store {
     sqlite3 *db;                    /* owned; NOMUTEX: one thread at a time */
     sqlite3_stmt *st[SQ__COUNT];    /* owned; prepared at open */
     int64_t last_event;             /* seq of this handle's last append, 0 before any */
-    int64_t last_lead;              /* seq of this handle's last lead added, 0 none */
-    char last_lead_id[96];          /* its id ("" when none or too long to keep) */
+    struct lr_sq_seqslot *seqs;     /* owned: the seqs of leads added (sqlite.c), or NULL */
     bool replaying;                 /* inside lr_store_replay: writes refused */
     char err[256];                  /* message of the last failure */
     struct ZSTD_CCtx_s *zc;         /* owned, made at the first use (decision_pack.c) */
     struct ZSTD_DCtx_s *zd;         /* owned, likewise */
     lr_buf pack;                    /* a packed decision, until its INSERT ran */
     lr_buf unpacked;                /* a delivery's decision, until its callback ran */
+    struct lr_sq_defer *defer;      /* owned: deferred writes (defer.c), NULL when off */
 };
 
 /* Records the handle's current SQLite error message and maps SQLite code
@@ -178,6 +184,59 @@ typedef struct lr_sq_packed {
     const void *why;                /* decisions.why, NULL: none */
     size_t wlen;
 } lr_sq_packed;
+
+/* ---- the writes themselves ---------------------------------------------------
+ *
+ * What lr_store_begin(), _commit(), _append_event(), _add_lead(),
+ * _add_decision(), _set_lead_state() and _add_delivery() do on the
+ * handle, called by them or, with deferred writes on, by defer.c's thread
+ * in the order they were called. ID > 0 is the row id to give the new row
+ * (0: SQLite's next); *OUT (may be NULL) gets the row id. */
+int lr_sq_begin(lr_store *s);
+int lr_sq_commit(lr_store *s);
+int lr_sq_append_event(lr_store *s, int64_t seq, lr_time at, const char *type,
+                       const char *lead, const char *json, size_t len);
+int lr_sq_add_lead(lr_store *s, const char *id, const char *source, lr_time received,
+                   const char *body, size_t len, const unsigned char hash[32],
+                   const char *state, const char *agent);
+int lr_sq_insert_decision(lr_store *s, int64_t id, int64_t seq, lr_time at, const char *lead,
+                          const char *action, const char *agent, const lr_sq_packed *pk,
+                          int64_t *out);
+int lr_sq_set_lead_state(lr_store *s, const char *id, const char *state, const char *agent);
+int lr_sq_add_delivery(lr_store *s, int64_t did, int64_t decision, lr_time at, int64_t after_ms,
+                       const char *lead, const char *action, const char *agent,
+                       const char *channel, const char *recipient, const char *status,
+                       const char *error, bool brief, int64_t *id);
+
+/* ---- defer.c: the same writes queued for the store's own thread ------------
+ *
+ * Each copies what it needs from its arguments into the queue and returns
+ * at once: LR_OK, or LR_ENOMEM with nothing queued. A decision's and a
+ * delivery's row ids are given out here, in order (*ID), from the
+ * highest in the table when deferral began. */
+int lr_sq_defer_begin(lr_store *s);
+int lr_sq_defer_commit(lr_store *s, lr_store_after_fn fn, void *ud, uint64_t arg);
+int lr_sq_defer_event(lr_store *s, int64_t seq, lr_time at, const char *type, const char *lead,
+                      const char *json, size_t len);
+int lr_sq_defer_lead(lr_store *s, const char *id, const char *source, lr_time received,
+                     const char *body, size_t len, const unsigned char hash[32],
+                     const char *state, const char *agent);
+int lr_sq_defer_decision(lr_store *s, int64_t seq, lr_time at, const char *lead,
+                         const char *action, const char *agent, const lr_sq_packed *pk,
+                         int64_t *id);
+int lr_sq_defer_state(lr_store *s, const char *id, const char *state, const char *agent);
+int lr_sq_defer_delivery(lr_store *s, int64_t decision, lr_time at, int64_t after_ms,
+                         const char *lead, const char *action, const char *agent,
+                         const char *channel, const char *recipient, const char *status,
+                         const char *error, bool brief, int64_t *id);
+
+/* Waits until the store's thread has run every queued write and is idle:
+ * the handle is then the caller's until its next deferred write. Every
+ * other function of the store calls it first. No-op when deferral is off. */
+void lr_sq_defer_wait(lr_store *s);
+static inline void lr_sq_defer_drain(lr_store *s) {
+    if (s->defer) lr_sq_defer_wait(s);
+}
 
 /* Splits decision JSON (decision.h, "why" last) into the columns to
  * store: borrowed from JSON when nothing is packed, else from s->pack

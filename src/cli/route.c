@@ -9,6 +9,8 @@
  * each time it passes OUT_FLUSH bytes, and before every read that might
  * block, so a slow producer still sees its decisions. The loop allocates
  * nothing per line itself (the parser and the engine do what they must).
+ * With --db, SQLite's work (most of the time of a lead) is done by the
+ * store's own thread (deferred writes, store.h) while this one routes.
  *
  * Errors: a line that is not a valid event is reported on stderr as
  * "FILE:LINE: reason", skipped, and makes the exit status 1; the run goes
@@ -67,9 +69,11 @@ void cli_route_help(FILE *out) {
         "                      decisions by action, per agent and per rule\n"
         "      --db FILE       also keep everything in the SQLite store FILE, as\n"
         "                      `leadrouter serve` does: events journaled, decisions\n"
-        "                      stored, committed in groups of --batch lines; a store\n"
-        "                      that has events already continues from its state,\n"
-        "                      and a lead id it has seen is not routed again\n"
+        "                      stored, committed in groups of --batch lines (a\n"
+        "                      second thread writes the store while routing goes\n"
+        "                      on); a store that has events already continues from\n"
+        "                      its state, and a lead id it has seen is not routed\n"
+        "                      again\n"
         "      --sync MODE     with --db: full (default: every commit fsynced, by a\n"
         "                      flush thread while routing goes on; the run ends\n"
         "                      when the last one is on disk), normal, or off\n"

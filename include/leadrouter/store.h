@@ -12,7 +12,9 @@
  * synchronous=FULL by default. SQL lives only in src/store/, always with
  * bound parameters. A store handle is used by one thread at a time; the
  * server's writer owns one, and other threads may open their own on the
- * same file (readers do not block the writer in WAL mode).
+ * same file (readers do not block the writer in WAL mode). With deferred
+ * writes (below) the handle's own thread runs the writes, and the caller
+ * uses the handle only once they are done.
  *
  * Every function returns LR_OK or a negative LR_E code; on LR_EIO the
  * handle's last error message is in lr_store_errmsg().

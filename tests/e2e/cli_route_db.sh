@@ -91,6 +91,37 @@ route_db_a_second_run_routes_no_lead_again() {
     return 0
 }
 
+route_db_repeats_and_deliveries_while_the_store_catches_up() {
+    big_config
+    {
+        echo 'channels:'
+        echo '  crm: {webhook: "https://crm.example.com/hooks/leads"}'
+        echo 'notify:'
+        echo '  - {on: [assigned], to: crm}'
+    } >>"$T/c.yaml"
+    leads 50
+    # L50 again at once (its row may still wait in the store's queue), the
+    # same content: not routed again; L8 with other content: refused
+    grep '"L50"' "$T/e.jsonl" >"$T/again"
+    cat "$T/again" >>"$T/e.jsonl"
+    echo '{"id":"L8","state":"CA","score":5,"received_at":"2026-11-02T10:00:00Z"}' >>"$T/e.jsonl"
+    echo '{"id":"L51","state":"CA","received_at":"2026-11-02T10:06:00Z"}' >>"$T/e.jsonl"
+    lr route --config "$T/c.yaml" --db "$T/r.db" --batch 7 "$T/e.jsonl"
+    expect_status 1
+    grep -q "e.jsonl:53: lead 'L8' is in the store with other content: not routed" "$T/err" ||
+        fail "no refusal of L8: $(cat "$T/err")"
+    [ "$(grep -c '"action":"assigned"' "$T/out")" = 51 ] ||
+        fail "assigned: $(grep -c '"action":"assigned"' "$T/out")"
+    [ "$(count "$T/r.db" 'SELECT count(*) FROM leads')" = 51 ] || fail "leads stored"
+    [ "$(count "$T/r.db" 'SELECT count(*) FROM decisions')" = 52 ] || fail "decisions stored"
+    # one delivery per assignment, each pointing at its own decision
+    n=$(count "$T/r.db" "SELECT count(*) FROM deliveries d JOIN decisions c ON c.id = d.decision
+        WHERE c.action = 'assigned' AND c.lead = d.lead AND c.agent = d.agent AND d.status = 'pending'")
+    [ "$n" = 51 ] || fail "deliveries that match their decision: $n"
+    [ "$(count "$T/r.db" 'PRAGMA integrity_check')" = ok ] || fail "integrity_check"
+}
+
 tcase route_db_prints_what_route_prints_and_stores_it_all
 tcase route_db_a_second_run_routes_no_lead_again
+tcase route_db_repeats_and_deliveries_while_the_store_catches_up
 finish

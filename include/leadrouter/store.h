@@ -123,7 +123,9 @@ int lr_store_commit_then(lr_store *s, lr_store_after_fn fn, void *ud, uint64_t a
  *
  * lr_store_defer_stop() waits for the queue to empty and stops the thread
  * (lr_store_close() does it too). Both accept a handle already in that
- * state. LR_OK, LR_ENOMEM, or LR_EIO (the ids could not be read). */
+ * state (a second start keeps the first FATAL). LR_OK, LR_ENOMEM, or
+ * LR_EIO (the ids could not be read). lr_store_errmsg() may then describe
+ * a failure of either thread; read it in FATAL, not from the caller. */
 typedef void (*lr_store_fatal_fn)(const char *what, int rc, void *ud);
 int lr_store_defer_start(lr_store *s, lr_store_fatal_fn fatal, void *ud);
 void lr_store_defer_stop(lr_store *s);

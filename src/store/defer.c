@@ -413,7 +413,10 @@ int lr_store_defer_start(lr_store *s, lr_store_fatal_fn fatal, void *ud) {
     d->ud = ud;
     int rc = read_max(s, SQ_DEC_LAST_ID, &d->next_decision);
     if (rc == LR_OK) rc = read_max(s, SQ_DLV_LAST_ID, &d->next_delivery);
-    if (rc == LR_OK && !(d->cur = calloc(1, sizeof *d->cur))) rc = LR_ENOMEM;
+    if (rc == LR_OK && !(d->cur = calloc(1, sizeof *d->cur))) {
+        snprintf(s->err, sizeof s->err, "out of memory");
+        rc = LR_ENOMEM;
+    }
     if (rc != LR_OK) {
         free(d->cur);
         free(d);

@@ -133,6 +133,7 @@ static void *flusher_main(void *arg) {
 
 int lr_flusher_start(lr_store *s, lr_flusher_fn on_synced, void *ud, lr_flusher **out,
                      char *err, size_t errlen) {
+    lr_sq_defer_drain(s);           /* the handle is used below */
     const char *db = sqlite3_db_filename(s->db, "main");
     if (!db || !db[0]) {
         snprintf(err, errlen, "the store has no file to flush");
@@ -214,6 +215,7 @@ void lr_flusher_stop(lr_flusher *f) {
     pthread_cond_signal(&f->work);
     pthread_mutex_unlock(&f->mu);
     pthread_join(f->thread, NULL);      /* after its last flush */
+    lr_sq_defer_drain(f->store);
     sqlite3_exec(f->store->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
     pthread_cond_destroy(&f->synced_cv);
     pthread_cond_destroy(&f->work);

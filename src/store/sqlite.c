@@ -532,10 +532,12 @@ int lr_store_rollback(lr_store *s) {
     lr_sq_defer_drain(s);
     int rc = writable(s);
     if (rc) return rc;
-    if (sqlite3_get_autocommit(s->db)) return LR_OK;
-    /* what was appended may be gone: add_lead needs a new append */
+    /* what was appended may be gone (SQLite may have rolled back on its
+     * own after an I/O error): add_lead needs a new append, and the seqs
+     * remembered may name rows that are no more */
     s->last_event = 0;
     forget_seqs(s);
+    if (sqlite3_get_autocommit(s->db)) return LR_OK;
     return run(s, s->st[SQ_ROLLBACK], SQLITE_OK);
 }
 

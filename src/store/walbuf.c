@@ -49,7 +49,8 @@
 #define WALBUF_VFS "leadrouter-walbuf"
 /* The unix VFS writes at most 0x1ffff bytes a call (it masks the length,
  * seekAndWriteFd() in SQLite's os_unix.c): the buffer stays below. 127 KiB
- * hold 31 frames of 4 KiB pages: one call where there were 62. */
+ * hold 31 frames of 4 KiB pages (one call where there were 62), or 7 of
+ * the 16 KiB pages of a store made since 2026-11-29 (one for 14). */
 #define BUF_CAP ((size_t)127 << 10)
 #define FRAME_HDR 24
 

@@ -628,6 +628,29 @@ TEST(rollback_leaves_nothing) {
     db_remove(&d);
 }
 
+/* A lead's seq, remembered when it was added, is forgotten with it: a
+ * decision about that id afterwards ties to no row (not to the row that
+ * took the seq since). */
+TEST(a_rollback_forgets_the_seqs_of_its_leads) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    CHECK_EQ_INT(lr_store_begin(d.s), LR_OK);
+    CHECK_EQ_INT(put_lead(d.s, 1, "L1", "web", T0), LR_OK);
+    CHECK_EQ_INT(lr_store_rollback(d.s), LR_OK);
+    CHECK_EQ_INT(lr_store_begin(d.s), LR_OK);
+    CHECK_EQ_INT(put_lead(d.s, 1, "L9", "web", T0), LR_OK);
+    CHECK_EQ_INT(put_decision(d.s, 1, T0, "L1", LR_ACTION_ASSIGNED, "alice", "r", "p", NULL,
+                              NULL), LR_OK);
+    CHECK_EQ_INT(lr_store_set_lead_state(d.s, "L1", "assigned", "alice"), LR_ENOENT);
+    CHECK_EQ_INT(lr_store_commit(d.s), LR_OK);
+    lr_buf b = LR_BUF_INIT;
+    CHECK_EQ_INT(lr_store_lead_json(d.s, "L9", NULL, &b), LR_OK);
+    CHECK_CONTAINS(b.data, "\"decisions\":[]");
+    CHECK_CONTAINS(b.data, "\"state\":\"new\"");
+    lr_buf_release(&b);
+    db_remove(&d);
+}
+
 TEST(full_sync_commit_survives_reopen) {
     db d;
     CHECK_EQ_INT(db_open(&d, LR_SYNC_FULL), LR_OK);
@@ -695,6 +718,7 @@ int main(void) {
     RUN(stats_json_counts_and_time_to_assign);
     RUN(stats_json_of_an_empty_store);
     RUN(rollback_leaves_nothing);
+    RUN(a_rollback_forgets_the_seqs_of_its_leads);
     RUN(full_sync_commit_survives_reopen);
     RUN(second_handle_reads_while_the_writer_holds_a_transaction);
     return test_report();

@@ -8,10 +8,10 @@
  * argument, foreign_keys on, a 5 s busy wait (busy_wait()), extended result codes, a 16
  * MiB page cache (room for the hot index pages of a few million leads;
  * measured: 64 MiB made each commit slower, SQLite's cache bookkeeping per
- * transaction grows with the cache, and bought no fewer writes), SQLite's
- * 4 KiB pages (16 KiB ones were no faster over HTTP, 11.1k against 11.7k
- * leads/s in interleaved runs: the leads_agent index writes a whole page
- * per lead, each to another agent's leaf), and a
+ * transaction grows with the cache, and bought no fewer writes), 16 KiB
+ * pages in a new store (configure(): `route --db` ~15% faster; over HTTP
+ * the same leads/s as 4 KiB and a lower p99; an older store keeps its
+ * 4 KiB), and a
  * checkpoint every ~40 MiB of WAL rather than SQLite's 1000 pages:
  * the id index's pages are dirtied again and again, and a longer WAL
  * copies each of them to the database once per checkpoint, not once per

@@ -29,6 +29,11 @@
     " AND (?3 IS NULL OR source = ?3) AND (?4 IS NULL OR received_at >= ?4)" \
     " ORDER BY seq LIMIT ?6"
 
+/* A lead's agent is found through the blocks of 2^12 seqs where that
+ * agent has (or had) a lead: lead_agent_blocks (sqlite.c, schema). */
+#define LR_SQ_AGENT_BLOCK_BITS "12"
+#define LR_SQ_AGENT_BLOCK_SHIFT 12
+
 /* The first assigned or claimed decision of lead l (its id order). */
 #define LR_SQ_FIRST_ASSIGN(col) \
     "(SELECT d." col " FROM decisions d WHERE d.lead_seq = l.seq" \
@@ -54,6 +59,9 @@
     X(LEAD_STATE_SEQ_SAME_AGENT, "UPDATE leads SET state = ?2"                  \
                                  " WHERE seq = ?4 AND id = ?1 AND agent IS ?3") \
     X(LEAD_FIND, "SELECT seq, hash FROM leads WHERE id = ?1")                   \
+    X(AGENT_BLOCK_ADD, "INSERT OR IGNORE INTO lead_agent_blocks VALUES (?1, ?2)") \
+    X(AGENT_BLOCK_OF, "INSERT OR IGNORE INTO lead_agent_blocks"                 \
+                      " SELECT ?1, seq >> " LR_SQ_AGENT_BLOCK_BITS " FROM leads WHERE id = ?2") \
     X(LEAD_GET, "SELECT id, state, agent, source, received_at, body, seq FROM leads WHERE id = ?1") \
     X(LEAD_DECS, "SELECT body, why FROM decisions WHERE lead_seq = ?1 ORDER BY id") \
     X(LEAD_PROGRESS, "SELECT body FROM events WHERE lead = ?1 AND type = 'progress' ORDER BY seq") \
@@ -61,8 +69,15 @@
                   " AND (?2 IS NULL OR lead = ?2)" \
                   " ORDER BY id")                                               \
     X(LIST_ALL, LR_SQ_LIST_COLS "WHERE seq > ?5" LR_SQ_LIST_TAIL)               \
-    X(LIST_AGENT, LR_SQ_LIST_COLS "INDEXED BY leads_agent WHERE agent = ?1 AND seq > ?5" \
-                  LR_SQ_LIST_TAIL)                                              \
+    X(LIST_AGENT, "SELECT l.seq, l.id, l.state, l.agent, l.source, l.received_at" \
+                  " FROM lead_agent_blocks b CROSS JOIN leads l"               \
+                  " WHERE b.agent = ?1 AND b.block >= ?5 >> " LR_SQ_AGENT_BLOCK_BITS \
+                  " AND l.seq >= b.block << " LR_SQ_AGENT_BLOCK_BITS             \
+                  " AND l.seq < (b.block + 1) << " LR_SQ_AGENT_BLOCK_BITS        \
+                  " AND l.seq > ?5 AND l.agent = ?1"                            \
+                  " AND (?2 IS NULL OR l.state = ?2) AND (?3 IS NULL OR l.source = ?3)" \
+                  " AND (?4 IS NULL OR l.received_at >= ?4)"                    \
+                  " ORDER BY b.block, l.seq LIMIT ?6")                          \
     X(LIST_STATE, LR_SQ_LIST_COLS "INDEXED BY leads_state WHERE state = ?2 AND seq > ?5" \
                   LR_SQ_LIST_TAIL)                                              \
     X(LIST_SOURCE, LR_SQ_LIST_COLS "INDEXED BY leads_source WHERE source = ?3 AND seq > ?5" \
@@ -140,6 +155,7 @@ struct lr_store {
     sqlite3_stmt *st[SQ__COUNT];    /* owned; prepared at open */
     int64_t last_event;             /* seq of this handle's last append, 0 before any */
     struct lr_sq_seqslot *seqs;     /* owned: the seqs of leads added (sqlite.c), or NULL */
+    struct lr_sq_blockslot *blocks; /* owned: agents' blocks written (sqlite.c), or NULL */
     bool replaying;                 /* inside lr_store_replay: writes refused */
     char err[256];                  /* message of the last failure */
     struct ZSTD_CCtx_s *zc;         /* owned, made at the first use (decision_pack.c) */

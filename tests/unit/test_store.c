@@ -450,6 +450,51 @@ TEST(lead_state_changes_keep_move_or_clear_the_agent) {
     db_remove(&d);
 }
 
+/* An agent's leads are found through the blocks of 4,096 seqs where it
+ * has leads (sqlite.c): leads far apart, a block boundary between two
+ * seqs, pages that end inside a block, a lead moved to another agent and
+ * back, and a block written in a transaction that was rolled back. */
+TEST(list_by_agent_crosses_blocks_and_follows_moves) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    static const int64_t seqs[] = { 3, 4095, 4096, 4097, 9000, 20000, 20001, 100000 };
+    for (size_t i = 0; i < sizeof seqs / sizeof seqs[0]; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "S%lld", (long long)seqs[i]);
+        CHECK_EQ_INT(put_lead(d.s, seqs[i], id, "web", T0), LR_OK);
+        CHECK_EQ_INT(lr_store_set_lead_state(d.s, id, "assigned", i % 3 == 2 ? "bob" : "alice"),
+                     LR_OK);
+    }
+    lr_lead_query q = { .since = LR_TIME_NONE, .limit = 2, .agent = "alice" };
+    CHECK_EQ_STR(page(d.s, q), "S3 S4095 |\"4095\"");
+    q.cursor = "4095";
+    CHECK_EQ_STR(page(d.s, q), "S4097 S9000 |\"9000\"");
+    q.cursor = "9000";
+    CHECK_EQ_STR(page(d.s, q), "S20001 S100000 |null");
+    q = (lr_lead_query){ .since = LR_TIME_NONE, .limit = 10, .agent = "bob" };
+    CHECK_EQ_STR(page(d.s, q), "S4096 S20000 |null");
+    /* moved to bob, then back to alice: each list follows */
+    CHECK_EQ_INT(lr_store_set_lead_state(d.s, "S9000", "assigned", "bob"), LR_OK);
+    CHECK_EQ_STR(page(d.s, q), "S4096 S9000 S20000 |null");
+    q.agent = "alice";
+    CHECK_EQ_STR(page(d.s, q), "S3 S4095 S4097 S20001 S100000 |null");
+    CHECK_EQ_INT(lr_store_set_lead_state(d.s, "S9000", "assigned", "alice"), LR_OK);
+    CHECK_EQ_STR(page(d.s, q), "S3 S4095 S4097 S9000 S20001 S100000 |null");
+    /* carol's first block, rolled back: written again with her next lead */
+    CHECK_EQ_INT(lr_store_begin(d.s), LR_OK);
+    CHECK_EQ_INT(put_lead(d.s, 200000, "C1", "web", T0), LR_OK);
+    CHECK_EQ_INT(lr_store_set_lead_state(d.s, "C1", "assigned", "carol"), LR_OK);
+    CHECK_EQ_INT(lr_store_rollback(d.s), LR_OK);
+    CHECK_EQ_INT(lr_store_begin(d.s), LR_OK);
+    CHECK_EQ_INT(lr_store_append_event(d.s, 200001, T0, "lead", "C2", "{}", 2), LR_OK);
+    CHECK_EQ_INT(lr_store_add_lead(d.s, "C2", "web", T0, "{}", 2, hash_of(2), "assigned", "carol"),
+                 LR_OK);
+    CHECK_EQ_INT(lr_store_commit(d.s), LR_OK);
+    q.agent = "carol";
+    CHECK_EQ_STR(page(d.s, q), "C2 |null");
+    db_remove(&d);
+}
+
 TEST(list_leads_refuses_bad_cursor_limit_and_state) {
     db d;
     CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
@@ -712,6 +757,7 @@ int main(void) {
     RUN(list_leads_pages_with_cursors);
     RUN(list_leads_filters_by_agent_state_source_and_time);
     RUN(lead_state_changes_keep_move_or_clear_the_agent);
+    RUN(list_by_agent_crosses_blocks_and_follows_moves);
     RUN(list_leads_refuses_bad_cursor_limit_and_state);
     RUN(idempotency_key_round_trip);
     RUN(api_keys_are_found_by_secret_hash);

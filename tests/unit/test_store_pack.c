@@ -239,7 +239,8 @@ TEST(a_schema_4_file_migrates_and_its_old_rows_read_as_stored) {
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     lr_store_close(s);
     s = NULL;
-    CHECK_EQ_INT(sql_int("PRAGMA user_version"), 7);
+    CHECK_EQ_INT(sql_int("PRAGMA user_version"), 8);
+    CHECK_EQ_INT(sql_int("SELECT count(*) FROM sqlite_schema WHERE name = 'leads_agent'"), 0);
     CHECK_EQ_INT(sql_int("SELECT count(*) FROM sqlite_schema WHERE name = 'decisions_seq'"), 0);
     /* a row as schema 4 wrote it: the whole JSON in body, why NULL */
     sqlite3 *db = NULL;

@@ -31,8 +31,10 @@
 
 /* A lead's agent is found through the blocks of 2^12 seqs where that
  * agent has (or had) a lead: lead_agent_blocks (sqlite.c, schema). */
-#define LR_SQ_AGENT_BLOCK_BITS "12"
 #define LR_SQ_AGENT_BLOCK_SHIFT 12
+#define LR_SQ_STR_(x) #x
+#define LR_SQ_STR(x) LR_SQ_STR_(x)
+#define LR_SQ_AGENT_BLOCK_BITS LR_SQ_STR(LR_SQ_AGENT_BLOCK_SHIFT)      /* in SQL text */
 
 /* The first assigned or claimed decision of lead l (its id order). */
 #define LR_SQ_FIRST_ASSIGN(col) \

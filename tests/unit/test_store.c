@@ -6,49 +6,13 @@
 #include "leadrouter/decision.h"
 #include "leadrouter/error.h"
 #include "leadrouter/store.h"
+#include "store_helpers.h"
 #include "test.h"
 
 #include <stdlib.h>
 #include <unistd.h>
 
 #define T0 1793613600000                /* 2026-11-02T10:00:00Z */
-
-typedef struct db {
-    char path[64];
-    lr_store *s;
-} db;
-
-/* Opens a store on a new temp file (the empty file is a new database). */
-static int db_open(db *d, lr_store_sync sync) {
-    char err[256] = "";
-    snprintf(d->path, sizeof d->path, "/tmp/lr_test_store_XXXXXX");
-    int fd = mkstemp(d->path);
-    if (fd < 0) return LR_EIO;
-    close(fd);
-    int rc = lr_store_open(d->path, sync, &d->s, err, sizeof err);
-    if (rc != LR_OK) printf("  open: %s\n", err);
-    return rc;
-}
-
-static int db_reopen(db *d, lr_store_sync sync) {
-    char err[256] = "";
-    lr_store_close(d->s);
-    d->s = NULL;
-    int rc = lr_store_open(d->path, sync, &d->s, err, sizeof err);
-    if (rc != LR_OK) printf("  reopen: %s\n", err);
-    return rc;
-}
-
-static void db_remove(db *d) {
-    char p[80];
-    lr_store_close(d->s);
-    d->s = NULL;
-    unlink(d->path);
-    snprintf(p, sizeof p, "%s-wal", d->path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", d->path);
-    unlink(p);
-}
 
 /* A hash whose 32 bytes are all B. */
 static const unsigned char *hash_of(unsigned char b) {

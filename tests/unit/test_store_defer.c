@@ -7,6 +7,7 @@
 #include "leadrouter/decision.h"
 #include "leadrouter/error.h"
 #include "leadrouter/store.h"
+#include "store_helpers.h"
 #include "test.h"
 
 #include <pthread.h>
@@ -15,33 +16,6 @@
 #include <unistd.h>
 
 #define T0 1793613600000                /* 2026-11-02T10:00:00Z */
-
-typedef struct db {
-    char path[64];
-    lr_store *s;
-} db;
-
-static int db_open(db *d) {
-    char err[256] = "";
-    snprintf(d->path, sizeof d->path, "/tmp/lr_test_defer_XXXXXX");
-    int fd = mkstemp(d->path);
-    if (fd < 0) return LR_EIO;
-    close(fd);
-    int rc = lr_store_open(d->path, LR_SYNC_OFF, &d->s, err, sizeof err);
-    if (rc != LR_OK) printf("  open: %s\n", err);
-    return rc;
-}
-
-static void db_remove(db *d) {
-    char p[80];
-    lr_store_close(d->s);
-    d->s = NULL;
-    unlink(d->path);
-    snprintf(p, sizeof p, "%s-wal", d->path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", d->path);
-    unlink(p);
-}
 
 static void fatal_in_test(const char *what, int rc, void *ud) {
     (void)ud;
@@ -98,8 +72,8 @@ static void on_committed(void *ud, uint64_t arg) {
 TEST(deferred_writes_leave_the_rows_direct_ones_do) {
     enum { N = 3000 };                  /* ~0.5 MiB of records a transaction: blocks */
     db a, b;
-    CHECK_EQ_INT(db_open(&a), LR_OK);
-    CHECK_EQ_INT(db_open(&b), LR_OK);
+    CHECK_EQ_INT(db_open(&a, LR_SYNC_OFF), LR_OK);
+    CHECK_EQ_INT(db_open(&b, LR_SYNC_OFF), LR_OK);
     if (!a.s || !b.s) return;
     CHECK_EQ_INT(lr_store_defer_start(b.s, fatal_in_test, NULL), LR_OK);
     int64_t ida[N + 1], idb[N + 1];
@@ -129,7 +103,7 @@ TEST(deferred_writes_leave_the_rows_direct_ones_do) {
 
 TEST(a_read_sees_the_writes_queued_before_it) {
     db d;
-    CHECK_EQ_INT(db_open(&d), LR_OK);
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
     if (!d.s) return;
     CHECK_EQ_INT(lr_store_defer_start(d.s, fatal_in_test, NULL), LR_OK);
     CHECK_EQ_INT(lr_store_begin(d.s), LR_OK);
@@ -174,7 +148,7 @@ TEST(a_read_sees_the_writes_queued_before_it) {
 
 TEST(bad_arguments_are_refused_at_once) {
     db d;
-    CHECK_EQ_INT(db_open(&d), LR_OK);
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
     if (!d.s) return;
     CHECK_EQ_INT(lr_store_defer_start(d.s, NULL, NULL), LR_EINVAL);
     CHECK_EQ_INT(lr_store_defer_start(d.s, fatal_in_test, NULL), LR_OK);
@@ -193,7 +167,7 @@ static void exit_from_fatal(const char *what, int rc, void *ud) {
 
 TEST(a_write_that_fails_on_the_stores_thread_is_fatal) {
     db d;
-    CHECK_EQ_INT(db_open(&d), LR_OK);
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
     if (!d.s) return;
     fflush(stdout);
     pid_t pid = fork();

@@ -144,6 +144,36 @@ int lr_store_lead_json(lr_store *s, const char *id, const char *agent, lr_buf *o
 /* A cursor is the decimal seq of the last lead of a page, as we write it:
  * 1 to 18 digits, no sign, no leading zero. NULL is the first page. */
 
+/* A page being written: LIMIT rows, the row after them only noted. */
+typedef struct page {
+    jw *w;
+    int limit, n;
+    int64_t last;                   /* the seq of the page's last row */
+    bool more;
+} page;
+
+/* lr_sq_row_fn: writes row ST (LR_SQ_LIST_COLS) to the page, or notes
+ * that one follows; 1 then (stop). */
+static int write_row(sqlite3_stmt *st, void *ud) {
+    page *pg = ud;
+    jw *w = pg->w;
+    if (pg->n == pg->limit) { pg->more = true; return 1; }
+    if (pg->n++) jw_raw(w, ",", 1);
+    pg->last = sqlite3_column_int64(st, 0);
+    jw_lit(w, "{\"id\":");
+    jw_col_str(w, st, 1);
+    jw_lit(w, ",\"state\":");
+    jw_col_str(w, st, 2);
+    jw_lit(w, ",\"agent\":");
+    jw_col_str(w, st, 3);
+    jw_lit(w, ",\"source\":");
+    jw_col_str(w, st, 4);
+    jw_lit(w, ",\"received_at\":");
+    jw_col_time(w, st, 5);
+    jw_raw(w, "}", 1);
+    return 0;
+}
+
 /* {"leads":[...],"next_cursor":"<seq>"|null}: one row more than the limit
  * is read to know whether another page follows, so the last page says null
  * rather than leading to an empty one. LR_EINVAL for a limit outside
@@ -157,39 +187,26 @@ int lr_store_list_leads(lr_store *s, const lr_lead_query *q, lr_buf *out) {
         snprintf(s->err, sizeof s->err, "bad cursor");
         return LR_EINVAL;
     }
-    sqlite3_stmt *st = s->st[q->agent ? SQ_LIST_AGENT : q->state ? SQ_LIST_STATE
-                             : q->source ? SQ_LIST_SOURCE : SQ_LIST_ALL];
-    int src = lr_sq_bind_str(st, 1, q->agent);
-    if (src == SQLITE_OK) src = lr_sq_bind_str(st, 2, q->state);
-    if (src == SQLITE_OK) src = lr_sq_bind_str(st, 3, q->source);
-    if (src == SQLITE_OK) src = lr_sq_bind_time(st, 4, q->since);
-    if (src == SQLITE_OK) src = sqlite3_bind_int64(st, 5, after);
-    if (src == SQLITE_OK) src = sqlite3_bind_int(st, 6, q->limit + 1);
-
     jw w = { out, out->len, LR_OK };
-    int n = 0;
-    int64_t last = 0;
-    bool more = false;
+    page pg = { &w, q->limit, 0, 0, false };
     jw_lit(&w, "{\"leads\":[");
-    while (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
-        src = SQLITE_OK;
-        if (n == q->limit) { more = true; break; }
-        if (n++) jw_raw(&w, ",", 1);
-        last = sqlite3_column_int64(st, 0);
-        jw_lit(&w, "{\"id\":");
-        jw_col_str(&w, st, 1);
-        jw_lit(&w, ",\"state\":");
-        jw_col_str(&w, st, 2);
-        jw_lit(&w, ",\"agent\":");
-        jw_col_str(&w, st, 3);
-        jw_lit(&w, ",\"source\":");
-        jw_col_str(&w, st, 4);
-        jw_lit(&w, ",\"received_at\":");
-        jw_col_time(&w, st, 5);
-        jw_raw(&w, "}", 1);
+    int rc;
+    if (q->agent) {
+        rc = lr_sq_agent_walk(s, q, after, q->limit + 1, write_row, &pg);
+        if (rc > 0) rc = LR_OK;     /* write_row's stop */
+    } else {
+        sqlite3_stmt *st = s->st[q->state ? SQ_LIST_STATE : q->source ? SQ_LIST_SOURCE : SQ_LIST_ALL];
+        int src = lr_sq_bind_str(st, 1, q->agent);
+        if (src == SQLITE_OK) src = lr_sq_bind_str(st, 2, q->state);
+        if (src == SQLITE_OK) src = lr_sq_bind_str(st, 3, q->source);
+        if (src == SQLITE_OK) src = lr_sq_bind_time(st, 4, q->since);
+        if (src == SQLITE_OK) src = sqlite3_bind_int64(st, 5, after);
+        if (src == SQLITE_OK) src = sqlite3_bind_int(st, 6, q->limit + 1);
+        while (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW)
+            src = write_row(st, &pg) ? SQLITE_DONE : SQLITE_OK;
+        rc = lr_sq_finish(s, st, src);
     }
-    int rc = lr_sq_finish(s, st, src);
-    jw_page_end(&w, more, last);
+    jw_page_end(&w, pg.more, pg.last);
     return jw_end(&w, rc);
 }
 

@@ -19,7 +19,7 @@
  * that triggers a checkpoint waits for it (with FULL, a write and fsync
  * of up to 40 MiB to the database file).
  *
- * Schema, version 8 (PRAGMA user_version; MIGRATIONS[] below moves a file
+ * Schema, version 9 (PRAGMA user_version; MIGRATIONS[] below moves a file
  * from each version to the next, one transaction per step):
  *
  *   events(seq INTEGER PRIMARY KEY, at, type, lead, body)
@@ -55,22 +55,22 @@
  *       it): every lead entered it in its agent's part, a leaf of its own
  *       for nearly every lead of a commit, which was half of the server's
  *       COMMIT at 64 connections; lead_agent_blocks below stands for it.
- *   lead_agent_blocks(agent, block, PRIMARY KEY (agent, block)) WITHOUT ROWID
+ *   lead_agent_blocks(agent, block, seqs, PRIMARY KEY (agent, block)) WITHOUT ROWID
  *       the blocks of 2^12 seqs (seq >> 12) in which the agent has, or
- *       had, a lead: a listing by agent walks that agent's blocks in order
- *       and, in each, the leads' rows by seq, keeping those whose agent is
- *       still that agent (a lead moved away leaves its block behind). A
- *       lead given to an agent that has one in the same block writes
- *       nothing (note_agent_block()): about one write per agent per 4,096
- *       events instead of one per lead. In `bench/run-server` at 64
- *       connections: COMMIT 0.35-0.38 ms -> 0.16-0.18 ms, p99 12-15 ms ->
- *       9.5-10.2 ms, 12,038-13,768 -> 14,740-16,306 leads/s (2026-11-29).
- *       The price is in listings of sparse agents: each block read walks
- *       up to 4,096 rows (measured by a reviewer on 400,000 leads with
- *       600-byte bodies: 88 ms for a 50-lead page of an agent with one
- *       lead per block, 157 ms for an agent whose leads all moved away;
- *       1.4 ms for a round-robin agent). A block's pair is written before
- *       its lead (a pair without its lead is harmless, the reverse is not).
+ *       had, a lead, each with the list of that agent's leads in it (seqs,
+ *       NULL while the writer holds it in memory; agent_lists.c). A
+ *       listing by agent walks the agent's blocks in order and looks up
+ *       each lead of a list by its seq. A lead given to an agent that has
+ *       one in the same block writes nothing; the list is written when
+ *       the agent's first lead in a later block is, next to it: about two
+ *       writes per agent per 4,096 events instead of one per lead. In
+ *       `bench/run-server` at 64 connections, against the index:
+ *       COMMIT 0.35-0.38 ms -> 0.16-0.18 ms, p99 12-15 ms -> 9.5-10.2 ms,
+ *       12,038-13,768 -> 14,740-16,306 leads/s (2026-11-29, version 8,
+ *       which had no lists and read every block's rows: 88 ms for a
+ *       50-lead page of a sparse agent; bench/bench_list_agent.c). A
+ *       partial index, lead_agent_blocks_open (block) over the rows whose
+ *       list is NULL, finds what a writer left open.
  *   deliveries(id INTEGER PRIMARY KEY, decision, lead, action, agent,
  *              channel, recipient, status, attempts, created_at,
  *              window_from, next_at, updated_at, delivered_at,
@@ -108,7 +108,7 @@
 #include <string.h>
 #include <time.h>
 
-#define SCHEMA_VERSION 8
+#define SCHEMA_VERSION 9
 #define WAL_CHECKPOINT_BYTES (40 * 1024 * 1024)  /* the writer checkpoints past this */
 #define LR_SQ_PAGE_SIZE "16384"                  /* of a new store (configure()) */
 
@@ -165,9 +165,20 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
      * index entry per lead (see the schema above) */
     "CREATE TABLE IF NOT EXISTS lead_agent_blocks(agent TEXT NOT NULL, block INTEGER NOT NULL,"
     "  PRIMARY KEY (agent, block)) WITHOUT ROWID;"
-    "INSERT OR IGNORE INTO lead_agent_blocks"
+    "INSERT OR IGNORE INTO lead_agent_blocks(agent, block)"
     "  SELECT agent, seq >> " LR_SQ_AGENT_BLOCK_BITS " FROM leads WHERE agent IS NOT NULL;"
     "DROP INDEX IF EXISTS leads_agent;",
+    /* 8 -> 9: each block's list of the agent's leads (agent_lists.c); the
+     * newest block's lists stay open, for the writer to read back */
+    "ALTER TABLE lead_agent_blocks ADD COLUMN seqs BLOB;"
+    "CREATE INDEX lead_agent_blocks_open ON lead_agent_blocks(block) WHERE seqs IS NULL;"
+    "INSERT INTO lead_agent_blocks(agent, block, seqs)"
+    "  SELECT agent, seq >> " LR_SQ_AGENT_BLOCK_BITS ", lr_agent_offsets(seq) FROM leads"
+    "  WHERE agent IS NOT NULL AND seq >> " LR_SQ_AGENT_BLOCK_BITS
+    "    < (SELECT coalesce(max(seq), 0) FROM leads) >> " LR_SQ_AGENT_BLOCK_BITS
+    "  GROUP BY 1, 2 ON CONFLICT (agent, block) DO UPDATE SET seqs = excluded.seqs;"
+    "UPDATE lead_agent_blocks SET seqs = x'' WHERE seqs IS NULL"
+    "  AND block < (SELECT coalesce(max(seq), 0) FROM leads) >> " LR_SQ_AGENT_BLOCK_BITS ";",
 };
 
 static const char *const STMT_SQL[SQ__COUNT] = {
@@ -297,47 +308,7 @@ static int64_t seq_of(const lr_store *s, const char *id) {
 static void forget_seqs(lr_store *s) {
     free(s->seqs);
     s->seqs = NULL;
-    free(s->blocks);
-    s->blocks = NULL;
-}
-
-/* ---- the blocks of an agent's leads -----------------------------------------
- *
- * lead_agent_blocks (schema above) has the pair (agent, block) for every
- * block of 2^12 seqs where a lead was given to that agent. Most leads go
- * to an agent that has one in the same block already: the handle
- * remembers the pairs it wrote (BLOCK_SLOTS by hash; forgotten with the
- * seqs, at a rollback) and writes nothing for those. */
-#define BLOCK_SLOTS 4096
-
-struct lr_sq_blockslot {
-    int64_t block;                  /* -1: empty */
-    char agent[SEQ_ID_MAX];
-};
-
-static int note_agent_block(lr_store *s, const char *agent, int64_t seq) {
-    int64_t block = seq >> LR_SQ_AGENT_BLOCK_SHIFT;
-    size_t n = strlen(agent);
-    struct lr_sq_blockslot *slot = NULL;
-    if (n < SEQ_ID_MAX) {
-        if (!s->blocks && (s->blocks = malloc(BLOCK_SLOTS * sizeof *s->blocks)))
-            for (size_t i = 0; i < BLOCK_SLOTS; i++) s->blocks[i].block = -1;
-        if (s->blocks) {
-            uint32_t h = 2166136261u ^ (uint32_t)block;     /* FNV-1a over the block, the agent */
-            for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)agent[i]) * 16777619u;
-            slot = &s->blocks[h & (BLOCK_SLOTS - 1)];
-            if (slot->block == block && memcmp(slot->agent, agent, n + 1) == 0) return LR_OK;
-        }
-    }
-    sqlite3_stmt *st = s->st[SQ_AGENT_BLOCK_ADD];
-    int b = lr_sq_bind_str(st, 1, agent);
-    if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 2, block);
-    int rc = run(s, st, b);
-    if (rc == LR_OK && slot) {
-        slot->block = block;
-        memcpy(slot->agent, agent, n + 1);
-    }
-    return rc;
+    lr_sq_agents_forget(s);
 }
 
 /* ---- open, migrate, close ---------------------------------------------- */
@@ -468,6 +439,7 @@ int lr_store_open(const char *path, lr_store_sync sync, lr_store **out, char *er
     int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                              SQLITE_OPEN_NOMUTEX, lr_sq_walbuf_vfs());
     if (rc == SQLITE_OK) rc = sqlite3_extended_result_codes(s->db, 1);
+    if (rc == SQLITE_OK) rc = lr_sq_agent_register(s->db);
     if (rc == SQLITE_OK) rc = configure(s->db, sync, &wal);
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
@@ -733,9 +705,9 @@ int lr_sq_add_lead(lr_store *s, const char *id, const char *source, lr_time rece
         snprintf(s->err, sizeof s->err, "lead %s added before its event was appended", id);
         return LR_ESTATE;
     }
-    /* the block first: a pair without its lead is harmless (a listing
-     * keeps only rows with that agent), a lead without its pair is not */
-    if (agent && (rc = note_agent_block(s, agent, s->last_event)) != LR_OK) return rc;
+    /* the agent's list first: a listed seq without its lead is harmless
+     * (a listing keeps only rows with that agent), a lead unlisted is not */
+    if (agent && (rc = lr_sq_agent_lead(s, agent, s->last_event)) != LR_OK) return rc;
     sqlite3_stmt *st = s->st[SQ_LEAD_ADD];
     int b = sqlite3_bind_int64(st, 1, s->last_event);
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 2, id);
@@ -773,8 +745,9 @@ static int update_lead(lr_store *s, sqlite3_stmt *st, const char *id, int64_t se
  * unknown lead. AGENT NULL clears the agent.
  *
  * Most changes keep the lead's agent (a lead closed by whoever had it):
- * tried first, that UPDATE leaves the index on agents alone, which was a
- * delete and an insert of the same entry. */
+ * tried first, that UPDATE leaves the agents' lists alone. A change of
+ * agent reads the lead's agent, moves the lead between their lists
+ * (agent_lists.c), then updates the row. */
 int lr_store_set_lead_state(lr_store *s, const char *id, const char *state,
                             const char *agent) {
     if (!id || !state || !lr_sq_known_state(state)) return LR_EINVAL;
@@ -785,24 +758,32 @@ int lr_sq_set_lead_state(lr_store *s, const char *id, const char *state, const c
     int rc = writable(s);
     if (rc) return rc;
     bool changed = false;
-    int64_t seq = seq_of(s, id);
-    if (seq) {                      /* found by its rowid, no search of the ids */
-        rc = update_lead(s, s->st[SQ_LEAD_STATE_SEQ_SAME_AGENT], id, seq, state, agent, &changed);
-        if (rc != LR_OK || changed) return rc;
-        if (agent && (rc = note_agent_block(s, agent, seq)) != LR_OK) return rc;   /* first */
-        rc = update_lead(s, s->st[SQ_LEAD_STATE_SEQ], id, seq, state, agent, &changed);
-        if (rc != LR_OK || changed) return rc;
-    }
-    rc = update_lead(s, s->st[SQ_LEAD_STATE_SAME_AGENT], id, 0, state, agent, &changed);
+    int64_t seq = seq_of(s, id);    /* when remembered, found by its rowid */
+    rc = update_lead(s, s->st[seq ? SQ_LEAD_STATE_SEQ_SAME_AGENT : SQ_LEAD_STATE_SAME_AGENT], id,
+                     seq, state, agent, &changed);
     if (rc != LR_OK || changed) return rc;
-    if (agent) {                    /* the block first; its seq is not at hand */
-        sqlite3_stmt *st = s->st[SQ_AGENT_BLOCK_OF];
-        int b = lr_sq_bind_str(st, 1, agent);
-        if (b == SQLITE_OK) b = lr_sq_bind_str(st, 2, id);
-        if ((rc = run(s, st, b)) != LR_OK) return rc;
+    char *from = NULL;              /* the lead's agent now */
+    bool found = false;
+    for (int by_id = !seq; !found && by_id < 2; by_id++) {
+        sqlite3_stmt *st = s->st[by_id ? SQ_LEAD_AGENT_ID : SQ_LEAD_AGENT_SEQ];
+        int src = by_id ? SQLITE_OK : sqlite3_bind_int64(st, 1, seq);
+        if (src == SQLITE_OK) src = lr_sq_bind_str(st, 2, id);
+        if (src == SQLITE_OK) src = sqlite3_step(st);
+        if ((found = src == SQLITE_ROW)) {
+            seq = sqlite3_column_int64(st, 0);
+            const char *a = (const char *)sqlite3_column_text(st, 1);
+            if (a && !(from = strdup(a))) src = SQLITE_NOMEM;
+        }
+        if ((rc = lr_sq_finish(s, st, src)) != LR_OK) {
+            free(from);
+            return rc;
+        }
     }
-    rc = update_lead(s, s->st[SQ_LEAD_STATE], id, 0, state, agent, &changed);
-    return rc != LR_OK ? rc : changed ? LR_OK : LR_ENOENT;
+    if (!found) return LR_ENOENT;
+    rc = lr_sq_agent_move(s, seq, from, agent);      /* the lists first, as in add_lead */
+    free(from);
+    if (rc == LR_OK) rc = update_lead(s, s->st[SQ_LEAD_STATE_SEQ], id, seq, state, agent, &changed);
+    return rc;
 }
 
 int lr_store_find_lead(lr_store *s, const char *id, int64_t *seq, unsigned char hash[32]) {

@@ -24,13 +24,13 @@
  * matching index (agent, state or source; each implicitly ends with seq,
  * the rowid) in seq order instead of scanning the table. */
 #define LR_SQ_LIST_COLS "SELECT seq, id, state, agent, source, received_at FROM leads "
-#define LR_SQ_LIST_TAIL \
+#define LR_SQ_LIST_FILTERS \
     " AND (?1 IS NULL OR agent = ?1) AND (?2 IS NULL OR state = ?2)" \
-    " AND (?3 IS NULL OR source = ?3) AND (?4 IS NULL OR received_at >= ?4)" \
-    " ORDER BY seq LIMIT ?6"
+    " AND (?3 IS NULL OR source = ?3) AND (?4 IS NULL OR received_at >= ?4)"
+#define LR_SQ_LIST_TAIL LR_SQ_LIST_FILTERS " ORDER BY seq LIMIT ?6"
 
-/* A lead's agent is found through the blocks of 2^12 seqs where that
- * agent has (or had) a lead: lead_agent_blocks (sqlite.c, schema). */
+/* An agent's leads are found through the blocks of 2^12 seqs where that
+ * agent has (or had) a lead: lead_agent_blocks (agent_lists.c). */
 #define LR_SQ_AGENT_BLOCK_SHIFT 12
 #define LR_SQ_STR_(x) #x
 #define LR_SQ_STR(x) LR_SQ_STR_(x)
@@ -55,15 +55,14 @@
     X(DEC_LAST_ID, "SELECT coalesce(max(id), 0) FROM decisions")                \
     X(LEAD_ADD, "INSERT INTO leads(seq, id, received_at, source, hash, body, state, agent)" \
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, coalesce(?7, 'new'), ?8)")    \
-    X(LEAD_STATE, "UPDATE leads SET state = ?2, agent = ?3 WHERE id = ?1")      \
     X(LEAD_STATE_SAME_AGENT, "UPDATE leads SET state = ?2 WHERE id = ?1 AND agent IS ?3") \
     X(LEAD_STATE_SEQ, "UPDATE leads SET state = ?2, agent = ?3 WHERE seq = ?4 AND id = ?1") \
     X(LEAD_STATE_SEQ_SAME_AGENT, "UPDATE leads SET state = ?2"                  \
                                  " WHERE seq = ?4 AND id = ?1 AND agent IS ?3") \
     X(LEAD_FIND, "SELECT seq, hash FROM leads WHERE id = ?1")                   \
-    X(AGENT_BLOCK_ADD, "INSERT OR IGNORE INTO lead_agent_blocks VALUES (?1, ?2)") \
-    X(AGENT_BLOCK_OF, "INSERT OR IGNORE INTO lead_agent_blocks"                 \
-                      " SELECT ?1, seq >> " LR_SQ_AGENT_BLOCK_BITS " FROM leads WHERE id = ?2") \
+    X(LEAD_AGENT_SEQ, "SELECT seq, agent FROM leads WHERE seq = ?1 AND id = ?2")  \
+    X(LEAD_AGENT_ID, "SELECT seq, agent FROM leads WHERE id = ?2")               \
+    LR_STORE_AGENT_STMTS(X)                                                     \
     X(LEAD_GET, "SELECT id, state, agent, source, received_at, body, seq FROM leads WHERE id = ?1") \
     X(LEAD_DECS, "SELECT body, why FROM decisions WHERE lead_seq = ?1 ORDER BY id") \
     X(LEAD_PROGRESS, "SELECT body FROM events WHERE lead = ?1 AND type = 'progress' ORDER BY seq") \
@@ -71,15 +70,8 @@
                   " AND (?2 IS NULL OR lead = ?2)" \
                   " ORDER BY id")                                               \
     X(LIST_ALL, LR_SQ_LIST_COLS "WHERE seq > ?5" LR_SQ_LIST_TAIL)               \
-    X(LIST_AGENT, "SELECT l.seq, l.id, l.state, l.agent, l.source, l.received_at" \
-                  " FROM lead_agent_blocks b CROSS JOIN leads l"               \
-                  " WHERE b.agent = ?1 AND b.block >= ?5 >> " LR_SQ_AGENT_BLOCK_BITS \
-                  " AND l.seq >= b.block << " LR_SQ_AGENT_BLOCK_BITS             \
-                  " AND l.seq < (b.block + 1) << " LR_SQ_AGENT_BLOCK_BITS        \
-                  " AND l.seq > ?5 AND l.agent = ?1"                            \
-                  " AND (?2 IS NULL OR l.state = ?2) AND (?3 IS NULL OR l.source = ?3)" \
-                  " AND (?4 IS NULL OR l.received_at >= ?4)"                    \
-                  " ORDER BY b.block, l.seq LIMIT ?6")                          \
+    X(LIST_AGENT_RANGE, LR_SQ_LIST_COLS "WHERE seq > ?5 AND seq <= ?7" LR_SQ_LIST_TAIL) \
+    X(LIST_AGENT_ONE, LR_SQ_LIST_COLS "WHERE seq = ?5" LR_SQ_LIST_FILTERS)      \
     X(LIST_STATE, LR_SQ_LIST_COLS "INDEXED BY leads_state WHERE state = ?2 AND seq > ?5" \
                   LR_SQ_LIST_TAIL)                                              \
     X(LIST_SOURCE, LR_SQ_LIST_COLS "INDEXED BY leads_source WHERE source = ?3 AND seq > ?5" \
@@ -107,6 +99,30 @@
     X(KEY_FIND, "SELECT role, agent FROM keys WHERE hash = ?1")               \
     X(KEY_LIST, "SELECT id, role, agent, created FROM keys ORDER BY created, id") \
     LR_STORE_DELIVERY_STMTS(X)
+
+/* lead_agent_blocks (agent_lists.c): ?1 agent, ?2 block, ?3 its list;
+ * a block's seqs from ?1 to ?2 (AGENT_SCAN: ?2 to ?3). */
+#define LR_STORE_AGENT_STMTS(X)                                                 \
+    X(AGENT_GET, "SELECT seqs FROM lead_agent_blocks WHERE agent = ?1 AND block = ?2") \
+    X(AGENT_SET, "UPDATE lead_agent_blocks SET seqs = ?3 WHERE agent = ?1 AND block = ?2") \
+    X(AGENT_PUT, "INSERT INTO lead_agent_blocks(agent, block, seqs) VALUES (?1, ?2, ?3)" \
+                 " ON CONFLICT (agent, block) DO UPDATE SET seqs = excluded.seqs") \
+    X(AGENT_OPEN, "INSERT INTO lead_agent_blocks(agent, block, seqs) VALUES (?1, ?2, NULL)" \
+                  " ON CONFLICT (agent, block) DO UPDATE SET seqs = NULL")       \
+    X(AGENT_SCAN, "SELECT seq FROM leads WHERE seq BETWEEN ?2 AND ?3 AND agent = ?1") \
+    X(AGENT_CLOSE, "INSERT INTO lead_agent_blocks(agent, block, seqs)"           \
+                   " SELECT agent, ?3, lr_agent_offsets(seq) FROM leads"         \
+                   " WHERE seq BETWEEN ?1 AND ?2 AND agent IS NOT NULL GROUP BY agent" \
+                   " ON CONFLICT (agent, block) DO UPDATE SET seqs = excluded.seqs" \
+                   " WHERE seqs IS NULL")                                        \
+    X(AGENT_CLOSE_EMPTY, "UPDATE lead_agent_blocks SET seqs = x''"               \
+                         " WHERE block = ?1 AND seqs IS NULL")                    \
+    X(AGENT_NEWEST, "SELECT coalesce(max(seq), 0) FROM leads")                  \
+    X(AGENT_OPEN_BELOW, "SELECT block FROM lead_agent_blocks"                   \
+                        " WHERE seqs IS NULL AND block < ?1 ORDER BY block LIMIT 1") \
+    X(AGENT_OPEN_AT, "SELECT agent FROM lead_agent_blocks WHERE seqs IS NULL AND block = ?1") \
+    X(AGENT_ROWS, "SELECT block, seqs FROM lead_agent_blocks"                   \
+                  " WHERE agent = ?1 AND block >= ?2 ORDER BY block")
 
 /* The outbox (deliveries.c). A delivery row's columns, for listings. */
 #define LR_SQ_DLV_COLS "SELECT id, lead, action, agent, channel, recipient, status, attempts," \
@@ -157,7 +173,7 @@ struct lr_store {
     sqlite3_stmt *st[SQ__COUNT];    /* owned; prepared at open */
     int64_t last_event;             /* seq of this handle's last append, 0 before any */
     struct lr_sq_seqslot *seqs;     /* owned: the seqs of leads added (sqlite.c), or NULL */
-    struct lr_sq_blockslot *blocks; /* owned: agents' blocks written (sqlite.c), or NULL */
+    struct lr_sq_agents *agents;    /* owned: open lists of agents' leads (agent_lists.c), or NULL */
     bool replaying;                 /* inside lr_store_replay: writes refused */
     char err[256];                  /* message of the last failure */
     struct ZSTD_CCtx_s *zc;         /* owned, made at the first use (decision_pack.c) */
@@ -194,6 +210,25 @@ int lr_sq_bind_str(sqlite3_stmt *st, int i, const char *s);
 int lr_sq_bind_text(sqlite3_stmt *st, int i, const char *s, size_t len);
 /* Binds T, or NULL for LR_TIME_NONE. */
 int lr_sq_bind_time(sqlite3_stmt *st, int i, lr_time t);
+
+/* ---- agent_lists.c: an agent's leads, block by block ------------------------ */
+
+/* Registers SQL aggregate lr_agent_offsets() on DB. An SQLite code. */
+int lr_sq_agent_register(sqlite3 *db);
+/* Before lead SEQ is stored with AGENT: puts it in AGENT's list. */
+int lr_sq_agent_lead(lr_store *s, const char *agent, int64_t seq);
+/* Before lead SEQ's agent changes from FROM to TO (either may be NULL;
+ * they differ): moves it from one list to the other. */
+int lr_sq_agent_move(lr_store *s, int64_t seq, const char *from, const char *to);
+/* Forgets the open lists (at a rollback, a failure, close). */
+void lr_sq_agents_forget(lr_store *s);
+/* Calls FN with each lead of Q->agent (Q's filters applied) with a seq
+ * after AFTER, in seq order, WANT at most; FN's statement has the
+ * LR_SQ_LIST_COLS columns. Stops at FN's first non-zero return, which it
+ * returns. */
+typedef int (*lr_sq_row_fn)(sqlite3_stmt *st, void *ud);
+int lr_sq_agent_walk(lr_store *s, const lr_lead_query *q, int64_t after, int want,
+                     lr_sq_row_fn fn, void *ud);
 
 /* ---- decision_pack.c: a decision's "why" stored compact ------------------ */
 typedef struct lr_sq_packed {

@@ -415,7 +415,7 @@ TEST(lead_state_changes_keep_move_or_clear_the_agent) {
 }
 
 /* An agent's leads are found through the blocks of 4,096 seqs where it
- * has leads (sqlite.c): leads far apart, a block boundary between two
+ * has leads (agent_lists.c): leads far apart, a block boundary between two
  * seqs, pages that end inside a block, a lead moved to another agent and
  * back, and a block written in a transaction that was rolled back. */
 TEST(list_by_agent_crosses_blocks_and_follows_moves) {

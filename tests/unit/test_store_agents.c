@@ -1,0 +1,297 @@
+/* test_store_agents.c -- an agent's leads through lead_agent_blocks
+ * (agent_lists.c): a listing by agent, page by page, always gives the
+ * leads that agent has now, in order, whatever came before: leads over
+ * many blocks, moves between agents (within the newest block and into old
+ * ones), rollbacks, a store closed and opened again mid-block, a crash
+ * (the handle's memory gone without a close), the deferred writes, and a
+ * file of schema 8 migrated. After each step the lists written in the
+ * file are checked against the leads' rows: each one exact. */
+#include "leadrouter/buf.h"
+#include "leadrouter/error.h"
+#include "leadrouter/store.h"
+#include "store_helpers.h"
+#include "test.h"
+
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NAGENTS 6
+#define MAXLEADS 4000
+
+static const char *const AGENTS[NAGENTS] = { "alice", "bob", "carol", "dave", "erin", "sparse" };
+
+/* The model: each lead's seq and agent (-1: none). */
+typedef struct model {
+    int64_t seq[MAXLEADS];
+    int agent[MAXLEADS];
+    int n;
+    int64_t next_seq;
+} model;
+
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+static uint32_t rnd(uint32_t n) {
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (uint32_t)(rng % n);
+}
+
+static const unsigned char *hash_of(int n) {
+    static unsigned char h[32];
+    memset(h, 0, sizeof h);
+    memcpy(h, &n, sizeof n);
+    return h;
+}
+
+static void lead_id(int i, char *id) { snprintf(id, 16, "M%d", i); }
+
+/* A new lead, for a random agent (the sparse one rarely) or none. */
+static void add_lead(lr_store *s, model *m) {
+    if (m->n == MAXLEADS) return;
+    int i = m->n;
+    uint32_t r = rnd(100);
+    int a = r < 10 ? -1 : r < 12 ? 5 : (int)rnd(5);
+    int64_t seq = m->next_seq;
+    m->next_seq += rnd(20) == 0 ? 1 + rnd(12000) : 1 + rnd(40);    /* now and then a block or two on */
+    char id[16];
+    lead_id(i, id);
+    CHECK_EQ_INT(lr_store_append_event(s, seq, 0, "lead", id, "{}", 2), LR_OK);
+    CHECK_EQ_INT(lr_store_add_lead(s, id, "web", 0, "{}", 2, hash_of(i), a < 0 ? "waiting" : "assigned",
+                                   a < 0 ? NULL : AGENTS[a]), LR_OK);
+    m->seq[i] = seq;
+    m->agent[i] = a;
+    m->n++;
+}
+
+/* A lead, recent or old, moved to another agent (or to none), or its
+ * state changed with the agent kept. */
+static void change_lead(lr_store *s, model *m) {
+    if (!m->n) return;
+    int i = rnd(2) ? m->n - 1 - (int)rnd(m->n < 30 ? m->n : 30) : (int)rnd(m->n);
+    int a = rnd(4) == 0 ? m->agent[i] : rnd(8) == 0 ? -1 : (int)rnd(NAGENTS);
+    char id[16];
+    lead_id(i, id);
+    CHECK_EQ_INT(lr_store_set_lead_state(s, id, a < 0 ? "waiting" : "assigned", a < 0 ? NULL : AGENTS[a]),
+                 LR_OK);
+    m->agent[i] = a;
+}
+
+/* Pages through agent A's leads, LIMIT a page, and checks them against
+ * the model: every lead of A, in seq order, each once, and a last page
+ * that says so. */
+static void check_listing(lr_store *s, const model *m, int a, int limit) {
+    int want[MAXLEADS], nw = 0;
+    for (int i = 0; i < m->n; i++)      /* leads are added in seq order */
+        if (m->agent[i] == a) want[nw++] = i;
+    int got = 0, pages = 0;
+    char cursor[32] = "";
+    lr_buf b = LR_BUF_INIT;
+    for (;;) {
+        lr_lead_query q = { .agent = AGENTS[a], .since = LR_TIME_NONE, .limit = limit,
+                            .cursor = cursor[0] ? cursor : NULL };
+        b.len = 0;
+        int rc = lr_store_list_leads(s, &q, &b);
+        CHECK_EQ_INT(rc, LR_OK);
+        if (rc) break;
+        int on_page = 0;
+        for (const char *p = b.data; (p = strstr(p, "{\"id\":\"")); p += 7) {
+            char id[16] = "";
+            sscanf(p + 7, "%15[^\"]", id);
+            char wid[16];
+            if (got < nw) lead_id(want[got], wid); else strcpy(wid, "(none)");
+            if (strcmp(id, wid) != 0) {
+                TEST_FAIL_("agent %s, lead %d of the listing: got %s, want %s", AGENTS[a], got, id, wid);
+                lr_buf_release(&b);
+                return;
+            }
+            got++, on_page++;
+        }
+        CHECK(on_page <= limit);
+        pages++;
+        const char *c = strstr(b.data, "\"next_cursor\":\"");
+        if (!c) break;
+        CHECK_EQ_INT(on_page, limit);                   /* only the last page is short */
+        c += 15;
+        size_t k = strcspn(c, "\"");
+        memcpy(cursor, c, k < sizeof cursor ? k : sizeof cursor - 1);
+        cursor[k < sizeof cursor ? k : sizeof cursor - 1] = 0;
+        if (pages > MAXLEADS) { CHECK(0); break; }
+    }
+    if (got != nw) TEST_FAIL_("agent %s: %d leads listed, %d want", AGENTS[a], got, nw);
+    lr_buf_release(&b);
+}
+
+/* Every list written in the file names exactly the leads of its agent in
+ * its block, and every lead with an agent has its agent's row. Read
+ * through a connection of its own (what is committed). */
+static void check_file(const char *path) {
+    sqlite3 *conn = NULL;
+    CHECK_EQ_INT(sqlite3_open_v2(path, &conn, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    /* lists as "agent block o1,o2,..." against the same from the leads */
+    static const char *const sql[] = {
+        "SELECT count(*) FROM leads l WHERE agent IS NOT NULL AND NOT EXISTS"
+        " (SELECT 1 FROM lead_agent_blocks b WHERE b.agent = l.agent AND b.block = l.seq >> 12)",
+        "SELECT count(*) FROM lead_agent_blocks b WHERE seqs IS NOT NULL AND"
+        " (length(seqs) / 2 <> (SELECT count(*) FROM leads l WHERE l.agent = b.agent"
+        "   AND l.seq >> 12 = b.block) OR length(seqs) % 2 <> 0)",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        sqlite3_stmt *st = NULL;
+        CHECK_EQ_INT(sqlite3_prepare_v2(conn, sql[i], -1, &st, NULL), SQLITE_OK);
+        CHECK_EQ_INT(sqlite3_step(st), SQLITE_ROW);
+        int bad = sqlite3_column_int(st, 0);
+        if (bad) TEST_FAIL_("%d rows break: %s", bad, sql[i]);
+        sqlite3_finalize(st);
+    }
+    /* and each offset of a list is a lead of that agent */
+    sqlite3_stmt *st = NULL, *one = NULL;
+    CHECK_EQ_INT(sqlite3_prepare_v2(conn, "SELECT agent, block, seqs FROM lead_agent_blocks"
+                                        " WHERE seqs IS NOT NULL", -1, &st, NULL), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_prepare_v2(conn, "SELECT agent IS ?1 FROM leads WHERE seq = ?2", -1, &one, NULL),
+                 SQLITE_OK);
+    int bad = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const unsigned char *p = sqlite3_column_blob(st, 2);
+        int n = sqlite3_column_bytes(st, 2);
+        int64_t block = sqlite3_column_int64(st, 1);
+        for (int i = 0; i + 1 < n; i += 2) {
+            if (i >= 2 && (p[i] | p[i + 1] << 8) <= (p[i - 2] | p[i - 1] << 8)) bad++;    /* ascending */
+            sqlite3_bind_text(one, 1, (const char *)sqlite3_column_text(st, 0), -1, SQLITE_TRANSIENT);
+            sqlite3_bind_int64(one, 2, block << 12 | (p[i] | p[i + 1] << 8));
+            if (sqlite3_step(one) != SQLITE_ROW || !sqlite3_column_int(one, 0)) bad++;
+            sqlite3_reset(one);
+        }
+    }
+    if (bad) TEST_FAIL_("%d offsets in lists name no lead of their agent, or are out of order", bad);
+    sqlite3_finalize(st);
+    sqlite3_finalize(one);
+    sqlite3_close(conn);
+}
+
+static void check_all(db *d, const model *m) {
+    for (int a = 0; a < NAGENTS; a++) check_listing(d->s, m, a, 1 + (int)rnd(60));
+    check_file(d->path);
+}
+
+/* One transaction of random leads and changes; rolled back one time in
+ * eight (the model too). */
+static void transaction(db *d, model *m) {
+    model *before = malloc(sizeof *before);
+    memcpy(before, m, sizeof *m);
+    CHECK_EQ_INT(lr_store_begin(d->s), LR_OK);
+    int n = 1 + (int)rnd(80);
+    for (int k = 0; k < n; k++) {
+        if (rnd(3)) add_lead(d->s, m);
+        else change_lead(d->s, m);
+    }
+    if (rnd(8) == 0) {
+        CHECK_EQ_INT(lr_store_rollback(d->s), LR_OK);
+        int64_t next = m->next_seq;
+        memcpy(m, before, sizeof *m);
+        m->next_seq = next;                     /* seqs are not given twice */
+    } else {
+        CHECK_EQ_INT(lr_store_commit(d->s), LR_OK);
+    }
+    free(before);
+}
+
+static void fatal(const char *what, int rc, void *ud) {
+    (void)ud;
+    printf("  deferred write failed: %s: %s\n", what, lr_strerror(rc));
+    abort();
+}
+
+/* The whole story, directly or through deferred writes: random
+ * transactions, a check after each, a close and open now and then, and
+ * now and then a "crash": the file copied aside while the handle is open
+ * (what a SIGKILL leaves), opened, and written on. */
+static void story(bool deferred) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    model *m = calloc(1, sizeof *m);
+    m->next_seq = 1;
+    if (deferred) CHECK_EQ_INT(lr_store_defer_start(d.s, fatal, NULL), LR_OK);
+    for (int t = 0; t < 120 && m->n < MAXLEADS; t++) {
+        transaction(&d, m);
+        if (t % 10 == 9) check_all(&d, m);
+        if (rnd(15) == 0) {                     /* closed and opened again */
+            CHECK_EQ_INT(db_reopen(&d, LR_SYNC_OFF), LR_OK);
+            if (deferred) CHECK_EQ_INT(lr_store_defer_start(d.s, fatal, NULL), LR_OK);
+            check_all(&d, m);
+        }
+    }
+    check_all(&d, m);
+    CHECK(m->n > 1000);
+    free(m);
+    db_remove(&d);
+}
+
+TEST(listings_by_agent_follow_leads_moves_rollbacks_and_reopens) { story(false); }
+
+TEST(the_same_through_deferred_writes) { story(true); }
+
+/* A process killed with lists still in memory: the next handle finds the
+ * rows left open and closes them from the leads' rows. The open handle
+ * is never closed before the second one writes (its memory is what a
+ * SIGKILL loses); then it is closed without writing. */
+TEST(a_handle_that_never_closed_leaves_nothing_wrong) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    model *m = calloc(1, sizeof *m);
+    m->next_seq = 1;
+    for (int t = 0; t < 30; t++) transaction(&d, m);
+    lr_store *first = d.s;                      /* killed: never used again */
+    char err[256];
+    CHECK_EQ_INT(lr_store_open(d.path, LR_SYNC_OFF, &d.s, err, sizeof err), LR_OK);
+    for (int t = 0; t < 30; t++) transaction(&d, m);
+    check_all(&d, m);
+    lr_store_close(first);
+    check_all(&d, m);
+    free(m);
+    db_remove(&d);
+}
+
+/* A file of schema 8 (blocks without lists): opened, every block below the
+ * newest gets its lists, the newest stays open, and listings are right
+ * before and after more writes. */
+TEST(a_schema_8_file_gets_its_lists) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    model *m = calloc(1, sizeof *m);
+    m->next_seq = 1;
+    for (int t = 0; t < 40; t++) transaction(&d, m);
+    lr_store_close(d.s);
+    d.s = NULL;
+    sqlite3 *conn = NULL;
+    CHECK_EQ_INT(sqlite3_open(d.path, &conn), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_exec(conn, "DROP INDEX lead_agent_blocks_open;"
+                                  " ALTER TABLE lead_agent_blocks DROP COLUMN seqs;"
+                                  " PRAGMA user_version = 8;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(conn);
+    CHECK_EQ_INT(db_reopen(&d, LR_SYNC_OFF), LR_OK);
+    check_all(&d, m);
+    CHECK_EQ_INT(sqlite3_open(d.path, &conn), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    CHECK_EQ_INT(sqlite3_prepare_v2(conn, "SELECT (SELECT user_version FROM pragma_user_version),"
+                                        " count(DISTINCT block) FROM lead_agent_blocks"
+                                        " WHERE seqs IS NULL", -1, &st, NULL), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_step(st), SQLITE_ROW);
+    CHECK_EQ_INT(sqlite3_column_int(st, 0), 9);
+    CHECK(sqlite3_column_int(st, 1) <= 1);      /* the newest block only */
+    sqlite3_finalize(st);
+    sqlite3_close(conn);
+    for (int t = 0; t < 20; t++) transaction(&d, m);
+    check_all(&d, m);
+    free(m);
+    db_remove(&d);
+}
+
+int main(void) {
+    const char *seed = getenv("LR_TEST_SEED");  /* another story, to look further */
+    if (seed && strtoull(seed, NULL, 10)) rng = strtoull(seed, NULL, 10);
+    RUN(listings_by_agent_follow_leads_moves_rollbacks_and_reopens);
+    RUN(the_same_through_deferred_writes);
+    RUN(a_handle_that_never_closed_leaves_nothing_wrong);
+    RUN(a_schema_8_file_gets_its_lists);
+    return test_report();
+}

@@ -5,13 +5,17 @@
  * The leads' seqs are cut in blocks of 2^12. lead_agent_blocks has a row
  * (agent, block, seqs) for every block where the agent has, or had, a
  * lead, written before the lead's row. seqs is either
- *   - a blob: the offsets in the block (seq & 4095) of exactly the leads
- *     of the block whose agent is that agent, two bytes each, little
- *     endian, ascending ("closed": true of every committed state); or
+ *   - a blob: the offsets in the block (seq & 4095) of the leads of the
+ *     block whose agent is that agent, two bytes each, little endian,
+ *     ascending ("closed"); or
  *   - NULL ("open"): the block's rows must be read to know them.
- * A listing by agent walks the agent's rows in block order: a closed row
- * costs one lookup by rowid per lead, an open one a read of up to 4,096
- * seqs.
+ * A closed list names every such lead, and no other as long as no write
+ * failed: a lead is put in its new agent's list before its row changes
+ * and taken from the old one's after, so a failed write that its caller
+ * commits all the same can only leave a lead in a list it left, which a
+ * listing skips (it keeps only rows with the agent). A listing by agent
+ * walks the agent's rows in block order: a closed row costs one lookup by
+ * rowid per lead, an open one a read of up to 4,096 seqs.
  *
  * Writing a list with every lead would cost what the per-lead index did
  * (a leaf of the agent's part dirtied by nearly every lead of a commit:
@@ -21,10 +25,12 @@
  * INSERT are neighbours in the agent's part of the table, one leaf.
  * Leads only arrive in the newest block, so a list written then stays
  * exact, but for a lead moved from one agent to another, which edits the
- * written lists of both (lr_sq_agent_move()).
+ * written lists of both (lr_sq_agent_gain(), lr_sq_agent_lose()).
  *
- * What is in memory is lost at a rollback, at close or in a crash: the
- * open rows are then all that says where the lists stood. The first write
+ * What is in memory is lost at a rollback, at close or in a crash, and is
+ * not trusted after a failed statement (SQLite may have rolled back on its
+ * own): the open rows are then all that says where the lists stood, and
+ * the leads' rows what they hold. The first write
  * after that (reload()) closes every open row below the newest block,
  * each block from one read of its rows, and reads the newest block's open
  * rows back into memory. One handle writes a store's leads (the engine's
@@ -191,6 +197,10 @@ static entry *get(struct lr_sq_agents *a, const char *agent) {
     return &a->slot[k];
 }
 
+void lr_sq_agents_distrust(lr_store *s) {
+    if (s->agents) s->agents->loaded = false;
+}
+
 void lr_sq_agents_forget(lr_store *s) {
     struct lr_sq_agents *a = s->agents;
     if (!a) return;
@@ -353,12 +363,12 @@ static int add(lr_store *s, const char *agent, int64_t seq, bool lead) {
     if (!e) return LR_ENOMEM;
     int rc;
     if (e->block == block) return offsets_add(&e->o, (uint16_t)(seq & OFFSET_MASK));
-    if (e->block < block) {         /* a lead: the agent's first in a new block */
+    if (e->block < block) {         /* the agent's first in a later block than its list's */
         if ((rc = open_at(s, e, block, lead && block >= s->agents->newest))) return rc;
         return offsets_add(&e->o, (uint16_t)(seq & OFFSET_MASK));
     }
     offsets o = { 0 };              /* a lead moved into an older block: edit its list */
-    int state;
+    int state;                      /* (an open row not in memory: the rows are read) */
     rc = get_list(s, agent, block, &state, &o);
     if (rc == LR_OK && state != 1 && (rc = offsets_add(&o, (uint16_t)(seq & OFFSET_MASK))) == LR_OK)
         rc = put_list(s, agent, block, &o);
@@ -375,7 +385,7 @@ static int take(lr_store *s, const char *agent, int64_t seq) {
         return LR_OK;
     }
     offsets o = { 0 };
-    int state;
+    int state;                      /* none, or open not in memory: nothing listed */
     int rc = get_list(s, agent, block, &state, &o);
     if (rc == LR_OK && state == 2) {
         offsets_remove(&o, (uint16_t)(seq & OFFSET_MASK));
@@ -393,10 +403,16 @@ int lr_sq_agent_lead(lr_store *s, const char *agent, int64_t seq) {
     return rc;
 }
 
-int lr_sq_agent_move(lr_store *s, int64_t seq, const char *from, const char *to) {
+int lr_sq_agent_gain(lr_store *s, const char *agent, int64_t seq) {
     int rc = ready(s, seq >> SHIFT);
-    if (rc == LR_OK && from) rc = take(s, from, seq);
-    if (rc == LR_OK && to) rc = add(s, to, seq, false);
+    if (rc == LR_OK) rc = add(s, agent, seq, false);
+    if (rc && s->agents) s->agents->loaded = false;
+    return rc;
+}
+
+int lr_sq_agent_lose(lr_store *s, const char *agent, int64_t seq) {
+    int rc = ready(s, seq >> SHIFT);
+    if (rc == LR_OK) rc = take(s, agent, seq);
     if (rc && s->agents) s->agents->loaded = false;
     return rc;
 }

@@ -195,13 +195,15 @@ static const char *const SYNC_PRAGMA[] = {
 
 /* ---- shared helpers (sqlite_impl.h) ----------------------------------- */
 
-static void forget_seqs(lr_store *s);
-
 int lr_sq_fail(lr_store *s, int src) {
     snprintf(s->err, sizeof s->err, "%s", sqlite3_errmsg(s->db));
     /* SQLite may have rolled the transaction back on its own (an I/O
-     * error, a full disk): what the handle remembers of it may be gone */
-    forget_seqs(s);
+     * error, a full disk): what the handle remembers of it may be gone.
+     * The agents' lists are only marked: a caller up the stack may hold
+     * one (agent_lists.c) */
+    free(s->seqs);
+    s->seqs = NULL;
+    lr_sq_agents_distrust(s);
     switch (src) {
     case SQLITE_CONSTRAINT_PRIMARYKEY:
     case SQLITE_CONSTRAINT_UNIQUE:
@@ -780,9 +782,12 @@ int lr_sq_set_lead_state(lr_store *s, const char *id, const char *state, const c
         }
     }
     if (!found) return LR_ENOENT;
-    rc = lr_sq_agent_move(s, seq, from, agent);      /* the lists first, as in add_lead */
-    free(from);
+    /* the new agent's list before the row, the old one's after: a failure
+     * half-way leaves the lead listed once too often, never missing */
+    if (agent) rc = lr_sq_agent_gain(s, agent, seq);
     if (rc == LR_OK) rc = update_lead(s, s->st[SQ_LEAD_STATE_SEQ], id, seq, state, agent, &changed);
+    if (rc == LR_OK && from) rc = lr_sq_agent_lose(s, from, seq);
+    free(from);
     return rc;
 }
 

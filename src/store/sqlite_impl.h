@@ -20,9 +20,11 @@
 
 /* The columns a lead listing reads, then the filters every variant applies
  * (?1 agent, ?2 state, ?3 source, ?4 since, ?5 after-seq, ?6 limit). The
- * variants differ only in which equality leads, so that SQLite walks the
- * matching index (agent, state or source; each implicitly ends with seq,
- * the rowid) in seq order instead of scanning the table. */
+ * variants by state and source differ only in which equality leads, so
+ * that SQLite walks that index (each implicitly ends with seq, the rowid)
+ * in seq order instead of scanning the table; by agent, agent_lists.c
+ * reads one block's range (LIST_AGENT_RANGE, ?7 its last seq) or one
+ * lead by seq (LIST_AGENT_ONE). */
 #define LR_SQ_LIST_COLS "SELECT seq, id, state, agent, source, received_at FROM leads "
 #define LR_SQ_LIST_FILTERS \
     " AND (?1 IS NULL OR agent = ?1) AND (?2 IS NULL OR state = ?2)" \
@@ -61,7 +63,7 @@
                                  " WHERE seq = ?4 AND id = ?1 AND agent IS ?3") \
     X(LEAD_FIND, "SELECT seq, hash FROM leads WHERE id = ?1")                   \
     X(LEAD_AGENT_SEQ, "SELECT seq, agent FROM leads WHERE seq = ?1 AND id = ?2")  \
-    X(LEAD_AGENT_ID, "SELECT seq, agent FROM leads WHERE id = ?2")               \
+    X(LEAD_AGENT_ID, "SELECT seq, agent FROM leads WHERE id = ?2")  /* ?2 as above */             \
     LR_STORE_AGENT_STMTS(X)                                                     \
     X(LEAD_GET, "SELECT id, state, agent, source, received_at, body, seq FROM leads WHERE id = ?1") \
     X(LEAD_DECS, "SELECT body, why FROM decisions WHERE lead_seq = ?1 ORDER BY id") \
@@ -217,11 +219,16 @@ int lr_sq_bind_time(sqlite3_stmt *st, int i, lr_time t);
 int lr_sq_agent_register(sqlite3 *db);
 /* Before lead SEQ is stored with AGENT: puts it in AGENT's list. */
 int lr_sq_agent_lead(lr_store *s, const char *agent, int64_t seq);
-/* Before lead SEQ's agent changes from FROM to TO (either may be NULL;
- * they differ): moves it from one list to the other. */
-int lr_sq_agent_move(lr_store *s, int64_t seq, const char *from, const char *to);
-/* Forgets the open lists (at a rollback, a failure, close). */
+/* A lead's agent changes: before its row does, lr_sq_agent_gain() puts
+ * lead SEQ in the new AGENT's list; after, lr_sq_agent_lose() takes it
+ * from the old one's. */
+int lr_sq_agent_gain(lr_store *s, const char *agent, int64_t seq);
+int lr_sq_agent_lose(lr_store *s, const char *agent, int64_t seq);
+/* Frees the open lists (at a rollback, at close). */
 void lr_sq_agents_forget(lr_store *s);
+/* Marks them for a reload before the next write, freeing nothing (after
+ * a failed statement, while callers may hold them). */
+void lr_sq_agents_distrust(lr_store *s);
 /* Calls FN with each lead of Q->agent (Q's filters applied) with a seq
  * after AFTER, in seq order, WANT at most; FN's statement has the
  * LR_SQ_LIST_COLS columns. Stops at FN's first non-zero return, which it

@@ -286,6 +286,106 @@ TEST(a_schema_8_file_gets_its_lists) {
     db_remove(&d);
 }
 
+/* ---- failures: a trigger made by another connection stands for a full
+ * disk or an I/O error in the middle of a write ---------------------------- */
+
+static void exec_on(const char *path, const char *sql) {
+    sqlite3 *c = NULL;
+    CHECK_EQ_INT(sqlite3_open(path, &c), SQLITE_OK);
+    char *err = NULL;
+    int rc = sqlite3_exec(c, sql, NULL, NULL, &err);
+    if (rc) printf("  %s\n", err ? err : "?");
+    CHECK_EQ_INT(rc, SQLITE_OK);
+    sqlite3_free(err);
+    sqlite3_close(c);
+}
+
+static int put(lr_store *s, int64_t seq, const char *id, const char *agent) {
+    int rc = lr_store_append_event(s, seq, 0, "lead", id, "{}", 2);
+    if (rc) return rc;
+    return lr_store_add_lead(s, id, "web", 0, "{}", 2, hash_of((int)seq), agent ? "assigned" : "waiting",
+                             agent);
+}
+
+/* The ids of AGENT's leads, one page of 50, as "A B |cursor". */
+static const char *ids_of(lr_store *s, const char *agent) {
+    static char out[256];
+    lr_lead_query q = { .agent = agent, .since = LR_TIME_NONE, .limit = 50 };
+    lr_buf b = LR_BUF_INIT;
+    out[0] = 0;
+    int rc = lr_store_list_leads(s, &q, &b);
+    if (rc) snprintf(out, sizeof out, "error %s", lr_strerror(rc));
+    for (const char *p = rc ? NULL : b.data; p && (p = strstr(p, "{\"id\":\"")); p += 7) {
+        char id[16] = "";
+        sscanf(p + 7, "%15[^\"]", id);
+        strncat(out, id, sizeof out - strlen(out) - 2);
+        strcat(out, " ");
+    }
+    lr_buf_release(&b);
+    return out;
+}
+
+/* Writing an agent's list fails (its first lead in a new block): the
+ * lead is refused with an error, nothing is touched after (ASan), and
+ * once the disk is back the same lead goes in and every list is right. */
+TEST(a_list_that_cannot_be_written_fails_the_lead_and_the_next_write_recovers) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    CHECK_EQ_INT(lr_store_begin(d.s), LR_OK);
+    CHECK_EQ_INT(put(d.s, 1, "V1", "victim"), LR_OK);
+    CHECK_EQ_INT(lr_store_commit(d.s), LR_OK);
+    exec_on(d.path, "CREATE TRIGGER full BEFORE UPDATE OF seqs ON lead_agent_blocks"
+                    " WHEN NEW.seqs IS NOT NULL AND NEW.agent = 'victim'"
+                    " BEGIN SELECT RAISE(ABORT, 'disk full'); END;");
+    CHECK_EQ_INT(lr_store_begin(d.s), LR_OK);
+    CHECK(put(d.s, 5000, "V2", "victim") != LR_OK);
+    CHECK_CONTAINS(lr_store_errmsg(d.s), "disk full");
+    CHECK_EQ_INT(lr_store_rollback(d.s), LR_OK);
+    exec_on(d.path, "DROP TRIGGER full");
+    CHECK_EQ_INT(lr_store_begin(d.s), LR_OK);
+    CHECK_EQ_INT(put(d.s, 5000, "V2", "victim"), LR_OK);
+    CHECK_EQ_INT(put(d.s, 9000, "V3", "victim"), LR_OK);
+    CHECK_EQ_INT(lr_store_commit(d.s), LR_OK);
+    CHECK_EQ_STR(ids_of(d.s, "victim"), "V1 V2 V3 ");
+    check_file(d.path);
+    db_remove(&d);
+}
+
+/* A move to bob fails half-way -- writing bob's list, or the lead's row
+ * -- and the caller commits all the same: the lead, still alice's, is in
+ * alice's listing and not in bob's. */
+TEST(a_move_that_fails_half_way_and_is_committed_loses_no_lead) {
+    static const char *const inject[] = {
+        "CREATE TRIGGER fail BEFORE INSERT ON lead_agent_blocks WHEN NEW.agent = 'bob'"
+        " BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+        "CREATE TRIGGER fail BEFORE UPDATE OF agent ON leads WHEN NEW.agent = 'bob'"
+        " BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+    };
+    for (int k = 0; k < 2; k++) {
+        db d;
+        CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+        CHECK_EQ_INT(lr_store_begin(d.s), LR_OK);
+        CHECK_EQ_INT(put(d.s, 1, "L1", "alice"), LR_OK);
+        CHECK_EQ_INT(put(d.s, 5000, "L2", "alice"), LR_OK);    /* alice's block 0 written: [1] */
+        CHECK_EQ_INT(put(d.s, 5001, "L3", "carol"), LR_OK);
+        CHECK_EQ_INT(lr_store_commit(d.s), LR_OK);
+        exec_on(d.path, inject[k]);
+        CHECK_EQ_INT(lr_store_begin(d.s), LR_OK);
+        CHECK(lr_store_set_lead_state(d.s, "L1", "assigned", "bob") != LR_OK);
+        CHECK(lr_store_set_lead_state(d.s, "L2", "assigned", "bob") != LR_OK);
+        CHECK_EQ_INT(lr_store_set_lead_state(d.s, "L3", "assigned", "alice"), LR_OK);
+        CHECK_EQ_INT(lr_store_commit(d.s), LR_OK);             /* the caller goes on */
+        CHECK_EQ_STR(ids_of(d.s, "alice"), "L1 L2 L3 ");
+        CHECK_EQ_STR(ids_of(d.s, "bob"), "");
+        CHECK_EQ_STR(ids_of(d.s, "carol"), "");
+        exec_on(d.path, "DROP TRIGGER fail");
+        CHECK_EQ_INT(lr_store_set_lead_state(d.s, "L1", "assigned", "bob"), LR_OK);
+        CHECK_EQ_STR(ids_of(d.s, "alice"), "L2 L3 ");
+        CHECK_EQ_STR(ids_of(d.s, "bob"), "L1 ");
+        db_remove(&d);
+    }
+}
+
 int main(void) {
     const char *seed = getenv("LR_TEST_SEED");  /* another story, to look further */
     if (seed && strtoull(seed, NULL, 10)) rng = strtoull(seed, NULL, 10);
@@ -293,5 +393,7 @@ int main(void) {
     RUN(the_same_through_deferred_writes);
     RUN(a_handle_that_never_closed_leaves_nothing_wrong);
     RUN(a_schema_8_file_gets_its_lists);
+    RUN(a_list_that_cannot_be_written_fails_the_lead_and_the_next_write_recovers);
+    RUN(a_move_that_fails_half_way_and_is_committed_loses_no_lead);
     return test_report();
 }

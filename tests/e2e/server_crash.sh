@@ -307,6 +307,18 @@ store_is_sound_by_sqlite3() {
     [ "$_r" = 0 ] || fail "$_r leads without their journal entry"
     _r=$(_q 'SELECT count(*) FROM decisions d WHERE d.seq > (SELECT max(seq) FROM events);')
     [ "$_r" = 0 ] || fail "$_r decisions of events not in the journal"
+    # an agent's leads are found through its blocks (src/store/agent_lists.c):
+    # every lead with an agent has its agent's block, and every list
+    # written (not NULL: left open by a killed writer, or the newest) holds
+    # as many leads as the block has of that agent
+    _r=$(_q 'SELECT count(*) FROM leads l WHERE agent IS NOT NULL AND NOT EXISTS
+             (SELECT 1 FROM lead_agent_blocks b WHERE b.agent = l.agent AND b.block = l.seq >> 12);')
+    [ "$_r" = 0 ] || fail "$_r leads missing from their agent's blocks"
+    _r=$(_q 'SELECT count(*) FROM lead_agent_blocks b WHERE seqs IS NOT NULL AND length(seqs) / 2 <>
+             (SELECT count(*) FROM leads l WHERE l.agent = b.agent AND l.seq >> 12 = b.block);')
+    [ "$_r" = 0 ] || fail "$_r agents' lists that miscount their leads"
+    echo "  $(_q 'SELECT count(*), count(seqs) FROM lead_agent_blocks;' | tr '|' ' ' |
+              awk '{ print $1 " agent blocks, " $2 " with their lists written" }')"
 }
 
 tcase crash_cycles_under_load

@@ -5,7 +5,8 @@
  * ones), rollbacks, a store closed and opened again mid-block, a crash
  * (the handle's memory gone without a close), the deferred writes, and a
  * file of schema 8 migrated. After each step the lists written in the
- * file are checked against the leads' rows: each one exact. */
+ * file are checked against the leads' rows: each one exact. Listings are
+ * also read through the state, source and since filters. */
 #include "leadrouter/buf.h"
 #include "leadrouter/error.h"
 #include "leadrouter/store.h"
@@ -13,6 +14,7 @@
 #include "test.h"
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,13 +24,23 @@
 
 static const char *const AGENTS[NAGENTS] = { "alice", "bob", "carol", "dave", "erin", "sparse" };
 
-/* The model: each lead's seq and agent (-1: none). */
+static const char *const SOURCES[2] = { "web", "ads" };
+
+/* The model: each lead's seq, agent (-1: none), whether it is closed (a
+ * lead with an agent is assigned or closed, one without waiting) and its
+ * source; a lead is received at its seq's second. */
 typedef struct model {
     int64_t seq[MAXLEADS];
     int agent[MAXLEADS];
+    bool closed[MAXLEADS];
+    int src[MAXLEADS];
     int n;
     int64_t next_seq;
 } model;
+
+static const char *state_of(const model *m, int i) {
+    return m->agent[i] < 0 ? "waiting" : m->closed[i] ? "closed" : "assigned";
+}
 
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 static uint32_t rnd(uint32_t n) {
@@ -56,10 +68,13 @@ static void add_lead(lr_store *s, model *m) {
     char id[16];
     lead_id(i, id);
     CHECK_EQ_INT(lr_store_append_event(s, seq, 0, "lead", id, "{}", 2), LR_OK);
-    CHECK_EQ_INT(lr_store_add_lead(s, id, "web", 0, "{}", 2, hash_of(i), a < 0 ? "waiting" : "assigned",
-                                   a < 0 ? NULL : AGENTS[a]), LR_OK);
+    int src = (int)rnd(2);
+    CHECK_EQ_INT(lr_store_add_lead(s, id, SOURCES[src], seq * 1000, "{}", 2, hash_of(i),
+                                   a < 0 ? "waiting" : "assigned", a < 0 ? NULL : AGENTS[a]), LR_OK);
     m->seq[i] = seq;
     m->agent[i] = a;
+    m->closed[i] = false;
+    m->src[i] = src;
     m->n++;
 }
 
@@ -71,24 +86,29 @@ static void change_lead(lr_store *s, model *m) {
     int a = rnd(4) == 0 ? m->agent[i] : rnd(8) == 0 ? -1 : (int)rnd(NAGENTS);
     char id[16];
     lead_id(i, id);
-    CHECK_EQ_INT(lr_store_set_lead_state(s, id, a < 0 ? "waiting" : "assigned", a < 0 ? NULL : AGENTS[a]),
-                 LR_OK);
+    m->closed[i] = a >= 0 && a == m->agent[i] && rnd(2);   /* closed by whoever has it */
     m->agent[i] = a;
+    CHECK_EQ_INT(lr_store_set_lead_state(s, id, state_of(m, i), a < 0 ? NULL : AGENTS[a]), LR_OK);
 }
 
-/* Pages through agent A's leads, LIMIT a page, and checks them against
- * the model: every lead of A, in seq order, each once, and a last page
- * that says so. */
-static void check_listing(lr_store *s, const model *m, int a, int limit) {
+/* Pages through agent A's leads, LIMIT a page, with F's state, source and
+ * since, and checks them against the model: every lead of A that F
+ * keeps, in seq order, each once, and a last page that says so. */
+static void check_listing(lr_store *s, const model *m, int a, int limit, lr_lead_query f) {
     int want[MAXLEADS], nw = 0;
     for (int i = 0; i < m->n; i++)      /* leads are added in seq order */
-        if (m->agent[i] == a) want[nw++] = i;
+        if (m->agent[i] == a && (!f.state || strcmp(f.state, state_of(m, i)) == 0) &&
+            (!f.source || strcmp(f.source, SOURCES[m->src[i]]) == 0) &&
+            (f.since == LR_TIME_NONE || m->seq[i] * 1000 >= f.since))
+            want[nw++] = i;
     int got = 0, pages = 0;
     char cursor[32] = "";
     lr_buf b = LR_BUF_INIT;
     for (;;) {
-        lr_lead_query q = { .agent = AGENTS[a], .since = LR_TIME_NONE, .limit = limit,
-                            .cursor = cursor[0] ? cursor : NULL };
+        lr_lead_query q = f;
+        q.agent = AGENTS[a];
+        q.limit = limit;
+        q.cursor = cursor[0] ? cursor : NULL;
         b.len = 0;
         int rc = lr_store_list_leads(s, &q, &b);
         CHECK_EQ_INT(rc, LR_OK);
@@ -169,7 +189,15 @@ static void check_file(const char *path) {
 }
 
 static void check_all(db *d, const model *m) {
-    for (int a = 0; a < NAGENTS; a++) check_listing(d->s, m, a, 1 + (int)rnd(60));
+    static const char *const states[] = { NULL, "assigned", "closed", "waiting" };
+    for (int a = 0; a < NAGENTS; a++) {
+        lr_lead_query f = { .since = LR_TIME_NONE };
+        check_listing(d->s, m, a, 1 + (int)rnd(60), f);
+        f.state = states[rnd(4)];       /* and through a filter or two */
+        f.source = rnd(2) ? SOURCES[rnd(2)] : NULL;
+        if (rnd(2) && m->n) f.since = m->seq[rnd(m->n)] * 1000;
+        check_listing(d->s, m, a, 1 + (int)rnd(60), f);
+    }
     check_file(d->path);
 }
 

@@ -215,12 +215,6 @@ void lr_sq_agents_forget(lr_store *s) {
 
 /* ---- rows of lead_agent_blocks ---------------------------------------------- */
 
-/* Runs statement ST, bound when BRC is SQLITE_OK, to its end. */
-static int run(lr_store *s, sqlite3_stmt *st, int brc) {
-    int rc = brc == SQLITE_OK ? sqlite3_step(st) : brc;
-    return lr_sq_finish(s, st, rc);
-}
-
 /* Writes O as the list of (AGENT, BLOCK), the row made if missing (an
  * UPDATE first: the row is nearly always there). */
 static int put_list(lr_store *s, const char *agent, int64_t block, offsets *o) {
@@ -230,7 +224,7 @@ static int put_list(lr_store *s, const char *agent, int64_t block, offsets *o) {
         int b = lr_sq_bind_str(st, 1, agent);
         if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 2, block);
         if (b == SQLITE_OK) b = offsets_bind(st, 3, o);
-        rc = run(s, st, b);
+        rc = lr_sq_run(s, st, b);
         offsets_native(o);
         if (rc == LR_OK && sqlite3_changes(s->db) > 0) break;
     }
@@ -281,10 +275,10 @@ static int close_block(lr_store *s, int64_t block) {
     int b = sqlite3_bind_int64(st, 1, block << SHIFT);
     if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 2, block << SHIFT | OFFSET_MASK);
     if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 3, block);
-    int rc = run(s, st, b);
+    int rc = lr_sq_run(s, st, b);
     if (rc) return rc;
     st = s->st[SQ_AGENT_CLOSE_EMPTY];       /* rows whose leads all moved away */
-    return run(s, st, sqlite3_bind_int64(st, 1, block));
+    return lr_sq_run(s, st, sqlite3_bind_int64(st, 1, block));
 }
 
 /* After a rollback, at open, or after a crash: closes the open rows below
@@ -351,7 +345,7 @@ static int open_at(lr_store *s, entry *e, int64_t block, bool fresh) {
     sqlite3_stmt *st = s->st[SQ_AGENT_OPEN];
     int b = lr_sq_bind_str(st, 1, e->agent);
     if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 2, block);
-    if ((rc = run(s, st, b))) return rc;
+    if ((rc = lr_sq_run(s, st, b))) return rc;
     e->block = block;
     return LR_OK;
 }
@@ -419,15 +413,6 @@ int lr_sq_agent_lose(lr_store *s, const char *agent, int64_t seq) {
 
 /* ---- the listing by agent ------------------------------------------------- */
 
-/* Binds the listing's filters of Q (?1 to ?4) on ST. */
-static int bind_filters(sqlite3_stmt *st, const lr_lead_query *q) {
-    int b = lr_sq_bind_str(st, 1, q->agent);
-    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 2, q->state);
-    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 3, q->source);
-    if (b == SQLITE_OK) b = lr_sq_bind_time(st, 4, q->since);
-    return b;
-}
-
 int lr_sq_agent_walk(lr_store *s, const lr_lead_query *q, int64_t after, int want,
                      lr_sq_row_fn fn, void *ud) {
     sqlite3_stmt *pairs = s->st[SQ_AGENT_ROWS];
@@ -441,7 +426,7 @@ int lr_sq_agent_walk(lr_store *s, const lr_lead_query *q, int64_t after, int wan
         int src;
         if (sqlite3_column_type(pairs, 1) == SQLITE_NULL) {     /* open: read the block */
             st = s->st[SQ_LIST_AGENT_RANGE];
-            src = bind_filters(st, q);
+            src = lr_sq_bind_list_filters(st, q);
             if (src == SQLITE_OK) src = sqlite3_bind_int64(st, 5, after >= first ? after : first - 1);
             if (src == SQLITE_OK) src = sqlite3_bind_int(st, 6, want - got);
             if (src == SQLITE_OK) src = sqlite3_bind_int64(st, 7, last);
@@ -463,16 +448,17 @@ int lr_sq_agent_walk(lr_store *s, const lr_lead_query *q, int64_t after, int wan
             break;
         }
         st = s->st[SQ_LIST_AGENT_ONE];
+        src = lr_sq_bind_list_filters(st, q);           /* once: a reset keeps them */
+        if (src != SQLITE_OK) rc = lr_sq_fail(s, src);
         for (int i = 0; i < n && got < want && rc == LR_OK; i += 2) {
             int64_t seq = first | (p[i] | p[i + 1] << 8);
             if (seq <= after) continue;
-            src = bind_filters(st, q);
-            if (src == SQLITE_OK) src = sqlite3_bind_int64(st, 5, seq);
+            src = sqlite3_bind_int64(st, 5, seq);
             if (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
                 got++;
                 rc = fn(st, ud);
             }
-            sqlite3_reset(st);      /* bindings are all set again */
+            sqlite3_reset(st);
             if (src != SQLITE_ROW && src != SQLITE_DONE && src != SQLITE_OK) rc = lr_sq_fail(s, src);
         }
         sqlite3_clear_bindings(st);

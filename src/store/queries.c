@@ -144,6 +144,14 @@ int lr_store_lead_json(lr_store *s, const char *id, const char *agent, lr_buf *o
 /* A cursor is the decimal seq of the last lead of a page, as we write it:
  * 1 to 18 digits, no sign, no leading zero. NULL is the first page. */
 
+int lr_sq_bind_list_filters(sqlite3_stmt *st, const lr_lead_query *q) {
+    int b = lr_sq_bind_str(st, 1, q->agent);
+    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 2, q->state);
+    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 3, q->source);
+    if (b == SQLITE_OK) b = lr_sq_bind_time(st, 4, q->since);
+    return b;
+}
+
 /* A page being written: LIMIT rows, the row after them only noted. */
 typedef struct page {
     jw *w;
@@ -196,10 +204,7 @@ int lr_store_list_leads(lr_store *s, const lr_lead_query *q, lr_buf *out) {
         if (rc > 0) rc = LR_OK;     /* write_row's stop */
     } else {
         sqlite3_stmt *st = s->st[q->state ? SQ_LIST_STATE : q->source ? SQ_LIST_SOURCE : SQ_LIST_ALL];
-        int src = lr_sq_bind_str(st, 1, q->agent);
-        if (src == SQLITE_OK) src = lr_sq_bind_str(st, 2, q->state);
-        if (src == SQLITE_OK) src = lr_sq_bind_str(st, 3, q->source);
-        if (src == SQLITE_OK) src = lr_sq_bind_time(st, 4, q->since);
+        int src = lr_sq_bind_list_filters(st, q);
         if (src == SQLITE_OK) src = sqlite3_bind_int64(st, 5, after);
         if (src == SQLITE_OK) src = sqlite3_bind_int(st, 6, q->limit + 1);
         while (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW)

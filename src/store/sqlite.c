@@ -248,10 +248,7 @@ int lr_sq_parse_cursor(const char *c, int64_t *out) {
     return LR_OK;
 }
 
-/* Steps ST once, expecting it to finish (an INSERT, UPDATE or transaction
- * statement whose bindings all succeeded when BRC is SQLITE_OK), then
- * resets it. Returns LR_OK or the mapped error. */
-static int run(lr_store *s, sqlite3_stmt *st, int brc) {
+int lr_sq_run(lr_store *s, sqlite3_stmt *st, int brc) {
     int rc = brc == SQLITE_OK ? sqlite3_step(st) : brc;
     return lr_sq_finish(s, st, rc);
 }
@@ -529,7 +526,7 @@ int lr_sq_begin(lr_store *s) {
         snprintf(s->err, sizeof s->err, "a transaction is already open");
         return LR_ESTATE;
     }
-    return run(s, s->st[SQ_BEGIN], SQLITE_OK);
+    return lr_sq_run(s, s->st[SQ_BEGIN], SQLITE_OK);
 }
 
 /* LR_ESTATE outside a transaction. On failure the transaction may still
@@ -552,7 +549,7 @@ int lr_sq_commit(lr_store *s) {
         snprintf(s->err, sizeof s->err, "no transaction is open");
         return LR_ESTATE;
     }
-    return run(s, s->st[SQ_COMMIT], SQLITE_OK);
+    return lr_sq_run(s, s->st[SQ_COMMIT], SQLITE_OK);
 }
 
 int lr_store_read_begin(lr_store *s) {
@@ -561,14 +558,14 @@ int lr_store_read_begin(lr_store *s) {
         snprintf(s->err, sizeof s->err, "a transaction is already open");
         return LR_ESTATE;
     }
-    return run(s, s->st[SQ_BEGIN_READ], SQLITE_OK);
+    return lr_sq_run(s, s->st[SQ_BEGIN_READ], SQLITE_OK);
 }
 
 /* Ends the read transaction (nothing to commit); LR_OK when none is open. */
 int lr_store_read_end(lr_store *s) {
     lr_sq_defer_drain(s);
     if (sqlite3_get_autocommit(s->db)) return LR_OK;
-    return run(s, s->st[SQ_COMMIT], SQLITE_OK);
+    return lr_sq_run(s, s->st[SQ_COMMIT], SQLITE_OK);
 }
 
 /* Discards the open transaction; LR_OK (and nothing done) when none is
@@ -583,7 +580,7 @@ int lr_store_rollback(lr_store *s) {
     s->last_event = 0;
     forget_seqs(s);
     if (sqlite3_get_autocommit(s->db)) return LR_OK;
-    return run(s, s->st[SQ_ROLLBACK], SQLITE_OK);
+    return lr_sq_run(s, s->st[SQ_ROLLBACK], SQLITE_OK);
 }
 
 /* ---- the journal --------------------------------------------------------- */
@@ -608,7 +605,7 @@ int lr_sq_append_event(lr_store *s, int64_t seq, lr_time at, const char *type,
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 3, type);
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 4, lead);
     if (b == SQLITE_OK) b = lr_sq_bind_text(st, 5, json, len);
-    rc = run(s, st, b);
+    rc = lr_sq_run(s, st, b);
     if (rc == LR_OK) s->last_event = seq;
     return rc;
 }
@@ -681,7 +678,7 @@ int lr_sq_insert_decision(lr_store *s, int64_t id, int64_t seq, lr_time at, cons
     int64_t lead_seq = seq_of(s, lead);
     if (b == SQLITE_OK && lead_seq) b = sqlite3_bind_int64(st, 7, lead_seq);
     if (b == SQLITE_OK && id > 0) b = sqlite3_bind_int64(st, 9, id);
-    rc = run(s, st, b);
+    rc = lr_sq_run(s, st, b);
     if (rc == LR_OK && out) *out = sqlite3_last_insert_rowid(s->db);
     return rc;
 }
@@ -719,7 +716,7 @@ int lr_sq_add_lead(lr_store *s, const char *id, const char *source, lr_time rece
     if (b == SQLITE_OK) b = lr_sq_bind_text(st, 6, body, len);
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 7, state);
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 8, agent);
-    if ((rc = run(s, st, b)) != LR_OK) return rc;
+    if ((rc = lr_sq_run(s, st, b)) != LR_OK) return rc;
     remember_seq(s, id, s->last_event);
     return LR_OK;
 }
@@ -738,7 +735,7 @@ static int update_lead(lr_store *s, sqlite3_stmt *st, const char *id, int64_t se
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 2, state);
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 3, agent);
     if (b == SQLITE_OK && seq) b = sqlite3_bind_int64(st, 4, seq);
-    int rc = run(s, st, b);
+    int rc = lr_sq_run(s, st, b);
     *changed = rc == LR_OK && sqlite3_changes(s->db) > 0;
     return rc;
 }
@@ -852,7 +849,7 @@ int lr_store_idem_put(lr_store *s, const char *key, const unsigned char hash[32]
     if (b == SQLITE_OK) b = sqlite3_bind_blob(st, 2, hash, 32, SQLITE_STATIC);
     if (b == SQLITE_OK) b = sqlite3_bind_int(st, 3, status);
     if (b == SQLITE_OK) b = lr_sq_bind_text(st, 4, body, len);
-    return run(s, st, b);
+    return lr_sq_run(s, st, b);
 }
 
 /* LR_EEXIST for a known id or secret hash; LR_EINVAL without id or role. */
@@ -868,7 +865,7 @@ int lr_store_key_add(lr_store *s, const char *id, const unsigned char hash[32],
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 3, role);
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 4, agent);
     if (b == SQLITE_OK) b = lr_sq_bind_time(st, 5, created);
-    return run(s, st, b);
+    return lr_sq_run(s, st, b);
 }
 
 /* LR_ERANGE when ROLE or AGENT does not fit its buffer (neither written). */

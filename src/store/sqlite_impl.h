@@ -195,6 +195,15 @@ int lr_sq_fail(lr_store *s, int src);
  * LR_OK, anything else is mapped by lr_sq_fail(). */
 int lr_sq_finish(lr_store *s, sqlite3_stmt *st, int src);
 
+/* Steps ST once, expecting it to finish (an INSERT, UPDATE or transaction
+ * statement whose bindings all succeeded when BRC is SQLITE_OK), then
+ * resets it. Returns LR_OK or the mapped error. */
+int lr_sq_run(lr_store *s, sqlite3_stmt *st, int brc);
+
+/* Binds a lead listing's filters of Q on ST: ?1 agent, ?2 state, ?3
+ * source, ?4 since (LR_SQ_LIST_FILTERS; queries.c). An SQLite code. */
+int lr_sq_bind_list_filters(sqlite3_stmt *st, const lr_lead_query *q);
+
 /* Parses an opaque page cursor (a positive decimal row id; NULL: from the
  * start, 0) into *out. LR_EINVAL for anything else. */
 int lr_sq_parse_cursor(const char *c, int64_t *out);

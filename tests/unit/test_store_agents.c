@@ -229,15 +229,21 @@ static void fatal(const char *what, int rc, void *ud) {
     abort();
 }
 
+/* A new store and its empty model. */
+static model *new_story(db *d) {
+    CHECK_EQ_INT(db_open(d, LR_SYNC_OFF), LR_OK);
+    model *m = calloc(1, sizeof *m);
+    m->next_seq = 1;
+    return m;
+}
+
 /* The whole story, directly or through deferred writes: random
  * transactions, a check after each, a close and open now and then, and
  * now and then a "crash": the file copied aside while the handle is open
  * (what a SIGKILL leaves), opened, and written on. */
 static void story(bool deferred) {
     db d;
-    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
-    model *m = calloc(1, sizeof *m);
-    m->next_seq = 1;
+    model *m = new_story(&d);
     if (deferred) CHECK_EQ_INT(lr_store_defer_start(d.s, fatal, NULL), LR_OK);
     for (int t = 0; t < 120 && m->n < MAXLEADS; t++) {
         transaction(&d, m);
@@ -264,9 +270,7 @@ TEST(the_same_through_deferred_writes) { story(true); }
  * SIGKILL loses); then it is closed without writing. */
 TEST(a_handle_that_never_closed_leaves_nothing_wrong) {
     db d;
-    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
-    model *m = calloc(1, sizeof *m);
-    m->next_seq = 1;
+    model *m = new_story(&d);
     for (int t = 0; t < 30; t++) transaction(&d, m);
     lr_store *first = d.s;                      /* killed: never used again */
     char err[256];
@@ -284,9 +288,7 @@ TEST(a_handle_that_never_closed_leaves_nothing_wrong) {
  * before and after more writes. */
 TEST(a_schema_8_file_gets_its_lists) {
     db d;
-    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
-    model *m = calloc(1, sizeof *m);
-    m->next_seq = 1;
+    model *m = new_story(&d);
     for (int t = 0; t < 40; t++) transaction(&d, m);
     lr_store_close(d.s);
     d.s = NULL;

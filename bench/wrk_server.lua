@@ -1,13 +1,18 @@
 -- wrk_server.lua -- the load of `make bench-server` (bench/run-server):
 -- one new lead per request, POST /v1/leads, keep-alive.
 --
---   wrk -t T -c C -d 10s -s bench/wrk_server.lua http://127.0.0.1:PORT API_KEY TAG
+--   wrk -t T -c C -d 10s -s bench/wrk_server.lua http://127.0.0.1:PORT API_KEY TAG [IDS]
 --
 -- Every request carries a lead id never sent before on this store:
 -- TAG (one per wrk run, e.g. "m64r1" or "w16r2") + "t" + the thread's number
 -- (set by setup(), one per thread) + "-" + the thread's own counter. The
 -- request wrk builds once to inspect it before the run (on thread 0) uses
 -- up one id and is never sent: a gap in the ids, never a repeat.
+-- IDS (bench/run-server's BENCH_IDS) changes that, as what-ifs:
+--   random   TAG + "-" + a random UUID-like string (version 4's layout):
+--            the ids of an integrator who names leads with random UUIDs;
+--   form     no id: POST /v1/forms/bench, urlencoded, the same fields
+--            (a website's form): the server names each lead.
 -- Leads rotate over ten states (every state is some agents' territory in
 -- run-server's config, so every lead is assigned) and a few scores.
 --
@@ -30,19 +35,35 @@ local states = { "CA", "NY", "TX", "FL", "WA", "IL", "GA", "MA", "AZ", "CO" }
 
 function init(args)
    local key, tag = args[1], args[2]
-   if not (key and tag) then
-      error("usage: wrk ... -s wrk_server.lua URL API_KEY TAG")
+   ids = args[3] or "counter"
+   if not (key and tag) or not (ids == "counter" or ids == "random" or ids == "form") then
+      error("usage: wrk ... -s wrk_server.lua URL API_KEY TAG [counter|random|form]")
    end
-   headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. key }
+   local ctype = ids == "form" and "application/x-www-form-urlencoded" or "application/json"
+   headers = { ["Content-Type"] = ctype, ["Authorization"] = "Bearer " .. key }
+   run_tag = tag
    prefix = tag .. "t" .. tno .. "-"
+   math.randomseed(os.time() + 7919 * tno)
    n = 0
    non201 = 0
 end
 
+local function uuid4()
+   return string.format("%08x-%04x-4%03x-%04x-%06x%06x", math.random(0, 0x7fffffff),
+                        math.random(0, 0xffff), math.random(0, 0xfff), math.random(0x8000, 0xbfff),
+                        math.random(0, 0xffffff), math.random(0, 0xffffff))
+end
+
 function request()
    n = n + 1
-   local body = string.format('{"id":"%s%d","source":"bench","state":"%s","product":"purchase","score":%d}',
-                              prefix, n, states[n % #states + 1], 40 + n % 60)
+   local state, score = states[n % #states + 1], 40 + n % 60
+   if ids == "form" then
+      local body = string.format("state=%s&product=purchase&score=%d", state, score)
+      return wrk.format("POST", "/v1/forms/bench", headers, body)
+   end
+   local id = ids == "random" and (run_tag .. "-" .. uuid4()) or (prefix .. n)
+   local body = string.format('{"id":"%s","source":"bench","state":"%s","product":"purchase","score":%d}',
+                              id, state, score)
    return wrk.format("POST", "/v1/leads", headers, body)
 end
 

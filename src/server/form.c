@@ -13,11 +13,15 @@
 #include <ctype.h>
 #include <jansson.h>
 #include <math.h>
+#include <sodium.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "leadrouter/error.h"
 #include "leadrouter/model.h"
@@ -298,4 +302,21 @@ fail:
     json_decref(lead);
     json_decref(fields);
     return rc;
+}
+
+/* ---- ids ------------------------------------------------------------------- */
+
+void lr_form_new_id(char *out) {
+    static _Atomic uint64_t last;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t stamp = ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000) << 16;
+    uint64_t prev = atomic_load(&last);
+    do {
+        if (stamp <= prev) stamp = prev + 1;
+    } while (!atomic_compare_exchange_weak(&last, &prev, stamp));
+    unsigned char rnd[4];
+    randombytes_buf(rnd, sizeof rnd);
+    snprintf(out, LR_FORM_ID_LEN + 1, "form-%016llx%02x%02x%02x%02x", (unsigned long long)stamp,
+             rnd[0], rnd[1], rnd[2], rnd[3]);
 }

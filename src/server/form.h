@@ -64,4 +64,16 @@ bool lr_utf8_valid(const char *s, size_t n);
 int lr_form_to_lead(const lr_form *form, const char *source, const char *gen_id,
                     struct json_t **out, char *err, size_t errlen);
 
+/* The id of a lead posted by a form that names none (LR_FORM_ID_LEN
+ * characters and a NUL into OUT): "form-", 16 hex digits of a stamp (the
+ * wall clock's milliseconds times 65,536, plus one for each id made in the
+ * same millisecond, so that each id this process makes sorts after the
+ * last), then 8 random hex digits (no clash with another process's ids of
+ * the same moment). Ids that grow with time go to the end of the store's
+ * index of lead ids; random ones would each rewrite a page somewhere in
+ * its middle at every commit (docs/benchmarks.md, "Lead ids"). Any
+ * thread. */
+#define LR_FORM_ID_LEN (5 + 16 + 8)
+void lr_form_new_id(char *out);
+
 #endif

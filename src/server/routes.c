@@ -623,10 +623,8 @@ void lr_route_form_post(const lr_req *req, lr_reply *rep) {
 
     int rc = lr_form_decode(req->body, req->len, &form, err, sizeof err);
     if (rc == LR_OK) {
-        unsigned char rnd[8];
-        char id[5 + 2 * sizeof rnd + 1] = "form-";
-        randombytes_buf(rnd, sizeof rnd);
-        sodium_bin2hex(id + 5, sizeof id - 5, rnd, sizeof rnd);
+        char id[LR_FORM_ID_LEN + 1];
+        lr_form_new_id(id);
         rc = lr_form_to_lead(&form, req->param, id, &lead, err, sizeof err);
     }
     if (rc == LR_EINVAL) {

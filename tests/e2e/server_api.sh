@@ -171,10 +171,13 @@ form_maps_known_fields_and_keeps_the_rest_in_fields() {
         --data-binary 'E-mail=jo%40example.com&first_name=Jo&last_name=Doe&tel=555-0100&zip=94110&score=12&utm_source=fb&color=red&color=blue&comment=call+me'
     expect_code 201
     FORM=$(jq -r .lead "$RB")
-    case $FORM in
-        form-????????????????) ;;
-        *) fail "generated id '$FORM' is not form-<16 hex>" ;;
-    esac
+    # form-<16 hex: a stamp of the time><8 hex>: ids that grow with time
+    printf '%s\n' "$FORM" | grep -Eq '^form-[0-9a-f]{24}$' \
+        || fail "generated id '$FORM' is not form-<24 hex>"
+    now_ms=$(($(date +%s) * 1000))
+    at_ms=$(printf '%d' "0x$(printf '%s' "$FORM" | cut -c6-17)")
+    [ $((at_ms - now_ms)) -le 5000 ] && [ $((now_ms - at_ms)) -le 60000 ] \
+        || fail "generated id '$FORM' does not carry the time ($at_ms ms, now $now_ms)"
     expect_jq "$D" "[$(rr "$FORM" ben)]"
     echo "$FORM" >>"$IDS"
     api GET "/v1/leads/$FORM"

@@ -6,7 +6,11 @@
 #include "test.h"
 
 #include <jansson.h>
+#include <pthread.h>
+#include <sodium.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 static char out[256];
 static size_t outlen;
@@ -234,7 +238,79 @@ TEST(a_form_lead_with_a_bad_id_is_refused_by_the_event_parser) {
     json_decref(lead);
 }
 
+/* ---- generated ids ---------------------------------------------------- */
+
+static bool id_shape_ok(const char *id) {
+    if (strlen(id) != LR_FORM_ID_LEN || strncmp(id, "form-", 5) != 0) return false;
+    for (const char *p = id + 5; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) return false;
+    return true;
+}
+
+TEST(generated_ids_carry_the_time_and_grow_with_each_one) {
+    char prev[LR_FORM_ID_LEN + 1], id[LR_FORM_ID_LEN + 1];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long before = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    lr_form_new_id(prev);
+    CHECK(id_shape_ok(prev));
+    char ms[13];
+    memcpy(ms, prev + 5, 12);
+    ms[12] = '\0';
+    long long at = strtoll(ms, NULL, 16);       /* the stamp's milliseconds */
+    CHECK(at >= before && at <= before + 5000);
+    /* far more ids than milliseconds pass: many share one */
+    for (int i = 0; i < 100000; i++) {
+        lr_form_new_id(id);
+        if (!id_shape_ok(id) || strcmp(id, prev) <= 0) {
+            CHECK(id_shape_ok(id));
+            CHECK(strcmp(id, prev) > 0);
+            break;
+        }
+        memcpy(prev, id, sizeof id);
+    }
+}
+
+typedef struct {
+    char (*ids)[LR_FORM_ID_LEN + 1];
+    int n;
+} id_batch;
+
+static void *make_ids(void *arg) {
+    id_batch *b = arg;
+    for (int i = 0; i < b->n; i++) lr_form_new_id(b->ids[i]);
+    return NULL;
+}
+
+static int by_stamp(const void *a, const void *b) {
+    return strncmp(a, b, 5 + 16);
+}
+
+TEST(generated_ids_from_two_threads_never_share_a_stamp) {
+    enum { N = 50000 };
+    char (*ids)[LR_FORM_ID_LEN + 1] = malloc(2 * N * sizeof *ids);
+    CHECK(ids != NULL);
+    if (!ids) return;
+    id_batch b[2] = { { ids, N }, { ids + N, N } };
+    pthread_t t;
+    CHECK_EQ_INT(pthread_create(&t, NULL, make_ids, &b[0]), 0);
+    make_ids(&b[1]);
+    pthread_join(t, NULL);
+    for (int k = 0; k < 2; k++)             /* each thread's own ids grow */
+        for (int i = 1; i < N; i++)
+            if (strcmp(b[k].ids[i], b[k].ids[i - 1]) <= 0) {
+                CHECK(strcmp(b[k].ids[i], b[k].ids[i - 1]) > 0);
+                break;
+            }
+    qsort(ids, 2 * N, sizeof *ids, by_stamp);
+    int same = 0;
+    for (int i = 1; i < 2 * N; i++) same += by_stamp(ids[i], ids[i - 1]) == 0;
+    CHECK_EQ_INT(same, 0);
+    free(ids);
+}
+
 int main(void) {
+    if (sodium_init() < 0) return 1;
     RUN(unescape_decodes_plus_and_percent_escapes);
     RUN(unescape_refuses_bad_escapes_and_nul);
     RUN(unescape_stops_at_the_length_given);
@@ -253,6 +329,8 @@ int main(void) {
     RUN(source_comes_from_the_path_and_a_form_source_is_a_custom_field);
     RUN(a_form_lead_parses_as_a_lead_event);
     RUN(a_form_lead_with_a_bad_id_is_refused_by_the_event_parser);
+    RUN(generated_ids_carry_the_time_and_grow_with_each_one);
+    RUN(generated_ids_from_two_threads_never_share_a_stamp);
     lr_form_release(&form);
     return test_report();
 }

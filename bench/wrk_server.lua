@@ -1,5 +1,6 @@
 -- wrk_server.lua -- the load of `make bench-server` (bench/run-server):
--- one new lead per request, POST /v1/leads, keep-alive.
+-- one new lead per request, POST /v1/leads (or, as a what-if, a web form
+-- to POST /v1/forms/bench: IDS below), keep-alive.
 --
 --   wrk -t T -c C -d 10s -s bench/wrk_server.lua http://127.0.0.1:PORT API_KEY TAG [IDS]
 --

@@ -271,14 +271,17 @@ TEST(generated_ids_carry_the_time_and_grow_with_each_one) {
     }
 }
 
+enum { ID_THREADS = 4, IDS_EACH = 25000 };
+
 typedef struct {
     char (*ids)[LR_FORM_ID_LEN + 1];
-    int n;
+    pthread_barrier_t *start;
 } id_batch;
 
 static void *make_ids(void *arg) {
     id_batch *b = arg;
-    for (int i = 0; i < b->n; i++) lr_form_new_id(b->ids[i]);
+    pthread_barrier_wait(b->start);     /* all at once: they race for stamps */
+    for (int i = 0; i < IDS_EACH; i++) lr_form_new_id(b->ids[i]);
     return NULL;
 }
 
@@ -286,25 +289,30 @@ static int by_stamp(const void *a, const void *b) {
     return strncmp(a, b, 5 + 16);
 }
 
-TEST(generated_ids_from_two_threads_never_share_a_stamp) {
-    enum { N = 50000 };
-    char (*ids)[LR_FORM_ID_LEN + 1] = malloc(2 * N * sizeof *ids);
+TEST(generated_ids_from_several_threads_never_share_a_stamp) {
+    char (*ids)[LR_FORM_ID_LEN + 1] = malloc(ID_THREADS * IDS_EACH * sizeof *ids);
     CHECK(ids != NULL);
     if (!ids) return;
-    id_batch b[2] = { { ids, N }, { ids + N, N } };
-    pthread_t t;
-    CHECK_EQ_INT(pthread_create(&t, NULL, make_ids, &b[0]), 0);
-    make_ids(&b[1]);
-    pthread_join(t, NULL);
-    for (int k = 0; k < 2; k++)             /* each thread's own ids grow */
-        for (int i = 1; i < N; i++)
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, ID_THREADS);
+    id_batch b[ID_THREADS];
+    pthread_t t[ID_THREADS];
+    for (int k = 0; k < ID_THREADS; k++) {
+        b[k] = (id_batch){ ids + k * IDS_EACH, &start };
+        if (k) CHECK_EQ_INT(pthread_create(&t[k], NULL, make_ids, &b[k]), 0);
+    }
+    make_ids(&b[0]);
+    for (int k = 1; k < ID_THREADS; k++) pthread_join(t[k], NULL);
+    pthread_barrier_destroy(&start);
+    for (int k = 0; k < ID_THREADS; k++)    /* each thread's own ids grow */
+        for (int i = 1; i < IDS_EACH; i++)
             if (strcmp(b[k].ids[i], b[k].ids[i - 1]) <= 0) {
                 CHECK(strcmp(b[k].ids[i], b[k].ids[i - 1]) > 0);
                 break;
             }
-    qsort(ids, 2 * N, sizeof *ids, by_stamp);
+    qsort(ids, ID_THREADS * IDS_EACH, sizeof *ids, by_stamp);
     int same = 0;
-    for (int i = 1; i < 2 * N; i++) same += by_stamp(ids[i], ids[i - 1]) == 0;
+    for (int i = 1; i < ID_THREADS * IDS_EACH; i++) same += by_stamp(ids[i], ids[i - 1]) == 0;
     CHECK_EQ_INT(same, 0);
     free(ids);
 }
@@ -330,7 +338,7 @@ int main(void) {
     RUN(a_form_lead_parses_as_a_lead_event);
     RUN(a_form_lead_with_a_bad_id_is_refused_by_the_event_parser);
     RUN(generated_ids_carry_the_time_and_grow_with_each_one);
-    RUN(generated_ids_from_two_threads_never_share_a_stamp);
+    RUN(generated_ids_from_several_threads_never_share_a_stamp);
     lr_form_release(&form);
     return test_report();
 }

@@ -9,7 +9,7 @@
  *                with libcurl (webhooks over HTTP(S), email over SMTP), at
  *                most `concurrency` at once per channel, and reports each
  *                outcome through REPORT
- *   writer:      records the outcomes in its next batch, COMMIT ->
+ *   writer:      records the outcomes (256 at once, or after 10 ms), COMMIT ->
  *                lr_dispatch_settled()
  *
  * A delivery is in flight from the moment it is picked until the writer

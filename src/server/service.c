@@ -99,7 +99,7 @@ static void *writer_main(void *arg) {
         while (!svc->head && !svc->stopping) {
             if (open && flush_idle(svc)) break;     /* what it holds commits now */
             lr_time dl = lr_engine_next_deadline(svc->eng);
-            if (svc->results) {     /* they ride with commands, or wait a little */
+            if (svc->results) {     /* a batch of them, or the oldest waited enough */
                 if (svc->nresults >= LR_RESULTS_BATCH) break;
                 lr_time rdl = svc->results_at + LR_RESULTS_WAIT_MS;
                 if (rdl > wall_ms() + LR_RESULTS_WAIT_MS) break;    /* the clock went back */
@@ -124,9 +124,19 @@ static void *writer_main(void *arg) {
             last->next = NULL;
             svc->queued -= n;
         }
-        lr_delivery_result *results = svc->results;
-        svc->results = NULL;
-        svc->nresults = 0;
+        /* outcomes: only a batch of them, or the ones that waited long
+         * enough (the same test as the wait above): each transaction that
+         * records some rewrites their rows' pages and the due index's */
+        lr_delivery_result *results = NULL;
+        if (svc->results) {
+            lr_time t = wall_ms();
+            if (svc->nresults >= LR_RESULTS_BATCH || svc->stopping ||
+                t >= svc->results_at + LR_RESULTS_WAIT_MS || svc->results_at > t + LR_RESULTS_WAIT_MS) {
+                results = svc->results;
+                svc->results = NULL;
+                svc->nresults = 0;
+            }
+        }
         pthread_mutex_unlock(&svc->mu);
 
         lr_time now = wall_ms();

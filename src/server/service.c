@@ -84,6 +84,14 @@ static bool flush_idle(const lr_service *svc) {
     return !svc->flusher || svc->synced_gen >= svc->commit_gen;
 }
 
+/* True when the delivery outcomes waiting should be recorded now (mu
+ * held, svc->results set): LR_RESULTS_BATCH of them, or the oldest has
+ * waited LR_RESULTS_WAIT_MS by the clock T (or the clock went back). */
+static bool results_due(const lr_service *svc, lr_time t) {
+    return svc->nresults >= LR_RESULTS_BATCH || t >= svc->results_at + LR_RESULTS_WAIT_MS ||
+           svc->results_at > t + LR_RESULTS_WAIT_MS;
+}
+
 static void *writer_main(void *arg) {
     lr_service *svc = arg;
     pthread_setname_np(pthread_self(), "lr-writer");
@@ -100,9 +108,8 @@ static void *writer_main(void *arg) {
             if (open && flush_idle(svc)) break;     /* what it holds commits now */
             lr_time dl = lr_engine_next_deadline(svc->eng);
             if (svc->results) {     /* a batch of them, or the oldest waited enough */
-                if (svc->nresults >= LR_RESULTS_BATCH) break;
+                if (results_due(svc, wall_ms())) break;
                 lr_time rdl = svc->results_at + LR_RESULTS_WAIT_MS;
-                if (rdl > wall_ms() + LR_RESULTS_WAIT_MS) break;    /* the clock went back */
                 if (dl == LR_TIME_NONE || rdl < dl) dl = rdl;
             }
             if (dl == LR_TIME_NONE) {
@@ -124,18 +131,13 @@ static void *writer_main(void *arg) {
             last->next = NULL;
             svc->queued -= n;
         }
-        /* outcomes: only a batch of them, or the ones that waited long
-         * enough (the same test as the wait above): each transaction that
-         * records some rewrites their rows' pages and the due index's */
+        /* outcomes: only once due (each transaction that records some
+         * rewrites their rows' pages and the due index's), all at a stop */
         lr_delivery_result *results = NULL;
-        if (svc->results) {
-            lr_time t = wall_ms();
-            if (svc->nresults >= LR_RESULTS_BATCH || svc->stopping ||
-                t >= svc->results_at + LR_RESULTS_WAIT_MS || svc->results_at > t + LR_RESULTS_WAIT_MS) {
-                results = svc->results;
-                svc->results = NULL;
-                svc->nresults = 0;
-            }
+        if (svc->results && (svc->stopping || results_due(svc, wall_ms()))) {
+            results = svc->results;
+            svc->results = NULL;
+            svc->nresults = 0;
         }
         pthread_mutex_unlock(&svc->mu);
 

@@ -284,8 +284,8 @@ typedef struct lr_delivery_job {
                                        decision_json NULL; it cannot be sent */
 } lr_delivery_job;
 
-/* Calls CB for the deliveries of CHANNEL due by NOW (pending or retrying),
- * oldest due first, among the first LIMIT of them, leaving out the NSKIP
+/* Calls CB for the deliveries of CHANNEL due by NOW (pending or retrying)
+ * that are not fresh (see lr_store_fresh_deliveries), oldest due first, among the first LIMIT of them, leaving out the NSKIP
  * ids in SKIP (which it sorts). A non-zero return from CB stops and is
  * returned. When KNOWN (may be NULL) says the caller has a delivery's
  * bodies already, its job comes without them (decision_json NULL), unless
@@ -297,7 +297,24 @@ int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int l
                             int64_t *skip, size_t nskip, lr_store_known_fn known,
                             lr_store_job_cb cb, void *ud);
 
-/* The earliest next attempt of CHANNEL's open deliveries, or LR_TIME_NONE. */
+/* Like lr_store_due_deliveries, for CHANNEL's fresh deliveries (pending,
+ * never attempted nor replayed, not delayed by `after`: the ones the due
+ * query leaves out; they are due at once) with AFTER < id <= UPTO, by id,
+ * at most LIMIT rows. *REACHED (on LR_OK): an id such that every fresh
+ * delivery of CHANNEL up to it was among the rows read -- UPTO, or the
+ * newest id, when fewer than LIMIT were; else the last row's id. */
+int lr_store_fresh_deliveries(lr_store *s, const char *channel, int64_t after, int64_t upto,
+                              int limit, int64_t *skip, size_t nskip, lr_store_known_fn known,
+                              lr_store_job_cb cb, void *ud, int64_t *reached);
+
+/* CHANNEL's stored mark (0 when none): no fresh delivery of CHANNEL that
+ * still has to be sent has an id below it. */
+int lr_store_outbox_mark(lr_store *s, const char *channel, int64_t *fresh_from);
+/* Stores CHANNEL's mark (in the open transaction, if any). */
+int lr_store_set_outbox_mark(lr_store *s, const char *channel, int64_t fresh_from);
+
+/* The earliest next attempt of CHANNEL's open deliveries that are not
+ * fresh, or LR_TIME_NONE. */
 int lr_store_next_delivery(lr_store *s, const char *channel, lr_time *out);
 
 /* Counts of deliveries per status (lr_delivery_status), and the highest

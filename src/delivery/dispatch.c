@@ -35,7 +35,6 @@
 #define ANSWER_KEEP 200             /* bytes of a refusing answer kept in last_error */
 #define POLL_MAX_MS 1000
 #define TRIP_AFTER 5                /* failed attempts in a row that pause a channel */
-#define MAX_BREAKERS 64
 #define DEFER_MS 5                  /* a free slot waits this long for others (start_due) */
 
 /* A channel as the dispatcher keeps it: its own copies. */
@@ -75,20 +74,36 @@ typedef struct xfer {
     char errbuf[CURL_ERROR_SIZE];
 } xfer;
 
-/* A channel's circuit breaker: after TRIP_AFTER attempts in a row that got
- * no answer (or 408, 429, 5xx), the receiver is taken to be down and the
+/* A channel's state kept by name, so that a config change does not reset
+ * it (a "breaker", after its first use).
+ *
+ * The circuit breaker: after TRIP_AFTER attempts in a row that got no
+ * answer (or 408, 429, 5xx), the receiver is taken to be down and the
  * channel pauses (its backoff, doubling with each further failure, up to
  * backoff_max), then lets one attempt through; a success closes it. Every
  * other delivery of the channel would have failed the same way: pausing
- * spares them attempts, and spares the writer their outcomes. Kept by
- * name, so a config change does not reset it. */
+ * spares them attempts, and spares the writer their outcomes.
+ *
+ * The fresh cursor: every fresh delivery of the channel (store.h) with an
+ * id up to fresh_after has been picked; the next scan starts above it. It
+ * starts at the channel's stored mark, and lr_dispatch_marks() gives the
+ * writer the mark to store: the cursor, or lower, at the oldest picked
+ * delivery whose outcome is not committed yet. */
 typedef struct breaker {
     char name[260];                 /* a channel name: at most 256 bytes */
     int streak;                     /* failed attempts in a row */
     lr_time paused_until;
     lr_time room_since;             /* start_due: a free slot waits for others since
                                        then (0: none waits) */
+    bool loaded;                    /* fresh_after read from the store */
+    int64_t fresh_after;            /* written under mu (lr_dispatch_marks reads it) */
 } breaker;
+
+/* A delivery in flight or awaiting its outcome's commit. */
+typedef struct busy_id {
+    int64_t id;
+    long fresh;                     /* picked as fresh: its channel's breaker; else -1 */
+} busy_id;
 
 /* A fresh delivery's bodies as the writer had them (lr_dispatch_hint). */
 typedef struct hint {
@@ -120,28 +135,46 @@ struct lr_dispatcher {
     void *ud;
     /* guarded by mu */
     chanset *chans;                 /* the current channels */
-    int64_t *busy;                  /* ids in flight or awaiting their commit */
+    busy_id *busy;                  /* in flight or awaiting their commit */
     size_t nbusy, busycap;
+    breaker *breakers;              /* grown under mu; written by the thread only */
+    size_t nbreakers, breakercap;
     bool poked, stopping;
     int64_t durable;                /* the newest delivery id known on disk */
     hint *hints[HINT_SLOTS];        /* the writer's bodies of fresh deliveries, by id */
     size_t nhints, hint_bytes;
     /* the thread's own */
     xfer *xfers;
-    breaker breakers[MAX_BREAKERS];
-    size_t nbreakers;
 };
 
-/* The breaker of channel NAME (created closed); NULL when the table is full. */
+/* The array V of *CAP elements of SIZE bytes, holding N, with room for
+ * one more (doubled, or FIRST the first time; *CAP updated), or NULL when
+ * out of memory (V and *CAP unchanged). */
+static void *room_for_one(void *v, size_t *cap, size_t n, size_t size, size_t first) {
+    if (n < *cap) return v;
+    size_t ncap = *cap ? 2 * *cap : first;
+    void *nv = realloc(v, ncap * size);
+    if (nv) *cap = ncap;
+    return nv;
+}
+
+/* The breaker of channel NAME (created closed, its cursor not loaded);
+ * NULL when out of memory. Valid until the next call. */
 static breaker *breaker_of(lr_dispatcher *d, const char *name) {
     for (size_t i = 0; i < d->nbreakers; i++)
         if (strcmp(d->breakers[i].name, name) == 0) return &d->breakers[i];
-    if (d->nbreakers == MAX_BREAKERS) return NULL;
-    breaker *b = &d->breakers[d->nbreakers++];
+    pthread_mutex_lock(&d->mu);
+    breaker *nb = room_for_one(d->breakers, &d->breakercap, d->nbreakers, sizeof *nb, 8);
+    if (!nb) {
+        pthread_mutex_unlock(&d->mu);
+        return NULL;
+    }
+    d->breakers = nb;
+    breaker *b = &d->breakers[d->nbreakers];
+    *b = (breaker){ 0 };
     snprintf(b->name, sizeof b->name, "%s", name);
-    b->streak = 0;
-    b->paused_until = 0;
-    b->room_since = 0;
+    d->nbreakers++;
+    pthread_mutex_unlock(&d->mu);
     return b;
 }
 
@@ -266,7 +299,7 @@ void lr_dispatch_poke(lr_dispatcher *d) {
 /* Index of ID in the busy list, or -1. Called with mu held. */
 static long busy_find(const lr_dispatcher *d, int64_t id) {
     for (size_t i = 0; i < d->nbusy; i++)
-        if (d->busy[i] == id) return (long)i;
+        if (d->busy[i].id == id) return (long)i;
     return -1;
 }
 
@@ -325,6 +358,44 @@ void lr_dispatch_settled(lr_dispatcher *d, const int64_t *ids, size_t n) {
     d->poked = true;
     pthread_mutex_unlock(&d->mu);
     curl_multi_wakeup(d->multi);
+}
+
+/* Frees delivery ID, picked but not reported (out of memory), to be picked
+ * again: as a fresh one its cursor goes back below it. */
+static void unpick(lr_dispatcher *d, int64_t id) {
+    pthread_mutex_lock(&d->mu);
+    long i = busy_find(d, id);
+    if (i >= 0) {
+        long f = d->busy[i].fresh;
+        if (f >= 0 && d->breakers[f].fresh_after >= id) d->breakers[f].fresh_after = id - 1;
+        d->busy[i] = d->busy[--d->nbusy];
+    }
+    d->poked = true;
+    pthread_mutex_unlock(&d->mu);
+    curl_multi_wakeup(d->multi);
+}
+
+int lr_dispatch_marks(lr_dispatcher *d, lr_dispatch_mark_fn fn, void *ud) {
+    pthread_mutex_lock(&d->mu);
+    size_t n = d->nbreakers;
+    lr_dispatch_mark *v = n ? malloc(n * sizeof *v) : NULL;
+    size_t k = 0;
+    for (size_t i = 0; v && i < n; i++) {
+        const breaker *b = &d->breakers[i];
+        if (!b->loaded) continue;
+        v[k] = (lr_dispatch_mark){ .fresh_from = b->fresh_after + 1 };
+        memcpy(v[k].channel, b->name, sizeof v[k].channel);
+        for (size_t j = 0; j < d->nbusy; j++)
+            if (d->busy[j].fresh == (long)i && d->busy[j].id < v[k].fresh_from)
+                v[k].fresh_from = d->busy[j].id;
+        k++;
+    }
+    pthread_mutex_unlock(&d->mu);
+    if (n && !v) return LR_ENOMEM;
+    int rc = LR_OK;
+    for (size_t i = 0; rc == LR_OK && i < k; i++) rc = fn(v[i].channel, v[i].fresh_from, ud);
+    free(v);
+    return rc;
 }
 
 /* ---- one transfer ---------------------------------------------------------- */
@@ -534,7 +605,7 @@ static void finish(lr_dispatcher *d, xfer *x, CURLcode code) {
         if (!x->refused[0]) breaker_count(d, x->ch, r);
         d->report(r, d->ud);
     } else {                        /* not reported: free it to be picked again */
-        lr_dispatch_settled(d, &x->id, 1);
+        unpick(d, x->id);
     }
 }
 
@@ -549,7 +620,14 @@ typedef struct pick {
     int64_t *busy;                  /* the busy ids as they were before the query: */
     size_t nbusy;                   /* an id settled since may come back stale */
     int64_t durable;                /* newer ids are not picked */
+    long fresh;                     /* reading fresh ones: the channel's breaker; else -1 */
+    int64_t first_left;             /* the lowest fresh one read and not picked (0: none) */
 } pick;
+
+/* Fresh delivery ID was read and is not picked: the cursor stays below it. */
+static void leave(pick *p, int64_t id) {
+    if (p->fresh >= 0 && (!p->first_left || id < p->first_left)) p->first_left = id;
+}
 
 /* lr_store_known_fn: is there a hint for ID? */
 static bool hint_known(int64_t id, void *ud) {
@@ -568,15 +646,20 @@ static int start_job(pick *p, const lr_delivery_job *j);
 static int pick_one(const lr_delivery_job *job, void *ud) {
     pick *p = ud;
     lr_dispatcher *d = p->d;
-    if (p->room == 0) return 1;
-    if (job->id > p->durable) return 0;     /* its decision may not be on disk yet */
+    if (p->room == 0 || job->id > p->durable) {     /* (its decision may not be on disk yet) */
+        leave(p, job->id);
+        return p->room == 0;
+    }
     /* the bodies: the job's, or the writer's hint when the store left them out */
     pthread_mutex_lock(&d->mu);
     hint *hn = hint_take(d, job->id);
     pthread_mutex_unlock(&d->mu);
     lr_delivery_job jh = *job;
     if (!job->decision_json && !job->unreadable) {
-        if (!hn) return 0;                  /* gone meanwhile: read whole next pass */
+        if (!hn) {                          /* gone meanwhile: read whole next pass */
+            leave(p, job->id);
+            return 0;
+        }
         jh.decision_json = hn->decision;
         jh.decision_len = hn->dlen;
         jh.lead_json = hn->lead;
@@ -584,6 +667,7 @@ static int pick_one(const lr_delivery_job *job, void *ud) {
     }
     const lr_delivery_job *j = &jh;
     int rc = start_job(p, j);
+    if (rc != LR_OK) leave(p, job->id);
     hint_free(hn);
     return rc;
 }
@@ -614,19 +698,15 @@ static int start_job(pick *p, const lr_delivery_job *j) {
         return rc;
     }
     pthread_mutex_lock(&d->mu);
-    if (d->nbusy == d->busycap) {
-        size_t ncap = d->busycap ? 2 * d->busycap : 64;
-        int64_t *nb = realloc(d->busy, ncap * sizeof *nb);
-        if (!nb) {
-            pthread_mutex_unlock(&d->mu);
-            curl_multi_remove_handle(d->multi, x->easy);
-            xfer_free(x);
-            return LR_ENOMEM;
-        }
-        d->busy = nb;
-        d->busycap = ncap;
+    busy_id *nb = room_for_one(d->busy, &d->busycap, d->nbusy, sizeof *nb, 64);
+    if (!nb) {
+        pthread_mutex_unlock(&d->mu);
+        curl_multi_remove_handle(d->multi, x->easy);
+        xfer_free(x);
+        return LR_ENOMEM;
     }
-    d->busy[d->nbusy++] = j->id;
+    d->busy = nb;
+    d->busy[d->nbusy++] = (busy_id){ j->id, p->fresh };
     pthread_mutex_unlock(&d->mu);
     if (cancelled || unsendable) {  /* reported without sending */
         lr_delivery_result *r = calloc(1, sizeof *r);
@@ -649,7 +729,8 @@ static int start_job(pick *p, const lr_delivery_job *j) {
                          lr_strerror(rc));
             d->report(r, d->ud);
         } else {
-            lr_dispatch_settled(d, &j->id, 1);  /* not reported: picked again later */
+            unpick(d, j->id);       /* not reported: picked again later */
+            leave(p, j->id);
         }
         xfer_free(x);
         return 0;
@@ -658,6 +739,33 @@ static int start_job(pick *p, const lr_delivery_job *j) {
     d->xfers = x;
     p->room--;
     return 0;
+}
+
+/* Starts P's channel's fresh deliveries, as many as P has room for, from
+ * its breaker B's cursor, and moves the cursor past what it picked. */
+static void start_fresh(lr_dispatcher *d, pick *p, breaker *b) {
+    if (!b->loaded) {               /* where the last run left off */
+        int64_t mark = 0;
+        if (lr_store_outbox_mark(d->store, p->ch->name, &mark) != LR_OK) mark = 0;
+        pthread_mutex_lock(&d->mu);
+        b->fresh_after = mark > 0 ? mark - 1 : 0;
+        b->loaded = true;
+        pthread_mutex_unlock(&d->mu);
+    }
+    /* the busy ones above the cursor come back from the query, skipped */
+    size_t lim = p->room;
+    for (size_t i = 0; i < p->nbusy; i++) lim += p->busy[i] > b->fresh_after;
+    p->fresh = b - d->breakers;
+    p->first_left = 0;
+    int64_t reached = b->fresh_after;
+    int rc = lr_store_fresh_deliveries(d->store, p->ch->name, b->fresh_after, p->durable,
+                                       lim < 100000 ? (int)lim : 100000, p->busy, p->nbusy,
+                                       hint_known, pick_one, p, &reached);
+    if (rc < 0) return;             /* the cursor stays: read again next pass */
+    int64_t cursor = p->first_left ? p->first_left - 1 : reached;
+    pthread_mutex_lock(&d->mu);
+    b->fresh_after = cursor;
+    pthread_mutex_unlock(&d->mu);
 }
 
 /* Starts what is due on every channel; returns the earliest future due
@@ -670,7 +778,7 @@ static lr_time start_due(lr_dispatcher *d, chanset *set, lr_time now) {
         size_t inflight = 0;
         for (xfer *x = d->xfers; x; x = x->next)
             if (strcmp(x->ch->name, ch->name) == 0) inflight++;
-        pick p = { .d = d, .set = set, .ch = ch, .now = now,
+        pick p = { .d = d, .set = set, .ch = ch, .now = now, .fresh = -1,
                    .room = ch->concurrency > inflight ? ch->concurrency - inflight : 0 };
         breaker *b = breaker_of(d, ch->name);
         if (b && b->streak >= TRIP_AFTER) {     /* open: nothing; then one probe at a time */
@@ -704,13 +812,14 @@ static lr_time start_due(lr_dispatcher *d, chanset *set, lr_time now) {
             p.durable = d->durable;
             p.nbusy = d->nbusy;
             p.busy = p.nbusy ? malloc(p.nbusy * sizeof *p.busy) : NULL;
-            if (p.busy) memcpy(p.busy, d->busy, p.nbusy * sizeof *p.busy);
+            for (size_t k = 0; p.busy && k < p.nbusy; k++) p.busy[k] = d->busy[k].id;
             pthread_mutex_unlock(&d->mu);
             if (p.nbusy && !p.busy) continue;           /* out of memory: next pass */
             int lim = (int)(p.room + p.nbusy < 100000 ? p.room + p.nbusy : 100000);
             bool txn = lr_store_read_begin(d->store) == LR_OK;
             lr_store_due_deliveries(d->store, ch->name, now, lim, p.busy, p.nbusy, hint_known,
                                     pick_one, &p);
+            if (p.room && b) start_fresh(d, &p, b);
             free(p.busy);
             /* with every slot taken, more may be due: the end of a transfer
              * wakes the loop; else the next due time sets the wait */
@@ -829,6 +938,7 @@ void lr_dispatch_stop(lr_dispatcher *d) {
             hint_free(h);
         }
     free(d->busy);
+    free(d->breakers);
     pthread_mutex_destroy(&d->mu);
     free(d);
 }

@@ -4,19 +4,24 @@
  *   writer:      decision + delivery rows in one COMMIT -> lr_dispatch_hint()
  *                (the bodies it has at hand) -> flush -> lr_dispatch_durable(),
  *                lr_dispatch_poke()
- *   dispatcher:  reads due deliveries on its own store handle (only their
- *                rows when it has their bodies from a hint), sends them
+ *   dispatcher:  reads due deliveries on its own store handle -- retries
+ *                through the due index, fresh ones by id above its cursor
+ *                (only their rows when it has their bodies from a hint) --
+ *                sends them
  *                with libcurl (webhooks over HTTP(S), email over SMTP), at
  *                most `concurrency` at once per channel, and reports each
  *                outcome through REPORT
- *   writer:      records the outcomes (256 at once, or after 10 ms), COMMIT ->
+ *   writer:      records the outcomes (256 at once, or after 10 ms) and the
+ *                cursors' marks (lr_dispatch_marks), COMMIT ->
  *                lr_dispatch_settled()
  *
  * A delivery is in flight from the moment it is picked until the writer
  * has committed its outcome; it is not picked again meanwhile. A crash
  * anywhere loses nothing: a delivery whose outcome was not committed is
  * still open in the store and is sent again, with the same id, after the
- * restart (receivers drop duplicates by the Leadrouter-Delivery id).
+ * restart (receivers drop duplicates by the Leadrouter-Delivery id); a
+ * fresh one is found again because the stored mark of its channel never
+ * passes a delivery whose outcome is not committed with it.
  *
  * Sending never blocks the writer: the only things the two threads share
  * are this object's mutex-guarded fields and the report callback.
@@ -82,6 +87,22 @@ void lr_dispatch_poke(lr_dispatcher *d);
 /* The writer committed the outcomes of deliveries IDS: they may be picked
  * again (when they are still open). */
 void lr_dispatch_settled(lr_dispatcher *d, const int64_t *ids, size_t n);
+
+/* A channel's mark for the store (lr_store_set_outbox_mark): no fresh
+ * delivery of CHANNEL that still has to be sent has an id below
+ * fresh_from. */
+typedef struct lr_dispatch_mark {
+    char channel[260];
+    int64_t fresh_from;
+} lr_dispatch_mark;
+typedef int (*lr_dispatch_mark_fn)(const char *channel, int64_t fresh_from, void *ud);
+
+/* Calls FN with each channel's mark as of now (only channels the
+ * dispatcher has read since it started): the writer stores them with the
+ * outcomes it records, in the same transaction -- a delivery awaiting its
+ * outcome's commit keeps the mark at or below it. Stops at, and returns,
+ * FN's first error. Thread-safe. */
+int lr_dispatch_marks(lr_dispatcher *d, lr_dispatch_mark_fn fn, void *ud);
 
 /* Stops the thread (attempts in flight are abandoned: they stay open in the
  * store and are sent again later) and frees everything. Accepts NULL. */

@@ -203,6 +203,10 @@ static int64_t *counter(lr_service *svc, const char *status) {
     return &svc->dlv.n[i >= 0 ? i : LR_DLV_DEAD];
 }
 
+static int store_mark(const char *channel, int64_t fresh_from, void *ud) {
+    return lr_store_set_outbox_mark(ud, channel, fresh_from);
+}
+
 void lr_outbox_record(lr_service *svc, lr_delivery_result *list, int64_t **ids, size_t *n) {
     size_t count = 0;
     for (lr_delivery_result *r = list; r; r = r->next) count++;
@@ -223,6 +227,11 @@ void lr_outbox_record(lr_service *svc, lr_delivery_result *list, int64_t **ids, 
         v[k++] = r->id;
         free(r);
     }
+    /* the outcomes' ids are still busy in the dispatcher: the marks stay
+     * at or below those of them that were fresh */
+    if (svc->dispatch)
+        fatal_if(svc, "storing the outbox's marks",
+                 lr_dispatch_marks(svc->dispatch, store_mark, svc->store));
     *ids = v;
     *n = k;
 }

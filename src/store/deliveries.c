@@ -4,9 +4,11 @@
  * writer, and the JSON of GET /v1/deliveries.
  *
  * Invariant: a delivery is "open" (pending or retrying) exactly when it
- * still has to be sent; the partial index deliveries_due(channel, next_at)
- * holds the open ones only, so the dispatcher's poll costs O(log n) however
- * many delivered and dead rows pile up.
+ * still has to be sent. The partial index deliveries_due(channel, next_at)
+ * holds the open ones that are not fresh (sqlite.c), so the dispatcher's
+ * poll costs O(log n) however many delivered and dead rows pile up; the
+ * fresh ones are read by id above the dispatcher's cursor, which the
+ * outbox_marks row of their channel keeps across restarts.
  */
 #include "sqlite_impl.h"
 
@@ -192,29 +194,32 @@ static long keep_str(lr_buf *arena, sqlite3_stmt *st, int col, int *rc) {
     return at;
 }
 
-/* The due rows are read first, with their columns (the table's row is
- * read for the partial index's rows anyway), the busy ones dropped; a
- * known one (the caller has its bodies) is then handed over as read, and
- * only the others' bodies are read, one at a time. */
-int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int limit,
-                            int64_t *skip, size_t nskip, lr_store_known_fn known,
-                            lr_store_job_cb cb, void *ud) {
-    lr_sq_defer_drain(s);
-    if (limit <= 0) return LR_OK;
-    if (nskip > 1) qsort(skip, nskip, sizeof *skip, id_cmp);
+/* Reads the rows of ST (bound; columns as DLV_DUE's) first, with their
+ * columns (the table's row is read for the partial index's rows anyway),
+ * the busy ones (SKIP, sorted) dropped; a known one (the caller has its
+ * bodies) is then handed to CB as read, and only the others' bodies are
+ * read, one at a time. *NROWS and *LAST: the rows ST gave, busy ones
+ * included, and the last one's id (0: none). */
+static int hand_rows(lr_store *s, sqlite3_stmt *st, int b, int limit, const int64_t *skip,
+                     size_t nskip, lr_store_known_fn known, lr_store_job_cb cb, void *ud,
+                     int *nrows, int64_t *last) {
     size_t cap = limit < 64 ? (size_t)limit : 64;   /* grows with the rows read */
     due *v = malloc(cap * sizeof *v);
-    if (!v) return LR_ENOMEM;
+    if (!v) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return LR_ENOMEM;
+    }
     lr_buf arena = LR_BUF_INIT;
-    sqlite3_stmt *st = s->st[SQ_DLV_DUE];
-    int b = lr_sq_bind_str(st, 1, channel);
-    if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 2, now);
-    if (b == SQLITE_OK) b = sqlite3_bind_int(st, 3, limit);
     size_t n = 0;
     int mrc = LR_OK;
+    *nrows = 0;
+    *last = 0;
     while (b == SQLITE_OK && (b = sqlite3_step(st)) == SQLITE_ROW) {
         b = SQLITE_OK;
         int64_t id = sqlite3_column_int64(st, 0);
+        ++*nrows;
+        *last = id;
         if (nskip && bsearch(&id, skip, nskip, sizeof *skip, id_cmp)) continue;
         if (n == (size_t)limit || mrc != LR_OK) continue;
         if (n == cap) {
@@ -246,6 +251,73 @@ int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int l
     lr_buf_release(&arena);
     free(v);
     return rc;
+}
+
+int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int limit,
+                            int64_t *skip, size_t nskip, lr_store_known_fn known,
+                            lr_store_job_cb cb, void *ud) {
+    lr_sq_defer_drain(s);
+    if (limit <= 0) return LR_OK;
+    if (nskip > 1) qsort(skip, nskip, sizeof *skip, id_cmp);
+    sqlite3_stmt *st = s->st[SQ_DLV_DUE];
+    int b = lr_sq_bind_str(st, 1, channel);
+    if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 2, now);
+    if (b == SQLITE_OK) b = sqlite3_bind_int(st, 3, limit);
+    int nrows;
+    int64_t last;
+    return hand_rows(s, st, b, limit, skip, nskip, known, cb, ud, &nrows, &last);
+}
+
+int lr_store_fresh_deliveries(lr_store *s, const char *channel, int64_t after, int64_t upto,
+                              int limit, int64_t *skip, size_t nskip, lr_store_known_fn known,
+                              lr_store_job_cb cb, void *ud, int64_t *reached) {
+    lr_sq_defer_drain(s);
+    if (limit <= 0) return LR_OK;
+    if (nskip > 1) qsort(skip, nskip, sizeof *skip, id_cmp);
+    /* the newest id now: "every row up to UPTO was read" must not cover
+     * ids that do not exist yet */
+    sqlite3_stmt *st = s->st[SQ_DLV_LAST_ID];
+    int b = sqlite3_step(st);
+    if (b == SQLITE_ROW) {
+        int64_t newest = sqlite3_column_int64(st, 0);
+        if (newest < upto) upto = newest;
+        b = SQLITE_DONE;
+    }
+    int rc = lr_sq_finish(s, st, b);
+    if (rc != LR_OK) return rc;
+    if (upto <= after) {
+        *reached = after;
+        return LR_OK;
+    }
+    st = s->st[SQ_DLV_FRESH];
+    b = lr_sq_bind_str(st, 1, channel);
+    if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 2, after);
+    if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 3, upto);
+    if (b == SQLITE_OK) b = sqlite3_bind_int(st, 4, limit);
+    int nrows;
+    int64_t last;
+    rc = hand_rows(s, st, b, limit, skip, nskip, known, cb, ud, &nrows, &last);
+    if (rc == LR_OK) *reached = nrows < limit ? upto : last;
+    return rc;
+}
+
+int lr_store_outbox_mark(lr_store *s, const char *channel, int64_t *fresh_from) {
+    lr_sq_defer_drain(s);
+    sqlite3_stmt *st = s->st[SQ_DLV_MARK_GET];
+    int b = lr_sq_bind_str(st, 1, channel);
+    int64_t v = 0;
+    if (b == SQLITE_OK && (b = sqlite3_step(st)) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+    int rc = lr_sq_finish(s, st, b);
+    if (rc == LR_OK) *fresh_from = v;
+    return rc;
+}
+
+int lr_store_set_outbox_mark(lr_store *s, const char *channel, int64_t fresh_from) {
+    lr_sq_defer_drain(s);
+    sqlite3_stmt *st = s->st[SQ_DLV_MARK_SET];
+    int b = lr_sq_bind_str(st, 1, channel);
+    if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 2, fresh_from);
+    return lr_sq_finish(s, st, b == SQLITE_OK ? sqlite3_step(st) : b);
 }
 
 int lr_store_next_delivery(lr_store *s, const char *channel, lr_time *out) {

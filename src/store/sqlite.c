@@ -19,7 +19,7 @@
  * that triggers a checkpoint waits for it (with FULL, a write and fsync
  * of up to 40 MiB to the database file).
  *
- * Schema, version 9 (PRAGMA user_version; MIGRATIONS[] below moves a file
+ * Schema, version 10 (PRAGMA user_version; MIGRATIONS[] below moves a file
  * from each version to the next, one transaction per step):
  *
  *   events(seq INTEGER PRIMARY KEY, at, type, lead, body)
@@ -78,10 +78,24 @@
  *       the outbox (deliveries.c): one row per notification of a decision,
  *       written with it; brief: its decision is sent without why's
  *       candidates (a webhook's `why: brief` when it was made, so that a
- *       config change does not change the body between attempts). One
- *       partial index, deliveries_due (channel,
- *       next_at) over the open rows (pending, retrying): the dispatcher's
- *       poll. No index on status: each outcome would move an entry in it.
+ *       config change does not change the body between attempts). A
+ *       delivery is "fresh" from its insert until its first outcome or a
+ *       replay sets updated_at; a conditional one (cond, notify `after`)
+ *       never is. One partial index, deliveries_due (channel, next_at),
+ *       over the open rows that are not fresh (retrying, replayed,
+ *       conditional): the dispatcher's poll. A fresh one is found by id
+ *       instead: it is due at once and ids grow with time, so the
+ *       dispatcher scans the ids above a cursor per channel, in the pages
+ *       the writer has just written (until version 9 every delivery went
+ *       through the index: an entry inserted with its decision's commit,
+ *       removed with its outcome's; 1.6 of a commit's 17.8 pages with a
+ *       webhook on every decision). No index on status: each outcome
+ *       would move an entry in it.
+ *   outbox_marks(channel TEXT PRIMARY KEY, fresh_from)
+ *       per channel, an id at or below its lowest fresh delivery not yet
+ *       settled: where the dispatcher's scan starts after a restart
+ *       (written by the writer with outcomes; a channel without a row
+ *       scans from the first delivery).
  *   idem(key TEXT PRIMARY KEY, hash, status, body)
  *   keys(id TEXT PRIMARY KEY, hash BLOB UNIQUE, role, agent, created)
  *
@@ -108,7 +122,7 @@
 #include <string.h>
 #include <time.h>
 
-#define SCHEMA_VERSION 9
+#define SCHEMA_VERSION 10
 #define WAL_CHECKPOINT_BYTES (40 * 1024 * 1024)  /* the writer checkpoints past this */
 #define LR_SQ_PAGE_SIZE "16384"                  /* of a new store (configure()) */
 
@@ -179,6 +193,12 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
     "  GROUP BY 1, 2 ON CONFLICT (agent, block) DO UPDATE SET seqs = excluded.seqs;"
     "UPDATE lead_agent_blocks SET seqs = x'' WHERE seqs IS NULL"
     "  AND block < (SELECT coalesce(max(seq), 0) FROM leads) >> " LR_SQ_AGENT_BLOCK_BITS ";",
+    /* 9 -> 10: fresh deliveries (never attempted) out of the due index; the
+     * dispatcher finds them by id from a stored mark per channel */
+    "DROP INDEX IF EXISTS deliveries_due;"
+    "CREATE INDEX deliveries_due ON deliveries(channel, next_at) WHERE " LR_SQ_DLV_QUEUED ";"
+    "CREATE TABLE IF NOT EXISTS outbox_marks(channel TEXT PRIMARY KEY, fresh_from INTEGER NOT NULL)"
+    "  WITHOUT ROWID;",
 };
 
 static const char *const STMT_SQL[SQ__COUNT] = {

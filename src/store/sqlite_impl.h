@@ -130,6 +130,12 @@
 #define LR_SQ_DLV_COLS "SELECT id, lead, action, agent, channel, recipient, status, attempts," \
     " created_at, next_at, delivered_at, last_status, last_error FROM deliveries "
 #define LR_SQ_DLV_OPEN "status IN ('pending', 'retrying')"
+/* The rows of the partial index deliveries_due: open and not fresh. A
+ * query that wants the index repeats this text (SQLite matches it term by
+ * term). */
+#define LR_SQ_DLV_QUEUED LR_SQ_DLV_OPEN " AND (updated_at IS NOT NULL OR cond)"
+/* A fresh delivery: pending, never attempted nor replayed, not delayed. */
+#define LR_SQ_DLV_FRESH "status = 'pending' AND updated_at IS NULL AND NOT cond"
 #define LR_STORE_DELIVERY_STMTS(X)                                              \
     X(DLV_ADD, "INSERT INTO deliveries(id, decision, lead, action, agent, channel, recipient," \
                " status, created_at, window_from, next_at, last_error, cond, brief)" \
@@ -142,15 +148,23 @@
                  " updated_at = ?2 WHERE id = ?1")                              \
     X(DLV_DUE, "SELECT id, lead, action, agent, recipient, attempts, created_at," \
                " window_from, cond FROM deliveries"                              \
-               " WHERE channel = ?1 AND " LR_SQ_DLV_OPEN " AND next_at <= ?2"   \
+               " WHERE channel = ?1 AND " LR_SQ_DLV_QUEUED " AND next_at <= ?2" \
                " ORDER BY next_at, id LIMIT ?3")                                \
+    X(DLV_FRESH, "SELECT id, lead, action, agent, recipient, attempts, created_at," \
+                 " window_from, cond FROM deliveries"                            \
+                 " WHERE id > ?2 AND id <= ?3 AND channel = ?1 AND " LR_SQ_DLV_FRESH \
+                 " ORDER BY id LIMIT ?4")                                        \
+    X(DLV_MARK_GET, "SELECT fresh_from FROM outbox_marks WHERE channel = ?1")   \
+    X(DLV_MARK_SET, "INSERT INTO outbox_marks(channel, fresh_from) VALUES (?1, ?2)" \
+                    " ON CONFLICT (channel) DO UPDATE SET fresh_from = excluded.fresh_from" \
+                    " WHERE fresh_from <> excluded.fresh_from")                 \
     X(DLV_JOB, "SELECT d.id, d.lead, d.action, d.agent, d.recipient, d.attempts," \
                " d.created_at, d.window_from, dc.body, dc.why, l.body,"         \
                " d.cond AND EXISTS (SELECT 1 FROM decisions d2"                 \
                "   WHERE d2.lead_seq = dc.lead_seq AND d2.id > dc.id), d.brief"  \
                " FROM deliveries d JOIN decisions dc ON dc.id = d.decision"     \
                " LEFT JOIN leads l ON l.seq = dc.lead_seq WHERE d.id = ?1")     \
-    X(DLV_NEXT, "SELECT min(next_at) FROM deliveries WHERE channel = ?1 AND " LR_SQ_DLV_OPEN) \
+    X(DLV_NEXT, "SELECT min(next_at) FROM deliveries WHERE channel = ?1 AND " LR_SQ_DLV_QUEUED) \
     X(DLV_COUNTS, "SELECT status, count(*) FROM deliveries GROUP BY status")    \
     X(DLV_LAST_ID, "SELECT coalesce(max(id), 0) FROM deliveries")               \
     X(DLV_GET, LR_SQ_DLV_COLS "WHERE id = ?1")                                  \

@@ -15,7 +15,8 @@
 #   - a private target not allowed is refused without connecting
 #   - a notice delayed by `after` goes out only when its lead still waits
 #   - SIGKILL with deliveries committed but not sent loses none and sends
-#     none for a lead that was not committed
+#     none for a lead that was not committed; nor with some in flight
+#     after the channel's mark was stored
 #   - channels that do not validate are config errors with file:line
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_server.sh"
@@ -293,6 +294,49 @@ kill_between_commit_and_send() {
     peer_stop RECV
 }
 
+# store_int SQL: one number from the store (read with Python's sqlite3
+# while the server runs: a WAL reader).
+store_int() {
+    $PY -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' \
+        "$T/s.db" "$1"
+}
+
+# A fresh delivery is found after a restart from its channel's stored
+# mark, which never passes one that is in flight: some delivered (the
+# mark moves up), two hung in flight while other outcomes store the mark
+# again, four not started; SIGKILL; all of them arrive after the restart.
+kill_with_marks_stored() {
+    peer_start RECV "$HERE/receiver.py" --port 0 --log "$T/hooks.jsonl" \
+        --secret "$LR_TEST_HOOK_SECRET" --control || return
+    peer_start SMTP "$HERE/smtp_sink.py" --port 0 --dir "$T/mail" || return
+    config "$T/c.yaml" "$RECV_PORT" "$SMTP_PORT"
+    sed -i 's/timeout: 2s/timeout: 60s, concurrency: 2/' "$T/c.yaml"
+    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return; }
+    KEY=$(mkkey "$T/s.db" admin)
+    leads 1 10
+    wait_for 20 '[.deliveries[] | select(.channel == "crm" and .status != "delivered")] | length == 0' || return
+    _m=$(store_int "SELECT coalesce(max(fresh_from), 0) FROM outbox_marks WHERE channel = 'crm'")
+    [ "$_m" -gt 1 ] || fail "the crm mark did not move up after ten deliveries: $_m"
+    mode hang
+    leads 11 16
+    # alice's emails are delivered: their outcomes store the marks meanwhile
+    wait_for 20 '[.deliveries[] | select(.channel == "mail" and .lead == "L15" and .status == "delivered")] | length > 0' || return
+    _m=$(store_int "SELECT fresh_from FROM outbox_marks WHERE channel = 'crm'")
+    _low=$(store_int "SELECT min(id) FROM deliveries WHERE channel = 'crm' AND status = 'pending'")
+    [ "$_m" -le "$_low" ] || fail "the crm mark $_m passed pending delivery $_low"
+    srv_kill S
+    mode ok
+    srv_start S "$T/s.db" "" || { fail "$srv_error after the kill"; return; }
+    wait_for 20 '[.deliveries[] | select(.channel == "crm" and .status != "delivered")] | length == 0' || return
+    api GET '/v1/deliveries?channel=crm&limit=1000'
+    expect_jq '[.deliveries[] | .lead] | length' 16
+    _sent=$(jq -s -c '[.[] | select(.mode == "ok") | .body.lead.id] | unique | length' "$T/hooks.jsonl")
+    [ "$_sent" = 16 ] || fail "webhooks of $_sent leads arrived, expected 16"
+    srv_term S
+    peer_stop RECV
+    peer_stop SMTP
+}
+
 waiting_notice_only_when_still_waiting() {
     peer_start RECV "$HERE/receiver.py" --port 0 --log "$T/hooks.jsonl" \
         --secret "$LR_TEST_HOOK_SECRET" --control || return
@@ -418,6 +462,7 @@ tcase down_then_back
 tcase gone_is_dead_then_replayed
 tcase private_target_refused
 tcase kill_between_commit_and_send
+tcase kill_with_marks_stored
 tcase waiting_notice_only_when_still_waiting
 tcase full_why_and_replay_from_the_store
 tcase why_changed_between_attempts

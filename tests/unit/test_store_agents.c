@@ -306,7 +306,7 @@ TEST(a_schema_8_file_gets_its_lists) {
                                         " count(DISTINCT block) FROM lead_agent_blocks"
                                         " WHERE seqs IS NULL", -1, &st, NULL), SQLITE_OK);
     CHECK_EQ_INT(sqlite3_step(st), SQLITE_ROW);
-    CHECK_EQ_INT(sqlite3_column_int(st, 0), 9);
+    CHECK_EQ_INT(sqlite3_column_int(st, 0), 10);
     CHECK(sqlite3_column_int(st, 1) <= 1);      /* the newest block only */
     sqlite3_finalize(st);
     sqlite3_close(conn);

@@ -1,9 +1,10 @@
 /* test_store_deliveries.c -- the outbox in the store (store.h,
- * "deliveries"): rows written with their decision, the due ones as the
- * dispatcher reads them, outcomes, replays, counts, the JSON of the API
+ * "deliveries"): rows written with their decision, the fresh and the due
+ * ones as the dispatcher reads them, the channels' marks, outcomes, replays, counts, the JSON of the API
  * and the cancellation of delayed notices whose lead moved on. */
 #include "leadrouter/error.h"
 #include "leadrouter/store.h"
+#include "store/sqlite_impl.h"          /* the statements' text, for their plans */
 #include "test.h"
 
 #include <stdlib.h>
@@ -67,7 +68,44 @@ static int collect(const lr_delivery_job *j, void *ud) {
     return 0;
 }
 
-TEST(due_deliveries_come_with_their_lead_and_in_due_order) {
+/* Collects CHANNEL's fresh deliveries with AFTER < id <= UPTO: *REACHED. */
+static int fresh(lr_store *s, const char *channel, int64_t after, int64_t upto, int limit,
+                 int64_t *skip, size_t nskip, seen *v, int64_t *reached) {
+    return lr_store_fresh_deliveries(s, channel, after, upto, limit, skip, nskip, NULL, collect,
+                                     v, reached);
+}
+
+/* The text of the store's delivery statement NAME. */
+static const char *sql_of(const char *name) {
+#define SQL_CASE(n, sql) if (strcmp(name, #n) == 0) return sql;
+    LR_STORE_DELIVERY_STMTS(SQL_CASE)
+#undef SQL_CASE
+    return "";
+}
+
+/* Does the query plan of SQL (one of the store's statements, as text)
+ * mention WANT? */
+static bool plan_has(lr_store *s, const char *sql, const char *want) {
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    char q[1024];
+    snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
+    bool found = false;
+    if (sqlite3_open(path_, &db) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, q, -1, &st, NULL) == SQLITE_OK)
+        while (sqlite3_step(st) == SQLITE_ROW)
+            found |= strstr((const char *)sqlite3_column_text(st, 3), want) != NULL;
+    else
+        printf("  %s: %s\n", q, sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    (void)s;
+    return found;
+}
+
+/* A fresh delivery (never attempted) is due at once and read by id; once
+ * it has an outcome that is not final it is read by its due time. */
+TEST(fresh_deliveries_come_by_id_and_retries_by_due_time) {
     lr_store *s = open_new();
     if (!s) { CHECK(0); return; }
     int64_t d1, d2, a, b, c;
@@ -76,29 +114,49 @@ TEST(due_deliveries_come_with_their_lead_and_in_due_order) {
     lead_and_decision(s, 2, "L2", "assigned", T0 + 10, &d2);
     CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "ann", "crm", NULL,
                                        "pending", NULL, false, &a), LR_OK);
-    CHECK_EQ_INT(lr_store_add_delivery(s, d2, T0 + 10, 0, "L2", "assigned", "ann", "crm", NULL,
-                                       "pending", NULL, false, &b), LR_OK);
     CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "ann", "mail",
                                        "ann@example.com", "pending", NULL, false, &c), LR_OK);
+    CHECK_EQ_INT(lr_store_add_delivery(s, d2, T0 + 10, 0, "L2", "assigned", "ann", "crm", NULL,
+                                       "pending", NULL, false, &b), LR_OK);
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     seen v = { 0 };
     char prev[16] = "";
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 5, 10, NULL, 0, NULL, collect, &v), LR_OK);
-    CHECK_EQ_INT(v.n, 1);                       /* L2's is not due yet */
+    int64_t reached = -1;
+    CHECK_EQ_INT(fresh(s, "crm", 0, INT64_MAX, 10, NULL, 0, &v, &reached), LR_OK);
+    CHECK_EQ_INT(v.n, 2);                       /* by id, the other channel's left out */
     CHECK_EQ_INT(v.ids[0], a);
-    CHECK_EQ_STR(v.lead_json[0], "{\"id\":\"L1\"}");
-    memset(&v, 0, sizeof v);
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 10, 10, NULL, 0, NULL, collect, &v), LR_OK);
-    CHECK_EQ_INT(v.n, 2);
     CHECK_EQ_INT(v.ids[1], b);
-    memset(&v, 0, sizeof v);                    /* the busy ones are left out */
+    CHECK_EQ_STR(v.lead_json[0], "{\"id\":\"L1\"}");
+    CHECK_EQ_INT(reached, b);                   /* the newest id: no more to read */
+    v = (seen){ 0 };
+    CHECK_EQ_INT(fresh(s, "crm", a, INT64_MAX, 10, NULL, 0, &v, &reached), LR_OK);
+    CHECK_EQ_INT(v.n, 1);                       /* above the cursor only */
+    CHECK_EQ_INT(v.ids[0], b);
+    v = (seen){ 0 };
+    CHECK_EQ_INT(fresh(s, "crm", 0, c, 10, NULL, 0, &v, &reached), LR_OK);
+    CHECK_EQ_INT(v.n, 1);                       /* not above UPTO (not durable yet) */
+    CHECK_EQ_INT(reached, c);
+    v = (seen){ 0 };
+    CHECK_EQ_INT(fresh(s, "crm", 0, INT64_MAX, 1, NULL, 0, &v, &reached), LR_OK);
+    CHECK_EQ_INT(v.n, 1);                       /* a full page: reached its last row */
+    CHECK_EQ_INT(reached, a);
+    v = (seen){ 0 };                            /* the busy ones are left out */
     int64_t skip[] = { b, 999, a };
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 10, 10, skip, 3, NULL, collect, &v), LR_OK);
+    CHECK_EQ_INT(fresh(s, "crm", 0, INT64_MAX, 10, skip, 3, &v, &reached), LR_OK);
+    CHECK_EQ_INT(v.n, 0);
+    CHECK_EQ_INT(reached, b);
+    v = (seen){ 0 };
+    CHECK_EQ_INT(fresh(s, "crm", b, INT64_MAX, 10, NULL, 0, &v, &reached), LR_OK);
+    CHECK_EQ_INT(v.n, 0);
+    CHECK_EQ_INT(reached, b);                   /* nothing above: the cursor stays */
+    /* the due query has none of them, nor a time to wait for */
+    v = (seen){ 0 };
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 10, 10, NULL, 0, NULL, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 0);
     lr_time next = 0;
     CHECK_EQ_INT(lr_store_next_delivery(s, "mail", &next), LR_OK);
-    CHECK_EQ_INT(next, T0);
-    /* outcomes: delivered leaves the due list; retrying comes back at next_at */
+    CHECK_EQ_INT(next, LR_TIME_NONE);
+    /* outcomes: delivered leaves; retrying comes back through the due query at next_at */
     CHECK_EQ_INT(lr_store_begin(s), LR_OK);
     CHECK_EQ_INT(lr_store_delivery_result(s, a, "delivered", 1, LR_TIME_NONE, T0 + 20, T0, 200, NULL,
                                           prev),
@@ -107,9 +165,14 @@ TEST(due_deliveries_come_with_their_lead_and_in_due_order) {
                                           "answered 503", prev), LR_OK);
     CHECK_EQ_INT(lr_store_delivery_result(s, 999, "dead", 1, LR_TIME_NONE, T0, T0, 0, "x", prev), LR_ENOENT);
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
-    memset(&v, 0, sizeof v);
+    v = (seen){ 0 };
+    CHECK_EQ_INT(fresh(s, "crm", 0, INT64_MAX, 10, NULL, 0, &v, &reached), LR_OK);
+    CHECK_EQ_INT(v.n, 0);
     CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 4999, 10, NULL, 0, NULL, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 0);
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 5000, 10, NULL, 0, NULL, collect, &v), LR_OK);
+    CHECK_EQ_INT(v.n, 1);
+    CHECK_EQ_INT(v.ids[0], b);
     CHECK_EQ_INT(lr_store_next_delivery(s, "crm", &next), LR_OK);
     CHECK_EQ_INT(next, T0 + 5000);
     lr_delivery_counts k;
@@ -118,6 +181,35 @@ TEST(due_deliveries_come_with_their_lead_and_in_due_order) {
     CHECK_EQ_INT(k.n[LR_DLV_RETRYING], 1);
     CHECK_EQ_INT(k.n[LR_DLV_DELIVERED], 1);
     CHECK_EQ_INT(k.n[LR_DLV_DEAD], 0);
+    /* the dispatcher's reads use the index and the ids, never a whole scan */
+    CHECK(plan_has(s, sql_of("DLV_DUE"), "USING INDEX deliveries_due"));
+    CHECK(plan_has(s, sql_of("DLV_NEXT"), "INDEX deliveries_due"));
+    CHECK(plan_has(s, sql_of("DLV_FRESH"), "USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"));
+    remove_db(s);
+}
+
+/* A channel's mark: 0 until stored, then what was stored last, in the
+ * writer's transaction. */
+TEST(a_channels_mark_is_kept_with_its_transaction) {
+    lr_store *s = open_new();
+    if (!s) { CHECK(0); return; }
+    int64_t m = -1;
+    CHECK_EQ_INT(lr_store_outbox_mark(s, "crm", &m), LR_OK);
+    CHECK_EQ_INT(m, 0);
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    CHECK_EQ_INT(lr_store_set_outbox_mark(s, "crm", 41), LR_OK);
+    CHECK_EQ_INT(lr_store_set_outbox_mark(s, "mail", 7), LR_OK);
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    CHECK_EQ_INT(lr_store_set_outbox_mark(s, "crm", 41), LR_OK);    /* unchanged: no write */
+    CHECK_EQ_INT(lr_store_set_outbox_mark(s, "crm", 42), LR_OK);
+    CHECK_EQ_INT(lr_store_rollback(s), LR_OK);
+    CHECK_EQ_INT(lr_store_outbox_mark(s, "crm", &m), LR_OK);
+    CHECK_EQ_INT(m, 41);
+    CHECK_EQ_INT(lr_store_outbox_mark(s, "mail", &m), LR_OK);
+    CHECK_EQ_INT(m, 7);
+    CHECK_EQ_INT(lr_store_outbox_mark(s, "sms", &m), LR_OK);
+    CHECK_EQ_INT(m, 0);
     remove_db(s);
 }
 
@@ -244,8 +336,9 @@ TEST(a_known_delivery_comes_without_its_bodies_unless_conditional) {
                                        "pending", NULL, false, &a), LR_OK);
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     int n = 0;
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 10, NULL, 0, know_all, no_bodies, &n),
-                 LR_OK);
+    int64_t reached;
+    CHECK_EQ_INT(lr_store_fresh_deliveries(s, "crm", 0, INT64_MAX, 10, NULL, 0, know_all,
+                                           no_bodies, &n, &reached), LR_OK);
     CHECK_EQ_INT(n, 1);
     /* a conditional one (after: 1 s) is read whole: moved_on needs the decisions */
     CHECK_EQ_INT(lr_store_begin(s), LR_OK);
@@ -280,7 +373,8 @@ TEST(a_read_transaction_keeps_one_snapshot) {
     CHECK_EQ_INT(lr_store_read_begin(s), LR_OK);
     CHECK_EQ_INT(lr_store_read_begin(s), LR_ESTATE);        /* one at a time */
     seen v = { 0 };
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 10, NULL, 0, NULL, collect, &v), LR_OK);
+    int64_t reached = 0;
+    CHECK_EQ_INT(fresh(s, "crm", 0, INT64_MAX, 10, NULL, 0, &v, &reached), LR_OK);
     CHECK_EQ_INT(v.n, 1);
     CHECK_EQ_INT(lr_store_begin(w), LR_OK);                 /* a writer is not held up */
     lead_and_decision(w, 2, "L2", "assigned", T0, &d2);
@@ -288,14 +382,15 @@ TEST(a_read_transaction_keeps_one_snapshot) {
                                        "pending", NULL, false, &b), LR_OK);
     CHECK_EQ_INT(lr_store_commit(w), LR_OK);
     v = (seen){ 0 };
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 10, NULL, 0, NULL, collect, &v), LR_OK);
+    CHECK_EQ_INT(fresh(s, "crm", 0, INT64_MAX, 10, NULL, 0, &v, &reached), LR_OK);
     CHECK_EQ_INT(v.n, 1);                                   /* the snapshot of the first read */
+    CHECK_EQ_INT(reached, a);               /* so the cursor cannot pass the newer one */
     CHECK_EQ_INT(lr_store_read_end(s), LR_OK);
     CHECK_EQ_INT(lr_store_read_end(s), LR_OK);              /* none open: nothing to do */
     v = (seen){ 0 };
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 10, NULL, 0, NULL, collect, &v), LR_OK);
-    CHECK_EQ_INT(v.n, 2);
-    CHECK_EQ_INT(v.ids[1], b);
+    CHECK_EQ_INT(fresh(s, "crm", a, INT64_MAX, 10, NULL, 0, &v, &reached), LR_OK);
+    CHECK_EQ_INT(v.n, 1);
+    CHECK_EQ_INT(v.ids[0], b);
     lr_store_close(w);
     remove_db(s);
 }
@@ -313,9 +408,9 @@ static bool know_odd(int64_t id, void *ud) {
     return id % 2;
 }
 
-/* More due rows than one read buffer holds: all of them, in order, known
- * ones from the due query's row and the others read whole. */
-TEST(many_due_deliveries_come_in_order) {
+/* More fresh rows than one read buffer holds: all of them, in order,
+ * known ones from the query's row and the others read whole. */
+TEST(many_fresh_deliveries_come_in_order) {
     lr_store *s = open_new();
     if (!s) { CHECK(0); return; }
     CHECK_EQ_INT(lr_store_begin(s), LR_OK);
@@ -328,27 +423,31 @@ TEST(many_due_deliveries_come_in_order) {
                                            "pending", NULL, false, &x), LR_OK);
     }
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
-    int64_t st[2] = { 0, 0 };
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 1000, NULL, 0, know_odd, count_in_order,
-                                         st), LR_OK);
+    int64_t st[2] = { 0, 0 }, reached = 0;
+    CHECK_EQ_INT(lr_store_fresh_deliveries(s, "crm", 0, INT64_MAX, 1000, NULL, 0, know_odd,
+                                           count_in_order, st, &reached), LR_OK);
     CHECK_EQ_INT(st[1], 150);
+    CHECK_EQ_INT(reached, 150);
     int64_t lim[2] = { 0, 0 };
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 100, NULL, 0, NULL, count_in_order, lim),
-                 LR_OK);
+    CHECK_EQ_INT(lr_store_fresh_deliveries(s, "crm", 0, INT64_MAX, 100, NULL, 0, NULL,
+                                           count_in_order, lim, &reached), LR_OK);
     CHECK_EQ_INT(lim[1], 100);
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 0, NULL, 0, NULL, count_in_order, lim),
-                 LR_OK);                                    /* a limit of 0: nothing */
-    CHECK_EQ_INT(lim[1], 100);
+    CHECK_EQ_INT(reached, 100);
+    reached = 7;
+    CHECK_EQ_INT(lr_store_fresh_deliveries(s, "crm", 0, INT64_MAX, 0, NULL, 0, NULL,
+                                           count_in_order, lim, &reached), LR_OK);
+    CHECK_EQ_INT(lim[1], 100);                              /* a limit of 0: nothing */
     remove_db(s);
 }
 
 int main(void) {
-    RUN(due_deliveries_come_with_their_lead_and_in_due_order);
+    RUN(fresh_deliveries_come_by_id_and_retries_by_due_time);
+    RUN(a_channels_mark_is_kept_with_its_transaction);
     RUN(delivery_json_and_pages);
     RUN(retry_makes_a_dead_delivery_pending_again);
     RUN(a_delayed_notice_knows_when_its_lead_moved_on);
     RUN(a_known_delivery_comes_without_its_bodies_unless_conditional);
     RUN(a_read_transaction_keeps_one_snapshot);
-    RUN(many_due_deliveries_come_in_order);
+    RUN(many_fresh_deliveries_come_in_order);
     return test_report();
 }

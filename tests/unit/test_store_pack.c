@@ -133,6 +133,13 @@ static int collect(const lr_delivery_job *j, void *ud) {
     return 0;
 }
 
+/* The fresh deliveries of CHANNEL (all of them are), at most LIMIT. */
+static int fresh(lr_store *s, const char *channel, int limit, got *g) {
+    int64_t reached = 0;
+    return lr_store_fresh_deliveries(s, channel, 0, INT64_MAX, limit, NULL, 0, NULL, collect, g,
+                                     &reached);
+}
+
 /* A decision over 100 candidates, stored compact (COMPACT: the decision
  * given) or compressed, read back every way the store reads decisions. */
 static void long_why_round_trip(bool compact) {
@@ -157,7 +164,7 @@ static void long_why_round_trip(bool compact) {
     CHECK_EQ_INT(lr_store_lead_json(s, "L1", NULL, &b), LR_OK);
     CHECK_CONTAINS(b.data, want.data);
     got g = { LR_BUF_INIT, 0, 0 };              /* a webhook's body */
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 10, NULL, 0, NULL, collect, &g), LR_OK);
+    CHECK_EQ_INT(fresh(s, "crm", 10, &g), LR_OK);
     CHECK_EQ_INT(g.n, 1);
     CHECK_EQ_STR(g.json.data, json.data);
     lr_buf_reset(&b);                           /* the statistics still see rule and pool */
@@ -239,7 +246,10 @@ TEST(a_schema_4_file_migrates_and_its_old_rows_read_as_stored) {
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     lr_store_close(s);
     s = NULL;
-    CHECK_EQ_INT(sql_int("PRAGMA user_version"), 9);
+    CHECK_EQ_INT(sql_int("PRAGMA user_version"), 10);
+    CHECK_EQ_INT(sql_int("SELECT count(*) FROM sqlite_schema WHERE name = 'outbox_marks'"), 1);
+    CHECK_EQ_INT(sql_int("SELECT instr(sql, 'updated_at IS NOT NULL') > 0 FROM sqlite_schema"
+                         " WHERE name = 'deliveries_due'"), 1);
     CHECK_EQ_INT(sql_int("SELECT count(*) FROM sqlite_schema WHERE name = 'leads_agent'"), 0);
     CHECK_EQ_INT(sql_int("SELECT count(*) FROM sqlite_schema WHERE name = 'decisions_seq'"), 0);
     /* a row as schema 4 wrote it: the whole JSON in body, why NULL */
@@ -313,12 +323,12 @@ TEST(a_damaged_decision_comes_as_unreadable_and_holds_back_no_other_delivery) {
     CHECK_EQ_INT(sql("UPDATE decisions SET why = x'00' WHERE lead = 'L1'"), SQLITE_OK);
     s = reopen(s);
     got g = { LR_BUF_INIT, 0, 0 };
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 10, NULL, 0, NULL, collect, &g), LR_OK);
+    CHECK_EQ_INT(fresh(s, "crm", 10, &g), LR_OK);
     CHECK_EQ_INT(g.n, 2);                       /* L1's, marked unreadable, then L2's whole */
     CHECK_EQ_INT(g.unreadable, 1);
     CHECK_EQ_STR(g.json.data, j2.data);
     g.n = g.unreadable = 0;                     /* a limit of one: the damaged one comes */
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 1, NULL, 0, NULL, collect, &g), LR_OK);
+    CHECK_EQ_INT(fresh(s, "crm", 1, &g), LR_OK);
     CHECK_EQ_INT(g.unreadable, 1);
     lr_buf_release(&g.json);
     lr_buf_release(&j1);
@@ -469,12 +479,12 @@ static void brief_delivery(int form, int what, const char *want_why) {
     s = reopen(NULL);
 
     got g = { LR_BUF_INIT, 0, 0 };              /* made brief: without the candidates */
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0, 10, NULL, 0, NULL, collect, &g), LR_OK);
+    CHECK_EQ_INT(fresh(s, "crm", 10, &g), LR_OK);
     CHECK_EQ_INT(g.n, 1);
     CHECK_EQ_STR(g.json.data, want.data);
     CHECK(g.json.data && !strstr(g.json.data, "candidates"));
     g.n = 0;                                    /* made for `why: full`: the whole decision */
-    CHECK_EQ_INT(lr_store_due_deliveries(s, "audit", T0, 10, NULL, 0, NULL, collect, &g), LR_OK);
+    CHECK_EQ_INT(fresh(s, "audit", 10, &g), LR_OK);
     CHECK_EQ_INT(g.n, 1);
     CHECK_EQ_STR(g.json.data, json.data);
     CHECK_CONTAINS(g.json.data, "\"candidates\":[{\"agent\":\"agent000\",\"chosen\":true}");

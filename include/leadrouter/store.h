@@ -302,7 +302,11 @@ int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int l
  * query leaves out; they are due at once) with AFTER < id <= UPTO, by id,
  * at most LIMIT rows. *REACHED (on LR_OK): an id such that every fresh
  * delivery of CHANNEL up to it was among the rows read -- UPTO, or the
- * newest id, when fewer than LIMIT were; else the last row's id. */
+ * newest id, when fewer than LIMIT were; else the last row's id (AFTER
+ * when nothing was read). A row whose decision is missing comes as
+ * unreadable. The scan reads every channel's rows above AFTER (the ids are
+ * the only index): a channel without a stored mark reads the whole table
+ * once. */
 int lr_store_fresh_deliveries(lr_store *s, const char *channel, int64_t after, int64_t upto,
                               int limit, int64_t *skip, size_t nskip, lr_store_known_fn known,
                               lr_store_job_cb cb, void *ud, int64_t *reached);

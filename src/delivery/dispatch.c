@@ -3,7 +3,9 @@
  * outcome and schedules retries.
  *
  * The loop: for each channel with a free slot, read its due deliveries
- * (skipping those in flight) and start a transfer for each; then
+ * (skipping those in flight) -- retries and replays by due time, then the
+ * fresh ones by id above the channel's cursor -- and start a transfer for
+ * each; then
  * curl_multi_poll() until a transfer ends, the next retry is due, a poke
  * arrives (curl_multi_wakeup) or a second passes (so a replay made by
  * another process, `leadrouter deliveries retry`, is seen).
@@ -140,6 +142,7 @@ struct lr_dispatcher {
     breaker *breakers;              /* grown under mu; written by the thread only */
     size_t nbreakers, breakercap;
     bool poked, stopping;
+    bool joined;                    /* lr_dispatch_stop has run */
     int64_t durable;                /* the newest delivery id known on disk */
     hint *hints[HINT_SLOTS];        /* the writer's bodies of fresh deliveries, by id */
     size_t nhints, hint_bytes;
@@ -925,10 +928,17 @@ int lr_dispatch_start(const char *db_path, lr_store_sync sync, lr_dispatch_repor
 void lr_dispatch_stop(lr_dispatcher *d) {
     if (!d) return;
     pthread_mutex_lock(&d->mu);
-    d->stopping = true;
+    bool joined = d->joined;
+    d->stopping = d->joined = true;
     pthread_mutex_unlock(&d->mu);
+    if (joined) return;
     curl_multi_wakeup(d->multi);
     pthread_join(d->thread, NULL);
+}
+
+void lr_dispatch_free(lr_dispatcher *d) {
+    if (!d) return;
+    lr_dispatch_stop(d);
     curl_multi_cleanup(d->multi);
     lr_store_close(d->store);
     chanset_unref(d->chans);

@@ -104,8 +104,13 @@ typedef int (*lr_dispatch_mark_fn)(const char *channel, int64_t fresh_from, void
  * FN's first error. Thread-safe. */
 int lr_dispatch_marks(lr_dispatcher *d, lr_dispatch_mark_fn fn, void *ud);
 
-/* Stops the thread (attempts in flight are abandoned: they stay open in the
- * store and are sent again later) and frees everything. Accepts NULL. */
+/* Stops the thread: attempts in flight are abandoned (they stay open in the
+ * store and are sent again later) and nothing more is reported. The other
+ * functions may still be called, until lr_dispatch_free. Accepts NULL. */
 void lr_dispatch_stop(lr_dispatcher *d);
+
+/* Frees a stopped dispatcher (lr_dispatch_stop) and what it held. Accepts
+ * NULL. */
+void lr_dispatch_free(lr_dispatcher *d);
 
 #endif

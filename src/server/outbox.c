@@ -182,8 +182,8 @@ void lr_outbox_decision(lr_service *svc, const lr_decision *d, int64_t decision_
 /* Outcomes wait until LR_RESULTS_BATCH of them wait, or the oldest has
  * waited LR_RESULTS_WAIT_MS: a transaction (and a flush) of their own for
  * each would cost the routing more than all of their UPDATEs, and each
- * commit that records some rewrites the pages of their rows and of the
- * due index (writer_main). The first one wakes the writer only to set its
+ * commit that records some rewrites the pages of their rows (and of the
+ * due index, for retries; writer_main). The first one wakes the writer only to set its
  * timer. */
 void lr_outbox_report(lr_delivery_result *r, void *ud) {
     lr_service *svc = ud;

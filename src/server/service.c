@@ -132,7 +132,8 @@ static void *writer_main(void *arg) {
             svc->queued -= n;
         }
         /* outcomes: only once due (each transaction that records some
-         * rewrites their rows' pages and the due index's), all at a stop */
+         * rewrites their rows' pages, and the due index's for retries),
+         * all at a stop */
         lr_delivery_result *results = NULL;
         if (svc->results && (svc->stopping || results_due(svc, wall_ms()))) {
             results = svc->results;
@@ -585,11 +586,9 @@ lr_time lr_service_now(const lr_service *svc) { return lr_engine_now(svc->eng); 
 void lr_service_stop(lr_service *svc) {
     if (!svc) return;
     lr_service_stop_readers(svc);   /* they finish their queue (stats ask the writer) */
-    pthread_mutex_lock(&svc->mu);
-    lr_dispatcher *d = svc->dispatch;
-    svc->dispatch = NULL;
-    pthread_mutex_unlock(&svc->mu);
-    lr_dispatch_stop(d);            /* its last outcomes are recorded below */
+    /* no more outcomes; its last ones are recorded below. The writer and the
+     * flusher may still call it (hints, marks, pokes): freed after them */
+    lr_dispatch_stop(svc->dispatch);
     if (svc->started) {
         pthread_mutex_lock(&svc->mu);
         svc->stopping = true;
@@ -601,6 +600,8 @@ void lr_service_stop(lr_service *svc) {
     lr_flusher_stop(svc->flusher);  /* its last flush releases the last callers */
     svc->flusher = NULL;
     lr_checkpointer_stop(svc->checkpointer);
+    lr_dispatch_free(svc->dispatch);
+    svc->dispatch = NULL;
     pthread_cond_destroy(&svc->rwork);
     pthread_mutex_destroy(&svc->rmu);
     for (lr_delivery_result *r = svc->results, *next; r; r = next) {

@@ -148,8 +148,9 @@ static lr_delivery_job job_row(sqlite3_stmt *st) {
     };
 }
 
-/* Reads delivery ID's job (its row, decision and lead) and hands it to CB:
- * CB's return, or an error. */
+/* Reads delivery ID's job (its row, decision and lead) and hands it to CB
+ * (as unreadable when its decision cannot be read or is missing): CB's
+ * return, or an error. */
 static int one_job(lr_store *s, int64_t id, lr_store_job_cb cb, void *ud) {
     sqlite3_stmt *st = s->st[SQ_DLV_JOB];
     int b = sqlite3_bind_int64(st, 1, id);
@@ -169,6 +170,11 @@ static int one_job(lr_store *s, int64_t id, lr_store_job_cb cb, void *ud) {
         j.lead_len = (size_t)sqlite3_column_bytes(st, 10);
         j.moved_on = sqlite3_column_int(st, 11) != 0;
         if (urc == LR_OK) stop = cb(&j, ud);
+    } else if (b == SQLITE_DONE) {
+        /* its decision's row is missing (the join finds none): it cannot
+         * be sent, and the caller settles it rather than meet it again */
+        lr_delivery_job j = { .id = id, .unreadable = true };
+        stop = cb(&j, ud);
     }
     int rc = lr_sq_finish(s, st, b);
     if (urc != LR_OK) return urc;
@@ -272,6 +278,7 @@ int lr_store_fresh_deliveries(lr_store *s, const char *channel, int64_t after, i
                               int limit, int64_t *skip, size_t nskip, lr_store_known_fn known,
                               lr_store_job_cb cb, void *ud, int64_t *reached) {
     lr_sq_defer_drain(s);
+    *reached = after;
     if (limit <= 0) return LR_OK;
     if (nskip > 1) qsort(skip, nskip, sizeof *skip, id_cmp);
     /* the newest id now: "every row up to UPTO was read" must not cover
@@ -285,10 +292,7 @@ int lr_store_fresh_deliveries(lr_store *s, const char *channel, int64_t after, i
     }
     int rc = lr_sq_finish(s, st, b);
     if (rc != LR_OK) return rc;
-    if (upto <= after) {
-        *reached = after;
-        return LR_OK;
-    }
+    if (upto <= after) return LR_OK;
     st = s->st[SQ_DLV_FRESH];
     b = lr_sq_bind_str(st, 1, channel);
     if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 2, after);

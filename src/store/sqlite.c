@@ -88,9 +88,9 @@
  *       dispatcher scans the ids above a cursor per channel, in the pages
  *       the writer has just written (until version 9 every delivery went
  *       through the index: an entry inserted with its decision's commit,
- *       removed with its outcome's; 1.6 of a commit's 17.8 pages with a
- *       webhook on every decision). No index on status: each outcome
- *       would move an entry in it.
+ *       removed with its outcome's; with a webhook on every decision, 19.1
+ *       pages a commit then, 17.2 now: docs/benchmarks.md). No index on
+ *       status: each outcome would move an entry in it.
  *   outbox_marks(channel TEXT PRIMARY KEY, fresh_from)
  *       per channel, an id at or below its lowest fresh delivery not yet
  *       settled: where the dispatcher's scan starts after a restart

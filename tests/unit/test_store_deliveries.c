@@ -326,6 +326,11 @@ static int no_bodies(const lr_delivery_job *j, void *ud) {
     return 0;
 }
 
+static int count_unreadable(const lr_delivery_job *j, void *ud) {
+    *(int *)ud += j->unreadable && !j->decision_json;
+    return 0;
+}
+
 TEST(a_known_delivery_comes_without_its_bodies_unless_conditional) {
     lr_store *s = open_new();
     if (!s) { CHECK(0); return; }
@@ -351,6 +356,16 @@ TEST(a_known_delivery_comes_without_its_bodies_unless_conditional) {
     CHECK_EQ_INT(v.n, 1);
     CHECK_EQ_INT(v.ids[0], b);
     CHECK_EQ_STR(v.lead_json[0], "{\"id\":\"L1\"}");
+    /* a delivery whose decision row is missing comes, as unreadable: the
+     * dispatcher settles it instead of passing over it */
+    sqlite3 *db = NULL;
+    CHECK_EQ_INT(sqlite3_open(path_, &db), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_exec(db, "DELETE FROM decisions", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    int unreadable = 0;
+    CHECK_EQ_INT(lr_store_fresh_deliveries(s, "crm", 0, INT64_MAX, 10, NULL, 0, NULL,
+                                           count_unreadable, &unreadable, &reached), LR_OK);
+    CHECK_EQ_INT(unreadable, 1);
     remove_db(s);
 }
 
@@ -434,9 +449,10 @@ TEST(many_fresh_deliveries_come_in_order) {
     CHECK_EQ_INT(lim[1], 100);
     CHECK_EQ_INT(reached, 100);
     reached = 7;
-    CHECK_EQ_INT(lr_store_fresh_deliveries(s, "crm", 0, INT64_MAX, 0, NULL, 0, NULL,
+    CHECK_EQ_INT(lr_store_fresh_deliveries(s, "crm", 3, INT64_MAX, 0, NULL, 0, NULL,
                                            count_in_order, lim, &reached), LR_OK);
     CHECK_EQ_INT(lim[1], 100);                              /* a limit of 0: nothing */
+    CHECK_EQ_INT(reached, 3);                               /* and the cursor stays */
     remove_db(s);
 }
 

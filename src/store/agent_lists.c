@@ -415,8 +415,15 @@ int lr_sq_agent_lose(lr_store *s, const char *agent, int64_t seq) {
 
 int lr_sq_agent_walk(lr_store *s, const lr_lead_query *q, int64_t after, int want,
                      lr_sq_row_fn fn, void *ud) {
-    sqlite3_stmt *pairs = s->st[SQ_AGENT_ROWS];
-    int psrc = lr_sq_bind_str(pairs, 1, q->agent), rc = LR_OK, got = 0;
+    return lr_sq_blocks_walk(s, SQ_AGENT_ROWS, "lead_agent_blocks", q->agent, q, after, want,
+                             fn, ud);
+}
+
+/* (The same lists, per source: lead_source_blocks, sqlite.c.) */
+int lr_sq_blocks_walk(lr_store *s, int rows, const char *table, const char *key,
+                      const lr_lead_query *q, int64_t after, int want, lr_sq_row_fn fn, void *ud) {
+    sqlite3_stmt *pairs = s->st[rows];
+    int psrc = lr_sq_bind_str(pairs, 1, key), rc = LR_OK, got = 0;
     if (psrc == SQLITE_OK) psrc = sqlite3_bind_int64(pairs, 2, after >> SHIFT);
     while (got < want && psrc == SQLITE_OK && (psrc = sqlite3_step(pairs)) == SQLITE_ROW) {
         psrc = SQLITE_OK;
@@ -442,8 +449,8 @@ int lr_sq_agent_walk(lr_store *s, const lr_lead_query *q, int64_t after, int wan
         const unsigned char *p = sqlite3_column_blob(pairs, 1);
         int n = sqlite3_column_bytes(pairs, 1);
         if (n % 2) {
-            snprintf(s->err, sizeof s->err, "lead_agent_blocks (%s, %lld): a list of odd length",
-                     q->agent, (long long)block);
+            snprintf(s->err, sizeof s->err, "%s (%s, %lld): a list of odd length", table, key,
+                     (long long)block);
             rc = LR_EDAMAGED;
             break;
         }

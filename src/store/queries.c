@@ -202,8 +202,12 @@ int lr_store_list_leads(lr_store *s, const lr_lead_query *q, lr_buf *out) {
     if (q->agent) {
         rc = lr_sq_agent_walk(s, q, after, q->limit + 1, write_row, &pg);
         if (rc > 0) rc = LR_OK;     /* write_row's stop */
+    } else if (q->source && !q->state) {
+        rc = lr_sq_blocks_walk(s, SQ_SOURCE_ROWS, "lead_source_blocks", q->source, q, after,
+                               q->limit + 1, write_row, &pg);
+        if (rc > 0) rc = LR_OK;     /* write_row's stop */
     } else {
-        sqlite3_stmt *st = s->st[q->state ? SQ_LIST_STATE : q->source ? SQ_LIST_SOURCE : SQ_LIST_ALL];
+        sqlite3_stmt *st = s->st[q->state ? SQ_LIST_STATE : SQ_LIST_ALL];
         int src = lr_sq_bind_list_filters(st, q);
         if (src == SQLITE_OK) src = sqlite3_bind_int64(st, 5, after);
         if (src == SQLITE_OK) src = sqlite3_bind_int(st, 6, q->limit + 1);

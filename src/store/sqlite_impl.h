@@ -76,8 +76,18 @@
     X(LIST_AGENT_ONE, LR_SQ_LIST_COLS "WHERE seq = ?5" LR_SQ_LIST_FILTERS)      \
     X(LIST_STATE, LR_SQ_LIST_COLS "INDEXED BY leads_state WHERE state = ?2 AND seq > ?5" \
                   LR_SQ_LIST_TAIL)                                              \
-    X(LIST_SOURCE, LR_SQ_LIST_COLS "INDEXED BY leads_source WHERE source = ?3 AND seq > ?5" \
-                   LR_SQ_LIST_TAIL)                                             \
+    X(SOURCE_BLOCK_ADD, "INSERT OR IGNORE INTO lead_source_blocks(source, block)" \
+                        " VALUES (?1, ?2)")                                      \
+    X(SOURCE_OPEN_BELOW, "SELECT DISTINCT block FROM lead_source_blocks"        \
+                         " WHERE seqs IS NULL AND block < ?1 ORDER BY block")    \
+    X(SOURCE_CLOSE, "INSERT INTO lead_source_blocks(source, block, seqs)"       \
+                    " SELECT source, ?1, lr_agent_offsets(seq) FROM leads"       \
+                    " WHERE seq >= ?1 << " LR_SQ_AGENT_BLOCK_BITS                \
+                    " AND seq < (?1 + 1) << " LR_SQ_AGENT_BLOCK_BITS              \
+                    " AND source IS NOT NULL GROUP BY source"                     \
+                    " ON CONFLICT (source, block) DO UPDATE SET seqs = excluded.seqs") \
+    X(SOURCE_ROWS, "SELECT block, seqs FROM lead_source_blocks"                 \
+                   " WHERE source = ?1 AND block >= ?2 ORDER BY block")          \
     X(ST_LEADS, "SELECT count(*) FROM leads")                                   \
     X(ST_ACTIONS, "SELECT action, count(*) FROM decisions GROUP BY action ORDER BY action") \
     X(ST_AGENTS, "SELECT agent, 0, action, count(*) FROM decisions WHERE agent IS NOT NULL" \
@@ -190,6 +200,15 @@ struct lr_store {
     int64_t last_event;             /* seq of this handle's last append, 0 before any */
     struct lr_sq_seqslot *seqs;     /* owned: the seqs of leads added (sqlite.c), or NULL */
     struct lr_sq_agents *agents;    /* owned: open lists of agents' leads (agent_lists.c), or NULL */
+    struct lr_sq_source_seen {      /* (source, block) rows this handle wrote and that
+                                       are committed or in the open transaction
+                                       (sqlite.c, add_lead); forgotten as the seqs are */
+        int64_t block;
+        char source[48];
+    } source_seen[8];
+    size_t nsource_seen;
+    int64_t source_open;            /* 1 + the block whose source rows this handle keeps
+                                       open; 0: not known (close what is open below) */
     bool replaying;                 /* inside lr_store_replay: writes refused */
     char err[256];                  /* message of the last failure */
     struct ZSTD_CCtx_s *zc;         /* owned, made at the first use (decision_pack.c) */
@@ -252,11 +271,15 @@ void lr_sq_agents_forget(lr_store *s);
 /* Marks them for a reload before the next write, freeing nothing (after
  * a failed statement, while callers may hold them). */
 void lr_sq_agents_distrust(lr_store *s);
-/* Calls FN with each lead of Q->agent (Q's filters applied) with a seq
+/* Calls FN with each lead of KEY's blocks (ROWS: a statement giving
+ * (block, seqs) rows of a per-block list table, ?1 the key, ?2 the first
+ * block; TABLE its name, for messages), Q's filters applied, with a seq
  * after AFTER, in seq order, WANT at most; FN's statement has the
  * LR_SQ_LIST_COLS columns. Stops at FN's first non-zero return, which it
- * returns. */
+ * returns. lr_sq_agent_walk: Q->agent's leads through lead_agent_blocks. */
 typedef int (*lr_sq_row_fn)(sqlite3_stmt *st, void *ud);
+int lr_sq_blocks_walk(lr_store *s, int rows, const char *table, const char *key,
+                      const lr_lead_query *q, int64_t after, int want, lr_sq_row_fn fn, void *ud);
 int lr_sq_agent_walk(lr_store *s, const lr_lead_query *q, int64_t after, int want,
                      lr_sq_row_fn fn, void *ud);
 

@@ -6,7 +6,9 @@
  * (the handle's memory gone without a close), the deferred writes, and a
  * file of schema 8 migrated. After each step the lists written in the
  * file are checked against the leads' rows: each one exact. Listings are
- * also read through the state, source and since filters. */
+ * also read through the state, source and since filters, and by source
+ * alone (lead_source_blocks, schema 11: every lead with a source has its
+ * block's row; a file of schema 10 migrated). */
 #include "leadrouter/buf.h"
 #include "leadrouter/error.h"
 #include "leadrouter/store.h"
@@ -24,7 +26,9 @@
 
 static const char *const AGENTS[NAGENTS] = { "alice", "bob", "carol", "dave", "erin", "sparse" };
 
-static const char *const SOURCES[2] = { "web", "ads" };
+#define NSOURCES 3
+static const char *const SOURCES[NSOURCES] = { "web", "ads", "rare" };
+#define ANY NAGENTS                     /* check_listing: no agent in the query */
 
 /* The model: each lead's seq, agent (-1: none), whether it is closed (a
  * lead with an agent is assigned or closed, one without waiting) and its
@@ -68,8 +72,9 @@ static void add_lead(lr_store *s, model *m) {
     char id[16];
     lead_id(i, id);
     CHECK_EQ_INT(lr_store_append_event(s, seq, 0, "lead", id, "{}", 2), LR_OK);
-    int src = (int)rnd(2);
-    CHECK_EQ_INT(lr_store_add_lead(s, id, SOURCES[src], seq * 1000, "{}", 2, hash_of(i),
+    uint32_t rs = rnd(100);             /* none now and then, the rare one rarely */
+    int src = rs < 5 ? -1 : rs < 7 ? 2 : (int)rnd(2);
+    CHECK_EQ_INT(lr_store_add_lead(s, id, src < 0 ? NULL : SOURCES[src], seq * 1000, "{}", 2, hash_of(i),
                                    a < 0 ? "waiting" : "assigned", a < 0 ? NULL : AGENTS[a]), LR_OK);
     m->seq[i] = seq;
     m->agent[i] = a;
@@ -96,9 +101,10 @@ static void change_lead(lr_store *s, model *m) {
  * keeps, in seq order, each once, and a last page that says so. */
 static void check_listing(lr_store *s, const model *m, int a, int limit, lr_lead_query f) {
     int want[MAXLEADS], nw = 0;
+    const char *who = a == ANY ? "(any)" : AGENTS[a];
     for (int i = 0; i < m->n; i++)      /* leads are added in seq order */
-        if (m->agent[i] == a && (!f.state || strcmp(f.state, state_of(m, i)) == 0) &&
-            (!f.source || strcmp(f.source, SOURCES[m->src[i]]) == 0) &&
+        if ((a == ANY || m->agent[i] == a) && (!f.state || strcmp(f.state, state_of(m, i)) == 0) &&
+            (!f.source || (m->src[i] >= 0 && strcmp(f.source, SOURCES[m->src[i]]) == 0)) &&
             (f.since == LR_TIME_NONE || m->seq[i] * 1000 >= f.since))
             want[nw++] = i;
     int got = 0, pages = 0;
@@ -106,7 +112,7 @@ static void check_listing(lr_store *s, const model *m, int a, int limit, lr_lead
     lr_buf b = LR_BUF_INIT;
     for (;;) {
         lr_lead_query q = f;
-        q.agent = AGENTS[a];
+        q.agent = a == ANY ? NULL : AGENTS[a];
         q.limit = limit;
         q.cursor = cursor[0] ? cursor : NULL;
         b.len = 0;
@@ -120,7 +126,9 @@ static void check_listing(lr_store *s, const model *m, int a, int limit, lr_lead
             char wid[16];
             if (got < nw) lead_id(want[got], wid); else strcpy(wid, "(none)");
             if (strcmp(id, wid) != 0) {
-                TEST_FAIL_("agent %s, lead %d of the listing: got %s, want %s", AGENTS[a], got, id, wid);
+                TEST_FAIL_("agent %s, source %s, state %s, since %lld, limit %d, lead %d of the"
+                           " listing: got %s, want %s", who, f.source ? f.source : "(any)",
+                           f.state ? f.state : "(any)", (long long)f.since, limit, got, id, wid);
                 lr_buf_release(&b);
                 return;
             }
@@ -137,9 +145,11 @@ static void check_listing(lr_store *s, const model *m, int a, int limit, lr_lead
         cursor[k < sizeof cursor ? k : sizeof cursor - 1] = 0;
         if (pages > MAXLEADS) { CHECK(0); break; }
     }
-    if (got != nw) TEST_FAIL_("agent %s: %d leads listed, %d want", AGENTS[a], got, nw);
+    if (got != nw) TEST_FAIL_("agent %s: %d leads listed, %d want", who, got, nw);
     lr_buf_release(&b);
 }
+
+static void check_offsets(sqlite3 *conn, const char *lists, const char *which);
 
 /* Every list written in the file names exactly the leads of its agent in
  * its block, and every lead with an agent has its agent's row. Read
@@ -154,8 +164,15 @@ static void check_file(const char *path) {
         "SELECT count(*) FROM lead_agent_blocks b WHERE seqs IS NOT NULL AND"
         " (length(seqs) / 2 <> (SELECT count(*) FROM leads l WHERE l.agent = b.agent"
         "   AND l.seq >> 12 = b.block) OR length(seqs) % 2 <> 0)",
+        /* the same for sources, and at most the newest block open */
+        "SELECT count(*) FROM leads l WHERE source IS NOT NULL AND NOT EXISTS"
+        " (SELECT 1 FROM lead_source_blocks b WHERE b.source = l.source AND b.block = l.seq >> 12)",
+        "SELECT count(*) FROM lead_source_blocks b WHERE seqs IS NOT NULL AND"
+        " (length(seqs) / 2 <> (SELECT count(*) FROM leads l WHERE l.source = b.source"
+        "   AND l.seq >> 12 = b.block) OR length(seqs) % 2 <> 0)",
+        "SELECT count(DISTINCT block) > 1 FROM lead_source_blocks WHERE seqs IS NULL",
     };
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < 5; i++) {
         sqlite3_stmt *st = NULL;
         CHECK_EQ_INT(sqlite3_prepare_v2(conn, sql[i], -1, &st, NULL), SQLITE_OK);
         CHECK_EQ_INT(sqlite3_step(st), SQLITE_ROW);
@@ -163,12 +180,19 @@ static void check_file(const char *path) {
         if (bad) TEST_FAIL_("%d rows break: %s", bad, sql[i]);
         sqlite3_finalize(st);
     }
-    /* and each offset of a list is a lead of that agent */
+    check_offsets(conn, "SELECT agent, block, seqs FROM lead_agent_blocks WHERE seqs IS NOT NULL",
+                  "SELECT agent IS ?1 FROM leads WHERE seq = ?2");
+    check_offsets(conn, "SELECT source, block, seqs FROM lead_source_blocks WHERE seqs IS NOT NULL",
+                  "SELECT source IS ?1 FROM leads WHERE seq = ?2");
+    sqlite3_close(conn);
+}
+
+/* Each offset of each list that LISTS gives (key, block, seqs) is a lead
+ * that ONE (?1 key, ?2 seq) says has that key, in ascending order. */
+static void check_offsets(sqlite3 *conn, const char *lists, const char *which) {
     sqlite3_stmt *st = NULL, *one = NULL;
-    CHECK_EQ_INT(sqlite3_prepare_v2(conn, "SELECT agent, block, seqs FROM lead_agent_blocks"
-                                        " WHERE seqs IS NOT NULL", -1, &st, NULL), SQLITE_OK);
-    CHECK_EQ_INT(sqlite3_prepare_v2(conn, "SELECT agent IS ?1 FROM leads WHERE seq = ?2", -1, &one, NULL),
-                 SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_prepare_v2(conn, lists, -1, &st, NULL), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_prepare_v2(conn, which, -1, &one, NULL), SQLITE_OK);
     int bad = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
         const unsigned char *p = sqlite3_column_blob(st, 2);
@@ -182,10 +206,10 @@ static void check_file(const char *path) {
             sqlite3_reset(one);
         }
     }
-    if (bad) TEST_FAIL_("%d offsets in lists name no lead of their agent, or are out of order", bad);
+    if (bad) TEST_FAIL_("%d offsets in lists name no lead of their key, or are out of order (%s)",
+                        bad, lists);
     sqlite3_finalize(st);
     sqlite3_finalize(one);
-    sqlite3_close(conn);
 }
 
 static void check_all(db *d, const model *m) {
@@ -194,9 +218,16 @@ static void check_all(db *d, const model *m) {
         lr_lead_query f = { .since = LR_TIME_NONE };
         check_listing(d->s, m, a, 1 + (int)rnd(60), f);
         f.state = states[rnd(4)];       /* and through a filter or two */
-        f.source = rnd(2) ? SOURCES[rnd(2)] : NULL;
+        f.source = rnd(2) ? SOURCES[rnd(NSOURCES)] : NULL;
         if (rnd(2) && m->n) f.since = m->seq[rnd(m->n)] * 1000;
         check_listing(d->s, m, a, 1 + (int)rnd(60), f);
+    }
+    for (int k = 0; k < NSOURCES; k++) {    /* by source alone: its blocks */
+        lr_lead_query f = { .since = LR_TIME_NONE, .source = SOURCES[k] };
+        check_listing(d->s, m, ANY, 1 + (int)rnd(60), f);
+        if (rnd(2) && m->n) f.since = m->seq[rnd(m->n)] * 1000;
+        if (rnd(3) == 0) f.state = states[1 + rnd(3)];
+        check_listing(d->s, m, ANY, 1 + (int)rnd(60), f);
     }
     check_file(d->path);
 }
@@ -286,34 +317,74 @@ TEST(a_handle_that_never_closed_leaves_nothing_wrong) {
 /* A file of schema 8 (blocks without lists): opened, every block below the
  * newest gets its lists, the newest stays open, and listings are right
  * before and after more writes. */
-TEST(a_schema_8_file_gets_its_lists) {
-    db d;
-    model *m = new_story(&d);
-    for (int t = 0; t < 40; t++) transaction(&d, m);
-    lr_store_close(d.s);
-    d.s = NULL;
+/* A store written by 40 transactions of the story, then made what an
+ * older version wrote by DOWNGRADE (SQL) and opened again (migrated):
+ * *M its model. */
+static void old_file(db *d, model **m, const char *downgrade) {
+    *m = new_story(d);
+    for (int t = 0; t < 40; t++) transaction(d, *m);
+    lr_store_close(d->s);
+    d->s = NULL;
     sqlite3 *conn = NULL;
-    CHECK_EQ_INT(sqlite3_open(d.path, &conn), SQLITE_OK);
-    CHECK_EQ_INT(sqlite3_exec(conn, "DROP INDEX lead_agent_blocks_open;"
-                                  " ALTER TABLE lead_agent_blocks DROP COLUMN seqs;"
-                                  " PRAGMA user_version = 8;", NULL, NULL, NULL), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_open(d->path, &conn), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_exec(conn, downgrade, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(conn);
-    CHECK_EQ_INT(db_reopen(&d, LR_SYNC_OFF), LR_OK);
-    check_all(&d, m);
-    CHECK_EQ_INT(sqlite3_open(d.path, &conn), SQLITE_OK);
+    CHECK_EQ_INT(db_reopen(d, LR_SYNC_OFF), LR_OK);
+    check_all(d, *m);
+}
+
+/* More of the story on a migrated file, checked; then the end. */
+static void and_on(db *d, model *m) {
+    for (int t = 0; t < 20; t++) transaction(d, m);
+    check_all(d, m);
+    free(m);
+    db_remove(d);
+}
+
+/* The first three columns of SQL's one row, read from file PATH. */
+static void one_row(const char *path, const char *sql, int v[3]) {
+    sqlite3 *conn = NULL;
     sqlite3_stmt *st = NULL;
-    CHECK_EQ_INT(sqlite3_prepare_v2(conn, "SELECT (SELECT user_version FROM pragma_user_version),"
-                                        " count(DISTINCT block) FROM lead_agent_blocks"
-                                        " WHERE seqs IS NULL", -1, &st, NULL), SQLITE_OK);
+    v[0] = v[1] = v[2] = -1;
+    CHECK_EQ_INT(sqlite3_open(path, &conn), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_prepare_v2(conn, sql, -1, &st, NULL), SQLITE_OK);
     CHECK_EQ_INT(sqlite3_step(st), SQLITE_ROW);
-    CHECK_EQ_INT(sqlite3_column_int(st, 0), 10);
-    CHECK(sqlite3_column_int(st, 1) <= 1);      /* the newest block only */
+    for (int i = 0; i < 3 && i < sqlite3_column_count(st); i++) v[i] = sqlite3_column_int(st, i);
     sqlite3_finalize(st);
     sqlite3_close(conn);
-    for (int t = 0; t < 20; t++) transaction(&d, m);
-    check_all(&d, m);
-    free(m);
-    db_remove(&d);
+}
+
+TEST(a_schema_8_file_gets_its_lists) {
+    db d;
+    model *m;
+    old_file(&d, &m, "DROP INDEX lead_agent_blocks_open;"
+                     " ALTER TABLE lead_agent_blocks DROP COLUMN seqs;"
+                     " PRAGMA user_version = 8;");
+    int v[3];
+    one_row(d.path, "SELECT (SELECT user_version FROM pragma_user_version),"
+                    " count(DISTINCT block) FROM lead_agent_blocks WHERE seqs IS NULL", v);
+    CHECK_EQ_INT(v[0], 11);
+    CHECK(v[1] <= 1);                           /* the newest block only */
+    and_on(&d, m);
+}
+
+/* A file of schema 10 (an index on leads(source), no source blocks) gets
+ * its sources' blocks from its leads, drops the index, and lists by
+ * source as before. */
+TEST(a_schema_10_file_gets_its_source_blocks) {
+    db d;
+    model *m;
+    old_file(&d, &m, "DROP TABLE lead_source_blocks;"
+                     " CREATE INDEX leads_source ON leads(source);"
+                     " PRAGMA user_version = 10;");
+    int v[3];
+    one_row(d.path, "SELECT (SELECT user_version FROM pragma_user_version),"
+                    " (SELECT count(*) FROM sqlite_schema WHERE name = 'leads_source'),"
+                    " (SELECT count(*) FROM lead_source_blocks)", v);
+    CHECK_EQ_INT(v[0], 11);
+    CHECK_EQ_INT(v[1], 0);
+    CHECK(v[2] >= 2);
+    and_on(&d, m);
 }
 
 /* ---- failures: a trigger made by another connection stands for a full
@@ -423,6 +494,7 @@ int main(void) {
     RUN(the_same_through_deferred_writes);
     RUN(a_handle_that_never_closed_leaves_nothing_wrong);
     RUN(a_schema_8_file_gets_its_lists);
+    RUN(a_schema_10_file_gets_its_source_blocks);
     RUN(a_list_that_cannot_be_written_fails_the_lead_and_the_next_write_recovers);
     RUN(a_move_that_fails_half_way_and_is_committed_loses_no_lead);
     return test_report();

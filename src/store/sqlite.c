@@ -763,8 +763,13 @@ static int close_source_blocks(lr_store *s, int64_t block) {
     }
     int rc = lr_sq_finish(s, st, b);
     if (rc == LR_OK) rc = mrc;
-    for (size_t i = 0; rc == LR_OK && i < n; i++)
+    /* (a row whose lead's INSERT failed, and was committed all the same,
+     * has no lead: it closes empty) */
+    for (size_t i = 0; rc == LR_OK && i < n; i++) {
         rc = lr_sq_run(s, s->st[SQ_SOURCE_CLOSE], sqlite3_bind_int64(s->st[SQ_SOURCE_CLOSE], 1, v[i]));
+        sqlite3_stmt *e = s->st[SQ_SOURCE_CLOSE_EMPTY];
+        if (rc == LR_OK) rc = lr_sq_run(s, e, sqlite3_bind_int64(e, 1, v[i]));
+    }
     free(v);
     return rc;
 }

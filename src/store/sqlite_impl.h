@@ -20,11 +20,11 @@
 
 /* The columns a lead listing reads, then the filters every variant applies
  * (?1 agent, ?2 state, ?3 source, ?4 since, ?5 after-seq, ?6 limit). The
- * variants by state and source differ only in which equality leads, so
- * that SQLite walks that index (each implicitly ends with seq, the rowid)
- * in seq order instead of scanning the table; by agent, agent_lists.c
- * reads one block's range (LIST_AGENT_RANGE, ?7 its last seq) or one
- * lead by seq (LIST_AGENT_ONE). */
+ * variant by state leads with its equality, so that SQLite walks that
+ * index (which implicitly ends with seq, the rowid) in seq order instead
+ * of scanning the table; by agent or by source, agent_lists.c reads one
+ * block's range (LIST_AGENT_RANGE, ?7 its last seq) or one lead by seq
+ * (LIST_AGENT_ONE). */
 #define LR_SQ_LIST_COLS "SELECT seq, id, state, agent, source, received_at FROM leads "
 #define LR_SQ_LIST_FILTERS \
     " AND (?1 IS NULL OR agent = ?1) AND (?2 IS NULL OR state = ?2)" \
@@ -85,7 +85,10 @@
                     " WHERE seq >= ?1 << " LR_SQ_AGENT_BLOCK_BITS                \
                     " AND seq < (?1 + 1) << " LR_SQ_AGENT_BLOCK_BITS              \
                     " AND source IS NOT NULL GROUP BY source"                     \
-                    " ON CONFLICT (source, block) DO UPDATE SET seqs = excluded.seqs") \
+                    " ON CONFLICT (source, block) DO UPDATE SET seqs = excluded.seqs" \
+                    " WHERE seqs IS NULL")                                       \
+    X(SOURCE_CLOSE_EMPTY, "UPDATE lead_source_blocks SET seqs = x''"            \
+                          " WHERE block = ?1 AND seqs IS NULL")                  \
     X(SOURCE_ROWS, "SELECT block, seqs FROM lead_source_blocks"                 \
                    " WHERE source = ?1 AND block >= ?2 ORDER BY block")          \
     X(ST_LEADS, "SELECT count(*) FROM leads")                                   \
@@ -200,9 +203,10 @@ struct lr_store {
     int64_t last_event;             /* seq of this handle's last append, 0 before any */
     struct lr_sq_seqslot *seqs;     /* owned: the seqs of leads added (sqlite.c), or NULL */
     struct lr_sq_agents *agents;    /* owned: open lists of agents' leads (agent_lists.c), or NULL */
-    struct lr_sq_source_seen {      /* (source, block) rows this handle wrote and that
-                                       are committed or in the open transaction
-                                       (sqlite.c, add_lead); forgotten as the seqs are */
+    struct lr_sq_source_seen {      /* (source, block) rows this handle made sure of
+                                       (inserted or found), committed or in the open
+                                       transaction (sqlite.c, add_lead); forgotten as
+                                       the seqs are */
         int64_t block;
         char source[48];
     } source_seen[8];

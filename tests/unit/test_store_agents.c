@@ -378,12 +378,16 @@ TEST(a_schema_10_file_gets_its_source_blocks) {
                      " CREATE INDEX leads_source ON leads(source);"
                      " PRAGMA user_version = 10;");
     int v[3];
-    one_row(d.path, "SELECT (SELECT user_version FROM pragma_user_version),"
-                    " (SELECT count(*) FROM sqlite_schema WHERE name = 'leads_source'),"
-                    " (SELECT count(*) FROM lead_source_blocks)", v);
-    CHECK_EQ_INT(v[0], 11);
-    CHECK_EQ_INT(v[1], 0);
-    CHECK(v[2] >= 2);
+    one_row(d.path, "SELECT (SELECT user_version FROM pragma_user_version) = 11"
+                    " AND (SELECT count(*) FROM sqlite_schema WHERE name = 'leads_source') = 0"
+                    " AND (SELECT count(*) FROM lead_source_blocks) >= 2,"
+                    /* open: the rows of the newest lead's block, all of them, and no other */
+                    " (SELECT count(*) FROM lead_source_blocks WHERE seqs IS NULL) ="
+                    " (SELECT count(DISTINCT source) FROM leads WHERE seq >> 12 ="
+                    "   (SELECT max(seq) >> 12 FROM leads)),"
+                    " (SELECT count(*) FROM lead_source_blocks WHERE seqs IS NULL AND block <>"
+                    "   (SELECT max(seq) >> 12 FROM leads))", v);
+    CHECK(v[0] == 1 && v[1] == 1 && v[2] == 0);
     and_on(&d, m);
 }
 
@@ -487,6 +491,37 @@ TEST(a_move_that_fails_half_way_and_is_committed_loses_no_lead) {
     }
 }
 
+/* A source's row whose lead could not be stored (a second lead with a
+ * known id), committed all the same, holds no lead: it closes empty, and
+ * only the newest block stays open. */
+TEST(a_source_row_without_its_lead_closes_empty) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    lr_store *s = d.s;
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    CHECK_EQ_INT(put(s, 1, "A", NULL), LR_OK);
+    CHECK_EQ_INT(lr_store_append_event(s, 5000, 0, "lead", "A", "{}", 2), LR_OK);
+    CHECK_EQ_INT(lr_store_add_lead(s, "A", "fair", 0, "{}", 2, hash_of(5000), "waiting", NULL),
+                 LR_EEXIST);
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    CHECK_EQ_INT(put(s, 9000, "B", NULL), LR_OK);
+    CHECK_EQ_INT(put(s, 13000, "C", NULL), LR_OK);
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    int v[3];                                   /* web in blocks 0, 2, 3; fair in 1 */
+    one_row(d.path, "SELECT (SELECT count(DISTINCT block) FROM lead_source_blocks WHERE seqs IS NULL),"
+                    " (SELECT seqs = x'' FROM lead_source_blocks WHERE source = 'fair'),"
+                    " (SELECT count(*) FROM lead_source_blocks)", v);
+    CHECK(v[0] == 1 && v[1] == 1 && v[2] == 4);
+    lr_lead_query q = { .since = LR_TIME_NONE, .limit = 10, .source = "web" };
+    lr_buf b = LR_BUF_INIT;
+    CHECK_EQ_INT(lr_store_list_leads(s, &q, &b), LR_OK);
+    CHECK_CONTAINS(b.data, "\"id\":\"A\"");
+    CHECK_CONTAINS(b.data, "\"id\":\"C\"");
+    lr_buf_release(&b);
+    db_remove(&d);
+}
+
 int main(void) {
     const char *seed = getenv("LR_TEST_SEED");  /* another story, to look further */
     if (seed && strtoull(seed, NULL, 10)) rng = strtoull(seed, NULL, 10);
@@ -495,6 +530,7 @@ int main(void) {
     RUN(a_handle_that_never_closed_leaves_nothing_wrong);
     RUN(a_schema_8_file_gets_its_lists);
     RUN(a_schema_10_file_gets_its_source_blocks);
+    RUN(a_source_row_without_its_lead_closes_empty);
     RUN(a_list_that_cannot_be_written_fails_the_lead_and_the_next_write_recovers);
     RUN(a_move_that_fails_half_way_and_is_committed_loses_no_lead);
     return test_report();

@@ -1,6 +1,7 @@
 /* agent_lists.c -- how the store finds an agent's leads without an index
  * entry per lead: lead_agent_blocks (schema in sqlite.c) and the listing
- * by agent that walks it.
+ * by agent that walks it (lr_sq_blocks_walk, which walks a source's
+ * lead_source_blocks the same way; sqlite.c writes those).
  *
  * The leads' seqs are cut in blocks of 2^12. lead_agent_blocks has a row
  * (agent, block, seqs) for every block where the agent has, or had, a
@@ -116,8 +117,8 @@ static int offsets_bind(sqlite3_stmt *st, int i, offsets *o) {
 }
 
 /* lr_agent_offsets(seq): SQL aggregate, the blob of the offsets of its
- * seqs (registered on every handle: schema 9's migration and
- * close_block() use it). */
+ * seqs (registered on every handle: schema 9's and 11's migrations,
+ * close_block() and the sources' SOURCE_CLOSE use it). */
 static void agg_step(sqlite3_context *cx, int argc, sqlite3_value **argv) {
     (void)argc;
     offsets *o = sqlite3_aggregate_context(cx, sizeof *o);

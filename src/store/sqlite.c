@@ -76,14 +76,15 @@
  *       leads(source) (dropped in version 11): each lead entered that
  *       index in its source's part, ~1.4 of a commit's 17 pages at 64
  *       connections. A lead's source never changes and leads arrive in
- *       the newest block only, so the writer needs no lists in memory: it
- *       inserts a source's open row (seqs NULL) with its first lead of a
- *       block, and when a lead with a source falls in a later block (or
- *       after a rollback or a failure, not knowing where it stood), it
- *       closes every open row below it, each block's lists made from one
- *       read of its rows (SOURCE_CLOSE). A listing by source walks its
- *       rows as one by agent does (lr_sq_blocks_walk). A partial index,
- *       lead_source_blocks_open (block) over the open rows, finds them.
+ *       the newest block only, so the writer needs no lists in memory
+ *       (source_lists.c): it inserts a source's open row (seqs NULL) with
+ *       its first lead of a block, and when a lead with a source falls in
+ *       a later block (or after a rollback or a failure, not knowing where
+ *       it stood), it closes every open row below it, each block's lists
+ *       made from one read of its rows (SOURCE_CLOSE). A listing by
+ *       source walks its rows as one by agent does (lr_sq_blocks_walk). A
+ *       partial index, lead_source_blocks_open (block) over the open
+ *       rows, finds them.
  *   deliveries(id INTEGER PRIMARY KEY, decision, lead, action, agent,
  *              channel, recipient, status, attempts, created_at,
  *              window_from, next_at, updated_at, delivered_at,
@@ -249,8 +250,7 @@ int lr_sq_fail(lr_store *s, int src) {
      * one (agent_lists.c) */
     free(s->seqs);
     s->seqs = NULL;
-    s->nsource_seen = 0;
-    s->source_open = 0;
+    lr_sq_sources_forget(s);
     lr_sq_agents_distrust(s);
     switch (src) {
     case SQLITE_CONSTRAINT_PRIMARYKEY:
@@ -355,8 +355,7 @@ static int64_t seq_of(const lr_store *s, const char *id) {
 static void forget_seqs(lr_store *s) {
     free(s->seqs);
     s->seqs = NULL;
-    s->nsource_seen = 0;
-    s->source_open = 0;
+    lr_sq_sources_forget(s);
     lr_sq_agents_forget(s);
 }
 
@@ -745,64 +744,6 @@ int lr_store_add_lead(lr_store *s, const char *id, const char *source, lr_time r
                     : lr_sq_add_lead(s, id, source, received, body, len, hash, state, agent);
 }
 
-/* Closes every source row still open below BLOCK: each such block's lists
- * made from its leads' rows, one read of the block for all its sources. */
-static int close_source_blocks(lr_store *s, int64_t block) {
-    int64_t *v = NULL;
-    size_t n = 0, cap = 0;
-    sqlite3_stmt *st = s->st[SQ_SOURCE_OPEN_BELOW];
-    int b = sqlite3_bind_int64(st, 1, block), mrc = LR_OK;
-    while (b == SQLITE_OK && (b = sqlite3_step(st)) == SQLITE_ROW) {
-        b = SQLITE_OK;
-        if (n == cap) {
-            int64_t *nv = realloc(v, (cap = cap ? 2 * cap : 4) * sizeof *v);
-            if (!nv) { mrc = LR_ENOMEM; break; }
-            v = nv;
-        }
-        v[n++] = sqlite3_column_int64(st, 0);
-    }
-    int rc = lr_sq_finish(s, st, b);
-    if (rc == LR_OK) rc = mrc;
-    /* (a row whose lead's INSERT failed, and was committed all the same,
-     * has no lead: it closes empty) */
-    for (size_t i = 0; rc == LR_OK && i < n; i++) {
-        rc = lr_sq_run(s, s->st[SQ_SOURCE_CLOSE], sqlite3_bind_int64(s->st[SQ_SOURCE_CLOSE], 1, v[i]));
-        sqlite3_stmt *e = s->st[SQ_SOURCE_CLOSE_EMPTY];
-        if (rc == LR_OK) rc = lr_sq_run(s, e, sqlite3_bind_int64(e, 1, v[i]));
-    }
-    free(v);
-    return rc;
-}
-
-/* Makes sure lead_source_blocks has an open row (SOURCE, BLOCK), BLOCK
- * being the newest lead's: one INSERT the first time this handle meets
- * the pair (a few per block of 4,096 leads), none after, while it is
- * remembered; and, when BLOCK is later than the one it kept open (or it
- * does not know which), first closes the rows below it. */
-static int source_block(lr_store *s, const char *source, int64_t block) {
-    if (s->source_open != block + 1) {
-        int rc = close_source_blocks(s, block);
-        if (rc != LR_OK) return rc;
-        s->source_open = block + 1;
-        s->nsource_seen = 0;        /* pairs of older blocks */
-    }
-    size_t n = s->nsource_seen, len = strlen(source);
-    bool fits = len < sizeof s->source_seen[0].source;
-    for (size_t i = 0; fits && i < n; i++)
-        if (s->source_seen[i].block == block && strcmp(s->source_seen[i].source, source) == 0)
-            return LR_OK;
-    sqlite3_stmt *st = s->st[SQ_SOURCE_BLOCK_ADD];
-    int b = lr_sq_bind_str(st, 1, source);
-    if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 2, block);
-    int rc = lr_sq_run(s, st, b);
-    if (rc != LR_OK || !fits) return rc;
-    size_t k = n < 8 ? n : 7;       /* full: the last one goes */
-    s->source_seen[k].block = block;
-    memcpy(s->source_seen[k].source, source, len + 1);
-    if (k == n) s->nsource_seen = n + 1;
-    return LR_OK;
-}
-
 int lr_sq_add_lead(lr_store *s, const char *id, const char *source, lr_time received,
                    const char *body, size_t len, const unsigned char hash[32],
                    const char *state, const char *agent) {
@@ -816,8 +757,7 @@ int lr_sq_add_lead(lr_store *s, const char *id, const char *source, lr_time rece
      * (a listing keeps only rows with that agent), a lead unlisted is not;
      * likewise the source's block */
     if (agent && (rc = lr_sq_agent_lead(s, agent, s->last_event)) != LR_OK) return rc;
-    if (source && (rc = source_block(s, source, s->last_event >> LR_SQ_AGENT_BLOCK_SHIFT)) != LR_OK)
-        return rc;
+    if (source && (rc = lr_sq_source_lead(s, source, s->last_event)) != LR_OK) return rc;
     sqlite3_stmt *st = s->st[SQ_LEAD_ADD];
     int b = sqlite3_bind_int64(st, 1, s->last_event);
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 2, id);

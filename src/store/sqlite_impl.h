@@ -197,22 +197,19 @@ enum lr_sq_stmt {
     SQ__COUNT
 };
 
+#define LR_SQ_SOURCES_SEEN 8
+
 struct lr_store {
     sqlite3 *db;                    /* owned; NOMUTEX: one thread at a time */
     sqlite3_stmt *st[SQ__COUNT];    /* owned; prepared at open */
     int64_t last_event;             /* seq of this handle's last append, 0 before any */
     struct lr_sq_seqslot *seqs;     /* owned: the seqs of leads added (sqlite.c), or NULL */
     struct lr_sq_agents *agents;    /* owned: open lists of agents' leads (agent_lists.c), or NULL */
-    struct lr_sq_source_seen {      /* (source, block) rows this handle made sure of
-                                       (inserted or found), committed or in the open
-                                       transaction (sqlite.c, add_lead); forgotten as
-                                       the seqs are */
-        int64_t block;
-        char source[48];
-    } source_seen[8];
-    size_t nsource_seen;
     int64_t source_open;            /* 1 + the block whose source rows this handle keeps
-                                       open; 0: not known (close what is open below) */
+                                       open; 0: not known (source_lists.c) */
+    char source_seen[LR_SQ_SOURCES_SEEN][48];   /* sources whose row of that block
+                                                   this handle made sure of */
+    size_t nsource_seen;
     bool replaying;                 /* inside lr_store_replay: writes refused */
     char err[256];                  /* message of the last failure */
     struct ZSTD_CCtx_s *zc;         /* owned, made at the first use (decision_pack.c) */
@@ -286,6 +283,14 @@ int lr_sq_blocks_walk(lr_store *s, int rows, const char *table, const char *key,
                       const lr_lead_query *q, int64_t after, int want, lr_sq_row_fn fn, void *ud);
 int lr_sq_agent_walk(lr_store *s, const lr_lead_query *q, int64_t after, int want,
                      lr_sq_row_fn fn, void *ud);
+
+/* ---- source_lists.c: a source's leads by block ------------------------- */
+
+/* Before lead SEQ with SOURCE is inserted: its source's open row for SEQ's
+ * block, after the rows of older blocks are closed. */
+int lr_sq_source_lead(lr_store *s, const char *source, int64_t seq);
+/* Forgets what the handle knew of the open rows (a rollback, a failure). */
+void lr_sq_sources_forget(lr_store *s);
 
 /* ---- decision_pack.c: a decision's "why" stored compact ------------------ */
 typedef struct lr_sq_packed {

@@ -16,6 +16,7 @@
 struct lr_checkpointer {
     lr_store *store;
     int interval_ms;
+    bool sync;                      /* flush what it copied (not at LR_SYNC_OFF) */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t stop_cv;
@@ -27,10 +28,11 @@ struct lr_checkpointer {
  * copied pages: SQLite syncs the file only when a checkpoint copied the
  * whole WAL, which with commits never stopping is only the RESTART one;
  * it then had 40 MiB of pages to flush while the writer waited (37-50 ms
- * measured). Flushed here, outside every lock, the RESTART finds little. */
+ * measured). Flushed here, outside every lock, the RESTART finds little.
+ * At LR_SYNC_OFF nothing is flushed, as SQLite's own checkpoints would not. */
 static int passive(lr_checkpointer *c, int *log, int *copied) {
     int rc = lr_store_checkpoint(c->store, false, log, copied);
-    if (rc == LR_OK && *copied > 0 && *copied != c->synced) {
+    if (rc == LR_OK && c->sync && *copied > 0 && *copied != c->synced) {
         lr_store_sync_file(c->store);   /* a failure shows again in SQLite's own sync */
         c->synced = *copied;
     }
@@ -76,6 +78,7 @@ int lr_checkpointer_start(const char *db_path, lr_store_sync sync, int interval_
     lr_checkpointer *c = calloc(1, sizeof *c);
     if (!c) return LR_ENOMEM;
     c->interval_ms = interval_ms > 0 ? interval_ms : 100;
+    c->sync = sync != LR_SYNC_OFF;
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->stop_cv, NULL);
     int rc = lr_store_open(db_path, sync, &c->store, err, errlen);
@@ -85,7 +88,7 @@ int lr_checkpointer_start(const char *db_path, lr_store_sync sync, int interval_
     }
     if (rc != LR_OK) {
         lr_store_close(c->store);
-            pthread_cond_destroy(&c->stop_cv);
+        pthread_cond_destroy(&c->stop_cv);
         pthread_mutex_destroy(&c->mu);
         free(c);
         return rc;

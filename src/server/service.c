@@ -552,6 +552,18 @@ int lr_service_flush_behind(lr_service *svc, char *err, size_t errlen) {
     return lr_flusher_start(svc->store, flushed_quietly, NULL, &svc->flusher, err, errlen);
 }
 
+int lr_service_checkpoint_behind(lr_service *svc, int interval_ms, char *err, size_t errlen) {
+    if (svc->started || svc->checkpointer) return LR_OK;
+    const char *path = svc->opts.db_path;
+    if (!path || !path[0] || strcmp(path, ":memory:") == 0) return LR_OK;  /* no file */
+    int rc = lr_checkpointer_start(path, svc->opts.sync, interval_ms, &svc->checkpointer, err,
+                                   errlen);
+    /* the caller's own checkpoint only if the thread falls behind */
+    if (rc == LR_OK && (rc = lr_store_wal_limit(svc->store, WRITER_WAL_LIMIT)) != LR_OK)
+        snprintf(err, errlen, "%s", lr_store_errmsg(svc->store));
+    return rc;
+}
+
 /* A deferred write failed on the store's thread (store.h). */
 static void store_fatal(const char *what, int rc, void *ud) {
     lr_service_fatal(ud, what, rc);

@@ -135,6 +135,13 @@ int lr_service_flush_behind(lr_service *svc, char *err, size_t errlen);
  * LR_OK, or an error with ERR. */
 int lr_service_defer_writes(lr_service *svc, char *err, size_t errlen);
 
+/* After lr_service_open() on a file: the WAL is copied into the database
+ * by a checkpoint thread of its own (checkpointer.h) every INTERVAL_MS
+ * (0: 100), not inside the caller's commits; lr_service_stop() stops it
+ * after the last commit. LR_OK (also for :memory:, nothing to do), or an
+ * error with ERR. */
+int lr_service_checkpoint_behind(lr_service *svc, int interval_ms, char *err, size_t errlen);
+
 /* Opens a transaction / executes CMD at time NOW (the clock of the events,
  * not the wall clock) inside it / commits it. Store failures are fatal. */
 void lr_service_begin(lr_service *svc);

@@ -121,7 +121,43 @@ route_db_repeats_and_deliveries_while_the_store_catches_up() {
     [ "$(count "$T/r.db" 'PRAGMA integrity_check')" = ok ] || fail "integrity_check"
 }
 
+# SIGKILL while the checkpoint thread copies the WAL into the database
+# file: what was committed opens whole, each stored lead with its decision,
+# and a second run routes exactly the leads the first one did not store.
+route_db_killed_midway_keeps_a_whole_store_and_resumes() {
+    big_config
+    n=60000
+    awk -v n=$n 'BEGIN { for (i = 1; i <= n; i++)
+        printf "{\"id\":\"L%d\",\"state\":\"%s\",\"received_at\":\"2026-11-02T10:00:00Z\"}\n",
+               i, i % 2 ? "NV" : "CA" }' >"$T/e.jsonl"
+    "$BIN" route --config "$T/c.yaml" --db "$T/r.db" --batch 50 "$T/e.jsonl" >/dev/null 2>"$T/err1" &
+    pid=$!
+    # the database file grows only by checkpoints: kill once it has
+    i=0
+    while [ $i -lt 1500 ] && kill -0 $pid 2>/dev/null; do
+        [ "$(stat -c %s "$T/r.db" 2>/dev/null || echo 0)" -gt 2000000 ] && break
+        sleep 0.01
+        i=$((i + 1))
+    done
+    kill -KILL $pid 2>/dev/null
+    { wait $pid; } 2>/dev/null
+    [ $? -eq 137 ] || { fail "route ended before the kill: $(cat "$T/err1")"; return; }
+    [ "$(count "$T/r.db" 'PRAGMA integrity_check')" = ok ] || fail "integrity_check after the kill"
+    stored=$(count "$T/r.db" 'SELECT count(*) FROM leads')
+    [ "$stored" -gt 0 ] && [ "$stored" -lt $n ] || fail "leads stored before the kill: $stored"
+    [ "$(count "$T/r.db" "SELECT count(*) FROM decisions WHERE action = 'assigned'")" = "$stored" ] ||
+        fail "stored leads without their decision"
+    lr route --config "$T/c.yaml" --db "$T/r.db" --batch 50 "$T/e.jsonl"
+    expect_status 0
+    [ "$(count "$T/r.db" 'SELECT count(*) FROM leads')" = $n ] || fail "leads after the second run"
+    [ "$(grep -c '"action":"assigned"' "$T/out")" = $((n - stored)) ] ||
+        fail "routed again: $(grep -c '"action":"assigned"' "$T/out") for $((n - stored)) not stored"
+    [ "$(count "$T/r.db" "SELECT count(DISTINCT lead) FROM decisions WHERE action = 'assigned'")" = $n ] ||
+        fail "a lead assigned twice or not at all"
+}
+
 tcase route_db_prints_what_route_prints_and_stores_it_all
+tcase route_db_killed_midway_keeps_a_whole_store_and_resumes
 tcase route_db_a_second_run_routes_no_lead_again
 tcase route_db_repeats_and_deliveries_while_the_store_catches_up
 finish

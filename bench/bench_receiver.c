@@ -16,8 +16,10 @@
  * the body `{}` (application/json) after reading the whole upload;
  * connections are kept alive. On SIGTERM / SIGINT or after --seconds it
  * prints one line and exits 0:
- *   bench_receiver: requests=N bytes=N
- * (requests answered, request body bytes read). Exit 2 on a usage error or
+ *   bench_receiver: requests=N bytes=N deliveries=N
+ * (requests answered, request body bytes read, and the deliveries in
+ * them: each `"id":"dlv_` in a body, one a request from a channel without
+ * `batch`, each object of the array from one with it). Exit 2 on a usage error or
  * when it cannot listen (a message on stderr).
  *
  * The counters are the only state the pool threads share: relaxed atomics,
@@ -45,9 +47,29 @@ typedef struct receiver {
     unsigned status;
     atomic_uint_fast64_t requests;
     atomic_uint_fast64_t bytes;
+    atomic_uint_fast64_t deliveries;
 } receiver;
 
-static char request_marker;         /* *req_cls of a request whose headers were seen */
+/* A delivery object's start in a body; its bytes may come in two calls, so
+ * a request's *req_cls holds how much of it the last bytes matched, plus
+ * one (NULL: a new request). Only its first byte recurs in it. */
+static const char DELIVERY_ID[] = "\"id\":\"dlv_";
+
+/* Counts DELIVERY_IDs in the LEN bytes at P, from match state *AT. */
+static uint64_t count_ids(const char *p, size_t len, size_t *at) {
+    uint64_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] == DELIVERY_ID[*at]) {
+            if (++*at == sizeof DELIVERY_ID - 1) {
+                n++;
+                *at = 0;
+            }
+        } else {
+            *at = p[i] == DELIVERY_ID[0];
+        }
+    }
+    return n;
+}
 
 static _Noreturn void usage(void) {
     fprintf(stderr, "usage: bench_receiver [--port N] [--seconds N] [--status 200..599] [--threads N]\n");
@@ -76,14 +98,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)url;
     (void)method;
     (void)version;
-    (void)upload_data;
     receiver *r = cls;
     if (*req_cls == NULL) {
-        *req_cls = &request_marker;
+        *req_cls = (void *)(uintptr_t)1;
         return MHD_YES;
     }
     if (*upload_data_size) {
+        size_t at = (uintptr_t)*req_cls - 1;
+        uint64_t n = count_ids(upload_data, *upload_data_size, &at);
+        *req_cls = (void *)(uintptr_t)(at + 1);
         atomic_fetch_add_explicit(&r->bytes, *upload_data_size, memory_order_relaxed);
+        if (n) atomic_fetch_add_explicit(&r->deliveries, n, memory_order_relaxed);
         *upload_data_size = 0;
         return MHD_YES;
     }
@@ -136,6 +161,7 @@ int main(int argc, char **argv) {
     receiver r = { .status = (unsigned)status };
     atomic_init(&r.requests, 0);
     atomic_init(&r.bytes, 0);
+    atomic_init(&r.deliveries, 0);
     static char body[] = "{}";      /* never written: MHD only reads it */
     r.answer = MHD_create_response_from_buffer(sizeof body - 1, body, MHD_RESPMEM_PERSISTENT);
     if (!r.answer || MHD_add_response_header(r.answer, "Content-Type", "application/json") != MHD_YES) {
@@ -170,7 +196,8 @@ int main(int argc, char **argv) {
     wait_for_end(&set, seconds);
     MHD_stop_daemon(d);
     MHD_destroy_response(r.answer);
-    printf("bench_receiver: requests=%llu bytes=%llu\n",
-           (unsigned long long)atomic_load(&r.requests), (unsigned long long)atomic_load(&r.bytes));
+    printf("bench_receiver: requests=%llu bytes=%llu deliveries=%llu\n",
+           (unsigned long long)atomic_load(&r.requests), (unsigned long long)atomic_load(&r.bytes),
+           (unsigned long long)atomic_load(&r.deliveries));
     return 0;
 }

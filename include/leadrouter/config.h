@@ -127,6 +127,8 @@ typedef struct lr_channel_conf {
     char *password_env;             /* (both or neither); NULL: no login */
     int64_t timeout_ms;             /* one attempt; default 10 s */
     uint32_t concurrency;           /* attempts in flight at once; default 4 */
+    uint32_t batch;                 /* webhook: deliveries one request may carry (a
+                                       JSON array of them when > 1); default 1 */
     int64_t backoff_ms;             /* delay before the first retry; default 10 s,
                                        doubled each retry (with jitter) */
     int64_t backoff_max_ms;         /* longest delay between retries; default 1 h */

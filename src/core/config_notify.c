@@ -28,10 +28,10 @@
 
 static const char *const channel_keys[] = {
     "webhook", "smtp", "secret_env", "from", "public_url", "username_env", "password_env",
-    "timeout", "concurrency", "backoff", "backoff_max", "retry_for", "why",
+    "timeout", "concurrency", "backoff", "backoff_max", "retry_for", "why", "batch",
 };
 enum { CK_WEBHOOK, CK_SMTP, CK_SECRET, CK_FROM, CK_PUBLIC_URL, CK_USER, CK_PASS, CK_TIMEOUT,
-       CK_CONCURRENCY, CK_BACKOFF, CK_BACKOFF_MAX, CK_RETRY_FOR, CK_WHY, CK__N };
+       CK_CONCURRENCY, CK_BACKOFF, CK_BACKOFF_MAX, CK_RETRY_FOR, CK_WHY, CK_BATCH, CK__N };
 
 /* Checks N, the name of an environment variable for KEY of channel CTX:
  * an identifier, set and not empty (unless the config is replayed from
@@ -97,6 +97,7 @@ static void check_channel(cfg_ctx *cx, const yn *k, const yn *m, lr_channel_conf
     c->column = k->col;
     c->timeout_ms = 10 * MS_SEC;
     c->concurrency = 4;
+    c->batch = 1;
     c->backoff_ms = 10 * MS_SEC;
     c->backoff_max_ms = 3600 * MS_SEC;
     c->retry_for_ms = CX_MS_PER_DAY;
@@ -173,6 +174,12 @@ static void check_channel(cfg_ctx *cx, const yn *k, const yn *m, lr_channel_conf
     if (v[CK_CONCURRENCY] && want_int(cx, v[CK_CONCURRENCY], ctx, "concurrency", 1, 256,
                                       "an integer between 1 and 256", &x))
         c->concurrency = (uint32_t)x;
+    if (v[CK_BATCH] && c->kind != LR_CHANNEL_WEBHOOK)
+        cx_error(cx, v[CK_BATCH]->line, v[CK_BATCH]->col,
+                 "%s: 'batch' applies only to webhook channels (an email is one message)", ctx);
+    else if (v[CK_BATCH] && want_int(cx, v[CK_BATCH], ctx, "batch", 1, 1000,
+                                     "an integer between 1 and 1000", &x))
+        c->batch = (uint32_t)x;
     if (v[CK_BACKOFF])
         want_duration(cx, v[CK_BACKOFF], ctx, "backoff", MS_SEC, CX_MS_PER_DAY, &c->backoff_ms);
     if (v[CK_BACKOFF_MAX])

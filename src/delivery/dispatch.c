@@ -45,6 +45,7 @@ typedef struct chan {
     lr_channel_kind kind;
     int64_t timeout_ms, backoff_ms, backoff_max_ms, retry_for_ms;
     uint32_t concurrency;
+    uint32_t batch;                 /* deliveries a request carries at most (webhook) */
     bool allow_private;
 } chan;
 
@@ -60,20 +61,27 @@ typedef struct chanset {
     int refs;                       /* the dispatcher's + one per transfer using it */
 } chanset;
 
+/* A delivery an attempt carries. */
+typedef struct xfer_item {
+    int64_t id;
+    int attempts;                   /* before this one */
+    lr_time window_from;
+} xfer_item;
+
 typedef struct xfer {
     struct xfer *next;
     CURL *easy;
     chanset *set;                   /* holds a reference */
     const chan *ch;
-    int64_t id;
-    int attempts;                   /* before this one */
-    lr_time window_from;
-    lr_buf payload;                 /* the body or the message */
+    lr_buf payload;                 /* the body or the message (a batch: a JSON array
+                                       of the bodies, its ']' added at launch) */
     size_t sent;                    /* SMTP upload position */
     struct curl_slist *headers;     /* or the SMTP recipients */
     lr_buf answer;                  /* the start of the answer */
     char refused[80];               /* a private target refused: its address */
     char errbuf[CURL_ERROR_SIZE];
+    size_t n;                       /* deliveries it carries: 1, or up to ch->batch */
+    xfer_item items[];              /* room for ch->batch of them */
 } xfer;
 
 /* A channel's state kept by name, so that a config change does not reset
@@ -265,6 +273,7 @@ int lr_dispatch_configure(lr_dispatcher *d, const lr_config *cfg) {
         c->backoff_max_ms = cc->backoff_max_ms;
         c->retry_for_ms = cc->retry_for_ms;
         c->concurrency = cc->concurrency;
+        c->batch = cc->kind == LR_CHANNEL_WEBHOOK && cc->batch > 1 ? cc->batch : 1;
         c->allow_private = cc->allow_private;
     }
     bool mail = false;
@@ -443,16 +452,41 @@ static void xfer_free(xfer *x) {
     free(x);
 }
 
-/* Builds the message of job J for channel CH into X. */
-static int build(xfer *x, const lr_delivery_job *j, lr_time now) {
-    const chan *ch = x->ch;
-    lr_delivery_msg m = {
+/* The message of job J for channel CH (of SET). */
+static lr_delivery_msg msg_of(const chan *ch, const chanset *set, const lr_delivery_job *j,
+                              lr_time now) {
+    return (lr_delivery_msg){
         .id = j->id, .channel = ch->name, .action = j->action, .created_at = j->created_at,
         .lead_json = j->lead_json, .lead_len = j->lead_json ? j->lead_len : 0,
         .decision_json = j->decision_json, .decision_len = j->decision_len,
         .from = ch->from, .to = j->recipient, .base_url = ch->public_url, .now = now,
-        .agent = j->agent, .agent_name = name_of(x->set, j->agent),
+        .agent = j->agent, .agent_name = name_of(set, j->agent),
     };
+}
+
+/* Adds the headers every webhook request has to X, then EXTRA (NULL:
+ * none), then its signature over the payload when the channel has a
+ * secret. */
+static int webhook_headers(xfer *x, const char *extra, lr_time now) {
+    const char *fixed[] = { "Content-Type: application/json", "User-Agent: leadrouter",
+                            "Expect:", extra };
+    for (size_t i = 0; i < 4 && fixed[i]; i++)
+        if (!(x->headers = curl_slist_append(x->headers, fixed[i]))) return LR_ENOMEM;
+    if (x->ch->secret) {
+        char sig[LR_SIGNATURE_MAX], h[sizeof sig + 32];
+        int rc = lr_delivery_sign(x->ch->secret, strlen(x->ch->secret), now / 1000,
+                                  x->payload.data, x->payload.len, sig);
+        if (rc != LR_OK) return rc;
+        snprintf(h, sizeof h, "Leadrouter-Signature: %s", sig);
+        if (!(x->headers = curl_slist_append(x->headers, h))) return LR_ENOMEM;
+    }
+    return LR_OK;
+}
+
+/* Builds the message of job J for channel CH into X. */
+static int build(xfer *x, const lr_delivery_job *j, lr_time now) {
+    const chan *ch = x->ch;
+    lr_delivery_msg m = msg_of(ch, x->set, j, now);
     char h[600];
     if (ch->kind == LR_CHANNEL_SMTP) {
         if (!j->recipient) return LR_ENOENT;        /* no address (an agent without email) */
@@ -464,23 +498,11 @@ static int build(xfer *x, const lr_delivery_job *j, lr_time now) {
     }
     int rc = lr_delivery_webhook_body(&m, &x->payload);
     if (rc != LR_OK) return rc;
-    const char *fixed[] = { "Content-Type: application/json", "User-Agent: leadrouter",
-                            "Expect:" };
-    for (size_t i = 0; i < 3; i++)
-        if (!(x->headers = curl_slist_append(x->headers, fixed[i]))) return LR_ENOMEM;
     snprintf(h, sizeof h, "Leadrouter-Delivery: dlv_%lld", (long long)j->id);
     if (!(x->headers = curl_slist_append(x->headers, h))) return LR_ENOMEM;
     snprintf(h, sizeof h, "Leadrouter-Attempt: %d", j->attempts + 1);
     if (!(x->headers = curl_slist_append(x->headers, h))) return LR_ENOMEM;
-    if (ch->secret) {
-        char sig[LR_SIGNATURE_MAX];
-        rc = lr_delivery_sign(ch->secret, strlen(ch->secret), now / 1000, x->payload.data,
-                              x->payload.len, sig);
-        if (rc != LR_OK) return rc;
-        snprintf(h, sizeof h, "Leadrouter-Signature: %s", sig);
-        if (!(x->headers = curl_slist_append(x->headers, h))) return LR_ENOMEM;
-    }
-    return LR_OK;
+    return webhook_headers(x, NULL, now);
 }
 
 /* Sets the easy handle of X up for its channel. */
@@ -544,7 +566,8 @@ static void keep_answer(lr_delivery_result *r, const char *prefix, const xfer *x
     }
 }
 
-/* Classifies the end of transfer X (curl code CODE) into R. */
+/* Classifies the end of transfer X (curl code CODE) into R, one of its
+ * deliveries (R's attempts and window_from set). */
 static void classify(const xfer *x, CURLcode code, lr_delivery_result *r, lr_time now) {
     long status = 0;
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -583,7 +606,7 @@ static void classify(const xfer *x, CURLcode code, lr_delivery_result *r, lr_tim
     if (curl_easy_getinfo(x->easy, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after > 0 &&
         after * 1000 > delay)
         delay = after * 1000 < x->ch->backoff_max_ms ? after * 1000 : x->ch->backoff_max_ms;
-    if (now + delay > x->window_from + x->ch->retry_for_ms) {
+    if (now + delay > r->window_from + x->ch->retry_for_ms) {
         size_t off = strlen(r->error);
         snprintf(r->error + off, sizeof r->error - off, " (gave up after %d attempts)",
                  r->attempts);
@@ -594,21 +617,28 @@ static void classify(const xfer *x, CURLcode code, lr_delivery_result *r, lr_tim
     r->next_at = now + delay;
 }
 
-/* Ends transfer X with curl code CODE: reports the outcome. */
+/* Ends transfer X with curl code CODE: reports the outcome of each of its
+ * deliveries (a batch's answer is every one's; each is retried on its
+ * own), counted once in the channel's breaker. */
 static void finish(lr_dispatcher *d, xfer *x, CURLcode code) {
     lr_time now = wall_ms();
-    lr_delivery_result *r = calloc(1, sizeof *r);
-    if (r) {
-        r->id = x->id;
-        r->attempts = x->attempts + 1;
+    bool counted = x->refused[0] != '\0';
+    for (size_t i = 0; i < x->n; i++) {
+        const xfer_item *it = &x->items[i];
+        lr_delivery_result *r = calloc(1, sizeof *r);
+        if (!r) {                   /* not reported: free it to be picked again */
+            unpick(d, it->id);
+            continue;
+        }
+        r->id = it->id;
+        r->attempts = it->attempts + 1;
         r->at = now;
         r->next_at = LR_TIME_NONE;
-        r->window_from = x->window_from;
+        r->window_from = it->window_from;
         classify(x, code, r, now);
-        if (!x->refused[0]) breaker_count(d, x->ch, r);
+        if (!counted) breaker_count(d, x->ch, r);
+        counted = true;
         d->report(r, d->ud);
-    } else {                        /* not reported: free it to be picked again */
-        unpick(d, x->id);
     }
 }
 
@@ -625,7 +655,14 @@ typedef struct pick {
     int64_t durable;                /* newer ids are not picked */
     long fresh;                     /* reading fresh ones: the channel's breaker; else -1 */
     int64_t first_left;             /* the lowest fresh one read and not picked (0: none) */
+    xfer *open;                     /* a batch being filled (ch->batch > 1), not started */
 } pick;
+
+/* Deliveries P may still take: a transfer each, or a batch's worth each
+ * plus what the batch being filled has room for. */
+static size_t slots(const pick *p) {
+    return p->room * p->ch->batch + (p->open ? p->ch->batch - p->open->n : 0);
+}
 
 /* Fresh delivery ID was read and is not picked: the cursor stays below it. */
 static void leave(pick *p, int64_t id) {
@@ -649,9 +686,9 @@ static int start_job(pick *p, const lr_delivery_job *j);
 static int pick_one(const lr_delivery_job *job, void *ud) {
     pick *p = ud;
     lr_dispatcher *d = p->d;
-    if (p->room == 0 || job->id > p->durable) {     /* (its decision may not be on disk yet) */
+    if (slots(p) == 0 || job->id > p->durable) {    /* (its decision may not be on disk yet) */
         leave(p, job->id);
-        return p->room == 0;
+        return slots(p) == 0;
     }
     /* the bodies: the job's, or the writer's hint when the store left them out */
     pthread_mutex_lock(&d->mu);
@@ -675,21 +712,110 @@ static int pick_one(const lr_delivery_job *job, void *ud) {
     return rc;
 }
 
-/* Starts a transfer for job J (its bodies at hand). */
-static int start_job(pick *p, const lr_delivery_job *j) {
-    lr_dispatcher *d = p->d;
-    xfer *x = calloc(1, sizeof *x);
-    if (!x) return LR_ENOMEM;
+/* A transfer for P's channel with room for its batch, or NULL. */
+static xfer *xfer_new(pick *p) {
+    xfer *x = calloc(1, sizeof *x + p->ch->batch * sizeof x->items[0]);
+    if (!x) return NULL;
     x->set = p->set;
     p->set->refs++;
     x->ch = p->ch;
-    x->id = j->id;
-    x->attempts = j->attempts;
-    /* retries count from the first attempt (a delivery written by `route
-     * --db` with old event times, or delayed by `after`, starts now) */
-    x->window_from = j->attempts == 0 && j->window_from < p->now ? p->now : j->window_from;
     lr_buf_init(&x->payload);
     lr_buf_init(&x->answer);
+    return x;
+}
+
+/* Job J as X's next delivery. */
+static void add_item(const pick *p, xfer *x, const lr_delivery_job *j) {
+    /* retries count from the first attempt (a delivery written by `route
+     * --db` with old event times, or delayed by `after`, starts now) */
+    x->items[x->n++] = (xfer_item){
+        .id = j->id, .attempts = j->attempts,
+        .window_from = j->attempts == 0 && j->window_from < p->now ? p->now : j->window_from,
+    };
+}
+
+/* Marks job J busy (picked as P->fresh); false when out of memory. */
+static bool mark_busy(pick *p, const lr_delivery_job *j) {
+    lr_dispatcher *d = p->d;
+    pthread_mutex_lock(&d->mu);
+    busy_id *nb = room_for_one(d->busy, &d->busycap, d->nbusy, sizeof *nb, 64);
+    if (nb) {
+        d->busy = nb;
+        d->busy[d->nbusy++] = (busy_id){ j->id, p->fresh };
+    }
+    pthread_mutex_unlock(&d->mu);
+    return nb != NULL;
+}
+
+/* Starts P's batch being filled, if any: its payload closed, signed and
+ * handed to libcurl. Out of memory, its deliveries are left to be picked
+ * again. */
+static void launch_batch(pick *p) {
+    lr_dispatcher *d = p->d;
+    xfer *x = p->open;
+    if (!x) return;
+    p->open = NULL;
+    char h[64];
+    snprintf(h, sizeof h, "Leadrouter-Batch: %zu", x->n);
+    int rc = x->n ? lr_buf_putc(&x->payload, ']') : LR_ENOMEM;
+    if (rc == LR_OK) rc = webhook_headers(x, h, p->now);
+    if (rc == LR_OK) rc = setup(x);
+    if (rc == LR_OK && curl_multi_add_handle(d->multi, x->easy) != CURLM_OK) rc = LR_ENOMEM;
+    if (rc != LR_OK) {
+        for (size_t i = 0; i < x->n; i++) {
+            unpick(d, x->items[i].id);
+            leave(p, x->items[i].id);
+        }
+        xfer_free(x);
+        p->room++;
+        return;
+    }
+    x->next = d->xfers;
+    d->xfers = x;
+}
+
+/* Adds job J (its bodies at hand) to P's batch being filled, a new one
+ * when there is none; a full batch is started. LR_EINVAL when J's body
+ * cannot be built (start_job() then reports it alone). */
+static int batch_job(pick *p, const lr_delivery_job *j) {
+    lr_buf one;
+    lr_buf_init(&one);
+    lr_delivery_msg m = msg_of(p->ch, p->set, j, p->now);
+    int rc = lr_delivery_webhook_body(&m, &one);
+    if (rc != LR_OK) {
+        lr_buf_release(&one);
+        return rc == LR_ENOMEM ? rc : LR_EINVAL;
+    }
+    xfer *x = p->open;
+    if (!x && p->room && (x = xfer_new(p))) {
+        p->open = x;
+        p->room--;
+    }
+    size_t before = x ? x->payload.len : 0;
+    rc = x ? lr_buf_putc(&x->payload, x->n ? ',' : '[') : LR_ENOMEM;
+    if (rc == LR_OK) rc = lr_buf_append(&x->payload, one.data, one.len);
+    lr_buf_release(&one);
+    if (rc == LR_OK && !mark_busy(p, j)) rc = LR_ENOMEM;
+    if (rc != LR_OK) {
+        if (x) x->payload.len = before;     /* what it held before, if anything */
+        return rc;
+    }
+    add_item(p, x, j);
+    if (x->n == p->ch->batch) launch_batch(p);
+    return LR_OK;
+}
+
+/* Starts a transfer for job J (its bodies at hand), or adds it to a batch
+ * (what is not sent, a cancelled or unsendable one, is reported alone). */
+static int start_job(pick *p, const lr_delivery_job *j) {
+    lr_dispatcher *d = p->d;
+    if (p->ch->batch > 1 && !j->moved_on && !j->unreadable) {
+        int rc = batch_job(p, j);
+        if (rc != LR_EINVAL) return rc;
+    }
+    xfer *x = xfer_new(p);
+    if (!x) return LR_ENOMEM;
+    add_item(p, x, j);
     bool cancelled = j->moved_on;  /* a delayed notice whose lead moved on */
     int rc = cancelled ? LR_OK : j->unreadable ? LR_EDAMAGED : build(x, j, p->now);
     bool unsendable = rc != LR_OK && rc != LR_ENOMEM;
@@ -700,24 +826,18 @@ static int start_job(pick *p, const lr_delivery_job *j) {
         xfer_free(x);
         return rc;
     }
-    pthread_mutex_lock(&d->mu);
-    busy_id *nb = room_for_one(d->busy, &d->busycap, d->nbusy, sizeof *nb, 64);
-    if (!nb) {
-        pthread_mutex_unlock(&d->mu);
+    if (!mark_busy(p, j)) {
         curl_multi_remove_handle(d->multi, x->easy);
         xfer_free(x);
         return LR_ENOMEM;
     }
-    d->busy = nb;
-    d->busy[d->nbusy++] = (busy_id){ j->id, p->fresh };
-    pthread_mutex_unlock(&d->mu);
     if (cancelled || unsendable) {  /* reported without sending */
         lr_delivery_result *r = calloc(1, sizeof *r);
         if (r) {
             *r = (lr_delivery_result){ .id = j->id, .attempts = j->attempts,
                                        .status = cancelled ? "cancelled" : "dead",
                                        .at = p->now, .next_at = LR_TIME_NONE,
-                                       .window_from = x->window_from };
+                                       .window_from = x->items[0].window_from };
             if (cancelled)
                 snprintf(r->error, sizeof r->error, "lead %s had another decision before "
                          "this notice was due", j->lead ? j->lead : "?");
@@ -756,7 +876,7 @@ static void start_fresh(lr_dispatcher *d, pick *p, breaker *b) {
         pthread_mutex_unlock(&d->mu);
     }
     /* the busy ones above the cursor come back from the query, skipped */
-    size_t lim = p->room;
+    size_t lim = slots(p);
     for (size_t i = 0; i < p->nbusy; i++) lim += p->busy[i] > b->fresh_after;
     p->fresh = b - d->breakers;
     p->first_left = 0;
@@ -764,6 +884,7 @@ static void start_fresh(lr_dispatcher *d, pick *p, breaker *b) {
     int rc = lr_store_fresh_deliveries(d->store, p->ch->name, b->fresh_after, p->durable,
                                        lim < 100000 ? (int)lim : 100000, p->busy, p->nbusy,
                                        hint_known, pick_one, p, &reached);
+    launch_batch(p);                /* (what it cannot start, it leaves) */
     if (rc < 0) return;             /* the cursor stays: read again next pass */
     int64_t cursor = p->first_left ? p->first_left - 1 : reached;
     pthread_mutex_lock(&d->mu);
@@ -818,10 +939,12 @@ static lr_time start_due(lr_dispatcher *d, chanset *set, lr_time now) {
             for (size_t k = 0; p.busy && k < p.nbusy; k++) p.busy[k] = d->busy[k].id;
             pthread_mutex_unlock(&d->mu);
             if (p.nbusy && !p.busy) continue;           /* out of memory: next pass */
-            int lim = (int)(p.room + p.nbusy < 100000 ? p.room + p.nbusy : 100000);
+            size_t want = slots(&p) + p.nbusy;
+            int lim = (int)(want < 100000 ? want : 100000);
             bool txn = lr_store_read_begin(d->store) == LR_OK;
             lr_store_due_deliveries(d->store, ch->name, now, lim, p.busy, p.nbusy, hint_known,
                                     pick_one, &p);
+            launch_batch(&p);
             if (p.room && b) start_fresh(d, &p, b);
             free(p.busy);
             /* with every slot taken, more may be due: the end of a transfer

@@ -16,6 +16,7 @@ Every POST (any path) is appended to FILE as one JSON line (flushed and
 fsynced before the answer is sent):
 
     {"path": "/hook", "delivery": <Leadrouter-Delivery header or null>,
+     "batch": <Leadrouter-Batch header or null>,
      "signature": <Leadrouter-Signature header or null>,
      "valid": true|false|null, "body": <body as JSON, or the raw string>,
      "mode": "ok", "at": 1712345678.123}
@@ -194,6 +195,7 @@ class Handler(BaseHTTPRequestHandler):
         st.record({
             "path": self.path,
             "delivery": self.headers.get("Leadrouter-Delivery"),
+            "batch": self.headers.get("Leadrouter-Batch"),
             "signature": sig,
             "valid": signature_valid(st.secret, sig, raw, int(now)),
             "body": body,

@@ -17,6 +17,8 @@
 #   - SIGKILL with deliveries committed but not sent loses none and sends
 #     none for a lead that was not committed; nor with some in flight
 #     after the channel's mark was stored
+#   - a channel with `batch` sends arrays of deliveries, each retried on
+#     its own and taken once
 #   - channels that do not validate are config errors with file:line
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_server.sh"
@@ -434,14 +436,50 @@ why_changed_between_attempts() {
     peer_stop RECV; peer_stop SMTP
 }
 
+# `batch: 10`: 25 deliveries made at once go out as arrays of at most 10,
+# signed; a failed request fails each of its deliveries, each retried; once
+# the receiver takes them, every delivery has arrived in exactly one taken
+# request, as the object a one-at-a-time channel sends.
+batched_and_retried() {
+    peer_start RECV "$HERE/receiver.py" --port 0 --log "$T/hooks.jsonl" \
+        --secret "$LR_TEST_HOOK_SECRET" --control --mode fail || return
+    config "$T/c.yaml" "$RECV_PORT" 9 ", batch: 10"
+    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return; }
+    KEY=$(mkkey "$T/s.db" admin)
+    api POST /v1/leads "$(jq -c -n '[range(1; 26) | {id: "B\(.)", email: "b\(.)@buyer.test"}]')"
+    expect_code 201
+    wait_for 20 '[.deliveries[] | select(.channel == "crm" and .status == "retrying" and .last_status == 500)] | length == 25' || return
+    mode ok
+    wait_for 20 '[.deliveries[] | select(.channel == "crm" and .status == "delivered")] | length == 25' || return
+    jq -e '[.deliveries[] | select(.channel == "crm") | .attempts >= 2] | all' "$RB" >/dev/null ||
+        { fail "a delivery was taken at its first attempt though the receiver failed"; show deliveries "$RB"; }
+    _want=$(jq -c '[.deliveries[] | select(.channel == "crm") | .id] | sort' "$RB")
+    _got=$(jq -s -c '[.[] | select(.mode == "ok") | .body[].id] | sort' "$T/hooks.jsonl")
+    [ "$_got" = "$_want" ] || fail "taken once each: got $_got, expected $_want"
+    jq -s -e 'all(.[]; .valid == true and (.body | type) == "array" and (.body | length) >= 1
+                     and (.body | length) <= 10 and .batch == (.body | length | tostring)
+                     and .delivery == null)' "$T/hooks.jsonl" >/dev/null ||
+        { fail "a request was not a signed array of 1 to 10 with its count"; show hooks "$T/hooks.jsonl"; }
+    jq -s -e 'any(.[]; (.body | length) > 1)' "$T/hooks.jsonl" >/dev/null ||
+        fail "no request carried more than one delivery"
+    jq -s -e '[.[] | .body[]] | all(.type == "decision.assigned" and .channel == "crm"
+                                    and .lead.id == .decision.lead and .id != null)' \
+        "$T/hooks.jsonl" >/dev/null || fail "an item is not a delivery's object"
+    # every attempt of a delivery carried the same object
+    jq -s -e '[.[] | .body[]] | group_by(.id) | all(.[]; unique | length == 1)' "$T/hooks.jsonl" \
+        >/dev/null || fail "attempts of one delivery differ"
+    srv_term S
+    peer_stop RECV
+}
+
 bad_channels() {
     cat >"$T/bad.yaml" <<'EOF'
 agents: [{id: a}]
 pools: {p: [a]}
 channels:
   crm: {webhook: "ftp://crm.example.com/x", secret_env: LR_TEST_NOT_SET_ANYWHERE}
-  mail: {smtp: "smtp://127.0.0.1:25", why: full}
-  erp: {webhook: "https://erp.example.com/x", why: all}
+  mail: {smtp: "smtp://127.0.0.1:25", why: full, batch: 5}
+  erp: {webhook: "https://erp.example.com/x", why: all, batch: 0}
 notify:
   - {on: [assigned, sold], to: crm}
   - {on: [assigned], to: pager}
@@ -453,7 +491,9 @@ EOF
     expect_err_has "bad.yaml:4:57: channel 'crm': the environment variable LR_TEST_NOT_SET_ANYWHERE (secret_env) is not set or empty"
     expect_err_has "bad.yaml:5:9: channel 'mail': missing required key 'from' (the sender address)"
     expect_err_has "bad.yaml:5:44: channel 'mail': 'why' applies only to webhook channels (an email explains in words)"
+    expect_err_has "bad.yaml:5:57: channel 'mail': 'batch' applies only to webhook channels (an email is one message)"
     expect_err_has "bad.yaml:6:52: channel 'erp': 'why' must be brief or full, got 'all'"
+    expect_err_has "bad.yaml:6:64: channel 'erp': 'batch' must be an integer between 1 and 1000, got '0'"
     expect_err_has "bad.yaml:8:21: notify #1: unknown action 'sold' in 'on'"
     expect_err_has "bad.yaml:9:26: notify #2: unknown channel 'pager'"
 }
@@ -467,5 +507,6 @@ tcase kill_with_marks_stored
 tcase waiting_notice_only_when_still_waiting
 tcase full_why_and_replay_from_the_store
 tcase why_changed_between_attempts
+tcase batched_and_retried
 tcase bad_channels
 finish

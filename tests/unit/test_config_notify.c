@@ -14,12 +14,13 @@ TEST(channels_get_their_defaults_and_options) {
         AGENTS
         "channels:\n"
         "  crm: {webhook: \"https://crm.example.com/hook\", secret_env: LR_UNIT_SECRET}\n"
+        "  erp: {webhook: \"https://erp.example.com/hook\", batch: 100}\n"
         "  mail: {smtp: \"smtp://127.0.0.1:2525\", from: leads@example.com, timeout: 30s,\n"
         "         concurrency: 2, backoff: 5s, backoff_max: 2m, retry_for: 2h,\n"
         "         public_url: \"https://leads.example.com\"}\n"
         "allow_private_targets: [mail]\n" RULE);
     if (!cfg) return;
-    CHECK_EQ_INT(cfg->nchannels, 2);
+    CHECK_EQ_INT(cfg->nchannels, 3);
     const lr_channel_conf *c = &cfg->channels[0];
     CHECK_EQ_STR(c->name, "crm");
     CHECK_EQ_INT(c->kind, LR_CHANNEL_WEBHOOK);
@@ -27,11 +28,13 @@ TEST(channels_get_their_defaults_and_options) {
     CHECK_EQ_STR(c->secret_env, "LR_UNIT_SECRET");
     CHECK_EQ_INT(c->timeout_ms, 10000);
     CHECK_EQ_INT(c->concurrency, 4);
+    CHECK_EQ_INT(c->batch, 1);
     CHECK_EQ_INT(c->backoff_ms, 10000);
     CHECK_EQ_INT(c->backoff_max_ms, 3600000);
     CHECK_EQ_INT(c->retry_for_ms, 86400000);
     CHECK_EQ_INT(c->allow_private, 0);
-    c = &cfg->channels[1];
+    CHECK_EQ_INT(cfg->channels[1].batch, 100);
+    c = &cfg->channels[2];
     CHECK_EQ_INT(c->kind, LR_CHANNEL_SMTP);
     CHECK_EQ_STR(c->from, "leads@example.com");
     CHECK_EQ_STR(c->public_url, "https://leads.example.com");

@@ -57,6 +57,12 @@ int lr_store_checkpoint(lr_store *s, bool restart, int *wal_pages, int *copied);
  * SQLite's locks). */
 int lr_store_sync_file(lr_store *s);
 
+/* Makes the handle give up after about MS milliseconds (at least 1) when
+ * another handle holds a lock it needs, instead of 5 s: for a handle whose
+ * waits would hold up others (the checkpointer's RESTART holds the
+ * writers' lock while it waits for readers). */
+int lr_store_busy_limit(lr_store *s, int ms);
+
 /* Makes the handle's commits checkpoint themselves once the WAL passes
  * BYTES (SQLite's wal_autocheckpoint; ~40 MiB at open). */
 int lr_store_wal_limit(lr_store *s, int64_t bytes);

@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include <time.h>
 
-#define RESTART_AT 10240            /* WAL frames (~40 MiB of 4 KiB pages) */
+#define RESTART_AT 10240            /* WAL frames (160 MiB of 16 KiB pages, the pages of
+                                       a new store; 40 MiB of 4 KiB ones) */
 #define CLOSE_ENOUGH 256            /* frames left for the RESTART to copy */
 #define CHASE_MAX 8                 /* PASSIVE passes before it */
+#define BUSY_MS 20                  /* the longest a RESTART waits for a reader */
 
 struct lr_checkpointer {
     lr_store *store;
@@ -22,6 +24,7 @@ struct lr_checkpointer {
     pthread_cond_t stop_cv;
     bool stopping;
     int synced;                     /* WAL frames copied as of the last flush */
+    int last_log;                   /* WAL frames at the last pass (fewer: restarted) */
 };
 
 /* A PASSIVE checkpoint, then an fdatasync of the database file when it
@@ -32,6 +35,8 @@ struct lr_checkpointer {
  * At LR_SYNC_OFF nothing is flushed, as SQLite's own checkpoints would not. */
 static int passive(lr_checkpointer *c, int *log, int *copied) {
     int rc = lr_store_checkpoint(c->store, false, log, copied);
+    if (rc == LR_OK && *log < c->last_log) c->synced = 0;      /* a new WAL */
+    if (rc == LR_OK) c->last_log = *log;
     if (rc == LR_OK && c->sync && *copied > 0 && *copied != c->synced) {
         lr_store_sync_file(c->store);   /* a failure shows again in SQLite's own sync */
         c->synced = *copied;
@@ -41,13 +46,23 @@ static int passive(lr_checkpointer *c, int *log, int *copied) {
 
 /* One pass: copy what the WAL holds; once it is past RESTART_AT, chase
  * the writer until little is left, then RESTART: the writer waits only
- * for that little, and its next commit starts the WAL over. */
+ * for that little, and its next commit starts the WAL over.
+ *
+ * A reader's snapshot (a read transaction of another process: a sqlite3
+ * shell, `leadrouter deliveries list`) pins the frames after it, and no
+ * chase copies them: then no RESTART, which would hold the writers' lock
+ * while it waits for the reader, and the writer's BEGIN would give up
+ * after its 5 s (measured: `route --db` aborted, "database is locked").
+ * The handle's waits are BUSY_MS at most (lr_checkpointer_start) for the
+ * reader that comes between the chase and the RESTART. The WAL grows
+ * until the reader is done. */
 static int pass(lr_checkpointer *c) {
     int log = 0, copied = 0;
     int rc = passive(c, &log, &copied);
     if (rc != LR_OK || log < RESTART_AT) return rc;
     for (int i = 0; i < CHASE_MAX && log - copied > CLOSE_ENOUGH; i++)
         if ((rc = passive(c, &log, &copied)) != LR_OK) return rc;
+    if (log - copied > CLOSE_ENOUGH) return LR_OK;     /* pinned by a reader */
     return lr_store_checkpoint(c->store, true, NULL, NULL);
 }
 
@@ -82,6 +97,8 @@ int lr_checkpointer_start(const char *db_path, lr_store_sync sync, int interval_
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->stop_cv, NULL);
     int rc = lr_store_open(db_path, sync, &c->store, err, errlen);
+    if (rc == LR_OK && (rc = lr_store_busy_limit(c->store, BUSY_MS)) != LR_OK)
+        snprintf(err, errlen, "%s", lr_store_errmsg(c->store));
     if (rc == LR_OK && pthread_create(&c->thread, NULL, checkpoint_main, c) != 0) {
         snprintf(err, errlen, "cannot start the checkpoint thread");
         rc = LR_ENOMEM;

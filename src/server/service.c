@@ -27,7 +27,9 @@
 #include <string.h>
 #include <time.h>
 
-#define WRITER_WAL_LIMIT (160LL * 1024 * 1024)  /* with the checkpointer */
+#define WRITER_WAL_LIMIT (320LL * 1024 * 1024)  /* with the checkpointer: twice its RESTART_AT
+                                                  (16 KiB pages), so that the writer checkpoints
+                                                  only if it falls behind */
 
 const double lr_commit_bounds[LR_COMMIT_BUCKETS] = {
     0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024

@@ -378,10 +378,10 @@ static int pragma_int(sqlite3 *db, const char *sql, int *out) {
  * checkpointer's RESTART, which holds the writer's lock for a few ms, or
  * a second process). Retries every 100 us for the first 10 ms, then every
  * ms, for 5 s in all (sqlite3_busy_timeout sleeps 1, 2, 5, 10 ... ms, so
- * a 3 ms wait could cost 8). */
+ * a 3 ms wait could cost 8), or UD retries when not NULL
+ * (lr_store_busy_limit). */
 static int busy_wait(void *ud, int n) {
-    (void)ud;
-    if (n >= 100 + 4990) return 0;
+    if (n >= (ud ? (int)(intptr_t)ud : 100 + 4990)) return 0;
     struct timespec ts = { 0, n < 100 ? 100000L : 1000000L };
     nanosleep(&ts, NULL);
     return 1;
@@ -542,6 +542,13 @@ int lr_store_sync_file(lr_store *s) {
     sqlite3_file *f = NULL;
     int src = sqlite3_file_control(s->db, "main", SQLITE_FCNTL_FILE_POINTER, &f);
     if (src == SQLITE_OK && f && f->pMethods) src = f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
+    return src == SQLITE_OK ? LR_OK : lr_sq_fail(s, src);
+}
+
+int lr_store_busy_limit(lr_store *s, int ms) {
+    if (ms < 1) ms = 1;
+    intptr_t tries = ms <= 10 ? 10 * ms : 100 + (ms - 10);
+    int src = sqlite3_busy_handler(s->db, busy_wait, (void *)tries);
     return src == SQLITE_OK ? LR_OK : lr_sq_fail(s, src);
 }
 

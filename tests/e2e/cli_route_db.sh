@@ -156,7 +156,40 @@ route_db_killed_midway_keeps_a_whole_store_and_resumes() {
         fail "a lead assigned twice or not at all"
 }
 
+# Another process holds a read transaction for the whole run (a sqlite3
+# shell, a report): its snapshot pins the WAL, which grows past the point
+# where the checkpoint thread would restart it; the run must neither stall
+# on nor give up because of it (it once died with "database is locked").
+route_db_while_a_reader_holds_a_snapshot() {
+    big_config
+    echo '{"id":"R0","state":"CA","received_at":"2026-11-02T10:00:00Z"}' >"$T/first.jsonl"
+    lr route --config "$T/c.yaml" --db "$T/r.db" "$T/first.jsonl"
+    expect_status 0
+    n=60000
+    awk -v n=$n 'BEGIN { for (i = 1; i <= n; i++)
+        printf "{\"id\":\"R%d\",\"state\":\"%s\",\"source\":\"s%d\",\"received_at\":\"2026-11-02T10:00:00Z\"}\n",
+               i, i % 2 ? "NV" : "CA", i % 7 }' >"$T/e.jsonl"
+    python3 -c '
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN")
+print(db.execute("SELECT count(*) FROM leads").fetchone()[0], flush=True)
+time.sleep(120)' "$T/r.db" >"$T/reader.out" 2>&1 &
+    rpid=$!
+    i=0
+    while [ $i -lt 200 ] && ! [ -s "$T/reader.out" ]; do sleep 0.05; i=$((i + 1)); done
+    [ "$(cat "$T/reader.out")" = 1 ] || fail "the reader did not start: $(cat "$T/reader.out")"
+    lr route --config "$T/c.yaml" --db "$T/r.db" --batch 50 "$T/e.jsonl"
+    expect_status 0
+    expect_err_empty
+    kill $rpid 2>/dev/null
+    { wait $rpid; } 2>/dev/null
+    [ "$(count "$T/r.db" 'SELECT count(*) FROM leads')" = $((n + 1)) ] || fail "leads stored"
+    [ "$(count "$T/r.db" 'PRAGMA integrity_check')" = ok ] || fail "integrity_check"
+}
+
 tcase route_db_prints_what_route_prints_and_stores_it_all
+tcase route_db_while_a_reader_holds_a_snapshot
 tcase route_db_killed_midway_keeps_a_whole_store_and_resumes
 tcase route_db_a_second_run_routes_no_lead_again
 tcase route_db_repeats_and_deliveries_while_the_store_catches_up

@@ -513,6 +513,15 @@ static void advance_clock(lr_service *svc, lr_time now) {
         lr_engine_apply(svc->eng, &tick, NULL, NULL);
 }
 
+/* CMD's Idempotency-Key as stored, in BUF: the API key's id, a space and
+ * the header's value. Another API key's requests never see it: neither
+ * their answers (an agent's key would read another agent's) nor a 409
+ * because two clients chose the same key. */
+static const char *idem_stored_key(const lr_cmd *cmd, char *buf, size_t size) {
+    snprintf(buf, size, "%s %s", cmd->idem_scope ? cmd->idem_scope : "", cmd->idem_key);
+    return buf;
+}
+
 static void execute_cmd(lr_service *svc, lr_cmd *cmd, lr_time now) {
     cmd->content_type = JSON;
     cmd->status = 500;
@@ -520,10 +529,12 @@ static void execute_cmd(lr_service *svc, lr_cmd *cmd, lr_time now) {
 
     /* Idempotency-Key: the same key and body answers as the first time. */
     bool writes = cmd->type == LR_CMD_LEADS || cmd->type == LR_CMD_EVENTS;
+    char ik[512];                   /* the header is at most 200 bytes (routes.c) */
     if (writes && cmd->idem_key) {
         unsigned char h[32];
         int st;
-        int rc = lr_store_idem_get(svc->store, cmd->idem_key, h, &st, &cmd->body);
+        int rc = lr_store_idem_get(svc->store, idem_stored_key(cmd, ik, sizeof ik), h, &st,
+                                   &cmd->body);
         if (rc == LR_OK) {
             if (memcmp(h, cmd->idem_hash, 32) == 0) {
                 cmd->status = st == 201 ? 200 : st;
@@ -540,7 +551,10 @@ static void execute_cmd(lr_service *svc, lr_cmd *cmd, lr_time now) {
     case LR_CMD_LEADS: exec_leads(svc, cmd, now); break;
     case LR_CMD_EVENTS: exec_events(svc, cmd, now); break;
     case LR_CMD_GET_AGENTS:
-    case LR_CMD_GET_AGENT: exec_agents(svc, cmd); break;
+    case LR_CMD_GET_AGENT:          /* the hour's and the day's counts are of now */
+        advance_clock(svc, now);
+        exec_agents(svc, cmd);
+        break;
     case LR_CMD_GET_CONFIG:
         must(svc, lr_buf_printf(&cmd->body, "{\"version\":%lld,\"config\":", (long long)svc->cfg_seq));
         must(svc, lr_json_put_string(&cmd->body, svc->cfg_text));
@@ -548,7 +562,8 @@ static void execute_cmd(lr_service *svc, lr_cmd *cmd, lr_time now) {
         cmd->status = 200;
         break;
     case LR_CMD_PUT_CONFIG: exec_put_config(svc, cmd, now); break;
-    case LR_CMD_PREVIEW:
+    case LR_CMD_PREVIEW:            /* the decision a lead would get now */
+        advance_clock(svc, now);
         must(svc, lr_buf_puts(&cmd->body, "{\"decisions\":["));
         must(svc, lr_engine_preview(svc->eng, cmd->items[0].ev.lead, preview_cb, &cmd->body));
         must(svc, lr_buf_puts(&cmd->body, "]}"));
@@ -568,8 +583,9 @@ static void execute_cmd(lr_service *svc, lr_cmd *cmd, lr_time now) {
 
     if (writes && cmd->idem_key && cmd->status < 500)
         STORE(svc, "storing an idempotency key",
-              lr_store_idem_put(svc->store, cmd->idem_key, cmd->idem_hash, cmd->status,
-                                cmd->body.data ? cmd->body.data : "", cmd->body.len));
+              lr_store_idem_put(svc->store, idem_stored_key(cmd, ik, sizeof ik), cmd->idem_hash,
+                                cmd->status, cmd->body.data ? cmd->body.data : "",
+                                cmd->body.len));
 }
 
 void lr_service_execute(lr_service *svc, lr_cmd *cmd, lr_time now) {

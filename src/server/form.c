@@ -278,6 +278,11 @@ int lr_form_to_lead(const lr_form *form, const char *source, const char *gen_id,
             goto fail;
         }
     }
+    if (!first && !last && json_object_size(lead) == 0 && json_object_size(fields) == 0) {
+        snprintf(err, errlen, "the form has no filled-in field");   /* a blank submit, a bot */
+        rc = LR_EINVAL;
+        goto fail;
+    }
     if ((first || last) && !json_object_get(lead, "name")) {
         char *full = NULL;
         if (asprintf(&full, "%s%s%s", first ? first : "", first && last ? " " : "",

@@ -60,7 +60,8 @@ bool lr_utf8_valid(const char *s, size_t n);
 
 /* Builds the lead object for FORM posted to SOURCE, with GEN_ID as its id
  * when the form has none. Returns LR_OK and *out (a new jansson object,
- * owned by the caller), LR_EINVAL with a message in ERR, or LR_ENOMEM. */
+ * owned by the caller), LR_EINVAL with a message in ERR (also for a form
+ * with no filled-in field: a blank submit makes no lead), or LR_ENOMEM. */
 int lr_form_to_lead(const lr_form *form, const char *source, const char *gen_id,
                     struct json_t **out, char *err, size_t errlen);
 

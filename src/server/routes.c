@@ -257,6 +257,7 @@ static bool set_idem(const lr_req *req, lr_cmd *cmd, lr_reply *rep) {
     crypto_generichash_update(&st, (const unsigned char *)req->body, req->len);
     crypto_generichash_final(&st, cmd->idem_hash, 32);
     cmd->idem_key = k;
+    cmd->idem_scope = req->who ? req->who->key_id : "";
     return true;
 }
 

@@ -65,6 +65,8 @@ typedef struct lr_cmd {
     size_t nitems;
     bool array;                     /* the body was an array: reply with "results" */
     const char *idem_key;           /* Idempotency-Key header, or NULL */
+    const char *idem_scope;         /* with it: the API key's id (a key is remembered
+                                       per API key) */
     unsigned char idem_hash[32];    /* hash of the whole body, with idem_key */
     const char *id;                 /* GET_LEAD, GET_AGENT */
     const char *scope_agent;        /* agent keys: the agent they are bound to, else NULL */

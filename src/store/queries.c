@@ -133,7 +133,9 @@ int lr_store_lead_json(lr_store *s, const char *id, const char *agent, lr_buf *o
     if (rc == LR_OK) {
         jw_lit(&w, ",\"progress\":");
         st = s->st[SQ_LEAD_PROGRESS];
-        rc = write_bodies(s, st, lr_sq_bind_str(st, 1, id), &w);
+        int b = lr_sq_bind_str(st, 1, id);
+        if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 2, seq);
+        rc = write_bodies(s, st, b, &w);
     }
     jw_raw(&w, "}", 1);
     return jw_end(&w, rc);

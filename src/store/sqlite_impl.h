@@ -67,7 +67,12 @@
     LR_STORE_AGENT_STMTS(X)                                                     \
     X(LEAD_GET, "SELECT id, state, agent, source, received_at, body, seq FROM leads WHERE id = ?1") \
     X(LEAD_DECS, "SELECT body, why FROM decisions WHERE lead_seq = ?1 ORDER BY id") \
-    X(LEAD_PROGRESS, "SELECT body FROM events WHERE lead = ?1 AND type = 'progress' ORDER BY seq") \
+    /* a lead's progress as applied: after the lead (?2, its seq) and not      \
+     * refused (a refused event has a rejected decision of its seq) */         \
+    X(LEAD_PROGRESS, "SELECT body FROM events e WHERE lead = ?1 AND type = 'progress'" \
+                     " AND seq > ?2 AND NOT EXISTS (SELECT 1 FROM decisions d"  \
+                     " WHERE d.lead_seq = ?2 AND d.seq = e.seq AND d.action = 'rejected')" \
+                     " ORDER BY seq")                                           \
     X(EVENT_DECS, "SELECT body, why FROM decisions WHERE lead_seq = ?1 AND seq = ?1"      \
                   " AND (?2 IS NULL OR lead = ?2)" \
                   " ORDER BY id")                                               \

@@ -525,9 +525,21 @@ idempotency_key_replays_the_reply_and_refuses_another_body() {
     expect_error 409 idempotency_key_reused
     api GET /v1/leads/A4
     expect_jq .state '"assigned"'
-    # without the key, the repeat is a conflict with the closed lead
+    # without the key, the repeat is a conflict with the closed lead, and
+    # the lead's progress shows only what was applied
     api POST /v1/leads/K1/progress '{"status":"won"}'
     expect_error 409 lead_closed
+    api POST /v1/leads/K1/progress '{"status":"lost"}'
+    expect_error 409 lead_closed
+    api GET /v1/leads/K1
+    expect_jq '[.progress[].status]' '["won"]'
+    # progress sent before its lead existed is no part of it either
+    api POST /v1/events '{"type":"progress","lead":"K9","status":"contacted"}'
+    expect_code 404
+    api POST /v1/leads '{"id":"K9"}'
+    expect_code 201
+    api GET /v1/leads/K9
+    expect_jq .progress '[]'
     # a web form posted twice (a double click) with its key: one lead
     req POST /v1/forms/website -H "Authorization: Bearer $KEY" -H 'Idempotency-Key: form-zed' \
         --data-binary 'name=Zed'

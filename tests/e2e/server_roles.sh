@@ -2,8 +2,9 @@
 # server_roles.sh -- API keys and roles of `leadrouter serve` end to end:
 # 401 without a valid key, what an ingest key and an agent key may do
 # (403 for routes of another role, 404 for another agent's lead, 403 for
-# acting as another agent), admin everything, keys created while the
-# server runs, and the per-key rate limit (429 with Retry-After).
+# acting as another agent), an Idempotency-Key remembered per API key,
+# admin everything, keys created while the server runs, and the per-key
+# rate limit (429 with Retry-After).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_server.sh"
 
@@ -140,6 +141,30 @@ agent_key_posts_progress_on_its_own_lead_only() {
     expect_jq '{state, agent}' '{"state":"closed","agent":"ann"}'
     as "$BEN" GET /v1/leads/L1
     expect_error 404 not_found
+}
+
+# An Idempotency-Key is remembered per API key: another agent's key with
+# the same key and body runs its own request (404: not its lead) instead of
+# reading the first one's answer, and two clients that chose the same key
+# for different leads both get theirs.
+an_idempotency_key_belongs_to_its_api_key() {
+    _ev='{"type":"progress","lead":"L2","status":"contacted"}'
+    as "$BEN" POST /v1/events "$_ev" -H 'Idempotency-Key: shared-1'
+    expect_code 200
+    expect_jq . '{"decisions":[]}'
+    as "$ANN" POST /v1/events "$_ev" -H 'Idempotency-Key: shared-1'
+    expect_error 404 not_found
+    as "$BEN" POST /v1/events "$_ev" -H 'Idempotency-Key: shared-1'
+    expect_code 200 "ben's repeat"
+    api GET /v1/leads/L2
+    expect_jq '[.progress[].status]' '["contacted"]'
+    as "$INGEST" POST /v1/leads '{"id":"IK1"}' -H 'Idempotency-Key: shared-2'
+    expect_code 201
+    api POST /v1/leads '{"id":"IK2"}' -H 'Idempotency-Key: shared-2'
+    expect_code 201 "the same key from another API key"
+    expect_jq .lead '"IK2"'
+    as "$INGEST" POST /v1/leads '{"id":"IK1"}' -H 'Idempotency-Key: shared-2'
+    expect_code 200 "the ingest key's repeat"
 }
 
 agent_key_claims_takes_next_and_sets_status_for_itself() {
@@ -302,6 +327,7 @@ if [ -n "$URL" ]; then
     tcase ingest_key_posts_leads_and_forms_only
     tcase agent_key_sees_its_own_leads_and_not_the_others
     tcase agent_key_posts_progress_on_its_own_lead_only
+    tcase an_idempotency_key_belongs_to_its_api_key
     tcase agent_key_claims_takes_next_and_sets_status_for_itself
     tcase agent_key_gets_403_on_admin_and_ingest_routes
     tcase admin_key_may_do_everything

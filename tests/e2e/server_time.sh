@@ -6,7 +6,8 @@
 #   - accepting an offer over HTTP assigns the lead;
 #   - a pending offer and a pending SLA survive a SIGKILL: after the
 #     restart, deadlines that passed while the server was down fire at once
-#     and the lead moves on exactly as it would have.
+#     and the lead moves on exactly as it would have;
+#   - a preview routes at the time it is asked.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_server.sh"
 
@@ -65,8 +66,24 @@ pending_offer_and_sla_survive_a_crash() {
     [ "$got" = "assigned:$sla_agent" ] || fail "S1 changed before its SLA: $got"
 }
 
+# A preview is the decision a lead would get now, not at the last event's
+# time: its `at` is no earlier than when it was asked (the engine's clock
+# is moved on first, as for the live counts of GET /v1/agents).
+preview_routes_at_the_time_it_is_asked() {
+    api POST /v1/leads '{"id":"PV1","source":"sla"}'
+    expect_code 201
+    sleep 1.5
+    _t=$(date +%s%3N)
+    api POST /v1/route/preview '{"id":"PV2","source":"sla"}'
+    expect_code 200
+    _at=$(jq -r '.decisions[0].at' "$RB")
+    _ms=$(date -d "$_at" +%s%3N) || { fail "no time in the preview: $_at"; return; }
+    [ "$_ms" -ge "$_t" ] || fail "the preview is at $_at, asked at $(date -u -d "@$((_t / 1000))" +%T).$((_t % 1000))"
+}
+
 srv_start main "$DB" "$SRV/t.yaml" || { echo "FAIL server_time: $srv_error"; exit 1; }
 tcase offer_expires_and_moves_on_over_http
 tcase pending_offer_and_sla_survive_a_crash
+tcase preview_routes_at_the_time_it_is_asked
 srv_term main
 finish

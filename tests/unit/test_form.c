@@ -196,8 +196,12 @@ TEST(repeated_custom_fields_become_lists) {
 }
 
 TEST(empty_values_are_no_values) {
-    CHECK_EQ_STR(lead_of("email=&phone=&note=&id=", "s"),
-                 "{\"id\":\"form-0123456789abcdef\",\"source\":\"s\"}");
+    CHECK_EQ_STR(lead_of("email=&phone=&note=&id=&company=Acme", "s"),
+                 "{\"company\":\"Acme\",\"id\":\"form-0123456789abcdef\",\"source\":\"s\"}");
+    CHECK_EQ_STR(lead_of("email=&phone=&note=&id=", "s"), "ERR: the form has no filled-in field");
+    CHECK_EQ_STR(lead_of("", "s"), "ERR: the form has no filled-in field");
+    CHECK_EQ_STR(lead_of("note=hello", "s"),
+                 "{\"fields\":{\"note\":\"hello\"},\"id\":\"form-0123456789abcdef\",\"source\":\"s\"}");
 }
 
 TEST(source_comes_from_the_path_and_a_form_source_is_a_custom_field) {

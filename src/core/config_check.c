@@ -25,15 +25,18 @@ enum { AK_ID, AK_NAME, AK_STATUS, AK_WEIGHT, AK_CAPACITY, AK_CAPS, AK_ATTRS, AK_
 
 #define EMAIL_MAX 320
 
-/* Checks an email address N into *out (a malloc'd copy): 1 to EMAIL_MAX
- * bytes, an '@' with text on both sides, no blanks or control bytes. The
- * address is only stored for notifications; delivery tells the rest. */
+/* Checks an email address N into *out (a malloc'd copy): an address an
+ * email channel can send to, as `from` and `recipient` (cx_plain_address).
+ * A config from the journal, stored when the rule was looser (1 to
+ * EMAIL_MAX bytes, an '@' with text on both sides, no blanks or control
+ * bytes), loads as it did. */
 static void check_email(cfg_ctx *cx, const yn *n, const char *ctx, char **out) {
     const char *s;
     if (!want_str(cx, n, ctx, "email", &s)) return;
     const char *at = memchr(s, '@', n->len);
     bool ok = n->len <= EMAIL_MAX && at && at > s && at < s + n->len - 1;
     for (size_t i = 0; ok && i < n->len; i++) ok = (unsigned char)s[i] > 0x20 && s[i] != 0x7f;
+    if (ok && !cx->replay) ok = cx_plain_address(s, n->len);
     if (!ok) {
         cx_mismatch(cx, n, ctx, "email", "an email address such as ann@example.com");
         return;

@@ -57,7 +57,9 @@ typedef struct cfg_ctx {
     cx_err *errs;
     size_t nerrs, errcap;
     bool oom;                       /* an allocation failed somewhere */
-    bool skip_env;                  /* do not require secret_env variables to be set */
+    bool replay;                    /* a config replayed from the journal: secret_env
+                                       variables need not be set, and checks added
+                                       after it was stored do not refuse it */
     cx_block *arena;
 } cfg_ctx;
 
@@ -136,6 +138,10 @@ bool cx_name(cfg_ctx *cx, const yn *n, const char *ctx, const char *key, const c
 /* True when S (LEN bytes) is an identifier: [A-Za-z_][A-Za-z0-9_]*, at
  * most LR_NAME_MAX bytes. */
 bool cx_ident(const char *s, size_t len);
+
+/* True when S (LEN bytes) is a plain address: local@domain, at most 254
+ * bytes of printable ASCII, none of < > , ; " ' ( ) [ ] \ (config_notify.c). */
+bool cx_plain_address(const char *s, size_t len);
 
 #define CX_MS_PER_DAY INT64_C(86400000)
 #define CX_DURATION_MAX_DAYS 3650

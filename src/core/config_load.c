@@ -503,8 +503,8 @@ static void errs_single(lr_config_errors *errs, const char *msg) {
 
 /* The common body of both loads: NAME for messages, PATH for cfg->path. */
 static int load(const char *text, size_t len, const char *name, const char *path,
-                bool skip_env, lr_config **out, lr_config_errors *errs) {
-    cfg_ctx cx = { .name = name, .skip_env = skip_env };
+                bool replay, lr_config **out, lr_config_errors *errs) {
+    cfg_ctx cx = { .name = name, .replay = replay };
     lr_config *cfg = calloc(1, sizeof *cfg);
     if (!cfg || !(cfg->path = strdup(path))) {
         free(cfg);

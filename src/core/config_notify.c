@@ -14,7 +14,7 @@
  *
  * URLs are parsed with libcurl's URL API (the same parser that will send
  * to them). A secret_env variable must be set when the config is loaded,
- * except for configs replayed from the journal (cx->skip_env).
+ * except for configs replayed from the journal (cx->replay).
  */
 #include "config_impl.h"
 
@@ -44,7 +44,7 @@ static char *want_env(cfg_ctx *cx, const yn *n, const char *ctx, const char *key
     if (!cx_ident(s, n->len))
         cx_error(cx, n->line, n->col, "%s: '%s' must name an environment variable, got '%s'",
                  ctx, key, q);
-    else if (!cx->skip_env && (!getenv(s) || !getenv(s)[0]))
+    else if (!cx->replay && (!getenv(s) || !getenv(s)[0]))
         cx_error(cx, n->line, n->col, "%s: the environment variable %s (%s) is not set or empty",
                  ctx, q, key);
     else
@@ -52,10 +52,9 @@ static char *want_env(cfg_ctx *cx, const yn *n, const char *ctx, const char *key
     return NULL;
 }
 
-/* True when S (LEN bytes) is a plain address: local@domain, printable
- * ASCII, none of the characters that would let it escape an SMTP command
- * or a header (space, <, >, comma, quotes). */
-static bool plain_address(const char *s, size_t len) {
+/* See config_impl.h: none of the characters that would let it escape an
+ * SMTP command or a header (space, <, >, comma, quotes). */
+bool cx_plain_address(const char *s, size_t len) {
     const char *at = memchr(s, '@', len);
     if (len > ADDRESS_MAX || !at || at == s || at == s + len - 1) return false;
     for (size_t i = 0; i < len; i++) {
@@ -143,7 +142,7 @@ static void check_channel(cfg_ctx *cx, const yn *k, const yn *m, lr_channel_conf
             cx_error(cx, m->line, m->col, "%s: missing required key 'from' (the sender address)",
                      ctx);
         } else if (want_str(cx, v[CK_FROM], ctx, "from", &s)) {
-            if (plain_address(s, v[CK_FROM]->len))
+            if (cx_plain_address(s, v[CK_FROM]->len))
                 c->from = cx_strdup(cx, s, v[CK_FROM]->len);
             else
                 cx_mismatch(cx, v[CK_FROM], ctx, "from", "an address such as leads@example.com");
@@ -288,7 +287,7 @@ static void check_notify_entry(cfg_ctx *cx, const yn *m, size_t i, const char *o
     } else if (v[2] && want_str(cx, v[2], ctx, "recipient", &s)) {
         if (strcmp(s, "agent") == 0)
             e->to_agent = true;
-        else if (plain_address(s, v[2]->len))
+        else if (cx_plain_address(s, v[2]->len))
             e->recipient = cx_strdup(cx, s, v[2]->len);
         else
             cx_mismatch(cx, v[2], ctx, "recipient",

@@ -374,7 +374,16 @@ static void check_rule(cfg_ctx *cx, const yn *m, size_t i, const name_ix *pools,
     if (v[RK_FALLBACK] && want_str(cx, v[RK_FALLBACK], ctx, "fallback", &s)) *fb = v[RK_FALLBACK];
     if (v[RK_IGNORE]) want_bool(cx, v[RK_IGNORE], ctx, "ignore_capacity", &r->ignore_capacity);
     check_options(cx, v, ctx, r);
-    if (v[RK_OFFER]) check_offer(cx, v[RK_OFFER], ctx, r);
+    const char *sname = r->strategy ? lr_strategy_name(r->strategy) : "";
+    bool waits = strcmp(sname, "queue") == 0 || strcmp(sname, "open_pool") == 0 ||
+                 strcmp(sname, "manual") == 0;
+    if (v[RK_OFFER] && waits && !cx->replay)    /* (a journaled one: ignored, as it was) */
+        cx_error(cx, v[RK_OFFER]->line, v[RK_OFFER]->col,
+                 "%s: 'offer' does not apply to strategy %s (its leads wait to be claimed or "
+                 "assigned; an offer is made by the strategies that pick an agent, and broadcast)",
+                 ctx, sname);
+    else if (v[RK_OFFER])
+        check_offer(cx, v[RK_OFFER], ctx, r);
     const yn *esc = v[RK_ESCALATE];
     if (esc && !v[RK_TIERS])
         cx_error(cx, esc->line, esc->col, "%s: 'escalate_after' applies only with tiers", ctx);

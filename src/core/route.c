@@ -499,12 +499,13 @@ static int try_rule(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason
 }
 
 /* What rule RI's fallback does once RI found nobody (S: its segment, or
- * NULL). Returns with *next set to the next rule of the chain to try, or
- * LR_NO_RULE with *done saying whether the lead was placed (queued, held)
- * or falls through to the rules after (`next`). QUEUE_AS_NEXT: a lead
- * that has waited its max_wait does not queue again. */
+ * NULL), or its offers or its queue's max_wait ran out. Returns with *next
+ * set to the next rule of the chain to try, or LR_NO_RULE with *done
+ * saying whether the lead was placed (queued, held: why.reason REASON) or
+ * falls through to the rules after (`next`). QUEUE_AS_NEXT: a lead that
+ * has waited its max_wait does not queue again. */
 static int fall_back(lr_engine *e, lr_lead_rt *l, uint32_t ri, lr_segment *s, bool queue_as_next,
-                     uint32_t *next, bool *done) {
+                     const char *reason, uint32_t *next, bool *done) {
     const lr_rule_conf *r = &e->cfg->rules[ri];
     *next = LR_NO_RULE;
     *done = false;
@@ -517,10 +518,10 @@ static int fall_back(lr_engine *e, lr_lead_rt *l, uint32_t ri, lr_segment *s, bo
             if (rc != LR_OK) return rc;
         }
         *done = true;
-        return emit_waiting(e, l, r, s, LR_ACTION_QUEUED, "no_eligible_agent");
+        return emit_waiting(e, l, r, s, LR_ACTION_QUEUED, reason);
     case LR_FALLBACK_HOLD:
         *done = true;
-        return emit_waiting(e, l, r, s, LR_ACTION_HELD, "no_eligible_agent");
+        return emit_waiting(e, l, r, s, LR_ACTION_HELD, reason);
     case LR_FALLBACK_RULE:
         if (!e->visited[r->fallback_rule]) *next = r->fallback_rule;
         return LR_OK;
@@ -538,7 +539,7 @@ static int follow(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason, 
         lr_segment *s = NULL;
         int rc = try_rule(e, l, ri, reason, done, &s);
         if (rc != LR_OK || *done) return rc;
-        rc = fall_back(e, l, ri, s, false, &ri, done);
+        rc = fall_back(e, l, ri, s, false, "no_eligible_agent", &ri, done);
         if (rc != LR_OK || *done) return rc;
     }
     return LR_OK;
@@ -593,7 +594,7 @@ int lr_route_after_failure(lr_engine *e, lr_lead_rt *l, uint32_t ri, bool queue_
     memset(e->visited, 0, e->cfg->nrules);
     uint32_t next;
     bool done;
-    int rc = fall_back(e, l, ri, NULL, queue_as_next, &next, &done);
+    int rc = fall_back(e, l, ri, NULL, queue_as_next, reason, &next, &done);
     if (rc != LR_OK || done) return rc;
     if (next != LR_NO_RULE) {
         /* the chain goes on from rule NEXT */

@@ -564,6 +564,32 @@ TEST(email_must_look_like_an_address) {
                  "t.yaml:7:13: agent 'f': 'email' must be a string, got null");
 }
 
+TEST(email_must_be_an_address_mail_can_go_to) {
+    /* as `from` and `recipient`: an address an email channel can send to */
+    const char *yaml = "agents:\n"
+                       "  - {id: a, email: \"a@x.io,boss@x.io\"}\n"
+                       "  - {id: b, email: \"Bo <b@x.io>\"}\n"
+                       "  - {id: c, email: \"a@b@c\"}\n" TAIL;
+    CHECK_EQ_STR(errors_of(yaml),
+                 "t.yaml:2:21: agent 'a': 'email' must be an email address such as ann@example.com, "
+                 "got the string \"a@x.io,boss@x.io\"\n"
+                 "t.yaml:3:21: agent 'b': 'email' must be an email address such as ann@example.com, "
+                 "got the string \"Bo <b@x.io>\"\n"
+                 "t.yaml:4:21: agent 'c': 'email' must be an email address such as ann@example.com, "
+                 "got the string \"a@b@c\"");
+    /* a config stored in the journal when the rule was looser (no blanks,
+     * an @ inside) loads as it was */
+    const char *old = "agents:\n"
+                      "  - {id: a, email: \"a@x.io,boss@x.io\"}\n"
+                      "  - {id: c, email: \"a@b@c\"}\n" TAIL;
+    lr_config *cfg = NULL;
+    lr_config_errors e;
+    CHECK_EQ_INT(lr_config_load_journaled(old, strlen(old), "j.yaml", &cfg, &e), LR_OK);
+    lr_config_errors_release(&e);
+    if (cfg) CHECK_EQ_STR(cfg->agents[0].email, "a@x.io,boss@x.io");
+    lr_config_free(cfg);
+}
+
 TEST(schedule_messages_cut_mid_character_stay_valid_utf8) {
     /* schedule.c quotes at most 40 bytes; "a" + "é" * 30 is cut inside an é. */
     char yaml[512];
@@ -751,6 +777,27 @@ TEST(time_errors_are_collected_with_the_others_in_file_order) {
                  "(a whole number and s, m, h or d), got '0s'");
 }
 
+TEST(offer_applies_only_to_strategies_that_pick_an_agent) {
+    const char *yaml = "agents: [{id: a}]\npools: {p: [a]}\n"
+                       "rules:\n"
+                       "  - {name: q, pool: p, strategy: queue, offer: {timeout: 1m}}\n"
+                       "  - {name: m, pool: p, strategy: manual, offer: {timeout: 1m}}\n"
+                       "  - {name: b, pool: p, strategy: broadcast, offer: {timeout: 1m}}\n";
+    CHECK_EQ_STR(errors_of(yaml),
+                 "t.yaml:4:48: rule 'q': 'offer' does not apply to strategy queue (its leads wait "
+                 "to be claimed or assigned; an offer is made by the strategies that pick an agent, "
+                 "and broadcast)\n"
+                 "t.yaml:5:49: rule 'm': 'offer' does not apply to strategy manual (its leads wait "
+                 "to be claimed or assigned; an offer is made by the strategies that pick an agent, "
+                 "and broadcast)");
+    /* a config stored in the journal before this check loads as it was */
+    lr_config *cfg = NULL;
+    lr_config_errors e;
+    CHECK_EQ_INT(lr_config_load_journaled(yaml, strlen(yaml), "j.yaml", &cfg, &e), LR_OK);
+    lr_config_errors_release(&e);
+    lr_config_free(cfg);
+}
+
 int main(void) {
     RUN(schedule_hours_are_local_to_the_agent_zone);
     RUN(holidays_of_the_agent_zone_are_days_off);
@@ -777,6 +824,8 @@ int main(void) {
     RUN(a_day_repeated_across_keys_is_reported_at_the_later_key);
     RUN(out_of_office_errors_point_at_the_bad_end);
     RUN(email_must_look_like_an_address);
+    RUN(email_must_be_an_address_mail_can_go_to);
+    RUN(offer_applies_only_to_strategies_that_pick_an_agent);
     RUN(schedule_messages_cut_mid_character_stay_valid_utf8);
     RUN(holiday_errors_name_the_zone_or_the_date);
     RUN(pool_option_errors_give_the_ranges);
@@ -789,3 +838,4 @@ int main(void) {
     RUN(time_errors_are_collected_with_the_others_in_file_order);
     return test_report();
 }
+

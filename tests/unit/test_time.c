@@ -21,6 +21,10 @@ TEST(offer_expires_and_moves_to_the_next_candidate_then_falls_back) {
                                 "\"why\":{\"reason\":\"offer_timeout\"}}");
     CHECK_CONTAINS(o.json.data, "\"action\":\"offered\",\"agent\":\"b\",\"rule\":\"r\",\"pool\":\"p\","
                                 "\"strategy\":\"round_robin\",\"why\":{\"reason\":\"offer_expired\"}");
+    /* the fallback after the last expiry says why too (c was never offered) */
+    CHECK_CONTAINS(o.json.data, "{\"at\":\"2026-03-02T10:04:00Z\",\"lead\":\"L1\",\"action\":\"held\","
+                                "\"rule\":\"r\",\"pool\":\"p\",\"strategy\":\"round_robin\","
+                                "\"why\":{\"reason\":\"offer_expired\"");
     run_release(&o);
 }
 
@@ -97,6 +101,8 @@ TEST(queued_lead_past_max_wait_falls_back) {
     CHECK_EQ_STR(o.trace.data, "queued expired held");
     CHECK_CONTAINS(o.json.data, "\"action\":\"expired\",\"rule\":\"pull\",\"pool\":\"p\","
                                 "\"strategy\":\"queue\",\"why\":{\"reason\":\"max_wait\"}}");
+    CHECK_CONTAINS(o.json.data, "\"action\":\"held\",\"rule\":\"pull\",\"pool\":\"p\","
+                                "\"strategy\":\"queue\",\"why\":{\"reason\":\"max_wait\"");
     run_release(&o);
 }
 

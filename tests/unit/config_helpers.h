@@ -1,6 +1,6 @@
 /* config_helpers.h -- loading configs in the config tests: the messages of
  * a rejected config as one string, and configs that must load. Shared by
- * test_config.c and test_config_time.c. */
+ * test_config.c, test_config_time.c and test_config_notify.c. */
 #ifndef LEADROUTER_TEST_CONFIG_HELPERS_H
 #define LEADROUTER_TEST_CONFIG_HELPERS_H
 
@@ -40,6 +40,20 @@ __attribute__((unused)) static const char *errors_of(const char *yaml) {
         lr_config_free(cfg);
     }
     return errs_;
+}
+
+/* Loads YAML as a config from the journal (lr_config_load_journaled),
+ * which must be accepted (the test fails otherwise). */
+__attribute__((unused)) static lr_config *journaled_config(const char *yaml) {
+    lr_config *cfg = NULL;
+    lr_config_errors e;
+    int rc = lr_config_load_journaled(yaml, strlen(yaml), "j.yaml", &cfg, &e);
+    if (rc != LR_OK) {
+        printf("  expected LR_OK from the journaled load, got %s\n", lr_errname(rc));
+        test_cur_failed_ = 1;
+    }
+    lr_config_errors_release(&e);
+    return cfg;
 }
 
 /* Loads YAML that must be accepted (the test fails otherwise). */

@@ -125,10 +125,7 @@ TEST(journaled_configs_do_not_need_their_secrets_set) {
     unsetenv("LR_UNIT_GONE");
     const char *yaml = AGENTS
         "channels:\n  crm: {webhook: \"https://crm.example.com\", secret_env: LR_UNIT_GONE}\n" RULE;
-    lr_config *cfg = NULL;
-    lr_config_errors e;
-    CHECK_EQ_INT(lr_config_load_journaled(yaml, strlen(yaml), "j.yaml", &cfg, &e), LR_OK);
-    lr_config_errors_release(&e);
+    lr_config *cfg = journaled_config(yaml);
     if (cfg) CHECK_EQ_STR(cfg->channels[0].secret_env, "LR_UNIT_GONE");
     lr_config_free(cfg);
     CHECK_EQ_INT(load(yaml, &cfg), LR_ECONFIG);

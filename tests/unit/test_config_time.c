@@ -582,10 +582,7 @@ TEST(email_must_be_an_address_mail_can_go_to) {
     const char *old = "agents:\n"
                       "  - {id: a, email: \"a@x.io,boss@x.io\"}\n"
                       "  - {id: c, email: \"a@b@c\"}\n" TAIL;
-    lr_config *cfg = NULL;
-    lr_config_errors e;
-    CHECK_EQ_INT(lr_config_load_journaled(old, strlen(old), "j.yaml", &cfg, &e), LR_OK);
-    lr_config_errors_release(&e);
+    lr_config *cfg = journaled_config(old);
     if (cfg) CHECK_EQ_STR(cfg->agents[0].email, "a@x.io,boss@x.io");
     lr_config_free(cfg);
 }
@@ -791,11 +788,7 @@ TEST(offer_applies_only_to_strategies_that_pick_an_agent) {
                  "to be claimed or assigned; an offer is made by the strategies that pick an agent, "
                  "and broadcast)");
     /* a config stored in the journal before this check loads as it was */
-    lr_config *cfg = NULL;
-    lr_config_errors e;
-    CHECK_EQ_INT(lr_config_load_journaled(yaml, strlen(yaml), "j.yaml", &cfg, &e), LR_OK);
-    lr_config_errors_release(&e);
-    lr_config_free(cfg);
+    lr_config_free(journaled_config(yaml));
 }
 
 int main(void) {

@@ -29,6 +29,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +59,9 @@ typedef struct chanset {
     size_t n;
     named *names;                   /* agents with a display name, sorted by id */
     size_t nnames;
-    int refs;                       /* the dispatcher's + one per transfer using it */
+    atomic_int refs;                /* the dispatcher's + one per transfer using it
+                                       (lr_dispatch_configure drops the dispatcher's
+                                       on another thread) */
 } chanset;
 
 /* A delivery an attempt carries. */
@@ -211,7 +214,7 @@ static lr_time wall_ms(void) {
 }
 
 static void chanset_unref(chanset *s) {
-    if (!s || --s->refs > 0) return;
+    if (!s || atomic_fetch_sub(&s->refs, 1) > 1) return;
     for (size_t i = 0; i < s->n; i++) {
         chan *c = &s->v[i];
         free(c->name);
@@ -255,7 +258,7 @@ static char *dup_or_null(const char *s, bool *oom) {
 int lr_dispatch_configure(lr_dispatcher *d, const lr_config *cfg) {
     chanset *s = calloc(1, sizeof *s);
     if (!s) return LR_ENOMEM;
-    s->refs = 1;
+    atomic_init(&s->refs, 1);
     bool oom = cfg->nchannels && !(s->v = calloc(cfg->nchannels, sizeof *s->v));
     for (size_t i = 0; !oom && i < cfg->nchannels; i++) {
         const lr_channel_conf *cc = &cfg->channels[i];
@@ -361,14 +364,37 @@ void lr_dispatch_durable(lr_dispatcher *d, int64_t id) {
     pthread_mutex_unlock(&d->mu);
 }
 
+static int id_cmp(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The writer's thread, with its lock held: a batch channel keeps up to
+ * concurrency x batch ids busy, so many ids are matched in one pass over
+ * the busy list (sorted, then searched), not one pass each. */
 void lr_dispatch_settled(lr_dispatcher *d, const int64_t *ids, size_t n) {
+    int64_t *sorted = n > 16 ? malloc(n * sizeof *sorted) : NULL;
+    if (sorted) {
+        memcpy(sorted, ids, n * sizeof *sorted);
+        qsort(sorted, n, sizeof *sorted, id_cmp);
+    }
     pthread_mutex_lock(&d->mu);
-    for (size_t k = 0; k < n; k++) {
-        long i = busy_find(d, ids[k]);
-        if (i >= 0) d->busy[i] = d->busy[--d->nbusy];
+    if (sorted) {
+        for (size_t i = 0; i < d->nbusy;) {
+            if (bsearch(&d->busy[i].id, sorted, n, sizeof *sorted, id_cmp))
+                d->busy[i] = d->busy[--d->nbusy];
+            else
+                i++;
+        }
+    } else {
+        for (size_t k = 0; k < n; k++) {
+            long i = busy_find(d, ids[k]);
+            if (i >= 0) d->busy[i] = d->busy[--d->nbusy];
+        }
     }
     d->poked = true;
     pthread_mutex_unlock(&d->mu);
+    free(sorted);
     curl_multi_wakeup(d->multi);
 }
 
@@ -656,12 +682,19 @@ typedef struct pick {
     long fresh;                     /* reading fresh ones: the channel's breaker; else -1 */
     int64_t first_left;             /* the lowest fresh one read and not picked (0: none) */
     xfer *open;                     /* a batch being filled (ch->batch > 1), not started */
+    bool probe;                     /* the channel's breaker lets one attempt through: one
+                                       delivery, not a batch, spends an attempt on it */
 } pick;
+
+/* Deliveries a request of P's channel carries at most now. */
+static size_t per_request(const pick *p) {
+    return p->probe ? 1 : p->ch->batch;
+}
 
 /* Deliveries P may still take: a transfer each, or a batch's worth each
  * plus what the batch being filled has room for. */
 static size_t slots(const pick *p) {
-    return p->room * p->ch->batch + (p->open ? p->ch->batch - p->open->n : 0);
+    return p->room * per_request(p) + (p->open ? per_request(p) - p->open->n : 0);
 }
 
 /* Fresh delivery ID was read and is not picked: the cursor stays below it. */
@@ -717,7 +750,7 @@ static xfer *xfer_new(pick *p) {
     xfer *x = calloc(1, sizeof *x + p->ch->batch * sizeof x->items[0]);
     if (!x) return NULL;
     x->set = p->set;
-    p->set->refs++;
+    atomic_fetch_add(&p->set->refs, 1);
     x->ch = p->ch;
     lr_buf_init(&x->payload);
     lr_buf_init(&x->answer);
@@ -761,11 +794,21 @@ static void launch_batch(pick *p) {
     if (rc == LR_OK) rc = webhook_headers(x, h, p->now);
     if (rc == LR_OK) rc = setup(x);
     if (rc == LR_OK && curl_multi_add_handle(d->multi, x->easy) != CURLM_OK) rc = LR_ENOMEM;
-    if (rc != LR_OK) {
-        for (size_t i = 0; i < x->n; i++) {
-            unpick(d, x->items[i].id);
-            leave(p, x->items[i].id);
+    for (size_t i = 0; rc != LR_OK && i < x->n; i++) {
+        const xfer_item *it = &x->items[i];
+        lr_delivery_result *r = rc == LR_ENOMEM ? NULL : calloc(1, sizeof *r);
+        if (r) {                    /* it would fail each time (a secret that cannot sign) */
+            *r = (lr_delivery_result){ .id = it->id, .attempts = it->attempts, .status = "dead",
+                                       .at = p->now, .next_at = LR_TIME_NONE,
+                                       .window_from = it->window_from };
+            snprintf(r->error, sizeof r->error, "cannot build the request: %s", lr_strerror(rc));
+            d->report(r, d->ud);
+        } else {                    /* out of memory: picked again later */
+            unpick(d, it->id);
+            leave(p, it->id);
         }
+    }
+    if (rc != LR_OK) {
         xfer_free(x);
         p->room++;
         return;
@@ -801,7 +844,7 @@ static int batch_job(pick *p, const lr_delivery_job *j) {
         return rc;
     }
     add_item(p, x, j);
-    if (x->n == p->ch->batch) launch_batch(p);
+    if (x->n == per_request(p)) launch_batch(p);
     return LR_OK;
 }
 
@@ -911,6 +954,7 @@ static lr_time start_due(lr_dispatcher *d, chanset *set, lr_time now) {
                 if (next == LR_TIME_NONE || b->paused_until < next) next = b->paused_until;
             } else {
                 p.room = inflight ? 0 : 1;
+                p.probe = true;
             }
         }
         /* Under load a pass waits until half of the channel's slots are
@@ -972,7 +1016,7 @@ static void *dispatch_main(void *arg) {
         bool stop = d->stopping;
         d->poked = false;
         chanset *set = d->chans;
-        if (set) set->refs++;
+        if (set) atomic_fetch_add(&set->refs, 1);
         pthread_mutex_unlock(&d->mu);
         if (stop) { chanset_unref(set); break; }
 

@@ -39,6 +39,8 @@ Modes (the answer to a POST; the request is logged in every mode):
 With --control:
     PUT /_mode/NAME   switches the mode (204; 400 for an unknown mode)
     GET /_count       {"requests": N, "valid": N, "distinct_deliveries": N}
+                      (deliveries: Leadrouter-Delivery ids, and the ids in
+                      the array of a batch)
 Control requests are not logged.
 
 Exits 0 on SIGTERM/SIGINT (within 1 s) and after --max-seconds.
@@ -118,6 +120,10 @@ class State:
                 self.valid += 1
             if entry["delivery"] is not None:
                 self.deliveries.add(entry["delivery"])
+            elif isinstance(entry["body"], list):       # a batch: the ids are inside
+                for item in entry["body"]:
+                    if isinstance(item, dict) and isinstance(item.get("id"), str):
+                        self.deliveries.add(item["id"])
 
 
 class Handler(BaseHTTPRequestHandler):

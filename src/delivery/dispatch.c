@@ -39,6 +39,9 @@
 #define POLL_MAX_MS 1000
 #define TRIP_AFTER 5                /* failed attempts in a row that pause a channel */
 #define DEFER_MS 5                  /* a free slot waits this long for others (start_due) */
+#define BATCH_BYTES_MAX ((size_t)1 << 20)   /* a batch's body, unless one delivery is more:
+                                               as the 1 MiB bodies leadrouter itself takes,
+                                               a receiver's usual limit */
 
 /* A channel as the dispatcher keeps it: its own copies. */
 typedef struct chan {
@@ -782,7 +785,7 @@ static bool mark_busy(pick *p, const lr_delivery_job *j) {
 
 /* Starts P's batch being filled, if any: its payload closed, signed and
  * handed to libcurl. Out of memory, its deliveries are left to be picked
- * again. */
+ * again; a request that can never be built makes each of them dead. */
 static void launch_batch(pick *p) {
     lr_dispatcher *d = p->d;
     xfer *x = p->open;
@@ -818,7 +821,8 @@ static void launch_batch(pick *p) {
 }
 
 /* Adds job J (its bodies at hand) to P's batch being filled, a new one
- * when there is none; a full batch is started. LR_EINVAL when J's body
+ * when there is none; a full batch (per_request() deliveries, or
+ * BATCH_BYTES_MAX bytes) is started. LR_EINVAL when J's body
  * cannot be built (start_job() then reports it alone). */
 static int batch_job(pick *p, const lr_delivery_job *j) {
     lr_buf one;
@@ -829,12 +833,14 @@ static int batch_job(pick *p, const lr_delivery_job *j) {
         lr_buf_release(&one);
         return rc == LR_ENOMEM ? rc : LR_EINVAL;
     }
+    if (p->open && p->open->n && p->open->payload.len + one.len + 2 > BATCH_BYTES_MAX)
+        launch_batch(p);            /* full by its bytes: J starts the next one */
     xfer *x = p->open;
     if (!x && p->room && (x = xfer_new(p))) {
         p->open = x;
         p->room--;
     }
-    size_t before = x ? x->payload.len : 0;
+    size_t before = x ? x->payload.len : 0;     /* (no X: no room left, J waits) */
     rc = x ? lr_buf_putc(&x->payload, x->n ? ',' : '[') : LR_ENOMEM;
     if (rc == LR_OK) rc = lr_buf_append(&x->payload, one.data, one.len);
     lr_buf_release(&one);

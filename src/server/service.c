@@ -478,6 +478,16 @@ fail:
     return rc;
 }
 
+/* Starts the checkpoint thread on the service's file, every INTERVAL_MS;
+ * the writer then checkpoints itself only if the thread falls behind. */
+static int start_checkpointer(lr_service *svc, int interval_ms, char *err, size_t errlen) {
+    int rc = lr_checkpointer_start(svc->opts.db_path, svc->opts.sync, interval_ms,
+                                   &svc->checkpointer, err, errlen);
+    if (rc == LR_OK && (rc = lr_store_wal_limit(svc->store, WRITER_WAL_LIMIT)) != LR_OK)
+        snprintf(err, errlen, "%s", lr_store_errmsg(svc->store));
+    return rc;
+}
+
 int lr_service_start(const lr_service_opts *opts, lr_service **out, char *err, size_t errlen) {
     lr_service *svc;
     int rc = lr_service_open(opts, &svc, err, errlen);
@@ -506,13 +516,8 @@ int lr_service_start(const lr_service_opts *opts, lr_service **out, char *err, s
      * only once its flush is done (flushed()). */
     if (rc == LR_OK && svc->flusher) lr_dispatch_durable(svc->dispatch, svc->dlv.last_id);
     if (rc == LR_OK) rc = lr_dispatch_configure(svc->dispatch, svc->cfg);
-    if (rc == LR_OK && opts->checkpoint_ms >= 0) {
-        rc = lr_checkpointer_start(opts->db_path, opts->sync, opts->checkpoint_ms,
-                                   &svc->checkpointer, err, errlen);
-        /* the writer's own checkpoint only if the checkpointer falls behind */
-        if (rc == LR_OK && (rc = lr_store_wal_limit(svc->store, WRITER_WAL_LIMIT)) != LR_OK)
-            snprintf(err, errlen, "%s", lr_store_errmsg(svc->store));
-    }
+    if (rc == LR_OK && opts->checkpoint_ms >= 0)
+        rc = start_checkpointer(svc, opts->checkpoint_ms, err, errlen);
     if (rc != LR_OK) {
         if (!err[0]) snprintf(err, errlen, "starting the dispatcher: %s", lr_strerror(rc));
         lr_service_stop(svc);
@@ -558,12 +563,7 @@ int lr_service_checkpoint_behind(lr_service *svc, int interval_ms, char *err, si
     if (svc->started || svc->checkpointer) return LR_OK;
     const char *path = svc->opts.db_path;
     if (!path || !path[0] || strcmp(path, ":memory:") == 0) return LR_OK;  /* no file */
-    int rc = lr_checkpointer_start(path, svc->opts.sync, interval_ms, &svc->checkpointer, err,
-                                   errlen);
-    /* the caller's own checkpoint only if the thread falls behind */
-    if (rc == LR_OK && (rc = lr_store_wal_limit(svc->store, WRITER_WAL_LIMIT)) != LR_OK)
-        snprintf(err, errlen, "%s", lr_store_errmsg(svc->store));
-    return rc;
+    return start_checkpointer(svc, interval_ms, err, errlen);
 }
 
 /* A deferred write failed on the store's thread (store.h). */

@@ -18,7 +18,8 @@
 #     none for a lead that was not committed; nor with some in flight
 #     after the channel's mark was stored
 #   - a channel with `batch` sends arrays of deliveries, each retried on
-#     its own and taken once
+#     its own and taken once; its probe after failures carries one
+#   - a restart without the webhook secret refuses to start, naming it
 #   - channels that do not validate are config errors with file:line
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_server.sh"
@@ -482,6 +483,35 @@ batched_and_retried() {
     peer_stop RECV
 }
 
+# A restart from the stored config with the secret's variable now empty
+# refuses to start and names the variable (nothing goes out unsigned);
+# with the variable back, the deliveries that waited go out, signed.
+restart_without_the_secret_refuses_to_start() {
+    peer_start RECV "$HERE/receiver.py" --port 0 --log "$T/hooks.jsonl" \
+        --secret "$LR_TEST_HOOK_SECRET" --control --mode fail || return
+    config "$T/c.yaml" "$RECV_PORT" 9 ", batch: 5"
+    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return; }
+    KEY=$(mkkey "$T/s.db" admin)
+    leads 1 3
+    wait_for 20 '[.deliveries[] | select(.channel == "crm" and .status == "retrying")] | length == 3' || return
+    srv_term S
+    mode ok
+    _sent=$(wc -l <"$T/hooks.jsonl")
+    _secret=$LR_TEST_HOOK_SECRET
+    export LR_TEST_HOOK_SECRET=
+    srv_start S "$T/s.db" "" && fail "the server started without its webhook secret"
+    export LR_TEST_HOOK_SECRET="$_secret"
+    grep -q "channel 'crm': the environment variable LR_TEST_HOOK_SECRET (secret_env) is not set or empty" \
+        "$SRV/S.err" || { fail "no message names the variable"; show err "$SRV/S.err"; }
+    [ "$(wc -l <"$T/hooks.jsonl")" = "$_sent" ] || fail "a request was sent meanwhile"
+    srv_start S "$T/s.db" "" || { fail "restart with the secret: $srv_error"; return; }
+    wait_for 20 '[.deliveries[] | select(.channel == "crm" and .status == "delivered")] | length == 3' || return
+    jq -s -e '[.[] | select(.mode == "ok")] | all(.valid == true)' "$T/hooks.jsonl" >/dev/null ||
+        fail "a request after the restart was not validly signed"
+    srv_term S
+    peer_stop RECV
+}
+
 bad_channels() {
     cat >"$T/bad.yaml" <<'EOF'
 agents: [{id: a}]
@@ -518,5 +548,6 @@ tcase waiting_notice_only_when_still_waiting
 tcase full_why_and_replay_from_the_store
 tcase why_changed_between_attempts
 tcase batched_and_retried
+tcase restart_without_the_secret_refuses_to_start
 tcase bad_channels
 finish

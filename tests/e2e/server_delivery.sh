@@ -437,16 +437,22 @@ why_changed_between_attempts() {
     peer_stop RECV; peer_stop SMTP
 }
 
+# batch_server N: the receiver answering 500, and server S with the crm
+# channel's `batch: N`; KEY an admin key.
+batch_server() {
+    peer_start RECV "$HERE/receiver.py" --port 0 --log "$T/hooks.jsonl" \
+        --secret "$LR_TEST_HOOK_SECRET" --control --mode fail || return 1
+    config "$T/c.yaml" "$RECV_PORT" 9 ", batch: $1"
+    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return 1; }
+    KEY=$(mkkey "$T/s.db" admin)
+}
+
 # `batch: 10`: 25 deliveries made at once go out as arrays of at most 10,
 # signed; a failed request fails each of its deliveries, each retried; once
 # the receiver takes them, every delivery has arrived in exactly one taken
 # request, as the object a one-at-a-time channel sends.
 batched_and_retried() {
-    peer_start RECV "$HERE/receiver.py" --port 0 --log "$T/hooks.jsonl" \
-        --secret "$LR_TEST_HOOK_SECRET" --control --mode fail || return
-    config "$T/c.yaml" "$RECV_PORT" 9 ", batch: 10"
-    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return; }
-    KEY=$(mkkey "$T/s.db" admin)
+    batch_server 10 || return
     api POST /v1/leads "$(jq -c -n '[range(1; 26) | {id: "B\(.)", email: "b\(.)@buyer.test"}]')"
     expect_code 201
     wait_for 20 '[.deliveries[] | select(.channel == "crm" and .status == "retrying" and .last_status == 500)] | length == 25' || return
@@ -487,11 +493,7 @@ batched_and_retried() {
 # refuses to start and names the variable (nothing goes out unsigned);
 # with the variable back, the deliveries that waited go out, signed.
 restart_without_the_secret_refuses_to_start() {
-    peer_start RECV "$HERE/receiver.py" --port 0 --log "$T/hooks.jsonl" \
-        --secret "$LR_TEST_HOOK_SECRET" --control --mode fail || return
-    config "$T/c.yaml" "$RECV_PORT" 9 ", batch: 5"
-    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return; }
-    KEY=$(mkkey "$T/s.db" admin)
+    batch_server 5 || return
     leads 1 3
     wait_for 20 '[.deliveries[] | select(.channel == "crm" and .status == "retrying")] | length == 3' || return
     srv_term S

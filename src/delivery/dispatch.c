@@ -783,6 +783,17 @@ static bool mark_busy(pick *p, const lr_delivery_job *j) {
     return nb != NULL;
 }
 
+/* The outcome of delivery IT, settled as STATUS without an attempt (its
+ * error still to write), or NULL when out of memory. */
+static lr_delivery_result *unsent(const pick *p, const xfer_item *it, const char *status) {
+    lr_delivery_result *r = calloc(1, sizeof *r);
+    if (r)
+        *r = (lr_delivery_result){ .id = it->id, .attempts = it->attempts, .status = status,
+                                   .at = p->now, .next_at = LR_TIME_NONE,
+                                   .window_from = it->window_from };
+    return r;
+}
+
 /* Starts P's batch being filled, if any: its payload closed, signed and
  * handed to libcurl. Out of memory, its deliveries are left to be picked
  * again; a request that can never be built makes each of them dead. */
@@ -799,11 +810,8 @@ static void launch_batch(pick *p) {
     if (rc == LR_OK && curl_multi_add_handle(d->multi, x->easy) != CURLM_OK) rc = LR_ENOMEM;
     for (size_t i = 0; rc != LR_OK && i < x->n; i++) {
         const xfer_item *it = &x->items[i];
-        lr_delivery_result *r = rc == LR_ENOMEM ? NULL : calloc(1, sizeof *r);
+        lr_delivery_result *r = rc == LR_ENOMEM ? NULL : unsent(p, it, "dead");
         if (r) {                    /* it would fail each time (a secret that cannot sign) */
-            *r = (lr_delivery_result){ .id = it->id, .attempts = it->attempts, .status = "dead",
-                                       .at = p->now, .next_at = LR_TIME_NONE,
-                                       .window_from = it->window_from };
             snprintf(r->error, sizeof r->error, "cannot build the request: %s", lr_strerror(rc));
             d->report(r, d->ud);
         } else {                    /* out of memory: picked again later */
@@ -881,12 +889,8 @@ static int start_job(pick *p, const lr_delivery_job *j) {
         return LR_ENOMEM;
     }
     if (cancelled || unsendable) {  /* reported without sending */
-        lr_delivery_result *r = calloc(1, sizeof *r);
+        lr_delivery_result *r = unsent(p, &x->items[0], cancelled ? "cancelled" : "dead");
         if (r) {
-            *r = (lr_delivery_result){ .id = j->id, .attempts = j->attempts,
-                                       .status = cancelled ? "cancelled" : "dead",
-                                       .at = p->now, .next_at = LR_TIME_NONE,
-                                       .window_from = x->items[0].window_from };
             if (cancelled)
                 snprintf(r->error, sizeof r->error, "lead %s had another decision before "
                          "this notice was due", j->lead ? j->lead : "?");

@@ -489,6 +489,40 @@ batched_and_retried() {
     peer_stop RECV
 }
 
+# A batch stops at 1 MiB of body: four deliveries of ~300 KB each, due
+# together while the channel's one request hangs, go out as one request of
+# three and one of the fourth, each under 1 MiB, each delivery once.
+a_batch_stops_at_a_mebibyte() {
+    peer_start RECV "$HERE/receiver.py" --port 0 --log "$T/hooks.jsonl" \
+        --secret "$LR_TEST_HOOK_SECRET" --control --mode hang || return
+    config "$T/c.yaml" "$RECV_PORT" 9 ", batch: 10, concurrency: 1"
+    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return; }
+    KEY=$(mkkey "$T/s.db" admin)
+    leads 1 1               # its request hangs: the one slot is taken
+    _i=0
+    while [ $_i -lt 100 ] && [ ! -s "$T/hooks.jsonl" ]; do sleep 0.05; _i=$((_i + 1)); done
+    _s=$(head -c 60000 /dev/zero | tr '\0' x)
+    for _n in 1 2 3 4; do
+        jq -c -n --arg s "$_s" --arg id "G$_n" \
+            '{id: $id, email: "g@buyer.test", fields: {a: $s, b: $s, c: $s, d: $s, e: $s}}' \
+            >"$T/big.json"
+        api POST /v1/leads "@$T/big.json"
+        expect_code 201 "lead G$_n"
+    done
+    mode ok                 # the hanging request times out (2 s): then the rest
+    wait_for 30 '[.deliveries[] | select(.channel == "crm" and .status == "delivered")] | length == 5' || return
+    jq -s -e 'all(.[]; .mode == "hang" or (.valid == true and (.body | tojson | length) <= 1048576))' \
+        "$T/hooks.jsonl" >/dev/null ||
+        fail "a request over 1 MiB: $(jq -s -c '[.[] | .body | tojson | length]' "$T/hooks.jsonl")"
+    _sizes=$(jq -s -c '[.[] | select(.mode == "ok") | [.body[].lead.id | select(startswith("G"))] | length
+                        | select(. > 0)]' "$T/hooks.jsonl")
+    [ "$_sizes" = "[3,1]" ] || fail "the big deliveries went in requests of $_sizes, expected [3,1]"
+    _got=$(jq -s -c '[.[] | select(.mode == "ok") | .body[].lead.id] | sort' "$T/hooks.jsonl")
+    [ "$_got" = '["G1","G2","G3","G4","L1"]' ] || fail "taken: $_got"
+    srv_term S
+    peer_stop RECV
+}
+
 # A restart from the stored config with the secret's variable now empty
 # refuses to start and names the variable (nothing goes out unsigned);
 # with the variable back, the deliveries that waited go out, signed.
@@ -550,6 +584,7 @@ tcase waiting_notice_only_when_still_waiting
 tcase full_why_and_replay_from_the_store
 tcase why_changed_between_attempts
 tcase batched_and_retried
+tcase a_batch_stops_at_a_mebibyte
 tcase restart_without_the_secret_refuses_to_start
 tcase bad_channels
 finish

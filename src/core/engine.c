@@ -275,6 +275,7 @@ void lr_engine_destroy(lr_engine *e) {
     lr_slab_release(&e->lead_slab);
     for (size_t i = 0; i < e->nsegs; i++) lr_segment_destroy(e->segs[i]);
     free(e->segs);
+    free(e->dry_segs);
     if (e->agents) {
         for (size_t i = 0; i < e->cfg->nagents; i++) {
             lr_timelog_release(&e->agents[i].received);

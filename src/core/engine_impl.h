@@ -51,6 +51,10 @@ struct lr_engine {
     lr_segment **rule_seg;          /* owned array: the segment of each rule without match */
     lr_segment **segs;              /* owned: every segment */
     size_t nsegs, capsegs;
+    lr_segment **dry_segs;          /* owned: the segments a preview made (it changes
+                                       nothing: neither which segments exist nor their
+                                       order, which decides who gets a freed slot first) */
+    size_t ndry, capdry;
     lr_segment *dirty;              /* segments that may dispatch waiting leads */
     lr_buf key;                     /* scratch for segment keys */
 
@@ -146,6 +150,8 @@ int lr_dispatch_dirty(lr_engine *e);
 /* The segment of rule R for lead L (created on first need). */
 int lr_segment_for(lr_engine *e, const lr_rule_conf *r, uint32_t pool, const lr_lead *lead,
                    lr_segment **out);
+/* Frees the segments a preview made (E->dry). */
+void lr_drop_dry_segments(lr_engine *e);
 
 /* Why agent A cannot take lead L under rule R now (LR_SKIP_NONE: it can). */
 lr_skip lr_skip_reason(const lr_engine *e, const lr_lead_rt *l, const lr_rule_conf *r,

@@ -49,6 +49,7 @@ int lr_engine_preview(lr_engine *e, const lr_lead *lead, lr_decision_cb cb, void
     e->ud = ud;
     e->dry = true;
     int rc = lr_route(e, &l, "preview");
+    lr_drop_dry_segments(e);
     e->dry = false;
     e->rng = saved;
     e->cb = NULL;

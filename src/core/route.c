@@ -140,7 +140,23 @@ int lr_segment_for(lr_engine *e, const lr_rule_conf *r, uint32_t pool_id, const 
             members[n++] = pool->agents[i];
     rc = lr_segment_create(r->strategy, pool_id, r->ignore_capacity, pool->order, members, n,
                            e->agents, &s);
-    if (rc == LR_OK && !(s->key = malloc(k->len + 1))) rc = LR_ENOMEM;
+    free(members);
+    if (rc != LR_OK) return rc;
+    if (e->dry) {                       /* a preview's: kept aside, freed when it ends */
+        s->dry = true;
+        lr_segment **v = e->ndry == e->capdry
+            ? realloc(e->dry_segs, (e->capdry ? e->capdry * 2 : 4) * sizeof *v) : e->dry_segs;
+        if (!v) {
+            lr_segment_destroy(s);
+            return LR_ENOMEM;
+        }
+        if (e->ndry == e->capdry) e->capdry = e->capdry ? e->capdry * 2 : 4;
+        e->dry_segs = v;
+        e->dry_segs[e->ndry++] = s;
+        *out = s;
+        return LR_OK;
+    }
+    if (!(s->key = malloc(k->len + 1))) rc = LR_ENOMEM;
     if (rc == LR_OK && e->nsegs == e->capsegs) {
         size_t cap = e->capsegs ? e->capsegs * 2 : 16;
         lr_segment **v = realloc(e->segs, cap * sizeof *v);
@@ -148,27 +164,36 @@ int lr_segment_for(lr_engine *e, const lr_rule_conf *r, uint32_t pool_id, const 
         else { e->segs = v; e->capsegs = cap; }
     }
     uint32_t added = 0;
-    for (; rc == LR_OK && added < n; added++)
-        rc = add_membership(&e->agents[members[added]], s, added);
+    while (rc == LR_OK && added < n && (rc = add_membership(&e->agents[s->agents[added]], s,
+                                                            added)) == LR_OK)
+        added++;
     if (rc == LR_OK) {
         memcpy(s->key, k->data, k->len + 1);
         s->keylen = k->len;
         rc = lr_map_put(&e->segments, s->key, s->keylen, s);
     }
     if (rc != LR_OK) {
-        while (added-- > 0) e->agents[members[added]].nmem--;
+        while (added-- > 0) e->agents[s->agents[added]].nmem--;
         lr_segment_destroy(s);
-        free(members);
         return rc;
     }
     e->segs[e->nsegs++] = s;
     if (cacheable) e->rule_seg[ri] = s;
-    free(members);
     *out = s;
     return LR_OK;
 }
 
+void lr_drop_dry_segments(lr_engine *e) {
+    for (size_t i = 0; i < e->ndry; i++) lr_segment_destroy(e->dry_segs[i]);
+    e->ndry = 0;
+}
+
 uint32_t lr_member_of(const lr_engine *e, const lr_segment *s, uint32_t a) {
+    if (s->dry) {                       /* (in no agent's memberships) */
+        for (uint32_t m = 0; m < s->n; m++)
+            if (s->agents[m] == a) return m;
+        return LR_SEG_NONE;
+    }
     const lr_agent_rt *rt = &e->agents[a];
     for (uint32_t i = 0; i < rt->nmem; i++)
         if (rt->mem[i].seg == s) return rt->mem[i].m;

@@ -47,6 +47,8 @@ typedef struct lr_segment {
     lr_queue_order order;
     bool dirty;                     /* gained a ready member while leads wait */
     bool listed;                    /* on the engine's dirty list */
+    bool dry;                       /* made by a preview: in no map, no agent's memberships,
+                                       freed when the preview ends */
     struct lr_segment *next_dirty;
 } lr_segment;
 

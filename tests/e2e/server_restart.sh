@@ -352,6 +352,52 @@ a_commit_waits_for_the_running_flush() {
     [ "$srv_rc" -eq 0 ] || fail "exit status $srv_rc after SIGTERM"
 }
 
+# A preview changes nothing, not even what a restart rebuilds: a preview
+# of a lead for a pool nobody had routed to yet once made that pool's
+# queue first in line for a freed slot, and only until the next restart
+# (the preview is not in the journal): the slot then went to another lead,
+# and the lead it had gone to was given to a second agent.
+a_preview_changes_nothing_after_a_restart() {
+    cat >"$T/c.yaml" <<'YAML'
+agents: [{id: ann, capacity: 1}, {id: bob, status: away}]
+pools:
+  P: {agents: [ann], order: priority}
+  F: {agents: [ann, bob]}
+rules:
+  - {name: rp, when: 'source == "p"', pool: P, strategy: top_down, fallback: queue}
+  - {name: rf, when: 'source == "f"', pool: F, strategy: top_down, fallback: queue}
+YAML
+    srv_start V "$T/v.db" "$T/c.yaml" --rate-limit 0 || { fail "$srv_error"; return; }
+    KEY=$(mkkey "$T/v.db" admin)
+    api POST /v1/route/preview '{"id":"X","source":"f"}'
+    expect_jq '[.decisions[] | {action, agent, pool}]' '[{"action":"assigned","agent":"ann","pool":"F"}]'
+    api POST /v1/leads '{"id":"A0","source":"p"}'
+    expect_jq '[.decisions[] | {action, agent}]' '[{"action":"assigned","agent":"ann"}]'
+    api POST /v1/leads '{"id":"F1","source":"f"}'
+    expect_jq '[.decisions[] | .action]' '["queued"]'
+    api POST /v1/leads '{"id":"P1","source":"p","score":10}'
+    expect_jq '[.decisions[] | .action]' '["queued"]'
+    # the freed slot goes to the queue of the pool routed to first (P),
+    # as it would have without the preview
+    api POST /v1/leads/A0/progress '{"status":"won"}'
+    expect_jq '[.decisions[] | {lead, action, agent}]' \
+        '[{"lead":"A0","action":"closed","agent":"ann"},{"lead":"P1","action":"assigned","agent":"ann"}]'
+    api GET /v1/agents; cp "$RB" "$T/agents.before"
+    api GET /v1/leads/F1; cp "$RB" "$T/f1.before"
+    srv_term V
+    srv_start V "$T/v.db" "" --rate-limit 0 || { fail "$srv_error"; return; }
+    api GET /v1/agents
+    same "$T/agents.before" "$RB" "GET /v1/agents"
+    api GET /v1/leads/F1
+    same "$T/f1.before" "$RB" "GET /v1/leads/F1"
+    # bob comes back: F1, still waiting, goes to him; P1 stays ann's
+    api POST /v1/agents/bob/status '{"status":"available"}'
+    expect_jq '[.decisions[] | {lead, action, agent}]' '[{"lead":"F1","action":"assigned","agent":"bob"}]'
+    api GET /v1/leads/P1
+    expect_jq '[.decisions[] | select(.action == "assigned") | .agent]' '["ann"]'
+    srv_term V
+}
+
 tcase twins_start
 if [ -n "$A_URL" ] && [ -n "$B_URL" ]; then
     tcase twins_get_the_same_requests
@@ -364,4 +410,5 @@ if [ -n "$A_URL" ] && [ -n "$B_URL" ]; then
 fi
 tcase sigterm_in_flight_keeps_every_2xx
 tcase a_commit_waits_for_the_running_flush
+tcase a_preview_changes_nothing_after_a_restart
 finish

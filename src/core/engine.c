@@ -276,6 +276,7 @@ void lr_engine_destroy(lr_engine *e) {
     for (size_t i = 0; i < e->nsegs; i++) lr_segment_destroy(e->segs[i]);
     free(e->segs);
     free(e->dry_segs);
+    free(e->aside);
     if (e->agents) {
         for (size_t i = 0; i < e->cfg->nagents; i++) {
             lr_timelog_release(&e->agents[i].received);

@@ -77,6 +77,8 @@ struct lr_engine {
     size_t capnames;
     uint32_t *scratch;              /* exclusions taken out of a segment */
     size_t capscratch;
+    lr_lead_rt **aside;             /* waiting leads a dispatch skipped */
+    size_t capaside;
     uint8_t *visited;               /* rules visited along a fallback chain */
 
     bool dry;                       /* preview: decide, emit, change nothing */

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DISPATCH_SCAN_MAX 64        /* waiting leads looked at per dispatch */
 
 /* ---- segments ------------------------------------------------------------ */
 
@@ -633,13 +632,21 @@ int lr_route_after_failure(lr_engine *e, lr_lead_rt *l, uint32_t ri, bool queue_
 
 /* Gives one of S's waiting leads, the first in queue order that a ready
  * member may take, to that member. Leads nobody ready may take (they all
- * declined it) are skipped, at most DISPATCH_SCAN_MAX of them. *gave says
- * whether a lead went out. */
+ * declined it or let it expire) are skipped, however many there are: a
+ * lead behind them must not wait for ever (each skipped lead costs a
+ * dequeue and an enqueue). *gave says whether a lead went out. */
 static int dispatch_one(lr_engine *e, lr_segment *s, bool *gave) {
-    lr_lead_rt *aside[DISPATCH_SCAN_MAX];
-    int naside = 0, rc = LR_OK;
+    size_t naside = 0;
+    int rc = LR_OK;
     *gave = false;
-    while (rc == LR_OK && !*gave && s->qn && s->ready.count && naside < DISPATCH_SCAN_MAX) {
+    while (rc == LR_OK && !*gave && s->qn && s->ready.count) {
+        if (naside == e->capaside) {
+            size_t cap = e->capaside ? e->capaside * 2 : 64;
+            lr_lead_rt **v = realloc(e->aside, cap * sizeof *v);
+            if (!v) { rc = LR_ENOMEM; break; }
+            e->aside = v;
+            e->capaside = cap;
+        }
         lr_lead_rt *l = lr_segment_head(s);
         lr_segment_dequeue(s, l);
         const lr_rule_conf *r = &e->cfg->rules[l->rule];
@@ -647,7 +654,7 @@ static int dispatch_one(lr_engine *e, lr_segment *s, bool *gave) {
             bool offered;
             rc = offer_all(s, l, &offered);
             if (rc == LR_OK && offered) { rc = emit_offer(e, l, r, "capacity_freed"); *gave = true; }
-            else aside[naside++] = l;
+            else e->aside[naside++] = l;
             continue;
         }
         uint32_t m;
@@ -656,11 +663,11 @@ static int dispatch_one(lr_engine *e, lr_segment *s, bool *gave) {
             rc = emit_assigned(e, l, r, s->agents[m], LR_ACTION_ASSIGNED, "capacity_freed");
             *gave = true;
         } else {
-            aside[naside++] = l;            /* nobody ready may take it (or ENOMEM) */
+            e->aside[naside++] = l;         /* nobody ready may take it (or ENOMEM) */
         }
     }
-    for (int i = 0; i < naside; i++) {
-        int rc2 = lr_segment_enqueue(s, aside[i]);
+    for (size_t i = 0; i < naside; i++) {  /* (room: they were just taken out) */
+        int rc2 = lr_segment_enqueue(s, e->aside[i]);
         if (rc2 != LR_OK && rc == LR_OK) rc = rc2;
     }
     return rc;

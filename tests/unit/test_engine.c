@@ -462,6 +462,34 @@ TEST(next_deadline_is_the_cap_window_end) {
     lr_config_free(cfg);
 }
 
+/* Leads that nobody ready may take (every agent let them expire) do not
+ * hide the lead behind them, however many there are: it goes out when the
+ * agent is free again (the dispatch once looked at 64 at most). */
+TEST(a_waiting_lead_behind_many_expired_ones_still_goes_out) {
+    const char *cfg = "agents: [{id: ann, capacity: 1}]\npools: {desk: [ann]}\n"
+                      "rules: [{name: hunt, pool: desk, strategy: longest_idle,"
+                      " offer: {timeout: 1m, attempts: 1}, fallback: queue}]\n";
+    lr_buf ev;
+    lr_buf_init(&ev);
+    for (int i = 0; i < 100; i++)
+        lr_buf_printf(&ev, "{\"id\":\"L%d\",\"at\":\"2026-11-02T09:00:00Z\"}\n", i);
+    lr_buf_puts(&ev, "{\"type\":\"tick\",\"at\":\"2026-11-02T12:00:00Z\"}\n"
+                     "{\"id\":\"N0\",\"at\":\"2026-11-02T12:00:00Z\"}\n"
+                     "{\"type\":\"accept\",\"lead\":\"N0\",\"agent\":\"ann\",\"at\":\"2026-11-02T12:00:00Z\"}\n"
+                     "{\"id\":\"N1\",\"at\":\"2026-11-02T12:01:00Z\"}\n"
+                     "{\"type\":\"progress\",\"lead\":\"N0\",\"status\":\"won\",\"at\":\"2026-11-02T12:02:00Z\"}\n");
+    run_out o;
+    CHECK(run_engine(cfg, ev.data, 1, false, &o));
+    /* every L expired once with ann; then N1 waits behind them for her */
+    const char *tail = "offered:ann assigned:ann queued closed:ann offered:ann";
+    size_t tl = strlen(tail);
+    CHECK(o.trace.len >= tl);
+    if (o.trace.len >= tl) CHECK_EQ_STR(o.trace.data + o.trace.len - tl, tail);
+    CHECK_CONTAINS(o.json.data, "\"at\":\"2026-11-02T12:02:00Z\",\"lead\":\"N1\",\"action\":\"offered\"");
+    lr_buf_release(&ev);
+    run_release(&o);
+}
+
 int main(void) {
     RUN(match_explains_every_candidate_in_pool_order);
     RUN(match_with_no_value_matches_nobody_and_falls_through);
@@ -489,5 +517,6 @@ int main(void) {
     RUN(reconfigure_keeps_agents_by_id_and_reroutes_orphaned_leads);
     RUN(pool_edit_keeps_count_based_fairness);
     RUN(next_deadline_is_the_cap_window_end);
+    RUN(a_waiting_lead_behind_many_expired_ones_still_goes_out);
     return test_report();
 }

@@ -192,6 +192,8 @@ int lr_engine_assign(lr_engine *e, lr_lead_rt *l, uint32_t agent) {
     }
     if (index_open(e, l) != LR_OK) return LR_ENOMEM;
     l->agent = agent;
+    l->contacted = false;           /* the SLA and recycle judge this agent's progress */
+    l->last_progress = -1;
     l->seg = NULL;
     free(l->offer);
     l->offer = NULL;

@@ -62,13 +62,14 @@ typedef struct lr_lead_rt {
     uint32_t gen;                   /* bumped at every state change: timers carry it, a
                                        timer whose gen is old has nothing left to do */
     uint32_t attempts;              /* offers made in this routing (offer.attempts) */
-    int8_t last_progress;           /* lr_progress of the last report, -1: none */
+    int8_t last_progress;           /* lr_progress of the last report since its assignment,
+                                       -1: none */
     uint8_t tier;                   /* tiered rules: how far the lead has widened */
     /* Open leads with the same email [0] / phone [1], newest first: the
      * engine's map points at the newest, so a returning lead finds its
      * owner as long as any of them is open. */
     struct lr_lead_rt *older[2], *newer[2];
-    bool contacted;
+    bool contacted;                 /* contacted progress since its assignment */
 } lr_lead_rt;
 
 #endif

@@ -490,6 +490,33 @@ TEST(a_waiting_lead_behind_many_expired_ones_still_goes_out) {
     run_release(&o);
 }
 
+/* The SLA and recycling judge the agent who has the lead now: the
+ * qualifier's `contacted` does not excuse the closer after a hand-off,
+ * nor a released lead's earlier agent the next one. */
+TEST(sla_and_recycle_judge_the_agent_who_has_the_lead_now) {
+    const char *handoff = "agents: [{id: sam}, {id: cleo}, {id: carl}]\n"
+                          "pools: {sdr: [sam], closers: [cleo, carl]}\n"
+                          "rules:\n"
+                          "  - {name: close, when: 'stage == \"qualified\"', pool: closers,"
+                          " strategy: round_robin, sla: {contact_within: 15m}}\n"
+                          "  - {name: qualify, pool: sdr, strategy: round_robin, sla: {contact_within: 15m}}\n";
+    const char *ev = "{\"id\":\"L1\",\"at\":\"2026-11-02T09:00:00Z\"}\n"
+                     "{\"type\":\"progress\",\"lead\":\"L1\",\"status\":\"contacted\",\"at\":\"2026-11-02T09:05:00Z\"}\n"
+                     "{\"type\":\"progress\",\"lead\":\"L1\",\"status\":\"qualified\",\"at\":\"2026-11-02T09:20:00Z\"}\n"
+                     "{\"type\":\"tick\",\"at\":\"2026-11-02T09:40:00Z\"}\n";
+    CHECK_EQ_STR(trace_of(handoff, ev), "assigned:sam assigned:cleo reassigned:cleo assigned:carl");
+
+    const char *recycle = "agents: [{id: ann}, {id: ben}]\npools: {p: [ann, ben]}\n"
+                          "rules: [{name: r, pool: p, strategy: top_down,"
+                          " recycle: {after: 1h, unless: [contacted, won, lost, disqualified]}}]\n";
+    ev = "{\"id\":\"L1\",\"at\":\"2026-11-02T09:00:00Z\"}\n"
+         "{\"type\":\"progress\",\"lead\":\"L1\",\"status\":\"contacted\",\"at\":\"2026-11-02T09:01:00Z\"}\n"
+         "{\"type\":\"release\",\"lead\":\"L1\",\"at\":\"2026-11-02T09:02:00Z\"}\n"
+         "{\"type\":\"tick\",\"at\":\"2026-11-02T10:30:00Z\"}\n";
+    /* ben never reported contact: his lead is recycled after the hour */
+    CHECK_EQ_STR(trace_of(recycle, ev), "assigned:ann released:ann assigned:ben recycled:ben unrouted");
+}
+
 int main(void) {
     RUN(match_explains_every_candidate_in_pool_order);
     RUN(match_with_no_value_matches_nobody_and_falls_through);
@@ -518,5 +545,6 @@ int main(void) {
     RUN(pool_edit_keeps_count_based_fairness);
     RUN(next_deadline_is_the_cap_window_end);
     RUN(a_waiting_lead_behind_many_expired_ones_still_goes_out);
+    RUN(sla_and_recycle_judge_the_agent_who_has_the_lead_now);
     return test_report();
 }

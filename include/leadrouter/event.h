@@ -42,6 +42,8 @@ typedef struct lr_event {
     lr_agent_status status;         /* LR_EV_AGENT */
     lr_progress progress;           /* LR_EV_PROGRESS */
     double value; bool has_value;   /* LR_EV_PROGRESS: deal value, optional */
+    bool catch_up;                  /* LR_EV_TICK: deadlines already past fire at "at", not
+                                       each at its own time (a server's start after a stop) */
 } lr_event;
 
 /* Parses one JSON text (one JSONL line) of LEN bytes. On success returns

@@ -441,7 +441,14 @@ static int parse_other(json_t *obj, lr_event *ev, errsink *e) {
         if ((rc = take_id(obj, "lead", true, tn, &ev->lead_id, e)) != LR_OK) break;
         rc = take_id(obj, "agent", false, tn, &ev->agent_id, e);
         break;
-    case LR_EV_TICK:
+    case LR_EV_TICK: {
+        json_t *v = json_object_get(obj, "catch_up");
+        if (v && !json_is_null(v)) {
+            if (!json_is_boolean(v)) rc = fail(e, LR_EINVAL, "'catch_up' must be true or false");
+            else ev->catch_up = json_is_true(v);
+        }
+        break;
+    }
     case LR_EV_LEAD:
     case LR_EV__COUNT:
         break;

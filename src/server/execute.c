@@ -594,6 +594,19 @@ void lr_service_execute(lr_service *svc, lr_cmd *cmd, lr_time now) {
     svc->jsonl = NULL;
 }
 
+void lr_service_catch_up(lr_service *svc, lr_time now) {
+    lr_time dl = lr_engine_next_deadline(svc->eng);
+    if (dl == LR_TIME_NONE || dl > now) return;
+    lr_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = LR_EV_TICK;
+    ev.catch_up = true;
+    exec x;
+    exec_init(&x, svc, NULL);
+    static const char body[] = "{\"type\":\"tick\",\"catch_up\":true}";
+    run_event(svc, &x, &ev, body, sizeof body - 1, NULL, now);
+}
+
 void lr_service_tick(lr_service *svc, lr_time now) {
     lr_time dl = lr_engine_next_deadline(svc->eng);
     if (dl == LR_TIME_NONE || dl > now) return;

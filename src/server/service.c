@@ -411,6 +411,22 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
         if (!err[0]) snprintf(err, errlen, "replaying the journal: %s", lr_strerror(rc));
         goto fail;
     }
+    /* Deadlines that passed while the server was stopped fire now, before
+     * anything else (a new config included): an offer that expired
+     * meanwhile moves on to the next agent, who gets the whole timeout
+     * from now, not one that ran out while nobody could accept it. */
+    lr_time dl = svc->eng ? lr_engine_next_deadline(svc->eng) : LR_TIME_NONE;
+    if (!opts->event_clock && dl != LR_TIME_NONE && dl <= wall_ms()) {
+        if ((rc = lr_store_begin(svc->store)) == LR_OK) {
+            lr_service_catch_up(svc, wall_ms());
+            rc = lr_store_commit(svc->store);
+        }
+        if (rc != LR_OK) {
+            snprintf(err, errlen, "storing the deadlines passed while stopped: %s",
+                     lr_store_errmsg(svc->store));
+            goto fail;
+        }
+    }
     if (opts->config_path) {
         char *text;
         size_t len;

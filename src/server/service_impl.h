@@ -103,6 +103,9 @@ void lr_service_execute(lr_service *svc, lr_cmd *cmd, lr_time now);
 
 /* Fires engine deadlines due by NOW as a journaled tick. */
 void lr_service_tick(lr_service *svc, lr_time now);
+/* At a start: fires the deadlines that passed while the server was
+ * stopped, all at NOW, as a journaled catch-up tick (none due: nothing). */
+void lr_service_catch_up(lr_service *svc, lr_time now);
 
 /* Replies {"error":{"code":CODE,"message":MSG}} with STATUS (execute.c). */
 void lr_service_reply_error(lr_service *svc, lr_cmd *cmd, int status, const char *code,

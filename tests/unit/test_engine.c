@@ -517,6 +517,26 @@ TEST(sla_and_recycle_judge_the_agent_who_has_the_lead_now) {
     CHECK_EQ_STR(trace_of(recycle, ev), "assigned:ann released:ann assigned:ben recycled:ben unrouted");
 }
 
+/* A catch-up tick (a server's start after a stop) fires what fell due
+ * meanwhile at its own time: the offer that expired while nobody could
+ * accept moves on, and the next agent's offer runs from the tick. A plain
+ * tick steps through the deadlines, each at its time. */
+TEST(a_catch_up_tick_fires_past_deadlines_at_its_time) {
+    const char *cfg = "agents: [{id: ann}, {id: ben}, {id: cat}]\npools: {p: [ann, ben, cat]}\n"
+                      "rules: [{name: r, pool: p, strategy: top_down,"
+                      " offer: {timeout: 5s, attempts: 3}, fallback: hold}]\n";
+    const char *lead = "{\"id\":\"L1\",\"at\":\"2026-11-02T09:00:00Z\"}\n";
+    char ev[512];
+    snprintf(ev, sizeof ev, "%s{\"type\":\"tick\",\"at\":\"2026-11-02T09:00:20Z\",\"catch_up\":true}\n", lead);
+    run_out o;
+    CHECK(run_engine(cfg, ev, 1, false, &o));
+    CHECK_EQ_STR(o.trace.data, "offered:ann expired:ann offered:ben");
+    CHECK_CONTAINS(o.json.data, "{\"at\":\"2026-11-02T09:00:20Z\",\"lead\":\"L1\",\"action\":\"offered\",\"agent\":\"ben\"");
+    run_release(&o);
+    snprintf(ev, sizeof ev, "%s{\"type\":\"tick\",\"at\":\"2026-11-02T09:00:20Z\"}\n", lead);
+    CHECK_EQ_STR(trace_of(cfg, ev), "offered:ann expired:ann offered:ben expired:ben offered:cat expired:cat held");
+}
+
 int main(void) {
     RUN(match_explains_every_candidate_in_pool_order);
     RUN(match_with_no_value_matches_nobody_and_falls_through);
@@ -546,5 +566,6 @@ int main(void) {
     RUN(next_deadline_is_the_cap_window_end);
     RUN(a_waiting_lead_behind_many_expired_ones_still_goes_out);
     RUN(sla_and_recycle_judge_the_agent_who_has_the_lead_now);
+    RUN(a_catch_up_tick_fires_past_deadlines_at_its_time);
     return test_report();
 }

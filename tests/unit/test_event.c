@@ -278,7 +278,12 @@ TEST(tick_event_at_optional) {
     CHECK_EQ_INT(parse("{\"type\":\"tick\"}"), LR_OK);
     CHECK_EQ_INT(ev.type, LR_EV_TICK);
     CHECK(ev.at == LR_TIME_NONE);
+    CHECK(!ev.catch_up);
     lr_event_release(&ev);
+    CHECK_EQ_INT(parse("{\"type\":\"tick\",\"catch_up\":true}"), LR_OK);
+    CHECK(ev.catch_up);
+    lr_event_release(&ev);
+    CHECK_FAILS("{\"type\":\"tick\",\"catch_up\":\"yes\"}", LR_EINVAL, "'catch_up' must be true or false");
 }
 
 TEST(unknown_keys_of_other_events_are_ignored) {

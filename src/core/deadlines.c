@@ -55,6 +55,27 @@ static void no_answer(lr_engine *e, lr_agent_rt *a, const lr_pool_conf *pool) {
     lr_engine_emit(e, &d);
 }
 
+/* The `expired` decision of L's offer, with the agent or agents it was
+ * offered to, for REASON. */
+static int offer_expired(lr_engine *e, const lr_lead_rt *l, const char *reason) {
+    lr_decision d;
+    rule_decision(e, &d, l, LR_ACTION_EXPIRED);
+    const char **names = NULL;
+    if (l->noffer == 1) {
+        d.agent = e->agents[l->offer[0]].conf->id;
+    } else if (l->noffer > 1) {
+        names = malloc(l->noffer * sizeof *names);
+        if (!names) return LR_ENOMEM;
+        for (uint32_t i = 0; i < l->noffer; i++) names[i] = e->agents[l->offer[i]].conf->id;
+        d.agents = names;
+        d.nagents = l->noffer;
+    }
+    d.reason = reason;
+    lr_engine_emit(e, &d);
+    free(names);
+    return LR_OK;
+}
+
 /* The offer of L ran out (or, with DECLINED_BY, that agent declined it):
  * the next attempt, or the rule's fallback. */
 int lr_offer_failed(lr_engine *e, lr_lead_rt *l, uint32_t declined_by) {
@@ -62,23 +83,8 @@ int lr_offer_failed(lr_engine *e, lr_lead_rt *l, uint32_t declined_by) {
     const lr_pool_conf *pool = lr_lead_pool(e, l);
     uint32_t ri = l->rule;
     int rc = LR_OK;
-    if (declined_by == LR_NO_AGENT) {
-        lr_decision d;
-        rule_decision(e, &d, l, LR_ACTION_EXPIRED);
-        const char **names = NULL;
-        if (l->noffer == 1) {
-            d.agent = e->agents[l->offer[0]].conf->id;
-        } else if (l->noffer > 1) {
-            names = malloc(l->noffer * sizeof *names);
-            if (!names) return LR_ENOMEM;
-            for (uint32_t i = 0; i < l->noffer; i++) names[i] = e->agents[l->offer[i]].conf->id;
-            d.agents = names;
-            d.nagents = l->noffer;
-        }
-        d.reason = "offer_timeout";
-        lr_engine_emit(e, &d);
-        free(names);
-    }
+    if (declined_by == LR_NO_AGENT && (rc = offer_expired(e, l, "offer_timeout")) != LR_OK)
+        return rc;
     /* everyone it was offered to is out of the running for this lead */
     uint32_t n = l->noffer;
     uint32_t *offered = l->offer;
@@ -115,8 +121,9 @@ static int sla_breach(lr_engine *e, lr_lead_rt *l) {
     if (rc != LR_OK) return rc;
     lr_engine_unassign(e, l);
     lr_engine_set_state(e, l, LR_LEAD_NEW);
-    if (r->sla_then == LR_SLA_ESCALATE && (size_t)l->tier + 1 < r->ntiers) {
-        l->tier++;                      /* to the next tier of the same rule */
+    if (r->sla_then == LR_SLA_ESCALATE && r->ntiers > 1) {
+        /* to the next tier of the same rule; at the last one, in it again */
+        if ((size_t)l->tier + 1 < r->ntiers) l->tier++;
         return lr_route_by_rule(e, l, l->rule, "sla");
     }
     return lr_route(e, l, "sla");
@@ -149,9 +156,19 @@ static int recycle(lr_engine *e, lr_lead_rt *l) {
     return lr_route_by_rule(e, l, r->recycle_to, "recycled");
 }
 
-/* Nobody in the lead's tier took it in time: widen to the next tier. */
+/* Nobody in the lead's tier took it in time: widen to the next tier. An
+ * offer to one agent still running there ends (`expired`, why.reason
+ * `escalated`) and that agent is out of the running for the lead, as if it
+ * had timed out: the wider tier goes to someone else first. (A broadcast
+ * widens: its agents stay among those it is offered to.) */
 static int escalate(lr_engine *e, lr_lead_rt *l) {
     if (l->state == LR_LEAD_WAITING && l->seg) lr_segment_dequeue(l->seg, l);
+    if (l->state == LR_LEAD_OFFERED && l->noffer &&
+        e->cfg->rules[l->rule].strategy->mode != LR_MODE_BROADCAST) {
+        int rc = offer_expired(e, l, "escalated");
+        for (uint32_t i = 0; rc == LR_OK && i < l->noffer; i++) rc = lr_lead_exclude(l, l->offer[i]);
+        if (rc != LR_OK) return rc;
+    }
     lr_engine_unassign(e, l);           /* a reserved offer slot, if any */
     lr_lead_unwait(l);
     l->tier++;
@@ -160,21 +177,30 @@ static int escalate(lr_engine *e, lr_lead_rt *l) {
     return lr_route_by_rule(e, l, l->rule, "escalated");
 }
 
+/* A deadline set under an earlier config fires only if the lead's rule
+ * (or pool) still has that option: a config change that takes an SLA,
+ * recycling, max_wait or escalation away takes it from the leads already
+ * routed too. An offer in flight expires as it was made. */
 int lr_fire_lead_timer(lr_engine *e, const lr_timer *t) {
     if (t->a >= e->nall) return LR_OK;
     lr_lead_rt *l = e->all[t->a];
     if (l->gen != t->b || l->rule == LR_NO_RULE) return LR_OK;     /* moved on since */
+    const lr_rule_conf *r = &e->cfg->rules[l->rule];
     switch (t->kind) {
     case LR_TIMER_OFFER:
         return l->state == LR_LEAD_OFFERED ? lr_offer_failed(e, l, LR_NO_AGENT) : LR_OK;
     case LR_TIMER_SLA:
-        return l->state == LR_LEAD_ASSIGNED && !l->contacted ? sla_breach(e, l) : LR_OK;
+        return l->state == LR_LEAD_ASSIGNED && !l->contacted && r->sla_contact_ms > 0
+            ? sla_breach(e, l) : LR_OK;
     case LR_TIMER_MAX_WAIT:
-        return l->state == LR_LEAD_WAITING && l->seg ? waited_too_long(e, l) : LR_OK;
+        return l->state == LR_LEAD_WAITING && l->seg && lr_lead_pool(e, l)->max_wait_ms > 0
+            ? waited_too_long(e, l) : LR_OK;
     case LR_TIMER_RECYCLE:
-        return l->state == LR_LEAD_ASSIGNED ? recycle(e, l) : LR_OK;
+        return l->state == LR_LEAD_ASSIGNED && r->recycle_after_ms > 0 ? recycle(e, l) : LR_OK;
     case LR_TIMER_ESCALATE:
-        return l->state == LR_LEAD_OFFERED || l->state == LR_LEAD_WAITING ? escalate(e, l) : LR_OK;
+        return (l->state == LR_LEAD_OFFERED || l->state == LR_LEAD_WAITING) &&
+               r->escalate_after_ms > 0 && (size_t)l->tier + 1 < r->ntiers
+            ? escalate(e, l) : LR_OK;
     default:
         return LR_OK;
     }

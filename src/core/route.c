@@ -563,7 +563,10 @@ static int follow(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason, 
         lr_segment *s = NULL;
         int rc = try_rule(e, l, ri, reason, done, &s);
         if (rc != LR_OK || *done) return rc;
-        rc = fall_back(e, l, ri, s, false, "no_eligible_agent", &ri, done);
+        /* an escalation that finds nobody in the wider tier still says so */
+        rc = fall_back(e, l, ri, s, false,
+                       reason && strcmp(reason, "escalated") == 0 ? reason : "no_eligible_agent",
+                       &ri, done);
         if (rc != LR_OK || *done) return rc;
     }
     return LR_OK;

@@ -594,27 +594,27 @@ void lr_service_execute(lr_service *svc, lr_cmd *cmd, lr_time now) {
     svc->jsonl = NULL;
 }
 
-void lr_service_catch_up(lr_service *svc, lr_time now) {
+/* Fires the deadlines due by NOW as a journaled tick (a catch-up one:
+ * all at NOW), when there are any. */
+static void fire_due(lr_service *svc, lr_time now, bool catch_up) {
     lr_time dl = lr_engine_next_deadline(svc->eng);
     if (dl == LR_TIME_NONE || dl > now) return;
     lr_event ev;
     memset(&ev, 0, sizeof ev);
     ev.type = LR_EV_TICK;
-    ev.catch_up = true;
+    ev.catch_up = catch_up;
     exec x;
     exec_init(&x, svc, NULL);
-    static const char body[] = "{\"type\":\"tick\",\"catch_up\":true}";
-    run_event(svc, &x, &ev, body, sizeof body - 1, NULL, now);
+    static const char plain[] = "{\"type\":\"tick\"}";
+    static const char catching_up[] = "{\"type\":\"tick\",\"catch_up\":true}";
+    const char *body = catch_up ? catching_up : plain;
+    run_event(svc, &x, &ev, body, strlen(body), NULL, now);
+}
+
+void lr_service_catch_up(lr_service *svc, lr_time now) {
+    fire_due(svc, now, true);
 }
 
 void lr_service_tick(lr_service *svc, lr_time now) {
-    lr_time dl = lr_engine_next_deadline(svc->eng);
-    if (dl == LR_TIME_NONE || dl > now) return;
-    lr_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.type = LR_EV_TICK;
-    exec x;
-    exec_init(&x, svc, NULL);
-    static const char body[] = "{\"type\":\"tick\"}";
-    run_event(svc, &x, &ev, body, sizeof body - 1, NULL, now);
+    fire_due(svc, now, false);
 }

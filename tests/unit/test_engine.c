@@ -413,6 +413,41 @@ TEST(reconfigure_keeps_agents_by_id_and_reroutes_orphaned_leads) {
     lr_config_free(c2);
 }
 
+/* A config change that takes a rule's SLA and recycling away takes them
+ * from the leads already assigned under it: their deadlines do nothing. */
+TEST(reconfigure_without_sla_or_recycle_drops_their_deadlines) {
+    lr_config *c1 = NULL, *c2 = NULL;
+    lr_engine *eng = engine_on("agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
+                               "rules:\n"
+                               "  - {name: s, when: 'source == \"s\"', pool: p, strategy: top_down,"
+                               " sla: {contact_within: 1m}}\n"
+                               "  - {name: rc, pool: p, strategy: top_down, recycle: {after: 1m}}\n", &c1);
+    CHECK(eng != NULL);
+    if (!eng) return;
+    lr_buf out = LR_BUF_INIT;
+    feed(eng, "{\"id\":\"S1\",\"source\":\"s\",\"at\":\"2026-11-02T09:00:00Z\"}", &out);
+    feed(eng, "{\"id\":\"R1\",\"at\":\"2026-11-02T09:00:00Z\"}", &out);
+    lr_buf_reset(&out);
+    lr_config_errors errs = { 0 };
+    const char *y2 = "agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
+                     "rules:\n"
+                     "  - {name: s, when: 'source == \"s\"', pool: p, strategy: top_down}\n"
+                     "  - {name: rc, pool: p, strategy: top_down}\n";
+    CHECK_EQ_INT(lr_config_load_string(y2, strlen(y2), "t2", &c2, &errs), LR_OK);
+    lr_config_errors_release(&errs);
+    CHECK_EQ_INT(lr_engine_reconfigure(eng, c2, count_cb, &out), LR_OK);
+    lr_config_free(c1);
+    feed(eng, "{\"type\":\"tick\",\"at\":\"2026-11-02T09:05:00Z\"}", &out);
+    CHECK_EQ_STR(out.data ? out.data : "", "");
+    const char *state, *agent;
+    CHECK_EQ_INT(lr_engine_lead_info(eng, "S1", &state, &agent), LR_OK);
+    CHECK_EQ_STR(state, "assigned");
+    CHECK_EQ_STR(agent, "a");
+    lr_buf_release(&out);
+    lr_engine_destroy(eng);
+    lr_config_free(c2);
+}
+
 TEST(pool_edit_keeps_count_based_fairness) {
     lr_config *c1 = NULL, *c2 = NULL;
     lr_engine *eng = engine_on("agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
@@ -537,6 +572,54 @@ TEST(a_catch_up_tick_fires_past_deadlines_at_its_time) {
     CHECK_EQ_STR(trace_of(cfg, ev), "offered:ann expired:ann offered:ben expired:ben offered:cat expired:cat held");
 }
 
+/* Escalation ends the offer running in the tier the lead leaves (its
+ * agent is not offered the lead again), says `escalated` on whatever it
+ * decides, queued included; `sla: then: escalate` at the last tier stays
+ * in the last tier. */
+TEST(escalation_moves_on_to_someone_else_and_says_so) {
+    const char *offer = "agents: [{id: ann}, {id: ben}, {id: cat}]\n"
+                        "pools: {seniors: [ann], juniors: [ben], managers: [cat]}\n"
+                        "rules: [{name: hot, tiers: [seniors, juniors, managers], strategy: round_robin,"
+                        " offer: {timeout: 10m, attempts: 3}, escalate_after: 5m}]\n";
+    const char *ev = "{\"id\":\"L1\",\"at\":\"2026-11-02T09:00:00Z\"}\n"
+                     "{\"type\":\"tick\",\"at\":\"2026-11-02T09:12:00Z\"}\n";
+    run_out o;
+    CHECK(run_engine(offer, ev, 1, false, &o));
+    CHECK_EQ_STR(o.trace.data, "offered:ann expired:ann offered:ben expired:ben offered:cat");
+    CHECK_CONTAINS(o.json.data, "{\"at\":\"2026-11-02T09:05:00Z\",\"lead\":\"L1\",\"action\":\"expired\","
+                                "\"agent\":\"ann\",\"rule\":\"hot\",\"pool\":\"seniors\",\"strategy\":\"round_robin\","
+                                "\"why\":{\"reason\":\"escalated\"}}");
+    CHECK_CONTAINS(o.json.data, "{\"at\":\"2026-11-02T09:10:00Z\",\"lead\":\"L1\",\"action\":\"offered\","
+                                "\"agent\":\"cat\",\"rule\":\"hot\",\"pool\":\"seniors+juniors+managers\"");
+    run_release(&o);
+
+    const char *queue = "agents: [{id: ann, capacity: 1}, {id: ben, capacity: 1}]\n"
+                        "pools: {s: [ann], j: [ben]}\n"
+                        "rules: [{name: hot, tiers: [s, j], strategy: top_down, escalate_after: 5m,"
+                        " fallback: queue}]\n";
+    ev = "{\"id\":\"A\",\"at\":\"2026-11-02T09:00:00Z\"}\n"
+         "{\"type\":\"assign\",\"lead\":\"A\",\"agent\":\"ben\",\"at\":\"2026-11-02T09:00:00Z\"}\n"
+         "{\"id\":\"B\",\"at\":\"2026-11-02T09:00:00Z\"}\n"
+         "{\"id\":\"L1\",\"at\":\"2026-11-02T09:01:00Z\"}\n"
+         "{\"type\":\"tick\",\"at\":\"2026-11-02T09:07:00Z\"}\n";
+    CHECK(run_engine(queue, ev, 1, false, &o));
+    CHECK_CONTAINS(o.json.data, "{\"at\":\"2026-11-02T09:06:00Z\",\"lead\":\"L1\",\"action\":\"queued\","
+                                "\"rule\":\"hot\",\"pool\":\"s+j\",\"strategy\":\"top_down\","
+                                "\"why\":{\"reason\":\"escalated\"}}");
+    run_release(&o);
+
+    const char *sla = "agents: [{id: ann}, {id: ben}]\npools: {s: [ann], j: [ben]}\n"
+                      "rules: [{name: hot, tiers: [s, j], strategy: top_down, fallback: queue,"
+                      " sla: {contact_within: 10m, then: escalate}}]\n";
+    ev = "{\"id\":\"L1\",\"at\":\"2026-11-02T09:00:00Z\"}\n"
+         "{\"type\":\"tick\",\"at\":\"2026-11-02T09:30:00Z\"}\n";
+    CHECK(run_engine(sla, ev, 1, false, &o));
+    CHECK_EQ_STR(o.trace.data, "assigned:ann reassigned:ann assigned:ben reassigned:ben queued");
+    CHECK_CONTAINS(o.json.data, "{\"at\":\"2026-11-02T09:20:00Z\",\"lead\":\"L1\",\"action\":\"queued\","
+                                "\"rule\":\"hot\",\"pool\":\"s+j\"");
+    run_release(&o);
+}
+
 int main(void) {
     RUN(match_explains_every_candidate_in_pool_order);
     RUN(match_with_no_value_matches_nobody_and_falls_through);
@@ -567,5 +650,7 @@ int main(void) {
     RUN(a_waiting_lead_behind_many_expired_ones_still_goes_out);
     RUN(sla_and_recycle_judge_the_agent_who_has_the_lead_now);
     RUN(a_catch_up_tick_fires_past_deadlines_at_its_time);
+    RUN(reconfigure_without_sla_or_recycle_drops_their_deadlines);
+    RUN(escalation_moves_on_to_someone_else_and_says_so);
     return test_report();
 }

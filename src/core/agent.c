@@ -98,6 +98,12 @@ void lr_agent_count_lead(lr_agent_rt *a, lr_time now) {
     }
 }
 
+void lr_agent_uncount_lead(lr_agent_rt *a, lr_time at) {
+    for (int c = 0; c < LR_CAP__COUNT; c++)
+        if (a->win_start[c] == agent_window_start(a, (lr_cap)c, at) && a->win_count[c] > 0)
+            a->win_count[c]--;
+}
+
 void lr_timelog_release(lr_timelog *l) {
     free(l->t);
     free(l->cum);
@@ -133,6 +139,21 @@ int lr_timelog_add(lr_timelog *l, lr_time t, bool win) {
 void lr_timelog_trim(lr_timelog *l, lr_time t) {
     while (l->head < l->n && l->t[l->head] <= t) l->base = l->cum[l->head++];
     if (l->head == l->n) { l->head = l->n = 0; }
+}
+
+void lr_timelog_remove(lr_timelog *l, lr_time t) {
+    uint32_t i = l->n;
+    while (i > l->head && l->t[i - 1] > t) i--;
+    if (i == l->head || l->t[i - 1] != t) return;
+    i--;                                    /* the entry to remove */
+    uint32_t before = i > l->head ? l->cum[i - 1] : l->base;
+    uint32_t win = l->cum[i] - before;
+    for (uint32_t k = i; k + 1 < l->n; k++) {
+        l->t[k] = l->t[k + 1];
+        l->cum[k] = l->cum[k + 1] - win;
+    }
+    l->n--;
+    if (l->head == l->n) l->head = l->n = 0;
 }
 
 uint32_t lr_timelog_count_since(const lr_timelog *l, lr_time since, uint32_t *wins) {

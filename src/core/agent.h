@@ -31,6 +31,12 @@ typedef struct lr_membership {
     uint32_t m;                     /* member index in seg */
 } lr_membership;
 
+/* Offers in a row an agent let expire, for one pool with max_no_answer. */
+typedef struct lr_no_answer {
+    const struct lr_pool_conf *pool;    /* borrowed: a pool of the current config */
+    uint32_t n;
+} lr_no_answer;
+
 typedef struct lr_agent_rt {
     const lr_agent_conf *conf;      /* borrowed from the config */
     uint32_t idx;
@@ -44,7 +50,9 @@ typedef struct lr_agent_rt {
     lr_time cap_timer_at;           /* a cap-reset timer is pending for this time */
     lr_time sched_timer_at;         /* a schedule-change timer is pending for this time */
     lr_zone *zone;                  /* borrowed from the schedule; NULL: UTC */
-    uint32_t no_answer;             /* offers in a row let expire */
+    lr_no_answer *na;               /* owned: per pool with max_no_answer; an accept (or a
+                                       config change) empties it */
+    uint32_t nna, capna;
     bool present;                   /* available and on shift (capacity aside) */
     bool ready;                     /* available, under caps and under capacity */
     bool ready_nocap;               /* available and under caps */
@@ -69,6 +77,9 @@ int lr_agent_capped(const lr_agent_rt *a, lr_time now);
 
 /* Counts one more lead in every window. */
 void lr_agent_count_lead(lr_agent_rt *a, lr_time now);
+/* Takes back the lead counted at AT (an offer that ended unaccepted) from
+ * the windows that are still the ones AT fell in. */
+void lr_agent_uncount_lead(lr_agent_rt *a, lr_time at);
 
 /* Timelogs. Appends return LR_OK or LR_ENOMEM (log unchanged). Entries must
  * be appended in time order. */
@@ -76,6 +87,8 @@ void lr_timelog_release(lr_timelog *l);
 int lr_timelog_add(lr_timelog *l, lr_time t, bool win);
 /* Drops entries at or before T. */
 void lr_timelog_trim(lr_timelog *l, lr_time t);
+/* Removes the latest entry at time T, if there is one (with its win). */
+void lr_timelog_remove(lr_timelog *l, lr_time t);
 /* Entries after SINCE; *wins receives how many of them were wins. */
 uint32_t lr_timelog_count_since(const lr_timelog *l, lr_time since, uint32_t *wins);
 

@@ -274,7 +274,7 @@ static int claimed(lr_engine *e, lr_lead_rt *l, lr_agent_rt *a) {
         int rc = lr_engine_assign(e, l, a->idx);
         if (rc != LR_OK) return rc;
     }
-    a->no_answer = 0;
+    a->nna = 0;                     /* present: every count of offers let expire restarts */
     lr_arm_assigned(e, l);
     lr_decision d;
     memset(&d, 0, sizeof d);

@@ -31,15 +31,26 @@ static void rule_decision(const lr_engine *e, lr_decision *d, const lr_lead_rt *
     }
 }
 
-/* One more offer agent A let expire; at the pool's max_no_answer A is set
- * away, with a decision that says so. */
+/* One more offer from POOL agent A let expire; at the pool's max_no_answer
+ * in a row (offers from other pools do not count) A is set away, with a
+ * decision that says so. */
 static void no_answer(lr_engine *e, lr_agent_rt *a, const lr_pool_conf *pool) {
-    a->no_answer++;
-    if (pool->max_no_answer == 0 || a->no_answer < pool->max_no_answer ||
-        a->status != LR_AGENT_AVAILABLE)
-        return;
+    if (pool->max_no_answer == 0) return;
+    uint32_t i = 0;
+    while (i < a->nna && a->na[i].pool != pool) i++;
+    if (i == a->nna) {
+        if (a->nna == a->capna) {       /* ENOMEM: this expiry goes uncounted */
+            uint32_t cap = a->capna ? a->capna * 2 : 2;
+            lr_no_answer *v = realloc(a->na, cap * sizeof *v);
+            if (!v) return;
+            a->na = v;
+            a->capna = cap;
+        }
+        a->na[a->nna++] = (lr_no_answer){ pool, 0 };
+    }
+    if (++a->na[i].n < pool->max_no_answer || a->status != LR_AGENT_AVAILABLE) return;
+    a->na[i] = a->na[--a->nna];
     a->status = LR_AGENT_AWAY;
-    a->no_answer = 0;
     lr_engine_agent_changed(e, a);
     char detail[96];
     snprintf(detail, sizeof detail, "%u offers in a row expired (pool %s: max_no_answer)",

@@ -192,6 +192,7 @@ int lr_engine_assign(lr_engine *e, lr_lead_rt *l, uint32_t agent) {
     }
     if (index_open(e, l) != LR_OK) return LR_ENOMEM;
     l->agent = agent;
+    l->assigned_at = e->now;
     l->contacted = false;           /* the SLA and recycle judge this agent's progress */
     l->last_progress = -1;
     l->seg = NULL;
@@ -213,6 +214,14 @@ void lr_engine_unassign(lr_engine *e, lr_lead_rt *l) {
     lr_agent_rt *a = &e->agents[l->agent];
     unindex_open(e, l);
     a->open--;
+    if (l->state == LR_LEAD_OFFERED) {
+        /* an offer that ends unaccepted (declined, expired, escalated, the
+         * lead closed or assigned by an admin) is no lead received: caps
+         * and fewest_assigned do not count it */
+        lr_agent_uncount_lead(a, l->assigned_at);
+        if (e->received_window) lr_timelog_remove(&a->received, l->assigned_at);
+        if (a->assigned) a->assigned--;
+    }
     l->agent = LR_NO_AGENT;
     lr_engine_agent_changed(e, a);
 }
@@ -284,6 +293,7 @@ void lr_engine_destroy(lr_engine *e) {
             lr_timelog_release(&e->agents[i].received);
             lr_timelog_release(&e->agents[i].outcomes);
             free(e->agents[i].mem);
+            free(e->agents[i].na);
         }
         free(e->agents);
     }

@@ -62,6 +62,7 @@ typedef struct lr_lead_rt {
     uint32_t gen;                   /* bumped at every state change: timers carry it, a
                                        timer whose gen is old has nothing left to do */
     uint32_t attempts;              /* offers made in this routing (offer.attempts) */
+    lr_time assigned_at;            /* ASSIGNED / OFFERED to one agent: since when */
     int8_t last_progress;           /* lr_progress of the last report since its assignment,
                                        -1: none */
     uint8_t tier;                   /* tiered rules: how far the lead has widened */

@@ -64,6 +64,7 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, lr_decision_cb cb,
         }
         a->conf = c;
         a->idx = i;
+        a->nna = 0;                     /* its pools were the old config's */
         a->mem = NULL;
         a->nmem = a->capmem = 0;
         a->cap_timer_at = LR_TIME_NONE;
@@ -91,6 +92,7 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, lr_decision_cb cb,
         if (map[i] == LR_NO_AGENT) {    /* gone: its logs go with it */
             lr_timelog_release(&a->received);
             lr_timelog_release(&a->outcomes);
+            free(a->na);
         }
     }
     for (size_t i = 0; i < e->nsegs; i++) {

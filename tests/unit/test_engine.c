@@ -620,6 +620,56 @@ TEST(escalation_moves_on_to_someone_else_and_says_so) {
     run_release(&o);
 }
 
+/* An offer that ends unaccepted is no lead received: it does not use up a
+ * cap, nor count for fewest_assigned. */
+TEST(an_offer_declined_or_expired_is_no_lead_received) {
+    const char *cap = "agents: [{id: ann, caps: {day: 1}}, {id: ben}]\npools: {p: [ann, ben]}\n"
+                      "rules: [{name: r, pool: p, strategy: top_down,"
+                      " offer: {timeout: 1m, attempts: 1}, fallback: hold}]\n";
+    const char *ev = "{\"id\":\"L1\",\"at\":\"2026-11-02T09:00:00Z\"}\n"
+                     "{\"type\":\"decline\",\"lead\":\"L1\",\"agent\":\"ann\",\"at\":\"2026-11-02T09:00:30Z\"}\n"
+                     "{\"id\":\"L2\",\"at\":\"2026-11-02T09:05:00Z\"}\n"
+                     "{\"id\":\"L3\",\"at\":\"2026-11-02T09:07:00Z\"}\n"
+                     "{\"type\":\"accept\",\"lead\":\"L3\",\"agent\":\"ann\",\"at\":\"2026-11-02T09:07:10Z\"}\n"
+                     "{\"id\":\"L4\",\"at\":\"2026-11-02T09:08:00Z\"}\n";
+    /* L1 declined, L2 expired: ann still has her one lead of the day (L3);
+     * then she is at her cap and L4 goes to ben */
+    CHECK_EQ_STR(trace_of(cap, ev), "offered:ann held offered:ann expired:ann held offered:ann "
+                                    "assigned:ann offered:ben");
+    const char *fewest = "agents: [{id: ann}, {id: ben}, {id: cat}]\npools: {p: [ann, ben, cat]}\n"
+                         "rules: [{name: f, pool: p, strategy: fewest_assigned, offer: {timeout: 10m}}]\n";
+    ev = "{\"id\":\"L1\",\"at\":\"2026-11-02T09:00:00Z\"}\n"
+         "{\"type\":\"decline\",\"lead\":\"L1\",\"agent\":\"ann\"}\n"
+         "{\"type\":\"accept\",\"lead\":\"L1\",\"agent\":\"ben\"}\n"
+         "{\"id\":\"L2\",\"at\":\"2026-11-02T09:01:00Z\"}\n";
+    /* ann received nothing: L2 is hers (not cat's) */
+    CHECK_EQ_STR(trace_of(fewest, ev), "offered:ann offered:ben assigned:ben offered:ann");
+}
+
+/* max_no_answer counts the offers in a row from its own pool: offers of
+ * another pool let expire do not bring the agent closer to `away`. */
+TEST(max_no_answer_counts_its_own_pools_offers) {
+    const char *cfg = "agents: [{id: ann}]\n"
+                      "pools: {a: [ann], b: {agents: [ann], max_no_answer: 2}}\n"
+                      "rules:\n"
+                      "  - {name: ra, when: 'source == \"a\"', pool: a, strategy: top_down,"
+                      " offer: {timeout: 1m, attempts: 1}, fallback: hold}\n"
+                      "  - {name: rb, pool: b, strategy: top_down, offer: {timeout: 1m, attempts: 1},"
+                      " fallback: hold}\n";
+    const char *ev = "{\"id\":\"L1\",\"source\":\"a\",\"at\":\"2026-11-02T09:00:00Z\"}\n"
+                     "{\"id\":\"L2\",\"source\":\"a\",\"at\":\"2026-11-02T09:02:00Z\"}\n"
+                     "{\"id\":\"L3\",\"at\":\"2026-11-02T09:04:00Z\"}\n"
+                     "{\"id\":\"L4\",\"at\":\"2026-11-02T09:06:00Z\"}\n"
+                     "{\"type\":\"tick\",\"at\":\"2026-11-02T09:10:00Z\"}\n";
+    run_out o;
+    CHECK(run_engine(cfg, ev, 1, false, &o));
+    CHECK_EQ_STR(o.trace.data, "offered:ann expired:ann held offered:ann expired:ann held "
+                               "offered:ann expired:ann held offered:ann expired:ann agent_away:ann held");
+    CHECK_CONTAINS(o.json.data, "{\"at\":\"2026-11-02T09:07:00Z\",\"action\":\"agent_away\",\"agent\":\"ann\","
+                                "\"pool\":\"b\"");
+    run_release(&o);
+}
+
 int main(void) {
     RUN(match_explains_every_candidate_in_pool_order);
     RUN(match_with_no_value_matches_nobody_and_falls_through);
@@ -652,5 +702,7 @@ int main(void) {
     RUN(a_catch_up_tick_fires_past_deadlines_at_its_time);
     RUN(reconfigure_without_sla_or_recycle_drops_their_deadlines);
     RUN(escalation_moves_on_to_someone_else_and_says_so);
+    RUN(an_offer_declined_or_expired_is_no_lead_received);
+    RUN(max_no_answer_counts_its_own_pools_offers);
     return test_report();
 }

@@ -218,6 +218,10 @@ int cli_serve(int argc, char **argv) {
         fprintf(stderr, "leadrouter serve: %s\n", err[0] ? err : lr_strerror(rc));
         return LR_EXIT_USAGE;
     }
+    if (config && lr_service_config_file_applied(svc))
+        fprintf(stderr, "leadrouter: %s differs from the config stored in %s: applied as a config "
+                "change (it replaces a PUT /v1/config made since; start without --config to keep "
+                "the stored config)\n", config, db);
     lr_auth *auth = NULL;
     if ((rc = lr_auth_open(db, rate, 2 * rate, &auth, err, sizeof err)) != LR_OK) {
         fprintf(stderr, "leadrouter serve: %s\n", err);

@@ -211,8 +211,10 @@ static void check_tiers(cfg_ctx *cx, const yn *n, const char *ctx, const name_ix
 
 static const char *const offer_keys[] = { "timeout", "attempts" };
 
-/* Checks `offer: {timeout, attempts}` (mapping M) into R. */
-static void check_offer(cfg_ctx *cx, const yn *m, const char *ctx, lr_rule_conf *r) {
+/* Checks `offer: {timeout, attempts}` (mapping M) into R; BROADCAST says
+ * whether the rule's strategy offers to every member at once (one attempt). */
+static void check_offer(cfg_ctx *cx, const yn *m, const char *ctx, bool broadcast,
+                        lr_rule_conf *r) {
     if (!want_kind(cx, m, YN_MAP, ctx, "offer", "a mapping with timeout and attempts")) return;
     const yn *v[2];
     char where[CX_DESC_SIZE + 32];
@@ -224,8 +226,12 @@ static void check_offer(cfg_ctx *cx, const yn *m, const char *ctx, lr_rule_conf 
         want_duration(cx, v[0], ctx, "offer.timeout", MS_SEC, 7 * CX_MS_PER_DAY,
                       &r->offer_timeout_ms);
     int64_t x;
-    if (v[1] && want_int(cx, v[1], ctx, "offer.attempts", 1, 100,
-                         "an integer between 1 and 100", &x))
+    if (v[1] && broadcast && !cx->replay)     /* (a journaled one: ignored, as it was) */
+        cx_error(cx, v[1]->line, v[1]->col,
+                 "%s: 'offer.attempts' does not apply to strategy broadcast (it offers the lead "
+                 "to every eligible member at once, then the rule's fallback)", ctx);
+    else if (v[1] && want_int(cx, v[1], ctx, "offer.attempts", 1, 100,
+                              "an integer between 1 and 100", &x))
         r->offer_attempts = (uint32_t)x;
 }
 
@@ -383,10 +389,13 @@ static void check_rule(cfg_ctx *cx, const yn *m, size_t i, const name_ix *pools,
                  "assigned; an offer is made by the strategies that pick an agent, and broadcast)",
                  ctx, sname);
     else if (v[RK_OFFER])
-        check_offer(cx, v[RK_OFFER], ctx, r);
+        check_offer(cx, v[RK_OFFER], ctx, strcmp(sname, "broadcast") == 0, r);
     const yn *esc = v[RK_ESCALATE];
     if (esc && !v[RK_TIERS])
         cx_error(cx, esc->line, esc->col, "%s: 'escalate_after' applies only with tiers", ctx);
+    else if (esc && strcmp(sname, "manual") == 0 && !cx->replay)
+        cx_error(cx, esc->line, esc->col, "%s: 'escalate_after' does not apply to strategy manual "
+                 "(its leads are held for an admin's assign, never offered or queued)", ctx);
     else if (esc)
         want_duration(cx, esc, ctx, "escalate_after", MS_SEC, 30 * CX_MS_PER_DAY,
                       &r->escalate_after_ms);

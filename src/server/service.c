@@ -476,6 +476,7 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
                 snprintf(err, errlen, "storing the config: %s", lr_store_errmsg(svc->store));
                 goto fail;
             }
+            svc->file_changed_config = true;
         }
     }
     if (!svc->eng) {
@@ -492,6 +493,10 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
 fail:
     lr_service_stop(svc);
     return rc;
+}
+
+bool lr_service_config_file_applied(const lr_service *svc) {
+    return svc->file_changed_config;
 }
 
 /* Starts the checkpoint thread on the service's file, every INTERVAL_MS;

@@ -117,6 +117,10 @@ typedef struct lr_service_opts {
  * LR_OK and *out, or an error with a message in ERR. */
 int lr_service_start(const lr_service_opts *opts, lr_service **out, char *err, size_t errlen);
 
+/* Whether the start applied opts.config_path as a config change (it
+ * differed from the stored config, which a PUT /v1/config may have set). */
+bool lr_service_config_file_applied(const lr_service *svc);
+
 /* As lr_service_start() without the writer thread: the caller then drives
  * the service itself from one thread with lr_service_begin(),
  * lr_service_run() and lr_service_commit() (leadrouter route --db). */

@@ -227,7 +227,9 @@ restart_with_the_stored_config_changes_nothing() {
     api GET /v1/agents; cp "$RB" "$SRV/ag.before"
     srv_term A
     [ "$srv_rc" -eq 0 ] || fail "exit status $srv_rc after SIGTERM"
+    : >"$SRV/A.err"
     srv_start A "$ADB" "$SRV/c2.yaml" --seed 7 --rate-limit 0 || { fail "$srv_error"; show stderr "$SRV/A.err"; return; }
+    ! grep -q "differs from the config stored" "$SRV/A.err" || fail "an unchanged --config said it differs"
     api GET /v1/config
     same "$SRV/cfg.before" "$RB" "GET /v1/config"
     api GET /v1/agents
@@ -238,7 +240,11 @@ restart_with_another_config_is_a_config_change() {
     _v=$(jq .version "$SRV/cfg.before")
     srv_term A
     [ "$srv_rc" -eq 0 ] || fail "exit status $srv_rc after SIGTERM"
+    : >"$SRV/A.err"
     srv_start A "$ADB" "$SRV/c1.yaml" --seed 7 --rate-limit 0 || { fail "$srv_error"; show stderr "$SRV/A.err"; return; }
+    # the operator is told that the file replaced the stored config
+    grep -q "^leadrouter: $SRV/c1.yaml differs from the config stored in $ADB: applied as a config change" \
+        "$SRV/A.err" || { fail "no word that the file replaced the stored config"; show stderr "$SRV/A.err"; }
     api GET /v1/config
     expect_jq .config "$(jq -Rs -c . "$SRV/c1.yaml")"
     expect_jq ".version > $_v" true

@@ -791,6 +791,21 @@ TEST(offer_applies_only_to_strategies_that_pick_an_agent) {
     lr_config_free(journaled_config(yaml));
 }
 
+/* Options the engine would ignore are errors: a broadcast has no next
+ * attempt, a manual rule's held leads never escalate. */
+TEST(options_a_strategy_would_ignore_are_errors) {
+    const char *yaml = "agents: [{id: a}, {id: b}]\npools: {p: [a], q: [b]}\n"
+                       "rules:\n"
+                       "  - {name: bc, pool: p, strategy: broadcast, offer: {timeout: 1m, attempts: 2}}\n"
+                       "  - {name: mn, tiers: [p, q], strategy: manual, escalate_after: 5m}\n";
+    CHECK_EQ_STR(errors_of(yaml),
+                 "t.yaml:4:77: rule 'bc': 'offer.attempts' does not apply to strategy broadcast (it "
+                 "offers the lead to every eligible member at once, then the rule's fallback)\n"
+                 "t.yaml:5:65: rule 'mn': 'escalate_after' does not apply to strategy manual (its "
+                 "leads are held for an admin's assign, never offered or queued)");
+    lr_config_free(journaled_config(yaml));
+}
+
 int main(void) {
     RUN(schedule_hours_are_local_to_the_agent_zone);
     RUN(holidays_of_the_agent_zone_are_days_off);
@@ -819,6 +834,7 @@ int main(void) {
     RUN(email_must_look_like_an_address);
     RUN(email_must_be_an_address_mail_can_go_to);
     RUN(offer_applies_only_to_strategies_that_pick_an_agent);
+    RUN(options_a_strategy_would_ignore_are_errors);
     RUN(schedule_messages_cut_mid_character_stay_valid_utf8);
     RUN(holiday_errors_name_the_zone_or_the_date);
     RUN(pool_option_errors_give_the_ranges);

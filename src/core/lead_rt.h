@@ -51,26 +51,26 @@ typedef struct lr_lead_rt {
     lr_lead_state state;
     uint32_t agent;                 /* ASSIGNED: the agent; else LR_NO_AGENT */
     uint32_t rule;                  /* the rule that routed it last, or LR_NO_RULE */
+    uint32_t qpos;                  /* WAITING: heap index + 1 in seg's queue */
     struct lr_segment *seg;         /* WAITING / OFFERED: where it waits */
     uint64_t seq;                   /* arrival order (queue order ties) */
-    uint32_t qpos;                  /* WAITING: heap index + 1 in seg's queue */
     uint32_t nexcl;                 /* agents who declined, released or let it go */
-    uint32_t *excl;                 /* owned */
     uint32_t noffer;                /* OFFERED: agents it is offered to */
+    uint32_t *excl;                 /* owned */
     uint32_t *offer;                /* owned */
-    bool auto_dispatch;             /* WAITING by fallback: goes out when capacity frees */
     uint32_t gen;                   /* bumped at every state change: timers carry it, a
                                        timer whose gen is old has nothing left to do */
     uint32_t attempts;              /* offers made in this routing (offer.attempts) */
     lr_time assigned_at;            /* ASSIGNED / OFFERED to one agent: since when */
-    int8_t last_progress;           /* lr_progress of the last report since its assignment,
-                                       -1: none */
-    uint8_t tier;                   /* tiered rules: how far the lead has widened */
     /* Open leads with the same email [0] / phone [1], newest first: the
      * engine's map points at the newest, so a returning lead finds its
      * owner as long as any of them is open. */
     struct lr_lead_rt *older[2], *newer[2];
+    bool auto_dispatch;             /* WAITING by fallback: goes out when capacity frees */
     bool contacted;                 /* contacted progress since its assignment */
+    int8_t last_progress;           /* lr_progress of the last report since its assignment,
+                                       -1: none */
+    uint8_t tier;                   /* tiered rules: how far the lead has widened */
 } lr_lead_rt;
 
 #endif

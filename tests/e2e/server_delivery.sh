@@ -41,7 +41,7 @@ peer_start() {
     echo "$_pid" >>"$SRV/pids"
     eval "${_n}_PID=$_pid"
     _i=0
-    while [ $_i -lt 200 ] && ! grep -q 'listening on' "$SRV/$_n.out" 2>/dev/null; do
+    while [ $_i -lt 600 ] && ! grep -q 'listening on' "$SRV/$_n.out" 2>/dev/null; do
         kill -0 "$_pid" 2>/dev/null || break
         sleep 0.05; _i=$((_i + 1))
     done

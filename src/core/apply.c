@@ -441,10 +441,11 @@ int lr_engine_apply(lr_engine *e, lr_event *ev, lr_decision_cb cb, void *ud) {
     e->cb = cb;
     e->ud = ud;
     e->cb_rc = 0;
-    /* a catch-up tick: what fell due while nobody could act fires now, so
-     * that an offer it makes runs its whole timeout from now */
+    /* a catch-up tick: what fell due while nobody could act fires now, with
+     * the agents as they are now (shifts, caps), so that an offer it makes
+     * goes to someone present and runs its whole timeout from now */
     if (ev->type == LR_EV_TICK && ev->catch_up && at != LR_TIME_NONE && at > e->now && e->nall)
-        e->now = at;
+        lr_engine_catch_up(e, at);
     if (at != LR_TIME_NONE) lr_engine_advance(e, at);
     int rc;
     switch (ev->type) {

@@ -193,6 +193,7 @@ int lr_engine_assign(lr_engine *e, lr_lead_rt *l, uint32_t agent) {
     if (index_open(e, l) != LR_OK) return LR_ENOMEM;
     l->agent = agent;
     l->assigned_at = e->now;
+    l->idle_before = a->last_assigned;
     l->contacted = false;           /* the SLA and recycle judge this agent's progress */
     l->last_progress = -1;
     l->seg = NULL;
@@ -216,11 +217,12 @@ void lr_engine_unassign(lr_engine *e, lr_lead_rt *l) {
     a->open--;
     if (l->state == LR_LEAD_OFFERED) {
         /* an offer that ends unaccepted (declined, expired, escalated, the
-         * lead closed or assigned by an admin) is no lead received: caps
-         * and fewest_assigned do not count it */
+         * lead closed or assigned by an admin) is no lead received: caps,
+         * fewest_assigned and longest_idle do not count it */
         lr_agent_uncount_lead(a, l->assigned_at);
         if (e->received_window) lr_timelog_remove(&a->received, l->assigned_at);
         if (a->assigned) a->assigned--;
+        if (a->last_assigned == l->assigned_at) a->last_assigned = l->idle_before;
     }
     l->agent = LR_NO_AGENT;
     lr_engine_agent_changed(e, a);
@@ -237,18 +239,30 @@ void lr_lead_unwait(lr_lead_rt *l) {
 
 /* ---- timers ----------------------------------------------------------------- */
 
+/* The clock jumps to UNTIL: every agent's shift and cap windows are
+ * judged anew there (their timers start afresh), none stepped through. */
+static void jump_agents_to(lr_engine *e, lr_time until) {
+    lr_timers_drop(&e->timers, LR_TIMER_CAP_RESET, LR_TIMER_SCHEDULE);
+    e->now = until;
+    for (size_t i = 0; i < e->cfg->nagents; i++) {
+        e->agents[i].cap_timer_at = e->agents[i].sched_timer_at = LR_TIME_NONE;
+        lr_engine_agent_changed(e, &e->agents[i]);
+    }
+}
+
+void lr_engine_catch_up(lr_engine *e, lr_time until) {
+    if (until <= e->now) return;
+    jump_agents_to(e, until);           /* who is on shift and under caps at UNTIL */
+    lr_dispatch_dirty(e);               /* waiting leads that may go out now */
+}
+
 void lr_engine_advance(lr_engine *e, lr_time until) {
     lr_timer t;
     if (e->nall == 0 && until > e->now) {
         /* No lead yet: nothing can observe the shifts and windows passed
          * between the start and the first event (a file run starts in
          * 1970), so jump there instead of stepping through every edge. */
-        lr_timers_drop(&e->timers, LR_TIMER_CAP_RESET, LR_TIMER_SCHEDULE);
-        e->now = until;
-        for (size_t i = 0; i < e->cfg->nagents; i++) {
-            e->agents[i].cap_timer_at = e->agents[i].sched_timer_at = LR_TIME_NONE;
-            lr_engine_agent_changed(e, &e->agents[i]);
-        }
+        jump_agents_to(e, until);
         return;
     }
     while (lr_timers_pop_due(&e->timers, until, &t)) {

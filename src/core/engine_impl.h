@@ -115,6 +115,10 @@ void lr_engine_unassign(lr_engine *e, lr_lead_rt *l);
 void lr_lead_unwait(lr_lead_rt *l);
 /* Moves the clock to UNTIL (never back), firing due timers in order. */
 void lr_engine_advance(lr_engine *e, lr_time until);
+/* A catch-up tick's first step: the clock to UNTIL with every agent judged
+ * there (shifts, cap windows); lr_engine_advance() then fires the leads'
+ * deadlines already due, all at UNTIL. */
+void lr_engine_catch_up(lr_engine *e, lr_time until);
 
 /* route.c */
 

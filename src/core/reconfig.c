@@ -165,11 +165,13 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, lr_decision_cb cb,
             break;
         case LR_LEAD_OFFERED:
             if (l->noffer == 0 || l->rule == LR_NO_RULE) {
+                /* an offer to one agent still here gives its slot back */
+                lr_engine_unassign(e, l);
                 free(l->offer);
                 l->offer = NULL;
                 l->noffer = 0;
                 lr_engine_set_state(e, l, LR_LEAD_NEW);
-                rc = lr_route(e, l, "agent_removed");
+                rc = lr_route(e, l, l->rule == LR_NO_RULE ? "rule_removed" : "agent_removed");
             }
             break;
         default:

@@ -448,6 +448,39 @@ TEST(reconfigure_without_sla_or_recycle_drops_their_deadlines) {
     lr_config_free(c2);
 }
 
+/* A config change that removes the rule of a running offer to one agent
+ * routes the lead again and gives that agent's slot and counts back. */
+TEST(reconfigure_removing_an_offers_rule_frees_the_agent) {
+    lr_config *c1 = NULL, *c2 = NULL;
+    lr_engine *eng = engine_on("agents: [{id: ann, capacity: 1}, {id: ben}]\n"
+                               "pools: {team: [ann], other: [ben]}\n"
+                               "rules:\n"
+                               "  - {name: o, when: 'source == \"web\"', pool: team, strategy: round_robin,"
+                               " offer: {timeout: 1h}}\n"
+                               "  - {name: rest, pool: other, strategy: round_robin}\n", &c1);
+    CHECK(eng != NULL);
+    if (!eng) return;
+    lr_buf out = LR_BUF_INIT;
+    feed(eng, "{\"id\":\"L1\",\"source\":\"web\"}", &out);
+    lr_buf_reset(&out);
+    lr_config_errors errs = { 0 };
+    const char *y2 = "agents: [{id: ann, capacity: 1}, {id: ben}]\npools: {team: [ann], other: [ben]}\n"
+                     "rules: [{name: rest, pool: other, strategy: round_robin}]\n";
+    CHECK_EQ_INT(lr_config_load_string(y2, strlen(y2), "t2", &c2, &errs), LR_OK);
+    lr_config_errors_release(&errs);
+    CHECK_EQ_INT(lr_engine_reconfigure(eng, c2, count_cb, &out), LR_OK);
+    lr_config_free(c1);
+    CHECK_CONTAINS(out.data, "\"lead\":\"L1\",\"action\":\"assigned\",\"agent\":\"ben\"");
+    CHECK_CONTAINS(out.data, "\"reason\":\"rule_removed\"");
+    lr_agent_stats st;
+    CHECK_EQ_INT(lr_engine_agent_stats(eng, "ann", &st), LR_OK);
+    CHECK_EQ_INT(st.open, 0);
+    CHECK_EQ_INT(st.assigned, 0);
+    lr_buf_release(&out);
+    lr_engine_destroy(eng);
+    lr_config_free(c2);
+}
+
 TEST(pool_edit_keeps_count_based_fairness) {
     lr_config *c1 = NULL, *c2 = NULL;
     lr_engine *eng = engine_on("agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
@@ -570,6 +603,17 @@ TEST(a_catch_up_tick_fires_past_deadlines_at_its_time) {
     run_release(&o);
     snprintf(ev, sizeof ev, "%s{\"type\":\"tick\",\"at\":\"2026-11-02T09:00:20Z\"}\n", lead);
     CHECK_EQ_STR(trace_of(cfg, ev), "offered:ann expired:ann offered:ben expired:ben offered:cat expired:cat held");
+    /* the agents as they are at the tick: off shift since 18:00, nobody
+     * is offered the lead at 19:00 */
+    const char *shifts = "agents:\n"
+                         "  - {id: ann, schedule: {timezone: UTC, hours: {daily: \"08:00-18:00\"}}}\n"
+                         "  - {id: ben, schedule: {timezone: UTC, hours: {daily: \"08:00-18:00\"}}}\n"
+                         "pools: {team: [ann, ben]}\n"
+                         "rules: [{name: r, pool: team, strategy: round_robin,"
+                         " offer: {timeout: 5m, attempts: 3}}]\n";
+    CHECK_EQ_STR(trace_of(shifts, "{\"id\":\"L1\",\"at\":\"2026-11-02T16:58:00Z\"}\n"
+                                  "{\"type\":\"tick\",\"catch_up\":true,\"at\":\"2026-11-02T19:00:00Z\"}\n"),
+                 "offered:ann expired:ann unrouted");
 }
 
 /* Escalation ends the offer running in the tier the lead leaves (its
@@ -644,6 +688,20 @@ TEST(an_offer_declined_or_expired_is_no_lead_received) {
          "{\"id\":\"L2\",\"at\":\"2026-11-02T09:01:00Z\"}\n";
     /* ann received nothing: L2 is hers (not cat's) */
     CHECK_EQ_STR(trace_of(fewest, ev), "offered:ann offered:ben assigned:ben offered:ann");
+    const char *idle = "agents: [{id: ann}, {id: ben}]\npools: {p: [ann, ben]}\n"
+                       "rules: [{name: l, pool: p, strategy: longest_idle,"
+                       " offer: {timeout: 10m, attempts: 1}, fallback: hold}]\n";
+    ev = "{\"id\":\"A\",\"at\":\"2026-11-02T09:00:00Z\"}\n"
+         "{\"type\":\"accept\",\"lead\":\"A\",\"agent\":\"ann\"}\n"
+         "{\"id\":\"B\",\"at\":\"2026-11-02T09:01:00Z\"}\n"
+         "{\"type\":\"accept\",\"lead\":\"B\",\"agent\":\"ben\"}\n"
+         "{\"id\":\"C\",\"at\":\"2026-11-02T09:05:00Z\"}\n"
+         "{\"type\":\"decline\",\"lead\":\"C\",\"agent\":\"ann\"}\n"
+         "{\"id\":\"D\",\"at\":\"2026-11-02T09:06:00Z\"}\n";
+    /* ann has been idle since A (09:00: C's offer does not count), ben
+     * since B (09:01): D is ann's */
+    CHECK_EQ_STR(trace_of(idle, ev), "offered:ann assigned:ann offered:ben assigned:ben offered:ann "
+                                     "held offered:ann");
 }
 
 /* max_no_answer counts the offers in a row from its own pool: offers of
@@ -704,5 +762,6 @@ int main(void) {
     RUN(escalation_moves_on_to_someone_else_and_says_so);
     RUN(an_offer_declined_or_expired_is_no_lead_received);
     RUN(max_no_answer_counts_its_own_pools_offers);
+    RUN(reconfigure_removing_an_offers_rule_frees_the_agent);
     return test_report();
 }

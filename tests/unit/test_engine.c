@@ -338,6 +338,24 @@ static lr_engine *engine_on(const char *yaml, lr_config **cfg) {
     return lr_engine_create(*cfg, &opts, &eng) == LR_OK ? eng : NULL;
 }
 
+/* Switches ENG from *CFG to the config YAML (the old one freed, *CFG the
+ * new one); the decisions of the switch into OUT. */
+static int reconfigure_to(lr_engine *eng, lr_config **cfg, const char *yaml, lr_buf *out) {
+    lr_config *next = NULL;
+    lr_config_errors errs = { 0 };
+    int rc = lr_config_load_string(yaml, strlen(yaml), "t2", &next, &errs);
+    for (size_t i = 0; rc != LR_OK && i < errs.n; i++) printf("  %s\n", errs.msgs[i]);
+    lr_config_errors_release(&errs);
+    if (rc != LR_OK) return rc;
+    if ((rc = lr_engine_reconfigure(eng, next, count_cb, out)) != LR_OK) {
+        lr_config_free(next);
+        return rc;
+    }
+    lr_config_free(*cfg);
+    *cfg = next;
+    return LR_OK;
+}
+
 static void feed(lr_engine *eng, const char *line, lr_buf *out) {
     lr_event ev;
     char err[128];
@@ -379,7 +397,7 @@ TEST(preview_says_what_would_happen_and_changes_nothing) {
 }
 
 TEST(reconfigure_keeps_agents_by_id_and_reroutes_orphaned_leads) {
-    lr_config *c1 = NULL, *c2 = NULL;
+    lr_config *c1 = NULL;
     lr_engine *eng = engine_on("agents: [{id: a, capacity: 1}, {id: b}]\npools: {p: [a, b]}\n"
                                "rules: [{name: r, pool: p, strategy: round_robin}]\n", &c1);
     CHECK(eng != NULL);
@@ -388,13 +406,9 @@ TEST(reconfigure_keeps_agents_by_id_and_reroutes_orphaned_leads) {
     feed(eng, "{\"id\":\"L1\"}", &out);
     feed(eng, "{\"id\":\"L2\"}", &out);
     lr_buf_reset(&out);
-    lr_config_errors errs = { 0 };
     const char *y2 = "agents: [{id: c}, {id: a, capacity: 1}]\npools: {q: [c, a]}\n"
                      "rules: [{name: r, pool: q, strategy: top_down}]\n";
-    CHECK_EQ_INT(lr_config_load_string(y2, strlen(y2), "t2", &c2, &errs), LR_OK);
-    lr_config_errors_release(&errs);
-    CHECK_EQ_INT(lr_engine_reconfigure(eng, c2, count_cb, &out), LR_OK);
-    lr_config_free(c1);
+    CHECK_EQ_INT(reconfigure_to(eng, &c1, y2, &out), LR_OK);
     /* b is gone: L2 is routed again; a is at capacity with L1 -> c */
     CHECK_EQ_STR(out.data, "{\"at\":\"1970-01-01T00:00:00Z\",\"lead\":\"L2\",\"action\":\"assigned\","
                            "\"agent\":\"c\",\"rule\":\"r\",\"pool\":\"q\",\"strategy\":\"top_down\","
@@ -410,13 +424,13 @@ TEST(reconfigure_keeps_agents_by_id_and_reroutes_orphaned_leads) {
     CHECK_CONTAINS(out.data, "\"lead\":\"L3\",\"action\":\"assigned\",\"agent\":\"c\"");
     lr_buf_release(&out);
     lr_engine_destroy(eng);
-    lr_config_free(c2);
+    lr_config_free(c1);
 }
 
 /* A config change that takes a rule's SLA and recycling away takes them
  * from the leads already assigned under it: their deadlines do nothing. */
 TEST(reconfigure_without_sla_or_recycle_drops_their_deadlines) {
-    lr_config *c1 = NULL, *c2 = NULL;
+    lr_config *c1 = NULL;
     lr_engine *eng = engine_on("agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
                                "rules:\n"
                                "  - {name: s, when: 'source == \"s\"', pool: p, strategy: top_down,"
@@ -428,15 +442,11 @@ TEST(reconfigure_without_sla_or_recycle_drops_their_deadlines) {
     feed(eng, "{\"id\":\"S1\",\"source\":\"s\",\"at\":\"2026-11-02T09:00:00Z\"}", &out);
     feed(eng, "{\"id\":\"R1\",\"at\":\"2026-11-02T09:00:00Z\"}", &out);
     lr_buf_reset(&out);
-    lr_config_errors errs = { 0 };
     const char *y2 = "agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
                      "rules:\n"
                      "  - {name: s, when: 'source == \"s\"', pool: p, strategy: top_down}\n"
                      "  - {name: rc, pool: p, strategy: top_down}\n";
-    CHECK_EQ_INT(lr_config_load_string(y2, strlen(y2), "t2", &c2, &errs), LR_OK);
-    lr_config_errors_release(&errs);
-    CHECK_EQ_INT(lr_engine_reconfigure(eng, c2, count_cb, &out), LR_OK);
-    lr_config_free(c1);
+    CHECK_EQ_INT(reconfigure_to(eng, &c1, y2, &out), LR_OK);
     feed(eng, "{\"type\":\"tick\",\"at\":\"2026-11-02T09:05:00Z\"}", &out);
     CHECK_EQ_STR(out.data ? out.data : "", "");
     const char *state, *agent;
@@ -445,13 +455,13 @@ TEST(reconfigure_without_sla_or_recycle_drops_their_deadlines) {
     CHECK_EQ_STR(agent, "a");
     lr_buf_release(&out);
     lr_engine_destroy(eng);
-    lr_config_free(c2);
+    lr_config_free(c1);
 }
 
 /* A config change that removes the rule of a running offer to one agent
  * routes the lead again and gives that agent's slot and counts back. */
 TEST(reconfigure_removing_an_offers_rule_frees_the_agent) {
-    lr_config *c1 = NULL, *c2 = NULL;
+    lr_config *c1 = NULL;
     lr_engine *eng = engine_on("agents: [{id: ann, capacity: 1}, {id: ben}]\n"
                                "pools: {team: [ann], other: [ben]}\n"
                                "rules:\n"
@@ -463,13 +473,9 @@ TEST(reconfigure_removing_an_offers_rule_frees_the_agent) {
     lr_buf out = LR_BUF_INIT;
     feed(eng, "{\"id\":\"L1\",\"source\":\"web\"}", &out);
     lr_buf_reset(&out);
-    lr_config_errors errs = { 0 };
     const char *y2 = "agents: [{id: ann, capacity: 1}, {id: ben}]\npools: {team: [ann], other: [ben]}\n"
                      "rules: [{name: rest, pool: other, strategy: round_robin}]\n";
-    CHECK_EQ_INT(lr_config_load_string(y2, strlen(y2), "t2", &c2, &errs), LR_OK);
-    lr_config_errors_release(&errs);
-    CHECK_EQ_INT(lr_engine_reconfigure(eng, c2, count_cb, &out), LR_OK);
-    lr_config_free(c1);
+    CHECK_EQ_INT(reconfigure_to(eng, &c1, y2, &out), LR_OK);
     CHECK_CONTAINS(out.data, "\"lead\":\"L1\",\"action\":\"assigned\",\"agent\":\"ben\"");
     CHECK_CONTAINS(out.data, "\"reason\":\"rule_removed\"");
     lr_agent_stats st;
@@ -478,11 +484,11 @@ TEST(reconfigure_removing_an_offers_rule_frees_the_agent) {
     CHECK_EQ_INT(st.assigned, 0);
     lr_buf_release(&out);
     lr_engine_destroy(eng);
-    lr_config_free(c2);
+    lr_config_free(c1);
 }
 
 TEST(pool_edit_keeps_count_based_fairness) {
-    lr_config *c1 = NULL, *c2 = NULL;
+    lr_config *c1 = NULL;
     lr_engine *eng = engine_on("agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
                                "rules: [{name: r, pool: p, strategy: fewest_assigned}]\n", &c1);
     CHECK(eng != NULL);
@@ -491,13 +497,9 @@ TEST(pool_edit_keeps_count_based_fairness) {
     feed(eng, "{\"id\":\"L1\"}", &out);       /* a */
     feed(eng, "{\"id\":\"L2\"}", &out);       /* b */
     feed(eng, "{\"id\":\"L3\"}", &out);       /* a: a 2, b 1 */
-    lr_config_errors errs = { 0 };
     const char *y2 = "agents: [{id: a}, {id: b}, {id: c}]\npools: {p: [c, a, b]}\n"
                      "rules: [{name: r, pool: p, strategy: fewest_assigned}]\n";
-    CHECK_EQ_INT(lr_config_load_string(y2, strlen(y2), "t2", &c2, &errs), LR_OK);
-    lr_config_errors_release(&errs);
-    CHECK_EQ_INT(lr_engine_reconfigure(eng, c2, count_cb, &out), LR_OK);
-    lr_config_free(c1);
+    CHECK_EQ_INT(reconfigure_to(eng, &c1, y2, &out), LR_OK);
     lr_buf_reset(&out);
     /* counts kept: a 2, b 1; c is new, and like an agent coming back it is
      * counted at the pool's average (catch_up default), 1: L4 c (tie with
@@ -510,7 +512,7 @@ TEST(pool_edit_keeps_count_based_fairness) {
     CHECK_CONTAINS(out.data, "\"lead\":\"L6\",\"action\":\"assigned\",\"agent\":\"c\"");
     lr_buf_release(&out);
     lr_engine_destroy(eng);
-    lr_config_free(c2);
+    lr_config_free(c1);
 }
 
 TEST(next_deadline_is_the_cap_window_end) {

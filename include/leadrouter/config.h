@@ -227,11 +227,6 @@ int lr_config_load_string(const char *text, size_t len, const char *name,
 int lr_config_load_journaled(const char *text, size_t len, const char *name,
                              lr_config **out, lr_config_errors *errs);
 
-/* Whether two config texts (YAML or JSON) say the same, whatever their
- * comments, layout and quoting: both parse, and libfyaml writes them out
- * as the same JSON (key order kept: it can matter). */
-bool lr_config_text_same(const char *a, size_t alen, const char *b, size_t blen);
-
 void lr_config_free(lr_config *cfg);            /* accepts NULL */
 void lr_config_errors_release(lr_config_errors *errs);
 

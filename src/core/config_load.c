@@ -686,30 +686,3 @@ bool lr_attr_contains(const lr_attr *attr, const char *value, size_t len) {
     }
     return false;
 }
-
-/* TEXT as libfyaml writes it out in JSON (types kept), or NULL when it
- * does not parse (or out of memory). */
-static char *as_json(const char *text, size_t len) {
-    struct fy_diag_cfg dcfg;
-    fy_diag_cfg_default(&dcfg);
-    dcfg.fp = NULL;
-    dcfg.output_fn = diag_sink;         /* its errors are the loader's to report */
-    dcfg.colorize = false;
-    struct fy_diag *diag = fy_diag_create(&dcfg);
-    if (!diag) return NULL;
-    struct fy_parse_cfg pcfg = { .flags = FYPCF_QUIET | FYPCF_JSON_NONE, .diag = diag };
-    struct fy_document *d = fy_document_build_from_string(&pcfg, len ? text : "", len);
-    char *out = d ? fy_emit_document_to_string(d, FYECF_MODE_JSON_TP | FYECF_WIDTH_INF) : NULL;
-    fy_document_destroy(d);
-    fy_diag_destroy(diag);
-    return out;
-}
-
-bool lr_config_text_same(const char *a, size_t alen, const char *b, size_t blen) {
-    if (alen == blen && memcmp(a, b, alen) == 0) return true;
-    char *x = as_json(a, alen), *y = x ? as_json(b, blen) : NULL;
-    bool same = x && y && strcmp(x, y) == 0;
-    free(x);
-    free(y);
-    return same;
-}

@@ -193,7 +193,6 @@ int lr_engine_assign(lr_engine *e, lr_lead_rt *l, uint32_t agent) {
     if (index_open(e, l) != LR_OK) return LR_ENOMEM;
     l->agent = agent;
     l->assigned_at = e->now;
-    l->idle_before = a->last_assigned;
     l->contacted = false;           /* the SLA and recycle judge this agent's progress */
     l->last_progress = -1;
     l->seg = NULL;
@@ -217,12 +216,12 @@ void lr_engine_unassign(lr_engine *e, lr_lead_rt *l) {
     a->open--;
     if (l->state == LR_LEAD_OFFERED) {
         /* an offer that ends unaccepted (declined, expired, escalated, the
-         * lead closed or assigned by an admin) is no lead received: caps,
-         * fewest_assigned and longest_idle do not count it */
+         * lead closed or assigned by an admin) is no lead received: caps
+         * and fewest_assigned do not count it (longest_idle does: the
+         * agent was offered a lead then) */
         lr_agent_uncount_lead(a, l->assigned_at);
         if (e->received_window) lr_timelog_remove(&a->received, l->assigned_at);
         if (a->assigned) a->assigned--;
-        if (a->last_assigned == l->assigned_at) a->last_assigned = l->idle_before;
     }
     l->agent = LR_NO_AGENT;
     lr_engine_agent_changed(e, a);

@@ -62,8 +62,6 @@ typedef struct lr_lead_rt {
                                        timer whose gen is old has nothing left to do */
     uint32_t attempts;              /* offers made in this routing (offer.attempts) */
     lr_time assigned_at;            /* ASSIGNED / OFFERED to one agent: since when */
-    lr_time idle_before;            /* that agent's last_assigned before it (an offer
-                                       that ends unaccepted gives it back) */
     /* Open leads with the same email [0] / phone [1], newest first: the
      * engine's map points at the newest, so a returning lead finds its
      * owner as long as any of them is open. */

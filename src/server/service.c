@@ -435,8 +435,8 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
         if (opts->event_clock)
             now = svc->eng && lr_engine_now(svc->eng) > opts->start ? lr_engine_now(svc->eng)
                                                                     : opts->start;
-        if (svc->cfg_text && lr_config_text_same(text, len, svc->cfg_text, svc->cfg_len)) {
-            free(text);             /* unchanged (but perhaps for comments and layout) */
+        if (svc->cfg_text && len == svc->cfg_len && memcmp(text, svc->cfg_text, len) == 0) {
+            free(text);             /* unchanged */
         } else if (!svc->eng) {
             /* A new store: the file is the first journal entry. */
             int64_t seq = svc->seq + 1;

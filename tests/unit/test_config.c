@@ -948,27 +948,6 @@ TEST(several_errors_in_one_file_are_all_reported_in_file_order) {
                  "escalate_after, sla, recycle, notify)");
 }
 
-/* A config text is the same config whatever its comments, layout and
- * quoting (a restart with such a file is no config change); a value or the
- * order of keys is a difference. */
-TEST(config_texts_the_same_but_for_comments_and_layout) {
-    const char *a = "agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
-                    "rules: [{name: r, pool: p, strategy: round_robin}]\n";
-    const char *b = "# the team\nagents:\n  - id: a   # first\n  - id: 'b'\n"
-                    "pools:\n  p: [a, \"b\"]\nrules:\n  - {name: r, pool: p, strategy: round_robin}\n";
-    const char *json = "{\"agents\":[{\"id\":\"a\"},{\"id\":\"b\"}],\"pools\":{\"p\":[\"a\",\"b\"]},"
-                       "\"rules\":[{\"name\":\"r\",\"pool\":\"p\",\"strategy\":\"round_robin\"}]}";
-    const char *changed = "agents: [{id: a}, {id: b}]\npools: {p: [b, a]}\n"
-                          "rules: [{name: r, pool: p, strategy: round_robin}]\n";
-    const char *reordered = "pools: {p: [a, b]}\nagents: [{id: a}, {id: b}]\n"
-                            "rules: [{name: r, pool: p, strategy: round_robin}]\n";
-    CHECK(lr_config_text_same(a, strlen(a), b, strlen(b)));
-    CHECK(lr_config_text_same(a, strlen(a), json, strlen(json)));
-    CHECK(!lr_config_text_same(a, strlen(a), changed, strlen(changed)));
-    CHECK(!lr_config_text_same(a, strlen(a), reordered, strlen(reordered)));
-    CHECK(!lr_config_text_same(a, strlen(a), "agents: [", 9));
-}
-
 int main(void) {
     RUN(full_config_loads_every_field);
     RUN(full_config_when_is_compiled_from_its_text);
@@ -1013,6 +992,5 @@ int main(void) {
     RUN(fallback_loops_are_reported_once_each);
     RUN(when_errors_point_into_the_expression);
     RUN(several_errors_in_one_file_are_all_reported_in_file_order);
-    RUN(config_texts_the_same_but_for_comments_and_layout);
     return test_report();
 }

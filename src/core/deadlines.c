@@ -185,7 +185,7 @@ static int escalate(lr_engine *e, lr_lead_rt *l) {
     l->tier++;
     l->attempts = 0;
     lr_engine_set_state(e, l, LR_LEAD_NEW);
-    return lr_route_by_rule(e, l, l->rule, "escalated");
+    return lr_route_widened(e, l);
 }
 
 /* A deadline set under an earlier config fires only if the lead's rule

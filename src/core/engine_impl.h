@@ -132,6 +132,9 @@ int lr_route(lr_engine *e, lr_lead_rt *l, const char *reason);
  * its fallback chain, then on through the rules after RI. Used for a
  * lead's next offer attempt (RI its rule) and for recycle.to. */
 int lr_route_by_rule(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason);
+/* As lr_route_by_rule() on L's own rule at its (just widened) tier: every
+ * decision says `escalated`, a fallback's too. */
+int lr_route_widened(lr_engine *e, lr_lead_rt *l);
 
 /* Applies rule RI's fallback to L (state NEW) as if RI had found nobody:
  * offers expired or attempts used up, max_wait passed (QUEUE_AS_NEXT: a

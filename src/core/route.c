@@ -555,18 +555,16 @@ static int fall_back(lr_engine *e, lr_lead_rt *l, uint32_t ri, lr_segment *s, bo
     }
 }
 
-/* Tries rule RI and follows its fallback chain. *done is false when the
- * chain ends in `next`. */
-static int follow(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason, bool *done) {
+/* Tries rule RI and follows its fallback chain; a fallback's decision
+ * says WHY_NONE. *done is false when the chain ends in `next`. */
+static int follow(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason,
+                  const char *why_none, bool *done) {
     memset(e->visited, 0, e->cfg->nrules);
     while (ri != LR_NO_RULE) {
         lr_segment *s = NULL;
         int rc = try_rule(e, l, ri, reason, done, &s);
         if (rc != LR_OK || *done) return rc;
-        /* an escalation that finds nobody in the wider tier still says so */
-        rc = fall_back(e, l, ri, s, false,
-                       reason && strcmp(reason, "escalated") == 0 ? reason : "no_eligible_agent",
-                       &ri, done);
+        rc = fall_back(e, l, ri, s, false, why_none, &ri, done);
         if (rc != LR_OK || *done) return rc;
     }
     return LR_OK;
@@ -587,9 +585,10 @@ static int unrouted(lr_engine *e, lr_lead_rt *l, bool any_rule) {
     return LR_OK;
 }
 
-/* The rules from FROM on, in order, as lr_route(). */
+/* The rules from FROM on, in order, as lr_route(); a fallback's decision
+ * says WHY_NONE. */
 static int route_from(lr_engine *e, lr_lead_rt *l, uint32_t from, bool any_rule,
-                      const char *reason) {
+                      const char *reason, const char *why_none) {
     l->attempts = 0;
     l->tier = 0;
     for (uint32_t ri = from; ri < e->cfg->nrules; ri++) {
@@ -597,23 +596,33 @@ static int route_from(lr_engine *e, lr_lead_rt *l, uint32_t from, bool any_rule,
         if (r->when && !lr_expr_eval_at(r->when, l->lead, e->now)) continue;
         any_rule = true;
         bool done;
-        int rc = follow(e, l, ri, reason, &done);
+        int rc = follow(e, l, ri, reason, why_none, &done);
         if (rc != LR_OK || done) return rc;
     }
     return unrouted(e, l, any_rule);
 }
 
 int lr_route(lr_engine *e, lr_lead_rt *l, const char *reason) {
-    return route_from(e, l, 0, false, reason);
+    return route_from(e, l, 0, false, reason, "no_eligible_agent");
+}
+
+static int route_by_rule(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason,
+                         const char *why_none) {
+    uint32_t attempts = l->attempts;
+    bool done;
+    int rc = follow(e, l, ri, reason, why_none, &done);
+    l->attempts = done ? l->attempts : attempts;
+    if (rc != LR_OK || done) return rc;
+    return route_from(e, l, ri + 1, true, reason, why_none);
 }
 
 int lr_route_by_rule(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason) {
-    uint32_t attempts = l->attempts;
-    bool done;
-    int rc = follow(e, l, ri, reason, &done);
-    l->attempts = done ? l->attempts : attempts;
-    if (rc != LR_OK || done) return rc;
-    return route_from(e, l, ri + 1, true, reason);
+    return route_by_rule(e, l, ri, reason, "no_eligible_agent");
+}
+
+int lr_route_widened(lr_engine *e, lr_lead_rt *l) {
+    /* an escalation that finds nobody in the wider tier still says so */
+    return route_by_rule(e, l, l->rule, "escalated", "escalated");
 }
 
 int lr_route_after_failure(lr_engine *e, lr_lead_rt *l, uint32_t ri, bool queue_as_next,
@@ -625,10 +634,10 @@ int lr_route_after_failure(lr_engine *e, lr_lead_rt *l, uint32_t ri, bool queue_
     if (rc != LR_OK || done) return rc;
     if (next != LR_NO_RULE) {
         /* the chain goes on from rule NEXT */
-        rc = follow(e, l, next, reason, &done);
+        rc = follow(e, l, next, reason, "no_eligible_agent", &done);
         if (rc != LR_OK || done) return rc;
     }
-    return route_from(e, l, ri + 1, true, reason);
+    return route_from(e, l, ri + 1, true, reason, "no_eligible_agent");
 }
 
 /* ---- leads waiting for capacity ------------------------------------------ */

@@ -260,12 +260,14 @@ int lr_store_add_delivery(lr_store *s, int64_t decision, lr_time at, int64_t aft
 
 /* Records an attempt's outcome: STATUS ("delivered", "retrying", "dead",
  * "cancelled"), ATTEMPTS so far, NEXT_AT (retrying), AT the time of the
- * outcome, WINDOW_FROM the start of its retry window, HTTP_STATUS (0 when
- * there was no answer) and ERROR (NULL when none); PREV gets the status it
- * had. LR_ENOENT when there is no such delivery or it is no longer open
- * (pending or retrying): an outcome never overwrites another. */
+ * outcome, WINDOW_FROM the start of its retry window, PICKED when the
+ * attempt was picked (LR_TIME_NONE: not known), HTTP_STATUS (0 when there
+ * was no answer) and ERROR (NULL when none); PREV gets the status it had.
+ * LR_ENOENT when there is no such delivery, it is no longer open (pending
+ * or retrying: an outcome never overwrites another), or it was replayed
+ * (lr_store_delivery_retry) after PICKED: the replay is sent anew. */
 int lr_store_delivery_result(lr_store *s, int64_t id, const char *status, int attempts,
-                             lr_time next_at, lr_time at, lr_time window_from,
+                             lr_time next_at, lr_time at, lr_time window_from, lr_time picked,
                              int http_status, const char *error, char prev[16]);
 
 /* Makes delivery ID pending again, due at NOW, its retry window restarted

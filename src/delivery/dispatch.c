@@ -72,6 +72,8 @@ typedef struct xfer_item {
     int64_t id;
     int attempts;                   /* before this one */
     lr_time window_from;
+    lr_time picked;                 /* when this attempt was picked: a replay since
+                                       makes its outcome stale */
 } xfer_item;
 
 typedef struct xfer {
@@ -195,11 +197,14 @@ static breaker *breaker_of(lr_dispatcher *d, const char *name) {
     return b;
 }
 
-/* Counts the outcome R of an attempt on CH in its breaker. */
-static void breaker_count(lr_dispatcher *d, const chan *ch, const lr_delivery_result *r) {
+/* Counts an attempt on CH that ended at AT in its breaker: ANSWERED when
+ * the receiver took it or turned it down for good (a 2xx, a 4xx that is
+ * not retried, an SMTP 5xx), which closes the breaker; anything else (a
+ * failure retried, or one that ran out of retries) counts against it. */
+static void breaker_count(lr_dispatcher *d, const chan *ch, bool answered, lr_time at) {
     breaker *b = breaker_of(d, ch->name);
     if (!b) return;
-    if (strcmp(r->status, "retrying") != 0) {   /* an answer: the receiver is there */
+    if (answered) {
         b->streak = 0;
         b->paused_until = 0;
         return;
@@ -207,7 +212,7 @@ static void breaker_count(lr_dispatcher *d, const chan *ch, const lr_delivery_re
     if (++b->streak < TRIP_AFTER) return;
     int64_t pause = ch->backoff_ms;
     for (int i = TRIP_AFTER; i < b->streak && pause < ch->backoff_max_ms; i++) pause *= 2;
-    b->paused_until = r->at + (pause < ch->backoff_max_ms ? pause : ch->backoff_max_ms);
+    b->paused_until = at + (pause < ch->backoff_max_ms ? pause : ch->backoff_max_ms);
 }
 
 static lr_time wall_ms(void) {
@@ -451,6 +456,20 @@ static size_t on_answer(char *p, size_t size, size_t n, void *ud) {
     return len;
 }
 
+/* An SMTP server's reply line (libcurl hands them over as headers): the
+ * last refusal (4xx, 5xx: "550 no such user") is kept, not the "221 Bye"
+ * that ends the session after it. */
+static size_t on_smtp_line(char *p, size_t size, size_t n, void *ud) {
+    xfer *x = ud;
+    size_t len = size * n, keep = len;
+    while (keep && (p[keep - 1] == '\n' || p[keep - 1] == '\r')) keep--;
+    if (keep && (p[0] == '4' || p[0] == '5')) {
+        lr_buf_reset(&x->answer);
+        lr_buf_append(&x->answer, p, keep < ANSWER_KEEP ? keep : ANSWER_KEEP);   /* best effort */
+    }
+    return len;
+}
+
 static size_t on_upload(char *p, size_t size, size_t n, void *ud) {
     xfer *x = ud;
     size_t room = size * n, left = x->payload.len - x->sent;
@@ -460,7 +479,9 @@ static size_t on_upload(char *p, size_t size, size_t n, void *ud) {
     return take;
 }
 
-/* Refuses a connection to a private address unless the channel allows it. */
+/* Refuses a connection to a private address unless the channel allows it:
+ * the check of a new connection, on the address it is about to connect
+ * to (the one DNS gave, so a name cannot point elsewhere later). */
 static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a) {
     xfer *x = ud;
     if (!x->ch->allow_private && lr_target_is_private(&a->addr)) {
@@ -469,6 +490,20 @@ static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_
     }
     x->refused[0] = '\0';          /* another address of the host is allowed */
     return socket(a->family, a->socktype, a->protocol);
+}
+
+/* The same check before every request, on the address the connection
+ * goes to: a connection another channel opened (libcurl keeps them open
+ * for the next transfer to the same host and port), or one opened before
+ * a config change took the allowance away, is refused here. */
+static int on_request_ready(void *ud, char *ip, char *local_ip, int port, int local_port) {
+    xfer *x = ud;
+    (void)local_ip;
+    (void)port;
+    (void)local_port;
+    if (x->ch->allow_private || !lr_target_ip_is_private(ip)) return CURL_PREREQFUNC_OK;
+    snprintf(x->refused, sizeof x->refused, "%s", ip ? ip : "?");
+    return CURL_PREREQFUNC_ABORT;
 }
 
 static void xfer_free(xfer *x) {
@@ -546,6 +581,8 @@ static int setup(xfer *x) {
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_request_ready);
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, x);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_answer);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
@@ -553,9 +590,15 @@ static int setup(xfer *x) {
                                                        check is on the real address */
     if (ch->kind == LR_CHANNEL_SMTP) {
         curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-        curl_easy_setopt(e, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);   /* STARTTLS if offered */
+        /* STARTTLS when offered; with a login, TLS or nothing: the password
+         * never goes out in clear (a relay, or someone between, that does
+         * not offer STARTTLS fails the attempt, which is retried) */
+        bool login = ch->username && ch->password;
+        curl_easy_setopt(e, CURLOPT_USE_SSL, (long)(login ? CURLUSESSL_ALL : CURLUSESSL_TRY));
         curl_easy_setopt(e, CURLOPT_MAIL_FROM, ch->from);
-        if (ch->username && ch->password) {         /* AUTH, over TLS when offered */
+        curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_smtp_line);
+        curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+        if (login) {                                /* AUTH, over TLS only */
             curl_easy_setopt(e, CURLOPT_USERNAME, ch->username);
             curl_easy_setopt(e, CURLOPT_PASSWORD, ch->password);
         }
@@ -596,8 +639,9 @@ static void keep_answer(lr_delivery_result *r, const char *prefix, const xfer *x
 }
 
 /* Classifies the end of transfer X (curl code CODE) into R, one of its
- * deliveries (R's attempts and window_from set). */
-static void classify(const xfer *x, CURLcode code, lr_delivery_result *r, lr_time now) {
+ * deliveries (R's attempts and window_from set). Returns whether the
+ * receiver answered for good (breaker_count). */
+static bool classify(const xfer *x, CURLcode code, lr_delivery_result *r, lr_time now) {
     long status = 0;
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
     r->http_status = (int)status;
@@ -610,10 +654,10 @@ static void classify(const xfer *x, CURLcode code, lr_delivery_result *r, lr_tim
                  x->ch->name);
     } else if (code == CURLE_OK && !smtp && status >= 200 && status < 300) {
         r->status = "delivered";
-        return;
+        return true;
     } else if (code == CURLE_OK && smtp) {
         r->status = "delivered";
-        return;
+        return true;
     } else if (code == CURLE_OK) {
         snprintf(what, sizeof what, "answered %ld", status);
         keep_answer(r, what, x);
@@ -628,7 +672,7 @@ static void classify(const xfer *x, CURLcode code, lr_delivery_result *r, lr_tim
     }
     if (!retry) {
         r->status = "dead";
-        return;
+        return !x->refused[0];
     }
     int64_t delay = backoff(x->ch, r->attempts);
     curl_off_t after = 0;
@@ -640,10 +684,11 @@ static void classify(const xfer *x, CURLcode code, lr_delivery_result *r, lr_tim
         snprintf(r->error + off, sizeof r->error - off, " (gave up after %d attempts)",
                  r->attempts);
         r->status = "dead";
-        return;
+        return false;
     }
     r->status = "retrying";
     r->next_at = now + delay;
+    return false;
 }
 
 /* Ends transfer X with curl code CODE: reports the outcome of each of its
@@ -664,8 +709,9 @@ static void finish(lr_dispatcher *d, xfer *x, CURLcode code) {
         r->at = now;
         r->next_at = LR_TIME_NONE;
         r->window_from = it->window_from;
-        classify(x, code, r, now);
-        if (!counted) breaker_count(d, x->ch, r);
+        r->picked = it->picked;
+        bool answered = classify(x, code, r, now);
+        if (!counted) breaker_count(d, x->ch, answered, now);
         counted = true;
         d->report(r, d->ud);
     }
@@ -767,6 +813,7 @@ static void add_item(const pick *p, xfer *x, const lr_delivery_job *j) {
     x->items[x->n++] = (xfer_item){
         .id = j->id, .attempts = j->attempts,
         .window_from = j->attempts == 0 && j->window_from < p->now ? p->now : j->window_from,
+        .picked = p->now,
     };
 }
 
@@ -790,7 +837,7 @@ static lr_delivery_result *unsent(const pick *p, const xfer_item *it, const char
     if (r)
         *r = (lr_delivery_result){ .id = it->id, .attempts = it->attempts, .status = status,
                                    .at = p->now, .next_at = LR_TIME_NONE,
-                                   .window_from = it->window_from };
+                                   .window_from = it->window_from, .picked = it->picked };
     return r;
 }
 

@@ -113,3 +113,19 @@ void lr_target_format(const struct sockaddr *sa, char *buf, size_t size) {
     }
     if (!ok) snprintf(buf, size, "?");
 }
+
+bool lr_target_ip_is_private(const char *ip) {
+    struct sockaddr_in v4;
+    struct sockaddr_in6 v6;
+    memset(&v4, 0, sizeof v4);
+    memset(&v6, 0, sizeof v6);
+    if (ip && inet_pton(AF_INET, ip, &v4.sin_addr) == 1) {
+        v4.sin_family = AF_INET;
+        return lr_target_is_private((const struct sockaddr *)&v4);
+    }
+    if (ip && inet_pton(AF_INET6, ip, &v6.sin6_addr) == 1) {
+        v6.sin6_family = AF_INET6;
+        return lr_target_is_private((const struct sockaddr *)&v6);
+    }
+    return true;
+}

@@ -36,4 +36,9 @@ bool lr_target_is_private(const struct sockaddr *sa);
  * "?" for NULL, another family, or a BUF too small. */
 void lr_target_format(const struct sockaddr *sa, char *buf, size_t size);
 
+/* Whether the numeric address IP ("127.0.0.1", "::1": what libcurl says a
+ * connection goes to) is one lr_target_is_private() refuses; an IP that
+ * does not parse is refused too. */
+bool lr_target_ip_is_private(const char *ip);
+
 #endif

@@ -97,7 +97,7 @@ static int status_of(lr_store *s, int64_t id, char prev[16]) {
 }
 
 int lr_store_delivery_result(lr_store *s, int64_t id, const char *status, int attempts,
-                             lr_time next_at, lr_time at, lr_time window_from,
+                             lr_time next_at, lr_time at, lr_time window_from, lr_time picked,
                              int http_status, const char *error, char prev[16]) {
     lr_sq_defer_drain(s);
     if (!status || !known_status(status)) return LR_EINVAL;
@@ -114,6 +114,7 @@ int lr_store_delivery_result(lr_store *s, int64_t id, const char *status, int at
         b = http_status ? sqlite3_bind_int(st, 6, http_status) : sqlite3_bind_null(st, 6);
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 7, error);
     if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 8, window_from == LR_TIME_NONE ? at : window_from);
+    if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 9, picked == LR_TIME_NONE ? INT64_MAX : picked);
     return update_one(s, st, b);
 }
 

@@ -35,6 +35,7 @@ Modes (the answer to a POST; the request is logged in every mode):
     hang      reads the body, then waits 60 s before answering
     reset     reads the body, then closes the socket with an RST (SO_LINGER 0)
     slow      waits 0.5 s, then 200 {"ok":true}
+    slow_gone waits 1 s, then 410 {"ok":false}
 
 With --control:
     PUT /_mode/NAME   switches the mode (204; 400 for an unknown mode)
@@ -58,7 +59,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-MODES = ("ok", "fail", "gone", "throttle", "hang", "reset", "slow")
+MODES = ("ok", "fail", "gone", "throttle", "hang", "reset", "slow", "slow_gone")
 TOLERANCE_S = 300
 HANG_S = 60
 SLOW_S = 0.5
@@ -226,6 +227,9 @@ class Handler(BaseHTTPRequestHandler):
         elif mode == "slow":
             st.stop.wait(SLOW_S)
             self.answer(200, b'{"ok":true}')
+        elif mode == "slow_gone":
+            st.stop.wait(1.0)
+            self.answer(410, b'{"ok":false}')
 
     def do_PUT(self):
         st = self.server.state

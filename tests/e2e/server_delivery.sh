@@ -257,6 +257,114 @@ private_target_refused() {
     peer_stop RECV
 }
 
+# A channel not allowed private targets is refused on a connection that
+# another channel (allowed) left open to the same receiver, and on one
+# opened before a config change took its allowance away.
+private_target_refused_on_a_reused_connection() {
+    peer_start RECV "$HERE/receiver.py" --port 0 --log "$T/hooks.jsonl" --control || return
+    cat >"$T/c.yaml" <<EOF
+agents:
+  - {id: alice}
+pools:
+  team: [alice]
+channels:
+  crm: {webhook: "http://127.0.0.1:$RECV_PORT/crm", backoff: 1s, backoff_max: 2s}
+  pub: {webhook: "http://127.0.0.1:$RECV_PORT/pub", backoff: 1s, backoff_max: 2s}
+allow_private_targets: [crm]
+notify:
+  - {on: [assigned], to: crm}
+  - {on: [closed], to: pub}
+rules:
+  - {name: team, pool: team, strategy: round_robin}
+EOF
+    sed 's/^allow_private_targets: \[crm\]/allow_private_targets: []/' "$T/c.yaml" >"$T/none.yaml"
+    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return; }
+    KEY=$(mkkey "$T/s.db" admin)
+    leads 1 1
+    wait_for 20 '[.deliveries[] | select(.channel == "crm" and .status == "delivered")] | length == 1' || return
+    api POST /v1/leads/L1/progress '{"status":"won"}'
+    expect_code 200 "L1 won"
+    wait_for 20 '[.deliveries[] | select(.channel == "pub" and .status == "dead")] | length == 1' || return
+    expect_jq '[.deliveries[] | select(.channel == "pub") | .last_error]' \
+        "[\"refused: 127.0.0.1 is a private or loopback address (list channel 'pub' in allow_private_targets to allow it)\"]"
+    req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
+        --data-binary @"$T/none.yaml"
+    expect_code 200 "taking crm's allowance away"
+    leads 2 2
+    wait_for 20 '[.deliveries[] | select(.channel == "crm" and .status == "dead")] | length == 1' || return
+    _got=$(jq -s -c '[.[] | .delivery]' "$T/hooks.jsonl")
+    [ "$_got" = '["dlv_1"]' ] || fail "the receiver got $_got (only dlv_1, crm's first, expected)"
+    srv_term S
+    peer_stop RECV
+}
+
+# An SMTP server's refusal is kept in last_error, its reply text included.
+smtp_refusal_keeps_the_reply() {
+    peer_start SMTP "$HERE/smtp_sink.py" --port 0 --dir "$T/mail" --refuse alice@example.com || return
+    config "$T/c.yaml" 9 "$SMTP_PORT"
+    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return; }
+    KEY=$(mkkey "$T/s.db" admin)
+    leads 1 1
+    wait_for 20 '[.deliveries[] | select(.channel == "mail" and .status == "dead")] | length == 1' || return
+    expect_jq '[.deliveries[] | select(.channel == "mail") | [.last_status, (.last_error | test("^SMTP 550 .*: 550 5.1.1 no such user here$"))]]' \
+        '[[550,true]]'
+    srv_term S
+    peer_stop SMTP
+}
+
+# A channel whose receiver keeps failing stays paused when a delivery runs
+# out of retries: that is no answer, and the deliveries still due go out
+# one probe at a time, not all at once.
+gave_up_keeps_the_channel_paused() {
+    peer_start RECV "$HERE/receiver.py" --port 0 --log "$T/hooks.jsonl" --control --mode fail || return
+    cat >"$T/c.yaml" <<EOF
+agents:
+  - {id: alice}
+pools:
+  team: [alice]
+channels:
+  crm: {webhook: "http://127.0.0.1:$RECV_PORT/crm", backoff: 3s, backoff_max: 3s, retry_for: 4s, concurrency: 4}
+allow_private_targets: [crm]
+notify:
+  - {on: [assigned], to: crm}
+rules:
+  - {name: team, pool: team, strategy: round_robin}
+EOF
+    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return; }
+    KEY=$(mkkey "$T/s.db" admin)
+    leads 1 12
+    # 5 failures pause the channel for 3 s; its probe at ~3 s gives up
+    # (past retry_for): the channel stays paused, the next probe ~3 s later
+    wait_for 20 '[.deliveries[] | select(.status == "dead")] | length >= 1' || return
+    sleep 1
+    _n=$(wc -l <"$T/hooks.jsonl")
+    [ "$_n" -le 7 ] || fail "$_n requests by the first give-up + 1 s (at most 5 + 2 probes expected)"
+    srv_term S
+    peer_stop RECV
+}
+
+# A replay asked for while an attempt is in flight is sent once that
+# attempt ends, whatever it ended with (here a 410 that would make it dead).
+replayed_while_in_flight() {
+    peer_start RECV "$HERE/receiver.py" --port 0 --log "$T/hooks.jsonl" --control --mode slow_gone || return
+    config "$T/c.yaml" "$RECV_PORT" 9
+    sed -i '/to: mail/d' "$T/c.yaml"
+    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return; }
+    KEY=$(mkkey "$T/s.db" admin)
+    leads 1 1
+    _i=0
+    while [ $_i -lt 100 ] && [ ! -s "$T/hooks.jsonl" ]; do sleep 0.05; _i=$((_i + 1)); done
+    [ -s "$T/hooks.jsonl" ] || { fail "the first attempt did not arrive"; return; }
+    api POST /v1/deliveries/dlv_1/retry
+    expect_code 200 "replaying dlv_1 during its first attempt"
+    mode ok
+    wait_for 20 '[.deliveries[] | select(.id == "dlv_1" and .status == "delivered")] | length == 1' || return
+    _got=$(jq -s -c '[.[] | [.delivery, .mode]]' "$T/hooks.jsonl")
+    [ "$_got" = '[["dlv_1","slow_gone"],["dlv_1","ok"]]' ] || fail "the receiver got $_got"
+    srv_term S
+    peer_stop RECV
+}
+
 kill_between_commit_and_send() {
     peer_start RECV "$HERE/receiver.py" --port 0 --log "$T/hooks.jsonl" \
         --secret "$LR_TEST_HOOK_SECRET" --control --mode hang || return
@@ -578,6 +686,10 @@ tcase signed_once_and_emailed
 tcase down_then_back
 tcase gone_is_dead_then_replayed
 tcase private_target_refused
+tcase private_target_refused_on_a_reused_connection
+tcase smtp_refusal_keeps_the_reply
+tcase gave_up_keeps_the_channel_paused
+tcase replayed_while_in_flight
 tcase kill_between_commit_and_send
 tcase kill_with_marks_stored
 tcase waiting_notice_only_when_still_waiting

@@ -5,7 +5,7 @@ tests. Not a test itself.
 
 Run (Debian's python with python3-aiosmtpd, see scripts/install-deps):
 
-    /usr/bin/python3 tests/e2e/smtp_sink.py --port 0 --dir DIR [--max-seconds 600]
+    /usr/bin/python3 tests/e2e/smtp_sink.py --port 0 --dir DIR [--refuse ADDR]... [--max-seconds 600]
 
 It binds 127.0.0.1 only (--port 0: a free port, taken by the listening
 socket itself, so there is no race) and, once ready, prints exactly one line
@@ -22,7 +22,8 @@ line is appended to DIR/index.jsonl (flushed and fsynced):
      "subject": <decoded Subject header or null>, "at": 1712345678.123}
 
 The .eml exists before its index line does, and the 250 reply is sent only
-after both are on disk. No AUTH, no TLS: loopback tests only.
+after both are on disk. No AUTH, no TLS: loopback tests only. A recipient
+given with --refuse is answered "550 5.1.1 no such user here" at RCPT.
 
 Exits 0 on SIGTERM/SIGINT (within 1 s) and after --max-seconds.
 
@@ -46,8 +47,9 @@ class Sink:
     """The aiosmtpd handler: numbers and stores messages. Runs on the one
     event loop thread, so nothing here needs a lock."""
 
-    def __init__(self, directory):
+    def __init__(self, directory, refuse=()):
         self.dir = directory
+        self.refuse = set(refuse)
         os.makedirs(directory, exist_ok=True)
         self.n = 0
         while os.path.exists(self._path(self.n + 1)):   # a reused DIR keeps counting
@@ -56,6 +58,12 @@ class Sink:
 
     def _path(self, n):
         return os.path.join(self.dir, f"{n:04d}.eml")
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 no such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         """Stores the message durably, then accepts it."""
@@ -85,7 +93,7 @@ class Sink:
 async def serve(args):
     """Listens until a signal or --max-seconds; returns the exit status."""
     loop = asyncio.get_running_loop()
-    sink = Sink(args.dir)
+    sink = Sink(args.dir, args.refuse)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -107,6 +115,7 @@ def main():
     p = argparse.ArgumentParser(description="SMTP sink on loopback (tests only)")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--dir", required=True, help="where messages are saved")
+    p.add_argument("--refuse", action="append", default=[], help="a recipient answered 550")
     p.add_argument("--max-seconds", type=float, default=600)
     return asyncio.run(serve(p.parse_args()))
 

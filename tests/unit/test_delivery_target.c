@@ -89,6 +89,18 @@ TEST(address_table_verdicts) {
     }
 }
 
+TEST(ip_strings_get_the_table_verdicts) {
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        bool got = lr_target_ip_is_private(table[i].addr);
+        if (got != table[i].private_)
+            TEST_FAIL_("%s: private=%d, want %d", table[i].addr, got, table[i].private_);
+    }
+    CHECK(lr_target_ip_is_private(NULL));
+    CHECK(lr_target_ip_is_private(""));
+    CHECK(lr_target_ip_is_private("example.com"));
+    CHECK(lr_target_ip_is_private("127.1"));            /* libcurl names addresses in full */
+}
+
 TEST(null_and_other_families_are_refused) {
     CHECK(lr_target_is_private(NULL));
     struct sockaddr_un un;
@@ -136,6 +148,7 @@ TEST(format_unknown_or_too_small_gives_question_mark) {
 
 int main(void) {
     RUN(address_table_verdicts);
+    RUN(ip_strings_get_the_table_verdicts);
     RUN(null_and_other_families_are_refused);
     RUN(format_writes_numeric_addresses);
     RUN(format_unknown_or_too_small_gives_question_mark);

@@ -158,12 +158,13 @@ TEST(fresh_deliveries_come_by_id_and_retries_by_due_time) {
     CHECK_EQ_INT(next, LR_TIME_NONE);
     /* outcomes: delivered leaves; retrying comes back through the due query at next_at */
     CHECK_EQ_INT(lr_store_begin(s), LR_OK);
-    CHECK_EQ_INT(lr_store_delivery_result(s, a, "delivered", 1, LR_TIME_NONE, T0 + 20, T0, 200, NULL,
-                                          prev),
+    CHECK_EQ_INT(lr_store_delivery_result(s, a, "delivered", 1, LR_TIME_NONE, T0 + 20, T0,
+                                          LR_TIME_NONE, 200, NULL, prev),
                  LR_OK);
-    CHECK_EQ_INT(lr_store_delivery_result(s, b, "retrying", 1, T0 + 5000, T0 + 20, T0, 503,
-                                          "answered 503", prev), LR_OK);
-    CHECK_EQ_INT(lr_store_delivery_result(s, 999, "dead", 1, LR_TIME_NONE, T0, T0, 0, "x", prev), LR_ENOENT);
+    CHECK_EQ_INT(lr_store_delivery_result(s, b, "retrying", 1, T0 + 5000, T0 + 20, T0,
+                                          LR_TIME_NONE, 503, "answered 503", prev), LR_OK);
+    CHECK_EQ_INT(lr_store_delivery_result(s, 999, "dead", 1, LR_TIME_NONE, T0, T0, LR_TIME_NONE,
+                                          0, "x", prev), LR_ENOENT);
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     v = (seen){ 0 };
     CHECK_EQ_INT(fresh(s, "crm", 0, INT64_MAX, 10, NULL, 0, &v, &reached), LR_OK);
@@ -225,8 +226,8 @@ TEST(delivery_json_and_pages) {
     CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "bob", "mail", NULL,
                                        "dead", "agent 'bob' has no email in the config", false, &b),
                  LR_OK);
-    CHECK_EQ_INT(lr_store_delivery_result(s, a, "delivered", 2, LR_TIME_NONE, T0 + 1500, T0, 204,
-                                          NULL, prev), LR_OK);
+    CHECK_EQ_INT(lr_store_delivery_result(s, a, "delivered", 2, LR_TIME_NONE, T0 + 1500, T0,
+                                          LR_TIME_NONE, 204, NULL, prev), LR_OK);
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     lr_buf out = LR_BUF_INIT;
     CHECK_EQ_INT(lr_store_delivery_json(s, a, &out), LR_OK);
@@ -271,11 +272,11 @@ TEST(retry_makes_a_dead_delivery_pending_again) {
     lead_and_decision(s, 1, "L1", "assigned", T0, &d1);
     CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "ann", "crm", NULL,
                                        "pending", NULL, false, &a), LR_OK);
-    CHECK_EQ_INT(lr_store_delivery_result(s, a, "dead", 1, LR_TIME_NONE, T0 + 100, T0, 410,
-                                          "answered 410", prev), LR_OK);
+    CHECK_EQ_INT(lr_store_delivery_result(s, a, "dead", 1, LR_TIME_NONE, T0 + 100, T0, T0 + 10,
+                                          410, "answered 410", prev), LR_OK);
     /* a second outcome of a settled delivery is refused */
-    CHECK_EQ_INT(lr_store_delivery_result(s, a, "delivered", 2, LR_TIME_NONE, T0 + 200, T0, 200,
-                                          NULL, prev), LR_ENOENT);
+    CHECK_EQ_INT(lr_store_delivery_result(s, a, "delivered", 2, LR_TIME_NONE, T0 + 200, T0,
+                                          T0 + 150, 200, NULL, prev), LR_ENOENT);
     CHECK_EQ_STR(prev, "dead");
     CHECK_EQ_INT(lr_store_delivery_retry(s, a, T0 + 60000, prev), LR_OK);
     CHECK_EQ_STR(prev, "dead");
@@ -286,6 +287,37 @@ TEST(retry_makes_a_dead_delivery_pending_again) {
     CHECK_EQ_INT(v.n, 0);
     CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 60000, 10, NULL, 0, NULL, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 1);
+    remove_db(s);
+}
+
+/* A replay while an attempt is in flight: the attempt's outcome, when it
+ * comes, is stale (the replay is sent anew), and the replay's own counts. */
+TEST(an_outcome_picked_before_a_replay_is_stale) {
+    lr_store *s = open_new();
+    if (!s) { CHECK(0); return; }
+    int64_t d1, a;
+    char prev[16] = "";
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    lead_and_decision(s, 1, "L1", "assigned", T0, &d1);
+    CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "ann", "crm", NULL,
+                                       "pending", NULL, false, &a), LR_OK);
+    /* picked at T0 + 10; replayed at T0 + 50; its 410 comes at T0 + 4000 */
+    CHECK_EQ_INT(lr_store_delivery_retry(s, a, T0 + 50, prev), LR_OK);
+    CHECK_EQ_INT(lr_store_delivery_result(s, a, "dead", 1, LR_TIME_NONE, T0 + 4000, T0, T0 + 10,
+                                          410, "answered 410", prev), LR_ENOENT);
+    CHECK_EQ_STR(prev, "pending");
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    seen v = { 0 };
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 4001, 10, NULL, 0, NULL, collect, &v), LR_OK);
+    CHECK_EQ_INT(v.n, 1);                       /* still due: the replay goes out */
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    CHECK_EQ_INT(lr_store_delivery_result(s, a, "delivered", 1, LR_TIME_NONE, T0 + 4100, T0 + 4001,
+                                          T0 + 4001, 200, NULL, prev), LR_OK);
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    lr_buf out = LR_BUF_INIT;
+    CHECK_EQ_INT(lr_store_delivery_json(s, a, &out), LR_OK);
+    CHECK(strstr(out.data, "\"status\":\"delivered\"") != NULL);
+    lr_buf_release(&out);
     remove_db(s);
 }
 
@@ -461,6 +493,7 @@ int main(void) {
     RUN(a_channels_mark_is_kept_with_its_transaction);
     RUN(delivery_json_and_pages);
     RUN(retry_makes_a_dead_delivery_pending_again);
+    RUN(an_outcome_picked_before_a_replay_is_stale);
     RUN(a_delayed_notice_knows_when_its_lead_moved_on);
     RUN(a_known_delivery_comes_without_its_bodies_unless_conditional);
     RUN(a_read_transaction_keeps_one_snapshot);

@@ -12,7 +12,8 @@
 #   - a receiver that is down, answers 500 or hangs is retried until it
 #     takes everything; a 410 is dead at once with the answer kept, and a
 #     replay (API and CLI) sends it again with the same id
-#   - a private target not allowed is refused without connecting
+#   - a private target not allowed is refused without connecting, also on
+#     a connection another channel left open; an SMTP login needs TLS
 #   - a notice delayed by `after` goes out only when its lead still waits
 #   - SIGKILL with deliveries committed but not sent loses none and sends
 #     none for a lead that was not committed; nor with some in flight
@@ -308,6 +309,26 @@ smtp_refusal_keeps_the_reply() {
     wait_for 20 '[.deliveries[] | select(.channel == "mail" and .status == "dead")] | length == 1' || return
     expect_jq '[.deliveries[] | select(.channel == "mail") | [.last_status, (.last_error | test("^SMTP 550 .*: 550 5.1.1 no such user here$"))]]' \
         '[[550,true]]'
+    srv_term S
+    peer_stop SMTP
+}
+
+# A channel that logs in never sends its password without TLS: a relay
+# that offers AUTH but not STARTTLS gets no login and no message.
+smtp_login_needs_tls() {
+    peer_start SMTP "$HERE/smtp_sink.py" --port 0 --dir "$T/mail" --auth-in-clear || return
+    config "$T/c.yaml" 9 "$SMTP_PORT"
+    sed -i 's|public_url: "https://leads.example.com"}|public_url: "https://leads.example.com", username_env: LR_TEST_SMTP_USER, password_env: LR_TEST_SMTP_PASS}|' "$T/c.yaml"
+    grep -q LR_TEST_SMTP_PASS "$T/c.yaml" || { fail "the config has no login"; return; }
+    export LR_TEST_SMTP_USER=relayuser LR_TEST_SMTP_PASS=s3cretpass
+    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return; }
+    KEY=$(mkkey "$T/s.db" admin)
+    leads 1 1
+    wait_for 20 '[.deliveries[] | select(.channel == "mail" and .attempts >= 1)] | length == 1' || return
+    expect_jq '[.deliveries[] | select(.channel == "mail") | [.status, (.last_error | test("TLS|SSL"))]]' \
+        '[["retrying",true]]'
+    [ -e "$T/mail/logins.jsonl" ] && { fail "the relay saw a login in clear"; show logins "$T/mail/logins.jsonl"; }
+    [ -s "$T/mail/index.jsonl" ] && fail "a message went out"
     srv_term S
     peer_stop SMTP
 }
@@ -688,6 +709,7 @@ tcase gone_is_dead_then_replayed
 tcase private_target_refused
 tcase private_target_refused_on_a_reused_connection
 tcase smtp_refusal_keeps_the_reply
+tcase smtp_login_needs_tls
 tcase gave_up_keeps_the_channel_paused
 tcase replayed_while_in_flight
 tcase kill_between_commit_and_send

@@ -5,7 +5,8 @@ tests. Not a test itself.
 
 Run (Debian's python with python3-aiosmtpd, see scripts/install-deps):
 
-    /usr/bin/python3 tests/e2e/smtp_sink.py --port 0 --dir DIR [--refuse ADDR]... [--max-seconds 600]
+    /usr/bin/python3 tests/e2e/smtp_sink.py --port 0 --dir DIR [--refuse ADDR]... [--auth-in-clear]
+        [--max-seconds 600]
 
 It binds 127.0.0.1 only (--port 0: a free port, taken by the listening
 socket itself, so there is no race) and, once ready, prints exactly one line
@@ -24,6 +25,9 @@ line is appended to DIR/index.jsonl (flushed and fsynced):
 The .eml exists before its index line does, and the 250 reply is sent only
 after both are on disk. No AUTH, no TLS: loopback tests only. A recipient
 given with --refuse is answered "550 5.1.1 no such user here" at RCPT.
+With --auth-in-clear it offers AUTH without TLS (what a careless relay, or
+someone in between who strips STARTTLS, would do), takes any login, and
+appends each login it saw to DIR/logins.jsonl.
 
 Exits 0 on SIGTERM/SIGINT (within 1 s) and after --max-seconds.
 
@@ -40,7 +44,7 @@ import signal
 import sys
 import time
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult
 
 
 class Sink:
@@ -97,8 +101,14 @@ async def serve(args):
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    def login(server, session, envelope, mechanism, auth_data):
+        with open(os.path.join(args.dir, "logins.jsonl"), "a", encoding="utf-8") as f:
+            f.write(json.dumps({"mechanism": mechanism}) + "\n")
+        return AuthResult(success=True)
+
+    auth = {"auth_require_tls": False, "authenticator": login} if args.auth_in_clear else {}
     server = await loop.create_server(
-        lambda: SMTP(sink, hostname="smtp-sink.test", enable_SMTPUTF8=True, loop=loop),
+        lambda: SMTP(sink, hostname="smtp-sink.test", enable_SMTPUTF8=True, loop=loop, **auth),
         host="127.0.0.1", port=args.port)
     port = server.sockets[0].getsockname()[1]
     print(f"smtp_sink: listening on smtp://127.0.0.1:{port}", flush=True)
@@ -116,6 +126,7 @@ def main():
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--dir", required=True, help="where messages are saved")
     p.add_argument("--refuse", action="append", default=[], help="a recipient answered 550")
+    p.add_argument("--auth-in-clear", action="store_true", help="offer AUTH without TLS")
     p.add_argument("--max-seconds", type=float, default=600)
     return asyncio.run(serve(p.parse_args()))
 

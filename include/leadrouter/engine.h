@@ -81,6 +81,10 @@ int lr_engine_lead_info(const lr_engine *eng, const char *id, const char **state
  * or waits in a queue or open pool they belong to. */
 bool lr_engine_lead_visible(const lr_engine *eng, const char *id, const char *agent);
 
+/* Whether lead ID is assigned to agent AGENT now: the only leads an agent
+ * may report progress on or release. */
+bool lr_engine_lead_held(const lr_engine *eng, const char *id, const char *agent);
+
 /* The time of the engine's next deadline (a cap window ending), or
  * LR_TIME_NONE. A `tick` at or after it fires it. */
 lr_time lr_engine_next_deadline(const lr_engine *eng);

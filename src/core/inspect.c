@@ -32,6 +32,12 @@ bool lr_engine_lead_visible(const lr_engine *e, const char *id, const char *agen
     }
 }
 
+bool lr_engine_lead_held(const lr_engine *e, const char *id, const char *agent) {
+    const lr_lead_rt *l = lr_map_get(&e->leads, id, strlen(id));
+    const lr_agent_rt *a = lr_map_get(&e->agent_ids, agent, strlen(agent));
+    return l && a && l->state == LR_LEAD_ASSIGNED && l->agent == a->idx;
+}
+
 lr_time lr_engine_next_deadline(const lr_engine *e) {
     return e->timers.n ? e->timers.heap[0].at : LR_TIME_NONE;
 }

@@ -280,8 +280,14 @@ static bool in_scope(lr_service *svc, const lr_cmd *cmd, const lr_event *ev, int
     case LR_EV_CLAIM:
         if (!ev->lead_id) return true;
         /* fall through */
-    case LR_EV_PROGRESS: case LR_EV_ACCEPT: case LR_EV_DECLINE: case LR_EV_RELEASE:
+    case LR_EV_ACCEPT: case LR_EV_DECLINE:
         if (lr_engine_lead_visible(svc->eng, ev->lead_id, me)) return true;
+        *status = 404; *code = "not_found"; *msg = "no such lead";
+        return false;
+    case LR_EV_PROGRESS: case LR_EV_RELEASE:
+        /* on its own leads only: a lead offered to it, or waiting in its
+         * pool, is not its to close or hand back */
+        if (lr_engine_lead_held(svc->eng, ev->lead_id, me)) return true;
         *status = 404; *code = "not_found"; *msg = "no such lead";
         return false;
     default:                        /* leads, manual assignment, ticks */

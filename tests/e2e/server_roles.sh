@@ -141,6 +141,24 @@ agent_key_posts_progress_on_its_own_lead_only() {
     expect_jq '{state, agent}' '{"state":"closed","agent":"ann"}'
     as "$BEN" GET /v1/leads/L1
     expect_error 404 not_found
+    # a lead waiting in its pool's queue, or offered to it, is not its own:
+    # it may claim or accept it, not close it or hand it back
+    api POST /v1/leads '[{"id":"Q9","source":"list"},{"id":"B9","score":99}]'
+    expect_jq '[.results[].decisions[0].action]' '["queued","offered"]'
+    as "$ANN" POST /v1/leads/Q9/progress '{"status":"won","value":100}'
+    expect_error 404 not_found
+    as "$BEN" POST /v1/leads/B9/progress '{"status":"lost"}'
+    expect_error 404 not_found
+    as "$BEN" POST /v1/events '{"type":"release","lead":"B9","agent":"ben"}'
+    expect_error 404 not_found
+    api GET /v1/leads/Q9
+    expect_jq '{state, progress}' '{"state":"waiting","progress":[]}'
+    api GET /v1/leads/B9
+    expect_jq '{state, progress}' '{"state":"offered","progress":[]}'
+    for _l in Q9 B9; do          # out of the way of the cases after this one
+        api POST "/v1/leads/$_l/progress" '{"status":"lost"}'
+        expect_code 200 "closing $_l"
+    done
 }
 
 # An Idempotency-Key is remembered per API key: another agent's key with

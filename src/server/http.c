@@ -544,6 +544,17 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     pthread_mutex_unlock(&h->mu);
 }
 
+/* MHD's unescaping of the path and the query, except that "%00" becomes
+ * the byte 0xFF: a NUL would end the text there (the path and the
+ * arguments are read as C strings: /v1/leads/L1%00x would be L1), 0xFF is
+ * never UTF-8, which every check of a path id or an argument refuses. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s) {
+    (void)cls;
+    (void)c;
+    for (char *p = s; (p = strstr(p, "%00")) != NULL; p += 3) p[1] = p[2] = 'F';
+    return MHD_http_unescape(s);
+}
+
 static void log_mhd(void *cls, const char *fmt, va_list ap) {
     (void)cls;
     fputs("leadrouter: http: ", stderr);
@@ -672,6 +683,7 @@ int lr_http_start(const lr_http_opts *opts, lr_http **out, char *err, size_t err
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(opts->threads ? opts->threads : LR_HTTP_THREADS),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LR_HTTP_CONN_MEMORY,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
         MHD_OPTION_END);
     if (!h->d) {
         snprintf(err, errlen, "cannot listen on %s:%u: %s", opts->host && *opts->host ? opts->host : "*",

@@ -128,6 +128,20 @@ invalid_utf8_is_400() {
     expect_error 400 invalid_request
 }
 
+# %00 in a path or an argument is refused, not read as the end of it.
+a_nul_in_the_path_or_query_is_400() {
+    api GET /v1/leads/L1%00x
+    expect_error 400 invalid_request
+    api POST /v1/leads/L1%00x/progress '{"status":"contacted"}'
+    expect_error 400 invalid_request
+    req POST /v1/forms/web%00evil -H "Authorization: Bearer $KEY" --data-binary 'name=z'
+    expect_error 400 invalid_request
+    api GET '/v1/leads?source=web%00zzz'
+    expect_error 400 invalid_request
+    api GET '/v1/leads?since=2026-11-01T00:00:00Z%00garbage'
+    expect_error 400 invalid_request
+}
+
 wrong_types_are_400_invalid_event() {
     api POST /v1/leads '{"id":"E2","score":"high"}'
     expect_error 400 invalid_event
@@ -395,7 +409,8 @@ tcase server_starts_with_some_state
 if [ -n "$URL" ]; then
     tcase invalid_json_is_400_with_the_byte_offset
     tcase invalid_utf8_is_400
-    tcase wrong_types_are_400_invalid_event
+    tcase a_nul_in_the_path_or_query_is_400
+tcase wrong_types_are_400_invalid_event
     tcase unknown_event_type_is_400
     tcase unknown_route_or_object_is_404
     tcase wrong_method_is_405_with_allow

@@ -142,6 +142,19 @@ a_nul_in_the_path_or_query_is_400() {
     expect_error 400 invalid_request
 }
 
+# A lead whose id has a control character could never be named in a path
+# (GET /v1/leads/{id} refuses them): it is refused when it comes.
+a_lead_id_with_a_control_character_is_400() {
+    api POST /v1/leads '{"id":"\u0001ctl"}'
+    expect_error 400 invalid_event
+    expect_message_starts "'id' must not contain a control character"
+    api POST /v1/events '{"type":"lead","lead":{"id":"a\u007fb"}}'
+    expect_error 400 invalid_event
+    expect_message_starts "'id' must not contain a control character"
+    req POST /v1/forms/web -H "Authorization: Bearer $KEY" --data-binary 'id=%0Aabc&name=x'
+    expect_error 400 invalid_form
+}
+
 wrong_types_are_400_invalid_event() {
     api POST /v1/leads '{"id":"E2","score":"high"}'
     expect_error 400 invalid_event
@@ -410,6 +423,7 @@ if [ -n "$URL" ]; then
     tcase invalid_json_is_400_with_the_byte_offset
     tcase invalid_utf8_is_400
     tcase a_nul_in_the_path_or_query_is_400
+tcase a_lead_id_with_a_control_character_is_400
 tcase wrong_types_are_400_invalid_event
     tcase unknown_event_type_is_400
     tcase unknown_route_or_object_is_404

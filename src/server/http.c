@@ -22,10 +22,10 @@
  * thread per connection sleeping and waking for each (on this project's
  * 2-vCPU machine the context switches cost more than the requests).
  *
- * An error decided on the first call is sent at once when no body is on
- * its way (none announced, or the client waits for "100 Continue", or the
- * announced body is over DISCARD_MAX: MHD then closes the connection);
- * otherwise the body is read and dropped first, so the client is not reset
+ * An error decided on the first call is sent at the next call when no
+ * body is on its way (the connection stays open), at once when the client
+ * waits for "100 Continue" or the announced body is over DISCARD_MAX (MHD
+ * then closes the connection); otherwise the body is read and dropped first, so the client is not reset
  * while it is still sending, which could cost it the answer (MHD 0.9.75
  * cannot queue a reply in the middle of an upload). A body that keeps coming past DISCARD_MAX (a chunked upload
  * with no end in sight) is cut off: the connection closes without a reply.
@@ -335,7 +335,9 @@ static void check_key(lr_http *h, struct MHD_Connection *c, conn_req *r, const c
 }
 
 /* The first call: everything that the headers decide. Returns true when
- * the decided reply should go out now, before any body. */
+ * the decided reply should go out now, before any body (MHD then closes
+ * the connection). A request without a body has its reply sent at the
+ * next call, when MHD has the whole request: the connection stays open. */
 static bool begin(lr_http *h, struct MHD_Connection *c, const char *url, const char *method,
                   conn_req *r) {
     r->method = method_of(method);
@@ -360,8 +362,7 @@ static bool begin(lr_http *h, struct MHD_Connection *c, const char *url, const c
         lr_reply_error(&r->rep, 500, "internal", "out of memory");
     if (!r->rep.status) return false;
     bool body_coming = announced > 0 || te;
-    return !body_coming || announced > DISCARD_MAX ||
-           (ex && strcasecmp(ex, "100-continue") == 0);
+    return body_coming && (announced > DISCARD_MAX || (ex && strcasecmp(ex, "100-continue") == 0));
 }
 
 /* Collects the query arguments into REQ (at most LR_HTTP_MAX_ARGS). */

@@ -142,6 +142,19 @@ a_nul_in_the_path_or_query_is_400() {
     expect_error 400 invalid_request
 }
 
+# An error the headers decide (401, 403, 404, 405) keeps the connection
+# open for the client's next request, as any other answer.
+errors_keep_the_connection_open() {
+    curl -sv --max-time "$CURL_MAX" -o /dev/null -H "Authorization: Bearer $KEY" \
+        "$URL/nope" "$URL/v1/leads/L1" "$URL/healthz" -X DELETE >"$SRV/ka.out" 2>&1
+    curl -sv --max-time "$CURL_MAX" -o /dev/null "$URL/v1/leads" "$URL/v1/agents" \
+        >>"$SRV/ka.out" 2>&1
+    _n=$(grep -c '^\* Connected to' "$SRV/ka.out")
+    _codes=$(sed -n 's/^< HTTP\/1.1 \([0-9]*\).*/\1/p' "$SRV/ka.out" | tr '\n' ' ')
+    [ "$_n" = 2 ] || { fail "$_n connections for two curl runs of 3 and 2 requests (answers: $_codes)"; show curl "$SRV/ka.out"; }
+    [ "$_codes" = "404 405 405 401 401 " ] || fail "answers: $_codes"
+}
+
 # A lead whose id has a control character could never be named in a path
 # (GET /v1/leads/{id} refuses them): it is refused when it comes.
 a_lead_id_with_a_control_character_is_400() {
@@ -424,6 +437,7 @@ if [ -n "$URL" ]; then
     tcase invalid_utf8_is_400
     tcase a_nul_in_the_path_or_query_is_400
 tcase a_lead_id_with_a_control_character_is_400
+tcase errors_keep_the_connection_open
 tcase wrong_types_are_400_invalid_event
     tcase unknown_event_type_is_400
     tcase unknown_route_or_object_is_404

@@ -94,13 +94,23 @@ lr_time lr_engine_next_deadline(const lr_engine *eng);
  * used up. Returns LR_OK or LR_ENOMEM. */
 int lr_engine_preview(lr_engine *eng, const lr_lead *lead, lr_decision_cb cb, void *ud);
 
+/* lr_engine_reconfigure's FLAGS. */
+enum {
+    /* Keep rotation positions and weighted round-robin credits: each
+     * segment of the same pool (by name), strategy and match values goes
+     * on from where it was, for the agents still in it. Without it they
+     * start afresh, as config changes journaled before it existed did. */
+    LR_RECONF_CARRY = 1u << 0
+};
+
 /* Switches to CFG (borrowed; the old config may be freed once this returns
  * LR_OK). Agents are matched by id and keep their status, open leads and
  * counters; leads keep their state, their rule by name. Leads of agents
  * that are gone, and waiting leads whose rule is gone, are routed again
- * (decisions to CB). Rotation positions and credits start afresh. Returns
+ * (decisions to CB). Rotation positions and credits as FLAGS say. Returns
  * LR_OK, or LR_ENOMEM with the engine still on the old config. */
-int lr_engine_reconfigure(lr_engine *eng, const lr_config *cfg, lr_decision_cb cb, void *ud);
+int lr_engine_reconfigure(lr_engine *eng, const lr_config *cfg, unsigned flags, lr_decision_cb cb,
+                          void *ud);
 
 /* Agent AGENT's summary as a JSON object appended to OUT:
  * {"id","name","status","open","capacity","weight","assigned","won","closed",

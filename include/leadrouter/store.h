@@ -155,6 +155,10 @@ int lr_store_append_event(lr_store *s, int64_t seq, lr_time at, const char *type
 /* The highest journal seq (0 when empty). */
 int lr_store_last_seq(lr_store *s, int64_t *out);
 
+/* The seq of the engine mark NAME ("rotations_kept_from": the first seq
+ * whose config changes keep rotation positions). LR_ENOENT when none. */
+int lr_store_engine_mark(lr_store *s, const char *name, int64_t *out);
+
 /* Calls CB for every journal entry with seq > AFTER, in order. A non-zero
  * return from CB stops the replay and is returned. */
 typedef int (*lr_store_replay_cb)(int64_t seq, lr_time at, const char *type,

@@ -319,6 +319,7 @@ void lr_engine_destroy(lr_engine *e) {
     lr_map_release(&e->account_domains);
     lr_timers_release(&e->timers);
     lr_buf_release(&e->key);
+    lr_carry_release(&e->carried);
     free(e->cands);
     free(e->names);
     free(e->scratch);

@@ -23,6 +23,16 @@
 #include "leadrouter/buf.h"
 #include "leadrouter/engine.h"
 
+/* Strategy state filed by a config change for the segments made after it
+ * (carry.c). */
+typedef struct lr_carried lr_carried;
+typedef struct lr_carry_set {
+    lr_map by_key;                  /* carry key -> lr_carried* */
+    lr_carried **v;                 /* owned: every record */
+    size_t n, cap;
+    size_t live;                    /* records no segment took yet */
+} lr_carry_set;
+
 struct lr_engine {
     const lr_config *cfg;           /* borrowed */
     bool explain;
@@ -57,6 +67,7 @@ struct lr_engine {
     size_t ndry, capdry;
     lr_segment *dirty;              /* segments that may dispatch waiting leads */
     lr_buf key;                     /* scratch for segment keys */
+    lr_carry_set carried;           /* rotations the last config change kept */
 
     bool use_owner;                 /* some rule routes by owner */
     lr_map by_email, by_phone;      /* open leads, for returning leads */
@@ -155,6 +166,18 @@ void lr_arm_assigned(lr_engine *e, lr_lead_rt *l);
 
 /* Gives waiting leads of the dirty segments to agents who became ready. */
 int lr_dispatch_dirty(lr_engine *e);
+
+/* A segment's key starts with its pool's id: a length, then the id. */
+#define LR_SEG_KEY_POOL_BYTES (2 * sizeof(uint32_t))
+
+/* carry.c: the strategies' state of E's segments (and of the records no
+ * segment took yet), agents renamed by MAP (old index -> new, or
+ * LR_NO_AGENT), into OUT; before E switches config. LR_OK or LR_ENOMEM
+ * (OUT empty). */
+int lr_carry_collect(const lr_engine *e, const uint32_t *map, lr_carry_set *out);
+void lr_carry_release(lr_carry_set *set);
+/* Gives new segment S, whose segment key is KEY, the state filed for it. */
+int lr_carry_apply(lr_engine *e, lr_segment *s, const char *key, size_t keylen);
 
 /* The segment of rule R for lead L (created on first need). */
 int lr_segment_for(lr_engine *e, const lr_rule_conf *r, uint32_t pool, const lr_lead *lead,

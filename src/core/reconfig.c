@@ -31,7 +31,8 @@ static void remap_list(const uint32_t *map, uint32_t *list, uint32_t *n) {
     *n = k;
 }
 
-int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, lr_decision_cb cb, void *ud) {
+int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, unsigned flags, lr_decision_cb cb,
+                          void *ud) {
     const lr_config *old = e->cfg;
     size_t nold = old->nagents;
     int rc = LR_ENOMEM;
@@ -43,6 +44,7 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, lr_decision_cb cb,
     lr_map ids = { 0 }, acct_ids = { 0 }, acct_domains = { 0 };
     lr_pool_conf *xpools = NULL;
     size_t nxpools = 0;
+    lr_carry_set carried = { 0 };
     uint32_t *tier_first = NULL;
     if (!agents || !map || !rule_map || !visited || !rule_seg) goto fail;
     if (lr_map_init(&ids, cfg->nagents) != LR_OK) goto fail;
@@ -84,6 +86,7 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, lr_decision_cb cb,
         int ni = lr_config_rule_index(cfg, old->rules[r].name);
         rule_map[r] = ni < 0 ? LR_NO_RULE : (uint32_t)ni;
     }
+    if ((flags & LR_RECONF_CARRY) && (rc = lr_carry_collect(e, map, &carried)) != LR_OK) goto fail;
 
     /* ---- no failure past this point: switch ---- */
     for (size_t i = 0; i < nold; i++) {
@@ -102,6 +105,8 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, lr_decision_cb cb,
     }
     e->nsegs = 0;
     e->dirty = NULL;
+    lr_carry_release(&e->carried);
+    e->carried = carried;
     lr_map_release(&e->segments);
     lr_map_init(&e->segments, 64);      /* 64 slots: a failure only means it grows later */
     free(e->agents);
@@ -185,6 +190,7 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, lr_decision_cb cb,
     free(rule_map);
     return rc != LR_OK ? rc : e->cb_rc;
 fail:
+    lr_carry_release(&carried);
     lr_tiers_free(xpools, nxpools, tier_first);
     if (agents) free(agents);
     free(map);

@@ -153,7 +153,7 @@ int lr_segment_for(lr_engine *e, const lr_rule_conf *r, uint32_t pool_id, const 
         e->dry_segs = v;
         e->dry_segs[e->ndry++] = s;
         *out = s;
-        return LR_OK;
+        return lr_carry_apply(e, s, k->data, k->len);
     }
     if (!(s->key = malloc(k->len + 1))) rc = LR_ENOMEM;
     if (rc == LR_OK && e->nsegs == e->capsegs) {
@@ -179,7 +179,7 @@ int lr_segment_for(lr_engine *e, const lr_rule_conf *r, uint32_t pool_id, const 
     e->segs[e->nsegs++] = s;
     if (cacheable) e->rule_seg[ri] = s;
     *out = s;
-    return LR_OK;
+    return lr_carry_apply(e, s, s->key, s->keylen);
 }
 
 void lr_drop_dry_segments(lr_engine *e) {

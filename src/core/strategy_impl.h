@@ -37,6 +37,13 @@ enum {
     LR_NEEDS_OWNER = 1 << 2         /* the lead's owner in the pick context */
 };
 
+/* A piece of a strategy's state carried over a config change (carry.c):
+ * WHO is a member of the segment, VALUE is the strategy's own. */
+typedef struct lr_carry {
+    uint32_t who;
+    int64_t value;
+} lr_carry;
+
 struct lr_strategy {
     const char *name;
     lr_strategy_mode mode;
@@ -57,6 +64,13 @@ struct lr_strategy {
 
     /* Optional: member M was given the lead (rotation positions, credits). */
     void (*chosen)(lr_segment *seg, uint32_t m);
+
+    /* Optional, both or neither: state worth keeping across a config
+     * change. carry_out writes at most seg->n pieces to OUT and returns how
+     * many; carry_in takes them back into a new segment of the same pool
+     * and match (only the members it still has; it may have new ones). */
+    size_t (*carry_out)(const lr_segment *seg, lr_carry *out);
+    void (*carry_in)(lr_segment *seg, const lr_carry *in, size_t n);
 };
 
 #endif

@@ -339,7 +339,8 @@ static int adopt_config(lr_service *svc, char *text, size_t len, int64_t seq, lr
         lr_engine_opts eo = { .seed = svc->opts.seed, .start = at, .explain = !svc->opts.no_explain };
         rc = lr_engine_create(cfg, &eo, &svc->eng);
     } else {
-        rc = lr_engine_reconfigure(svc->eng, cfg, NULL, NULL);
+        rc = lr_engine_reconfigure(svc->eng, cfg, seq >= svc->carry_from ? LR_RECONF_CARRY : 0,
+                                   NULL, NULL);
     }
     if (rc != LR_OK) {
         lr_config_free(cfg);
@@ -405,6 +406,12 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
 
     int rc = lr_store_open(opts->db_path, opts->sync, &svc->store, err, errlen);
     if (rc != LR_OK) goto fail;
+    rc = lr_store_engine_mark(svc->store, "rotations_kept_from", &svc->carry_from);
+    if (rc == LR_ENOENT) svc->carry_from = INT64_MAX;       /* never: replay as made */
+    else if (rc != LR_OK) {
+        snprintf(err, errlen, "reading the store: %s", lr_store_errmsg(svc->store));
+        goto fail;
+    }
     replay_ctx r = { svc, err, errlen };
     rc = lr_store_replay(svc->store, 0, replay_one, &r);
     if (rc != LR_OK) {

@@ -19,7 +19,7 @@
  * that triggers a checkpoint waits for it (with FULL, a write and fsync
  * of up to 40 MiB to the database file).
  *
- * Schema, version 11 (PRAGMA user_version; MIGRATIONS[] below moves a file
+ * Schema, version 12 (PRAGMA user_version; MIGRATIONS[] below moves a file
  * from each version to the next, one transaction per step):
  *
  *   events(seq INTEGER PRIMARY KEY, at, type, lead, body)
@@ -110,6 +110,11 @@
  *       settled: where the dispatcher's scan starts after a restart
  *       (written by the writer with outcomes; a channel without a row
  *       scans from the first delivery).
+ *   engine_marks(name TEXT PRIMARY KEY, seq)
+ *       how to replay the journal from a seq on: rotations_kept_from, the
+ *       first seq whose config changes keep rotation positions (the seq
+ *       after the last one when the store was upgraded to version 12; 1
+ *       for a store made since).
  *   idem(key TEXT PRIMARY KEY, hash, status, body)
  *   keys(id TEXT PRIMARY KEY, hash BLOB UNIQUE, role, agent, created)
  *
@@ -136,7 +141,7 @@
 #include <string.h>
 #include <time.h>
 
-#define SCHEMA_VERSION 11
+#define SCHEMA_VERSION 12
 #define WAL_CHECKPOINT_BYTES (40 * 1024 * 1024)  /* the writer checkpoints past this */
 #define LR_SQ_PAGE_SIZE "16384"                  /* of a new store (configure()) */
 
@@ -226,6 +231,12 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
     "UPDATE lead_source_blocks SET seqs = NULL"
     "  WHERE block = (SELECT coalesce(max(seq), 0) FROM leads) >> " LR_SQ_AGENT_BLOCK_BITS ";"
     "DROP INDEX IF EXISTS leads_source;",
+    /* 11 -> 12: the journal's first seq whose config changes keep rotation
+     * positions (engine.h LR_RECONF_CARRY); older ones replay as made */
+    "CREATE TABLE IF NOT EXISTS engine_marks(name TEXT PRIMARY KEY, seq INTEGER NOT NULL)"
+    "  WITHOUT ROWID;"
+    "INSERT OR IGNORE INTO engine_marks(name, seq)"
+    "  SELECT 'rotations_kept_from', coalesce(max(seq), 0) + 1 FROM events;",
 };
 
 static const char *const STMT_SQL[SQ__COUNT] = {
@@ -674,6 +685,19 @@ int lr_store_last_seq(lr_store *s, int64_t *out) {
     int rc = lr_sq_finish(s, st, src);
     if (rc == LR_OK) *out = v;
     return rc;
+}
+
+int lr_store_engine_mark(lr_store *s, const char *name, int64_t *out) {
+    lr_sq_defer_drain(s);
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(s->db, "SELECT seq FROM engine_marks WHERE name = ?1", -1, &st, NULL);
+    if (src == SQLITE_OK) src = lr_sq_bind_str(st, 1, name);
+    if (src == SQLITE_OK) src = sqlite3_step(st);
+    bool found = src == SQLITE_ROW;
+    if (found) *out = sqlite3_column_int64(st, 0);
+    int rc = found || src == SQLITE_DONE ? LR_OK : lr_sq_fail(s, src);
+    sqlite3_finalize(st);
+    return rc != LR_OK ? rc : found ? LR_OK : LR_ENOENT;
 }
 
 /* Iterates the journal with one read statement; CB's pointers are valid

@@ -150,7 +150,7 @@ twins_get_the_same_requests() {
     both POST /v1/leads/R2/progress '{"status":"contacted"}'
     both POST /v1/leads/R4/progress '{"status":"qualified"}'
     both POST /v1/agents/ben/status '{"status":"away"}'
-    # a config change restarts the rotations; then more of each
+    # a config change (rotations go on where they were); then more of each
     for _s in A B; do
         srv_use $_s; eval "KEY=\$K$_s"
         req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
@@ -160,9 +160,8 @@ twins_get_the_same_requests() {
     done
     srv_use A; KEY=$KA
     same "$SRV/put.A" "$SRV/put.B" "PUT /v1/config decisions"
-    lead_both R5 '{"id":"R5"}' assigned ann
-    lead_both R6 '{"id":"R6"}' assigned cat
-    lead_both R6b '{"id":"R6b"}' assigned ann
+    lead_both R5 '{"id":"R5"}' assigned cat
+    lead_both R6 '{"id":"R6"}' assigned ann
     lead_both W6 '{"id":"W6","source":"ads"}'
     lead_both X5 '{"id":"X5","source":"rnd"}'
     api GET /v1/stats
@@ -404,6 +403,31 @@ YAML
     srv_term V
 }
 
+# A config change keeps the round robin's place, and so does a restart
+# that replays it: ann, ben, (change), cat, (restart), ann.
+a_config_change_keeps_the_rotation() {
+    printf 'agents:\n  - {id: ann}\n  - {id: ben}\n  - {id: cat}\npools:\n  turn: [ann, ben, cat]\nrules:\n  - {name: turn, pool: turn, strategy: round_robin}\n' >"$SRV/k1.yaml"
+    sed 's/{id: cat}/{id: cat, weight: 2}/' "$SRV/k1.yaml" >"$SRV/k2.yaml"
+    KEY=$(mkkey "$SRV/k.db" admin)
+    srv_start K "$SRV/k.db" "$SRV/k1.yaml" || { fail "$srv_error"; return; }
+    for _kv in K1:ann K2:ben; do
+        api POST /v1/leads "{\"id\":\"${_kv%%:*}\"}"
+        expect_jq '.decisions[0].agent' "\"${_kv#*:}\""
+    done
+    req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
+        --data-binary @"$SRV/k2.yaml"
+    expect_code 200 "the config change"
+    api POST /v1/leads '{"id":"K3"}'
+    expect_jq '.decisions[0].agent' '"cat"'
+    srv_term K
+    srv_start K "$SRV/k.db" "" || { fail "$srv_error"; return; }
+    api GET /v1/agents
+    expect_jq '[.agents[] | [.id, .open]]' '[["ann",1],["ben",1],["cat",1]]'
+    api POST /v1/leads '{"id":"K4"}'
+    expect_jq '.decisions[0].agent' '"ann"'
+    srv_term K
+}
+
 tcase twins_start
 if [ -n "$A_URL" ] && [ -n "$B_URL" ]; then
     tcase twins_get_the_same_requests
@@ -417,4 +441,5 @@ fi
 tcase sigterm_in_flight_keeps_every_2xx
 tcase a_commit_waits_for_the_running_flush
 tcase a_preview_changes_nothing_after_a_restart
+tcase a_config_change_keeps_the_rotation
 finish

@@ -347,7 +347,7 @@ static int reconfigure_to(lr_engine *eng, lr_config **cfg, const char *yaml, lr_
     for (size_t i = 0; rc != LR_OK && i < errs.n; i++) printf("  %s\n", errs.msgs[i]);
     lr_config_errors_release(&errs);
     if (rc != LR_OK) return rc;
-    if ((rc = lr_engine_reconfigure(eng, next, count_cb, out)) != LR_OK) {
+    if ((rc = lr_engine_reconfigure(eng, next, LR_RECONF_CARRY, count_cb, out)) != LR_OK) {
         lr_config_free(next);
         return rc;
     }
@@ -422,6 +422,94 @@ TEST(reconfigure_keeps_agents_by_id_and_reroutes_orphaned_leads) {
     feed(eng, "{\"type\":\"progress\",\"lead\":\"L1\",\"status\":\"won\"}", &out);
     feed(eng, "{\"id\":\"L3\"}", &out);
     CHECK_CONTAINS(out.data, "\"lead\":\"L3\",\"action\":\"assigned\",\"agent\":\"c\"");
+    lr_buf_release(&out);
+    lr_engine_destroy(eng);
+    lr_config_free(c1);
+}
+
+/* Feeds lead ID to ENG and checks that it went to AGENT. */
+static void lead_goes_to(lr_engine *eng, const char *id, const char *agent) {
+    lr_buf out = LR_BUF_INIT, want = LR_BUF_INIT;
+    char line[64];
+    snprintf(line, sizeof line, "{\"id\":\"%s\"}", id);
+    feed(eng, line, &out);
+    lr_buf_printf(&want, "\"lead\":\"%s\",\"action\":\"assigned\",\"agent\":\"%s\"", id, agent);
+    CHECK_CONTAINS(out.data ? out.data : "", want.data);
+    lr_buf_release(&out);
+    lr_buf_release(&want);
+}
+
+/* A config change keeps round robin's place: the next lead goes to the
+ * agent whose turn it was (or, when that agent left the pool, to the next
+ * one still in it), not to the pool's first member. Journals from before
+ * (no LR_RECONF_CARRY) start the rotation again, as they did. */
+TEST(reconfigure_keeps_the_round_robin_position) {
+    const char *y1 = "agents: [{id: a}, {id: b}, {id: c}, {id: d}]\npools: {p: [a, b, c, d]}\n"
+                     "rules: [{name: r, pool: p, strategy: round_robin}]\n";
+    const char *y2 = "agents: [{id: a}, {id: b}, {id: c}, {id: d}, {id: e}]\n"
+                     "pools: {p: [a, b, c, d, e]}\n"
+                     "rules: [{name: r, pool: p, strategy: round_robin}]\n";
+    const char *y3 = "agents: [{id: a}, {id: b}, {id: d}, {id: e}]\npools: {p: [a, b, d, e]}\n"
+                     "rules: [{name: r, pool: p, strategy: round_robin}]\n";
+    lr_config *c1 = NULL;
+    lr_engine *eng = engine_on(y1, &c1);
+    CHECK(eng != NULL);
+    if (!eng) return;
+    lr_buf out = LR_BUF_INIT;
+    lead_goes_to(eng, "L1", "a");
+    lead_goes_to(eng, "L2", "b");
+    CHECK_EQ_INT(reconfigure_to(eng, &c1, y2, &out), LR_OK);     /* e joins at the end */
+    lead_goes_to(eng, "L3", "c");
+    lead_goes_to(eng, "L4", "d");
+    lead_goes_to(eng, "L5", "e");
+    lead_goes_to(eng, "L6", "a");
+    lead_goes_to(eng, "L7", "b");
+    /* c, whose turn it is, leaves: its lead L3 goes to d, the next in turn */
+    lr_buf_reset(&out);
+    CHECK_EQ_INT(reconfigure_to(eng, &c1, y3, &out), LR_OK);
+    CHECK_CONTAINS(out.data ? out.data : "", "\"lead\":\"L3\",\"action\":\"assigned\",\"agent\":\"d\"");
+    lead_goes_to(eng, "L8", "e");
+    lead_goes_to(eng, "L9", "a");
+    lr_engine_destroy(eng);
+    lr_config_free(c1);
+
+    eng = engine_on(y1, &c1);                   /* a config change journaled before */
+    CHECK(eng != NULL);
+    if (!eng) return;
+    lead_goes_to(eng, "L1", "a");
+    lead_goes_to(eng, "L2", "b");
+    lr_config *c2 = NULL;
+    lr_config_errors errs = { 0 };
+    CHECK_EQ_INT(lr_config_load_string(y2, strlen(y2), "t2", &c2, &errs), LR_OK);
+    lr_config_errors_release(&errs);
+    CHECK_EQ_INT(lr_engine_reconfigure(eng, c2, 0, count_cb, &out), LR_OK);
+    lead_goes_to(eng, "L3", "a");
+    lr_buf_release(&out);
+    lr_engine_destroy(eng);
+    lr_config_free(c1);
+    lr_config_free(c2);
+}
+
+/* A config change keeps weighted round robin's credits: weights 3 and 1
+ * give a a b a; after a a, a change, then b. */
+TEST(reconfigure_keeps_weighted_round_robin_credits) {
+    const char *y1 = "agents: [{id: a, weight: 3}, {id: b, weight: 1}]\npools: {p: [a, b]}\n"
+                     "rules: [{name: r, pool: p, strategy: weighted_round_robin}]\n";
+    const char *y2 = "agents: [{id: a, weight: 3}, {id: b, weight: 1}, {id: z}]\npools: {p: [a, b]}\n"
+                     "rules: [{name: r, pool: p, strategy: weighted_round_robin}]\n";
+    lr_config *c1 = NULL;
+    lr_engine *eng = engine_on(y1, &c1);
+    CHECK(eng != NULL);
+    if (!eng) return;
+    lr_buf out = LR_BUF_INIT;
+    lead_goes_to(eng, "L1", "a");
+    lead_goes_to(eng, "L2", "a");
+    CHECK_EQ_INT(reconfigure_to(eng, &c1, y2, &out), LR_OK);
+    lead_goes_to(eng, "L3", "b");
+    lead_goes_to(eng, "L4", "a");
+    lead_goes_to(eng, "L5", "a");
+    lead_goes_to(eng, "L6", "a");
+    lead_goes_to(eng, "L7", "b");
     lr_buf_release(&out);
     lr_engine_destroy(eng);
     lr_config_free(c1);
@@ -741,6 +829,8 @@ int main(void) {
     RUN(open_pool_claim_from_outside_the_pool_is_not_in_pool);
     RUN(preview_says_what_would_happen_and_changes_nothing);
     RUN(reconfigure_keeps_agents_by_id_and_reroutes_orphaned_leads);
+    RUN(reconfigure_keeps_the_round_robin_position);
+    RUN(reconfigure_keeps_weighted_round_robin_credits);
     RUN(pool_edit_keeps_count_based_fairness);
     RUN(next_deadline_is_the_cap_window_end);
     RUN(a_waiting_lead_behind_many_expired_ones_still_goes_out);

@@ -226,6 +226,34 @@ TEST(a_short_why_and_a_decision_without_one_stay_whole) {
     lr_buf_release(&json);
 }
 
+/* Schema 12 marks where the journal's config changes start keeping
+ * rotation positions: a new store from its first entry, an upgraded one
+ * after its last (its own config changes replay as they were made). */
+TEST(rotations_are_kept_from_the_first_entry_written_by_schema_12) {
+    lr_store *s = open_new();
+    if (!s) { CHECK(0); return; }
+    int64_t seq = 0;
+    CHECK_EQ_INT(lr_store_engine_mark(s, "rotations_kept_from", &seq), LR_OK);
+    CHECK_EQ_INT(seq, 1);
+    CHECK_EQ_INT(lr_store_engine_mark(s, "no_such_mark", &seq), LR_ENOENT);
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    for (int64_t i = 1; i <= 3; i++)
+        CHECK_EQ_INT(lr_store_append_event(s, i, T0, "config", NULL, "{}", 2), LR_OK);
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    lr_store_close(s);
+    s = NULL;
+    CHECK_EQ_INT(sql("DROP TABLE engine_marks; PRAGMA user_version = 11;"), SQLITE_OK);
+    s = reopen(s);                              /* 11 -> 12 */
+    CHECK(s != NULL);
+    if (!s) return;
+    CHECK_EQ_INT(lr_store_engine_mark(s, "rotations_kept_from", &seq), LR_OK);
+    CHECK_EQ_INT(seq, 4);
+    s = reopen(s);                              /* the mark stays */
+    CHECK_EQ_INT(lr_store_engine_mark(s, "rotations_kept_from", &seq), LR_OK);
+    CHECK_EQ_INT(seq, 4);
+    remove_db(s);
+}
+
 TEST(a_schema_4_file_migrates_and_its_old_rows_read_as_stored) {
     lr_store *s = open_new();
     if (!s) { CHECK(0); return; }
@@ -246,7 +274,7 @@ TEST(a_schema_4_file_migrates_and_its_old_rows_read_as_stored) {
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     lr_store_close(s);
     s = NULL;
-    CHECK_EQ_INT(sql_int("PRAGMA user_version"), 11);
+    CHECK_EQ_INT(sql_int("PRAGMA user_version"), 12);
     CHECK_EQ_INT(sql_int("SELECT count(*) FROM sqlite_schema WHERE name = 'outbox_marks'"), 1);
     CHECK_EQ_INT(sql_int("SELECT instr(sql, 'updated_at IS NOT NULL') > 0 FROM sqlite_schema"
                          " WHERE name = 'deliveries_due'"), 1);
@@ -520,6 +548,7 @@ TEST(a_brief_channel_gets_a_short_why_kept_in_the_body_without_its_candidates) {
 int main(void) {
     RUN(a_long_why_is_stored_compressed_and_read_back_byte_for_byte);
     RUN(a_short_why_and_a_decision_without_one_stay_whole);
+    RUN(rotations_are_kept_from_the_first_entry_written_by_schema_12);
     RUN(a_schema_4_file_migrates_and_its_old_rows_read_as_stored);
     RUN(a_damaged_why_is_an_error_that_says_so_and_leaves_the_buffer);
     RUN(a_damaged_decision_comes_as_unreadable_and_holds_back_no_other_delivery);

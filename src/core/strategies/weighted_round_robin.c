@@ -15,6 +15,9 @@
  *
  * Invariant: val[m] is the credit when m is not ready, the anchor when it
  * is; W is the sum of the weights of the ready members.
+ *
+ * A config change carries each agent's credit over (weights may change:
+ * the credit stays what it was).
  */
 #include "core/strategy_impl.h"
 #include "leadrouter/error.h"
@@ -135,8 +138,31 @@ static void wrr_chosen(lr_segment *s, uint32_t m) {
     lr_heap_update(&st->classes[st->cls[m]].heap, st->local[m]);
 }
 
+/* Every member's credit. */
+static size_t wrr_carry_out(const lr_segment *s, lr_carry *out) {
+    const wrr_state *st = s->state;
+    for (uint32_t m = 0; m < s->n; m++) {
+        int64_t v = st->val[m];
+        if (lr_segment_is_ready(s, m)) v += st->classes[st->cls[m]].weight * st->T;
+        out[m] = (lr_carry){ m, v };
+    }
+    return s->n;
+}
+
+static void wrr_carry_in(lr_segment *s, const lr_carry *in, size_t n) {
+    wrr_state *st = s->state;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t m = in[i].who;
+        wrr_class *k = &st->classes[st->cls[m]];
+        bool ready = lr_segment_is_ready(s, m);
+        st->val[m] = in[i].value - (ready ? k->weight * st->T : 0);
+        if (ready) lr_heap_update(&k->heap, st->local[m]);
+    }
+}
+
 const lr_strategy lr_strategy_weighted_round_robin = {
     .name = "weighted_round_robin", .mode = LR_MODE_ASSIGN,
     .init = wrr_init, .release = wrr_release, .ready = wrr_ready,
     .pick = wrr_pick, .chosen = wrr_chosen,
+    .carry_out = wrr_carry_out, .carry_in = wrr_carry_in,
 };

@@ -666,6 +666,11 @@ static bool classify(const xfer *x, CURLcode code, lr_delivery_result *r, lr_tim
         snprintf(what, sizeof what, "SMTP %ld (%s)", status, x->errbuf[0] ? x->errbuf
                                                                            : curl_easy_strerror(code));
         keep_answer(r, what, x);
+    } else if (smtp && status >= 400) {   /* a 4xx reply: retried, its text kept */
+        snprintf(what, sizeof what, "SMTP %ld (%s)", status, x->errbuf[0] ? x->errbuf
+                                                                           : curl_easy_strerror(code));
+        keep_answer(r, what, x);
+        retry = true;
     } else {
         snprintf(r->error, sizeof r->error, "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(code));
         retry = true;

@@ -299,7 +299,8 @@ EOF
     peer_stop RECV
 }
 
-# An SMTP server's refusal is kept in last_error, its reply text included.
+# An SMTP server's refusal is kept in last_error, its reply text included:
+# a 5xx (dead), and a 4xx (retried).
 smtp_refusal_keeps_the_reply() {
     peer_start SMTP "$HERE/smtp_sink.py" --port 0 --dir "$T/mail" --refuse alice@example.com || return
     config "$T/c.yaml" 9 "$SMTP_PORT"
@@ -309,6 +310,16 @@ smtp_refusal_keeps_the_reply() {
     wait_for 20 '[.deliveries[] | select(.channel == "mail" and .status == "dead")] | length == 1' || return
     expect_jq '[.deliveries[] | select(.channel == "mail") | [.last_status, (.last_error | test("^SMTP 550 .*: 550 5.1.1 no such user here$"))]]' \
         '[[550,true]]'
+    srv_term S
+    peer_stop SMTP
+    peer_start SMTP "$HERE/smtp_sink.py" --port 0 --dir "$T/mail2" --busy alice@example.com || return
+    config "$T/c2.yaml" 9 "$SMTP_PORT"
+    srv_start S "$T/s2.db" "$T/c2.yaml" || { fail "$srv_error"; return; }
+    KEY=$(mkkey "$T/s2.db" admin)
+    leads 1 1
+    wait_for 20 '[.deliveries[] | select(.channel == "mail" and .attempts >= 1)] | length == 1' || return
+    expect_jq '[.deliveries[] | select(.channel == "mail") | [.status, .last_status, (.last_error | test("^SMTP 450 .*: 450 4.2.1 mailbox busy, try later$"))]]' \
+        '[["retrying",450,true]]'
     srv_term S
     peer_stop SMTP
 }

@@ -5,7 +5,7 @@ tests. Not a test itself.
 
 Run (Debian's python with python3-aiosmtpd, see scripts/install-deps):
 
-    /usr/bin/python3 tests/e2e/smtp_sink.py --port 0 --dir DIR [--refuse ADDR]... [--auth-in-clear]
+    /usr/bin/python3 tests/e2e/smtp_sink.py --port 0 --dir DIR [--refuse ADDR]... [--busy ADDR]... [--auth-in-clear]
         [--max-seconds 600]
 
 It binds 127.0.0.1 only (--port 0: a free port, taken by the listening
@@ -24,7 +24,8 @@ line is appended to DIR/index.jsonl (flushed and fsynced):
 
 The .eml exists before its index line does, and the 250 reply is sent only
 after both are on disk. No AUTH, no TLS: loopback tests only. A recipient
-given with --refuse is answered "550 5.1.1 no such user here" at RCPT.
+given with --refuse is answered "550 5.1.1 no such user here" at RCPT, one
+given with --busy "450 4.2.1 mailbox busy, try later".
 With --auth-in-clear it offers AUTH without TLS (what a careless relay, or
 someone in between who strips STARTTLS, would do), takes any login, and
 appends each login it saw to DIR/logins.jsonl.
@@ -51,9 +52,10 @@ class Sink:
     """The aiosmtpd handler: numbers and stores messages. Runs on the one
     event loop thread, so nothing here needs a lock."""
 
-    def __init__(self, directory, refuse=()):
+    def __init__(self, directory, refuse=(), busy=()):
         self.dir = directory
         self.refuse = set(refuse)
+        self.busy = set(busy)
         os.makedirs(directory, exist_ok=True)
         self.n = 0
         while os.path.exists(self._path(self.n + 1)):   # a reused DIR keeps counting
@@ -66,6 +68,8 @@ class Sink:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
             return "550 5.1.1 no such user here"
+        if address in self.busy:
+            return "450 4.2.1 mailbox busy, try later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -97,7 +101,7 @@ class Sink:
 async def serve(args):
     """Listens until a signal or --max-seconds; returns the exit status."""
     loop = asyncio.get_running_loop()
-    sink = Sink(args.dir, args.refuse)
+    sink = Sink(args.dir, args.refuse, args.busy)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -126,6 +130,7 @@ def main():
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--dir", required=True, help="where messages are saved")
     p.add_argument("--refuse", action="append", default=[], help="a recipient answered 550")
+    p.add_argument("--busy", action="append", default=[], help="a recipient answered 450")
     p.add_argument("--auth-in-clear", action="store_true", help="offer AUTH without TLS")
     p.add_argument("--max-seconds", type=float, default=600)
     return asyncio.run(serve(p.parse_args()))

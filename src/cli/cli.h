@@ -55,10 +55,12 @@ int cli_option_error(const char *cmd, int c, char **argv);
  * NULL. The caller frees the config with lr_config_free(). */
 lr_config *cli_load_config(const char *path);
 
-/* Opens the store DB (synchronous=FULL) for command CMD ("keys list", ...);
- * on failure prints "leadrouter CMD: why" on stderr and returns NULL. The
- * caller closes it with lr_store_close(). (keys.c) */
-struct lr_store *cli_open_store(const char *cmd, const char *db);
+/* Opens the store DB (synchronous=FULL) for command CMD ("keys list", ...),
+ * made when missing only when CREATE (a listing of a mistyped path must
+ * say so, not make an empty store); on failure prints "leadrouter CMD:
+ * why" on stderr and returns NULL. The caller closes it with
+ * lr_store_close(). (keys.c) */
+struct lr_store *cli_open_store(const char *cmd, const char *db, bool create);
 
 /* ---- lines.c: block reader that hands out one line at a time ------------ */
 

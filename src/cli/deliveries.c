@@ -106,7 +106,7 @@ static int deliveries_list(int argc, char **argv) {
     if (status && lr_name_lookup(lr_delivery_status_names, LR_DLV__COUNT, status) < 0)
         return cli_usage_error("deliveries list",
                                "--status must be pending, retrying, delivered, dead or cancelled");
-    lr_store *st = cli_open_store("deliveries list", db);
+    lr_store *st = cli_open_store("deliveries list", db, false);
     if (!st) return LR_EXIT_USAGE;
     char *cursor = NULL;
     int rc = LR_OK;
@@ -148,7 +148,7 @@ static int deliveries_retry(int argc, char **argv) {
             return cli_usage_error("deliveries retry", "'%s' is not a delivery id (dlv_42 or 42)",
                                    argv[i]);
     }
-    lr_store *st = cli_open_store("deliveries retry", db);
+    lr_store *st = cli_open_store("deliveries retry", db, false);
     if (!st) return LR_EXIT_USAGE;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

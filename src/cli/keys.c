@@ -7,10 +7,12 @@
  */
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <string.h>
 #include <sodium.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "leadrouter/error.h"
 #include "leadrouter/event.h"
@@ -56,9 +58,13 @@ void cli_keys_help(FILE *out) {
         out);
 }
 
-lr_store *cli_open_store(const char *cmd, const char *db) {
+lr_store *cli_open_store(const char *cmd, const char *db, bool create) {
     char err[512] = "";
     lr_store *st = NULL;
+    if (!create && access(db, F_OK) != 0) {
+        fprintf(stderr, "leadrouter %s: no store at %s (%s)\n", cmd, db, strerror(errno));
+        return NULL;
+    }
     int rc = lr_store_open(db, LR_SYNC_FULL, &st, err, sizeof err);
     if (rc != LR_OK) {
         fprintf(stderr, "leadrouter %s: %s\n", cmd, err[0] ? err : lr_strerror(rc));
@@ -95,7 +101,7 @@ static int keys_list(int argc, char **argv) {
     }
     if (optind < argc) return cli_usage_error("keys list", "unexpected argument '%s'", argv[optind]);
     if (!db) return cli_usage_error("keys list", "--db FILE is required");
-    lr_store *st = cli_open_store("keys list", db);
+    lr_store *st = cli_open_store("keys list", db, false);
     if (!st) return LR_EXIT_USAGE;
     printf("%-10s %-7s %-20s %s\n", "id", "role", "agent", "created");
     int rc = lr_store_key_list(st, print_key, NULL);
@@ -136,30 +142,40 @@ static int keys_create(int argc, char **argv) {
     if (agent && (!agent[0] || strlen(agent) > LR_AGENT_ID_MAX || !lr_utf8_valid(agent, strlen(agent))))
         return cli_usage_error("keys create", "--agent must be 1 to %d bytes of UTF-8", LR_AGENT_ID_MAX);
 
-    lr_store *st = cli_open_store("keys create", db);
+    lr_store *st = cli_open_store("keys create", db, true);
     if (!st) return LR_EXIT_USAGE;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     lr_time created = (lr_time)now.tv_sec * 1000 + now.tv_nsec / 1000000;
     char key[LR_KEY_LEN + 1], id[LR_KEY_ID_LEN + 1];
     unsigned char hash[32];
-    int rc = LR_EEXIST;
+    /* The key is shown once: it is committed only once it was written out
+     * (a key nobody could read would be a working admin key nobody has). */
+    int rc = lr_store_begin(st);
+    if (rc == LR_OK) rc = LR_EEXIST;
     for (int t = 0; t < ID_TRIES && rc == LR_EEXIST; t++) {
         if ((rc = lr_key_generate(key, id)) != LR_OK) break;
         lr_key_hash(key, strlen(key), hash);
         rc = lr_store_key_add(st, id, hash, lr_role_names[r], agent, created);
     }
-    if (rc != LR_OK) {
-        fprintf(stderr, "leadrouter keys create: cannot store the key: %s%s%s\n", lr_strerror(rc),
-                rc == LR_EIO ? ": " : "", rc == LR_EIO ? lr_store_errmsg(st) : "");
+    bool written = false;
+    if (rc == LR_OK) {
+        written = printf("%s\n", key) > 0 && fflush(stdout) == 0 && !ferror(stdout);
+        rc = written ? lr_store_commit(st) : lr_store_rollback(st);
+    }
+    sodium_memzero(key, sizeof key);
+    if (rc != LR_OK || !written) {
+        if (rc != LR_OK)
+            fprintf(stderr, "leadrouter keys create: cannot store the key%s: %s%s%s\n",
+                    written ? " (the key printed does not work)" : "", lr_strerror(rc),
+                    rc == LR_EIO ? ": " : "", rc == LR_EIO ? lr_store_errmsg(st) : "");
+        else
+            fprintf(stderr, "leadrouter keys create: cannot write the key to standard output: "
+                            "nothing was stored\n");
         lr_store_close(st);
-        sodium_memzero(key, sizeof key);
         return LR_EXIT_USAGE;
     }
     lr_store_close(st);
-    printf("%s\n", key);
-    fflush(stdout);
-    sodium_memzero(key, sizeof key);
     if (agent) fprintf(stderr, "key id: %s, role: %s (%s)\n", id, lr_role_names[r], agent);
     else fprintf(stderr, "key id: %s, role: %s\n", id, lr_role_names[r]);
     return LR_EXIT_OK;

@@ -113,5 +113,13 @@ int main(int argc, char **argv) {
     if (arg[0] == '-') return cli_usage_error(NULL, "unknown option '%s'", arg);
     const command *cmd = find_command(arg);
     if (!cmd) return cli_usage_error(NULL, "unknown command '%s'", arg);
-    return cmd->run(argc - 1, argv + 1);
+    int rc = cmd->run(argc - 1, argv + 1);
+    /* what a command printed must have reached its reader (a full disk, a
+     * closed pipe): else the run did not do what it says (serve prints one
+     * line at its start; its exit status is about its stop) */
+    if (strcmp(arg, "serve") != 0 && (fflush(stdout) != 0 || ferror(stdout))) {
+        fprintf(stderr, "leadrouter %s: cannot write to standard output\n", arg);
+        if (rc == LR_EXIT_OK) rc = LR_EXIT_USAGE;
+    }
+    return rc;
 }

@@ -1,0 +1,50 @@
+#!/bin/sh
+# cli_keys.sh -- `leadrouter keys` and the store commands that only read:
+#
+#   - a key that cannot be written out (a full disk) is not stored: exit 2,
+#     and `keys list` shows no key (it is shown once: a key nobody could
+#     read would be a working admin key nobody has);
+#   - `keys list`, `deliveries list` and `deliveries retry` on a path with
+#     no store say so (exit 2) and make no empty store there;
+#   - any command whose output cannot be written exits 2 saying so.
+. "$(dirname "$0")/lib.sh"
+
+a_key_that_cannot_be_shown_is_not_stored() {
+    timeout "$TIMEOUT" "$BIN" keys create --db "$T/k.db" --role admin >/dev/full 2>"$T/err"
+    rc=$?
+    expect_status 2
+    grep -q 'cannot write the key to standard output: nothing was stored' "$T/err" ||
+        { fail "no message"; show stderr "$T/err"; }
+    lr keys list --db "$T/k.db"
+    expect_status 0
+    [ "$(wc -l <"$T/out")" -eq 1 ] || { fail "a key was stored"; show out "$T/out"; }
+    lr keys create --db "$T/k.db" --role admin
+    expect_status 0
+    grep -q '^lr_' "$T/out" || { fail "no key printed"; show out "$T/out"; }
+    lr keys list --db "$T/k.db"
+    [ "$(wc -l <"$T/out")" -eq 2 ] || { fail "the key was not stored"; show out "$T/out"; }
+}
+
+reading_commands_make_no_store() {
+    for _c in "keys list" "deliveries list" "deliveries retry"; do
+        # shellcheck disable=SC2086
+        lr $_c --db "$T/typo.db" $([ "$_c" = "deliveries retry" ] && echo dlv_1)
+        expect_status 2
+        grep -q "no store at $T/typo.db" "$T/err" || { fail "$_c: no message"; show stderr "$T/err"; }
+        [ -e "$T/typo.db" ] && { fail "$_c made a store"; rm -f "$T/typo.db"; }
+    done
+}
+
+output_that_cannot_be_written_is_an_error() {
+    printf 'agents: [{id: a}]\npools: {p: [a]}\nrules: [{name: r, pool: p, strategy: round_robin}]\n' >"$T/c.yaml"
+    timeout "$TIMEOUT" "$BIN" check --config "$T/c.yaml" >/dev/full 2>"$T/err"
+    rc=$?
+    expect_status 2
+    grep -q 'leadrouter check: cannot write to standard output' "$T/err" ||
+        { fail "no message"; show stderr "$T/err"; }
+}
+
+tcase a_key_that_cannot_be_shown_is_not_stored
+tcase reading_commands_make_no_store
+tcase output_that_cannot_be_written_is_an_error
+finish

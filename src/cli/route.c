@@ -344,9 +344,12 @@ int cli_route(int argc, char **argv) {
     if (rc == LR_OK && o.db) {
         lr_service_opts so = { .db_path = o.db, .sync = o.sync, .config_path = o.config,
                                .seed = o.eng.seed, .event_clock = true, .start = o.eng.start,
-                               .no_explain = !o.eng.explain };
+                               .no_explain = !o.eng.explain, .startup_out = &run.out };
         char err[2048] = "";
         rc = lr_service_open(&so, &run.svc, err, sizeof err);
+        if (rc == LR_OK && lr_service_config_file_applied(run.svc))
+            fprintf(stderr, "leadrouter route: %s differs from the config stored in %s: applied "
+                    "as a config change (its decisions come first)\n", o.config, o.db);
         if (rc == LR_OK) rc = lr_service_flush_behind(run.svc, err, sizeof err);
         if (rc == LR_OK) rc = lr_service_defer_writes(run.svc, err, sizeof err);
         if (rc == LR_OK) rc = lr_service_checkpoint_behind(run.svc, 0, err, sizeof err);

@@ -473,6 +473,7 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
             if (rc != LR_OK) { free(text); goto fail; }
             cmd.config_text = text;
             cmd.config_len = len;
+            cmd.decisions_out = opts->startup_out;
             if ((rc = lr_store_begin(svc->store)) == LR_OK) {
                 lr_service_execute(svc, &cmd, now);
                 rc = lr_store_commit(svc->store);

@@ -105,6 +105,9 @@ typedef struct lr_service_opts {
     bool event_clock;               /* never read the wall clock: a new config is
                                        journaled at `start` (leadrouter route --db) */
     lr_time start;
+    lr_buf *startup_out;            /* when set, the decisions of a config change made
+                                       at the start (a changed config_path) are
+                                       appended as JSON lines (leadrouter route --db) */
     bool inline_fsync;              /* lr_service_start at LR_SYNC_FULL: fsync inside
                                        each COMMIT instead of on the flush thread */
     int checkpoint_ms;              /* lr_service_start: background WAL checkpoints

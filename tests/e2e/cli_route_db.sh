@@ -91,6 +91,25 @@ route_db_a_second_run_routes_no_lead_again() {
     return 0
 }
 
+# A --config that differs from the store's is a config change: its
+# decisions (leads of agents that left, routed again) come first on
+# stdout, and stderr says so.
+route_db_prints_the_decisions_of_a_config_change() {
+    printf 'agents: [{id: ann}, {id: ben}]\npools: {sales: [ann, ben]}\nrules: [{name: r, pool: sales, strategy: round_robin}]\n' >"$T/c1.yaml"
+    printf 'agents: [{id: cat}]\npools: {sales: [cat]}\nrules: [{name: r2, pool: sales, strategy: top_down}]\n' >"$T/c2.yaml"
+    printf '{"id":"L1"}\n{"id":"L2"}\n' >"$T/e1.jsonl"
+    printf '{"id":"L3"}\n' >"$T/e2.jsonl"
+    lr route --config "$T/c1.yaml" --db "$T/r.db" --no-explain "$T/e1.jsonl"
+    expect_status 0
+    lr route --config "$T/c2.yaml" --db "$T/r.db" --no-explain "$T/e2.jsonl"
+    expect_status 0
+    _got=$(jq -c '[.lead, .action, .agent, .why.reason]' "$T/out" | tr '\n' ' ')
+    [ "$_got" = '["L1","assigned","cat","agent_removed"] ["L2","assigned","cat","agent_removed"] ["L3","assigned","cat",null] ' ] ||
+        { fail "decisions: $_got"; show out "$T/out"; }
+    grep -q 'differs from the config stored in .*: applied as a config change' "$T/err" ||
+        { fail "stderr does not say so"; show stderr "$T/err"; }
+}
+
 route_db_repeats_and_deliveries_while_the_store_catches_up() {
     big_config
     {
@@ -193,4 +212,5 @@ tcase route_db_while_a_reader_holds_a_snapshot
 tcase route_db_killed_midway_keeps_a_whole_store_and_resumes
 tcase route_db_a_second_run_routes_no_lead_again
 tcase route_db_repeats_and_deliveries_while_the_store_catches_up
+tcase route_db_prints_the_decisions_of_a_config_change
 finish

@@ -182,7 +182,7 @@ static int keys_create(int argc, char **argv) {
 }
 
 int cli_keys(int argc, char **argv) {
-    if (argc < 2) return cli_usage_error("keys", "a subcommand is required: create");
+    if (argc < 2) return cli_usage_error("keys", "a subcommand is required: create or list");
     const char *sub = argv[1];
     if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
         cli_keys_help(stdout);

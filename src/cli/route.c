@@ -246,6 +246,7 @@ typedef struct route_opts {
     int summary;
     const char *db;
     lr_store_sync sync;
+    bool sync_given;
     size_t batch;
 } route_opts;
 
@@ -287,6 +288,7 @@ static int parse_args(int argc, char **argv, route_opts *o) {
         case OPT_SUMMARY: o->summary = 1; break;
         case OPT_DB: o->db = optarg; break;
         case OPT_SYNC:
+            o->sync_given = true;
             if (strcmp(optarg, "full") == 0) o->sync = LR_SYNC_FULL;
             else if (strcmp(optarg, "normal") == 0) o->sync = LR_SYNC_NORMAL;
             else if (strcmp(optarg, "off") == 0) o->sync = LR_SYNC_OFF;
@@ -312,8 +314,10 @@ static int parse_args(int argc, char **argv, route_opts *o) {
 }
 
 int cli_route(int argc, char **argv) {
-    route_opts o = { NULL, NULL, { 0, 0, true }, 0, NULL, LR_SYNC_FULL, 10000 };
+    route_opts o = { .eng = { 0, 0, true }, .sync = LR_SYNC_FULL, .batch = 10000 };
     int status = parse_args(argc, argv, &o);
+    if (status < 0 && !o.db && o.sync_given)
+        return cli_usage_error("route", "--sync goes with --db (without a store nothing is written)");
     if (status >= 0) return status;
 
     lr_config *cfg = cli_load_config(o.config);

@@ -540,6 +540,8 @@ int lr_config_load_journaled(const char *text, size_t len, const char *name,
     return load(text, len, name ? name : "<string>", "<string>", true, out, errs);
 }
 
+#define LR_CONFIG_MAX_BYTES (64 << 20)
+
 int lr_config_load_file(const char *path, lr_config **out, lr_config_errors *errs) {
     errs_init(errs);
     FILE *f = fopen(path, "rb");
@@ -551,6 +553,15 @@ int lr_config_load_file(const char *path, lr_config **out, lr_config_errors *err
         char chunk[65536];
         size_t n;
         while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+            if (b.len + n > LR_CONFIG_MAX_BYTES) {     /* /dev/zero, a log given by mistake */
+                fclose(f);
+                lr_buf_release(&b);
+                char msg[4096 + 64];
+                snprintf(msg, sizeof msg, "%s: over %d MiB: not a routing config", path,
+                         LR_CONFIG_MAX_BYTES >> 20);
+                errs_single(errs, msg);
+                return LR_EINVAL;
+            }
             if (lr_buf_append(&b, chunk, n) != LR_OK) {
                 fclose(f);
                 lr_buf_release(&b);

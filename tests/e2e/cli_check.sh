@@ -85,7 +85,16 @@ check_sample_config_is_valid() {
     echo "$root/examples/routing.yaml: ok (8 agents, 6 pools, 9 rules)" | expect_out
 }
 
+# A file that cannot be a routing config (/dev/zero, a log given by
+# mistake) is refused at 64 MiB instead of read to the end of memory.
+check_a_file_over_64_mib_is_refused() {
+    lr check --config /dev/zero
+    expect_status 2
+    expect_err_has "/dev/zero: over 64 MiB: not a routing config"
+}
+
 tcase check_valid_config_prints_ok_with_counts
+tcase check_a_file_over_64_mib_is_refused
 tcase check_reports_every_error_with_file_line_column
 tcase check_yaml_syntax_error_names_the_place
 tcase check_unreadable_file_exits_2

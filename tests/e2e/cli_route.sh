@@ -298,6 +298,9 @@ route_bad_usage_exits_2_with_a_hint() {
     lr route --config "$T/c.yaml" "$T/e.jsonl" "$T/e.jsonl"
     expect_status 2
     expect_err_has "one events file at most"
+    lr route --config "$T/c.yaml" --sync full "$T/e.jsonl"
+    expect_status 2
+    expect_err_has "--sync goes with --db"
     lr route --config
     expect_status 2
     expect_err_has "option '--config' needs a value"

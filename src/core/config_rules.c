@@ -38,6 +38,13 @@ enum { RK_NAME, RK_WHEN, RK_POOL, RK_STRATEGY, RK_MATCH, RK_FALLBACK, RK_IGNORE,
 #define MS_SEC INT64_C(1000)
 #define MS_MIN INT64_C(60000)
 
+/* The characters in the first LEN bytes of UTF-8 text S. */
+static size_t utf8_chars(const char *s, size_t len) {
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) n += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return n;
+}
+
 /* Compiles the `when` expression N into R; a compile error is reported at
  * the error's column within the scalar when the scalar is on one line. */
 static void check_when(cfg_ctx *cx, const yn *n, const char *ctx, lr_rule_conf *r) {
@@ -50,12 +57,16 @@ static void check_when(cfg_ctx *cx, const yn *n, const char *ctx, lr_rule_conf *
     if (rc == LR_ENOMEM) { cx->oom = true; return; }
     if (rc == LR_OK) return;
     r->when = NULL;
-    /* The column maps onto the file only when the scalar's text is its
-     * source: one line, no escapes (the span is then the text's length). */
+    /* The compiler counts bytes, the file's columns count characters: the
+     * column said is in characters. It maps onto the file only when the
+     * scalar's text is its source: one line, no escapes (the span is then
+     * the text's length). */
+    size_t before = col >= 1 ? ((size_t)col - 1 < n->len ? (size_t)col - 1 : n->len) : 0;
+    if (col >= 1) col = (int)utf8_chars(s, before) + 1;
     int at = n->col;
-    if (col >= 1 && (size_t)col <= n->len + 1 && n->end_line == n->line &&
+    if (col >= 1 && (size_t)col <= utf8_chars(s, n->len) + 1 && n->end_line == n->line &&
         (n->style == YS_PLAIN || n->style == YS_QUOTED) &&
-        (size_t)(n->end_col - n->col) == n->len)
+        (size_t)(n->end_col - n->col) == utf8_chars(s, n->len))
         at = n->col + col - 1;
     char clean[256];
     cx_quote(msg, strnlen(msg, sizeof msg), clean, sizeof clean);

@@ -903,7 +903,8 @@ TEST(when_errors_point_into_the_expression) {
                      "      scor\n"
                      "  - {name: empty, pool: west, strategy: random, when: ''}\n"
                      "  - {name: escaped, pool: west, strategy: random, when: \"state == \\\"CA\\\" or scor\"}\n"
-                     "  - {name: none, pool: west, strategy: random, when: }\n"),
+                     "  - {name: none, pool: west, strategy: random, when: }\n"
+                     "  - {name: utf8, pool: west, strategy: random, when: 'name == \"\xc3\xa9\xc3\xa9\" and scor'}\n"),
                  "t.yaml:10:27: rule 'plain': when: column 17: unknown field 'scor' "
                  "(custom fields are written fields.scor)\n"
                  "t.yaml:14:30: rule 'single': when: column 19: unknown field 'scor' "
@@ -915,7 +916,9 @@ TEST(when_errors_point_into_the_expression) {
                  "t.yaml:22:56: rule 'empty': when: column 1: unexpected end of expression\n"
                  "t.yaml:23:58: rule 'escaped': when: column 18: unknown field 'scor' "
                  "(custom fields are written fields.scor)\n"
-                 "t.yaml:24:48: rule 'none': 'when' must be a string, got null");
+                 "t.yaml:24:48: rule 'none': 'when' must be a string, got null\n"
+                 "t.yaml:25:72: rule 'utf8': when: column 18: unknown field 'scor' "
+                 "(custom fields are written fields.scor)");
 }
 
 /* ---- several problems at once --------------------------------------------- */

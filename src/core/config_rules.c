@@ -78,8 +78,37 @@ static void lead_field_names(lr_buf *b) {
         lr_buf_printf(b, "%s%s", f ? ", " : "", lr_lead_field_names[f]);
 }
 
-/* Checks `match` (mapping M: attribute -> lead field) into R. */
-static void check_match(cfg_ctx *cx, const yn *m, const char *ctx, lr_rule_conf *r) {
+static int str_cmp(const void *x, const void *y) {
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* Whether some agent of CFG has attribute NAME (LEN bytes); else KNOWN
+ * gets the attribute names the agents have, sorted, for the message. */
+static bool some_agent_has(const lr_config *cfg, const char *name, size_t len, lr_buf *known) {
+    size_t total = 0;
+    for (size_t i = 0; i < cfg->nagents; i++)
+        for (size_t k = 0; k < cfg->agents[i].nattrs; k++) {
+            const char *a = cfg->agents[i].attrs[k].name;
+            if (strlen(a) == len && memcmp(a, name, len) == 0) return true;
+            total++;
+        }
+    const char **v = malloc((total ? total : 1) * sizeof *v);
+    if (!v) return false;
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->nagents; i++)
+        for (size_t k = 0; k < cfg->agents[i].nattrs; k++) v[n++] = cfg->agents[i].attrs[k].name;
+    qsort(v, n, sizeof *v, str_cmp);
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || strcmp(v[i], v[i - 1]) != 0)
+            lr_buf_printf(known, "%s%s", known->len ? ", " : "", v[i]);
+    free(v);
+    return false;
+}
+
+/* Checks `match` (mapping M: attribute -> lead field) into R; CFG's agents
+ * are checked already. */
+static void check_match(cfg_ctx *cx, const yn *m, const char *ctx, const lr_config *cfg,
+                        lr_rule_conf *r) {
     if (!want_kind(cx, m, YN_MAP, ctx, "match", "a mapping of agent attribute to lead field"))
         return;
     if (m->n == 0) return;
@@ -98,6 +127,17 @@ static void check_match(cfg_ctx *cx, const yn *m, const char *ctx, lr_rule_conf 
             continue;
         }
         cx_quote(key->text, key->len, q, sizeof q);
+        lr_buf have = LR_BUF_INIT;
+        if (!cx->replay && !some_agent_has(cfg, key->text, key->len, &have)) {
+            /* agents' attributes come only from the config: no agent with
+             * it, and the rule can never match (a typo, most often) */
+            cx_error(cx, key->line, key->col,
+                     "%s: match: no agent has the attribute '%s', so the rule matches nobody "
+                     "(the agents' attributes: %s)", ctx, q, have.len ? have.data : "none");
+            lr_buf_release(&have);
+            continue;
+        }
+        lr_buf_release(&have);
         snprintf(item, sizeof item, "match.%s", q);
         if (!want_str(cx, val, ctx, item, &s)) continue;
         int f = lr_lead_field_lookup(s, val->len);
@@ -387,7 +427,7 @@ static void check_rule(cfg_ctx *cx, const yn *m, size_t i, const name_ix *pools,
     if (!v[RK_STRATEGY]) cx_error(cx, m->line, m->col, "%s: missing required key 'strategy'", ctx);
     else check_strategy(cx, v[RK_STRATEGY], ctx, r);
     if (v[RK_WHEN]) check_when(cx, v[RK_WHEN], ctx, r);
-    if (v[RK_MATCH]) check_match(cx, v[RK_MATCH], ctx, r);
+    if (v[RK_MATCH]) check_match(cx, v[RK_MATCH], ctx, cfg, r);
     if (v[RK_FALLBACK] && want_str(cx, v[RK_FALLBACK], ctx, "fallback", &s)) *fb = v[RK_FALLBACK];
     if (v[RK_IGNORE]) want_bool(cx, v[RK_IGNORE], ctx, "ignore_capacity", &r->ignore_capacity);
     check_options(cx, v, ctx, r);

@@ -40,7 +40,7 @@ static const char full_yaml[] =
     "    status: away\n"                                                /* 11 */
     "  - id: carol.x@example-1_2\n"                                     /* 12 */
     "    status: offline\n"                                             /* 13 */
-    "  - id: dave\n"                                                    /* 14 */
+    "  - {id: dave, attributes: {tier: [gold]}}\n"                     /* 14 */
     "pools:\n"                                                          /* 15 */
     "  west: [alice, bob]\n"                                            /* 16 */
     "  east: {agents: [carol.x@example-1_2, dave], order: priority}\n"  /* 17 */
@@ -804,8 +804,27 @@ TEST(rules_need_a_unique_name_a_known_pool_and_a_known_strategy) {
                  "t.yaml:11:5: rule #5: missing required key 'strategy'");
 }
 
+/* Agents' attributes come only from the config: a match on an attribute
+ * no agent has (a typo) could never match, and is an error that lists the
+ * attributes there are. */
+TEST(match_on_an_attribute_no_agent_has_is_an_error) {
+    CHECK_EQ_STR(errors_of("agents:\n"
+                           "  - {id: alice, attributes: {territories: [CA], products: [x]}}\n"
+                           "  - {id: bob, attributes: {territories: [NV]}}\n"
+                           "pools:\n"
+                           "  west: [alice, bob]\n"
+                           "rules:\n"
+                           "  - {name: r, pool: west, strategy: random, match: {teritories: state}}\n"),
+                 "t.yaml:7:53: rule 'r': match: no agent has the attribute 'teritories', so the "
+                 "rule matches nobody (the agents' attributes: products, territories)");
+}
+
 TEST(match_fallback_and_options_are_checked) {
-    CHECK_EQ_STR(errors_of(BASE
+    CHECK_EQ_STR(errors_of("agents:\n"
+                           "  - {id: alice, attributes: {territories: [CA], tier: [a], x: [b]}}\n"
+                           "  - id: bob\n"
+                           "pools:\n"
+                           "  west: [alice, bob]\n"
                      "rules:\n"
                      "  - name: a\n"
                      "    pool: west\n"
@@ -990,6 +1009,7 @@ int main(void) {
     RUN(accounts_need_a_unique_id_a_known_owner_and_unique_domains);
     RUN(account_domains_are_stored_lower_case);
     RUN(rules_need_a_unique_name_a_known_pool_and_a_known_strategy);
+    RUN(match_on_an_attribute_no_agent_has_is_an_error);
     RUN(match_fallback_and_options_are_checked);
     RUN(fallback_to_a_later_rule_resolves);
     RUN(fallback_loops_are_reported_once_each);

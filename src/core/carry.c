@@ -11,7 +11,8 @@
  * the new config (agents are matched by id); those that are gone are left
  * out. When a segment with that carry key is next made, lr_carry_apply()
  * gives the state to its strategy (carry_in) for the members it still
- * has, and the record is used up; a preview's segment reads it and leaves
+ * has, and the record is used up (a tier union, a pool of its rule's own,
+ * is named by the rule and the tier); a preview's segment reads it and leaves
  * it. A record that no segment took before the next change is carried on
  * to that one.
  *
@@ -37,11 +38,26 @@ struct lr_carried {
  * segment key is KEY. */
 static int carry_key(const lr_engine *e, uint32_t pool_id, const char *key, size_t keylen,
                      lr_buf *out) {
-    const lr_pool_conf *p = lr_pool(e, pool_id);
-    const char *name = p->name ? p->name : "";
+    const char *name = "";
+    uint32_t tier = 0;
+    if (pool_id < e->cfg->npools) {
+        name = e->cfg->pools[pool_id].name;
+    } else {                        /* the union of tiers 0..TIER of one rule */
+        uint32_t x = pool_id - (uint32_t)e->cfg->npools;
+        for (size_t ri = 0; ri < e->cfg->nrules; ri++) {
+            const lr_rule_conf *r = &e->cfg->rules[ri];
+            uint32_t first = e->tier_first[ri];
+            if (first != UINT32_MAX && x >= first && x < first + r->ntiers - 1) {
+                name = r->name;
+                tier = x - first + 1;
+                break;
+            }
+        }
+    }
     uint32_t n = (uint32_t)strlen(name);
     lr_buf_reset(out);
-    int rc = lr_buf_putc(out, pool_id < e->cfg->npools ? 'p' : 'x');    /* a pool, a tier union */
+    int rc = lr_buf_putc(out, tier ? 'x' : 'p');                        /* a pool, a tier union */
+    if (rc == LR_OK && tier) rc = lr_buf_append(out, &tier, sizeof tier);
     if (rc == LR_OK) rc = lr_buf_append(out, &n, sizeof n);
     if (rc == LR_OK) rc = lr_buf_append(out, name, n);
     if (rc == LR_OK && keylen > LR_SEG_KEY_POOL_BYTES)
@@ -61,7 +77,7 @@ static int file(lr_carry_set *set, const lr_buf *key, const lr_carry *items, siz
     c->keylen = key->len;
     c->used = false;
     c->n = n;
-    memcpy(c->items, items, n * sizeof *items);
+    if (n) memcpy(c->items, items, n * sizeof *items);
     if (set->n == set->cap) {
         size_t cap = set->cap ? set->cap * 2 : 16;
         lr_carried **v = realloc(set->v, cap * sizeof *v);

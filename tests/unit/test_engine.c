@@ -515,6 +515,74 @@ TEST(reconfigure_keeps_weighted_round_robin_credits) {
     lr_config_free(c1);
 }
 
+/* Feeds LINE to ENG and checks that lead ID was assigned to AGENT by it. */
+static void gives(lr_engine *eng, const char *line, const char *id, const char *agent) {
+    lr_buf out = LR_BUF_INIT, want = LR_BUF_INIT;
+    feed(eng, line, &out);
+    lr_buf_printf(&want, "\"lead\":\"%s\",\"action\":\"assigned\",\"agent\":\"%s\"", id, agent);
+    CHECK_CONTAINS(out.data ? out.data : "", want.data);
+    lr_buf_release(&out);
+    lr_buf_release(&want);
+}
+
+/* Two rules with the same tiers each have their own wider pool, and each
+ * keeps its own rotation across a config change. */
+TEST(reconfigure_keeps_each_rules_tier_rotation) {
+    const char *y1 = "agents: [{id: a, status: away}, {id: b, status: away}, {id: c}, {id: d}, {id: e}]\n"
+                     "pools: {p1: [a, b], p2: [c, d, e]}\n"
+                     "rules:\n"
+                     "  - {name: A, when: 'source == \"A\"', tiers: [p1, p2], strategy: round_robin,"
+                     " escalate_after: 1m, fallback: queue}\n"
+                     "  - {name: B, when: 'source == \"B\"', tiers: [p1, p2], strategy: round_robin,"
+                     " escalate_after: 1m, fallback: queue}\n";
+    char y2[1024];                      /* the change: an agent z in no pool */
+    snprintf(y2, sizeof y2, "agents: [{id: a, status: away}, {id: b, status: away}, {id: c}, {id: d},"
+             " {id: e}, {id: z}]\n%s", strstr(y1, "pools:"));
+    lr_config *c1 = NULL;
+    lr_engine *eng = engine_on(y1, &c1);
+    CHECK(eng != NULL);
+    if (!eng) return;
+    lr_buf out = LR_BUF_INIT;
+    feed(eng, "{\"id\":\"A1\",\"source\":\"A\",\"at\":\"2026-11-02T09:00:00Z\"}", &out);
+    gives(eng, "{\"type\":\"tick\",\"at\":\"2026-11-02T09:02:00Z\"}", "A1", "c");
+    feed(eng, "{\"id\":\"B1\",\"source\":\"B\",\"at\":\"2026-11-02T09:03:00Z\"}", &out);
+    gives(eng, "{\"type\":\"tick\",\"at\":\"2026-11-02T09:05:00Z\"}", "B1", "c");
+    feed(eng, "{\"id\":\"B2\",\"source\":\"B\",\"at\":\"2026-11-02T09:06:00Z\"}", &out);
+    gives(eng, "{\"type\":\"tick\",\"at\":\"2026-11-02T09:08:00Z\"}", "B2", "d");
+    CHECK_EQ_INT(reconfigure_to(eng, &c1, y2, &out), LR_OK);
+    feed(eng, "{\"id\":\"A3\",\"source\":\"A\",\"at\":\"2026-11-02T09:10:00Z\"}", &out);
+    gives(eng, "{\"type\":\"tick\",\"at\":\"2026-11-02T09:12:00Z\"}", "A3", "d");
+    feed(eng, "{\"id\":\"B3\",\"source\":\"B\",\"at\":\"2026-11-02T09:13:00Z\"}", &out);
+    gives(eng, "{\"type\":\"tick\",\"at\":\"2026-11-02T09:15:00Z\"}", "B3", "e");
+    lr_buf_release(&out);
+    lr_engine_destroy(eng);
+    lr_config_free(c1);
+}
+
+/* A segment whose every member left has nothing to carry; its empty
+ * record goes on to the next change, which files it again. */
+TEST(reconfigure_carries_an_empty_rotation_on) {
+    const char *y1 = "agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
+                     "rules: [{name: r, pool: p, strategy: round_robin}]\n";
+    const char *y2 = "agents: [{id: c}]\npools: {p: [c]}\n"
+                     "rules: [{name: r, pool: p, strategy: round_robin}]\n";
+    const char *y3 = "agents: [{id: c, weight: 2}]\npools: {p: [c]}\n"
+                     "rules: [{name: r, pool: p, strategy: round_robin}]\n";
+    lr_config *c1 = NULL;
+    lr_engine *eng = engine_on(y1, &c1);
+    CHECK(eng != NULL);
+    if (!eng) return;
+    lr_buf out = LR_BUF_INIT;
+    lead_goes_to(eng, "L1", "a");
+    feed(eng, "{\"type\":\"progress\",\"lead\":\"L1\",\"status\":\"won\"}", &out);
+    CHECK_EQ_INT(reconfigure_to(eng, &c1, y2, &out), LR_OK);
+    CHECK_EQ_INT(reconfigure_to(eng, &c1, y3, &out), LR_OK);
+    lead_goes_to(eng, "L2", "c");
+    lr_buf_release(&out);
+    lr_engine_destroy(eng);
+    lr_config_free(c1);
+}
+
 /* A config change that takes a rule's SLA and recycling away takes them
  * from the leads already assigned under it: their deadlines do nothing. */
 TEST(reconfigure_without_sla_or_recycle_drops_their_deadlines) {
@@ -831,6 +899,8 @@ int main(void) {
     RUN(reconfigure_keeps_agents_by_id_and_reroutes_orphaned_leads);
     RUN(reconfigure_keeps_the_round_robin_position);
     RUN(reconfigure_keeps_weighted_round_robin_credits);
+    RUN(reconfigure_keeps_each_rules_tier_rotation);
+    RUN(reconfigure_carries_an_empty_rotation_on);
     RUN(pool_edit_keeps_count_based_fairness);
     RUN(next_deadline_is_the_cap_window_end);
     RUN(a_waiting_lead_behind_many_expired_ones_still_goes_out);

@@ -210,6 +210,10 @@ typedef struct lr_config_errors {
     size_t n;
 } lr_config_errors;
 
+/* A config file larger than this is refused ("not a routing config"):
+ * /dev/zero or a log given by mistake is not read to the end of memory. */
+#define LR_CONFIG_MAX_BYTES (64 << 20)
+
 /* Loads and validates PATH. On success returns LR_OK and sets *out (owned
  * by the caller). On failure returns LR_ECONFIG (or LR_EIO when the file
  * cannot be read, LR_ENOMEM) with every problem in *errs, and *out

@@ -372,6 +372,9 @@ int lr_store_idem_put(lr_store *s, const char *key, const unsigned char hash[32]
 int lr_store_key_add(lr_store *s, const char *id, const unsigned char hash[32],
                      const char *role, const char *agent, lr_time created);
 
+/* Removes key ID (none: LR_OK, nothing done). */
+int lr_store_key_remove(lr_store *s, const char *id);
+
 /* Finds the key whose secret hashes to HASH: LR_OK with ROLE and AGENT
  * copied into the buffers (AGENT "" when none), or LR_ENOENT. */
 int lr_store_key_find(lr_store *s, const unsigned char hash[32], char *role, size_t rolelen,

@@ -149,29 +149,29 @@ static int keys_create(int argc, char **argv) {
     lr_time created = (lr_time)now.tv_sec * 1000 + now.tv_nsec / 1000000;
     char key[LR_KEY_LEN + 1], id[LR_KEY_ID_LEN + 1];
     unsigned char hash[32];
-    /* The key is shown once: it is committed only once it was written out
-     * (a key nobody could read would be a working admin key nobody has). */
-    int rc = lr_store_begin(st);
-    if (rc == LR_OK) rc = LR_EEXIST;
+    int rc = LR_EEXIST;
     for (int t = 0; t < ID_TRIES && rc == LR_EEXIST; t++) {
         if ((rc = lr_key_generate(key, id)) != LR_OK) break;
         lr_key_hash(key, strlen(key), hash);
         rc = lr_store_key_add(st, id, hash, lr_role_names[r], agent, created);
     }
-    bool written = false;
-    if (rc == LR_OK) {
-        written = printf("%s\n", key) > 0 && fflush(stdout) == 0 && !ferror(stdout);
-        rc = written ? lr_store_commit(st) : lr_store_rollback(st);
+    if (rc != LR_OK) {
+        fprintf(stderr, "leadrouter keys create: cannot store the key: %s%s%s\n", lr_strerror(rc),
+                rc == LR_EIO ? ": " : "", rc == LR_EIO ? lr_store_errmsg(st) : "");
+        lr_store_close(st);
+        sodium_memzero(key, sizeof key);
+        return LR_EXIT_USAGE;
     }
+    /* The key is shown once: one that could not be written out is taken
+     * back (a working admin key nobody has). Stored first, without holding
+     * the store's lock while standard output may block. */
+    bool written = printf("%s\n", key) > 0 && fflush(stdout) == 0 && !ferror(stdout);
     sodium_memzero(key, sizeof key);
-    if (rc != LR_OK || !written) {
-        if (rc != LR_OK)
-            fprintf(stderr, "leadrouter keys create: cannot store the key%s: %s%s%s\n",
-                    written ? " (the key printed does not work)" : "", lr_strerror(rc),
-                    rc == LR_EIO ? ": " : "", rc == LR_EIO ? lr_store_errmsg(st) : "");
-        else
-            fprintf(stderr, "leadrouter keys create: cannot write the key to standard output: "
-                            "nothing was stored\n");
+    if (!written) {
+        rc = lr_store_key_remove(st, id);
+        fprintf(stderr, "leadrouter keys create: cannot write the key to standard output: %s\n",
+                rc == LR_OK ? "it was removed from the store"
+                            : "and it could not be removed: remove key id from the keys table");
         lr_store_close(st);
         return LR_EXIT_USAGE;
     }

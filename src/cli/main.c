@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -86,7 +87,7 @@ static void main_help(FILE *out) {
           out);
 }
 
-int main(int argc, char **argv) {
+static int run(int argc, char **argv) {
     if (argc < 2) {
         main_help(stderr);
         return LR_EXIT_USAGE;
@@ -113,13 +114,21 @@ int main(int argc, char **argv) {
     if (arg[0] == '-') return cli_usage_error(NULL, "unknown option '%s'", arg);
     const command *cmd = find_command(arg);
     if (!cmd) return cli_usage_error(NULL, "unknown command '%s'", arg);
-    int rc = cmd->run(argc - 1, argv + 1);
-    /* what a command printed must have reached its reader (a full disk, a
-     * closed pipe): else the run did not do what it says (serve prints one
-     * line at its start; its exit status is about its stop) */
-    if (strcmp(arg, "serve") != 0 && (fflush(stdout) != 0 || ferror(stdout))) {
-        fprintf(stderr, "leadrouter %s: cannot write to standard output\n", arg);
-        if (rc == LR_EXIT_OK) rc = LR_EXIT_USAGE;
+    return cmd->run(argc - 1, argv + 1);
+}
+
+int main(int argc, char **argv) {
+    /* a reader that went away is a write error like a full disk (exit 2),
+     * not a signal */
+    signal(SIGPIPE, SIG_IGN);
+    int rc = run(argc, argv);
+    /* what a command printed must have reached its reader: else the run did
+     * not do what it says (serve prints one line at its start; its exit
+     * status is about its stop). A command that failed said why already. */
+    bool serve = argc >= 2 && strcmp(argv[1], "serve") == 0;
+    if (!serve && (fflush(stdout) != 0 || ferror(stdout)) && rc == LR_EXIT_OK) {
+        fprintf(stderr, "leadrouter: cannot write to standard output\n");
+        rc = LR_EXIT_USAGE;
     }
     return rc;
 }

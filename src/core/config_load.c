@@ -540,8 +540,6 @@ int lr_config_load_journaled(const char *text, size_t len, const char *name,
     return load(text, len, name ? name : "<string>", "<string>", true, out, errs);
 }
 
-#define LR_CONFIG_MAX_BYTES (64 << 20)
-
 int lr_config_load_file(const char *path, lr_config **out, lr_config_errors *errs) {
     errs_init(errs);
     FILE *f = fopen(path, "rb");

@@ -93,14 +93,19 @@ static bool some_agent_has(const lr_config *cfg, const char *name, size_t len, l
             total++;
         }
     const char **v = malloc((total ? total : 1) * sizeof *v);
-    if (!v) return false;
-    size_t n = 0;
+    if (!v) return true;            /* out of memory: no verdict */
+    size_t n = 0, listed = 0;
     for (size_t i = 0; i < cfg->nagents; i++)
         for (size_t k = 0; k < cfg->agents[i].nattrs; k++) v[n++] = cfg->agents[i].attrs[k].name;
     qsort(v, n, sizeof *v, str_cmp);
-    for (size_t i = 0; i < n; i++)
-        if (i == 0 || strcmp(v[i], v[i - 1]) != 0)
-            lr_buf_printf(known, "%s%s", known->len ? ", " : "", v[i]);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && strcmp(v[i], v[i - 1]) == 0) continue;
+        if (++listed > 12) {
+            lr_buf_puts(known, ", ...");
+            break;
+        }
+        lr_buf_printf(known, "%s%s", known->len ? ", " : "", v[i]);
+    }
     free(v);
     return false;
 }
@@ -128,7 +133,7 @@ static void check_match(cfg_ctx *cx, const yn *m, const char *ctx, const lr_conf
         }
         cx_quote(key->text, key->len, q, sizeof q);
         lr_buf have = LR_BUF_INIT;
-        if (!cx->replay && !some_agent_has(cfg, key->text, key->len, &have)) {
+        if (!cx->replay && cfg->nagents && !some_agent_has(cfg, key->text, key->len, &have)) {
             /* agents' attributes come only from the config: no agent with
              * it, and the rule can never match (a typo, most often) */
             cx_error(cx, key->line, key->col,

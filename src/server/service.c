@@ -299,9 +299,18 @@ static int read_file(const char *path, char **text, size_t *len, char *err, size
     char chunk[65536];
     size_t n;
     int rc = LR_OK;
-    while (rc == LR_OK && (n = fread(chunk, 1, sizeof chunk, f)) > 0) rc = lr_buf_append(&b, chunk, n);
+    bool big = false;
+    while (rc == LR_OK && !big && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        big = b.len + n > LR_CONFIG_MAX_BYTES;
+        if (!big) rc = lr_buf_append(&b, chunk, n);
+    }
     bool bad = ferror(f);
     fclose(f);
+    if (big) {
+        lr_buf_release(&b);
+        snprintf(err, errlen, "%s: over %d MiB: not a routing config", path, LR_CONFIG_MAX_BYTES >> 20);
+        return LR_EINVAL;
+    }
     if (rc != LR_OK || bad) {
         lr_buf_release(&b);
         snprintf(err, errlen, "%s: cannot read", path);

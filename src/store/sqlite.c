@@ -974,6 +974,14 @@ int lr_store_key_find(lr_store *s, const unsigned char hash[32], char *role, siz
 }
 
 /* See store.h. */
+int lr_store_key_remove(lr_store *s, const char *id) {
+    lr_sq_defer_drain(s);
+    int rc = writable(s);
+    if (rc) return rc;
+    sqlite3_stmt *st = s->st[SQ_KEY_DEL];
+    return lr_sq_run(s, st, lr_sq_bind_str(st, 1, id));
+}
+
 int lr_store_key_list(lr_store *s, lr_store_key_cb cb, void *ud) {
     lr_sq_defer_drain(s);
     sqlite3_stmt *st = s->st[SQ_KEY_LIST];

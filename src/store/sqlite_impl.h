@@ -118,6 +118,7 @@
     X(KEY_ADD, "INSERT INTO keys(id, hash, role, agent, created) VALUES (?1, ?2, ?3, ?4, ?5)") \
     X(KEY_FIND, "SELECT role, agent FROM keys WHERE hash = ?1")               \
     X(KEY_LIST, "SELECT id, role, agent, created FROM keys ORDER BY created, id") \
+    X(KEY_DEL, "DELETE FROM keys WHERE id = ?1")                                \
     LR_STORE_DELIVERY_STMTS(X)
 
 /* lead_agent_blocks (agent_lists.c): ?1 agent, ?2 block, ?3 its list;

@@ -6,14 +6,15 @@
 #     read would be a working admin key nobody has);
 #   - `keys list`, `deliveries list` and `deliveries retry` on a path with
 #     no store say so (exit 2) and make no empty store there;
-#   - any command whose output cannot be written exits 2 saying so.
+#   - any command whose output cannot be written (a full disk, a reader
+#     that went away) exits 2 saying so.
 . "$(dirname "$0")/lib.sh"
 
 a_key_that_cannot_be_shown_is_not_stored() {
     timeout "$TIMEOUT" "$BIN" keys create --db "$T/k.db" --role admin >/dev/full 2>"$T/err"
     rc=$?
     expect_status 2
-    grep -q 'cannot write the key to standard output: nothing was stored' "$T/err" ||
+    grep -q 'cannot write the key to standard output: it was removed from the store' "$T/err" ||
         { fail "no message"; show stderr "$T/err"; }
     lr keys list --db "$T/k.db"
     expect_status 0
@@ -40,8 +41,13 @@ output_that_cannot_be_written_is_an_error() {
     timeout "$TIMEOUT" "$BIN" check --config "$T/c.yaml" >/dev/full 2>"$T/err"
     rc=$?
     expect_status 2
-    grep -q 'leadrouter check: cannot write to standard output' "$T/err" ||
+    grep -q 'leadrouter: cannot write to standard output' "$T/err" ||
         { fail "no message"; show stderr "$T/err"; }
+    # a reader that went away is the same: exit 2, not a signal
+    lr keys create --db "$T/p.db" --role admin
+    { sleep 0.3; "$BIN" keys list --db "$T/p.db" 2>"$T/err"; echo $? >"$T/rc"; } | true
+    rc=$(cat "$T/rc")
+    expect_status 2
 }
 
 tcase a_key_that_cannot_be_shown_is_not_stored

@@ -102,6 +102,9 @@ void lr_flusher_stop(lr_flusher *f);
 /* One transaction at a time. Commit returns only when the data is as
  * durable as the sync mode says. */
 int lr_store_begin(lr_store *s);
+/* Whether the last error was another connection holding the store's lock
+ * past the busy timeout (5 s): worth trying again. */
+bool lr_store_locked(const lr_store *s);
 int lr_store_commit(lr_store *s);
 
 /* Commits, then calls FN(UD, ARG) (when not NULL) once the COMMIT has

@@ -146,9 +146,20 @@ static void *writer_main(void *arg) {
 
         lr_time now = wall_ms();
         if (!open) {
-            int rc = lr_store_begin(svc->store);
+            /* another process holding the store's lock (a sqlite3 shell in
+             * a transaction) makes the requests wait, not the server stop */
+            int rc;
+            bool said = false;
+            while ((rc = lr_store_begin(svc->store)) != LR_OK && lr_store_locked(svc->store)) {
+                if (!said)
+                    fprintf(stderr, "leadrouter: the store is locked by another process: waiting\n");
+                said = true;
+                lr_store_rollback(svc->store);
+            }
             if (rc != LR_OK) lr_service_fatal(svc, "BEGIN", rc);
+            if (said) fprintf(stderr, "leadrouter: the store is free again\n");
             open = true;
+            now = wall_ms();
         }
         if (results) lr_outbox_record(svc, results, &settled, &nsettled);
         lr_service_tick(svc, now);

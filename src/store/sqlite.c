@@ -255,6 +255,7 @@ static const char *const SYNC_PRAGMA[] = {
 
 int lr_sq_fail(lr_store *s, int src) {
     snprintf(s->err, sizeof s->err, "%s", sqlite3_errmsg(s->db));
+    s->locked = (src & 0xff) == SQLITE_BUSY;
     /* SQLite may have rolled the transaction back on its own (an I/O
      * error, a full disk): what the handle remembers of it may be gone.
      * The agents' lists are only marked: a caller up the stack may hold
@@ -571,6 +572,10 @@ int lr_store_wal_limit(lr_store *s, int64_t bytes) {
     snprintf(sql, sizeof sql, "PRAGMA wal_autocheckpoint=%lld", (long long)(bytes / page));
     int src = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
     return src == SQLITE_OK ? LR_OK : lr_sq_fail(s, src);
+}
+
+bool lr_store_locked(const lr_store *s) {
+    return s && s->locked;
 }
 
 const char *lr_store_errmsg(const lr_store *s) {

@@ -219,6 +219,7 @@ struct lr_store {
     size_t nsource_seen;
     bool replaying;                 /* inside lr_store_replay: writes refused */
     char err[256];                  /* message of the last failure */
+    bool locked;                    /* the last failure was SQLITE_BUSY (lr_store_locked) */
     struct ZSTD_CCtx_s *zc;         /* owned, made at the first use (decision_pack.c) */
     struct ZSTD_DCtx_s *zd;         /* owned, likewise */
     lr_buf pack;                    /* a packed decision, until its INSERT ran */

@@ -3,7 +3,9 @@
 # answer, nothing else: a decision whose compressed explanation
 # (decisions.why) was damaged on disk is a 500 naming it when read back
 # (GET /v1/leads/ID, or the same lead posted again), the server keeps
-# running and routing, and other leads read as before.
+# running and routing, and other leads read as before. Another process
+# that holds the store's lock longer than the busy timeout makes requests
+# wait, not the server stop.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_server.sh"
 
@@ -52,5 +54,34 @@ db.commit()' "$T/s.db" || { fail "could not damage the row"; return; }
     [ "$srv_rc" = 0 ] || fail "server exit status $srv_rc after SIGTERM"
 }
 
+# A sqlite3 client holds the store's write lock for 7 s (past the 5 s busy
+# timeout): the lead posted meanwhile is answered once the lock is free,
+# and the server says why it waited.
+a_store_locked_by_another_process_makes_requests_wait() {
+    KEY=$(mkkey "$SRV/lk.db" admin)
+    srv_start L "$SRV/lk.db" "$SRV/big.yaml" || { fail "$srv_error"; return; }
+    /usr/bin/python3 -c '
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN IMMEDIATE")
+open(sys.argv[2], "w").close()
+time.sleep(7)
+c.execute("ROLLBACK")
+' "$SRV/lk.db" "$SRV/lk.held" &
+    _py=$!
+    _i=0
+    while [ $_i -lt 100 ] && [ ! -e "$SRV/lk.held" ]; do sleep 0.05; _i=$((_i + 1)); done
+    api POST /v1/leads '{"id":"LK1"}'
+    expect_code 201 "the lead posted while the store was locked"
+    wait $_py
+    grep -q 'the store is locked by another process: waiting' "$SRV/L.err" ||
+        { fail "no word of the wait"; show stderr "$SRV/L.err"; }
+    api POST /v1/leads '{"id":"LK2"}'
+    expect_code 201 "the next lead"
+    srv_term L
+    [ "$srv_rc" = 0 ] || fail "serve exited $srv_rc"
+}
+
 tcase damaged_why_is_a_500_for_its_lead_only
+tcase a_store_locked_by_another_process_makes_requests_wait
 finish

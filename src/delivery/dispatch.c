@@ -662,15 +662,11 @@ static bool classify(const xfer *x, CURLcode code, lr_delivery_result *r, lr_tim
         snprintf(what, sizeof what, "answered %ld", status);
         keep_answer(r, what, x);
         retry = status == 408 || status == 429 || status >= 500;
-    } else if (smtp && status >= 500) {
+    } else if (smtp && status >= 400) {   /* a refusal, its text kept: 4xx retried, 5xx dead */
         snprintf(what, sizeof what, "SMTP %ld (%s)", status, x->errbuf[0] ? x->errbuf
                                                                            : curl_easy_strerror(code));
         keep_answer(r, what, x);
-    } else if (smtp && status >= 400) {   /* a 4xx reply: retried, its text kept */
-        snprintf(what, sizeof what, "SMTP %ld (%s)", status, x->errbuf[0] ? x->errbuf
-                                                                           : curl_easy_strerror(code));
-        keep_answer(r, what, x);
-        retry = true;
+        retry = status < 500;
     } else {
         snprintf(r->error, sizeof r->error, "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(code));
         retry = true;

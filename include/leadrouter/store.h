@@ -36,9 +36,15 @@ typedef enum lr_store_sync {
 } lr_store_sync;
 
 /* Opens (creating when missing) the store at PATH and brings its schema up
- * to date. Returns LR_OK and *out, or LR_EIO with a message in ERR. */
+ * to date. Returns LR_OK and *out, or LR_EIO with a message in ERR;
+ * LR_ESTATE for an SQLite database of another program (tables and no
+ * leadrouter schema: nothing is added to it) or of a newer leadrouter. */
 int lr_store_open(const char *path, lr_store_sync sync, lr_store **out, char *err,
                   size_t errlen);
+/* The same for a store that must exist already: a missing file, an empty
+ * one or an SQLite database without the schema is an error (LR_EIO,
+ * LR_ESTATE) and nothing is created. With LR_SYNC_FULL. */
+int lr_store_open_existing(const char *path, lr_store **out, char *err, size_t errlen);
 void lr_store_close(lr_store *s);           /* accepts NULL */
 const char *lr_store_errmsg(const lr_store *s);
 

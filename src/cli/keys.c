@@ -65,7 +65,8 @@ lr_store *cli_open_store(const char *cmd, const char *db, bool create) {
         fprintf(stderr, "leadrouter %s: no store at %s (%s)\n", cmd, db, strerror(errno));
         return NULL;
     }
-    int rc = lr_store_open(db, LR_SYNC_FULL, &st, err, sizeof err);
+    int rc = create ? lr_store_open(db, LR_SYNC_FULL, &st, err, sizeof err)
+                    : lr_store_open_existing(db, &st, err, sizeof err);
     if (rc != LR_OK) {
         fprintf(stderr, "leadrouter %s: %s\n", cmd, err[0] ? err : lr_strerror(rc));
         return NULL;

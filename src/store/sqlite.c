@@ -375,7 +375,7 @@ static void forget_seqs(lr_store *s) {
 
 /* Reads the integer answer of PRAGMA statement SQL into *out. Returns an
  * SQLite code. */
-static int pragma_int(sqlite3 *db, const char *sql, int *out) {
+static int query_int(sqlite3 *db, const char *sql, int *out) {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
     if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -424,7 +424,7 @@ static int configure(sqlite3 *db, lr_store_sync sync, bool *wal) {
                            " PRAGMA temp_store=MEMORY", NULL, NULL, NULL)) != SQLITE_OK)
         return rc;
     int page = 0;
-    if ((rc = pragma_int(db, "PRAGMA page_size", &page)) != SQLITE_OK) return rc;
+    if ((rc = query_int(db, "PRAGMA page_size", &page)) != SQLITE_OK) return rc;
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA wal_autocheckpoint=%d", WAL_CHECKPOINT_BYTES / (page > 0 ? page : 4096));
     if ((rc = sqlite3_exec(db, sql, NULL, NULL, NULL)) != SQLITE_OK) return rc;
@@ -433,7 +433,7 @@ static int configure(sqlite3 *db, lr_store_sync sync, bool *wal) {
 
 /* Reads PRAGMA user_version into *out. Returns an SQLite code. */
 static int user_version(sqlite3 *db, int *out) {
-    return pragma_int(db, "PRAGMA user_version", out);
+    return query_int(db, "PRAGMA user_version", out);
 }
 
 /* Brings the schema to SCHEMA_VERSION, one transaction per step. A step
@@ -475,6 +475,32 @@ static int migrate(sqlite3 *db, char *err, size_t errlen) {
     return LR_OK;
 }
 
+/* Refuses, before anything is written to it, a file that is not a
+ * leadrouter store: an SQLite database with tables and no schema version
+ * (another program's), and with EXISTING an empty one too. Returns LR_OK,
+ * LR_ESTATE or LR_EIO (not a database at all), with ERR set. */
+static int check_ours(sqlite3 *db, const char *path, bool existing, char *err, size_t errlen) {
+    int v = 0, objects = 0;
+    int rc = sqlite3_busy_handler(db, busy_wait, NULL);
+    if (rc == SQLITE_OK) rc = user_version(db, &v);
+    if (rc == SQLITE_OK && v == 0)
+        rc = query_int(db, "SELECT count(*) FROM sqlite_schema", &objects);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+        return LR_EIO;
+    }
+    if (v == 0 && objects > 0) {
+        snprintf(err, errlen, "%s: not a leadrouter store: another program's SQLite database "
+                 "(%d schema entries, no leadrouter schema; nothing was changed)", path, objects);
+        return LR_ESTATE;
+    }
+    if (v == 0 && existing) {
+        snprintf(err, errlen, "%s: not a leadrouter store: the file is empty", path);
+        return LR_ESTATE;
+    }
+    return LR_OK;
+}
+
 /* Before SQLite's first use in the process: no memory statistics. Kept,
  * every allocation of every connection takes a global mutex (4% of
  * `route --db`); nothing here reads them. A no-op when something else
@@ -483,8 +509,10 @@ static void sqlite_once(void) {
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-int lr_store_open(const char *path, lr_store_sync sync, lr_store **out, char *err,
-                  size_t errlen) {
+/* Opens PATH; EXISTING refuses a missing file and one without the schema
+ * instead of creating them. */
+static int open_store(const char *path, lr_store_sync sync, bool existing, lr_store **out,
+                      char *err, size_t errlen) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     assert(out);
     pthread_once(&once, sqlite_once);
@@ -496,16 +524,21 @@ int lr_store_open(const char *path, lr_store_sync sync, lr_store **out, char *er
     if (!s) { snprintf(err, errlen, "out of memory"); return LR_ENOMEM; }
     int lrc = LR_EIO;
     bool wal = false;
-    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                             SQLITE_OPEN_NOMUTEX, lr_sq_walbuf_vfs());
+    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
+                             (existing ? 0 : SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX,
+                             lr_sq_walbuf_vfs());
     if (rc == SQLITE_OK) rc = sqlite3_extended_result_codes(s->db, 1);
     if (rc == SQLITE_OK) rc = lr_sq_agent_register(s->db);
+    if (rc == SQLITE_OK && (lrc = check_ours(s->db, path, existing, err, errlen)) != LR_OK)
+        goto fail;
     if (rc == SQLITE_OK) rc = configure(s->db, sync, &wal);
     if (rc != SQLITE_OK) {
+        lrc = LR_EIO;
         snprintf(err, errlen, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
         goto fail;
     }
     if (!wal) {
+        lrc = LR_EIO;
         snprintf(err, errlen, "%s: the file system refuses WAL mode", path);
         goto fail;
     }
@@ -523,6 +556,15 @@ int lr_store_open(const char *path, lr_store_sync sync, lr_store **out, char *er
 fail:
     lr_store_close(s);
     return lrc;
+}
+
+int lr_store_open(const char *path, lr_store_sync sync, lr_store **out, char *err,
+                  size_t errlen) {
+    return open_store(path, sync, false, out, err, errlen);
+}
+
+int lr_store_open_existing(const char *path, lr_store **out, char *err, size_t errlen) {
+    return open_store(path, LR_SYNC_FULL, true, out, err, errlen);
 }
 
 /* Finalizes every statement and closes the database; an open transaction
@@ -567,7 +609,7 @@ int lr_store_busy_limit(lr_store *s, int ms) {
 int lr_store_wal_limit(lr_store *s, int64_t bytes) {
     lr_sq_defer_drain(s);
     int page = 0;
-    if (pragma_int(s->db, "PRAGMA page_size", &page) != SQLITE_OK || page <= 0) page = 4096;
+    if (query_int(s->db, "PRAGMA page_size", &page) != SQLITE_OK || page <= 0) page = 4096;
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA wal_autocheckpoint=%lld", (long long)(bytes / page));
     int src = sqlite3_exec(s->db, sql, NULL, NULL, NULL);

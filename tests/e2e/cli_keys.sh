@@ -6,6 +6,9 @@
 #     read would be a working admin key nobody has);
 #   - `keys list`, `deliveries list` and `deliveries retry` on a path with
 #     no store say so (exit 2) and make no empty store there;
+#   - a file that is not a store (an empty file, another program's SQLite
+#     database) is refused by every command that opens a store, and left
+#     as it was; keys create makes a store in an empty file;
 #   - any command whose output cannot be written (a full disk, a reader
 #     that went away) exits 2 saying so.
 . "$(dirname "$0")/lib.sh"
@@ -36,6 +39,40 @@ reading_commands_make_no_store() {
     done
 }
 
+# A file that is not a store (empty, another program's SQLite database):
+# the reading commands refuse it and leave it as it was; so do the ones
+# that make a store (keys create, serve).
+a_file_that_is_not_a_store_is_left_alone() {
+    : >"$T/empty.db"
+    python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("create table invoices(id integer primary key, total real)"); c.execute("insert into invoices values (1, 9.5)"); c.commit()' "$T/other.db"
+    cp "$T/other.db" "$T/other.orig"
+    for _c in "keys list" "deliveries list" "deliveries retry"; do
+        # shellcheck disable=SC2086
+        lr $_c --db "$T/empty.db" $([ "$_c" = "deliveries retry" ] && echo dlv_1)
+        expect_status 2
+        grep -q "$T/empty.db: not a leadrouter store: the file is empty" "$T/err" ||
+            { fail "$_c: no message for an empty file"; show stderr "$T/err"; }
+        [ -s "$T/empty.db" ] && fail "$_c wrote into the empty file"
+        # shellcheck disable=SC2086
+        lr $_c --db "$T/other.db" $([ "$_c" = "deliveries retry" ] && echo dlv_1)
+        expect_status 2
+        grep -q "$T/other.db: not a leadrouter store: another program's SQLite database (1 schema entries" "$T/err" ||
+            { fail "$_c: no message for another program's database"; show stderr "$T/err"; }
+    done
+    lr keys create --db "$T/other.db" --role admin
+    expect_status 2
+    grep -q "not a leadrouter store" "$T/err" || { fail "keys create: no message"; show stderr "$T/err"; }
+    printf 'agents: [{id: a}]\npools: {p: [a]}\nrules: [{name: r, pool: p, strategy: round_robin}]\n' >"$T/c.yaml"
+    lr serve --config "$T/c.yaml" --db "$T/other.db" --listen 127.0.0.1:0
+    expect_status 2
+    grep -q "not a leadrouter store" "$T/err" || { fail "serve: no message"; show stderr "$T/err"; }
+    cmp -s "$T/other.db" "$T/other.orig" || fail "another program's database was changed"
+    [ -e "$T/other.db-wal" ] && fail "another program's database got a WAL"
+    # an empty file is where keys create makes a new store
+    lr keys create --db "$T/empty.db" --role admin
+    expect_status 0
+}
+
 output_that_cannot_be_written_is_an_error() {
     printf 'agents: [{id: a}]\npools: {p: [a]}\nrules: [{name: r, pool: p, strategy: round_robin}]\n' >"$T/c.yaml"
     timeout "$TIMEOUT" "$BIN" check --config "$T/c.yaml" >/dev/full 2>"$T/err"
@@ -52,5 +89,6 @@ output_that_cannot_be_written_is_an_error() {
 
 tcase a_key_that_cannot_be_shown_is_not_stored
 tcase reading_commands_make_no_store
+tcase a_file_that_is_not_a_store_is_left_alone
 tcase output_that_cannot_be_written_is_an_error
 finish

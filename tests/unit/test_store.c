@@ -9,7 +9,9 @@
 #include "store_helpers.h"
 #include "test.h"
 
+#include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define T0 1793613600000                /* 2026-11-02T10:00:00Z */
@@ -82,6 +84,68 @@ TEST(open_refuses_a_path_that_is_not_a_database) {
     CHECK_EQ_INT(lr_store_open(path, LR_SYNC_OFF, &s, err, sizeof err), LR_EIO);
     CHECK_CONTAINS(err, "not a database");
     unlink(path);
+}
+
+/* Another program's SQLite database: refused, and left as it was (no
+ * table added, its rollback journal mode kept). */
+TEST(open_refuses_another_programs_database_and_leaves_it_alone) {
+    char path[] = "/tmp/lr_test_store_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    sqlite3 *other = NULL;
+    CHECK_EQ_INT(sqlite3_open(path, &other), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_exec(other, "CREATE TABLE invoices(id INTEGER PRIMARY KEY, total REAL);"
+                              "INSERT INTO invoices VALUES (1, 9.5)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    char err[512] = "";
+    lr_store *s = (lr_store *)1;
+    CHECK_EQ_INT(lr_store_open(path, LR_SYNC_OFF, &s, err, sizeof err), LR_ESTATE);
+    CHECK(s == (lr_store *)1);
+    CHECK_CONTAINS(err, path);
+    CHECK_CONTAINS(err, "not a leadrouter store");
+    CHECK_EQ_INT(lr_store_open_existing(path, &s, err, sizeof err), LR_ESTATE);
+    CHECK_CONTAINS(err, "another program");
+    CHECK_EQ_INT(sqlite3_open(path, &other), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    CHECK_EQ_INT(sqlite3_prepare_v2(other, "SELECT (SELECT count(*) FROM sqlite_schema) || ' ' || "
+                                    "(SELECT journal_mode FROM pragma_journal_mode)", -1, &st,
+                                    NULL), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_step(st), SQLITE_ROW);
+    CHECK_EQ_STR((const char *)sqlite3_column_text(st, 0), "1 delete");
+    sqlite3_finalize(st);
+    sqlite3_close(other);
+    unlink(path);
+}
+
+/* lr_store_open_existing (keys list, deliveries): a missing or empty file
+ * is refused and stays as it was; a store opens. */
+TEST(open_existing_refuses_a_missing_or_empty_file) {
+    char path[] = "/tmp/lr_test_store_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    char err[512] = "";
+    lr_store *s = NULL;
+    CHECK_EQ_INT(lr_store_open_existing(path, &s, err, sizeof err), LR_ESTATE);
+    CHECK_CONTAINS(err, "not a leadrouter store: the file is empty");
+    struct stat sb;
+    CHECK_EQ_INT(stat(path, &sb), 0);
+    CHECK_EQ_INT((int)sb.st_size, 0);
+    unlink(path);
+    CHECK_EQ_INT(lr_store_open_existing(path, &s, err, sizeof err), LR_EIO);
+    CHECK(access(path, F_OK) != 0);
+    CHECK_EQ_INT(lr_store_open(path, LR_SYNC_OFF, &s, err, sizeof err), LR_OK);
+    lr_store_close(s);
+    s = NULL;
+    CHECK_EQ_INT(lr_store_open_existing(path, &s, err, sizeof err), LR_OK);
+    lr_store_close(s);
+    unlink(path);
+    char wal[sizeof path + 8];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    unlink(wal);
+    snprintf(wal, sizeof wal, "%s-shm", path);
+    unlink(wal);
 }
 
 /* Collects "seq type at json;" lines. */
@@ -727,6 +791,8 @@ int main(void) {
     RUN(api_keys_are_found_by_secret_hash);
     RUN(stats_json_counts_and_time_to_assign);
     RUN(stats_json_of_an_empty_store);
+    RUN(open_refuses_another_programs_database_and_leaves_it_alone);
+    RUN(open_existing_refuses_a_missing_or_empty_file);
     RUN(rollback_leaves_nothing);
     RUN(a_rollback_forgets_the_seqs_of_its_leads);
     RUN(full_sync_commit_survives_reopen);

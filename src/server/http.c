@@ -132,6 +132,24 @@ static const route routes[] = {
 static const char *const method_names[] = { "GET, HEAD", "POST", "PUT" };   /* for Allow */
 static const char *const verbs[] = { "GET", "POST", "PUT" };
 
+/* What unescape() makes of "%2F" (a byte that is never UTF-8). */
+#define ESCAPED_SLASH '\xFE'
+
+/* S (at most N bytes) for a message: an escaped slash shown as %2F. */
+static const char *shown(const char *s, size_t n, char *out, size_t outlen) {
+    size_t w = 0;
+    for (size_t i = 0; i < n && s[i] && w + 4 < outlen; i++) {
+        if (s[i] == ESCAPED_SLASH) {
+            memcpy(out + w, "%2F", 3);
+            w += 3;
+        } else {
+            out[w++] = s[i];
+        }
+    }
+    out[w] = '\0';
+    return out;
+}
+
 /* Matches PATH against PATTERN; on a match sets *param / *plen to the
  * segment '*' stood for (NULL / 0 when the pattern has none). */
 static bool match(const char *pattern, const char *path, const char **param, size_t *plen) {
@@ -250,8 +268,10 @@ static void find_route(conn_req *r, const char *url) {
             plen = n;
         }
     }
+    char show[256];
     if (!any) {
-        lr_reply_error(&r->rep, 404, "not_found", "no route for %.200s", url);
+        lr_reply_error(&r->rep, 404, "not_found", "no route for %s",
+                       shown(url, 200, show, sizeof show));
         return;
     }
     if (!r->rt) {
@@ -260,28 +280,30 @@ static void find_route(conn_req *r, const char *url) {
             if (methods[m])
                 w += (size_t)snprintf(r->allow + w, sizeof r->allow - w, "%s%s", w ? ", " : "",
                                       method_names[m]);
-        lr_reply_error(&r->rep, 405, "method_not_allowed", "%.200s does not take this method (allowed: %s)",
-                       url, r->allow);
+        lr_reply_error(&r->rep, 405, "method_not_allowed", "%s does not take this method (allowed: %s)",
+                       shown(url, 200, show, sizeof show), r->allow);
         r->rep.allow = r->allow;
         return;
     }
     if (!param) return;
-    if (plen > PARAM_MAX || !lr_utf8_valid(param, plen)) {
+    if (!(r->param = strndup(param, plen))) {
+        lr_reply_error(&r->rep, 500, "internal", "out of memory");
+        r->rt = NULL;
+        return;
+    }
+    for (char *p = r->param; (p = strchr(p, ESCAPED_SLASH)) != NULL; p++) *p = '/';
+    if (plen > PARAM_MAX || !lr_utf8_valid(r->param, plen)) {
         lr_reply_error(&r->rep, 400, "invalid_request",
                        "the id in the path must be valid UTF-8 of at most %d bytes", PARAM_MAX);
         r->rt = NULL;
         return;
     }
     for (size_t i = 0; i < plen; i++) {
-        if ((unsigned char)param[i] < 0x20 || param[i] == 0x7F) {
+        if ((unsigned char)r->param[i] < 0x20 || r->param[i] == 0x7F) {
             lr_reply_error(&r->rep, 400, "invalid_request", "the id in the path has a control character");
             r->rt = NULL;
             return;
         }
-    }
-    if (!(r->param = strndup(param, plen))) {
-        lr_reply_error(&r->rep, 500, "internal", "out of memory");
-        r->rt = NULL;
     }
 }
 
@@ -365,7 +387,9 @@ static bool begin(lr_http *h, struct MHD_Connection *c, const char *url, const c
     return body_coming && (announced > DISCARD_MAX || (ex && strcasecmp(ex, "100-continue") == 0));
 }
 
-/* Collects the query arguments into REQ (at most LR_HTTP_MAX_ARGS). */
+/* Collects the query arguments into REQ (at most LR_HTTP_MAX_ARGS). An
+ * escaped slash becomes '/' again, in the bytes unescape() rewrote in
+ * place (MHD's own buffer, const to us only in this callback's type). */
 static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
                                    const char *value) {
     lr_req *req = cls;
@@ -374,6 +398,8 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
         req->nargs++;               /* marks the overflow */
         return MHD_NO;
     }
+    for (char *p = (char *)key; (p = strchr(p, ESCAPED_SLASH)) != NULL; p++) *p = '/';
+    for (char *p = (char *)value; value && (p = strchr(p, ESCAPED_SLASH)) != NULL; p++) *p = '/';
     req->args[req->nargs].name = key;
     req->args[req->nargs].value = value ? value : "";
     req->nargs++;
@@ -545,14 +571,27 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     pthread_mutex_unlock(&h->mu);
 }
 
-/* MHD's unescaping of the path and the query, except that "%00" becomes
- * the byte 0xFF: a NUL would end the text there (the path and the
- * arguments are read as C strings: /v1/leads/L1%00x would be L1), 0xFF is
- * never UTF-8, which every check of a path id or an argument refuses. */
+/* MHD's unescaping of the path and the query, except for two bytes that
+ * are never UTF-8:
+ *   - "%00" becomes 0xFF: a NUL would end the text there (the path and the
+ *     arguments are read as C strings: /v1/leads/L1%00x would be L1), and
+ *     every check of a path id or an argument refuses 0xFF;
+ *   - "%2F" becomes ESCAPED_SLASH, so that a '/' inside an id (a lead
+ *     "2026/11/0042" is /v1/leads/2026%2F11%2F0042) does not split the
+ *     path: find_route() and collect_arg() make it '/' again. A raw
+ *     or escaped ("%FE") ESCAPED_SLASH byte becomes 0xFF (refused, as
+ *     before).
+ * MHD calls this for the path and for each query argument alike. */
 static size_t unescape(void *cls, struct MHD_Connection *c, char *s) {
     (void)cls;
     (void)c;
-    for (char *p = s; (p = strstr(p, "%00")) != NULL; p += 3) p[1] = p[2] = 'F';
+    for (char *p = s; (p = strchr(p, ESCAPED_SLASH)) != NULL; p++) *p = (char)0xFF;
+    for (char *p = s; (p = strchr(p, '%')) != NULL; p++) {
+        if ((p[1] == '0' && p[2] == '0') || ((p[1] == 'F' || p[1] == 'f') && (p[2] == 'E' || p[2] == 'e')))
+            p[1] = p[2] = 'F';
+        else if (p[1] == '2' && (p[2] == 'F' || p[2] == 'f'))
+            p[1] = 'F', p[2] = 'E';
+    }
     return MHD_http_unescape(s);
 }
 

@@ -630,6 +630,35 @@ metrics_are_prometheus_text() {
     done
 }
 
+# An id with a '/' (a lead "2026/11/0042") is named in a path with %2F;
+# an unescaped '/' splits the path, as anywhere.
+a_lead_id_with_a_slash_is_named_with_2F() {
+    api POST /v1/leads '{"id":"2026/11/0042","source":"web/form"}'
+    expect_code 201
+    api GET /v1/leads/2026%2F11%2F0042
+    expect_code 200
+    expect_jq '{id, source}' '{"id":"2026/11/0042","source":"web/form"}'
+    api GET '/v1/leads?source=web%2Fform'
+    expect_jq '[.leads[].id]' '["2026/11/0042"]'
+    api POST /v1/leads/2026%2f11%2f0042/progress '{"status":"won"}'
+    expect_code 200
+    expect_jq '[.decisions[] | {lead, action}]' '[{"lead":"2026/11/0042","action":"closed"}]'
+    api GET /v1/leads/2026/11/0042
+    expect_error 404 not_found
+    expect_jq .error.message '"no route for /v1/leads/2026/11/0042"'
+    api GET /v1/leads/2026%2F11/progress/x
+    expect_error 404 not_found
+    expect_jq .error.message '"no route for /v1/leads/2026%2F11/progress/x"'
+    # the byte 0xFE (what the server turns %2F into), raw or escaped, is no
+    # slash: it is not UTF-8
+    api GET "/v1/leads/2026$(printf '\376')11"
+    expect_error 400 invalid_request
+    api GET /v1/leads/2026%FE11%fe0042
+    expect_error 400 invalid_request
+    api GET '/v1/leads?source=web%FEform'
+    expect_error 400 invalid_request
+}
+
 sigterm_stops_the_server_with_exit_0() {
     srv_term S
     [ "$srv_rc" -eq 0 ] || { fail "exit status $srv_rc after SIGTERM"; show stderr "$SRV/S.err"; }
@@ -665,5 +694,6 @@ tcase put_invalid_config_is_422_with_every_error_and_the_old_one_stays
 tcase stats_count_leads_and_decisions_as_the_leads_show_them
 tcase metrics_are_prometheus_text
 tcase idempotency_key_replays_the_reply_and_refuses_another_body
+tcase a_lead_id_with_a_slash_is_named_with_2F
 tcase sigterm_stops_the_server_with_exit_0
 finish

@@ -97,6 +97,12 @@ typedef struct lr_lead {
 /* Frees everything a lead owns, then the lead itself. Accepts NULL. */
 void lr_lead_free(lr_lead *lead);
 
+/* Whether ID has no control character (U+0000-U+001F, U+007F): what a
+ * new lead's id must be, so that a path can name it (the API refuses
+ * control characters in paths). `serve` and `route` refuse other ids;
+ * a journal replays whatever it holds. */
+bool lr_lead_id_nameable(const char *id);
+
 /* Replaces string field F (< LR_LF__STRCOUNT) with a copy of VALUE (NULL
  * clears it). Returns LR_OK or LR_ENOMEM (the lead unchanged). */
 int lr_lead_set_str(lr_lead *lead, lr_lead_field f, const char *value);

@@ -220,6 +220,12 @@ static int route_lines(route_run *run, lr_engine *eng, cli_lines *r, const char 
         lr_event ev;
         err[0] = '\0';
         rc = lr_event_parse(line, len, &ev, err, sizeof err);
+        if (rc == LR_OK && ev.type == LR_EV_LEAD && !lr_lead_id_nameable(lr_lead_id(ev.lead))) {
+            snprintf(err, sizeof err, "'id' must not contain a control character (the lead "
+                     "could not be named in a path)");
+            lr_event_release(&ev);
+            rc = LR_EINVAL;
+        }
         if (rc != LR_OK) {
             run->tally.rejected++;
             report_line(name, r->lineno, rc, err);

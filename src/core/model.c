@@ -58,6 +58,12 @@ static bool is_packed(const lr_lead *lead, const char *s) {
     return s >= base && s < base + lead->packed;
 }
 
+bool lr_lead_id_nameable(const char *id) {
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        if (*p < 0x20 || *p == 0x7F) return false;
+    return true;
+}
+
 void lr_lead_free(lr_lead *lead) {
     if (!lead) return;
     for (int i = 0; i < LR_LF__STRCOUNT; i++)

@@ -150,14 +150,6 @@ static int canonical_hash(const json_t *v, unsigned char out[32]) {
 
 /* Fills IT from element V (text T): event, hash, or the item's error.
  * LEADS_ONLY refuses other event types. Returns LR_OK or LR_ENOMEM. */
-/* Whether a new lead's ID may be named in a path (GET /v1/leads/{id}
- * refuses control characters): a lead that could not be is refused. */
-static bool id_nameable(const char *id) {
-    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
-        if (*p < 0x20 || *p == 0x7F) return false;
-    return true;
-}
-
 static int make_item(lr_cmd_item *it, json_t *v, slice t, bool leads_only) {
     memset(it, 0, sizeof *it);
     it->body = t.p;
@@ -170,7 +162,7 @@ static int make_item(lr_cmd_item *it, json_t *v, slice t, bool leads_only) {
                  lr_event_type_names[it->ev.type]);
         lr_event_release(&it->ev);
         rc = LR_EINVAL;
-    } else if (rc == LR_OK && it->ev.type == LR_EV_LEAD && !id_nameable(lr_lead_id(it->ev.lead))) {
+    } else if (rc == LR_OK && it->ev.type == LR_EV_LEAD && !lr_lead_id_nameable(lr_lead_id(it->ev.lead))) {
         snprintf(it->err_msg, sizeof it->err_msg,
                  "'id' must not contain a control character (the lead could not be named in a path)");
         lr_event_release(&it->ev);
@@ -323,7 +315,7 @@ static void simple(const lr_req *req, lr_reply *rep, lr_cmd_type type) {
 static bool plain_lead(const lr_req *req, lr_cmd *cmd) {
     lr_event ev;
     if (!lr_event_parse_plain(req->body, req->len, &ev)) return false;
-    if (!id_nameable(lr_lead_id(ev.lead))) {       /* the long way says why */
+    if (!lr_lead_id_nameable(lr_lead_id(ev.lead))) {       /* the long way says why */
         lr_event_release(&ev);
         return false;
     }

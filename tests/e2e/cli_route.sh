@@ -59,13 +59,15 @@ route_bad_json_line_is_reported_the_rest_routed_exit_1() {
 route_invalid_event_names_line_and_field() {
     rr_config
     printf '%s\n' '{"id":"L1"}' '{"type":"agent","status":"away"}' '{"id":"L2","score":"high"}' \
-        '{"type":"teleport"}' '{"id":"L3"}' >"$T/events.jsonl"
+        '{"type":"teleport"}' '{"id":"L3"}' '{"id":"L\u00014"}' >"$T/events.jsonl"
     lr route --config "$T/c.yaml" "$T/events.jsonl"
     expect_status 1
     expect_err_has "events.jsonl:2: invalid event: 'agent' is required"
     expect_err_has "events.jsonl:3: invalid event: 'score' must be a number"
     expect_err_has "events.jsonl:4: invalid event: unknown event type 'teleport'"
-    expect_lines 3 "$T/err"
+    # as the server refuses it: no path could name the lead
+    expect_err_has "events.jsonl:6: invalid event: 'id' must not contain a control character"
+    expect_lines 4 "$T/err"
     { rr_line $EPOCH L1 alice; rr_line $EPOCH L3 bob; } | expect_out
 }
 

@@ -273,14 +273,15 @@ int lr_store_add_delivery(lr_store *s, int64_t decision, lr_time at, int64_t aft
 
 /* Records an attempt's outcome: STATUS ("delivered", "retrying", "dead",
  * "cancelled"), ATTEMPTS so far, NEXT_AT (retrying), AT the time of the
- * outcome, WINDOW_FROM the start of its retry window, PICKED when the
- * attempt was picked (LR_TIME_NONE: not known), HTTP_STATUS (0 when there
- * was no answer) and ERROR (NULL when none); PREV gets the status it had.
+ * outcome, WINDOW_FROM the start of its retry window, REPLAYS the job's
+ * replays as the attempt read them, HTTP_STATUS (0 when there was no
+ * answer) and ERROR (NULL when none); PREV gets the status it had.
  * LR_ENOENT when there is no such delivery, it is no longer open (pending
  * or retrying: an outcome never overwrites another), or it was replayed
- * (lr_store_delivery_retry) after PICKED: the replay is sent anew. */
+ * (lr_store_delivery_retry) since the attempt read it, even by a replay
+ * not yet committed then: the replay is sent anew. */
 int lr_store_delivery_result(lr_store *s, int64_t id, const char *status, int attempts,
-                             lr_time next_at, lr_time at, lr_time window_from, lr_time picked,
+                             lr_time next_at, lr_time at, lr_time window_from, int64_t replays,
                              int http_status, const char *error, char prev[16]);
 
 /* Makes delivery ID pending again, due at NOW, its retry window restarted
@@ -296,6 +297,7 @@ typedef struct lr_delivery_job {
     int attempts;
     lr_time created_at;             /* the decision's time */
     lr_time window_from;            /* retries stop retry_for after this */
+    int64_t replays;                /* how often it was replayed (its outcome's check) */
     const char *decision_json;      /* the decision as stored */
     size_t decision_len;
     const char *lead_json;          /* the lead as received, or NULL */

@@ -72,8 +72,8 @@ typedef struct xfer_item {
     int64_t id;
     int attempts;                   /* before this one */
     lr_time window_from;
-    lr_time picked;                 /* when this attempt was picked: a replay since
-                                       makes its outcome stale */
+    int64_t replays;                /* the delivery's replays as read: a replay
+                                       since makes its outcome stale */
 } xfer_item;
 
 typedef struct xfer {
@@ -710,7 +710,7 @@ static void finish(lr_dispatcher *d, xfer *x, CURLcode code) {
         r->at = now;
         r->next_at = LR_TIME_NONE;
         r->window_from = it->window_from;
-        r->picked = it->picked;
+        r->replays = it->replays;
         bool answered = classify(x, code, r, now);
         if (!counted) breaker_count(d, x->ch, answered, now);
         counted = true;
@@ -814,7 +814,7 @@ static void add_item(const pick *p, xfer *x, const lr_delivery_job *j) {
     x->items[x->n++] = (xfer_item){
         .id = j->id, .attempts = j->attempts,
         .window_from = j->attempts == 0 && j->window_from < p->now ? p->now : j->window_from,
-        .picked = p->now,
+        .replays = j->replays,
     };
 }
 
@@ -838,7 +838,7 @@ static lr_delivery_result *unsent(const pick *p, const xfer_item *it, const char
     if (r)
         *r = (lr_delivery_result){ .id = it->id, .attempts = it->attempts, .status = status,
                                    .at = p->now, .next_at = LR_TIME_NONE,
-                                   .window_from = it->window_from, .picked = it->picked };
+                                   .window_from = it->window_from, .replays = it->replays };
     return r;
 }
 

@@ -45,8 +45,8 @@ typedef struct lr_delivery_result {
     lr_time next_at;                /* "retrying": when the next attempt is due */
     lr_time at;                     /* when the attempt ended */
     lr_time window_from;            /* retries stop retry_for after this */
-    lr_time picked;                 /* when the attempt was picked (a replay of the
-                                       delivery since then makes this outcome stale) */
+    int64_t replays;                /* the delivery's replays when it was picked (a
+                                       replay since then makes this outcome stale) */
     int http_status;                /* the answer's status (SMTP: reply code); 0: none */
     char error[300];                /* what went wrong, "" when delivered */
 } lr_delivery_result;

@@ -217,7 +217,7 @@ void lr_outbox_record(lr_service *svc, lr_delivery_result *list, int64_t **ids, 
         next = r->next;
         char prev[16];
         int rc = lr_store_delivery_result(svc->store, r->id, r->status, r->attempts, r->next_at,
-                                          r->at, r->window_from, r->picked, r->http_status,
+                                          r->at, r->window_from, r->replays, r->http_status,
                                           r->error[0] ? r->error : NULL, prev);
         if (rc != LR_ENOENT) fatal_if(svc, "recording a delivery", rc);
         if (rc == LR_OK) {                  /* else: settled already, nothing to count */

@@ -97,7 +97,7 @@ static int status_of(lr_store *s, int64_t id, char prev[16]) {
 }
 
 int lr_store_delivery_result(lr_store *s, int64_t id, const char *status, int attempts,
-                             lr_time next_at, lr_time at, lr_time window_from, lr_time picked,
+                             lr_time next_at, lr_time at, lr_time window_from, int64_t replays,
                              int http_status, const char *error, char prev[16]) {
     lr_sq_defer_drain(s);
     if (!status || !known_status(status)) return LR_EINVAL;
@@ -114,7 +114,7 @@ int lr_store_delivery_result(lr_store *s, int64_t id, const char *status, int at
         b = http_status ? sqlite3_bind_int(st, 6, http_status) : sqlite3_bind_null(st, 6);
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 7, error);
     if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 8, window_from == LR_TIME_NONE ? at : window_from);
-    if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 9, picked == LR_TIME_NONE ? INT64_MAX : picked);
+    if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 9, replays);
     return update_one(s, st, b);
 }
 
@@ -134,9 +134,9 @@ static int id_cmp(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* The first eight columns of DLV_JOB and DLV_DUE, as a job without
- * bodies. */
-static lr_delivery_job job_row(sqlite3_stmt *st) {
+/* The first eight columns of DLV_JOB and DLV_DUE, and the replays in
+ * column REPLAYS, as a job without bodies. */
+static lr_delivery_job job_row(sqlite3_stmt *st, int replays) {
     return (lr_delivery_job){
         .id = sqlite3_column_int64(st, 0),
         .lead = col_str(st, 1),
@@ -146,6 +146,7 @@ static lr_delivery_job job_row(sqlite3_stmt *st) {
         .attempts = sqlite3_column_int(st, 5),
         .created_at = sqlite3_column_int64(st, 6),
         .window_from = sqlite3_column_int64(st, 7),
+        .replays = sqlite3_column_int64(st, replays),
     };
 }
 
@@ -157,7 +158,7 @@ static int one_job(lr_store *s, int64_t id, lr_store_job_cb cb, void *ud) {
     int b = sqlite3_bind_int64(st, 1, id);
     int stop = 0, urc = LR_OK;
     if (b == SQLITE_OK && (b = sqlite3_step(st)) == SQLITE_ROW) {
-        lr_delivery_job j = job_row(st);
+        lr_delivery_job j = job_row(st, 13);
         lr_buf_reset(&s->unpacked);
         urc = lr_sq_unpack_decision(s, st, 8, sqlite3_column_int(st, 12) != 0, &s->unpacked);
         if (urc == LR_EDAMAGED) {   /* the caller settles it: it cannot be sent */
@@ -240,7 +241,7 @@ static int hand_rows(lr_store *s, sqlite3_stmt *st, int b, int limit, const int6
         /* a conditional one is read whole: moved_on needs the decisions */
         d->whole = sqlite3_column_int(st, 8) != 0 || !known || !known(id, ud);
         if (d->whole) continue;                     /* only its id is used */
-        d->job = job_row(st);                       /* strings: set from the arena below */
+        d->job = job_row(st, 9);                    /* strings: set from the arena below */
         for (int k = 0; k < 4; k++) d->str[k] = keep_str(&arena, st, 1 + k, &mrc);
     }
     int rc = lr_sq_finish(s, st, b);

@@ -19,7 +19,7 @@
  * that triggers a checkpoint waits for it (with FULL, a write and fsync
  * of up to 40 MiB to the database file).
  *
- * Schema, version 12 (PRAGMA user_version; MIGRATIONS[] below moves a file
+ * Schema, version 13 (PRAGMA user_version; MIGRATIONS[] below moves a file
  * from each version to the next, one transaction per step):
  *
  *   events(seq INTEGER PRIMARY KEY, at, type, lead, body)
@@ -88,7 +88,7 @@
  *   deliveries(id INTEGER PRIMARY KEY, decision, lead, action, agent,
  *              channel, recipient, status, attempts, created_at,
  *              window_from, next_at, updated_at, delivered_at,
- *              last_status, last_error, cond, brief)
+ *              last_status, last_error, cond, brief, replays)
  *       the outbox (deliveries.c): one row per notification of a decision,
  *       written with it; brief: its decision is sent without why's
  *       candidates (a webhook's `why: brief` when it was made, so that a
@@ -141,7 +141,7 @@
 #include <string.h>
 #include <time.h>
 
-#define SCHEMA_VERSION 12
+#define SCHEMA_VERSION 13
 #define WAL_CHECKPOINT_BYTES (40 * 1024 * 1024)  /* the writer checkpoints past this */
 #define LR_SQ_PAGE_SIZE "16384"                  /* of a new store (configure()) */
 
@@ -237,6 +237,9 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
     "  WITHOUT ROWID;"
     "INSERT OR IGNORE INTO engine_marks(name, seq)"
     "  SELECT 'rotations_kept_from', coalesce(max(seq), 0) + 1 FROM events;",
+    /* 12 -> 13: how often each delivery was replayed: an attempt's outcome
+     * counts only while the row has the replays its attempt read */
+    "ALTER TABLE deliveries ADD COLUMN replays INTEGER NOT NULL DEFAULT 0;",
 };
 
 static const char *const STMT_SQL[SQ__COUNT] = {

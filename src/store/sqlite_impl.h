@@ -163,15 +163,15 @@
                   " updated_at = ?5, last_status = ?6, last_error = ?7, window_from = ?8," \
                   " delivered_at = CASE WHEN ?2 = 'delivered' THEN ?5 ELSE delivered_at END" \
                   " WHERE id = ?1 AND " LR_SQ_DLV_OPEN                          \
-                  " AND (updated_at IS NULL OR updated_at <= ?9)")              \
+                  " AND replays = ?9")                                          \
     X(DLV_RETRY, "UPDATE deliveries SET status = 'pending', next_at = ?2, window_from = ?2," \
-                 " updated_at = ?2 WHERE id = ?1")                              \
+                 " updated_at = ?2, replays = replays + 1 WHERE id = ?1")       \
     X(DLV_DUE, "SELECT id, lead, action, agent, recipient, attempts, created_at," \
-               " window_from, cond FROM deliveries"                              \
+               " window_from, cond, replays FROM deliveries"                     \
                " WHERE channel = ?1 AND " LR_SQ_DLV_QUEUED " AND next_at <= ?2" \
                " ORDER BY next_at, id LIMIT ?3")                                \
     X(DLV_FRESH, "SELECT id, lead, action, agent, recipient, attempts, created_at," \
-                 " window_from, cond FROM deliveries"                            \
+                 " window_from, cond, replays FROM deliveries"                   \
                  " WHERE id > ?2 AND id <= ?3 AND channel = ?1 AND " LR_SQ_DLV_FRESH \
                  " ORDER BY id LIMIT ?4")                                        \
     X(DLV_MARK_GET, "SELECT fresh_from FROM outbox_marks WHERE channel = ?1")   \
@@ -181,7 +181,8 @@
     X(DLV_JOB, "SELECT d.id, d.lead, d.action, d.agent, d.recipient, d.attempts," \
                " d.created_at, d.window_from, dc.body, dc.why, l.body,"         \
                " d.cond AND EXISTS (SELECT 1 FROM decisions d2"                 \
-               "   WHERE d2.lead_seq = dc.lead_seq AND d2.id > dc.id), d.brief"  \
+               "   WHERE d2.lead_seq = dc.lead_seq AND d2.id > dc.id), d.brief,"  \
+               " d.replays"                                                     \
                " FROM deliveries d JOIN decisions dc ON dc.id = d.decision"     \
                " LEFT JOIN leads l ON l.seq = dc.lead_seq WHERE d.id = ?1")     \
     X(DLV_NEXT, "SELECT min(next_at) FROM deliveries WHERE channel = ?1 AND " LR_SQ_DLV_QUEUED) \

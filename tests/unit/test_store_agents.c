@@ -359,11 +359,12 @@ TEST(a_schema_8_file_gets_its_lists) {
     model *m;
     old_file(&d, &m, "DROP INDEX lead_agent_blocks_open;"
                      " ALTER TABLE lead_agent_blocks DROP COLUMN seqs;"
+                     " ALTER TABLE deliveries DROP COLUMN replays;"
                      " PRAGMA user_version = 8;");
     int v[3];
     one_row(d.path, "SELECT (SELECT user_version FROM pragma_user_version),"
                     " count(DISTINCT block) FROM lead_agent_blocks WHERE seqs IS NULL", v);
-    CHECK_EQ_INT(v[0], 12);
+    CHECK_EQ_INT(v[0], 13);
     CHECK(v[1] <= 1);                           /* the newest block only */
     and_on(&d, m);
 }
@@ -376,9 +377,10 @@ TEST(a_schema_10_file_gets_its_source_blocks) {
     model *m;
     old_file(&d, &m, "DROP TABLE lead_source_blocks;"
                      " CREATE INDEX leads_source ON leads(source);"
+                     " ALTER TABLE deliveries DROP COLUMN replays;"
                      " PRAGMA user_version = 10;");
     int v[3];
-    one_row(d.path, "SELECT (SELECT user_version FROM pragma_user_version) = 12"
+    one_row(d.path, "SELECT (SELECT user_version FROM pragma_user_version) = 13"
                     " AND (SELECT count(*) FROM sqlite_schema WHERE name = 'leads_source') = 0"
                     " AND (SELECT count(*) FROM lead_source_blocks) >= 2,"
                     /* open: the rows of the newest lead's block, all of them, and no other */

@@ -52,6 +52,7 @@ static void lead_and_decision(lr_store *s, int64_t seq, const char *id, const ch
 typedef struct seen {
     int64_t ids[8];
     bool moved[8];
+    int64_t replays[8];
     char lead_json[8][64];
     int n;
 } seen;
@@ -61,6 +62,7 @@ static int collect(const lr_delivery_job *j, void *ud) {
     if (v->n < 8) {
         v->ids[v->n] = j->id;
         v->moved[v->n] = j->moved_on;
+        v->replays[v->n] = j->replays;
         snprintf(v->lead_json[v->n], sizeof v->lead_json[0], "%.*s", (int)j->lead_len,
                  j->lead_json ? j->lead_json : "");
         v->n++;
@@ -159,11 +161,11 @@ TEST(fresh_deliveries_come_by_id_and_retries_by_due_time) {
     /* outcomes: delivered leaves; retrying comes back through the due query at next_at */
     CHECK_EQ_INT(lr_store_begin(s), LR_OK);
     CHECK_EQ_INT(lr_store_delivery_result(s, a, "delivered", 1, LR_TIME_NONE, T0 + 20, T0,
-                                          LR_TIME_NONE, 200, NULL, prev),
+                                          0, 200, NULL, prev),
                  LR_OK);
     CHECK_EQ_INT(lr_store_delivery_result(s, b, "retrying", 1, T0 + 5000, T0 + 20, T0,
-                                          LR_TIME_NONE, 503, "answered 503", prev), LR_OK);
-    CHECK_EQ_INT(lr_store_delivery_result(s, 999, "dead", 1, LR_TIME_NONE, T0, T0, LR_TIME_NONE,
+                                          0, 503, "answered 503", prev), LR_OK);
+    CHECK_EQ_INT(lr_store_delivery_result(s, 999, "dead", 1, LR_TIME_NONE, T0, T0, 0,
                                           0, "x", prev), LR_ENOENT);
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     v = (seen){ 0 };
@@ -227,7 +229,7 @@ TEST(delivery_json_and_pages) {
                                        "dead", "agent 'bob' has no email in the config", false, &b),
                  LR_OK);
     CHECK_EQ_INT(lr_store_delivery_result(s, a, "delivered", 2, LR_TIME_NONE, T0 + 1500, T0,
-                                          LR_TIME_NONE, 204, NULL, prev), LR_OK);
+                                          0, 204, NULL, prev), LR_OK);
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     lr_buf out = LR_BUF_INIT;
     CHECK_EQ_INT(lr_store_delivery_json(s, a, &out), LR_OK);
@@ -272,11 +274,11 @@ TEST(retry_makes_a_dead_delivery_pending_again) {
     lead_and_decision(s, 1, "L1", "assigned", T0, &d1);
     CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "ann", "crm", NULL,
                                        "pending", NULL, false, &a), LR_OK);
-    CHECK_EQ_INT(lr_store_delivery_result(s, a, "dead", 1, LR_TIME_NONE, T0 + 100, T0, T0 + 10,
+    CHECK_EQ_INT(lr_store_delivery_result(s, a, "dead", 1, LR_TIME_NONE, T0 + 100, T0, 0,
                                           410, "answered 410", prev), LR_OK);
     /* a second outcome of a settled delivery is refused */
     CHECK_EQ_INT(lr_store_delivery_result(s, a, "delivered", 2, LR_TIME_NONE, T0 + 200, T0,
-                                          T0 + 150, 200, NULL, prev), LR_ENOENT);
+                                          0, 200, NULL, prev), LR_ENOENT);
     CHECK_EQ_STR(prev, "dead");
     CHECK_EQ_INT(lr_store_delivery_retry(s, a, T0 + 60000, prev), LR_OK);
     CHECK_EQ_STR(prev, "dead");
@@ -301,24 +303,69 @@ TEST(an_outcome_picked_before_a_replay_is_stale) {
     lead_and_decision(s, 1, "L1", "assigned", T0, &d1);
     CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "ann", "crm", NULL,
                                        "pending", NULL, false, &a), LR_OK);
-    /* picked at T0 + 10; replayed at T0 + 50; its 410 comes at T0 + 4000 */
+    /* picked (no replay yet); replayed at T0 + 50; its 410 comes at T0 + 4000 */
     CHECK_EQ_INT(lr_store_delivery_retry(s, a, T0 + 50, prev), LR_OK);
-    CHECK_EQ_INT(lr_store_delivery_result(s, a, "dead", 1, LR_TIME_NONE, T0 + 4000, T0, T0 + 10,
+    CHECK_EQ_INT(lr_store_delivery_result(s, a, "dead", 1, LR_TIME_NONE, T0 + 4000, T0, 0,
                                           410, "answered 410", prev), LR_ENOENT);
     CHECK_EQ_STR(prev, "pending");
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     seen v = { 0 };
     CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 4001, 10, NULL, 0, NULL, collect, &v), LR_OK);
     CHECK_EQ_INT(v.n, 1);                       /* still due: the replay goes out */
+    CHECK_EQ_INT(v.replays[0], 1);
     CHECK_EQ_INT(lr_store_begin(s), LR_OK);
     CHECK_EQ_INT(lr_store_delivery_result(s, a, "delivered", 1, LR_TIME_NONE, T0 + 4100, T0 + 4001,
-                                          T0 + 4001, 200, NULL, prev), LR_OK);
+                                          v.replays[0], 200, NULL, prev), LR_OK);
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     lr_buf out = LR_BUF_INIT;
     CHECK_EQ_INT(lr_store_delivery_json(s, a, &out), LR_OK);
     CHECK(strstr(out.data, "\"status\":\"delivered\"") != NULL);
     lr_buf_release(&out);
     remove_db(s);
+}
+
+/* The dispatcher reads a due delivery on its own handle while the writer
+ * has replayed it and not yet committed: the attempt was picked after the
+ * replay by the clock, yet from a snapshot without it. Its outcome is
+ * stale all the same, and the replay (a new retry window) stays. */
+TEST(an_outcome_read_before_a_replay_committed_is_stale) {
+    lr_store *w = open_new();
+    if (!w) { CHECK(0); return; }
+    char err[256] = "", prev[16] = "";
+    lr_store *r = NULL;
+    CHECK_EQ_INT(lr_store_open(path_, LR_SYNC_OFF, &r, err, sizeof err), LR_OK);
+    if (!r) { remove_db(w); return; }
+    int64_t d1, a;
+    CHECK_EQ_INT(lr_store_begin(w), LR_OK);
+    lead_and_decision(w, 1, "L1", "assigned", T0, &d1);
+    CHECK_EQ_INT(lr_store_add_delivery(w, d1, T0, 0, "L1", "assigned", "ann", "crm", NULL,
+                                       "pending", NULL, false, &a), LR_OK);
+    CHECK_EQ_INT(lr_store_delivery_result(w, a, "retrying", 1, T0 + 1000, T0 + 10, T0, 0, 503,
+                                          "answered 503", prev), LR_OK);
+    CHECK_EQ_INT(lr_store_commit(w), LR_OK);
+    /* the replay at T0 + 5000, in a transaction not yet committed ... */
+    CHECK_EQ_INT(lr_store_begin(w), LR_OK);
+    CHECK_EQ_INT(lr_store_delivery_retry(w, a, T0 + 5000, prev), LR_OK);
+    /* ... while the dispatcher picks it at T0 + 5001, due anyway */
+    seen v = { 0 };
+    CHECK_EQ_INT(lr_store_read_begin(r), LR_OK);
+    CHECK_EQ_INT(lr_store_due_deliveries(r, "crm", T0 + 5001, 10, NULL, 0, NULL, collect, &v), LR_OK);
+    lr_store_read_end(r);
+    CHECK_EQ_INT(v.n, 1);
+    CHECK_EQ_INT(v.replays[0], 0);
+    CHECK_EQ_INT(lr_store_commit(w), LR_OK);
+    /* its 503, with the window it read (from T0), comes after the commit */
+    CHECK_EQ_INT(lr_store_begin(w), LR_OK);
+    CHECK_EQ_INT(lr_store_delivery_result(w, a, "dead", 2, LR_TIME_NONE, T0 + 5100, T0,
+                                          v.replays[0], 503, "answered 503", prev), LR_ENOENT);
+    CHECK_EQ_INT(lr_store_commit(w), LR_OK);
+    lr_buf out = LR_BUF_INIT;
+    CHECK_EQ_INT(lr_store_delivery_json(w, a, &out), LR_OK);
+    CHECK(strstr(out.data, "\"status\":\"pending\"") != NULL);
+    CHECK(strstr(out.data, "\"attempts\":1,") != NULL);
+    lr_buf_release(&out);
+    lr_store_close(r);
+    remove_db(w);
 }
 
 TEST(a_delayed_notice_knows_when_its_lead_moved_on) {
@@ -494,6 +541,7 @@ int main(void) {
     RUN(delivery_json_and_pages);
     RUN(retry_makes_a_dead_delivery_pending_again);
     RUN(an_outcome_picked_before_a_replay_is_stale);
+    RUN(an_outcome_read_before_a_replay_committed_is_stale);
     RUN(a_delayed_notice_knows_when_its_lead_moved_on);
     RUN(a_known_delivery_comes_without_its_bodies_unless_conditional);
     RUN(a_read_transaction_keeps_one_snapshot);

@@ -242,7 +242,8 @@ TEST(rotations_are_kept_from_the_first_entry_written_by_schema_12) {
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     lr_store_close(s);
     s = NULL;
-    CHECK_EQ_INT(sql("DROP TABLE engine_marks; PRAGMA user_version = 11;"), SQLITE_OK);
+    CHECK_EQ_INT(sql("DROP TABLE engine_marks; ALTER TABLE deliveries DROP COLUMN replays;"
+                     " PRAGMA user_version = 11;"), SQLITE_OK);
     s = reopen(s);                              /* 11 -> 12 */
     CHECK(s != NULL);
     if (!s) return;
@@ -262,6 +263,7 @@ TEST(a_schema_4_file_migrates_and_its_old_rows_read_as_stored) {
     /* back to what schema 4 was: no why column, the whole JSON in body, no
      * deliveries.brief, no lead_agent_blocks */
     CHECK_EQ_INT(sql("ALTER TABLE decisions DROP COLUMN why; ALTER TABLE deliveries DROP COLUMN brief;"
+                     " ALTER TABLE deliveries DROP COLUMN replays;"
                      " DROP TABLE lead_agent_blocks; PRAGMA user_version = 4;"), SQLITE_OK);
     s = reopen(s);                              /* migrates to the current version */
     CHECK(s != NULL);
@@ -274,7 +276,8 @@ TEST(a_schema_4_file_migrates_and_its_old_rows_read_as_stored) {
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     lr_store_close(s);
     s = NULL;
-    CHECK_EQ_INT(sql_int("PRAGMA user_version"), 12);
+    CHECK_EQ_INT(sql_int("PRAGMA user_version"), 13);
+    CHECK_EQ_INT(sql_int("SELECT count(*) FROM pragma_table_info('deliveries') WHERE name = 'replays'"), 1);
     CHECK_EQ_INT(sql_int("SELECT count(*) FROM sqlite_schema WHERE name = 'outbox_marks'"), 1);
     CHECK_EQ_INT(sql_int("SELECT instr(sql, 'updated_at IS NOT NULL') > 0 FROM sqlite_schema"
                          " WHERE name = 'deliveries_due'"), 1);

@@ -54,6 +54,8 @@ typedef struct cx_block cx_block;
 
 typedef struct cfg_ctx {
     const char *name;               /* file name used in messages */
+    const char *src;                /* the text being loaded (NULL: none) */
+    size_t srclen;
     cx_err *errs;
     size_t nerrs, errcap;
     bool oom;                       /* an allocation failed somewhere */

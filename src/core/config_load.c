@@ -504,7 +504,7 @@ static void errs_single(lr_config_errors *errs, const char *msg) {
 /* The common body of both loads: NAME for messages, PATH for cfg->path. */
 static int load(const char *text, size_t len, const char *name, const char *path,
                 bool replay, lr_config **out, lr_config_errors *errs) {
-    cfg_ctx cx = { .name = name, .replay = replay };
+    cfg_ctx cx = { .name = name, .src = text, .srclen = len, .replay = replay };
     lr_config *cfg = calloc(1, sizeof *cfg);
     if (!cfg || !(cfg->path = strdup(path))) {
         free(cfg);

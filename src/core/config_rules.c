@@ -45,8 +45,63 @@ static size_t utf8_chars(const char *s, size_t len) {
     return n;
 }
 
+/* The line of CX's source that starts at *P (advanced past it): its
+ * bytes without the line break; false at the end of the source. */
+static bool next_line(const cfg_ctx *cx, const char **p, const char **line, size_t *len) {
+    const char *end = cx->src + cx->srclen;
+    if (*p >= end) return false;
+    const char *eol = memchr(*p, '\n', (size_t)(end - *p));
+    if (!eol) eol = end;
+    *line = *p;
+    *len = (size_t)(eol - *p);
+    if (*len && (*p)[*len - 1] == '\r') --*len;
+    *p = eol < end ? eol + 1 : end;
+    return true;
+}
+
+/* Where byte BEFORE of block scalar N's text S (`when: |` or `>`) is in
+ * the file: *LINE and *COL (in characters), found by laying the block's
+ * lines, their indentation taken off, end to end (each line's text and
+ * one byte for its break). True only when the line found holds, at that
+ * place of S, the same text: a folded block whose blank lines were folded
+ * away, or an explicit indentation, leave the error at the block's start. */
+static bool block_position(const cfg_ctx *cx, const yn *n, const char *s, size_t before,
+                           int *line, int *col) {
+    if (!cx->src || n->line < 1) return false;
+    const char *p = cx->src, *text;
+    size_t len;
+    int ln = 1;
+    while (ln < n->line && next_line(cx, &p, &text, &len)) ln++;
+    if (ln != n->line) return false;
+    const char *first = p;          /* the indicator's line, when the mark is on it */
+    if (next_line(cx, &first, &text, &len)) {
+        size_t i = n->col >= 1 ? (size_t)n->col - 1 : 0;
+        while (i < len && text[i] == ' ') i++;
+        if (i < len && (text[i] == '|' || text[i] == '>')) { p = first; ln++; }
+    }
+    size_t off = 0, indent = SIZE_MAX;
+    while (off <= n->len && next_line(cx, &p, &text, &len)) {
+        size_t sp = 0;
+        while (sp < len && text[sp] == ' ') sp++;
+        if (indent == SIZE_MAX && sp < len) indent = sp;
+        size_t clen = indent != SIZE_MAX && len > indent ? len - indent : 0;
+        if (before <= off + clen) {
+            if (indent == SIZE_MAX || off + clen > n->len ||
+                memcmp(s + off, text + indent, clen) != 0)
+                return false;
+            *line = ln;
+            *col = (int)(indent + utf8_chars(text + indent, before - off)) + 1;
+            return true;
+        }
+        off += clen + 1;
+        ln++;
+    }
+    return false;
+}
+
 /* Compiles the `when` expression N into R; a compile error is reported at
- * the error's column within the scalar when the scalar is on one line. */
+ * the error's column within the scalar when the scalar is on one line, or
+ * at its line and column within a block scalar (`|`, `>`). */
 static void check_when(cfg_ctx *cx, const yn *n, const char *ctx, lr_rule_conf *r) {
     const char *s;
     if (!want_str(cx, n, ctx, "when", &s)) return;
@@ -63,14 +118,16 @@ static void check_when(cfg_ctx *cx, const yn *n, const char *ctx, lr_rule_conf *
      * the text's length). */
     size_t before = col >= 1 ? ((size_t)col - 1 < n->len ? (size_t)col - 1 : n->len) : 0;
     if (col >= 1) col = (int)utf8_chars(s, before) + 1;
-    int at = n->col;
+    int line = n->line, at = n->col;
     if (col >= 1 && (size_t)col <= utf8_chars(s, n->len) + 1 && n->end_line == n->line &&
         (n->style == YS_PLAIN || n->style == YS_QUOTED) &&
         (size_t)(n->end_col - n->col) == utf8_chars(s, n->len))
         at = n->col + col - 1;
+    else if (col >= 1 && n->style == YS_BLOCK)
+        block_position(cx, n, s, before, &line, &at);
     char clean[256];
     cx_quote(msg, strnlen(msg, sizeof msg), clean, sizeof clean);
-    cx_error(cx, n->line, at, "%s: when: column %d: %s", ctx, col, clean);
+    cx_error(cx, line, at, "%s: when: column %d: %s", ctx, col, clean);
 }
 
 static void lead_field_names(lr_buf *b) {

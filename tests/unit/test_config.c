@@ -902,7 +902,9 @@ TEST(fallback_loops_are_reported_once_each) {
 
 TEST(when_errors_point_into_the_expression) {
     /* plain and quoted scalars on one line: the column within the file;
-     * escapes or several lines: the scalar's own position */
+     * block scalars (| and >): the line and column within the file; escapes,
+     * several lines of a quoted scalar, a folded block whose blank lines
+     * were folded away: the scalar's own position */
     CHECK_EQ_STR(errors_of(BASE
                      "rules:\n"
                      "  - name: plain\n"
@@ -923,20 +925,38 @@ TEST(when_errors_point_into_the_expression) {
                      "  - {name: empty, pool: west, strategy: random, when: ''}\n"
                      "  - {name: escaped, pool: west, strategy: random, when: \"state == \\\"CA\\\" or scor\"}\n"
                      "  - {name: none, pool: west, strategy: random, when: }\n"
-                     "  - {name: utf8, pool: west, strategy: random, when: 'name == \"\xc3\xa9\xc3\xa9\" and scor'}\n"),
+                     "  - {name: utf8, pool: west, strategy: random, when: 'name == \"\xc3\xa9\xc3\xa9\" and scor'}\n"
+                     "  - name: folded\n"
+                     "    pool: west\n"
+                     "    strategy: random\n"
+                     "    when: >-\n"
+                     "      score > 1 and\n"
+                     "      state == \"\xc3\xa9\" and\n"
+                     "      \t scor\n"
+                     "  - name: gap\n"
+                     "    pool: west\n"
+                     "    strategy: random\n"
+                     "    when: >\n"
+                     "      score > 1\n"
+                     "\n"
+                     "      and scor\n"),
                  "t.yaml:10:27: rule 'plain': when: column 17: unknown field 'scor' "
                  "(custom fields are written fields.scor)\n"
                  "t.yaml:14:30: rule 'single': when: column 19: unknown field 'scor' "
                  "(custom fields are written fields.scor)\n"
                  "t.yaml:15:72: rule 'double': when: column 16: unknown field 'scor' "
                  "(custom fields are written fields.scor)\n"
-                 "t.yaml:20:1: rule 'block': when: column 15: unknown field 'scor' "
+                 "t.yaml:21:7: rule 'block': when: column 15: unknown field 'scor' "
                  "(custom fields are written fields.scor)\n"
                  "t.yaml:22:56: rule 'empty': when: column 1: unexpected end of expression\n"
                  "t.yaml:23:58: rule 'escaped': when: column 18: unknown field 'scor' "
                  "(custom fields are written fields.scor)\n"
                  "t.yaml:24:48: rule 'none': 'when' must be a string, got null\n"
                  "t.yaml:25:72: rule 'utf8': when: column 18: unknown field 'scor' "
+                 "(custom fields are written fields.scor)\n"
+                 "t.yaml:32:9: rule 'folded': when: column 34: unknown field 'scor' "
+                 "(custom fields are written fields.scor)\n"
+                 "t.yaml:37:1: rule 'gap': when: column 15: unknown field 'scor' "
                  "(custom fields are written fields.scor)");
 }
 

@@ -68,6 +68,10 @@ static bool next_line(const cfg_ctx *cx, const char **p, const char **line, size
 static bool block_position(const cfg_ctx *cx, const yn *n, const char *s, size_t before,
                            int *line, int *col) {
     if (!cx->src || n->line < 1) return false;
+    /* past the text's last line ("unexpected end"): the end of that line */
+    size_t trimmed = n->len;
+    while (trimmed > 0 && (s[trimmed - 1] == '\n' || s[trimmed - 1] == '\r')) trimmed--;
+    if (before > trimmed) before = trimmed;
     const char *p = cx->src, *text;
     size_t len;
     int ln = 1;

@@ -348,8 +348,10 @@ static void check_key(lr_http *h, struct MHD_Connection *c, conn_req *r, const c
     }
     r->authed = true;
     if (!(rt->roles & (1u << r->who.role))) {
-        lr_reply_error(&r->rep, 403, "forbidden", "an %s key may not call %s %.200s",
-                       lr_role_names[r->who.role], verbs[rt->method], url);
+        char show[256];
+        lr_reply_error(&r->rep, 403, "forbidden", "an %s key may not call %s %s",
+                       lr_role_names[r->who.role], verbs[rt->method],
+                       shown(url, 200, show, sizeof show));
         return;
     }
     if (r->who.role == LR_ROLE_AGENT && rt->agent_self && strcmp(r->param, r->who.agent) != 0)

@@ -142,6 +142,9 @@
 #include <time.h>
 
 #define SCHEMA_VERSION 13
+#define LR_SQ_APPLICATION_ID 1280468082              /* 0x4C526472, "LRdr": PRAGMA application_id */
+#define LR_SQ_STR_(x) #x
+#define LR_SQ_STR(x) LR_SQ_STR_(x)
 #define WAL_CHECKPOINT_BYTES (40 * 1024 * 1024)  /* the writer checkpoints past this */
 #define LR_SQ_PAGE_SIZE "16384"                  /* of a new store (configure()) */
 
@@ -239,7 +242,9 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
     "  SELECT 'rotations_kept_from', coalesce(max(seq), 0) + 1 FROM events;",
     /* 12 -> 13: how often each delivery was replayed: an attempt's outcome
      * counts only while the row has the replays its attempt read */
-    "ALTER TABLE deliveries ADD COLUMN replays INTEGER NOT NULL DEFAULT 0;",
+    "ALTER TABLE deliveries ADD COLUMN replays INTEGER NOT NULL DEFAULT 0;"
+    /* and the file is marked as a leadrouter store (check_ours()) */
+    "PRAGMA application_id = " LR_SQ_STR(LR_SQ_APPLICATION_ID) ";",
 };
 
 static const char *const STMT_SQL[SQ__COUNT] = {
@@ -478,30 +483,41 @@ static int migrate(sqlite3 *db, char *err, size_t errlen) {
     return LR_OK;
 }
 
-/* Refuses, before anything is written to it, a file that is not a
- * leadrouter store: an SQLite database with tables and no schema version
- * (another program's), and with EXISTING an empty one too. Returns LR_OK,
- * LR_ESTATE or LR_EIO (not a database at all), with ERR set. */
+/* Refuses, before anything is written to it (the WAL switch of
+ * configure() included), a file that is not a leadrouter store: an SQLite
+ * database marked by another program's application_id, or with tables
+ * and neither leadrouter's mark nor the tables of its first schema
+ * (stores made before schema 13 have no mark; 13 adds it), or with a
+ * schema version and no tables; with EXISTING an empty one too. Returns
+ * LR_OK, LR_ESTATE or LR_EIO (not a database at all), with ERR set. */
 static int check_ours(sqlite3 *db, const char *path, bool existing, char *err, size_t errlen) {
-    int v = 0, objects = 0;
+    int v = 0, app = 0, objects = 0, first = 0;
     int rc = sqlite3_busy_handler(db, busy_wait, NULL);
     if (rc == SQLITE_OK) rc = user_version(db, &v);
-    if (rc == SQLITE_OK && v == 0)
-        rc = query_int(db, "SELECT count(*) FROM sqlite_schema", &objects);
+    if (rc == SQLITE_OK) rc = query_int(db, "PRAGMA application_id", &app);
+    if (rc == SQLITE_OK) rc = query_int(db, "SELECT count(*) FROM sqlite_schema", &objects);
+    if (rc == SQLITE_OK)
+        rc = query_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN"
+                       " ('events', 'decisions', 'leads', 'idem', 'keys')", &first);
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
         return LR_EIO;
     }
-    if (v == 0 && objects > 0) {
-        snprintf(err, errlen, "%s: not a leadrouter store: another program's SQLite database "
-                 "(%d schema entries, no leadrouter schema; nothing was changed)", path, objects);
+    if (app == LR_SQ_APPLICATION_ID) return LR_OK;
+    if (app == 0 && v == 0 && objects == 0) {
+        if (!existing) return LR_OK;                    /* a new store */
+        snprintf(err, errlen, "%s: not a leadrouter store: it holds no tables (an empty file "
+                 "or database)", path);
         return LR_ESTATE;
     }
-    if (v == 0 && existing) {
-        snprintf(err, errlen, "%s: not a leadrouter store: the file is empty", path);
-        return LR_ESTATE;
-    }
-    return LR_OK;
+    if (app == 0 && v >= 1 && first == 5) return LR_OK; /* made before schema 13 */
+    char what[96];
+    if (app != 0) snprintf(what, sizeof what, "application id %d", app);
+    else if (objects == 0) snprintf(what, sizeof what, "schema version %d, no tables", v);
+    else snprintf(what, sizeof what, "its tables are not leadrouter's");
+    snprintf(err, errlen, "%s: not a leadrouter store: another program's SQLite database (%s); "
+             "nothing was changed", path, what);
+    return LR_ESTATE;
 }
 
 /* Before SQLite's first use in the process: no memory statistics. Kept,

@@ -50,13 +50,13 @@ a_file_that_is_not_a_store_is_left_alone() {
         # shellcheck disable=SC2086
         lr $_c --db "$T/empty.db" $([ "$_c" = "deliveries retry" ] && echo dlv_1)
         expect_status 2
-        grep -q "$T/empty.db: not a leadrouter store: the file is empty" "$T/err" ||
+        grep -q "$T/empty.db: not a leadrouter store: it holds no tables" "$T/err" ||
             { fail "$_c: no message for an empty file"; show stderr "$T/err"; }
         [ -s "$T/empty.db" ] && fail "$_c wrote into the empty file"
         # shellcheck disable=SC2086
         lr $_c --db "$T/other.db" $([ "$_c" = "deliveries retry" ] && echo dlv_1)
         expect_status 2
-        grep -q "$T/other.db: not a leadrouter store: another program's SQLite database (1 schema entries" "$T/err" ||
+        grep -q "$T/other.db: not a leadrouter store: another program's SQLite database (its tables are not leadrouter's); nothing was changed" "$T/err" ||
             { fail "$_c: no message for another program's database"; show stderr "$T/err"; }
     done
     lr keys create --db "$T/other.db" --role admin

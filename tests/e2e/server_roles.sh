@@ -73,6 +73,8 @@ ingest_key_posts_leads_and_forms_only() {
     expect_jq '.decisions[0] | {lead, action, agent}' '{"lead":"I2","action":"assigned","agent":"ben"}'
     as "$INGEST" GET /v1/leads;                 expect_forbidden
     as "$INGEST" GET /v1/leads/I1;              expect_forbidden
+    as "$INGEST" GET /v1/leads/2026%2F11;       expect_forbidden
+    expect_jq .error.message '"an ingest key may not call GET /v1/leads/2026%2F11"'
     as "$INGEST" GET /v1/agents;                expect_forbidden
     as "$INGEST" GET /v1/agents/ann;            expect_forbidden
     as "$INGEST" GET /v1/config;                expect_forbidden

@@ -939,7 +939,14 @@ TEST(when_errors_point_into_the_expression) {
                      "    when: >\n"
                      "      score > 1\n"
                      "\n"
-                     "      and scor\n"),
+                     "      and scor\n"
+                     "  - name: tail\n"
+                     "    pool: west\n"
+                     "    strategy: random\n"
+                     "    when: |\n"
+                     "      score > 1 and\n"
+                     "\n"
+                     "  - {name: after, pool: west, strategy: random}\n"),
                  "t.yaml:10:27: rule 'plain': when: column 17: unknown field 'scor' "
                  "(custom fields are written fields.scor)\n"
                  "t.yaml:14:30: rule 'single': when: column 19: unknown field 'scor' "
@@ -957,7 +964,8 @@ TEST(when_errors_point_into_the_expression) {
                  "t.yaml:32:9: rule 'folded': when: column 34: unknown field 'scor' "
                  "(custom fields are written fields.scor)\n"
                  "t.yaml:37:1: rule 'gap': when: column 15: unknown field 'scor' "
-                 "(custom fields are written fields.scor)");
+                 "(custom fields are written fields.scor)\n"
+                 "t.yaml:44:20: rule 'tail': when: column 15: unexpected end of expression");
 }
 
 /* ---- several problems at once --------------------------------------------- */

@@ -114,6 +114,20 @@ TEST(open_refuses_another_programs_database_and_leaves_it_alone) {
     CHECK_EQ_INT(sqlite3_step(st), SQLITE_ROW);
     CHECK_EQ_STR((const char *)sqlite3_column_text(st, 0), "1 delete");
     sqlite3_finalize(st);
+    /* with a schema version of its own, or an application id: the same */
+    CHECK_EQ_INT(sqlite3_exec(other, "PRAGMA user_version = 3", NULL, NULL, NULL), SQLITE_OK);
+    CHECK_EQ_INT(lr_store_open(path, LR_SYNC_OFF, &s, err, sizeof err), LR_ESTATE);
+    CHECK_CONTAINS(err, "its tables are not leadrouter's");
+    CHECK_EQ_INT(sqlite3_exec(other, "PRAGMA user_version = 99; PRAGMA application_id = 7",
+                              NULL, NULL, NULL), SQLITE_OK);
+    CHECK_EQ_INT(lr_store_open(path, LR_SYNC_OFF, &s, err, sizeof err), LR_ESTATE);
+    CHECK_CONTAINS(err, "(application id 7)");
+    CHECK_EQ_INT(sqlite3_prepare_v2(other, "SELECT journal_mode || ' ' || (SELECT user_version FROM"
+                                    " pragma_user_version) FROM pragma_journal_mode", -1, &st,
+                                    NULL), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_step(st), SQLITE_ROW);
+    CHECK_EQ_STR((const char *)sqlite3_column_text(st, 0), "delete 99");
+    sqlite3_finalize(st);
     sqlite3_close(other);
     unlink(path);
 }
@@ -128,7 +142,7 @@ TEST(open_existing_refuses_a_missing_or_empty_file) {
     char err[512] = "";
     lr_store *s = NULL;
     CHECK_EQ_INT(lr_store_open_existing(path, &s, err, sizeof err), LR_ESTATE);
-    CHECK_CONTAINS(err, "not a leadrouter store: the file is empty");
+    CHECK_CONTAINS(err, "not a leadrouter store: it holds no tables");
     struct stat sb;
     CHECK_EQ_INT(stat(path, &sb), 0);
     CHECK_EQ_INT((int)sb.st_size, 0);
@@ -137,6 +151,22 @@ TEST(open_existing_refuses_a_missing_or_empty_file) {
     CHECK(access(path, F_OK) != 0);
     CHECK_EQ_INT(lr_store_open(path, LR_SYNC_OFF, &s, err, sizeof err), LR_OK);
     lr_store_close(s);
+    s = NULL;
+    CHECK_EQ_INT(lr_store_open_existing(path, &s, err, sizeof err), LR_OK);
+    lr_store_close(s);
+    /* a store carries leadrouter's mark; one made before it (schema 12,
+     * no mark) is still a store */
+    sqlite3 *db12 = NULL;
+    CHECK_EQ_INT(sqlite3_open(path, &db12), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    CHECK_EQ_INT(sqlite3_prepare_v2(db12, "PRAGMA application_id", -1, &st, NULL), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_step(st), SQLITE_ROW);
+    CHECK_EQ_INT(sqlite3_column_int(st, 0), 0x4C526472);
+    sqlite3_finalize(st);
+    CHECK_EQ_INT(sqlite3_exec(db12, "PRAGMA application_id = 0; PRAGMA user_version = 12;"
+                              " ALTER TABLE deliveries DROP COLUMN replays", NULL, NULL, NULL),
+                 SQLITE_OK);
+    sqlite3_close(db12);
     s = NULL;
     CHECK_EQ_INT(lr_store_open_existing(path, &s, err, sizeof err), LR_OK);
     lr_store_close(s);

@@ -103,6 +103,16 @@ enum {
     LR_RECONF_CARRY = 1u << 0
 };
 
+/* Behaviours of earlier versions, kept to replay journals written by them
+ * as they were made (lr_engine_set_legacy; none by default). */
+enum {
+    /* A lead queued by a fallback while a ready member may take it (its
+     * offers ran out before every member had one) waits for a member to
+     * become ready, instead of going out after the event. */
+    LR_LEGACY_QUEUE_WAITS = 1u << 0
+};
+void lr_engine_set_legacy(lr_engine *e, unsigned flags);
+
 /* Switches to CFG (borrowed; the old config may be freed once this returns
  * LR_OK). Agents are matched by id and keep their status, open leads and
  * counters; leads keep their state, their rule by name. Leads of agents

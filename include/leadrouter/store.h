@@ -165,7 +165,9 @@ int lr_store_append_event(lr_store *s, int64_t seq, lr_time at, const char *type
 int lr_store_last_seq(lr_store *s, int64_t *out);
 
 /* The seq of the engine mark NAME ("rotations_kept_from": the first seq
- * whose config changes keep rotation positions). LR_ENOENT when none. */
+ * whose config changes keep rotation positions; "queue_dispatch_from":
+ * the first seq replayed without LR_LEGACY_QUEUE_WAITS). LR_ENOENT when
+ * none. */
 int lr_store_engine_mark(lr_store *s, const char *name, int64_t *out);
 
 /* Calls CB for every journal entry with seq > AFTER, in order. A non-zero

@@ -135,12 +135,20 @@ void lr_engine_agent_changed(lr_engine *e, lr_agent_rt *a) {
         uint32_t m = a->mem[i].m;
         lr_segment_set_ready(s, m, s->ignore_capacity ? a->ready_nocap : a->ready);
         lr_segment_touch(s, m);
-        if (s->dirty && !s->listed) {
-            s->listed = true;
-            s->next_dirty = e->dirty;
-            e->dirty = s;
-        }
+        if (s->dirty) lr_engine_want_dispatch(e, s);
     }
+}
+
+void lr_engine_set_legacy(lr_engine *e, unsigned flags) {
+    e->legacy = flags;
+}
+
+void lr_engine_want_dispatch(lr_engine *e, lr_segment *s) {
+    s->dirty = true;
+    if (s->listed) return;
+    s->listed = true;
+    s->next_dirty = e->dirty;
+    e->dirty = s;
 }
 
 /* The returning-lead indexes: by email [0] and by phone [1]. */

@@ -36,6 +36,7 @@ typedef struct lr_carry_set {
 struct lr_engine {
     const lr_config *cfg;           /* borrowed */
     bool explain;
+    unsigned legacy;                /* LR_LEGACY_* flags (engine.h) */
     lr_time now;
     lr_rng rng;
 
@@ -114,6 +115,10 @@ void lr_engine_emit(lr_engine *e, lr_decision *d);
 void lr_engine_set_state(lr_engine *e, lr_lead_rt *l, lr_lead_state s);
 int lr_engine_assign(lr_engine *e, lr_lead_rt *l, uint32_t agent);
 void lr_engine_agent_changed(lr_engine *e, lr_agent_rt *a);
+/* Lists segment S for lr_dispatch_dirty(): its waiting leads are looked
+ * at after the event (a member became ready, or a lead waits there that
+ * a ready member may take). */
+void lr_engine_want_dispatch(lr_engine *e, lr_segment *s);
 bool lr_lead_excludes(const lr_lead_rt *l, uint32_t agent);
 /* Adds AGENT to the agents L is never given to again. LR_OK or LR_ENOMEM. */
 int lr_lead_exclude(lr_lead_rt *l, uint32_t agent);

@@ -162,10 +162,8 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, unsigned flags, lr
                 rc = lr_segment_for(e, &cfg->rules[l->rule], lr_rule_pool(e, l->rule, l->tier),
                                     l->lead, &s);
                 if (rc == LR_OK) rc = lr_segment_enqueue(s, l);
-                if (rc == LR_OK && l->auto_dispatch && s->ready.count) {
-                    s->dirty = true;
-                    if (!s->listed) { s->listed = true; s->next_dirty = e->dirty; e->dirty = s; }
-                }
+                if (rc == LR_OK && l->auto_dispatch && s->ready.count)
+                    lr_engine_want_dispatch(e, s);
             }
             break;
         case LR_LEAD_OFFERED:

@@ -473,6 +473,10 @@ static int emit_waiting(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r, lr_s
         if (rc != LR_OK) return rc;
         lr_engine_set_state(e, l, LR_LEAD_WAITING);
         l->auto_dispatch = s->strat->mode == LR_MODE_ASSIGN || s->strat->mode == LR_MODE_BROADCAST;
+        /* queued with a member ready (its offers ran out, and a member it
+         * was not offered to is free): it goes out after this event */
+        if (l->auto_dispatch && s->ready.count && !(e->legacy & LR_LEGACY_QUEUE_WAITS))
+            lr_engine_want_dispatch(e, s);
         arm(e, l, LR_TIMER_MAX_WAIT, lr_lead_pool(e, l)->max_wait_ms);
         arm_escalation(e, l, r);
     } else {

@@ -385,6 +385,7 @@ static int replay_one(int64_t seq, lr_time at, const char *type, const char *jso
     replay_ctx *r = ud;
     lr_service *svc = r->svc;
     svc->seq = seq;
+    if (svc->eng) lr_engine_set_legacy(svc->eng, seq < svc->queue_from ? LR_LEGACY_QUEUE_WAITS : 0);
     if (strcmp(type, "config") == 0) {
         char *text = malloc(len + 1);
         if (!text) return LR_ENOMEM;
@@ -428,6 +429,9 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
     if (rc != LR_OK) goto fail;
     rc = lr_store_engine_mark(svc->store, "rotations_kept_from", &svc->carry_from);
     if (rc == LR_ENOENT) svc->carry_from = INT64_MAX;       /* never: replay as made */
+    if (rc == LR_OK || rc == LR_ENOENT)
+        rc = lr_store_engine_mark(svc->store, "queue_dispatch_from", &svc->queue_from);
+    if (rc == LR_ENOENT) svc->queue_from = INT64_MAX;
     else if (rc != LR_OK) {
         snprintf(err, errlen, "reading the store: %s", lr_store_errmsg(svc->store));
         goto fail;
@@ -438,6 +442,7 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
         if (!err[0]) snprintf(err, errlen, "replaying the journal: %s", lr_strerror(rc));
         goto fail;
     }
+    if (svc->eng) lr_engine_set_legacy(svc->eng, 0);      /* new events: as this version */
     /* Deadlines that passed while the server was stopped fire now, before
      * anything else (a new config included): an offer that expired
      * meanwhile moves on to the next agent, who gets the whole timeout

@@ -114,7 +114,9 @@
  *       how to replay the journal from a seq on: rotations_kept_from, the
  *       first seq whose config changes keep rotation positions (the seq
  *       after the last one when the store was upgraded to version 12; 1
- *       for a store made since).
+ *       for a store made since); queue_dispatch_from, the first seq whose
+ *       fallback-queued leads go out at once to a ready member (engine.h
+ *       LR_LEGACY_QUEUE_WAITS before it; set by version 13 likewise).
  *   idem(key TEXT PRIMARY KEY, hash, status, body)
  *   keys(id TEXT PRIMARY KEY, hash BLOB UNIQUE, role, agent, created)
  *
@@ -243,8 +245,11 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
     /* 12 -> 13: how often each delivery was replayed: an attempt's outcome
      * counts only while the row has the replays its attempt read */
     "ALTER TABLE deliveries ADD COLUMN replays INTEGER NOT NULL DEFAULT 0;"
-    /* and the file is marked as a leadrouter store (check_ours()) */
-    "PRAGMA application_id = " LR_SQ_STR(LR_SQ_APPLICATION_ID) ";",
+    /* the file is marked as a leadrouter store (check_ours()) */
+    "PRAGMA application_id = " LR_SQ_STR(LR_SQ_APPLICATION_ID) ";"
+    /* and older journals replay queued leads as they waited then */
+    "INSERT OR IGNORE INTO engine_marks(name, seq)"
+    "  SELECT 'queue_dispatch_from', coalesce(max(seq), 0) + 1 FROM events;",
 };
 
 static const char *const STMT_SQL[SQ__COUNT] = {

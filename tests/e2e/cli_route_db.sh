@@ -46,6 +46,35 @@ count() {
     python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$1" "$2"
 }
 
+# A lead queued when its offers ran out goes at once to a member it was
+# not offered to (cat); a second run replays the journal to that same
+# state (cat's offer expires at 09:06). A journal written before that
+# behaviour (its engine mark past these events) replays as it was made:
+# the lead waited, so no offer of cat expires.
+route_db_replays_a_queued_lead_as_it_went_out() {
+    cat >"$T/q.yaml" <<'EOF'
+agents: [{id: ann}, {id: ben}, {id: cat}]
+pools: {team: [ann, ben, cat]}
+rules: [{name: r, pool: team, strategy: top_down, offer: {timeout: 2m, attempts: 2}, fallback: queue}]
+EOF
+    printf '%s\n' '{"id":"L1","at":"2026-11-02T09:00:00Z"}' '{"type":"tick","at":"2026-11-02T09:05:00Z"}' >"$T/q1.jsonl"
+    printf '%s\n' '{"type":"tick","at":"2026-11-02T09:10:00Z"}' >"$T/q2.jsonl"
+    lr route --no-explain --config "$T/q.yaml" --db "$T/q.db" "$T/q1.jsonl"
+    expect_status 0
+    jq -r '[.lead, .action, .agent // "-", .at[11:16]] | join(" ")' "$T/out" | tr '\n' ';' >"$T/got"
+    [ "$(cat "$T/got")" = "L1 offered ann 09:00;L1 expired ann 09:02;L1 offered ben 09:02;L1 expired ben 09:04;L1 queued - 09:04;L1 offered cat 09:04;" ] ||
+        fail "first run: $(cat "$T/got")"
+    cp "$T/q.db" "$T/q-old.db"
+    lr route --no-explain --config "$T/q.yaml" --db "$T/q.db" "$T/q2.jsonl"
+    expect_status 0
+    jq -r '[.lead, .action, .agent // "-", .at[11:16]] | join(" ")' "$T/out" | tr '\n' ';' >"$T/got"
+    [ "$(cat "$T/got")" = "L1 expired cat 09:06;L1 queued - 09:06;" ] || fail "after the replay: $(cat "$T/got")"
+    python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("UPDATE engine_marks SET seq = 100 WHERE name = ?", ("queue_dispatch_from",)); c.commit()' "$T/q-old.db"
+    lr route --no-explain --config "$T/q.yaml" --db "$T/q-old.db" "$T/q2.jsonl"
+    expect_status 0
+    [ -s "$T/out" ] && { fail "a journal of the old behaviour replayed with the new one"; show out "$T/out"; }
+}
+
 route_db_prints_what_route_prints_and_stores_it_all() {
     big_config
     leads 2500
@@ -213,4 +242,5 @@ tcase route_db_killed_midway_keeps_a_whole_store_and_resumes
 tcase route_db_a_second_run_routes_no_lead_again
 tcase route_db_repeats_and_deliveries_while_the_store_catches_up
 tcase route_db_prints_the_decisions_of_a_config_change
+tcase route_db_replays_a_queued_lead_as_it_went_out
 finish

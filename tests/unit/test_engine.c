@@ -711,6 +711,33 @@ TEST(a_waiting_lead_behind_many_expired_ones_still_goes_out) {
     run_release(&o);
 }
 
+/* A lead queued because its offers ran out before every member had one
+ * goes out at once to a member it was not offered to, ahead of the leads
+ * that come after it (it waited for a change that never came, and newer
+ * leads went past it). A journal written before that replays as made. */
+TEST(a_lead_queued_after_its_offers_goes_to_a_free_member_at_once) {
+    const char *cfg = "agents: [{id: ann}, {id: ben}, {id: cat}]\npools: {team: [ann, ben, cat]}\n"
+                      "rules: [{name: r, pool: team, strategy: top_down,"
+                      " offer: {timeout: 2m, attempts: 2}, fallback: queue}]\n";
+    const char *ev = "{\"id\":\"L1\",\"at\":\"2026-11-02T09:00:00Z\"}\n"
+                     "{\"id\":\"L2\",\"at\":\"2026-11-02T09:05:00Z\"}\n";
+    CHECK_EQ_STR(trace_of(cfg, ev),
+                 "offered:ann expired:ann offered:ben expired:ben queued offered:cat offered:ann");
+    lr_config *c = NULL;
+    lr_engine *eng = engine_on(cfg, &c);
+    CHECK(eng != NULL);
+    if (!eng) return;
+    lr_engine_set_legacy(eng, LR_LEGACY_QUEUE_WAITS);
+    lr_buf out = LR_BUF_INIT;
+    feed(eng, "{\"id\":\"L1\",\"at\":\"2026-11-02T09:00:00Z\"}", &out);
+    feed(eng, "{\"id\":\"L2\",\"at\":\"2026-11-02T09:05:00Z\"}", &out);
+    CHECK(strstr(out.data, "\"agent\":\"cat\"") == NULL);     /* L1 waits; L2 goes to ann */
+    CHECK_CONTAINS(out.data, "\"lead\":\"L2\",\"action\":\"offered\",\"agent\":\"ann\"");
+    lr_buf_release(&out);
+    lr_engine_destroy(eng);
+    lr_config_free(c);
+}
+
 /* The SLA and recycling judge the agent who has the lead now: the
  * qualifier's `contacted` does not excuse the closer after a hand-off,
  * nor a released lead's earlier agent the next one. */
@@ -899,6 +926,7 @@ int main(void) {
     RUN(pool_edit_keeps_count_based_fairness);
     RUN(next_deadline_is_the_cap_window_end);
     RUN(a_waiting_lead_behind_many_expired_ones_still_goes_out);
+    RUN(a_lead_queued_after_its_offers_goes_to_a_free_member_at_once);
     RUN(sla_and_recycle_judge_the_agent_who_has_the_lead_now);
     RUN(a_catch_up_tick_fires_past_deadlines_at_its_time);
     RUN(reconfigure_without_sla_or_recycle_drops_their_deadlines);

@@ -255,6 +255,33 @@ TEST(rotations_are_kept_from_the_first_entry_written_by_schema_12) {
     remove_db(s);
 }
 
+/* Schema 13 marks where queued leads start going out at once to a ready
+ * member (engine.h LR_LEGACY_QUEUE_WAITS before): as schema 12's mark. */
+TEST(queue_dispatch_is_marked_from_the_first_entry_written_by_schema_13) {
+    lr_store *s = open_new();
+    if (!s) { CHECK(0); return; }
+    int64_t seq = 0;
+    CHECK_EQ_INT(lr_store_engine_mark(s, "queue_dispatch_from", &seq), LR_OK);
+    CHECK_EQ_INT(seq, 1);
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    for (int64_t i = 1; i <= 5; i++)
+        CHECK_EQ_INT(lr_store_append_event(s, i, T0, "config", NULL, "{}", 2), LR_OK);
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    lr_store_close(s);
+    s = NULL;
+    CHECK_EQ_INT(sql("DELETE FROM engine_marks WHERE name = 'queue_dispatch_from';"
+                     " ALTER TABLE deliveries DROP COLUMN replays; PRAGMA application_id = 0;"
+                     " PRAGMA user_version = 12;"), SQLITE_OK);
+    s = reopen(s);                              /* 12 -> 13 */
+    CHECK(s != NULL);
+    if (!s) return;
+    CHECK_EQ_INT(lr_store_engine_mark(s, "queue_dispatch_from", &seq), LR_OK);
+    CHECK_EQ_INT(seq, 6);
+    CHECK_EQ_INT(lr_store_engine_mark(s, "rotations_kept_from", &seq), LR_OK);
+    CHECK_EQ_INT(seq, 1);                       /* schema 12's mark stays */
+    remove_db(s);
+}
+
 TEST(a_schema_4_file_migrates_and_its_old_rows_read_as_stored) {
     lr_store *s = open_new();
     if (!s) { CHECK(0); return; }
@@ -552,6 +579,7 @@ int main(void) {
     RUN(a_long_why_is_stored_compressed_and_read_back_byte_for_byte);
     RUN(a_short_why_and_a_decision_without_one_stay_whole);
     RUN(rotations_are_kept_from_the_first_entry_written_by_schema_12);
+    RUN(queue_dispatch_is_marked_from_the_first_entry_written_by_schema_13);
     RUN(a_schema_4_file_migrates_and_its_old_rows_read_as_stored);
     RUN(a_damaged_why_is_an_error_that_says_so_and_leaves_the_buffer);
     RUN(a_damaged_decision_comes_as_unreadable_and_holds_back_no_other_delivery);

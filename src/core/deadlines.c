@@ -110,7 +110,7 @@ int lr_offer_failed(lr_engine *e, lr_lead_rt *l, uint32_t declined_by) {
     lr_engine_set_state(e, l, LR_LEAD_NEW);
     const char *why = declined_by == LR_NO_AGENT ? "offer_expired" : "declined";
     bool single = n == 1 && r->strategy->mode == LR_MODE_ASSIGN;
-    if (single && l->attempts < r->offer_attempts) return lr_route_by_rule(e, l, ri, why);
+    if (single && l->attempts < r->offer_attempts) return lr_route_retry(e, l, ri, why);
     return lr_route_after_failure(e, l, ri, false, why);
 }
 

@@ -151,6 +151,11 @@ int lr_route_by_rule(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reaso
 /* As lr_route_by_rule() on L's own rule at its (just widened) tier: every
  * decision says `escalated`, a fallback's too. */
 int lr_route_widened(lr_engine *e, lr_lead_rt *l);
+/* L's next offer attempt in rule RI after its offer failed (REASON
+ * `declined` or `offer_expired`): when RI finds nobody (every member
+ * declined or let it expire, say), its fallback's decision carries
+ * REASON, as when the attempts ran out (lr_route_after_failure). */
+int lr_route_retry(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason);
 
 /* Applies rule RI's fallback to L (state NEW) as if RI had found nobody:
  * offers expired or attempts used up, max_wait passed (QUEUE_AS_NEXT: a

@@ -629,6 +629,16 @@ int lr_route_widened(lr_engine *e, lr_lead_rt *l) {
     return route_by_rule(e, l, l->rule, "escalated", "escalated");
 }
 
+int lr_route_retry(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason) {
+    uint32_t attempts = l->attempts;
+    lr_segment *s = NULL;
+    bool done;
+    int rc = try_rule(e, l, ri, reason, &done, &s);
+    if (rc != LR_OK || done) return rc;
+    l->attempts = attempts;
+    return lr_route_after_failure(e, l, ri, false, reason);
+}
+
 int lr_route_after_failure(lr_engine *e, lr_lead_rt *l, uint32_t ri, bool queue_as_next,
                            const char *reason) {
     memset(e->visited, 0, e->cfg->nrules);

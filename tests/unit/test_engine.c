@@ -738,6 +738,33 @@ TEST(a_lead_queued_after_its_offers_goes_to_a_free_member_at_once) {
     lr_config_free(c);
 }
 
+/* A fallback after offers carries their cause (declined, offer_expired)
+ * whether the attempts ran out or the members did (every one declined or
+ * let it expire before the last attempt). */
+TEST(a_fallback_after_offers_says_why_whichever_ran_out_first) {
+    for (int attempts = 2; attempts <= 3; attempts++) {
+        char cfg[256];
+        snprintf(cfg, sizeof cfg, "agents: [{id: ann}, {id: ben}]\npools: {team: [ann, ben]}\n"
+                 "rules: [{name: r, pool: team, strategy: top_down,"
+                 " offer: {timeout: 2m, attempts: %d}, fallback: hold}]\n", attempts);
+        run_out o;
+        CHECK(run_engine(cfg, "{\"id\":\"L1\",\"at\":\"2026-11-02T09:00:00Z\"}\n"
+                              "{\"type\":\"decline\",\"lead\":\"L1\",\"agent\":\"ann\"}\n"
+                              "{\"type\":\"decline\",\"lead\":\"L1\",\"agent\":\"ben\"}\n",
+                         1, false, &o));
+        CHECK_EQ_STR(o.trace.data, "offered:ann offered:ben held");
+        CHECK_CONTAINS(o.json.data, "\"action\":\"held\",\"rule\":\"r\",\"pool\":\"team\","
+                                    "\"strategy\":\"top_down\",\"why\":{\"reason\":\"declined\"}");
+        run_release(&o);
+        CHECK(run_engine(cfg, "{\"id\":\"L1\",\"at\":\"2026-11-02T09:00:00Z\"}\n"
+                              "{\"type\":\"tick\",\"at\":\"2026-11-02T09:10:00Z\"}\n", 1, false, &o));
+        CHECK_EQ_STR(o.trace.data, "offered:ann expired:ann offered:ben expired:ben held");
+        CHECK_CONTAINS(o.json.data, "\"action\":\"held\",\"rule\":\"r\",\"pool\":\"team\","
+                                    "\"strategy\":\"top_down\",\"why\":{\"reason\":\"offer_expired\"}");
+        run_release(&o);
+    }
+}
+
 /* The SLA and recycling judge the agent who has the lead now: the
  * qualifier's `contacted` does not excuse the closer after a hand-off,
  * nor a released lead's earlier agent the next one. */
@@ -927,6 +954,7 @@ int main(void) {
     RUN(next_deadline_is_the_cap_window_end);
     RUN(a_waiting_lead_behind_many_expired_ones_still_goes_out);
     RUN(a_lead_queued_after_its_offers_goes_to_a_free_member_at_once);
+    RUN(a_fallback_after_offers_says_why_whichever_ran_out_first);
     RUN(sla_and_recycle_judge_the_agent_who_has_the_lead_now);
     RUN(a_catch_up_tick_fires_past_deadlines_at_its_time);
     RUN(reconfigure_without_sla_or_recycle_drops_their_deadlines);

@@ -88,7 +88,7 @@
  *   deliveries(id INTEGER PRIMARY KEY, decision, lead, action, agent,
  *              channel, recipient, status, attempts, created_at,
  *              window_from, next_at, updated_at, delivered_at,
- *              last_status, last_error, cond, brief, replays)
+ *              last_status, last_error, cond, brief, replays, due_at)
  *       the outbox (deliveries.c): one row per notification of a decision,
  *       written with it; brief: its decision is sent without why's
  *       candidates (a webhook's `why: brief` when it was made, so that a
@@ -245,6 +245,11 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
     /* 12 -> 13: how often each delivery was replayed: an attempt's outcome
      * counts only while the row has the replays its attempt read */
     "ALTER TABLE deliveries ADD COLUMN replays INTEGER NOT NULL DEFAULT 0;"
+    /* a conditional one's due time: only its lead's decisions before it
+     * cancel it (one not attempted nor replayed is due at next_at) */
+    "ALTER TABLE deliveries ADD COLUMN due_at INTEGER;"
+    "UPDATE deliveries SET due_at = next_at"
+    "  WHERE cond AND attempts = 0 AND updated_at IS NULL;"
     /* the file is marked as a leadrouter store (check_ours()) */
     "PRAGMA application_id = " LR_SQ_STR(LR_SQ_APPLICATION_ID) ";"
     /* and older journals replay queued leads as they waited then */

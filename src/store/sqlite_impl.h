@@ -157,8 +157,9 @@
 #define LR_SQ_DLV_FRESH "status = 'pending' AND updated_at IS NULL AND NOT cond"
 #define LR_STORE_DELIVERY_STMTS(X)                                              \
     X(DLV_ADD, "INSERT INTO deliveries(id, decision, lead, action, agent, channel, recipient," \
-               " status, created_at, window_from, next_at, last_error, cond, brief)" \
-               " VALUES (?12, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8 + ?10, ?9, ?10 > 0, ?11)") \
+               " status, created_at, window_from, next_at, last_error, cond, brief, due_at)" \
+               " VALUES (?12, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8 + ?10, ?9, ?10 > 0, ?11," \
+               " CASE WHEN ?10 > 0 THEN ?8 + ?10 END)")                        \
     X(DLV_RESULT, "UPDATE deliveries SET status = ?2, attempts = ?3, next_at = ?4," \
                   " updated_at = ?5, last_status = ?6, last_error = ?7, window_from = ?8," \
                   " delivered_at = CASE WHEN ?2 = 'delivered' THEN ?5 ELSE delivered_at END" \
@@ -181,7 +182,8 @@
     X(DLV_JOB, "SELECT d.id, d.lead, d.action, d.agent, d.recipient, d.attempts," \
                " d.created_at, d.window_from, dc.body, dc.why, l.body,"         \
                " d.cond AND EXISTS (SELECT 1 FROM decisions d2"                 \
-               "   WHERE d2.lead_seq = dc.lead_seq AND d2.id > dc.id), d.brief,"  \
+               "   WHERE d2.lead_seq = dc.lead_seq AND d2.id > dc.id"           \
+               "   AND (d.due_at IS NULL OR d2.at < d.due_at)), d.brief,"       \
                " d.replays"                                                     \
                " FROM deliveries d JOIN decisions dc ON dc.id = d.decision"     \
                " LEFT JOIN leads l ON l.seq = dc.lead_seq WHERE d.id = ?1")     \

@@ -164,7 +164,7 @@ TEST(open_existing_refuses_a_missing_or_empty_file) {
     CHECK_EQ_INT(sqlite3_column_int(st, 0), 0x4C526472);
     sqlite3_finalize(st);
     CHECK_EQ_INT(sqlite3_exec(db12, "PRAGMA application_id = 0; PRAGMA user_version = 12;"
-                              " ALTER TABLE deliveries DROP COLUMN replays", NULL, NULL, NULL),
+                              " ALTER TABLE deliveries DROP COLUMN replays; ALTER TABLE deliveries DROP COLUMN due_at", NULL, NULL, NULL),
                  SQLITE_OK);
     sqlite3_close(db12);
     s = NULL;

@@ -359,7 +359,7 @@ TEST(a_schema_8_file_gets_its_lists) {
     model *m;
     old_file(&d, &m, "DROP INDEX lead_agent_blocks_open;"
                      " ALTER TABLE lead_agent_blocks DROP COLUMN seqs;"
-                     " ALTER TABLE deliveries DROP COLUMN replays;"
+                     " ALTER TABLE deliveries DROP COLUMN replays; ALTER TABLE deliveries DROP COLUMN due_at;"
                      " PRAGMA user_version = 8;");
     int v[3];
     one_row(d.path, "SELECT (SELECT user_version FROM pragma_user_version),"
@@ -377,7 +377,7 @@ TEST(a_schema_10_file_gets_its_source_blocks) {
     model *m;
     old_file(&d, &m, "DROP TABLE lead_source_blocks;"
                      " CREATE INDEX leads_source ON leads(source);"
-                     " ALTER TABLE deliveries DROP COLUMN replays;"
+                     " ALTER TABLE deliveries DROP COLUMN replays; ALTER TABLE deliveries DROP COLUMN due_at;"
                      " PRAGMA user_version = 10;");
     int v[3];
     one_row(d.path, "SELECT (SELECT user_version FROM pragma_user_version) = 13"

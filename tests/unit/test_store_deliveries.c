@@ -392,6 +392,18 @@ TEST(a_delayed_notice_knows_when_its_lead_moved_on) {
     CHECK_EQ_INT(v.ids[0], a);
     CHECK_EQ_INT(v.moved[0], 1);
     CHECK_EQ_INT(v.moved[1], 0);
+    /* L2's next decision comes after its notice was due (a server that was
+     * down then decides at its start): the notice still goes */
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    CHECK_EQ_INT(lr_store_append_event(s, 4, T0 + 900000, "tick", NULL, "{}", 2), LR_OK);
+    CHECK_EQ_INT(lr_store_add_decision(s, 4, T0 + 900000, "L2", "assigned", "ann", "{}", 2, NULL,
+                                       NULL), LR_OK);
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    v = (seen){ 0 };
+    CHECK_EQ_INT(lr_store_due_deliveries(s, "crm", T0 + 900001, 10, NULL, 0, NULL, collect, &v), LR_OK);
+    CHECK_EQ_INT(v.n, 2);
+    CHECK_EQ_INT(v.ids[1], b);
+    CHECK_EQ_INT(v.moved[1], 0);
     remove_db(s);
 }
 

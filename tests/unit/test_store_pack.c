@@ -242,7 +242,7 @@ TEST(rotations_are_kept_from_the_first_entry_written_by_schema_12) {
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     lr_store_close(s);
     s = NULL;
-    CHECK_EQ_INT(sql("DROP TABLE engine_marks; ALTER TABLE deliveries DROP COLUMN replays;"
+    CHECK_EQ_INT(sql("DROP TABLE engine_marks; ALTER TABLE deliveries DROP COLUMN replays; ALTER TABLE deliveries DROP COLUMN due_at;"
                      " PRAGMA user_version = 11;"), SQLITE_OK);
     s = reopen(s);                              /* 11 -> 12 */
     CHECK(s != NULL);
@@ -270,7 +270,7 @@ TEST(queue_dispatch_is_marked_from_the_first_entry_written_by_schema_13) {
     lr_store_close(s);
     s = NULL;
     CHECK_EQ_INT(sql("DELETE FROM engine_marks WHERE name = 'queue_dispatch_from';"
-                     " ALTER TABLE deliveries DROP COLUMN replays; PRAGMA application_id = 0;"
+                     " ALTER TABLE deliveries DROP COLUMN replays; ALTER TABLE deliveries DROP COLUMN due_at; PRAGMA application_id = 0;"
                      " PRAGMA user_version = 12;"), SQLITE_OK);
     s = reopen(s);                              /* 12 -> 13 */
     CHECK(s != NULL);
@@ -290,7 +290,7 @@ TEST(a_schema_4_file_migrates_and_its_old_rows_read_as_stored) {
     /* back to what schema 4 was: no why column, the whole JSON in body, no
      * deliveries.brief, no lead_agent_blocks */
     CHECK_EQ_INT(sql("ALTER TABLE decisions DROP COLUMN why; ALTER TABLE deliveries DROP COLUMN brief;"
-                     " ALTER TABLE deliveries DROP COLUMN replays;"
+                     " ALTER TABLE deliveries DROP COLUMN replays; ALTER TABLE deliveries DROP COLUMN due_at;"
                      " DROP TABLE lead_agent_blocks; PRAGMA user_version = 4;"), SQLITE_OK);
     s = reopen(s);                              /* migrates to the current version */
     CHECK(s != NULL);

@@ -169,6 +169,10 @@ int lr_store_last_seq(lr_store *s, int64_t *out);
  * the first seq replayed without LR_LEGACY_QUEUE_WAITS). LR_ENOENT when
  * none. */
 int lr_store_engine_mark(lr_store *s, const char *name, int64_t *out);
+/* Sets engine mark NAME to VALUE in a transaction of its own, unless it
+ * has one ("seed": the --seed the journal replays with, its 64 bits as a
+ * signed value). LR_OK, or an error (lr_store_errmsg). */
+int lr_store_engine_mark_keep(lr_store *s, const char *name, int64_t value);
 
 /* Calls CB for every journal entry with seq > AFTER, in order. A non-zero
  * return from CB stops the replay and is returned. */

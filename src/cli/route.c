@@ -64,7 +64,8 @@ void cli_route_help(FILE *out) {
         "\n"
         "options:\n"
         "  -c, --config FILE   the routing config (YAML or JSON); required\n"
-        "  -s, --seed N        seed of the random strategies (default 0)\n"
+        "  -s, --seed N        seed of the random strategies (default 0); with --db,\n"
+        "                      the store keeps the seed of its first run\n"
         "      --start TIME    RFC 3339 time of the engine's clock until an event\n"
         "                      carries one (default 1970-01-01T00:00:00Z)\n"
         "      --no-explain    leave out why.candidates (smaller, faster output)\n"
@@ -254,6 +255,7 @@ typedef struct route_opts {
     const char *db;
     lr_store_sync sync;
     bool sync_given;
+    bool seed_given;
     size_t batch;
 } route_opts;
 
@@ -284,6 +286,7 @@ static int parse_args(int argc, char **argv, route_opts *o) {
             if (optarg[0] < '0' || optarg[0] > '9' || *end || errno)
                 return cli_usage_error("route", "--seed wants a number from 0 to 2^64-1, not '%s'", optarg);
             o->eng.seed = (uint64_t)v;
+            o->seed_given = true;
             break;
         }
         case OPT_START:
@@ -358,6 +361,11 @@ int cli_route(int argc, char **argv) {
                                .no_explain = !o.eng.explain, .startup_out = &run.out };
         char err[2048] = "";
         rc = lr_service_open(&so, &run.svc, err, sizeof err);
+        if (rc == LR_OK && o.seed_given && lr_service_seed(run.svc) != o.eng.seed)
+            fprintf(stderr, "leadrouter route: %s keeps the seed of its first run (%llu): --seed "
+                    "%llu is not used (the journal replays with the seed it was made with)\n",
+                    o.db, (unsigned long long)lr_service_seed(run.svc),
+                    (unsigned long long)o.eng.seed);
         if (rc == LR_OK && lr_service_config_file_applied(run.svc))
             fprintf(stderr, "leadrouter route: %s differs from the config stored in %s: applied "
                     "as a config change (its decisions come first)\n", o.config, o.db);

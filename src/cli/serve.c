@@ -53,7 +53,8 @@ void cli_serve_help(FILE *out) {
         "                       writer's thread, instead of on a flush thread while\n"
         "                       the writer goes on (equally durable; slower; for\n"
         "                       comparison)\n"
-        "  -s, --seed N         seed of the random strategies (default 0)\n"
+        "  -s, --seed N         seed of the random strategies (default 0); a store\n"
+        "                       keeps the seed of its first start\n"
         "      --rate-limit N   requests per second per API key, bursts of 2N\n"
         "                       (default 100; 0 turns the limit off)\n"
         "      --form-redirect SOURCE=URL\n"
@@ -135,6 +136,7 @@ int cli_serve(int argc, char **argv) {
     const char *config = NULL, *db = NULL, *listen = "127.0.0.1:8080";
     lr_store_sync sync = LR_SYNC_FULL;
     uint64_t seed = 0;
+    bool seed_given = false;
     double rate = 100;
     long checkpoint_ms = 100;
     bool inline_fsync = false;
@@ -160,6 +162,7 @@ int cli_serve(int argc, char **argv) {
             seed = strtoull(optarg, &end, 10);
             if (!*optarg || *end || errno || optarg[0] == '-')
                 return cli_usage_error("serve", "--seed must be a non-negative integer, not '%s'", optarg);
+            seed_given = true;
             break;
         case 'r':
             errno = 0;
@@ -218,6 +221,10 @@ int cli_serve(int argc, char **argv) {
         fprintf(stderr, "leadrouter serve: %s\n", err[0] ? err : lr_strerror(rc));
         return LR_EXIT_USAGE;
     }
+    if (seed_given && lr_service_seed(svc) != seed)
+        fprintf(stderr, "leadrouter: %s keeps the seed of its first start (%llu): --seed %llu is "
+                "not used (the journal replays with the seed it was made with)\n", db,
+                (unsigned long long)lr_service_seed(svc), (unsigned long long)seed);
     if (config && lr_service_config_file_applied(svc))
         fprintf(stderr, "leadrouter: %s differs from the config stored in %s: applied as a config "
                 "change (it replaces a PUT /v1/config made since; start without --config to keep "

@@ -432,7 +432,15 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
     if (rc == LR_OK || rc == LR_ENOENT)
         rc = lr_store_engine_mark(svc->store, "queue_dispatch_from", &svc->queue_from);
     if (rc == LR_ENOENT) svc->queue_from = INT64_MAX;
-    else if (rc != LR_OK) {
+    /* the seed the journal was made with: a start with another --seed
+     * would replay random choices other than those stored */
+    int64_t seed = 0;
+    if (rc == LR_OK || rc == LR_ENOENT) rc = lr_store_engine_mark(svc->store, "seed", &seed);
+    if (rc == LR_ENOENT)
+        rc = lr_store_engine_mark_keep(svc->store, "seed", (int64_t)svc->opts.seed);
+    else if (rc == LR_OK)
+        svc->opts.seed = (uint64_t)seed;
+    if (rc != LR_OK) {
         snprintf(err, errlen, "reading the store: %s", lr_store_errmsg(svc->store));
         goto fail;
     }
@@ -530,6 +538,10 @@ fail:
 
 bool lr_service_config_file_applied(const lr_service *svc) {
     return svc->file_changed_config;
+}
+
+uint64_t lr_service_seed(const lr_service *svc) {
+    return svc->opts.seed;
 }
 
 /* Starts the checkpoint thread on the service's file, every INTERVAL_MS;

@@ -124,6 +124,10 @@ int lr_service_start(const lr_service_opts *opts, lr_service **out, char *err, s
  * differed from the stored config, which a PUT /v1/config may have set). */
 bool lr_service_config_file_applied(const lr_service *svc);
 
+/* The seed the random strategies use: the store's (the --seed of its
+ * first start), whatever opts.seed said. */
+uint64_t lr_service_seed(const lr_service *svc);
+
 /* As lr_service_start() without the writer thread: the caller then drives
  * the service itself from one thread with lr_service_begin(),
  * lr_service_run() and lr_service_commit() (leadrouter route --db). */

@@ -116,7 +116,9 @@
  *       after the last one when the store was upgraded to version 12; 1
  *       for a store made since); queue_dispatch_from, the first seq whose
  *       fallback-queued leads go out at once to a ready member (engine.h
- *       LR_LEGACY_QUEUE_WAITS before it; set by version 13 likewise).
+ *       LR_LEGACY_QUEUE_WAITS before it; set by version 13 likewise);
+ *       seed, the --seed of the store's first start (not a seq: the
+ *       random strategies replay with it).
  *   idem(key TEXT PRIMARY KEY, hash, status, body)
  *   keys(id TEXT PRIMARY KEY, hash BLOB UNIQUE, role, agent, created)
  *
@@ -761,6 +763,24 @@ int lr_store_last_seq(lr_store *s, int64_t *out) {
     int rc = lr_sq_finish(s, st, src);
     if (rc == LR_OK) *out = v;
     return rc;
+}
+
+int lr_store_engine_mark_keep(lr_store *s, const char *name, int64_t value) {
+    int rc = lr_store_begin(s);
+    if (rc != LR_OK) return rc;
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO engine_marks(name, seq) VALUES (?1, ?2)",
+                                 -1, &st, NULL);
+    if (src == SQLITE_OK) src = lr_sq_bind_str(st, 1, name);
+    if (src == SQLITE_OK) src = sqlite3_bind_int64(st, 2, value);
+    if (src == SQLITE_OK) src = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (src != SQLITE_DONE) {
+        rc = lr_sq_fail(s, src);
+        lr_store_rollback(s);
+        return rc;
+    }
+    return lr_store_commit(s);
 }
 
 int lr_store_engine_mark(lr_store *s, const char *name, int64_t *out) {

@@ -75,6 +75,39 @@ EOF
     [ -s "$T/out" ] && { fail "a journal of the old behaviour replayed with the new one"; show out "$T/out"; }
 }
 
+# The store keeps the seed of its first run: a second run without --seed
+# (or with another) replays the random choices as they were made, and
+# goes on as one run over both files would.
+route_db_keeps_the_seed_it_was_made_with() {
+    cat >"$T/s.yaml" <<'EOF'
+agents: [{id: r1, capacity: 3}, {id: r2, capacity: 3}, {id: r3, capacity: 3}]
+pools: {p: [r1, r2, r3]}
+rules: [{name: rand, pool: p, strategy: random, fallback: queue}]
+EOF
+    i=0
+    while [ $i -lt 6 ]; do echo "{\"id\":\"L$i\",\"at\":\"2026-11-02T09:0$i:00Z\"}"; i=$((i + 1)); done >"$T/s1.jsonl"
+    { echo '{"type":"progress","lead":"L0","status":"won","at":"2026-11-02T09:10:00Z"}'
+      echo '{"type":"progress","lead":"L1","status":"won","at":"2026-11-02T09:11:00Z"}'
+      i=6
+      while [ $i -lt 12 ]; do echo "{\"id\":\"L$i\",\"at\":\"2026-11-02T09:2$((i - 6)):00Z\"}"; i=$((i + 1)); done
+    } >"$T/s2.jsonl"
+    cat "$T/s1.jsonl" "$T/s2.jsonl" >"$T/s12.jsonl"
+    lr route --no-explain --seed 7 --config "$T/s.yaml" "$T/s12.jsonl"
+    expect_status 0
+    cp "$T/out" "$T/whole.jsonl"
+    lr route --no-explain --seed 7 --config "$T/s.yaml" --db "$T/s.db" "$T/s1.jsonl"
+    expect_status 0
+    cp "$T/out" "$T/parts.jsonl"
+    lr route --no-explain --config "$T/s.yaml" --db "$T/s.db" "$T/s2.jsonl"
+    expect_status 0
+    expect_err_empty
+    cat "$T/out" >>"$T/parts.jsonl"
+    same "$T/whole.jsonl" "$T/parts.jsonl" "two runs on one store against one run over both files"
+    lr route --no-explain --seed 3 --config "$T/s.yaml" --db "$T/s.db" "$T/s2.jsonl"
+    grep -q "keeps the seed of its first run (7): --seed 3 is not used" "$T/err" ||
+        { fail "no notice of the seed kept"; show stderr "$T/err"; }
+}
+
 route_db_prints_what_route_prints_and_stores_it_all() {
     big_config
     leads 2500
@@ -243,4 +276,5 @@ tcase route_db_a_second_run_routes_no_lead_again
 tcase route_db_repeats_and_deliveries_while_the_store_catches_up
 tcase route_db_prints_the_decisions_of_a_config_change
 tcase route_db_replays_a_queued_lead_as_it_went_out
+tcase route_db_keeps_the_seed_it_was_made_with
 finish

@@ -169,9 +169,9 @@ int lr_store_last_seq(lr_store *s, int64_t *out);
  * the first seq replayed without LR_LEGACY_QUEUE_WAITS). LR_ENOENT when
  * none. */
 int lr_store_engine_mark(lr_store *s, const char *name, int64_t *out);
-/* Sets engine mark NAME to VALUE in a transaction of its own, unless it
- * has one ("seed": the --seed the journal replays with, its 64 bits as a
- * signed value). LR_OK, or an error (lr_store_errmsg). */
+/* Sets engine mark NAME to VALUE, unless it has one ("seed": the --seed
+ * the journal replays with, its 64 bits as a signed value), in the
+ * transaction that is open. LR_OK, or an error (lr_store_errmsg). */
 int lr_store_engine_mark_keep(lr_store *s, const char *name, int64_t value);
 
 /* Calls CB for every journal entry with seq > AFTER, in order. A non-zero

@@ -361,6 +361,10 @@ int cli_route(int argc, char **argv) {
                                .no_explain = !o.eng.explain, .startup_out = &run.out };
         char err[2048] = "";
         rc = lr_service_open(&so, &run.svc, err, sizeof err);
+        if (rc == LR_OK && lr_service_seed_recorded(run.svc))
+            fprintf(stderr, "leadrouter route: %s now keeps the seed its journal replays with: "
+                    "%llu (this run's --seed; a store made by an earlier version did not keep "
+                    "it)\n", o.db, (unsigned long long)lr_service_seed(run.svc));
         if (rc == LR_OK && o.seed_given && lr_service_seed(run.svc) != o.eng.seed)
             fprintf(stderr, "leadrouter route: %s keeps the seed of its first run (%llu): --seed "
                     "%llu is not used (the journal replays with the seed it was made with)\n",

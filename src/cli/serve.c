@@ -221,6 +221,10 @@ int cli_serve(int argc, char **argv) {
         fprintf(stderr, "leadrouter serve: %s\n", err[0] ? err : lr_strerror(rc));
         return LR_EXIT_USAGE;
     }
+    if (lr_service_seed_recorded(svc))
+        fprintf(stderr, "leadrouter: %s now keeps the seed its journal replays with: %llu (this "
+                "start's --seed; a store made by an earlier version did not keep it)\n", db,
+                (unsigned long long)lr_service_seed(svc));
     if (seed_given && lr_service_seed(svc) != seed)
         fprintf(stderr, "leadrouter: %s keeps the seed of its first start (%llu): --seed %llu is "
                 "not used (the journal replays with the seed it was made with)\n", db,

@@ -434,12 +434,17 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
     if (rc == LR_ENOENT) svc->queue_from = INT64_MAX;
     /* the seed the journal was made with: a start with another --seed
      * would replay random choices other than those stored */
-    int64_t seed = 0;
+    int64_t seed = 0, last = 0;
     if (rc == LR_OK || rc == LR_ENOENT) rc = lr_store_engine_mark(svc->store, "seed", &seed);
-    if (rc == LR_ENOENT)
-        rc = lr_store_engine_mark_keep(svc->store, "seed", (int64_t)svc->opts.seed);
-    else if (rc == LR_OK)
+    if (rc == LR_OK) {
         svc->opts.seed = (uint64_t)seed;
+    } else if (rc == LR_ENOENT && (rc = lr_store_last_seq(svc->store, &last)) == LR_OK && last > 0) {
+        /* made before stores kept their seed: this start's is recorded */
+        svc->seed_recorded = true;
+        if ((rc = lr_store_begin(svc->store)) == LR_OK &&
+            (rc = lr_store_engine_mark_keep(svc->store, "seed", (int64_t)svc->opts.seed)) == LR_OK)
+            rc = lr_store_commit(svc->store);
+    }                               /* a new store: kept with its first config */
     if (rc != LR_OK) {
         snprintf(err, errlen, "reading the store: %s", lr_store_errmsg(svc->store));
         goto fail;
@@ -488,7 +493,8 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
                 goto fail;
             }
             if ((rc = lr_store_begin(svc->store)) == LR_OK &&
-                (rc = lr_store_append_event(svc->store, seq, now, "config", NULL, text, len)) == LR_OK)
+                (rc = lr_store_append_event(svc->store, seq, now, "config", NULL, text, len)) == LR_OK &&
+                (rc = lr_store_engine_mark_keep(svc->store, "seed", (int64_t)svc->opts.seed)) == LR_OK)
                 rc = lr_store_commit(svc->store);
             free(text);
             if (rc != LR_OK) {
@@ -542,6 +548,10 @@ bool lr_service_config_file_applied(const lr_service *svc) {
 
 uint64_t lr_service_seed(const lr_service *svc) {
     return svc->opts.seed;
+}
+
+bool lr_service_seed_recorded(const lr_service *svc) {
+    return svc->seed_recorded;
 }
 
 /* Starts the checkpoint thread on the service's file, every INTERVAL_MS;

@@ -127,6 +127,10 @@ bool lr_service_config_file_applied(const lr_service *svc);
 /* The seed the random strategies use: the store's (the --seed of its
  * first start), whatever opts.seed said. */
 uint64_t lr_service_seed(const lr_service *svc);
+/* Whether this start recorded its seed in a store whose journal was made
+ * before stores kept their seed (the caller says so: if the journal was
+ * made with another --seed, its random choices now replay otherwise). */
+bool lr_service_seed_recorded(const lr_service *svc);
 
 /* As lr_service_start() without the writer thread: the caller then drives
  * the service itself from one thread with lr_service_begin(),

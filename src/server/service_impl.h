@@ -37,6 +37,7 @@ struct lr_service {
     int64_t cfg_seq;                /* journal seq of the config change */
     int64_t carry_from;             /* config changes from this seq on keep rotation
                                        positions (the store's rotations_kept_from) */
+    bool seed_recorded;             /* lr_service_seed_recorded() */
     int64_t queue_from;             /* events before this seq replay with
                                        LR_LEGACY_QUEUE_WAITS (queue_dispatch_from) */
     bool file_changed_config;       /* opts.config_path differed from the stored config

@@ -248,10 +248,11 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
      * counts only while the row has the replays its attempt read */
     "ALTER TABLE deliveries ADD COLUMN replays INTEGER NOT NULL DEFAULT 0;"
     /* a conditional one's due time: only its lead's decisions before it
-     * cancel it (one not attempted nor replayed is due at next_at) */
+     * cancel it (one not attempted is due at next_at, its replay's time if
+     * it was replayed; one attempted passed the check then) */
     "ALTER TABLE deliveries ADD COLUMN due_at INTEGER;"
-    "UPDATE deliveries SET due_at = next_at"
-    "  WHERE cond AND attempts = 0 AND updated_at IS NULL;"
+    "UPDATE deliveries SET due_at = CASE WHEN attempts = 0 THEN next_at ELSE created_at END"
+    "  WHERE cond;"
     /* the file is marked as a leadrouter store (check_ours()) */
     "PRAGMA application_id = " LR_SQ_STR(LR_SQ_APPLICATION_ID) ";"
     /* and older journals replay queued leads as they waited then */
@@ -766,8 +767,8 @@ int lr_store_last_seq(lr_store *s, int64_t *out) {
 }
 
 int lr_store_engine_mark_keep(lr_store *s, const char *name, int64_t value) {
-    int rc = lr_store_begin(s);
-    if (rc != LR_OK) return rc;
+    int rc = writable(s);
+    if (rc) return rc;
     sqlite3_stmt *st = NULL;
     int src = sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO engine_marks(name, seq) VALUES (?1, ?2)",
                                  -1, &st, NULL);
@@ -775,12 +776,7 @@ int lr_store_engine_mark_keep(lr_store *s, const char *name, int64_t value) {
     if (src == SQLITE_OK) src = sqlite3_bind_int64(st, 2, value);
     if (src == SQLITE_OK) src = sqlite3_step(st);
     sqlite3_finalize(st);
-    if (src != SQLITE_DONE) {
-        rc = lr_sq_fail(s, src);
-        lr_store_rollback(s);
-        return rc;
-    }
-    return lr_store_commit(s);
+    return src == SQLITE_DONE ? LR_OK : lr_sq_fail(s, src);
 }
 
 int lr_store_engine_mark(lr_store *s, const char *name, int64_t *out) {

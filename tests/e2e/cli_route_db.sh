@@ -106,6 +106,21 @@ EOF
     lr route --no-explain --seed 3 --config "$T/s.yaml" --db "$T/s.db" "$T/s2.jsonl"
     grep -q "keeps the seed of its first run (7): --seed 3 is not used" "$T/err" ||
         { fail "no notice of the seed kept"; show stderr "$T/err"; }
+    # a store made before stores kept their seed (no mark): this run's is
+    # recorded, and the run says so
+    python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("DELETE FROM engine_marks WHERE name = ?", ("seed",)); c.commit()' "$T/s.db"
+    lr route --no-explain --seed 7 --config "$T/s.yaml" --db "$T/s.db" "$T/s2.jsonl"
+    grep -q "s.db now keeps the seed its journal replays with: 7" "$T/err" ||
+        { fail "no notice of the seed recorded"; show stderr "$T/err"; }
+    [ "$(count "$T/s.db" "SELECT seq FROM engine_marks WHERE name = 'seed'")" = 7 ] || fail "seed not recorded"
+    # a first start that fails (a new store and no config) keeps no seed
+    lr serve --seed 5 --db "$T/n.db" --listen 127.0.0.1:0
+    expect_status 2
+    grep -q "has no config yet" "$T/err" || { fail "serve without a config"; show stderr "$T/err"; }
+    lr route --no-explain --seed 9 --config "$T/s.yaml" --db "$T/n.db" "$T/s1.jsonl"
+    expect_status 0
+    [ "$(count "$T/n.db" "SELECT seq FROM engine_marks WHERE name = 'seed'")" = 9 ] ||
+        fail "seed of the store's first good run: $(count "$T/n.db" "SELECT seq FROM engine_marks WHERE name = 'seed'")"
 }
 
 route_db_prints_what_route_prints_and_stores_it_all() {

@@ -282,6 +282,40 @@ TEST(queue_dispatch_is_marked_from_the_first_entry_written_by_schema_13) {
     remove_db(s);
 }
 
+/* Schema 13 gives a delayed notice its due time: an unattempted one's
+ * next_at; one attempted passed its check then (due at its creation). */
+TEST(schema_13_gives_delayed_notices_their_due_time) {
+    lr_store *s = open_new();
+    if (!s) { CHECK(0); return; }
+    lr_buf json = LR_BUF_INIT;
+    lr_buf_puts(&json, "{\"lead\":\"L1\",\"action\":\"queued\"}");
+    int64_t a = 0, b = 0;
+    char prev[16];
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    int64_t dec = put(s, 1, "L1", &json);
+    CHECK_EQ_INT(lr_store_add_delivery(s, dec, T0, 60000, "L1", "queued", NULL, "crm", NULL,
+                                       "pending", NULL, false, &a), LR_OK);
+    CHECK_EQ_INT(lr_store_add_delivery(s, dec, T0, 60000, "L1", "queued", NULL, "crm", NULL,
+                                       "pending", NULL, false, &b), LR_OK);
+    CHECK_EQ_INT(lr_store_delivery_result(s, b, "retrying", 1, T0 + 90000, T0 + 60000, T0, 0, 503,
+                                          "answered 503", prev), LR_OK);
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    lr_store_close(s);
+    s = NULL;
+    CHECK_EQ_INT(sql("ALTER TABLE deliveries DROP COLUMN replays; ALTER TABLE deliveries DROP COLUMN due_at;"
+                     " PRAGMA application_id = 0; PRAGMA user_version = 12;"), SQLITE_OK);
+    s = reopen(s);                              /* 12 -> 13 */
+    CHECK(s != NULL);
+    if (!s) return;
+    char q[96];
+    snprintf(q, sizeof q, "SELECT coalesce(due_at - %lld, -1) FROM deliveries WHERE id = %lld", (long long)T0, (long long)a);
+    CHECK_EQ_INT(sql_int(q), 60000);
+    snprintf(q, sizeof q, "SELECT coalesce(due_at - %lld, -1) FROM deliveries WHERE id = %lld", (long long)T0, (long long)b);
+    CHECK_EQ_INT(sql_int(q), 0);
+    lr_buf_release(&json);
+    remove_db(s);
+}
+
 TEST(a_schema_4_file_migrates_and_its_old_rows_read_as_stored) {
     lr_store *s = open_new();
     if (!s) { CHECK(0); return; }
@@ -580,6 +614,7 @@ int main(void) {
     RUN(a_short_why_and_a_decision_without_one_stay_whole);
     RUN(rotations_are_kept_from_the_first_entry_written_by_schema_12);
     RUN(queue_dispatch_is_marked_from_the_first_entry_written_by_schema_13);
+    RUN(schema_13_gives_delayed_notices_their_due_time);
     RUN(a_schema_4_file_migrates_and_its_old_rows_read_as_stored);
     RUN(a_damaged_why_is_an_error_that_says_so_and_leaves_the_buffer);
     RUN(a_damaged_decision_comes_as_unreadable_and_holds_back_no_other_delivery);

@@ -547,7 +547,7 @@ static void execute_cmd(lr_service *svc, lr_cmd *cmd, lr_time now) {
                 cmd->status = st == 201 ? 200 : st;
             } else {
                 lr_service_reply_error(svc, cmd, 409, "idempotency_key_reused",
-                            "this Idempotency-Key was used with a different body");
+                            "this Idempotency-Key was used with a different request (path or body)");
             }
             return;
         }

@@ -374,9 +374,10 @@ static bool begin(lr_http *h, struct MHD_Connection *c, const char *url, const c
     if (!r->rep.status && r->rt->body != BODY_NONE) {
         const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
         char mt[96];
-        if (ct && (!media_type(ct, mt, sizeof mt) || !type_fits(r->rt->body, mt)))
-            lr_reply_error(&r->rep, 415, "unsupported_media_type", "Content-Type must be %s",
-                           expected_types(r->rt->body));
+        bool utf8 = ct && media_type(ct, mt, sizeof mt);
+        if (ct && (!utf8 || !type_fits(r->rt->body, mt)))
+            lr_reply_error(&r->rep, 415, "unsupported_media_type", "Content-Type must be %s%s",
+                           expected_types(r->rt->body), utf8 ? "" : ", with no charset but UTF-8");
     }
     if (!r->rep.status && announced > LR_HTTP_MAX_BODY)
         lr_reply_error(&r->rep, 413, "payload_too_large", "the body is %llu bytes; at most %u",

@@ -457,9 +457,14 @@ void lr_route_stats(const lr_req *req, lr_reply *rep) { simple(req, rep, LR_CMD_
 void lr_route_metrics(const lr_req *req, lr_reply *rep) { simple(req, rep, LR_CMD_METRICS); }
 
 /* A query value that names something: non-empty, at most 256 bytes, UTF-8. */
-static bool name_ok(const char *v) {
+/* Whether query value V is 1 to MAX bytes of UTF-8. */
+static bool text_ok(const char *v, size_t max) {
     size_t n = strlen(v);
-    return n > 0 && n <= 256 && lr_utf8_valid(v, n);
+    return n > 0 && n <= max && lr_utf8_valid(v, n);
+}
+
+static bool name_ok(const char *v) {
+    return text_ok(v, 256);
 }
 
 void lr_route_leads_list(const lr_req *req, lr_reply *rep) {
@@ -472,14 +477,17 @@ void lr_route_leads_list(const lr_req *req, lr_reply *rep) {
     for (size_t i = 0; i < req->nargs; i++) {
         const char *k = req->args[i].name, *v = req->args[i].value;
         if (strcmp(k, "agent") == 0 || strcmp(k, "source") == 0 || strcmp(k, "cursor") == 0) {
-            if (!name_ok(v)) {
-                lr_reply_error(rep, 400, "invalid_request", "'%s' must be 1 to 256 bytes of UTF-8", k);
+            /* a lead's source is any string (64 KiB at most), not a name */
+            size_t max = k[0] == 's' ? 65536 : 256;
+            if (!text_ok(v, max)) {
+                lr_reply_error(rep, 400, "invalid_request", "'%s' must be 1 to %zu bytes of UTF-8", k,
+                               max);
                 return;
             }
             *(k[0] == 'a' ? &q->agent : k[0] == 's' ? &q->source : &q->cursor) = v;
         } else if (strcmp(k, "status") == 0) {
             if (lr_name_lookup(lr_lead_state_names, LR_LEAD__COUNT, v) < 0) {
-                lr_reply_error(rep, 400, "invalid_request", "'status' must be one of assigned, "
+                lr_reply_error(rep, 400, "invalid_request", "'status' must be one of new, assigned, "
                                "offered, waiting, held, unrouted, closed");
                 return;
             }

@@ -659,6 +659,20 @@ a_lead_id_with_a_slash_is_named_with_2F() {
     expect_error 400 invalid_request
 }
 
+# A source is any string a lead may carry (not a 256-byte name): a lead
+# with a long one is found by it.
+list_leads_by_a_long_source() {
+    _src=$(printf 's%.0s' $(seq 300))
+    api POST /v1/leads "{\"id\":\"LS1\",\"source\":\"$_src\"}"
+    expect_code 201
+    api GET "/v1/leads?source=$_src"
+    expect_code 200
+    expect_jq '[.leads[].id]' '["LS1"]'
+    api GET '/v1/leads?status=bogus'
+    expect_error 400 invalid_request
+    expect_jq .error.message "\"'status' must be one of new, assigned, offered, waiting, held, unrouted, closed\""
+}
+
 sigterm_stops_the_server_with_exit_0() {
     srv_term S
     [ "$srv_rc" -eq 0 ] || { fail "exit status $srv_rc after SIGTERM"; show stderr "$SRV/S.err"; }
@@ -695,5 +709,6 @@ tcase stats_count_leads_and_decisions_as_the_leads_show_them
 tcase metrics_are_prometheus_text
 tcase idempotency_key_replays_the_reply_and_refuses_another_body
 tcase a_lead_id_with_a_slash_is_named_with_2F
+tcase list_leads_by_a_long_source
 tcase sigterm_stops_the_server_with_exit_0
 finish

@@ -310,6 +310,11 @@ wrong_content_type_is_415() {
     req POST /v1/leads -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json; charset=latin1' \
         --data-binary '{"id":"C1"}'
     expect_error 415 unsupported_media_type
+    expect_jq .error.message '"Content-Type must be application/json, with no charset but UTF-8"'
+    req POST /v1/forms/web -H "Authorization: Bearer $KEY" \
+        -H 'Content-Type: application/x-www-form-urlencoded; charset=ISO-8859-1' --data-binary 'name=%E9'
+    expect_error 415 unsupported_media_type
+    expect_jq .error.message '"Content-Type must be application/x-www-form-urlencoded, with no charset but UTF-8"'
     req POST /v1/events -H "Authorization: Bearer $KEY" -H 'Content-Type: application/x-www-form-urlencoded' \
         --data-binary 'type=agent'
     expect_error 415 unsupported_media_type

@@ -523,6 +523,7 @@ idempotency_key_replays_the_reply_and_refuses_another_body() {
     # the same key and body on another path is another request
     api POST /v1/leads/A4/progress '{"status":"won"}' -H 'Idempotency-Key: close-K1'
     expect_error 409 idempotency_key_reused
+    expect_jq .error.message '"this Idempotency-Key was used with a different request (path or body)"'
     api GET /v1/leads/A4
     expect_jq .state '"assigned"'
     # without the key, the repeat is a conflict with the closed lead, and

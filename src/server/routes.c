@@ -456,13 +456,13 @@ void lr_route_config_get(const lr_req *req, lr_reply *rep) { simple(req, rep, LR
 void lr_route_stats(const lr_req *req, lr_reply *rep) { simple(req, rep, LR_CMD_STATS); }
 void lr_route_metrics(const lr_req *req, lr_reply *rep) { simple(req, rep, LR_CMD_METRICS); }
 
-/* A query value that names something: non-empty, at most 256 bytes, UTF-8. */
 /* Whether query value V is 1 to MAX bytes of UTF-8. */
 static bool text_ok(const char *v, size_t max) {
     size_t n = strlen(v);
     return n > 0 && n <= max && lr_utf8_valid(v, n);
 }
 
+/* A query value that names something: non-empty, at most 256 bytes, UTF-8. */
 static bool name_ok(const char *v) {
     return text_ok(v, 256);
 }

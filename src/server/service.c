@@ -439,11 +439,8 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
     if (rc == LR_OK) {
         svc->opts.seed = (uint64_t)seed;
     } else if (rc == LR_ENOENT && (rc = lr_store_last_seq(svc->store, &last)) == LR_OK && last > 0) {
-        /* made before stores kept their seed: this start's is recorded */
-        svc->seed_recorded = true;
-        if ((rc = lr_store_begin(svc->store)) == LR_OK &&
-            (rc = lr_store_engine_mark_keep(svc->store, "seed", (int64_t)svc->opts.seed)) == LR_OK)
-            rc = lr_store_commit(svc->store);
+        svc->seed_recorded = true;  /* made before stores kept their seed: this
+                                       start's is recorded once it has succeeded */
     }                               /* a new store: kept with its first config */
     if (rc != LR_OK) {
         snprintf(err, errlen, "reading the store: %s", lr_store_errmsg(svc->store));
@@ -534,6 +531,15 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
     if ((rc = lr_store_delivery_counts(svc->store, &svc->dlv)) != LR_OK) {
         snprintf(err, errlen, "counting deliveries: %s", lr_store_errmsg(svc->store));
         goto fail;
+    }
+    if (svc->seed_recorded) {
+        if ((rc = lr_store_begin(svc->store)) == LR_OK &&
+            (rc = lr_store_engine_mark_keep(svc->store, "seed", (int64_t)svc->opts.seed)) == LR_OK)
+            rc = lr_store_commit(svc->store);
+        if (rc != LR_OK) {
+            snprintf(err, errlen, "storing the seed: %s", lr_store_errmsg(svc->store));
+            goto fail;
+        }
     }
     *out = svc;
     return LR_OK;

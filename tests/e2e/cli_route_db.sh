@@ -109,6 +109,12 @@ EOF
     # a store made before stores kept their seed (no mark): this run's is
     # recorded, and the run says so
     python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("DELETE FROM engine_marks WHERE name = ?", ("seed",)); c.commit()' "$T/s.db"
+    # (a start that fails records nothing)
+    echo 'agents: [{id: r1}]' >"$T/bad.yaml"
+    lr serve --seed 5 --config "$T/bad.yaml" --db "$T/s.db" --listen 127.0.0.1:0
+    expect_status 2
+    [ "$(count "$T/s.db" "SELECT count(*) FROM engine_marks WHERE name = 'seed'")" = 0 ] ||
+        fail "a failed start recorded its seed"
     lr route --no-explain --seed 7 --config "$T/s.yaml" --db "$T/s.db" "$T/s2.jsonl"
     grep -q "s.db now keeps the seed its journal replays with: 7" "$T/err" ||
         { fail "no notice of the seed recorded"; show stderr "$T/err"; }

@@ -369,8 +369,12 @@ EOF
     # (past retry_for): the channel stays paused, the next probe ~3 s later
     wait_for 20 '[.deliveries[] | select(.status == "dead")] | length >= 1' || return
     sleep 1
-    _n=$(wc -l <"$T/hooks.jsonl")
-    [ "$_n" -le 7 ] || fail "$_n requests by the first give-up + 1 s (at most 5 + 2 probes expected)"
+    # the burst: 5 failures trip the breaker, and up to 3 more were in
+    # flight by then (concurrency 4); after it, one probe at a time, 3 s apart
+    _burst=$(jq -s '([.[].at] | min) as $t0 | [.[] | select(.at < $t0 + 1.5)] | length' "$T/hooks.jsonl")
+    _later=$(jq -s '([.[].at] | min) as $t0 | [.[] | select(.at >= $t0 + 1.5)] | length' "$T/hooks.jsonl")
+    [ "$_burst" -le 8 ] || fail "$_burst requests before the pause (at most 5 + 3 in flight expected)"
+    [ "$_later" -le 2 ] || fail "$_later requests after the pause by the first give-up + 1 s (at most 2 probes expected)"
     srv_term S
     peer_stop RECV
 }

@@ -32,13 +32,16 @@ Modes (the answer to a POST; the request is logged in every mode):
     fail      500 {"ok":false}
     gone      410 {"ok":false} (a permanent error)
     throttle  429 with Retry-After: 1
-    hang      reads the body, then waits 60 s before answering
+    hang      reads the body, then waits 60 s before answering (200), or
+              until PUT /_release (503)
     reset     reads the body, then closes the socket with an RST (SO_LINGER 0)
     slow      waits 0.5 s, then 200 {"ok":true}
     slow_gone waits 1 s, then 410 {"ok":false}
 
 With --control:
     PUT /_mode/NAME   switches the mode (204; 400 for an unknown mode)
+    PUT /_release     every hanging request, now and from then on, answers
+                      503 at once (204)
     GET /_count       {"requests": N, "valid": N, "distinct_deliveries": N}
                       (deliveries: Leadrouter-Delivery ids, and the ids in
                       the array of a batch)
@@ -106,6 +109,7 @@ class State:
         self.valid = 0
         self.deliveries = set()
         self.stop = threading.Event()
+        self.release = threading.Event()
 
     def record(self, entry):
         """Appends ENTRY as one durable JSON line and counts it."""
@@ -218,8 +222,13 @@ class Handler(BaseHTTPRequestHandler):
         elif mode == "throttle":
             self.answer(429, b'{"ok":false}', [("Retry-After", "1")])
         elif mode == "hang":
-            if st.stop.wait(HANG_S):
+            end = time.monotonic() + HANG_S
+            while not (st.stop.is_set() or st.release.is_set()) and time.monotonic() < end:
+                st.stop.wait(0.05)
+            if st.stop.is_set():
                 self.reset()
+            elif st.release.is_set():
+                self.answer(503, b'{"ok":false}')
             else:
                 self.answer(200, b'{"ok":true}')
         elif mode == "reset":
@@ -233,6 +242,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_PUT(self):
         st = self.server.state
+        if st.control and self.path == "/_release":
+            self.read_body()
+            st.release.set()
+            self.answer(204)
+            return
         if not st.control or not self.path.startswith("/_mode/"):
             self.read_body()
             self.answer(405, b'{"ok":false}', [("Allow", "POST")])

@@ -198,11 +198,12 @@ after_the_crashes_the_state_is_consistent() {
     api POST /v1/leads '{"id":"probe","source":"web"}'
     expect_code 201
     NOW=$(jq -r '.decisions[0].at' "$RB")
+    # the windows right after it (reading every lead below takes a while)
+    api GET /v1/agents; cp "$RB" "$C/agents.json"
+    api GET /v1/stats;  cp "$RB" "$C/stats.json"
     list_all "" "$C/all.json" || return
     jq -r '.[].id' "$C/all.json" >"$C/all.ids"
     get_each "$C/all.ids" "$C/each.json" || return
-    api GET /v1/agents; cp "$RB" "$C/agents.json"
-    api GET /v1/stats;  cp "$RB" "$C/stats.json"
     for _a in $AGENTS; do
         list_all "agent=$_a&status=assigned" "$C/open.$_a" || return
     done

@@ -53,6 +53,9 @@ snapshot() {
 }
 
 server_starts_with_some_state() {
+    # GET /v1/agents shows each agent's hour window: it must not turn
+    # between the snapshots this file compares (~20 s apart)
+    clear_of_boundary 1 1
     srv_start S "$DB" "$SRV/err.yaml" --rate-limit 0 || { fail "$srv_error"; show stderr "$SRV/S.err"; return; }
     api POST /v1/leads '[{"id":"L1","source":"web"},{"id":"L2"},{"id":"L3"},{"id":"H1","score":95}]'
     expect_code 201

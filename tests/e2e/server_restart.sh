@@ -91,8 +91,9 @@ snapshot() {
 }
 
 twins_start() {
-    # the day and week cap windows must not roll over during the file
-    clear_of_boundary 3 0
+    # the hour, day and week windows (GET /v1/agents shows them) must not
+    # roll over during the file
+    clear_of_boundary 3 1
     : >"$SRV/ids"
     srv_start A "$ADB" "$SRV/c1.yaml" --seed 7 --rate-limit 0 || { fail "$srv_error"; show stderr "$SRV/A.err"; }
     # B fsyncs inside each commit; A on its flush thread: same answers

@@ -36,6 +36,8 @@
 #include <time.h>
 
 #define ANSWER_KEEP 200             /* bytes of a refusing answer kept in last_error */
+#define ANSWER_READ_MAX (64 * 1024) /* bytes of an answer's body read at most: the
+                                       transfer ends there (the status decides) */
 #define POLL_MAX_MS 1000
 #define TRIP_AFTER 5                /* failed attempts in a row that pause a channel */
 #define DEFER_MS 5                  /* a free slot waits this long for others (start_due) */
@@ -86,6 +88,7 @@ typedef struct xfer {
     size_t sent;                    /* SMTP upload position */
     struct curl_slist *headers;     /* or the SMTP recipients */
     lr_buf answer;                  /* the start of the answer */
+    size_t answered;                /* bytes of the answer's body read */
     char refused[80];               /* a private target refused: its address */
     char errbuf[CURL_ERROR_SIZE];
     size_t n;                       /* deliveries it carries: 1, or up to ch->batch */
@@ -446,6 +449,9 @@ int lr_dispatch_marks(lr_dispatcher *d, lr_dispatch_mark_fn fn, void *ud) {
 
 /* ---- one transfer ---------------------------------------------------------- */
 
+/* An answer's body: its first ANSWER_KEEP bytes are kept; past
+ * ANSWER_READ_MAX the transfer is cut (a receiver sending without end
+ * would hold the slot for the whole timeout). */
 static size_t on_answer(char *p, size_t size, size_t n, void *ud) {
     xfer *x = ud;
     size_t len = size * n;
@@ -453,7 +459,8 @@ static size_t on_answer(char *p, size_t size, size_t n, void *ud) {
         size_t take = ANSWER_KEEP - x->answer.len < len ? ANSWER_KEEP - x->answer.len : len;
         lr_buf_append(&x->answer, p, take);     /* best effort */
     }
-    return len;
+    x->answered += len;
+    return x->answered > ANSWER_READ_MAX ? 0 : len;
 }
 
 /* An SMTP server's reply line (libcurl hands them over as headers): the
@@ -638,27 +645,39 @@ static void keep_answer(lr_delivery_result *r, const char *prefix, const xfer *x
     }
 }
 
+/* Whether transfer X ended (curl code CODE) because the guard refused
+ * its address: a refused address leaves its mark in X even when libcurl
+ * went on to another address of the host that it then reached. */
+static bool was_refused(const xfer *x, CURLcode code) {
+    return x->refused[0] && (code == CURLE_COULDNT_CONNECT || code == CURLE_ABORTED_BY_CALLBACK);
+}
+
 /* Classifies the end of transfer X (curl code CODE) into R, one of its
  * deliveries (R's attempts and window_from set). Returns whether the
- * receiver answered for good (breaker_count). */
+ * receiver answered for good (breaker_count).
+ *
+ * An HTTP answer is judged by its status alone, once one came: a body cut
+ * short (the receiver closed, the timeout, ANSWER_READ_MAX) changes
+ * nothing, since the receiver has said what it did with the delivery. */
 static bool classify(const xfer *x, CURLcode code, lr_delivery_result *r, lr_time now) {
     long status = 0;
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
     r->http_status = (int)status;
     bool smtp = x->ch->kind == LR_CHANNEL_SMTP;
+    bool http_answer = !smtp && status >= 200;
     bool retry = false;
     char what[CURL_ERROR_SIZE + 64];
-    if (x->refused[0]) {
+    if (was_refused(x, code)) {
         snprintf(r->error, sizeof r->error, "refused: %s is a private or loopback address "
                  "(list channel '%s' in allow_private_targets to allow it)", x->refused,
                  x->ch->name);
-    } else if (code == CURLE_OK && !smtp && status >= 200 && status < 300) {
+    } else if (http_answer && status < 300) {
         r->status = "delivered";
         return true;
     } else if (code == CURLE_OK && smtp) {
         r->status = "delivered";
         return true;
-    } else if (code == CURLE_OK) {
+    } else if (http_answer) {
         snprintf(what, sizeof what, "answered %ld", status);
         keep_answer(r, what, x);
         retry = status == 408 || status == 429 || status >= 500;
@@ -673,13 +692,18 @@ static bool classify(const xfer *x, CURLcode code, lr_delivery_result *r, lr_tim
     }
     if (!retry) {
         r->status = "dead";
-        return !x->refused[0];
+        return !was_refused(x, code);
     }
     int64_t delay = backoff(x->ch, r->attempts);
     curl_off_t after = 0;
-    if (curl_easy_getinfo(x->easy, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after > 0 &&
-        after * 1000 > delay)
-        delay = after * 1000 < x->ch->backoff_max_ms ? after * 1000 : x->ch->backoff_max_ms;
+    /* a Retry-After in seconds, as the receiver wrote it (libcurl does not
+     * bound it): compared in seconds first, so no product overflows */
+    if (curl_easy_getinfo(x->easy, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after > 0) {
+        if (after > x->ch->backoff_max_ms / 1000)
+            delay = x->ch->backoff_max_ms;
+        else if (after * 1000 > delay)
+            delay = after * 1000 < x->ch->backoff_max_ms ? after * 1000 : x->ch->backoff_max_ms;
+    }
     if (now + delay > r->window_from + x->ch->retry_for_ms) {
         size_t off = strlen(r->error);
         snprintf(r->error + off, sizeof r->error - off, " (gave up after %d attempts)",
@@ -697,7 +721,7 @@ static bool classify(const xfer *x, CURLcode code, lr_delivery_result *r, lr_tim
  * own), counted once in the channel's breaker. */
 static void finish(lr_dispatcher *d, xfer *x, CURLcode code) {
     lr_time now = wall_ms();
-    bool counted = x->refused[0] != '\0';
+    bool counted = was_refused(x, code);
     for (size_t i = 0; i < x->n; i++) {
         const xfer_item *it = &x->items[i];
         lr_delivery_result *r = calloc(1, sizeof *r);

@@ -37,6 +37,11 @@ Modes (the answer to a POST; the request is logged in every mode):
     reset     reads the body, then closes the socket with an RST (SO_LINGER 0)
     slow      waits 0.5 s, then 200 {"ok":true}
     slow_gone waits 1 s, then 410 {"ok":false}
+    short_ok  200 with Content-Length: 100, sends 2 bytes of it and closes
+    short_gone  the same with 410
+    endless   200 with a chunked body that never ends (until the client
+              goes, or 60 s)
+    throttle_huge  503 with Retry-After: 9300000000000000
 
 With --control:
     PUT /_mode/NAME   switches the mode (204; 400 for an unknown mode)
@@ -62,7 +67,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-MODES = ("ok", "fail", "gone", "throttle", "hang", "reset", "slow", "slow_gone")
+MODES = ("ok", "fail", "gone", "throttle", "hang", "reset", "slow", "slow_gone",
+         "short_ok", "short_gone", "endless", "throttle_huge")
 TOLERANCE_S = 300
 HANG_S = 60
 SLOW_S = 0.5
@@ -82,7 +88,7 @@ def signature_valid(secret, header, raw, now):
         if not sep:
             return False
         if key == "t":
-            if t is not None or not val.isdigit():
+            if t is not None or not (val.isascii() and val.isdigit()):
                 return False
             t = int(val)
         elif key == "v1":
@@ -178,6 +184,34 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:
             self.close_connection = True
 
+    def short(self, status):
+        """Sends STATUS announcing a 100-byte body, 2 bytes of it, and closes."""
+        self.close_connection = True
+        try:
+            self.send_response(status)
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            self.wfile.write(b"ok")
+            self.wfile.flush()
+        except OSError:
+            pass
+
+    def endless(self):
+        """Sends 200 and a chunked body without end, until the client goes."""
+        self.close_connection = True
+        st = self.server.state
+        end = time.monotonic() + HANG_S
+        chunk = b"%x\r\n%s\r\n" % (16384, b"x" * 16384)
+        try:
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            while not st.stop.is_set() and time.monotonic() < end:
+                self.wfile.write(chunk)
+                self.wfile.flush()
+        except OSError:
+            pass
+
     def reset(self):
         """Closes the connection abruptly: RST, no answer."""
         self.close_connection = True
@@ -239,6 +273,14 @@ class Handler(BaseHTTPRequestHandler):
         elif mode == "slow_gone":
             st.stop.wait(1.0)
             self.answer(410, b'{"ok":false}')
+        elif mode == "short_ok":
+            self.short(200)
+        elif mode == "short_gone":
+            self.short(410)
+        elif mode == "endless":
+            self.endless()
+        elif mode == "throttle_huge":
+            self.answer(503, b'{"ok":false}', [("Retry-After", "9300000000000000")])
 
     def do_PUT(self):
         st = self.server.state

@@ -405,6 +405,41 @@ replayed_while_in_flight() {
     peer_stop RECV
 }
 
+# An answer is judged by its status line: a 2xx whose body is cut short or
+# never ends is delivered, a 410 cut short is dead at once with what came
+# of it; a Retry-After too large for any clock waits backoff_max.
+an_answer_is_judged_by_its_status() {
+    peer_start RECV "$HERE/receiver.py" --port 0 --log "$T/hooks.jsonl" --control --mode short_ok || return
+    config "$T/c.yaml" "$RECV_PORT" 9
+    sed -i -e '/to: mail/d' -e 's/timeout: 2s/timeout: 20s/' "$T/c.yaml"
+    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return; }
+    KEY=$(mkkey "$T/s.db" admin)
+    _n=0
+    for _md in short_ok short_gone endless throttle_huge; do
+        _n=$((_n + 1))
+        mode $_md
+        _t0=$(date +%s)
+        leads $_n $_n
+        wait_for 15 "[.deliveries[] | select(.lead == \"L$_n\" and .attempts >= 1)] | length == 1" || return
+        _s=$(( $(date +%s) - _t0 ))
+        [ $_s -le 10 ] || fail "$_md: the first attempt took ${_s} s (the timeout is 20 s)"
+        jq -c --arg l "L$_n" '.deliveries[] | select(.lead == $l) | {status, attempts, last_status}
+                              + {error: (.last_error // "" | .[0:12])}' "$RB" >"$T/got.$_md"
+    done
+    mode ok
+    _got=$(cat "$T/got.short_ok" "$T/got.short_gone" "$T/got.endless" | jq -s -c .)
+    [ "$_got" = '[{"status":"delivered","attempts":1,"last_status":200,"error":""},{"status":"dead","attempts":1,"last_status":410,"error":"answered 410"},{"status":"delivered","attempts":1,"last_status":200,"error":""}]' ] ||
+        fail "outcomes: $_got"
+    # the huge Retry-After waits backoff_max (2 s), not forever, and the
+    # server lives on
+    jq -e '.status == "retrying" and .last_status == 503' "$T/got.throttle_huge" >/dev/null ||
+        fail "after a huge Retry-After: $(cat "$T/got.throttle_huge")"
+    wait_for 15 '[.deliveries[] | select(.lead == "L4" and .status == "delivered")] | length == 1' || return
+    srv_term S
+    [ "$srv_rc" = 0 ] || fail "serve exited $srv_rc"
+    peer_stop RECV
+}
+
 kill_between_commit_and_send() {
     peer_start RECV "$HERE/receiver.py" --port 0 --log "$T/hooks.jsonl" \
         --secret "$LR_TEST_HOOK_SECRET" --control --mode hang || return
@@ -735,6 +770,7 @@ tcase smtp_refusal_keeps_the_reply
 tcase smtp_login_needs_tls
 tcase gave_up_keeps_the_channel_paused
 tcase replayed_while_in_flight
+tcase an_answer_is_judged_by_its_status
 tcase kill_between_commit_and_send
 tcase kill_with_marks_stored
 tcase waiting_notice_only_when_still_waiting

@@ -70,6 +70,12 @@ typedef struct cfg_ctx {
 /* The tables of config.h's enums (lr_queue_order_names, lr_catch_up_names,
  * lr_sla_names) are defined there too. */
 
+/* Messages kept at most; one more says there were more. */
+#define CX_MAX_ERRORS 1000
+
+/* YAML nesting deeper than this is refused (a config needs about 8). */
+#define CX_YAML_MAX_DEPTH 64
+
 /* Records "NAME:LINE:COL: message". Never fails: on OOM sets cx->oom. */
 void cx_error(cfg_ctx *cx, int line, int col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

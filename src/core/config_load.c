@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <libfyaml.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +97,14 @@ static void fix_utf8(char *s, size_t len) {
 }
 
 void cx_error(cfg_ctx *cx, int line, int col, const char *fmt, ...) {
+    if (cx->nerrs > CX_MAX_ERRORS) return;
+    if (cx->nerrs == CX_MAX_ERRORS) {
+        /* a file of a million list items, each wrong, made a million
+         * messages (and gigabytes): the first ones say enough */
+        line = INT_MAX;
+        col = 0;
+        fmt = NULL;
+    }
     if (cx->nerrs == cx->errcap) {
         size_t cap = cx->errcap ? cx->errcap * 2 : 16;
         cx_err *v = realloc(cx->errs, cap * sizeof *v);
@@ -104,13 +113,18 @@ void cx_error(cfg_ctx *cx, int line, int col, const char *fmt, ...) {
         cx->errcap = cap;
     }
     lr_buf b = LR_BUF_INIT;
-    va_list ap;
-    va_start(ap, fmt);
     char body[1024];
-    int blen = vsnprintf(body, sizeof body, fmt, ap);
-    va_end(ap);
-    if (blen > 0) fix_utf8(body, strlen(body));
-    if (lr_buf_printf(&b, "%s:%d:%d: %s", cx->name, line, col, body) != LR_OK) {
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        int blen = vsnprintf(body, sizeof body, fmt, ap);
+        va_end(ap);
+        if (blen > 0) fix_utf8(body, strlen(body));
+    }
+    int rc = fmt ? lr_buf_printf(&b, "%s:%d:%d: %s", cx->name, line, col, body)
+                 : lr_buf_printf(&b, "%s: more than %d errors: the first %d found are above",
+                                 cx->name, CX_MAX_ERRORS, CX_MAX_ERRORS);
+    if (rc != LR_OK) {
         lr_buf_release(&b);
         cx->oom = true;
         return;
@@ -295,6 +309,20 @@ static bool node_text(cfg_ctx *cx, yn *n, struct fy_token *t, const char *src,
     return true;
 }
 
+/* Reports TAG (a node's tag token, or NULL): libfyaml resolves "!!str",
+ * "!!binary" and the like, and this loader would read the node as if
+ * untagged, so "capacity: !!str 5" would be the number 5. */
+static void refuse_tag(cfg_ctx *cx, struct fy_token *tag, const char *src, size_t srclen,
+                       int line, int col) {
+    if (!tag) return;
+    const struct fy_mark *sm = fy_token_start_mark(tag), *em = fy_token_end_mark(tag);
+    char q[CX_DESC_SIZE] = "?";
+    if (sm && em && sm->input_pos < em->input_pos && em->input_pos <= srclen)
+        cx_quote(src + sm->input_pos, em->input_pos - sm->input_pos, q, sizeof q);
+    if (sm) { line = sm->line + 1; col = sm->column + 1; }
+    cx_error(cx, line, col, "YAML tags are not supported (%s)", q);
+}
+
 /* Makes a node from event E at LINE:COL of the source SRC; NULL on OOM. */
 static yn *node_from_event(cfg_ctx *cx, struct fy_event *e, int line, int col,
                            const char *src, size_t srclen) {
@@ -308,10 +336,17 @@ static yn *node_from_event(cfg_ctx *cx, struct fy_event *e, int line, int col,
     n->end_line = em ? em->line + 1 : line;
     n->end_col = em ? em->column + 1 : col;
     switch (e->type) {
-    case FYET_MAPPING_START: n->kind = YN_MAP; break;
-    case FYET_SEQUENCE_START: n->kind = YN_SEQ; break;
+    case FYET_MAPPING_START:
+        n->kind = YN_MAP;
+        refuse_tag(cx, e->mapping_start.tag, src, srclen, line, col);
+        break;
+    case FYET_SEQUENCE_START:
+        n->kind = YN_SEQ;
+        refuse_tag(cx, e->sequence_start.tag, src, srclen, line, col);
+        break;
     case FYET_SCALAR:
         n->kind = YN_SCALAR;
+        refuse_tag(cx, e->scalar.tag, src, srclen, line, col);
         if (!node_text(cx, n, e->scalar.value, src, srclen)) return NULL;
         n->style = scalar_style(e->scalar.value, n->len);
         break;
@@ -384,6 +419,64 @@ static void report_bad_byte(cfg_ctx *cx, const char *text, size_t off) {
              text[off] ? "invalid UTF-8" : "NUL character in the input");
 }
 
+/* Finds a flow collection ('[' or '{') nested deeper than
+ * CX_YAML_MAX_DEPTH in TEXT, before libfyaml sees it: its scanner reads
+ * nested flow collections to their end before the first event (a
+ * "[[[...]]]" of 5 MB took 15 s and 2.7 GB). A rough reading of YAML:
+ * comments and quoted scalars are skipped, every other bracket counts,
+ * so only text with more than CX_YAML_MAX_DEPTH unclosed brackets in a
+ * row (no config has them) is refused. Returns whether it found one, and
+ * its line and column (in characters). */
+static bool flow_too_deep(const char *text, size_t len, int *linep, int *colp) {
+    int depth = 0, line = 1, col = 1;
+    char prev = '\n';                   /* the last byte that is not a blank */
+    bool blank_before = true;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (c == '#' && blank_before) {
+            while (i + 1 < len && text[i + 1] != '\n') i++;
+            continue;
+        }
+        if ((c == '"' || c == '\'') && strchr("\n:,[{-?", prev)) {
+            for (i++; i < len; i++) {
+                if (text[i] == '\n') { line++; col = 1; continue; }
+                if ((text[i] & 0xC0) != 0x80) col++;
+                if (c == '"' && text[i] == '\\' && i + 1 < len && text[i + 1] != '\n') {
+                    i++;
+                    if ((text[i] & 0xC0) != 0x80) col++;
+                } else if (text[i] == c) {
+                    if (c == '\'' && i + 1 < len && text[i + 1] == '\'') { i++; col++; continue; }
+                    break;
+                }
+            }
+            col++;
+            prev = c;
+            blank_before = false;
+            continue;
+        }
+        if (c == '[' || c == '{') {
+            if (++depth > CX_YAML_MAX_DEPTH) {
+                *linep = line;
+                *colp = col;
+                return true;
+            }
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            depth--;
+        }
+        if (c == '\n') {
+            line++;
+            col = 1;
+            prev = '\n';
+            blank_before = true;
+            continue;
+        }
+        if ((c & 0xC0) != 0x80) col++;
+        blank_before = c == ' ' || c == '\t';
+        if (!blank_before) prev = c;
+    }
+    return false;
+}
+
 static void diag_sink(struct fy_diag *diag, void *user, const char *buf, size_t len) {
     (void)diag; (void)user; (void)buf; (void)len;
 }
@@ -395,6 +488,11 @@ static int parse_yaml(cfg_ctx *cx, const char *text, size_t len, yn **rootp) {
     size_t bad = bad_utf8((const unsigned char *)text, len);
     if (bad < len) {
         report_bad_byte(cx, text, bad);
+        return LR_ESYNTAX;
+    }
+    int dl, dc;
+    if (flow_too_deep(text, len, &dl, &dc)) {
+        cx_error(cx, dl, dc, "YAML nested deeper than %d levels", CX_YAML_MAX_DEPTH);
         return LR_ESYNTAX;
     }
     struct fy_diag_cfg dcfg;
@@ -417,7 +515,7 @@ static int parse_yaml(cfg_ctx *cx, const char *text, size_t len, yn **rootp) {
     size_t depth = 0, stcap = 0;
     yn *root = NULL;
     int docs = 0, line = 1, col = 1;
-    bool stop = false;
+    bool stop = false, too_deep = false;
     struct fy_event *e;
     while (!stop && !cx->oom && (e = fy_parser_parse(p))) {
         const struct fy_mark *sm = fy_event_start_mark(e);
@@ -434,6 +532,13 @@ static int parse_yaml(cfg_ctx *cx, const char *text, size_t len, yn **rootp) {
         case FYET_SEQUENCE_START:
         case FYET_SCALAR:
         case FYET_ALIAS:
+            if (depth >= CX_YAML_MAX_DEPTH && e->type != FYET_SCALAR && e->type != FYET_ALIAS) {
+                /* libfyaml and the tree take ~800 bytes a level: a file
+                 * of brackets would take gigabytes */
+                cx_error(cx, line, col, "YAML nested deeper than %d levels", CX_YAML_MAX_DEPTH);
+                stop = too_deep = true;
+                break;
+            }
             if (!(n = node_from_event(cx, e, line, col, text, len))) break;
             if (depth == 0) root = n;
             else if (!frame_push_child(cx, &st[depth - 1], n)) break;
@@ -473,6 +578,8 @@ static int parse_yaml(cfg_ctx *cx, const char *text, size_t len, yn **rootp) {
     int rc = LR_OK;
     if (cx->oom) {
         rc = LR_ENOMEM;
+    } else if (too_deep) {
+        rc = LR_ESYNTAX;
     } else if (!stop && (fy_parser_get_stream_error(p) || depth > 0)) {
         report_syntax(cx, diag, line, col);
         rc = LR_ESYNTAX;

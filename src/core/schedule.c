@@ -52,8 +52,10 @@ struct lr_schedule {
     uint8_t given;                  /* bit d: weekday d (0 = Monday) was given */
     uint8_t nr[7];
     range r[7][LR_SCHEDULE_MAX_RANGES];
-    absence *ooo;                   /* owned, in the order given */
+    absence *ooo;                   /* owned; once at() has run, sorted and merged */
     size_t nooo, capooo;
+    bool ooo_sorted;                /* ooo is sorted by from, none overlapping or
+                                       touching another (ooo_normalize) */
     int64_t *hol;                   /* owned, sorted, unique local dates */
     size_t nhol, caphol;
     lr_time c_from, c_until;        /* at() is c_state on [c_from, c_until); */
@@ -328,8 +330,51 @@ int lr_schedule_add_out_of_office(lr_schedule *s, const char *from, const char *
         s->capooo = cap;
     }
     s->ooo[s->nooo++] = (absence){ a, b };
+    s->ooo_sorted = false;
     clear_cache(s);
     return LR_OK;
+}
+
+static int absence_cmp(const void *pa, const void *pb) {
+    const absence *a = pa, *b = pb;
+    return a->from < b->from ? -1 : a->from > b->from;
+}
+
+/* Sorts the absences and merges those that overlap or touch: the union
+ * is the same, and then the one holding t is found by a binary search,
+ * and where an absence ends no other holds (a chain of 20,000 absences,
+ * each ending where the next began, given newest first, took a scan per
+ * link: 0.7 s for the first lead). */
+static void ooo_normalize(lr_schedule *s) {
+    if (s->ooo_sorted) return;
+    s->ooo_sorted = true;
+    if (s->nooo < 2) return;
+    qsort(s->ooo, s->nooo, sizeof *s->ooo, absence_cmp);
+    size_t n = 1;
+    for (size_t i = 1; i < s->nooo; i++) {
+        if (s->ooo[i].from <= s->ooo[n - 1].to) {
+            if (s->ooo[i].to > s->ooo[n - 1].to) s->ooo[n - 1].to = s->ooo[i].to;
+        } else {
+            s->ooo[n++] = s->ooo[i];
+        }
+    }
+    s->nooo = n;
+}
+
+/* Index of the first absence (normalized) that starts after T. */
+static size_t ooo_after(const lr_schedule *s, lr_time t) {
+    size_t lo = 0, hi = s->nooo;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->ooo[mid].from <= t) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+}
+
+/* The absence (normalized) holding T, or NULL. */
+static const absence *ooo_holding(const lr_schedule *s, lr_time t) {
+    size_t i = ooo_after(s, t);
+    return i > 0 && t < s->ooo[i - 1].to ? &s->ooo[i - 1] : NULL;
 }
 
 /* Index of the first holiday >= DAY. */
@@ -388,8 +433,7 @@ static bool local_day(lr_schedule *s, lr_time t, int64_t *day) {
 
 /* lr_schedule_at without the cache. */
 static lr_avail compute_at(lr_schedule *s, lr_time t) {
-    for (size_t i = 0; i < s->nooo; i++)
-        if (t >= s->ooo[i].from && t < s->ooo[i].to) return LR_AVAIL_OUT_OF_OFFICE;
+    if (ooo_holding(s, t)) return LR_AVAIL_OUT_OF_OFFICE;
     if (!s->has_hours && s->nhol == 0) return LR_AVAIL_ON;
     int64_t d;
     if (!in_range(t) || !local_day(s, t, &d)) return s->has_hours ? LR_AVAIL_OFF_SHIFT : LR_AVAIL_ON;
@@ -414,6 +458,7 @@ static lr_time next_change_from(lr_schedule *s, lr_time t, lr_avail cur);
  * (INT64_MAX: never). On a miss the cache is refilled from T. */
 static lr_avail at_cached(lr_schedule *s, lr_time t, lr_time *until) {
     if (s->c_from == LR_TIME_NONE || t < s->c_from || t >= s->c_until) {
+        ooo_normalize(s);
         lr_avail a = compute_at(s, t);
         lr_time next = next_change_from(s, t, a);
         s->c_state = a;
@@ -438,10 +483,9 @@ static void edge(lr_time *best, lr_time t, lr_time e) {
  * between two consecutive edges, but need not differ across one. */
 static lr_time next_edge(lr_schedule *s, lr_time t) {
     lr_time best = EDGE_NONE;
-    for (size_t i = 0; i < s->nooo; i++) {
-        edge(&best, t, s->ooo[i].from);
-        edge(&best, t, s->ooo[i].to);
-    }
+    size_t after = ooo_after(s, t);             /* edges ascend: from, to, from, ... */
+    if (after < s->nooo) edge(&best, t, s->ooo[after].from);
+    if (after > 0) edge(&best, t, s->ooo[after - 1].to);
     bool zoned = s->has_ranges || s->nhol > 0;   /* anything that depends on local time */
     int64_t d;
     if (!zoned || t > LR_ZONE_TIME_MAX) goto done;
@@ -499,15 +543,10 @@ done:
  * returned anyway, which is still correct ("may differ"). */
 static lr_time next_change_from(lr_schedule *s, lr_time t, lr_avail cur) {
     if (cur == LR_AVAIL_OUT_OF_OFFICE) {
-        /* Away until the end of the chain of absences holding t: no shift
-         * edge in between matters, and at that end no absence holds. */
-        lr_time end = t;
-        for (bool grew = true; grew;) {
-            grew = false;
-            for (size_t i = 0; i < s->nooo; i++)
-                if (s->ooo[i].from <= end && end < s->ooo[i].to) { end = s->ooo[i].to; grew = true; }
-        }
-        return end;
+        /* Away until the end of the absence holding t (merged with those
+         * it touches): no shift edge in between matters. */
+        const absence *a = ooo_holding(s, t);
+        return a ? a->to : t;
     }
     lr_time e = next_edge(s, t);
     for (int i = 0; i < COALESCE && e != LR_TIME_NONE; i++) {

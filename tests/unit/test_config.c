@@ -496,6 +496,69 @@ TEST(aliases_and_extra_documents_are_errors) {
                  "t.yaml:8:1: only one YAML document is allowed");
 }
 
+/* A tag would be dropped and the node read as if untagged ("!!str 5"
+ * the number 5): refused where it is. */
+TEST(yaml_tags_are_errors) {
+    CHECK_EQ_STR(errors_of("agents:\n  - {id: ann, capacity: !!str 5}\n"
+                           "pools: !!map\n  west: [ann]\n" ONE_RULE),
+                 "t.yaml:2:25: YAML tags are not supported (!!str)\n"
+                 "t.yaml:3:8: YAML tags are not supported (!!map)");
+    CHECK_EQ_STR(errors_of(BASE "rules:\n  - !rule {name: r1, pool: west, strategy: random}\n"),
+                 "t.yaml:7:5: YAML tags are not supported (!rule)");
+}
+
+/* Nesting past CX_YAML_MAX_DEPTH (64) stops at the bracket that goes too
+ * deep, before the parser reads on (a 5 MB "[[[...]]]" took gigabytes);
+ * brackets in quoted text and comments do not count. */
+TEST(yaml_nested_too_deep_is_an_error) {
+    static char deep[4096];
+    size_t n = 0;
+    n += (size_t)snprintf(deep + n, sizeof deep - n, "agents: ");
+    for (int i = 0; i < 2000; i++) deep[n++] = '[';
+    deep[n] = '\0';
+    CHECK_EQ_STR(errors_of(deep), "t.yaml:1:73: YAML nested deeper than 64 levels");
+    /* 63 flow levels under the top mapping: as deep as it goes */
+    n = (size_t)snprintf(deep, sizeof deep, "agents: ");
+    for (int i = 0; i < 63; i++) deep[n++] = '[';
+    for (int i = 0; i < 63; i++) deep[n++] = ']';
+    snprintf(deep + n, sizeof deep - n, "\n");
+    CHECK_EQ_STR(errors_of(deep), "t.yaml:1:1: missing required key 'pools'\n"
+                                  "t.yaml:1:1: missing required key 'rules'\n"
+                                  "t.yaml:1:10: agent #1 must be a mapping, got a list");
+    n = (size_t)snprintf(deep, sizeof deep, "agents: ");
+    for (int i = 0; i < 64; i++) deep[n++] = '[';
+    for (int i = 0; i < 64; i++) deep[n++] = ']';
+    snprintf(deep + n, sizeof deep - n, "\n");
+    CHECK_EQ_STR(errors_of(deep), "t.yaml:1:72: YAML nested deeper than 64 levels");
+    /* quoted and commented brackets are text */
+    n = (size_t)snprintf(deep, sizeof deep, "agents:\n  - {id: a, name: \"");
+    for (int i = 0; i < 100; i++) deep[n++] = '[';
+    n += (size_t)snprintf(deep + n, sizeof deep - n, "\\\"\"}   # ");
+    for (int i = 0; i < 100; i++) deep[n++] = '{';
+    snprintf(deep + n, sizeof deep - n, "\npools: {p: ['a']}\nrules: [{name: r, pool: p, strategy: random}]\n");
+    lr_config *cfg = ok_config(deep);
+    lr_config_free(cfg);
+}
+
+/* A file of a million wrong items made a million messages: 1,000 are
+ * kept, and one more says so. */
+TEST(errors_stop_at_a_thousand) {
+    static char many[64 * 1024];
+    size_t n = (size_t)snprintf(many, sizeof many, "agents:\n");
+    for (int i = 0; i < 3000; i++) n += (size_t)snprintf(many + n, sizeof many - n, "  - 7\n");
+    snprintf(many + n, sizeof many - n, "pools: {}\nrules: []\n");
+    lr_config *cfg = NULL;
+    lr_config_errors e;
+    CHECK_EQ_INT(lr_config_load_string(many, strlen(many), "t.yaml", &cfg, &e), LR_ECONFIG);
+    CHECK_EQ_INT(e.n, 1001);
+    if (e.n == 1001) {
+        CHECK_EQ_STR(e.msgs[0], "t.yaml:2:5: agent #1 must be a mapping, got '7'");
+        CHECK_EQ_STR(e.msgs[1000], "t.yaml: more than 1000 errors: the first 1000 found are above");
+    }
+    lr_config_errors_release(&e);
+    lr_config_free(cfg);
+}
+
 /* ---- top level ---------------------------------------------------------- */
 
 TEST(agents_pools_and_rules_are_required) {
@@ -1019,6 +1082,9 @@ int main(void) {
     RUN(empty_input_and_non_mapping_top_level_are_errors);
     RUN(duplicate_keys_are_errors);
     RUN(aliases_and_extra_documents_are_errors);
+    RUN(yaml_tags_are_errors);
+    RUN(yaml_nested_too_deep_is_an_error);
+    RUN(errors_stop_at_a_thousand);
     RUN(agents_pools_and_rules_are_required);
     RUN(agents_and_rules_must_not_be_empty);
     RUN(explain_limit_must_be_an_integer_from_1_to_100000);

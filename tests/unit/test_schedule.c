@@ -242,6 +242,32 @@ TEST(overlapping_absences_end_at_the_last_one_whatever_the_shifts) {
     lr_schedule_free(s);
 }
 
+/* 1,999 absences of a minute each, given newest first, each ending where
+ * the one before it (in time) begins, but for one minute left out: two
+ * chains, each away to its end. */
+TEST(a_chain_of_absences_in_any_order_is_one_absence) {
+    lr_schedule *s = S("UTC", NULL);
+    lr_time base = T("2030-01-01T00:00:00Z");
+    for (int m = 1999; m >= 0; m--) {
+        if (m == 1000) continue;
+        char from[40], to[40];
+        snprintf(from, sizeof from, "%s", fmt(base + (lr_time)m * 60000));
+        snprintf(to, sizeof to, "%s", fmt(base + (lr_time)(m + 1) * 60000));
+        CHECK_EQ_INT(lr_schedule_add_out_of_office(s, from, to, err, sizeof err), LR_OK);
+    }
+    CHECK_EQ_STR(walk(s, "2029-12-31T23:00:00Z", "2030-01-03T00:00:00Z"),
+                 "2030-01-01T00:00:00Z OOO\n2030-01-01T16:40:00Z ON\n"
+                 "2030-01-01T16:41:00Z OOO\n2030-01-02T09:20:00Z ON\n");
+    CHECK_EQ_STR(fmt(lr_schedule_next_change(s, T("2030-01-01T05:00:30Z"))), "2030-01-01T16:40:00Z");
+    /* one added after a question counts, merged with what it touches */
+    CHECK_EQ_INT(lr_schedule_add_out_of_office(s, "2030-01-01T16:40:00Z", "2030-01-01T16:41:00Z",
+                                               err, sizeof err), LR_OK);
+    CHECK_EQ_STR(fmt(lr_schedule_next_change(s, T("2030-01-01T05:00:30Z"))), "2030-01-02T09:20:00Z");
+    CHECK_EQ_STR(at(s, "2030-01-02T09:19:59.999Z"), "OOO");
+    CHECK_EQ_STR(at(s, "2030-01-02T09:20:00Z"), "ON");
+    lr_schedule_free(s);
+}
+
 TEST(holiday_is_the_whole_local_day_off_shift) {
     lr_schedule *s = S("America/Chicago", "daily=22:00-06:00", NULL);
     CHECK_EQ_INT(lr_schedule_add_holiday(s, "2026-12-25", err, sizeof err), LR_OK);
@@ -503,6 +529,7 @@ int main(void) {
     RUN(no_hours_means_always_on_and_nothing_changes);
     RUN(out_of_office_dates_are_inclusive_local_days);
     RUN(out_of_office_by_instants_and_mixed);
+    RUN(a_chain_of_absences_in_any_order_is_one_absence);
     RUN(overlapping_absences_end_at_the_last_one_whatever_the_shifts);
     RUN(holiday_is_the_whole_local_day_off_shift);
     RUN(out_of_office_wins_over_holiday_and_hours);

@@ -31,8 +31,12 @@ static const v4_net v4_private[] = {
     { V4(169, 254, 0, 0), 16 },     /* link-local, cloud metadata */
     { V4(172, 16, 0, 0), 12 },      /* RFC 1918 */
     { V4(192, 0, 0, 0), 24 },       /* IETF protocol assignments */
+    { V4(192, 0, 2, 0), 24 },       /* documentation (RFC 5737): never a real host, but
+                                       some private networks use them */
     { V4(192, 168, 0, 0), 16 },     /* RFC 1918 */
     { V4(198, 18, 0, 0), 15 },      /* benchmarking */
+    { V4(198, 51, 100, 0), 24 },    /* documentation */
+    { V4(203, 0, 113, 0), 24 },     /* documentation */
     { V4(224, 0, 0, 0), 4 },        /* multicast */
     { V4(240, 0, 0, 0), 4 },        /* reserved, and 255.255.255.255 broadcast */
 };
@@ -65,6 +69,7 @@ static bool v6_is_private(const uint8_t *a) {
     static const uint8_t nat64[12] = { 0x00, 0x64, 0xFF, 0x9B };
     static const uint8_t nat64_local[6] = { 0x00, 0x64, 0xFF, 0x9B, 0x00, 0x01 };
     static const uint8_t sixtofour[2] = { 0x20, 0x02 };
+    static const uint8_t documentation[4] = { 0x20, 0x01, 0x0D, 0xB8 };   /* 2001:db8::/32 */
     static const struct { uint8_t first, mask; } nets[] = {
         { 0xFC, 0xFE },             /* fc00::/7 unique-local */
         { 0xFF, 0xFF },             /* ff00::/8 multicast */
@@ -78,6 +83,7 @@ static bool v6_is_private(const uint8_t *a) {
     memcpy(p16, nat64_local, sizeof nat64_local);
     if (v6_in(a, p16, 48)) return true;
     if (memcmp(a, sixtofour, 2) == 0) return v4_is_private(v4_at(a + 2));
+    if (memcmp(a, documentation, 4) == 0) return true;
     for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++)
         if ((a[0] & nets[i].mask) == nets[i].first) return true;
     /* fe80::/10 link-local and fec0::/10 site-local: fe80 to feff */

@@ -37,6 +37,9 @@ static const struct { const char *addr; bool private_; } table[] = {
     { "192.0.1.0", false }, { "191.255.255.255", false },              /* around 192.0.0/24 */
     { "192.167.255.255", false }, { "192.169.0.0", false },            /* around 192.168/16 */
     { "198.17.255.255", false }, { "198.20.0.0", false },              /* around 198.18/15 */
+    { "192.0.1.255", false }, { "192.0.3.0", false },                  /* around 192.0.2/24 */
+    { "198.51.99.255", false }, { "198.51.101.0", false },             /* around 198.51.100/24 */
+    { "203.0.112.255", false }, { "203.0.114.0", false },              /* around 203.0.113/24 */
     { "223.255.255.255", false },                                      /* below 224/4 */
     { "1.0.0.0", false },                                              /* above 0/8 */
     /* private IPv4 */
@@ -49,6 +52,8 @@ static const struct { const char *addr; bool private_; } table[] = {
     { "192.0.0.1", true }, { "192.0.0.255", true },
     { "192.168.0.1", true }, { "192.168.255.255", true },
     { "198.18.0.1", true }, { "198.19.255.255", true },
+    { "192.0.2.0", true }, { "192.0.2.255", true },                    /* documentation */
+    { "198.51.100.1", true }, { "203.0.113.255", true },
     { "224.0.0.1", true }, { "239.255.255.250", true },
     { "240.0.0.1", true }, { "255.255.255.255", true },
     /* public IPv6 */
@@ -57,6 +62,7 @@ static const struct { const char *addr; bool private_; } table[] = {
     { "::2:0:0:1", false },                                           /* outside ::/96 */
     { "fbff:ffff::1", false }, { "fe7f::1", false },                  /* around fc00::/7, fe80::/10 */
     { "64:ff9b::808:808", false },                                    /* NAT64 of 8.8.8.8 */
+    { "2001:db7:ffff::1", false }, { "2001:db9::1", false },           /* around 2001:db8::/32 */
     { "::ffff:8.8.8.8", false },                                      /* mapped 8.8.8.8 */
     { "::8.8.8.8", false },                                           /* compatible 8.8.8.8 */
     { "2002:808:808::1", false },                                     /* 6to4 of 8.8.8.8 */
@@ -64,6 +70,7 @@ static const struct { const char *addr; bool private_; } table[] = {
     /* private IPv6 */
     { "::", true }, { "::1", true },
     { "fc00::1", true }, { "fd12:3456:789a::1", true },
+    { "2001:db8::1", true }, { "2001:db8:ffff:ffff::1", true },            /* documentation */
     { "fe80::1", true }, { "febf:ffff::1", true },
     { "fec0::1", true }, { "feff::1", true },
     { "ff02::1", true }, { "ff0e::101", true },

@@ -98,13 +98,10 @@ static void fix_utf8(char *s, size_t len) {
 
 void cx_error(cfg_ctx *cx, int line, int col, const char *fmt, ...) {
     if (cx->nerrs > CX_MAX_ERRORS) return;
-    if (cx->nerrs == CX_MAX_ERRORS) {
-        /* a file of a million list items, each wrong, made a million
-         * messages (and gigabytes): the first ones say enough */
-        line = INT_MAX;
-        col = 0;
-        fmt = NULL;
-    }
+    /* a file of a million list items, each wrong, made a million messages
+     * (and gigabytes): the first ones say enough, and a last one (sorted
+     * last) says where the next one is */
+    bool last = cx->nerrs == CX_MAX_ERRORS;
     if (cx->nerrs == cx->errcap) {
         size_t cap = cx->errcap ? cx->errcap * 2 : 16;
         cx_err *v = realloc(cx->errs, cap * sizeof *v);
@@ -113,25 +110,26 @@ void cx_error(cfg_ctx *cx, int line, int col, const char *fmt, ...) {
         cx->errcap = cap;
     }
     lr_buf b = LR_BUF_INIT;
-    char body[1024];
-    if (fmt) {
+    char body[1024] = "";
+    if (!last) {
         va_list ap;
         va_start(ap, fmt);
         int blen = vsnprintf(body, sizeof body, fmt, ap);
         va_end(ap);
         if (blen > 0) fix_utf8(body, strlen(body));
     }
-    int rc = fmt ? lr_buf_printf(&b, "%s:%d:%d: %s", cx->name, line, col, body)
-                 : lr_buf_printf(&b, "%s: more than %d errors: the first %d found are above",
-                                 cx->name, CX_MAX_ERRORS, CX_MAX_ERRORS);
+    int rc = last ? lr_buf_printf(&b, "%s:%d:%d: more than %d errors: the first %d found are "
+                                  "above, the next one is here", cx->name, line, col,
+                                  CX_MAX_ERRORS, CX_MAX_ERRORS)
+                  : lr_buf_printf(&b, "%s:%d:%d: %s", cx->name, line, col, body);
     if (rc != LR_OK) {
         lr_buf_release(&b);
         cx->oom = true;
         return;
     }
     cx_err *e = &cx->errs[cx->nerrs];
-    e->line = line;
-    e->col = col;
+    e->line = last ? INT_MAX : line;
+    e->col = last ? 0 : col;
     e->seq = cx->nerrs;
     e->msg = lr_buf_detach(&b, NULL);
     cx->nerrs++;
@@ -419,60 +417,137 @@ static void report_bad_byte(cfg_ctx *cx, const char *text, size_t off) {
              text[off] ? "invalid UTF-8" : "NUL character in the input");
 }
 
+/* The scan of flow_too_deep(): a position in the text. */
+typedef struct yscan {
+    const char *t;
+    size_t len, i;
+    int line, col;
+} yscan;
+
+/* Moves past the byte at the position (columns count characters). */
+static void ys_next(yscan *y) {
+    if (y->t[y->i] == '\n') {
+        y->line++;
+        y->col = 1;
+    } else if (((unsigned char)y->t[y->i] & 0xC0) != 0x80) {
+        y->col++;
+    }
+    y->i++;
+}
+
+static bool ys_blank_at(const yscan *y, size_t i) {
+    return i >= y->len || y->t[i] == ' ' || y->t[i] == '\t' || y->t[i] == '\n' || y->t[i] == '\r';
+}
+
+/* Skips a quoted scalar, the position on its opening quote. */
+static void ys_quoted(yscan *y) {
+    char q = y->t[y->i];
+    ys_next(y);
+    while (y->i < y->len) {
+        char c = y->t[y->i];
+        if (q == '"' && c == '\\' && y->i + 1 < y->len) {
+            ys_next(y);
+        } else if (c == q) {
+            ys_next(y);
+            if (q == '"' || y->i >= y->len || y->t[y->i] != '\'') return;   /* '' is a quote */
+        }
+        ys_next(y);
+    }
+}
+
+/* Skips a block scalar ('|' or '>'), the position on its indicator in a
+ * line indented by INDENT: the rest of that line, then every line that is
+ * blank or indented more. */
+static void ys_block_scalar(yscan *y, int indent) {
+    while (y->i < y->len && y->t[y->i] != '\n') ys_next(y);
+    while (y->i < y->len) {
+        size_t k = y->i + 1;                    /* the next line */
+        int n = 0;
+        while (k < y->len && y->t[k] == ' ') { k++; n++; }
+        bool blank = k >= y->len || y->t[k] == '\n' || y->t[k] == '\r';
+        if (!blank && n <= indent) return;
+        ys_next(y);                             /* the '\n' */
+        while (y->i < y->len && y->t[y->i] != '\n') ys_next(y);
+    }
+}
+
 /* Finds a flow collection ('[' or '{') nested deeper than
  * CX_YAML_MAX_DEPTH in TEXT, before libfyaml sees it: its scanner reads
- * nested flow collections to their end before the first event (a
- * "[[[...]]]" of 5 MB took 15 s and 2.7 GB). A rough reading of YAML:
- * comments and quoted scalars are skipped, every other bracket counts,
- * so only text with more than CX_YAML_MAX_DEPTH unclosed brackets in a
- * row (no config has them) is refused. Returns whether it found one, and
- * its line and column (in characters). */
+ * nested flow collections to their end before it gives the first event
+ * (a "[[[...]]]" of 5 MB took 15 s and 2.7 GB). A reading of YAML's
+ * tokens that is enough for brackets: outside flow collections a bracket
+ * opens one only where a node may start (at a line's indentation, after
+ * "- ", "? ", ": ", a tag or an anchor), and comments, quoted scalars and
+ * block scalars ('|', '>') are skipped; inside them every bracket counts
+ * (a plain scalar there cannot hold one). Returns whether it found one,
+ * and its line and column (in characters). */
 static bool flow_too_deep(const char *text, size_t len, int *linep, int *colp) {
-    int depth = 0, line = 1, col = 1;
-    char prev = '\n';                   /* the last byte that is not a blank */
-    bool blank_before = true;
-    for (size_t i = 0; i < len; i++) {
-        char c = text[i];
-        if (c == '#' && blank_before) {
-            while (i + 1 < len && text[i + 1] != '\n') i++;
-            continue;
-        }
-        if ((c == '"' || c == '\'') && strchr("\n:,[{-?", prev)) {
-            for (i++; i < len; i++) {
-                if (text[i] == '\n') { line++; col = 1; continue; }
-                if ((text[i] & 0xC0) != 0x80) col++;
-                if (c == '"' && text[i] == '\\' && i + 1 < len && text[i + 1] != '\n') {
-                    i++;
-                    if ((text[i] & 0xC0) != 0x80) col++;
-                } else if (text[i] == c) {
-                    if (c == '\'' && i + 1 < len && text[i + 1] == '\'') { i++; col++; continue; }
-                    break;
-                }
-            }
-            col++;
-            prev = c;
-            blank_before = false;
-            continue;
-        }
-        if (c == '[' || c == '{') {
-            if (++depth > CX_YAML_MAX_DEPTH) {
-                *linep = line;
-                *colp = col;
-                return true;
-            }
-        } else if ((c == ']' || c == '}') && depth > 0) {
-            depth--;
-        }
+    yscan y = { .t = text, .len = len, .line = 1, .col = 1 };
+    int depth = 0, indent = 0;
+    bool line_start = true, node = true, blank_before = true;
+    while (y.i < len) {
+        char c = text[y.i];
         if (c == '\n') {
-            line++;
-            col = 1;
-            prev = '\n';
+            ys_next(&y);
+            line_start = blank_before = true;
+            indent = 0;
+            if (depth == 0) node = true;
+            continue;
+        }
+        if (c == ' ' || c == '\t' || c == '\r') {
+            if (line_start && c == ' ') indent++;
+            ys_next(&y);
             blank_before = true;
             continue;
         }
-        if ((c & 0xC0) != 0x80) col++;
-        blank_before = c == ' ' || c == '\t';
-        if (!blank_before) prev = c;
+        if (line_start) {
+            line_start = false;
+            if (depth == 0) node = true;
+            if ((c == '-' || c == '.') && y.i + 3 <= len && text[y.i + 1] == c &&
+                text[y.i + 2] == c && ys_blank_at(&y, y.i + 3)) {
+                ys_next(&y), ys_next(&y), ys_next(&y);          /* "---" or "..." */
+                blank_before = false;
+                continue;
+            }
+        }
+        if (c == '#' && blank_before) {
+            while (y.i < len && text[y.i] != '\n') ys_next(&y);
+            continue;
+        }
+        blank_before = false;
+        if ((c == '"' || c == '\'') && node) {
+            ys_quoted(&y);
+            node = false;
+            continue;
+        }
+        if ((c == '!' || c == '&') && node) {                   /* a tag or an anchor */
+            while (y.i < len && !ys_blank_at(&y, y.i)) ys_next(&y);
+            continue;
+        }
+        if (c == '[' || c == '{') {
+            if (depth > 0 || node) {
+                if (++depth > CX_YAML_MAX_DEPTH) {
+                    *linep = y.line;
+                    *colp = y.col;
+                    return true;
+                }
+                node = true;
+            }
+            ys_next(&y);
+            continue;
+        }
+        if (depth > 0) {
+            if (c == ']' || c == '}') { depth--; node = false; }
+            else node = c == ',' || c == ':' || (c == '?' && ys_blank_at(&y, y.i + 1));
+            ys_next(&y);
+            continue;
+        }
+        if ((c == '|' || c == '>') && node) {
+            ys_block_scalar(&y, indent);
+            continue;
+        }
+        node = (c == '-' || c == '?' || c == ':') && ys_blank_at(&y, y.i + 1);
+        ys_next(&y);
     }
     return false;
 }

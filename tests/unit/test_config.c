@@ -530,14 +530,37 @@ TEST(yaml_nested_too_deep_is_an_error) {
     for (int i = 0; i < 64; i++) deep[n++] = ']';
     snprintf(deep + n, sizeof deep - n, "\n");
     CHECK_EQ_STR(errors_of(deep), "t.yaml:1:72: YAML nested deeper than 64 levels");
-    /* quoted and commented brackets are text */
-    n = (size_t)snprintf(deep, sizeof deep, "agents:\n  - {id: a, name: \"");
-    for (int i = 0; i < 100; i++) deep[n++] = '[';
-    n += (size_t)snprintf(deep + n, sizeof deep - n, "\\\"\"}   # ");
-    for (int i = 0; i < 100; i++) deep[n++] = '{';
-    snprintf(deep + n, sizeof deep - n, "\npools: {p: ['a']}\nrules: [{name: r, pool: p, strategy: random}]\n");
-    lr_config *cfg = ok_config(deep);
-    lr_config_free(cfg);
+    /* where a node cannot start, in comments, quoted and block scalars,
+     * a bracket is text: 70 of each load */
+    static char many[32768];
+    const char *texts[] = {
+        "  - {id: a%d, name: \"x[[{\\\"[\", attributes: {t: ['it''s[']}}   # [[[\n",
+        "  - id: a%d\n    name: >-\n      Team [West #%d]\n      ['quoted?\n",
+        "  - id: a%d\n    name: Team [West %d\n",
+        "  - id: a%d\n    name: Jean-'Pierre [\n    attributes: {t: ['x[', \"[\"]}\n",
+    };
+    for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++) {
+        n = (size_t)snprintf(many, sizeof many, "agents:\n");
+        for (int i = 0; i < 70; i++) n += (size_t)snprintf(many + n, sizeof many - n, texts[k], i, i);
+        snprintf(many + n, sizeof many - n, "pools: {p: [a0]}\nrules: [{name: r, pool: p, strategy: random}]\n");
+        lr_config *cfg = ok_config(many);
+        lr_config_free(cfg);
+    }
+    /* and what looks like a quote, a comment or a block scalar but is not
+     * one does not hide the brackets after it (the 65th, before the parser
+     * reads them: the tree's own check would stop at the 64th) */
+    const char *heads[] = { "x: -'\ny: ", "x: |\n  '\ny: ", "--- ", "x: !!seq ", "x: &a ", "x: a#b\ny: " };
+    const char *want[] = { "t.yaml:2:68:", "t.yaml:3:68:", "t.yaml:1:69:", "t.yaml:1:74:", "t.yaml:1:71:",
+                           "t.yaml:2:68:" };
+    for (size_t k = 0; k < sizeof heads / sizeof heads[0]; k++) {
+        n = (size_t)snprintf(deep, sizeof deep, "%s", heads[k]);
+        for (int i = 0; i < 200; i++) deep[n++] = '[';
+        for (int i = 0; i < 200; i++) deep[n++] = ']';
+        snprintf(deep + n, sizeof deep - n, "\n");
+        char w[96];
+        snprintf(w, sizeof w, "%s YAML nested deeper than 64 levels", want[k]);
+        CHECK_EQ_STR(errors_of(deep), w);
+    }
 }
 
 /* A file of a million wrong items made a million messages: 1,000 are
@@ -553,7 +576,8 @@ TEST(errors_stop_at_a_thousand) {
     CHECK_EQ_INT(e.n, 1001);
     if (e.n == 1001) {
         CHECK_EQ_STR(e.msgs[0], "t.yaml:2:5: agent #1 must be a mapping, got '7'");
-        CHECK_EQ_STR(e.msgs[1000], "t.yaml: more than 1000 errors: the first 1000 found are above");
+        CHECK_EQ_STR(e.msgs[1000], "t.yaml:1002:5: more than 1000 errors: the first 1000 found are "
+                                   "above, the next one is here");
     }
     lr_config_errors_release(&e);
     lr_config_free(cfg);

@@ -42,6 +42,7 @@ Modes (the answer to a POST; the request is logged in every mode):
     endless   200 with a chunked body that never ends (until the client
               goes, or 60 s)
     throttle_huge  503 with Retry-After: 9300000000000000
+    hold_gone waits until PUT /_release (60 s at most), then 410 {"ok":false}
 
 With --control:
     PUT /_mode/NAME   switches the mode (204; 400 for an unknown mode)
@@ -68,7 +69,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MODES = ("ok", "fail", "gone", "throttle", "hang", "reset", "slow", "slow_gone",
-         "short_ok", "short_gone", "endless", "throttle_huge")
+         "short_ok", "short_gone", "endless", "throttle_huge", "hold_gone")
 TOLERANCE_S = 300
 HANG_S = 60
 SLOW_S = 0.5
@@ -255,6 +256,11 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(410, b'{"ok":false}')
         elif mode == "throttle":
             self.answer(429, b'{"ok":false}', [("Retry-After", "1")])
+        elif mode == "hold_gone":
+            end = time.monotonic() + HANG_S
+            while not (st.stop.is_set() or st.release.is_set()) and time.monotonic() < end:
+                st.stop.wait(0.05)
+            self.answer(410, b'{"ok":false}')
         elif mode == "hang":
             end = time.monotonic() + HANG_S
             while not (st.stop.is_set() or st.release.is_set()) and time.monotonic() < end:

@@ -386,9 +386,9 @@ EOF
 # A replay asked for while an attempt is in flight is sent once that
 # attempt ends, whatever it ended with (here a 410 that would make it dead).
 replayed_while_in_flight() {
-    peer_start RECV "$HERE/receiver.py" --port 0 --log "$T/hooks.jsonl" --control --mode slow_gone || return
+    peer_start RECV "$HERE/receiver.py" --port 0 --log "$T/hooks.jsonl" --control --mode hold_gone || return
     config "$T/c.yaml" "$RECV_PORT" 9
-    sed -i '/to: mail/d' "$T/c.yaml"
+    sed -i -e '/to: mail/d' -e 's/timeout: 2s/timeout: 60s/' "$T/c.yaml"
     srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return; }
     KEY=$(mkkey "$T/s.db" admin)
     leads 1 1
@@ -398,9 +398,12 @@ replayed_while_in_flight() {
     mode ok                 # the attempt in flight keeps the mode it came in
     api POST /v1/deliveries/dlv_1/retry
     expect_code 200 "replaying dlv_1 during its first attempt"
+    # the held attempt now answers 410: its outcome is not recorded
+    curl -s --max-time 5 -X PUT -o /dev/null "http://127.0.0.1:$RECV_PORT/_release"
     wait_for 20 '[.deliveries[] | select(.id == "dlv_1" and .status == "delivered")] | length == 1' || return
+    expect_jq '.deliveries[] | select(.id == "dlv_1") | .attempts' 1
     _got=$(jq -s -c '[.[] | [.delivery, .mode]]' "$T/hooks.jsonl")
-    [ "$_got" = '[["dlv_1","slow_gone"],["dlv_1","ok"]]' ] || fail "the receiver got $_got"
+    [ "$_got" = '[["dlv_1","hold_gone"],["dlv_1","ok"]]' ] || fail "the receiver got $_got"
     srv_term S
     peer_stop RECV
 }

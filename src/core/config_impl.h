@@ -76,6 +76,10 @@ typedef struct cfg_ctx {
 /* YAML nesting deeper than this is refused (a config needs about 8). */
 #define CX_YAML_MAX_DEPTH 64
 
+/* A file with more '[' and '{' than this is refused before it is parsed
+ * (config_load.c, too_many_brackets). */
+#define CX_YAML_MAX_FLOW 100000
+
 /* Records "NAME:LINE:COL: message". Never fails: on OOM sets cx->oom. */
 void cx_error(cfg_ctx *cx, int line, int col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -417,137 +417,26 @@ static void report_bad_byte(cfg_ctx *cx, const char *text, size_t off) {
              text[off] ? "invalid UTF-8" : "NUL character in the input");
 }
 
-/* The scan of flow_too_deep(): a position in the text. */
-typedef struct yscan {
-    const char *t;
-    size_t len, i;
-    int line, col;
-} yscan;
-
-/* Moves past the byte at the position (columns count characters). */
-static void ys_next(yscan *y) {
-    if (y->t[y->i] == '\n') {
-        y->line++;
-        y->col = 1;
-    } else if (((unsigned char)y->t[y->i] & 0xC0) != 0x80) {
-        y->col++;
-    }
-    y->i++;
-}
-
-static bool ys_blank_at(const yscan *y, size_t i) {
-    return i >= y->len || y->t[i] == ' ' || y->t[i] == '\t' || y->t[i] == '\n' || y->t[i] == '\r';
-}
-
-/* Skips a quoted scalar, the position on its opening quote. */
-static void ys_quoted(yscan *y) {
-    char q = y->t[y->i];
-    ys_next(y);
-    while (y->i < y->len) {
-        char c = y->t[y->i];
-        if (q == '"' && c == '\\' && y->i + 1 < y->len) {
-            ys_next(y);
-        } else if (c == q) {
-            ys_next(y);
-            if (q == '"' || y->i >= y->len || y->t[y->i] != '\'') return;   /* '' is a quote */
+/* Finds the (CX_YAML_MAX_FLOW + 1)th '[' or '{' of TEXT, anywhere (in a
+ * string too): libfyaml's scanner reads a flow collection to its end
+ * before it gives its first event, at ~600 bytes a nesting level, so a
+ * "[[[...]]]" of 5 MB took 15 s and 2.7 GB before the depth check of
+ * parse_yaml() could stop it. Counting every bracket bounds that (100,000
+ * levels: ~60 MB) where a reading of YAML's tokens that skipped strings
+ * and comments could be led astray. Returns whether there are more, and
+ * where the first one too many is (its column in characters). */
+static bool too_many_brackets(const char *text, size_t len, int *linep, int *colp) {
+    size_t n = 0;
+    int line = 1, col = 1;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if ((c == '[' || c == '{') && ++n > CX_YAML_MAX_FLOW) {
+            *linep = line;
+            *colp = col;
+            return true;
         }
-        ys_next(y);
-    }
-}
-
-/* Skips a block scalar ('|' or '>'), the position on its indicator in a
- * line indented by INDENT: the rest of that line, then every line that is
- * blank or indented more. */
-static void ys_block_scalar(yscan *y, int indent) {
-    while (y->i < y->len && y->t[y->i] != '\n') ys_next(y);
-    while (y->i < y->len) {
-        size_t k = y->i + 1;                    /* the next line */
-        int n = 0;
-        while (k < y->len && y->t[k] == ' ') { k++; n++; }
-        bool blank = k >= y->len || y->t[k] == '\n' || y->t[k] == '\r';
-        if (!blank && n <= indent) return;
-        ys_next(y);                             /* the '\n' */
-        while (y->i < y->len && y->t[y->i] != '\n') ys_next(y);
-    }
-}
-
-/* Finds a flow collection ('[' or '{') nested deeper than
- * CX_YAML_MAX_DEPTH in TEXT, before libfyaml sees it: its scanner reads
- * nested flow collections to their end before it gives the first event
- * (a "[[[...]]]" of 5 MB took 15 s and 2.7 GB). A reading of YAML's
- * tokens that is enough for brackets: outside flow collections a bracket
- * opens one only where a node may start (at a line's indentation, after
- * "- ", "? ", ": ", a tag or an anchor), and comments, quoted scalars and
- * block scalars ('|', '>') are skipped; inside them every bracket counts
- * (a plain scalar there cannot hold one). Returns whether it found one,
- * and its line and column (in characters). */
-static bool flow_too_deep(const char *text, size_t len, int *linep, int *colp) {
-    yscan y = { .t = text, .len = len, .line = 1, .col = 1 };
-    int depth = 0, indent = 0;
-    bool line_start = true, node = true, blank_before = true;
-    while (y.i < len) {
-        char c = text[y.i];
-        if (c == '\n') {
-            ys_next(&y);
-            line_start = blank_before = true;
-            indent = 0;
-            if (depth == 0) node = true;
-            continue;
-        }
-        if (c == ' ' || c == '\t' || c == '\r') {
-            if (line_start && c == ' ') indent++;
-            ys_next(&y);
-            blank_before = true;
-            continue;
-        }
-        if (line_start) {
-            line_start = false;
-            if (depth == 0) node = true;
-            if ((c == '-' || c == '.') && y.i + 3 <= len && text[y.i + 1] == c &&
-                text[y.i + 2] == c && ys_blank_at(&y, y.i + 3)) {
-                ys_next(&y), ys_next(&y), ys_next(&y);          /* "---" or "..." */
-                blank_before = false;
-                continue;
-            }
-        }
-        if (c == '#' && blank_before) {
-            while (y.i < len && text[y.i] != '\n') ys_next(&y);
-            continue;
-        }
-        blank_before = false;
-        if ((c == '"' || c == '\'') && node) {
-            ys_quoted(&y);
-            node = false;
-            continue;
-        }
-        if ((c == '!' || c == '&') && node) {                   /* a tag or an anchor */
-            while (y.i < len && !ys_blank_at(&y, y.i)) ys_next(&y);
-            continue;
-        }
-        if (c == '[' || c == '{') {
-            if (depth > 0 || node) {
-                if (++depth > CX_YAML_MAX_DEPTH) {
-                    *linep = y.line;
-                    *colp = y.col;
-                    return true;
-                }
-                node = true;
-            }
-            ys_next(&y);
-            continue;
-        }
-        if (depth > 0) {
-            if (c == ']' || c == '}') { depth--; node = false; }
-            else node = c == ',' || c == ':' || (c == '?' && ys_blank_at(&y, y.i + 1));
-            ys_next(&y);
-            continue;
-        }
-        if ((c == '|' || c == '>') && node) {
-            ys_block_scalar(&y, indent);
-            continue;
-        }
-        node = (c == '-' || c == '?' || c == ':') && ys_blank_at(&y, y.i + 1);
-        ys_next(&y);
+        if (c == '\n') { line++; col = 1; }
+        else if (((unsigned char)c & 0xC0) != 0x80) col++;
     }
     return false;
 }
@@ -566,8 +455,9 @@ static int parse_yaml(cfg_ctx *cx, const char *text, size_t len, yn **rootp) {
         return LR_ESYNTAX;
     }
     int dl, dc;
-    if (flow_too_deep(text, len, &dl, &dc)) {
-        cx_error(cx, dl, dc, "YAML nested deeper than %d levels", CX_YAML_MAX_DEPTH);
+    if (too_many_brackets(text, len, &dl, &dc)) {
+        cx_error(cx, dl, dc, "more than %d '[' and '{' in the file: write long lists in block "
+                 "style (\"- item\" lines)", CX_YAML_MAX_FLOW);
         return LR_ESYNTAX;
     }
     struct fy_diag_cfg dcfg;

@@ -722,7 +722,14 @@ restart_without_the_secret_refuses_to_start() {
     wait_for 20 '[.deliveries[] | select(.channel == "crm" and .status == "retrying")] | length == 3' || return
     srv_term S
     mode ok
-    _sent=$(wc -l <"$T/hooks.jsonl")
+    # what the stopped server sent is in the log once it stops growing
+    _sent=$(wc -l <"$T/hooks.jsonl"); _i=0
+    while [ $_i -lt 50 ]; do
+        sleep 0.5
+        _now=$(wc -l <"$T/hooks.jsonl")
+        [ "$_now" = "$_sent" ] && break
+        _sent=$_now; _i=$((_i + 1))
+    done
     _secret=$LR_TEST_HOOK_SECRET
     export LR_TEST_HOOK_SECRET=
     srv_start S "$T/s.db" "" && fail "the server started without its webhook secret"

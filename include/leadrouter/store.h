@@ -389,7 +389,8 @@ int lr_store_idem_put(lr_store *s, const char *key, const unsigned char hash[32]
 int lr_store_key_add(lr_store *s, const char *id, const unsigned char hash[32],
                      const char *role, const char *agent, lr_time created);
 
-/* Removes key ID (none: LR_OK, nothing done). */
+/* Removes key ID: LR_OK, or LR_ENOENT when there is none. A running
+ * server stops taking it within LR_AUTH_RECHECK_MS (server/auth.h). */
 int lr_store_key_remove(lr_store *s, const char *id);
 
 /* Finds the key whose secret hashes to HASH: LR_OK with ROLE and AGENT

@@ -1,9 +1,10 @@
-/* keys.c -- `leadrouter keys create`: make an API key for the server.
+/* keys.c -- `leadrouter keys create|list|revoke`: the server's API keys.
  *
  * The key is printed once, alone on standard output (so scripts can take
  * it with $(...)), and never stored: the store keeps its hash (auth.h).
  * Its public id and role go to standard error. A running server sees the
- * new key at its first use: its lookup asks the store on a cache miss.
+ * new key at its first use: its lookup asks the store on a cache miss; a
+ * revoked one within a second (it asks again about each key it knows).
  */
 #include "cli/cli.h"
 
@@ -26,9 +27,12 @@ void cli_keys_help(FILE *out) {
     fputs(
         "usage: leadrouter keys create --db FILE --role ROLE [--agent ID]\n"
         "       leadrouter keys list --db FILE\n"
+        "       leadrouter keys revoke --db FILE ID\n"
         "\n"
         "`keys list` prints every key's public id, role, agent and creation time\n"
-        "(never a secret: only hashes are stored).\n"
+        "(never a secret: only hashes are stored). `keys revoke` removes key ID\n"
+        "(as `keys list` shows it); a running server refuses it (401) within a\n"
+        "second.\n"
         "\n"
         "Creates an API key for `leadrouter serve` and prints it once, alone on\n"
         "standard output; only its hash is stored. On standard error:\n"
@@ -49,8 +53,8 @@ void cli_keys_help(FILE *out) {
         "  -h, --help         show this help and exit\n"
         "\n"
         "exit status:\n"
-        "  0  the key was created\n"
-        "  2  usage error, or the store cannot be written\n"
+        "  0  the key was created (revoke: removed)\n"
+        "  2  usage error, no such key, or the store cannot be written\n"
         "\n"
         "example:\n"
         "  KEY=$(leadrouter keys create --db leadrouter.db --role agent --agent bob)\n"
@@ -107,6 +111,41 @@ static int keys_list(int argc, char **argv) {
     printf("%-10s %-7s %-20s %s\n", "id", "role", "agent", "created");
     int rc = lr_store_key_list(st, print_key, NULL);
     if (rc != LR_OK) fprintf(stderr, "leadrouter keys list: %s\n", lr_store_errmsg(st));
+    lr_store_close(st);
+    return rc == LR_OK ? LR_EXIT_OK : LR_EXIT_USAGE;
+}
+
+/* keys revoke --db FILE ID: removes key ID. */
+static int keys_revoke(int argc, char **argv) {
+    static const struct option longopts[] = {
+        { "db", required_argument, NULL, 'd' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *db = NULL;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":d:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'h': cli_keys_help(stdout); return LR_EXIT_OK;
+        default: return cli_option_error("keys revoke", c, argv);
+        }
+    }
+    if (!db) return cli_usage_error("keys revoke", "--db FILE is required");
+    if (optind >= argc) return cli_usage_error("keys revoke", "the key's id is required (keys list shows them)");
+    if (optind + 1 < argc)
+        return cli_usage_error("keys revoke", "unexpected argument '%s'", argv[optind + 1]);
+    const char *id = argv[optind];
+    lr_store *st = cli_open_store("keys revoke", db, false);
+    if (!st) return LR_EXIT_USAGE;
+    int rc = lr_store_key_remove(st, id);
+    if (rc == LR_ENOENT)
+        fprintf(stderr, "leadrouter keys revoke: no key '%s' in %s (keys list shows them)\n", id, db);
+    else if (rc != LR_OK)
+        fprintf(stderr, "leadrouter keys revoke: %s\n", lr_store_errmsg(st));
+    else
+        fprintf(stderr, "key id: %s revoked\n", id);
     lr_store_close(st);
     return rc == LR_OK ? LR_EXIT_OK : LR_EXIT_USAGE;
 }
@@ -183,7 +222,7 @@ static int keys_create(int argc, char **argv) {
 }
 
 int cli_keys(int argc, char **argv) {
-    if (argc < 2) return cli_usage_error("keys", "a subcommand is required: create or list");
+    if (argc < 2) return cli_usage_error("keys", "a subcommand is required: create, list or revoke");
     const char *sub = argv[1];
     if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
         cli_keys_help(stdout);
@@ -191,5 +230,6 @@ int cli_keys(int argc, char **argv) {
     }
     if (strcmp(sub, "create") == 0) return keys_create(argc - 1, argv + 1);
     if (strcmp(sub, "list") == 0) return keys_list(argc - 1, argv + 1);
-    return cli_usage_error("keys", "unknown subcommand '%s' (create, list)", sub);
+    if (strcmp(sub, "revoke") == 0) return keys_revoke(argc - 1, argv + 1);
+    return cli_usage_error("keys", "unknown subcommand '%s' (create, list, revoke)", sub);
 }

@@ -26,7 +26,7 @@ static const command commands[] = {
       cli_check, cli_check_help },
     { "serve", "run the HTTP API on a store; every 2xx is committed first",
       cli_serve, cli_serve_help },
-    { "keys", "create API keys for the server (shown once, stored as a hash)",
+    { "keys", "create, list and revoke API keys for the server (shown once, stored as a hash)",
       cli_keys, cli_keys_help },
     { "deliveries", "list the outbox of webhook and email deliveries; replay dead ones",
       cli_deliveries, cli_deliveries_help },

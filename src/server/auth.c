@@ -3,8 +3,10 @@
  * Invariants of lr_auth: every field is read and written under `mu`; the
  * cache holds only keys the store has confirmed; an entry's map key points
  * into the entry itself (its hash), and entries are freed only by
- * lr_auth_close(). Keys are never deleted while the server runs (there is
- * no revocation yet), so a cached entry never goes stale.
+ * lr_auth_close(). A key can be removed from the store while the server
+ * runs (`keys revoke`): an entry is asked about again once it is
+ * LR_AUTH_RECHECK_MS old, and one the store no longer has leaves the map
+ * (it stays in `all` until lr_auth_close()).
  *
  * The hash of the presented key is what is looked up: the map compares
  * hash bytes, never the secret, and the store is asked by hash too.
@@ -98,6 +100,7 @@ typedef struct entry {
     unsigned char hash[32];         /* the map's key points here */
     lr_principal who;
     lr_bucket bucket;
+    int64_t checked_ms;             /* when the store last confirmed it (0: at load) */
 } entry;
 
 struct lr_auth {
@@ -193,7 +196,27 @@ int lr_auth_check(lr_auth *a, const char *key, size_t len, int64_t now_ms, lr_pr
 
     pthread_mutex_lock(&a->mu);
     entry *e = lr_map_get(&a->cache, (const char *)hash, 32);
-    int rc = e ? LR_OK : load_entry(a, hash, &e);
+    int rc = LR_OK;
+    if (e && now_ms - e->checked_ms >= LR_AUTH_RECHECK_MS) {
+        /* revoked since, or its role or agent changed in the store */
+        char role[16], agent[LR_AGENT_ID_MAX + 1];
+        int fr = lr_store_key_find(a->store, hash, role, sizeof role, agent, sizeof agent);
+        int r = fr == LR_OK ? lr_role_lookup(role) : -1;
+        if (fr == LR_OK && r >= 0 && (r != LR_ROLE_AGENT || agent[0])) {
+            e->who.role = (lr_role)r;
+            snprintf(e->who.agent, sizeof e->who.agent, "%s", r == LR_ROLE_AGENT ? agent : "");
+            e->checked_ms = now_ms;
+        } else if (fr == LR_OK || fr == LR_ENOENT) {
+            lr_map_del(&a->cache, (const char *)e->hash, 32);
+            e = NULL;
+            rc = LR_ENOENT;
+        } else {
+            rc = LR_EIO;                /* asked again at the next request */
+        }
+    } else if (!e) {
+        rc = load_entry(a, hash, &e);
+        if (rc == LR_OK) e->checked_ms = now_ms;
+    }
     if (rc == LR_OK) {
         /* The map found the entry by its hash; confirm in constant time. */
         if (sodium_memcmp(e->hash, hash, 32) != 0) rc = LR_ENOENT;

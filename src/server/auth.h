@@ -79,6 +79,10 @@ typedef struct lr_bucket {
 } lr_bucket;
 #define LR_BUCKET_FRESH INT64_MIN
 
+/* A key the server knows is asked about in the store again once this old
+ * (ms): a revoked key (`keys revoke`) is refused within it. */
+#define LR_AUTH_RECHECK_MS 1000
+
 /* Takes one token at time NOW_MS (any monotonic milliseconds). Returns
  * true when there was one; otherwise false with *retry_after the whole
  * seconds (>= 1) until there will be. RATE <= 0 means no limit (always

@@ -1071,7 +1071,8 @@ int lr_store_key_remove(lr_store *s, const char *id) {
     int rc = writable(s);
     if (rc) return rc;
     sqlite3_stmt *st = s->st[SQ_KEY_DEL];
-    return lr_sq_run(s, st, lr_sq_bind_str(st, 1, id));
+    rc = lr_sq_run(s, st, lr_sq_bind_str(st, 1, id));
+    return rc == LR_OK && sqlite3_changes(s->db) == 0 ? LR_ENOENT : rc;
 }
 
 int lr_store_key_list(lr_store *s, lr_store_key_cb cb, void *ud) {

@@ -284,6 +284,34 @@ a_key_created_while_the_server_runs_works_at_once() {
     expect_code 201
 }
 
+# `keys revoke` while the server runs: the key is refused within a second
+# or so; the others go on; a second revoke finds nothing.
+a_key_revoked_while_the_server_runs_is_refused() {
+    _k=$(mkkey "$DB" agent sam)
+    [ -n "$_k" ] || { fail "keys create failed"; return; }
+    as "$_k" GET /v1/agents/sam
+    expect_code 200 "the new key"
+    _id=$(printf '%s' "$_k" | cut -c4-11)
+    "$BIN" keys revoke --db "$DB" "$_id" 2>"$SRV/revoke.err"
+    rc=$?
+    expect_status 0
+    grep -q "key id: $_id revoked" "$SRV/revoke.err" || { fail "no word of the revocation"; show stderr "$SRV/revoke.err"; }
+    "$BIN" keys list --db "$DB" | grep -q "^$_id " && fail "keys list still shows $_id"
+    _i=0
+    while [ $_i -lt 100 ]; do
+        as "$_k" GET /v1/agents/sam
+        [ "$code" = 401 ] && break
+        sleep 0.1; _i=$((_i + 1))
+    done
+    expect_error 401 unauthorized
+    as "$ANN" GET /v1/agents/ann
+    expect_code 200 "another agent's key"
+    "$BIN" keys revoke --db "$DB" "$_id" 2>"$SRV/revoke.err"
+    rc=$?
+    expect_status 2
+    grep -q "no key '$_id'" "$SRV/revoke.err" || { fail "no message for a key revoked twice"; show stderr "$SRV/revoke.err"; }
+}
+
 sigterm_stops_the_server_with_exit_0() {
     srv_term S
     [ "$srv_rc" -eq 0 ] || { fail "exit status $srv_rc after SIGTERM"; show stderr "$SRV/S.err"; }
@@ -356,6 +384,7 @@ if [ -n "$URL" ]; then
     tcase agent_key_gets_403_on_admin_and_ingest_routes
     tcase admin_key_may_do_everything
     tcase a_key_created_while_the_server_runs_works_at_once
+    tcase a_key_revoked_while_the_server_runs_is_refused
     tcase sigterm_stops_the_server_with_exit_0
 fi
 tcase rate_limit_answers_429_with_retry_after

@@ -164,6 +164,42 @@ static void add_key(const char *role, const char *agent, char *key) {
     lr_store_close(s);
 }
 
+/* `keys revoke` removes a key from the store while the server runs: the
+ * server refuses it once it asks again (LR_AUTH_RECHECK_MS); the other
+ * keys, and their rate limits, go on. */
+TEST(lookup_refuses_a_revoked_key_within_a_second) {
+    db_setup();
+    char bob[LR_KEY_LEN + 1], ann[LR_KEY_LEN + 1];
+    add_key("agent", "bob", bob);
+    add_key("agent", "ann", ann);
+    lr_auth *a = NULL;
+    char err[256];
+    CHECK_EQ_INT(lr_auth_open(dbpath, 1, 3, &a, err, sizeof err), LR_OK);
+    lr_principal who;
+    int retry = 0;
+    CHECK_EQ_INT(lr_auth_check(a, bob, strlen(bob), 10000, &who, &retry), LR_OK);
+    CHECK_EQ_INT(lr_auth_check(a, ann, strlen(ann), 10000, &who, &retry), LR_OK);
+    CHECK_EQ_INT(lr_auth_check(a, ann, strlen(ann), 10000, &who, &retry), LR_OK);
+    lr_store *s = NULL;
+    char id[LR_KEY_ID_LEN + 1];
+    memcpy(id, bob + 3, LR_KEY_ID_LEN);
+    id[LR_KEY_ID_LEN] = '\0';
+    CHECK_EQ_INT(lr_store_open(dbpath, LR_SYNC_OFF, &s, err, sizeof err), LR_OK);
+    CHECK_EQ_INT(lr_store_key_remove(s, id), LR_OK);
+    CHECK_EQ_INT(lr_store_key_remove(s, id), LR_ENOENT);
+    lr_store_close(s);
+    /* known and confirmed less than a second ago: still taken */
+    CHECK_EQ_INT(lr_auth_check(a, bob, strlen(bob), 10999, &who, &retry), LR_OK);
+    CHECK_EQ_INT(lr_auth_check(a, bob, strlen(bob), 11000, &who, &retry), LR_ENOENT);
+    CHECK_EQ_INT(lr_auth_check(a, bob, strlen(bob), 11001, &who, &retry), LR_ENOENT);
+    CHECK_EQ_INT(lr_auth_check(a, bob, strlen(bob), 99000, &who, &retry), LR_ENOENT);
+    /* ann goes on */
+    CHECK_EQ_INT(lr_auth_check(a, ann, strlen(ann), 11000, &who, &retry), LR_OK);
+    CHECK_EQ_STR(who.agent, "ann");
+    lr_auth_close(a);
+    db_teardown();
+}
+
 TEST(lookup_finds_role_and_agent_of_a_stored_key) {
     db_setup();
     char admin[LR_KEY_LEN + 1], bob[LR_KEY_LEN + 1];
@@ -268,6 +304,7 @@ int main(void) {
     RUN(bucket_ignores_a_clock_going_backwards);
     RUN(bucket_with_rate_zero_never_refuses);
     RUN(lookup_finds_role_and_agent_of_a_stored_key);
+    RUN(lookup_refuses_a_revoked_key_within_a_second);
     RUN(lookup_refuses_unknown_and_malformed_keys);
     RUN(lookup_sees_a_key_created_after_a_miss);
     RUN(lookup_limits_each_key_on_its_own);

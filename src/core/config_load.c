@@ -312,7 +312,7 @@ static bool node_text(cfg_ctx *cx, yn *n, struct fy_token *t, const char *src,
  * untagged, so "capacity: !!str 5" would be the number 5. */
 static void refuse_tag(cfg_ctx *cx, struct fy_token *tag, const char *src, size_t srclen,
                        int line, int col) {
-    if (!tag) return;
+    if (!tag || cx->replay) return;     /* a journaled config loads as it was accepted */
     const struct fy_mark *sm = fy_token_start_mark(tag), *em = fy_token_end_mark(tag);
     char q[CX_DESC_SIZE] = "?";
     if (sm && em && sm->input_pos < em->input_pos && em->input_pos <= srclen)
@@ -447,7 +447,9 @@ static void diag_sink(struct fy_diag *diag, void *user, const char *buf, size_t 
 
 /* Parses TEXT into a tree; *rootp is NULL for an empty stream. Returns
  * LR_OK (problems such as duplicate keys may have been reported),
- * LR_ESYNTAX after reporting a syntax error, or LR_ENOMEM. */
+ * LR_ESYNTAX after reporting a syntax error, or LR_ENOMEM. A journaled
+ * config (cx->replay) was accepted by the version that stored it: the
+ * limits added since (tags, nesting, brackets) do not apply to it. */
 static int parse_yaml(cfg_ctx *cx, const char *text, size_t len, yn **rootp) {
     size_t bad = bad_utf8((const unsigned char *)text, len);
     if (bad < len) {
@@ -455,7 +457,7 @@ static int parse_yaml(cfg_ctx *cx, const char *text, size_t len, yn **rootp) {
         return LR_ESYNTAX;
     }
     int dl, dc;
-    if (too_many_brackets(text, len, &dl, &dc)) {
+    if (!cx->replay && too_many_brackets(text, len, &dl, &dc)) {
         cx_error(cx, dl, dc, "more than %d '[' and '{' in the file: write long lists in block "
                  "style (\"- item\" lines)", CX_YAML_MAX_FLOW);
         return LR_ESYNTAX;
@@ -497,7 +499,8 @@ static int parse_yaml(cfg_ctx *cx, const char *text, size_t len, yn **rootp) {
         case FYET_SEQUENCE_START:
         case FYET_SCALAR:
         case FYET_ALIAS:
-            if (depth >= CX_YAML_MAX_DEPTH && e->type != FYET_SCALAR && e->type != FYET_ALIAS) {
+            if (depth >= CX_YAML_MAX_DEPTH && !cx->replay && e->type != FYET_SCALAR &&
+                e->type != FYET_ALIAS) {
                 /* libfyaml and the tree take ~800 bytes a level: a file
                  * of brackets would take gigabytes */
                 cx_error(cx, line, col, "YAML nested deeper than %d levels", CX_YAML_MAX_DEPTH);

@@ -507,6 +507,37 @@ TEST(yaml_tags_are_errors) {
                  "t.yaml:7:5: YAML tags are not supported (!rule)");
 }
 
+/* A config in the journal was accepted when it was stored: one with a tag
+ * (ignored then) or more brackets than allowed now still loads from it. */
+TEST(journaled_configs_load_past_the_yaml_limits) {
+    lr_config *cfg = journaled_config("agents:\n  - {id: ann, capacity: !!str 5}\n"
+                                      "pools: !!map\n  west: [ann]\n"
+                                      "rules: [{name: r1, pool: west, strategy: random}]\n");
+    CHECK(cfg != NULL);
+    if (cfg) CHECK_EQ_INT(cfg->agents[0].capacity, 5);
+    lr_config_free(cfg);
+    /* 33,334 agents written in flow style: 100,003 brackets */
+    size_t size = 33334 * 48 + 256, n = 0;
+    char *text = malloc(size);
+    CHECK(text != NULL);
+    if (!text) return;
+    n += (size_t)snprintf(text + n, size - n, "agents:\n");
+    for (int i = 0; i < 33334; i++)
+        n += (size_t)snprintf(text + n, size - n, "  - {id: a%d, attributes: {t: [x]}}\n", i);
+    snprintf(text + n, size - n, "pools: {west: [a0]}\nrules:\n  - name: r1\n    pool: west\n"
+                                 "    strategy: random\n");
+    lr_config_errors e;
+    cfg = NULL;
+    CHECK_EQ_INT(lr_config_load_string(text, strlen(text), "t.yaml", &cfg, &e), LR_ECONFIG);
+    CHECK_EQ_INT(e.n, 1);
+    lr_config_errors_release(&e);
+    cfg = journaled_config(text);
+    CHECK(cfg != NULL);
+    if (cfg) CHECK_EQ_INT(cfg->nagents, 33334);
+    lr_config_free(cfg);
+    free(text);
+}
+
 /* Nesting past CX_YAML_MAX_DEPTH (64) is an error at the bracket that
  * goes too deep; brackets in text are text. */
 TEST(yaml_nested_too_deep_is_an_error) {
@@ -1110,6 +1141,7 @@ int main(void) {
     RUN(aliases_and_extra_documents_are_errors);
     RUN(yaml_tags_are_errors);
     RUN(yaml_nested_too_deep_is_an_error);
+    RUN(journaled_configs_load_past_the_yaml_limits);
     RUN(a_file_with_too_many_brackets_is_refused_before_parsing);
     RUN(errors_stop_at_a_thousand);
     RUN(agents_pools_and_rules_are_required);

@@ -115,28 +115,32 @@ static int keys_list(int argc, char **argv) {
     return rc == LR_OK ? LR_EXIT_OK : LR_EXIT_USAGE;
 }
 
-/* keys revoke --db FILE ID: removes key ID. */
+/* keys revoke --db FILE ID: removes key ID. Read without getopt: a key
+ * id is 8 base64url characters, and one in 64 starts with '-' ("-hRvkTst"
+ * is no option). */
 static int keys_revoke(int argc, char **argv) {
-    static const struct option longopts[] = {
-        { "db", required_argument, NULL, 'd' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    const char *db = NULL;
-    int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":d:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd': db = optarg; break;
-        case 'h': cli_keys_help(stdout); return LR_EXIT_OK;
-        default: return cli_option_error("keys revoke", c, argv);
+    const char *db = NULL, *id = NULL;
+    bool ids_only = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!ids_only && (strcmp(a, "--db") == 0 || strcmp(a, "-d") == 0)) {
+            if (i + 1 >= argc) return cli_usage_error("keys revoke", "%s needs a FILE", a);
+            db = argv[++i];
+        } else if (!ids_only && strncmp(a, "--db=", 5) == 0) {
+            db = a + 5;
+        } else if (!ids_only && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
+            cli_keys_help(stdout);
+            return LR_EXIT_OK;
+        } else if (!ids_only && strcmp(a, "--") == 0) {
+            ids_only = true;
+        } else if (!id) {
+            id = a;
+        } else {
+            return cli_usage_error("keys revoke", "unexpected argument '%s'", a);
         }
     }
     if (!db) return cli_usage_error("keys revoke", "--db FILE is required");
-    if (optind >= argc) return cli_usage_error("keys revoke", "the key's id is required (keys list shows them)");
-    if (optind + 1 < argc)
-        return cli_usage_error("keys revoke", "unexpected argument '%s'", argv[optind + 1]);
-    const char *id = argv[optind];
+    if (!id) return cli_usage_error("keys revoke", "the key's id is required (keys list shows them)");
     lr_store *st = cli_open_store("keys revoke", db, false);
     if (!st) return LR_EXIT_USAGE;
     int rc = lr_store_key_remove(st, id);

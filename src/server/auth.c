@@ -100,7 +100,7 @@ typedef struct entry {
     unsigned char hash[32];         /* the map's key points here */
     lr_principal who;
     lr_bucket bucket;
-    int64_t checked_ms;             /* when the store last confirmed it (0: at load) */
+    int64_t checked_ms;             /* when the store last confirmed it */
 } entry;
 
 struct lr_auth {
@@ -206,7 +206,8 @@ int lr_auth_check(lr_auth *a, const char *key, size_t len, int64_t now_ms, lr_pr
             e->who.role = (lr_role)r;
             snprintf(e->who.agent, sizeof e->who.agent, "%s", r == LR_ROLE_AGENT ? agent : "");
             e->checked_ms = now_ms;
-        } else if (fr == LR_OK || fr == LR_ENOENT) {
+        } else if (fr == LR_OK || fr == LR_ENOENT || fr == LR_ERANGE) {   /* ERANGE: an
+                                                                    unusable row */
             lr_map_del(&a->cache, (const char *)e->hash, 32);
             e = NULL;
             rc = LR_ENOENT;

@@ -96,8 +96,34 @@ with open(sys.argv[3], "wb") as err:
         { fail "no message for the closed pipe"; show stderr "$T/err"; }
 }
 
+# A key id is 8 base64url characters: one in 64 starts with '-', and
+# `keys revoke` takes it as the id, not as an option ("-h..." printed the
+# help and revoked nothing).
+an_id_that_starts_with_a_dash_is_revoked() {
+    lr keys create --db "$T/k.db" --role admin
+    expect_status 0
+    /usr/bin/python3 -c '
+import hashlib, sqlite3, sys
+key = "lr_-hRvkTstAAAAAAAAAAAAAAAAAAAAAAAA"
+c = sqlite3.connect(sys.argv[1])
+c.execute("INSERT INTO keys(id, hash, role, agent, created) VALUES (?, ?, ?, NULL, 0)",
+          (key[3:11], hashlib.blake2b(key.encode(), digest_size=32).digest(), "admin"))
+c.commit()
+' "$T/k.db"
+    lr keys revoke --db "$T/k.db" -hRvkTst
+    expect_status 0
+    grep -q 'key id: -hRvkTst revoked' "$T/err" || { fail "no word of the revocation"; show stderr "$T/err"; }
+    "$BIN" keys list --db "$T/k.db" | grep -q '^-hRvkTst ' && fail "keys list still shows -hRvkTst"
+    lr keys revoke -- -hRvkTst --db "$T/k.db"
+    expect_status 2
+    lr keys revoke --db "$T/k.db" -- -hRvkTst
+    expect_status 2
+    grep -q "no key '-hRvkTst'" "$T/err" || { fail "no message for a key revoked twice"; show stderr "$T/err"; }
+}
+
 tcase a_key_that_cannot_be_shown_is_not_stored
 tcase reading_commands_make_no_store
 tcase a_file_that_is_not_a_store_is_left_alone
 tcase output_that_cannot_be_written_is_an_error
+tcase an_id_that_starts_with_a_dash_is_revoked
 finish

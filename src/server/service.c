@@ -352,7 +352,10 @@ static int load_config(const char *text, size_t len, const char *name, bool jour
 static int adopt_config(lr_service *svc, char *text, size_t len, int64_t seq, lr_time at,
                         bool journaled, char *err, size_t errlen) {
     lr_config *cfg = NULL;
-    int rc = load_config(text, len, svc->opts.config_path ? svc->opts.config_path : "config",
+    char name[64];      /* a journaled config is named by its entry: the file may differ */
+    if (journaled) snprintf(name, sizeof name, "journal entry %lld (config)", (long long)seq);
+    int rc = load_config(text, len, journaled ? name
+                         : svc->opts.config_path ? svc->opts.config_path : "config",
                          journaled, &cfg, err, errlen);
     if (rc != LR_OK) { free(text); return rc; }
     if (!svc->eng) {

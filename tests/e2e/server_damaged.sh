@@ -100,6 +100,32 @@ c.execute("ROLLBACK")
     [ "$srv_rc" = 0 ] || fail "serve exited $srv_rc"
 }
 
+# A journaled config that no longer loads (damaged in the store) is
+# named by its journal entry, not by the --config file of this start.
+a_damaged_journaled_config_is_named_by_its_entry() {
+    KEY=$(mkkey "$SRV/jc.db" admin)
+    srv_start J "$SRV/jc.db" "$SRV/big.yaml" || { fail "$srv_error"; return; }
+    api POST /v1/leads '{"id":"J1"}'
+    expect_code 201
+    srv_term J
+    /usr/bin/python3 -c '
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+n = c.execute("UPDATE events SET body = ? WHERE type = ?", ("agents: [\n", "config")).rowcount
+c.commit()
+print(n)
+' "$SRV/jc.db" >"$SRV/jc.n"
+    [ "$(cat "$SRV/jc.n")" = 1 ] || { fail "no config entry in the journal"; return; }
+    timeout 60 "$BIN" serve --db "$SRV/jc.db" --config "$SRV/big.yaml" --listen 127.0.0.1:0 \
+        >/dev/null 2>"$SRV/jc.err"
+    rc=$?
+    expect_status 2
+    grep -q 'journal entry 1 (config):2:1: YAML syntax error' "$SRV/jc.err" ||
+        { fail "the damaged config is not named by its entry"; show stderr "$SRV/jc.err"; }
+    grep -q 'big.yaml:' "$SRV/jc.err" && fail "the message names the --config file"
+}
+
 tcase damaged_why_is_a_500_for_its_lead_only
 tcase a_store_locked_by_another_process_makes_requests_wait
+tcase a_damaged_journaled_config_is_named_by_its_entry
 finish

@@ -157,14 +157,26 @@ void lr_auth_close(lr_auth *a) {
     free(a);
 }
 
+/* Asks the store for HASH: LR_OK with WHO's role and agent set, LR_ENOENT
+ * for no key or an unusable row, or LR_EIO. Called under a->mu. */
+static int find_key(lr_auth *a, const unsigned char hash[32], lr_principal *who) {
+    char role[16], agent[LR_AGENT_ID_MAX + 1];
+    int rc = lr_store_key_find(a->store, hash, role, sizeof role, agent, sizeof agent);
+    if (rc == LR_ERANGE) return LR_ENOENT;          /* an unusable row */
+    if (rc != LR_OK) return rc == LR_ENOENT ? LR_ENOENT : LR_EIO;
+    int r = lr_role_lookup(role);
+    if (r < 0 || (r == LR_ROLE_AGENT && agent[0] == '\0')) return LR_ENOENT;
+    who->role = (lr_role)r;
+    snprintf(who->agent, sizeof who->agent, "%s", r == LR_ROLE_AGENT ? agent : "");
+    return LR_OK;
+}
+
 /* Asks the store for HASH and caches the answer. Called under a->mu.
  * Returns LR_OK with *out, LR_ENOENT, LR_EIO or LR_ENOMEM. */
 static int load_entry(lr_auth *a, const unsigned char hash[32], entry **out) {
-    char role[16], agent[LR_AGENT_ID_MAX + 1];
-    int rc = lr_store_key_find(a->store, hash, role, sizeof role, agent, sizeof agent);
-    if (rc != LR_OK) return rc == LR_ENOENT ? LR_ENOENT : LR_EIO;
-    int r = lr_role_lookup(role);
-    if (r < 0 || (r == LR_ROLE_AGENT && agent[0] == '\0')) return LR_ENOENT;  /* unusable row */
+    lr_principal who = { 0 };
+    int rc = find_key(a, hash, &who);
+    if (rc != LR_OK) return rc;
     if (a->nall == a->capall) {
         size_t ncap = a->capall ? 2 * a->capall : 16;
         entry **n = realloc(a->all, ncap * sizeof *n);
@@ -175,8 +187,7 @@ static int load_entry(lr_auth *a, const unsigned char hash[32], entry **out) {
     entry *e = calloc(1, sizeof *e);
     if (!e) return LR_ENOMEM;
     memcpy(e->hash, hash, 32);
-    e->who.role = (lr_role)r;
-    snprintf(e->who.agent, sizeof e->who.agent, "%s", r == LR_ROLE_AGENT ? agent : "");
+    e->who = who;
     e->bucket.last_ms = LR_BUCKET_FRESH;
     if ((rc = lr_map_put(&a->cache, (const char *)e->hash, 32, e)) != LR_OK) {
         free(e);
@@ -199,15 +210,10 @@ int lr_auth_check(lr_auth *a, const char *key, size_t len, int64_t now_ms, lr_pr
     int rc = LR_OK;
     if (e && now_ms - e->checked_ms >= LR_AUTH_RECHECK_MS) {
         /* revoked since, or its role or agent changed in the store */
-        char role[16], agent[LR_AGENT_ID_MAX + 1];
-        int fr = lr_store_key_find(a->store, hash, role, sizeof role, agent, sizeof agent);
-        int r = fr == LR_OK ? lr_role_lookup(role) : -1;
-        if (fr == LR_OK && r >= 0 && (r != LR_ROLE_AGENT || agent[0])) {
-            e->who.role = (lr_role)r;
-            snprintf(e->who.agent, sizeof e->who.agent, "%s", r == LR_ROLE_AGENT ? agent : "");
+        int fr = find_key(a, hash, &e->who);
+        if (fr == LR_OK) {
             e->checked_ms = now_ms;
-        } else if (fr == LR_OK || fr == LR_ENOENT || fr == LR_ERANGE) {   /* ERANGE: an
-                                                                    unusable row */
+        } else if (fr == LR_ENOENT) {
             lr_map_del(&a->cache, (const char *)e->hash, 32);
             e = NULL;
             rc = LR_ENOENT;

@@ -62,6 +62,18 @@ mode() {
     curl -s --max-time 5 -X PUT -o /dev/null "http://127.0.0.1:$RECV_PORT/_mode/$1"
 }
 
+# release: the receiver answers every held request (hang: 503, hold_gone: 410).
+release() {
+    curl -s --max-time 5 -X PUT -o /dev/null "http://127.0.0.1:$RECV_PORT/_release"
+}
+
+# first_request WHAT: waits (20 s at most) for the receiver's first request.
+first_request() {
+    _i=0
+    while [ $_i -lt 400 ] && [ ! -s "$T/hooks.jsonl" ]; do sleep 0.05; _i=$((_i + 1)); done
+    [ -s "$T/hooks.jsonl" ] || { fail "$1 did not arrive"; return 1; }
+}
+
 # wait_for SECONDS JQ-FILTER: polls GET /v1/deliveries?limit=1000 until the
 # filter (on the reply) prints true.
 wait_for() {
@@ -392,14 +404,12 @@ replayed_while_in_flight() {
     srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return; }
     KEY=$(mkkey "$T/s.db" admin)
     leads 1 1
-    _i=0
-    while [ $_i -lt 400 ] && [ ! -s "$T/hooks.jsonl" ]; do sleep 0.05; _i=$((_i + 1)); done
-    [ -s "$T/hooks.jsonl" ] || { fail "the first attempt did not arrive"; return; }
+    first_request "the first attempt" || return
     mode ok                 # the attempt in flight keeps the mode it came in
     api POST /v1/deliveries/dlv_1/retry
     expect_code 200 "replaying dlv_1 during its first attempt"
     # the held attempt now answers 410: its outcome is not recorded
-    curl -s --max-time 5 -X PUT -o /dev/null "http://127.0.0.1:$RECV_PORT/_release"
+    release
     wait_for 20 '[.deliveries[] | select(.id == "dlv_1" and .status == "delivered")] | length == 1' || return
     expect_jq '.deliveries[] | select(.id == "dlv_1") | .attempts' 1
     _got=$(jq -s -c '[.[] | [.delivery, .mode]]' "$T/hooks.jsonl")
@@ -687,9 +697,7 @@ a_batch_stops_at_a_mebibyte() {
     srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return; }
     KEY=$(mkkey "$T/s.db" admin)
     leads 1 1               # its request hangs: the one slot is taken
-    _i=0
-    while [ $_i -lt 400 ] && [ ! -s "$T/hooks.jsonl" ]; do sleep 0.05; _i=$((_i + 1)); done
-    [ -s "$T/hooks.jsonl" ] || { fail "L1's first attempt did not arrive"; return; }
+    first_request "L1's first attempt" || return
     _s=$(head -c 60000 /dev/zero | tr '\0' x)
     for _n in 1 2 3 4; do
         jq -c -n --arg s "$_s" --arg id "G$_n" \
@@ -699,7 +707,7 @@ a_batch_stops_at_a_mebibyte() {
         expect_code 201 "lead G$_n"
     done
     mode ok                 # the hanging request ends (503: retried), then the rest
-    curl -s --max-time 5 -X PUT -o /dev/null "http://127.0.0.1:$RECV_PORT/_release"
+    release
     wait_for 30 '[.deliveries[] | select(.channel == "crm" and .status == "delivered")] | length == 5' || return
     jq -s -e 'all(.[]; .mode == "hang" or (.valid == true and (.body | tojson | length) <= 1048576))' \
         "$T/hooks.jsonl" >/dev/null ||

@@ -30,17 +30,24 @@ function init(args)
    if not (path and nthreads and key) then
       error("usage: wrk ... -s wrk_leads.lua URL LEADS.jsonl THREADS API_KEY")
    end
-   headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. key }
-   bodies, paths = {}, {}
+   -- what wrk.format() would build but the body's length, made once per
+   -- path: wrk.format's table and formats per request cost the load
+   -- client CPU, on the CPUs it shares with the server
+   local function head(p)
+      return string.format("POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n" ..
+                           "Authorization: Bearer %s\r\nContent-Length: ", p, wrk.headers["Host"], key)
+   end
+   local lead_head, event_head = head("/v1/leads"), head("/v1/events")
+   bodies, heads = {}, {}      -- heads: each event's request head
    for line in io.lines(path) do
       -- the first "L<digits>" is the lead's id in a lead, its lead in a progress
       local n = tonumber(line:match('"L(%d+)"'))
       if n and n % nthreads == tid then
          bodies[#bodies + 1] = line
          if line:find('"type":"progress"', 1, true) then
-            paths[#paths + 1] = "/v1/events"
+            heads[#heads + 1] = event_head
          else
-            paths[#paths + 1] = "/v1/leads"
+            heads[#heads + 1] = lead_head
          end
       end
    end
@@ -55,7 +62,7 @@ local function build(i, r)
       local p = '"R' .. r .. 'L'
       body = body:gsub('"id":"L', '"id":' .. p, 1):gsub('"lead":"L', '"lead":' .. p, 1)
    end
-   return wrk.format("POST", paths[i], headers, body)
+   return heads[i] .. #body .. "\r\n\r\n" .. body
 end
 
 function request()

@@ -100,7 +100,14 @@ enum {
      * segment of the same pool (by name), strategy and match values goes
      * on from where it was, for the agents still in it. Without it they
      * start afresh, as config changes journaled before it existed did. */
-    LR_RECONF_CARRY = 1u << 0
+    LR_RECONF_CARRY = 1u << 0,
+    /* An agent whose time zone changes keeps the leads counted in its
+     * hour, day, week and month windows: a count still current in the old
+     * zone's window goes on in the new zone's window of the change's time
+     * (lr_agent_rezone). Without it the old window's start was read in the
+     * new zone, which could end it at once and forget the leads, as
+     * config changes journaled before it existed did. */
+    LR_RECONF_ZONE_WINDOWS = 1u << 1
 };
 
 /* Behaviours of earlier versions, kept to replay journals written by them

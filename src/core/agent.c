@@ -98,6 +98,18 @@ void lr_agent_count_lead(lr_agent_rt *a, lr_time now) {
     }
 }
 
+void lr_agent_rezone(lr_agent_rt *a, const lr_agent_rt *was, lr_time now) {
+    for (int c = 0; c < LR_CAP__COUNT; c++) {
+        if (was->win_start[c] == LR_TIME_NONE) continue;
+        if (now < lr_agent_window_end(was, (lr_cap)c, was->win_start[c])) {
+            a->win_start[c] = agent_window_start(a, (lr_cap)c, now);
+        } else {
+            a->win_start[c] = LR_TIME_NONE;
+            a->win_count[c] = 0;
+        }
+    }
+}
+
 void lr_agent_uncount_lead(lr_agent_rt *a, lr_time at) {
     for (int c = 0; c < LR_CAP__COUNT; c++)
         if (a->win_start[c] == agent_window_start(a, (lr_cap)c, at) && a->win_count[c] > 0)

@@ -77,6 +77,13 @@ int lr_agent_capped(const lr_agent_rt *a, lr_time now);
 
 /* Counts one more lead in every window. */
 void lr_agent_count_lead(lr_agent_rt *a, lr_time now);
+
+/* A has WAS's windows and a new time zone (a config change at NOW): each
+ * count still current in WAS's zone goes on in A's window that contains
+ * NOW; a count whose window had ended is dropped. The leads it counts
+ * were received before NOW, some perhaps before the new window began:
+ * the cap errs on the rep's side, never past what it promises. */
+void lr_agent_rezone(lr_agent_rt *a, const lr_agent_rt *was, lr_time now);
 /* Takes back the lead counted at AT (an offer that ended unaccepted) from
  * the windows that are still the ones AT fell in. */
 void lr_agent_uncount_lead(lr_agent_rt *a, lr_time at);

@@ -31,6 +31,12 @@ static void remap_list(const uint32_t *map, uint32_t *list, uint32_t *n) {
     *n = k;
 }
 
+/* Whether two agents' zones (NULL: UTC) are the same one. */
+static bool same_zone(const lr_zone *x, const lr_zone *y) {
+    if (!x || !y) return x == y;
+    return strcmp(lr_zone_canonical(x), lr_zone_canonical(y)) == 0;
+}
+
 int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, unsigned flags, lr_decision_cb cb,
                           void *ud) {
     const lr_config *old = e->cfg;
@@ -72,6 +78,8 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, unsigned flags, lr
         a->cap_timer_at = LR_TIME_NONE;
         a->sched_timer_at = LR_TIME_NONE;
         a->zone = c->schedule ? lr_schedule_zone(c->schedule) : NULL;
+        if (was && (flags & LR_RECONF_ZONE_WINDOWS) && !same_zone(was->zone, a->zone))
+            lr_agent_rezone(a, was, e->now);
         if ((rc = lr_map_put(&ids, c->id, strlen(c->id), a)) != LR_OK) goto fail;
     }
     for (size_t i = 0; i < cfg->naccounts; i++) {

@@ -362,8 +362,9 @@ static int adopt_config(lr_service *svc, char *text, size_t len, int64_t seq, lr
         lr_engine_opts eo = { .seed = svc->opts.seed, .start = at, .explain = !svc->opts.no_explain };
         rc = lr_engine_create(cfg, &eo, &svc->eng);
     } else {
-        rc = lr_engine_reconfigure(svc->eng, cfg, seq >= svc->carry_from ? LR_RECONF_CARRY : 0,
-                                   NULL, NULL);
+        unsigned flags = (seq >= svc->carry_from ? LR_RECONF_CARRY : 0) |
+                         (seq >= svc->zone_from ? LR_RECONF_ZONE_WINDOWS : 0);
+        rc = lr_engine_reconfigure(svc->eng, cfg, flags, NULL, NULL);
     }
     if (rc != LR_OK) {
         lr_config_free(cfg);
@@ -435,6 +436,9 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
     if (rc == LR_OK || rc == LR_ENOENT)
         rc = lr_store_engine_mark(svc->store, "queue_dispatch_from", &svc->queue_from);
     if (rc == LR_ENOENT) svc->queue_from = INT64_MAX;
+    if (rc == LR_OK || rc == LR_ENOENT)
+        rc = lr_store_engine_mark(svc->store, "zone_windows_from", &svc->zone_from);
+    if (rc == LR_ENOENT) svc->zone_from = INT64_MAX;
     /* the seed the journal was made with: a start with another --seed
      * would replay random choices other than those stored */
     int64_t seed = 0, last = 0;

@@ -19,7 +19,7 @@
  * that triggers a checkpoint waits for it (with FULL, a write and fsync
  * of up to 40 MiB to the database file).
  *
- * Schema, version 13 (PRAGMA user_version; MIGRATIONS[] below moves a file
+ * Schema, version 14 (PRAGMA user_version; MIGRATIONS[] below moves a file
  * from each version to the next, one transaction per step):
  *
  *   events(seq INTEGER PRIMARY KEY, at, type, lead, body)
@@ -117,6 +117,9 @@
  *       for a store made since); queue_dispatch_from, the first seq whose
  *       fallback-queued leads go out at once to a ready member (engine.h
  *       LR_LEGACY_QUEUE_WAITS before it; set by version 13 likewise);
+ *       zone_windows_from, the first seq whose config changes carry an
+ *       agent's cap windows into its new time zone (engine.h
+ *       LR_RECONF_ZONE_WINDOWS; set by version 14 likewise);
  *       seed, the --seed of the store's first start (not a seq: the
  *       random strategies replay with it).
  *   idem(key TEXT PRIMARY KEY, hash, status, body)
@@ -145,7 +148,7 @@
 #include <string.h>
 #include <time.h>
 
-#define SCHEMA_VERSION 13
+#define SCHEMA_VERSION 14
 #define LR_SQ_APPLICATION_ID 1280468082              /* 0x4C526472, "LRdr": PRAGMA application_id */
 #define LR_SQ_STR_(x) #x
 #define LR_SQ_STR(x) LR_SQ_STR_(x)
@@ -258,6 +261,10 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
     /* and older journals replay queued leads as they waited then */
     "INSERT OR IGNORE INTO engine_marks(name, seq)"
     "  SELECT 'queue_dispatch_from', coalesce(max(seq), 0) + 1 FROM events;",
+    /* 13 -> 14: older journals replay an agent's change of time zone as it
+     * was made then (its cap windows read in the new zone) */
+    "INSERT OR IGNORE INTO engine_marks(name, seq)"
+    "  SELECT 'zone_windows_from', coalesce(max(seq), 0) + 1 FROM events;",
 };
 
 static const char *const STMT_SQL[SQ__COUNT] = {

@@ -404,6 +404,21 @@ YAML
     srv_term V
 }
 
+# leads_go_to ID:AGENT...: posts each lead ID, which must go to AGENT.
+leads_go_to() {
+    for _kv in "$@"; do
+        api POST /v1/leads "{\"id\":\"${_kv%%:*}\"}"
+        expect_jq '.decisions[0].agent' "\"${_kv#*:}\""
+    done
+}
+
+# put_config FILE: PUT /v1/config with FILE, which must be taken.
+put_config() {
+    req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
+        --data-binary @"$1"
+    expect_code 200 "the config change"
+}
+
 # A config change keeps the round robin's place, and so does a restart
 # that replays it: ann, ben, (change), cat, (restart), ann.
 a_config_change_keeps_the_rotation() {
@@ -411,13 +426,8 @@ a_config_change_keeps_the_rotation() {
     sed 's/{id: cat}/{id: cat, weight: 2}/' "$SRV/k1.yaml" >"$SRV/k2.yaml"
     KEY=$(mkkey "$SRV/k.db" admin)
     srv_start K "$SRV/k.db" "$SRV/k1.yaml" || { fail "$srv_error"; return; }
-    for _kv in K1:ann K2:ben; do
-        api POST /v1/leads "{\"id\":\"${_kv%%:*}\"}"
-        expect_jq '.decisions[0].agent' "\"${_kv#*:}\""
-    done
-    req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
-        --data-binary @"$SRV/k2.yaml"
-    expect_code 200 "the config change"
+    leads_go_to K1:ann K2:ben
+    put_config "$SRV/k2.yaml"
     api POST /v1/leads '{"id":"K3"}'
     expect_jq '.decisions[0].agent' '"cat"'
     srv_term K
@@ -427,6 +437,33 @@ a_config_change_keeps_the_rotation() {
     api POST /v1/leads '{"id":"K4"}'
     expect_jq '.decisions[0].agent' '"ann"'
     srv_term K
+}
+
+# A rep moved to another time zone keeps the leads of her month, and so
+# does a restart that replays the change: ann (one lead a month, UTC) took
+# Z1; after she moves to Los Angeles, and after a restart, she is still at
+# her cap, and the leads go to ben (the month's start read in Los Angeles
+# time once ended her window at the change: Z3 went to her).
+a_new_time_zone_keeps_the_cap_windows() {
+    printf 'agents:\n  - {id: ann, caps: {month: 1}}\n  - {id: ben}\npools:\n  p: [ann, ben]\nrules:\n  - {name: r, pool: p, strategy: top_down}\n' >"$SRV/z1.yaml"
+    sed 's|{id: ann, caps: {month: 1}}|{id: ann, caps: {month: 1}, schedule: {timezone: America/Los_Angeles}}|' \
+        "$SRV/z1.yaml" >"$SRV/z2.yaml"
+    clear_of_boundary 1 0       # Z1 and the change in the same UTC day (and month)
+    KEY=$(mkkey "$SRV/z.db" admin)
+    srv_start Z "$SRV/z.db" "$SRV/z1.yaml" || { fail "$srv_error"; return; }
+    leads_go_to Z1:ann Z2:ben
+    put_config "$SRV/z2.yaml"
+    api GET /v1/agents/ann
+    expect_jq '.window.month' '{"count":1,"cap":1}'
+    api POST /v1/leads '{"id":"Z3"}'
+    expect_jq '.decisions[0].agent' '"ben"'
+    srv_term Z
+    srv_start Z "$SRV/z.db" "" || { fail "$srv_error"; return; }
+    api GET /v1/agents/ann
+    expect_jq '.window.month' '{"count":1,"cap":1}'
+    api POST /v1/leads '{"id":"Z4"}'
+    expect_jq '.decisions[0].agent' '"ben"'
+    srv_term Z
 }
 
 tcase twins_start
@@ -443,4 +480,5 @@ tcase sigterm_in_flight_keeps_every_2xx
 tcase a_commit_waits_for_the_running_flush
 tcase a_preview_changes_nothing_after_a_restart
 tcase a_config_change_keeps_the_rotation
+tcase a_new_time_zone_keeps_the_cap_windows
 finish

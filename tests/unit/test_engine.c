@@ -338,22 +338,28 @@ static lr_engine *engine_on(const char *yaml, lr_config **cfg) {
     return lr_engine_create(*cfg, &opts, &eng) == LR_OK ? eng : NULL;
 }
 
-/* Switches ENG from *CFG to the config YAML (the old one freed, *CFG the
- * new one); the decisions of the switch into OUT. */
-static int reconfigure_to(lr_engine *eng, lr_config **cfg, const char *yaml, lr_buf *out) {
+/* Switches ENG from *CFG to the config YAML with FLAGS (the old one freed,
+ * *CFG the new one); the decisions of the switch into OUT. */
+static int reconfigure_with(lr_engine *eng, lr_config **cfg, const char *yaml, unsigned flags,
+                            lr_buf *out) {
     lr_config *next = NULL;
     lr_config_errors errs = { 0 };
     int rc = lr_config_load_string(yaml, strlen(yaml), "t2", &next, &errs);
     for (size_t i = 0; rc != LR_OK && i < errs.n; i++) printf("  %s\n", errs.msgs[i]);
     lr_config_errors_release(&errs);
     if (rc != LR_OK) return rc;
-    if ((rc = lr_engine_reconfigure(eng, next, LR_RECONF_CARRY, count_cb, out)) != LR_OK) {
+    if ((rc = lr_engine_reconfigure(eng, next, flags, count_cb, out)) != LR_OK) {
         lr_config_free(next);
         return rc;
     }
     lr_config_free(*cfg);
     *cfg = next;
     return LR_OK;
+}
+
+/* reconfigure_with() as PUT /v1/config does it. */
+static int reconfigure_to(lr_engine *eng, lr_config **cfg, const char *yaml, lr_buf *out) {
+    return reconfigure_with(eng, cfg, yaml, LR_RECONF_CARRY | LR_RECONF_ZONE_WINDOWS, out);
 }
 
 static void feed(lr_engine *eng, const char *line, lr_buf *out) {
@@ -683,6 +689,54 @@ TEST(next_deadline_is_the_cap_window_end) {
     lr_config_free(cfg);
 }
 
+/* An agent moved to another time zone keeps the leads of its day. Ann
+ * (New York, one lead a day) took L1 at 10:00 New York time, and L2
+ * waits; at 16:00Z she moves to Los Angeles, where it is 08:00 on the
+ * same 2 November: L2 waits for Los Angeles' midnight (08:00Z). Config
+ * changes journaled before LR_RECONF_ZONE_WINDOWS replay as they were
+ * made: the New York window's start read in Los Angeles time had ended,
+ * the count was forgotten and L2 went to her at the change, her cap
+ * exceeded. */
+TEST(a_new_time_zone_keeps_the_leads_of_the_agents_day) {
+    const char *ny = "agents: [{id: ann, caps: {day: 1}, schedule: {timezone: America/New_York}}]\n"
+                     "pools: {p: [ann]}\n"
+                     "rules: [{name: r, pool: p, strategy: round_robin, fallback: queue}]\n";
+    const char *la = "agents: [{id: ann, caps: {day: 1}, schedule: {timezone: America/Los_Angeles}}]\n"
+                     "pools: {p: [ann]}\n"
+                     "rules: [{name: r, pool: p, strategy: round_robin, fallback: queue}]\n";
+    for (int legacy = 0; legacy < 2; legacy++) {
+        lr_config *cfg = NULL;
+        lr_engine *eng = engine_on(ny, &cfg);
+        CHECK(eng != NULL);
+        if (!eng) return;
+        lr_buf out = LR_BUF_INIT;
+        feed(eng, "{\"id\":\"L1\",\"received_at\":\"2026-11-02T15:00:00Z\"}", &out);
+        feed(eng, "{\"id\":\"L2\",\"received_at\":\"2026-11-02T15:30:00Z\"}", &out);
+        CHECK_CONTAINS(out.data ? out.data : "", "\"lead\":\"L2\",\"action\":\"queued\"");
+        feed(eng, "{\"type\":\"tick\",\"at\":\"2026-11-02T16:00:00Z\"}", &out);
+        lr_buf_reset(&out);
+        CHECK_EQ_INT(reconfigure_with(eng, &cfg, la,
+                                      legacy ? LR_RECONF_CARRY : LR_RECONF_CARRY | LR_RECONF_ZONE_WINDOWS,
+                                      &out), LR_OK);
+        feed(eng, "{\"type\":\"tick\",\"at\":\"2026-11-03T07:59:00Z\"}", &out);
+        if (legacy) {
+            CHECK_CONTAINS(out.data ? out.data : "",
+                           "{\"at\":\"2026-11-02T16:00:00Z\",\"lead\":\"L2\",\"action\":\"assigned\"");
+        } else {
+            CHECK(!out.data || !strstr(out.data, "\"lead\":\"L2\""));
+            lr_agent_stats st;
+            CHECK_EQ_INT(lr_engine_agent_stats(eng, "ann", &st), LR_OK);
+            CHECK_EQ_INT(st.window[LR_CAP_DAY], 1);
+            feed(eng, "{\"type\":\"tick\",\"at\":\"2026-11-03T09:00:00Z\"}", &out);
+            CHECK_CONTAINS(out.data ? out.data : "",
+                           "{\"at\":\"2026-11-03T08:00:00Z\",\"lead\":\"L2\",\"action\":\"assigned\"");
+        }
+        lr_buf_release(&out);
+        lr_engine_destroy(eng);
+        lr_config_free(cfg);
+    }
+}
+
 /* Leads that nobody ready may take (every agent let them expire) do not
  * hide the lead behind them, however many there are: it goes out when the
  * agent is free again (the dispatch once looked at 64 at most). */
@@ -962,5 +1016,6 @@ int main(void) {
     RUN(an_offer_declined_or_expired_is_no_lead_received);
     RUN(max_no_answer_counts_its_own_pools_offers);
     RUN(reconfigure_removing_an_offers_rule_frees_the_agent);
+    RUN(a_new_time_zone_keeps_the_leads_of_the_agents_day);
     return test_report();
 }

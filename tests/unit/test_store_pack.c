@@ -226,60 +226,65 @@ TEST(a_short_why_and_a_decision_without_one_stay_whole) {
     lr_buf_release(&json);
 }
 
-/* Schema 12 marks where the journal's config changes start keeping
- * rotation positions: a new store from its first entry, an upgraded one
- * after its last (its own config changes replay as they were made). */
-TEST(rotations_are_kept_from_the_first_entry_written_by_schema_12) {
+/* A mark of engine_marks tells replay from which journal entry on a
+ * behaviour applies: a new store has NAME at 1; a store upgraded by the
+ * migration that added it (UNDO takes the file back to before it) has it
+ * after its last entry, so its N config changes replay as they were made,
+ * and it stays. KEPT, the mark of an earlier migration, stays at 1. */
+static void check_mark(const char *name, const char *undo, int64_t n, const char *kept) {
     lr_store *s = open_new();
     if (!s) { CHECK(0); return; }
     int64_t seq = 0;
-    CHECK_EQ_INT(lr_store_engine_mark(s, "rotations_kept_from", &seq), LR_OK);
+    CHECK_EQ_INT(lr_store_engine_mark(s, name, &seq), LR_OK);
     CHECK_EQ_INT(seq, 1);
-    CHECK_EQ_INT(lr_store_engine_mark(s, "no_such_mark", &seq), LR_ENOENT);
     CHECK_EQ_INT(lr_store_begin(s), LR_OK);
-    for (int64_t i = 1; i <= 3; i++)
+    for (int64_t i = 1; i <= n; i++)
         CHECK_EQ_INT(lr_store_append_event(s, i, T0, "config", NULL, "{}", 2), LR_OK);
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     lr_store_close(s);
     s = NULL;
-    CHECK_EQ_INT(sql("DROP TABLE engine_marks; ALTER TABLE deliveries DROP COLUMN replays; ALTER TABLE deliveries DROP COLUMN due_at;"
-                     " PRAGMA user_version = 11;"), SQLITE_OK);
-    s = reopen(s);                              /* 11 -> 12 */
+    CHECK_EQ_INT(sql(undo), SQLITE_OK);
+    s = reopen(s);                              /* the migration again */
     CHECK(s != NULL);
     if (!s) return;
-    CHECK_EQ_INT(lr_store_engine_mark(s, "rotations_kept_from", &seq), LR_OK);
-    CHECK_EQ_INT(seq, 4);
-    s = reopen(s);                              /* the mark stays */
-    CHECK_EQ_INT(lr_store_engine_mark(s, "rotations_kept_from", &seq), LR_OK);
-    CHECK_EQ_INT(seq, 4);
+    CHECK_EQ_INT(lr_store_engine_mark(s, name, &seq), LR_OK);
+    CHECK_EQ_INT(seq, n + 1);
+    if (kept) {
+        CHECK_EQ_INT(lr_store_engine_mark(s, kept, &seq), LR_OK);
+        CHECK_EQ_INT(seq, 1);
+    }
+    s = reopen(s);
+    CHECK(s != NULL);
+    if (!s) return;
+    CHECK_EQ_INT(lr_store_engine_mark(s, name, &seq), LR_OK);
+    CHECK_EQ_INT(seq, n + 1);
+    CHECK_EQ_INT(lr_store_engine_mark(s, "no_such_mark", &seq), LR_ENOENT);
     remove_db(s);
 }
 
+/* Schema 12 marks where the journal's config changes start keeping
+ * rotation positions. */
+TEST(rotations_are_kept_from_the_first_entry_written_by_schema_12) {
+    check_mark("rotations_kept_from",
+               "DROP TABLE engine_marks; ALTER TABLE deliveries DROP COLUMN replays;"
+               " ALTER TABLE deliveries DROP COLUMN due_at; PRAGMA user_version = 11;", 3, NULL);
+}
+
 /* Schema 13 marks where queued leads start going out at once to a ready
- * member (engine.h LR_LEGACY_QUEUE_WAITS before): as schema 12's mark. */
+ * member (engine.h LR_LEGACY_QUEUE_WAITS before). */
 TEST(queue_dispatch_is_marked_from_the_first_entry_written_by_schema_13) {
-    lr_store *s = open_new();
-    if (!s) { CHECK(0); return; }
-    int64_t seq = 0;
-    CHECK_EQ_INT(lr_store_engine_mark(s, "queue_dispatch_from", &seq), LR_OK);
-    CHECK_EQ_INT(seq, 1);
-    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
-    for (int64_t i = 1; i <= 5; i++)
-        CHECK_EQ_INT(lr_store_append_event(s, i, T0, "config", NULL, "{}", 2), LR_OK);
-    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
-    lr_store_close(s);
-    s = NULL;
-    CHECK_EQ_INT(sql("DELETE FROM engine_marks WHERE name = 'queue_dispatch_from';"
-                     " ALTER TABLE deliveries DROP COLUMN replays; ALTER TABLE deliveries DROP COLUMN due_at; PRAGMA application_id = 0;"
-                     " PRAGMA user_version = 12;"), SQLITE_OK);
-    s = reopen(s);                              /* 12 -> 13 */
-    CHECK(s != NULL);
-    if (!s) return;
-    CHECK_EQ_INT(lr_store_engine_mark(s, "queue_dispatch_from", &seq), LR_OK);
-    CHECK_EQ_INT(seq, 6);
-    CHECK_EQ_INT(lr_store_engine_mark(s, "rotations_kept_from", &seq), LR_OK);
-    CHECK_EQ_INT(seq, 1);                       /* schema 12's mark stays */
-    remove_db(s);
+    check_mark("queue_dispatch_from",
+               "DELETE FROM engine_marks WHERE name = 'queue_dispatch_from';"
+               " ALTER TABLE deliveries DROP COLUMN replays; ALTER TABLE deliveries DROP COLUMN due_at;"
+               " PRAGMA application_id = 0; PRAGMA user_version = 12;", 5, "rotations_kept_from");
+}
+
+/* Schema 14 marks where a config change carries an agent's cap windows
+ * into its new time zone (engine.h LR_RECONF_ZONE_WINDOWS). */
+TEST(zone_windows_are_marked_from_the_first_entry_written_by_schema_14) {
+    check_mark("zone_windows_from",
+               "DELETE FROM engine_marks WHERE name = 'zone_windows_from'; PRAGMA user_version = 13;",
+               7, "queue_dispatch_from");
 }
 
 /* Schema 13 gives a delayed notice its due time: an unattempted one's
@@ -337,7 +342,7 @@ TEST(a_schema_4_file_migrates_and_its_old_rows_read_as_stored) {
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     lr_store_close(s);
     s = NULL;
-    CHECK_EQ_INT(sql_int("PRAGMA user_version"), 13);
+    CHECK_EQ_INT(sql_int("PRAGMA user_version"), 14);
     CHECK_EQ_INT(sql_int("SELECT count(*) FROM pragma_table_info('deliveries') WHERE name = 'replays'"), 1);
     CHECK_EQ_INT(sql_int("SELECT count(*) FROM sqlite_schema WHERE name = 'outbox_marks'"), 1);
     CHECK_EQ_INT(sql_int("SELECT instr(sql, 'updated_at IS NOT NULL') > 0 FROM sqlite_schema"
@@ -614,6 +619,7 @@ int main(void) {
     RUN(a_short_why_and_a_decision_without_one_stay_whole);
     RUN(rotations_are_kept_from_the_first_entry_written_by_schema_12);
     RUN(queue_dispatch_is_marked_from_the_first_entry_written_by_schema_13);
+    RUN(zone_windows_are_marked_from_the_first_entry_written_by_schema_14);
     RUN(schema_13_gives_delayed_notices_their_due_time);
     RUN(a_schema_4_file_migrates_and_its_old_rows_read_as_stored);
     RUN(a_damaged_why_is_an_error_that_says_so_and_leaves_the_buffer);

@@ -6,6 +6,7 @@
  * which parses its own options with getopt_long().
  */
 #include "cli/cli.h"
+#include "core/tzdata.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -99,6 +100,9 @@ static int run(int argc, char **argv) {
     }
     if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0) {
         printf("leadrouter %s\n", LR_CLI_VERSION);
+        char sys_tz[16];
+        printf("time zone data: ICU's %s (the system's tz database: %s)\n", lr_tzdata_icu_version(),
+               lr_tzdata_system_version(sys_tz, sizeof sys_tz) ? sys_tz : "none found");
         return LR_EXIT_OK;
     }
     if (strcmp(arg, "help") == 0) {

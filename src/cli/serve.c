@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/tzdata.h"
 #include "leadrouter/error.h"
 #include "server/auth.h"
 #include "server/http.h"
@@ -249,6 +250,12 @@ int cli_serve(int argc, char **argv) {
         lr_service_stop(svc);
         return LR_EXIT_USAGE;
     }
+    char sys_tz[16];          /* said before "listening": a client may read both then */
+    if (lr_tzdata_icu_is_older() && lr_tzdata_system_version(sys_tz, sizeof sys_tz))
+        fprintf(stderr, "leadrouter: note: local times come from ICU's zone data %s, older than "
+                "the system's tz database (%s): a zone whose rules changed in between is "
+                "computed by its older rules (docs/configuration.md, \"Time zone data\")\n",
+                lr_tzdata_icu_version(), sys_tz);
     bool v6 = strchr(host, ':') != NULL;
     printf("leadrouter: listening on http://%s%s%s:%u\n", v6 ? "[" : "",
            host[0] && strcmp(host, "*") != 0 ? host : "0.0.0.0", v6 ? "]" : "",

@@ -102,6 +102,9 @@ void *cx_alloc(cfg_ctx *cx, size_t n);
 /* Writes S (LEN bytes) into BUF for a message: control bytes become '?',
  * text past CX_QUOTE_MAX bytes is cut (at a character boundary) with "...". */
 void cx_quote(const char *s, size_t len, char *buf, size_t size);
+/* cx_quote with MAX bytes instead of CX_QUOTE_MAX (a message of ours whose
+ * user text is already bounded). */
+void cx_quote_max(const char *s, size_t len, char *buf, size_t size, size_t max);
 
 /* Describes what N is, for "got ...": "'1.5'", "the string \"3\"",
  * "a mapping", "a list", "null". */

@@ -130,7 +130,7 @@ static void check_when(cfg_ctx *cx, const yn *n, const char *ctx, lr_rule_conf *
     else if (col >= 1 && n->style == YS_BLOCK)
         block_position(cx, n, s, before, &line, &at);
     char clean[256];
-    cx_quote(msg, strnlen(msg, sizeof msg), clean, sizeof clean);
+    cx_quote_max(msg, strnlen(msg, sizeof msg), clean, sizeof clean, sizeof clean - 4);
     cx_error(cx, line, at, "%s: when: column %d: %s", ctx, col, clean);
 }
 

@@ -19,7 +19,11 @@
 /* ---- scalar helpers ------------------------------------------------------ */
 
 void cx_quote(const char *s, size_t len, char *buf, size_t size) {
-    size_t lim = CX_QUOTE_MAX;
+    cx_quote_max(s, len, buf, size, CX_QUOTE_MAX);
+}
+
+void cx_quote_max(const char *s, size_t len, char *buf, size_t size, size_t max) {
+    size_t lim = max;
     if (size < lim + 4) lim = size > 4 ? size - 4 : 0;
     size_t take = len;
     bool cut = false;

@@ -33,6 +33,7 @@
  */
 #include "core/expr_impl.h"
 #include "core/tz.h"
+#include "core/tzdata.h"
 #include "leadrouter/error.h"
 
 #include <assert.h>
@@ -399,6 +400,10 @@ static int32_t zone_index(parser *p, const lr_value *v, size_t at) {
     lr_zone *z = NULL;
     int rc = lr_zone_open(name, &z);
     if (rc == LR_ENOMEM) return nomem(p);
+    if (rc != LR_OK && lr_tzdata_system_has(name))
+        return fail(p, at, "unknown time zone '%s' to ICU's zone data %s, though the system's tz "
+                    "database has it: newer zone data for ICU is needed (docs/configuration.md, "
+                    "\"Time zone data\")", show_zone(name, n, shown), lr_tzdata_icu_version());
     if (rc != LR_OK) return fail(p, at, "unknown time zone '%s'", show_zone(name, n, shown));
     p->zones[p->nzones] = z;
     return (int32_t)p->nzones++;

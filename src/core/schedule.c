@@ -20,6 +20,7 @@
  * "at is constant on [t, next_change(t))" holds everywhere.
  */
 #include "core/schedule.h"
+#include "core/tzdata.h"
 #include "leadrouter/error.h"
 #include "leadrouter/event.h"
 
@@ -101,6 +102,11 @@ int lr_schedule_create(const char *zone, lr_schedule **out, char *err, size_t er
         free(s);
         if (rc == LR_ENOMEM) return rc;
         char q[48];
+        if (zone && lr_tzdata_system_has(zone))
+            return fail(err, errlen, "unknown time zone '%s' to ICU's zone data %s, though the "
+                        "system's tz database has it: newer zone data for ICU is needed "
+                        "(docs/configuration.md, \"Time zone data\")",
+                        clip(q, zone, strlen(zone)), lr_tzdata_icu_version());
         return fail(err, errlen, "unknown time zone '%s' (use an IANA name such as America/Chicago)",
                     zone ? clip(q, zone, strlen(zone)) : "");
     }

@@ -58,6 +58,28 @@ check_yaml_syntax_error_names_the_place() {
     expect_err_line "^$T/syntax\.yaml:[0-9]+:[0-9]+: YAML syntax error"
 }
 
+# ICU's zone data (2022e on Debian 12) is older than the system's tz
+# database: a zone only the system knows is refused with what to do, in a
+# schedule and in `when`; --version names both versions.
+check_a_zone_newer_than_icus_data_says_so() {
+    cat >"$T/tz.yaml" <<'EOF'
+agents:
+  - {id: ann, schedule: {timezone: America/Ciudad_Juarez}}
+  - {id: ben, schedule: {timezone: America/Nowhere}}
+pools: {p: [ann, ben]}
+rules:
+  - {name: r, pool: p, strategy: round_robin, when: 'local_hour("America/Coyhaique") > 3'}
+EOF
+    lr check --config "$T/tz.yaml"
+    expect_status 2
+    expect_err_line "^$T/tz\.yaml:2:36: agent 'ann': unknown time zone 'America/Ciudad_Juarez' to ICU's zone data 2022e, though the system's tz database has it: newer zone data for ICU is needed \(docs/configuration.md, \"Time zone data\"\)\$"
+    expect_err_line "^$T/tz\.yaml:3:36: agent 'ben': unknown time zone 'America/Nowhere' \(use an IANA name such as America/Chicago\)\$"
+    expect_err_has "rule 'r': when: column 12: unknown time zone 'America/Coyhaique' to ICU's zone data 2022e, though the system's tz database has it"
+    lr --version
+    expect_status 0
+    expect_out_has "time zone data: ICU's 2022e (the system's tz database: 20"
+}
+
 check_unreadable_file_exits_2() {
     lr check --config "$T/missing.yaml"
     expect_status 2
@@ -98,6 +120,7 @@ tcase check_a_file_over_64_mib_is_refused
 tcase check_reports_every_error_with_file_line_column
 tcase check_yaml_syntax_error_names_the_place
 tcase check_unreadable_file_exits_2
+tcase check_a_zone_newer_than_icus_data_says_so
 tcase check_without_config_is_a_usage_error
 tcase check_sample_config_is_valid
 finish

@@ -451,6 +451,9 @@ a_new_time_zone_keeps_the_cap_windows() {
     clear_of_boundary 1 0       # Z1 and the change in the same UTC day (and month)
     KEY=$(mkkey "$SRV/z.db" admin)
     srv_start Z "$SRV/z.db" "$SRV/z1.yaml" || { fail "$srv_error"; return; }
+    # and the server says which zone data it computes with (Debian 12's ICU: 2022e)
+    grep -q "^leadrouter: note: local times come from ICU's zone data 2022e, older than the system's tz database (20" \
+        "$SRV/Z.err" || { fail "no note of the zone data"; show stderr "$SRV/Z.err"; }
     leads_go_to Z1:ann Z2:ben
     put_config "$SRV/z2.yaml"
     api GET /v1/agents/ann

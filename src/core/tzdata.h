@@ -1,0 +1,34 @@
+/* tzdata.h -- which time zone data leadrouter computes with.
+ *
+ * Local times come from ICU's zone data (tz.h), which is built into the
+ * ICU library of the machine (Debian 12's ICU 72: IANA tzdata 2022e) or
+ * read from the .res files in $ICU_TIMEZONE_FILES_DIR, ICU's own way to
+ * update it. The system's tz database (/usr/share/zoneinfo, the tzdata
+ * package) is usually newer. These say which versions are in use, so the
+ * server can say so at its start and an unknown zone's message can say
+ * why (docs/configuration.md, "Time zone data").
+ */
+#ifndef LR_CORE_TZDATA_H
+#define LR_CORE_TZDATA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The version of ICU's zone data ("2022e"), or "unknown". Static. */
+const char *lr_tzdata_icu_version(void);
+
+/* The system tz database's version ("2025b", from the first line of
+ * /usr/share/zoneinfo/tzdata.zi) into BUF of N bytes. False when it
+ * cannot be read. */
+bool lr_tzdata_system_version(char *buf, size_t n);
+
+/* Whether the system's version is newer than ICU's: then zones whose
+ * rules changed in between are computed by their older rules. */
+bool lr_tzdata_icu_is_older(void);
+
+/* Whether the system tz database has a zone file NAME ("America/Ciudad_Juarez"):
+ * for the message of a zone ICU's data does not know. NAME must look like
+ * a zone ID (letters, digits, '/', '_', '-', '+'; no "." component). */
+bool lr_tzdata_system_has(const char *name);
+
+#endif

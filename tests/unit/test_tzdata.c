@@ -1,0 +1,64 @@
+/* test_tzdata.c -- which time zone data leadrouter computes with: ICU's
+ * version, the system's, which is newer, and which zone names the system
+ * has that ICU may not (only names that look like zone IDs are looked up:
+ * no path leaves /usr/share/zoneinfo). Run on Debian 12, whose ICU 72
+ * has 2022e and whose tzdata package (installed by scripts/install-deps)
+ * has 2025b or later. */
+#include "core/schedule.h"
+#include "core/tzdata.h"
+#include "leadrouter/error.h"
+#include "test.h"
+
+#include <string.h>
+
+TEST(icu_and_system_versions_are_read) {
+    const char *icu = lr_tzdata_icu_version();
+    CHECK_EQ_INT((int)strlen(icu), 5);
+    CHECK(strcmp(icu, "2022e") >= 0);
+    char sys[16] = "";
+    CHECK(lr_tzdata_system_version(sys, sizeof sys));
+    CHECK(strcmp(sys, "2025b") >= 0);
+    CHECK(!lr_tzdata_system_version(sys, 3));     /* too small a buffer */
+}
+
+TEST(debian_12_icu_data_is_older_than_its_tzdata) {
+    CHECK_EQ_STR(lr_tzdata_icu_version(), "2022e");
+    CHECK(lr_tzdata_icu_is_older());
+}
+
+TEST(system_zone_names_are_found_and_paths_are_not) {
+    CHECK(lr_tzdata_system_has("America/New_York"));
+    CHECK(lr_tzdata_system_has("America/Ciudad_Juarez"));
+    CHECK(lr_tzdata_system_has("Etc/GMT+5"));
+    CHECK(!lr_tzdata_system_has("America/Nowhere"));
+    CHECK(!lr_tzdata_system_has("America"));                /* a directory */
+    CHECK(!lr_tzdata_system_has(""));
+    CHECK(!lr_tzdata_system_has("/etc/passwd"));
+    CHECK(!lr_tzdata_system_has("../../../etc/passwd"));
+    CHECK(!lr_tzdata_system_has("America/../America/New_York"));
+    CHECK(!lr_tzdata_system_has("America//New_York"));
+    CHECK(!lr_tzdata_system_has("America/New_York/"));
+    CHECK(!lr_tzdata_system_has("tzdata.zi"));              /* not a zone file */
+}
+
+/* A zone the system has and ICU's data lacks is refused with what to do;
+ * a name nobody has, with an example of a good one. */
+TEST(an_unknown_zone_says_whether_the_system_has_it) {
+    lr_schedule *s = NULL;
+    char err[256] = "";
+    CHECK_EQ_INT(lr_schedule_create("America/Ciudad_Juarez", &s, err, sizeof err), LR_EINVAL);
+    CHECK_CONTAINS(err, "unknown time zone 'America/Ciudad_Juarez' to ICU's zone data 2022e, though the "
+                        "system's tz database has it: newer zone data for ICU is needed");
+    CHECK_EQ_INT(lr_schedule_create("America/Nowhere", &s, err, sizeof err), LR_EINVAL);
+    CHECK_EQ_STR(err, "unknown time zone 'America/Nowhere' (use an IANA name such as America/Chicago)");
+    CHECK_EQ_INT(lr_schedule_create("America/Mexico_City", &s, err, sizeof err), LR_OK);
+    lr_schedule_free(s);
+}
+
+int main(void) {
+    RUN(icu_and_system_versions_are_read);
+    RUN(debian_12_icu_data_is_older_than_its_tzdata);
+    RUN(system_zone_names_are_found_and_paths_are_not);
+    RUN(an_unknown_zone_says_whether_the_system_has_it);
+    return test_report();
+}

@@ -11,12 +11,20 @@
  * member is the engine's, so it comes from the writer (LR_CMD_QUEUES),
  * after the store's part.
  *
- * Invariant: the queue (rhead, rtail) and rstopping are guarded by rmu; a
- * store handle belongs to its thread.
+ * The statistics read every row of the store (seconds on a million leads,
+ * and their sorts take memory): at most LR_READERS_STATS readers compute
+ * them at once, and the others take the commands queued behind them, so
+ * a few dashboards asking for stats together do not hold up the reads of
+ * leads (6 at once once made a GET /v1/leads/{id} wait 24.7 s); a reader
+ * gives the memory a stats read freed back to the system.
+ *
+ * Invariant: the queue (rhead, rtail), rstats and rstopping are guarded by
+ * rmu; a store handle belongs to its thread.
  */
 #include "server/service_impl.h"
 #include "leadrouter/error.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,18 +117,32 @@ static void run(lr_service *svc, lr_store *s, lr_cmd *cmd, const char *err) {
     if (rc == LR_OK) cmd->status = 200;
 }
 
+/* Takes the first queued command this reader may run: any but a stats
+ * read while LR_READERS_STATS of them run. NULL when there is none. */
+static lr_cmd *take(lr_service *svc) {
+    lr_cmd *prev = NULL, *cmd = svc->rhead;
+    while (cmd && cmd->type == LR_CMD_STATS && svc->rstats >= LR_READERS_STATS) {
+        prev = cmd;
+        cmd = cmd->next;
+    }
+    if (!cmd) return NULL;
+    if (prev) prev->next = cmd->next; else svc->rhead = cmd->next;
+    if (svc->rtail == cmd) svc->rtail = prev;
+    cmd->next = NULL;
+    if (cmd->type == LR_CMD_STATS) svc->rstats++;
+    return cmd;
+}
+
 static void *reader_main(void *arg) {
     lr_service *svc = arg;
     pthread_setname_np(pthread_self(), "lr-reader");
     lr_store *s = NULL;
     pthread_mutex_lock(&svc->rmu);
     for (;;) {
-        while (!svc->rhead && !svc->rstopping) pthread_cond_wait(&svc->rwork, &svc->rmu);
-        lr_cmd *cmd = svc->rhead;
-        if (!cmd) break;                    /* stopping, the queue done */
-        svc->rhead = cmd->next;
-        if (!svc->rhead) svc->rtail = NULL;
-        cmd->next = NULL;
+        lr_cmd *cmd;
+        while (!(cmd = take(svc)) && !svc->rstopping) pthread_cond_wait(&svc->rwork, &svc->rmu);
+        if (!cmd) break;        /* stopping; a stats read still queued goes to the reader
+                                   computing one, which takes it when it is done */
         pthread_mutex_unlock(&svc->rmu);
 
         char err[512] = "";
@@ -130,9 +152,15 @@ static void *reader_main(void *arg) {
         /* What was read may come from a commit whose flush is still
          * running: nothing is shown before it is on disk. */
         if (svc->flusher) lr_flusher_barrier(svc->flusher);
-        cmd->done_fn(cmd, cmd->done_ud);
+        bool was_stats = cmd->type == LR_CMD_STATS;
+        cmd->done_fn(cmd, cmd->done_ud);    /* CMD may be freed from here on */
+        if (was_stats) malloc_trim(0);      /* the sorts' memory, back to the system */
 
         pthread_mutex_lock(&svc->rmu);
+        if (was_stats) {
+            svc->rstats--;
+            pthread_cond_broadcast(&svc->rwork);    /* a queued stats read may go now */
+        }
     }
     pthread_mutex_unlock(&svc->rmu);
     lr_store_close(s);

@@ -19,6 +19,7 @@
 
 #define LR_COMMIT_BUCKETS 12
 #define LR_READERS 4                /* reader threads, each with a store handle (reads.c) */
+#define LR_READERS_STATS 1          /* of them, at most this many compute GET /v1/stats at once */
 #define LR_RESULTS_WAIT_MS 10       /* delivery outcomes wait this long for a batch (outbox.c) */
 #define LR_RESULTS_BATCH 256        /* or until this many wait */
 
@@ -67,10 +68,11 @@ struct lr_service {
 
     /* read commands (reads.c): a queue for the reader threads, guarded by rmu */
     pthread_mutex_t rmu;
-    pthread_cond_t rwork;           /* a read command arrived, or stop */
+    pthread_cond_t rwork;           /* a read command arrived, a stats read ended, or stop */
     lr_cmd *rhead, *rtail;
     pthread_t rthreads[LR_READERS];
     size_t nrthreads;
+    unsigned rstats;                /* readers computing stats (at most LR_READERS_STATS) */
     bool rstopping;
 
     /* delivery (outbox.c) */

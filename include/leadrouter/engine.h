@@ -116,7 +116,14 @@ enum {
     /* A lead queued by a fallback while a ready member may take it (its
      * offers ran out before every member had one) waits for a member to
      * become ready, instead of going out after the event. */
-    LR_LEGACY_QUEUE_WAITS = 1u << 0
+    LR_LEGACY_QUEUE_WAITS = 1u << 0,
+    /* escalate_after counts from each offer or queueing in the tier, not
+     * from the lead's entry into the tier (a lead whose offers kept coming
+     * widened late or never), and a broadcast that every agent declined
+     * is routed again from the first rule (back to the first tier, a
+     * fallback's decision saying no_eligible_agent) instead of going to
+     * its rule's fallback as one that expired. */
+    LR_LEGACY_TIER_CLOCK = 1u << 1
 };
 void lr_engine_set_legacy(lr_engine *e, unsigned flags);
 

@@ -424,7 +424,9 @@ static int on_decline(lr_engine *e, const lr_event *ev) {
         if (k > 0) return LR_OK;            /* the others may still claim it */
         lr_lead_unwait(l);
         lr_engine_set_state(e, l, LR_LEAD_NEW);
-        return lr_route(e, l, "declined");
+        if (e->legacy & LR_LEGACY_TIER_CLOCK) return lr_route(e, l, "declined");
+        /* as a broadcast that expired: its rule's fallback, in its tier */
+        return lr_route_after_failure(e, l, l->rule, false, "declined");
     }
     if (l->state == LR_LEAD_ASSIGNED && l->agent == a->idx)
         return release(e, l, a, "declined");

@@ -135,6 +135,7 @@ static int sla_breach(lr_engine *e, lr_lead_rt *l) {
     if (r->sla_then == LR_SLA_ESCALATE && r->ntiers > 1) {
         /* to the next tier of the same rule; at the last one, in it again */
         if ((size_t)l->tier + 1 < r->ntiers) l->tier++;
+        l->tier_at = e->now;
         return lr_route_by_rule(e, l, l->rule, "sla");
     }
     return lr_route(e, l, "sla");
@@ -183,6 +184,7 @@ static int escalate(lr_engine *e, lr_lead_rt *l) {
     lr_engine_unassign(e, l);           /* a reserved offer slot, if any */
     lr_lead_unwait(l);
     l->tier++;
+    l->tier_at = e->now;
     l->attempts = 0;
     lr_engine_set_state(e, l, LR_LEAD_NEW);
     return lr_route_widened(e, l);

@@ -71,6 +71,8 @@ typedef struct lr_lead_rt {
     int8_t last_progress;           /* lr_progress of the last report since its assignment,
                                        -1: none */
     uint8_t tier;                   /* tiered rules: how far the lead has widened */
+    lr_time tier_at;                /* since when it is in this rule and tier:
+                                       escalate_after counts from it */
 } lr_lead_rt;
 
 #endif

@@ -394,10 +394,19 @@ static void arm(lr_engine *e, lr_lead_rt *l, lr_timer_kind kind, int64_t after) 
 }
 
 /* A lead offered or queued in a tier that is not the last widens to the
- * next tier after escalate_after. */
+ * next tier escalate_after after it entered the tier, however many offers
+ * and queueings it had there (each one re-arms the same deadline: a timer
+ * of an earlier state is dropped by its gen). One already past fires at
+ * once. */
 static void arm_escalation(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r) {
-    if (r->ntiers > 1 && (size_t)l->tier + 1 < r->ntiers)
+    if (r->ntiers <= 1 || (size_t)l->tier + 1 >= r->ntiers) return;
+    if (e->legacy & LR_LEGACY_TIER_CLOCK) {
         arm(e, l, LR_TIMER_ESCALATE, r->escalate_after_ms);
+    } else if (!e->dry && r->escalate_after_ms > 0) {
+        lr_time at = l->tier_at + r->escalate_after_ms;
+        lr_timers_push(&e->timers, at > e->now ? at : e->now, LR_TIMER_ESCALATE, (uint32_t)l->seq,
+                       l->gen);
+    }
 }
 
 void lr_arm_assigned(lr_engine *e, lr_lead_rt *l) {
@@ -496,7 +505,10 @@ static int emit_waiting(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r, lr_s
 static int try_rule(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason, bool *done,
                     lr_segment **seg) {
     const lr_rule_conf *r = &e->cfg->rules[ri];
-    if (l->rule != ri) l->tier = 0;     /* tiers are per rule */
+    if (l->rule != ri) {                /* tiers are per rule */
+        l->tier = 0;
+        l->tier_at = e->now;
+    }
     l->rule = ri;
     lr_segment *s;
     int rc = lr_segment_for(e, r, lr_rule_pool(e, ri, l->tier), l->lead, &s);
@@ -595,6 +607,7 @@ static int route_from(lr_engine *e, lr_lead_rt *l, uint32_t from, bool any_rule,
                       const char *reason, const char *why_none) {
     l->attempts = 0;
     l->tier = 0;
+    l->tier_at = e->now;
     for (uint32_t ri = from; ri < e->cfg->nrules; ri++) {
         const lr_rule_conf *r = &e->cfg->rules[ri];
         if (r->when && !lr_expr_eval_at(r->when, l->lead, e->now)) continue;

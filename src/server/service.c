@@ -389,7 +389,9 @@ static int replay_one(int64_t seq, lr_time at, const char *type, const char *jso
     replay_ctx *r = ud;
     lr_service *svc = r->svc;
     svc->seq = seq;
-    if (svc->eng) lr_engine_set_legacy(svc->eng, seq < svc->queue_from ? LR_LEGACY_QUEUE_WAITS : 0);
+    if (svc->eng)
+        lr_engine_set_legacy(svc->eng, (seq < svc->queue_from ? LR_LEGACY_QUEUE_WAITS : 0) |
+                                       (seq < svc->tier_from ? LR_LEGACY_TIER_CLOCK : 0));
     if (strcmp(type, "config") == 0) {
         char *text = malloc(len + 1);
         if (!text) return LR_ENOMEM;
@@ -439,6 +441,9 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
     if (rc == LR_OK || rc == LR_ENOENT)
         rc = lr_store_engine_mark(svc->store, "zone_windows_from", &svc->zone_from);
     if (rc == LR_ENOENT) svc->zone_from = INT64_MAX;
+    if (rc == LR_OK || rc == LR_ENOENT)
+        rc = lr_store_engine_mark(svc->store, "tier_clock_from", &svc->tier_from);
+    if (rc == LR_ENOENT) svc->tier_from = INT64_MAX;
     /* the seed the journal was made with: a start with another --seed
      * would replay random choices other than those stored */
     int64_t seed = 0, last = 0;

@@ -40,6 +40,8 @@ struct lr_service {
                                        positions (the store's rotations_kept_from) */
     int64_t zone_from;              /* config changes from this seq on carry cap windows
                                        into a new time zone (zone_windows_from) */
+    int64_t tier_from;              /* events before this seq replay with
+                                       LR_LEGACY_TIER_CLOCK (tier_clock_from) */
     bool seed_recorded;             /* lr_service_seed_recorded() */
     int64_t queue_from;             /* events before this seq replay with
                                        LR_LEGACY_QUEUE_WAITS (queue_dispatch_from) */

@@ -120,6 +120,10 @@
  *       zone_windows_from, the first seq whose config changes carry an
  *       agent's cap windows into its new time zone (engine.h
  *       LR_RECONF_ZONE_WINDOWS; set by version 14 likewise);
+ *       tier_clock_from, the first seq whose events count escalate_after
+ *       from the lead's entry into its tier and send a broadcast declined
+ *       by all to its rule's fallback (engine.h LR_LEGACY_TIER_CLOCK
+ *       before it; set by version 14 likewise);
  *       seed, the --seed of the store's first start (not a seq: the
  *       random strategies replay with it).
  *   idem(key TEXT PRIMARY KEY, hash, status, body)
@@ -270,9 +274,12 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
     "INSERT OR IGNORE INTO engine_marks(name, seq)"
     "  SELECT 'queue_dispatch_from', coalesce(max(seq), 0) + 1 FROM events;",
     /* 13 -> 14: older journals replay an agent's change of time zone as it
-     * was made then (its cap windows read in the new zone) */
+     * was made then (its cap windows read in the new zone), and tiers'
+     * escalations and broadcasts declined by all as they were made */
     "INSERT OR IGNORE INTO engine_marks(name, seq)"
-    "  SELECT 'zone_windows_from', coalesce(max(seq), 0) + 1 FROM events;",
+    "  SELECT 'zone_windows_from', coalesce(max(seq), 0) + 1 FROM events;"
+    "INSERT OR IGNORE INTO engine_marks(name, seq)"
+    "  SELECT 'tier_clock_from', coalesce(max(seq), 0) + 1 FROM events;",
 };
 
 static const char *const STMT_SQL[SQ__COUNT] = {

@@ -38,6 +38,10 @@ static int collect_(const lr_decision *d, void *ud) {
     return 0;
 }
 
+/* The engine's legacy flags for run_engine (lr_engine_set_legacy): 0, as
+ * live; a test that replays an older journal sets it, then back to 0. */
+static unsigned harness_legacy;
+
 /* Applies EVENTS (JSONL) to an engine on YAML; returns false (with a
  * message on stdout) when the config or an event does not parse. */
 static bool run_engine(const char *yaml, const char *events, uint64_t seed, bool explain,
@@ -55,6 +59,7 @@ static bool run_engine(const char *yaml, const char *events, uint64_t seed, bool
     lr_engine_opts opts = { .seed = seed, .start = 0, .explain = explain };
     lr_engine *eng = NULL;
     if (lr_engine_create(cfg, &opts, &eng) != LR_OK) { lr_config_free(cfg); return false; }
+    lr_engine_set_legacy(eng, harness_legacy);
     bool ok = true;
     const char *p = events;
     int lineno = 0;

@@ -214,6 +214,66 @@ TEST(tiered_rule_widens_to_the_next_tier_in_time) {
     run_release(&o);
 }
 
+/* run_engine() with the legacy flags LEGACY (a journal of an earlier
+ * version replayed), without explanations. */
+static void run_with(const char *cfg, const char *ev, unsigned legacy, run_out *o) {
+    harness_legacy = legacy;
+    CHECK(run_engine(cfg, ev, 1, false, o));
+    harness_legacy = 0;
+}
+
+#define DECLINE(agent, x) "{\"type\":\"decline\",\"lead\":\"L1\",\"agent\":\"" agent "\",\"at\":\"2026-03-02T" x "Z\"}\n"
+
+/* escalate_after counts from the lead's entry into its tier, not from
+ * each offer or queueing: offers of 2 minutes one after another do not
+ * keep a lead of a 5-minute escalation in its first tier. Journals from
+ * before replay as they were made: there the seniors' offers ran out
+ * first and the lead was held without ever reaching the juniors. */
+TEST(escalation_counts_from_the_leads_entry_into_its_tier) {
+    const char *cfg = "agents: [{id: s1}, {id: s2}, {id: s3}, {id: s4}, {id: j1}]\n"
+                      "pools: {seniors: [s1, s2, s3, s4], juniors: [j1]}\n"
+                      "rules: [{name: r, tiers: [seniors, juniors], strategy: round_robin,"
+                      " offer: {timeout: 2m, attempts: 5}, escalate_after: 5m, fallback: hold}]\n";
+    const char *ev = LEAD("L1", "10:00:00") T("10:30:00");
+    run_out o;
+    run_with(cfg, ev, 0, &o);
+    CHECK_EQ_STR(o.trace.data, "offered:s1 expired:s1 offered:s2 expired:s2 offered:s3 expired:s3 "
+                               "offered:s4 expired:s4 offered:j1 expired:j1 held");
+    CHECK_CONTAINS(o.json.data, "{\"at\":\"2026-03-02T10:05:00Z\",\"lead\":\"L1\",\"action\":\"offered\","
+                                "\"agent\":\"s4\",\"rule\":\"r\",\"pool\":\"seniors+juniors\"");
+    run_release(&o);
+    run_with(cfg, ev, LR_LEGACY_TIER_CLOCK, &o);
+    CHECK_EQ_STR(o.trace.data, "offered:s1 expired:s1 offered:s2 expired:s2 offered:s3 expired:s3 "
+                               "offered:s4 expired:s4 held");
+    run_release(&o);
+}
+
+/* A broadcast that every agent declined goes to its rule's fallback, in
+ * its tier and with why.reason declined, as one that expired does: it
+ * neither drops back to the first tier (to climb them again) nor says
+ * no_eligible_agent. Journals from before replay as they were made. */
+TEST(a_broadcast_declined_by_all_stays_in_its_tier) {
+    const char *cfg = "agents: [{id: s1}, {id: s2}, {id: j1}, {id: m1}]\n"
+                      "pools: {seniors: [s1, s2], juniors: [j1], managers: [m1]}\n"
+                      "rules: [{name: b, tiers: [seniors, juniors, managers], strategy: broadcast,"
+                      " escalate_after: 5m, fallback: queue}]\n";
+    const char *ev = LEAD("L1", "10:00:00") DECLINE("s1", "10:01:00") T("10:05:30")
+                     DECLINE("s2", "10:06:00") DECLINE("j1", "10:07:00") T("10:20:00");
+    run_out o;
+    run_with(cfg, ev, 0, &o);
+    CHECK_EQ_STR(o.trace.data, "offered:s1,s2 offered:s2,j1 queued offered:m1");
+    CHECK_CONTAINS(o.json.data, "{\"at\":\"2026-03-02T10:07:00Z\",\"lead\":\"L1\",\"action\":\"queued\","
+                                "\"rule\":\"b\",\"pool\":\"seniors+juniors\",\"strategy\":\"broadcast\","
+                                "\"why\":{\"reason\":\"declined\"");
+    CHECK_CONTAINS(o.json.data, "{\"at\":\"2026-03-02T10:10:00Z\",\"lead\":\"L1\",\"action\":\"offered\","
+                                "\"agents\":[\"m1\"]");
+    run_release(&o);
+    run_with(cfg, ev, LR_LEGACY_TIER_CLOCK, &o);
+    CHECK_CONTAINS(o.json.data, "{\"at\":\"2026-03-02T10:07:00Z\",\"lead\":\"L1\",\"action\":\"queued\","
+                                "\"rule\":\"b\",\"pool\":\"seniors\"");
+    run_release(&o);
+}
+
 TEST(sla_escalate_moves_the_lead_to_the_next_tier) {
     const char *cfg = "agents: [{id: s1}, {id: j1}]\npools: {seniors: [s1], juniors: [j1]}\n"
                       "rules: [{name: r, tiers: [seniors, juniors], strategy: round_robin,"
@@ -263,6 +323,8 @@ int main(void) {
     RUN(shift_start_gives_out_waiting_leads);
     RUN(rules_test_the_local_hour_of_a_zone);
     RUN(tiered_rule_widens_to_the_next_tier_in_time);
+    RUN(escalation_counts_from_the_leads_entry_into_its_tier);
+    RUN(a_broadcast_declined_by_all_stays_in_its_tier);
     RUN(sla_escalate_moves_the_lead_to_the_next_tier);
     RUN(agent_back_from_absence_is_not_flooded_to_catch_up);
     return test_report();

@@ -287,6 +287,14 @@ TEST(zone_windows_are_marked_from_the_first_entry_written_by_schema_14) {
                7, "queue_dispatch_from");
 }
 
+/* Schema 14 marks too where tiers' escalations count from the lead's entry
+ * into its tier (engine.h LR_LEGACY_TIER_CLOCK before). */
+TEST(tier_clock_is_marked_from_the_first_entry_written_by_schema_14) {
+    check_mark("tier_clock_from",
+               "DELETE FROM engine_marks WHERE name = 'tier_clock_from'; PRAGMA user_version = 13;",
+               4, "zone_windows_from");
+}
+
 /* Schema 13 gives a delayed notice its due time: an unattempted one's
  * next_at; one attempted passed its check then (due at its creation). */
 TEST(schema_13_gives_delayed_notices_their_due_time) {
@@ -620,6 +628,7 @@ int main(void) {
     RUN(rotations_are_kept_from_the_first_entry_written_by_schema_12);
     RUN(queue_dispatch_is_marked_from_the_first_entry_written_by_schema_13);
     RUN(zone_windows_are_marked_from_the_first_entry_written_by_schema_14);
+    RUN(tier_clock_is_marked_from_the_first_entry_written_by_schema_14);
     RUN(schema_13_gives_delayed_notices_their_due_time);
     RUN(a_schema_4_file_migrates_and_its_old_rows_read_as_stored);
     RUN(a_damaged_why_is_an_error_that_says_so_and_leaves_the_buffer);

@@ -80,9 +80,12 @@ void lr_agent_count_lead(lr_agent_rt *a, lr_time now);
 
 /* A has WAS's windows and a new time zone (a config change at NOW): each
  * count still current in WAS's zone goes on in A's window that contains
- * NOW; a count whose window had ended is dropped. The leads it counts
- * were received before NOW, some perhaps before the new window began:
- * the cap errs on the rep's side, never past what it promises. */
+ * NOW; a count whose window had ended is dropped. Only counts are kept,
+ * not the leads' times, so the new window is judged by the old one's
+ * count: leads of the old window received before the new one began
+ * count in it too (fewer leads for the rep that day), and leads of an
+ * earlier old window that fall into the new one do not (moving west
+ * late in the day, a rep may get up to a cap's worth more that day). */
 void lr_agent_rezone(lr_agent_rt *a, const lr_agent_rt *was, lr_time now);
 /* Takes back the lead counted at AT (an offer that ended unaccepted) from
  * the windows that are still the ones AT fell in. */

@@ -165,6 +165,7 @@ static int recycle(lr_engine *e, lr_lead_rt *l) {
     if (rc != LR_OK) return rc;
     lr_engine_unassign(e, l);
     lr_engine_set_state(e, l, LR_LEAD_NEW);
+    l->tier_at = e->now;                /* a new routing: escalate_after counts from it */
     return lr_route_by_rule(e, l, r->recycle_to, "recycled");
 }
 

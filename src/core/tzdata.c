@@ -56,22 +56,33 @@ bool lr_tzdata_icu_is_older(void) {
     return strcmp(icu + 4, sys + 4) < 0;
 }
 
+/* NAME is a zone or a link of the system's tz database: a line "Z NAME
+ * ..." or "L TARGET NAME" of tzdata.zi (the files of the directory hold
+ * other names too, posix/..., right/..., posixrules, localtime, that no
+ * ICU update will take). "Factory" is a zone of no place. */
 bool lr_tzdata_system_has(const char *name) {
     size_t n = strlen(name);
-    if (n == 0 || n > 64 || name[0] == '/' || name[n - 1] == '/') return false;
+    if (n == 0 || n > 64 || strcmp(name, "Factory") == 0) return false;
     for (size_t i = 0; i < n; i++) {
         char ch = name[i];
         bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
                   ch == '/' || ch == '_' || ch == '-' || ch == '+';
         if (!ok) return false;
-        if (ch == '/' && name[i + 1] == '/') return false;
     }
-    char path[sizeof ZONEINFO + 72];
-    snprintf(path, sizeof path, ZONEINFO "/%s", name);
-    FILE *f = fopen(path, "rb");
+    FILE *f = fopen(ZONEINFO "/tzdata.zi", "r");
     if (!f) return false;
-    char magic[4];
-    bool tzif = fread(magic, 1, sizeof magic, f) == sizeof magic && memcmp(magic, "TZif", 4) == 0;
+    char line[512];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f)) {
+        if ((line[0] != 'Z' && line[0] != 'L') || line[1] != ' ') continue;
+        const char *p = line + 2;
+        if (line[0] == 'L') {               /* "L TARGET NAME": skip the target */
+            p += strcspn(p, " \t\n");
+            p += strspn(p, " \t");
+        }
+        size_t len = strcspn(p, " \t\r\n");
+        found = len == n && memcmp(p, name, n) == 0;
+    }
     fclose(f);
-    return tzif;
+    return found;
 }

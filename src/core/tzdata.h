@@ -26,9 +26,10 @@ bool lr_tzdata_system_version(char *buf, size_t n);
  * rules changed in between are computed by their older rules. */
 bool lr_tzdata_icu_is_older(void);
 
-/* Whether the system tz database has a zone file NAME ("America/Ciudad_Juarez"):
- * for the message of a zone ICU's data does not know. NAME must look like
- * a zone ID (letters, digits, '/', '_', '-', '+'; no "." component). */
+/* Whether the system tz database has a zone or link NAME
+ * ("America/Ciudad_Juarez", from tzdata.zi): for the message of a zone
+ * ICU's data does not know. NAME must look like a zone ID (letters,
+ * digits, '/', '_', '-', '+'). */
 bool lr_tzdata_system_has(const char *name);
 
 #endif

@@ -248,6 +248,26 @@ TEST(escalation_counts_from_the_leads_entry_into_its_tier) {
     run_release(&o);
 }
 
+/* A lead recycled to its own rule is routed anew: its escalation counts
+ * from the recycling, not from its first entry into the tier an hour
+ * before (amy's offer would end at once). */
+TEST(a_recycled_lead_escalates_from_its_recycling) {
+    const char *cfg = "agents: [{id: ann}, {id: amy}, {id: ben}]\n"
+                      "pools: {s: [ann, amy], j: [ben]}\n"
+                      "rules: [{name: hot, tiers: [s, j], strategy: top_down, offer: {timeout: 10m},"
+                      " escalate_after: 5m, recycle: {after: 1h}}]\n";
+    const char *ev = LEAD("L1", "09:00:00")
+                     "{\"type\":\"accept\",\"lead\":\"L1\",\"agent\":\"ann\",\"at\":\"2026-03-02T09:01:00Z\"}\n"
+                     T("10:05:59") T("10:20:00");
+    run_out o;
+    run_with(cfg, ev, 0, &o);
+    CHECK_EQ_STR(o.trace.data, "offered:ann assigned:ann recycled:ann offered:amy expired:amy offered:ben "
+                               "expired:ben unrouted");
+    CHECK_CONTAINS(o.json.data, "{\"at\":\"2026-03-02T10:06:00Z\",\"lead\":\"L1\",\"action\":\"expired\","
+                                "\"agent\":\"amy\"");
+    run_release(&o);
+}
+
 /* A broadcast that every agent declined goes to its rule's fallback, in
  * its tier and with why.reason declined, as one that expired does: it
  * neither drops back to the first tier (to climb them again) nor says
@@ -325,6 +345,7 @@ int main(void) {
     RUN(tiered_rule_widens_to_the_next_tier_in_time);
     RUN(escalation_counts_from_the_leads_entry_into_its_tier);
     RUN(a_broadcast_declined_by_all_stays_in_its_tier);
+    RUN(a_recycled_lead_escalates_from_its_recycling);
     RUN(sla_escalate_moves_the_lead_to_the_next_tier);
     RUN(agent_back_from_absence_is_not_flooded_to_catch_up);
     return test_report();

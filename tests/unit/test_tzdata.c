@@ -39,6 +39,13 @@ TEST(system_zone_names_are_found_and_paths_are_not) {
     CHECK(!lr_tzdata_system_has("America//New_York"));
     CHECK(!lr_tzdata_system_has("America/New_York/"));
     CHECK(!lr_tzdata_system_has("tzdata.zi"));              /* not a zone file */
+    /* files of the directory that are no zone ICU could take */
+    CHECK(!lr_tzdata_system_has("posix/America/Chicago"));
+    CHECK(!lr_tzdata_system_has("right/UTC"));
+    CHECK(!lr_tzdata_system_has("posixrules"));
+    CHECK(!lr_tzdata_system_has("localtime"));
+    CHECK(!lr_tzdata_system_has("Factory"));
+    CHECK(lr_tzdata_system_has("US/Central"));              /* a link */
 }
 
 /* A zone the system has and ICU's data lacks is refused with what to do;

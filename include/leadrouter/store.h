@@ -380,7 +380,10 @@ int lr_delivery_id_parse(const char *text, int64_t *out);
 int lr_store_idem_get(lr_store *s, const char *key, unsigned char hash[32], int *status,
                       lr_buf *out);
 int lr_store_idem_put(lr_store *s, const char *key, const unsigned char hash[32], int status,
-                      const char *body, size_t len);
+                      const char *body, size_t len, lr_time created);
+/* Forgets up to LIMIT keys stored before BEFORE, the oldest first; *deleted
+ * (may be NULL) gets how many. */
+int lr_store_idem_prune(lr_store *s, lr_time before, int limit, int *deleted);
 
 /* ---- API keys -------------------------------------------------------- */
 

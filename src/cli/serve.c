@@ -61,6 +61,10 @@ void cli_serve_help(FILE *out) {
         "      --form-redirect SOURCE=URL\n"
         "                       answer web forms posted to /v1/forms/SOURCE with\n"
         "                       303 See Other to URL (a thank-you page); repeatable\n"
+        "      --idempotency-keep DURATION\n"
+        "                       forget an Idempotency-Key and its answer this long\n"
+        "                       after it was stored: Ns, Nm, Nh or Nd (default 7d;\n"
+        "                       0: keep them for ever)\n"
         "      --checkpoint-every MS\n"
         "                       copy the WAL into the database file in the background\n"
         "                       every MS milliseconds (default 100; 0: only the\n"
@@ -105,6 +109,20 @@ static bool parse_listen(const char *s, char *host, size_t hostlen, uint16_t *po
 }
 
 /* Checks "SOURCE=URL" and fills R (pointing into ARG, which is modified). */
+/* "0", or N followed by s, m, h or d, from 1 s to 3650 d, into *MS. */
+static bool keep_duration(const char *s, int64_t *ms) {
+    if (strcmp(s, "0") == 0) { *ms = 0; return true; }
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll(s, &end, 10);
+    if (end == s || errno || n < 1 || !end[0] || end[1]) return false;
+    int64_t unit = end[0] == 's' ? 1000 : end[0] == 'm' ? 60000 : end[0] == 'h' ? 3600000LL
+                 : end[0] == 'd' ? 86400000LL : 0;
+    if (!unit || n > 3650LL * 86400000LL / unit) return false;
+    *ms = (int64_t)n * unit;
+    return *ms >= 1000;
+}
+
 static bool parse_redirect(char *arg, lr_form_redirect *r) {
     char *eq = strchr(arg, '=');
     if (!eq || eq == arg) return false;
@@ -129,6 +147,7 @@ int cli_serve(int argc, char **argv) {
         { "rate-limit", required_argument, NULL, 'r' },
         { "form-redirect", required_argument, NULL, 'f' },
         { "checkpoint-every", required_argument, NULL, 'k' },
+        { "idempotency-keep", required_argument, NULL, 'I' },
         { "inline-fsync", no_argument, NULL, 'F' },
         { "http-threads", required_argument, NULL, 'T' },
         { "help", no_argument, NULL, 'h' },
@@ -140,6 +159,7 @@ int cli_serve(int argc, char **argv) {
     bool seed_given = false;
     double rate = 100;
     long checkpoint_ms = 100;
+    int64_t idem_keep_ms = 7 * 86400000LL;
     bool inline_fsync = false;
     long http_threads = 2;
     lr_form_redirect redirects[MAX_REDIRECTS];
@@ -186,6 +206,11 @@ int cli_serve(int argc, char **argv) {
                 return cli_usage_error("serve", "--checkpoint-every must be milliseconds from 0 "
                                        "to 3600000, not '%s'", optarg);
             break;
+        case 'I':
+            if (!keep_duration(optarg, &idem_keep_ms))
+                return cli_usage_error("serve", "--idempotency-keep must be 0 or a duration from 1s "
+                                       "to 3650d (Ns, Nm, Nh, Nd), not '%s'", optarg);
+            break;
         case 'F': inline_fsync = true; break;
         case 'T':
             errno = 0;
@@ -215,6 +240,7 @@ int cli_serve(int argc, char **argv) {
     char err[4096] = "";
     lr_service_opts so = { .db_path = db, .sync = sync, .config_path = config, .seed = seed,
                            .checkpoint_ms = checkpoint_ms ? (int)checkpoint_ms : -1,
+                           .idem_keep_ms = idem_keep_ms,
                            .inline_fsync = inline_fsync };
     lr_service *svc = NULL;
     int rc = lr_service_start(&so, &svc, err, sizeof err);

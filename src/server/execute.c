@@ -593,7 +593,7 @@ static void execute_cmd(lr_service *svc, lr_cmd *cmd, lr_time now) {
         STORE(svc, "storing an idempotency key",
               lr_store_idem_put(svc->store, idem_stored_key(cmd, ik, sizeof ik), cmd->idem_hash,
                                 cmd->status, cmd->body.data ? cmd->body.data : "",
-                                cmd->body.len));
+                                cmd->body.len, now));
 }
 
 void lr_service_execute(lr_service *svc, lr_cmd *cmd, lr_time now) {
@@ -625,4 +625,19 @@ void lr_service_catch_up(lr_service *svc, lr_time now) {
 
 void lr_service_tick(lr_service *svc, lr_time now) {
     fire_due(svc, now, false);
+}
+
+#define IDEM_SLICE 1000             /* keys forgotten in one go: a commit's worth */
+
+/* Every minute (every half of a shorter keep), and again with the next
+ * batch while a whole slice went: a backlog (the first start after the
+ * keep was shortened) goes a slice per commit, never in one long one. */
+void lr_service_prune_idem(lr_service *svc, lr_time now) {
+    int64_t keep = svc->opts.idem_keep_ms;
+    if (keep <= 0 || now < svc->idem_next) return;
+    int n = 0;
+    STORE(svc, "forgetting old idempotency keys",
+          lr_store_idem_prune(svc->store, now - keep, IDEM_SLICE, &n));
+    int64_t every = keep / 2 < 60000 ? keep / 2 : 60000;
+    svc->idem_next = n == IDEM_SLICE ? now : now + every;
 }

@@ -163,6 +163,7 @@ static void *writer_main(void *arg) {
         }
         if (results) lr_outbox_record(svc, results, &settled, &nsettled);
         lr_service_tick(svc, now);
+        lr_service_prune_idem(svc, now);
         for (lr_cmd *c = batch; c; c = c->next) lr_service_execute(svc, c, now);
         if (batch) {
             if (tail) tail->next = batch; else head = batch;

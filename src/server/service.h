@@ -112,6 +112,8 @@ typedef struct lr_service_opts {
                                        each COMMIT instead of on the flush thread */
     int checkpoint_ms;              /* lr_service_start: background WAL checkpoints
                                        this often; 0: every 100 ms; < 0: none */
+    int64_t idem_keep_ms;           /* Idempotency-Keys are forgotten this long after
+                                       they were stored; 0: never */
 } lr_service_opts;
 
 /* Opens the store, loads the config (the stored one, or CONFIG_PATH, which

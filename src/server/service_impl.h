@@ -42,6 +42,7 @@ struct lr_service {
                                        into a new time zone (zone_windows_from) */
     int64_t tier_from;              /* events before this seq replay with
                                        LR_LEGACY_TIER_CLOCK (tier_clock_from) */
+    lr_time idem_next;              /* when the writer next forgets old idempotency keys */
     bool seed_recorded;             /* lr_service_seed_recorded() */
     int64_t queue_from;             /* events before this seq replay with
                                        LR_LEGACY_QUEUE_WAITS (queue_dispatch_from) */
@@ -116,6 +117,9 @@ void lr_service_execute(lr_service *svc, lr_cmd *cmd, lr_time now);
 
 /* Fires engine deadlines due by NOW as a journaled tick. */
 void lr_service_tick(lr_service *svc, lr_time now);
+/* Forgets the idempotency keys older than opts.idem_keep_ms when it is
+ * time to (execute.c), in the writer's open transaction. */
+void lr_service_prune_idem(lr_service *svc, lr_time now);
 /* At a start: fires the deadlines that passed while the server was
  * stopped, all at NOW, as a journaled catch-up tick (none due: nothing). */
 void lr_service_catch_up(lr_service *svc, lr_time now);

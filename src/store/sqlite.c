@@ -126,7 +126,10 @@
  *       before it; set by version 14 likewise);
  *       seed, the --seed of the store's first start (not a seq: the
  *       random strategies replay with it).
- *   idem(key TEXT PRIMARY KEY, hash, status, body)
+ *   idem(key TEXT PRIMARY KEY, hash, status, body, created)
+ *       an Idempotency-Key's request hash and answer; created (ms; the
+ *       migration's time for keys stored before version 14) is what
+ *       lr_store_idem_prune goes by (index idem_created)
  *   keys(id TEXT PRIMARY KEY, hash BLOB UNIQUE, role, agent, created)
  *
  * There are no foreign keys between the tables: the journal is the source
@@ -279,7 +282,11 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
     "INSERT OR IGNORE INTO engine_marks(name, seq)"
     "  SELECT 'zone_windows_from', coalesce(max(seq), 0) + 1 FROM events;"
     "INSERT OR IGNORE INTO engine_marks(name, seq)"
-    "  SELECT 'tier_clock_from', coalesce(max(seq), 0) + 1 FROM events;",
+    "  SELECT 'tier_clock_from', coalesce(max(seq), 0) + 1 FROM events;"
+    /* idempotency keys are kept for a while, not for ever: a key's time */
+    "ALTER TABLE idem ADD COLUMN created INTEGER;"
+    "UPDATE idem SET created = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER);"
+    "CREATE INDEX idem_created ON idem(created);",
 };
 
 static const char *const STMT_SQL[SQ__COUNT] = {
@@ -1037,7 +1044,7 @@ int lr_store_idem_get(lr_store *s, const char *key, unsigned char hash[32], int 
 
 /* LR_EEXIST when KEY is already stored. BODY may be NULL (empty). */
 int lr_store_idem_put(lr_store *s, const char *key, const unsigned char hash[32], int status,
-                      const char *body, size_t len) {
+                      const char *body, size_t len, lr_time created) {
     lr_sq_defer_drain(s);
     int rc = writable(s);
     if (rc) return rc;
@@ -1048,7 +1055,20 @@ int lr_store_idem_put(lr_store *s, const char *key, const unsigned char hash[32]
     if (b == SQLITE_OK) b = sqlite3_bind_blob(st, 2, hash, 32, SQLITE_STATIC);
     if (b == SQLITE_OK) b = sqlite3_bind_int(st, 3, status);
     if (b == SQLITE_OK) b = lr_sq_bind_text(st, 4, body, len);
+    if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 5, created);
     return lr_sq_run(s, st, b);
+}
+
+int lr_store_idem_prune(lr_store *s, lr_time before, int limit, int *deleted) {
+    lr_sq_defer_drain(s);
+    int rc = writable(s);
+    if (rc) return rc;
+    sqlite3_stmt *st = s->st[SQ_IDEM_PRUNE];
+    int b = sqlite3_bind_int64(st, 1, before);
+    if (b == SQLITE_OK) b = sqlite3_bind_int(st, 2, limit);
+    rc = lr_sq_run(s, st, b);
+    if (deleted) *deleted = rc == LR_OK ? sqlite3_changes(s->db) : 0;
+    return rc;
 }
 
 /* LR_EEXIST for a known id or secret hash; LR_EINVAL without id or role. */

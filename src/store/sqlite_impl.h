@@ -114,7 +114,9 @@
               " FROM leads l WHERE l.received_at IS NOT NULL)"                 \
               " SELECT ms FROM t WHERE ms IS NOT NULL ORDER BY ms")            \
     X(IDEM_GET, "SELECT hash, status, body FROM idem WHERE key = ?1")           \
-    X(IDEM_PUT, "INSERT INTO idem(key, hash, status, body) VALUES (?1, ?2, ?3, ?4)") \
+    X(IDEM_PUT, "INSERT INTO idem(key, hash, status, body, created) VALUES (?1, ?2, ?3, ?4, ?5)") \
+    X(IDEM_PRUNE, "DELETE FROM idem WHERE key IN (SELECT key FROM idem WHERE created < ?1"  \
+                  " ORDER BY created LIMIT ?2)")                                 \
     X(KEY_ADD, "INSERT INTO keys(id, hash, role, agent, created) VALUES (?1, ?2, ?3, ?4, ?5)") \
     X(KEY_FIND, "SELECT role, agent FROM keys WHERE hash = ?1")               \
     X(KEY_LIST, "SELECT id, role, agent, created FROM keys ORDER BY created, id") \

@@ -469,6 +469,31 @@ a_new_time_zone_keeps_the_cap_windows() {
     srv_term Z
 }
 
+# An Idempotency-Key is remembered for --idempotency-keep, then forgotten:
+# a web form posted again with its key within it is the same lead, after
+# it a new one. A bad duration is a usage error.
+an_idempotency_key_is_forgotten_after_its_keep() {
+    printf 'agents: [{id: ann}]\npools: {p: [ann]}\nrules: [{name: r, pool: p, strategy: round_robin}]\n' >"$SRV/i.yaml"
+    KEY=$(mkkey "$SRV/i.db" admin)
+    "$BIN" serve --config "$SRV/i.yaml" --db "$SRV/i.db" --idempotency-keep 2x >/dev/null 2>"$SRV/i.usage"
+    _rc=$?
+    [ "$_rc" -eq 2 ] || fail "--idempotency-keep 2x: exit $_rc, not 2"
+    grep -q "^leadrouter serve: --idempotency-keep must be 0 or a duration from 1s to 3650d" "$SRV/i.usage" ||
+        { fail "no usage error for --idempotency-keep 2x"; show stderr "$SRV/i.usage"; }
+    srv_start I "$SRV/i.db" "$SRV/i.yaml" --idempotency-keep 2s || { fail "$srv_error"; return; }
+    req POST /v1/forms/web -H "Authorization: Bearer $KEY" -H 'Idempotency-Key: f1' --data-binary 'name=Zed'
+    expect_code 201
+    _first=$(jq -r .lead "$RB")
+    req POST /v1/forms/web -H "Authorization: Bearer $KEY" -H 'Idempotency-Key: f1' --data-binary 'name=Zed'
+    expect_code 200
+    expect_jq .lead "\"$_first\""
+    sleep 3
+    req POST /v1/forms/web -H "Authorization: Bearer $KEY" -H 'Idempotency-Key: f1' --data-binary 'name=Zed'
+    expect_code 201
+    [ "$(jq -r .lead "$RB")" != "$_first" ] || fail "the key was still remembered after its keep"
+    srv_term I
+}
+
 tcase twins_start
 if [ -n "$A_URL" ] && [ -n "$B_URL" ]; then
     tcase twins_get_the_same_requests
@@ -484,4 +509,5 @@ tcase a_commit_waits_for_the_running_flush
 tcase a_preview_changes_nothing_after_a_restart
 tcase a_config_change_keeps_the_rotation
 tcase a_new_time_zone_keeps_the_cap_windows
+tcase an_idempotency_key_is_forgotten_after_its_keep
 finish

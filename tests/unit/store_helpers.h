@@ -6,6 +6,7 @@
 
 #include "leadrouter/error.h"
 #include "leadrouter/store.h"
+#include "schema_undo.h"
 
 #include <stdio.h>
 #include <stdlib.h>

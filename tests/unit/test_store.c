@@ -163,7 +163,7 @@ TEST(open_existing_refuses_a_missing_or_empty_file) {
     CHECK_EQ_INT(sqlite3_step(st), SQLITE_ROW);
     CHECK_EQ_INT(sqlite3_column_int(st, 0), 0x4C526472);
     sqlite3_finalize(st);
-    CHECK_EQ_INT(sqlite3_exec(db12, "PRAGMA application_id = 0; PRAGMA user_version = 12;"
+    CHECK_EQ_INT(sqlite3_exec(db12, UNDO_SCHEMA_14 "PRAGMA application_id = 0; PRAGMA user_version = 12;"
                               " ALTER TABLE deliveries DROP COLUMN replays; ALTER TABLE deliveries DROP COLUMN due_at", NULL, NULL, NULL),
                  SQLITE_OK);
     sqlite3_close(db12);
@@ -585,13 +585,39 @@ TEST(idempotency_key_round_trip) {
     unsigned char h[32];
     int status = 0;
     CHECK_EQ_INT(lr_store_idem_get(d.s, "k1", h, &status, &b), LR_ENOENT);
-    CHECK_EQ_INT(lr_store_idem_put(d.s, "k1", hash_of(3), 201, "{\"ok\":true}", 11), LR_OK);
-    CHECK_EQ_INT(lr_store_idem_put(d.s, "k1", hash_of(4), 200, "{}", 2), LR_EEXIST);
+    CHECK_EQ_INT(lr_store_idem_put(d.s, "k1", hash_of(3), 201, "{\"ok\":true}", 11, T0), LR_OK);
+    CHECK_EQ_INT(lr_store_idem_put(d.s, "k1", hash_of(4), 200, "{}", 2, T0), LR_EEXIST);
     CHECK_EQ_INT(lr_buf_puts(&b, ">"), LR_OK);
     CHECK_EQ_INT(lr_store_idem_get(d.s, "k1", h, &status, &b), LR_OK);
     CHECK_EQ_INT(status, 201);
     CHECK(memcmp(h, hash_of(3), 32) == 0);
     CHECK_EQ_STR(b.data, ">{\"ok\":true}");
+    lr_buf_release(&b);
+    db_remove(&d);
+}
+
+/* Keys are forgotten oldest first, those stored before the time given,
+ * at most LIMIT at once. */
+TEST(idempotency_keys_are_pruned_by_age) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    static const char *const keys[] = { "a", "b", "c", "d" };
+    static const lr_time at[] = { T0 + 30, T0 + 10, T0 + 20, T0 + 40 };
+    for (int i = 0; i < 4; i++)
+        CHECK_EQ_INT(lr_store_idem_put(d.s, keys[i], hash_of(i), 201, "{}", 2, at[i]), LR_OK);
+    int n = -1;
+    CHECK_EQ_INT(lr_store_idem_prune(d.s, T0 + 35, 2, &n), LR_OK);
+    CHECK_EQ_INT(n, 2);                                         /* b and c: the oldest */
+    lr_buf b = LR_BUF_INIT;
+    unsigned char h[32];
+    int status = 0;
+    CHECK_EQ_INT(lr_store_idem_get(d.s, "b", h, &status, &b), LR_ENOENT);
+    CHECK_EQ_INT(lr_store_idem_get(d.s, "c", h, &status, &b), LR_ENOENT);
+    CHECK_EQ_INT(lr_store_idem_get(d.s, "a", h, &status, &b), LR_OK);
+    CHECK_EQ_INT(lr_store_idem_prune(d.s, T0 + 35, 2, &n), LR_OK);
+    CHECK_EQ_INT(n, 1);                                         /* a; d is newer */
+    CHECK_EQ_INT(lr_store_idem_get(d.s, "a", h, &status, &b), LR_ENOENT);
+    CHECK_EQ_INT(lr_store_idem_get(d.s, "d", h, &status, &b), LR_OK);
     lr_buf_release(&b);
     db_remove(&d);
 }
@@ -707,7 +733,7 @@ TEST(rollback_leaves_nothing) {
     CHECK_EQ_INT(put_lead(d.s, 1, "L1", "web", T0), LR_OK);
     CHECK_EQ_INT(put_decision(d.s, 1, T0, "L1", LR_ACTION_ASSIGNED, "alice", "r", "p", NULL,
                               "assigned"), LR_OK);
-    CHECK_EQ_INT(lr_store_idem_put(d.s, "k", hash_of(1), 200, "{}", 2), LR_OK);
+    CHECK_EQ_INT(lr_store_idem_put(d.s, "k", hash_of(1), 200, "{}", 2, T0), LR_OK);
     CHECK_EQ_INT(lr_store_key_add(d.s, "key", hash_of(1), "admin", NULL, T0), LR_OK);
     CHECK_EQ_INT(lr_store_rollback(d.s), LR_OK);
     CHECK_EQ_INT(lr_store_rollback(d.s), LR_OK);
@@ -818,6 +844,7 @@ int main(void) {
     RUN(list_by_agent_crosses_blocks_and_follows_moves);
     RUN(list_leads_refuses_bad_cursor_limit_and_state);
     RUN(idempotency_key_round_trip);
+    RUN(idempotency_keys_are_pruned_by_age);
     RUN(api_keys_are_found_by_secret_hash);
     RUN(stats_json_counts_and_time_to_assign);
     RUN(stats_json_of_an_empty_store);

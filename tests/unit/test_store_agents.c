@@ -357,7 +357,7 @@ static void one_row(const char *path, const char *sql, int v[3]) {
 TEST(a_schema_8_file_gets_its_lists) {
     db d;
     model *m;
-    old_file(&d, &m, "DROP INDEX lead_agent_blocks_open;"
+    old_file(&d, &m, UNDO_SCHEMA_14 "DROP INDEX lead_agent_blocks_open;"
                      " ALTER TABLE lead_agent_blocks DROP COLUMN seqs;"
                      " ALTER TABLE deliveries DROP COLUMN replays; ALTER TABLE deliveries DROP COLUMN due_at;"
                      " PRAGMA user_version = 8;");
@@ -375,7 +375,7 @@ TEST(a_schema_8_file_gets_its_lists) {
 TEST(a_schema_10_file_gets_its_source_blocks) {
     db d;
     model *m;
-    old_file(&d, &m, "DROP TABLE lead_source_blocks;"
+    old_file(&d, &m, UNDO_SCHEMA_14 "DROP TABLE lead_source_blocks;"
                      " CREATE INDEX leads_source ON leads(source);"
                      " ALTER TABLE deliveries DROP COLUMN replays; ALTER TABLE deliveries DROP COLUMN due_at;"
                      " PRAGMA user_version = 10;");

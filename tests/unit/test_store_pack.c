@@ -8,6 +8,7 @@
 #include "leadrouter/decision.h"
 #include "leadrouter/error.h"
 #include "leadrouter/store.h"
+#include "schema_undo.h"
 #include "test.h"
 
 #include <sqlite3.h>
@@ -266,7 +267,7 @@ static void check_mark(const char *name, const char *undo, int64_t n, const char
  * rotation positions. */
 TEST(rotations_are_kept_from_the_first_entry_written_by_schema_12) {
     check_mark("rotations_kept_from",
-               "DROP TABLE engine_marks; ALTER TABLE deliveries DROP COLUMN replays;"
+               UNDO_SCHEMA_14 "DROP TABLE engine_marks; ALTER TABLE deliveries DROP COLUMN replays;"
                " ALTER TABLE deliveries DROP COLUMN due_at; PRAGMA user_version = 11;", 3, NULL);
 }
 
@@ -274,7 +275,7 @@ TEST(rotations_are_kept_from_the_first_entry_written_by_schema_12) {
  * member (engine.h LR_LEGACY_QUEUE_WAITS before). */
 TEST(queue_dispatch_is_marked_from_the_first_entry_written_by_schema_13) {
     check_mark("queue_dispatch_from",
-               "DELETE FROM engine_marks WHERE name = 'queue_dispatch_from';"
+               UNDO_SCHEMA_14 "DELETE FROM engine_marks WHERE name = 'queue_dispatch_from';"
                " ALTER TABLE deliveries DROP COLUMN replays; ALTER TABLE deliveries DROP COLUMN due_at;"
                " PRAGMA application_id = 0; PRAGMA user_version = 12;", 5, "rotations_kept_from");
 }
@@ -283,7 +284,7 @@ TEST(queue_dispatch_is_marked_from_the_first_entry_written_by_schema_13) {
  * into its new time zone (engine.h LR_RECONF_ZONE_WINDOWS). */
 TEST(zone_windows_are_marked_from_the_first_entry_written_by_schema_14) {
     check_mark("zone_windows_from",
-               "DELETE FROM engine_marks WHERE name = 'zone_windows_from'; PRAGMA user_version = 13;",
+               UNDO_SCHEMA_14 "DELETE FROM engine_marks WHERE name = 'zone_windows_from'; PRAGMA user_version = 13;",
                7, "queue_dispatch_from");
 }
 
@@ -291,7 +292,7 @@ TEST(zone_windows_are_marked_from_the_first_entry_written_by_schema_14) {
  * into its tier (engine.h LR_LEGACY_TIER_CLOCK before). */
 TEST(tier_clock_is_marked_from_the_first_entry_written_by_schema_14) {
     check_mark("tier_clock_from",
-               "DELETE FROM engine_marks WHERE name = 'tier_clock_from'; PRAGMA user_version = 13;",
+               UNDO_SCHEMA_14 "DELETE FROM engine_marks WHERE name = 'tier_clock_from'; PRAGMA user_version = 13;",
                4, "zone_windows_from");
 }
 
@@ -315,7 +316,7 @@ TEST(schema_13_gives_delayed_notices_their_due_time) {
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     lr_store_close(s);
     s = NULL;
-    CHECK_EQ_INT(sql("ALTER TABLE deliveries DROP COLUMN replays; ALTER TABLE deliveries DROP COLUMN due_at;"
+    CHECK_EQ_INT(sql(UNDO_SCHEMA_14 "ALTER TABLE deliveries DROP COLUMN replays; ALTER TABLE deliveries DROP COLUMN due_at;"
                      " PRAGMA application_id = 0; PRAGMA user_version = 12;"), SQLITE_OK);
     s = reopen(s);                              /* 12 -> 13 */
     CHECK(s != NULL);
@@ -336,7 +337,7 @@ TEST(a_schema_4_file_migrates_and_its_old_rows_read_as_stored) {
     s = NULL;
     /* back to what schema 4 was: no why column, the whole JSON in body, no
      * deliveries.brief, no lead_agent_blocks */
-    CHECK_EQ_INT(sql("ALTER TABLE decisions DROP COLUMN why; ALTER TABLE deliveries DROP COLUMN brief;"
+    CHECK_EQ_INT(sql(UNDO_SCHEMA_14 "ALTER TABLE decisions DROP COLUMN why; ALTER TABLE deliveries DROP COLUMN brief;"
                      " ALTER TABLE deliveries DROP COLUMN replays; ALTER TABLE deliveries DROP COLUMN due_at;"
                      " DROP TABLE lead_agent_blocks; PRAGMA user_version = 4;"), SQLITE_OK);
     s = reopen(s);                              /* migrates to the current version */

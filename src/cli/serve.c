@@ -109,20 +109,6 @@ static bool parse_listen(const char *s, char *host, size_t hostlen, uint16_t *po
 }
 
 /* Checks "SOURCE=URL" and fills R (pointing into ARG, which is modified). */
-/* "0", or N followed by s, m, h or d, from 1 s to 3650 d, into *MS. */
-static bool keep_duration(const char *s, int64_t *ms) {
-    if (strcmp(s, "0") == 0) { *ms = 0; return true; }
-    char *end = NULL;
-    errno = 0;
-    long long n = strtoll(s, &end, 10);
-    if (end == s || errno || n < 1 || !end[0] || end[1]) return false;
-    int64_t unit = end[0] == 's' ? 1000 : end[0] == 'm' ? 60000 : end[0] == 'h' ? 3600000LL
-                 : end[0] == 'd' ? 86400000LL : 0;
-    if (!unit || n > 3650LL * 86400000LL / unit) return false;
-    *ms = (int64_t)n * unit;
-    return *ms >= 1000;
-}
-
 static bool parse_redirect(char *arg, lr_form_redirect *r) {
     char *eq = strchr(arg, '=');
     if (!eq || eq == arg) return false;
@@ -134,6 +120,22 @@ static bool parse_redirect(char *arg, lr_form_redirect *r) {
     *eq = '\0';
     r->source = arg;
     r->url = url;
+    return true;
+}
+
+/* "0", or N followed by s, m, h or d (N = 0: 0), from 1 s to 3650 d,
+ * into *MS. */
+static bool keep_duration(const char *s, int64_t *ms) {
+    if (strcmp(s, "0") == 0) { *ms = 0; return true; }
+    if (s[0] < '0' || s[0] > '9') return false;     /* strtoll takes " 7d" and "+7d" */
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll(s, &end, 10);
+    if (errno || n < 0 || !end[0] || end[1]) return false;
+    int64_t unit = end[0] == 's' ? 1000 : end[0] == 'm' ? 60000 : end[0] == 'h' ? 3600000LL
+                 : end[0] == 'd' ? 86400000LL : 0;
+    if (!unit || n > 3650LL * 86400000LL / unit) return false;
+    *ms = (int64_t)n * unit;
     return true;
 }
 

@@ -629,15 +629,20 @@ void lr_service_tick(lr_service *svc, lr_time now) {
 
 #define IDEM_SLICE 1000             /* keys forgotten in one go: a commit's worth */
 
-/* Every minute (every half of a shorter keep), and again with the next
- * batch while a whole slice went: a backlog (the first start after the
- * keep was shortened) goes a slice per commit, never in one long one. */
+/* Every minute (every half of a shorter keep), and again in the next
+ * transaction while a whole slice went: a backlog (the first start after
+ * the keep was shortened) goes a slice per commit, never in one long one.
+ * The writer calls it once a transaction, and wakes for it when idle. */
 void lr_service_prune_idem(lr_service *svc, lr_time now) {
     int64_t keep = svc->opts.idem_keep_ms;
     if (keep <= 0 || now < svc->idem_next) return;
     int n = 0;
     STORE(svc, "forgetting old idempotency keys",
           lr_store_idem_prune(svc->store, now - keep, IDEM_SLICE, &n));
-    int64_t every = keep / 2 < 60000 ? keep / 2 : 60000;
-    svc->idem_next = n == IDEM_SLICE ? now : now + every;
+    svc->idem_next = n == IDEM_SLICE ? now : now + lr_service_prune_every(svc);
+}
+
+int64_t lr_service_prune_every(const lr_service *svc) {
+    int64_t keep = svc->opts.idem_keep_ms;
+    return keep / 2 < 60000 ? keep / 2 : 60000;
 }

@@ -109,6 +109,9 @@ static void *writer_main(void *arg) {
         while (!svc->head && !svc->stopping) {
             if (open && flush_idle(svc)) break;     /* what it holds commits now */
             lr_time dl = lr_engine_next_deadline(svc->eng);
+            /* old idempotency keys go on an idle server too */
+            if (svc->opts.idem_keep_ms > 0 && (dl == LR_TIME_NONE || svc->idem_next < dl))
+                dl = svc->idem_next;
             if (svc->results) {     /* a batch of them, or the oldest waited enough */
                 if (results_due(svc, wall_ms())) break;
                 lr_time rdl = svc->results_at + LR_RESULTS_WAIT_MS;
@@ -145,6 +148,7 @@ static void *writer_main(void *arg) {
         pthread_mutex_unlock(&svc->mu);
 
         lr_time now = wall_ms();
+        bool fresh = !open;             /* the first pass of a transaction */
         if (!open) {
             /* another process holding the store's lock (a sqlite3 shell in
              * a transaction) makes the requests wait, not the server stop */
@@ -163,7 +167,7 @@ static void *writer_main(void *arg) {
         }
         if (results) lr_outbox_record(svc, results, &settled, &nsettled);
         lr_service_tick(svc, now);
-        lr_service_prune_idem(svc, now);
+        if (fresh) lr_service_prune_idem(svc, now);     /* one slice a commit */
         for (lr_cmd *c = batch; c; c = c->next) lr_service_execute(svc, c, now);
         if (batch) {
             if (tail) tail->next = batch; else head = batch;
@@ -426,6 +430,7 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
     lr_service *svc = calloc(1, sizeof *svc);
     if (!svc) return LR_ENOMEM;
     svc->opts = *opts;
+    svc->idem_next = wall_ms() + lr_service_prune_every(svc);  /* not at once: a start commits nothing */
     if (!svc->opts.max_batch) svc->opts.max_batch = 256;
     pthread_mutex_init(&svc->mu, NULL);
     pthread_cond_init(&svc->work, NULL);

@@ -120,6 +120,8 @@ void lr_service_tick(lr_service *svc, lr_time now);
 /* Forgets the idempotency keys older than opts.idem_keep_ms when it is
  * time to (execute.c), in the writer's open transaction. */
 void lr_service_prune_idem(lr_service *svc, lr_time now);
+/* How often that is: every minute, every half keep when shorter. */
+int64_t lr_service_prune_every(const lr_service *svc);
 /* At a start: fires the deadlines that passed while the server was
  * stopped, all at NOW, as a journaled catch-up tick (none due: nothing). */
 void lr_service_catch_up(lr_service *svc, lr_time now);

@@ -469,9 +469,9 @@ a_new_time_zone_keeps_the_cap_windows() {
     srv_term Z
 }
 
-# An Idempotency-Key is remembered for --idempotency-keep, then forgotten:
-# a web form posted again with its key within it is the same lead, after
-# it a new one. A bad duration is a usage error.
+# An Idempotency-Key is remembered for --idempotency-keep, then forgotten,
+# by an idle server too: a web form posted again with its key within it is
+# the same lead, after it a new one. A bad duration is a usage error.
 an_idempotency_key_is_forgotten_after_its_keep() {
     printf 'agents: [{id: ann}]\npools: {p: [ann]}\nrules: [{name: r, pool: p, strategy: round_robin}]\n' >"$SRV/i.yaml"
     KEY=$(mkkey "$SRV/i.db" admin)
@@ -488,6 +488,9 @@ an_idempotency_key_is_forgotten_after_its_keep() {
     expect_code 200
     expect_jq .lead "\"$_first\""
     sleep 3
+    # gone from the store with the server idle, before any other request
+    _left=$(python3 -c 'import sqlite3, sys; c = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True); print(c.execute("SELECT count(*) FROM idem").fetchone()[0])' "$SRV/i.db")
+    [ "$_left" = 0 ] || fail "$_left idempotency keys left in the store 3 s after a keep of 2 s"
     req POST /v1/forms/web -H "Authorization: Bearer $KEY" -H 'Idempotency-Key: f1' --data-binary 'name=Zed'
     expect_code 201
     [ "$(jq -r .lead "$RB")" != "$_first" ] || fail "the key was still remembered after its keep"

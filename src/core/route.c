@@ -387,10 +387,13 @@ static int offer_all(lr_segment *s, lr_lead_rt *l, bool *offered) {
     return LR_OK;
 }
 
-static void arm(lr_engine *e, lr_lead_rt *l, lr_timer_kind kind, int64_t after) {
+static void arm_at(lr_engine *e, lr_lead_rt *l, lr_timer_kind kind, lr_time at) {
     /* On ENOMEM the deadline is lost, never the lead: it stays as it is. */
-    if (!e->dry && after > 0)
-        lr_timers_push(&e->timers, e->now + after, kind, (uint32_t)l->seq, l->gen);
+    if (!e->dry) lr_timers_push(&e->timers, at, kind, (uint32_t)l->seq, l->gen);
+}
+
+static void arm(lr_engine *e, lr_lead_rt *l, lr_timer_kind kind, int64_t after) {
+    if (after > 0) arm_at(e, l, kind, e->now + after);
 }
 
 /* A lead offered or queued in a tier that is not the last widens to the
@@ -402,10 +405,9 @@ static void arm_escalation(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r) {
     if (r->ntiers <= 1 || (size_t)l->tier + 1 >= r->ntiers) return;
     if (e->legacy & LR_LEGACY_TIER_CLOCK) {
         arm(e, l, LR_TIMER_ESCALATE, r->escalate_after_ms);
-    } else if (!e->dry && r->escalate_after_ms > 0) {
+    } else if (r->escalate_after_ms > 0) {
         lr_time at = l->tier_at + r->escalate_after_ms;
-        lr_timers_push(&e->timers, at > e->now ? at : e->now, LR_TIMER_ESCALATE, (uint32_t)l->seq,
-                       l->gen);
+        arm_at(e, l, LR_TIMER_ESCALATE, at > e->now ? at : e->now);
     }
 }
 

@@ -439,17 +439,16 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
 
     int rc = lr_store_open(opts->db_path, opts->sync, &svc->store, err, errlen);
     if (rc != LR_OK) goto fail;
-    rc = lr_store_engine_mark(svc->store, "rotations_kept_from", &svc->carry_from);
-    if (rc == LR_ENOENT) svc->carry_from = INT64_MAX;       /* never: replay as made */
-    if (rc == LR_OK || rc == LR_ENOENT)
-        rc = lr_store_engine_mark(svc->store, "queue_dispatch_from", &svc->queue_from);
-    if (rc == LR_ENOENT) svc->queue_from = INT64_MAX;
-    if (rc == LR_OK || rc == LR_ENOENT)
-        rc = lr_store_engine_mark(svc->store, "zone_windows_from", &svc->zone_from);
-    if (rc == LR_ENOENT) svc->zone_from = INT64_MAX;
-    if (rc == LR_OK || rc == LR_ENOENT)
-        rc = lr_store_engine_mark(svc->store, "tier_clock_from", &svc->tier_from);
-    if (rc == LR_ENOENT) svc->tier_from = INT64_MAX;
+    /* from which journal entry each behaviour applies (sqlite.c's
+     * engine_marks); a mark that is not there: never, replay as made */
+    const struct { const char *name; int64_t *seq; } marks[] = {
+        { "rotations_kept_from", &svc->carry_from }, { "queue_dispatch_from", &svc->queue_from },
+        { "zone_windows_from", &svc->zone_from }, { "tier_clock_from", &svc->tier_from },
+    };
+    for (size_t i = 0; i < sizeof marks / sizeof marks[0] && (rc == LR_OK || rc == LR_ENOENT); i++) {
+        rc = lr_store_engine_mark(svc->store, marks[i].name, marks[i].seq);
+        if (rc == LR_ENOENT) *marks[i].seq = INT64_MAX;
+    }
     /* the seed the journal was made with: a start with another --seed
      * would replay random choices other than those stored */
     int64_t seed = 0, last = 0;

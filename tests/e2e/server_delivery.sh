@@ -395,14 +395,21 @@ EOF
     peer_stop RECV
 }
 
+# hooks_only MODE TIMEOUT: a receiver in MODE (controlled by the test) and
+# server S with the webhook channel alone, its timeout TIMEOUT; KEY is an
+# admin key.
+hooks_only() {
+    peer_start RECV "$HERE/receiver.py" --port 0 --log "$T/hooks.jsonl" --control --mode "$1" || return 1
+    config "$T/c.yaml" "$RECV_PORT" 9
+    sed -i -e '/to: mail/d' -e "s/timeout: 2s/timeout: $2/" "$T/c.yaml"
+    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return 1; }
+    KEY=$(mkkey "$T/s.db" admin)
+}
+
 # A replay asked for while an attempt is in flight is sent once that
 # attempt ends, whatever it ended with (here a 410 that would make it dead).
 replayed_while_in_flight() {
-    peer_start RECV "$HERE/receiver.py" --port 0 --log "$T/hooks.jsonl" --control --mode hold_gone || return
-    config "$T/c.yaml" "$RECV_PORT" 9
-    sed -i -e '/to: mail/d' -e 's/timeout: 2s/timeout: 60s/' "$T/c.yaml"
-    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return; }
-    KEY=$(mkkey "$T/s.db" admin)
+    hooks_only hold_gone 60s || return
     leads 1 1
     first_request "the first attempt" || return
     mode ok                 # the attempt in flight keeps the mode it came in
@@ -422,11 +429,7 @@ replayed_while_in_flight() {
 # never ends is delivered, a 410 cut short is dead at once with what came
 # of it; a Retry-After too large for any clock waits backoff_max.
 an_answer_is_judged_by_its_status() {
-    peer_start RECV "$HERE/receiver.py" --port 0 --log "$T/hooks.jsonl" --control --mode short_ok || return
-    config "$T/c.yaml" "$RECV_PORT" 9
-    sed -i -e '/to: mail/d' -e 's/timeout: 2s/timeout: 20s/' "$T/c.yaml"
-    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return; }
-    KEY=$(mkkey "$T/s.db" admin)
+    hooks_only short_ok 20s || return
     _n=0
     for _md in short_ok short_gone endless throttle_huge; do
         _n=$((_n + 1))

@@ -58,6 +58,11 @@ void cli_serve_help(FILE *out) {
         "                       keeps the seed of its first start\n"
         "      --rate-limit N   requests per second per API key, bursts of 2N\n"
         "                       (default 100; 0 turns the limit off)\n"
+        "      --unknown-key-limit N\n"
+        "                       requests per second per client address whose API key\n"
+        "                       the server does not know yet (missing, unknown or not\n"
+        "                       used since the start), bursts of 10N; past it 429\n"
+        "                       without a look at the key (default 10; 0: no limit)\n"
         "      --form-redirect SOURCE=URL\n"
         "                       answer web forms posted to /v1/forms/SOURCE with\n"
         "                       303 See Other to URL (a thank-you page); repeatable\n"
@@ -147,6 +152,7 @@ int cli_serve(int argc, char **argv) {
         { "sync", required_argument, NULL, 'S' },
         { "seed", required_argument, NULL, 's' },
         { "rate-limit", required_argument, NULL, 'r' },
+        { "unknown-key-limit", required_argument, NULL, 'u' },
         { "form-redirect", required_argument, NULL, 'f' },
         { "checkpoint-every", required_argument, NULL, 'k' },
         { "idempotency-keep", required_argument, NULL, 'I' },
@@ -159,7 +165,7 @@ int cli_serve(int argc, char **argv) {
     lr_store_sync sync = LR_SYNC_FULL;
     uint64_t seed = 0;
     bool seed_given = false;
-    double rate = 100;
+    double rate = 100, unknown_rate = 10;
     long checkpoint_ms = 100;
     int64_t idem_keep_ms = 7 * 86400000LL;
     bool inline_fsync = false;
@@ -192,6 +198,13 @@ int cli_serve(int argc, char **argv) {
             rate = strtod(optarg, &end);
             if (!*optarg || *end || errno || !(rate >= 0 && rate <= 1e9))
                 return cli_usage_error("serve", "--rate-limit must be a number >= 0, not '%s'", optarg);
+            break;
+        case 'u':
+            errno = 0;
+            unknown_rate = strtod(optarg, &end);
+            if (!*optarg || *end || errno || !(unknown_rate >= 0 && unknown_rate <= 1e9))
+                return cli_usage_error("serve", "--unknown-key-limit must be a number >= 0, not '%s'",
+                                       optarg);
             break;
         case 'f':
             if (nredirects == MAX_REDIRECTS)
@@ -263,7 +276,7 @@ int cli_serve(int argc, char **argv) {
                 "change (it replaces a PUT /v1/config made since; start without --config to keep "
                 "the stored config)\n", config, db);
     lr_auth *auth = NULL;
-    if ((rc = lr_auth_open(db, rate, 2 * rate, &auth, err, sizeof err)) != LR_OK) {
+    if ((rc = lr_auth_open(db, rate, 2 * rate, unknown_rate, &auth, err, sizeof err)) != LR_OK) {
         fprintf(stderr, "leadrouter serve: %s\n", err);
         lr_service_stop(svc);
         return LR_EXIT_USAGE;

@@ -10,10 +10,21 @@
  *
  * The hash of the presented key is what is looked up: the map compares
  * hash bytes, never the secret, and the store is asked by hash too.
+ *
+ * A request whose key is not in the cache (missing, malformed, unknown,
+ * revoked, or not used since the start) takes a token from its client
+ * address's bucket before anything else, and one with no token left is
+ * refused without asking the store: someone trying keys cannot make every
+ * request wait for the store lookups behind the mutex. The buckets sit in
+ * a fixed table (FAIL_SETS sets of FAIL_WAYS), found by a keyed hash of
+ * the address (IPv6 by its /64), so no number of addresses grows it and
+ * no one can aim at another address's set; a full set gives the slot
+ * whose bucket is fullest to the newcomer.
  */
 #include "server/auth.h"
 
 #include <math.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -103,6 +114,14 @@ typedef struct entry {
     int64_t checked_ms;             /* when the store last confirmed it */
 } entry;
 
+#define FAIL_SETS 1024
+#define FAIL_WAYS 4
+
+typedef struct fail_slot {
+    uint64_t tag;                   /* the address's keyed hash, never 0; 0: free */
+    lr_bucket bucket;
+} fail_slot;
+
 struct lr_auth {
     pthread_mutex_t mu;
     lr_store *store;                /* own handle; used only under mu */
@@ -110,11 +129,14 @@ struct lr_auth {
     entry **all;                    /* every entry, to free them */
     size_t nall, capall;
     double rate, burst;
+    double fail_rate, fail_burst;   /* per address, for keys not in the cache */
+    unsigned char fail_key[crypto_shorthash_KEYBYTES];
+    fail_slot *fails;               /* FAIL_SETS * FAIL_WAYS */
 };
 
 /* See auth.h. */
-int lr_auth_open(const char *db_path, double rate, double burst, lr_auth **out, char *err,
-                 size_t errlen) {
+int lr_auth_open(const char *db_path, double rate, double burst, double unknown_rate,
+                 lr_auth **out, char *err, size_t errlen) {
     if (sodium_init() < 0) {
         snprintf(err, errlen, "libsodium cannot start");
         return LR_EIO;
@@ -126,15 +148,21 @@ int lr_auth_open(const char *db_path, double rate, double burst, lr_auth **out, 
     }
     a->rate = rate > 0 ? rate : 0;
     a->burst = burst > 0 ? burst : 2 * a->rate;
-    int rc = lr_map_init(&a->cache, 16);
+    a->fail_rate = unknown_rate > 0 ? unknown_rate : 0;
+    a->fail_burst = LR_AUTH_UNKNOWN_BURST * a->fail_rate;
+    crypto_shorthash_keygen(a->fail_key);
+    a->fails = calloc(FAIL_SETS * FAIL_WAYS, sizeof *a->fails);
+    int rc = a->fails ? lr_map_init(&a->cache, 16) : LR_ENOMEM;
     if (rc != LR_OK) {
         snprintf(err, errlen, "%s", lr_strerror(rc));
+        free(a->fails);
         free(a);
         return rc;
     }
     rc = lr_store_open(db_path, LR_SYNC_FULL, &a->store, err, errlen);
     if (rc != LR_OK) {
         lr_map_release(&a->cache);
+        free(a->fails);
         free(a);
         return rc;
     }
@@ -152,6 +180,7 @@ void lr_auth_close(lr_auth *a) {
     }
     free(a->all);
     lr_map_release(&a->cache);
+    free(a->fails);
     lr_store_close(a->store);
     pthread_mutex_destroy(&a->mu);
     free(a);
@@ -198,17 +227,76 @@ static int load_entry(lr_auth *a, const unsigned char hash[32], entry **out) {
     return LR_OK;
 }
 
+/* The tokens B would hold at NOW_MS (a fresh bucket is full). */
+static double tokens_at(const lr_bucket *b, double rate, double burst, int64_t now_ms) {
+    if (b->last_ms == LR_BUCKET_FRESH) return burst;
+    double t = b->tokens;
+    if (now_ms > b->last_ms) t += (double)(now_ms - b->last_ms) * rate / 1000.0;
+    return t > burst ? burst : t;
+}
+
+/* The bucket of the client address FROM (NULL or a family other than IPv4
+ * and IPv6: one shared bucket). Called under a->mu. */
+static lr_bucket *fail_bucket(lr_auth *a, const struct sockaddr *from, int64_t now_ms) {
+    unsigned char buf[9] = { 0 }, h[crypto_shorthash_BYTES];
+    size_t n = 1;
+    if (from && from->sa_family == AF_INET) {
+        buf[0] = 4;
+        memcpy(buf + 1, &((const struct sockaddr_in *)(const void *)from)->sin_addr, 4);
+        n = 5;
+    } else if (from && from->sa_family == AF_INET6) {
+        const struct in6_addr *in6 = &((const struct sockaddr_in6 *)(const void *)from)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(in6)) {
+            buf[0] = 4;
+            memcpy(buf + 1, in6->s6_addr + 12, 4);
+            n = 5;
+        } else {
+            buf[0] = 6;
+            memcpy(buf + 1, in6->s6_addr, 8);       /* its /64 */
+            n = 9;
+        }
+    }
+    crypto_shorthash(h, buf, n, a->fail_key);
+    uint64_t tag;
+    memcpy(&tag, h, sizeof tag);
+    tag |= 1;
+    fail_slot *set = a->fails + (tag >> 1) % FAIL_SETS * FAIL_WAYS, *victim = set;
+    double most = -1;
+    for (int i = 0; i < FAIL_WAYS; i++) {
+        if (set[i].tag == tag) return &set[i].bucket;
+        double t = set[i].tag ? tokens_at(&set[i].bucket, a->fail_rate, a->fail_burst, now_ms)
+                              : a->fail_burst + 1;
+        if (t > most) most = t, victim = &set[i];
+    }
+    victim->tag = tag;
+    victim->bucket.tokens = 0;
+    victim->bucket.last_ms = LR_BUCKET_FRESH;
+    return &victim->bucket;
+}
+
 /* See auth.h. */
-int lr_auth_check(lr_auth *a, const char *key, size_t len, int64_t now_ms, lr_principal *who,
-                  int *retry_after) {
-    if (!lr_key_well_formed(key, len)) return LR_ENOENT;
+int lr_auth_unknown(lr_auth *a, const struct sockaddr *from, int64_t now_ms, int *retry_after) {
+    pthread_mutex_lock(&a->mu);
+    bool ok = lr_bucket_take(fail_bucket(a, from, now_ms), a->fail_rate, a->fail_burst, now_ms,
+                             retry_after);
+    pthread_mutex_unlock(&a->mu);
+    return ok ? LR_ENOENT : LR_ESTATE;
+}
+
+/* See auth.h. */
+int lr_auth_check(lr_auth *a, const char *key, size_t len, const struct sockaddr *from,
+                  int64_t now_ms, lr_principal *who, int *retry_after) {
+    if (!lr_key_well_formed(key, len)) return lr_auth_unknown(a, from, now_ms, retry_after);
     unsigned char hash[32];
     lr_key_hash(key, len, hash);
 
     pthread_mutex_lock(&a->mu);
     entry *e = lr_map_get(&a->cache, (const char *)hash, 32);
     int rc = LR_OK;
-    if (e && now_ms - e->checked_ms >= LR_AUTH_RECHECK_MS) {
+    if (!e && !lr_bucket_take(fail_bucket(a, from, now_ms), a->fail_rate, a->fail_burst, now_ms,
+                              retry_after)) {
+        rc = LR_ESTATE;                 /* this address tried too many unknown keys */
+    } else if (e && now_ms - e->checked_ms >= LR_AUTH_RECHECK_MS) {
         /* revoked since, or its role or agent changed in the store */
         int fr = find_key(a, hash, &e->who);
         if (fr == LR_OK) {

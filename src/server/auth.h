@@ -17,7 +17,11 @@
  * connection thread may call lr_auth_check(). A miss asks the store, so a
  * key made by `leadrouter keys create` while the server runs works at
  * once. Malformed keys never reach the store. Unknown keys are not cached
- * (nothing stale to expire when they are created later).
+ * (nothing stale to expire when they are created later). A request whose
+ * key is not in the cache takes a token from its client address's bucket
+ * first (lr_auth_unknown()): an address that sends many unknown keys is
+ * refused before its requests reach the store, and keys already in use
+ * are never held up by it.
  *
  * The token bucket takes "now" as a parameter: nothing here reads a clock.
  */
@@ -27,6 +31,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "leadrouter/store.h"
 
@@ -82,6 +87,9 @@ typedef struct lr_bucket {
 /* A key the server knows is asked about in the store again once this old
  * (ms): a revoked key (`keys revoke`) is refused within it. */
 #define LR_AUTH_RECHECK_MS 1000
+/* The bucket of a client address for keys not in the cache holds this
+ * many seconds of its rate. */
+#define LR_AUTH_UNKNOWN_BURST 10
 
 /* Takes one token at time NOW_MS (any monotonic milliseconds). Returns
  * true when there was one; otherwise false with *retry_after the whole
@@ -96,16 +104,28 @@ typedef struct lr_auth lr_auth;
 
 /* Opens the lookup on the store at DB_PATH (its own handle). RATE is the
  * requests per second per key (0: no limit), BURST the bucket size (0:
- * twice RATE). Returns LR_OK and *out, or an error with a message in ERR. */
-int lr_auth_open(const char *db_path, double rate, double burst, lr_auth **out, char *err,
-                 size_t errlen);
+ * twice RATE); UNKNOWN_RATE the requests per second per client address
+ * whose key is not in the cache, in bursts of LR_AUTH_UNKNOWN_BURST times
+ * it (0: no limit). Returns LR_OK and *out, or an error with a message in
+ * ERR. */
+int lr_auth_open(const char *db_path, double rate, double burst, double unknown_rate,
+                 lr_auth **out, char *err, size_t errlen);
 void lr_auth_close(lr_auth *a);         /* accepts NULL */
 
-/* Checks the bearer key KEY (LEN bytes) at time NOW_MS. Returns LR_OK with
- * *who filled; LR_ENOENT for a malformed or unknown key; LR_ERANGE when the
- * key is over its rate (*retry_after set, *who filled); LR_EIO when the
- * store failed. Thread-safe. */
-int lr_auth_check(lr_auth *a, const char *key, size_t len, int64_t now_ms, lr_principal *who,
-                  int *retry_after);
+/* Checks the bearer key KEY (LEN bytes) sent from the client address FROM
+ * (may be NULL) at time NOW_MS. Returns LR_OK with *who filled; LR_ENOENT
+ * for a malformed or unknown key; LR_ESTATE when the key is not in the
+ * cache and FROM is over its rate for such keys (*retry_after set; the
+ * store was not asked); LR_ERANGE when the key is over its rate
+ * (*retry_after set, *who filled); LR_EIO when the store failed.
+ * Thread-safe. */
+int lr_auth_check(lr_auth *a, const char *key, size_t len, const struct sockaddr *from,
+                  int64_t now_ms, lr_principal *who, int *retry_after);
+
+/* A request from FROM at NOW_MS that has no key to check (no
+ * Authorization header, or not "Bearer KEY"): takes a token from FROM's
+ * bucket. Returns LR_ENOENT (answer 401), or LR_ESTATE when FROM is over
+ * its rate (*retry_after set). Thread-safe. */
+int lr_auth_unknown(lr_auth *a, const struct sockaddr *from, int64_t now_ms, int *retry_after);
 
 #endif

@@ -309,11 +309,27 @@ static void find_route(conn_req *r, const char *url) {
 
 /* Authenticates, rate-limits and checks the role of the request; decides
  * the error reply when one fails. */
+/* The 429 of an address that sent too many keys the server does not know
+ * (lr_auth_check(), lr_auth_unknown()). */
+static void refuse_address(conn_req *r, int retry) {
+    lr_reply_error(&r->rep, 429, "rate_limited",
+                   "too many requests with a missing or unknown API key from this address; "
+                   "retry in %d s", retry);
+    r->rep.retry_after = retry;
+}
+
 static void check_key(lr_http *h, struct MHD_Connection *c, conn_req *r, const char *url) {
     const route *rt = r->rt;
     if (rt->roles == PUBLIC) return;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *from = ci ? ci->client_addr : NULL;
+    int retry = 0;
     const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     if (!authz) {
+        if (lr_auth_unknown(h->opts.auth, from, now_ms(), &retry) == LR_ESTATE) {
+            refuse_address(r, retry);
+            return;
+        }
         lr_reply_error(&r->rep, 401, "unauthorized",
                        "an API key is required: Authorization: Bearer KEY");
         r->rep.www_authenticate = true;
@@ -322,6 +338,10 @@ static void check_key(lr_http *h, struct MHD_Connection *c, conn_req *r, const c
     while (*authz == ' ') authz++;
     const char *key = authz + 6;
     if (strncasecmp(authz, "Bearer", 6) != 0 || (*key != ' ' && *key != '\t')) {
+        if (lr_auth_unknown(h->opts.auth, from, now_ms(), &retry) == LR_ESTATE) {
+            refuse_address(r, retry);
+            return;
+        }
         lr_reply_error(&r->rep, 401, "unauthorized", "the Authorization header must be: Bearer KEY");
         r->rep.www_authenticate = true;
         return;
@@ -329,8 +349,11 @@ static void check_key(lr_http *h, struct MHD_Connection *c, conn_req *r, const c
     while (*key == ' ' || *key == '\t') key++;
     size_t klen = strlen(key);
     while (klen && (key[klen - 1] == ' ' || key[klen - 1] == '\t')) klen--;
-    int retry = 0;
-    int rc = lr_auth_check(h->opts.auth, key, klen, now_ms(), &r->who, &retry);
+    int rc = lr_auth_check(h->opts.auth, key, klen, from, now_ms(), &r->who, &retry);
+    if (rc == LR_ESTATE) {
+        refuse_address(r, retry);
+        return;
+    }
     if (rc == LR_ENOENT) {
         lr_reply_error(&r->rep, 401, "unauthorized", "the API key is not valid");
         r->rep.www_authenticate = true;

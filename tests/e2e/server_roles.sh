@@ -4,7 +4,8 @@
 # (403 for routes of another role, 404 for another agent's lead, 403 for
 # acting as another agent), an Idempotency-Key remembered per API key,
 # admin everything, keys created while the server runs, and the per-key
-# rate limit (429 with Retry-After).
+# rate limit (429 with Retry-After), and the limit per client address on
+# requests with a key the server does not know (429).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_server.sh"
 
@@ -373,6 +374,45 @@ rate_limit_answers_429_with_retry_after() {
     [ "$srv_rc" -eq 0 ] || { fail "exit status $srv_rc after SIGTERM"; show stderr "$SRV/R.err"; }
 }
 
+# ---- unknown keys per address: a third server, 0.1 a second, bursts of 1 ----
+
+an_address_that_tries_unknown_keys_gets_429() {
+    _db="$SRV/unknown.db"
+    KEY=$(mkkey "$_db" admin)
+    _fresh=$(mkkey "$_db" admin)
+    srv_start U "$_db" "$SRV/roles.yaml" --unknown-key-limit 0.1 ||
+        { fail "$srv_error"; show stderr "$SRV/U.err"; return; }
+    api GET /v1/agents/ann
+    expect_code 200 "the admin key, first used: the address's one token"
+    as lr_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA GET /v1/agents/ann
+    expect_error 429 rate_limited
+    expect_jq '.error.message | test("^too many requests with a missing or unknown API key from this address; retry in (9|10) s$")' true
+    expect_header '^retry-after: (9|10)$'
+    req GET /v1/agents/ann
+    expect_error 429 rate_limited
+    as "$_fresh" GET /v1/agents/ann
+    expect_error 429 rate_limited      # a key not used yet waits for a token too
+    # a key in use goes on; /healthz has no key
+    api GET /v1/agents/ann
+    expect_code 200 "the admin key, known"
+    req GET /healthz
+    expect_code 200 "/healthz"
+    srv_term U
+    [ "$srv_rc" -eq 0 ] || { fail "exit status $srv_rc after SIGTERM"; show stderr "$SRV/U.err"; }
+    srv_start U "$_db" "" --unknown-key-limit 0 || { fail "$srv_error"; show stderr "$SRV/U.err"; return; }
+    _n=0
+    while [ $_n -lt 20 ]; do
+        _n=$((_n + 1))
+        req GET /v1/agents/ann
+        [ "$code" = 401 ] || break
+    done
+    expect_error 401 unauthorized      # 20 requests without a key, no limit
+    as "$_fresh" GET /v1/agents/ann
+    expect_code 200 "the fresh key"
+    srv_term U
+    [ "$srv_rc" -eq 0 ] || { fail "exit status $srv_rc after SIGTERM"; show stderr "$SRV/U.err"; }
+}
+
 tcase server_starts_with_keys_made_before
 if [ -n "$URL" ]; then
     tcase missing_or_wrong_key_is_401
@@ -388,4 +428,5 @@ if [ -n "$URL" ]; then
     tcase sigterm_stops_the_server_with_exit_0
 fi
 tcase rate_limit_answers_429_with_retry_after
+tcase an_address_that_tries_unknown_keys_gets_429
 finish

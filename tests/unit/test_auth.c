@@ -5,6 +5,8 @@
 #include "server/auth.h"
 #include "test.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -174,12 +176,12 @@ TEST(lookup_refuses_a_revoked_key_within_a_second) {
     add_key("agent", "ann", ann);
     lr_auth *a = NULL;
     char err[256];
-    CHECK_EQ_INT(lr_auth_open(dbpath, 1, 3, &a, err, sizeof err), LR_OK);
+    CHECK_EQ_INT(lr_auth_open(dbpath, 1, 3, 0, &a, err, sizeof err), LR_OK);
     lr_principal who;
     int retry = 0;
-    CHECK_EQ_INT(lr_auth_check(a, bob, strlen(bob), 10000, &who, &retry), LR_OK);
-    CHECK_EQ_INT(lr_auth_check(a, ann, strlen(ann), 10000, &who, &retry), LR_OK);
-    CHECK_EQ_INT(lr_auth_check(a, ann, strlen(ann), 10000, &who, &retry), LR_OK);
+    CHECK_EQ_INT(lr_auth_check(a, bob, strlen(bob), NULL, 10000, &who, &retry), LR_OK);
+    CHECK_EQ_INT(lr_auth_check(a, ann, strlen(ann), NULL, 10000, &who, &retry), LR_OK);
+    CHECK_EQ_INT(lr_auth_check(a, ann, strlen(ann), NULL, 10000, &who, &retry), LR_OK);
     lr_store *s = NULL;
     char id[LR_KEY_ID_LEN + 1];
     memcpy(id, bob + 3, LR_KEY_ID_LEN);
@@ -189,12 +191,12 @@ TEST(lookup_refuses_a_revoked_key_within_a_second) {
     CHECK_EQ_INT(lr_store_key_remove(s, id), LR_ENOENT);
     lr_store_close(s);
     /* known and confirmed less than a second ago: still taken */
-    CHECK_EQ_INT(lr_auth_check(a, bob, strlen(bob), 10999, &who, &retry), LR_OK);
-    CHECK_EQ_INT(lr_auth_check(a, bob, strlen(bob), 11000, &who, &retry), LR_ENOENT);
-    CHECK_EQ_INT(lr_auth_check(a, bob, strlen(bob), 11001, &who, &retry), LR_ENOENT);
-    CHECK_EQ_INT(lr_auth_check(a, bob, strlen(bob), 99000, &who, &retry), LR_ENOENT);
+    CHECK_EQ_INT(lr_auth_check(a, bob, strlen(bob), NULL, 10999, &who, &retry), LR_OK);
+    CHECK_EQ_INT(lr_auth_check(a, bob, strlen(bob), NULL, 11000, &who, &retry), LR_ENOENT);
+    CHECK_EQ_INT(lr_auth_check(a, bob, strlen(bob), NULL, 11001, &who, &retry), LR_ENOENT);
+    CHECK_EQ_INT(lr_auth_check(a, bob, strlen(bob), NULL, 99000, &who, &retry), LR_ENOENT);
     /* ann goes on */
-    CHECK_EQ_INT(lr_auth_check(a, ann, strlen(ann), 11000, &who, &retry), LR_OK);
+    CHECK_EQ_INT(lr_auth_check(a, ann, strlen(ann), NULL, 11000, &who, &retry), LR_OK);
     CHECK_EQ_STR(who.agent, "ann");
     lr_auth_close(a);
     db_teardown();
@@ -207,18 +209,18 @@ TEST(lookup_finds_role_and_agent_of_a_stored_key) {
     add_key("agent", "bob", bob);
     lr_auth *a = NULL;
     char err[256];
-    CHECK_EQ_INT(lr_auth_open(dbpath, 0, 0, &a, err, sizeof err), LR_OK);
+    CHECK_EQ_INT(lr_auth_open(dbpath, 0, 0, 0, &a, err, sizeof err), LR_OK);
     lr_principal who;
     int retry = 0;
-    CHECK_EQ_INT(lr_auth_check(a, admin, strlen(admin), 0, &who, &retry), LR_OK);
+    CHECK_EQ_INT(lr_auth_check(a, admin, strlen(admin), NULL, 0, &who, &retry), LR_OK);
     CHECK_EQ_INT(who.role, LR_ROLE_ADMIN);
     CHECK_EQ_STR(who.agent, "");
     CHECK(memcmp(who.key_id, admin + 3, 8) == 0 && who.key_id[8] == '\0');
-    CHECK_EQ_INT(lr_auth_check(a, bob, strlen(bob), 0, &who, &retry), LR_OK);
+    CHECK_EQ_INT(lr_auth_check(a, bob, strlen(bob), NULL, 0, &who, &retry), LR_OK);
     CHECK_EQ_INT(who.role, LR_ROLE_AGENT);
     CHECK_EQ_STR(who.agent, "bob");
     /* again, from the cache */
-    CHECK_EQ_INT(lr_auth_check(a, bob, strlen(bob), 0, &who, &retry), LR_OK);
+    CHECK_EQ_INT(lr_auth_check(a, bob, strlen(bob), NULL, 0, &who, &retry), LR_OK);
     CHECK_EQ_STR(who.agent, "bob");
     lr_auth_close(a);
     db_teardown();
@@ -230,15 +232,15 @@ TEST(lookup_refuses_unknown_and_malformed_keys) {
     add_key("admin", NULL, admin);
     lr_auth *a = NULL;
     char err[256];
-    CHECK_EQ_INT(lr_auth_open(dbpath, 0, 0, &a, err, sizeof err), LR_OK);
+    CHECK_EQ_INT(lr_auth_open(dbpath, 0, 0, 0, &a, err, sizeof err), LR_OK);
     lr_principal who;
     int retry = 0;
     char other[LR_KEY_LEN + 1];
     memcpy(other, admin, sizeof other);
     other[20] = other[20] == 'A' ? 'B' : 'A';       /* one character off */
-    CHECK_EQ_INT(lr_auth_check(a, other, strlen(other), 0, &who, &retry), LR_ENOENT);
-    CHECK_EQ_INT(lr_auth_check(a, admin, 34, 0, &who, &retry), LR_ENOENT);
-    CHECK_EQ_INT(lr_auth_check(a, "", 0, 0, &who, &retry), LR_ENOENT);
+    CHECK_EQ_INT(lr_auth_check(a, other, strlen(other), NULL, 0, &who, &retry), LR_ENOENT);
+    CHECK_EQ_INT(lr_auth_check(a, admin, 34, NULL, 0, &who, &retry), LR_ENOENT);
+    CHECK_EQ_INT(lr_auth_check(a, "", 0, NULL, 0, &who, &retry), LR_ENOENT);
     lr_auth_close(a);
     db_teardown();
 }
@@ -249,12 +251,12 @@ TEST(lookup_sees_a_key_created_after_a_miss) {
     add_key("ingest", NULL, first);
     lr_auth *a = NULL;
     char err[256];
-    CHECK_EQ_INT(lr_auth_open(dbpath, 0, 0, &a, err, sizeof err), LR_OK);
+    CHECK_EQ_INT(lr_auth_open(dbpath, 0, 0, 0, &a, err, sizeof err), LR_OK);
     lr_principal who;
     int retry = 0;
     char id[LR_KEY_ID_LEN + 1];
     lr_key_generate(later, id);
-    CHECK_EQ_INT(lr_auth_check(a, later, strlen(later), 0, &who, &retry), LR_ENOENT);
+    CHECK_EQ_INT(lr_auth_check(a, later, strlen(later), NULL, 0, &who, &retry), LR_ENOENT);
     /* `leadrouter keys create` while the server runs: */
     lr_store *s = NULL;
     unsigned char h[32];
@@ -262,7 +264,7 @@ TEST(lookup_sees_a_key_created_after_a_miss) {
     lr_key_hash(later, strlen(later), h);
     CHECK_EQ_INT(lr_store_key_add(s, id, h, "ingest", NULL, 0), LR_OK);
     lr_store_close(s);
-    CHECK_EQ_INT(lr_auth_check(a, later, strlen(later), 0, &who, &retry), LR_OK);
+    CHECK_EQ_INT(lr_auth_check(a, later, strlen(later), NULL, 0, &who, &retry), LR_OK);
     CHECK_EQ_INT(who.role, LR_ROLE_INGEST);
     lr_auth_close(a);
     db_teardown();
@@ -275,16 +277,110 @@ TEST(lookup_limits_each_key_on_its_own) {
     add_key("admin", NULL, k2);
     lr_auth *a = NULL;
     char err[256];
-    CHECK_EQ_INT(lr_auth_open(dbpath, 2, 4, &a, err, sizeof err), LR_OK);
+    CHECK_EQ_INT(lr_auth_open(dbpath, 2, 4, 0, &a, err, sizeof err), LR_OK);
     lr_principal who;
     int retry = 0;
-    for (int i = 0; i < 4; i++) CHECK_EQ_INT(lr_auth_check(a, k1, 35, 1000, &who, &retry), LR_OK);
+    for (int i = 0; i < 4; i++) CHECK_EQ_INT(lr_auth_check(a, k1, 35, NULL, 1000, &who, &retry), LR_OK);
     memset(&who, 0, sizeof who);
-    CHECK_EQ_INT(lr_auth_check(a, k1, 35, 1000, &who, &retry), LR_ERANGE);
+    CHECK_EQ_INT(lr_auth_check(a, k1, 35, NULL, 1000, &who, &retry), LR_ERANGE);
     CHECK_EQ_INT(retry, 1);
     CHECK(memcmp(who.key_id, k1 + 3, 8) == 0);      /* says which key */
-    CHECK_EQ_INT(lr_auth_check(a, k2, 35, 1000, &who, &retry), LR_OK);
-    CHECK_EQ_INT(lr_auth_check(a, k1, 35, 1500, &who, &retry), LR_OK);   /* 2/s refills */
+    CHECK_EQ_INT(lr_auth_check(a, k2, 35, NULL, 1000, &who, &retry), LR_OK);
+    CHECK_EQ_INT(lr_auth_check(a, k1, 35, NULL, 1500, &who, &retry), LR_OK);   /* 2/s refills */
+    lr_auth_close(a);
+    db_teardown();
+}
+
+static struct sockaddr_in v4(const char *a) {
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    inet_pton(AF_INET, a, &sa.sin_addr);
+    return sa;
+}
+
+static struct sockaddr_in6 v6(const char *a) {
+    struct sockaddr_in6 sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin6_family = AF_INET6;
+    inet_pton(AF_INET6, a, &sa.sin6_addr);
+    return sa;
+}
+
+#define SA(x) ((const struct sockaddr *)&(x))
+
+/* Someone trying keys from one address: 1/s in bursts of 10, then 429
+ * (LR_ESTATE) without a store lookup; other addresses, and keys already
+ * in use from the same address, go on; a new good key waits its turn. */
+TEST(an_address_that_tries_unknown_keys_is_refused_for_a_while) {
+    db_setup();
+    char good[LR_KEY_LEN + 1], fresh[LR_KEY_LEN + 1], bad[LR_KEY_LEN + 1], id[LR_KEY_ID_LEN + 1];
+    add_key("admin", NULL, good);
+    add_key("admin", NULL, fresh);
+    lr_key_generate(bad, id);                       /* well formed, never stored */
+    lr_auth *a = NULL;
+    char err[256];
+    CHECK_EQ_INT(lr_auth_open(dbpath, 0, 0, 1, &a, err, sizeof err), LR_OK);
+    lr_principal who;
+    int retry = 0;
+    struct sockaddr_in x = v4("198.51.100.7"), y = v4("198.51.100.8");
+    struct sockaddr_in6 x6 = v6("::ffff:198.51.100.7"), z = v6("2001:db8:1:2::5"),
+                        z2 = v6("2001:db8:1:2:ffff::9"), w = v6("2001:db8:1:3::5");
+    CHECK_EQ_INT(lr_auth_check(a, good, 35, SA(x), 5000, &who, &retry), LR_OK);  /* 1 token */
+    for (int i = 0; i < 5; i++) CHECK_EQ_INT(lr_auth_check(a, bad, 35, SA(x), 5000, &who, &retry), LR_ENOENT);
+    for (int i = 0; i < 3; i++) CHECK_EQ_INT(lr_auth_check(a, "lr_x", 4, SA(x), 5000, &who, &retry), LR_ENOENT);
+    CHECK_EQ_INT(lr_auth_unknown(a, SA(x), 5000, &retry), LR_ENOENT);  /* the 10th token */
+    CHECK_EQ_INT(lr_auth_check(a, bad, 35, SA(x), 5000, &who, &retry), LR_ESTATE);
+    CHECK_EQ_INT(retry, 1);
+    CHECK_EQ_INT(lr_auth_unknown(a, SA(x), 5000, &retry), LR_ESTATE);
+    CHECK_EQ_INT(lr_auth_check(a, "", 0, SA(x6), 5000, &who, &retry), LR_ESTATE);  /* v4-mapped: the same */
+    /* a key already in use goes on; a new one waits for a token */
+    CHECK_EQ_INT(lr_auth_check(a, good, 35, SA(x), 5000, &who, &retry), LR_OK);
+    CHECK_EQ_INT(lr_auth_check(a, fresh, 35, SA(x), 5999, &who, &retry), LR_ESTATE);
+    CHECK_EQ_INT(lr_auth_check(a, fresh, 35, SA(x), 6000, &who, &retry), LR_OK);
+    CHECK_EQ_INT(lr_auth_check(a, fresh, 35, SA(x), 6000, &who, &retry), LR_OK);
+    CHECK_EQ_INT(lr_auth_check(a, bad, 35, SA(x), 6000, &who, &retry), LR_ESTATE);
+    /* other addresses have their own buckets; IPv6 by its /64 */
+    CHECK_EQ_INT(lr_auth_check(a, bad, 35, SA(y), 6000, &who, &retry), LR_ENOENT);
+    for (int i = 0; i < 10; i++) CHECK_EQ_INT(lr_auth_check(a, bad, 35, SA(z), 6000, &who, &retry), LR_ENOENT);
+    CHECK_EQ_INT(lr_auth_check(a, bad, 35, SA(z2), 6000, &who, &retry), LR_ESTATE);
+    CHECK_EQ_INT(lr_auth_check(a, bad, 35, SA(w), 6000, &who, &retry), LR_ENOENT);
+    /* refilled after 10 s */
+    for (int i = 0; i < 10; i++) CHECK_EQ_INT(lr_auth_check(a, bad, 35, SA(x), 16000, &who, &retry), LR_ENOENT);
+    CHECK_EQ_INT(lr_auth_check(a, bad, 35, SA(x), 16000, &who, &retry), LR_ESTATE);
+    lr_auth_close(a);
+    db_teardown();
+}
+
+/* Many addresses fill the fixed table: each still gets its own burst, and
+ * the table does not grow (a set's fullest slot goes to a newcomer). */
+TEST(many_addresses_share_a_fixed_table) {
+    db_setup();
+    char bad[LR_KEY_LEN + 1], id[LR_KEY_ID_LEN + 1];
+    lr_key_generate(bad, id);
+    lr_auth *a = NULL;
+    char err[256];
+    CHECK_EQ_INT(lr_auth_open(dbpath, 0, 0, 1, &a, err, sizeof err), LR_OK);
+    int retry = 0, refused = 0;
+    for (unsigned i = 0; i < 100000; i++) {
+        struct sockaddr_in sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl(0x0a000000u + i);
+        refused += lr_auth_unknown(a, SA(sa), 1000, &retry) == LR_ESTATE;
+    }
+    CHECK_EQ_INT(refused, 0);
+    /* one that spent its burst keeps its place against newcomers with full buckets */
+    struct sockaddr_in x = v4("192.0.2.9");
+    for (int i = 0; i < 10; i++) CHECK_EQ_INT(lr_auth_unknown(a, SA(x), 2000, &retry), LR_ENOENT);
+    for (unsigned i = 0; i < 100000; i++) {
+        struct sockaddr_in sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl(0x0b000000u + i);
+        lr_auth_unknown(a, SA(sa), 2000, &retry);
+    }
+    CHECK_EQ_INT(lr_auth_unknown(a, SA(x), 2000, &retry), LR_ESTATE);
     lr_auth_close(a);
     db_teardown();
 }
@@ -308,5 +404,7 @@ int main(void) {
     RUN(lookup_refuses_unknown_and_malformed_keys);
     RUN(lookup_sees_a_key_created_after_a_miss);
     RUN(lookup_limits_each_key_on_its_own);
+    RUN(an_address_that_tries_unknown_keys_is_refused_for_a_while);
+    RUN(many_addresses_share_a_fixed_table);
     return test_report();
 }

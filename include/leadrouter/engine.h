@@ -123,7 +123,18 @@ enum {
      * is routed again from the first rule (back to the first tier, a
      * fallback's decision saying no_eligible_agent) instead of going to
      * its rule's fallback as one that expired. */
-    LR_LEGACY_TIER_CLOCK = 1u << 1
+    LR_LEGACY_TIER_CLOCK = 1u << 1,
+    /* A claim without a lead id, by an agent in pull pools of different
+     * orders, compared each pool's head with the best so far in that
+     * pool's own order (so which pool's lead went out depended on the
+     * order the agent's pools got their first leads), instead of taking,
+     * of the best lead of each order, the one that arrived first. */
+    LR_LEGACY_PULL_ORDER = 1u << 2,
+    /* max_no_answer counted a broadcast that expired against every agent
+     * it was still offered to, and only an accept started the counts
+     * again; now only offers to one agent count, and a decline (of any
+     * offer) starts them again as an accept does. */
+    LR_LEGACY_NO_ANSWER = 1u << 3
 };
 void lr_engine_set_legacy(lr_engine *e, unsigned flags);
 

@@ -333,6 +333,9 @@ static int claim_by_id(lr_engine *e, lr_lead_rt *l, lr_agent_rt *a) {
         return claimed(e, l, a);
     }
     case LR_LEAD_ASSIGNED:
+        /* already this agent's: nothing to do, as an accept (a claim sent
+         * again after its answer was lost is not a lost race) */
+        if (l->agent == a->idx) return LR_OK;
         snprintf(detail, sizeof detail, "the lead is assigned to %s",
                  e->agents[l->agent].conf->id);
         refuse_claim(e, l, NULL, a, "already_claimed", detail);
@@ -350,8 +353,13 @@ static int claim_by_id(lr_engine *e, lr_lead_rt *l, lr_agent_rt *a) {
 /* The next lead for A: the best head among the pull queues and open pools
  * A belongs to, in the pool's queue order (a pool split by match values
  * has one queue per value; their heads compare in the pool's order). */
+/* A claim without a lead id: of the agent's queue and open_pool pools that
+ * it may take from, the next lead. Pools of one order are one queue in
+ * that order; of the best lead of each order, the one that arrived first
+ * (a FIFO pool and a LIFO pool have no order in common). */
 static int claim_next(lr_engine *e, lr_agent_rt *a) {
-    lr_lead_rt *best = NULL;
+    lr_lead_rt *best = NULL, *by_order[LR_QORDER__COUNT] = { NULL };
+    bool legacy = e->legacy & LR_LEGACY_PULL_ORDER;
     const char *why = NULL;
     for (uint32_t i = 0; i < a->nmem; i++) {
         lr_segment *s = a->mem[i].seg;
@@ -372,8 +380,15 @@ static int claim_next(lr_engine *e, lr_agent_rt *a) {
             if (k == 0) break;              /* the heap's root is the head */
         }
         if (!cand) continue;
-        if (!best || lr_queue_before(s->order, cand, best)) best = cand;
+        if (legacy) {                       /* the best so far in this pool's order */
+            if (!best || lr_queue_before(s->order, cand, best)) best = cand;
+            continue;
+        }
+        lr_lead_rt **b = &by_order[s->order];
+        if (!*b || lr_queue_before(s->order, cand, *b)) *b = cand;
     }
+    for (size_t k = 0; !legacy && k < sizeof by_order / sizeof by_order[0]; k++)
+        if (by_order[k] && (!best || by_order[k]->seq < best->seq)) best = by_order[k];
     if (!best) {
         if (why && why[0]) refuse_claim(e, NULL, NULL, a, why, "the agent cannot take a lead now");
         else refuse_claim(e, NULL, NULL, a, "queue_empty", "no lead is waiting for this agent");
@@ -412,6 +427,10 @@ static int on_decline(lr_engine *e, const lr_event *ev) {
     lr_lead_rt *l = find_lead(e, ev->lead_id);
     if (!a) { reject(e, ev->lead_id, ev->agent_id, "unknown_agent", "no agent has this id"); return LR_OK; }
     if (!l) { reject(e, ev->lead_id, ev->agent_id, "unknown_lead", "no lead has this id"); return LR_OK; }
+    /* an answer: A is present, every count of offers let expire restarts */
+    if (!(e->legacy & LR_LEGACY_NO_ANSWER) && l->state == LR_LEAD_OFFERED &&
+        (l->agent == a->idx || is_offered(l, a->idx)))
+        a->nna = 0;
     if (l->state == LR_LEAD_OFFERED && l->agent == a->idx)
         return lr_offer_failed(e, l, a->idx);       /* an offer to A alone */
     if (l->state == LR_LEAD_OFFERED && is_offered(l, a->idx)) {

@@ -72,9 +72,10 @@ static int offer_expired(lr_engine *e, const lr_lead_rt *l, const char *reason) 
     lr_decision d;
     rule_decision(e, &d, l, LR_ACTION_EXPIRED);
     const char **names = NULL;
-    if (l->noffer == 1) {
+    /* a broadcast names its agents as a list, even one left */
+    if (l->noffer == 1 && e->cfg->rules[l->rule].strategy->mode != LR_MODE_BROADCAST) {
         d.agent = e->agents[l->offer[0]].conf->id;
-    } else if (l->noffer > 1) {
+    } else if (l->noffer > 0) {
         names = malloc(l->noffer * sizeof *names);
         if (!names) return LR_ENOMEM;
         for (uint32_t i = 0; i < l->noffer; i++) names[i] = e->agents[l->offer[i]].conf->id;
@@ -103,7 +104,10 @@ int lr_offer_failed(lr_engine *e, lr_lead_rt *l, uint32_t declined_by) {
     l->noffer = 0;
     if (l->agent != LR_NO_AGENT) lr_engine_unassign(e, l);
     for (uint32_t i = 0; rc == LR_OK && i < n; i++) rc = lr_lead_exclude(l, offered[i]);
-    if (declined_by == LR_NO_AGENT)
+    /* an offer to one agent let expire counts against it; a broadcast's
+     * against nobody (a shark tank's members need not claim every lead) */
+    if (declined_by == LR_NO_AGENT &&
+        (r->strategy->mode != LR_MODE_BROADCAST || (e->legacy & LR_LEGACY_NO_ANSWER)))
         for (uint32_t i = 0; i < n; i++) no_answer(e, &e->agents[offered[i]], pool);
     free(offered);
     if (rc != LR_OK) return rc;

@@ -124,6 +124,12 @@
  *       from the lead's entry into its tier and send a broadcast declined
  *       by all to its rule's fallback (engine.h LR_LEGACY_TIER_CLOCK
  *       before it; set by version 14 likewise);
+ *       pull_order_from, the first seq whose claims without a lead id take,
+ *       of the best lead of each queue order, the one that arrived first
+ *       (engine.h LR_LEGACY_PULL_ORDER before it; set by version 15
+ *       likewise); no_answer_from, the first seq whose expired broadcasts
+ *       count for no agent's max_no_answer and whose declines start the
+ *       counts again (LR_LEGACY_NO_ANSWER before it; version 15 likewise);
  *       seed, the --seed of the store's first start (not a seq: the
  *       random strategies replay with it).
  *   idem(key TEXT PRIMARY KEY, hash, status, body, created)
@@ -155,7 +161,7 @@
 #include <string.h>
 #include <time.h>
 
-#define SCHEMA_VERSION 14
+#define SCHEMA_VERSION 15
 #define LR_SQ_APPLICATION_ID 1280468082              /* 0x4C526472, "LRdr": PRAGMA application_id */
 #define LR_SQ_STR_(x) #x
 #define LR_SQ_STR(x) LR_SQ_STR_(x)
@@ -287,6 +293,12 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
     "ALTER TABLE idem ADD COLUMN created INTEGER;"
     "UPDATE idem SET created = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER);"
     "CREATE INDEX idem_created ON idem(created);",
+    /* 14 -> 15: older journals replay claims without a lead id across
+     * pools of different orders, and max_no_answer, as they were made */
+    "INSERT OR IGNORE INTO engine_marks(name, seq)"
+    "  SELECT 'pull_order_from', coalesce(max(seq), 0) + 1 FROM events;"
+    "INSERT OR IGNORE INTO engine_marks(name, seq)"
+    "  SELECT 'no_answer_from', coalesce(max(seq), 0) + 1 FROM events;",
 };
 
 static const char *const STMT_SQL[SQ__COUNT] = {

@@ -4,7 +4,12 @@
 #ifndef LEADROUTER_TEST_SCHEMA_UNDO_H
 #define LEADROUTER_TEST_SCHEMA_UNDO_H
 
-/* what version 14 added to the idempotency keys: their time */
-#define UNDO_SCHEMA_14 "DROP INDEX idem_created; ALTER TABLE idem DROP COLUMN created; "
+/* what version 15 added: the marks of two engine behaviours */
+#define UNDO_SCHEMA_15 \
+    "DELETE FROM engine_marks WHERE name IN ('pull_order_from', 'no_answer_from'); "
+
+/* what version 14 added to the idempotency keys: their time (and what
+ * the later versions added) */
+#define UNDO_SCHEMA_14 UNDO_SCHEMA_15 "DROP INDEX idem_created; ALTER TABLE idem DROP COLUMN created; "
 
 #endif

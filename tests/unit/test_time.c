@@ -294,6 +294,115 @@ TEST(a_broadcast_declined_by_all_stays_in_its_tier) {
     run_release(&o);
 }
 
+#define EV(type, lead, agent, x) "{\"type\":\"" type "\",\"lead\":\"" lead "\",\"agent\":\"" agent \
+                                  "\",\"at\":\"2026-03-02T" x "Z\"}\n"
+#define NEXT(agent, x) "{\"type\":\"claim\",\"agent\":\"" agent "\",\"at\":\"2026-03-02T" x "Z\"}\n"
+#define KIND(id, kind, x) "{\"id\":\"" id "\",\"received_at\":\"2026-03-02T" x "Z\",\"fields\":{\"kind\":\"" kind "\"}}\n"
+
+/* The order in which ben claimed F1, C1 and C2: "FCc" for F1, C2, C1
+ * (C: C2, c: C1), from routing X0 of KIND first, then REST. */
+static void claim_order(const char *cfg, const char *x0, const char *rest, unsigned legacy,
+                        char out[4]) {
+    static const char *const ids[] = { "F1", "C2", "C1" };
+    static const char letters[] = "FCc";
+    char ev[2048], pat[64];
+    const char *at[3];
+    run_out o;
+    snprintf(ev, sizeof ev, "%s%s", x0, rest);
+    run_with(cfg, ev, legacy, &o);
+    for (int i = 0; i < 3; i++) {
+        snprintf(pat, sizeof pat, "\"lead\":\"%s\",\"action\":\"claimed\"", ids[i]);
+        at[i] = strstr(o.json.data, pat);
+    }
+    for (int k = 0; k < 3; k++) {           /* the k-th claimed */
+        int best = -1;
+        for (int i = 0; i < 3; i++) {
+            if (!at[i]) continue;
+            if (best < 0 || at[i] < at[best]) best = i;
+        }
+        out[k] = best < 0 ? '-' : letters[best];
+        if (best >= 0) at[best] = NULL;
+    }
+    out[3] = '\0';
+    run_release(&o);
+}
+
+/* A rep in a FIFO pull pool and a LIFO one: the best lead of each order,
+ * and of those the one that arrived first; the same whichever pool got
+ * its first lead first. Journals from before replay as they were made:
+ * there the pool met last decided (the newer callbacks went first). */
+TEST(next_across_pools_of_different_orders_takes_the_oldest_head) {
+    const char *cfg = "agents: [{id: ben}]\n"
+                      "pools: {inbound: {agents: [ben], order: fifo}, callbacks: {agents: [ben], order: lifo}}\n"
+                      "rules: [{name: inbound, when: 'fields.kind == \"inbound\"', pool: inbound, strategy: queue},"
+                      " {name: callbacks, when: 'fields.kind == \"callback\"', pool: callbacks, strategy: queue}]\n";
+    const char *rest = NEXT("ben", "10:00:30") KIND("F1", "inbound", "10:01:00")
+                       KIND("C1", "callback", "10:02:00") KIND("C2", "callback", "10:03:00")
+                       NEXT("ben", "10:04:00") NEXT("ben", "10:05:00") NEXT("ben", "10:06:00");
+    char order[4];
+    claim_order(cfg, KIND("X0", "inbound", "10:00:00"), rest, 0, order);
+    CHECK_EQ_STR(order, "FCc");
+    claim_order(cfg, KIND("X0", "callback", "10:00:00"), rest, 0, order);
+    CHECK_EQ_STR(order, "FCc");
+    claim_order(cfg, KIND("X0", "inbound", "10:00:00"), rest, LR_LEGACY_PULL_ORDER, order);
+    CHECK_EQ_STR(order, "CcF");
+}
+
+/* max_no_answer counts offers to one agent let expire, in a row: a
+ * decline is an answer and starts the count again, as an accept does;
+ * a broadcast that expires counts against nobody (a shark tank's members
+ * need not claim every lead). Journals from before replay as made: there
+ * a was set away at the second expiry after its decline, and a and b
+ * after two broadcasts that expired. */
+TEST(a_decline_breaks_a_row_of_expiries_and_broadcasts_do_not_count) {
+    const char *cfg = "agents: [{id: a}, {id: b}]\n"
+                      "pools: {p: {agents: [a, b], max_no_answer: 2}, t: {agents: [a, b], max_no_answer: 2}}\n"
+                      "rules: [{name: tank, when: 'score >= 90', pool: t, strategy: broadcast, offer: {timeout: 1m},"
+                      " fallback: hold},"
+                      " {name: r, pool: p, strategy: top_down, offer: {timeout: 1m, attempts: 1}, fallback: hold}]\n";
+    const char *ev = LEAD("L1", "10:00:00") T("10:01:00")
+                     LEAD("L2", "10:02:00") EV("decline", "L2", "a", "10:02:30")
+                     LEAD("L3", "10:03:00") T("10:04:00")
+                     "{\"id\":\"B1\",\"score\":95,\"received_at\":\"2026-03-02T10:05:00Z\"}\n" T("10:06:00")
+                     "{\"id\":\"B2\",\"score\":95,\"received_at\":\"2026-03-02T10:07:00Z\"}\n" T("10:08:00")
+                     LEAD("L4", "10:09:00");
+    run_out o;
+    run_with(cfg, ev, 0, &o);
+    CHECK_EQ_STR(o.trace.data, "offered:a expired:a held offered:a held offered:a expired:a held "
+                               "offered:a,b expired:a,b held offered:a,b expired:a,b held offered:a");
+    run_release(&o);
+    run_with(cfg, ev, LR_LEGACY_NO_ANSWER, &o);
+    CHECK_EQ_STR(o.trace.data, "offered:a expired:a held offered:a held offered:a expired:a agent_away:a held "
+                               "offered:b expired:b held offered:b expired:b agent_away:b held held");
+    run_release(&o);
+}
+
+/* A broadcast that expires names its agents as a list, even when one is
+ * left (the others declined), as its offer did. */
+TEST(an_expired_broadcast_names_its_agents_as_a_list) {
+    const char *cfg = "agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
+                      "rules: [{name: r, pool: p, strategy: broadcast, offer: {timeout: 5m}, fallback: hold}]\n";
+    run_out o;
+    run_with(cfg, LEAD("L1", "10:00:00") DECLINE("a", "10:01:00") T("10:05:00"), 0, &o);
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"L1\",\"action\":\"expired\",\"agents\":[\"b\"]");
+    run_release(&o);
+}
+
+/* A claim of a lead that is already the agent's changes nothing and says
+ * nothing (a claim sent again after its answer was lost), as an accept;
+ * another agent's claim is refused. */
+TEST(a_claim_of_ones_own_lead_is_a_no_op) {
+    const char *cfg = "agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
+                      "rules: [{name: r, pool: p, strategy: open_pool}]\n";
+    const char *ev = LEAD("L1", "10:00:00") EV("claim", "L1", "a", "10:01:00")
+                     EV("claim", "L1", "a", "10:02:00") EV("accept", "L1", "a", "10:03:00")
+                     EV("claim", "L1", "b", "10:04:00");
+    run_out o;
+    run_with(cfg, ev, 0, &o);
+    CHECK_EQ_STR(o.trace.data, "queued claimed:a claim_refused:b");
+    run_release(&o);
+}
+
 TEST(sla_escalate_moves_the_lead_to_the_next_tier) {
     const char *cfg = "agents: [{id: s1}, {id: j1}]\npools: {seniors: [s1], juniors: [j1]}\n"
                       "rules: [{name: r, tiers: [seniors, juniors], strategy: round_robin,"
@@ -345,6 +454,10 @@ int main(void) {
     RUN(tiered_rule_widens_to_the_next_tier_in_time);
     RUN(escalation_counts_from_the_leads_entry_into_its_tier);
     RUN(a_broadcast_declined_by_all_stays_in_its_tier);
+    RUN(next_across_pools_of_different_orders_takes_the_oldest_head);
+    RUN(a_decline_breaks_a_row_of_expiries_and_broadcasts_do_not_count);
+    RUN(an_expired_broadcast_names_its_agents_as_a_list);
+    RUN(a_claim_of_ones_own_lead_is_a_no_op);
     RUN(a_recycled_lead_escalates_from_its_recycling);
     RUN(sla_escalate_moves_the_lead_to_the_next_tier);
     RUN(agent_back_from_absence_is_not_flooded_to_catch_up);

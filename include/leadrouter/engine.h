@@ -152,6 +152,17 @@ int lr_engine_reconfigure(lr_engine *eng, const lr_config *cfg, unsigned flags, 
  *  "window":{"hour":N,...}}. Returns LR_ENOENT for an unknown agent. */
 int lr_engine_agent_json(const lr_engine *eng, const char *agent, lr_buf *out);
 
+/* The leads agent AGENT may claim by id or accept now, oldest first: those
+ * waiting in its open_pool pools (that it did not decline or release
+ * before) and those offered to it (a broadcast, or an offer to it alone).
+ * Whether the agent may take a lead now (status, capacity, caps) is not
+ * asked. Calls CB with the first LIMIT ids (a non-zero return stops and is
+ * returned) and sets *TOTAL to how many there are. Returns LR_OK,
+ * LR_ENOENT for an unknown agent, or LR_ENOMEM. */
+typedef int (*lr_lead_id_cb)(const char *lead, void *ud);
+int lr_engine_claimable(const lr_engine *eng, const char *agent, size_t limit, lr_lead_id_cb cb,
+                        void *ud, size_t *total);
+
 /* The leads waiting now (queued, held, offered, unrouted) per pool:
  * appends {"POOL":{"waiting":N,"oldest_ms":N|null},...} to OUT. */
 int lr_engine_queues_json(const lr_engine *eng, lr_buf *out);

@@ -93,6 +93,55 @@ int lr_engine_agent_json(const lr_engine *e, const char *id, lr_buf *out) {
     return rc;
 }
 
+static int by_seq(const void *x, const void *y) {
+    const lr_lead_rt *a = *(const lr_lead_rt *const *)x, *b = *(const lr_lead_rt *const *)y;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* See engine.h. The open pools' leads come from the agent's segments; the
+ * offers from the newest leads back, until every offered lead was seen
+ * (offers are recent: the walk is short). */
+int lr_engine_claimable(const lr_engine *e, const char *agent, size_t limit, lr_lead_id_cb cb,
+                        void *ud, size_t *total) {
+    const lr_agent_rt *a = lr_map_get(&e->agent_ids, agent, strlen(agent));
+    if (!a) return LR_ENOENT;
+    const lr_lead_rt **v = NULL;
+    size_t n = 0, cap = 0;
+    int rc = LR_OK;
+#define PUSH(x)                                                                  \
+    do {                                                                         \
+        if (n == cap) {                                                          \
+            size_t nc = cap ? 2 * cap : 64;                                      \
+            const lr_lead_rt **nv = realloc(v, nc * sizeof *nv);                 \
+            if (!nv) { rc = LR_ENOMEM; goto done; }                              \
+            v = nv;                                                              \
+            cap = nc;                                                            \
+        }                                                                        \
+        v[n++] = (x);                                                            \
+    } while (0)
+    for (uint32_t i = 0; i < a->nmem; i++) {
+        const lr_segment *s = a->mem[i].seg;
+        if (s->strat->mode != LR_MODE_OPEN_POOL) continue;
+        for (uint32_t k = 0; k < s->qn; k++)
+            if (!lr_lead_excludes(s->q[k], a->idx)) PUSH(s->q[k]);
+    }
+    uint64_t offered = e->nstate[LR_LEAD_OFFERED];
+    for (size_t i = e->nall; offered > 0 && i-- > 0;) {
+        const lr_lead_rt *l = e->all[i];
+        if (l->state != LR_LEAD_OFFERED) continue;
+        offered--;
+        for (uint32_t k = 0; k < l->noffer; k++)
+            if (l->offer[k] == a->idx) { PUSH(l); break; }
+    }
+#undef PUSH
+    if (n > 1) qsort(v, n, sizeof *v, by_seq);
+    *total = n;
+    for (size_t i = 0; rc == LR_OK && i < n && i < limit; i++) rc = cb(lr_lead_id(v[i]->lead), ud);
+done:
+    free(v);
+    return rc;
+}
+
 int lr_engine_queues_json(const lr_engine *e, lr_buf *out) {
     const lr_config *cfg = e->cfg;
     uint64_t *waiting = calloc(cfg->npools ? cfg->npools : 1, sizeof *waiting);

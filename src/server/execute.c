@@ -383,6 +383,34 @@ static void exec_agents(lr_service *svc, lr_cmd *cmd) {
     cmd->status = 200;
 }
 
+#define CLAIMABLE_LIMIT 100
+
+typedef struct claimable_ctx { lr_service *svc; lr_buf *out; size_t n; } claimable_ctx;
+
+/* One lead of GET /v1/agents/{id}/claimable: as GET /v1/leads/{id} shows it. */
+static int claimable_one(const char *lead, void *ud) {
+    claimable_ctx *c = ud;
+    if (c->n++ && lr_buf_putc(c->out, ',') != LR_OK) return LR_ENOMEM;
+    int rc = lr_store_lead_json(c->svc->store, lead, NULL, c->out);
+    if (rc == LR_EDAMAGED || rc == LR_ENOENT)   /* that one only: damaged, or not stored */
+        rc = lr_buf_puts(c->out, "null");
+    return rc;
+}
+
+/* {"leads":[<lead>...],"total":N}: the first CLAIMABLE_LIMIT leads the
+ * agent may claim or accept now, oldest first (lr_engine_claimable). */
+static void exec_claimable(lr_service *svc, lr_cmd *cmd) {
+    lr_buf *out = &cmd->body;
+    claimable_ctx c = { svc, out, 0 };
+    size_t total = 0;
+    must(svc, lr_buf_puts(out, "{\"leads\":["));
+    int rc = lr_engine_claimable(svc->eng, cmd->id, CLAIMABLE_LIMIT, claimable_one, &c, &total);
+    if (rc == LR_ENOENT) { lr_service_reply_error(svc, cmd, 404, "not_found", "no such agent"); return; }
+    must(svc, rc);
+    must(svc, lr_buf_printf(out, "],\"total\":%zu}", total));
+    cmd->status = 200;
+}
+
 static void exec_put_config(lr_service *svc, lr_cmd *cmd, lr_time now) {
     int64_t seq = ++svc->seq;
     STORE(svc, "journaling a config",
@@ -563,6 +591,7 @@ static void execute_cmd(lr_service *svc, lr_cmd *cmd, lr_time now) {
         advance_clock(svc, now);
         exec_agents(svc, cmd);
         break;
+    case LR_CMD_CLAIMABLE: exec_claimable(svc, cmd); break;
     case LR_CMD_GET_CONFIG:
         must(svc, lr_buf_printf(&cmd->body, "{\"version\":%lld,\"config\":", (long long)svc->cfg_seq));
         must(svc, lr_json_put_string(&cmd->body, svc->cfg_text));

@@ -117,6 +117,7 @@ static const route routes[] = {
     { LR_POST, "/v1/events",             ADMIN | AGENT,  false, BODY_JSON,     lr_route_events_post },
     { LR_GET,  "/v1/agents",             ADMIN,          false, BODY_NONE,     lr_route_agents_list },
     { LR_GET,  "/v1/agents/*",           ADMIN | AGENT,  true,  BODY_NONE,     lr_route_agent_get },
+    { LR_GET,  "/v1/agents/*/claimable", ADMIN | AGENT,  true,  BODY_NONE,     lr_route_agent_claimable },
     { LR_POST, "/v1/agents/*/next",      ADMIN | AGENT,  true,  BODY_JSON_OPT, lr_route_agent_next },
     { LR_POST, "/v1/agents/*/status",    ADMIN | AGENT,  true,  BODY_JSON,     lr_route_agent_status },
     { LR_GET,  "/v1/config",             ADMIN,          false, BODY_NONE,     lr_route_config_get },

@@ -131,6 +131,7 @@ void lr_route_form_post(const lr_req *req, lr_reply *rep);
 void lr_route_events_post(const lr_req *req, lr_reply *rep);
 void lr_route_agents_list(const lr_req *req, lr_reply *rep);
 void lr_route_agent_get(const lr_req *req, lr_reply *rep);
+void lr_route_agent_claimable(const lr_req *req, lr_reply *rep);
 void lr_route_agent_next(const lr_req *req, lr_reply *rep);
 void lr_route_agent_status(const lr_req *req, lr_reply *rep);
 void lr_route_config_get(const lr_req *req, lr_reply *rep);

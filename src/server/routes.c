@@ -452,6 +452,7 @@ void lr_route_events_post(const lr_req *req, lr_reply *rep) { batch(req, rep, LR
 void lr_route_lead_get(const lr_req *req, lr_reply *rep) { simple(req, rep, LR_CMD_GET_LEAD); }
 void lr_route_agents_list(const lr_req *req, lr_reply *rep) { simple(req, rep, LR_CMD_GET_AGENTS); }
 void lr_route_agent_get(const lr_req *req, lr_reply *rep) { simple(req, rep, LR_CMD_GET_AGENT); }
+void lr_route_agent_claimable(const lr_req *req, lr_reply *rep) { simple(req, rep, LR_CMD_CLAIMABLE); }
 void lr_route_config_get(const lr_req *req, lr_reply *rep) { simple(req, rep, LR_CMD_GET_CONFIG); }
 void lr_route_stats(const lr_req *req, lr_reply *rep) { simple(req, rep, LR_CMD_STATS); }
 void lr_route_metrics(const lr_req *req, lr_reply *rep) { simple(req, rep, LR_CMD_METRICS); }

@@ -35,6 +35,7 @@ typedef enum lr_cmd_type {
     LR_CMD_LIST_LEADS,      /* GET /v1/leads?...: query */
     LR_CMD_GET_AGENTS,      /* GET /v1/agents */
     LR_CMD_GET_AGENT,       /* GET /v1/agents/{id}: id */
+    LR_CMD_CLAIMABLE,       /* GET /v1/agents/{id}/claimable: id */
     LR_CMD_GET_CONFIG,      /* GET /v1/config */
     LR_CMD_PUT_CONFIG,      /* PUT /v1/config: config + config_text */
     LR_CMD_PREVIEW,         /* POST /v1/route/preview: events[0] is a lead */

@@ -374,6 +374,56 @@ rate_limit_answers_429_with_retry_after() {
     [ "$srv_rc" -eq 0 ] || { fail "exit status $srv_rc after SIGTERM"; show stderr "$SRV/R.err"; }
 }
 
+# ---- what a rep may claim: open pool and shark tank, a server of its own ----
+
+an_agent_lists_the_leads_it_may_claim() {
+    _db="$SRV/claim.db"
+    cat >"$SRV/claim.yaml" <<'EOF'
+agents: [{id: ann}, {id: ben}, {id: cat}]
+pools:
+  floor: [ann, ben]
+  tank: [ann, cat]
+rules:
+  - {name: hot, when: 'score >= 90', pool: tank, strategy: broadcast}
+  - {name: pick, pool: floor, strategy: open_pool}
+EOF
+    KEY=$(mkkey "$_db" admin)
+    _ann=$(mkkey "$_db" agent ann)
+    _cat=$(mkkey "$_db" agent cat)
+    srv_start O "$_db" "$SRV/claim.yaml" || { fail "$srv_error"; show stderr "$SRV/O.err"; return; }
+    api POST /v1/leads '[{"id":"P1","state":"CA"},{"id":"H1","score":95},{"id":"P2","product":"refi"}]'
+    expect_jq '[.results[].decisions[0].action]' '["queued","offered","queued"]'
+    as "$_ann" GET /v1/agents/ann/claimable
+    expect_code 200
+    expect_jq '{total, ids: [.leads[].id], states: [.leads[].state]}' \
+        '{"total":3,"ids":["P1","H1","P2"],"states":["waiting","offered","waiting"]}'
+    expect_jq '.leads[2].lead' '{"id":"P2","product":"refi"}'
+    as "$_cat" GET /v1/agents/cat/claimable
+    expect_jq '{total, ids: [.leads[].id]}' '{"total":1,"ids":["H1"]}'
+    as "$_cat" GET /v1/agents/ann/claimable
+    expect_error 403 forbidden
+    # ann takes P2 and cat H1: they leave the lists
+    as "$_ann" POST /v1/leads/P2/claim '{}'
+    expect_jq '.decisions[0].action' '"claimed"'
+    as "$_cat" POST /v1/leads/H1/claim '{}'
+    expect_jq '.decisions[0].action' '"claimed"'
+    as "$_ann" GET /v1/agents/ann/claimable
+    expect_jq '{total, ids: [.leads[].id]}' '{"total":1,"ids":["P1"]}'
+    api GET /v1/agents/ben/claimable
+    expect_jq '{total, ids: [.leads[].id]}' '{"total":1,"ids":["P1"]}'
+    # ann hands P2 back: it waits again, for ben and not for her
+    as "$_ann" POST /v1/events '{"type":"release","lead":"P2","agent":"ann"}'
+    expect_code 200
+    as "$_ann" GET /v1/agents/ann/claimable
+    expect_jq '{total, ids: [.leads[].id]}' '{"total":1,"ids":["P1"]}'
+    api GET /v1/agents/ben/claimable
+    expect_jq '{total, ids: [.leads[].id]}' '{"total":2,"ids":["P1","P2"]}'
+    api GET /v1/agents/zed/claimable
+    expect_error 404 not_found
+    srv_term O
+    [ "$srv_rc" -eq 0 ] || { fail "exit status $srv_rc after SIGTERM"; show stderr "$SRV/O.err"; }
+}
+
 # ---- unknown keys per address: a third server, 0.1 a second, bursts of 1 ----
 
 an_address_that_tries_unknown_keys_gets_429() {
@@ -429,4 +479,5 @@ if [ -n "$URL" ]; then
 fi
 tcase rate_limit_answers_429_with_retry_after
 tcase an_address_that_tries_unknown_keys_gets_429
+tcase an_agent_lists_the_leads_it_may_claim
 finish

@@ -209,4 +209,9 @@ int lr_explain(lr_engine *e, lr_decision *d, const lr_lead_rt *l, const lr_rule_
 /* The member index of agent A in S, or LR_SEG_NONE. */
 uint32_t lr_member_of(const lr_engine *e, const lr_segment *s, uint32_t a);
 
+/* Why agent A cannot take any lead now, whatever the lead (its status,
+ * schedule, capacity unless IGNORE_CAPACITY, caps, in that order), or
+ * LR_SKIP_NONE. */
+lr_skip lr_agent_unready(const lr_engine *e, uint32_t a, bool ignore_capacity);
+
 #endif

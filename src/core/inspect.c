@@ -72,9 +72,11 @@ int lr_engine_agent_json(const lr_engine *e, const char *id, lr_buf *out) {
     if (rc == LR_OK) rc = lr_json_put_string(out, c->id);
     if (rc == LR_OK) rc = lr_buf_puts(out, ",\"name\":");
     if (rc == LR_OK) rc = lr_json_put_string(out, c->name);
+    lr_skip why = lr_agent_unready(e, a->idx, false);
     if (rc == LR_OK)
-        rc = lr_buf_printf(out, ",\"status\":\"%s\",\"open\":%u,\"capacity\":", 
-                           lr_agent_status_names[a->status], a->open);
+        rc = lr_buf_printf(out, ",\"status\":\"%s\",\"availability\":\"%s\",\"open\":%u,"
+                           "\"capacity\":", lr_agent_status_names[a->status],
+                           why == LR_SKIP_NONE ? "ready" : lr_skip_names[why], a->open);
     if (rc == LR_OK)
         rc = c->capacity < 0 ? lr_buf_puts(out, "null")
                              : lr_buf_printf(out, "%lld", (long long)c->capacity);

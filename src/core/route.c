@@ -201,12 +201,9 @@ uint32_t lr_member_of(const lr_engine *e, const lr_segment *s, uint32_t a) {
 
 /* ---- explanations -------------------------------------------------------- */
 
-/* Why agent A, whose attributes satisfy R's match, cannot take L now:
- * LR_SKIP_NONE when it can. */
-static lr_skip skip_reason_matched(const lr_engine *e, const lr_lead_rt *l,
-                                   const lr_rule_conf *r, uint32_t a) {
+/* See engine_impl.h. */
+lr_skip lr_agent_unready(const lr_engine *e, uint32_t a, bool ignore_capacity) {
     const lr_agent_rt *rt = &e->agents[a];
-    if (lr_lead_excludes(l, a)) return LR_SKIP_DECLINED;
     if (rt->status == LR_AGENT_AWAY) return LR_SKIP_AWAY;
     if (rt->status == LR_AGENT_OFFLINE) return LR_SKIP_OFFLINE;
     if (rt->conf->schedule) {
@@ -214,11 +211,19 @@ static lr_skip skip_reason_matched(const lr_engine *e, const lr_lead_rt *l,
         if (av == LR_AVAIL_OFF_SHIFT) return LR_SKIP_OFF_SHIFT;
         if (av == LR_AVAIL_OUT_OF_OFFICE) return LR_SKIP_OUT_OF_OFFICE;
     }
-    if (!r->ignore_capacity && rt->conf->capacity >= 0 && rt->open >= rt->conf->capacity)
+    if (!ignore_capacity && rt->conf->capacity >= 0 && rt->open >= rt->conf->capacity)
         return LR_SKIP_AT_CAPACITY;
     int c = lr_agent_capped(rt, e->now);
     if (c >= 0) return (lr_skip)(LR_SKIP_CAP_HOUR + c);
     return LR_SKIP_NONE;
+}
+
+/* Why agent A, whose attributes satisfy R's match, cannot take L now:
+ * LR_SKIP_NONE when it can. */
+static lr_skip skip_reason_matched(const lr_engine *e, const lr_lead_rt *l,
+                                   const lr_rule_conf *r, uint32_t a) {
+    if (lr_lead_excludes(l, a)) return LR_SKIP_DECLINED;
+    return lr_agent_unready(e, a, r->ignore_capacity);
 }
 
 static lr_skip skip_reason(const lr_engine *e, const lr_lead_rt *l, const lr_rule_conf *r,

@@ -975,7 +975,50 @@ TEST(max_no_answer_counts_its_own_pools_offers) {
     run_release(&o);
 }
 
+/* GET /v1/agents/{id}'s "availability": whether the agent can take a lead
+ * now, or the first reason it cannot, as the explanations name it. */
+TEST(an_agents_availability_says_why_it_gets_no_lead) {
+    const char *yaml =
+        "agents:\n"
+        "  - {id: a}\n"
+        "  - {id: b, status: away}\n"
+        "  - {id: c, schedule: {timezone: UTC, hours: {daily: '09:00-17:00'}}}\n"
+        "  - {id: d, out_of_office: [{from: '1970-01-01T00:00:00Z', to: '1970-01-02T00:00:00Z'}]}\n"
+        "  - {id: e, capacity: 1}\n"
+        "  - {id: f, caps: {day: 1}}\n"
+        "pools: {p: [e, f]}\n"
+        "rules: [{name: r, pool: p, strategy: round_robin}]\n";
+    lr_config *cfg = NULL;
+    lr_engine *eng = engine_on(yaml, &cfg);
+    CHECK(eng != NULL);
+    if (!eng) return;
+    const char *lines[] = { "{\"id\":\"L1\",\"received_at\":\"1970-01-01T08:00:00Z\"}",
+                            "{\"id\":\"L2\",\"received_at\":\"1970-01-01T08:00:00Z\"}" };
+    for (int i = 0; i < 2; i++) {
+        lr_event ev;
+        char msg[256];
+        CHECK_EQ_INT(lr_event_parse(lines[i], strlen(lines[i]), &ev, msg, sizeof msg), LR_OK);
+        ev.at = 8 * 3600000;
+        CHECK_EQ_INT(lr_engine_apply(eng, &ev, NULL, NULL), LR_OK);
+        lr_event_release(&ev);
+    }
+    static const char *const want[][2] = { { "a", "ready" }, { "b", "away" }, { "c", "off_shift" },
+                                           { "d", "out_of_office" }, { "e", "at_capacity" },
+                                           { "f", "cap_day" } };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        lr_buf b = { 0 };
+        char frag[64];
+        CHECK_EQ_INT(lr_engine_agent_json(eng, want[i][0], &b), LR_OK);
+        snprintf(frag, sizeof frag, "\"availability\":\"%s\"", want[i][1]);
+        CHECK_CONTAINS(b.data, frag);
+        lr_buf_release(&b);
+    }
+    lr_engine_destroy(eng);
+    lr_config_free(cfg);
+}
+
 int main(void) {
+    RUN(an_agents_availability_says_why_it_gets_no_lead);
     RUN(match_explains_every_candidate_in_pool_order);
     RUN(match_with_no_value_matches_nobody_and_falls_through);
     RUN(eligible_but_not_chosen_is_marked_eligible);

@@ -572,7 +572,8 @@ static void execute_cmd(lr_service *svc, lr_cmd *cmd, lr_time now) {
         int rc = lr_store_idem_get(svc->store, idem_stored_key(cmd, ik, sizeof ik), h, &st,
                                    &cmd->body);
         if (rc == LR_OK) {
-            if (memcmp(h, cmd->idem_hash, 32) == 0) {
+            if (memcmp(h, cmd->idem_hash, 32) == 0 ||
+                (cmd->idem_alt && memcmp(h, cmd->idem_hash_alt, 32) == 0)) {
                 cmd->status = st == 201 ? 200 : st;
             } else {
                 lr_service_reply_error(svc, cmd, 409, "idempotency_key_reused",

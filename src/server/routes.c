@@ -240,6 +240,18 @@ oom:
 
 /* ---- handing over to the writer ---------------------------------------------------- */
 
+/* The request hash of an Idempotency-Key: REQ's method and path, and BODY. */
+static void idem_hash(const lr_req *req, const char *body, size_t len, unsigned char out[32]) {
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, 32);
+    const char *m = req->method == LR_PUT ? "PUT " : req->method == LR_GET ? "GET " : "POST ";
+    crypto_generichash_update(&st, (const unsigned char *)m, strlen(m));
+    crypto_generichash_update(&st, (const unsigned char *)req->path, strlen(req->path));
+    crypto_generichash_update(&st, (const unsigned char *)"\n", 1);
+    crypto_generichash_update(&st, (const unsigned char *)body, len);
+    crypto_generichash_final(&st, out, 32);
+}
+
 /* Sets the Idempotency-Key of CMD from REQ. Returns false with REP set when
  * the key is malformed. */
 static bool set_idem(const lr_req *req, lr_cmd *cmd, lr_reply *rep) {
@@ -253,14 +265,7 @@ static bool set_idem(const lr_req *req, lr_cmd *cmd, lr_reply *rep) {
                        "Idempotency-Key must be 1 to %d visible ASCII characters", IDEM_KEY_MAX);
         return false;
     }
-    crypto_generichash_state st;
-    crypto_generichash_init(&st, NULL, 0, 32);
-    const char *m = req->method == LR_PUT ? "PUT " : req->method == LR_GET ? "GET " : "POST ";
-    crypto_generichash_update(&st, (const unsigned char *)m, strlen(m));
-    crypto_generichash_update(&st, (const unsigned char *)req->path, strlen(req->path));
-    crypto_generichash_update(&st, (const unsigned char *)"\n", 1);
-    crypto_generichash_update(&st, (const unsigned char *)req->body, req->len);
-    crypto_generichash_final(&st, cmd->idem_hash, 32);
+    idem_hash(req, req->body, req->len, cmd->idem_hash);
     cmd->idem_key = k;
     cmd->idem_scope = req->who ? req->who->key_id : "";
     return true;
@@ -405,7 +410,14 @@ static void convenience(const lr_req *req, lr_reply *rep, const char *type, cons
         lr_reply_error(rep, 400, "invalid_event", "%s", cmd.items[0].err_msg);
         goto out;
     }
-    if (set_idem(req, &cmd, rep)) call(req, &cmd, rep, &text);
+    if (set_idem(req, &cmd, rep)) {
+        if (optional && req->len == 0 && cmd.idem_key) {   /* no body is "{}" */
+            memcpy(cmd.idem_hash_alt, cmd.idem_hash, 32);
+            cmd.idem_alt = true;
+            idem_hash(req, "{}", 2, cmd.idem_hash);
+        }
+        call(req, &cmd, rep, &text);
+    }
     goto out;
 oom:
     lr_reply_error(rep, 500, "internal", "out of memory");

@@ -69,6 +69,9 @@ typedef struct lr_cmd {
     const char *idem_scope;         /* with it: the API key's id (a key is remembered
                                        per API key) */
     unsigned char idem_hash[32];    /* hash of the whole body, with idem_key */
+    bool idem_alt;                  /* idem_hash_alt matches too: */
+    unsigned char idem_hash_alt[32]; /* an empty optional body is "{}" in idem_hash, and
+                                       was itself before (keys stored then) */
     const char *id;                 /* GET_LEAD, GET_AGENT */
     const char *scope_agent;        /* agent keys: the agent they are bound to, else NULL */
     lr_lead_query query;            /* LIST_LEADS */

@@ -420,6 +420,18 @@ EOF
     expect_jq '{total, ids: [.leads[].id]}' '{"total":2,"ids":["P1","P2"]}'
     api GET /v1/agents/zed/claimable
     expect_error 404 not_found
+    # next takes open pool leads too; sent again with its Idempotency-Key,
+    # no body and "{}" are the same request
+    req POST /v1/agents/ann/next -H "Authorization: Bearer $_ann" -H 'Idempotency-Key: n-1'
+    expect_code 200
+    expect_jq '.decisions[0] | {lead, action, agent}' '{"lead":"P1","action":"claimed","agent":"ann"}'
+    as "$_ann" POST /v1/agents/ann/next '{}' -H 'Idempotency-Key: n-1'
+    expect_code 200
+    expect_jq '.decisions[0] | {lead, action, agent}' '{"lead":"P1","action":"claimed","agent":"ann"}'
+    req POST /v1/agents/ann/next -H "Authorization: Bearer $_ann" -H 'Idempotency-Key: n-1'
+    expect_code 200
+    as "$_ann" POST /v1/agents/ann/status '{"status":"away"}' -H 'Idempotency-Key: n-1'
+    expect_error 409 idempotency_key_reused
     srv_term O
     [ "$srv_rc" -eq 0 ] || { fail "exit status $srv_rc after SIGTERM"; show stderr "$SRV/O.err"; }
 }

@@ -107,7 +107,14 @@ enum {
      * (lr_agent_rezone). Without it the old window's start was read in the
      * new zone, which could end it at once and forget the leads, as
      * config changes journaled before it existed did. */
-    LR_RECONF_ZONE_WINDOWS = 1u << 1
+    LR_RECONF_ZONE_WINDOWS = 1u << 1,
+    /* A config that brings in the owner strategy (none had it before)
+     * indexes the open leads by email and phone for it; without it the
+     * index was empty or stale (kept only while an owner rule existed), as
+     * config changes journaled before it existed left it. */
+    LR_RECONF_OWNER_INDEX = 1u << 2,
+    /* what a config change does now */
+    LR_RECONF_NOW = LR_RECONF_CARRY | LR_RECONF_ZONE_WINDOWS | LR_RECONF_OWNER_INDEX
 };
 
 /* Behaviours of earlier versions, kept to replay journals written by them

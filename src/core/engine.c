@@ -192,6 +192,30 @@ static void unindex_open(lr_engine *e, lr_lead_rt *l) {
     }
 }
 
+/* See engine_impl.h. */
+void lr_engine_unindex(lr_engine *e, lr_lead_rt *l) {
+    unindex_open(e, l);
+}
+
+/* See engine_impl.h. */
+void lr_engine_reindex(lr_engine *e) {
+    for (int k = 0; k < 2; k++) {
+        lr_map_release(contact_map(e, k));
+        lr_map_init(contact_map(e, k), 64);     /* a failure: it grows later */
+    }
+    for (size_t i = 0; i < e->nall; i++) {
+        lr_lead_rt *l = e->all[i];
+        for (int k = 0; k < 2; k++) l->older[k] = l->newer[k] = NULL;
+    }
+    for (size_t i = 0; i < e->nall; i++) {
+        lr_lead_rt *l = e->all[i];
+        if (l->state != LR_LEAD_CLOSED && l->agent != LR_NO_AGENT && index_open(e, l) != LR_OK) {
+            e->cb_rc = LR_ENOMEM;
+            return;
+        }
+    }
+}
+
 int lr_engine_assign(lr_engine *e, lr_lead_rt *l, uint32_t agent) {
     lr_agent_rt *a = &e->agents[agent];
     if (e->received_window) {

@@ -209,6 +209,13 @@ int lr_explain(lr_engine *e, lr_decision *d, const lr_lead_rt *l, const lr_rule_
 /* The member index of agent A in S, or LR_SEG_NONE. */
 uint32_t lr_member_of(const lr_engine *e, const lr_segment *s, uint32_t a);
 
+/* The returning-lead index (by email and phone, for the owner strategy):
+ * takes L out of it (while its links are valid); or builds it afresh from
+ * the leads that hold an agent, in arrival order (cb_rc LR_ENOMEM when
+ * memory ran out). Both do nothing unless an owner rule exists. */
+void lr_engine_unindex(lr_engine *e, lr_lead_rt *l);
+void lr_engine_reindex(lr_engine *e);
+
 /* Why agent A cannot take any lead now, whatever the lead (its status,
  * schedule, capacity unless IGNORE_CAPACITY, caps, in that order), or
  * LR_SKIP_NONE. */

@@ -5,9 +5,11 @@
  * keeping their live state; leads keep their state with their rule found
  * by name; segments (built from the old pools) are dropped and rebuilt on
  * demand. Only when every allocation has succeeded does the engine switch,
- * so a failure leaves it on the old config. Then the leads that lost their
- * agent or their rule are routed again, and waiting leads re-enter the
- * queues of the new segments in their old order.
+ * so a failure leaves it on the old config. Then every lead's agent and
+ * rule are renumbered for the new config, waiting leads re-enter the
+ * queues of the new segments in their old order, and only then are the
+ * leads that lost their agent or their rule routed again (routing one
+ * reads others: the owner strategy their agents).
  */
 #include "core/engine_impl.h"
 #include "core/schedule.h"
@@ -35,6 +37,48 @@ static void remap_list(const uint32_t *map, uint32_t *list, uint32_t *n) {
 static bool same_zone(const lr_zone *x, const lr_zone *y) {
     if (!x || !y) return x == y;
     return strcmp(lr_zone_canonical(x), lr_zone_canonical(y)) == 0;
+}
+
+/* L (not closed) in the new config (the engine's now): its agents and
+ * rule renumbered by MAP and RULE_MAP; waiting, back in its queue. */
+static int renumber(lr_engine *e, const uint32_t *map, const uint32_t *rule_map, lr_lead_rt *l) {
+    remap_list(map, l->excl, &l->nexcl);
+    remap_list(map, l->offer, &l->noffer);
+    l->agent = remap(map, l->agent);
+    l->rule = l->rule == LR_NO_RULE ? LR_NO_RULE : rule_map[l->rule];
+    l->seg = NULL;
+    l->qpos = 0;
+    if (l->state != LR_LEAD_WAITING || l->rule == LR_NO_RULE) return LR_OK;
+    lr_segment *s;
+    int rc = lr_segment_for(e, &e->cfg->rules[l->rule], lr_rule_pool(e, l->rule, l->tier), l->lead, &s);
+    if (rc == LR_OK) rc = lr_segment_enqueue(s, l);
+    if (rc == LR_OK && l->auto_dispatch && s->ready.count) lr_engine_want_dispatch(e, s);
+    return rc;
+}
+
+/* Routes L again if it lost its agent or its rule (renumbered before). */
+static int reroute(lr_engine *e, lr_lead_rt *l) {
+    switch (l->state) {
+    case LR_LEAD_ASSIGNED:
+        if (l->agent != LR_NO_AGENT) return LR_OK;
+        lr_engine_set_state(e, l, LR_LEAD_NEW);
+        return lr_route(e, l, "agent_removed");
+    case LR_LEAD_WAITING:
+        if (l->rule != LR_NO_RULE) return LR_OK;
+        lr_engine_set_state(e, l, LR_LEAD_NEW);
+        return lr_route(e, l, "rule_removed");
+    case LR_LEAD_OFFERED:
+        if (l->noffer > 0 && l->rule != LR_NO_RULE) return LR_OK;
+        /* an offer to one agent still here gives its slot back */
+        lr_engine_unassign(e, l);
+        free(l->offer);
+        l->offer = NULL;
+        l->noffer = 0;
+        lr_engine_set_state(e, l, LR_LEAD_NEW);
+        return lr_route(e, l, l->rule == LR_NO_RULE ? "rule_removed" : "agent_removed");
+    default:
+        return LR_OK;
+    }
 }
 
 int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, unsigned flags, lr_decision_cb cb,
@@ -97,6 +141,15 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, unsigned flags, lr
     if ((flags & LR_RECONF_CARRY) && (rc = lr_carry_collect(e, map, &carried)) != LR_OK) goto fail;
 
     /* ---- no failure past this point: switch ---- */
+    /* Leads whose agent goes leave the returning-lead index while its links
+     * are still the old config's (lr_engine_unindex: only with an owner
+     * rule, the old config's) */
+    bool had_owner = e->use_owner;
+    for (size_t i = 0; i < e->nall; i++) {
+        lr_lead_rt *l = e->all[i];
+        if (l->state != LR_LEAD_CLOSED && l->agent != LR_NO_AGENT && map[l->agent] == LR_NO_AGENT)
+            lr_engine_unindex(e, l);
+    }
     for (size_t i = 0; i < nold; i++) {
         lr_agent_rt *a = &e->agents[i];
         free(a->mem);
@@ -140,7 +193,15 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, unsigned flags, lr
     lr_timers_drop(&e->timers, LR_TIMER_CAP_RESET, LR_TIMER_SCHEDULE);
     for (uint32_t i = 0; i < cfg->nagents; i++) lr_engine_agent_changed(e, &e->agents[i]);
 
-    /* Leads: remap, then route again those that lost their place. */
+    /* Leads: renumber them all and re-queue the waiting ones, index them
+     * for an owner rule that comes in (the index was not kept without
+     * one), then route again those that lost their place. Config changes
+     * journaled before LR_RECONF_OWNER_INDEX did it all in one pass, each
+     * lead routed before the later ones were renumbered: the same without
+     * an owner rule, the only routing that reads other leads' agents (with
+     * one, it read old agent numbers, out of bounds at times: such a
+     * journal replays in two passes too, so that its store can start). */
+    bool one_pass = !(flags & LR_RECONF_OWNER_INDEX) && !had_owner && !e->use_owner;
     e->cb = cb;
     e->ud = ud;
     e->cb_rc = 0;
@@ -148,47 +209,14 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, unsigned flags, lr
     for (size_t i = 0; i < e->nall && rc == LR_OK; i++) {
         lr_lead_rt *l = e->all[i];
         if (l->state == LR_LEAD_CLOSED) continue;
-        remap_list(map, l->excl, &l->nexcl);
-        remap_list(map, l->offer, &l->noffer);
-        l->agent = remap(map, l->agent);
-        l->rule = l->rule == LR_NO_RULE ? LR_NO_RULE : rule_map[l->rule];
-        l->seg = NULL;
-        l->qpos = 0;
-        switch (l->state) {
-        case LR_LEAD_ASSIGNED:
-            if (l->agent == LR_NO_AGENT) {
-                lr_engine_set_state(e, l, LR_LEAD_NEW);
-                rc = lr_route(e, l, "agent_removed");
-            }
-            break;
-        case LR_LEAD_WAITING:
-            if (l->rule == LR_NO_RULE) {
-                lr_engine_set_state(e, l, LR_LEAD_NEW);
-                rc = lr_route(e, l, "rule_removed");
-            } else {
-                lr_segment *s;
-                rc = lr_segment_for(e, &cfg->rules[l->rule], lr_rule_pool(e, l->rule, l->tier),
-                                    l->lead, &s);
-                if (rc == LR_OK) rc = lr_segment_enqueue(s, l);
-                if (rc == LR_OK && l->auto_dispatch && s->ready.count)
-                    lr_engine_want_dispatch(e, s);
-            }
-            break;
-        case LR_LEAD_OFFERED:
-            if (l->noffer == 0 || l->rule == LR_NO_RULE) {
-                /* an offer to one agent still here gives its slot back */
-                lr_engine_unassign(e, l);
-                free(l->offer);
-                l->offer = NULL;
-                l->noffer = 0;
-                lr_engine_set_state(e, l, LR_LEAD_NEW);
-                rc = lr_route(e, l, l->rule == LR_NO_RULE ? "rule_removed" : "agent_removed");
-            }
-            break;
-        default:
-            break;
-        }
+        rc = renumber(e, map, rule_map, l);
+        if (rc == LR_OK && one_pass) rc = reroute(e, l);
     }
+    if (rc == LR_OK && (flags & LR_RECONF_OWNER_INDEX) && e->use_owner && !had_owner) {
+        lr_engine_reindex(e);
+        rc = e->cb_rc;
+    }
+    for (size_t i = 0; i < e->nall && rc == LR_OK && !one_pass; i++) rc = reroute(e, e->all[i]);
     if (rc == LR_OK) rc = lr_dispatch_dirty(e);
     e->cb = NULL;
     e->ud = NULL;

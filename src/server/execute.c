@@ -426,7 +426,7 @@ static void exec_put_config(lr_service *svc, lr_cmd *cmd, lr_time now) {
     svc->cfg_next = cmd->config;    /* its notify entries apply to the re-routing */
     svc->cfg_gen++;
     if (rc == LR_OK)
-        rc = lr_engine_reconfigure(svc->eng, cmd->config, LR_RECONF_CARRY | LR_RECONF_ZONE_WINDOWS,
+        rc = lr_engine_reconfigure(svc->eng, cmd->config, LR_RECONF_NOW,
                                    on_decision, &x);
     svc->cfg_next = NULL;
     if (rc != LR_OK) lr_service_fatal(svc, "switching config", rc);

@@ -130,6 +130,9 @@
  *       likewise); no_answer_from, the first seq whose expired broadcasts
  *       count for no agent's max_no_answer and whose declines start the
  *       counts again (LR_LEGACY_NO_ANSWER before it; version 15 likewise);
+ *       owner_index_from, the first seq whose config changes index the
+ *       open leads for an owner rule they bring in (engine.h
+ *       LR_RECONF_OWNER_INDEX; version 15 likewise);
  *       seed, the --seed of the store's first start (not a seq: the
  *       random strategies replay with it).
  *   idem(key TEXT PRIMARY KEY, hash, status, body, created)
@@ -298,7 +301,9 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
     "INSERT OR IGNORE INTO engine_marks(name, seq)"
     "  SELECT 'pull_order_from', coalesce(max(seq), 0) + 1 FROM events;"
     "INSERT OR IGNORE INTO engine_marks(name, seq)"
-    "  SELECT 'no_answer_from', coalesce(max(seq), 0) + 1 FROM events;",
+    "  SELECT 'no_answer_from', coalesce(max(seq), 0) + 1 FROM events;"
+    "INSERT OR IGNORE INTO engine_marks(name, seq)"
+    "  SELECT 'owner_index_from', coalesce(max(seq), 0) + 1 FROM events;",
 };
 
 static const char *const STMT_SQL[SQ__COUNT] = {

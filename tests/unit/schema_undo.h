@@ -6,7 +6,7 @@
 
 /* what version 15 added: the marks of two engine behaviours */
 #define UNDO_SCHEMA_15 \
-    "DELETE FROM engine_marks WHERE name IN ('pull_order_from', 'no_answer_from'); "
+    "DELETE FROM engine_marks WHERE name IN ('pull_order_from', 'no_answer_from', 'owner_index_from'); "
 
 /* what version 14 added to the idempotency keys: their time (and what
  * the later versions added) */

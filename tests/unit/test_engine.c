@@ -359,7 +359,7 @@ static int reconfigure_with(lr_engine *eng, lr_config **cfg, const char *yaml, u
 
 /* reconfigure_with() as PUT /v1/config does it. */
 static int reconfigure_to(lr_engine *eng, lr_config **cfg, const char *yaml, lr_buf *out) {
-    return reconfigure_with(eng, cfg, yaml, LR_RECONF_CARRY | LR_RECONF_ZONE_WINDOWS, out);
+    return reconfigure_with(eng, cfg, yaml, LR_RECONF_NOW, out);
 }
 
 static void feed(lr_engine *eng, const char *line, lr_buf *out) {
@@ -371,6 +371,78 @@ static void feed(lr_engine *eng, const char *line, lr_buf *out) {
     }
     lr_engine_apply(eng, &ev, count_cb, out);
     lr_event_release(&ev);
+}
+
+/* An owner rule; ann, who holds one of two open leads with one email, is
+ * removed by a config change: every lead is renumbered before any is
+ * routed again (the owner lookup read cat's lead with cat's old index,
+ * out of bounds of the new agents: a crash on the change and on every
+ * replay of it), and ann's lead goes to the owner of the other, cat. */
+TEST(removing_an_agent_renumbers_every_lead_before_routing_any) {
+    const char *y1 = "agents: [{id: ann}, {id: ben}, {id: cat}]\npools: {team: [ann, ben, cat]}\n"
+                     "rules: [{name: own, pool: team, strategy: owner},"
+                     " {name: rr, pool: team, strategy: round_robin}]\n";
+    const char *y2 = "agents: [{id: ben}, {id: cat}]\npools: {team: [ben, cat]}\n"
+                     "rules: [{name: own, pool: team, strategy: owner},"
+                     " {name: rr, pool: team, strategy: round_robin}]\n";
+    lr_config *cfg = NULL;
+    lr_engine *eng = engine_on(y1, &cfg);
+    CHECK(eng != NULL);
+    if (!eng) return;
+    lr_buf out = LR_BUF_INIT;
+    feed(eng, "{\"id\":\"L0\",\"email\":\"x@example.org\"}", &out);
+    feed(eng, "{\"id\":\"L1\",\"email\":\"x@example.org\"}", &out);
+    feed(eng, "{\"type\":\"assign\",\"lead\":\"L1\",\"agent\":\"cat\"}", &out);
+    CHECK_CONTAINS(out.data, "\"lead\":\"L0\",\"action\":\"assigned\",\"agent\":\"ann\",\"rule\":\"rr\"");
+    CHECK_CONTAINS(out.data, "\"lead\":\"L1\",\"action\":\"assigned\",\"agent\":\"ann\",\"rule\":\"own\"");
+    lr_buf_reset(&out);
+    CHECK_EQ_INT(reconfigure_to(eng, &cfg, y2, &out), LR_OK);
+    CHECK_CONTAINS(out.data, "\"lead\":\"L0\",\"action\":\"assigned\",\"agent\":\"cat\",\"rule\":\"own\"");
+    lr_buf_reset(&out);
+    feed(eng, "{\"id\":\"L2\",\"email\":\"x@example.org\"}", &out);
+    CHECK_CONTAINS(out.data, "\"lead\":\"L2\",\"action\":\"assigned\",\"agent\":\"cat\",\"rule\":\"own\"");
+    lr_buf_release(&out);
+    lr_engine_destroy(eng);
+    lr_config_free(cfg);
+}
+
+/* An owner rule that a config change brings in finds the owners of the
+ * leads already open (the index was kept only while an owner rule
+ * existed); so does one that comes back after it was taken out. Config
+ * changes journaled before replay as made (LR_RECONF_OWNER_INDEX). */
+TEST(an_owner_rule_added_later_finds_the_open_leads) {
+    const char *rr = "agents: [{id: ann}, {id: ben}, {id: cat}]\npools: {team: [ann, ben, cat]}\n"
+                     "rules: [{name: rr, pool: team, strategy: round_robin}]\n";
+    const char *own = "agents: [{id: ann}, {id: ben}, {id: cat}]\npools: {team: [ann, ben, cat]}\n"
+                      "rules: [{name: own, pool: team, strategy: owner},"
+                      " {name: rr, pool: team, strategy: round_robin}]\n";
+    for (int legacy = 0; legacy < 2; legacy++) {
+        lr_config *cfg = NULL;
+        lr_engine *eng = engine_on(rr, &cfg);
+        CHECK(eng != NULL);
+        if (!eng) return;
+        unsigned flags = legacy ? LR_RECONF_CARRY | LR_RECONF_ZONE_WINDOWS : LR_RECONF_NOW;
+        lr_buf out = LR_BUF_INIT;
+        feed(eng, "{\"id\":\"L1\",\"email\":\"x@example.org\"}", &out);     /* ann */
+        CHECK_EQ_INT(reconfigure_with(eng, &cfg, own, flags, &out), LR_OK);
+        lr_buf_reset(&out);
+        feed(eng, "{\"id\":\"L2\",\"email\":\"x@example.org\"}", &out);
+        if (!legacy)
+            CHECK_CONTAINS(out.data, "\"lead\":\"L2\",\"action\":\"assigned\",\"agent\":\"ann\",\"rule\":\"own\"");
+        else
+            CHECK_CONTAINS(out.data, "\"lead\":\"L2\",\"action\":\"assigned\",\"agent\":\"ben\",\"rule\":\"rr\"");
+        /* out and back in: L2 closed meanwhile, L1 still ann's */
+        CHECK_EQ_INT(reconfigure_with(eng, &cfg, rr, flags, &out), LR_OK);
+        feed(eng, "{\"type\":\"progress\",\"lead\":\"L2\",\"status\":\"lost\"}", &out);
+        CHECK_EQ_INT(reconfigure_with(eng, &cfg, own, flags, &out), LR_OK);
+        lr_buf_reset(&out);
+        feed(eng, "{\"id\":\"L3\",\"email\":\"x@example.org\"}", &out);
+        if (!legacy)
+            CHECK_CONTAINS(out.data, "\"lead\":\"L3\",\"action\":\"assigned\",\"agent\":\"ann\",\"rule\":\"own\"");
+        lr_buf_release(&out);
+        lr_engine_destroy(eng);
+        lr_config_free(cfg);
+    }
 }
 
 TEST(preview_says_what_would_happen_and_changes_nothing) {
@@ -1019,6 +1091,8 @@ TEST(an_agents_availability_says_why_it_gets_no_lead) {
 
 int main(void) {
     RUN(an_agents_availability_says_why_it_gets_no_lead);
+    RUN(removing_an_agent_renumbers_every_lead_before_routing_any);
+    RUN(an_owner_rule_added_later_finds_the_open_leads);
     RUN(match_explains_every_candidate_in_pool_order);
     RUN(match_with_no_value_matches_nobody_and_falls_through);
     RUN(eligible_but_not_chosen_is_marked_eligible);

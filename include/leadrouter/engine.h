@@ -141,7 +141,16 @@ enum {
      * it was still offered to, and only an accept started the counts
      * again; now only offers to one agent count, and a decline (of any
      * offer) starts them again as an accept does. */
-    LR_LEGACY_NO_ANSWER = 1u << 3
+    LR_LEGACY_NO_ANSWER = 1u << 3,
+    /* Timers due at one instant fired in the order they were set, and
+     * waiting leads went out after each: a lead's deadline (an offer's
+     * timeout, an SLA, a recycling) could be routed before an agent's
+     * shift end or cap window of the same instant (a lead given to an
+     * agent just off shift), and the leads waiting for several agents
+     * coming back at one instant all went to the first of them. Now the
+     * agents' changes of an instant come first, all of them, then the
+     * waiting leads go out, then the leads' deadlines. */
+    LR_LEGACY_TIMER_ORDER = 1u << 4
 };
 void lr_engine_set_legacy(lr_engine *e, unsigned flags);
 

@@ -141,6 +141,7 @@ void lr_engine_agent_changed(lr_engine *e, lr_agent_rt *a) {
 
 void lr_engine_set_legacy(lr_engine *e, unsigned flags) {
     e->legacy = flags;
+    e->timers.agents_first = !(flags & LR_LEGACY_TIMER_ORDER);
 }
 
 void lr_engine_want_dispatch(lr_engine *e, lr_segment *s) {
@@ -309,6 +310,13 @@ void lr_engine_advance(lr_engine *e, lr_time until) {
         } else {
             lr_fire_lead_timer(e, &t);      /* ENOMEM: that lead stays as it was */
         }
+        /* Agents whose shift, absence or cap window changes at one instant
+         * change together before waiting leads go out: the leads then go
+         * round among all of them, not all to the first one back. */
+        const lr_timer *next = lr_timers_peek(&e->timers);
+        if (!(e->legacy & LR_LEGACY_TIMER_ORDER) && lr_timer_of_agent(&t) && next &&
+            next->at == t.at && lr_timer_of_agent(next))
+            continue;
         lr_dispatch_dirty(e);
     }
     if (until > e->now) e->now = until;

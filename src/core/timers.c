@@ -5,10 +5,21 @@
 #include <stdlib.h>
 
 static bool before(const lr_timer *x, const lr_timer *y) {
-    return x->at < y->at || (x->at == y->at && x->seq < y->seq);
+    if (x->at != y->at) return x->at < y->at;
+    if (x->rank != y->rank) return x->rank < y->rank;
+    return x->seq < y->seq;
 }
 
-void lr_timers_init(lr_timers *t) { t->heap = NULL; t->n = t->cap = 0; t->seq = 0; }
+void lr_timers_init(lr_timers *t) {
+    t->heap = NULL;
+    t->n = t->cap = 0;
+    t->seq = 0;
+    t->agents_first = true;
+}
+
+const lr_timer *lr_timers_peek(const lr_timers *t) {
+    return t->n ? &t->heap[0] : NULL;
+}
 
 void lr_timers_release(lr_timers *t) { free(t->heap); lr_timers_init(t); }
 
@@ -20,7 +31,8 @@ int lr_timers_push(lr_timers *t, lr_time at, uint32_t kind, uint32_t a, uint32_t
         t->heap = h;
         t->cap = cap;
     }
-    lr_timer x = { at, t->seq++, kind, a, b };
+    lr_timer x = { at, t->seq++, kind, a, b, 1 };
+    if (t->agents_first && lr_timer_of_agent(&x)) x.rank = 0;
     size_t i = t->n++;
     while (i > 0) {
         size_t p = (i - 1) / 2;

@@ -27,12 +27,16 @@ typedef struct lr_timer {
     uint64_t seq;
     uint32_t kind;
     uint32_t a, b;
+    uint32_t rank;                  /* at one instant, lower ranks first, then seq */
 } lr_timer;
 
 typedef struct lr_timers {
     lr_timer *heap;                 /* owned */
     size_t n, cap;
     uint64_t seq;
+    bool agents_first;              /* timers pushed while it is set: an agent's
+                                       (CAP_RESET, SCHEDULE) goes before a lead's
+                                       of the same instant; else in push order */
 } lr_timers;
 
 void lr_timers_init(lr_timers *t);
@@ -48,5 +52,14 @@ void lr_timers_drop(lr_timers *t, uint32_t kind_a, uint32_t kind_b);
 /* When the earliest timer is due at or before NOW, removes it into *out
  * and returns true; otherwise returns false. */
 bool lr_timers_pop_due(lr_timers *t, lr_time now, lr_timer *out);
+
+/* The earliest timer, or NULL when there is none (borrowed: valid until
+ * the next change). */
+const lr_timer *lr_timers_peek(const lr_timers *t);
+
+/* Whether timer X is an agent's (a cap window or a schedule edge). */
+static inline bool lr_timer_of_agent(const lr_timer *x) {
+    return x->kind == LR_TIMER_CAP_RESET || x->kind == LR_TIMER_SCHEDULE;
+}
 
 #endif

@@ -399,7 +399,8 @@ static int replay_one(int64_t seq, lr_time at, const char *type, const char *jso
         lr_engine_set_legacy(svc->eng, (seq < svc->queue_from ? LR_LEGACY_QUEUE_WAITS : 0) |
                                        (seq < svc->tier_from ? LR_LEGACY_TIER_CLOCK : 0) |
                                        (seq < svc->pull_from ? LR_LEGACY_PULL_ORDER : 0) |
-                                       (seq < svc->no_answer_from ? LR_LEGACY_NO_ANSWER : 0));
+                                       (seq < svc->no_answer_from ? LR_LEGACY_NO_ANSWER : 0) |
+                                       (seq < svc->timer_order_from ? LR_LEGACY_TIMER_ORDER : 0));
     if (strcmp(type, "config") == 0) {
         char *text = malloc(len + 1);
         if (!text) return LR_ENOMEM;
@@ -448,7 +449,7 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
         { "rotations_kept_from", &svc->carry_from }, { "queue_dispatch_from", &svc->queue_from },
         { "zone_windows_from", &svc->zone_from }, { "tier_clock_from", &svc->tier_from },
         { "pull_order_from", &svc->pull_from }, { "no_answer_from", &svc->no_answer_from },
-        { "owner_index_from", &svc->owner_from },
+        { "owner_index_from", &svc->owner_from }, { "timer_order_from", &svc->timer_order_from },
     };
     for (size_t i = 0; i < sizeof marks / sizeof marks[0] && (rc == LR_OK || rc == LR_ENOENT); i++) {
         rc = lr_store_engine_mark(svc->store, marks[i].name, marks[i].seq);

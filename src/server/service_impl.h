@@ -46,6 +46,7 @@ struct lr_service {
     int64_t no_answer_from;         /* ... LR_LEGACY_NO_ANSWER (no_answer_from) */
     int64_t owner_from;             /* config changes from this seq on index open leads
                                        for a new owner rule (owner_index_from) */
+    int64_t timer_order_from;       /* ... LR_LEGACY_TIMER_ORDER (timer_order_from) */
     lr_time idem_next;              /* when the writer next forgets old idempotency keys */
     bool seed_recorded;             /* lr_service_seed_recorded() */
     int64_t queue_from;             /* events before this seq replay with

@@ -132,7 +132,9 @@
  *       counts again (LR_LEGACY_NO_ANSWER before it; version 15 likewise);
  *       owner_index_from, the first seq whose config changes index the
  *       open leads for an owner rule they bring in (engine.h
- *       LR_RECONF_OWNER_INDEX; version 15 likewise);
+ *       LR_RECONF_OWNER_INDEX; version 15 likewise); timer_order_from,
+ *       the first seq whose timers of one instant fire agents' first
+ *       (LR_LEGACY_TIMER_ORDER before it; version 15 likewise);
  *       seed, the --seed of the store's first start (not a seq: the
  *       random strategies replay with it).
  *   idem(key TEXT PRIMARY KEY, hash, status, body, created)
@@ -303,7 +305,9 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
     "INSERT OR IGNORE INTO engine_marks(name, seq)"
     "  SELECT 'no_answer_from', coalesce(max(seq), 0) + 1 FROM events;"
     "INSERT OR IGNORE INTO engine_marks(name, seq)"
-    "  SELECT 'owner_index_from', coalesce(max(seq), 0) + 1 FROM events;",
+    "  SELECT 'owner_index_from', coalesce(max(seq), 0) + 1 FROM events;"
+    "INSERT OR IGNORE INTO engine_marks(name, seq)"
+    "  SELECT 'timer_order_from', coalesce(max(seq), 0) + 1 FROM events;",
 };
 
 static const char *const STMT_SQL[SQ__COUNT] = {

@@ -408,7 +408,7 @@ get_agents_lists_every_agent_in_config_order() {
     expect_jq '[.agents[].id]' '["ann","ben","cat","dan","hot1","hot2","sdr"]'
     expect_jq '[.agents[] | {id, open}]' \
         '[{"id":"ann","open":2},{"id":"ben","open":2},{"id":"cat","open":0},{"id":"dan","open":1},{"id":"hot1","open":1},{"id":"hot2","open":1},{"id":"sdr","open":2}]'
-    expect_jq '.agents[0] | keys_unsorted' '["id","name","status","open","capacity","weight","assigned","won","closed","window"]'
+    expect_jq '.agents[0] | keys_unsorted' '["id","name","status","availability","open","capacity","weight","assigned","won","closed","window"]'
     cp "$RB" "$SRV/agents.json"
     for _a in ann cat sdr; do
         api GET "/v1/agents/$_a"

@@ -403,6 +403,43 @@ TEST(a_claim_of_ones_own_lead_is_a_no_op) {
     run_release(&o);
 }
 
+/* A lead's deadline and an agent's shift end at one instant: the shift
+ * ends first, so the recycled lead does not go to an agent just off
+ * shift (top_down's first member), as a new lead of that instant does
+ * not. Journals from before replay as made: there ann got it. */
+TEST(an_agents_edge_goes_before_a_leads_deadline_of_the_same_instant) {
+    const char *cfg = "agents: [{id: ann, schedule: {timezone: UTC, hours: {daily: '10:05-11:00'}}},"
+                      " {id: ben}, {id: cat}]\n"
+                      "pools: {team: [ann, ben, cat]}\n"
+                      "rules: [{name: r, pool: team, strategy: top_down, recycle: {after: 1h}}]\n";
+    const char *ev = LEAD("L1", "10:00:00") T("10:06:00") LEAD("L9", "11:00:00") T("11:30:00");
+    run_out o;
+    run_with(cfg, ev, 0, &o);
+    CHECK_EQ_STR(o.trace.data, "assigned:ben recycled:ben assigned:cat assigned:ben");
+    run_release(&o);
+    run_with(cfg, ev, LR_LEGACY_TIMER_ORDER, &o);
+    CHECK_EQ_STR(o.trace.data, "assigned:ben recycled:ben assigned:ann assigned:ben");
+    run_release(&o);
+}
+
+/* Three agents whose shift starts at one instant: the leads that waited
+ * for them go round robin among the three, not all to the first. */
+TEST(agents_back_at_one_instant_share_the_waiting_leads) {
+    const char *cfg = "agents: [{id: ann, schedule: {timezone: UTC, hours: {daily: '09:00-17:00'}}},"
+                      " {id: ben, schedule: {timezone: UTC, hours: {daily: '09:00-17:00'}}},"
+                      " {id: cat, schedule: {timezone: UTC, hours: {daily: '09:00-17:00'}}}]\n"
+                      "pools: {team: [ann, ben, cat]}\n"
+                      "rules: [{name: rr, pool: team, strategy: round_robin, fallback: queue}]\n";
+    const char *ev = LEAD("L1", "06:00:00") LEAD("L2", "07:00:00") LEAD("L3", "08:00:00") T("10:00:00");
+    run_out o;
+    run_with(cfg, ev, 0, &o);
+    CHECK_EQ_STR(o.trace.data, "queued queued queued assigned:ann assigned:ben assigned:cat");
+    run_release(&o);
+    run_with(cfg, ev, LR_LEGACY_TIMER_ORDER, &o);
+    CHECK_EQ_STR(o.trace.data, "queued queued queued assigned:ann assigned:ann assigned:ann");
+    run_release(&o);
+}
+
 TEST(sla_escalate_moves_the_lead_to_the_next_tier) {
     const char *cfg = "agents: [{id: s1}, {id: j1}]\npools: {seniors: [s1], juniors: [j1]}\n"
                       "rules: [{name: r, tiers: [seniors, juniors], strategy: round_robin,"
@@ -458,6 +495,8 @@ int main(void) {
     RUN(a_decline_breaks_a_row_of_expiries_and_broadcasts_do_not_count);
     RUN(an_expired_broadcast_names_its_agents_as_a_list);
     RUN(a_claim_of_ones_own_lead_is_a_no_op);
+    RUN(an_agents_edge_goes_before_a_leads_deadline_of_the_same_instant);
+    RUN(agents_back_at_one_instant_share_the_waiting_leads);
     RUN(a_recycled_lead_escalates_from_its_recycling);
     RUN(sla_escalate_moves_the_lead_to_the_next_tier);
     RUN(agent_back_from_absence_is_not_flooded_to_catch_up);

@@ -113,8 +113,16 @@ enum {
      * index was empty or stale (kept only while an owner rule existed), as
      * config changes journaled before it existed left it. */
     LR_RECONF_OWNER_INDEX = 1u << 2,
+    /* A lead waiting under a rule whose strategy now works another way
+     * (a pull queue become round robin or broadcast, an open pool become
+     * manual, round robin become a pull queue) is routed again, with
+     * why.reason rule_changed; without it such a lead stayed in a queue
+     * nothing took it from, as config changes journaled before it existed
+     * left it. */
+    LR_RECONF_MODE_CHANGE = 1u << 3,
     /* what a config change does now */
-    LR_RECONF_NOW = LR_RECONF_CARRY | LR_RECONF_ZONE_WINDOWS | LR_RECONF_OWNER_INDEX
+    LR_RECONF_NOW = LR_RECONF_CARRY | LR_RECONF_ZONE_WINDOWS | LR_RECONF_OWNER_INDEX |
+                    LR_RECONF_MODE_CHANGE
 };
 
 /* Behaviours of earlier versions, kept to replay journals written by them

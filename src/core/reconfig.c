@@ -40,8 +40,14 @@ static bool same_zone(const lr_zone *x, const lr_zone *y) {
 }
 
 /* L (not closed) in the new config (the engine's now): its agents and
- * rule renumbered by MAP and RULE_MAP; waiting, back in its queue. */
-static int renumber(lr_engine *e, const uint32_t *map, const uint32_t *rule_map, lr_lead_rt *l) {
+ * rule renumbered by MAP and RULE_MAP; waiting, back in its queue. With
+ * LR_RECONF_MODE_CHANGE in FLAGS, a lead waiting under a rule whose
+ * strategy now works another way (a pull queue become round robin, an
+ * open pool become manual) is left NEW instead, to be routed again. OLD
+ * is the config L's rule number is of. */
+static int renumber(lr_engine *e, const lr_config *old, unsigned flags, const uint32_t *map,
+                    const uint32_t *rule_map, lr_lead_rt *l) {
+    const lr_strategy *was = l->rule == LR_NO_RULE ? NULL : old->rules[l->rule].strategy;
     remap_list(map, l->excl, &l->nexcl);
     remap_list(map, l->offer, &l->noffer);
     l->agent = remap(map, l->agent);
@@ -49,6 +55,10 @@ static int renumber(lr_engine *e, const uint32_t *map, const uint32_t *rule_map,
     l->seg = NULL;
     l->qpos = 0;
     if (l->state != LR_LEAD_WAITING || l->rule == LR_NO_RULE) return LR_OK;
+    if ((flags & LR_RECONF_MODE_CHANGE) && was->mode != e->cfg->rules[l->rule].strategy->mode) {
+        lr_engine_set_state(e, l, LR_LEAD_NEW);
+        return LR_OK;
+    }
     lr_segment *s;
     int rc = lr_segment_for(e, &e->cfg->rules[l->rule], lr_rule_pool(e, l->rule, l->tier), l->lead, &s);
     if (rc == LR_OK) rc = lr_segment_enqueue(s, l);
@@ -56,9 +66,12 @@ static int renumber(lr_engine *e, const uint32_t *map, const uint32_t *rule_map,
     return rc;
 }
 
-/* Routes L again if it lost its agent or its rule (renumbered before). */
+/* Routes L again if it lost its agent or its rule, or its rule's strategy
+ * works another way now (renumbered before). */
 static int reroute(lr_engine *e, lr_lead_rt *l) {
     switch (l->state) {
+    case LR_LEAD_NEW:
+        return lr_route(e, l, "rule_changed");
     case LR_LEAD_ASSIGNED:
         if (l->agent != LR_NO_AGENT) return LR_OK;
         lr_engine_set_state(e, l, LR_LEAD_NEW);
@@ -209,7 +222,7 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, unsigned flags, lr
     for (size_t i = 0; i < e->nall && rc == LR_OK; i++) {
         lr_lead_rt *l = e->all[i];
         if (l->state == LR_LEAD_CLOSED) continue;
-        rc = renumber(e, map, rule_map, l);
+        rc = renumber(e, old, flags, map, rule_map, l);
         if (rc == LR_OK && one_pass) rc = reroute(e, l);
     }
     if (rc == LR_OK && (flags & LR_RECONF_OWNER_INDEX) && e->use_owner && !had_owner) {

@@ -47,6 +47,9 @@ struct lr_service {
     int64_t owner_from;             /* config changes from this seq on index open leads
                                        for a new owner rule (owner_index_from) */
     int64_t timer_order_from;       /* ... LR_LEGACY_TIMER_ORDER (timer_order_from) */
+    int64_t mode_change_from;       /* config changes from this seq on route again the
+                                       leads of a rule whose strategy works another way
+                                       (mode_change_from) */
     lr_time idem_next;              /* when the writer next forgets old idempotency keys */
     bool seed_recorded;             /* lr_service_seed_recorded() */
     int64_t queue_from;             /* events before this seq replay with

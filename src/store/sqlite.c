@@ -135,6 +135,9 @@
  *       LR_RECONF_OWNER_INDEX; version 15 likewise); timer_order_from,
  *       the first seq whose timers of one instant fire agents' first
  *       (LR_LEGACY_TIMER_ORDER before it; version 15 likewise);
+ *       mode_change_from, the first seq whose config changes route again
+ *       the leads waiting under a rule whose strategy now works another
+ *       way (LR_RECONF_MODE_CHANGE; version 15 likewise);
  *       seed, the --seed of the store's first start (not a seq: the
  *       random strategies replay with it).
  *   idem(key TEXT PRIMARY KEY, hash, status, body, created)
@@ -307,7 +310,9 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
     "INSERT OR IGNORE INTO engine_marks(name, seq)"
     "  SELECT 'owner_index_from', coalesce(max(seq), 0) + 1 FROM events;"
     "INSERT OR IGNORE INTO engine_marks(name, seq)"
-    "  SELECT 'timer_order_from', coalesce(max(seq), 0) + 1 FROM events;",
+    "  SELECT 'timer_order_from', coalesce(max(seq), 0) + 1 FROM events;"
+    "INSERT OR IGNORE INTO engine_marks(name, seq)"
+    "  SELECT 'mode_change_from', coalesce(max(seq), 0) + 1 FROM events;",
 };
 
 static const char *const STMT_SQL[SQ__COUNT] = {

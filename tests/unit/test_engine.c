@@ -445,6 +445,58 @@ TEST(an_owner_rule_added_later_finds_the_open_leads) {
     }
 }
 
+/* A pull queue's rule becomes round robin: the leads waiting in the queue
+ * are routed again (rule_changed), not left where no claim comes any
+ * more; an open pool become manual holds its waiting leads. Config changes
+ * journaled before replay as made: there the leads stayed waiting. */
+TEST(a_rule_whose_strategy_works_another_way_routes_its_waiting_leads_again) {
+    const char *q = "agents: [{id: ann}, {id: ben}]\npools: {desk: [ann, ben]}\n"
+                    "rules: [{name: pull, pool: desk, strategy: queue}]\n";
+    const char *rr = "agents: [{id: ann}, {id: ben}]\npools: {desk: [ann, ben]}\n"
+                     "rules: [{name: pull, pool: desk, strategy: round_robin}]\n";
+    const char *op = "agents: [{id: ann}, {id: ben}]\npools: {desk: [ann, ben]}\n"
+                     "rules: [{name: pull, pool: desk, strategy: open_pool}]\n";
+    const char *man = "agents: [{id: ann}, {id: ben}]\npools: {desk: [ann, ben]}\n"
+                      "rules: [{name: pull, pool: desk, strategy: manual}]\n";
+    for (int legacy = 0; legacy < 2; legacy++) {
+        unsigned flags = legacy ? LR_RECONF_NOW & ~LR_RECONF_MODE_CHANGE : LR_RECONF_NOW;
+        lr_config *cfg = NULL;
+        lr_engine *eng = engine_on(q, &cfg);
+        CHECK(eng != NULL);
+        if (!eng) return;
+        lr_buf out = LR_BUF_INIT;
+        feed(eng, "{\"id\":\"L0\"}", &out);
+        feed(eng, "{\"id\":\"L1\"}", &out);
+        lr_buf_reset(&out);
+        CHECK_EQ_INT(reconfigure_with(eng, &cfg, rr, flags, &out), LR_OK);
+        const char *state, *agent;
+        CHECK_EQ_INT(lr_engine_lead_info(eng, "L1", &state, &agent), LR_OK);
+        if (!legacy) {
+            CHECK_CONTAINS(out.data, "\"lead\":\"L0\",\"action\":\"assigned\",\"agent\":\"ann\"");
+            CHECK_CONTAINS(out.data, "\"lead\":\"L1\",\"action\":\"assigned\",\"agent\":\"ben\"");
+            CHECK_CONTAINS(out.data, "\"why\":{\"reason\":\"rule_changed\"");
+            CHECK_EQ_STR(state, "assigned");
+        } else {
+            CHECK_EQ_STR(out.data ? out.data : "", "");
+            CHECK_EQ_STR(state, "waiting");
+        }
+        lr_buf_release(&out);
+        lr_engine_destroy(eng);
+        lr_config_free(cfg);
+        eng = engine_on(op, &cfg);
+        CHECK(eng != NULL);
+        if (!eng) return;
+        feed(eng, "{\"id\":\"P0\"}", &out);
+        lr_buf_reset(&out);
+        CHECK_EQ_INT(reconfigure_with(eng, &cfg, man, flags, &out), LR_OK);
+        CHECK_EQ_INT(lr_engine_lead_info(eng, "P0", &state, &agent), LR_OK);
+        CHECK_EQ_STR(state, legacy ? "waiting" : "held");
+        lr_buf_release(&out);
+        lr_engine_destroy(eng);
+        lr_config_free(cfg);
+    }
+}
+
 TEST(preview_says_what_would_happen_and_changes_nothing) {
     lr_config *cfg = NULL;
     lr_engine *eng = engine_on("agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
@@ -1093,6 +1145,7 @@ int main(void) {
     RUN(an_agents_availability_says_why_it_gets_no_lead);
     RUN(removing_an_agent_renumbers_every_lead_before_routing_any);
     RUN(an_owner_rule_added_later_finds_the_open_leads);
+    RUN(a_rule_whose_strategy_works_another_way_routes_its_waiting_leads_again);
     RUN(match_explains_every_candidate_in_pool_order);
     RUN(match_with_no_value_matches_nobody_and_falls_through);
     RUN(eligible_but_not_chosen_is_marked_eligible);

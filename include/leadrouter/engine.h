@@ -120,9 +120,15 @@ enum {
      * nothing took it from, as config changes journaled before it existed
      * left it. */
     LR_RECONF_MODE_CHANGE = 1u << 3,
+    /* With LR_RECONF_ZONE_WINDOWS: an offer made before the change and
+     * ended unaccepted after it is taken back from the count carried into
+     * the new zone (it stayed counted when a window edge of the new zone
+     * fell between the offer and the change), as config changes journaled
+     * before it existed left it. */
+    LR_RECONF_ZONE_OFFERS = 1u << 4,
     /* what a config change does now */
     LR_RECONF_NOW = LR_RECONF_CARRY | LR_RECONF_ZONE_WINDOWS | LR_RECONF_OWNER_INDEX |
-                    LR_RECONF_MODE_CHANGE
+                    LR_RECONF_MODE_CHANGE | LR_RECONF_ZONE_OFFERS
 };
 
 /* Behaviours of earlier versions, kept to replay journals written by them

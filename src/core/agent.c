@@ -93,27 +93,47 @@ void lr_agent_count_lead(lr_agent_rt *a, lr_time now) {
     /* every window, capped or not: GET /v1/agents shows them all */
     for (int c = 0; c < LR_CAP__COUNT; c++) {
         lr_time s = agent_window_start(a, (lr_cap)c, now);
-        if (a->win_start[c] != s) { a->win_start[c] = s; a->win_count[c] = 0; }
+        if (a->win_start[c] != s) {
+            a->win_start[c] = s;
+            a->win_count[c] = 0;
+            a->carried_from[c] = a->carried_at[c] = LR_TIME_NONE;
+        }
         a->win_count[c]++;
     }
 }
 
-void lr_agent_rezone(lr_agent_rt *a, const lr_agent_rt *was, lr_time now) {
+void lr_agent_rezone(lr_agent_rt *a, const lr_agent_rt *was, lr_time now, bool track) {
     for (int c = 0; c < LR_CAP__COUNT; c++) {
         if (was->win_start[c] == LR_TIME_NONE) continue;
         if (now < lr_agent_window_end(was, (lr_cap)c, was->win_start[c])) {
             a->win_start[c] = agent_window_start(a, (lr_cap)c, now);
+            if (track) {
+                /* carried again: it still holds the earlier times */
+                if (was->carried_at[c] == LR_TIME_NONE) a->carried_from[c] = was->win_start[c];
+                a->carried_at[c] = now;
+            }
         } else {
             a->win_start[c] = LR_TIME_NONE;
             a->win_count[c] = 0;
+            a->carried_from[c] = a->carried_at[c] = LR_TIME_NONE;
         }
     }
 }
 
 void lr_agent_uncount_lead(lr_agent_rt *a, lr_time at) {
-    for (int c = 0; c < LR_CAP__COUNT; c++)
-        if (a->win_start[c] == agent_window_start(a, (lr_cap)c, at) && a->win_count[c] > 0)
+    for (int c = 0; c < LR_CAP__COUNT; c++) {
+        if (a->win_count[c] == 0) continue;
+        if (a->win_start[c] == agent_window_start(a, (lr_cap)c, at) ||
+            (a->carried_at[c] != LR_TIME_NONE && at >= a->carried_from[c] && at < a->carried_at[c]))
             a->win_count[c]--;
+    }
+}
+
+void lr_agent_windows_clear(lr_agent_rt *a) {
+    for (int c = 0; c < LR_CAP__COUNT; c++) {
+        a->win_start[c] = a->carried_from[c] = a->carried_at[c] = LR_TIME_NONE;
+        a->win_count[c] = 0;
+    }
 }
 
 void lr_timelog_release(lr_timelog *l) {

@@ -47,6 +47,10 @@ typedef struct lr_agent_rt {
     uint64_t won, closed;           /* ever */
     uint32_t win_count[LR_CAP__COUNT];
     lr_time win_start[LR_CAP__COUNT];
+    /* a count carried into a new time zone (lr_agent_rezone with TRACK):
+     * the leads it holds were counted from carried_from (the old window's
+     * start) until carried_at (the change); LR_TIME_NONE: none */
+    lr_time carried_from[LR_CAP__COUNT], carried_at[LR_CAP__COUNT];
     lr_time cap_timer_at;           /* a cap-reset timer is pending for this time */
     lr_time sched_timer_at;         /* a schedule-change timer is pending for this time */
     lr_zone *zone;                  /* borrowed from the schedule; NULL: UTC */
@@ -85,11 +89,17 @@ void lr_agent_count_lead(lr_agent_rt *a, lr_time now);
  * count: leads of the old window received before the new one began
  * count in it too (fewer leads for the rep that day), and leads of an
  * earlier old window that fall into the new one do not (moving west
- * late in the day, a rep may get up to a cap's worth more that day). */
-void lr_agent_rezone(lr_agent_rt *a, const lr_agent_rt *was, lr_time now);
+ * late in the day, a rep may get up to a cap's worth more that day).
+ * With TRACK, A remembers which times a carried count holds, so that an
+ * offer made before the change and ended unaccepted after it is taken
+ * back from it (lr_agent_uncount_lead). */
+void lr_agent_rezone(lr_agent_rt *a, const lr_agent_rt *was, lr_time now, bool track);
 /* Takes back the lead counted at AT (an offer that ended unaccepted) from
- * the windows that are still the ones AT fell in. */
+ * the windows that still hold it: those AT falls in, or a count carried
+ * into a new zone that holds AT's. */
 void lr_agent_uncount_lead(lr_agent_rt *a, lr_time at);
+/* A's windows hold no count (a new agent). */
+void lr_agent_windows_clear(lr_agent_rt *a);
 
 /* Timelogs. Appends return LR_OK or LR_ENOMEM (log unchanged). Entries must
  * be appended in time order. */

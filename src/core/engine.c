@@ -401,7 +401,7 @@ int lr_engine_create(const lr_config *cfg, const lr_engine_opts *opts, lr_engine
         a->cap_timer_at = LR_TIME_NONE;
         a->sched_timer_at = LR_TIME_NONE;
         a->zone = a->conf->schedule ? lr_schedule_zone(a->conf->schedule) : NULL;
-        for (int c = 0; c < LR_CAP__COUNT; c++) a->win_start[c] = LR_TIME_NONE;
+        lr_agent_windows_clear(a);
         lr_engine_agent_changed(e, a);     /* no segments yet: sets ready flags */
         if ((rc = lr_map_put(&e->agent_ids, a->conf->id, strlen(a->conf->id), a)) != LR_OK)
             goto fail;

@@ -125,7 +125,7 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, unsigned flags, lr
         } else {
             a->status = c->status;
             a->last_assigned = LR_TIME_NONE;
-            for (int k = 0; k < LR_CAP__COUNT; k++) a->win_start[k] = LR_TIME_NONE;
+            lr_agent_windows_clear(a);
         }
         a->conf = c;
         a->idx = i;
@@ -136,7 +136,7 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, unsigned flags, lr
         a->sched_timer_at = LR_TIME_NONE;
         a->zone = c->schedule ? lr_schedule_zone(c->schedule) : NULL;
         if (was && (flags & LR_RECONF_ZONE_WINDOWS) && !same_zone(was->zone, a->zone))
-            lr_agent_rezone(a, was, e->now);
+            lr_agent_rezone(a, was, e->now, flags & LR_RECONF_ZONE_OFFERS);
         if ((rc = lr_map_put(&ids, c->id, strlen(c->id), a)) != LR_OK) goto fail;
     }
     for (size_t i = 0; i < cfg->naccounts; i++) {

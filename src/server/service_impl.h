@@ -50,6 +50,7 @@ struct lr_service {
     int64_t mode_change_from;       /* config changes from this seq on route again the
                                        leads of a rule whose strategy works another way
                                        (mode_change_from) */
+    int64_t zone_offers_from;       /* ... LR_RECONF_ZONE_OFFERS (zone_offers_from) */
     lr_time idem_next;              /* when the writer next forgets old idempotency keys */
     bool seed_recorded;             /* lr_service_seed_recorded() */
     int64_t queue_from;             /* events before this seq replay with

@@ -138,6 +138,9 @@
  *       mode_change_from, the first seq whose config changes route again
  *       the leads waiting under a rule whose strategy now works another
  *       way (LR_RECONF_MODE_CHANGE; version 15 likewise);
+ *       zone_offers_from, the first seq whose config changes let an offer
+ *       made before an agent's new time zone be taken back from its
+ *       carried counts (LR_RECONF_ZONE_OFFERS; version 15 likewise);
  *       seed, the --seed of the store's first start (not a seq: the
  *       random strategies replay with it).
  *   idem(key TEXT PRIMARY KEY, hash, status, body, created)
@@ -312,7 +315,9 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
     "INSERT OR IGNORE INTO engine_marks(name, seq)"
     "  SELECT 'timer_order_from', coalesce(max(seq), 0) + 1 FROM events;"
     "INSERT OR IGNORE INTO engine_marks(name, seq)"
-    "  SELECT 'mode_change_from', coalesce(max(seq), 0) + 1 FROM events;",
+    "  SELECT 'mode_change_from', coalesce(max(seq), 0) + 1 FROM events;"
+    "INSERT OR IGNORE INTO engine_marks(name, seq)"
+    "  SELECT 'zone_offers_from', coalesce(max(seq), 0) + 1 FROM events;",
 };
 
 static const char *const STMT_SQL[SQ__COUNT] = {

@@ -4,10 +4,10 @@
 #ifndef LEADROUTER_TEST_SCHEMA_UNDO_H
 #define LEADROUTER_TEST_SCHEMA_UNDO_H
 
-/* what version 15 added: the marks of five engine behaviours */
+/* what version 15 added: the marks of six engine behaviours */
 #define UNDO_SCHEMA_15 \
     "DELETE FROM engine_marks WHERE name IN ('pull_order_from', 'no_answer_from', 'owner_index_from', " \
-    "'timer_order_from', 'mode_change_from'); "
+    "'timer_order_from', 'mode_change_from', 'zone_offers_from'); "
 
 /* what version 14 added to the idempotency keys: their time (and what
  * the later versions added) */

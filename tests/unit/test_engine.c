@@ -497,6 +497,44 @@ TEST(a_rule_whose_strategy_works_another_way_routes_its_waiting_leads_again) {
     }
 }
 
+/* ann's offer at 00:15 UTC counts in her hour; at 00:30 UTC she moves to
+ * Kolkata (+05:30: a new hour began there at 00:30) and her count goes on
+ * in that hour; she declines: the offer is taken back from the carried
+ * count, and the next lead is offered to her (her hour cap is 1). Config
+ * changes journaled before replay as made: there the count stayed 1. */
+TEST(an_offer_declined_after_a_new_time_zone_is_taken_back_from_its_cap) {
+    const char *y1 = "agents: [{id: ann, caps: {hour: 1}}, {id: ben}]\npools: {team: [ann, ben]}\n"
+                     "rules: [{name: off, pool: team, strategy: top_down, offer: {timeout: 1h}}]\n";
+    const char *y2 = "agents: [{id: ann, caps: {hour: 1}, schedule: {timezone: Asia/Kolkata}}, {id: ben}]\n"
+                     "pools: {team: [ann, ben]}\n"
+                     "rules: [{name: off, pool: team, strategy: top_down, offer: {timeout: 1h}}]\n";
+    for (int legacy = 0; legacy < 2; legacy++) {
+        unsigned flags = legacy ? LR_RECONF_NOW & ~LR_RECONF_ZONE_OFFERS : LR_RECONF_NOW;
+        lr_config *cfg = NULL;
+        lr_engine *eng = engine_on(y1, &cfg);
+        CHECK(eng != NULL);
+        if (!eng) return;
+        lr_buf out = LR_BUF_INIT;
+        feed(eng, "{\"id\":\"L1\",\"at\":\"2026-11-30T00:15:41Z\"}", &out);
+        CHECK_CONTAINS(out.data, "\"lead\":\"L1\",\"action\":\"offered\",\"agent\":\"ann\"");
+        feed(eng, "{\"type\":\"tick\",\"at\":\"2026-11-30T00:30:03Z\"}", &out);
+        CHECK_EQ_INT(reconfigure_with(eng, &cfg, y2, flags, &out), LR_OK);
+        feed(eng, "{\"type\":\"decline\",\"lead\":\"L1\",\"agent\":\"ann\",\"at\":\"2026-11-30T00:31:00Z\"}",
+             &out);
+        lr_buf agent = LR_BUF_INIT;
+        CHECK_EQ_INT(lr_engine_agent_json(eng, "ann", &agent), LR_OK);
+        CHECK_CONTAINS(agent.data, legacy ? "\"hour\":{\"count\":1" : "\"hour\":{\"count\":0");
+        lr_buf_release(&agent);
+        lr_buf_reset(&out);
+        feed(eng, "{\"id\":\"L2\",\"at\":\"2026-11-30T00:32:00Z\"}", &out);
+        CHECK_CONTAINS(out.data, legacy ? "\"lead\":\"L2\",\"action\":\"offered\",\"agent\":\"ben\""
+                                        : "\"lead\":\"L2\",\"action\":\"offered\",\"agent\":\"ann\"");
+        lr_buf_release(&out);
+        lr_engine_destroy(eng);
+        lr_config_free(cfg);
+    }
+}
+
 TEST(preview_says_what_would_happen_and_changes_nothing) {
     lr_config *cfg = NULL;
     lr_engine *eng = engine_on("agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
@@ -1146,6 +1184,7 @@ int main(void) {
     RUN(removing_an_agent_renumbers_every_lead_before_routing_any);
     RUN(an_owner_rule_added_later_finds_the_open_leads);
     RUN(a_rule_whose_strategy_works_another_way_routes_its_waiting_leads_again);
+    RUN(an_offer_declined_after_a_new_time_zone_is_taken_back_from_its_cap);
     RUN(match_explains_every_candidate_in_pool_order);
     RUN(match_with_no_value_matches_nobody_and_falls_through);
     RUN(eligible_but_not_chosen_is_marked_eligible);

@@ -305,6 +305,7 @@ TEST(pull_order_and_no_answer_are_marked_from_the_first_entry_written_by_schema_
     check_mark("owner_index_from", UNDO_SCHEMA_15 "PRAGMA user_version = 14;", 3, "tier_clock_from");
     check_mark("timer_order_from", UNDO_SCHEMA_15 "PRAGMA user_version = 14;", 4, "tier_clock_from");
     check_mark("mode_change_from", UNDO_SCHEMA_15 "PRAGMA user_version = 14;", 5, "tier_clock_from");
+    check_mark("zone_offers_from", UNDO_SCHEMA_15 "PRAGMA user_version = 14;", 6, "tier_clock_from");
 }
 
 /* Schema 13 gives a delayed notice its due time: an unattempted one's

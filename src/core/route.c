@@ -667,11 +667,12 @@ int lr_route_after_failure(lr_engine *e, lr_lead_rt *l, uint32_t ri, bool queue_
     int rc = fall_back(e, l, ri, NULL, queue_as_next, reason, &next, &done);
     if (rc != LR_OK || done) return rc;
     if (next != LR_NO_RULE) {
-        /* the chain goes on from rule NEXT */
-        rc = follow(e, l, next, reason, "no_eligible_agent", &done);
+        /* the chain goes on from rule NEXT; a fallback that places the
+         * lead there still says the cause (offer_expired, declined, ...) */
+        rc = follow(e, l, next, reason, reason, &done);
         if (rc != LR_OK || done) return rc;
     }
-    return route_from(e, l, ri + 1, true, reason, "no_eligible_agent");
+    return route_from(e, l, ri + 1, true, reason, reason);
 }
 
 /* ---- leads waiting for capacity ------------------------------------------ */

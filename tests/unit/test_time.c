@@ -440,6 +440,22 @@ TEST(agents_back_at_one_instant_share_the_waiting_leads) {
     run_release(&o);
 }
 
+/* An offer that ran out, whose fallback is another rule that holds the
+ * lead: the hold still says why (offer_expired), as a hold of the rule's
+ * own would, not no_eligible_agent. */
+TEST(a_fallback_rule_that_holds_after_an_offer_says_the_cause) {
+    const char *cfg = "agents: [{id: ann}, {id: ben, status: away}]\npools: {p: [ann], q: [ben]}\n"
+                      "rules: [{name: first, pool: p, strategy: top_down, offer: {timeout: 1m, attempts: 1},"
+                      " fallback: second},"
+                      " {name: second, when: 'false', pool: q, strategy: top_down, fallback: hold}]\n";
+    run_out o;
+    run_with(cfg, LEAD("L1", "09:00:00") T("09:05:00"), 0, &o);
+    CHECK_EQ_STR(o.trace.data, "offered:ann expired:ann held");
+    CHECK_CONTAINS(o.json.data, "\"action\":\"held\",\"rule\":\"second\",\"pool\":\"q\","
+                                "\"strategy\":\"top_down\",\"why\":{\"reason\":\"offer_expired\"");
+    run_release(&o);
+}
+
 TEST(sla_escalate_moves_the_lead_to_the_next_tier) {
     const char *cfg = "agents: [{id: s1}, {id: j1}]\npools: {seniors: [s1], juniors: [j1]}\n"
                       "rules: [{name: r, tiers: [seniors, juniors], strategy: round_robin,"
@@ -497,6 +513,7 @@ int main(void) {
     RUN(a_claim_of_ones_own_lead_is_a_no_op);
     RUN(an_agents_edge_goes_before_a_leads_deadline_of_the_same_instant);
     RUN(agents_back_at_one_instant_share_the_waiting_leads);
+    RUN(a_fallback_rule_that_holds_after_an_offer_says_the_cause);
     RUN(a_recycled_lead_escalates_from_its_recycling);
     RUN(sla_escalate_moves_the_lead_to_the_next_tier);
     RUN(agent_back_from_absence_is_not_flooded_to_catch_up);

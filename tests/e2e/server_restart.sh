@@ -469,6 +469,35 @@ a_new_time_zone_keeps_the_cap_windows() {
     srv_term Z
 }
 
+# With an owner rule, removing ann, who holds O1 (same email as cat's O2):
+# the change gives O1 to its owner cat and the server goes on; after a
+# SIGKILL it starts again from its journal (the owner lookup read old
+# agent numbers: out of bounds, the server crashed on the change or on
+# every start after it), and a returning lead still goes to cat.
+removing_an_owner_survives_the_change_and_a_restart() {
+    printf 'agents: [{id: ann}, {id: ben}, {id: cat}]\npools: {team: [ann, ben, cat]}\nrules:\n  - {name: own, pool: team, strategy: owner}\n  - {name: rr, pool: team, strategy: round_robin}\n' >"$SRV/o1.yaml"
+    printf 'agents: [{id: ben}, {id: cat}]\npools: {team: [ben, cat]}\nrules:\n  - {name: own, pool: team, strategy: owner}\n  - {name: rr, pool: team, strategy: round_robin}\n' >"$SRV/o2.yaml"
+    KEY=$(mkkey "$SRV/o.db" admin)
+    srv_start O "$SRV/o.db" "$SRV/o1.yaml" || { fail "$srv_error"; return; }
+    api POST /v1/leads '{"id":"O1","email":"x@example.org"}'
+    expect_jq '.decisions[0].agent' '"ann"'
+    api POST /v1/leads '{"id":"O2","email":"x@example.org"}'
+    api POST /v1/events '{"type":"assign","lead":"O2","agent":"cat"}'
+    expect_code 200
+    req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
+        --data-binary @"$SRV/o2.yaml"
+    expect_code 200 "the config change"
+    expect_jq '[.decisions[] | [.lead, .action, .agent, .rule, .why.reason]]' \
+        '[["O1","assigned","cat","own","agent_removed"]]'
+    srv_kill O
+    srv_start O "$SRV/o.db" "" || { fail "$srv_error"; show stderr "$SRV/O.err"; return; }
+    api GET /v1/agents
+    expect_jq '[.agents[] | [.id, .open]]' '[["ben",0],["cat",2]]'
+    api POST /v1/leads '{"id":"O3","email":"x@example.org"}'
+    expect_jq '.decisions[0] | [.agent, .rule]' '["cat","own"]'
+    srv_term O
+}
+
 # An Idempotency-Key is remembered for --idempotency-keep, then forgotten,
 # by an idle server too: a web form posted again with its key within it is
 # the same lead, after it a new one. A bad duration is a usage error.
@@ -513,4 +542,5 @@ tcase a_preview_changes_nothing_after_a_restart
 tcase a_config_change_keeps_the_rotation
 tcase a_new_time_zone_keeps_the_cap_windows
 tcase an_idempotency_key_is_forgotten_after_its_keep
+tcase removing_an_owner_survives_the_change_and_a_restart
 finish

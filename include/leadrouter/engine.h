@@ -116,9 +116,10 @@ enum {
     /* A lead waiting under a rule whose strategy now works another way
      * (a pull queue become round robin or broadcast, an open pool become
      * manual, round robin become a pull queue) is routed again, with
-     * why.reason rule_changed; without it such a lead stayed in a queue
-     * nothing took it from, as config changes journaled before it existed
-     * left it. */
+     * why.reason rule_changed, and a held lead whose rule is gone with
+     * rule_removed; without it such a lead stayed in a queue nothing took
+     * it from (a held one with no rule, out of every count of waiting
+     * leads), as config changes journaled before it existed left it. */
     LR_RECONF_MODE_CHANGE = 1u << 3,
     /* With LR_RECONF_ZONE_WINDOWS: an offer made before the change and
      * ended unaccepted after it is taken back from the count carried into

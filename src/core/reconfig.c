@@ -66,12 +66,17 @@ static int renumber(lr_engine *e, const lr_config *old, unsigned flags, const ui
     return rc;
 }
 
-/* Routes L again if it lost its agent or its rule, or its rule's strategy
- * works another way now (renumbered before). */
-static int reroute(lr_engine *e, lr_lead_rt *l) {
+/* Routes L again if it lost its agent or its rule (a held one too, with
+ * LR_RECONF_MODE_CHANGE in FLAGS), or its rule's strategy works another
+ * way now (renumbered before). */
+static int reroute(lr_engine *e, lr_lead_rt *l, unsigned flags) {
     switch (l->state) {
     case LR_LEAD_NEW:
         return lr_route(e, l, "rule_changed");
+    case LR_LEAD_HELD:
+        if (l->rule != LR_NO_RULE || !(flags & LR_RECONF_MODE_CHANGE)) return LR_OK;
+        lr_engine_set_state(e, l, LR_LEAD_NEW);
+        return lr_route(e, l, "rule_removed");
     case LR_LEAD_ASSIGNED:
         if (l->agent != LR_NO_AGENT) return LR_OK;
         lr_engine_set_state(e, l, LR_LEAD_NEW);
@@ -223,13 +228,13 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, unsigned flags, lr
         lr_lead_rt *l = e->all[i];
         if (l->state == LR_LEAD_CLOSED) continue;
         rc = renumber(e, old, flags, map, rule_map, l);
-        if (rc == LR_OK && one_pass) rc = reroute(e, l);
+        if (rc == LR_OK && one_pass) rc = reroute(e, l, flags);
     }
     if (rc == LR_OK && (flags & LR_RECONF_OWNER_INDEX) && e->use_owner && !had_owner) {
         lr_engine_reindex(e);
         rc = e->cb_rc;
     }
-    for (size_t i = 0; i < e->nall && rc == LR_OK && !one_pass; i++) rc = reroute(e, e->all[i]);
+    for (size_t i = 0; i < e->nall && rc == LR_OK && !one_pass; i++) rc = reroute(e, e->all[i], flags);
     if (rc == LR_OK) rc = lr_dispatch_dirty(e);
     e->cb = NULL;
     e->ud = NULL;

@@ -497,6 +497,41 @@ TEST(a_rule_whose_strategy_works_another_way_routes_its_waiting_leads_again) {
     }
 }
 
+/* A held lead whose rule is renamed is routed again (rule_removed) and
+ * held by the renamed rule: it stays in the counts of waiting leads (it
+ * was left held under no rule). Journals from before replay as made. */
+TEST(a_held_lead_whose_rule_is_gone_is_routed_again) {
+    const char *y1 = "agents: [{id: ann, status: away}]\npools: {p: [ann]}\n"
+                     "rules: [{name: vip, pool: p, strategy: top_down, fallback: hold}]\n";
+    const char *y2 = "agents: [{id: ann, status: away}]\npools: {p: [ann]}\n"
+                     "rules: [{name: vip2, pool: p, strategy: top_down, fallback: hold}]\n";
+    for (int legacy = 0; legacy < 2; legacy++) {
+        unsigned flags = legacy ? LR_RECONF_NOW & ~LR_RECONF_MODE_CHANGE : LR_RECONF_NOW;
+        lr_config *cfg = NULL;
+        lr_engine *eng = engine_on(y1, &cfg);
+        CHECK(eng != NULL);
+        if (!eng) return;
+        lr_buf out = LR_BUF_INIT;
+        feed(eng, "{\"id\":\"H1\"}", &out);
+        CHECK_CONTAINS(out.data, "\"lead\":\"H1\",\"action\":\"held\",\"rule\":\"vip\"");
+        lr_buf_reset(&out);
+        CHECK_EQ_INT(reconfigure_with(eng, &cfg, y2, flags, &out), LR_OK);
+        lr_buf q = LR_BUF_INIT;
+        CHECK_EQ_INT(lr_engine_queues_json(eng, &q), LR_OK);
+        if (!legacy) {
+            CHECK_CONTAINS(out.data, "\"lead\":\"H1\",\"action\":\"held\",\"rule\":\"vip2\"");
+            CHECK_CONTAINS(q.data, "\"p\":{\"waiting\":1");
+        } else {
+            CHECK_EQ_STR(out.data ? out.data : "", "");
+            CHECK_CONTAINS(q.data, "\"p\":{\"waiting\":0");
+        }
+        lr_buf_release(&q);
+        lr_buf_release(&out);
+        lr_engine_destroy(eng);
+        lr_config_free(cfg);
+    }
+}
+
 /* ann's offer at 00:15 UTC counts in her hour; at 00:30 UTC she moves to
  * Kolkata (+05:30: a new hour began there at 00:30) and her count goes on
  * in that hour; she declines: the offer is taken back from the carried
@@ -1185,6 +1220,7 @@ int main(void) {
     RUN(an_owner_rule_added_later_finds_the_open_leads);
     RUN(a_rule_whose_strategy_works_another_way_routes_its_waiting_leads_again);
     RUN(an_offer_declined_after_a_new_time_zone_is_taken_back_from_its_cap);
+    RUN(a_held_lead_whose_rule_is_gone_is_routed_again);
     RUN(match_explains_every_candidate_in_pool_order);
     RUN(match_with_no_value_matches_nobody_and_falls_through);
     RUN(eligible_but_not_chosen_is_marked_eligible);

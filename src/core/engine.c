@@ -30,6 +30,11 @@ void lr_engine_emit(lr_engine *e, lr_decision *d) {
 }
 
 void lr_engine_set_state(lr_engine *e, lr_lead_rt *l, lr_lead_state s) {
+    if ((l->state == LR_LEAD_OFFERED) != (s == LR_LEAD_OFFERED)) {
+        const char *id = lr_lead_id(l->lead);
+        if (s != LR_LEAD_OFFERED) lr_map_del(&e->offered, id, strlen(id));
+        else if (lr_map_put(&e->offered, id, strlen(id), l) != LR_OK) e->offered_partial = true;
+    }
     e->nstate[l->state]--;
     e->nstate[s]++;
     l->state = s;
@@ -355,6 +360,7 @@ void lr_engine_destroy(lr_engine *e) {
     lr_map_release(&e->segments);
     lr_map_release(&e->by_email);
     lr_map_release(&e->by_phone);
+    lr_map_release(&e->offered);
     lr_map_release(&e->account_ids);
     lr_map_release(&e->account_domains);
     lr_timers_release(&e->timers);
@@ -390,6 +396,7 @@ int lr_engine_create(const lr_config *cfg, const lr_engine_opts *opts, lr_engine
     if ((rc = lr_map_init(&e->segments, 64)) != LR_OK) goto fail;
     if ((rc = lr_map_init(&e->by_email, 0)) != LR_OK) goto fail;
     if ((rc = lr_map_init(&e->by_phone, 0)) != LR_OK) goto fail;
+    if ((rc = lr_map_init(&e->offered, 0)) != LR_OK) goto fail;
     if ((rc = lr_map_init(&e->account_ids, cfg->naccounts)) != LR_OK) goto fail;
     if ((rc = lr_map_init(&e->account_domains, cfg->naccounts)) != LR_OK) goto fail;
     for (uint32_t i = 0; i < cfg->nagents; i++) {

@@ -72,6 +72,8 @@ struct lr_engine {
 
     bool use_owner;                 /* some rule routes by owner */
     lr_map by_email, by_phone;      /* open leads, for returning leads */
+    lr_map offered;                 /* id -> the leads in state OFFERED (claimable) */
+    bool offered_partial;           /* a put into it failed: it misses some */
     lr_map account_ids, account_domains;   /* -> lr_account_conf* */
 
     lr_time received_window;        /* longest fewest_assigned window; 0: no log */

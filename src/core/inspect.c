@@ -100,9 +100,10 @@ static int by_seq(const void *x, const void *y) {
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-/* See engine.h. The open pools' leads come from the agent's segments; the
- * offers from the newest leads back, until every offered lead was seen
- * (offers are recent: the walk is short). */
+/* See engine.h. The open pools' leads come from the agent's segments, the
+ * offers from the engine's map of offered leads (or, when that map missed
+ * a lead for want of memory, from the newest leads back until every
+ * offered lead was seen). */
 int lr_engine_claimable(const lr_engine *e, const char *agent, size_t limit, lr_lead_id_cb cb,
                         void *ud, size_t *total) {
     const lr_agent_rt *a = lr_map_get(&e->agent_ids, agent, strlen(agent));
@@ -127,13 +128,23 @@ int lr_engine_claimable(const lr_engine *e, const char *agent, size_t limit, lr_
         for (uint32_t k = 0; k < s->qn; k++)
             if (!lr_lead_excludes(s->q[k], a->idx)) PUSH(s->q[k]);
     }
-    uint64_t offered = e->nstate[LR_LEAD_OFFERED];
-    for (size_t i = e->nall; offered > 0 && i-- > 0;) {
-        const lr_lead_rt *l = e->all[i];
-        if (l->state != LR_LEAD_OFFERED) continue;
-        offered--;
-        for (uint32_t k = 0; k < l->noffer; k++)
-            if (l->offer[k] == a->idx) { PUSH(l); break; }
+    if (!e->offered_partial) {
+        for (size_t i = 0; i < e->offered.cap; i++) {
+            const lr_map_slot *sl = &e->offered.slots[i];
+            if (!sl->key || sl->key == LR_MAP_TOMB) continue;
+            const lr_lead_rt *l = sl->val;
+            for (uint32_t k = 0; k < l->noffer; k++)
+                if (l->offer[k] == a->idx) { PUSH(l); break; }
+        }
+    } else {
+        uint64_t offered = e->nstate[LR_LEAD_OFFERED];
+        for (size_t i = e->nall; offered > 0 && i-- > 0;) {
+            const lr_lead_rt *l = e->all[i];
+            if (l->state != LR_LEAD_OFFERED) continue;
+            offered--;
+            for (uint32_t k = 0; k < l->noffer; k++)
+                if (l->offer[k] == a->idx) { PUSH(l); break; }
+        }
     }
 #undef PUSH
     if (n > 1) qsort(v, n, sizeof *v, by_seq);

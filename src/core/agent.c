@@ -123,9 +123,12 @@ void lr_agent_rezone(lr_agent_rt *a, const lr_agent_rt *was, lr_time now, bool t
 void lr_agent_uncount_lead(lr_agent_rt *a, lr_time at) {
     for (int c = 0; c < LR_CAP__COUNT; c++) {
         if (a->win_count[c] == 0) continue;
-        if (a->win_start[c] == agent_window_start(a, (lr_cap)c, at) ||
-            (a->carried_at[c] != LR_TIME_NONE && at >= a->carried_from[c] && at < a->carried_at[c]))
-            a->win_count[c]--;
+        /* before a change of zone the carried count says which times it
+         * holds; after it, the window does */
+        bool held = a->carried_at[c] != LR_TIME_NONE && at < a->carried_at[c]
+                        ? at >= a->carried_from[c]
+                        : a->win_start[c] == agent_window_start(a, (lr_cap)c, at);
+        if (held) a->win_count[c]--;
     }
 }
 

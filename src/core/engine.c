@@ -203,23 +203,38 @@ void lr_engine_unindex(lr_engine *e, lr_lead_rt *l) {
     unindex_open(e, l);
 }
 
-/* See engine_impl.h. */
+/* Held leads in the order they were given to their agents (then arrival). */
+static int by_assignment(const void *x, const void *y) {
+    const lr_lead_rt *a = *(const lr_lead_rt *const *)x, *b = *(const lr_lead_rt *const *)y;
+    if (a->assigned_at != b->assigned_at) return a->assigned_at < b->assigned_at ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* See engine_impl.h. In the order the live index would have: as the leads
+ * were given to their agents. */
 void lr_engine_reindex(lr_engine *e) {
     for (int k = 0; k < 2; k++) {
         lr_map_release(contact_map(e, k));
         lr_map_init(contact_map(e, k), 64);     /* a failure: it grows later */
     }
+    size_t n = 0;
     for (size_t i = 0; i < e->nall; i++) {
         lr_lead_rt *l = e->all[i];
         for (int k = 0; k < 2; k++) l->older[k] = l->newer[k] = NULL;
+        n += l->state != LR_LEAD_CLOSED && l->agent != LR_NO_AGENT;
     }
+    lr_lead_rt **v = malloc((n ? n : 1) * sizeof *v);
+    if (!v) { e->cb_rc = LR_ENOMEM; return; }
+    n = 0;
     for (size_t i = 0; i < e->nall; i++) {
         lr_lead_rt *l = e->all[i];
-        if (l->state != LR_LEAD_CLOSED && l->agent != LR_NO_AGENT && index_open(e, l) != LR_OK) {
-            e->cb_rc = LR_ENOMEM;
-            return;
-        }
+        if (l->state != LR_LEAD_CLOSED && l->agent != LR_NO_AGENT) v[n++] = l;
     }
+    qsort(v, n, sizeof *v, by_assignment);
+    for (size_t i = 0; i < n; i++) {
+        if (index_open(e, v[i]) != LR_OK) { e->cb_rc = LR_ENOMEM; break; }
+    }
+    free(v);
 }
 
 int lr_engine_assign(lr_engine *e, lr_lead_rt *l, uint32_t agent) {

@@ -163,7 +163,7 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, unsigned flags, lr
      * are still the old config's (lr_engine_unindex: only with an owner
      * rule, the old config's) */
     bool had_owner = e->use_owner;
-    for (size_t i = 0; i < e->nall; i++) {
+    for (size_t i = 0; i < e->nall && (flags & LR_RECONF_OWNER_INDEX); i++) {
         lr_lead_rt *l = e->all[i];
         if (l->state != LR_LEAD_CLOSED && l->agent != LR_NO_AGENT && map[l->agent] == LR_NO_AGENT)
             lr_engine_unindex(e, l);
@@ -215,11 +215,11 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, unsigned flags, lr
      * for an owner rule that comes in (the index was not kept without
      * one), then route again those that lost their place. Config changes
      * journaled before LR_RECONF_OWNER_INDEX did it all in one pass, each
-     * lead routed before the later ones were renumbered: the same without
-     * an owner rule, the only routing that reads other leads' agents (with
-     * one, it read old agent numbers, out of bounds at times: such a
-     * journal replays in two passes too, so that its store can start). */
-    bool one_pass = !(flags & LR_RECONF_OWNER_INDEX) && !had_owner && !e->use_owner;
+     * lead routed before the later ones were renumbered, and replay so:
+     * with an owner rule, the owner found then could be a later lead's
+     * agent by its old number (find_owner takes one out of range for no
+     * owner, where the old code read past the agents). */
+    bool one_pass = !(flags & LR_RECONF_OWNER_INDEX);
     e->cb = cb;
     e->ud = ud;
     e->cb_rc = 0;

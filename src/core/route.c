@@ -347,7 +347,10 @@ static uint32_t find_owner(const lr_engine *e, const lr_lead *lead) {
     if (email) prev = lr_map_get(&e->by_email, email, strlen(email));
     const char *phone = lead->str[LR_LF_PHONE];
     if (!prev && phone) prev = lr_map_get(&e->by_phone, phone, strlen(phone));
-    return prev && prev->state == LR_LEAD_ASSIGNED ? prev->agent : LR_NO_AGENT;
+    /* (an agent number out of range: a config change journaled before
+     * LR_RECONF_OWNER_INDEX replaying, which renumbered leads as it routed) */
+    return prev && prev->state == LR_LEAD_ASSIGNED && prev->agent < e->cfg->nagents ? prev->agent
+                                                                                   : LR_NO_AGENT;
 }
 
 /* Picks a ready member of S for L with the lead's excluded agents taken

@@ -406,6 +406,38 @@ TEST(removing_an_agent_renumbers_every_lead_before_routing_any) {
     lr_config_free(cfg);
 }
 
+/* The same change journaled before LR_RECONF_OWNER_INDEX replays as it
+ * was made: the lead was routed before cat's lead was renumbered, whose
+ * old number (2) is dan's now, so it went to dan; the new way it goes to
+ * its owner, cat. */
+TEST(a_journaled_owner_change_replays_as_it_was_made) {
+    const char *y1 = "agents: [{id: ann}, {id: ben}, {id: cat}, {id: dan}]\npools: {team: [ann, ben, cat, dan]}\n"
+                     "rules: [{name: own, pool: team, strategy: owner},"
+                     " {name: rr, pool: team, strategy: round_robin}]\n";
+    const char *y2 = "agents: [{id: ben}, {id: cat}, {id: dan}]\npools: {team: [ben, cat, dan]}\n"
+                     "rules: [{name: own, pool: team, strategy: owner},"
+                     " {name: rr, pool: team, strategy: round_robin}]\n";
+    for (int legacy = 0; legacy < 2; legacy++) {
+        lr_config *cfg = NULL;
+        lr_engine *eng = engine_on(y1, &cfg);
+        CHECK(eng != NULL);
+        if (!eng) return;
+        lr_buf out = LR_BUF_INIT;
+        feed(eng, "{\"id\":\"L0\",\"email\":\"x@example.org\"}", &out);
+        feed(eng, "{\"id\":\"L3\",\"email\":\"x@example.org\"}", &out);
+        feed(eng, "{\"type\":\"assign\",\"lead\":\"L3\",\"agent\":\"cat\"}", &out);
+        CHECK_CONTAINS(out.data, "\"lead\":\"L0\",\"action\":\"assigned\",\"agent\":\"ann\"");
+        lr_buf_reset(&out);
+        CHECK_EQ_INT(reconfigure_with(eng, &cfg, y2, legacy ? LR_RECONF_CARRY | LR_RECONF_ZONE_WINDOWS
+                                                             : LR_RECONF_NOW, &out), LR_OK);
+        CHECK_CONTAINS(out.data, legacy ? "\"lead\":\"L0\",\"action\":\"assigned\",\"agent\":\"dan\",\"rule\":\"own\""
+                                        : "\"lead\":\"L0\",\"action\":\"assigned\",\"agent\":\"cat\",\"rule\":\"own\"");
+        lr_buf_release(&out);
+        lr_engine_destroy(eng);
+        lr_config_free(cfg);
+    }
+}
+
 /* An owner rule that a config change brings in finds the owners of the
  * leads already open (the index was kept only while an owner rule
  * existed); so does one that comes back after it was taken out. Config
@@ -568,6 +600,36 @@ TEST(an_offer_declined_after_a_new_time_zone_is_taken_back_from_its_cap) {
         lr_engine_destroy(eng);
         lr_config_free(cfg);
     }
+}
+
+/* The other way: ann's offer of the UTC evening before (23:50) is not in
+ * the count carried into her Los Angeles day (the UTC day's: L2), though
+ * her Los Angeles day holds 23:50 UTC; when it expires after the change,
+ * nothing is taken back, and L3 goes to ben (her day cap is 1). */
+TEST(an_offer_of_an_earlier_window_is_not_taken_from_a_carried_count) {
+    const char *y1 = "agents: [{id: ann, caps: {day: 1}}, {id: ben}]\npools: {team: [ann, ben]}\n"
+                     "rules: [{name: off, pool: team, strategy: top_down, offer: {timeout: 1h}}]\n";
+    const char *y2 = "agents: [{id: ann, caps: {day: 1}, schedule: {timezone: America/Los_Angeles}}, {id: ben}]\n"
+                     "pools: {team: [ann, ben]}\n"
+                     "rules: [{name: off, pool: team, strategy: top_down, offer: {timeout: 1h}}]\n";
+    lr_config *cfg = NULL;
+    lr_engine *eng = engine_on(y1, &cfg);
+    CHECK(eng != NULL);
+    if (!eng) return;
+    lr_buf out = LR_BUF_INIT;
+    feed(eng, "{\"id\":\"L1\",\"at\":\"2026-11-01T23:50:00Z\"}", &out);
+    feed(eng, "{\"id\":\"L2\",\"at\":\"2026-11-02T00:10:00Z\"}", &out);
+    feed(eng, "{\"type\":\"accept\",\"lead\":\"L2\",\"agent\":\"ann\",\"at\":\"2026-11-02T00:11:00Z\"}", &out);
+    feed(eng, "{\"type\":\"tick\",\"at\":\"2026-11-02T00:30:00Z\"}", &out);
+    CHECK_EQ_INT(reconfigure_to(eng, &cfg, y2, &out), LR_OK);
+    feed(eng, "{\"type\":\"tick\",\"at\":\"2026-11-02T00:55:00Z\"}", &out);
+    CHECK_CONTAINS(out.data, "\"lead\":\"L1\",\"action\":\"expired\",\"agent\":\"ann\"");
+    lr_buf_reset(&out);
+    feed(eng, "{\"id\":\"L3\",\"at\":\"2026-11-02T01:00:00Z\"}", &out);
+    CHECK_CONTAINS(out.data, "\"lead\":\"L3\",\"action\":\"offered\",\"agent\":\"ben\"");
+    lr_buf_release(&out);
+    lr_engine_destroy(eng);
+    lr_config_free(cfg);
 }
 
 TEST(preview_says_what_would_happen_and_changes_nothing) {
@@ -1217,10 +1279,12 @@ TEST(an_agents_availability_says_why_it_gets_no_lead) {
 int main(void) {
     RUN(an_agents_availability_says_why_it_gets_no_lead);
     RUN(removing_an_agent_renumbers_every_lead_before_routing_any);
+    RUN(a_journaled_owner_change_replays_as_it_was_made);
     RUN(an_owner_rule_added_later_finds_the_open_leads);
     RUN(a_rule_whose_strategy_works_another_way_routes_its_waiting_leads_again);
     RUN(an_offer_declined_after_a_new_time_zone_is_taken_back_from_its_cap);
     RUN(a_held_lead_whose_rule_is_gone_is_routed_again);
+    RUN(an_offer_of_an_earlier_window_is_not_taken_from_a_carried_count);
     RUN(match_explains_every_candidate_in_pool_order);
     RUN(match_with_no_value_matches_nobody_and_falls_through);
     RUN(eligible_but_not_chosen_is_marked_eligible);

@@ -406,6 +406,10 @@ static void exec_claimable(lr_service *svc, lr_cmd *cmd) {
     must(svc, lr_buf_puts(out, "{\"leads\":["));
     int rc = lr_engine_claimable(svc->eng, cmd->id, CLAIMABLE_LIMIT, claimable_one, &c, &total);
     if (rc == LR_ENOENT) { lr_service_reply_error(svc, cmd, 404, "not_found", "no such agent"); return; }
+    if (rc == LR_EIO) {             /* a read failed: this answer only, as other reads */
+        lr_service_reply_error(svc, cmd, 503, "store_unavailable", "the store could not be read");
+        return;
+    }
     must(svc, rc);
     must(svc, lr_buf_printf(out, "],\"total\":%zu}", total));
     cmd->status = 200;
@@ -572,8 +576,10 @@ static void execute_cmd(lr_service *svc, lr_cmd *cmd, lr_time now) {
         int rc = lr_store_idem_get(svc->store, idem_stored_key(cmd, ik, sizeof ik), h, &st,
                                    &cmd->body);
         if (rc == LR_OK) {
-            if (memcmp(h, cmd->idem_hash, 32) == 0 ||
-                (cmd->idem_alt && memcmp(h, cmd->idem_hash_alt, 32) == 0)) {
+            bool same = memcmp(h, cmd->idem_hash, 32) == 0;
+            for (int i = 0; !same && i < cmd->idem_nalt; i++)
+                same = memcmp(h, cmd->idem_hash_alt[i], 32) == 0;
+            if (same) {
                 cmd->status = st == 201 ? 200 : st;
             } else {
                 lr_service_reply_error(svc, cmd, 409, "idempotency_key_reused",

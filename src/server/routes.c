@@ -379,6 +379,7 @@ static void convenience(const lr_req *req, lr_reply *rep, const char *type, cons
             return;
         }
     }
+    bool no_body = optional && (!obj || json_object_size(obj) == 0);  /* none, or {} */
     char *text = NULL;
     lr_cmd cmd;
     memset(&cmd, 0, sizeof cmd);
@@ -411,9 +412,10 @@ static void convenience(const lr_req *req, lr_reply *rep, const char *type, cons
         goto out;
     }
     if (set_idem(req, &cmd, rep)) {
-        if (optional && req->len == 0 && cmd.idem_key) {   /* no body is "{}" */
-            memcpy(cmd.idem_hash_alt, cmd.idem_hash, 32);
-            cmd.idem_alt = true;
+        if (no_body && cmd.idem_key) {  /* "{}" in the hash; as sent, or empty, before */
+            memcpy(cmd.idem_hash_alt[0], cmd.idem_hash, 32);
+            idem_hash(req, "", 0, cmd.idem_hash_alt[1]);
+            cmd.idem_nalt = 2;
             idem_hash(req, "{}", 2, cmd.idem_hash);
         }
         call(req, &cmd, rep, &text);

@@ -69,9 +69,10 @@ typedef struct lr_cmd {
     const char *idem_scope;         /* with it: the API key's id (a key is remembered
                                        per API key) */
     unsigned char idem_hash[32];    /* hash of the whole body, with idem_key */
-    bool idem_alt;                  /* idem_hash_alt matches too: */
-    unsigned char idem_hash_alt[32]; /* an empty optional body is "{}" in idem_hash, and
-                                       was itself before (keys stored then) */
+    int idem_nalt;                  /* idem_hash_alt[0..n) match too: an optional body */
+    unsigned char idem_hash_alt[2][32]; /* that is empty or {} is "{}" in idem_hash; keys
+                                       stored before hashed it as sent (and an empty one
+                                       matches a retry with {}) */
     const char *id;                 /* GET_LEAD, GET_AGENT */
     const char *scope_agent;        /* agent keys: the agent they are bound to, else NULL */
     lr_lead_query query;            /* LIST_LEADS */

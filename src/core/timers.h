@@ -1,8 +1,9 @@
 /* timers.h -- deadlines on the engine's clock.
  *
- * A binary min-heap of (time, seq, kind, a, b). The engine fires every
- * timer whose time has come before it applies an event, in time order and,
- * for equal times, in the order they were set (seq), so firing is
+ * A binary min-heap of (time, rank, seq, kind, a, b). The engine fires
+ * every timer whose time has come before it applies an event, in time
+ * order and, for equal times, agents' timers first (rank 0, when set with
+ * agents_first), then in the order they were set (seq), so firing is
  * deterministic. A timer is never cancelled: when it fires the engine
  * checks whether it still matters (a cap reset for an agent whose window
  * already moved on does nothing). Push and pop cost O(log n).

@@ -19,7 +19,11 @@
  * a fixed table (FAIL_SETS sets of FAIL_WAYS), found by a keyed hash of
  * the address (IPv6 by its /64), so no number of addresses grows it and
  * no one can aim at another address's set; a full set gives the slot
- * whose bucket is fullest to the newcomer.
+ * whose bucket is fullest to the newcomer, bucket and all (a fresh, full
+ * one would hand a burst to whoever cycles through more addresses than
+ * the table holds). All such requests also share one bucket of
+ * LR_AUTH_UNKNOWN_ALL times the rate: whatever the number of addresses,
+ * the store is asked at most that often for keys it may not have.
  */
 #include "server/auth.h"
 
@@ -130,6 +134,7 @@ struct lr_auth {
     size_t nall, capall;
     double rate, burst;
     double fail_rate, fail_burst;   /* per address, for keys not in the cache */
+    lr_bucket fail_all;             /* every address together: LR_AUTH_UNKNOWN_ALL times */
     unsigned char fail_key[crypto_shorthash_KEYBYTES];
     fail_slot *fails;               /* FAIL_SETS * FAIL_WAYS */
 };
@@ -150,6 +155,7 @@ int lr_auth_open(const char *db_path, double rate, double burst, double unknown_
     a->burst = burst > 0 ? burst : 2 * a->rate;
     a->fail_rate = unknown_rate > 0 ? unknown_rate : 0;
     a->fail_burst = LR_AUTH_UNKNOWN_BURST * a->fail_rate;
+    a->fail_all.last_ms = LR_BUCKET_FRESH;
     crypto_shorthash_keygen(a->fail_key);
     a->fails = calloc(FAIL_SETS * FAIL_WAYS, sizeof *a->fails);
     int rc = a->fails ? lr_map_init(&a->cache, 16) : LR_ENOMEM;
@@ -268,17 +274,26 @@ static lr_bucket *fail_bucket(lr_auth *a, const struct sockaddr *from, int64_t n
                               : a->fail_burst + 1;
         if (t > most) most = t, victim = &set[i];
     }
+    if (!victim->tag) victim->bucket.last_ms = LR_BUCKET_FRESH;    /* a free slot: full */
     victim->tag = tag;
-    victim->bucket.tokens = 0;
-    victim->bucket.last_ms = LR_BUCKET_FRESH;
     return &victim->bucket;
+}
+
+/* Takes a token for a request from FROM whose key is not in the cache:
+ * false (with *retry_after) when FROM, or every address together, has
+ * none left. Called under a->mu. */
+static bool take_unknown(lr_auth *a, const struct sockaddr *from, int64_t now_ms, int *retry_after) {
+    if (!lr_bucket_take(fail_bucket(a, from, now_ms), a->fail_rate, a->fail_burst, now_ms,
+                        retry_after))
+        return false;
+    return lr_bucket_take(&a->fail_all, LR_AUTH_UNKNOWN_ALL * a->fail_rate,
+                          LR_AUTH_UNKNOWN_ALL * a->fail_burst, now_ms, retry_after);
 }
 
 /* See auth.h. */
 int lr_auth_unknown(lr_auth *a, const struct sockaddr *from, int64_t now_ms, int *retry_after) {
     pthread_mutex_lock(&a->mu);
-    bool ok = lr_bucket_take(fail_bucket(a, from, now_ms), a->fail_rate, a->fail_burst, now_ms,
-                             retry_after);
+    bool ok = take_unknown(a, from, now_ms, retry_after);
     pthread_mutex_unlock(&a->mu);
     return ok ? LR_ENOENT : LR_ESTATE;
 }
@@ -293,9 +308,8 @@ int lr_auth_check(lr_auth *a, const char *key, size_t len, const struct sockaddr
     pthread_mutex_lock(&a->mu);
     entry *e = lr_map_get(&a->cache, (const char *)hash, 32);
     int rc = LR_OK;
-    if (!e && !lr_bucket_take(fail_bucket(a, from, now_ms), a->fail_rate, a->fail_burst, now_ms,
-                              retry_after)) {
-        rc = LR_ESTATE;                 /* this address tried too many unknown keys */
+    if (!e && !take_unknown(a, from, now_ms, retry_after)) {
+        rc = LR_ESTATE;                 /* too many unknown keys: this address, or all */
     } else if (e && now_ms - e->checked_ms >= LR_AUTH_RECHECK_MS) {
         /* revoked since, or its role or agent changed in the store */
         int fr = find_key(a, hash, &e->who);

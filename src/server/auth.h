@@ -90,6 +90,9 @@ typedef struct lr_bucket {
 /* The bucket of a client address for keys not in the cache holds this
  * many seconds of its rate. */
 #define LR_AUTH_UNKNOWN_BURST 10
+/* ... and all addresses together have this many times an address's rate
+ * and burst. */
+#define LR_AUTH_UNKNOWN_ALL 64
 
 /* Takes one token at time NOW_MS (any monotonic milliseconds). Returns
  * true when there was one; otherwise false with *retry_after the whole
@@ -115,8 +118,8 @@ void lr_auth_close(lr_auth *a);         /* accepts NULL */
 /* Checks the bearer key KEY (LEN bytes) sent from the client address FROM
  * (may be NULL) at time NOW_MS. Returns LR_OK with *who filled; LR_ENOENT
  * for a malformed or unknown key; LR_ESTATE when the key is not in the
- * cache and FROM is over its rate for such keys (*retry_after set; the
- * store was not asked); LR_ERANGE when the key is over its rate
+ * cache and FROM, or all addresses together, are over their rate for such
+ * keys (*retry_after set; the store was not asked); LR_ERANGE when the key is over its rate
  * (*retry_after set, *who filled); LR_EIO when the store failed.
  * Thread-safe. */
 int lr_auth_check(lr_auth *a, const char *key, size_t len, const struct sockaddr *from,
@@ -124,8 +127,8 @@ int lr_auth_check(lr_auth *a, const char *key, size_t len, const struct sockaddr
 
 /* A request from FROM at NOW_MS that has no key to check (no
  * Authorization header, or not "Bearer KEY"): takes a token from FROM's
- * bucket. Returns LR_ENOENT (answer 401), or LR_ESTATE when FROM is over
- * its rate (*retry_after set). Thread-safe. */
+ * bucket and the shared one. Returns LR_ENOENT (answer 401), or LR_ESTATE
+ * when either is empty (*retry_after set). Thread-safe. */
 int lr_auth_unknown(lr_auth *a, const struct sockaddr *from, int64_t now_ms, int *retry_after);
 
 #endif

@@ -314,8 +314,7 @@ static void find_route(conn_req *r, const char *url) {
  * (lr_auth_check(), lr_auth_unknown()). */
 static void refuse_address(conn_req *r, int retry) {
     lr_reply_error(&r->rep, 429, "rate_limited",
-                   "too many requests with a missing or unknown API key from this address; "
-                   "retry in %d s", retry);
+                   "too many requests with a missing or unknown API key; retry in %d s", retry);
     r->rep.retry_after = retry;
 }
 

@@ -448,7 +448,7 @@ an_address_that_tries_unknown_keys_gets_429() {
     expect_code 200 "the admin key, first used: the address's one token"
     as lr_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA GET /v1/agents/ann
     expect_error 429 rate_limited
-    expect_jq '.error.message | test("^too many requests with a missing or unknown API key from this address; retry in (9|10) s$")' true
+    expect_jq '.error.message | test("^too many requests with a missing or unknown API key; retry in (9|10) s$")' true
     expect_header '^retry-after: (9|10)$'
     req GET /v1/agents/ann
     expect_error 429 rate_limited

@@ -113,9 +113,9 @@ enum {
      * index was empty or stale (kept only while an owner rule existed), as
      * config changes journaled before it existed left it. */
     LR_RECONF_OWNER_INDEX = 1u << 2,
-    /* A lead waiting under a rule whose strategy now works another way
-     * (a pull queue become round robin or broadcast, an open pool become
-     * manual, round robin become a pull queue) is routed again, with
+    /* A lead waiting or held under a rule whose strategy now works another
+     * way (a pull queue become round robin or broadcast, an open pool
+     * become manual, manual become round robin) is routed again, with
      * why.reason rule_changed, and a held lead whose rule is gone with
      * rule_removed; without it such a lead stayed in a queue nothing took
      * it from (a held one with no rule, out of every count of waiting

@@ -41,10 +41,10 @@ static bool same_zone(const lr_zone *x, const lr_zone *y) {
 
 /* L (not closed) in the new config (the engine's now): its agents and
  * rule renumbered by MAP and RULE_MAP; waiting, back in its queue. With
- * LR_RECONF_MODE_CHANGE in FLAGS, a lead waiting under a rule whose
- * strategy now works another way (a pull queue become round robin, an
- * open pool become manual) is left NEW instead, to be routed again. OLD
- * is the config L's rule number is of. */
+ * LR_RECONF_MODE_CHANGE in FLAGS, a lead waiting or held under a rule
+ * whose strategy now works another way (a pull queue become round robin,
+ * an open pool become manual, manual become round robin) is left NEW
+ * instead, to be routed again. OLD is the config L's rule number is of. */
 static int renumber(lr_engine *e, const lr_config *old, unsigned flags, const uint32_t *map,
                     const uint32_t *rule_map, lr_lead_rt *l) {
     const lr_strategy *was = l->rule == LR_NO_RULE ? NULL : old->rules[l->rule].strategy;
@@ -54,11 +54,13 @@ static int renumber(lr_engine *e, const lr_config *old, unsigned flags, const ui
     l->rule = l->rule == LR_NO_RULE ? LR_NO_RULE : rule_map[l->rule];
     l->seg = NULL;
     l->qpos = 0;
-    if (l->state != LR_LEAD_WAITING || l->rule == LR_NO_RULE) return LR_OK;
+    bool waits = l->state == LR_LEAD_WAITING || l->state == LR_LEAD_HELD;
+    if (!waits || l->rule == LR_NO_RULE) return LR_OK;
     if ((flags & LR_RECONF_MODE_CHANGE) && was->mode != e->cfg->rules[l->rule].strategy->mode) {
         lr_engine_set_state(e, l, LR_LEAD_NEW);
         return LR_OK;
     }
+    if (l->state == LR_LEAD_HELD) return LR_OK;
     lr_segment *s;
     int rc = lr_segment_for(e, &e->cfg->rules[l->rule], lr_rule_pool(e, l->rule, l->tier), l->lead, &s);
     if (rc == LR_OK) rc = lr_segment_enqueue(s, l);

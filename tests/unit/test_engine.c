@@ -479,7 +479,8 @@ TEST(an_owner_rule_added_later_finds_the_open_leads) {
 
 /* A pull queue's rule becomes round robin: the leads waiting in the queue
  * are routed again (rule_changed), not left where no claim comes any
- * more; an open pool become manual holds its waiting leads. Config changes
+ * more; an open pool become manual holds its waiting leads, and manual
+ * become round robin gives its held ones out. Config changes
  * journaled before replay as made: there the leads stayed waiting. */
 TEST(a_rule_whose_strategy_works_another_way_routes_its_waiting_leads_again) {
     const char *q = "agents: [{id: ann}, {id: ben}]\npools: {desk: [ann, ben]}\n"
@@ -523,6 +524,10 @@ TEST(a_rule_whose_strategy_works_another_way_routes_its_waiting_leads_again) {
         CHECK_EQ_INT(reconfigure_with(eng, &cfg, man, flags, &out), LR_OK);
         CHECK_EQ_INT(lr_engine_lead_info(eng, "P0", &state, &agent), LR_OK);
         CHECK_EQ_STR(state, legacy ? "waiting" : "held");
+        /* and back from manual: a held lead goes out */
+        CHECK_EQ_INT(reconfigure_with(eng, &cfg, rr, flags, &out), LR_OK);
+        CHECK_EQ_INT(lr_engine_lead_info(eng, "P0", &state, &agent), LR_OK);
+        CHECK_EQ_STR(state, legacy ? "waiting" : "assigned");
         lr_buf_release(&out);
         lr_engine_destroy(eng);
         lr_config_free(cfg);

@@ -670,12 +670,13 @@ int lr_route_after_failure(lr_engine *e, lr_lead_rt *l, uint32_t ri, bool queue_
     int rc = fall_back(e, l, ri, NULL, queue_as_next, reason, &next, &done);
     if (rc != LR_OK || done) return rc;
     if (next != LR_NO_RULE) {
-        /* the chain goes on from rule NEXT; a fallback that places the
-         * lead there still says the cause (offer_expired, declined, ...) */
+        /* the chain goes on from rule NEXT, the fallback: a fallback there
+         * that places the lead still says the cause (offer_expired,
+         * declined, ...); the rules after RI (`next`) place it as their own */
         rc = follow(e, l, next, reason, reason, &done);
         if (rc != LR_OK || done) return rc;
     }
-    return route_from(e, l, ri + 1, true, reason, reason);
+    return route_from(e, l, ri + 1, true, reason, "no_eligible_agent");
 }
 
 /* ---- leads waiting for capacity ------------------------------------------ */

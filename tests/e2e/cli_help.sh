@@ -49,12 +49,17 @@ check_help_names_every_option() {
     expect_out_file "$T/check-help"
 }
 
+# --version: the version, then the time zone data ICU computes with and
+# the system's tz database's version.
 version_prints_the_version() {
-    lr --version
-    expect_status 0
-    echo "leadrouter 0.1.0" | expect_out
-    lr -V
-    echo "leadrouter 0.1.0" | expect_out
+    for _o in --version -V; do
+        lr $_o
+        expect_status 0
+        [ "$(sed -n 1p "$T/out")" = "leadrouter 0.1.0" ] || fail "$_o: first line: $(sed -n 1p "$T/out")"
+        sed -n 2p "$T/out" | grep -Eq "^time zone data: ICU's [0-9]{4}[a-z]+ \(the system's tz database: ([0-9]{4}[a-z]+|none found)\)$" ||
+            fail "$_o: second line: $(sed -n 2p "$T/out")"
+        [ "$(wc -l <"$T/out")" -eq 2 ] || fail "$_o: $(wc -l <"$T/out") lines"
+    done
 }
 
 unknown_command_exits_2_with_hint() {

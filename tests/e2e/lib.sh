@@ -33,9 +33,12 @@ if [ ! -x "$BIN" ]; then
     exit 1
 fi
 
-# fail MESSAGE...: marks the current case failed and says why.
+# fail MESSAGE...: marks the current case failed and says why. It also
+# leaves a mark in $T: a check at the end of a pipe (`echo x | expect_out`)
+# runs in a subshell, whose case_failed the case never sees.
 fail() {
     case_failed=1
+    [ -n "${T:-}" ] && [ -d "$T" ] && : >"$T/.failed"
     echo "  $*"
 }
 
@@ -44,7 +47,9 @@ tcase() {
     case_failed=0
     T="$E2E_ROOT/$1"
     mkdir -p "$T"
+    rm -f "$T/.failed"
     "$1"
+    [ -e "$T/.failed" ] && case_failed=1
     if [ "$case_failed" -eq 0 ]; then
         echo "ok $1"
         n_ok=$((n_ok + 1))

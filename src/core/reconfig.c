@@ -228,7 +228,12 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, unsigned flags, lr
     rc = LR_OK;
     for (size_t i = 0; i < e->nall && rc == LR_OK; i++) {
         lr_lead_rt *l = e->all[i];
-        if (l->state == LR_LEAD_CLOSED) continue;
+        if (l->state == LR_LEAD_CLOSED) {
+            /* its rule still names it in a refused claim's decision (an old
+             * number read past a shorter rule list) */
+            l->rule = l->rule == LR_NO_RULE ? LR_NO_RULE : rule_map[l->rule];
+            continue;
+        }
         rc = renumber(e, old, flags, map, rule_map, l);
         if (rc == LR_OK && one_pass) rc = reroute(e, l, flags);
     }

@@ -637,6 +637,32 @@ TEST(an_offer_of_an_earlier_window_is_not_taken_from_a_carried_count) {
     lr_config_free(cfg);
 }
 
+/* A lead closed under the third rule; a config change leaves one rule: a
+ * claim of the closed lead is refused naming no rule (its old rule number
+ * was read past the new, shorter list of rules: a crash). */
+TEST(a_closed_leads_rule_is_renumbered_too) {
+    const char *y1 = "agents: [{id: ann}]\npools: {team: [ann]}\n"
+                     "rules: [{name: a, pool: team, strategy: round_robin, when: 'source == \"a\"'},"
+                     " {name: b, pool: team, strategy: round_robin, when: 'source == \"b\"'},"
+                     " {name: c, pool: team, strategy: round_robin}]\n";
+    const char *y2 = "agents: [{id: ann}]\npools: {team: [ann]}\n"
+                     "rules: [{name: only, pool: team, strategy: round_robin}]\n";
+    lr_config *cfg = NULL;
+    lr_engine *eng = engine_on(y1, &cfg);
+    CHECK(eng != NULL);
+    if (!eng) return;
+    lr_buf out = LR_BUF_INIT;
+    feed(eng, "{\"id\":\"L1\"}", &out);
+    feed(eng, "{\"type\":\"progress\",\"lead\":\"L1\",\"status\":\"won\"}", &out);
+    CHECK_EQ_INT(reconfigure_to(eng, &cfg, y2, &out), LR_OK);
+    lr_buf_reset(&out);
+    feed(eng, "{\"type\":\"claim\",\"lead\":\"L1\",\"agent\":\"ann\"}", &out);
+    CHECK_CONTAINS(out.data, "\"lead\":\"L1\",\"action\":\"claim_refused\",\"agent\":\"ann\",\"why\":{\"reason\":\"lead_closed\"");
+    lr_buf_release(&out);
+    lr_engine_destroy(eng);
+    lr_config_free(cfg);
+}
+
 TEST(preview_says_what_would_happen_and_changes_nothing) {
     lr_config *cfg = NULL;
     lr_engine *eng = engine_on("agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
@@ -1290,6 +1316,7 @@ int main(void) {
     RUN(an_offer_declined_after_a_new_time_zone_is_taken_back_from_its_cap);
     RUN(a_held_lead_whose_rule_is_gone_is_routed_again);
     RUN(an_offer_of_an_earlier_window_is_not_taken_from_a_carried_count);
+    RUN(a_closed_leads_rule_is_renumbered_too);
     RUN(match_explains_every_candidate_in_pool_order);
     RUN(match_with_no_value_matches_nobody_and_falls_through);
     RUN(eligible_but_not_chosen_is_marked_eligible);

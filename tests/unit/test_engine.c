@@ -338,6 +338,13 @@ static lr_engine *engine_on(const char *yaml, lr_config **cfg) {
     return lr_engine_create(*cfg, &opts, &eng) == LR_OK ? eng : NULL;
 }
 
+/* The end of a test on ENG: its output OUT, the engine and its config. */
+static void finish_engine(lr_engine *eng, lr_config *cfg, lr_buf *out) {
+    lr_buf_release(out);
+    lr_engine_destroy(eng);
+    lr_config_free(cfg);
+}
+
 /* Switches ENG from *CFG to the config YAML with FLAGS (the old one freed,
  * *CFG the new one); the decisions of the switch into OUT. */
 static int reconfigure_with(lr_engine *eng, lr_config **cfg, const char *yaml, unsigned flags,
@@ -401,9 +408,7 @@ TEST(removing_an_agent_renumbers_every_lead_before_routing_any) {
     lr_buf_reset(&out);
     feed(eng, "{\"id\":\"L2\",\"email\":\"x@example.org\"}", &out);
     CHECK_CONTAINS(out.data, "\"lead\":\"L2\",\"action\":\"assigned\",\"agent\":\"cat\",\"rule\":\"own\"");
-    lr_buf_release(&out);
-    lr_engine_destroy(eng);
-    lr_config_free(cfg);
+    finish_engine(eng, cfg, &out);
 }
 
 /* The same change journaled before LR_RECONF_OWNER_INDEX replays as it
@@ -432,9 +437,7 @@ TEST(a_journaled_owner_change_replays_as_it_was_made) {
                                                              : LR_RECONF_NOW, &out), LR_OK);
         CHECK_CONTAINS(out.data, legacy ? "\"lead\":\"L0\",\"action\":\"assigned\",\"agent\":\"dan\",\"rule\":\"own\""
                                         : "\"lead\":\"L0\",\"action\":\"assigned\",\"agent\":\"cat\",\"rule\":\"own\"");
-        lr_buf_release(&out);
-        lr_engine_destroy(eng);
-        lr_config_free(cfg);
+        finish_engine(eng, cfg, &out);
     }
 }
 
@@ -471,9 +474,7 @@ TEST(an_owner_rule_added_later_finds_the_open_leads) {
         feed(eng, "{\"id\":\"L3\",\"email\":\"x@example.org\"}", &out);
         if (!legacy)
             CHECK_CONTAINS(out.data, "\"lead\":\"L3\",\"action\":\"assigned\",\"agent\":\"ann\",\"rule\":\"own\"");
-        lr_buf_release(&out);
-        lr_engine_destroy(eng);
-        lr_config_free(cfg);
+        finish_engine(eng, cfg, &out);
     }
 }
 
@@ -513,9 +514,7 @@ TEST(a_rule_whose_strategy_works_another_way_routes_its_waiting_leads_again) {
             CHECK_EQ_STR(out.data ? out.data : "", "");
             CHECK_EQ_STR(state, "waiting");
         }
-        lr_buf_release(&out);
-        lr_engine_destroy(eng);
-        lr_config_free(cfg);
+        finish_engine(eng, cfg, &out);
         eng = engine_on(op, &cfg);
         CHECK(eng != NULL);
         if (!eng) return;
@@ -528,9 +527,7 @@ TEST(a_rule_whose_strategy_works_another_way_routes_its_waiting_leads_again) {
         CHECK_EQ_INT(reconfigure_with(eng, &cfg, rr, flags, &out), LR_OK);
         CHECK_EQ_INT(lr_engine_lead_info(eng, "P0", &state, &agent), LR_OK);
         CHECK_EQ_STR(state, legacy ? "waiting" : "assigned");
-        lr_buf_release(&out);
-        lr_engine_destroy(eng);
-        lr_config_free(cfg);
+        finish_engine(eng, cfg, &out);
     }
 }
 
@@ -563,9 +560,7 @@ TEST(a_held_lead_whose_rule_is_gone_is_routed_again) {
             CHECK_CONTAINS(q.data, "\"p\":{\"waiting\":0");
         }
         lr_buf_release(&q);
-        lr_buf_release(&out);
-        lr_engine_destroy(eng);
-        lr_config_free(cfg);
+        finish_engine(eng, cfg, &out);
     }
 }
 
@@ -601,9 +596,7 @@ TEST(an_offer_declined_after_a_new_time_zone_is_taken_back_from_its_cap) {
         feed(eng, "{\"id\":\"L2\",\"at\":\"2026-11-30T00:32:00Z\"}", &out);
         CHECK_CONTAINS(out.data, legacy ? "\"lead\":\"L2\",\"action\":\"offered\",\"agent\":\"ben\""
                                         : "\"lead\":\"L2\",\"action\":\"offered\",\"agent\":\"ann\"");
-        lr_buf_release(&out);
-        lr_engine_destroy(eng);
-        lr_config_free(cfg);
+        finish_engine(eng, cfg, &out);
     }
 }
 
@@ -632,9 +625,7 @@ TEST(an_offer_of_an_earlier_window_is_not_taken_from_a_carried_count) {
     lr_buf_reset(&out);
     feed(eng, "{\"id\":\"L3\",\"at\":\"2026-11-02T01:00:00Z\"}", &out);
     CHECK_CONTAINS(out.data, "\"lead\":\"L3\",\"action\":\"offered\",\"agent\":\"ben\"");
-    lr_buf_release(&out);
-    lr_engine_destroy(eng);
-    lr_config_free(cfg);
+    finish_engine(eng, cfg, &out);
 }
 
 /* A lead closed under the third rule; a config change leaves one rule: a
@@ -658,9 +649,7 @@ TEST(a_closed_leads_rule_is_renumbered_too) {
     lr_buf_reset(&out);
     feed(eng, "{\"type\":\"claim\",\"lead\":\"L1\",\"agent\":\"ann\"}", &out);
     CHECK_CONTAINS(out.data, "\"lead\":\"L1\",\"action\":\"claim_refused\",\"agent\":\"ann\",\"why\":{\"reason\":\"lead_closed\"");
-    lr_buf_release(&out);
-    lr_engine_destroy(eng);
-    lr_config_free(cfg);
+    finish_engine(eng, cfg, &out);
 }
 
 TEST(preview_says_what_would_happen_and_changes_nothing) {
@@ -687,9 +676,7 @@ TEST(preview_says_what_would_happen_and_changes_nothing) {
     CHECK_EQ_INT(st.decisions[LR_ACTION_ASSIGNED], 1);
     const char *state, *agent;
     CHECK_EQ_INT(lr_engine_lead_info(eng, "P", &state, &agent), LR_ENOENT);
-    lr_buf_release(&out);
-    lr_engine_destroy(eng);
-    lr_config_free(cfg);
+    finish_engine(eng, cfg, &out);
 }
 
 TEST(reconfigure_keeps_agents_by_id_and_reroutes_orphaned_leads) {
@@ -974,9 +961,7 @@ TEST(next_deadline_is_the_cap_window_end) {
     lr_time want;
     lr_time_parse("2026-01-01T11:00:00Z", 20, &want);
     CHECK_EQ_INT(lr_engine_next_deadline(eng), want);
-    lr_buf_release(&out);
-    lr_engine_destroy(eng);
-    lr_config_free(cfg);
+    finish_engine(eng, cfg, &out);
 }
 
 /* An agent moved to another time zone keeps the leads of its day. Ann
@@ -1021,9 +1006,7 @@ TEST(a_new_time_zone_keeps_the_leads_of_the_agents_day) {
             CHECK_CONTAINS(out.data ? out.data : "",
                            "{\"at\":\"2026-11-03T08:00:00Z\",\"lead\":\"L2\",\"action\":\"assigned\"");
         }
-        lr_buf_release(&out);
-        lr_engine_destroy(eng);
-        lr_config_free(cfg);
+        finish_engine(eng, cfg, &out);
     }
 }
 

@@ -61,48 +61,60 @@ static const char WHY_KEY[] = ",\"why\":";
 #define F_POOL_SIZE 4
 #define ID_MAX ((size_t)1 << 16)         /* a longer id in a stored why is damage */
 
-static int put_num(lr_buf *b, uint64_t v) {
-    unsigned char t[10];
-    size_t n = 0;
+/* Writes V at P as unsigned LEB128 (NUM_MAX bytes at most); returns the
+ * byte after it. */
+#define NUM_MAX 10
+static unsigned char *put_num(unsigned char *p, uint64_t v) {
     do {
-        t[n] = (unsigned char)(v & 0x7f);
+        *p = (unsigned char)(v & 0x7f);
         v >>= 7;
-        if (v) t[n] |= 0x80;
-        n++;
+        if (v) *p |= 0x80;
+        p++;
     } while (v);
-    return lr_buf_append(b, t, n);
+    return p;
 }
 
-static int put_bytes(lr_buf *b, const char *p, size_t len) {
-    int rc = put_num(b, len);
-    return rc == LR_OK ? lr_buf_append(b, p, len) : rc;
+static unsigned char *put_bytes(unsigned char *p, const char *s, size_t len) {
+    p = put_num(p, len);
+    memcpy(p, s, len);
+    return p + len;
 }
 
-/* Appends D's why in the compact form to B. */
+/* Appends D's why in the compact form to B. Written straight into B's
+ * room, one reservation for the head and one for each candidate: through
+ * lr_buf_append, a byte or a number at a time, packing took a third of
+ * `route --db`'s routing thread. */
 static int pack_why(lr_buf *b, const lr_decision *d) {
     unsigned char flags = (unsigned char)((d->reason ? F_REASON : 0) | (d->detail ? F_DETAIL : 0) |
                                           (d->pool_size > d->ncands ? F_POOL_SIZE : 0));
-    unsigned char head[2] = { FORM_COMPACT, flags };
-    int rc = lr_buf_append(b, head, 2);
-    if (rc == LR_OK && d->reason) rc = put_bytes(b, d->reason, strlen(d->reason));
-    if (rc == LR_OK && d->detail) rc = put_bytes(b, d->detail, strlen(d->detail));
-    if (rc == LR_OK && (flags & F_POOL_SIZE)) rc = put_num(b, d->pool_size);
-    if (rc == LR_OK) rc = put_num(b, d->ncands);
+    size_t rlen = d->reason ? strlen(d->reason) : 0, dlen = d->detail ? strlen(d->detail) : 0;
+    if (lr_buf_reserve(b, 2 + 4 * NUM_MAX + rlen + dlen) != LR_OK) return LR_ENOMEM;
+    unsigned char *p = (unsigned char *)b->data + b->len;
+    *p++ = FORM_COMPACT;
+    *p++ = flags;
+    if (d->reason) p = put_bytes(p, d->reason, rlen);
+    if (d->detail) p = put_bytes(p, d->detail, dlen);
+    if (flags & F_POOL_SIZE) p = put_num(p, d->pool_size);
+    p = put_num(p, d->ncands);
+    b->len = (size_t)(p - (unsigned char *)b->data);
     const char *prev = "";
     size_t plen = 0;
-    for (size_t i = 0; rc == LR_OK && i < d->ncands; i++) {
+    for (size_t i = 0; i < d->ncands; i++) {
         const lr_candidate *c = &d->cands[i];
         const char *id = c->agent ? c->agent : "";
         size_t len = c->agent_len ? c->agent_len : strlen(id), shared = 0;
         while (shared < len && shared < plen && id[shared] == prev[shared]) shared++;
-        unsigned char st = (unsigned char)(c->state == LR_CAND_SKIPPED ? 2 + c->reason : c->state);
-        rc = lr_buf_putc(b, (char)st);
-        if (rc == LR_OK) rc = put_num(b, shared);
-        if (rc == LR_OK) rc = put_bytes(b, id + shared, len - shared);
+        if (lr_buf_reserve(b, 1 + 2 * NUM_MAX + len - shared) != LR_OK) return LR_ENOMEM;
+        p = (unsigned char *)b->data + b->len;
+        *p++ = (unsigned char)(c->state == LR_CAND_SKIPPED ? 2 + c->reason : c->state);
+        p = put_num(p, shared);
+        p = put_bytes(p, id + shared, len - shared);
+        b->len = (size_t)(p - (unsigned char *)b->data);
         prev = id;
         plen = len;
     }
-    return rc;
+    b->data[b->len] = '\0';            /* reserve kept the room */
+    return LR_OK;
 }
 
 /* Reading the compact form: every step checks the bytes it takes. */

@@ -69,20 +69,39 @@ struct lr_sq_defer {
 
 /* ---- encoding (the caller's thread) ------------------------------------------ */
 
-static int put_u8(lr_buf *b, unsigned v) { return lr_buf_putc(b, (char)v); }
+/* A record is written straight into the block's room: its size first
+ * (STR_ROOM and BYTES_ROOM for each string), one reservation, then each
+ * field at the pointer. */
+#define BYTES_ROOM(len) (sizeof(uint32_t) + (len) + 1)
+#define STR_ROOM(s) BYTES_ROOM((s) ? strlen(s) : 0)
 
-static int put_i64(lr_buf *b, int64_t v) { return lr_buf_append(b, &v, sizeof v); }
-
-static int put_bytes(lr_buf *b, const void *p, size_t len, bool null) {
-    uint32_t n = null ? NONE : (uint32_t)len;
-    int rc = lr_buf_append(b, &n, sizeof n);
-    if (rc == LR_OK && !null) rc = lr_buf_append(b, p, len);
-    if (rc == LR_OK && !null) rc = lr_buf_putc(b, '\0');
-    return rc;
+static char *put_u8(char *p, unsigned v) {
+    *p = (char)v;
+    return p + 1;
 }
 
-static int put_str(lr_buf *b, const char *s) {
-    return put_bytes(b, s, s ? strlen(s) : 0, s == NULL);
+static char *put_i64(char *p, int64_t v) {
+    memcpy(p, &v, sizeof v);
+    return p + sizeof v;
+}
+
+static char *put_ptr(char *p, const void *v, size_t size) {
+    memcpy(p, v, size);
+    return p + size;
+}
+
+static char *put_bytes(char *p, const void *v, size_t len, bool null) {
+    uint32_t n = null ? NONE : (uint32_t)len;
+    memcpy(p, &n, sizeof n);
+    p += sizeof n;
+    if (null) return p;
+    memcpy(p, v, len);
+    p[len] = '\0';
+    return p + len + 1;
+}
+
+static char *put_str(char *p, const char *s) {
+    return put_bytes(p, s, s ? strlen(s) : 0, s == NULL);
 }
 
 /* ---- decoding (the store's thread) ------------------------------------------- */
@@ -257,82 +276,91 @@ static int hand_over(lr_sq_defer *d) {
     return LR_OK;
 }
 
-/* Ends a record appended from MARK: hands the block over when full, or
- * takes the record back when RC says it could not be written whole. */
-static int end_record(lr_sq_defer *d, size_t mark, int rc) {
-    if (rc != LR_OK) {
-        d->cur->b.len = mark;
-        return rc;
-    }
-    return d->cur->b.len >= BLOCK_BYTES ? hand_over(d) : LR_OK;
+/* Room for a record of SIZE bytes in the current block: where to write
+ * it, or NULL (no memory: nothing written). */
+static char *begin_record(lr_sq_defer *d, size_t size) {
+    lr_buf *b = &d->cur->b;
+    return lr_buf_reserve(b, size) == LR_OK ? b->data + b->len : NULL;
+}
+
+/* Ends the record whose last byte is before END: hands the block over
+ * when full. */
+static int end_record(lr_sq_defer *d, char *end) {
+    lr_buf *b = &d->cur->b;
+    b->len = (size_t)(end - b->data);
+    b->data[b->len] = '\0';            /* lr_buf's promise; reserve kept the room */
+    return b->len >= BLOCK_BYTES ? hand_over(d) : LR_OK;
 }
 
 int lr_sq_defer_begin(lr_store *s) {
     lr_sq_defer *d = s->defer;
-    size_t mark = d->cur->b.len;
-    return end_record(d, mark, put_u8(&d->cur->b, OP_BEGIN));
+    char *p = begin_record(d, 1);
+    return p ? end_record(d, put_u8(p, OP_BEGIN)) : LR_ENOMEM;
 }
 
 int lr_sq_defer_commit(lr_store *s, lr_store_after_fn fn, void *ud, uint64_t arg) {
     lr_sq_defer *d = s->defer;
-    lr_buf *b = &d->cur->b;
-    size_t mark = b->len;
-    int rc = put_u8(b, OP_COMMIT);
-    if (rc == LR_OK) rc = lr_buf_append(b, &fn, sizeof fn);
-    if (rc == LR_OK) rc = lr_buf_append(b, &ud, sizeof ud);
-    if (rc == LR_OK) rc = put_i64(b, (int64_t)arg);
-    if (rc != LR_OK) return end_record(d, mark, rc);
-    return hand_over(d);            /* a commit starts its flush as soon as it can */
+    char *p = begin_record(d, 1 + sizeof fn + sizeof ud + sizeof(int64_t));
+    if (!p) return LR_ENOMEM;
+    p = put_u8(p, OP_COMMIT);
+    p = put_ptr(p, &fn, sizeof fn);
+    p = put_ptr(p, &ud, sizeof ud);
+    p = put_i64(p, (int64_t)arg);
+    int rc = end_record(d, p);
+    return rc == LR_OK ? hand_over(d) : rc;   /* a commit starts its flush as soon as it can */
 }
 
 int lr_sq_defer_event(lr_store *s, int64_t seq, lr_time at, const char *type, const char *lead,
                       const char *json, size_t len) {
     lr_sq_defer *d = s->defer;
-    lr_buf *b = &d->cur->b;
-    size_t mark = b->len;
-    int rc = put_u8(b, OP_EVENT);
-    if (rc == LR_OK) rc = put_i64(b, seq);
-    if (rc == LR_OK) rc = put_i64(b, at);
-    if (rc == LR_OK) rc = put_str(b, type);
-    if (rc == LR_OK) rc = put_str(b, lead);
-    if (rc == LR_OK) rc = put_bytes(b, json, len, false);
-    return end_record(d, mark, rc);
+    char *p = begin_record(d, 1 + 2 * 8 + STR_ROOM(type) + STR_ROOM(lead) + BYTES_ROOM(len));
+    if (!p) return LR_ENOMEM;
+    p = put_u8(p, OP_EVENT);
+    p = put_i64(p, seq);
+    p = put_i64(p, at);
+    p = put_str(p, type);
+    p = put_str(p, lead);
+    p = put_bytes(p, json, len, false);
+    return end_record(d, p);
 }
 
 int lr_sq_defer_lead(lr_store *s, const char *id, const char *source, lr_time received,
                      const char *body, size_t len, const unsigned char hash[32],
                      const char *state, const char *agent) {
     lr_sq_defer *d = s->defer;
-    lr_buf *b = &d->cur->b;
-    size_t mark = b->len;
-    int rc = put_u8(b, OP_LEAD);
-    if (rc == LR_OK) rc = put_str(b, id);
-    if (rc == LR_OK) rc = put_str(b, source);
-    if (rc == LR_OK) rc = put_i64(b, received);
-    if (rc == LR_OK) rc = put_bytes(b, body, len, false);
-    if (rc == LR_OK) rc = put_bytes(b, hash, 32, false);
-    if (rc == LR_OK) rc = put_str(b, state);
-    if (rc == LR_OK) rc = put_str(b, agent);
-    return end_record(d, mark, rc);
+    char *p = begin_record(d, 1 + 8 + STR_ROOM(id) + STR_ROOM(source) + BYTES_ROOM(len) +
+                                  BYTES_ROOM(32) + STR_ROOM(state) + STR_ROOM(agent));
+    if (!p) return LR_ENOMEM;
+    p = put_u8(p, OP_LEAD);
+    p = put_str(p, id);
+    p = put_str(p, source);
+    p = put_i64(p, received);
+    p = put_bytes(p, body, len, false);
+    p = put_bytes(p, hash, 32, false);
+    p = put_str(p, state);
+    p = put_str(p, agent);
+    return end_record(d, p);
 }
 
 int lr_sq_defer_decision(lr_store *s, int64_t seq, lr_time at, const char *lead,
                          const char *action, const char *agent, const lr_sq_packed *pk,
                          int64_t *id) {
     lr_sq_defer *d = s->defer;
-    lr_buf *b = &d->cur->b;
-    size_t mark = b->len;
     int64_t did = d->next_decision + 1;
-    int rc = put_u8(b, OP_DECISION);
-    if (rc == LR_OK) rc = put_i64(b, did);
-    if (rc == LR_OK) rc = put_i64(b, seq);
-    if (rc == LR_OK) rc = put_i64(b, at);
-    if (rc == LR_OK) rc = put_str(b, lead);
-    if (rc == LR_OK) rc = put_str(b, action);
-    if (rc == LR_OK) rc = put_str(b, agent);
-    if (rc == LR_OK) rc = put_bytes(b, pk->body, pk->len, false);
-    if (rc == LR_OK) rc = put_bytes(b, pk->why, pk->wlen, pk->why == NULL);
-    if ((rc = end_record(d, mark, rc)) != LR_OK) return rc;
+    char *p = begin_record(d, 1 + 3 * 8 + STR_ROOM(lead) + STR_ROOM(action) + STR_ROOM(agent) +
+                                  BYTES_ROOM(pk->len) + BYTES_ROOM(pk->wlen));
+    if (!p) return LR_ENOMEM;
+    p = put_u8(p, OP_DECISION);
+    p = put_i64(p, did);
+    p = put_i64(p, seq);
+    p = put_i64(p, at);
+    p = put_str(p, lead);
+    p = put_str(p, action);
+    p = put_str(p, agent);
+    p = put_bytes(p, pk->body, pk->len, false);
+    p = put_bytes(p, pk->why, pk->wlen, pk->why == NULL);
+    int rc = end_record(d, p);
+    if (rc != LR_OK) return rc;
     d->next_decision = did;
     if (id) *id = did;
     return LR_OK;
@@ -340,13 +368,13 @@ int lr_sq_defer_decision(lr_store *s, int64_t seq, lr_time at, const char *lead,
 
 int lr_sq_defer_state(lr_store *s, const char *id, const char *state, const char *agent) {
     lr_sq_defer *d = s->defer;
-    lr_buf *b = &d->cur->b;
-    size_t mark = b->len;
-    int rc = put_u8(b, OP_STATE);
-    if (rc == LR_OK) rc = put_str(b, id);
-    if (rc == LR_OK) rc = put_str(b, state);
-    if (rc == LR_OK) rc = put_str(b, agent);
-    return end_record(d, mark, rc);
+    char *p = begin_record(d, 1 + STR_ROOM(id) + STR_ROOM(state) + STR_ROOM(agent));
+    if (!p) return LR_ENOMEM;
+    p = put_u8(p, OP_STATE);
+    p = put_str(p, id);
+    p = put_str(p, state);
+    p = put_str(p, agent);
+    return end_record(d, p);
 }
 
 int lr_sq_defer_delivery(lr_store *s, int64_t decision, lr_time at, int64_t after_ms,
@@ -354,23 +382,26 @@ int lr_sq_defer_delivery(lr_store *s, int64_t decision, lr_time at, int64_t afte
                          const char *channel, const char *recipient, const char *status,
                          const char *error, bool brief, int64_t *id) {
     lr_sq_defer *d = s->defer;
-    lr_buf *b = &d->cur->b;
-    size_t mark = b->len;
     int64_t did = d->next_delivery + 1;
-    int rc = put_u8(b, OP_DELIVERY);
-    if (rc == LR_OK) rc = put_i64(b, did);
-    if (rc == LR_OK) rc = put_i64(b, decision);
-    if (rc == LR_OK) rc = put_i64(b, at);
-    if (rc == LR_OK) rc = put_i64(b, after_ms);
-    if (rc == LR_OK) rc = put_str(b, lead);
-    if (rc == LR_OK) rc = put_str(b, action);
-    if (rc == LR_OK) rc = put_str(b, agent);
-    if (rc == LR_OK) rc = put_str(b, channel);
-    if (rc == LR_OK) rc = put_str(b, recipient);
-    if (rc == LR_OK) rc = put_str(b, status);
-    if (rc == LR_OK) rc = put_str(b, error);
-    if (rc == LR_OK) rc = put_i64(b, brief);
-    if ((rc = end_record(d, mark, rc)) != LR_OK) return rc;
+    char *p = begin_record(d, 1 + 5 * 8 + STR_ROOM(lead) + STR_ROOM(action) + STR_ROOM(agent) +
+                                  STR_ROOM(channel) + STR_ROOM(recipient) + STR_ROOM(status) +
+                                  STR_ROOM(error));
+    if (!p) return LR_ENOMEM;
+    p = put_u8(p, OP_DELIVERY);
+    p = put_i64(p, did);
+    p = put_i64(p, decision);
+    p = put_i64(p, at);
+    p = put_i64(p, after_ms);
+    p = put_str(p, lead);
+    p = put_str(p, action);
+    p = put_str(p, agent);
+    p = put_str(p, channel);
+    p = put_str(p, recipient);
+    p = put_str(p, status);
+    p = put_str(p, error);
+    p = put_i64(p, brief);
+    int rc = end_record(d, p);
+    if (rc != LR_OK) return rc;
     d->next_delivery = did;
     if (id) *id = did;
     return LR_OK;

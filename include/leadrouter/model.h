@@ -97,6 +97,11 @@ typedef struct lr_lead {
 /* Frees everything a lead owns, then the lead itself. Accepts NULL. */
 void lr_lead_free(lr_lead *lead);
 
+/* A new lead with LEAD's id, received_at, score and value, and nothing
+ * else (no other string, no custom field), in one allocation: what the
+ * engine keeps of a closed lead. NULL when out of memory. */
+lr_lead *lr_lead_id_only(const lr_lead *lead);
+
 /* Whether ID has no control character (U+0000-U+001F, U+007F): what a
  * new lead's id must be, so that a path can name it (the API refuses
  * control characters in paths). `serve` and `route` refuse other ids;

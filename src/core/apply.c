@@ -144,6 +144,7 @@ static int close_lead(lr_engine *e, lr_lead_rt *l, lr_progress p) {
         d.strategy = lr_strategy_name(r->strategy);
     }
     lr_engine_emit(e, &d);
+    lr_engine_shed(e, l);           /* after the decision, which names it by its id */
     return LR_OK;
 }
 

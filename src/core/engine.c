@@ -203,6 +203,33 @@ void lr_engine_unindex(lr_engine *e, lr_lead_rt *l) {
     unindex_open(e, l);
 }
 
+/* Whether the returning-lead index holds L: a closed lead normally left
+ * it with its agent, but not while no owner rule was in the config (the
+ * index then stays as it was) -- and a journal replays as it was made. */
+static bool indexed(lr_engine *e, const lr_lead_rt *l) {
+    for (int k = 0; k < 2; k++) {
+        const char *v = contact_of(l, k);
+        if (l->older[k] || l->newer[k]) return true;
+        if (v && contact_map(e, k)->n && lr_map_get(contact_map(e, k), v, strlen(v)) == l) return true;
+    }
+    return false;
+}
+
+/* See engine_impl.h. A lead the index still holds stays whole: the index
+ * points into its email and phone. */
+void lr_engine_shed(lr_engine *e, lr_lead_rt *l) {
+    if (indexed(e, l)) return;
+    lr_lead *small = lr_lead_id_only(l->lead);
+    if (!small) return;
+    const char *id = lr_lead_id(small);
+    if (id) lr_map_put(&e->leads, id, strlen(id), l);  /* the entry borrows the new id: no alloc */
+    lr_lead_free(l->lead);
+    l->lead = small;
+    free(l->excl);                  /* whom it is never given to again: it is not given */
+    l->excl = NULL;
+    l->nexcl = 0;
+}
+
 /* Held leads in the order they were given to their agents (then arrival). */
 static int by_assignment(const void *x, const void *y) {
     const lr_lead_rt *a = *(const lr_lead_rt *const *)x, *b = *(const lr_lead_rt *const *)y;

@@ -218,6 +218,13 @@ uint32_t lr_member_of(const lr_engine *e, const lr_segment *s, uint32_t a);
 void lr_engine_unindex(lr_engine *e, lr_lead_rt *l);
 void lr_engine_reindex(lr_engine *e);
 
+/* Closed lead L keeps only its id (lr_lead_id_only): its other fields
+ * are never read again (a closed lead is never routed, indexed or offered
+ * again; events about it are refused by its id), and they were most of
+ * what a lead kept in memory. Out of memory, or while the returning-lead
+ * index holds it, L stays whole. */
+void lr_engine_shed(lr_engine *e, lr_lead_rt *l);
+
 /* Why agent A cannot take any lead now, whatever the lead (its status,
  * schedule, capacity unless IGNORE_CAPACITY, caps, in that order), or
  * LR_SKIP_NONE. */

@@ -76,6 +76,24 @@ void lr_lead_free(lr_lead *lead) {
     free(lead);
 }
 
+lr_lead *lr_lead_id_only(const lr_lead *lead) {
+    const char *id = lr_lead_id(lead);
+    size_t n = id ? strlen(id) + 1 : 0;
+    lr_lead *c = calloc(1, sizeof *c + n);
+    if (!c) return NULL;
+    if (id) {
+        memcpy(c + 1, id, n);
+        c->str[LR_LF_ID] = (char *)(c + 1);
+    }
+    c->packed = n;
+    c->score = lead->score;
+    c->has_score = lead->has_score;
+    c->value = lead->value;
+    c->has_value = lead->has_value;
+    c->received_at = lead->received_at;
+    return c;
+}
+
 int lr_lead_set_str(lr_lead *lead, lr_lead_field f, const char *value) {
     char *s = NULL;
     if (value && !(s = strdup(value))) return LR_ENOMEM;

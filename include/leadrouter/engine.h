@@ -51,7 +51,9 @@ typedef struct lr_engine_stats {
     uint64_t leads;                 /* leads received */
     uint64_t decisions[LR_ACTION__COUNT];
     uint64_t open;                  /* leads assigned and not closed */
-    uint64_t waiting;               /* queued, held, offered or unrouted now */
+    uint64_t waiting;               /* queued, held or offered now (under a rule: as the
+                                       server's queues count them) */
+    uint64_t unrouted;              /* unrouted now (no rule took them) */
 } lr_engine_stats;
 
 void lr_engine_get_stats(const lr_engine *eng, lr_engine_stats *out);
@@ -194,8 +196,14 @@ typedef int (*lr_lead_id_cb)(const char *lead, void *ud);
 int lr_engine_claimable(const lr_engine *eng, const char *agent, size_t limit, lr_lead_id_cb cb,
                         void *ud, size_t *total);
 
-/* The leads waiting now (queued, held, offered, unrouted) per pool:
- * appends {"POOL":{"waiting":N,"oldest_ms":N|null},...} to OUT. */
+/* The leads waiting now under a rule (queued, held, offered) per pool of
+ * the config, in its order: WAITING[p] how many, AGE[p] the age in ms of
+ * the oldest by its received_at (-1: none waits; 0 for a received_at
+ * later than now). Both arrays hold the config's npools. */
+void lr_engine_queue_depths(const lr_engine *eng, uint64_t *waiting, int64_t *age);
+
+/* The same as JSON: appends {"POOL":{"waiting":N,"oldest_ms":N|null},...}
+ * to OUT. */
 int lr_engine_queues_json(const lr_engine *eng, lr_buf *out);
 
 #endif

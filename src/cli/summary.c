@@ -132,6 +132,7 @@ void cli_summary_print(FILE *out, const lr_config *cfg, const lr_engine *eng,
     fprintf(out, "  decisions       %" PRIu64 "\n", total);
     fprintf(out, "  open now        %" PRIu64 "\n", st.open);
     fprintf(out, "  waiting now     %" PRIu64 "\n", st.waiting);
+    fprintf(out, "  unrouted now    %" PRIu64 "\n", st.unrouted);
 
     static const int action_num[] = { 0, 1 };
     fprintf(out, "\ndecisions by action\n");

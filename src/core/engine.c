@@ -478,8 +478,8 @@ lr_time lr_engine_now(const lr_engine *e) { return e->now; }
 void lr_engine_get_stats(const lr_engine *e, lr_engine_stats *out) {
     *out = e->stats;
     out->open = e->nstate[LR_LEAD_ASSIGNED];
-    out->waiting = e->nstate[LR_LEAD_WAITING] + e->nstate[LR_LEAD_HELD] +
-                   e->nstate[LR_LEAD_OFFERED] + e->nstate[LR_LEAD_UNROUTED];
+    out->waiting = e->nstate[LR_LEAD_WAITING] + e->nstate[LR_LEAD_HELD] + e->nstate[LR_LEAD_OFFERED];
+    out->unrouted = e->nstate[LR_LEAD_UNROUTED];
 }
 
 int lr_engine_agent_stats(const lr_engine *e, const char *id, lr_agent_stats *out) {

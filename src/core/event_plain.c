@@ -15,9 +15,12 @@
  *
  *   - anything yajl refuses, and anything that is not one object with
  *     nothing but white space after it;
- *   - a nested object or list ("fields", list values, other event types,
- *     which all carry "type" with a string);
- *   - a key given twice (the general parser names it);
+ *   - a list, or an object other than "fields" (other event types carry
+ *     "type" with a string, and are declined by it);
+ *   - in "fields": anything but scalars, and a top-level custom key after
+ *     it (the general parser puts the top-level ones first);
+ *   - a key given twice, or a custom field named both at the top and in
+ *     "fields" (the general parser names it);
  *   - a value of the wrong type, an id that is empty or too long, a string
  *     over the limit, more than FIELDS_MAX custom fields, an "at" or
  *     "received_at" that is not an RFC 3339 time, no "id";
@@ -45,10 +48,15 @@
 
 #define SCRATCH 1024                /* bytes for unescaped copies of named strings */
 
-enum { K_CUSTOM = LR_LF__COUNT, K_TYPE, K_AT };     /* after the lead fields */
+enum { K_CUSTOM = LR_LF__COUNT, K_TYPE, K_AT, K_FIELDS };  /* after the lead fields */
+
+/* Where the parse is: before the lead's object, in it, after it, or in its
+ * "fields" object (whose keys are all custom fields). */
+enum { D_BEFORE, D_LEAD, D_AFTER, D_FIELDS };
 
 typedef struct plain {
-    int depth;                      /* 0 before the object, 1 in it, 2 after it */
+    int depth;                      /* D_* */
+    bool fields_done;               /* "fields" was read: no top-level custom key now */
     int key;                        /* what the next value is for */
     unsigned long seen;             /* bit per key below K_CUSTOM and for type, at */
     const char *str[LR_LF__STRCOUNT];
@@ -89,16 +97,21 @@ static lr_field *custom_slot(plain *p) {
 
 /* ---- yajl's callbacks: returning 0 declines the line ---------------------- */
 
+/* Whether a value may come now: in the lead, or in its "fields". */
+static bool at_value(const plain *p) {
+    return p->depth == D_LEAD || p->depth == D_FIELDS;
+}
+
 static int on_null(void *ctx) {
     plain *p = ctx;
-    if (p->depth != 1) return 0;
+    if (!at_value(p)) return 0;
     if (p->key == K_CUSTOM) custom_slot(p)->value.type = LR_VNULL;
-    return 1;                       /* a null lead field, type or at is absent */
+    return 1;                       /* a null lead field, type, at or fields is absent */
 }
 
 static int on_boolean(void *ctx, int b) {
     plain *p = ctx;
-    if (p->depth != 1 || p->key != K_CUSTOM) return 0;
+    if (!at_value(p) || p->key != K_CUSTOM) return 0;
     lr_value *v = &custom_slot(p)->value;
     v->type = LR_VBOOL;
     v->u.b = b != 0;
@@ -139,7 +152,7 @@ static bool number_value(const char *s, size_t n, double *out) {
 static int on_number(void *ctx, const char *s, size_t n) {
     plain *p = ctx;
     double d;
-    if (p->depth != 1 || !number_value(s, n, &d)) return 0;
+    if (!at_value(p) || !number_value(s, n, &d)) return 0;
     switch (p->key) {
     case LR_LF_SCORE: p->lead.score = d; p->lead.has_score = true; return 1;
     case LR_LF_VALUE: p->lead.value = d; p->lead.has_value = true; return 1;
@@ -168,7 +181,7 @@ static const char *keep(plain *p, const char *s, size_t n) {
 static int on_string(void *ctx, const unsigned char *us, size_t n) {
     plain *p = ctx;
     const char *s = (const char *)us;
-    if (p->depth != 1 || n > LR_EVENT_STR_MAX) return 0;
+    if (!at_value(p) || n > LR_EVENT_STR_MAX) return 0;
     int k = p->key;
     if (k < LR_LF__STRCOUNT) {
         if (k == LR_LF_ID && (n == 0 || n > LR_EVENT_ID_MAX)) return 0;
@@ -191,14 +204,20 @@ static int on_string(void *ctx, const unsigned char *us, size_t n) {
 
 static int on_start_map(void *ctx) {
     plain *p = ctx;
-    if (p->depth != 0) return 0;
-    p->depth = 1;
+    if (p->depth == D_BEFORE) p->depth = D_LEAD;
+    else if (p->depth == D_LEAD && p->key == K_FIELDS) p->depth = D_FIELDS;
+    else return 0;
     return 1;
 }
 
 static int on_end_map(void *ctx) {
     plain *p = ctx;
-    p->depth = 2;
+    if (p->depth == D_FIELDS) {
+        p->depth = D_LEAD;
+        p->fields_done = true;
+        return 1;
+    }
+    p->depth = D_AFTER;
     p->end = yajl_get_bytes_consumed(p->h);
     return 1;
 }
@@ -206,11 +225,12 @@ static int on_end_map(void *ctx) {
 static int on_key(void *ctx, const unsigned char *us, size_t n) {
     plain *p = ctx;
     const char *k = (const char *)us;
-    int f = lr_lead_field_lookup(k, n);
-    if (f < 0) {
+    int f = p->depth == D_FIELDS ? -1 : lr_lead_field_lookup(k, n);
+    if (f < 0 && p->depth == D_LEAD) {
         if (n == 4 && memcmp(k, "type", 4) == 0) f = K_TYPE;
         else if (n == 2 && memcmp(k, "at", 2) == 0) f = K_AT;
-        else if (n == 6 && memcmp(k, "fields", 6) == 0) return 0;
+        else if (n == 6 && memcmp(k, "fields", 6) == 0) f = K_FIELDS;
+        else if (p->fields_done) return 0;
     }
     if (f >= 0) {
         if (p->seen & (1ul << f)) return 0;
@@ -370,7 +390,7 @@ bool lr_event_parse_plain(const char *text, size_t len, lr_event *ev) {
     bool ok = false;
     yajl_handle h = p->h = yajl_alloc(&callbacks, NULL, p);
     if (h && yajl_parse(h, (const unsigned char *)text, len) == yajl_status_ok &&
-        yajl_complete_parse(h) == yajl_status_ok && p->depth == 2 &&
+        yajl_complete_parse(h) == yajl_status_ok && p->depth == D_AFTER &&
         only_space(text + p->end, len - p->end) && p->str[LR_LF_ID]) {
         lr_lead *l = build(p);
         if (l) {

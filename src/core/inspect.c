@@ -155,12 +155,12 @@ done:
     return rc;
 }
 
-int lr_engine_queues_json(const lr_engine *e, lr_buf *out) {
+void lr_engine_queue_depths(const lr_engine *e, uint64_t *waiting, int64_t *age) {
     const lr_config *cfg = e->cfg;
-    uint64_t *waiting = calloc(cfg->npools ? cfg->npools : 1, sizeof *waiting);
-    lr_time *oldest = malloc((cfg->npools ? cfg->npools : 1) * sizeof *oldest);
-    if (!waiting || !oldest) { free(waiting); free(oldest); return LR_ENOMEM; }
-    for (size_t p = 0; p < cfg->npools; p++) oldest[p] = LR_TIME_NONE;
+    for (size_t p = 0; p < cfg->npools; p++) {
+        waiting[p] = 0;
+        age[p] = -1;
+    }
     for (size_t i = 0; i < e->nall; i++) {
         const lr_lead_rt *l = e->all[i];
         bool waits = l->state == LR_LEAD_WAITING || l->state == LR_LEAD_HELD ||
@@ -168,9 +168,18 @@ int lr_engine_queues_json(const lr_engine *e, lr_buf *out) {
         if (!waits || l->rule == LR_NO_RULE) continue;
         uint32_t p = cfg->rules[l->rule].pool;
         waiting[p]++;
-        if (oldest[p] == LR_TIME_NONE || l->lead->received_at < oldest[p])
-            oldest[p] = l->lead->received_at;
+        /* a client's received_at may lie ahead of the clock: age 0 */
+        int64_t a = l->lead->received_at < e->now ? e->now - l->lead->received_at : 0;
+        if (a > age[p]) age[p] = a;
     }
+}
+
+int lr_engine_queues_json(const lr_engine *e, lr_buf *out) {
+    const lr_config *cfg = e->cfg;
+    uint64_t *waiting = malloc((cfg->npools ? cfg->npools : 1) * sizeof *waiting);
+    int64_t *age = malloc((cfg->npools ? cfg->npools : 1) * sizeof *age);
+    if (!waiting || !age) { free(waiting); free(age); return LR_ENOMEM; }
+    lr_engine_queue_depths(e, waiting, age);
     int rc = lr_buf_putc(out, '{');
     for (size_t p = 0; rc == LR_OK && p < cfg->npools; p++) {
         rc = lr_buf_printf(out, "%s", p ? "," : "");
@@ -178,12 +187,10 @@ int lr_engine_queues_json(const lr_engine *e, lr_buf *out) {
         if (rc == LR_OK) rc = lr_buf_printf(out, ":{\"waiting\":%llu,\"oldest_ms\":",
                                             (unsigned long long)waiting[p]);
         if (rc == LR_OK)
-            rc = oldest[p] == LR_TIME_NONE
-                     ? lr_buf_puts(out, "null}")
-                     : lr_buf_printf(out, "%lld}", (long long)(e->now - oldest[p]));
+            rc = age[p] < 0 ? lr_buf_puts(out, "null}") : lr_buf_printf(out, "%lld}", (long long)age[p]);
     }
     if (rc == LR_OK) rc = lr_buf_putc(out, '}');
     free(waiting);
-    free(oldest);
+    free(age);
     return rc;
 }

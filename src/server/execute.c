@@ -132,9 +132,11 @@ static void exec_init(exec *x, lr_service *svc, lr_buf *arr) {
     x->one = &svc->one;
 }
 
-/* Journals EV (its text BODY) at NOW and applies it; decisions go to X. */
+/* Journals EV (its text BODY) at NOW and applies it; decisions go to X.
+ * A lead is stored with LEAD_BODY (the lead's own text in BODY). */
 static void run_event(lr_service *svc, exec *x, lr_event *ev, const char *body, size_t len,
-                      const unsigned char *hash, lr_time now) {
+                      const char *lead_body, size_t lead_len, const unsigned char *hash,
+                      lr_time now) {
     int64_t seq = ++svc->seq;
     x->seq = seq;
     ev->at = now;                   /* the server's clock is the only clock */
@@ -150,8 +152,8 @@ static void run_event(lr_service *svc, exec *x, lr_event *ev, const char *body, 
         x->pending_source = src ? strdup(src) : NULL;
         if (!x->pending_id || (src && !x->pending_source)) must(svc, LR_ENOMEM);
         x->pending_received = l->received_at != LR_TIME_NONE ? l->received_at : now;
-        x->pending_body = body;
-        x->pending_len = len;
+        x->pending_body = lead_body;
+        x->pending_len = lead_len;
         x->pending_hash = hash;
     }
     int rc = lr_engine_apply(svc->eng, ev, on_decision, x);
@@ -231,7 +233,7 @@ static int lead_item(lr_service *svc, lr_cmd_item *it, lr_buf *out, lr_time now)
     must(svc, lr_buf_puts(out, ",\"decisions\":["));
     exec x;
     exec_init(&x, svc, out);
-    run_event(svc, &x, &it->ev, it->body, it->len, it->hash, now);
+    run_event(svc, &x, &it->ev, it->body, it->len, it->lead_body, it->lead_len, it->hash, now);
     must(svc, lr_buf_putc(out, ']'));
     return 201;
 }
@@ -324,7 +326,7 @@ static int event_item(lr_service *svc, lr_cmd *cmd, lr_cmd_item *it, lr_buf *out
     lr_buf decisions = LR_BUF_INIT;
     exec x;
     exec_init(&x, svc, &decisions);
-    run_event(svc, &x, &it->ev, it->body, it->len, it->hash, now);
+    run_event(svc, &x, &it->ev, it->body, it->len, it->lead_body, it->lead_len, it->hash, now);
     st = event_status(&x, &code);
     if (st != 200) {
         put_error(svc, out, code, x.refuse_detail[0] ? x.refuse_detail : code);
@@ -490,6 +492,20 @@ static void put_histograms(lr_service *svc, lr_buf *out) {
                   lr_flush_bounds, LR_FLUSH_BUCKETS, fs.bucket, fs.sum, fs.count);
 }
 
+/* Appends S as a label value of the Prometheus text format: a backslash,
+ * a double quote and a line feed escaped (pool names may hold any of them). */
+static int put_label_value(lr_buf *out, const char *s) {
+    int rc = LR_OK;
+    for (const char *p = s; rc == LR_OK && *p; p++) {
+        size_t run = strcspn(p, "\\\"\n");
+        rc = lr_buf_append(out, p, run);
+        p += run;
+        if (rc != LR_OK || !*p) break;
+        rc = lr_buf_append(out, *p == '\n' ? "\\n" : *p == '"' ? "\\\"" : "\\\\", 2);
+    }
+    return rc;
+}
+
 static void exec_metrics(lr_service *svc, lr_cmd *cmd) {
     lr_buf *out = &cmd->body;
     cmd->content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -514,32 +530,27 @@ static void exec_metrics(lr_service *svc, lr_cmd *cmd) {
     for (int i = 0; i < LR_DLV__COUNT; i++)
         must(svc, lr_buf_printf(out, "leadrouter_deliveries{status=\"%s\"} %lld\n",
                                 lr_delivery_status_names[i], (long long)svc->dlv.n[i]));
-    /* queue depths per pool, from the engine's JSON view */
-    lr_buf q = LR_BUF_INIT;
-    must(svc, lr_engine_queues_json(svc->eng, &q));
-    must(svc, lr_buf_puts(out, "# HELP leadrouter_queue_depth Leads waiting per pool "
-                               "(queued, held, offered).\n# TYPE leadrouter_queue_depth gauge\n"));
-    lr_buf oldest = LR_BUF_INIT;
-    must(svc, lr_buf_puts(&oldest, "# HELP leadrouter_queue_oldest_seconds Age of the oldest lead "
-                                   "waiting per pool.\n# TYPE leadrouter_queue_oldest_seconds gauge\n"));
-    for (size_t p = 0; p < svc->cfg->npools; p++) {
-        const char *name = svc->cfg->pools[p].name;
-        char pat[300];
-        snprintf(pat, sizeof pat, "\"%s\":{\"waiting\":", name);
-        const char *w = q.data ? strstr(q.data, pat) : NULL;
-        char *end = NULL;
-        unsigned long long n = w ? strtoull(w + strlen(pat), &end, 10) : 0;
-        must(svc, lr_buf_printf(out, "leadrouter_queue_depth{pool=\"%s\"} %llu\n", name, n));
-        /* ..."waiting":N,"oldest_ms":M|null} */
-        double age = 0;
-        if (end && strncmp(end, ",\"oldest_ms\":", 13) == 0 && end[13] != 'n')
-            age = strtod(end + 13, NULL) / 1000.0;
-        must(svc, lr_buf_printf(&oldest, "leadrouter_queue_oldest_seconds{pool=\"%s\"} %.3f\n",
-                                name, age));
+    /* queue depths per pool (the engine's, as /v1/stats has them) */
+    size_t np = svc->cfg->npools;
+    uint64_t *waiting = malloc((np ? np : 1) * sizeof *waiting);
+    int64_t *age = malloc((np ? np : 1) * sizeof *age);
+    if (!waiting || !age) must(svc, LR_ENOMEM);
+    lr_engine_queue_depths(svc->eng, waiting, age);
+    for (int m = 0; m < 2; m++) {
+        must(svc, lr_buf_puts(out, m ? "# HELP leadrouter_queue_oldest_seconds Age of the oldest lead "
+                                       "waiting per pool.\n# TYPE leadrouter_queue_oldest_seconds gauge\n"
+                                     : "# HELP leadrouter_queue_depth Leads waiting per pool "
+                                       "(queued, held, offered).\n# TYPE leadrouter_queue_depth gauge\n"));
+        for (size_t p = 0; p < np; p++) {
+            must(svc, lr_buf_puts(out, m ? "leadrouter_queue_oldest_seconds{pool=\""
+                                         : "leadrouter_queue_depth{pool=\""));
+            must(svc, put_label_value(out, svc->cfg->pools[p].name));
+            must(svc, m ? lr_buf_printf(out, "\"} %.3f\n", age[p] < 0 ? 0.0 : (double)age[p] / 1000.0)
+                        : lr_buf_printf(out, "\"} %llu\n", (unsigned long long)waiting[p]));
+        }
     }
-    must(svc, lr_buf_append(out, oldest.data, oldest.len));
-    lr_buf_release(&oldest);
-    lr_buf_release(&q);
+    free(waiting);
+    free(age);
     cmd->status = 200;
 }
 
@@ -562,6 +573,16 @@ static const char *idem_stored_key(const lr_cmd *cmd, char *buf, size_t size) {
     return buf;
 }
 
+/* An answer given again for its Idempotency-Key: the leads it created are
+ * 200 now, as the whole answer is. An array's results carry a status each,
+ * written {"status":201,... by this file; the bytes "status":201 occur
+ * nowhere else (a quote inside a JSON string is escaped). */
+static void created_again(lr_buf *body) {
+    static const char pat[] = "{\"status\":201,";
+    for (char *p = body->data; p && (p = strstr(p, pat)) != NULL; p += sizeof pat - 1)
+        p[sizeof pat - 3] = '0';    /* 201 -> 200 */
+}
+
 static void execute_cmd(lr_service *svc, lr_cmd *cmd, lr_time now) {
     cmd->content_type = JSON;
     cmd->status = 500;
@@ -581,6 +602,7 @@ static void execute_cmd(lr_service *svc, lr_cmd *cmd, lr_time now) {
                 same = memcmp(h, cmd->idem_hash_alt[i], 32) == 0;
             if (same) {
                 cmd->status = st == 201 ? 200 : st;
+                if (st == 201) created_again(&cmd->body);
             } else {
                 lr_service_reply_error(svc, cmd, 409, "idempotency_key_reused",
                             "this Idempotency-Key was used with a different request (path or body)");
@@ -652,7 +674,7 @@ static void fire_due(lr_service *svc, lr_time now, bool catch_up) {
     static const char plain[] = "{\"type\":\"tick\"}";
     static const char catching_up[] = "{\"type\":\"tick\",\"catch_up\":true}";
     const char *body = catch_up ? catching_up : plain;
-    run_event(svc, &x, &ev, body, strlen(body), NULL, now);
+    run_event(svc, &x, &ev, body, strlen(body), body, strlen(body), NULL, now);
 }
 
 void lr_service_catch_up(lr_service *svc, lr_time now) {

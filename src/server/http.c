@@ -402,6 +402,15 @@ static bool begin(lr_http *h, struct MHD_Connection *c, const char *url, const c
             lr_reply_error(&r->rep, 415, "unsupported_media_type", "Content-Type must be %s%s",
                            expected_types(r->rt->body), utf8 ? "" : ", with no charset but UTF-8");
     }
+    const char *ce = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
+    if (!r->rep.status && r->rt->body != BODY_NONE && ce && strcasecmp(ce, "identity") != 0) {
+        char show[41];              /* a header's bytes may be anything: printable ASCII shown */
+        size_t n = 0;
+        for (; ce[n] && n < sizeof show - 1; n++) show[n] = ce[n] >= 0x20 && ce[n] < 0x7f ? ce[n] : '?';
+        show[n] = '\0';
+        lr_reply_error(&r->rep, 415, "unsupported_media_type",
+                       "Content-Encoding '%s' is not supported: send the body as it is (identity)", show);
+    }
     if (!r->rep.status && announced > LR_HTTP_MAX_BODY)
         lr_reply_error(&r->rep, 413, "payload_too_large", "the body is %llu bytes; at most %u",
                        announced, LR_HTTP_MAX_BODY);

@@ -110,7 +110,8 @@
                   " WHERE k IS NOT NULL GROUP BY k, action ORDER BY k, action") \
     X(ST_SOURCES, "SELECT source, count(*), sum(" LR_SQ_FIRST_ASSIGN("id") " IS NOT NULL)" \
                   " FROM leads l WHERE source IS NOT NULL GROUP BY source ORDER BY source") \
-    X(ST_TTA, "WITH t(ms) AS MATERIALIZED (SELECT " LR_SQ_FIRST_ASSIGN("at") " - l.received_at" \
+    /* a received_at after the assignment (a client's clock ahead) is 0 */ \
+    X(ST_TTA, "WITH t(ms) AS MATERIALIZED (SELECT max(0, " LR_SQ_FIRST_ASSIGN("at") " - l.received_at)" \
               " FROM leads l WHERE l.received_at IS NOT NULL)"                 \
               " SELECT ms FROM t WHERE ms IS NOT NULL ORDER BY ms")            \
     X(IDEM_GET, "SELECT hash, status, body FROM idem WHERE key = ?1")           \

@@ -178,6 +178,20 @@ route_summary_counts_leads_per_agent_on_stderr() {
     [ "$h" = "$a" ] || fail "agent table not aligned (header ends at $h, count at $a)"
 }
 
+# "waiting now" counts the leads that wait under a rule (queued, held,
+# offered), as the server's queues do; a lead no rule took is "unrouted
+# now" (it was counted as waiting).
+route_summary_tells_waiting_from_unrouted() {
+    printf 'agents: [{id: ann, capacity: 1}]\npools: {team: [ann]}\nrules:\n  - {name: web, when: '"'"'source == "web"'"'"', pool: team, strategy: round_robin, fallback: queue}\n' >"$T/c.yaml"
+    printf '%s\n' '{"id":"W1","source":"web"}' '{"id":"W2","source":"web"}' '{"id":"X1","source":"fax"}' \
+        '{"id":"X2"}' >"$T/e.jsonl"
+    lr route --config "$T/c.yaml" --summary "$T/e.jsonl"
+    expect_status 0
+    expect_err_line '^  open now +1$'
+    expect_err_line '^  waiting now +1$'
+    expect_err_line '^  unrouted now +2$'
+}
+
 route_every_action_hand_derived() {
     cat >"$T/c.yaml" <<'EOF'
 agents:
@@ -327,6 +341,7 @@ tcase route_start_is_the_clock_until_an_event_gives_a_time
 tcase route_options_may_follow_the_file
 tcase route_no_explain_leaves_out_candidates
 tcase route_summary_counts_leads_per_agent_on_stderr
+tcase route_summary_tells_waiting_from_unrouted
 tcase route_every_action_hand_derived
 tcase route_blank_and_crlf_lines_keep_line_numbers
 tcase route_line_over_1MiB_is_rejected_long_valid_lines_pass

@@ -632,6 +632,96 @@ metrics_are_prometheus_text() {
     done
 }
 
+# A lead sent in its event form, {"type":"lead","lead":{...}}, is kept as
+# the lead it wraps, byte for byte, as a bare one is (the whole event was
+# stored: GET /v1/leads/{id} and webhooks showed the wrapper as the lead).
+# An array's answer given again for its Idempotency-Key says 200 for each
+# lead it created, as the whole answer does.
+a_wrapped_lead_is_kept_as_the_lead() {
+    api POST /v1/leads '{"type":"lead", "at":"2020-01-01T00:00:00Z", "lead": {"id":"W1",  "source":"web", "tags":["a","}]"]} }'
+    expect_code 201
+    api GET /v1/leads/W1
+    expect_code 200
+    expect_body_has '"lead":{"id":"W1",  "source":"web", "tags":["a","}]"]}'
+    api POST /v1/events '[{"type":"lead","lead":{"id":"W2","name":"}{\"lead\":"},"x":1}]'
+    expect_code 200
+    api GET /v1/leads/W2
+    expect_jq .lead '{"id":"W2","name":"}{\"lead\":"}'
+    api POST /v1/leads '[{"id":"AR1"},{"id":5}]' -H 'Idempotency-Key: ar-1'
+    expect_code 201
+    expect_jq '[.results[].status]' '[201,400]'
+    api POST /v1/leads '[{"id":"AR1"},{"id":5}]' -H 'Idempotency-Key: ar-1'
+    expect_code 200
+    expect_jq '[.results[].status]' '[200,400]'
+}
+
+# Pool names may hold any character: /metrics escapes them in its labels
+# (a quote, a backslash, a line feed; other text as it is) and gives each
+# pool its own depth and age, the numbers /v1/stats has (a pool "a" got
+# the depth of the pool 'x"a', whose escaped name ends the same way; the
+# others read 0). A received_at ahead of the clock is age 0, not negative,
+# and so is its time to assignment.
+metrics_name_every_pool_as_stats_does() {
+    cat >"$SRV/m.yaml" <<'EOF2'
+agents: [{id: ann, capacity: 1}, {id: ben, capacity: 1}]
+pools:
+  'we"st': [ann]
+  'back\slash': [ben]
+  "nl\nx": [ann, ben]
+  "ünï€": [ann, ben]
+  'x"a': [ann]
+  a: [ben]
+rules:
+  - {name: q1, when: 'state == "Q"', pool: 'we"st', strategy: queue}
+  - {name: q2, when: 'state == "B"', pool: 'back\slash', strategy: queue}
+  - {name: q3, when: 'state == "N"', pool: "nl\nx", strategy: queue}
+  - {name: q4, when: 'state == "U"', pool: "ünï€", strategy: open_pool}
+  - {name: q5, when: 'state == "X"', pool: 'x"a', strategy: queue}
+  - {name: q6, when: 'state == "A"', pool: a, strategy: queue}
+  - {name: rest, pool: a, strategy: round_robin}
+EOF2
+    _admin_key=$KEY
+    KEY=$(mkkey "$SRV/m.db" admin)
+    srv_start M "$SRV/m.db" "$SRV/m.yaml" --rate-limit 0 || { fail "$srv_error"; show stderr "$SRV/M.err"; KEY=$_admin_key; return; }
+    _i=0
+    for _s in Q Q Q B B N N N N U X A A; do
+        _i=$((_i + 1))
+        api POST /v1/leads "{\"id\":\"M$_i\",\"state\":\"$_s\"}"
+        expect_code 201 "lead M$_i"
+    done
+    api POST /v1/leads '{"id":"M99","state":"Q","received_at":"2099-01-01T00:00:00Z"}'
+    api POST /v1/leads '{"id":"F1","state":"Z","received_at":"2099-01-01T00:00:00Z"}'
+    expect_jq '.decisions[0].action' '"assigned"'
+    api GET /v1/stats
+    cp "$RB" "$SRV/mstats.json"
+    api GET /metrics
+    expect_code 200
+    cp "$RB" "$SRV/metrics.txt"
+    # every sample line is NAME{pool="ESCAPED"} VALUE: nothing breaks a line
+    _bad=$(grep -c '^leadrouter_queue' "$SRV/metrics.txt" | tr -d ' ')
+    [ "$_bad" = 12 ] || fail "$_bad queue sample lines, expected 12 (6 pools, 2 metrics)"
+    grep -v '^#' "$SRV/metrics.txt" | grep -vE '^[a-z_]+(\{([a-z]+="([^"\\]|\\["\\n])*")\})? [-0-9.e+]+$' >"$SRV/badlines" \
+        && { fail "lines that are not Prometheus samples"; show lines "$SRV/badlines"; }
+    grep -qF 'leadrouter_queue_depth{pool="we\"st"} 4' "$SRV/metrics.txt" || fail 'we"st: depth 4 escaped'
+    grep -qF 'leadrouter_queue_depth{pool="back\\slash"} 2' "$SRV/metrics.txt" || fail 'back\slash: depth 2 escaped'
+    grep -qF 'leadrouter_queue_depth{pool="nl\nx"} 4' "$SRV/metrics.txt" || fail 'nl\nx: depth 4 escaped'
+    grep -qF 'leadrouter_queue_depth{pool="ünï€"} 1' "$SRV/metrics.txt" || fail 'ünï€: depth 1'
+    grep -qF 'leadrouter_queue_depth{pool="x\"a"} 1' "$SRV/metrics.txt" || fail 'x"a: depth 1'
+    grep -qF 'leadrouter_queue_depth{pool="a"} 2' "$SRV/metrics.txt" || fail 'a: depth 2, not x"a'"'"'s'
+    # the same numbers as /v1/stats, pool by pool
+    _want=$(jq -r '.queues | to_entries[] | "\(.value.waiting)"' "$SRV/mstats.json" | tr '\n' ' ')
+    _got=$(sed -n 's/^leadrouter_queue_depth{.*} \([0-9]*\)$/\1/p' "$SRV/metrics.txt" | tr '\n' ' ')
+    [ "$_got" = "$_want" ] || fail "queue depths '$_got', /v1/stats '$_want'"
+    # the future lead waits in we"st: its age is 0, the pool's age the others'
+    expect_ok=$(jq '[.queues[] | .oldest_ms // 0 | . >= 0] | all' "$SRV/mstats.json")
+    [ "$expect_ok" = true ] || fail "a negative oldest_ms: $(jq -c .queues "$SRV/mstats.json")"
+    grep -q '^leadrouter_queue_oldest_seconds{.*} -' "$SRV/metrics.txt" && fail "a negative queue age"
+    [ "$(jq .time_to_assign_ms.median "$SRV/mstats.json")" -ge 0 ] || fail "a negative time to assignment"
+    srv_term M
+    KEY=$_admin_key
+    srv_use S
+}
+
 # An id with a '/' (a lead "2026/11/0042") is named in a path with %2F;
 # an unescaped '/' splits the path, as anywhere.
 a_lead_id_with_a_slash_is_named_with_2F() {
@@ -709,7 +799,9 @@ tcase put_config_swaps_it_and_routing_follows
 tcase put_invalid_config_is_422_with_every_error_and_the_old_one_stays
 tcase stats_count_leads_and_decisions_as_the_leads_show_them
 tcase metrics_are_prometheus_text
+tcase metrics_name_every_pool_as_stats_does
 tcase idempotency_key_replays_the_reply_and_refuses_another_body
+tcase a_wrapped_lead_is_kept_as_the_lead
 tcase a_lead_id_with_a_slash_is_named_with_2F
 tcase list_leads_by_a_long_source
 tcase sigterm_stops_the_server_with_exit_0

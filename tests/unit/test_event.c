@@ -618,6 +618,29 @@ TEST(plain_path_reads_flat_leads_as_the_general_parser_does) {
     CHECK(ev.lead->fields[2].value.type == LR_VNULL);
     CHECK(ev.lead->fields[3].value.type == LR_VNUM && ev.lead->fields[3].value.u.n == 9007199254740992.0);
     lr_event_release(&ev);
+
+    /* a "fields" object of scalars: after the top-level custom fields, its
+     * keys custom whatever their names; lead fields may follow it */
+    CHECK(plain("{\"id\":\"L3\",\"utm\":\"top\",\"fields\":{\"notes\":\"n\\u00e9\",\"source\":\"s\","
+                "\"type\":\"t\",\"at\":1.5,\"fields\":false,\"z\":null},\"score\":5}"));
+    CHECK_EQ_INT(ev.lead->nfields, 7);
+    CHECK(ev.lead->str[LR_LF_SOURCE] == NULL);
+    CHECK(ev.lead->has_score && ev.lead->score == 5);
+    static const char *const names[] = { "utm", "notes", "source", "type", "at", "fields", "z" };
+    for (size_t i = 0; i < 7 && i < ev.lead->nfields; i++) CHECK_EQ_STR(ev.lead->fields[i].name, names[i]);
+    if (ev.lead->nfields == 7) {
+        CHECK_EQ_STR(ev.lead->fields[1].value.u.s.ptr, "n\xc3\xa9");
+        CHECK(ev.lead->fields[4].value.type == LR_VNUM && ev.lead->fields[4].value.u.n == 1.5);
+        CHECK(ev.lead->fields[5].value.type == LR_VBOOL && !ev.lead->fields[5].value.u.b);
+        CHECK(ev.lead->fields[6].value.type == LR_VNULL);
+    }
+    lr_event_release(&ev);
+    CHECK(plain("{\"id\":\"L4\",\"fields\":null}"));
+    CHECK_EQ_INT(ev.lead->nfields, 0);
+    lr_event_release(&ev);
+    CHECK(plain("{\"id\":\"L5\",\"fields\":{}}"));
+    CHECK_EQ_INT(ev.lead->nfields, 0);
+    lr_event_release(&ev);
 }
 
 /* What the plain path declines goes to the general parser, which accepts
@@ -633,7 +656,16 @@ TEST(plain_path_declines_what_it_cannot_vouch_for) {
         "{\"id\":\"L\",\"b\":\"\xed\xa0\x80\"}",          /* encoded surrogate */
         "{\"id\":\"L\",\"score\":123456789012345678901234567890}",
         "{\"id\":\"L\",\"score\":1e400}",
-        "{\"id\":\"L\",\"fields\":{\"a\":1}}",
+        "{\"id\":\"L\",\"fields\":{\"a\":1},\"b\":2}",      /* a top-level custom key after "fields" */
+        "{\"id\":\"L\",\"a\":1,\"fields\":{\"a\":2}}",      /* one name both ways */
+        "{\"id\":\"L\",\"fields\":{\"a\":1,\"a\":2}}",      /* twice in "fields" */
+        "{\"id\":\"L\",\"fields\":{},\"fields\":{}}",
+        "{\"id\":\"L\",\"fields\":{\"a\":{\"b\":1}}}",
+        "{\"id\":\"L\",\"fields\":{\"a\":[1]}}",
+        "{\"id\":\"L\",\"fields\":\"x\"}",
+        "{\"id\":\"L\",\"fields\":[]}",
+        "{\"id\":\"L\",\"fields\":{\"a\":1}",                /* unterminated */
+        "{\"id\":\"L\",\"other\":{\"a\":1}}",
         "{\"id\":\"L\",\"tags\":[\"a\",1]}",
         "{\"type\":\"lead\",\"lead\":{\"id\":\"L\"}}",
         "{\"type\":\"agent\",\"agent\":\"bob\",\"status\":\"away\"}",
@@ -661,6 +693,11 @@ TEST(plain_path_declines_what_it_cannot_vouch_for) {
     CHECK_FAILS("{\"id\":\"L\",\"x\":1,\"x\":2}", LR_EINVAL, "duplicate key 'x'");
     CHECK_FAILS("{\"id\":\"L\",\"b\":\"a\\u0000b\"}", LR_ESYNTAX, "invalid JSON");
     CHECK_FAILS("{\"id\":\"L\",\"score\":\"80\"}", LR_EINVAL, "'score' must be a number");
+    CHECK_FAILS("{\"id\":\"L\",\"a\":1,\"fields\":{\"a\":2}}", LR_EINVAL, "duplicate key 'a'");
+    CHECK_FAILS("{\"id\":\"L\",\"fields\":\"x\"}", LR_EINVAL, "'fields' must be an object");
+    CHECK_EQ_INT(parse("{\"id\":\"L\",\"fields\":{\"a\":1},\"b\":2}"), LR_OK);
+    CHECK_EQ_STR(ev.lead->fields[0].name, "b");     /* top-level ones first */
+    lr_event_release(&ev);
     CHECK_EQ_INT(parse("{\"id\":\"L\",\"e\":\"\\ud83d\\ude00\"}"), LR_OK);
     CHECK_EQ_STR(ev.lead->fields[0].value.u.s.ptr, "\xf0\x9f\x98\x80");
     lr_event_release(&ev);

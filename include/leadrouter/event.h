@@ -62,6 +62,12 @@ int lr_event_parse(const char *text, size_t len, lr_event *ev,
 struct json_t;
 int lr_event_parse_json(const struct json_t *v, lr_event *ev, char *errbuf, size_t errlen);
 
+/* The text of the lead of a lead event TEXT (LEN bytes) as the client
+ * wrote it: the "lead" member's bytes of {"type":"lead","lead":{...}}, or
+ * TEXT itself for a bare lead (a bare lead has no object member). Sets
+ * *P and *N (into TEXT); false when TEXT holds no such member. */
+bool lr_event_lead_text(const char *text, size_t len, const char **p, size_t *n);
+
 /* Frees what EV owns and zeroes it. Accepts a zeroed event. */
 void lr_event_release(lr_event *ev);
 

@@ -351,6 +351,73 @@ static bool only_space(const char *s, size_t n) {
     return true;
 }
 
+/* ---- the text of a lead event's lead ------------------------------------------- */
+
+/* Finding the byte range of one member of an object's text: yajl counts
+ * the bytes it has read at each token (jansson keeps no positions). */
+typedef struct member_scan {
+    yajl_handle h;
+    int depth;                      /* of the token being read: 1 in the object */
+    bool next;                      /* "lead" was just read as a key at depth 1 */
+    bool in;                        /* inside its value */
+    size_t start, end;
+} member_scan;
+
+static int ms_key(void *ctx, const unsigned char *k, size_t n) {
+    member_scan *m = ctx;
+    if (m->depth == 1) m->next = n == 4 && memcmp(k, "lead", 4) == 0;
+    return 1;
+}
+
+static int ms_open(void *ctx) {
+    member_scan *m = ctx;
+    if (m->depth == 1 && m->next) {
+        m->in = true;
+        m->start = yajl_get_bytes_consumed(m->h) - 1;   /* the '{' just read */
+    }
+    m->next = false;
+    m->depth++;
+    return 1;
+}
+
+static int ms_open_list(void *ctx) {
+    ((member_scan *)ctx)->next = false;                 /* a list is no lead */
+    return ms_open(ctx);
+}
+
+static int ms_close(void *ctx) {
+    member_scan *m = ctx;
+    if (--m->depth == 1 && m->in) {
+        m->end = yajl_get_bytes_consumed(m->h);
+        return 0;                   /* found: stop here */
+    }
+    return 1;
+}
+
+static int ms_scalar(void *ctx) {
+    ((member_scan *)ctx)->next = false;
+    return 1;
+}
+static int ms_bool(void *ctx, int b) { (void)b; return ms_scalar(ctx); }
+static int ms_num(void *ctx, const char *s, size_t n) { (void)s; (void)n; return ms_scalar(ctx); }
+static int ms_str(void *ctx, const unsigned char *s, size_t n) { (void)s; (void)n; return ms_scalar(ctx); }
+
+bool lr_event_lead_text(const char *text, size_t len, const char **p, size_t *n) {
+    static const yajl_callbacks cb = {
+        .yajl_null = ms_scalar, .yajl_boolean = ms_bool, .yajl_number = ms_num,
+        .yajl_string = ms_str, .yajl_start_map = ms_open, .yajl_map_key = ms_key,
+        .yajl_end_map = ms_close, .yajl_start_array = ms_open_list, .yajl_end_array = ms_close,
+    };
+    member_scan m = { 0 };
+    if (!(m.h = yajl_alloc(&cb, NULL, &m))) return false;
+    yajl_parse(m.h, (const unsigned char *)text, len);  /* stops at the member's end */
+    yajl_free(m.h);
+    if (!m.in || m.end <= m.start || m.end > len) return false;
+    *p = text + m.start;
+    *n = m.end - m.start;
+    return true;
+}
+
 /* ---- entry point ------------------------------------------------------------ */
 
 /* Moves what the parse gathered in P into one new lead (named strings

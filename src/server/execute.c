@@ -233,7 +233,8 @@ static int lead_item(lr_service *svc, lr_cmd_item *it, lr_buf *out, lr_time now)
     must(svc, lr_buf_puts(out, ",\"decisions\":["));
     exec x;
     exec_init(&x, svc, out);
-    run_event(svc, &x, &it->ev, it->body, it->len, it->lead_body, it->lead_len, it->hash, now);
+    run_event(svc, &x, &it->ev, it->body, it->len, it->lead_body ? it->lead_body : it->body,
+              it->lead_body ? it->lead_len : it->len, it->hash, now);
     must(svc, lr_buf_putc(out, ']'));
     return 201;
 }
@@ -326,7 +327,8 @@ static int event_item(lr_service *svc, lr_cmd *cmd, lr_cmd_item *it, lr_buf *out
     lr_buf decisions = LR_BUF_INIT;
     exec x;
     exec_init(&x, svc, &decisions);
-    run_event(svc, &x, &it->ev, it->body, it->len, it->lead_body, it->lead_len, it->hash, now);
+    run_event(svc, &x, &it->ev, it->body, it->len, it->lead_body ? it->lead_body : it->body,
+              it->lead_body ? it->lead_len : it->len, it->hash, now);
     st = event_status(&x, &code);
     if (st != 200) {
         put_error(svc, out, code, x.refuse_detail[0] ? x.refuse_detail : code);

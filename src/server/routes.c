@@ -39,7 +39,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yajl/yajl_parse.h>
 
 #include "core/event_impl.h"
 #include "core/lead_rt.h"
@@ -155,69 +154,6 @@ static int canonical_hash(const json_t *v, unsigned char out[32]) {
     return LR_OK;
 }
 
-/* Finding the text of one member of an object's text: yajl counts the
- * bytes it has read at each token (jansson keeps no positions). */
-typedef struct member_scan {
-    const char *key;
-    size_t klen;
-    yajl_handle h;
-    int depth;                      /* of the token being read: 1 in the object */
-    bool next;                      /* the key was just read at depth 1 */
-    bool in;                        /* inside its value */
-    size_t start, end;
-} member_scan;
-
-static int ms_key(void *ctx, const unsigned char *k, size_t n) {
-    member_scan *m = ctx;
-    if (m->depth == 1) m->next = n == m->klen && memcmp(k, m->key, n) == 0;
-    return 1;
-}
-
-static int ms_open(void *ctx) {
-    member_scan *m = ctx;
-    if (m->depth == 1 && m->next) {
-        m->in = true;
-        m->start = yajl_get_bytes_consumed(m->h) - 1;   /* the '{' just read */
-    }
-    m->next = false;
-    m->depth++;
-    return 1;
-}
-
-static int ms_close(void *ctx) {
-    member_scan *m = ctx;
-    if (--m->depth == 1 && m->in) {
-        m->end = yajl_get_bytes_consumed(m->h);
-        return 0;                   /* found: stop here */
-    }
-    return 1;
-}
-
-static int ms_scalar(void *ctx) {
-    ((member_scan *)ctx)->next = false;
-    return 1;
-}
-static int ms_bool(void *ctx, int b) { (void)b; return ms_scalar(ctx); }
-static int ms_num(void *ctx, const char *s, size_t n) { (void)s; (void)n; return ms_scalar(ctx); }
-static int ms_str(void *ctx, const unsigned char *s, size_t n) { (void)s; (void)n; return ms_scalar(ctx); }
-
-/* The text of object member KEY (an object itself) of the object text T;
- * false when it is not found. */
-static bool member_text(slice t, const char *key, slice *out) {
-    static const yajl_callbacks cb = {
-        .yajl_null = ms_scalar, .yajl_boolean = ms_bool, .yajl_number = ms_num,
-        .yajl_string = ms_str, .yajl_start_map = ms_open, .yajl_map_key = ms_key,
-        .yajl_end_map = ms_close, .yajl_start_array = ms_open, .yajl_end_array = ms_close,
-    };
-    member_scan m = { .key = key, .klen = strlen(key) };
-    if (!(m.h = yajl_alloc(&cb, NULL, &m))) return false;
-    yajl_parse(m.h, (const unsigned char *)t.p, t.n);     /* stops at the member's end */
-    yajl_free(m.h);
-    if (!m.in || m.end <= m.start || m.end > t.n) return false;
-    *out = (slice){ t.p + m.start, m.end - m.start };
-    return true;
-}
-
 /* Fills IT from element V (text T): event, hash, or the item's error.
  * LEADS_ONLY refuses other event types. Returns LR_OK or LR_ENOMEM. */
 static int make_item(lr_cmd_item *it, json_t *v, slice t, bool leads_only) {
@@ -245,12 +181,8 @@ static int make_item(lr_cmd_item *it, json_t *v, slice t, bool leads_only) {
     }
     it->lead_body = t.p;
     it->lead_len = t.n;
-    slice inner;                    /* {"type":"lead","lead":{...}}: the lead is its member */
-    if (it->ev.type == LR_EV_LEAD && json_is_string(json_object_get(v, "type")) &&
-        member_text(t, "lead", &inner)) {
-        it->lead_body = inner.p;
-        it->lead_len = inner.n;
-    }
+    if (it->ev.type == LR_EV_LEAD && json_is_string(json_object_get(v, "type")))
+        lr_event_lead_text(t.p, t.n, &it->lead_body, &it->lead_len);
     if (it->ev.type == LR_EV_LEAD) rc = lr_lead_hash(it->ev.lead, it->hash);
     else rc = canonical_hash(v, it->hash);
     if (rc != LR_OK) {

@@ -54,7 +54,7 @@ typedef struct lr_cmd_item {
     const char *body;               /* borrowed: this item's JSON text as received */
     size_t len;
     const char *lead_body;          /* a lead's own text: BODY, or the "lead" member's of
-                                       a {"type":"lead","lead":{...}} (borrowed) */
+                                       a {"type":"lead","lead":{...}} (borrowed; NULL: BODY) */
     size_t lead_len;
     unsigned char hash[32];         /* hash of body (leads: idempotency) */
     int err_status;                 /* 0, or the HTTP status of a parse error */

@@ -162,6 +162,20 @@ route_db_prints_what_route_prints_and_stores_it_all() {
     srv_term rdb
 }
 
+# A line in the event form {"type":"lead","lead":{...}} stores its lead,
+# not the line, as the server does with such a body.
+route_db_stores_a_wrapped_lead_as_the_lead() {
+    big_config
+    printf '%s\n' '{"type":"lead","at":"2026-11-02T10:00:00Z","lead":{"id":"W1", "source":"web"},"x":[{"lead":{}}]}' \
+        '{"id":"B1","source":"web"}' >"$T/w.jsonl"
+    lr route --config "$T/c.yaml" --db "$T/w.db" "$T/w.jsonl"
+    expect_status 0
+    [ "$(count "$T/w.db" "SELECT body FROM leads WHERE id = 'W1'")" = '{"id":"W1", "source":"web"}' ] ||
+        fail "W1 stored as: $(count "$T/w.db" "SELECT body FROM leads WHERE id = 'W1'")"
+    [ "$(count "$T/w.db" "SELECT body FROM leads WHERE id = 'B1'")" = '{"id":"B1","source":"web"}' ] ||
+        fail "B1 stored as: $(count "$T/w.db" "SELECT body FROM leads WHERE id = 'B1'")"
+}
+
 route_db_a_second_run_routes_no_lead_again() {
     big_config
     leads 300
@@ -293,6 +307,7 @@ time.sleep(120)' "$T/r.db" >"$T/reader.out" 2>&1 &
 tcase route_db_prints_what_route_prints_and_stores_it_all
 tcase route_db_while_a_reader_holds_a_snapshot
 tcase route_db_killed_midway_keeps_a_whole_store_and_resumes
+tcase route_db_stores_a_wrapped_lead_as_the_lead
 tcase route_db_a_second_run_routes_no_lead_again
 tcase route_db_repeats_and_deliveries_while_the_store_catches_up
 tcase route_db_prints_the_decisions_of_a_config_change

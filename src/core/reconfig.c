@@ -68,6 +68,18 @@ static int renumber(lr_engine *e, const lr_config *old, unsigned flags, const ui
     return rc;
 }
 
+/* Whether reroute() routes L again. */
+static bool lost_its_place(const lr_lead_rt *l, unsigned flags) {
+    switch (l->state) {
+    case LR_LEAD_NEW: return true;
+    case LR_LEAD_HELD: return l->rule == LR_NO_RULE && (flags & LR_RECONF_MODE_CHANGE);
+    case LR_LEAD_ASSIGNED: return l->agent == LR_NO_AGENT;
+    case LR_LEAD_WAITING: return l->rule == LR_NO_RULE;
+    case LR_LEAD_OFFERED: return !(l->noffer > 0 && l->rule != LR_NO_RULE);
+    default: return false;
+    }
+}
+
 /* Routes L again if it lost its agent or its rule (a held one too, with
  * LR_RECONF_MODE_CHANGE in FLAGS), or its rule's strategy works another
  * way now (renumbered before). */
@@ -241,7 +253,14 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, unsigned flags, lr
         lr_engine_reindex(e);
         rc = e->cb_rc;
     }
-    for (size_t i = 0; i < e->nall && rc == LR_OK && !one_pass; i++) rc = reroute(e, e->all[i], flags);
+    /* in arrival order; with LR_RECONF_ARRIVAL_ORDER the leads still
+     * waiting that arrived before one go out first, if they can */
+    for (size_t i = 0; i < e->nall && rc == LR_OK && !one_pass; i++) {
+        lr_lead_rt *l = e->all[i];
+        if ((flags & LR_RECONF_ARRIVAL_ORDER) && lost_its_place(l, flags))
+            rc = lr_dispatch_dirty_before(e, l->seq);
+        if (rc == LR_OK) rc = reroute(e, l, flags);
+    }
     if (rc == LR_OK) rc = lr_dispatch_dirty(e);
     e->cb = NULL;
     e->ud = NULL;

@@ -686,11 +686,11 @@ int lr_route_after_failure(lr_engine *e, lr_lead_rt *l, uint32_t ri, bool queue_
  * declined it or let it expire) are skipped, however many there are: a
  * lead behind them must not wait for ever (each skipped lead costs a
  * dequeue and an enqueue). *gave says whether a lead went out. */
-static int dispatch_one(lr_engine *e, lr_segment *s, bool *gave) {
+static int dispatch_one(lr_engine *e, lr_segment *s, uint64_t before, bool *gave) {
     size_t naside = 0;
     int rc = LR_OK;
     *gave = false;
-    while (rc == LR_OK && !*gave && s->qn && s->ready.count) {
+    while (rc == LR_OK && !*gave && s->qn && s->ready.count && lr_segment_head(s)->seq < before) {
         if (naside == e->capaside) {
             size_t cap = e->capaside ? e->capaside * 2 : 64;
             lr_lead_rt **v = realloc(e->aside, cap * sizeof *v);
@@ -727,8 +727,10 @@ static int dispatch_one(lr_engine *e, lr_segment *s, bool *gave) {
 /* Segments that gained a ready member give out their waiting leads. When
  * several of them hold leads (one pool split by match values), the lead
  * first in the pool's queue order goes first, one lead at a time, so the
- * order holds across the split. */
-int lr_dispatch_dirty(lr_engine *e) {
+ * order holds across the split. Only leads that arrived before BEFORE go
+ * (UINT64_MAX: all); a segment whose next lead is not one of them is
+ * listed again for later. */
+static int dispatch_dirty(lr_engine *e, uint64_t before) {
     size_t n = 0;
     for (lr_segment *s = e->dirty; s; s = s->next_dirty) n++;
     if (n == 0) return LR_OK;
@@ -748,18 +750,29 @@ int lr_dispatch_dirty(lr_engine *e) {
         size_t best = n;
         for (size_t i = 0; i < n; i++) {
             lr_segment *s = v[i];
-            if (!s->qn || !s->ready.count) continue;
+            if (!s->qn || !s->ready.count || lr_segment_head(s)->seq >= before) continue;
             if (best == n || lr_queue_before(s->order, lr_segment_head(s), lr_segment_head(v[best])))
                 best = i;
         }
         if (best == n) break;
         bool gave;
-        rc = dispatch_one(e, v[best], &gave);
+        rc = dispatch_one(e, v[best], before, &gave);
         if (rc == LR_OK && !gave) v[best] = v[--n];     /* nothing it can give now */
     }
-    free(v);
     /* A pick that set excluded members aside and back may have marked
      * segments again; they are looked at once more (each pass gives a lead
      * out or drops a segment, so this ends). */
-    return rc == LR_OK && e->dirty ? lr_dispatch_dirty(e) : rc;
+    if (rc == LR_OK && e->dirty) rc = dispatch_dirty(e, before);
+    for (size_t i = 0; i < n && before != UINT64_MAX; i++)     /* what waits for later */
+        if (v[i]->qn && v[i]->ready.count) lr_engine_want_dispatch(e, v[i]);
+    free(v);
+    return rc;
+}
+
+int lr_dispatch_dirty(lr_engine *e) {
+    return dispatch_dirty(e, UINT64_MAX);
+}
+
+int lr_dispatch_dirty_before(lr_engine *e, uint64_t before) {
+    return dispatch_dirty(e, before);
 }

@@ -19,7 +19,7 @@
  * that triggers a checkpoint waits for it (with FULL, a write and fsync
  * of up to 40 MiB to the database file).
  *
- * Schema, version 14 (PRAGMA user_version; MIGRATIONS[] below moves a file
+ * Schema, version 16 (PRAGMA user_version; MIGRATIONS[] below moves a file
  * from each version to the next, one transaction per step):
  *
  *   events(seq INTEGER PRIMARY KEY, at, type, lead, body)
@@ -141,6 +141,9 @@
  *       zone_offers_from, the first seq whose config changes let an offer
  *       made before an agent's new time zone be taken back from its
  *       carried counts (LR_RECONF_ZONE_OFFERS; version 15 likewise);
+ *       reroute_order_from, the first seq whose config changes route
+ *       again the leads that lost their place in arrival order with the
+ *       waiting ones (LR_RECONF_ARRIVAL_ORDER; version 16 likewise);
  *       seed, the --seed of the store's first start (not a seq: the
  *       random strategies replay with it).
  *   idem(key TEXT PRIMARY KEY, hash, status, body, created)
@@ -172,7 +175,7 @@
 #include <string.h>
 #include <time.h>
 
-#define SCHEMA_VERSION 15
+#define SCHEMA_VERSION 16
 #define LR_SQ_APPLICATION_ID 1280468082              /* 0x4C526472, "LRdr": PRAGMA application_id */
 #define LR_SQ_STR_(x) #x
 #define LR_SQ_STR(x) LR_SQ_STR_(x)
@@ -318,6 +321,10 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
     "  SELECT 'mode_change_from', coalesce(max(seq), 0) + 1 FROM events;"
     "INSERT OR IGNORE INTO engine_marks(name, seq)"
     "  SELECT 'zone_offers_from', coalesce(max(seq), 0) + 1 FROM events;",
+    /* 15 -> 16: older journals replay the leads a config change routed
+     * again before the waiting ones, as they were made */
+    "INSERT OR IGNORE INTO engine_marks(name, seq)"
+    "  SELECT 'reroute_order_from', coalesce(max(seq), 0) + 1 FROM events;",
 };
 
 static const char *const STMT_SQL[SQ__COUNT] = {

@@ -4,8 +4,11 @@
 #ifndef LEADROUTER_TEST_SCHEMA_UNDO_H
 #define LEADROUTER_TEST_SCHEMA_UNDO_H
 
+/* what version 16 added: the mark of the arrival order of config changes */
+#define UNDO_SCHEMA_16 "DELETE FROM engine_marks WHERE name = 'reroute_order_from'; "
+
 /* what version 15 added: the marks of six engine behaviours */
-#define UNDO_SCHEMA_15 \
+#define UNDO_SCHEMA_15 UNDO_SCHEMA_16 \
     "DELETE FROM engine_marks WHERE name IN ('pull_order_from', 'no_answer_from', 'owner_index_from', " \
     "'timer_order_from', 'mode_change_from', 'zone_offers_from'); "
 

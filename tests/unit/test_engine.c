@@ -1355,7 +1355,51 @@ TEST(a_closed_lead_keeps_only_its_id) {
     finish_engine(eng, cfg, &out);
 }
 
+/* A config change raises ann's capacity and turns rule b's pull queue into
+ * round robin: of the two leads waiting for the freed slot, the one that
+ * arrived first gets it, whether it waited under the unchanged rule a
+ * (L2 at 10:01, L3 at 10:02) or is the one routed again (swapped). The
+ * journaled change of before LR_RECONF_ARRIVAL_ORDER gave it to the lead
+ * routed again in both cases, and replays so. */
+TEST(a_config_change_routes_again_in_arrival_order) {
+    const char *y1 = "agents: [{id: ann, capacity: 1}]\npools: {team: [ann]}\nrules:\n"
+                     "  - {name: a, when: 'source == \"a\"', pool: team, strategy: round_robin, fallback: queue}\n"
+                     "  - {name: b, when: 'source == \"b\"', pool: team, strategy: queue}\n";
+    const char *y2 = "agents: [{id: ann, capacity: 2}]\npools: {team: [ann]}\nrules:\n"
+                     "  - {name: a, when: 'source == \"a\"', pool: team, strategy: round_robin, fallback: queue}\n"
+                     "  - {name: b, when: 'source == \"b\"', pool: team, strategy: round_robin, fallback: queue}\n";
+    for (int swapped = 0; swapped < 2; swapped++) {
+        for (int legacy = 0; legacy < 2; legacy++) {
+            lr_config *cfg = NULL;
+            lr_engine *eng = engine_on(y1, &cfg);
+            CHECK(eng != NULL);
+            if (!eng) return;
+            lr_buf out = LR_BUF_INIT;
+            char line[160];
+            feed(eng, "{\"id\":\"L1\",\"source\":\"a\",\"received_at\":\"2026-11-02T10:00:00Z\"}", &out);
+            snprintf(line, sizeof line, "{\"id\":\"L2\",\"source\":\"%s\",\"received_at\":\"2026-11-02T10:01:00Z\"}",
+                     swapped ? "b" : "a");
+            feed(eng, line, &out);
+            snprintf(line, sizeof line, "{\"id\":\"L3\",\"source\":\"%s\",\"received_at\":\"2026-11-02T10:02:00Z\"}",
+                     swapped ? "a" : "b");
+            feed(eng, line, &out);
+            lr_buf_reset(&out);
+            unsigned flags = legacy ? LR_RECONF_NOW & ~LR_RECONF_ARRIVAL_ORDER : LR_RECONF_NOW;
+            CHECK_EQ_INT(reconfigure_with(eng, &cfg, y2, flags, &out), LR_OK);
+            const char *rerouted = swapped ? "L2" : "L3";
+            char want[160];
+            snprintf(want, sizeof want, "\"lead\":\"%s\",\"action\":\"assigned\",\"agent\":\"ann\"",
+                     legacy ? rerouted : "L2");
+            CHECK_CONTAINS(out.data, want);
+            snprintf(want, sizeof want, "\"lead\":\"%s\",\"action\":\"assigned\"", legacy ? (swapped ? "L3" : "L2") : "L3");
+            if (strstr(out.data, want)) TEST_FAIL_("swapped %d legacy %d: %s assigned too:\n%s", swapped, legacy, want, out.data);
+            finish_engine(eng, cfg, &out);
+        }
+    }
+}
+
 int main(void) {
+    RUN(a_config_change_routes_again_in_arrival_order);
     RUN(a_closed_lead_keeps_only_its_id);
     RUN(an_agents_availability_says_why_it_gets_no_lead);
     RUN(removing_an_agent_renumbers_every_lead_before_routing_any);

@@ -308,6 +308,12 @@ TEST(pull_order_and_no_answer_are_marked_from_the_first_entry_written_by_schema_
     check_mark("zone_offers_from", UNDO_SCHEMA_15 "PRAGMA user_version = 14;", 6, "tier_clock_from");
 }
 
+/* Schema 16 marks where config changes route leads again in arrival order
+ * with the waiting ones (LR_RECONF_ARRIVAL_ORDER). */
+TEST(reroute_order_is_marked_from_the_first_entry_written_by_schema_16) {
+    check_mark("reroute_order_from", UNDO_SCHEMA_16 "PRAGMA user_version = 15;", 4, "zone_offers_from");
+}
+
 /* Schema 13 gives a delayed notice its due time: an unattempted one's
  * next_at; one attempted passed its check then (due at its creation). */
 TEST(schema_13_gives_delayed_notices_their_due_time) {
@@ -363,7 +369,7 @@ TEST(a_schema_4_file_migrates_and_its_old_rows_read_as_stored) {
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     lr_store_close(s);
     s = NULL;
-    CHECK_EQ_INT(sql_int("PRAGMA user_version"), 15);
+    CHECK_EQ_INT(sql_int("PRAGMA user_version"), 16);
     CHECK_EQ_INT(sql_int("SELECT count(*) FROM pragma_table_info('deliveries') WHERE name = 'replays'"), 1);
     CHECK_EQ_INT(sql_int("SELECT count(*) FROM sqlite_schema WHERE name = 'outbox_marks'"), 1);
     CHECK_EQ_INT(sql_int("SELECT instr(sql, 'updated_at IS NOT NULL') > 0 FROM sqlite_schema"
@@ -643,6 +649,7 @@ int main(void) {
     RUN(zone_windows_are_marked_from_the_first_entry_written_by_schema_14);
     RUN(tier_clock_is_marked_from_the_first_entry_written_by_schema_14);
     RUN(pull_order_and_no_answer_are_marked_from_the_first_entry_written_by_schema_15);
+    RUN(reroute_order_is_marked_from_the_first_entry_written_by_schema_16);
     RUN(schema_13_gives_delayed_notices_their_due_time);
     RUN(a_schema_4_file_migrates_and_its_old_rows_read_as_stored);
     RUN(a_damaged_why_is_an_error_that_says_so_and_leaves_the_buffer);

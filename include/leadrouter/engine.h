@@ -131,15 +131,16 @@ enum {
     LR_RECONF_ZONE_OFFERS = 1u << 4,
     /* Leads routed again by the change go in the order they arrived,
      * with the leads that wait still: before each is routed, the waiting
-     * leads that arrived before it go out to agents who can take them
-     * (a config that raises a capacity and turns a pull queue into round
-     * robin gives the freed slot to the oldest lead). Without it every
-     * lead routed again went first, then the waiting ones, as config
-     * changes journaled before it existed did. */
-    LR_RECONF_ARRIVAL_ORDER = 1u << 5,
+     * leads that come before it in their pool's queue order (in a fifo
+     * pool: that arrived before it) go out to agents who can take them (a
+     * config that raises a capacity and turns a pull queue into round
+     * robin gives the freed slot to the oldest lead of a fifo pool).
+     * Without it every lead routed again went first, then the waiting
+     * ones, as config changes journaled before it existed did. */
+    LR_RECONF_REROUTE_ORDER = 1u << 5,
     /* what a config change does now */
     LR_RECONF_NOW = LR_RECONF_CARRY | LR_RECONF_ZONE_WINDOWS | LR_RECONF_OWNER_INDEX |
-                    LR_RECONF_MODE_CHANGE | LR_RECONF_ZONE_OFFERS | LR_RECONF_ARRIVAL_ORDER
+                    LR_RECONF_MODE_CHANGE | LR_RECONF_ZONE_OFFERS | LR_RECONF_REROUTE_ORDER
 };
 
 /* Behaviours of earlier versions, kept to replay journals written by them

@@ -37,6 +37,7 @@ typedef struct lr_event {
     lr_event_type type;
     lr_time at;                     /* LR_TIME_NONE when not given */
     lr_lead *lead;                  /* LR_EV_LEAD: the lead (owned) */
+    bool wrapped;                   /* LR_EV_LEAD: given as {"type":"lead","lead":{...}} */
     char *lead_id;                  /* progress, claim (optional), accept, decline, assign, release */
     char *agent_id;                 /* agent, claim, accept, decline, assign, release (optional) */
     lr_agent_status status;         /* LR_EV_AGENT */

@@ -168,7 +168,7 @@ static int route_stored(route_run *run, lr_event *ev, const char *line, size_t l
     item.ev = *ev;
     item.body = item.lead_body = line;
     item.len = item.lead_len = len;
-    if (ev->type == LR_EV_LEAD && memmem(line, len, "\"lead\"", 6))    /* {"type":"lead","lead":{...}} */
+    if (ev->type == LR_EV_LEAD && ev->wrapped)      /* {"type":"lead","lead":{...}} */
         lr_event_lead_text(line, len, &item.lead_body, &item.lead_len);
     lr_time now = ev->at;
     if (ev->type == LR_EV_LEAD) {

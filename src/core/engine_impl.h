@@ -177,10 +177,10 @@ int lr_offer_failed(lr_engine *e, lr_lead_rt *l, uint32_t declined_by);
 void lr_arm_assigned(lr_engine *e, lr_lead_rt *l);
 
 /* Gives waiting leads of the dirty segments to agents who became ready;
- * _before gives only leads that arrived before seq BEFORE (the segments
- * it could not finish stay dirty). */
+ * _before gives only the leads that come before lead L in their
+ * segment's queue order (the segments it could not finish stay dirty). */
 int lr_dispatch_dirty(lr_engine *e);
-int lr_dispatch_dirty_before(lr_engine *e, uint64_t before);
+int lr_dispatch_dirty_before(lr_engine *e, const lr_lead_rt *l);
 
 /* A segment's key starts with its pool's id: a length, then the id. */
 #define LR_SEG_KEY_POOL_BYTES (2 * sizeof(uint32_t))

@@ -511,6 +511,7 @@ static int parse_root(json_t *root, lr_event *ev, errsink *e) {
             ;
         else
             rc = parse_lead(l, "lead.", &out.at, &out.lead, e);
+        out.wrapped = true;
     } else {
         rc = parse_other(root, &out, e);
     }

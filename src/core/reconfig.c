@@ -253,12 +253,13 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, unsigned flags, lr
         lr_engine_reindex(e);
         rc = e->cb_rc;
     }
-    /* in arrival order; with LR_RECONF_ARRIVAL_ORDER the leads still
-     * waiting that arrived before one go out first, if they can */
+    /* in arrival order; with LR_RECONF_REROUTE_ORDER the leads still
+     * waiting that come before one in their queue's order go out first,
+     * if they can */
     for (size_t i = 0; i < e->nall && rc == LR_OK && !one_pass; i++) {
         lr_lead_rt *l = e->all[i];
-        if ((flags & LR_RECONF_ARRIVAL_ORDER) && lost_its_place(l, flags))
-            rc = lr_dispatch_dirty_before(e, l->seq);
+        if ((flags & LR_RECONF_REROUTE_ORDER) && lost_its_place(l, flags))
+            rc = lr_dispatch_dirty_before(e, l);
         if (rc == LR_OK) rc = reroute(e, l, flags);
     }
     if (rc == LR_OK) rc = lr_dispatch_dirty(e);

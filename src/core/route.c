@@ -686,11 +686,17 @@ int lr_route_after_failure(lr_engine *e, lr_lead_rt *l, uint32_t ri, bool queue_
  * declined it or let it expire) are skipped, however many there are: a
  * lead behind them must not wait for ever (each skipped lead costs a
  * dequeue and an enqueue). *gave says whether a lead went out. */
-static int dispatch_one(lr_engine *e, lr_segment *s, uint64_t before, bool *gave) {
+/* Whether S's next lead may go now: any, or one that comes before lead
+ * BEFORE in S's queue order. */
+static bool may_go(const lr_segment *s, const lr_lead_rt *before) {
+    return s->qn && s->ready.count && (!before || lr_queue_before(s->order, lr_segment_head(s), before));
+}
+
+static int dispatch_one(lr_engine *e, lr_segment *s, const lr_lead_rt *before, bool *gave) {
     size_t naside = 0;
     int rc = LR_OK;
     *gave = false;
-    while (rc == LR_OK && !*gave && s->qn && s->ready.count && lr_segment_head(s)->seq < before) {
+    while (rc == LR_OK && !*gave && may_go(s, before)) {
         if (naside == e->capaside) {
             size_t cap = e->capaside ? e->capaside * 2 : 64;
             lr_lead_rt **v = realloc(e->aside, cap * sizeof *v);
@@ -727,15 +733,16 @@ static int dispatch_one(lr_engine *e, lr_segment *s, uint64_t before, bool *gave
 /* Segments that gained a ready member give out their waiting leads. When
  * several of them hold leads (one pool split by match values), the lead
  * first in the pool's queue order goes first, one lead at a time, so the
- * order holds across the split. Only leads that arrived before BEFORE go
- * (UINT64_MAX: all); a segment whose next lead is not one of them is
- * listed again for later. */
-static int dispatch_dirty(lr_engine *e, uint64_t before) {
+ * order holds across the split. Only leads that come before lead BEFORE in
+ * their segment's order go (NULL: all); a segment whose next lead is not
+ * one of them is listed again for later. */
+static int dispatch_dirty(lr_engine *e, const lr_lead_rt *before) {
     size_t n = 0;
     for (lr_segment *s = e->dirty; s; s = s->next_dirty) n++;
     if (n == 0) return LR_OK;
-    lr_segment **v = malloc(n * sizeof *v);
+    lr_segment **v = malloc(2 * n * sizeof *v);   /* the segments; then those left for later */
     if (!v) return LR_ENOMEM;
+    size_t n0 = n, nlater = 0;
     n = 0;
     while (e->dirty) {
         lr_segment *s = e->dirty;
@@ -750,29 +757,36 @@ static int dispatch_dirty(lr_engine *e, uint64_t before) {
         size_t best = n;
         for (size_t i = 0; i < n; i++) {
             lr_segment *s = v[i];
-            if (!s->qn || !s->ready.count || lr_segment_head(s)->seq >= before) continue;
+            if (!may_go(s, before)) continue;
             if (best == n || lr_queue_before(s->order, lr_segment_head(s), lr_segment_head(v[best])))
                 best = i;
         }
         if (best == n) break;
         bool gave;
         rc = dispatch_one(e, v[best], before, &gave);
-        if (rc == LR_OK && !gave) v[best] = v[--n];     /* nothing it can give now */
+        if (rc == LR_OK && !gave) {     /* nothing it can give now */
+            lr_segment *s = v[best];
+            v[best] = v[--n];
+            /* it stopped at a lead that must wait for BEFORE (past leads
+             * nobody may take): that one may go later */
+            if (before && s->qn && s->ready.count) v[n0 + nlater++] = s;
+        }
     }
     /* A pick that set excluded members aside and back may have marked
      * segments again; they are looked at once more (each pass gives a lead
      * out or drops a segment, so this ends). */
     if (rc == LR_OK && e->dirty) rc = dispatch_dirty(e, before);
-    for (size_t i = 0; i < n && before != UINT64_MAX; i++)     /* what waits for later */
+    for (size_t i = 0; i < n && before; i++)           /* what waits for later */
         if (v[i]->qn && v[i]->ready.count) lr_engine_want_dispatch(e, v[i]);
+    for (size_t i = 0; i < nlater; i++) lr_engine_want_dispatch(e, v[n0 + i]);
     free(v);
     return rc;
 }
 
 int lr_dispatch_dirty(lr_engine *e) {
-    return dispatch_dirty(e, UINT64_MAX);
+    return dispatch_dirty(e, NULL);
 }
 
-int lr_dispatch_dirty_before(lr_engine *e, uint64_t before) {
-    return dispatch_dirty(e, before);
+int lr_dispatch_dirty_before(lr_engine *e, const lr_lead_rt *l) {
+    return dispatch_dirty(e, l);
 }

@@ -604,7 +604,7 @@ static void execute_cmd(lr_service *svc, lr_cmd *cmd, lr_time now) {
                 same = memcmp(h, cmd->idem_hash_alt[i], 32) == 0;
             if (same) {
                 cmd->status = st == 201 ? 200 : st;
-                if (st == 201) created_again(&cmd->body);
+                created_again(&cmd->body);     /* an array's items (of /v1/events too) */
             } else {
                 lr_service_reply_error(svc, cmd, 409, "idempotency_key_reused",
                             "this Idempotency-Key was used with a different request (path or body)");

@@ -68,12 +68,19 @@
 
 #define DISCARD_MAX (8u * LR_HTTP_MAX_BODY)
 #define LR_HTTP_THREADS 2           /* default: this many event loops (MHD's thread pool) */
-#define LR_HTTP_CONN_MEMORY 16384   /* MHD's memory a connection: its request line and headers
-                                       (more: 431) and its read buffer. MHD clears what was
-                                       used after each request: MHD's default, 32 KiB, cost
-                                       2-4% of the server's CPU in that memset at 64
-                                       connections (perf), this ~1% */
+#define LR_HTTP_CONN_MEMORY 20480   /* MHD's memory a connection: its request line and headers
+                                       (more than LR_HTTP_MAX_HEAD: 431), the reply's header
+                                       and its read buffer. MHD clears what was used after
+                                       each request: MHD's default, 32 KiB, cost 2-4% of the
+                                       server's CPU in that memset at 64 connections (perf),
+                                       16 KiB ~1%, but left no room for the reply's header
+                                       after ~15.8 KB of request headers */
 #define PARAM_MAX 256
+/* The request line and headers a request may have: what MHD kept of a
+ * longer one in LR_HTTP_CONN_MEMORY could leave no room for the reply's
+ * header, and a request was carried out (a lead committed) that its
+ * client never heard of. Above it: 431, before anything runs. */
+#define LR_HTTP_MAX_HEAD 15000
 
 struct lr_http {
     struct MHD_Daemon *d;
@@ -381,6 +388,30 @@ static void check_key(lr_http *h, struct MHD_Connection *c, conn_req *r, const c
         lr_reply_error(&r->rep, 403, "forbidden", "this key acts only for agent '%s'", r->who.agent);
 }
 
+/* MHD_KeyValueIterator: adds the bytes of a header or query argument
+ * (name, value and their separators) to *(size_t *)CLS. */
+static enum MHD_Result count_head(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value) {
+    (void)kind;
+    *(size_t *)cls += (key ? strlen(key) : 0) + (value ? strlen(value) : 0) + 4;
+    return MHD_YES;
+}
+
+/* MHD_KeyValueIterator: stops at a Content-Encoding header (there may be
+ * several) other than identity, into *(const char **)CLS. */
+static enum MHD_Result find_encoding(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value) {
+    (void)kind;
+    if (!key || strcasecmp(key, MHD_HTTP_HEADER_CONTENT_ENCODING) != 0) return MHD_YES;
+    const char *v = value ? value : "";
+    while (*v == ' ' || *v == '\t') v++;
+    size_t n = strlen(v);
+    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t')) n--;
+    if (n == 8 && strncasecmp(v, "identity", 8) == 0) return MHD_YES;
+    *(const char **)cls = value ? value : "";
+    return MHD_NO;
+}
+
 /* The first call: everything that the headers decide. Returns true when
  * the decided reply should go out now, before any body (MHD then closes
  * the connection). A request without a body has its reply sent at the
@@ -388,7 +419,14 @@ static void check_key(lr_http *h, struct MHD_Connection *c, conn_req *r, const c
 static bool begin(lr_http *h, struct MHD_Connection *c, const char *url, const char *method,
                   conn_req *r) {
     r->method = method_of(method);
-    find_route(r, url);
+    size_t head = strlen(method) + strlen(url) + 16;            /* the request line */
+    MHD_get_connection_values(c, MHD_HEADER_KIND | MHD_GET_ARGUMENT_KIND, count_head, &head);
+    if (head > LR_HTTP_MAX_HEAD)
+        lr_reply_error(&r->rep, 431, "headers_too_large",
+                       "the request line and headers are about %zu bytes; at most %d", head,
+                       LR_HTTP_MAX_HEAD);
+    else
+        find_route(r, url);
     if (!r->rep.status) check_key(h, c, r, url);
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
@@ -402,8 +440,10 @@ static bool begin(lr_http *h, struct MHD_Connection *c, const char *url, const c
             lr_reply_error(&r->rep, 415, "unsupported_media_type", "Content-Type must be %s%s",
                            expected_types(r->rt->body), utf8 ? "" : ", with no charset but UTF-8");
     }
-    const char *ce = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
-    if (!r->rep.status && r->rt->body != BODY_NONE && ce && strcasecmp(ce, "identity") != 0) {
+    const char *ce = NULL;
+    if (!r->rep.status && r->rt->body != BODY_NONE)
+        MHD_get_connection_values(c, MHD_HEADER_KIND, find_encoding, &ce);
+    if (ce) {
         char show[41];              /* a header's bytes may be anything: printable ASCII shown */
         size_t n = 0;
         for (; ce[n] && n < sizeof show - 1; n++) show[n] = ce[n] >= 0x20 && ce[n] < 0x7f ? ce[n] : '?';

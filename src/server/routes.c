@@ -181,7 +181,7 @@ static int make_item(lr_cmd_item *it, json_t *v, slice t, bool leads_only) {
     }
     it->lead_body = t.p;
     it->lead_len = t.n;
-    if (it->ev.type == LR_EV_LEAD && json_is_string(json_object_get(v, "type")))
+    if (it->ev.type == LR_EV_LEAD && it->ev.wrapped)
         lr_event_lead_text(t.p, t.n, &it->lead_body, &it->lead_len);
     if (it->ev.type == LR_EV_LEAD) rc = lr_lead_hash(it->ev.lead, it->hash);
     else rc = canonical_hash(v, it->hash);

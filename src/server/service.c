@@ -372,7 +372,7 @@ static int adopt_config(lr_service *svc, char *text, size_t len, int64_t seq, lr
                          (seq >= svc->owner_from ? LR_RECONF_OWNER_INDEX : 0) |
                          (seq >= svc->mode_change_from ? LR_RECONF_MODE_CHANGE : 0) |
                          (seq >= svc->zone_offers_from ? LR_RECONF_ZONE_OFFERS : 0) |
-                         (seq >= svc->arrival_order_from ? LR_RECONF_ARRIVAL_ORDER : 0);
+                         (seq >= svc->reroute_order_from ? LR_RECONF_REROUTE_ORDER : 0);
         rc = lr_engine_reconfigure(svc->eng, cfg, flags, NULL, NULL);
     }
     if (rc != LR_OK) {
@@ -454,7 +454,7 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
         { "pull_order_from", &svc->pull_from }, { "no_answer_from", &svc->no_answer_from },
         { "owner_index_from", &svc->owner_from }, { "timer_order_from", &svc->timer_order_from },
         { "mode_change_from", &svc->mode_change_from }, { "zone_offers_from", &svc->zone_offers_from },
-        { "reroute_order_from", &svc->arrival_order_from },
+        { "reroute_order_from", &svc->reroute_order_from },
     };
     for (size_t i = 0; i < sizeof marks / sizeof marks[0] && (rc == LR_OK || rc == LR_ENOENT); i++) {
         rc = lr_store_engine_mark(svc->store, marks[i].name, marks[i].seq);

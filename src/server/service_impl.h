@@ -51,7 +51,7 @@ struct lr_service {
                                        leads of a rule whose strategy works another way
                                        (mode_change_from) */
     int64_t zone_offers_from;       /* ... LR_RECONF_ZONE_OFFERS (zone_offers_from) */
-    int64_t arrival_order_from;     /* ... LR_RECONF_ARRIVAL_ORDER (reroute_order_from) */
+    int64_t reroute_order_from;     /* ... LR_RECONF_REROUTE_ORDER (reroute_order_from) */
     lr_time idem_next;              /* when the writer next forgets old idempotency keys */
     bool seed_recorded;             /* lr_service_seed_recorded() */
     int64_t queue_from;             /* events before this seq replay with

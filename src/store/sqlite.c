@@ -143,7 +143,7 @@
  *       carried counts (LR_RECONF_ZONE_OFFERS; version 15 likewise);
  *       reroute_order_from, the first seq whose config changes route
  *       again the leads that lost their place in arrival order with the
- *       waiting ones (LR_RECONF_ARRIVAL_ORDER; version 16 likewise);
+ *       waiting ones (LR_RECONF_REROUTE_ORDER; version 16 likewise);
  *       seed, the --seed of the store's first start (not a seq: the
  *       random strategies replay with it).
  *   idem(key TEXT PRIMARY KEY, hash, status, body, created)

@@ -167,13 +167,15 @@ route_db_prints_what_route_prints_and_stores_it_all() {
 route_db_stores_a_wrapped_lead_as_the_lead() {
     big_config
     printf '%s\n' '{"type":"lead","at":"2026-11-02T10:00:00Z","lead":{"id":"W1", "source":"web"},"x":[{"lead":{}}]}' \
-        '{"id":"B1","source":"web"}' >"$T/w.jsonl"
+        '{"id":"B1","source":"web"}' '{"type":"\u006cead","le\u0061d":{"id":"E5","source":"x"}}' >"$T/w.jsonl"
     lr route --config "$T/c.yaml" --db "$T/w.db" "$T/w.jsonl"
     expect_status 0
     [ "$(count "$T/w.db" "SELECT body FROM leads WHERE id = 'W1'")" = '{"id":"W1", "source":"web"}' ] ||
         fail "W1 stored as: $(count "$T/w.db" "SELECT body FROM leads WHERE id = 'W1'")"
     [ "$(count "$T/w.db" "SELECT body FROM leads WHERE id = 'B1'")" = '{"id":"B1","source":"web"}' ] ||
         fail "B1 stored as: $(count "$T/w.db" "SELECT body FROM leads WHERE id = 'B1'")"
+    [ "$(count "$T/w.db" "SELECT body FROM leads WHERE id = 'E5'")" = '{"id":"E5","source":"x"}' ] ||
+        fail "E5 (its keys escaped) stored as: $(count "$T/w.db" "SELECT body FROM leads WHERE id = 'E5'")"
 }
 
 route_db_a_second_run_routes_no_lead_again() {

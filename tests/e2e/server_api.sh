@@ -653,6 +653,15 @@ a_wrapped_lead_is_kept_as_the_lead() {
     api POST /v1/leads '[{"id":"AR1"},{"id":5}]' -H 'Idempotency-Key: ar-1'
     expect_code 200
     expect_jq '[.results[].status]' '[200,400]'
+    # an events array answers 200 as a whole: its leads' 201s are 200 again too
+    api POST /v1/events '[{"type":"lead","lead":{"id":"EV1"}},{"id":"EV2"},{"type":"agent","agent":"zed","status":"away"}]' \
+        -H 'Idempotency-Key: ev-1'
+    expect_code 200
+    expect_jq '[.results[].status]' '[201,201,404]'
+    api POST /v1/events '[{"type":"lead","lead":{"id":"EV1"}},{"id":"EV2"},{"type":"agent","agent":"zed","status":"away"}]' \
+        -H 'Idempotency-Key: ev-1'
+    expect_code 200
+    expect_jq '[.results[].status]' '[200,200,404]'
 }
 
 # Pool names may hold any character: /metrics escapes them in its labels

@@ -134,9 +134,27 @@ a_content_encoding_is_415() {
     expect_jq .error.message '"Content-Encoding '"'"'gzip'"'"' is not supported: send the body as it is (identity)"'
     api POST /v1/leads '{"id":"GZ2"}' -H 'Content-Encoding: br'
     expect_error 415 unsupported_media_type
+    # every Content-Encoding header counts, not only the first
+    post /v1/leads "$SRV/gz.json.gz" -H 'Content-Encoding: identity' -H 'Content-Encoding: gzip'
+    expect_error 415 unsupported_media_type
     api GET /v1/leads/GZ2
     expect_error 404 not_found
     api POST /v1/route/preview '{"id":"GZ3"}' -H 'Content-Encoding: identity'
+    expect_code 200
+}
+
+# Request headers past 15,000 bytes are refused with 431 before anything
+# runs: with ~15.8 KB a lead was committed and its client got no answer
+# (no room left for the reply's header). Under it, a request runs.
+long_headers_are_431_before_anything_runs() {
+    _pad=$(head -c 15200 /dev/zero | tr '\0' p)
+    api POST /v1/leads '{"id":"HD1"}' -H "X-Pad: $_pad"
+    expect_error 431 headers_too_large
+    expect_message_starts "the request line and headers are about "
+    api GET /v1/leads/HD1
+    expect_error 404 not_found
+    _pad=$(head -c 14000 /dev/zero | tr '\0' p)
+    api POST /v1/route/preview '{"id":"HD2"}' -H "X-Pad: $_pad"
     expect_code 200
 }
 
@@ -472,6 +490,7 @@ tcase server_starts_with_some_state
 if [ -n "$URL" ]; then
     tcase invalid_json_is_400_with_the_byte_offset
     tcase a_content_encoding_is_415
+    tcase long_headers_are_431_before_anything_runs
     tcase invalid_utf8_is_400
     tcase a_nul_in_the_path_or_query_is_400
 tcase a_lead_id_with_a_control_character_is_400

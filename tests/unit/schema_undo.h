@@ -4,6 +4,10 @@
 #ifndef LEADROUTER_TEST_SCHEMA_UNDO_H
 #define LEADROUTER_TEST_SCHEMA_UNDO_H
 
+/* the version a store migrates to (sqlite.c SCHEMA_VERSION) */
+#define SCHEMA_NOW 16
+#define SCHEMA_NOW_STR "16"
+
 /* what version 16 added: the mark of the arrival order of config changes */
 #define UNDO_SCHEMA_16 "DELETE FROM engine_marks WHERE name = 'reroute_order_from'; "
 

@@ -1359,7 +1359,7 @@ TEST(a_closed_lead_keeps_only_its_id) {
  * round robin: of the two leads waiting for the freed slot, the one that
  * arrived first gets it, whether it waited under the unchanged rule a
  * (L2 at 10:01, L3 at 10:02) or is the one routed again (swapped). The
- * journaled change of before LR_RECONF_ARRIVAL_ORDER gave it to the lead
+ * journaled change of before LR_RECONF_REROUTE_ORDER gave it to the lead
  * routed again in both cases, and replays so. */
 TEST(a_config_change_routes_again_in_arrival_order) {
     const char *y1 = "agents: [{id: ann, capacity: 1}]\npools: {team: [ann]}\nrules:\n"
@@ -1384,7 +1384,7 @@ TEST(a_config_change_routes_again_in_arrival_order) {
                      swapped ? "a" : "b");
             feed(eng, line, &out);
             lr_buf_reset(&out);
-            unsigned flags = legacy ? LR_RECONF_NOW & ~LR_RECONF_ARRIVAL_ORDER : LR_RECONF_NOW;
+            unsigned flags = legacy ? LR_RECONF_NOW & ~LR_RECONF_REROUTE_ORDER : LR_RECONF_NOW;
             CHECK_EQ_INT(reconfigure_with(eng, &cfg, y2, flags, &out), LR_OK);
             const char *rerouted = swapped ? "L2" : "L3";
             char want[160];
@@ -1398,7 +1398,76 @@ TEST(a_config_change_routes_again_in_arrival_order) {
     }
 }
 
+/* Runs LINES (one event each) on Y1, switches to Y2 as a live change does;
+ * the switch's decisions into OUT (the caller releases it). */
+static void change_after(const char *y1, const char *const *lines, size_t n, const char *y2,
+                         lr_buf *out) {
+    lr_config *cfg = NULL;
+    lr_engine *eng = engine_on(y1, &cfg);
+    CHECK(eng != NULL);
+    if (!eng) return;
+    for (size_t i = 0; i < n; i++) feed(eng, lines[i], out);
+    lr_buf_reset(out);
+    CHECK_EQ_INT(reconfigure_to(eng, &cfg, y2, out), LR_OK);
+    lr_engine_destroy(eng);
+    lr_config_free(cfg);
+}
+
+/* Leads a change routes again wait only for the waiting leads that come
+ * before them in their queue's order: in a queue whose first lead nobody
+ * may take (a1 declined A), the lead behind it (B) still goes out after
+ * the change, though it arrived after the lead routed again (L); it was
+ * left queued, and the next new lead overtook it (review finding). And
+ * in a priority pool the lead of the higher score (W2) goes before the
+ * lead routed again, the older W1 of a lower score after it. */
+TEST(a_config_change_waits_only_for_the_leads_before_in_queue_order) {
+    const char *y1 = "agents: [{id: a1, capacity: 1}, {id: a9}, {id: a8, status: away}]\n"
+                     "pools: {P: [a1], Q: [a9], R: [a8]}\nrules:\n"
+                     "  - {name: r1, when: 'source == \"x\"', pool: P, strategy: round_robin,"
+                     " offer: {timeout: 5m, attempts: 1}, fallback: queue}\n"
+                     "  - {name: r9, when: 'source == \"y\"', pool: Q, strategy: round_robin}\n";
+    const char *y2 = "agents: [{id: a1, capacity: 2}, {id: a8, status: away}]\n"
+                     "pools: {P: [a1], Q: [a8], R: [a8]}\nrules:\n"
+                     "  - {name: r1, when: 'source == \"x\"', pool: P, strategy: round_robin,"
+                     " offer: {timeout: 5m, attempts: 1}, fallback: queue}\n"
+                     "  - {name: r9, when: 'source == \"y\"', pool: Q, strategy: round_robin}\n";
+    const char *const ev[] = {
+        "{\"id\":\"A\",\"source\":\"x\",\"at\":\"2026-11-02T09:00:00Z\"}",
+        "{\"type\":\"decline\",\"agent\":\"a1\",\"lead\":\"A\",\"at\":\"2026-11-02T09:01:00Z\"}",
+        "{\"id\":\"L\",\"source\":\"y\",\"at\":\"2026-11-02T09:02:00Z\"}",
+        "{\"id\":\"C\",\"source\":\"x\",\"at\":\"2026-11-02T09:03:00Z\"}",
+        "{\"type\":\"accept\",\"agent\":\"a1\",\"lead\":\"C\",\"at\":\"2026-11-02T09:03:30Z\"}",
+        "{\"id\":\"B\",\"source\":\"x\",\"at\":\"2026-11-02T09:04:00Z\"}",
+    };
+    lr_buf out = LR_BUF_INIT;
+    change_after(y1, ev, sizeof ev / sizeof *ev, y2, &out);
+    CHECK_CONTAINS(out.data, "\"lead\":\"L\",\"action\":\"unrouted\"");
+    CHECK_CONTAINS(out.data, "\"lead\":\"B\",\"action\":\"offered\",\"agent\":\"a1\"");
+    lr_buf_release(&out);
+
+    const char *p1 = "agents: [{id: a1, capacity: 1}]\n"
+                     "pools: {P: {agents: [a1], order: priority}}\nrules:\n"
+                     "  - {name: pull, when: 'source == \"list\"', pool: P, strategy: queue}\n"
+                     "  - {name: rr, pool: P, strategy: round_robin, fallback: queue}\n";
+    const char *p2 = "agents: [{id: a1, capacity: 2}]\n"
+                     "pools: {P: {agents: [a1], order: priority}}\nrules:\n"
+                     "  - {name: pull, when: 'source == \"list\"', pool: P, strategy: round_robin, fallback: queue}\n"
+                     "  - {name: rr, pool: P, strategy: round_robin, fallback: queue}\n";
+    const char *const pev[] = {
+        "{\"id\":\"C\",\"at\":\"2026-11-02T09:00:00Z\"}",
+        "{\"id\":\"W1\",\"score\":10,\"at\":\"2026-11-02T09:01:00Z\"}",
+        "{\"id\":\"L\",\"source\":\"list\",\"score\":50,\"at\":\"2026-11-02T09:02:00Z\"}",
+        "{\"id\":\"W2\",\"score\":90,\"at\":\"2026-11-02T09:03:00Z\"}",
+    };
+    change_after(p1, pev, sizeof pev / sizeof *pev, p2, &out);
+    CHECK_CONTAINS(out.data, "\"lead\":\"W2\",\"action\":\"assigned\",\"agent\":\"a1\"");
+    CHECK_CONTAINS(out.data, "\"lead\":\"L\",\"action\":\"queued\"");
+    if (strstr(out.data, "\"lead\":\"W1\",\"action\":\"assigned\"")) TEST_FAIL_("W1 went out:\n%s", out.data);
+    lr_buf_release(&out);
+}
+
 int main(void) {
+    RUN(a_config_change_waits_only_for_the_leads_before_in_queue_order);
     RUN(a_config_change_routes_again_in_arrival_order);
     RUN(a_closed_lead_keeps_only_its_id);
     RUN(an_agents_availability_says_why_it_gets_no_lead);

@@ -364,7 +364,7 @@ TEST(a_schema_8_file_gets_its_lists) {
     int v[3];
     one_row(d.path, "SELECT (SELECT user_version FROM pragma_user_version),"
                     " count(DISTINCT block) FROM lead_agent_blocks WHERE seqs IS NULL", v);
-    CHECK_EQ_INT(v[0], 15);
+    CHECK_EQ_INT(v[0], SCHEMA_NOW);
     CHECK(v[1] <= 1);                           /* the newest block only */
     and_on(&d, m);
 }
@@ -380,7 +380,7 @@ TEST(a_schema_10_file_gets_its_source_blocks) {
                      " ALTER TABLE deliveries DROP COLUMN replays; ALTER TABLE deliveries DROP COLUMN due_at;"
                      " PRAGMA user_version = 10;");
     int v[3];
-    one_row(d.path, "SELECT (SELECT user_version FROM pragma_user_version) = 15"
+    one_row(d.path, "SELECT (SELECT user_version FROM pragma_user_version) = " SCHEMA_NOW_STR
                     " AND (SELECT count(*) FROM sqlite_schema WHERE name = 'leads_source') = 0"
                     " AND (SELECT count(*) FROM lead_source_blocks) >= 2,"
                     /* open: the rows of the newest lead's block, all of them, and no other */

@@ -309,7 +309,7 @@ TEST(pull_order_and_no_answer_are_marked_from_the_first_entry_written_by_schema_
 }
 
 /* Schema 16 marks where config changes route leads again in arrival order
- * with the waiting ones (LR_RECONF_ARRIVAL_ORDER). */
+ * with the waiting ones (LR_RECONF_REROUTE_ORDER). */
 TEST(reroute_order_is_marked_from_the_first_entry_written_by_schema_16) {
     check_mark("reroute_order_from", UNDO_SCHEMA_16 "PRAGMA user_version = 15;", 4, "zone_offers_from");
 }
@@ -369,7 +369,7 @@ TEST(a_schema_4_file_migrates_and_its_old_rows_read_as_stored) {
     CHECK_EQ_INT(lr_store_commit(s), LR_OK);
     lr_store_close(s);
     s = NULL;
-    CHECK_EQ_INT(sql_int("PRAGMA user_version"), 16);
+    CHECK_EQ_INT(sql_int("PRAGMA user_version"), SCHEMA_NOW);
     CHECK_EQ_INT(sql_int("SELECT count(*) FROM pragma_table_info('deliveries') WHERE name = 'replays'"), 1);
     CHECK_EQ_INT(sql_int("SELECT count(*) FROM sqlite_schema WHERE name = 'outbox_marks'"), 1);
     CHECK_EQ_INT(sql_int("SELECT instr(sql, 'updated_at IS NOT NULL') > 0 FROM sqlite_schema"

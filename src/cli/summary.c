@@ -90,8 +90,11 @@ typedef struct rule_ctx {
     long nrows;                      /* rules, plus "(none)" when it has any */
 } rule_ctx;
 
+/* what a rule's leads became: a shark tank's claims and its offers that
+ * expired count as much as a round robin's assignments */
 static const lr_action rule_actions[] = {
-    LR_ACTION_ASSIGNED, LR_ACTION_OFFERED, LR_ACTION_QUEUED, LR_ACTION_HELD,
+    LR_ACTION_ASSIGNED, LR_ACTION_OFFERED, LR_ACTION_CLAIMED, LR_ACTION_EXPIRED,
+    LR_ACTION_QUEUED, LR_ACTION_HELD,
 };
 #define NRULE_ACTIONS (int)(sizeof rule_actions / sizeof rule_actions[0])
 
@@ -143,7 +146,7 @@ void cli_summary_print(FILE *out, const lr_config *cfg, const lr_engine *eng,
     fprintf(out, "\nleads per agent\n");
     print_table(out, 6, agent_num, (long)cfg->nagents, agent_cell, &actx);
 
-    static const int rule_num[] = { 0, 0, 0, 1, 1, 1, 1, 1 };
+    static const int rule_num[] = { 0, 0, 0, 1, 1, 1, 1, 1, 1, 1 };
     rule_ctx rctx = { cfg, t, (long)cfg->nrules };
     if (t->rules[cfg->nrules].decisions > 0) rctx.nrows++;
     fprintf(out, "\ndecisions per rule\n");

@@ -297,13 +297,23 @@ static bool is_offered(const lr_lead_rt *l, uint32_t a) {
     return false;
 }
 
+/* The detail of a not_offered refusal to A: an offer A had and that ended
+ * (it let it expire, declined or released it: the lead is never given to A
+ * again) says so, rather than that A never had it; NEVER otherwise. */
+static const char *not_offered(const lr_lead_rt *l, const lr_agent_rt *a, const char *never) {
+    return lr_lead_excludes(l, a->idx)
+               ? "the offer to this agent has ended: it expired, or the agent declined or released the lead"
+               : never;
+}
+
 static int claim_by_id(lr_engine *e, lr_lead_rt *l, lr_agent_rt *a) {
     char detail[320];
     const char *why;
     switch (l->state) {
     case LR_LEAD_OFFERED:
         if (!is_offered(l, a->idx)) {
-            refuse_claim(e, l, NULL, a, "not_offered", "the lead was not offered to this agent");
+            refuse_claim(e, l, NULL, a, "not_offered",
+                         not_offered(l, a, "the lead was not offered to this agent"));
             return LR_OK;
         }
         if (l->agent != a->idx && !may_take(e, l, a, &why)) {
@@ -417,7 +427,7 @@ static int on_accept(lr_engine *e, const lr_event *ev) {
     if (!l) { reject(e, ev->lead_id, ev->agent_id, "unknown_lead", "no lead has this id"); return LR_OK; }
     if (l->state == LR_LEAD_ASSIGNED && l->agent == a->idx) return LR_OK;   /* already theirs */
     if (l->state != LR_LEAD_OFFERED) {
-        reject(e, ev->lead_id, ev->agent_id, "not_offered", "the lead is not on offer");
+        reject(e, ev->lead_id, ev->agent_id, "not_offered", not_offered(l, a, "the lead is not on offer"));
         return LR_OK;
     }
     return claim_by_id(e, l, a);
@@ -450,7 +460,8 @@ static int on_decline(lr_engine *e, const lr_event *ev) {
     }
     if (l->state == LR_LEAD_ASSIGNED && l->agent == a->idx)
         return release(e, l, a, "declined");
-    reject(e, ev->lead_id, ev->agent_id, "not_offered", "the lead is not offered to this agent");
+    reject(e, ev->lead_id, ev->agent_id, "not_offered",
+           not_offered(l, a, "the lead is not offered to this agent"));
     return LR_OK;
 }
 

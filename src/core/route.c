@@ -510,10 +510,20 @@ static int emit_waiting(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r, lr_s
     return LR_OK;
 }
 
+/* Why an owner rule found nobody: the lead has no owner, its owner is not
+ * in the rule's pool, or is there but cannot take it now (the candidates
+ * say why). The other members may be eligible: they are not the owner. */
+static const char *owner_missing(lr_engine *e, const lr_lead_rt *l, const lr_segment *s) {
+    uint32_t owner = find_owner(e, l->lead);
+    if (owner == LR_NO_AGENT) return "no_owner";
+    return lr_member_of(e, s, owner) == LR_SEG_NONE ? "owner_not_in_pool" : "owner_unavailable";
+}
+
 /* Tries rule RI alone. *done is false when nobody could take the lead;
- * *seg then names the segment that was tried. */
+ * *seg then names the segment that was tried, and *why the cause when it
+ * is more than "no eligible agent" (else NULL). */
 static int try_rule(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason, bool *done,
-                    lr_segment **seg) {
+                    lr_segment **seg, const char **why) {
     const lr_rule_conf *r = &e->cfg->rules[ri];
     if (l->rule != ri) {                /* tiers are per rule */
         l->tier = 0;
@@ -525,12 +535,17 @@ static int try_rule(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason
     if (rc != LR_OK) return rc;
     *seg = s;
     *done = true;
+    *why = NULL;
     switch (r->strategy->mode) {
     case LR_MODE_ASSIGN: {
         uint32_t m;
         rc = pick_member(e, s, l, r, &m);
         if (rc != LR_OK) return rc;
-        if (m == LR_SEG_NONE) { *done = false; return LR_OK; }
+        if (m == LR_SEG_NONE) {
+            *done = false;
+            if (r->strategy->needs & LR_NEEDS_OWNER) *why = owner_missing(e, l, s);
+            return LR_OK;
+        }
         return emit_assigned(e, l, r, s->agents[m], LR_ACTION_ASSIGNED, reason);
     }
     case LR_MODE_BROADCAST: {
@@ -588,9 +603,13 @@ static int follow(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason,
     memset(e->visited, 0, e->cfg->nrules);
     while (ri != LR_NO_RULE) {
         lr_segment *s = NULL;
-        int rc = try_rule(e, l, ri, reason, done, &s);
+        const char *why = NULL;
+        int rc = try_rule(e, l, ri, reason, done, &s, &why);
         if (rc != LR_OK || *done) return rc;
-        rc = fall_back(e, l, ri, s, false, why_none, &ri, done);
+        /* an owner rule says what kept its owner from the lead, unless
+         * the lead is here for a cause of its own (an expired offer...) */
+        if (!why || strcmp(why_none, "no_eligible_agent") != 0) why = why_none;
+        rc = fall_back(e, l, ri, s, false, why, &ri, done);
         if (rc != LR_OK || *done) return rc;
     }
     return LR_OK;
@@ -655,8 +674,9 @@ int lr_route_widened(lr_engine *e, lr_lead_rt *l) {
 int lr_route_retry(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason) {
     uint32_t attempts = l->attempts;
     lr_segment *s = NULL;
+    const char *why;
     bool done;
-    int rc = try_rule(e, l, ri, reason, &done, &s);
+    int rc = try_rule(e, l, ri, reason, &done, &s, &why);
     if (rc != LR_OK || done) return rc;
     l->attempts = attempts;
     return lr_route_after_failure(e, l, ri, false, reason);
@@ -681,17 +701,18 @@ int lr_route_after_failure(lr_engine *e, lr_lead_rt *l, uint32_t ri, bool queue_
 
 /* ---- leads waiting for capacity ------------------------------------------ */
 
-/* Gives one of S's waiting leads, the first in queue order that a ready
- * member may take, to that member. Leads nobody ready may take (they all
- * declined it or let it expire) are skipped, however many there are: a
- * lead behind them must not wait for ever (each skipped lead costs a
- * dequeue and an enqueue). *gave says whether a lead went out. */
 /* Whether S's next lead may go now: any, or one that comes before lead
  * BEFORE in S's queue order. */
 static bool may_go(const lr_segment *s, const lr_lead_rt *before) {
     return s->qn && s->ready.count && (!before || lr_queue_before(s->order, lr_segment_head(s), before));
 }
 
+/* Gives one of S's waiting leads, the first in queue order that a ready
+ * member may take, to that member (one that comes before BEFORE, when
+ * given). Leads nobody ready may take (they all declined it or let it
+ * expire) are skipped, however many there are: a lead behind them must
+ * not wait for ever (each skipped lead costs a dequeue and an enqueue).
+ * *gave says whether a lead went out. */
 static int dispatch_one(lr_engine *e, lr_segment *s, const lr_lead_rt *before, bool *gave) {
     size_t naside = 0;
     int rc = LR_OK;

@@ -170,7 +170,7 @@ route_summary_counts_leads_per_agent_on_stderr() {
     expect_err_line '^  alice +available +2 +1 +1 +1$'
     expect_err_line '^  bob +available +1 +1 +0 +0$'
     expect_err_line '^  carol +available +1 +1 +0 +0$'
-    expect_err_line '^  all +team +round_robin +5 +4 +0 +0 +0$'
+    expect_err_line '^  all +team +round_robin +5 +4 +0 +0 +0 +0 +0$'
     expect_err_line '^  \(no rule\) +- +- +1 '
     # columns line up: "assigned" and alice's count end in the same column
     h=$(grep -E '^  agent ' "$T/err" | awk '{ print index($0, "assigned") + 7 }')
@@ -190,6 +190,8 @@ route_summary_tells_waiting_from_unrouted() {
     expect_err_line '^  open now +1$'
     expect_err_line '^  waiting now +1$'
     expect_err_line '^  unrouted now +2$'
+    # a rule's claims and expired offers have columns of their own
+    expect_err_line '^  rule +pool +strategy +decisions +assigned +offered +claimed +expired +queued +held$'
 }
 
 route_every_action_hand_derived() {

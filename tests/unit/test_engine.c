@@ -1466,7 +1466,57 @@ TEST(a_config_change_waits_only_for_the_leads_before_in_queue_order) {
     lr_buf_release(&out);
 }
 
+/* An owner rule that finds nobody says why (the other members were
+ * listed eligible next to "no_eligible_agent"): the owner cannot take the
+ * lead now, is not in the rule's pool, or the lead has no owner. */
+TEST(an_owner_rule_says_what_kept_the_owner_from_the_lead) {
+    const char *cfg = "agents: [{id: a}, {id: b}, {id: c, capacity: 1}, {id: d}]\n"
+                      "pools: {team: [a, b, c], all: [a, b, c, d]}\n"
+                      "accounts:\n  - {id: acme, domains: [acme.com], owner: c}\n"
+                      "  - {id: ext, domains: [ext.com], owner: d}\n"
+                      "rules:\n  - {name: owned, pool: team, strategy: owner, fallback: hold}\n"
+                      "  - {name: rest, pool: all, strategy: round_robin}\n";
+    run_out o;
+    CHECK(run_engine(cfg, "{\"id\":\"L1\",\"email\":\"x@acme.com\"}\n"
+                          "{\"id\":\"L2\",\"email\":\"y@acme.com\"}\n"
+                          "{\"id\":\"L3\",\"email\":\"z@ext.com\"}\n"
+                          "{\"id\":\"L4\",\"email\":\"q@nowhere.com\"}\n", 4, true, &o));
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"L1\",\"action\":\"assigned\",\"agent\":\"c\"");
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"L2\",\"action\":\"held\",\"rule\":\"owned\",\"pool\":\"team\","
+                                "\"strategy\":\"owner\",\"why\":{\"reason\":\"owner_unavailable\"");
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"L3\",\"action\":\"held\",\"rule\":\"owned\",\"pool\":\"team\","
+                                "\"strategy\":\"owner\",\"why\":{\"reason\":\"owner_not_in_pool\"");
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"L4\",\"action\":\"held\",\"rule\":\"owned\",\"pool\":\"team\","
+                                "\"strategy\":\"owner\",\"why\":{\"reason\":\"no_owner\"");
+    run_release(&o);
+}
+
+/* An agent whose offer expired and who then accepts (or declines) is told
+ * that its offer ended, not that the lead was never offered to it. */
+TEST(a_late_answer_to_an_offer_says_the_offer_ended) {
+    const char *cfg = "agents: [{id: a}, {id: b}, {id: c}]\npools: {team: [a, b, c]}\n"
+                      "rules: [{name: r, pool: team, strategy: round_robin, offer: {timeout: 2m, attempts: 2}}]\n";
+    run_out o;
+    CHECK(run_engine(cfg, "{\"id\":\"L1\",\"at\":\"2026-11-02T09:00:00Z\"}\n"
+                          "{\"type\":\"tick\",\"at\":\"2026-11-02T09:02:30Z\"}\n"
+                          "{\"type\":\"accept\",\"agent\":\"a\",\"lead\":\"L1\",\"at\":\"2026-11-02T09:03:00Z\"}\n"
+                          "{\"type\":\"decline\",\"agent\":\"a\",\"lead\":\"L1\",\"at\":\"2026-11-02T09:03:10Z\"}\n"
+                          "{\"type\":\"accept\",\"agent\":\"c\",\"lead\":\"L1\",\"at\":\"2026-11-02T09:03:20Z\"}\n",
+                     5, false, &o));
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"L1\",\"action\":\"claim_refused\",\"agent\":\"a\",\"rule\":\"r\","
+                                "\"pool\":\"team\",\"strategy\":\"round_robin\",\"why\":{\"reason\":\"not_offered\","
+                                "\"detail\":\"the offer to this agent has ended: it expired, or the agent declined or released the lead\"}");
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"L1\",\"action\":\"rejected\",\"agent\":\"a\",\"why\":{\"reason\":\"not_offered\","
+                                "\"detail\":\"the offer to this agent has ended: it expired, or the agent declined or released the lead\"}");
+    /* c never had it */
+    CHECK_CONTAINS(o.json.data, "\"agent\":\"c\",\"rule\":\"r\",\"pool\":\"team\",\"strategy\":\"round_robin\","
+                                "\"why\":{\"reason\":\"not_offered\",\"detail\":\"the lead was not offered to this agent\"}");
+    run_release(&o);
+}
+
 int main(void) {
+    RUN(a_late_answer_to_an_offer_says_the_offer_ended);
+    RUN(an_owner_rule_says_what_kept_the_owner_from_the_lead);
     RUN(a_config_change_waits_only_for_the_leads_before_in_queue_order);
     RUN(a_config_change_routes_again_in_arrival_order);
     RUN(a_closed_lead_keeps_only_its_id);

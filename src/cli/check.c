@@ -8,8 +8,14 @@
 
 #include <getopt.h>
 #include <string.h>
+#include <time.h>
 
+#include "core/tzdata.h"
 #include "leadrouter/error.h"
+
+static void zone_note(const char *note, void *ud) {
+    fprintf(stderr, "%s: note: %s\n", (const char *)ud, note);
+}
 
 lr_config *cli_load_config(const char *path) {
     lr_config *cfg = NULL;
@@ -21,6 +27,9 @@ lr_config *cli_load_config(const char *path) {
         cfg = NULL;
     }
     lr_config_errors_release(&errs);
+    /* the zones whose local times ICU's older data gets wrong now (the
+     * wall clock: a note about the config, not about routing) */
+    if (cfg) lr_tzdata_config_notes(cfg, (int64_t)time(NULL) * 1000, zone_note, (void *)path);
     return cfg;
 }
 

@@ -1,8 +1,15 @@
 /* tzdata.c -- which time zone data leadrouter computes with (tzdata.h). */
 #include "core/tzdata.h"
 
+#include "core/schedule.h"
+#include "core/tz.h"
+#include "leadrouter/config.h"
+#include "leadrouter/error.h"
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <unicode/ucal.h>
 #include <unicode/utypes.h>
@@ -85,4 +92,70 @@ bool lr_tzdata_system_has(const char *name) {
     }
     fclose(f);
     return found;
+}
+
+/* The UTC offset in minutes at T (ms) by the system's tz database, for the
+ * zone TZ is set to. */
+static bool sys_offset(int64_t t, int *min) {
+    time_t s = (time_t)(t / 1000);
+    struct tm tm;
+    if (!localtime_r(&s, &tm)) return false;
+    *min = (int)(tm.tm_gmtoff / 60);
+    return true;
+}
+
+/* Formats an offset as "UTC-06:00". */
+static void fmt_offset(char *buf, size_t n, int min) {
+    int a = min < 0 ? -min : min;
+    snprintf(buf, n, "UTC%c%02d:%02d", min < 0 ? '-' : '+', a / 60, a % 60);
+}
+
+size_t lr_tzdata_config_notes(const lr_config *cfg, int64_t now,
+                              void (*cb)(const char *note, void *ud), void *ud) {
+    if (!lr_tzdata_icu_is_older()) return 0;
+    char sys[16];
+    if (!lr_tzdata_system_version(sys, sizeof sys)) return 0;
+    const char *old_tz = getenv("TZ");
+    char *saved = old_tz ? strdup(old_tz) : NULL;
+    if (old_tz && !saved) return 0;
+    size_t notes = 0;
+    const int64_t step = 12 * 3600 * 1000LL, year = 365 * 24 * 3600 * 1000LL;
+    for (size_t i = 0; i < cfg->nagents; i++) {
+        lr_zone *z = cfg->agents[i].schedule ? lr_schedule_zone(cfg->agents[i].schedule) : NULL;
+        const char *name = z ? lr_zone_name(z) : NULL;
+        if (!name || !lr_tzdata_system_has(name)) continue;
+        bool seen = false;                  /* each zone once */
+        for (size_t k = 0; k < i && !seen; k++) {
+            lr_zone *y = cfg->agents[k].schedule ? lr_schedule_zone(cfg->agents[k].schedule) : NULL;
+            seen = y && strcmp(lr_zone_name(y), name) == 0;
+        }
+        if (seen || setenv("TZ", name, 1) != 0) continue;
+        tzset();
+        for (int64_t t = (now - year) / step * step; t <= now + 2 * year; t += step) {
+            lr_civil c;
+            int so;
+            if (lr_zone_civil(z, t, &c) != LR_OK || !sys_offset(t, &so) || so == c.utc_offset_min)
+                continue;
+            char at[32], icu_off[16], sys_off[16], note[512];
+            time_t s = (time_t)(t / 1000);
+            struct tm tm;
+            gmtime_r(&s, &tm);
+            strftime(at, sizeof at, "%Y-%m-%dT%H:%MZ", &tm);
+            fmt_offset(icu_off, sizeof icu_off, c.utc_offset_min);
+            fmt_offset(sys_off, sizeof sys_off, so);
+            snprintf(note, sizeof note,
+                     "time zone '%s': ICU's zone data %s, which leadrouter computes with, gives %s at %s, "
+                     "the system's tz database %s gives %s: the agents of this zone work by the "
+                     "older rules (docs/configuration.md, \"Time zone data\")",
+                     name, lr_tzdata_icu_version(), icu_off, at, sys, sys_off);
+            cb(note, ud);
+            notes++;
+            break;
+        }
+    }
+    if (saved) setenv("TZ", saved, 1);
+    else unsetenv("TZ");
+    tzset();
+    free(saved);
+    return notes;
 }

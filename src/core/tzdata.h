@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* The version of ICU's zone data ("2022e"), or "unknown". Static. */
 const char *lr_tzdata_icu_version(void);
@@ -31,5 +32,17 @@ bool lr_tzdata_icu_is_older(void);
  * ICU's data does not know. NAME must look like a zone ID (letters,
  * digits, '/', '_', '-', '+'). */
 bool lr_tzdata_system_has(const char *name);
+
+/* For each time zone the agents of CFG use whose UTC offset by ICU's data
+ * differs from the system tz database's (read by the C library's
+ * localtime) at some instant from a year before NOW to two years after it
+ * (looked at every 12 hours), writes a note naming the zone, the first
+ * such instant and both offsets, and calls CB with it. Returns how many.
+ * Only when ICU's data is the older (lr_tzdata_icu_is_older). Not
+ * thread-safe: it sets TZ for a moment and puts it back (the CLI calls it
+ * before any thread starts). */
+struct lr_config;
+size_t lr_tzdata_config_notes(const struct lr_config *cfg, int64_t now,
+                              void (*cb)(const char *note, void *ud), void *ud);
 
 #endif

@@ -9,7 +9,11 @@
 #include "leadrouter/error.h"
 #include "test.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "leadrouter/buf.h"
+#include "leadrouter/config.h"
 
 TEST(icu_and_system_versions_are_read) {
     const char *icu = lr_tzdata_icu_version();
@@ -62,7 +66,45 @@ TEST(an_unknown_zone_says_whether_the_system_has_it) {
     lr_schedule_free(s);
 }
 
+static void keep_note(const char *note, void *ud) {
+    lr_buf *b = ud;
+    lr_buf_puts(b, note);
+    lr_buf_putc(b, '\n');
+}
+
+/* check and route say which zones of a config ICU's older data computes
+ * wrong: Mexico City (no summer time since 2022) once, however many agents
+ * are there, and New York not (its rules did not change). */
+TEST(a_config_is_told_which_of_its_zones_icu_gets_wrong) {
+    const char *y = "agents:\n"
+                    "  - {id: mx, schedule: {timezone: America/Mexico_City, hours: {mon-fri: \"09:00-17:00\"}}}\n"
+                    "  - {id: ny, schedule: {timezone: America/New_York, hours: {mon-fri: \"09:00-17:00\"}}}\n"
+                    "  - {id: mx2, schedule: {timezone: America/Mexico_City, hours: {mon-fri: \"09:00-17:00\"}}}\n"
+                    "  - {id: plain}\n"
+                    "pools: {t: [mx, ny, mx2, plain]}\nrules: [{name: r, pool: t, strategy: top_down}]\n";
+    lr_config *cfg = NULL;
+    lr_config_errors errs = { 0 };
+    CHECK_EQ_INT(lr_config_load_string(y, strlen(y), "t", &cfg, &errs), LR_OK);
+    lr_config_errors_release(&errs);
+    if (!cfg) return;
+    lr_buf notes = LR_BUF_INIT;
+    const char *tz = getenv("TZ");
+    char *tz_before = tz ? strdup(tz) : NULL;
+    int64_t now = 1780000000000LL;              /* 2026-05-28 */
+    CHECK_EQ_INT((int)lr_tzdata_config_notes(cfg, now, keep_note, &notes), 1);
+    CHECK_CONTAINS(notes.data, "time zone 'America/Mexico_City': ICU's zone data 2022e, which leadrouter computes"
+                               " with, gives UTC-05:00 at ");
+    CHECK_CONTAINS(notes.data, "gives UTC-06:00: the agents of this zone work by the older rules");
+    CHECK(strstr(notes.data, "New_York") == NULL);
+    tz = getenv("TZ");                          /* put back as it was */
+    CHECK(tz_before ? tz && strcmp(tz, tz_before) == 0 : tz == NULL);
+    free(tz_before);
+    lr_buf_release(&notes);
+    lr_config_free(cfg);
+}
+
 int main(void) {
+    RUN(a_config_is_told_which_of_its_zones_icu_gets_wrong);
     RUN(icu_and_system_versions_are_read);
     RUN(debian_12_icu_data_is_older_than_its_tzdata);
     RUN(system_zone_names_are_found_and_paths_are_not);

@@ -220,6 +220,13 @@ typedef struct lr_config_errors {
  * untouched. ERRS must be released with lr_config_errors_release() either way. */
 int lr_config_load_file(const char *path, lr_config **out, lr_config_errors *errs);
 
+/* Warnings about a config that loads but cannot work as written: an agent
+ * in no pool, a pool no rule uses, a rule no lead reaches (after a rule
+ * with no `when` that places every lead, and named by no fallback or
+ * recycle), a `when` that is a value rather than a condition. Calls CB
+ * with each "file:line:column: warning: ..." message; returns how many. */
+size_t lr_config_warnings(const lr_config *cfg, void (*cb)(const char *msg, void *ud), void *ud);
+
 /* As lr_config_load_file() on a string (YAML or JSON) of LEN bytes; NAME is
  * used in messages in place of a file name. */
 int lr_config_load_string(const char *text, size_t len, const char *name,

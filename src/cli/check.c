@@ -13,6 +13,11 @@
 #include "core/tzdata.h"
 #include "leadrouter/error.h"
 
+static void print_warning(const char *msg, void *ud) {
+    (void)ud;
+    fprintf(stderr, "%s\n", msg);
+}
+
 static void zone_note(const char *note, void *ud) {
     fprintf(stderr, "%s: note: %s\n", (const char *)ud, note);
 }
@@ -76,8 +81,9 @@ int cli_check(int argc, char **argv) {
 
     lr_config *cfg = cli_load_config(config);
     if (!cfg) return LR_EXIT_USAGE;
-    printf("%s: ok (%zu agents, %zu pools, %zu rules)\n", config, cfg->nagents,
-           cfg->npools, cfg->nrules);
+    size_t nwarn = lr_config_warnings(cfg, print_warning, NULL);
+    printf("%s: ok (%zu agents, %zu pools, %zu rules%s)\n", config, cfg->nagents,
+           cfg->npools, cfg->nrules, nwarn ? "; warnings on stderr" : "");
     lr_config_free(cfg);
     return LR_EXIT_OK;
 }

@@ -22,6 +22,34 @@ EOF
     echo "$T/routing.yaml: ok (3 agents, 2 pools, 2 rules)" | expect_out
 }
 
+# A config that loads but cannot work as written is ok, with warnings
+# that say where: an agent in no pool, a pool no rule uses, a rule no
+# lead reaches (behind a catch-all queue, and no rule's fallback), a
+# `when` that is a value.
+check_warns_of_what_cannot_work() {
+    cat >"$T/w.yaml" <<'EOF'
+agents:
+  - {id: a}
+  - {id: lonely}
+pools: {t: [a], unused: [a]}
+rules:
+  - {name: num, pool: t, strategy: round_robin, when: 42}
+  - {name: all, pool: t, strategy: queue}
+  - {name: never, pool: t, strategy: top_down}
+  - {name: spare, pool: t, strategy: top_down}
+  - {name: fb, when: 'score > 1', pool: t, strategy: top_down, fallback: spare}
+EOF
+    lr check --config "$T/w.yaml"
+    expect_status 0
+    echo "$T/w.yaml: ok (2 agents, 2 pools, 5 rules; warnings on stderr)" | expect_out
+    expect_err_line "^$T/w.yaml:3:5: warning: agent 'lonely' is in no pool: no rule gives it a lead\$"
+    expect_err_line "^$T/w.yaml:4:17: warning: pool 'unused' is used by no rule\$"
+    expect_err_line "^$T/w.yaml:6:5: warning: rule 'num': 'when' is a value, not a condition \\('42'\\)"
+    expect_err_line "^$T/w.yaml:8:5: warning: rule 'never' is never tried: rule 'all' \\(line 7\\) before it has no 'when' and places every lead \\(queue\\)\$"
+    grep -q "'spare' is never tried" "$T/err" && fail "spare is fb's fallback: it may be tried"
+    [ "$(grep -c warning "$T/err")" = 5 ] || fail "$(grep -c warning "$T/err") warnings, expected 5"
+}
+
 check_reports_every_error_with_file_line_column() {
     cat >"$T/bad.yaml" <<'EOF'
 agents:
@@ -122,5 +150,6 @@ tcase check_yaml_syntax_error_names_the_place
 tcase check_unreadable_file_exits_2
 tcase check_a_zone_newer_than_icus_data_says_so
 tcase check_without_config_is_a_usage_error
+tcase check_warns_of_what_cannot_work
 tcase check_sample_config_is_valid
 finish

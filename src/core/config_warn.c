@@ -1,0 +1,108 @@
+/* config_warn.c -- what `leadrouter check` warns about: a config that
+ * loads but cannot work as written (config.h lr_config_warnings).
+ *
+ * Errors stop a config; these do not, since each can be meant (an agent
+ * kept out of every pool while on leave, a rule parked behind a catch-all
+ * while the admin tries it). Each names where it was written.
+ */
+#include "core/config_impl.h"
+#include "core/expr_impl.h"
+#include "core/strategy_impl.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct warner {
+    const lr_config *cfg;
+    void (*cb)(const char *msg, void *ud);
+    void *ud;
+    size_t n;
+} warner;
+
+static void warn(warner *w, int line, int column, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void warn(warner *w, int line, int column, const char *fmt, ...) {
+    char msg[1024];
+    int k = snprintf(msg, sizeof msg, "%s:%d:%d: warning: ", w->cfg->path ? w->cfg->path : "config",
+                     line, column);
+    if (k < 0 || (size_t)k >= sizeof msg) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg + k, sizeof msg - (size_t)k, fmt, ap);
+    va_end(ap);
+    w->cb(msg, w->ud);
+    w->n++;
+}
+
+/* A rule that places every lead its `when` lets in: no `when`, and a
+ * strategy that waits or holds, or a fallback that queues or holds. The
+ * rules after it are never tried (but as a named fallback or a recycle
+ * target). */
+static bool takes_every_lead(const lr_rule_conf *r) {
+    if (r->when) return false;
+    lr_strategy_mode m = r->strategy->mode;
+    return m == LR_MODE_QUEUE || m == LR_MODE_OPEN_POOL || m == LR_MODE_MANUAL ||
+           r->fallback == LR_FALLBACK_QUEUE || r->fallback == LR_FALLBACK_HOLD;
+}
+
+/* Whether `when` is a value rather than a condition: a number or a string
+ * (a literal, a named lead field, lower(), domain(), local_hour()...),
+ * which no lead makes true. A custom field may hold a boolean: not one. */
+static bool is_value(const lr_expr *x) {
+    if (!x || x->root < 0) return false;
+    const expr_node *n = &x->nodes[x->root];
+    switch (n->op) {
+    case N_LIT: return n->lit.type != LR_VBOOL;
+    case N_FIELD: case N_LIST: case N_LOWER: case N_DOMAIN: case N_LHOUR: case N_LWDAY: return true;
+    default: return false;
+    }
+}
+
+size_t lr_config_warnings(const lr_config *cfg, void (*cb)(const char *msg, void *ud), void *ud) {
+    warner w = { cfg, cb, ud, 0 };
+    bool *in_pool = calloc(cfg->nagents ? cfg->nagents : 1, sizeof *in_pool);
+    bool *pool_used = calloc(cfg->npools ? cfg->npools : 1, sizeof *pool_used);
+    bool *targeted = calloc(cfg->nrules ? cfg->nrules : 1, sizeof *targeted);
+    if (!in_pool || !pool_used || !targeted) goto done;
+    for (size_t p = 0; p < cfg->npools; p++)
+        for (size_t i = 0; i < cfg->pools[p].nagents; i++) in_pool[cfg->pools[p].agents[i]] = true;
+    for (size_t r = 0; r < cfg->nrules; r++) {
+        const lr_rule_conf *rc = &cfg->rules[r];
+        pool_used[rc->pool] = true;
+        for (size_t t = 0; t < rc->ntiers; t++) pool_used[rc->tiers[t]] = true;
+        if (rc->fallback == LR_FALLBACK_RULE) targeted[rc->fallback_rule] = true;
+        if (rc->recycle_after_ms > 0 && rc->recycle_to != (uint32_t)r) targeted[rc->recycle_to] = true;
+    }
+    for (size_t i = 0; i < cfg->nagents; i++)
+        if (!in_pool[i])
+            warn(&w, cfg->agents[i].line, cfg->agents[i].column,
+                 "agent '%s' is in no pool: no rule gives it a lead", cfg->agents[i].id);
+    for (size_t p = 0; p < cfg->npools; p++)
+        if (!pool_used[p])
+            warn(&w, cfg->pools[p].line, cfg->pools[p].column, "pool '%s' is used by no rule",
+                 cfg->pools[p].name);
+    const lr_rule_conf *catch_all = NULL;
+    for (size_t r = 0; r < cfg->nrules; r++) {
+        const lr_rule_conf *rc = &cfg->rules[r];
+        if (is_value(rc->when))
+            warn(&w, rc->line, rc->column,
+                 "rule '%s': 'when' is a value, not a condition ('%s'): no lead makes it true; "
+                 "compare it (score >= 50, state == \"CA\")", rc->name, rc->when_src ? rc->when_src : "");
+        if (catch_all && !targeted[r])
+            warn(&w, rc->line, rc->column,
+                 "rule '%s' is never tried: rule '%s' (line %d) before it has no 'when' and "
+                 "places every lead (%s)", rc->name, catch_all->name, catch_all->line,
+                 catch_all->strategy->mode == LR_MODE_ASSIGN || catch_all->strategy->mode == LR_MODE_BROADCAST
+                     ? (catch_all->fallback == LR_FALLBACK_QUEUE ? "fallback: queue" : "fallback: hold")
+                     : lr_strategy_name(catch_all->strategy));
+        if (!catch_all && takes_every_lead(rc)) catch_all = rc;
+    }
+done:
+    free(in_pool);
+    free(pool_used);
+    free(targeted);
+    return w.n;
+}

@@ -219,6 +219,23 @@ static const char *show_byte(unsigned char c, char *out) {
     return out;
 }
 
+/* The character at S (N bytes left) for a message, into OUT (24 bytes):
+ * a UTF-8 character as itself and its code point ('é' (U+00E9)), else as
+ * show_byte() does. */
+static const char *show_char(const char *s, size_t n, char *out) {
+    unsigned char c = (unsigned char)s[0];
+    size_t k = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (k == 0 || k > n) return show_byte(c, out);
+    uint32_t cp = c & (k == 2 ? 0x1F : k == 3 ? 0x0F : 0x07);
+    for (size_t i = 1; i < k; i++) {
+        unsigned char x = (unsigned char)s[i];
+        if ((x & 0xC0) != 0x80) return show_byte(c, out);
+        cp = (cp << 6) | (x & 0x3F);
+    }
+    snprintf(out, 24, "'%.*s' (U+%04X)", (int)k, s, (unsigned)cp);
+    return out;
+}
+
 /* Describes token T for "unexpected ..." messages into OUT (64 bytes). */
 static const char *describe(const parser *p, const token *t, char *out, size_t n) {
     int w = (int)(t->end - t->start);
@@ -263,7 +280,8 @@ static int advance(parser *p) {
     case LE_NONE:
         break;
     }
-    return fail(p, at, "unexpected character %s", show_byte((unsigned char)p->src[at], b));
+    char ch[24];
+    return fail(p, at, "unexpected character %s", show_char(p->src + at, p->len - at, ch));
 }
 
 /* Counts one more level of nesting at byte AT; the caller decrements

@@ -531,6 +531,9 @@ TEST(syntax_errors_name_their_column) {
     CHECK_SYNTAX("score > 1e999", 9, "number out of range");
     CHECK_SYNTAX("'a\\q' == state", 3, "unknown escape");
     CHECK_SYNTAX("state @ 1", 7, "unexpected character '@'");
+    /* a character outside ASCII is shown as itself, with its code point */
+    CHECK_SYNTAX("\xc3\xa9 == 1", 1, "unexpected character '\xc3\xa9' (U+00E9)");
+    CHECK_SYNTAX("score \xe2\x89\xa5 1", 7, "unexpected character '\xe2\x89\xa5' (U+2265)");
     CHECK_SYNTAX("-state == 1", 2, "expected a number after '-'");
     CHECK_SYNTAX("state == 'CA' score", 15, "unexpected name 'score'");
     CHECK_SYNTAX("state not 'CA'", 7, "unexpected 'not'");

@@ -223,7 +223,8 @@ int lr_config_load_file(const char *path, lr_config **out, lr_config_errors *err
 /* Warnings about a config that loads but cannot work as written: an agent
  * in no pool, a pool no rule uses, a rule no lead reaches (after a rule
  * with no `when` that places every lead, and named by no fallback or
- * recycle), a `when` that is a value rather than a condition. Calls CB
+ * recycle), a `when` that is a value rather than a condition, an account
+ * domain with an '@' (no email's domain has one). Calls CB
  * with each "file:line:column: warning: ..." message; returns how many. */
 size_t lr_config_warnings(const lr_config *cfg, void (*cb)(const char *msg, void *ud), void *ud);
 

@@ -3,7 +3,9 @@
  *
  * Errors stop a config; these do not, since each can be meant (an agent
  * kept out of every pool while on leave, a rule parked behind a catch-all
- * while the admin tries it). Each names where it was written.
+ * while the admin tries it). Each names where it was written: an agent
+ * in no pool, a pool no rule uses, an account domain no email has, a
+ * `when` that is a value, a rule no lead reaches.
  */
 #include "core/config_impl.h"
 #include "core/expr_impl.h"
@@ -84,6 +86,14 @@ size_t lr_config_warnings(const lr_config *cfg, void (*cb)(const char *msg, void
         if (!pool_used[p])
             warn(&w, cfg->pools[p].line, cfg->pools[p].column, "pool '%s' is used by no rule",
                  cfg->pools[p].name);
+    for (size_t a = 0; a < cfg->naccounts; a++) {
+        const lr_account_conf *ac = &cfg->accounts[a];
+        for (size_t k = 0; k < ac->ndomains; k++)   /* the part of an email after its '@' */
+            if (strchr(ac->domains[k], '@') || strchr(ac->domains[k], ' '))
+                warn(&w, ac->line, ac->column,
+                     "account '%s': domain '%s' can match no email (a domain is what follows "
+                     "the '@': acme.com)", ac->id, ac->domains[k]);
+    }
     const lr_rule_conf *catch_all = NULL;
     for (size_t r = 0; r < cfg->nrules; r++) {
         const lr_rule_conf *rc = &cfg->rules[r];

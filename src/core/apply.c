@@ -297,12 +297,14 @@ static bool is_offered(const lr_lead_rt *l, uint32_t a) {
     return false;
 }
 
-/* The detail of a not_offered refusal to A: an offer A had and that ended
- * (it let it expire, declined or released it: the lead is never given to A
- * again) says so, rather than that A never had it; NEVER otherwise. */
+/* The detail of a not_offered refusal to A: an agent the lead is never
+ * given to again (its offer expired, it declined or released the lead, or
+ * an SLA took it back) is told so, rather than that it never had it;
+ * NEVER otherwise. */
 static const char *not_offered(const lr_lead_rt *l, const lr_agent_rt *a, const char *never) {
     return lr_lead_excludes(l, a->idx)
-               ? "the offer to this agent has ended: it expired, or the agent declined or released the lead"
+               ? "this agent had the lead before and let it go (an offer that expired or was "
+                 "declined, a release, an SLA): it is not given to this agent again"
                : never;
 }
 

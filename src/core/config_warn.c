@@ -39,15 +39,27 @@ static void warn(warner *w, int line, int column, const char *fmt, ...) {
     w->n++;
 }
 
-/* A rule that places every lead its `when` lets in: no `when`, and a
- * strategy that waits or holds, or a fallback that queues or holds. The
- * rules after it are never tried (but as a named fallback or a recycle
- * target). */
-static bool takes_every_lead(const lr_rule_conf *r) {
-    if (r->when) return false;
+/* Whether `when` holds for every lead: none, or the literal true. */
+static bool always(const lr_expr *x) {
+    if (!x) return true;
+    const expr_node *n = x->root >= 0 ? &x->nodes[x->root] : NULL;
+    return n && n->op == N_LIT && n->lit.type == LR_VBOOL && n->lit.u.b;
+}
+
+/* A rule that places every lead: its `when` always holds, and it holds
+ * the leads nobody takes (manual, fallback: hold), or queues them with no
+ * `max_wait` in any of its pools (a lead that waited that long goes on to
+ * the rules after). The rules after it are never tried (but as a named
+ * fallback or a recycle target). */
+static bool takes_every_lead(const lr_config *cfg, const lr_rule_conf *r) {
+    if (!always(r->when)) return false;
     lr_strategy_mode m = r->strategy->mode;
-    return m == LR_MODE_QUEUE || m == LR_MODE_OPEN_POOL || m == LR_MODE_MANUAL ||
-           r->fallback == LR_FALLBACK_QUEUE || r->fallback == LR_FALLBACK_HOLD;
+    if (m == LR_MODE_MANUAL || r->fallback == LR_FALLBACK_HOLD) return true;
+    if (m != LR_MODE_QUEUE && m != LR_MODE_OPEN_POOL && r->fallback != LR_FALLBACK_QUEUE) return false;
+    if (cfg->pools[r->pool].max_wait_ms >= 0) return false;
+    for (size_t t = 0; t < r->ntiers; t++)
+        if (cfg->pools[r->tiers[t]].max_wait_ms >= 0) return false;
+    return true;
 }
 
 /* Whether `when` is a value rather than a condition: a number or a string
@@ -61,6 +73,13 @@ static bool is_value(const lr_expr *x) {
     case N_FIELD: case N_LIST: case N_LOWER: case N_DOMAIN: case N_LHOUR: case N_LWDAY: return true;
     default: return false;
     }
+}
+
+/* How rule R keeps the leads it takes, after its strategy's name. */
+static const char *keeps(const lr_rule_conf *r) {
+    if (r->strategy->mode == LR_MODE_MANUAL) return "";
+    if (r->fallback == LR_FALLBACK_HOLD) return ", fallback: hold";
+    return r->fallback == LR_FALLBACK_QUEUE ? ", fallback: queue, no max_wait" : ", no max_wait";
 }
 
 size_t lr_config_warnings(const lr_config *cfg, void (*cb)(const char *msg, void *ud), void *ud) {
@@ -103,12 +122,10 @@ size_t lr_config_warnings(const lr_config *cfg, void (*cb)(const char *msg, void
                  "compare it (score >= 50, state == \"CA\")", rc->name, rc->when_src ? rc->when_src : "");
         if (catch_all && !targeted[r])
             warn(&w, rc->line, rc->column,
-                 "rule '%s' is never tried: rule '%s' (line %d) before it has no 'when' and "
-                 "places every lead (%s)", rc->name, catch_all->name, catch_all->line,
-                 catch_all->strategy->mode == LR_MODE_ASSIGN || catch_all->strategy->mode == LR_MODE_BROADCAST
-                     ? (catch_all->fallback == LR_FALLBACK_QUEUE ? "fallback: queue" : "fallback: hold")
-                     : lr_strategy_name(catch_all->strategy));
-        if (!catch_all && takes_every_lead(rc)) catch_all = rc;
+                 "rule '%s' is never tried: rule '%s' (line %d) before it takes every lead "
+                 "and keeps it (%s%s)", rc->name, catch_all->name, catch_all->line,
+                 lr_strategy_name(catch_all->strategy), keeps(catch_all));
+        if (!catch_all && takes_every_lead(cfg, rc)) catch_all = rc;
     }
 done:
     free(in_pool);

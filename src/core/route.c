@@ -511,12 +511,17 @@ static int emit_waiting(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r, lr_s
 }
 
 /* Why an owner rule found nobody: the lead has no owner, its owner is not
- * in the rule's pool, or is there but cannot take it now (the candidates
- * say why). The other members may be eligible: they are not the owner. */
-static const char *owner_missing(lr_engine *e, const lr_lead_rt *l, const lr_segment *s) {
+ * in the rule's pool (in the tier the lead is in), or is there but cannot
+ * take it now (the candidates say why: no_match too, when a `match` left
+ * it out of the lead's part of the pool). The other members may be
+ * eligible: they are not the owner. */
+static const char *owner_missing(lr_engine *e, const lr_lead_rt *l) {
     uint32_t owner = find_owner(e, l->lead);
     if (owner == LR_NO_AGENT) return "no_owner";
-    return lr_member_of(e, s, owner) == LR_SEG_NONE ? "owner_not_in_pool" : "owner_unavailable";
+    const lr_pool_conf *pool = lr_lead_pool(e, l);
+    for (size_t i = 0; i < pool->nagents; i++)
+        if (pool->agents[i] == owner) return "owner_unavailable";
+    return "owner_not_in_pool";
 }
 
 /* Tries rule RI alone. *done is false when nobody could take the lead;
@@ -543,7 +548,7 @@ static int try_rule(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason
         if (rc != LR_OK) return rc;
         if (m == LR_SEG_NONE) {
             *done = false;
-            if (r->strategy->needs & LR_NEEDS_OWNER) *why = owner_missing(e, l, s);
+            if (r->strategy->needs & LR_NEEDS_OWNER) *why = owner_missing(e, l);
             return LR_OK;
         }
         return emit_assigned(e, l, r, s->agents[m], LR_ACTION_ASSIGNED, reason);

@@ -1,6 +1,7 @@
 /* tzdata.c -- which time zone data leadrouter computes with (tzdata.h). */
 #include "core/tzdata.h"
 
+#include "core/expr_impl.h"
 #include "core/schedule.h"
 #include "core/tz.h"
 #include "leadrouter/config.h"
@@ -110,26 +111,42 @@ static void fmt_offset(char *buf, size_t n, int min) {
     snprintf(buf, n, "UTC%c%02d:%02d", min < 0 ? '-' : '+', a / 60, a % 60);
 }
 
+static int by_name(const void *x, const void *y) {
+    return strcmp(lr_zone_name(*(lr_zone *const *)x), lr_zone_name(*(lr_zone *const *)y));
+}
+
 size_t lr_tzdata_config_notes(const lr_config *cfg, int64_t now,
                               void (*cb)(const char *note, void *ud), void *ud) {
     if (!lr_tzdata_icu_is_older()) return 0;
     char sys[16];
     if (!lr_tzdata_system_version(sys, sizeof sys)) return 0;
+    /* the zones: agents' schedules (their holidays too), and those that
+     * `when` expressions name (local_hour, local_weekday), each once */
+    size_t nz = cfg->nagents;
+    for (size_t r = 0; r < cfg->nrules; r++) nz += cfg->rules[r].when ? cfg->rules[r].when->nzones : 0;
+    lr_zone **zones = malloc((nz ? nz : 1) * sizeof *zones);
+    if (!zones) return 0;
+    nz = 0;
+    for (size_t i = 0; i < cfg->nagents; i++)
+        if (cfg->agents[i].schedule && lr_schedule_zone(cfg->agents[i].schedule))
+            zones[nz++] = lr_schedule_zone(cfg->agents[i].schedule);
+    for (size_t r = 0; r < cfg->nrules; r++)
+        for (size_t k = 0; cfg->rules[r].when && k < cfg->rules[r].when->nzones; k++)
+            zones[nz++] = cfg->rules[r].when->zones[k];
+    qsort(zones, nz, sizeof *zones, by_name);
     const char *old_tz = getenv("TZ");
     char *saved = old_tz ? strdup(old_tz) : NULL;
-    if (old_tz && !saved) return 0;
+    if (old_tz && !saved) {
+        free(zones);
+        return 0;
+    }
     size_t notes = 0;
     const int64_t step = 12 * 3600 * 1000LL, year = 365 * 24 * 3600 * 1000LL;
-    for (size_t i = 0; i < cfg->nagents; i++) {
-        lr_zone *z = cfg->agents[i].schedule ? lr_schedule_zone(cfg->agents[i].schedule) : NULL;
-        const char *name = z ? lr_zone_name(z) : NULL;
-        if (!name || !lr_tzdata_system_has(name)) continue;
-        bool seen = false;                  /* each zone once */
-        for (size_t k = 0; k < i && !seen; k++) {
-            lr_zone *y = cfg->agents[k].schedule ? lr_schedule_zone(cfg->agents[k].schedule) : NULL;
-            seen = y && strcmp(lr_zone_name(y), name) == 0;
-        }
-        if (seen || setenv("TZ", name, 1) != 0) continue;
+    for (size_t i = 0; i < nz; i++) {
+        lr_zone *z = zones[i];
+        const char *name = lr_zone_name(z);
+        if (i > 0 && strcmp(lr_zone_name(zones[i - 1]), name) == 0) continue;     /* once */
+        if (!lr_tzdata_system_has(name) || setenv("TZ", name, 1) != 0) continue;
         tzset();
         for (int64_t t = (now - year) / step * step; t <= now + 2 * year; t += step) {
             lr_civil c;
@@ -145,7 +162,7 @@ size_t lr_tzdata_config_notes(const lr_config *cfg, int64_t now,
             fmt_offset(sys_off, sizeof sys_off, so);
             snprintf(note, sizeof note,
                      "time zone '%s': ICU's zone data %s, which leadrouter computes with, gives %s at %s, "
-                     "the system's tz database %s gives %s: the agents of this zone work by the "
+                     "the system's tz database %s gives %s: local times in this zone follow the "
                      "older rules (docs/configuration.md, \"Time zone data\")",
                      name, lr_tzdata_icu_version(), icu_off, at, sys, sys_off);
             cb(note, ud);
@@ -157,5 +174,6 @@ size_t lr_tzdata_config_notes(const lr_config *cfg, int64_t now,
     else unsetenv("TZ");
     tzset();
     free(saved);
+    free(zones);
     return notes;
 }

@@ -38,16 +38,24 @@ rules:
   - {name: never, pool: t, strategy: top_down}
   - {name: spare, pool: t, strategy: top_down}
   - {name: fb, when: 'score > 1', pool: t, strategy: top_down, fallback: spare}
+accounts:
+  - {id: acme, domains: ["@acme.com", acme.io], owner: a}
 EOF
     lr check --config "$T/w.yaml"
     expect_status 0
     echo "$T/w.yaml: ok (2 agents, 2 pools, 5 rules; warnings on stderr)" | expect_out
+    expect_err_line "^$T/w.yaml:12:5: warning: account 'acme': domain '@acme.com' can match no email"
     expect_err_line "^$T/w.yaml:3:5: warning: agent 'lonely' is in no pool: no rule gives it a lead\$"
     expect_err_line "^$T/w.yaml:4:17: warning: pool 'unused' is used by no rule\$"
     expect_err_line "^$T/w.yaml:6:5: warning: rule 'num': 'when' is a value, not a condition \\('42'\\)"
-    expect_err_line "^$T/w.yaml:8:5: warning: rule 'never' is never tried: rule 'all' \\(line 7\\) before it has no 'when' and places every lead \\(queue\\)\$"
+    expect_err_line "^$T/w.yaml:8:5: warning: rule 'never' is never tried: rule 'all' \\(line 7\\) before it takes every lead and keeps it \\(queue, no max_wait\\)\$"
     grep -q "'spare' is never tried" "$T/err" && fail "spare is fb's fallback: it may be tried"
-    [ "$(grep -c warning "$T/err")" = 5 ] || fail "$(grep -c warning "$T/err") warnings, expected 5"
+    [ "$(grep -c warning "$T/err")" = 6 ] || fail "$(grep -c warning "$T/err") warnings, expected 6"
+    # a queue with max_wait passes its leads on: the rules after it are tried
+    printf 'agents: [{id: a}, {id: b}]\npools: {desk: {agents: [a], max_wait: 10m}, more: [b]}\nrules:\n  - {name: first, pool: desk, strategy: round_robin, fallback: queue}\n  - {name: second, pool: more, strategy: round_robin}\n' >"$T/mw.yaml"
+    lr check --config "$T/mw.yaml"
+    expect_status 0
+    expect_err_empty
 }
 
 check_reports_every_error_with_file_line_column() {

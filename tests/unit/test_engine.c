@@ -1489,10 +1489,20 @@ TEST(an_owner_rule_says_what_kept_the_owner_from_the_lead) {
     CHECK_CONTAINS(o.json.data, "\"lead\":\"L4\",\"action\":\"held\",\"rule\":\"owned\",\"pool\":\"team\","
                                 "\"strategy\":\"owner\",\"why\":{\"reason\":\"no_owner\"");
     run_release(&o);
+    /* an owner in the pool whom a `match` leaves out of the lead's part of
+     * it is unavailable (its entry says no_match), not outside the pool */
+    const char *m = "agents: [{id: ann, attributes: {states: [CA]}}, {id: ben, attributes: {states: [NY]}}]\n"
+                    "pools: {team: [ann, ben]}\n"
+                    "accounts:\n  - {id: acme, domains: [acme.com], owner: ben}\n"
+                    "rules:\n  - {name: owned, pool: team, strategy: owner, match: {states: state}, fallback: queue}\n";
+    CHECK(run_engine(m, "{\"id\":\"L1\",\"email\":\"x@acme.com\",\"state\":\"CA\"}\n", 5, true, &o));
+    CHECK_CONTAINS(o.json.data, "\"reason\":\"owner_unavailable\"");
+    CHECK_CONTAINS(o.json.data, "{\"agent\":\"ben\",\"skipped\":\"no_match\"}");
+    run_release(&o);
 }
 
 /* An agent whose offer expired and who then accepts (or declines) is told
- * that its offer ended, not that the lead was never offered to it. */
+ * that it let the lead go, not that the lead was never offered to it. */
 TEST(a_late_answer_to_an_offer_says_the_offer_ended) {
     const char *cfg = "agents: [{id: a}, {id: b}, {id: c}]\npools: {team: [a, b, c]}\n"
                       "rules: [{name: r, pool: team, strategy: round_robin, offer: {timeout: 2m, attempts: 2}}]\n";
@@ -1505,9 +1515,9 @@ TEST(a_late_answer_to_an_offer_says_the_offer_ended) {
                      5, false, &o));
     CHECK_CONTAINS(o.json.data, "\"lead\":\"L1\",\"action\":\"claim_refused\",\"agent\":\"a\",\"rule\":\"r\","
                                 "\"pool\":\"team\",\"strategy\":\"round_robin\",\"why\":{\"reason\":\"not_offered\","
-                                "\"detail\":\"the offer to this agent has ended: it expired, or the agent declined or released the lead\"}");
+                                "\"detail\":\"this agent had the lead before and let it go (an offer that expired or was declined, a release, an SLA): it is not given to this agent again\"}");
     CHECK_CONTAINS(o.json.data, "\"lead\":\"L1\",\"action\":\"rejected\",\"agent\":\"a\",\"why\":{\"reason\":\"not_offered\","
-                                "\"detail\":\"the offer to this agent has ended: it expired, or the agent declined or released the lead\"}");
+                                "\"detail\":\"this agent had the lead before and let it go (an offer that expired or was declined, a release, an SLA): it is not given to this agent again\"}");
     /* c never had it */
     CHECK_CONTAINS(o.json.data, "\"agent\":\"c\",\"rule\":\"r\",\"pool\":\"team\",\"strategy\":\"round_robin\","
                                 "\"why\":{\"reason\":\"not_offered\",\"detail\":\"the lead was not offered to this agent\"}");

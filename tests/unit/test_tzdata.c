@@ -74,14 +74,16 @@ static void keep_note(const char *note, void *ud) {
 
 /* check and route say which zones of a config ICU's older data computes
  * wrong: Mexico City (no summer time since 2022) once, however many agents
- * are there, and New York not (its rules did not change). */
+ * are there, Cairo (summer time again since 2023) named by a `when`, and
+ * New York not (its rules did not change). */
 TEST(a_config_is_told_which_of_its_zones_icu_gets_wrong) {
     const char *y = "agents:\n"
                     "  - {id: mx, schedule: {timezone: America/Mexico_City, hours: {mon-fri: \"09:00-17:00\"}}}\n"
                     "  - {id: ny, schedule: {timezone: America/New_York, hours: {mon-fri: \"09:00-17:00\"}}}\n"
                     "  - {id: mx2, schedule: {timezone: America/Mexico_City, hours: {mon-fri: \"09:00-17:00\"}}}\n"
                     "  - {id: plain}\n"
-                    "pools: {t: [mx, ny, mx2, plain]}\nrules: [{name: r, pool: t, strategy: top_down}]\n";
+                    "pools: {t: [mx, ny, mx2, plain]}\nrules: [{name: r, pool: t, strategy: top_down},"
+                    " {name: cairo, pool: t, strategy: top_down, when: 'local_hour(\"Africa/Cairo\") >= 9'}]\n";
     lr_config *cfg = NULL;
     lr_config_errors errs = { 0 };
     CHECK_EQ_INT(lr_config_load_string(y, strlen(y), "t", &cfg, &errs), LR_OK);
@@ -91,10 +93,11 @@ TEST(a_config_is_told_which_of_its_zones_icu_gets_wrong) {
     const char *tz = getenv("TZ");
     char *tz_before = tz ? strdup(tz) : NULL;
     int64_t now = 1780000000000LL;              /* 2026-05-28 */
-    CHECK_EQ_INT((int)lr_tzdata_config_notes(cfg, now, keep_note, &notes), 1);
+    CHECK_EQ_INT((int)lr_tzdata_config_notes(cfg, now, keep_note, &notes), 2);
+    CHECK_CONTAINS(notes.data, "time zone 'Africa/Cairo': ");   /* a zone a `when` names */
     CHECK_CONTAINS(notes.data, "time zone 'America/Mexico_City': ICU's zone data 2022e, which leadrouter computes"
                                " with, gives UTC-05:00 at ");
-    CHECK_CONTAINS(notes.data, "gives UTC-06:00: the agents of this zone work by the older rules");
+    CHECK_CONTAINS(notes.data, "gives UTC-06:00: local times in this zone follow the older rules");
     CHECK(strstr(notes.data, "New_York") == NULL);
     tz = getenv("TZ");                          /* put back as it was */
     CHECK(tz_before ? tz && strcmp(tz, tz_before) == 0 : tz == NULL);

@@ -118,8 +118,9 @@ size_t lr_config_warnings(const lr_config *cfg, void (*cb)(const char *msg, void
         const lr_rule_conf *rc = &cfg->rules[r];
         if (is_value(rc->when))
             warn(&w, rc->line, rc->column,
-                 "rule '%s': 'when' is a value, not a condition ('%s'): no lead makes it true; "
-                 "compare it (score >= 50, state == \"CA\")", rc->name, rc->when_src ? rc->when_src : "");
+                 "rule '%s': 'when' is a value, not a condition ('%s'): no lead makes it true%s; "
+                 "compare it (score >= 50, state == \"CA\")", rc->name, rc->when_src ? rc->when_src : "",
+                 targeted[r] ? " in rule order (as another rule's fallback it is tried without it)" : "");
         if (catch_all && !targeted[r])
             warn(&w, rc->line, rc->column,
                  "rule '%s' is never tried: rule '%s' (line %d) before it takes every lead "

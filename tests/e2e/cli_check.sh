@@ -56,6 +56,11 @@ EOF
     lr check --config "$T/mw.yaml"
     expect_status 0
     expect_err_empty
+    # a fallback target is tried without its `when`: the warning says so
+    printf 'agents: [{id: a}]\npools: {p: [a]}\nrules:\n  - {name: r1, pool: p, strategy: top_down, when: "score > 5", fallback: r2}\n  - {name: r2, pool: p, strategy: top_down, when: 42}\n' >"$T/fw.yaml"
+    lr check --config "$T/fw.yaml"
+    expect_status 0
+    expect_err_line "rule 'r2': 'when' is a value, not a condition \\('42'\\): no lead makes it true in rule order \\(as another rule's fallback it is tried without it\\)"
 }
 
 check_reports_every_error_with_file_line_column() {

@@ -292,6 +292,16 @@ static int end_record(lr_sq_defer *d, char *end) {
     return b->len >= BLOCK_BYTES ? hand_over(d) : LR_OK;
 }
 
+/* end_record() for a record that took the id after *LAST: once it is in
+ * the block, the id is given out (*LAST, and *ID when asked). */
+static int end_numbered(lr_sq_defer *d, char *end, int64_t *last, int64_t *id) {
+    int rc = end_record(d, end);
+    if (rc != LR_OK) return rc;
+    ++*last;
+    if (id) *id = *last;
+    return LR_OK;
+}
+
 int lr_sq_defer_begin(lr_store *s) {
     lr_sq_defer *d = s->defer;
     char *p = begin_record(d, 1);
@@ -359,11 +369,7 @@ int lr_sq_defer_decision(lr_store *s, int64_t seq, lr_time at, const char *lead,
     p = put_str(p, agent);
     p = put_bytes(p, pk->body, pk->len, false);
     p = put_bytes(p, pk->why, pk->wlen, pk->why == NULL);
-    int rc = end_record(d, p);
-    if (rc != LR_OK) return rc;
-    d->next_decision = did;
-    if (id) *id = did;
-    return LR_OK;
+    return end_numbered(d, p, &d->next_decision, id);
 }
 
 int lr_sq_defer_state(lr_store *s, const char *id, const char *state, const char *agent) {
@@ -400,11 +406,7 @@ int lr_sq_defer_delivery(lr_store *s, int64_t decision, lr_time at, int64_t afte
     p = put_str(p, status);
     p = put_str(p, error);
     p = put_i64(p, brief);
-    int rc = end_record(d, p);
-    if (rc != LR_OK) return rc;
-    d->next_delivery = did;
-    if (id) *id = did;
-    return LR_OK;
+    return end_numbered(d, p, &d->next_delivery, id);
 }
 
 void lr_sq_defer_wait(lr_store *s) {

@@ -45,6 +45,19 @@ int lr_store_open(const char *path, lr_store_sync sync, lr_store **out, char *er
  * one or an SQLite database without the schema is an error (LR_EIO,
  * LR_ESTATE) and nothing is created. With LR_SYNC_FULL. */
 int lr_store_open_existing(const char *path, lr_store **out, char *err, size_t errlen);
+/* Another handle on a store this process opened already (readers, the
+ * checkpointer, the key lookup, the dispatcher): like
+ * lr_store_open_existing, at SYNC. Never creates a file: were the store
+ * deleted under a running server, a new handle fails instead of making an
+ * empty store at the path. */
+int lr_store_open_again(const char *path, lr_store_sync sync, lr_store **out, char *err,
+                        size_t errlen);
+/* Makes S the only handle of a leadrouter process that writes the store
+ * (the journal and the engine's state are one process's): LR_ESTATE with
+ * a message naming the file when another process (a `serve`, a `route
+ * --db`) holds it. Held until lr_store_close(S). Other processes may
+ * still read the store and write what is not the journal (`keys`). */
+int lr_store_claim(lr_store *s, char *err, size_t errlen);
 void lr_store_close(lr_store *s);           /* accepts NULL */
 const char *lr_store_errmsg(const lr_store *s);
 

@@ -1,22 +1,25 @@
 /* serve.c -- `leadrouter serve`: the durable HTTP server.
  *
- * Order of things: parse options; block SIGTERM and SIGINT in this thread
+ * Order of things: parse options; block SIGTERM, SIGINT and SIGHUP in this thread
  * before any other thread exists (every thread inherits the mask, so the
  * signals stay pending for sigwait() and no handler ever runs); start the
  * service (store, replay, writer), the key lookup and the HTTP daemon;
  * print "leadrouter: listening on http://HOST:PORT" on stdout; wait for a
- * signal; then stop accepting, let the requests in flight finish (their
- * commands commit and their replies go out), stop the writer, exit 0.
+ * signal (SIGHUP: read the --config file again, and wait on); then stop
+ * accepting, let the requests in flight finish (their commands commit and
+ * their replies go out), stop the writer, exit 0.
  */
 #include "cli/cli.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "core/tzdata.h"
 #include "leadrouter/error.h"
@@ -25,6 +28,8 @@
 #include "server/service.h"
 
 #define DRAIN_MS 30000               /* longest wait for requests in flight at a stop */
+#define ROOM_MIB 512                 /* less free space than this on the store's file system:
+                                        a warning (the WAL alone reaches 256 MiB) */
 #define MAX_REDIRECTS 64
 
 void cli_serve_help(FILE *out) {
@@ -38,15 +43,19 @@ void cli_serve_help(FILE *out) {
         "When the server is ready it prints on standard output:\n"
         "  leadrouter: listening on http://HOST:PORT\n"
         "SIGTERM or SIGINT stops it gracefully: no new connections, the requests\n"
-        "in flight finish and commit, then it exits 0.\n"
+        "in flight finish and commit, then it exits 0. SIGHUP reads the --config\n"
+        "file again and applies it when it changed, as PUT /v1/config does (an\n"
+        "invalid file is reported and the config in use stays).\n"
         "\n"
         "options:\n"
         "  -c, --config FILE    the routing config (YAML or JSON); required the first\n"
         "                       time; when it differs from the stored one it becomes\n"
         "                       the new config (journaled as a config change)\n"
-        "  -d, --db FILE        the store (SQLite, created when missing); required\n"
+        "  -d, --db FILE        the store (SQLite; a missing one is made when --config\n"
+        "                       is given); required; one process at a time writes it\n"
         "  -l, --listen ADDR    HOST:PORT to listen on (default 127.0.0.1:8080);\n"
-        "                       port 0 picks a free port; [::1]:8080 for IPv6\n"
+        "                       port 0 picks a free port; [::1]:8080 for IPv6; an\n"
+        "                       empty HOST or * listens on every address\n"
         "      --sync MODE      full (default), normal or off: how durable a commit is\n"
         "      --http-threads N HTTP event loops, each serving its share of the\n"
         "                       connections (default 2; 1 to 64)\n"
@@ -85,6 +94,30 @@ void cli_serve_help(FILE *out) {
         "  leadrouter keys create --db leadrouter.db --role admin\n"
         "  leadrouter serve --config routing.yaml --db leadrouter.db --listen 127.0.0.1:8080\n",
         out);
+}
+
+/* A commit that finds the disk full stops the server (FATAL), and so
+ * would the first write of every start until room is made: with less
+ * than a MiB free the server does not start (false), with less than
+ * ROOM_MIB it warns. */
+static bool room(const char *db) {
+    char *copy = strdup(db);
+    struct statvfs vfs;
+    bool ok = true;
+    if (copy && statvfs(dirname(copy), &vfs) == 0) {
+        unsigned long long kib = (unsigned long long)vfs.f_bavail * vfs.f_frsize >> 10;
+        if (kib < 1024)
+            fprintf(stderr, "leadrouter serve: %s: no space left on its file system (%llu KiB "
+                    "free): its first commit would stop the server; make room, then start "
+                    "again\n", db, kib);
+        else if (kib >> 10 < ROOM_MIB)
+            fprintf(stderr, "leadrouter: warning: %llu MiB free on the file system of %s: under "
+                    "load its WAL alone grows to 256 MiB, and a full disk stops the server "
+                    "(docs/api.md, \"Running the server\")\n", kib >> 10, db);
+        ok = kib >= 1024;
+    }
+    free(copy);
+    return ok;
 }
 
 /* Splits "HOST:PORT" / "[V6]:PORT" into HOST (hostlen bytes) and *port. */
@@ -250,9 +283,11 @@ int cli_serve(int argc, char **argv) {
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    if (!room(db)) return LR_EXIT_USAGE;
     char err[4096] = "";
     lr_service_opts so = { .db_path = db, .sync = sync, .config_path = config, .seed = seed,
                            .checkpoint_ms = checkpoint_ms ? (int)checkpoint_ms : -1,
@@ -305,7 +340,15 @@ int cli_serve(int argc, char **argv) {
     fflush(stdout);
 
     int sig = 0;
-    while (sigwait(&stop, &sig) != 0) {}
+    for (;;) {
+        while (sigwait(&stop, &sig) != 0) {}
+        if (sig != SIGHUP) break;
+        if (config)
+            lr_service_reload(svc, config);
+        else
+            fprintf(stderr, "leadrouter: SIGHUP: no --config file to read again (the stored "
+                    "config stays; PUT /v1/config changes it)\n");
+    }
     fprintf(stderr, "leadrouter: %s received: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     lr_http_stop(http, DRAIN_MS);
     lr_service_stop(svc);

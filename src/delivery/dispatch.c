@@ -1154,7 +1154,7 @@ int lr_dispatch_start(const char *db_path, lr_store_sync sync, lr_dispatch_repor
     d->report = report;
     d->ud = ud;
     d->durable = INT64_MAX;
-    int rc = lr_store_open(db_path, sync, &d->store, err, errlen);
+    int rc = lr_store_open_again(db_path, sync, &d->store, err, errlen);
     if (rc == LR_OK && !(d->multi = curl_multi_init())) {
         snprintf(err, errlen, "cannot start libcurl");
         rc = LR_ENOMEM;

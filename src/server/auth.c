@@ -165,7 +165,7 @@ int lr_auth_open(const char *db_path, double rate, double burst, double unknown_
         free(a);
         return rc;
     }
-    rc = lr_store_open(db_path, LR_SYNC_FULL, &a->store, err, errlen);
+    rc = lr_store_open_again(db_path, LR_SYNC_FULL, &a->store, err, errlen);
     if (rc != LR_OK) {
         lr_map_release(&a->cache);
         free(a->fails);

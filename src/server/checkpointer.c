@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #define RESTART_AT 10240            /* WAL frames (160 MiB of 16 KiB pages, the pages of
@@ -69,6 +70,7 @@ static int pass(lr_checkpointer *c) {
 static void *checkpoint_main(void *arg) {
     lr_checkpointer *c = arg;
     pthread_setname_np(pthread_self(), "lr-checkpoint");
+    char failing[256] = "";         /* the failure last said, until a pass works */
     pthread_mutex_lock(&c->mu);
     while (!c->stopping) {
         struct timespec ts;
@@ -80,8 +82,17 @@ static void *checkpoint_main(void *arg) {
         while (!c->stopping && w != ETIMEDOUT) w = pthread_cond_timedwait(&c->stop_cv, &c->mu, &ts);
         if (c->stopping) break;
         pthread_mutex_unlock(&c->mu);
-        if (pass(c) != LR_OK)   /* retried next time */
-            fprintf(stderr, "leadrouter: background checkpoint: %s\n", lr_store_errmsg(c->store));
+        /* retried next time; said once, not ten times a second (a full disk) */
+        if (pass(c) != LR_OK) {
+            const char *msg = lr_store_errmsg(c->store);
+            if (strcmp(msg, failing) != 0)
+                fprintf(stderr, "leadrouter: background checkpoint: %s (tried again every %d ms; "
+                        "said again only when it changes)\n", msg, c->interval_ms);
+            snprintf(failing, sizeof failing, "%s", msg);
+        } else if (failing[0]) {
+            fprintf(stderr, "leadrouter: background checkpoint: working again\n");
+            failing[0] = '\0';
+        }
         pthread_mutex_lock(&c->mu);
     }
     pthread_mutex_unlock(&c->mu);
@@ -96,7 +107,7 @@ int lr_checkpointer_start(const char *db_path, lr_store_sync sync, int interval_
     c->sync = sync != LR_SYNC_OFF;
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->stop_cv, NULL);
-    int rc = lr_store_open(db_path, sync, &c->store, err, errlen);
+    int rc = lr_store_open_again(db_path, sync, &c->store, err, errlen);
     if (rc == LR_OK && (rc = lr_store_busy_limit(c->store, BUSY_MS)) != LR_OK)
         snprintf(err, errlen, "%s", lr_store_errmsg(c->store));
     if (rc == LR_OK && pthread_create(&c->thread, NULL, checkpoint_main, c) != 0) {

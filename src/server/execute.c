@@ -420,6 +420,13 @@ static void exec_claimable(lr_service *svc, lr_cmd *cmd) {
 }
 
 static void exec_put_config(lr_service *svc, lr_cmd *cmd, lr_time now) {
+    if (cmd->if_changed && svc->cfg_text && cmd->config_len == svc->cfg_len &&
+        memcmp(cmd->config_text, svc->cfg_text, cmd->config_len) == 0) {
+        must(svc, lr_buf_printf(&cmd->body, "{\"version\":%lld,\"unchanged\":true}",
+                                (long long)svc->cfg_seq));
+        cmd->status = 200;
+        return;
+    }
     int64_t seq = ++svc->seq;
     STORE(svc, "journaling a config",
           lr_store_append_event(svc->store, seq, now, "config", NULL, cmd->config_text,

@@ -96,6 +96,10 @@ struct lr_http {
     long inflight;
     long parked;                    /* suspended, waiting for the service */
     bool closed;                    /* lr_http_stop is past waiting: no new parking */
+    atomic_bool up;                 /* MHD_start_daemon returned a daemon */
+    pthread_mutex_t log_mu;         /* guards the three below (log_mhd) */
+    time_t log_minute;              /* when the current minute of messages began */
+    unsigned long log_said, log_unsaid;
 };
 
 /* ---- the route table ------------------------------------------------------------ */
@@ -681,10 +685,34 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s) {
     return MHD_http_unescape(s);
 }
 
+/* libmicrohttpd's own messages. Most say that a client went away before
+ * its answer was sent, which any client can cause at will: LOG_PER_MINUTE
+ * are written a minute, then how many were not (with the next one that
+ * comes). None before the daemon is up: lr_http_start says why it could
+ * not start (MHD would add "Failed to bind to port 0" for a port it was
+ * given as an address). */
+#define LOG_PER_MINUTE 20
+
 static void log_mhd(void *cls, const char *fmt, va_list ap) {
-    (void)cls;
-    fputs("leadrouter: http: ", stderr);
-    vfprintf(stderr, fmt, ap);
+    lr_http *h = cls;
+    if (!atomic_load(&h->up)) return;
+    time_t now = time(NULL);
+    pthread_mutex_lock(&h->log_mu);
+    if (now < h->log_minute || now >= h->log_minute + 60) {
+        if (h->log_unsaid)
+            fprintf(stderr, "leadrouter: http: %lu more messages of libmicrohttpd in the minute "
+                    "before were not shown\n", h->log_unsaid);
+        h->log_minute = now;
+        h->log_said = h->log_unsaid = 0;
+    }
+    if (h->log_said < LOG_PER_MINUTE) {
+        h->log_said++;
+        fputs("leadrouter: http: ", stderr);
+        vfprintf(stderr, fmt, ap);
+    } else {
+        h->log_unsaid++;
+    }
+    pthread_mutex_unlock(&h->log_mu);
 }
 
 /* ---- errors --------------------------------------------------------------------- */
@@ -790,7 +818,9 @@ int lr_http_start(const lr_http_opts *opts, lr_http **out, char *err, size_t err
     }
     h->opts = *opts;
     atomic_init(&h->stopping, false);
+    atomic_init(&h->up, false);
     pthread_mutex_init(&h->mu, NULL);
+    pthread_mutex_init(&h->log_mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -802,7 +832,7 @@ int lr_http_start(const lr_http_opts *opts, lr_http **out, char *err, size_t err
     if (addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     h->d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, h,
-        MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,      /* first, or MHD warns */
+        MHD_OPTION_EXTERNAL_LOGGER, log_mhd, h,         /* first, or MHD warns */
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)(opts->conn_limit ? opts->conn_limit : 1024),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(opts->timeout_s ? opts->timeout_s : 60),
@@ -816,9 +846,11 @@ int lr_http_start(const lr_http_opts *opts, lr_http **out, char *err, size_t err
                  (unsigned)opts->port, errno ? strerror(errno) : "libmicrohttpd refused to start");
         pthread_cond_destroy(&h->idle);
         pthread_mutex_destroy(&h->mu);
+        pthread_mutex_destroy(&h->log_mu);
         free(h);
         return LR_EIO;
     }
+    atomic_store(&h->up, true);
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
     h->port = di ? di->port : opts->port;
     *out = h;
@@ -858,5 +890,6 @@ void lr_http_stop(lr_http *h, int drain_ms) {
     if (lfd != MHD_INVALID_SOCKET) close(lfd);
     pthread_cond_destroy(&h->idle);
     pthread_mutex_destroy(&h->mu);
+    pthread_mutex_destroy(&h->log_mu);
     free(h);
 }

@@ -146,7 +146,7 @@ static void *reader_main(void *arg) {
         pthread_mutex_unlock(&svc->rmu);
 
         char err[512] = "";
-        if (!s && lr_store_open(svc->opts.db_path, svc->opts.sync, &s, err, sizeof err) != LR_OK)
+        if (!s && lr_store_open_again(svc->opts.db_path, svc->opts.sync, &s, err, sizeof err) != LR_OK)
             s = NULL;                       /* tried again with the next command */
         run(svc, s, cmd, err);
         /* What was read may come from a commit whose flush is still

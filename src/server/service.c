@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define WRITER_WAL_LIMIT (320LL * 1024 * 1024)  /* with the checkpointer: twice its RESTART_AT
                                                   (16 KiB pages), so that the writer checkpoints
@@ -434,6 +435,12 @@ static int replay_one(int64_t seq, lr_time at, const char *type, const char *jso
 }
 
 int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, size_t errlen) {
+    /* nothing to serve without a config: no empty store left at the path */
+    if (!opts->config_path && opts->db_path && access(opts->db_path, F_OK) != 0 && errno == ENOENT) {
+        snprintf(err, errlen, "%s does not exist: give a config with --config to make a new store",
+                 opts->db_path);
+        return LR_ECONFIG;
+    }
     lr_service *svc = calloc(1, sizeof *svc);
     if (!svc) return LR_ENOMEM;
     svc->opts = *opts;
@@ -445,7 +452,18 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
     pthread_cond_init(&svc->rwork, NULL);
 
     int rc = lr_store_open(opts->db_path, opts->sync, &svc->store, err, errlen);
+    if (rc == LR_OK) rc = lr_store_claim(svc->store, err, errlen);
     if (rc != LR_OK) goto fail;
+    /* A store this user cannot write (its -wal or -shm left read-only by
+     * another user's start) is said now, not at the first request. Another
+     * process holding the write lock is no reason not to start. */
+    if ((rc = lr_store_begin(svc->store)) != LR_OK && !lr_store_locked(svc->store)) {
+        snprintf(err, errlen, "%s: cannot write the store: %s", opts->db_path,
+                 lr_store_errmsg(svc->store));
+        lr_store_rollback(svc->store);
+        goto fail;
+    }
+    lr_store_rollback(svc->store);
     /* from which journal entry each behaviour applies (sqlite.c's
      * engine_marks); a mark that is not there: never, replay as made */
     const struct { const char *name; int64_t *seq; } marks[] = {
@@ -574,6 +592,38 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
 fail:
     lr_service_stop(svc);
     return rc;
+}
+
+void lr_service_reload(lr_service *svc, const char *path) {
+    char err[4096] = "";
+    char *text = NULL;
+    size_t len = 0;
+    lr_cmd cmd;
+    memset(&cmd, 0, sizeof cmd);
+    cmd.type = LR_CMD_PUT_CONFIG;
+    cmd.if_changed = true;
+    if (read_file(path, &text, &len, err, sizeof err) != LR_OK ||
+        load_config(text, len, path, false, &cmd.config, err, sizeof err) != LR_OK) {
+        fprintf(stderr, "leadrouter: SIGHUP: the config in use stays:\n%s\n", err);
+        free(text);
+        return;
+    }
+    cmd.config_text = text;
+    cmd.config_len = len;
+    lr_service_call(svc, &cmd);
+    long long version = 0;
+    const char *body = cmd.body.data ? cmd.body.data : "";
+    sscanf(body, "{\"version\":%lld", &version);
+    if (cmd.status != 200)
+        fprintf(stderr, "leadrouter: SIGHUP: %s not applied: %d %s\n", path, cmd.status, body);
+    else if (strstr(body, "\"unchanged\":true"))
+        fprintf(stderr, "leadrouter: SIGHUP: %s is the config in use (version %lld): nothing "
+                "changed\n", path, version);
+    else
+        fprintf(stderr, "leadrouter: SIGHUP: %s applied as a config change (version %lld), as "
+                "PUT /v1/config would\n", path, version);
+    lr_cmd_release(&cmd);
+    free(text);
 }
 
 bool lr_service_config_file_applied(const lr_service *svc) {

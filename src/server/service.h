@@ -86,6 +86,8 @@ typedef struct lr_cmd {
     lr_config *config;              /* PUT_CONFIG: owned by the writer once called */
     const char *config_text;        /* PUT_CONFIG: the text, as stored */
     size_t config_len;
+    bool if_changed;                /* PUT_CONFIG: nothing happens when the text is the
+                                       config's in use (body {"version":N,"unchanged":true}) */
     lr_buf *decisions_out;          /* when set, each new decision is appended as a
                                        JSON line (leadrouter route --db) */
     /* output (set by the writer) */
@@ -192,6 +194,13 @@ void lr_service_submit(lr_service *svc, lr_cmd *cmd, lr_cmd_done_fn done, void *
 
 /* lr_service_submit() and wait for DONE. Thread-safe; not on the writer. */
 void lr_service_call(lr_service *svc, lr_cmd *cmd);
+
+/* SIGHUP of `serve`: reads PATH again and, when it validates and differs
+ * from the config in use, applies it as PUT /v1/config does (journaled,
+ * leads routed again as the change requires). Says on standard error
+ * what came of it; an invalid file leaves the config in use untouched.
+ * Not on the writer. */
+void lr_service_reload(lr_service *svc, const char *path);
 
 /* Releases what a command owns (items' events, config, body). */
 void lr_cmd_release(lr_cmd *cmd);

@@ -16,9 +16,15 @@
  * Why the file stays consistent: WAL at NORMAL is SQLite's "never corrupt,
  * may lose the last commits on power loss"; checkpoints (other handles,
  * synchronous FULL) sync the WAL before copying it and the database after.
- * The WAL is recognised by its path's inode: were it ever replaced (SQLite
- * deletes it only when the last connection closes), the flush reopens the
- * new file and flushes it too.
+ * The database file and the WAL are recognised by their paths' inodes,
+ * looked at after each flush and before its commits are acknowledged:
+ * SQLite deletes the WAL only when the last connection closes, and never
+ * replaces either while the writer has them open, so a path that names no
+ * file or another one means somebody deleted, moved or replaced the store
+ * under the running process. SQLite goes on writing to the files it has
+ * open, which no path names any more: nothing written there could be
+ * found after a restart, so nothing more is acknowledged (FATAL). A file
+ * truncated in place keeps its inode and is not seen here.
  *
  * Generations: lr_flusher_begin() numbers a commit before its COMMIT runs,
  * lr_flusher_committed() says it returned. lr_flusher_barrier() waits until
@@ -42,9 +48,12 @@
 struct lr_flusher {
     lr_store *store;                /* the writer's (synchronous set back at stop) */
     char *wal_path;                 /* owned */
+    char *db_path;                  /* owned */
     int fd;
-    dev_t dev;
+    dev_t dev;                      /* the WAL's */
     ino_t ino;
+    dev_t db_dev;
+    ino_t db_ino;
     lr_flusher_fn on_synced;
     void *ud;
     pthread_t thread;
@@ -80,15 +89,28 @@ static int open_wal(lr_flusher *f) {
     return 0;
 }
 
-/* Flushes the WAL; when the path now names another file, that one too.
- * Returns 0 or an errno. */
-static int flush(lr_flusher *f) {
-    if (fdatasync(f->fd) != 0) return errno;
+/* NULL when PATH still names the file DEV/INO, else what became of it. */
+static const char *moved(const char *path, dev_t dev, ino_t ino) {
     struct stat st;
-    if (stat(f->wal_path, &st) != 0) return errno == ENOENT ? 0 : errno;
-    if (st.st_dev == f->dev && st.st_ino == f->ino) return 0;
-    int e = open_wal(f);
-    return e ? e : fdatasync(f->fd) != 0 ? errno : 0;
+    if (stat(path, &st) != 0) return errno == ENOENT ? "was deleted" : "cannot be looked at";
+    return st.st_dev == dev && st.st_ino == ino ? NULL : "now names another file";
+}
+
+/* Flushes the WAL. Returns 0 or an errno. */
+static int flush(lr_flusher *f) {
+    return fdatasync(f->fd) != 0 ? errno : 0;
+}
+
+/* Stops the process when the store's files are no longer at their paths
+ * (see the top of the file). */
+static void check_paths(const lr_flusher *f) {
+    const char *path = f->db_path, *what = moved(f->db_path, f->db_dev, f->db_ino);
+    if (!what) what = moved(path = f->wal_path, f->dev, f->ino);
+    if (!what) return;
+    fprintf(stderr, "leadrouter: FATAL: %s %s while the store was in use: what was committed "
+            "since went to a file no path names, and is not acknowledged; put the store back "
+            "and start again\n", path, what);
+    abort();
 }
 
 static void count(lr_flush_stats *s, double secs) {
@@ -121,6 +143,7 @@ static void *flusher_main(void *arg) {
             fprintf(stderr, "leadrouter: FATAL: flushing %s: %s\n", f->wal_path, strerror(e));
             abort();
         }
+        check_paths(f);
         f->on_synced(target, f->ud);
         pthread_mutex_lock(&f->mu);
         f->synced = target;         /* after the callback: a barrier implies it ran */
@@ -146,14 +169,20 @@ int lr_flusher_start(lr_store *s, lr_flusher_fn on_synced, void *ud, lr_flusher 
     f->on_synced = on_synced;
     f->ud = ud;
     int rc = LR_OK;
-    if (!(f->wal_path = strdup(sqlite3_filename_wal(db)))) {
+    if (!(f->wal_path = strdup(sqlite3_filename_wal(db))) || !(f->db_path = strdup(db))) {
+        free(f->wal_path);
         free(f);
         return LR_ENOMEM;
     }
+    struct stat st;
     int e = open_wal(f);
+    if (!e && stat(f->db_path, &st) != 0) e = errno;
     if (e) {
         snprintf(err, errlen, "%s: %s", f->wal_path, strerror(e));
         rc = LR_EIO;
+    } else {
+        f->db_dev = st.st_dev;
+        f->db_ino = st.st_ino;
     }
     /* Everything committed so far (at FULL) is on disk already. */
     if (rc == LR_OK && sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
@@ -174,6 +203,7 @@ int lr_flusher_start(lr_store *s, lr_flusher_fn on_synced, void *ud, lr_flusher 
         pthread_mutex_destroy(&f->mu);
         if (f->fd >= 0) close(f->fd);
         free(f->wal_path);
+        free(f->db_path);
         free(f);
         return rc;
     }
@@ -222,5 +252,6 @@ void lr_flusher_stop(lr_flusher *f) {
     pthread_mutex_destroy(&f->mu);
     close(f->fd);
     free(f->wal_path);
+    free(f->db_path);
     free(f);
 }

@@ -169,11 +169,17 @@
 #include "leadrouter/error.h"
 
 #include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define SCHEMA_VERSION 16
 #define LR_SQ_APPLICATION_ID 1280468082              /* 0x4C526472, "LRdr": PRAGMA application_id */
@@ -341,8 +347,24 @@ static const char *const SYNC_PRAGMA[] = {
 
 /* ---- shared helpers (sqlite_impl.h) ----------------------------------- */
 
+/* SQLite's message for SRC on DB, with what an operator does about it
+ * when the cause is the file system: "disk I/O error" on a full disk is
+ * not a failing disk. */
+static void describe(sqlite3 *db, int src, char *err, size_t errlen) {
+    const char *path = sqlite3_db_filename(db, "main");
+    int sys = sqlite3_system_errno(db);
+    if ((src & 0xff) == SQLITE_FULL || sys == ENOSPC || sys == EDQUOT)
+        snprintf(err, errlen, "%s (no space left on the file system of %s)", sqlite3_errmsg(db),
+                 path && path[0] ? path : "the store");
+    else if ((src & 0xff) == SQLITE_READONLY)
+        snprintf(err, errlen, "%s (%s, its -wal and its -shm must be writable by this user)",
+                 sqlite3_errmsg(db), path && path[0] ? path : "the store");
+    else
+        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+}
+
 int lr_sq_fail(lr_store *s, int src) {
-    snprintf(s->err, sizeof s->err, "%s", sqlite3_errmsg(s->db));
+    describe(s->db, src, s->err, sizeof s->err);
     s->locked = (src & 0xff) == SQLITE_BUSY;
     /* SQLite may have rolled the transaction back on its own (an I/O
      * error, a full disk): what the handle remembers of it may be gone.
@@ -532,7 +554,7 @@ static int user_version(sqlite3 *db, int *out) {
  * new file migrate it once; an up-to-date file takes no lock at all.
  * Returns LR_OK, LR_EIO with ERR set, or LR_ESTATE for a file written by a
  * newer leadrouter. */
-static int migrate(sqlite3 *db, char *err, size_t errlen) {
+static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen) {
     int v = 0, rc = user_version(db, &v);
     while (rc == SQLITE_OK && v < SCHEMA_VERSION) {
         int from = v;
@@ -559,8 +581,8 @@ static int migrate(sqlite3 *db, char *err, size_t errlen) {
         return LR_EIO;
     }
     if (v > SCHEMA_VERSION) {
-        snprintf(err, errlen, "the store's schema version %d is newer than this program's (%d)",
-                 v, SCHEMA_VERSION);
+        snprintf(err, errlen, "%s: the store's schema version %d is newer than this program's (%d): "
+                 "it was made by a newer leadrouter; nothing was changed", path, v, SCHEMA_VERSION);
         return LR_ESTATE;
     }
     return LR_OK;
@@ -611,6 +633,25 @@ static void sqlite_once(void) {
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* The message for SQLite's failure RC to open or set up PATH: what is
+ * wrong with the path when SQLite only says it cannot open it. */
+static void cannot_open(sqlite3 *db, int rc, const char *path, char *err, size_t errlen) {
+    struct stat st;
+    char *copy = strdup(path);
+    const char *dir = copy ? dirname(copy) : ".";
+    if ((rc & 0xff) == SQLITE_CANTOPEN && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        snprintf(err, errlen, "%s is a directory: --db names the store's file", path);
+    else if ((rc & 0xff) == SQLITE_CANTOPEN && stat(dir, &st) != 0)
+        snprintf(err, errlen, "%s: the directory %s does not exist (%s)", path, dir, strerror(errno));
+    else if (db) {
+        char why[320];
+        describe(db, rc, why, sizeof why);
+        snprintf(err, errlen, "%s: %s", path, why);
+    } else
+        snprintf(err, errlen, "%s: %s", path, sqlite3_errstr(rc));
+    free(copy);
+}
+
 /* Opens PATH; EXISTING refuses a missing file and one without the schema
  * instead of creating them. */
 static int open_store(const char *path, lr_store_sync sync, bool existing, lr_store **out,
@@ -624,6 +665,7 @@ static int open_store(const char *path, lr_store_sync sync, bool existing, lr_st
     }
     lr_store *s = calloc(1, sizeof *s);
     if (!s) { snprintf(err, errlen, "out of memory"); return LR_ENOMEM; }
+    s->claim_fd = -1;
     int lrc = LR_EIO;
     bool wal = false;
     int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
@@ -636,7 +678,7 @@ static int open_store(const char *path, lr_store_sync sync, bool existing, lr_st
     if (rc == SQLITE_OK) rc = configure(s->db, sync, &wal);
     if (rc != SQLITE_OK) {
         lrc = LR_EIO;
-        snprintf(err, errlen, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        cannot_open(s->db, rc, path, err, errlen);
         goto fail;
     }
     if (!wal) {
@@ -644,7 +686,7 @@ static int open_store(const char *path, lr_store_sync sync, bool existing, lr_st
         snprintf(err, errlen, "%s: the file system refuses WAL mode", path);
         goto fail;
     }
-    if ((lrc = migrate(s->db, err, errlen)) != LR_OK) goto fail;
+    if ((lrc = migrate(s->db, path, err, errlen)) != LR_OK) goto fail;
     for (int i = 0; i < SQ__COUNT; i++) {
         rc = sqlite3_prepare_v3(s->db, STMT_SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
         if (rc != SQLITE_OK) {
@@ -669,6 +711,41 @@ int lr_store_open_existing(const char *path, lr_store **out, char *err, size_t e
     return open_store(path, LR_SYNC_FULL, true, out, err, errlen);
 }
 
+int lr_store_open_again(const char *path, lr_store_sync sync, lr_store **out, char *err,
+                        size_t errlen) {
+    return open_store(path, sync, true, out, err, errlen);
+}
+
+/* The lock is a flock(2) on the WAL file, on a descriptor of its own:
+ * SQLite takes its POSIX locks on the database file and the -shm, never
+ * on the -wal, so closing this descriptor cannot drop one of them (a
+ * close of any descriptor of a file drops every POSIX lock the process
+ * holds on it), and flock and POSIX locks do not see each other. The WAL
+ * stays the same file while any connection has the store open. */
+int lr_store_claim(lr_store *s, char *err, size_t errlen) {
+    lr_sq_defer_drain(s);
+    const char *db = sqlite3_db_filename(s->db, "main");
+    if (!db || !db[0]) return LR_OK;            /* in memory: nobody else sees it */
+    const char *wal = sqlite3_filename_wal(db);
+    int fd = open(wal, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", wal, strerror(errno));
+        return LR_EIO;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK)
+            snprintf(err, errlen, "%s is in use by another leadrouter process (a `serve` or a "
+                     "`route --db`): one process at a time writes a store", db);
+        else
+            snprintf(err, errlen, "%s: locking it: %s", wal, strerror(e));
+        return e == EWOULDBLOCK ? LR_ESTATE : LR_EIO;
+    }
+    s->claim_fd = fd;
+    return LR_OK;
+}
+
 /* Finalizes every statement and closes the database; an open transaction
  * is rolled back by SQLite. */
 void lr_store_close(lr_store *s) {
@@ -676,6 +753,7 @@ void lr_store_close(lr_store *s) {
     lr_store_defer_stop(s);
     for (int i = 0; i < SQ__COUNT; i++) sqlite3_finalize(s->st[i]);
     sqlite3_close(s->db);
+    if (s->claim_fd >= 0) close(s->claim_fd);  /* after SQLite let go of the files */
     forget_seqs(s);
     lr_sq_pack_release(s);
     free(s);

@@ -231,6 +231,7 @@ struct lr_store {
     lr_buf pack;                    /* a packed decision, until its INSERT ran */
     lr_buf unpacked;                /* a delivery's decision, until its callback ran */
     struct lr_sq_defer *defer;      /* owned: deferred writes (defer.c), NULL when off */
+    int claim_fd;                   /* the writer's lock (lr_store_claim), or -1 */
 };
 
 /* Records the handle's current SQLite error message and maps SQLite code

@@ -119,10 +119,13 @@ EOF
     grep -q "s.db now keeps the seed its journal replays with: 7" "$T/err" ||
         { fail "no notice of the seed recorded"; show stderr "$T/err"; }
     [ "$(count "$T/s.db" "SELECT seq FROM engine_marks WHERE name = 'seed'")" = 7 ] || fail "seed not recorded"
-    # a first start that fails (a new store and no config) keeps no seed
+    # a first start that fails (a new store and no config) keeps no seed:
+    # it makes no store at all
     lr serve --seed 5 --db "$T/n.db" --listen 127.0.0.1:0
     expect_status 2
-    grep -q "has no config yet" "$T/err" || { fail "serve without a config"; show stderr "$T/err"; }
+    grep -q "n.db does not exist: give a config with --config" "$T/err" ||
+        { fail "serve without a config"; show stderr "$T/err"; }
+    [ -e "$T/n.db" ] && fail "serve without a config made a store"
     lr route --no-explain --seed 9 --config "$T/s.yaml" --db "$T/n.db" "$T/s1.jsonl"
     expect_status 0
     [ "$(count "$T/n.db" "SELECT seq FROM engine_marks WHERE name = 'seed'")" = 9 ] ||

@@ -132,6 +132,38 @@ TEST(open_refuses_another_programs_database_and_leaves_it_alone) {
     unlink(path);
 }
 
+/* One writer at a time: a second handle's claim (another process's, as
+ * flock sees each open file apart) is refused naming the store, and goes
+ * through once the first handle is closed. A handle opened again never
+ * makes a store at a path that has none. */
+TEST(one_claim_at_a_time_and_open_again_makes_nothing) {
+    char dir[] = "/tmp/lr_test_claim_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[64], wal[72], shm[72];
+    snprintf(path, sizeof path, "%s/s.db", dir);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    snprintf(shm, sizeof shm, "%s-shm", path);
+    char err[512] = "";
+    lr_store *a = NULL, *b = NULL;
+    CHECK(lr_store_open_again(path, LR_SYNC_OFF, &a, err, sizeof err) != LR_OK);
+    CHECK(access(path, F_OK) != 0);
+    CHECK_EQ_INT(lr_store_open(path, LR_SYNC_OFF, &a, err, sizeof err), LR_OK);
+    CHECK_EQ_INT(lr_store_claim(a, err, sizeof err), LR_OK);
+    CHECK_EQ_INT(lr_store_open_again(path, LR_SYNC_OFF, &b, err, sizeof err), LR_OK);
+    CHECK_EQ_INT(lr_store_claim(b, err, sizeof err), LR_ESTATE);
+    CHECK_CONTAINS(err, "s.db is in use by another leadrouter process");
+    /* the refused handle still reads and writes what is not the journal */
+    CHECK_EQ_INT(lr_store_begin(b), LR_OK);
+    CHECK_EQ_INT(lr_store_rollback(b), LR_OK);
+    lr_store_close(a);
+    CHECK_EQ_INT(lr_store_claim(b, err, sizeof err), LR_OK);
+    lr_store_close(b);
+    unlink(path);
+    unlink(wal);
+    unlink(shm);
+    CHECK_EQ_INT(rmdir(dir), 0);
+}
+
 /* lr_store_open_existing (keys list, deliveries): a missing or empty file
  * is refused and stays as it was; a store opens. */
 TEST(open_existing_refuses_a_missing_or_empty_file) {
@@ -829,6 +861,7 @@ TEST(second_handle_reads_while_the_writer_holds_a_transaction) {
 
 int main(void) {
     RUN(open_creates_schema_and_reopen_keeps_data);
+    RUN(one_claim_at_a_time_and_open_again_makes_nothing);
     RUN(open_refuses_a_path_that_is_not_a_database);
     RUN(journal_replays_every_event_in_order);
     RUN(replay_starts_after_the_given_seq);

@@ -176,7 +176,12 @@ enum {
      * coming back at one instant all went to the first of them. Now the
      * agents' changes of an instant come first, all of them, then the
      * waiting leads go out, then the leads' deadlines. */
-    LR_LEGACY_TIMER_ORDER = 1u << 4
+    LR_LEGACY_TIMER_ORDER = 1u << 4,
+    /* A decline of a lead assigned to the agent (released, routed again)
+     * did not start its max_no_answer counts again, as a decline of an
+     * offer did: an agent who had just answered could be set away at the
+     * next expiry. */
+    LR_LEGACY_DECLINE_ANSWER = 1u << 5
 };
 void lr_engine_set_legacy(lr_engine *e, unsigned flags);
 

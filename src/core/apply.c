@@ -444,6 +444,9 @@ static int on_decline(lr_engine *e, const lr_event *ev) {
     if (!(e->legacy & LR_LEGACY_NO_ANSWER) && l->state == LR_LEAD_OFFERED &&
         (l->agent == a->idx || is_offered(l, a->idx)))
         a->nna = 0;
+    if (!(e->legacy & LR_LEGACY_DECLINE_ANSWER) && l->state == LR_LEAD_ASSIGNED &&
+        l->agent == a->idx)
+        a->nna = 0;
     if (l->state == LR_LEAD_OFFERED && l->agent == a->idx)
         return lr_offer_failed(e, l, a->idx);       /* an offer to A alone */
     if (l->state == LR_LEAD_OFFERED && is_offered(l, a->idx)) {

@@ -657,6 +657,9 @@ int lr_route(lr_engine *e, lr_lead_rt *l, const char *reason) {
     return route_from(e, l, 0, false, reason, "no_eligible_agent");
 }
 
+/* Rule RI, then (it placed nothing) the rules after it, which route the
+ * lead as their own: what they cannot place says no_eligible_agent
+ * whatever WHY_NONE said of RI. */
 static int route_by_rule(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason,
                          const char *why_none) {
     uint32_t attempts = l->attempts;
@@ -664,7 +667,7 @@ static int route_by_rule(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *r
     int rc = follow(e, l, ri, reason, why_none, &done);
     l->attempts = done ? l->attempts : attempts;
     if (rc != LR_OK || done) return rc;
-    return route_from(e, l, ri + 1, true, reason, why_none);
+    return route_from(e, l, ri + 1, true, reason, "no_eligible_agent");
 }
 
 int lr_route_by_rule(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason) {

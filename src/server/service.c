@@ -404,7 +404,8 @@ static int replay_one(int64_t seq, lr_time at, const char *type, const char *jso
                                        (seq < svc->tier_from ? LR_LEGACY_TIER_CLOCK : 0) |
                                        (seq < svc->pull_from ? LR_LEGACY_PULL_ORDER : 0) |
                                        (seq < svc->no_answer_from ? LR_LEGACY_NO_ANSWER : 0) |
-                                       (seq < svc->timer_order_from ? LR_LEGACY_TIMER_ORDER : 0));
+                                       (seq < svc->timer_order_from ? LR_LEGACY_TIMER_ORDER : 0) |
+                                       (seq < svc->decline_answer_from ? LR_LEGACY_DECLINE_ANSWER : 0));
     if (strcmp(type, "config") == 0) {
         char *text = malloc(len + 1);
         if (!text) return LR_ENOMEM;
@@ -473,6 +474,7 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
         { "owner_index_from", &svc->owner_from }, { "timer_order_from", &svc->timer_order_from },
         { "mode_change_from", &svc->mode_change_from }, { "zone_offers_from", &svc->zone_offers_from },
         { "reroute_order_from", &svc->reroute_order_from },
+        { "decline_answer_from", &svc->decline_answer_from },
     };
     for (size_t i = 0; i < sizeof marks / sizeof marks[0] && (rc == LR_OK || rc == LR_ENOENT); i++) {
         rc = lr_store_engine_mark(svc->store, marks[i].name, marks[i].seq);

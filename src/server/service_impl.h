@@ -44,6 +44,7 @@ struct lr_service {
                                        LR_LEGACY_TIER_CLOCK (tier_clock_from) */
     int64_t pull_from;              /* ... LR_LEGACY_PULL_ORDER (pull_order_from) */
     int64_t no_answer_from;         /* ... LR_LEGACY_NO_ANSWER (no_answer_from) */
+    int64_t decline_answer_from;    /* ... LR_LEGACY_DECLINE_ANSWER (decline_answer_from) */
     int64_t owner_from;             /* config changes from this seq on index open leads
                                        for a new owner rule (owner_index_from) */
     int64_t timer_order_from;       /* ... LR_LEGACY_TIMER_ORDER (timer_order_from) */

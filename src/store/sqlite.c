@@ -144,6 +144,9 @@
  *       reroute_order_from, the first seq whose config changes route
  *       again the leads that lost their place in arrival order with the
  *       waiting ones (LR_RECONF_REROUTE_ORDER; version 16 likewise);
+ *       decline_answer_from, the first seq whose declines of an assigned
+ *       lead start the agent's max_no_answer counts again
+ *       (LR_LEGACY_DECLINE_ANSWER before it; version 17 likewise);
  *       seed, the --seed of the store's first start (not a seq: the
  *       random strategies replay with it).
  *   idem(key TEXT PRIMARY KEY, hash, status, body, created)
@@ -181,7 +184,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 16
+#define SCHEMA_VERSION 17
 #define LR_SQ_APPLICATION_ID 1280468082              /* 0x4C526472, "LRdr": PRAGMA application_id */
 #define LR_SQ_STR_(x) #x
 #define LR_SQ_STR(x) LR_SQ_STR_(x)
@@ -331,6 +334,10 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
      * again before the waiting ones, as they were made */
     "INSERT OR IGNORE INTO engine_marks(name, seq)"
     "  SELECT 'reroute_order_from', coalesce(max(seq), 0) + 1 FROM events;",
+    /* 16 -> 17: older journals replay declines of assigned leads as made
+     * (no max_no_answer count started again) */
+    "INSERT OR IGNORE INTO engine_marks(name, seq)"
+    "  SELECT 'decline_answer_from', coalesce(max(seq), 0) + 1 FROM events;",
 };
 
 static const char *const STMT_SQL[SQ__COUNT] = {

@@ -314,6 +314,12 @@ TEST(reroute_order_is_marked_from_the_first_entry_written_by_schema_16) {
     check_mark("reroute_order_from", UNDO_SCHEMA_16 "PRAGMA user_version = 15;", 4, "zone_offers_from");
 }
 
+/* Schema 17 marks where a decline of an assigned lead starts the agent's
+ * max_no_answer counts again (LR_LEGACY_DECLINE_ANSWER before). */
+TEST(decline_answer_is_marked_from_the_first_entry_written_by_schema_17) {
+    check_mark("decline_answer_from", UNDO_SCHEMA_17 "PRAGMA user_version = 16;", 4, "reroute_order_from");
+}
+
 /* Schema 13 gives a delayed notice its due time: an unattempted one's
  * next_at; one attempted passed its check then (due at its creation). */
 TEST(schema_13_gives_delayed_notices_their_due_time) {
@@ -650,6 +656,7 @@ int main(void) {
     RUN(tier_clock_is_marked_from_the_first_entry_written_by_schema_14);
     RUN(pull_order_and_no_answer_are_marked_from_the_first_entry_written_by_schema_15);
     RUN(reroute_order_is_marked_from_the_first_entry_written_by_schema_16);
+    RUN(decline_answer_is_marked_from_the_first_entry_written_by_schema_17);
     RUN(schema_13_gives_delayed_notices_their_due_time);
     RUN(a_schema_4_file_migrates_and_its_old_rows_read_as_stored);
     RUN(a_damaged_why_is_an_error_that_says_so_and_leaves_the_buffer);

@@ -377,6 +377,51 @@ TEST(a_decline_breaks_a_row_of_expiries_and_broadcasts_do_not_count) {
     run_release(&o);
 }
 
+/* A decline of a lead assigned to the agent is an answer too: the count
+ * of offers let expire starts again (ann is not set away at the next
+ * expiry). Journals from before replay as made: there the decline of
+ * the assigned D1 did not count, and ann was set away at 10:30. */
+TEST(a_decline_of_an_assigned_lead_breaks_a_row_of_expiries) {
+    const char *cfg = "agents: [{id: ann}]\n"
+                      "pools: {desk: {agents: [ann], max_no_answer: 2}}\n"
+                      "rules: [{name: direct, when: 'source == \"direct\"', pool: desk, strategy: top_down,"
+                      " fallback: hold},"
+                      " {name: offers, pool: desk, strategy: top_down, offer: {timeout: 30m, attempts: 1},"
+                      " fallback: hold}]\n";
+    const char *ev = "{\"id\":\"L1\",\"at\":\"2026-11-02T09:00:00Z\"}\n"
+                     "{\"id\":\"D1\",\"source\":\"direct\",\"at\":\"2026-11-02T09:40:00Z\"}\n"
+                     "{\"type\":\"decline\",\"lead\":\"D1\",\"agent\":\"ann\",\"at\":\"2026-11-02T09:45:00Z\"}\n"
+                     "{\"id\":\"L2\",\"at\":\"2026-11-02T10:00:00Z\"}\n"
+                     "{\"type\":\"tick\",\"at\":\"2026-11-02T11:00:00Z\"}\n";
+    run_out o;
+    run_with(cfg, ev, 0, &o);
+    CHECK(strstr(o.json.data, "agent_away") == NULL);
+    CHECK_CONTAINS(o.trace.data, "offered:ann expired:ann held");
+    run_release(&o);
+    run_with(cfg, ev, LR_LEGACY_DECLINE_ANSWER, &o);
+    CHECK_CONTAINS(o.json.data, "\"at\":\"2026-11-02T10:30:00Z\",\"action\":\"agent_away\",\"agent\":\"ann\"");
+    run_release(&o);
+}
+
+/* A lead that escalates to a wider tier where nobody is ready leaves its
+ * rule (`fallback: next`): the later rule that queues it routes it as its
+ * own and says no_eligible_agent, not `escalated` (it never widened
+ * there); the expiry of the seniors' offer still says `escalated`. */
+TEST(a_later_rule_after_an_escalation_says_no_eligible_agent) {
+    const char *cfg = "agents: [{id: ann}, {id: ben, status: away}, {id: cat, status: away}]\n"
+                      "pools: {seniors: [ann], juniors: [ben], rest: [cat]}\n"
+                      "rules: [{name: hot, tiers: [seniors, juniors], strategy: top_down, offer: {timeout: 1h},"
+                      " escalate_after: 10m},"
+                      " {name: catchall, pool: rest, strategy: top_down, fallback: queue}]\n";
+    run_out o;
+    run_with(cfg, LEAD("L1", "09:00:00") T("09:30:00"), 0, &o);
+    CHECK_CONTAINS(o.json.data, "\"action\":\"expired\",\"agent\":\"ann\",\"rule\":\"hot\","
+                                "\"pool\":\"seniors\",\"strategy\":\"top_down\",\"why\":{\"reason\":\"escalated\"");
+    CHECK_CONTAINS(o.json.data, "\"action\":\"queued\",\"rule\":\"catchall\",\"pool\":\"rest\","
+                                "\"strategy\":\"top_down\",\"why\":{\"reason\":\"no_eligible_agent\"");
+    run_release(&o);
+}
+
 /* A broadcast that expires names its agents as a list, even when one is
  * left (the others declined), as its offer did. */
 TEST(an_expired_broadcast_names_its_agents_as_a_list) {
@@ -509,6 +554,8 @@ int main(void) {
     RUN(a_broadcast_declined_by_all_stays_in_its_tier);
     RUN(next_across_pools_of_different_orders_takes_the_oldest_head);
     RUN(a_decline_breaks_a_row_of_expiries_and_broadcasts_do_not_count);
+    RUN(a_decline_of_an_assigned_lead_breaks_a_row_of_expiries);
+    RUN(a_later_rule_after_an_escalation_says_no_eligible_agent);
     RUN(an_expired_broadcast_names_its_agents_as_a_list);
     RUN(a_claim_of_ones_own_lead_is_a_no_op);
     RUN(an_agents_edge_goes_before_a_leads_deadline_of_the_same_instant);

@@ -52,12 +52,16 @@ int lr_store_open_existing(const char *path, lr_store **out, char *err, size_t e
  * empty store at the path. */
 int lr_store_open_again(const char *path, lr_store_sync sync, lr_store **out, char *err,
                         size_t errlen);
-/* Makes S the only handle of a leadrouter process that writes the store
- * (the journal and the engine's state are one process's): LR_ESTATE with
- * a message naming the file when another process (a `serve`, a `route
- * --db`) holds it. Held until lr_store_close(S). Other processes may
- * still read the store and write what is not the journal (`keys`). */
-int lr_store_claim(lr_store *s, char *err, size_t errlen);
+/* lr_store_open for the handle that writes the journal (`serve`, `route
+ * --db`): the journal and the engine's state are one process's, so the
+ * store is claimed for this handle until lr_store_close, before its
+ * schema is brought up to date: LR_ESTATE with a message naming the file
+ * when another process (a `serve`, a `route --db`) holds it. Other
+ * processes may still read the store and write what is not the journal
+ * (`keys`). A store file, -wal or -shm this user cannot write is an
+ * error too (LR_EIO). */
+int lr_store_open_writer(const char *path, lr_store_sync sync, lr_store **out, char *err,
+                         size_t errlen);
 void lr_store_close(lr_store *s);           /* accepts NULL */
 const char *lr_store_errmsg(const lr_store *s);
 

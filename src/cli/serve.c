@@ -101,7 +101,9 @@ void cli_serve_help(FILE *out) {
  * than a MiB free the server does not start (false), with less than
  * ROOM_MIB it warns. */
 static bool room(const char *db) {
-    char *copy = strdup(db);
+    /* the file system of the file SQLite opens: a symlink's target */
+    char *real = realpath(db, NULL);
+    char *copy = real ? real : strdup(db);
     struct statvfs vfs;
     bool ok = true;
     if (copy && statvfs(dirname(copy), &vfs) == 0) {

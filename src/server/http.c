@@ -700,8 +700,8 @@ static void log_mhd(void *cls, const char *fmt, va_list ap) {
     pthread_mutex_lock(&h->log_mu);
     if (now < h->log_minute || now >= h->log_minute + 60) {
         if (h->log_unsaid)
-            fprintf(stderr, "leadrouter: http: %lu more messages of libmicrohttpd in the minute "
-                    "before were not shown\n", h->log_unsaid);
+            fprintf(stderr, "leadrouter: http: %lu more messages of libmicrohttpd were not shown "
+                    "(%d a minute at most)\n", h->log_unsaid, LOG_PER_MINUTE);
         h->log_minute = now;
         h->log_said = h->log_unsaid = 0;
     }

@@ -81,6 +81,12 @@ static void release(lr_cmd *batch) {
     }
 }
 
+static size_t count_cmds(const lr_cmd *c) {
+    size_t n = 0;
+    for (; c; c = c->next) n++;
+    return n;
+}
+
 /* True when no flush is running or waiting: a commit now starts one at
  * once (mu held). */
 static bool flush_idle(const lr_service *svc) {
@@ -93,6 +99,28 @@ static bool flush_idle(const lr_service *svc) {
 static bool results_due(const lr_service *svc, lr_time t) {
     return svc->nresults >= LR_RESULTS_BATCH || t >= svc->results_at + LR_RESULTS_WAIT_MS ||
            svc->results_at > t + LR_RESULTS_WAIT_MS;
+}
+
+/* A COMMIT that failed (a full disk, an I/O error): nothing of the
+ * transaction is stored and the engine is ahead of the store, so the
+ * process stops (FATAL). The requests of the transaction (list BATCH)
+ * are answered 503 first, and given a moment to leave: sent again with
+ * the same id or Idempotency-Key once the server is back, they are new.
+ * Those of the commits before it are answered by their flush, which goes
+ * on meanwhile. */
+_Noreturn static void commit_failed(lr_service *svc, lr_cmd *batch, int rc) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "the store could not commit this request (%s): nothing of it was "
+             "stored; the server stops; send it again once it is back", lr_store_errmsg(svc->store));
+    for (lr_cmd *c = batch; c; c = c->next) {
+        c->content_type = NULL;
+        lr_service_reply_error(svc, c, 503, "store_unavailable", msg);
+    }
+    fprintf(stderr, "leadrouter: COMMIT failed: %zu requests answered 503\n", count_cmds(batch));
+    release(batch);
+    struct timespec pause = { 0, 250 * 1000000L };
+    nanosleep(&pause, NULL);
+    lr_service_fatal(svc, "COMMIT", rc);
 }
 
 static void *writer_main(void *arg) {
@@ -188,7 +216,7 @@ static void *writer_main(void *arg) {
         uint64_t gen = svc->flusher ? lr_flusher_begin(svc->flusher) : 0;
         double t0 = mono_s();
         int rc = lr_store_commit(svc->store);
-        if (rc != LR_OK) lr_service_fatal(svc, "COMMIT", rc);
+        if (rc != LR_OK) commit_failed(svc, head, rc);
         record_commit(svc, mono_s() - t0, ncmds);
         open = false;
         batch = head;
@@ -435,9 +463,21 @@ static int replay_one(int64_t seq, lr_time at, const char *type, const char *jso
     return rc;
 }
 
+/* Removes the store PATH this start made, its -wal and -shm. */
+static void remove_store(const char *path) {
+    static const char *const suffix[] = { "", "-wal", "-shm" };
+    char p[4096];
+    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+        snprintf(p, sizeof p, "%s%s", path, suffix[i]);
+        unlink(p);
+    }
+}
+
 int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, size_t errlen) {
-    /* nothing to serve without a config: no empty store left at the path */
-    if (!opts->config_path && opts->db_path && access(opts->db_path, F_OK) != 0 && errno == ENOENT) {
+    /* nothing to serve without a config: no empty store left at the path
+     * (nor by a start whose config does not do: made below, removed) */
+    bool made = opts->db_path && access(opts->db_path, F_OK) != 0 && errno == ENOENT;
+    if (!opts->config_path && made) {
         snprintf(err, errlen, "%s does not exist: give a config with --config to make a new store",
                  opts->db_path);
         return LR_ECONFIG;
@@ -452,19 +492,10 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
     pthread_mutex_init(&svc->rmu, NULL);
     pthread_cond_init(&svc->rwork, NULL);
 
-    int rc = lr_store_open(opts->db_path, opts->sync, &svc->store, err, errlen);
-    if (rc == LR_OK) rc = lr_store_claim(svc->store, err, errlen);
+    int rc = lr_store_open_writer(opts->db_path, opts->sync, &svc->store, err, errlen);
+    made = made && rc == LR_OK;     /* ours to remove only once claimed: another process
+                                       may have made it meanwhile */
     if (rc != LR_OK) goto fail;
-    /* A store this user cannot write (its -wal or -shm left read-only by
-     * another user's start) is said now, not at the first request. Another
-     * process holding the write lock is no reason not to start. */
-    if ((rc = lr_store_begin(svc->store)) != LR_OK && !lr_store_locked(svc->store)) {
-        snprintf(err, errlen, "%s: cannot write the store: %s", opts->db_path,
-                 lr_store_errmsg(svc->store));
-        lr_store_rollback(svc->store);
-        goto fail;
-    }
-    lr_store_rollback(svc->store);
     /* from which journal entry each behaviour applies (sqlite.c's
      * engine_marks); a mark that is not there: never, replay as made */
     const struct { const char *name; int64_t *seq; } marks[] = {
@@ -593,6 +624,7 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
     return LR_OK;
 fail:
     lr_service_stop(svc);
+    if (made) remove_store(opts->db_path);
     return rc;
 }
 

@@ -23,8 +23,9 @@
  * file or another one means somebody deleted, moved or replaced the store
  * under the running process. SQLite goes on writing to the files it has
  * open, which no path names any more: nothing written there could be
- * found after a restart, so nothing more is acknowledged (FATAL). A file
- * truncated in place keeps its inode and is not seen here.
+ * found after a restart, so nothing more is acknowledged (FATAL; see
+ * check_paths). A file truncated in place keeps its inode and is not
+ * seen here.
  *
  * Generations: lr_flusher_begin() numbers a commit before its COMMIT runs,
  * lr_flusher_committed() says it returned. lr_flusher_barrier() waits until
@@ -38,6 +39,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,15 +103,38 @@ static int flush(lr_flusher *f) {
     return fdatasync(f->fd) != 0 ? errno : 0;
 }
 
+/* Renames PATH to PATH.orphan; true when it did. */
+static bool set_aside(const char *path) {
+    char aside[4096];
+    snprintf(aside, sizeof aside, "%s.orphan", path);
+    return rename(path, aside) == 0;
+}
+
 /* Stops the process when the store's files are no longer at their paths
- * (see the top of the file). */
+ * (see the top of the file). When the database file went, the -wal and
+ * -shm still at their paths are the old store's: a server started on a
+ * file put at the path would apply that WAL to it and damage it, so they
+ * are set aside first (this process holds the WAL's lock: no other
+ * leadrouter uses them). */
 static void check_paths(const lr_flusher *f) {
-    const char *path = f->db_path, *what = moved(f->db_path, f->db_dev, f->db_ino);
-    if (!what) what = moved(path = f->wal_path, f->dev, f->ino);
-    if (!what) return;
-    fprintf(stderr, "leadrouter: FATAL: %s %s while the store was in use: what was committed "
-            "since went to a file no path names, and is not acknowledged; put the store back "
-            "and start again\n", path, what);
+    const char *db = moved(f->db_path, f->db_dev, f->db_ino);
+    const char *wal = moved(f->wal_path, f->dev, f->ino);
+    if (!db && !wal) return;
+    if (db) {
+        char shm[4096];
+        snprintf(shm, sizeof shm, "%s-shm", f->db_path);
+        bool aside = !wal && set_aside(f->wal_path);
+        if (aside) set_aside(shm);
+        fprintf(stderr, "leadrouter: FATAL: %s %s while the server used it: nothing more is "
+                "acknowledged.%s%s%s Restore a store only while no server runs on it.\n",
+                f->db_path, db, aside ? " The old store's -wal and -shm were set aside (" : "",
+                aside ? f->wal_path : "", aside ? ".orphan and its -shm.orphan), so that a file put "
+                "at the path starts clean." : "");
+    } else {
+        fprintf(stderr, "leadrouter: FATAL: %s %s while the server used it: the commits since "
+                "went to a file no path names and are not acknowledged (those not yet copied into "
+                "the database file are lost with it).\n", f->wal_path, wal);
+    }
     abort();
 }
 

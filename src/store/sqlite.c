@@ -659,10 +659,73 @@ static void cannot_open(sqlite3 *db, int rc, const char *path, char *err, size_t
     free(copy);
 }
 
+/* Makes S the store's only writer among leadrouter processes (see
+ * lr_store_open_writer). The lock is a flock(2) on the WAL file, on a
+ * descriptor of its own: SQLite takes its POSIX locks on the database
+ * file and the -shm, never on the -wal, so closing this descriptor cannot
+ * drop one of them (a close of any descriptor of a file drops every POSIX
+ * lock the process holds on it), and flock and POSIX locks do not see
+ * each other. The WAL stays the same file while any connection has the
+ * store open. */
+static int claim(lr_store *s, char *err, size_t errlen) {
+    const char *db = sqlite3_db_filename(s->db, "main");
+    if (!db || !db[0]) return LR_OK;            /* in memory: nobody else sees it */
+    /* a read opens (makes) the WAL of a store just switched to WAL mode */
+    if (sqlite3_exec(s->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", db, sqlite3_errmsg(s->db));
+        return LR_EIO;
+    }
+    const char *wal = sqlite3_filename_wal(db);
+    int fd = open(wal, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", wal, strerror(errno));
+        return LR_EIO;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK)
+            snprintf(err, errlen, "%s is in use by another leadrouter process (a `serve` or a "
+                     "`route --db`): one process at a time writes a store", db);
+        else
+            snprintf(err, errlen, "%s: locking it: %s", wal, strerror(e));
+        return e == EWOULDBLOCK ? LR_ESTATE : LR_EIO;
+    }
+    s->claim_fd = fd;
+    return LR_OK;
+}
+
+/* LR_OK when this process may write every file of the store: a database
+ * file, -wal or -shm it may not write (one left read-only by another
+ * user's start, a read-only mount) is named now rather than at the first
+ * write (in WAL mode a BEGIN IMMEDIATE succeeds on a read-only database
+ * file). */
+static int files_writable(sqlite3 *db, char *err, size_t errlen) {
+    const char *path = sqlite3_db_filename(db, "main");
+    if (!path || !path[0]) return LR_OK;
+    char f[3][4096];
+    snprintf(f[0], sizeof f[0], "%s", path);
+    snprintf(f[1], sizeof f[1], "%s", sqlite3_filename_wal(path));
+    snprintf(f[2], sizeof f[2], "%s-shm", path);
+    for (int i = 0; i < 3; i++) {
+        if (access(f[i], W_OK) == 0 || errno == ENOENT) continue;
+        snprintf(err, errlen, "%s: this user cannot write it (%s): the store's file, its -wal and "
+                 "its -shm must be writable", f[i], strerror(errno));
+        return LR_EIO;
+    }
+    if (sqlite3_db_readonly(db, "main") == 1) {
+        snprintf(err, errlen, "%s: SQLite opened it read-only: the store's file, its -wal and its "
+                 "-shm must be writable", path);
+        return LR_EIO;
+    }
+    return LR_OK;
+}
+
 /* Opens PATH; EXISTING refuses a missing file and one without the schema
- * instead of creating them. */
-static int open_store(const char *path, lr_store_sync sync, bool existing, lr_store **out,
-                      char *err, size_t errlen) {
+ * instead of creating them; WRITER claims the store (claim()) before its
+ * schema is brought up to date, and checks that it can write it. */
+static int open_store(const char *path, lr_store_sync sync, bool existing, bool writer,
+                      lr_store **out, char *err, size_t errlen) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     assert(out);
     pthread_once(&once, sqlite_once);
@@ -693,6 +756,8 @@ static int open_store(const char *path, lr_store_sync sync, bool existing, lr_st
         snprintf(err, errlen, "%s: the file system refuses WAL mode", path);
         goto fail;
     }
+    if (writer && ((lrc = claim(s, err, errlen)) != LR_OK || (lrc = files_writable(s->db, err, errlen)) != LR_OK))
+        goto fail;
     if ((lrc = migrate(s->db, path, err, errlen)) != LR_OK) goto fail;
     for (int i = 0; i < SQ__COUNT; i++) {
         rc = sqlite3_prepare_v3(s->db, STMT_SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
@@ -711,47 +776,23 @@ fail:
 
 int lr_store_open(const char *path, lr_store_sync sync, lr_store **out, char *err,
                   size_t errlen) {
-    return open_store(path, sync, false, out, err, errlen);
+    return open_store(path, sync, false, false, out, err, errlen);
+}
+
+int lr_store_open_writer(const char *path, lr_store_sync sync, lr_store **out, char *err,
+                         size_t errlen) {
+    return open_store(path, sync, false, true, out, err, errlen);
 }
 
 int lr_store_open_existing(const char *path, lr_store **out, char *err, size_t errlen) {
-    return open_store(path, LR_SYNC_FULL, true, out, err, errlen);
+    return open_store(path, LR_SYNC_FULL, true, false, out, err, errlen);
 }
 
 int lr_store_open_again(const char *path, lr_store_sync sync, lr_store **out, char *err,
                         size_t errlen) {
-    return open_store(path, sync, true, out, err, errlen);
+    return open_store(path, sync, true, false, out, err, errlen);
 }
 
-/* The lock is a flock(2) on the WAL file, on a descriptor of its own:
- * SQLite takes its POSIX locks on the database file and the -shm, never
- * on the -wal, so closing this descriptor cannot drop one of them (a
- * close of any descriptor of a file drops every POSIX lock the process
- * holds on it), and flock and POSIX locks do not see each other. The WAL
- * stays the same file while any connection has the store open. */
-int lr_store_claim(lr_store *s, char *err, size_t errlen) {
-    lr_sq_defer_drain(s);
-    const char *db = sqlite3_db_filename(s->db, "main");
-    if (!db || !db[0]) return LR_OK;            /* in memory: nobody else sees it */
-    const char *wal = sqlite3_filename_wal(db);
-    int fd = open(wal, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", wal, strerror(errno));
-        return LR_EIO;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        int e = errno;
-        close(fd);
-        if (e == EWOULDBLOCK)
-            snprintf(err, errlen, "%s is in use by another leadrouter process (a `serve` or a "
-                     "`route --db`): one process at a time writes a store", db);
-        else
-            snprintf(err, errlen, "%s: locking it: %s", wal, strerror(e));
-        return e == EWOULDBLOCK ? LR_ESTATE : LR_EIO;
-    }
-    s->claim_fd = fd;
-    return LR_OK;
-}
 
 /* Finalizes every statement and closes the database; an open transaction
  * is rolled back by SQLite. */

@@ -16,6 +16,9 @@
 #   srv_kill NAME     SIGKILL, waits for the exit
 #   srv_wait_exit PID SECONDS   waits for a child to end: $srv_rc
 #   mkkey DB ROLE [AGENT]   creates a key with `leadrouter keys create`, prints it
+#   hold_lock DB      another process (a sqlite3 client in Python) takes DB's
+#                     write lock (BEGIN IMMEDIATE) and keeps it until
+#                     release_lock (60 s at most); returns once it holds it
 #
 #   req METHOD PATH [CURL ARGS...]   one request to $URL: $code (000: no
 #                     answer), the body in $RB, the headers in $RH
@@ -130,6 +133,29 @@ srv_kill() {
     [ -n "$_pid" ] || return 0
     kill -KILL "$_pid" 2>/dev/null
     srv_wait_exit "$_pid" 30
+}
+
+hold_lock() {
+    _hl=$SRV/lock.$(date +%s%N)
+    /usr/bin/python3 -c '
+import os, sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN IMMEDIATE")
+open(sys.argv[2], "w").close()
+end = time.monotonic() + 60
+while not os.path.exists(sys.argv[3]) and time.monotonic() < end:
+    time.sleep(0.05)
+c.execute("ROLLBACK")
+' "$1" "$_hl.held" "$_hl.release" &
+    lock_pid=$!
+    _i=0
+    while [ $_i -lt 100 ] && [ ! -e "$_hl.held" ]; do sleep 0.05; _i=$((_i + 1)); done
+    [ -e "$_hl.held" ]
+}
+
+release_lock() {
+    : >"$_hl.release"
+    wait "$lock_pid"
 }
 
 # mkkey DB ROLE [AGENT]: prints a new key (nothing when it failed).

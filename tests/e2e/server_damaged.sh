@@ -61,19 +61,7 @@ db.commit()' "$T/s.db" || { fail "could not damage the row"; return; }
 a_store_locked_by_another_process_makes_requests_wait() {
     KEY=$(mkkey "$SRV/lk.db" admin)
     srv_start L "$SRV/lk.db" "$SRV/big.yaml" || { fail "$srv_error"; return; }
-    /usr/bin/python3 -c '
-import os, sqlite3, sys, time
-c = sqlite3.connect(sys.argv[1], isolation_level=None)
-c.execute("BEGIN IMMEDIATE")
-open(sys.argv[2], "w").close()
-end = time.monotonic() + 120
-while not os.path.exists(sys.argv[3]) and time.monotonic() < end:
-    time.sleep(0.05)
-c.execute("ROLLBACK")
-' "$SRV/lk.db" "$SRV/lk.held" "$SRV/lk.release" &
-    _py=$!
-    _i=0
-    while [ $_i -lt 100 ] && [ ! -e "$SRV/lk.held" ]; do sleep 0.05; _i=$((_i + 1)); done
+    hold_lock "$SRV/lk.db" || fail "the lock was not taken"
     curl -s -o "$SRV/lk1.body" -w '%{http_code}' --max-time 150 -H "Authorization: Bearer $KEY" \
         -H 'Content-Type: application/json' --data-binary '{"id":"LK1"}' "$URL/v1/leads" \
         >"$SRV/lk1.code" &
@@ -86,8 +74,7 @@ c.execute("ROLLBACK")
     grep -q 'the store is locked by another process: waiting' "$SRV/L.err" ||
         { fail "no word of the wait within 60 s"; show stderr "$SRV/L.err"; }
     [ -s "$SRV/lk1.code" ] && fail "LK1 was answered while the store was locked: $(cat "$SRV/lk1.code")"
-    : >"$SRV/lk.release"
-    wait $_py
+    release_lock
     wait $_c
     [ "$(cat "$SRV/lk1.code")" = 201 ] ||
         { fail "HTTP status $(cat "$SRV/lk1.code") for the lead posted while the store was locked, expected 201"; show body "$SRV/lk1.body"; }

@@ -101,17 +101,21 @@ static bool results_due(const lr_service *svc, lr_time t) {
            svc->results_at > t + LR_RESULTS_WAIT_MS;
 }
 
-/* A COMMIT that failed (a full disk, an I/O error): nothing of the
- * transaction is stored and the engine is ahead of the store, so the
- * process stops (FATAL). The requests of the transaction (list BATCH)
- * are answered 503 first, and given a moment to leave: sent again with
- * the same id or Idempotency-Key once the server is back, they are new.
+/* A COMMIT that failed (a full disk, an I/O error): the engine is ahead
+ * of the store, so the process stops (FATAL). Whether the transaction is
+ * stored is not known: SQLite may fail after its commit frame is in the
+ * WAL (growing the -shm on a full disk), and the next start recovers it.
+ * The requests of the transaction (list BATCH) are answered 503 first,
+ * saying so, and given a moment to leave: sent again with the same id or
+ * Idempotency-Key once the server is back, they are made or answered 200.
  * Those of the commits before it are answered by their flush, which goes
  * on meanwhile. */
 _Noreturn static void commit_failed(lr_service *svc, lr_cmd *batch, int rc) {
     char msg[512];
-    snprintf(msg, sizeof msg, "the store could not commit this request (%s): nothing of it was "
-             "stored; the server stops; send it again once it is back", lr_store_errmsg(svc->store));
+    snprintf(msg, sizeof msg, "the store could not commit this request (%s), which may or may "
+             "not have been stored; the server stops; send it again with the same id or "
+             "Idempotency-Key once it is back (what was stored is answered 200, not made twice)",
+             lr_store_errmsg(svc->store));
     for (lr_cmd *c = batch; c; c = c->next) {
         c->content_type = NULL;
         lr_service_reply_error(svc, c, 503, "store_unavailable", msg);
@@ -463,21 +467,9 @@ static int replay_one(int64_t seq, lr_time at, const char *type, const char *jso
     return rc;
 }
 
-/* Removes the store PATH this start made, its -wal and -shm. */
-static void remove_store(const char *path) {
-    static const char *const suffix[] = { "", "-wal", "-shm" };
-    char p[4096];
-    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
-        snprintf(p, sizeof p, "%s%s", path, suffix[i]);
-        unlink(p);
-    }
-}
-
 int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, size_t errlen) {
-    /* nothing to serve without a config: no empty store left at the path
-     * (nor by a start whose config does not do: made below, removed) */
-    bool made = opts->db_path && access(opts->db_path, F_OK) != 0 && errno == ENOENT;
-    if (!opts->config_path && made) {
+    /* nothing to serve without a config: no empty store made at the path */
+    if (!opts->config_path && opts->db_path && access(opts->db_path, F_OK) != 0 && errno == ENOENT) {
         snprintf(err, errlen, "%s does not exist: give a config with --config to make a new store",
                  opts->db_path);
         return LR_ECONFIG;
@@ -493,8 +485,6 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
     pthread_cond_init(&svc->rwork, NULL);
 
     int rc = lr_store_open_writer(opts->db_path, opts->sync, &svc->store, err, errlen);
-    made = made && rc == LR_OK;     /* ours to remove only once claimed: another process
-                                       may have made it meanwhile */
     if (rc != LR_OK) goto fail;
     /* from which journal entry each behaviour applies (sqlite.c's
      * engine_marks); a mark that is not there: never, replay as made */
@@ -624,7 +614,6 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
     return LR_OK;
 fail:
     lr_service_stop(svc);
-    if (made) remove_store(opts->db_path);
     return rc;
 }
 

@@ -24,8 +24,8 @@
  * under the running process. SQLite goes on writing to the files it has
  * open, which no path names any more: nothing written there could be
  * found after a restart, so nothing more is acknowledged (FATAL; see
- * check_paths). A file truncated in place keeps its inode and is not
- * seen here.
+ * check_paths). A database file emptied in place (`> DB`) is caught the
+ * same way; one cut to another size is not.
  *
  * Generations: lr_flusher_begin() numbers a commit before its COMMIT runs,
  * lr_flusher_committed() says it returned. lr_flusher_barrier() waits until
@@ -91,11 +91,16 @@ static int open_wal(lr_flusher *f) {
     return 0;
 }
 
-/* NULL when PATH still names the file DEV/INO, else what became of it. */
-static const char *moved(const char *path, dev_t dev, ino_t ino) {
+/* NULL when PATH still names the file DEV/INO, else what became of it.
+ * EMPTY: a file of 0 bytes is not the file either (the database file of
+ * a store in WAL mode holds its first page at least; `> DB` or `truncate
+ * -s 0 DB` empties it; a WAL may be empty). */
+static const char *moved(const char *path, dev_t dev, ino_t ino, bool empty) {
     struct stat st;
-    if (stat(path, &st) != 0) return errno == ENOENT ? "was deleted" : "cannot be looked at";
-    return st.st_dev == dev && st.st_ino == ino ? NULL : "now names another file";
+    if (stat(path, &st) != 0)
+        return errno == ENOENT ? "was deleted or moved away" : "cannot be looked at";
+    if (st.st_dev != dev || st.st_ino != ino) return "now names another file";
+    return empty && st.st_size == 0 ? "was emptied (0 bytes)" : NULL;
 }
 
 /* Flushes the WAL. Returns 0 or an errno. */
@@ -103,33 +108,22 @@ static int flush(lr_flusher *f) {
     return fdatasync(f->fd) != 0 ? errno : 0;
 }
 
-/* Renames PATH to PATH.orphan; true when it did. */
-static bool set_aside(const char *path) {
-    char aside[4096];
-    snprintf(aside, sizeof aside, "%s.orphan", path);
-    return rename(path, aside) == 0;
-}
-
 /* Stops the process when the store's files are no longer at their paths
- * (see the top of the file). When the database file went, the -wal and
- * -shm still at their paths are the old store's: a server started on a
- * file put at the path would apply that WAL to it and damage it, so they
- * are set aside first (this process holds the WAL's lock: no other
- * leadrouter uses them). */
+ * (see the top of the file). The -wal and -shm still at the path stay
+ * there: they hold the last commits of the store that was at the path,
+ * which a store moved away and back needs (set aside, those would be
+ * lost), and which SQLite would apply to another file put there (a
+ * backup): the message says which to do. */
 static void check_paths(const lr_flusher *f) {
-    const char *db = moved(f->db_path, f->db_dev, f->db_ino);
-    const char *wal = moved(f->wal_path, f->dev, f->ino);
+    const char *db = moved(f->db_path, f->db_dev, f->db_ino, true);
+    const char *wal = moved(f->wal_path, f->dev, f->ino, false);
     if (!db && !wal) return;
     if (db) {
-        char shm[4096];
-        snprintf(shm, sizeof shm, "%s-shm", f->db_path);
-        bool aside = !wal && set_aside(f->wal_path);
-        if (aside) set_aside(shm);
         fprintf(stderr, "leadrouter: FATAL: %s %s while the server used it: nothing more is "
-                "acknowledged.%s%s%s Restore a store only while no server runs on it.\n",
-                f->db_path, db, aside ? " The old store's -wal and -shm were set aside (" : "",
-                aside ? f->wal_path : "", aside ? ".orphan and its -shm.orphan), so that a file put "
-                "at the path starts clean." : "");
+                "acknowledged. %s and %s-shm still hold that store's last commits: a store moved "
+                "away needs them when it is moved back; before a server starts on another file "
+                "put at the path (a backup), move them aside, or SQLite applies them to it and "
+                "damages it.\n", f->db_path, db, f->wal_path, f->db_path);
     } else {
         fprintf(stderr, "leadrouter: FATAL: %s %s while the server used it: the commits since "
                 "went to a file no path names and are not acknowledged (those not yet copied into "

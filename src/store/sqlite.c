@@ -588,8 +588,9 @@ static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen) {
         return LR_EIO;
     }
     if (v > SCHEMA_VERSION) {
-        snprintf(err, errlen, "%s: the store's schema version %d is newer than this program's (%d): "
-                 "it was made by a newer leadrouter; nothing was changed", path, v, SCHEMA_VERSION);
+        snprintf(err, errlen, "%s: the store's schema version %d is newer than this "
+                 "program's (%d): it was made by a newer leadrouter; nothing was changed", path, v,
+                 SCHEMA_VERSION);
         return LR_ESTATE;
     }
     return LR_OK;
@@ -649,7 +650,7 @@ static void cannot_open(sqlite3 *db, int rc, const char *path, char *err, size_t
     if ((rc & 0xff) == SQLITE_CANTOPEN && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         snprintf(err, errlen, "%s is a directory: --db names the store's file", path);
     else if ((rc & 0xff) == SQLITE_CANTOPEN && stat(dir, &st) != 0)
-        snprintf(err, errlen, "%s: the directory %s does not exist (%s)", path, dir, strerror(errno));
+        snprintf(err, errlen, "%s: its directory %s: %s", path, dir, strerror(errno));
     else if (db) {
         char why[320];
         describe(db, rc, why, sizeof why);
@@ -756,8 +757,8 @@ static int open_store(const char *path, lr_store_sync sync, bool existing, bool 
         snprintf(err, errlen, "%s: the file system refuses WAL mode", path);
         goto fail;
     }
-    if (writer && ((lrc = claim(s, err, errlen)) != LR_OK || (lrc = files_writable(s->db, err, errlen)) != LR_OK))
-        goto fail;
+    if (writer && (lrc = claim(s, err, errlen)) != LR_OK) goto fail;
+    if (writer && (lrc = files_writable(s->db, err, errlen)) != LR_OK) goto fail;
     if ((lrc = migrate(s->db, path, err, errlen)) != LR_OK) goto fail;
     for (int i = 0; i < SQ__COUNT; i++) {
         rc = sqlite3_prepare_v3(s->db, STMT_SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
@@ -792,7 +793,6 @@ int lr_store_open_again(const char *path, lr_store_sync sync, lr_store **out, ch
                         size_t errlen) {
     return open_store(path, sync, true, false, out, err, errlen);
 }
-
 
 /* Finalizes every statement and closes the database; an open transaction
  * is rolled back by SQLite. */

@@ -122,6 +122,22 @@ void lr_flusher_stats(lr_flusher *f, lr_flush_stats *out);
  * synchronous=FULL. Call after the writer's last commit. Accepts NULL. */
 void lr_flusher_stop(lr_flusher *f);
 
+/* ---- the store's files (watch.c) ------------------------------------------
+ *
+ * SQLite goes on writing to the files it has open when somebody deletes,
+ * moves or replaces the store under a running process; a restart would
+ * find none of it. lr_store_watch_open() notes which files the store's
+ * path and its -wal name, and the database file's size;
+ * lr_store_watch_check() (two stat()s) stops the process, FATAL on
+ * stderr, when a path names no file or another one, or the database file
+ * got smaller (emptied or cut in place): call it after commits and before
+ * acknowledging them. A store in memory has nothing to watch (*OUT is
+ * NULL); check and free accept NULL. */
+typedef struct lr_store_watch lr_store_watch;
+int lr_store_watch_open(lr_store *s, lr_store_watch **out, char *err, size_t errlen);
+void lr_store_watch_check(lr_store_watch *w);
+void lr_store_watch_free(lr_store_watch *w);
+
 /* One transaction at a time. Commit returns only when the data is as
  * durable as the sync mode says. */
 int lr_store_begin(lr_store *s);

@@ -237,6 +237,7 @@ static void *writer_main(void *arg) {
         nsettled = 0;
         lr_outbox_hand_over(svc);   /* the new deliveries' bodies, before any poke */
         if (!svc->flusher) {
+            lr_store_watch_check(svc->watch);   /* before anything is acknowledged */
             if (svc->dispatch && svc->dlv_added) lr_dispatch_poke(svc->dispatch);
             svc->dlv_added = 0;
             pthread_mutex_unlock(&svc->mu);
@@ -474,6 +475,18 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
                  opts->db_path);
         return LR_ECONFIG;
     }
+    /* nor with a config that does not load: checked before the store is
+     * opened, so a new one is not made for it (it is read again below) */
+    if (opts->config_path) {
+        char *text = NULL;
+        size_t len;
+        lr_config *cfg = NULL;
+        int rc = read_file(opts->config_path, &text, &len, err, errlen);
+        if (rc == LR_OK) rc = load_config(text, len, opts->config_path, false, &cfg, err, errlen);
+        free(text);
+        lr_config_free(cfg);
+        if (rc != LR_OK) return rc;
+    }
     lr_service *svc = calloc(1, sizeof *svc);
     if (!svc) return LR_ENOMEM;
     svc->opts = *opts;
@@ -692,6 +705,8 @@ int lr_service_start(const lr_service_opts *opts, lr_service **out, char *err, s
     }
     if (opts->sync == LR_SYNC_FULL && !opts->inline_fsync)
         rc = lr_flusher_start(svc->store, flushed, svc, &svc->flusher, err, errlen);
+    else
+        rc = lr_store_watch_open(svc->store, &svc->watch, err, errlen);
     if (rc == LR_OK)
         rc = lr_dispatch_start(opts->db_path, opts->sync, lr_outbox_report, svc, &svc->dispatch,
                                err, errlen);
@@ -796,6 +811,7 @@ void lr_service_stop(lr_service *svc) {
     lr_store_defer_stop(svc->store);    /* its last COMMIT before the last flush */
     lr_flusher_stop(svc->flusher);  /* its last flush releases the last callers */
     svc->flusher = NULL;
+    lr_store_watch_free(svc->watch);
     lr_checkpointer_stop(svc->checkpointer);
     lr_dispatch_free(svc->dispatch);
     svc->dispatch = NULL;

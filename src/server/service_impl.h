@@ -72,6 +72,8 @@ struct lr_service {
     /* pipelined group commit (--sync full): committed batches whose
      * callers wait for the flusher, oldest first (mu) */
     lr_flusher *flusher;            /* NULL: the COMMIT itself is durable */
+    lr_store_watch *watch;          /* without a flusher: the paths looked at after
+                                       each commit (the flusher has its own) */
     lr_cmd *flush_head, *flush_tail;
     uint64_t commit_gen;            /* the last commit handed to the flusher */
     uint64_t synced_gen;            /* the last one it flushed: equal, it idles */

@@ -16,16 +16,10 @@
  * Why the file stays consistent: WAL at NORMAL is SQLite's "never corrupt,
  * may lose the last commits on power loss"; checkpoints (other handles,
  * synchronous FULL) sync the WAL before copying it and the database after.
- * The database file and the WAL are recognised by their paths' inodes,
- * looked at after each flush and before its commits are acknowledged:
- * SQLite deletes the WAL only when the last connection closes, and never
- * replaces either while the writer has them open, so a path that names no
- * file or another one means somebody deleted, moved or replaced the store
- * under the running process. SQLite goes on writing to the files it has
- * open, which no path names any more: nothing written there could be
- * found after a restart, so nothing more is acknowledged (FATAL; see
- * check_paths). A database file emptied in place (`> DB`) is caught the
- * same way; one cut to another size is not.
+ * After each flush and before its commits are acknowledged, the store's
+ * paths are looked at (watch.c): a store deleted, moved, replaced or cut
+ * short under the running process stops it (FATAL), as nothing written
+ * since could be found after a restart.
  *
  * Generations: lr_flusher_begin() numbers a commit before its COMMIT runs,
  * lr_flusher_committed() says it returned. lr_flusher_barrier() waits until
@@ -43,19 +37,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 struct lr_flusher {
     lr_store *store;                /* the writer's (synchronous set back at stop) */
     char *wal_path;                 /* owned */
-    char *db_path;                  /* owned */
+    lr_store_watch *watch;
     int fd;
-    dev_t dev;                      /* the WAL's */
-    ino_t ino;
-    dev_t db_dev;
-    ino_t db_ino;
     lr_flusher_fn on_synced;
     void *ud;
     pthread_t thread;
@@ -74,62 +63,17 @@ static double mono_s(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Opens the WAL at f->wal_path; records its inode. Returns 0 or an errno. */
+/* Opens the WAL at f->wal_path. Returns 0 or an errno. */
 static int open_wal(lr_flusher *f) {
     int fd = open(f->wal_path, O_RDWR | O_CLOEXEC);
     if (fd < 0) return errno;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return e;
-    }
-    if (f->fd >= 0) close(f->fd);
     f->fd = fd;
-    f->dev = st.st_dev;
-    f->ino = st.st_ino;
     return 0;
-}
-
-/* NULL when PATH still names the file DEV/INO, else what became of it.
- * EMPTY: a file of 0 bytes is not the file either (the database file of
- * a store in WAL mode holds its first page at least; `> DB` or `truncate
- * -s 0 DB` empties it; a WAL may be empty). */
-static const char *moved(const char *path, dev_t dev, ino_t ino, bool empty) {
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return errno == ENOENT ? "was deleted or moved away" : "cannot be looked at";
-    if (st.st_dev != dev || st.st_ino != ino) return "now names another file";
-    return empty && st.st_size == 0 ? "was emptied (0 bytes)" : NULL;
 }
 
 /* Flushes the WAL. Returns 0 or an errno. */
 static int flush(lr_flusher *f) {
     return fdatasync(f->fd) != 0 ? errno : 0;
-}
-
-/* Stops the process when the store's files are no longer at their paths
- * (see the top of the file). The -wal and -shm still at the path stay
- * there: they hold the last commits of the store that was at the path,
- * which a store moved away and back needs (set aside, those would be
- * lost), and which SQLite would apply to another file put there (a
- * backup): the message says which to do. */
-static void check_paths(const lr_flusher *f) {
-    const char *db = moved(f->db_path, f->db_dev, f->db_ino, true);
-    const char *wal = moved(f->wal_path, f->dev, f->ino, false);
-    if (!db && !wal) return;
-    if (db) {
-        fprintf(stderr, "leadrouter: FATAL: %s %s while the server used it: nothing more is "
-                "acknowledged. %s and %s-shm still hold that store's last commits: a store moved "
-                "away needs them when it is moved back; before a server starts on another file "
-                "put at the path (a backup), move them aside, or SQLite applies them to it and "
-                "damages it.\n", f->db_path, db, f->wal_path, f->db_path);
-    } else {
-        fprintf(stderr, "leadrouter: FATAL: %s %s while the server used it: the commits since "
-                "went to a file no path names and are not acknowledged (those not yet copied into "
-                "the database file are lost with it).\n", f->wal_path, wal);
-    }
-    abort();
 }
 
 static void count(lr_flush_stats *s, double secs) {
@@ -162,7 +106,7 @@ static void *flusher_main(void *arg) {
             fprintf(stderr, "leadrouter: FATAL: flushing %s: %s\n", f->wal_path, strerror(e));
             abort();
         }
-        check_paths(f);
+        lr_store_watch_check(f->watch);
         f->on_synced(target, f->ud);
         pthread_mutex_lock(&f->mu);
         f->synced = target;         /* after the callback: a barrier implies it ran */
@@ -188,21 +132,16 @@ int lr_flusher_start(lr_store *s, lr_flusher_fn on_synced, void *ud, lr_flusher 
     f->on_synced = on_synced;
     f->ud = ud;
     int rc = LR_OK;
-    if (!(f->wal_path = strdup(sqlite3_filename_wal(db))) || !(f->db_path = strdup(db))) {
-        free(f->wal_path);
+    if (!(f->wal_path = strdup(sqlite3_filename_wal(db)))) {
         free(f);
         return LR_ENOMEM;
     }
-    struct stat st;
     int e = open_wal(f);
-    if (!e && stat(f->db_path, &st) != 0) e = errno;
     if (e) {
         snprintf(err, errlen, "%s: %s", f->wal_path, strerror(e));
         rc = LR_EIO;
-    } else {
-        f->db_dev = st.st_dev;
-        f->db_ino = st.st_ino;
     }
+    if (rc == LR_OK) rc = lr_store_watch_open(s, &f->watch, err, errlen);
     /* Everything committed so far (at FULL) is on disk already. */
     if (rc == LR_OK && sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s", sqlite3_errmsg(s->db));
@@ -221,8 +160,8 @@ int lr_flusher_start(lr_store *s, lr_flusher_fn on_synced, void *ud, lr_flusher 
         pthread_cond_destroy(&f->work);
         pthread_mutex_destroy(&f->mu);
         if (f->fd >= 0) close(f->fd);
+        lr_store_watch_free(f->watch);
         free(f->wal_path);
-        free(f->db_path);
         free(f);
         return rc;
     }
@@ -270,7 +209,7 @@ void lr_flusher_stop(lr_flusher *f) {
     pthread_cond_destroy(&f->work);
     pthread_mutex_destroy(&f->mu);
     close(f->fd);
+    lr_store_watch_free(f->watch);
     free(f->wal_path);
-    free(f->db_path);
     free(f);
 }

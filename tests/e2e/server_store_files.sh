@@ -59,17 +59,23 @@ a_second_writer_is_refused() {
 # put at the path starts clean once they are moved aside, as the message
 # says.
 the_store_deleted_or_replaced_stops_the_server() {
-    for how in rm away mv empty; do
+    # normal, inline: the same without the flush thread (--sync normal,
+    # --inline-fsync), where the writer looks at the paths itself
+    for how in rm away mv empty cut normal inline; do
         KEY=$(mkkey "$SRV/$how.db" admin)
         eval "key_$how=\$KEY"
         # away: no background checkpoint, the leads stay in the WAL only
-        _cp=100
+        _cp=100 _opt=
         [ "$how" = away ] && _cp=0
-        srv_start "$how" "$SRV/$how.db" "$SRV/two.yaml" --rate-limit 0 --checkpoint-every "$_cp" ||
+        [ "$how" = normal ] && _opt="--sync normal"
+        [ "$how" = inline ] && _opt="--inline-fsync"
+        # shellcheck disable=SC2086
+        srv_start "$how" "$SRV/$how.db" "$SRV/two.yaml" --rate-limit 0 --checkpoint-every "$_cp" $_opt ||
             { fail "$srv_error"; return; }
         [ "$(post A1 "$T/a1")" = 201 ] || fail "$how: A1 was not created"
         case $how in
-        rm) rm "$SRV/$how.db" ;;
+        rm | normal | inline) rm "$SRV/$how.db" ;;
+        cut) truncate -s 8192 "$SRV/$how.db" ;;
         away)
             _j=0 _pids=
             while [ $_j -lt 200 ]; do
@@ -94,8 +100,9 @@ the_store_deleted_or_replaced_stops_the_server() {
         [ "$srv_rc" = 0 ] && fail "$how: the server went on (exit 0)"
         [ "$srv_rc" = 255 ] && fail "$how: the server is still running"
         case $how in
-        rm | away) what="was deleted or moved away" ;;
+        rm | away | normal | inline) what="was deleted or moved away" ;;
         empty) what="was emptied (0 bytes)" ;;
+        cut) what="was cut short (8192 bytes, from [0-9]*)" ;;
         mv) what="now names another file" ;;
         esac
         grep -q "FATAL: .*$how.db $what while the server used it" "$SRV/$how.err" ||
@@ -166,6 +173,12 @@ a_db_path_that_cannot_be_used_creates_nothing() {
     expect_status 2
     expect_err_has "new.db does not exist: give a config with --config"
     [ -e "$T/new.db" ] && fail "serve without --config made $T/new.db"
+    # a config that does not load makes no store either
+    printf 'agents:\n  - id: a1\npools:\n  p: {members: [a1], strategy: no_such}\n' >"$T/bad.yaml"
+    lr serve --config "$T/bad.yaml" --db "$T/new.db" --listen 127.0.0.1:0
+    expect_status 2
+    expect_err_has "bad.yaml:4"
+    [ -e "$T/new.db" ] && fail "serve with a config that does not load made $T/new.db"
     lr serve --config "$SRV/two.yaml" --db "$T/nodir/x.db" --listen 127.0.0.1:0
     expect_status 2
     expect_err_has "x.db: its directory $T/nodir: No such file or directory"

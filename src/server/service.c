@@ -494,6 +494,7 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
     if (!svc->opts.max_batch) svc->opts.max_batch = 256;
     pthread_mutex_init(&svc->mu, NULL);
     pthread_cond_init(&svc->work, NULL);
+    pthread_cond_init(&svc->stored_cv, NULL);
     pthread_mutex_init(&svc->rmu, NULL);
     pthread_cond_init(&svc->rwork, NULL);
 
@@ -744,17 +745,25 @@ void lr_service_run(lr_service *svc, lr_cmd *cmd, lr_time now) {
     lr_service_execute(svc, cmd, now);
 }
 
-/* route --db has no caller to release: a flush only has to happen. */
+/* route --db's commits up to N are as durable as the sync mode says. */
+static void stored_up_to(lr_service *svc, uint64_t n) {
+    pthread_mutex_lock(&svc->mu);
+    if (n > svc->cli_stored) svc->cli_stored = n;
+    pthread_cond_broadcast(&svc->stored_cv);
+    pthread_mutex_unlock(&svc->mu);
+}
+
+/* route --db's flushes: its commits are numbered by the flusher's
+ * generations (it begins no other). */
 static void flushed_quietly(uint64_t synced, void *ud) {
-    (void)synced;
-    (void)ud;
+    stored_up_to(ud, synced);
 }
 
 int lr_service_flush_behind(lr_service *svc, char *err, size_t errlen) {
     if (svc->started || svc->flusher || svc->opts.sync != LR_SYNC_FULL) return LR_OK;
     const char *path = svc->opts.db_path;
     if (!path || !path[0] || strcmp(path, ":memory:") == 0) return LR_OK;  /* no file */
-    return lr_flusher_start(svc->store, flushed_quietly, NULL, &svc->flusher, err, errlen);
+    return lr_flusher_start(svc->store, flushed_quietly, svc, &svc->flusher, err, errlen);
 }
 
 int lr_service_checkpoint_behind(lr_service *svc, int interval_ms, char *err, size_t errlen) {
@@ -783,14 +792,28 @@ static void committed(void *ud, uint64_t gen) {
     lr_flusher_committed(ud, gen);
 }
 
-void lr_service_commit(lr_service *svc) {
+/* Without a flusher the COMMIT itself is as durable as the mode says. */
+static void committed_stored(void *ud, uint64_t n) {
+    stored_up_to(ud, n);
+}
+
+uint64_t lr_service_commit(lr_service *svc) {
     double t0 = mono_s();
-    uint64_t gen = svc->flusher ? lr_flusher_begin(svc->flusher) : 0;
-    int rc = lr_store_commit_then(svc->store, svc->flusher ? committed : NULL, svc->flusher, gen);
+    uint64_t n = svc->flusher ? lr_flusher_begin(svc->flusher) : svc->cli_commits + 1;
+    svc->cli_commits = n;
+    int rc = svc->flusher ? lr_store_commit_then(svc->store, committed, svc->flusher, n)
+                          : lr_store_commit_then(svc->store, committed_stored, svc, n);
     if (rc != LR_OK) lr_service_fatal(svc, "COMMIT", rc);
     record_commit(svc, mono_s() - t0, 0);
     svc->dlv_added = 0;             /* no dispatcher here: they wait in the outbox */
     lr_outbox_hand_over(svc);       /* (which frees their bodies) */
+    return n;
+}
+
+void lr_service_wait_stored(lr_service *svc, uint64_t n) {
+    pthread_mutex_lock(&svc->mu);
+    while (svc->cli_stored < n) pthread_cond_wait(&svc->stored_cv, &svc->mu);
+    pthread_mutex_unlock(&svc->mu);
 }
 
 lr_time lr_service_now(const lr_service *svc) { return lr_engine_now(svc->eng); }
@@ -830,6 +853,7 @@ void lr_service_stop(lr_service *svc) {
     free(svc->cfg_text);
     lr_store_close(svc->store);
     pthread_cond_destroy(&svc->work);
+    pthread_cond_destroy(&svc->stored_cv);
     pthread_mutex_destroy(&svc->mu);
     free(svc);
 }

@@ -153,7 +153,8 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
  * writes the WAL and a flush thread fsyncs it while the caller goes on
  * (flusher.c); lr_service_stop() waits for the last flush. What the caller
  * writes out before then may run ahead of the disk by the flushes in
- * progress, as it runs ahead of the commits by a batch. LR_OK (also when
+ * progress, as it runs ahead of the commits by a batch, unless it waits
+ * (lr_service_wait_stored). LR_OK (also when
  * the sync mode is not full: nothing to do), or an error with ERR. */
 int lr_service_flush_behind(lr_service *svc, char *err, size_t errlen);
 
@@ -175,7 +176,13 @@ int lr_service_checkpoint_behind(lr_service *svc, int interval_ms, char *err, si
  * not the wall clock) inside it / commits it. Store failures are fatal. */
 void lr_service_begin(lr_service *svc);
 void lr_service_run(lr_service *svc, lr_cmd *cmd, lr_time now);
-void lr_service_commit(lr_service *svc);
+/* Returns the commit's number: 1, 2, ... in the order of the calls. */
+uint64_t lr_service_commit(lr_service *svc);
+/* Waits until commit N is as durable as the sync mode says (its COMMIT
+ * ran, on the store's thread with deferred writes; at full, a flush after
+ * it returned too): what the caller learned from the commands up to it
+ * may then be shown. */
+void lr_service_wait_stored(lr_service *svc, uint64_t n);
 
 /* The engine's clock (the time of the last event applied). */
 lr_time lr_service_now(const lr_service *svc);

@@ -77,6 +77,11 @@ struct lr_service {
     lr_cmd *flush_head, *flush_tail;
     uint64_t commit_gen;            /* the last commit handed to the flusher */
     uint64_t synced_gen;            /* the last one it flushed: equal, it idles */
+    /* route --db (no writer thread): its commits numbered, and the last
+     * one as durable as the sync mode says (mu, stored_cv) */
+    uint64_t cli_commits;
+    uint64_t cli_stored;
+    pthread_cond_t stored_cv;
     uint64_t poke_gen;              /* poke the dispatcher once this is flushed; 0: no */
     int64_t poke_id;                /* ... and let it send deliveries up to this id */
 

@@ -309,7 +309,63 @@ time.sleep(120)' "$T/r.db" >"$T/reader.out" 2>&1 &
     [ "$(count "$T/r.db" 'PRAGMA integrity_check')" = ok ] || fail "integrity_check"
 }
 
+# A lead sent while the run waits for the next one (a producer that
+# sends leads as they come) gets its decision printed before the next
+# arrives, and that decision is in the store by then.
+route_db_prints_a_decision_once_stored() {
+    big_config
+    ( echo '{"id":"S1","state":"CA","received_at":"2026-11-02T10:00:00Z"}'
+      sleep 3
+      echo '{"id":"S2","state":"NV","received_at":"2026-11-02T10:00:00Z"}' ) |
+        "$BIN" route --config "$T/c.yaml" --db "$T/r.db" >"$T/out" 2>"$T/err" &
+    pid=$!
+    i=0
+    while [ $i -lt 200 ] && ! grep -q '"lead":"S1"' "$T/out" 2>/dev/null; do sleep 0.01; i=$((i + 1)); done
+    grep -q '"lead":"S1"' "$T/out" || fail "S1's decision was not printed while the run waited"
+    _n=$(count "$T/r.db" "SELECT count(*) FROM decisions WHERE lead = 'S1'")
+    [ "$_n" = 1 ] || fail "S1's decision was printed, $_n in the store"
+    { wait $pid; } 2>/dev/null
+    [ $? -eq 0 ] || fail "route exited $?: $(cat "$T/err")"
+    [ "$(grep -c '"action":"assigned"' "$T/out")" = 2 ] || fail "decisions printed: $(cat "$T/out")"
+}
+
+# A full disk stops the run (FATAL naming the file system, no exit 0) with
+# a whole store; once it has room, a second run over the same input routes
+# the leads not stored and only those: every lead is then stored and
+# assigned once (a 3 MiB tmpfs; skipped where this user cannot mount one).
+route_db_on_a_full_disk_stops_and_a_second_run_completes() {
+    mkdir -p "$T/small"
+    if ! mount -t tmpfs -o size=3m tmpfs "$T/small" 2>/dev/null; then
+        echo "  (skipped: cannot mount a tmpfs here)"
+        return
+    fi
+    big_config
+    python3 -c '
+import os, base64
+for i in range(1, 4001):
+    pad = base64.b64encode(os.urandom(900)).decode()
+    print("{\"id\":\"F%d\",\"state\":\"%s\",\"received_at\":\"2026-11-02T10:00:00Z\",\"fields\":{\"note\":\"%s\"}}" % (i, "CA" if i % 2 else "NV", pad))
+' >"$T/e.jsonl"
+    lr route --config "$T/c.yaml" --db "$T/small/r.db" --batch 20 "$T/e.jsonl"
+    [ "$rc" -eq 0 ] && fail "route --db went through a full disk"
+    grep -q "FATAL: .*no space left on the file system of $T/small/r.db" "$T/err" ||
+        { fail "no FATAL naming the full file system"; show stderr "$T/err"; }
+    cp "$T/small/"r.db* "$T/" 2>/dev/null
+    umount "$T/small"
+    [ "$(count "$T/r.db" 'PRAGMA integrity_check')" = ok ] || fail "integrity_check after the full disk"
+    stored=$(count "$T/r.db" 'SELECT count(*) FROM leads')
+    [ "$stored" -gt 0 ] && [ "$stored" -lt 4000 ] || fail "leads stored before the disk was full: $stored"
+    lr route --config "$T/c.yaml" --db "$T/r.db" --batch 20 "$T/e.jsonl"
+    expect_status 0
+    [ "$(grep -c '"action":"assigned"' "$T/out")" = $((4000 - stored)) ] ||
+        fail "the second run assigned $(grep -c '"action":"assigned"' "$T/out") for $((4000 - stored)) not stored"
+    [ "$(count "$T/r.db" "SELECT count(DISTINCT lead) || '/' || count(*) FROM decisions WHERE action = 'assigned'")" = 4000/4000 ] ||
+        fail "a lead assigned twice or not at all"
+}
+
 tcase route_db_prints_what_route_prints_and_stores_it_all
+tcase route_db_prints_a_decision_once_stored
+tcase route_db_on_a_full_disk_stops_and_a_second_run_completes
 tcase route_db_while_a_reader_holds_a_snapshot
 tcase route_db_killed_midway_keeps_a_whole_store_and_resumes
 tcase route_db_stores_a_wrapped_lead_as_the_lead

@@ -46,6 +46,13 @@ lr_time lr_engine_now(const lr_engine *eng);
 
 void lr_engine_set_explain(lr_engine *eng, bool on);
 
+/* A replay: the events' decisions go nowhere, so their explanations
+ * (why.candidates, a walk through the pool) are not built. Everything
+ * building one leaves behind is (the pool's part for the lead's match
+ * values, looked up or made): the engine ends in the state it would
+ * have with explanations. */
+void lr_engine_set_replaying(lr_engine *eng, bool on);
+
 /* Counters for summaries and tests. */
 typedef struct lr_engine_stats {
     uint64_t leads;                 /* leads received */

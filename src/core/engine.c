@@ -472,6 +472,7 @@ fail:
 }
 
 void lr_engine_set_explain(lr_engine *e, bool on) { e->explain = on; }
+void lr_engine_set_replaying(lr_engine *e, bool on) { e->replaying = on; }
 
 lr_time lr_engine_now(const lr_engine *e) { return e->now; }
 

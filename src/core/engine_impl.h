@@ -36,6 +36,7 @@ typedef struct lr_carry_set {
 struct lr_engine {
     const lr_config *cfg;           /* borrowed */
     bool explain;
+    bool replaying;                 /* lr_engine_set_replaying */
     unsigned legacy;                /* LR_LEGACY_* flags (engine.h) */
     lr_time now;
     lr_rng rng;

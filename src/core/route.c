@@ -265,6 +265,7 @@ int lr_explain(lr_engine *e, lr_decision *d, const lr_lead_rt *l, const lr_rule_
         if (rc != LR_OK) return rc;
         seg = s;
     }
+    if (e->replaying) return LR_OK;         /* the segment made, as live; nobody reads the rest */
     size_t n = 0, upto = pool->nagents < limit ? pool->nagents : limit;
     uint32_t m = 0;                         /* the next member of seg */
     bool chosen_seen = chosen == LR_NO_AGENT;

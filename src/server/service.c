@@ -400,6 +400,7 @@ static int adopt_config(lr_service *svc, char *text, size_t len, int64_t seq, lr
     if (!svc->eng) {
         lr_engine_opts eo = { .seed = svc->opts.seed, .start = at, .explain = !svc->opts.no_explain };
         rc = lr_engine_create(cfg, &eo, &svc->eng);
+        if (rc == LR_OK && journaled) lr_engine_set_replaying(svc->eng, true);  /* until replayed */
     } else {
         unsigned flags = (seq >= svc->carry_from ? LR_RECONF_CARRY : 0) |
                          (seq >= svc->zone_from ? LR_RECONF_ZONE_WINDOWS : 0) |
@@ -535,7 +536,10 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
         if (!err[0]) snprintf(err, errlen, "replaying the journal: %s", lr_strerror(rc));
         goto fail;
     }
-    if (svc->eng) lr_engine_set_legacy(svc->eng, 0);      /* new events: as this version */
+    if (svc->eng) {
+        lr_engine_set_legacy(svc->eng, 0);      /* new events: as this version */
+        lr_engine_set_replaying(svc->eng, false);
+    }
     /* Deadlines that passed while the server was stopped fire now, before
      * anything else (a new config included): an offer that expired
      * meanwhile moves on to the next agent, who gets the whole timeout

@@ -42,6 +42,12 @@ static int collect_(const lr_decision *d, void *ud) {
  * live; a test that replays an older journal sets it, then back to 0. */
 static unsigned harness_legacy;
 
+/* The first harness_replay_lines event lines are applied as a start-up
+ * replays a journal: their decisions go nowhere (not collected), and with
+ * harness_replaying the engine is told so (lr_engine_set_replaying). */
+static int harness_replay_lines;
+static bool harness_replaying;
+
 /* Applies EVENTS (JSONL) to an engine on YAML; returns false (with a
  * message on stdout) when the config or an event does not parse. */
 static bool run_engine(const char *yaml, const char *events, uint64_t seed, bool explain,
@@ -74,7 +80,9 @@ static bool run_engine(const char *yaml, const char *events, uint64_t seed, bool
                 printf("  event line %d: %s\n", lineno, err);
                 ok = false;
             } else {
-                if (lr_engine_apply(eng, &ev, collect_, out) != LR_OK) ok = false;
+                bool replay = lineno <= harness_replay_lines;
+                lr_engine_set_replaying(eng, replay && harness_replaying);
+                if (lr_engine_apply(eng, &ev, replay ? NULL : collect_, out) != LR_OK) ok = false;
                 lr_event_release(&ev);
             }
         }

@@ -307,6 +307,59 @@ TEST(returning_lead_finds_owner_while_any_same_contact_lead_is_open) {
                                     "closed:ann closed:ann assigned:ben");
 }
 
+/* A replay that builds no explanations leaves the engine as one that
+ * does: the decisions after it, explanations included, are the same. The
+ * stream mixes what an explanation looks up (the pool's part for a
+ * lead's match values, made by the owner rule's explanation only), queues,
+ * capacity, closes and agents going away and back. */
+TEST(a_replay_without_explanations_ends_in_the_same_state) {
+    const char *cfg =
+        "agents:\n"
+        "  - {id: a1, capacity: 4, attributes: {t: [CA, NV]}}\n"
+        "  - {id: a2, capacity: 2, attributes: {t: [NV]}}\n"
+        "  - {id: a3, capacity: 5, attributes: {t: [CA, TX]}}\n"
+        "  - {id: a4, capacity: 3, attributes: {t: [TX]}}\n"
+        "pools: {p: [a1, a2, a3, a4]}\n"
+        "rules:\n"
+        "  - {name: own, pool: p, strategy: owner, match: {t: state}}\n"
+        "  - {name: rr, pool: p, strategy: round_robin, match: {t: state}, fallback: queue}\n";
+    static char ev[1 << 16];
+    size_t off = 0;
+    static const char *const st[] = { "CA", "NV", "TX" };
+    for (int i = 1; i <= 240; i++) {
+        off += (size_t)snprintf(ev + off, sizeof ev - off,
+                                "{\"id\":\"L%d\",\"state\":\"%s\",\"phone\":\"55%d\"}\n",
+                                i, st[(i * 7) % 3], i % 3);
+        if (i > 4 && (i - 4) % 40)          /* every fortieth lead stays open */
+            off += (size_t)snprintf(ev + off, sizeof ev - off,
+                                    "{\"type\":\"progress\",\"lead\":\"L%d\",\"status\":\"%s\"}\n",
+                                    i - 4, i % 4 ? "won" : "lost");
+        if (i % 17 == 0)
+            off += (size_t)snprintf(ev + off, sizeof ev - off,
+                                    "{\"type\":\"agent\",\"agent\":\"a%d\",\"status\":\"%s\"}\n",
+                                    1 + (i / 17) % 4, (i / 17) % 2 ? "away" : "available");
+    }
+    run_out whole, plain, quiet;
+    CHECK(run_engine(cfg, ev, 1, true, &whole));   /* what the replayed half holds */
+    CHECK_CONTAINS(whole.json.data, "\"rule\":\"own\"");
+    CHECK_CONTAINS(whole.json.data, "\"action\":\"queued\"");
+    run_release(&whole);
+    harness_replay_lines = 240;             /* about half the stream's 485 lines */
+    harness_replaying = false;
+    CHECK(run_engine(cfg, ev, 1, true, &plain));
+    harness_replaying = true;
+    CHECK(run_engine(cfg, ev, 1, true, &quiet));
+    harness_replay_lines = 0;
+    harness_replaying = false;
+    CHECK(plain.json.len > 20000);
+    CHECK_CONTAINS(plain.json.data, "\"candidates\":[");
+    CHECK_CONTAINS(plain.json.data, "\"action\":\"assigned\"");
+    CHECK_CONTAINS(plain.json.data, "\"action\":\"queued\"");
+    CHECK_EQ_STR(quiet.json.data, plain.json.data);
+    run_release(&plain);
+    run_release(&quiet);
+}
+
 TEST(open_pool_claim_from_outside_the_pool_is_not_in_pool) {
     const char *cfg = "agents: [{id: a, attributes: {t: [CA]}}, {id: z, attributes: {t: [TX]}},"
                       " {id: b, attributes: {t: [TX]}}]\npools: {p: [a, b]}\n"
@@ -1561,6 +1614,7 @@ int main(void) {
     RUN(waiting_leads_go_out_in_pool_order_across_match_values);
     RUN(returning_lead_finds_owner_while_any_same_contact_lead_is_open);
     RUN(open_pool_claim_from_outside_the_pool_is_not_in_pool);
+    RUN(a_replay_without_explanations_ends_in_the_same_state);
     RUN(preview_says_what_would_happen_and_changes_nothing);
     RUN(reconfigure_keeps_agents_by_id_and_reroutes_orphaned_leads);
     RUN(reconfigure_keeps_the_round_robin_position);

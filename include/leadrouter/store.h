@@ -127,11 +127,11 @@ void lr_flusher_stop(lr_flusher *f);
  * SQLite goes on writing to the files it has open when somebody deletes,
  * moves or replaces the store under a running process; a restart would
  * find none of it. lr_store_watch_open() notes which files the store's
- * path and its -wal name, and the database file's size;
+ * path and its -wal name;
  * lr_store_watch_check() (two stat()s) stops the process, FATAL on
  * stderr, when a path names no file or another one, or the database file
- * got smaller (emptied or cut in place): call it after commits and before
- * acknowledging them. A store in memory has nothing to watch (*OUT is
+ * was emptied in place: call it after commits and before acknowledging
+ * them (or handing out what they made). A store in memory has nothing to watch (*OUT is
  * NULL); check and free accept NULL. */
 typedef struct lr_store_watch lr_store_watch;
 int lr_store_watch_open(lr_store *s, lr_store_watch **out, char *err, size_t errlen);

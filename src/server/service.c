@@ -221,6 +221,7 @@ static void *writer_main(void *arg) {
         double t0 = mono_s();
         int rc = lr_store_commit(svc->store);
         if (rc != LR_OK) commit_failed(svc, head, rc);
+        lr_store_watch_check(svc->watch);   /* no flusher: before anything is handed out */
         record_commit(svc, mono_s() - t0, ncmds);
         open = false;
         batch = head;
@@ -237,7 +238,6 @@ static void *writer_main(void *arg) {
         nsettled = 0;
         lr_outbox_hand_over(svc);   /* the new deliveries' bodies, before any poke */
         if (!svc->flusher) {
-            lr_store_watch_check(svc->watch);   /* before anything is acknowledged */
             if (svc->dispatch && svc->dlv_added) lr_dispatch_poke(svc->dispatch);
             svc->dlv_added = 0;
             pthread_mutex_unlock(&svc->mu);
@@ -476,20 +476,23 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
                  opts->db_path);
         return LR_ECONFIG;
     }
-    /* nor with a config that does not load: checked before the store is
-     * opened, so a new one is not made for it (it is read again below) */
+    /* The file is read once (a pipe can be read only once). A new store
+     * is not made for a config that does not load: checked before it is
+     * opened. An existing store's own config is replayed as it was
+     * accepted, and the file applied below only when it differs. */
+    char *text = NULL;
+    size_t len = 0;
     if (opts->config_path) {
-        char *text = NULL;
-        size_t len;
-        lr_config *cfg = NULL;
         int rc = read_file(opts->config_path, &text, &len, err, errlen);
-        if (rc == LR_OK) rc = load_config(text, len, opts->config_path, false, &cfg, err, errlen);
-        free(text);
-        lr_config_free(cfg);
-        if (rc != LR_OK) return rc;
+        if (rc == LR_OK && opts->db_path && access(opts->db_path, F_OK) != 0 && errno == ENOENT) {
+            lr_config *cfg = NULL;
+            rc = load_config(text, len, opts->config_path, false, &cfg, err, errlen);
+            lr_config_free(cfg);
+        }
+        if (rc != LR_OK) { free(text); return rc; }
     }
     lr_service *svc = calloc(1, sizeof *svc);
-    if (!svc) return LR_ENOMEM;
+    if (!svc) { free(text); return LR_ENOMEM; }
     svc->opts = *opts;
     svc->idem_next = wall_ms() + lr_service_prune_every(svc);  /* not at once: a start commits nothing */
     if (!svc->opts.max_batch) svc->opts.max_batch = 256;
@@ -556,31 +559,25 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
             goto fail;
         }
     }
-    if (opts->config_path) {
-        char *text;
-        size_t len;
-        if ((rc = read_file(opts->config_path, &text, &len, err, errlen)) != LR_OK) goto fail;
+    if (text) {
         lr_time now = wall_ms();
         if (opts->event_clock)
             now = svc->eng && lr_engine_now(svc->eng) > opts->start ? lr_engine_now(svc->eng)
                                                                     : opts->start;
         if (svc->cfg_text && len == svc->cfg_len && memcmp(text, svc->cfg_text, len) == 0) {
-            free(text);             /* unchanged */
+            /* unchanged */
         } else if (!svc->eng) {
             /* A new store: the file is the first journal entry. */
             int64_t seq = svc->seq + 1;
             char *copy = malloc(len + 1);
-            if (!copy) { free(text); rc = LR_ENOMEM; goto fail; }
+            if (!copy) { rc = LR_ENOMEM; goto fail; }
             memcpy(copy, text, len + 1);
-            if ((rc = adopt_config(svc, copy, len, seq, now, false, err, errlen)) != LR_OK) {
-                free(text);
+            if ((rc = adopt_config(svc, copy, len, seq, now, false, err, errlen)) != LR_OK)
                 goto fail;
-            }
             if ((rc = lr_store_begin(svc->store)) == LR_OK &&
                 (rc = lr_store_append_event(svc->store, seq, now, "config", NULL, text, len)) == LR_OK &&
                 (rc = lr_store_engine_mark_keep(svc->store, "seed", (int64_t)svc->opts.seed)) == LR_OK)
                 rc = lr_store_commit(svc->store);
-            free(text);
             if (rc != LR_OK) {
                 snprintf(err, errlen, "storing the config: %s", lr_store_errmsg(svc->store));
                 goto fail;
@@ -593,7 +590,7 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
             memset(&cmd, 0, sizeof cmd);
             cmd.type = LR_CMD_PUT_CONFIG;
             rc = load_config(text, len, opts->config_path, false, &cmd.config, err, errlen);
-            if (rc != LR_OK) { free(text); goto fail; }
+            if (rc != LR_OK) goto fail;
             cmd.config_text = text;
             cmd.config_len = len;
             cmd.decisions_out = opts->startup_out;
@@ -602,13 +599,14 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
                 rc = lr_store_commit(svc->store);
             }
             lr_cmd_release(&cmd);
-            free(text);
             if (rc != LR_OK) {
                 snprintf(err, errlen, "storing the config: %s", lr_store_errmsg(svc->store));
                 goto fail;
             }
             svc->file_changed_config = true;
         }
+        free(text);
+        text = NULL;
     }
     if (!svc->eng) {
         snprintf(err, errlen, "%s has no config yet: give one with --config", opts->db_path);
@@ -631,6 +629,7 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
     *out = svc;
     return LR_OK;
 fail:
+    free(text);
     lr_service_stop(svc);
     return rc;
 }

@@ -17,8 +17,8 @@
  * may lose the last commits on power loss"; checkpoints (other handles,
  * synchronous FULL) sync the WAL before copying it and the database after.
  * After each flush and before its commits are acknowledged, the store's
- * paths are looked at (watch.c): a store deleted, moved, replaced or cut
- * short under the running process stops it (FATAL), as nothing written
+ * paths are looked at (watch.c): a store deleted, moved, replaced or
+ * emptied under the running process stops it (FATAL), as nothing written
  * since could be found after a restart.
  *
  * Generations: lr_flusher_begin() numbers a commit before its COMMIT runs,

@@ -8,10 +8,14 @@
  * writer looks, after its commits and before it acknowledges them, at
  * what the paths name: two stat()s. SQLite deletes the WAL only when the
  * last connection closes and never replaces either file while the writer
- * has them open, and nothing of leadrouter's makes the database file
- * smaller (no VACUUM, no auto_vacuum): a path that names nothing, another
- * file, or a database file shorter than it was (`> DB`, `truncate -s`) is
- * somebody else's doing, and nothing more may be acknowledged. */
+ * has them open, and a database file in WAL mode holds its first page at
+ * least: a path that names nothing or another file, or a database file
+ * emptied in place (`> DB`), is somebody else's doing, and nothing more
+ * may be acknowledged. A file cut to another size is not told apart: a
+ * checkpoint cuts it too, to its page count, after a VACUUM or with
+ * auto_vacuum (an operator's sqlite3 beside the server may do either),
+ * and it writes the first page, with the new count, before the pages
+ * that make the file longer. */
 #include "sqlite_impl.h"
 
 #include "leadrouter/error.h"
@@ -27,7 +31,6 @@ struct lr_store_watch {
     char *wal_path;                 /* owned */
     dev_t db_dev, wal_dev;
     ino_t db_ino, wal_ino;
-    off_t db_size;                  /* the largest seen */
 };
 
 int lr_store_watch_open(lr_store *s, lr_store_watch **out, char *err, size_t errlen) {
@@ -47,7 +50,6 @@ int lr_store_watch_open(lr_store *s, lr_store_watch **out, char *err, size_t err
     if (ok) {
         w->db_dev = st.st_dev;
         w->db_ino = st.st_ino;
-        w->db_size = st.st_size;
         path = w->wal_path;
         ok = stat(path, &st) == 0;
     }
@@ -63,29 +65,20 @@ int lr_store_watch_open(lr_store *s, lr_store_watch **out, char *err, size_t err
 }
 
 /* NULL when PATH still names the file DEV/INO, else what became of it.
- * SIZE (the database file's): the largest size seen, which the file may
- * not fall below (a WAL's size goes down when SQLite starts it over). */
-static const char *moved(const char *path, dev_t dev, ino_t ino, off_t *size) {
-    static char cut[96];            /* the caller stops the process */
+ * EMPTY: a file of 0 bytes is not the file either (the database file; a
+ * WAL may be empty). */
+static const char *moved(const char *path, dev_t dev, ino_t ino, bool empty) {
     struct stat st;
     if (stat(path, &st) != 0)
         return errno == ENOENT ? "was deleted or moved away" : "cannot be looked at";
     if (st.st_dev != dev || st.st_ino != ino) return "now names another file";
-    if (!size) return NULL;
-    if (st.st_size == 0 && *size > 0) return "was emptied (0 bytes)";
-    if (st.st_size < *size) {
-        snprintf(cut, sizeof cut, "was cut short (%lld bytes, from %lld)",
-                 (long long)st.st_size, (long long)*size);
-        return cut;
-    }
-    *size = st.st_size;
-    return NULL;
+    return empty && st.st_size == 0 ? "was emptied (0 bytes)" : NULL;
 }
 
 void lr_store_watch_check(lr_store_watch *w) {
     if (!w) return;
-    const char *db = moved(w->db_path, w->db_dev, w->db_ino, &w->db_size);
-    const char *wal = moved(w->wal_path, w->wal_dev, w->wal_ino, NULL);
+    const char *db = moved(w->db_path, w->db_dev, w->db_ino, true);
+    const char *wal = moved(w->wal_path, w->wal_dev, w->wal_ino, false);
     if (!db && !wal) return;
     /* The -wal and -shm still at the path stay there: they hold the last
      * commits of the store that was at the path, which a store moved away

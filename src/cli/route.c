@@ -19,9 +19,10 @@
  * back until then, tens of megabytes in memory no cache holds, made `make
  * bench`'s stream 8% slower written to /dev/null, 20-70% to a file).
  * Before a read that would wait (a producer that sends leads as they
- * come), the open batch is committed and its flush waited for, then its
- * decisions are written: a lead that came alone is stored when its
- * decision shows, not when 10,000 more have come.
+ * come), the open batch is committed and the last commit's flush waited
+ * for, then the decisions not yet written are: a lead that came alone is
+ * stored when its decision shows, not when 10,000 more have come (in a
+ * burst, the decisions past OUT_FLUSH bytes were written as they came).
  *
  * Errors: a line that is not a valid event is reported on stderr as
  * "FILE:LINE: reason", skipped, and makes the exit status 1; the run goes
@@ -54,6 +55,7 @@ typedef struct route_run {
     size_t last_rule;                /* index of the rule last seen: a cheap cache */
     lr_service *svc;                 /* --db: events go through the store */
     size_t batch, in_batch;          /* --db: lines per transaction */
+    uint64_t last_commit;            /* --db: the number of the last one */
     int in_fd;                       /* the input, polled before a read */
 } route_run;
 
@@ -91,8 +93,9 @@ void cli_route_help(FILE *out) {
         "                      again; a --config that differs from its config is\n"
         "                      a config change, whose decisions are printed first;\n"
         "                      decisions are printed as they are made, ahead of\n"
-        "                      the batches not yet stored, and when the input has\n"
-        "                      nothing more yet, once the lines so far are stored\n"
+        "                      the batches not yet stored; when the input has\n"
+        "                      nothing more yet, the lines so far are stored\n"
+        "                      before the decisions still held are printed\n"
         "      --sync MODE     with --db: full (default: every commit fsynced, by a\n"
         "                      flush thread while routing goes on; the run ends\n"
         "                      when the last one is on disk), normal, or off\n"
@@ -130,8 +133,9 @@ static void flush_before_read(void *ud) {
         if (poll(&p, 1, 0) == 0) {
             if (run->in_batch) {
                 run->in_batch = 0;
-                lr_service_wait_stored(run->svc, lr_service_commit(run->svc));
+                run->last_commit = lr_service_commit(run->svc);
             }
+            if (run->last_commit) lr_service_wait_stored(run->svc, run->last_commit);
         }
     }
     (void)flush_out(run);
@@ -211,7 +215,10 @@ static int route_stored(route_run *run, lr_event *ev, const char *line, size_t l
     cmd.decisions_out = &run->out;
     if (run->in_batch == 0) lr_service_begin(run->svc);
     lr_service_run(run->svc, &cmd, now);
-    if (++run->in_batch >= run->batch) { lr_service_commit(run->svc); run->in_batch = 0; }
+    if (++run->in_batch >= run->batch) {
+        run->last_commit = lr_service_commit(run->svc);
+        run->in_batch = 0;
+    }
     if (cmd.status == 409 && cmd.type == LR_CMD_LEADS) {
         run->tally.rejected++;
         fprintf(stderr, "%s:%llu: lead '%s' is in the store with other content: not routed\n",

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -469,11 +470,20 @@ static int replay_one(int64_t seq, lr_time at, const char *type, const char *jso
     return rc;
 }
 
+/* Whether PATH names no store yet: no file, or an empty one (made by
+ * touch or mktemp): opening it makes a new store. */
+static bool store_is_new(const char *path) {
+    struct stat st;
+    if (!path) return false;
+    if (stat(path, &st) != 0) return errno == ENOENT;
+    return S_ISREG(st.st_mode) && st.st_size == 0;
+}
+
 int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, size_t errlen) {
     /* nothing to serve without a config: no empty store made at the path */
-    if (!opts->config_path && opts->db_path && access(opts->db_path, F_OK) != 0 && errno == ENOENT) {
-        snprintf(err, errlen, "%s does not exist: give a config with --config to make a new store",
-                 opts->db_path);
+    if (!opts->config_path && store_is_new(opts->db_path)) {
+        snprintf(err, errlen, "%s %s: give a config with --config to make a new store",
+                 opts->db_path, access(opts->db_path, F_OK) == 0 ? "is empty" : "does not exist");
         return LR_ECONFIG;
     }
     /* The file is read once (a pipe can be read only once). A new store
@@ -482,9 +492,10 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
      * accepted, and the file applied below only when it differs. */
     char *text = NULL;
     size_t len = 0;
+    lr_config *file_cfg = NULL;     /* the file, when it changes an existing store's config */
     if (opts->config_path) {
         int rc = read_file(opts->config_path, &text, &len, err, errlen);
-        if (rc == LR_OK && opts->db_path && access(opts->db_path, F_OK) != 0 && errno == ENOENT) {
+        if (rc == LR_OK && store_is_new(opts->db_path)) {
             lr_config *cfg = NULL;
             rc = load_config(text, len, opts->config_path, false, &cfg, err, errlen);
             lr_config_free(cfg);
@@ -543,6 +554,11 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
         lr_engine_set_legacy(svc->eng, 0);      /* new events: as this version */
         lr_engine_set_replaying(svc->eng, false);
     }
+    /* A file that differs from the store's config must load before
+     * anything is written: a start that fails changes nothing. */
+    if (text && svc->eng && !(svc->cfg_text && len == svc->cfg_len && memcmp(text, svc->cfg_text, len) == 0) &&
+        (rc = load_config(text, len, opts->config_path, false, &file_cfg, err, errlen)) != LR_OK)
+        goto fail;
     /* Deadlines that passed while the server was stopped fire now, before
      * anything else (a new config included): an offer that expired
      * meanwhile moves on to the next agent, who gets the whole timeout
@@ -589,8 +605,8 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
             lr_cmd cmd;
             memset(&cmd, 0, sizeof cmd);
             cmd.type = LR_CMD_PUT_CONFIG;
-            rc = load_config(text, len, opts->config_path, false, &cmd.config, err, errlen);
-            if (rc != LR_OK) goto fail;
+            cmd.config = file_cfg;          /* loaded above */
+            file_cfg = NULL;
             cmd.config_text = text;
             cmd.config_len = len;
             cmd.decisions_out = opts->startup_out;
@@ -630,6 +646,7 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
     return LR_OK;
 fail:
     free(text);
+    lr_config_free(file_cfg);
     lr_service_stop(svc);
     return rc;
 }

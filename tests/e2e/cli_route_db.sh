@@ -311,22 +311,34 @@ time.sleep(120)' "$T/r.db" >"$T/reader.out" 2>&1 &
 
 # A lead sent while the run waits for the next one (a producer that
 # sends leads as they come) gets its decision printed before the next
-# arrives, and that decision is in the store by then.
+# arrives, and that decision is in the store by then, killed at once or
+# not; also when the lead ended a batch (--batch 1: its commit was made
+# before the wait).
 route_db_prints_a_decision_once_stored() {
     big_config
-    ( echo '{"id":"S1","state":"CA","received_at":"2026-11-02T10:00:00Z"}'
-      sleep 3
-      echo '{"id":"S2","state":"NV","received_at":"2026-11-02T10:00:00Z"}' ) |
-        "$BIN" route --config "$T/c.yaml" --db "$T/r.db" >"$T/out" 2>"$T/err" &
-    pid=$!
-    i=0
-    while [ $i -lt 200 ] && ! grep -q '"lead":"S1"' "$T/out" 2>/dev/null; do sleep 0.01; i=$((i + 1)); done
-    grep -q '"lead":"S1"' "$T/out" || fail "S1's decision was not printed while the run waited"
-    _n=$(count "$T/r.db" "SELECT count(*) FROM decisions WHERE lead = 'S1'")
-    [ "$_n" = 1 ] || fail "S1's decision was printed, $_n in the store"
-    { wait $pid; } 2>/dev/null
-    [ $? -eq 0 ] || fail "route exited $?: $(cat "$T/err")"
-    [ "$(grep -c '"action":"assigned"' "$T/out")" = 2 ] || fail "decisions printed: $(cat "$T/out")"
+    for _b in 10000 1; do
+        for _kill in no yes; do
+            rm -f "$T/r.db" "$T/r.db-wal" "$T/r.db-shm"
+            ( echo '{"id":"S1","state":"CA","received_at":"2026-11-02T10:00:00Z"}'
+              sleep 3
+              echo '{"id":"S2","state":"NV","received_at":"2026-11-02T10:00:00Z"}' ) |
+                "$BIN" route --config "$T/c.yaml" --db "$T/r.db" --batch $_b >"$T/out" 2>"$T/err" &
+            pid=$!
+            i=0
+            while [ $i -lt 2000 ] && ! grep -q '"lead":"S1"' "$T/out" 2>/dev/null; do i=$((i + 1)); done
+            [ $_kill = yes ] && kill -KILL $pid 2>/dev/null
+            grep -q '"lead":"S1"' "$T/out" ||
+                { fail "--batch $_b: S1's decision was not printed while the run waited"; continue; }
+            _n=$(count "$T/r.db" "SELECT count(*) FROM decisions WHERE lead = 'S1'")
+            [ "$_n" = 1 ] || fail "--batch $_b, killed $_kill: S1's decision was printed, $_n in the store"
+            { wait $pid; } 2>/dev/null
+            _rc=$?
+            [ $_kill = yes ] && continue
+            [ $_rc -eq 0 ] || fail "--batch $_b: route exited $_rc: $(cat "$T/err")"
+            [ "$(grep -c '"action":"assigned"' "$T/out")" = 2 ] ||
+                fail "--batch $_b: decisions printed: $(cat "$T/out")"
+        done
+    done
 }
 
 # A full disk stops the run (FATAL naming the file system, no exit 0) with

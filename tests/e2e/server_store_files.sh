@@ -177,6 +177,14 @@ a_db_path_that_cannot_be_used_creates_nothing() {
     expect_status 2
     expect_err_has "bad.yaml:4"
     [ -e "$T/new.db" ] && fail "serve with a config that does not load made $T/new.db"
+    # an empty file (touch, mktemp) is no store yet either
+    : >"$T/empty.db"
+    lr serve --config "$T/bad.yaml" --db "$T/empty.db" --listen 127.0.0.1:0
+    expect_status 2
+    lr serve --db "$T/empty.db" --listen 127.0.0.1:0
+    expect_status 2
+    expect_err_has "empty.db is empty: give a config with --config"
+    [ -s "$T/empty.db" ] && fail "a failed start made a store in the empty file"
     lr serve --config "$SRV/two.yaml" --db "$T/nodir/x.db" --listen 127.0.0.1:0
     expect_status 2
     expect_err_has "x.db: its directory $T/nodir: No such file or directory"
@@ -302,9 +310,39 @@ c.commit()' "$T/bc.db" "$T/old.yaml" >"$T/n"
     [ "$srv_rc" = 0 ] || fail "the server exited $srv_rc"
 }
 
+# A start on an existing store whose --config differs and does not load
+# fails before it writes anything: an offer that ran out while the server
+# was stopped is not moved on by the start that fails.
+a_start_with_a_config_that_does_not_load_writes_nothing() {
+    cat >"$T/of.yaml" <<'EOF'
+agents: [{id: a}, {id: b}]
+pools: {p: [a, b]}
+rules: [{name: r, pool: p, strategy: round_robin, offer: {timeout: 1s}}]
+EOF
+    KEY=$(mkkey "$T/of.db" admin)
+    srv_start of "$T/of.db" "$T/of.yaml" || { fail "$srv_error"; return; }
+    api POST /v1/leads '{"id":"O1"}'
+    expect_code 201
+    srv_term of
+    sleep 1.5
+    _before=$(python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); print(c.execute("SELECT count(*) FROM events").fetchone()[0], c.execute("SELECT count(*) FROM decisions").fetchone()[0])' "$T/of.db")
+    sed 's/round_robin/no_such_strategy/' "$T/of.yaml" >"$T/ofbad.yaml"
+    lr serve --config "$T/ofbad.yaml" --db "$T/of.db" --listen 127.0.0.1:0
+    expect_status 2
+    expect_err_has "ofbad.yaml:3"
+    _after=$(python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); print(c.execute("SELECT count(*) FROM events").fetchone()[0], c.execute("SELECT count(*) FROM decisions").fetchone()[0])' "$T/of.db")
+    [ "$_after" = "$_before" ] || fail "the failed start wrote to the store: events, decisions $_before -> $_after"
+    # the good file: the expired offer moves on at this start
+    srv_start of2 "$T/of.db" "$T/of.yaml" || { fail "$srv_error"; return; }
+    api GET /v1/leads/O1
+    expect_jq '[.decisions[].action] | index("expired") != null' true
+    srv_term of2
+}
+
 tcase a_second_writer_is_refused
 tcase a_config_from_a_pipe_starts_a_new_store
 tcase a_config_accepted_before_starts_again_with_the_same_file
+tcase a_start_with_a_config_that_does_not_load_writes_nothing
 tcase a_start_while_another_process_holds_the_lock
 tcase the_store_deleted_or_replaced_stops_the_server
 tcase sighup_reads_the_config_again

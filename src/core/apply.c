@@ -379,7 +379,13 @@ static int claim_next(lr_engine *e, lr_agent_rt *a) {
         lr_strategy_mode mode = s->strat->mode;
         if ((mode != LR_MODE_QUEUE && mode != LR_MODE_OPEN_POOL) || s->qn == 0) continue;
         if (!lr_segment_is_ready(s, a->mem[i].m)) {
-            lr_skip sk = lr_skip_reason(e, lr_segment_head(s), &e->cfg->rules[lr_segment_head(s)->rule], a->idx);
+            /* A itself cannot take a lead now: its own reason (at
+             * capacity, away, ...), whichever lead is first (one A
+             * declined would say "declined") */
+            const lr_lead_rt *head = lr_segment_head(s);
+            const lr_rule_conf *r = &e->cfg->rules[head->rule];
+            lr_skip sk = lr_agent_unready(e, a->idx, r->ignore_capacity);
+            if (sk == LR_SKIP_NONE) sk = lr_skip_reason(e, head, r, a->idx);
             if (!why) why = lr_skip_names[sk];
             continue;
         }

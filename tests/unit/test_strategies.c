@@ -249,6 +249,35 @@ TEST(queue_gives_next_lead_on_claim_in_pool_order) {
     run_release(&o);
 }
 
+/* A pull that alice cannot make says why in her own terms: at capacity,
+ * then away, whatever the first waiting lead is (here one she gave back,
+ * which said "declined"). */
+TEST(pull_refusal_names_the_agents_own_reason) {
+    const char *cfg = "agents: [{id: alice, capacity: 1}, {id: bob}]\npools: {p: [alice, bob]}\n"
+                      "rules: [{name: r, pool: p, strategy: queue}]\n";
+    const char *ev = "{\"id\":\"L1\"}\n{\"id\":\"L2\"}\n"
+                     "{\"type\":\"claim\",\"agent\":\"alice\"}\n"
+                     "{\"type\":\"release\",\"lead\":\"L1\",\"agent\":\"alice\"}\n"
+                     "{\"type\":\"claim\",\"agent\":\"alice\"}\n"
+                     "{\"type\":\"claim\",\"agent\":\"alice\"}\n"
+                     "{\"type\":\"agent\",\"agent\":\"alice\",\"status\":\"away\"}\n"
+                     "{\"type\":\"claim\",\"agent\":\"alice\"}\n";
+    run_out o;
+    CHECK(run_engine(cfg, ev, 1, false, &o));
+    CHECK_EQ_STR(o.trace.data, "queued queued claimed:alice released:alice queued claimed:alice "
+                               "claim_refused:alice claim_refused:alice");
+    const char *first = strstr(o.json.data, "\"action\":\"claim_refused\"");
+    CHECK(first != NULL);
+    if (first) {
+        CHECK_CONTAINS(first, "\"reason\":\"at_capacity\"");
+        const char *second = strstr(first + 1, "\"action\":\"claim_refused\"");
+        CHECK(second != NULL);
+        if (second) CHECK_CONTAINS(second, "\"reason\":\"away\"");
+    }
+    CHECK(strstr(o.json.data, "\"reason\":\"declined\"") == NULL);
+    run_release(&o);
+}
+
 TEST(queue_priority_and_lifo_orders) {
     const char *base = "agents: [{id: alice}]\npools: {p: {agents: [alice], order: %s}}\n"
                        "rules: [{name: r, pool: p, strategy: queue}]\n";
@@ -327,6 +356,7 @@ int main(void) {
     RUN(broadcast_offers_all_and_first_claim_wins);
     RUN(broadcast_declined_by_all_falls_back);
     RUN(queue_gives_next_lead_on_claim_in_pool_order);
+    RUN(pull_refusal_names_the_agents_own_reason);
     RUN(queue_priority_and_lifo_orders);
     RUN(open_pool_lets_member_claim_by_id);
     RUN(manual_holds_until_assign);

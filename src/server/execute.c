@@ -427,6 +427,10 @@ static void exec_put_config(lr_service *svc, lr_cmd *cmd, lr_time now) {
         cmd->status = 200;
         return;
     }
+    if (!cmd->config) {             /* a text that does not load, and not the one in use */
+        lr_service_reply_error(svc, cmd, 422, "invalid_config", "the config does not load");
+        return;
+    }
     int64_t seq = ++svc->seq;
     STORE(svc, "journaling a config",
           lr_store_append_event(svc->store, seq, now, "config", NULL, cmd->config_text,

@@ -659,15 +659,22 @@ void lr_service_reload(lr_service *svc, const char *path) {
     memset(&cmd, 0, sizeof cmd);
     cmd.type = LR_CMD_PUT_CONFIG;
     cmd.if_changed = true;
-    if (read_file(path, &text, &len, err, sizeof err) != LR_OK ||
-        load_config(text, len, path, false, &cmd.config, err, sizeof err) != LR_OK) {
+    if (read_file(path, &text, &len, err, sizeof err) != LR_OK) {
         fprintf(stderr, "leadrouter: SIGHUP: the config in use stays:\n%s\n", err);
-        free(text);
         return;
     }
+    /* A text that does not load may still be the config in use, as an
+     * earlier version accepted it (the writer compares): no change then. */
+    bool loads = load_config(text, len, path, false, &cmd.config, err, sizeof err) == LR_OK;
     cmd.config_text = text;
     cmd.config_len = len;
     lr_service_call(svc, &cmd);
+    if (!loads && cmd.status != 200) {
+        fprintf(stderr, "leadrouter: SIGHUP: the config in use stays:\n%s\n", err);
+        lr_cmd_release(&cmd);
+        free(text);
+        return;
+    }
     long long version = 0;
     const char *body = cmd.body.data ? cmd.body.data : "";
     sscanf(body, "{\"version\":%lld", &version);

@@ -87,7 +87,9 @@ typedef struct lr_cmd {
     const char *config_text;        /* PUT_CONFIG: the text, as stored */
     size_t config_len;
     bool if_changed;                /* PUT_CONFIG: nothing happens when the text is the
-                                       config's in use (body {"version":N,"unchanged":true}) */
+                                       config's in use (body {"version":N,"unchanged":true});
+                                       with it, config NULL (a text that does not load)
+                                       only asks whether it is: 422 when it is not */
     lr_buf *decisions_out;          /* when set, each new decision is appended as a
                                        JSON line (leadrouter route --db) */
     /* output (set by the writer) */

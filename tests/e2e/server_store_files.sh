@@ -306,6 +306,12 @@ c.commit()' "$T/bc.db" "$T/old.yaml" >"$T/n"
     [ "$(cat "$T/n")" = 1 ] || { fail "no config entry"; return; }
     srv_start bc2 "$T/bc.db" "$T/old.yaml" ||
         { fail "$srv_error"; show stderr "$SRV/bc2.err"; return; }
+    # SIGHUP with that file: no change either (the text is the one in use)
+    kill -HUP "$bc2_PID"
+    _i=0
+    while [ $_i -lt 200 ] && ! grep -q "SIGHUP" "$SRV/bc2.err"; do sleep 0.05; _i=$((_i + 1)); done
+    grep -q "SIGHUP: .*old.yaml is the config in use (version 1): nothing changed" "$SRV/bc2.err" ||
+        { fail "SIGHUP with the config in use"; show stderr "$SRV/bc2.err"; }
     srv_term bc2
     [ "$srv_rc" = 0 ] || fail "the server exited $srv_rc"
 }

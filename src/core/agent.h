@@ -41,6 +41,9 @@ typedef struct lr_agent_rt {
     const lr_agent_conf *conf;      /* borrowed from the config */
     uint32_t idx;
     lr_agent_status status;
+    const char *status_reason;      /* static: what set it ("config", "set" by an agent
+                                       event, "max_no_answer") */
+    lr_time status_since;           /* when it last changed (the engine's start: its first) */
     uint32_t open;                  /* leads assigned and not closed */
     lr_time last_assigned;          /* LR_TIME_NONE: never */
     uint64_t assigned;              /* ever */

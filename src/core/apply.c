@@ -105,6 +105,10 @@ static int on_lead(lr_engine *e, lr_event *ev) {
 static int on_agent(lr_engine *e, const lr_event *ev) {
     lr_agent_rt *a = find_agent(e, ev->agent_id);
     if (!a) { reject(e, NULL, ev->agent_id, "unknown_agent", "no agent has this id"); return LR_OK; }
+    if (a->status != ev->status) {
+        a->status_reason = "set";
+        a->status_since = e->now;
+    }
     a->status = ev->status;
     lr_engine_agent_changed(e, a);
     return LR_OK;

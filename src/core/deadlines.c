@@ -51,6 +51,8 @@ static void no_answer(lr_engine *e, lr_agent_rt *a, const lr_pool_conf *pool) {
     if (++a->na[i].n < pool->max_no_answer || a->status != LR_AGENT_AVAILABLE) return;
     a->na[i] = a->na[--a->nna];
     a->status = LR_AGENT_AWAY;
+    a->status_reason = "max_no_answer";
+    a->status_since = e->now;
     lr_engine_agent_changed(e, a);
     char detail[96];
     snprintf(detail, sizeof detail, "%u offers in a row expired (pool %s: max_no_answer)",

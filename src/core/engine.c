@@ -446,6 +446,8 @@ int lr_engine_create(const lr_config *cfg, const lr_engine_opts *opts, lr_engine
         a->conf = &cfg->agents[i];
         a->idx = i;
         a->status = a->conf->status;
+        a->status_reason = "config";
+        a->status_since = e->now;
         a->last_assigned = LR_TIME_NONE;
         a->cap_timer_at = LR_TIME_NONE;
         a->sched_timer_at = LR_TIME_NONE;

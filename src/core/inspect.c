@@ -73,9 +73,13 @@ int lr_engine_agent_json(const lr_engine *e, const char *id, lr_buf *out) {
     if (rc == LR_OK) rc = lr_buf_puts(out, ",\"name\":");
     if (rc == LR_OK) rc = lr_json_put_string(out, c->name);
     lr_skip why = lr_agent_unready(e, a->idx, false);
+    char since[40];
+    lr_time_format(a->status_since, since, sizeof since);
     if (rc == LR_OK)
-        rc = lr_buf_printf(out, ",\"status\":\"%s\",\"availability\":\"%s\",\"open\":%u,"
+        rc = lr_buf_printf(out, ",\"status\":\"%s\",\"status_reason\":\"%s\","
+                           "\"status_since\":\"%s\",\"availability\":\"%s\",\"open\":%u,"
                            "\"capacity\":", lr_agent_status_names[a->status],
+                           a->status_reason ? a->status_reason : "config", since,
                            why == LR_SKIP_NONE ? "ready" : lr_skip_names[why], a->open);
     if (rc == LR_OK)
         rc = c->capacity < 0 ? lr_buf_puts(out, "null")

@@ -143,6 +143,8 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, unsigned flags, lr
             map[was->idx] = i;
         } else {
             a->status = c->status;
+            a->status_reason = "config";
+            a->status_since = e->now;
             a->last_assigned = LR_TIME_NONE;
             lr_agent_windows_clear(a);
         }

@@ -229,8 +229,10 @@ agent_status_endpoint_sets_the_status() {
     expect_jq . '{"decisions":[]}'
     api GET /v1/agents/ben
     expect_code 200
-    expect_jq '{id, status, open, capacity, weight, assigned}' \
-        '{"id":"ben","status":"available","open":2,"capacity":2,"weight":1,"assigned":2}'
+    expect_jq '{id, status, open, capacity, weight, assigned, status_reason}' \
+        '{"id":"ben","status":"available","open":2,"capacity":2,"weight":1,"assigned":2,"status_reason":"set"}'
+    # set just now, by the wall clock
+    expect_jq '(.status_since | sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601) > (now - 60)' true
 }
 
 next_takes_the_oldest_lead_of_a_pull_queue() {
@@ -408,7 +410,7 @@ get_agents_lists_every_agent_in_config_order() {
     expect_jq '[.agents[].id]' '["ann","ben","cat","dan","hot1","hot2","sdr"]'
     expect_jq '[.agents[] | {id, open}]' \
         '[{"id":"ann","open":2},{"id":"ben","open":2},{"id":"cat","open":0},{"id":"dan","open":1},{"id":"hot1","open":1},{"id":"hot2","open":1},{"id":"sdr","open":2}]'
-    expect_jq '.agents[0] | keys_unsorted' '["id","name","status","availability","open","capacity","weight","assigned","won","closed","window"]'
+    expect_jq '.agents[0] | keys_unsorted' '["id","name","status","status_reason","status_since","availability","open","capacity","weight","assigned","won","closed","window"]'
     cp "$RB" "$SRV/agents.json"
     for _a in ann cat sdr; do
         api GET "/v1/agents/$_a"

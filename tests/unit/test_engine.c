@@ -1348,6 +1348,44 @@ TEST(an_agents_availability_says_why_it_gets_no_lead) {
     lr_config_free(cfg);
 }
 
+/* The agent object says what set its status and when: its config at
+ * first, max_no_answer when offers ran out, "set" when an agent event
+ * changed it (one that changes nothing keeps the time). */
+TEST(an_agents_status_says_what_set_it_and_when) {
+    const char *yaml = "agents: [{id: ann}]\npools: {p: {agents: [ann], max_no_answer: 1}}\n"
+                       "rules: [{name: r, pool: p, strategy: top_down, offer: {timeout: 1m, attempts: 1},"
+                       " fallback: hold}]\n";
+    lr_config *cfg = NULL;
+    lr_engine *eng = engine_on(yaml, &cfg);
+    CHECK(eng != NULL);
+    if (!eng) return;
+    const char *lines[] = { "{\"id\":\"L1\",\"at\":\"2026-11-02T09:00:00Z\"}",
+                            "{\"type\":\"tick\",\"at\":\"2026-11-02T09:05:00Z\"}",
+                            "{\"type\":\"agent\",\"agent\":\"ann\",\"status\":\"available\",\"at\":\"2026-11-02T09:20:00Z\"}",
+                            "{\"type\":\"agent\",\"agent\":\"ann\",\"status\":\"available\",\"at\":\"2026-11-02T09:30:00Z\"}" };
+    static const char *const want[] = {
+        "\"status\":\"available\"", "\"status_reason\":\"config\",\"status_since\":\"1970-01-01T00:00:00Z\"",
+        "\"status\":\"away\"", "\"status_reason\":\"max_no_answer\",\"status_since\":\"2026-11-02T09:01:00Z\"",
+        "\"status\":\"available\"", "\"status_reason\":\"set\",\"status_since\":\"2026-11-02T09:20:00Z\"",
+        "\"status\":\"available\"", "\"status_reason\":\"set\",\"status_since\":\"2026-11-02T09:20:00Z\"",
+    };
+    lr_buf b;
+    for (int i = 0; i < 4; i++) {
+        lr_event ev;
+        char msg[256];
+        CHECK_EQ_INT(lr_event_parse(lines[i], strlen(lines[i]), &ev, msg, sizeof msg), LR_OK);
+        CHECK_EQ_INT(lr_engine_apply(eng, &ev, NULL, NULL), LR_OK);
+        lr_event_release(&ev);
+        lr_buf_init(&b);
+        CHECK_EQ_INT(lr_engine_agent_json(eng, "ann", &b), LR_OK);
+        CHECK_CONTAINS(b.data, want[2 * i]);
+        CHECK_CONTAINS(b.data, want[2 * i + 1]);
+        lr_buf_release(&b);
+    }
+    lr_engine_destroy(eng);
+    lr_config_free(cfg);
+}
+
 /* Bytes the process has allocated now (under ASan, its allocator's count). */
 static size_t allocated_now(void) {
 #ifdef __SANITIZE_ADDRESS__
@@ -1615,6 +1653,7 @@ int main(void) {
     RUN(returning_lead_finds_owner_while_any_same_contact_lead_is_open);
     RUN(open_pool_claim_from_outside_the_pool_is_not_in_pool);
     RUN(a_replay_without_explanations_ends_in_the_same_state);
+    RUN(an_agents_status_says_what_set_it_and_when);
     RUN(preview_says_what_would_happen_and_changes_nothing);
     RUN(reconfigure_keeps_agents_by_id_and_reroutes_orphaned_leads);
     RUN(reconfigure_keeps_the_round_robin_position);

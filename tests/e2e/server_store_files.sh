@@ -316,6 +316,11 @@ c.commit()' "$T/bc.db" "$T/old.yaml" >"$T/n"
     [ "$srv_rc" = 0 ] || fail "the server exited $srv_rc"
 }
 
+# rows DB: the store's events and decisions, counted ("N M").
+rows() {
+    python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); print(c.execute("SELECT count(*) FROM events").fetchone()[0], c.execute("SELECT count(*) FROM decisions").fetchone()[0])' "$1"
+}
+
 # A start on an existing store whose --config differs and does not load
 # fails before it writes anything: an offer that ran out while the server
 # was stopped is not moved on by the start that fails.
@@ -331,12 +336,12 @@ EOF
     expect_code 201
     srv_term of
     sleep 1.5
-    _before=$(python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); print(c.execute("SELECT count(*) FROM events").fetchone()[0], c.execute("SELECT count(*) FROM decisions").fetchone()[0])' "$T/of.db")
+    _before=$(rows "$T/of.db")
     sed 's/round_robin/no_such_strategy/' "$T/of.yaml" >"$T/ofbad.yaml"
     lr serve --config "$T/ofbad.yaml" --db "$T/of.db" --listen 127.0.0.1:0
     expect_status 2
     expect_err_has "ofbad.yaml:3"
-    _after=$(python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); print(c.execute("SELECT count(*) FROM events").fetchone()[0], c.execute("SELECT count(*) FROM decisions").fetchone()[0])' "$T/of.db")
+    _after=$(rows "$T/of.db")
     [ "$_after" = "$_before" ] || fail "the failed start wrote to the store: events, decisions $_before -> $_after"
     # the good file: the expired offer moves on at this start
     srv_start of2 "$T/of.db" "$T/of.yaml" || { fail "$srv_error"; return; }

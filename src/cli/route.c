@@ -91,7 +91,10 @@ void cli_route_help(FILE *out) {
         "                      that has events already continues from\n"
         "                      its state, and a lead id it has seen is not routed\n"
         "                      again; a --config that differs from its config is\n"
-        "                      a config change, whose decisions are printed first;\n"
+        "                      a config change, whose decisions are printed first\n"
+        "                      (--config is read once and checked as `serve` does:\n"
+        "                      a pipe works; a file identical to the store's\n"
+        "                      config is no change);\n"
         "                      decisions are printed as they are made, ahead of\n"
         "                      the batches not yet stored; when the input has\n"
         "                      nothing more yet, the lines so far are stored\n"
@@ -366,8 +369,13 @@ int cli_route(int argc, char **argv) {
         return cli_usage_error("route", "--sync goes with --db (without a store nothing is written)");
     if (status >= 0) return status;
 
-    lr_config *cfg = cli_load_config(o.config);
-    if (!cfg) return LR_EXIT_USAGE;
+    /* With --db the store's service reads --config itself, once (a pipe
+     * can be read only once) and as strictly as `serve` does: a new store
+     * is made only from a config that loads, a file identical to the
+     * config in a store is no change even if an earlier version accepted
+     * what this one would refuse. */
+    lr_config *cfg = NULL;
+    if (!o.db && !(cfg = cli_load_config(o.config))) return LR_EXIT_USAGE;
 
     int stdin_in = !o.input || strcmp(o.input, "-") == 0;
     const char *name = stdin_in ? "<stdin>" : o.input;

@@ -212,6 +212,53 @@ route_db_prints_the_decisions_of_a_config_change() {
         { fail "stderr does not say so"; show stderr "$T/err"; }
 }
 
+# --config is read once, by the store's side (as `serve` reads it): a
+# config from a pipe makes a new store; a store whose config an earlier
+# version accepted and this one would refuse (offer.attempts on a
+# broadcast rule) goes on with that same file; a config that does not
+# load makes no store.
+route_db_reads_its_config_once() {
+    printf 'agents: [{id: ann}, {id: ben}]\npools: {sales: [ann, ben]}\nrules: [{name: r, pool: sales, strategy: round_robin}]\n' >"$T/c1.yaml"
+    printf '{"id":"L1"}\n{"id":"L2"}\n' >"$T/e1.jsonl"
+    cat "$T/c1.yaml" | timeout "$TIMEOUT" "$BIN" route --config /dev/stdin --db "$T/p.db" --no-explain "$T/e1.jsonl" >"$T/out" 2>"$T/err"
+    rc=$?
+    expect_status 0
+    [ "$(jq -r '.agent' "$T/out" | tr '\n' ' ')" = "ann ben " ] || { fail "piped config: decisions"; show out "$T/out"; }
+    [ "$(count "$T/p.db" "SELECT count(*) FROM events WHERE type = 'config' AND length(body) > 0")" = 1 ] ||
+        fail "the piped config is not in the store"
+
+    cat >"$T/bc.yaml" <<'EOF'
+agents: [{id: a}, {id: b}]
+pools: {p: [a, b]}
+rules: [{name: all, pool: p, strategy: broadcast, offer: {timeout: 60s}}]
+EOF
+    sed 's/offer: {timeout: 60s}/offer: {timeout: 60s, attempts: 2}/' "$T/bc.yaml" >"$T/old.yaml"
+    lr check --config "$T/old.yaml"
+    expect_status 2
+    printf '{"id":"B1","at":"2026-11-02T09:00:00Z"}\n' >"$T/b1.jsonl"
+    printf '{"id":"B2","at":"2026-11-02T09:00:30Z"}\n' >"$T/b2.jsonl"
+    lr route --config "$T/bc.yaml" --db "$T/bc.db" --no-explain "$T/b1.jsonl"
+    expect_status 0
+    python3 -c '
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+print(c.execute("UPDATE events SET body = ? WHERE type = ?", (open(sys.argv[2]).read(), "config")).rowcount)
+c.commit()' "$T/bc.db" "$T/old.yaml" >"$T/n"
+    [ "$(cat "$T/n")" = 1 ] || { fail "no config entry"; return; }
+    lr route --config "$T/old.yaml" --db "$T/bc.db" --no-explain "$T/b2.jsonl"
+    expect_status 0
+    [ "$(jq -r '[.lead, .action] | join(" ")' "$T/out" | sort -u | tr '\n' ' ')" = "B2 offered " ] ||
+        { fail "the store made with the older config: decisions"; show out "$T/out"; }
+    [ "$(count "$T/bc.db" 'SELECT count(*) FROM leads')" = 2 ] || fail "B2 is not stored"
+
+    printf 'agents: [\n' >"$T/bad.yaml"
+    lr route --config "$T/bad.yaml" --db "$T/new.db" "$T/e1.jsonl"
+    expect_status 2
+    grep -q 'bad.yaml:2:1: YAML syntax error' "$T/err" || { fail "no error for the bad config"; show stderr "$T/err"; }
+    [ -e "$T/new.db" ] && fail "a config that does not load made a store"
+    return 0
+}
+
 route_db_repeats_and_deliveries_while_the_store_catches_up() {
     big_config
     {
@@ -384,6 +431,7 @@ tcase route_db_stores_a_wrapped_lead_as_the_lead
 tcase route_db_a_second_run_routes_no_lead_again
 tcase route_db_repeats_and_deliveries_while_the_store_catches_up
 tcase route_db_prints_the_decisions_of_a_config_change
+tcase route_db_reads_its_config_once
 tcase route_db_replays_a_queued_lead_as_it_went_out
 tcase route_db_keeps_the_seed_it_was_made_with
 finish

@@ -496,6 +496,15 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
     return MHD_YES;
 }
 
+/* Counts the Idempotency-Key headers (names compare without case). */
+static enum MHD_Result count_idem(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value) {
+    (void)kind;
+    (void)value;
+    if (strcasecmp(key, "Idempotency-Key") == 0) (*(int *)cls)++;
+    return MHD_YES;
+}
+
 /* The last call: runs the handler. */
 static void dispatch(lr_http *h, struct MHD_Connection *c, const char *url, conn_req *r) {
     const route *rt = r->rt;
@@ -523,6 +532,13 @@ static void dispatch(lr_http *h, struct MHD_Connection *c, const char *url, conn
     req.body = rt->body != BODY_NONE && r->body.data ? r->body.data : "";
     req.len = rt->body != BODY_NONE ? r->body.len : 0;
     req.idem_key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
+    int nidem = 0;
+    if (req.idem_key) MHD_get_connection_values(c, MHD_HEADER_KIND, count_idem, &nidem);
+    if (nidem > 1) {                /* which one would the retry send? */
+        lr_reply_error(&r->rep, 400, "invalid_request",
+                       "Idempotency-Key is given %d times: send it once", nidem);
+        return;
+    }
     req.who = r->authed ? &r->who : NULL;
     req.opts = &h->opts;
     rt->fn(&req, &r->rep);

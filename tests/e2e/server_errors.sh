@@ -420,6 +420,12 @@ bad_query_arguments_are_400() {
     expect_error 400 invalid_request
     api GET /v1/leads/I1
     expect_code 404
+    # two keys: which one would a retry send? Nothing is made.
+    api POST /v1/leads '{"id":"I2"}' -H 'Idempotency-Key: k-one' -H 'idempotency-key: k-two'
+    expect_error 400 invalid_request
+    expect_jq .error.message '"Idempotency-Key is given 2 times: send it once"'
+    api GET /v1/leads/I2
+    expect_code 404
 }
 
 garbage_requests_do_not_stop_the_server() {

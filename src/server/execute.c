@@ -285,13 +285,20 @@ static bool in_scope(lr_service *svc, const lr_cmd *cmd, const lr_event *ev, int
         /* fall through */
     case LR_EV_ACCEPT: case LR_EV_DECLINE:
         if (lr_engine_lead_visible(svc->eng, ev->lead_id, me)) return true;
-        *status = 404; *code = "not_found"; *msg = "no such lead";
+        /* the same answer whether the lead exists or not: nothing is told
+         * of leads the agent may not see; the message says where it looked
+         * (an offer that ran out, a lead it closed, are no longer there) */
+        *status = 404; *code = "not_found";
+        *msg = "no such lead among this agent's: assigned to it, offered to it now, or waiting "
+               "in its pools";
         return false;
     case LR_EV_PROGRESS: case LR_EV_RELEASE:
         /* on its own leads only: a lead offered to it, or waiting in its
          * pool, is not its to close or hand back */
         if (lr_engine_lead_held(svc->eng, ev->lead_id, me)) return true;
-        *status = 404; *code = "not_found"; *msg = "no such lead";
+        *status = 404; *code = "not_found";
+        *msg = "no such lead among this agent's open leads (a lead it closed takes no more "
+               "progress)";
         return false;
     default:                        /* leads, manual assignment, ticks */
         break;

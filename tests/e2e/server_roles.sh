@@ -128,6 +128,12 @@ agent_key_posts_progress_on_its_own_lead_only() {
     expect_jq . '{"decisions":[]}'
     as "$ANN" POST /v1/leads/L2/progress '{"status":"won"}'
     expect_error 404 not_found
+    # where it looked, the same words for ben's lead and for no lead at all
+    _want="\"no such lead among this agent's open leads (a lead it closed takes no more progress)\""
+    expect_jq .error.message "$_want"
+    as "$ANN" POST /v1/leads/NOPE/progress '{"status":"won"}'
+    expect_error 404 not_found
+    expect_jq .error.message "$_want"
     as "$ANN" POST /v1/events '{"type":"progress","lead":"L2","status":"won"}'
     expect_error 404 not_found
     api GET /v1/leads/L2

@@ -227,23 +227,14 @@ route_db_reads_its_config_once() {
     [ "$(count "$T/p.db" "SELECT count(*) FROM events WHERE type = 'config' AND length(body) > 0")" = 1 ] ||
         fail "the piped config is not in the store"
 
-    cat >"$T/bc.yaml" <<'EOF'
-agents: [{id: a}, {id: b}]
-pools: {p: [a, b]}
-rules: [{name: all, pool: p, strategy: broadcast, offer: {timeout: 60s}}]
-EOF
-    sed 's/offer: {timeout: 60s}/offer: {timeout: 60s, attempts: 2}/' "$T/bc.yaml" >"$T/old.yaml"
+    older_config "$T"
     lr check --config "$T/old.yaml"
     expect_status 2
     printf '{"id":"B1","at":"2026-11-02T09:00:00Z"}\n' >"$T/b1.jsonl"
     printf '{"id":"B2","at":"2026-11-02T09:00:30Z"}\n' >"$T/b2.jsonl"
     lr route --config "$T/bc.yaml" --db "$T/bc.db" --no-explain "$T/b1.jsonl"
     expect_status 0
-    python3 -c '
-import sqlite3, sys
-c = sqlite3.connect(sys.argv[1])
-print(c.execute("UPDATE events SET body = ? WHERE type = ?", (open(sys.argv[2]).read(), "config")).rowcount)
-c.commit()' "$T/bc.db" "$T/old.yaml" >"$T/n"
+    set_stored_config "$T/bc.db" "$T/old.yaml" >"$T/n"
     [ "$(cat "$T/n")" = 1 ] || { fail "no config entry"; return; }
     lr route --config "$T/old.yaml" --db "$T/bc.db" --no-explain "$T/b2.jsonl"
     expect_status 0

@@ -158,6 +158,28 @@ release_lock() {
     wait "$lock_pid"
 }
 
+# older_config DIR: writes DIR/bc.yaml, a broadcast rule, and DIR/old.yaml,
+# the same with offer.attempts, which an earlier version accepted and this
+# one refuses: a store whose config is old.yaml was made by that version.
+older_config() {
+    cat >"$1/bc.yaml" <<'EOF'
+agents: [{id: a}, {id: b}]
+pools: {p: [a, b]}
+rules: [{name: all, pool: p, strategy: broadcast, offer: {timeout: 60s}}]
+EOF
+    sed 's/offer: {timeout: 60s}/offer: {timeout: 60s, attempts: 2}/' "$1/bc.yaml" >"$1/old.yaml"
+}
+
+# set_stored_config DB FILE: makes FILE's text the store's config entry, as
+# the version that accepted it would have stored it; prints the rows changed.
+set_stored_config() {
+    python3 -c '
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+print(c.execute("UPDATE events SET body = ? WHERE type = ?", (open(sys.argv[2]).read(), "config")).rowcount)
+c.commit()' "$1" "$2"
+}
+
 # mkkey DB ROLE [AGENT]: prints a new key (nothing when it failed).
 mkkey() {
     if [ -n "$3" ]; then

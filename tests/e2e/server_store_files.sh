@@ -288,21 +288,12 @@ a_config_from_a_pipe_starts_a_new_store() {
 # refuse (offer.attempts on a broadcast rule) replays as it was accepted;
 # the same file given again with --config is no change and starts.
 a_config_accepted_before_starts_again_with_the_same_file() {
-    cat >"$T/bc.yaml" <<'EOF'
-agents: [{id: a}, {id: b}]
-pools: {p: [a, b]}
-rules: [{name: all, pool: p, strategy: broadcast, offer: {timeout: 60s}}]
-EOF
-    sed 's/offer: {timeout: 60s}/offer: {timeout: 60s, attempts: 2}/' "$T/bc.yaml" >"$T/old.yaml"
+    older_config "$T"
     lr check --config "$T/old.yaml"
     expect_status 2
     srv_start bc "$T/bc.db" "$T/bc.yaml" || { fail "$srv_error"; return; }
     srv_term bc
-    python3 -c '
-import sqlite3, sys
-c = sqlite3.connect(sys.argv[1])
-print(c.execute("UPDATE events SET body = ? WHERE type = ?", (open(sys.argv[2]).read(), "config")).rowcount)
-c.commit()' "$T/bc.db" "$T/old.yaml" >"$T/n"
+    set_stored_config "$T/bc.db" "$T/old.yaml" >"$T/n"
     [ "$(cat "$T/n")" = 1 ] || { fail "no config entry"; return; }
     srv_start bc2 "$T/bc.db" "$T/old.yaml" ||
         { fail "$srv_error"; show stderr "$SRV/bc2.err"; return; }

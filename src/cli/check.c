@@ -32,10 +32,14 @@ lr_config *cli_load_config(const char *path) {
         cfg = NULL;
     }
     lr_config_errors_release(&errs);
+    if (cfg) cli_zone_notes(cfg, path);
+    return cfg;
+}
+
+void cli_zone_notes(const lr_config *cfg, const char *name) {
     /* the zones whose local times ICU's older data gets wrong now (the
      * wall clock: a note about the config, not about routing) */
-    if (cfg) lr_tzdata_config_notes(cfg, (int64_t)time(NULL) * 1000, zone_note, (void *)path);
-    return cfg;
+    lr_tzdata_config_notes(cfg, (int64_t)time(NULL) * 1000, zone_note, (void *)name);
 }
 
 void cli_check_help(FILE *out) {

@@ -55,6 +55,11 @@ int cli_option_error(const char *cmd, int c, char **argv);
  * NULL. The caller frees the config with lr_config_free(). */
 lr_config *cli_load_config(const char *path);
 
+/* Prints on stderr, as "NAME: note: ...", the notes about CFG's time zones
+ * that cli_load_config() prints (zones whose local times the ICU data in
+ * use gets wrong now). */
+void cli_zone_notes(const lr_config *cfg, const char *name);
+
 /* Opens the store DB (synchronous=FULL) for command CMD ("keys list", ...),
  * made when missing only when CREATE (a listing of a mistyped path must
  * say so, not make an empty store); on failure prints "leadrouter CMD:

@@ -418,6 +418,7 @@ int cli_route(int argc, char **argv) {
         if (rc == LR_OK && lr_service_config_file_applied(run.svc))
             fprintf(stderr, "leadrouter route: %s differs from the config stored in %s: applied "
                     "as a config change (its decisions come first)\n", o.config, o.db);
+        if (rc == LR_OK) cli_zone_notes(lr_service_config(run.svc), o.config);  /* as without --db */
         if (rc == LR_OK) rc = lr_service_flush_behind(run.svc, err, sizeof err);
         if (rc == LR_OK) rc = lr_service_defer_writes(run.svc, err, sizeof err);
         if (rc == LR_OK) rc = lr_service_checkpoint_behind(run.svc, 0, err, sizeof err);

@@ -577,10 +577,6 @@ static void errs_single(lr_config_errors *errs, const char *msg) {
     errs->n = 1;
 }
 
-/* A text this long leaves a peak of memory worth giving back (trim.h):
- * ~20 MiB of parse for 1 MiB of YAML. */
-#define TRIM_AFTER ((size_t)1 << 20)
-
 /* The common body of both loads: NAME for messages, PATH for cfg->path. */
 static int load(const char *text, size_t len, const char *name, const char *path,
                 bool replay, lr_config **out, lr_config_errors *errs) {
@@ -599,7 +595,10 @@ static int load(const char *text, size_t len, const char *name, const char *path
     if (rc == LR_OK && hrc != LR_OK) rc = hrc;
     arena_free(&cx);
     if (rc != LR_OK) lr_config_free(cfg);
-    if (len >= TRIM_AFTER) lr_trim();   /* the parse's peak (trim.h) */
+    /* the parse's peak (trim.h); a replay's configs, one after another,
+     * would each fault in again what the one before gave back: the
+     * service trims once after its replay */
+    if (len >= LR_TRIM_AFTER && !replay) lr_trim();
     if (rc != LR_OK) return rc;
     *out = cfg;
     return LR_OK;

@@ -10,6 +10,12 @@
 #ifndef LR_CORE_TRIM_H
 #define LR_CORE_TRIM_H
 
+/* A config text this long leaves a peak worth giving back: without the
+ * release, tcmalloc kept ~5 MiB more resident after the parse of a 1 MiB
+ * config, ~20 MiB after one of 3 MB (docs/benchmarks.md). Below 1 MiB, so
+ * that PUT /v1/config (a body of 1 MiB at most) gives its peak back too. */
+#define LR_TRIM_AFTER ((size_t)256 << 10)
+
 /* Returns the allocator's free memory to the system: tcmalloc's, when the
  * process runs on it, else glibc's (malloc_trim). Costs a walk of the free
  * lists: for after a rare peak, not for every request. */

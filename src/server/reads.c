@@ -22,9 +22,9 @@
  * rmu; a store handle belongs to its thread.
  */
 #include "server/service_impl.h"
+#include "core/trim.h"
 #include "leadrouter/error.h"
 
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,7 +154,7 @@ static void *reader_main(void *arg) {
         if (svc->flusher) lr_flusher_barrier(svc->flusher);
         bool was_stats = cmd->type == LR_CMD_STATS;
         cmd->done_fn(cmd, cmd->done_ud);    /* CMD may be freed from here on */
-        if (was_stats) malloc_trim(0);      /* the sorts' memory, back to the system */
+        if (was_stats) lr_trim();           /* the sorts' memory, back to the system */
 
         pthread_mutex_lock(&svc->rmu);
         if (was_stats) {

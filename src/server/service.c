@@ -19,6 +19,7 @@
  * and every event carries the time it was applied at).
  */
 #include "server/service_impl.h"
+#include "core/trim.h"
 #include "leadrouter/error.h"
 
 #include <errno.h>
@@ -356,6 +357,7 @@ static int read_file(const char *path, char **text, size_t *len, char *err, size
         if (!big) rc = lr_buf_append(&b, chunk, n);
     }
     bool bad = ferror(f);
+    int e = errno;                  /* fread's, when it failed (a directory: EISDIR) */
     fclose(f);
     if (big) {
         lr_buf_release(&b);
@@ -364,7 +366,8 @@ static int read_file(const char *path, char **text, size_t *len, char *err, size
     }
     if (rc != LR_OK || bad) {
         lr_buf_release(&b);
-        snprintf(err, errlen, "%s: cannot read", path);
+        if (rc != LR_OK) snprintf(err, errlen, "%s: cannot read: out of memory", path);
+        else snprintf(err, errlen, "%s: cannot read: %s", path, strerror(e));
         return rc != LR_OK ? rc : LR_EIO;
     }
     if (!b.data && lr_buf_puts(&b, "") != LR_OK) return LR_ENOMEM;
@@ -427,7 +430,12 @@ static int adopt_config(lr_service *svc, char *text, size_t len, int64_t seq, lr
     return LR_OK;
 }
 
-typedef struct replay_ctx { lr_service *svc; char *err; size_t errlen; } replay_ctx;
+typedef struct replay_ctx {
+    lr_service *svc;
+    char *err;
+    size_t errlen;
+    size_t cfg_max;                 /* the longest config text replayed */
+} replay_ctx;
 
 static int replay_one(int64_t seq, lr_time at, const char *type, const char *json, size_t len,
                       void *ud) {
@@ -446,6 +454,7 @@ static int replay_one(int64_t seq, lr_time at, const char *type, const char *jso
         if (!text) return LR_ENOMEM;
         memcpy(text, json, len);
         text[len] = '\0';
+        if (len > r->cfg_max) r->cfg_max = len;
         if (svc->eng) {                 /* as live: the clock moves to the change first */
             lr_event tick = { .type = LR_EV_TICK, .at = at };
             int rc = lr_engine_apply(svc->eng, &tick, NULL, NULL);
@@ -544,12 +553,13 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
         snprintf(err, errlen, "reading the store: %s", lr_store_errmsg(svc->store));
         goto fail;
     }
-    replay_ctx r = { svc, err, errlen };
+    replay_ctx r = { svc, err, errlen, 0 };
     rc = lr_store_replay(svc->store, 0, replay_one, &r);
     if (rc != LR_OK) {
         if (!err[0]) snprintf(err, errlen, "replaying the journal: %s", lr_strerror(rc));
         goto fail;
     }
+    if (r.cfg_max >= LR_TRIM_AFTER) lr_trim();  /* the configs' parses, once (trim.h) */
     if (svc->eng) {
         lr_engine_set_legacy(svc->eng, 0);      /* new events: as this version */
         lr_engine_set_replaying(svc->eng, false);
@@ -692,6 +702,10 @@ void lr_service_reload(lr_service *svc, const char *path) {
 
 bool lr_service_config_file_applied(const lr_service *svc) {
     return svc->file_changed_config;
+}
+
+const lr_config *lr_service_config(const lr_service *svc) {
+    return svc->cfg;
 }
 
 uint64_t lr_service_seed(const lr_service *svc) {

@@ -138,6 +138,10 @@ int lr_service_start(const lr_service_opts *opts, lr_service **out, char *err, s
  * differed from the stored config, which a PUT /v1/config may have set). */
 bool lr_service_config_file_applied(const lr_service *svc);
 
+/* The config the engine runs on now (the service's: valid until its next
+ * config change; for a caller that changes none, until lr_service_stop). */
+const lr_config *lr_service_config(const lr_service *svc);
+
 /* The seed the random strategies use: the store's (the --seed of its
  * first start), whatever opts.seed said. */
 uint64_t lr_service_seed(const lr_service *svc);

@@ -247,6 +247,21 @@ route_db_reads_its_config_once() {
     expect_status 2
     grep -q 'bad.yaml:2:1: YAML syntax error' "$T/err" || { fail "no error for the bad config"; show stderr "$T/err"; }
     [ -e "$T/new.db" ] && fail "a config that does not load made a store"
+    mkdir "$T/dir.yaml"
+    lr route --config "$T/dir.yaml" --db "$T/new.db" "$T/e1.jsonl"
+    expect_status 2
+    grep -q 'dir.yaml: cannot read: Is a directory' "$T/err" || { fail "a directory as --config"; show stderr "$T/err"; }
+
+    # the notes about the config's time zones (where ICU's zone data and
+    # the system's disagree now: docs/configuration.md) as without --db
+    printf "agents: [{id: ann, schedule: {timezone: America/Mexico_City, hours: {mon-fri: '09:00-17:00'}}}]\npools: {sales: [ann]}\nrules: [{name: r, pool: sales, strategy: round_robin}]\n" >"$T/tz.yaml"
+    lr route --config "$T/tz.yaml" --no-explain "$T/e1.jsonl"
+    expect_status 0
+    grep ': note: time zone' "$T/err" >"$T/notes"
+    lr route --config "$T/tz.yaml" --db "$T/tz.db" --no-explain "$T/e1.jsonl"
+    expect_status 0
+    grep ': note: time zone' "$T/err" | cmp -s - "$T/notes" ||
+        { fail "route --db's zone notes differ"; show without "$T/notes"; show with "$T/err"; }
     return 0
 }
 

@@ -36,6 +36,14 @@ lr_config *cli_load_config(const char *path) {
     return cfg;
 }
 
+void cli_service_error(const char *cmd, const char *config, int rc, const char *err) {
+    size_t n = config ? strlen(config) : 0;
+    if (rc == LR_ECONFIG && n && strncmp(err, config, n) == 0 && err[n] == ':')
+        fprintf(stderr, "%s\n", err);
+    else
+        fprintf(stderr, "leadrouter %s: %s\n", cmd, err[0] ? err : lr_strerror(rc));
+}
+
 void cli_zone_notes(const lr_config *cfg, const char *name) {
     /* the zones whose local times ICU's older data gets wrong now (the
      * wall clock: a note about the config, not about routing) */

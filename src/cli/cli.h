@@ -55,6 +55,12 @@ int cli_option_error(const char *cmd, int c, char **argv);
  * NULL. The caller frees the config with lr_config_free(). */
 lr_config *cli_load_config(const char *path);
 
+/* Prints on stderr why a store's service (serve, route --db) did not open:
+ * the errors of the --config file CONFIG ("CONFIG:LINE:COL: ..." lines,
+ * rc LR_ECONFIG) as `check` prints them, anything else as "leadrouter CMD:
+ * ERR" (lr_strerror(RC) when ERR is empty). */
+void cli_service_error(const char *cmd, const char *config, int rc, const char *err);
+
 /* Prints on stderr, as "NAME: note: ...", the notes about CFG's time zones
  * that cli_load_config() prints (zones whose local times the ICU data in
  * use gets wrong now). */

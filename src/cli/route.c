@@ -406,6 +406,8 @@ int cli_route(int argc, char **argv) {
                                .no_explain = !o.eng.explain, .startup_out = &run.out };
         char err[2048] = "";
         rc = lr_service_open(&so, &run.svc, err, sizeof err);
+        bool said = rc != LR_OK;
+        if (said) cli_service_error("route", o.config, rc, err);
         if (rc == LR_OK && lr_service_seed_recorded(run.svc))
             fprintf(stderr, "leadrouter route: %s now keeps the seed its journal replays with: "
                     "%llu (this run's --seed; a store made by an earlier version did not keep "
@@ -422,7 +424,8 @@ int cli_route(int argc, char **argv) {
         if (rc == LR_OK) rc = lr_service_flush_behind(run.svc, err, sizeof err);
         if (rc == LR_OK) rc = lr_service_defer_writes(run.svc, err, sizeof err);
         if (rc == LR_OK) rc = lr_service_checkpoint_behind(run.svc, 0, err, sizeof err);
-        if (rc != LR_OK) fprintf(stderr, "leadrouter route: %s\n", err[0] ? err : lr_strerror(rc));
+        if (rc != LR_OK && !said)
+            fprintf(stderr, "leadrouter route: %s\n", err[0] ? err : lr_strerror(rc));
         run.batch = o.batch;
     } else if (rc == LR_OK) {
         rc = lr_engine_create(cfg, &o.eng, &eng);

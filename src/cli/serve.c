@@ -298,7 +298,7 @@ int cli_serve(int argc, char **argv) {
     lr_service *svc = NULL;
     int rc = lr_service_start(&so, &svc, err, sizeof err);
     if (rc != LR_OK) {
-        fprintf(stderr, "leadrouter serve: %s\n", err[0] ? err : lr_strerror(rc));
+        cli_service_error("serve", config, rc, err);
         return LR_EXIT_USAGE;
     }
     if (lr_service_seed_recorded(svc))

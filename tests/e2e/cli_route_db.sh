@@ -245,7 +245,7 @@ route_db_reads_its_config_once() {
     printf 'agents: [\n' >"$T/bad.yaml"
     lr route --config "$T/bad.yaml" --db "$T/new.db" "$T/e1.jsonl"
     expect_status 2
-    grep -q 'bad.yaml:2:1: YAML syntax error' "$T/err" || { fail "no error for the bad config"; show stderr "$T/err"; }
+    grep -q "^$T/bad.yaml:2:1: YAML syntax error" "$T/err" || { fail "no error for the bad config"; show stderr "$T/err"; }
     [ -e "$T/new.db" ] && fail "a config that does not load made a store"
     mkdir "$T/dir.yaml"
     lr route --config "$T/dir.yaml" --db "$T/new.db" "$T/e1.jsonl"

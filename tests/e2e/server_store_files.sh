@@ -176,6 +176,9 @@ a_db_path_that_cannot_be_used_creates_nothing() {
     lr serve --config "$T/bad.yaml" --db "$T/new.db" --listen 127.0.0.1:0
     expect_status 2
     expect_err_has "bad.yaml:4"
+    # every error a line of its own, "FILE:LINE:COL: ...", as `check` prints them
+    [ "$(grep -c "^$T/bad.yaml:[0-9]*:[0-9]*: " "$T/err")" = "$(wc -l <"$T/err")" ] ||
+        { fail "serve's config errors are not FILE:LINE:COL lines"; show stderr "$T/err"; }
     [ -e "$T/new.db" ] && fail "serve with a config that does not load made $T/new.db"
     # an empty file (touch, mktemp) is no store yet either
     : >"$T/empty.db"

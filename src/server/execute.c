@@ -297,8 +297,8 @@ static bool in_scope(lr_service *svc, const lr_cmd *cmd, const lr_event *ev, int
          * pool, is not its to close or hand back */
         if (lr_engine_lead_held(svc->eng, ev->lead_id, me)) return true;
         *status = 404; *code = "not_found";
-        *msg = "no such lead among this agent's open leads (a lead it closed takes no more "
-               "progress)";
+        *msg = "no such lead assigned to this agent (one offered to it is its own once it "
+               "accepts; one it closed is no longer)";
         return false;
     default:                        /* leads, manual assignment, ticks */
         break;

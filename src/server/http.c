@@ -532,13 +532,7 @@ static void dispatch(lr_http *h, struct MHD_Connection *c, const char *url, conn
     req.body = rt->body != BODY_NONE && r->body.data ? r->body.data : "";
     req.len = rt->body != BODY_NONE ? r->body.len : 0;
     req.idem_key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
-    int nidem = 0;
-    if (req.idem_key) MHD_get_connection_values(c, MHD_HEADER_KIND, count_idem, &nidem);
-    if (nidem > 1) {                /* which one would the retry send? */
-        lr_reply_error(&r->rep, 400, "invalid_request",
-                       "Idempotency-Key is given %d times: send it once", nidem);
-        return;
-    }
+    if (req.idem_key) MHD_get_connection_values(c, MHD_HEADER_KIND, count_idem, &req.idem_count);
     req.who = r->authed ? &r->who : NULL;
     req.opts = &h->opts;
     rt->fn(&req, &r->rep);

@@ -82,6 +82,7 @@ typedef struct lr_req {
     const char *body;               /* NUL-terminated; "" when none */
     size_t len;
     const char *idem_key;           /* Idempotency-Key, or NULL */
+    int idem_count;                 /* how many Idempotency-Key headers came */
     lr_http_arg args[LR_HTTP_MAX_ARGS];
     size_t nargs;
     const lr_principal *who;        /* NULL on routes without a key */

@@ -267,6 +267,11 @@ static void idem_hash(const lr_req *req, const char *body, size_t len, unsigned 
 static bool set_idem(const lr_req *req, lr_cmd *cmd, lr_reply *rep) {
     const char *k = req->idem_key;
     if (!k) return true;
+    if (req->idem_count > 1) {      /* which one would the retry send? */
+        lr_reply_error(rep, 400, "invalid_request", "Idempotency-Key is given %d times: send it once",
+                       req->idem_count);
+        return false;
+    }
     size_t n = strlen(k);
     bool ok = n >= 1 && n <= IDEM_KEY_MAX;
     for (size_t i = 0; ok && i < n; i++) ok = k[i] > 0x20 && k[i] < 0x7F;

@@ -381,9 +381,17 @@ static int load_config(const char *text, size_t len, const char *name, bool jour
     int rc = journaled ? lr_config_load_journaled(text, len, name, out, &errs)
                        : lr_config_load_string(text, len, name, out, &errs);
     if (rc != LR_OK) {
-        size_t off = 0;
-        for (size_t i = 0; i < errs.n && off < errlen; i++)
+        /* whole lines only: those that fit with room for one that says how
+         * many more there are (a cut line would read as an error of its own) */
+        size_t off = 0, i = 0, tail = 160;
+        for (; i < errs.n; i++) {
+            size_t need = strlen(errs.msgs[i]) + (i ? 1 : 0);
+            if (off + need + 1 > errlen || (i + 1 < errs.n && off + need + tail + 1 > errlen)) break;
             off += (size_t)snprintf(err + off, errlen - off, "%s%s", i ? "\n" : "", errs.msgs[i]);
+        }
+        if (i < errs.n)
+            snprintf(err + off, errlen - off, "%s%s: %zu more errors not shown here: leadrouter check "
+                     "--config lists them all", off ? "\n" : "", name, errs.n - i);
         if (errs.n == 0) snprintf(err, errlen, "%s: %s", name, lr_strerror(rc));
     }
     lr_config_errors_release(&errs);

@@ -247,6 +247,14 @@ route_db_reads_its_config_once() {
     expect_status 2
     grep -q "^$T/bad.yaml:2:1: YAML syntax error" "$T/err" || { fail "no error for the bad config"; show stderr "$T/err"; }
     [ -e "$T/new.db" ] && fail "a config that does not load made a store"
+    # 600 errors: whole lines, as many as fit, then how many more
+    { echo "agents:"; i=0; while [ $i -lt 300 ]; do echo "  - {id: a$i, weight: -1, status: bogus$i}"; i=$((i + 1)); done
+      echo "pools: {p: [a0]}"; echo "rules: [{name: r, pool: p, strategy: round_robin}]"; } >"$T/many.yaml"
+    lr route --config "$T/many.yaml" --db "$T/new.db" "$T/e1.jsonl"
+    expect_status 2
+    [ "$(grep -c "^$T/many.yaml:[0-9]*:[0-9]*: agent 'a[0-9]*': " "$T/err")" = "$(($(wc -l <"$T/err") - 1))" ] &&
+        tail -n 1 "$T/err" | grep -q "^$T/many.yaml: [0-9]* more errors not shown here: leadrouter check --config lists them all$" ||
+        { fail "a long list of config errors"; show stderr "$T/err"; }
     mkdir "$T/dir.yaml"
     lr route --config "$T/dir.yaml" --db "$T/new.db" "$T/e1.jsonl"
     expect_status 2

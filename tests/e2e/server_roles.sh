@@ -129,7 +129,7 @@ agent_key_posts_progress_on_its_own_lead_only() {
     as "$ANN" POST /v1/leads/L2/progress '{"status":"won"}'
     expect_error 404 not_found
     # where it looked, the same words for ben's lead and for no lead at all
-    _want="\"no such lead among this agent's open leads (a lead it closed takes no more progress)\""
+    _want="\"no such lead assigned to this agent (one offered to it is its own once it accepts; one it closed is no longer)\""
     expect_jq .error.message "$_want"
     as "$ANN" POST /v1/leads/NOPE/progress '{"status":"won"}'
     expect_error 404 not_found

@@ -383,7 +383,7 @@ static int load_config(const char *text, size_t len, const char *name, bool jour
     if (rc != LR_OK) {
         /* whole lines only: those that fit with room for one that says how
          * many more there are (a cut line would read as an error of its own) */
-        size_t off = 0, i = 0, tail = 160;
+        size_t off = 0, i = 0, tail = strlen(name) + 96;   /* the last line's length */
         for (; i < errs.n; i++) {
             size_t need = strlen(errs.msgs[i]) + (i ? 1 : 0);
             if (off + need + 1 > errlen || (i + 1 < errs.n && off + need + tail + 1 > errlen)) break;

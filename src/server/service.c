@@ -161,8 +161,12 @@ static void *writer_main(void *arg) {
             pthread_cond_timedwait(&svc->work, &svc->mu, &ts);
         }
         if (!svc->head && !svc->results && svc->stopping && !open) break;
+        /* A flush ended while a transaction is open: commit it now, before
+         * what came meanwhile runs, so the next flush starts sooner; that
+         * goes into the next transaction. */
+        bool commit_first = open && flush_idle(svc) && svc->flusher;
         /* take a batch: with what the transaction holds, max_batch at most */
-        lr_cmd *batch = svc->head, *last = batch;
+        lr_cmd *batch = commit_first ? NULL : svc->head, *last = batch;
         size_t n = batch ? 1 : 0;
         while (last && last->next && ncmds + n < svc->opts.max_batch) { last = last->next; n++; }
         if (batch) {
@@ -175,7 +179,7 @@ static void *writer_main(void *arg) {
          * rewrites their rows' pages, and the due index's for retries),
          * all at a stop */
         lr_delivery_result *results = NULL;
-        if (svc->results && (svc->stopping || results_due(svc, wall_ms()))) {
+        if (!commit_first && svc->results && (svc->stopping || results_due(svc, wall_ms()))) {
             results = svc->results;
             svc->results = NULL;
             svc->nresults = 0;

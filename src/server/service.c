@@ -8,7 +8,8 @@
  * whose fdatasync covers every commit before it, while this thread goes
  * on with the next batches: in one transaction, left open until that
  * flush ends (or max_batch commands wait), then committed at once for
- * the next flush. Each command's done callback runs after the flush that
+ * the next flush, before the commands queued meanwhile run (they start
+ * the next transaction). Each command's done callback runs after the flush that
  * covers its commit, so its reply leaves only once it is on disk. Without
  * a flush thread (--inline-fsync, or another sync mode) the COMMIT is as
  * durable as the mode says and the callbacks run right after it. The more

@@ -82,7 +82,7 @@ void cli_serve_help(FILE *out) {
         "                       0: keep them for ever)\n"
         "      --checkpoint-every MS\n"
         "                       copy the WAL into the database file in the background\n"
-        "                       every MS milliseconds (default 100; 0: only the\n"
+        "                       every MS milliseconds (default 25; 0: only the\n"
         "                       writer's own checkpoints, inside its commits)\n"
         "  -h, --help           show this help and exit\n"
         "\n"
@@ -202,7 +202,7 @@ int cli_serve(int argc, char **argv) {
     uint64_t seed = 0;
     bool seed_given = false;
     double rate = 100, unknown_rate = 10;
-    long checkpoint_ms = 100;
+    long checkpoint_ms = 25;
     int64_t idem_keep_ms = 7 * 86400000LL;
     bool inline_fsync = false;
     long http_threads = 2;

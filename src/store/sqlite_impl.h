@@ -1,6 +1,6 @@
 /* sqlite_impl.h -- private to src/store/: the store handle, its prepared
- * statements and the helpers sqlite.c (open, schema, writes) and queries.c
- * (the JSON read side) share.
+ * statements and the helpers sqlite.c (open, schema, writes), queries.c
+ * and stats.c (the JSON read side) share.
  *
  * Every statement of the store is in LR_STORE_STMT_MAP, prepared once at
  * open with SQLITE_PREPARE_PERSISTENT and finalized at close. A function
@@ -96,24 +96,13 @@
                           " WHERE block = ?1 AND seqs IS NULL")                  \
     X(SOURCE_ROWS, "SELECT block, seqs FROM lead_source_blocks"                 \
                    " WHERE source = ?1 AND block >= ?2 ORDER BY block")          \
-    X(ST_LEADS, "SELECT count(*) FROM leads")                                   \
-    X(ST_ACTIONS, "SELECT action, count(*) FROM decisions GROUP BY action ORDER BY action") \
-    X(ST_AGENTS, "SELECT agent, 0, action, count(*) FROM decisions WHERE agent IS NOT NULL" \
-                 " GROUP BY agent, action"                                      \
-                 " UNION ALL SELECT agent, 1, 'open', count(*) FROM leads"      \
-                 " WHERE agent IS NOT NULL AND state = 'assigned' GROUP BY agent" \
-                 " UNION ALL SELECT agent, 2, json_extract(body, '$.status') AS st, count(*)" \
-                 " FROM decisions WHERE action = 'closed' AND agent IS NOT NULL"  \
-                 " AND st IN ('won', 'lost') GROUP BY agent, st ORDER BY 1, 2, 3") \
-    X(ST_BY_PATH, "SELECT k, action, count(*) FROM"                             \
-                  " (SELECT json_extract(body, ?1) AS k, action FROM decisions)" \
-                  " WHERE k IS NOT NULL GROUP BY k, action ORDER BY k, action") \
-    X(ST_SOURCES, "SELECT source, count(*), sum(" LR_SQ_FIRST_ASSIGN("id") " IS NOT NULL)" \
-                  " FROM leads l WHERE source IS NOT NULL GROUP BY source ORDER BY source") \
-    /* a received_at after the assignment (a client's clock ahead) is 0 */ \
-    X(ST_TTA, "WITH t(ms) AS MATERIALIZED (SELECT max(0, " LR_SQ_FIRST_ASSIGN("at") " - l.received_at)" \
-              " FROM leads l WHERE l.received_at IS NOT NULL)"                 \
-              " SELECT ms FROM t WHERE ms IS NOT NULL ORDER BY ms")            \
+    /* the statistics' two passes (stats.c) */                                 \
+    X(ST_DECISION_ROWS, "SELECT agent, json_extract(body, '$.rule'),"           \
+                        " json_extract(body, '$.pool'), action,"                \
+                        " CASE WHEN action = 'closed' AND agent IS NOT NULL"    \
+                        " THEN json_extract(body, '$.status') END FROM decisions") \
+    X(ST_LEAD_ROWS, "SELECT source, agent, state = 'assigned', received_at, "  \
+                    LR_SQ_FIRST_ASSIGN("at") " FROM leads l")                   \
     X(IDEM_GET, "SELECT hash, status, body FROM idem WHERE key = ?1")           \
     X(IDEM_PUT, "INSERT INTO idem(key, hash, status, body, created) VALUES (?1, ?2, ?3, ?4, ?5)") \
     X(IDEM_PRUNE, "DELETE FROM idem WHERE key IN (SELECT key FROM idem WHERE created < ?1"  \
@@ -408,10 +397,5 @@ void jw_page_end(jw *w, bool more, int64_t last);
 /* Returns RC, or the writer's error when RC is LR_OK; on failure the
  * buffer is cut back to where the writer started. */
 int jw_end(jw *w, int rc);
-
-/* Steps ST (bound, its first column sorted integers) and writes
- * {"median":N|null,"p90":N|null,"count":N}, nearest-rank (queries.c).
- * Finishes ST. */
-int lr_sq_write_percentiles(lr_store *s, sqlite3_stmt *st, jw *w);
 
 #endif

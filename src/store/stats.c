@@ -111,13 +111,14 @@ static group *groups_get(groups *g, const char *key, size_t len) {
 
 /* Appends column COL of ST to the key in B. */
 static int key_col(lr_buf *b, sqlite3_stmt *st, int col) {
+    if (sqlite3_column_type(st, col) == SQLITE_NULL) return lr_buf_putc(b, 0);
     const char *t = (const char *)sqlite3_column_text(st, col);
-    if (!t) return sqlite3_column_type(st, col) == SQLITE_NULL ? lr_buf_putc(b, 0) : LR_ENOMEM;
+    if (!t) return LR_ENOMEM;
     int rc = lr_buf_putc(b, 1);
     return rc == LR_OK ? lr_buf_append(b, t, strlen(t) + 1) : rc;
 }
 
-/* The columns of key K, one after another: *P moves past each; NULL for a
+/* The next column of a key at *P (moved past it): its text, or NULL for a
  * NULL column. */
 static const char *key_next(const char **p) {
     if (!*(*p)++) return NULL;

@@ -86,6 +86,19 @@
 #define LR_HTTP_MAX_HEAD 15000
 #define LR_HTTP_HEAD_RECORD 64
 
+/* Time from a request's head to its answer sent, per route (the route
+ * table's order; one more for requests no route took: 404, 405, 431 and
+ * the like), for GET /metrics (put_latency). */
+#define LAT_ROUTES 32               /* at least NROUTES + 1 (checked below) */
+static const double lat_bounds[] = { 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064,
+                                     0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192 };
+#define LAT_BUCKETS (int)(sizeof lat_bounds / sizeof lat_bounds[0])
+
+typedef struct latency {
+    atomic_uint_fast64_t bucket[LAT_BUCKETS + 1];   /* the last: above every bound */
+    atomic_uint_fast64_t sum_us, count;
+} latency;
+
 struct lr_http {
     struct MHD_Daemon *d;
     lr_http_opts opts;
@@ -100,6 +113,7 @@ struct lr_http {
     pthread_mutex_t log_mu;         /* guards the three below (log_mhd) */
     time_t log_minute;              /* when the current minute of messages began */
     unsigned long log_said, log_unsaid;
+    latency lat[LAT_ROUTES];
 };
 
 /* ---- the route table ------------------------------------------------------------ */
@@ -144,6 +158,7 @@ static const route routes[] = {
     { LR_POST, "/v1/deliveries/*/retry", ADMIN,          false, BODY_JSON_OPT, lr_route_delivery_retry },
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
+_Static_assert(NROUTES + 1 <= LAT_ROUTES, "LAT_ROUTES: one per route and one more");
 
 static const char *const method_names[] = { "GET, HEAD", "POST", "PUT" };   /* for Allow */
 static const char *const verbs[] = { "GET", "POST", "PUT" };
@@ -202,12 +217,70 @@ typedef struct conn_req {
     size_t received;                /* body bytes seen, kept or not */
     lr_reply rep;                   /* rep.status != 0: the reply is decided */
     char allow[64];
+    int64_t start_ns;               /* monotonic: the first call (the head read) */
 } conn_req;
 
 static int64_t now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Counts R's time, head to answer sent, under its route. */
+static void count_latency(lr_http *h, const conn_req *r) {
+    latency *l = &h->lat[r->rt ? (size_t)(r->rt - routes) : NROUTES];
+    double s = (double)(now_ns() - r->start_ns) / 1e9;
+    int b = 0;
+    while (b < LAT_BUCKETS && s > lat_bounds[b]) b++;
+    atomic_fetch_add_explicit(&l->bucket[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&l->sum_us, (uint_fast64_t)(s * 1e6), memory_order_relaxed);
+    atomic_fetch_add_explicit(&l->count, 1, memory_order_relaxed);
+}
+
+/* Appends leadrouter_http_request_seconds (a histogram per route that has
+ * answered at least once) to OUT, GET /metrics's text. */
+static int put_latency(lr_http *h, lr_buf *out) {
+    int rc = lr_buf_puts(out, "# HELP leadrouter_http_request_seconds Time from a request's "
+                              "head read to its answer sent, by route.\n"
+                              "# TYPE leadrouter_http_request_seconds histogram\n");
+    for (size_t i = 0; rc == LR_OK && i <= NROUTES; i++) {
+        latency *l = &h->lat[i];
+        uint64_t count = atomic_load_explicit(&l->count, memory_order_relaxed);
+        if (!count) continue;
+        char label[96];
+        if (i < NROUTES) {
+            /* the route's pattern, its '*' shown as {id} */
+            const char *m = verbs[routes[i].method], *p = routes[i].pattern, *star = strchr(p, '*');
+            if (star)
+                snprintf(label, sizeof label, "method=\"%s\",route=\"%.*s{id}%s\"", m,
+                         (int)(star - p), p, star + 1);
+            else
+                snprintf(label, sizeof label, "method=\"%s\",route=\"%s\"", m, p);
+        } else {
+            snprintf(label, sizeof label, "method=\"any\",route=\"unrouted\"");
+        }
+        uint64_t cum = 0;
+        for (int b = 0; rc == LR_OK && b < LAT_BUCKETS; b++) {
+            cum += atomic_load_explicit(&l->bucket[b], memory_order_relaxed);
+            rc = lr_buf_printf(out, "leadrouter_http_request_seconds_bucket{%s,le=\"%g\"} %llu\n",
+                               label, lat_bounds[b], (unsigned long long)cum);
+        }
+        cum += atomic_load_explicit(&l->bucket[LAT_BUCKETS], memory_order_relaxed);
+        if (rc == LR_OK)
+            rc = lr_buf_printf(out, "leadrouter_http_request_seconds_bucket{%s,le=\"+Inf\"} %llu\n"
+                                    "leadrouter_http_request_seconds_sum{%s} %.6f\n"
+                                    "leadrouter_http_request_seconds_count{%s} %llu\n",
+                               label, (unsigned long long)cum, label,
+                               (double)atomic_load_explicit(&l->sum_us, memory_order_relaxed) / 1e6,
+                               label, (unsigned long long)cum);
+    }
+    return rc;
 }
 
 static lr_method method_of(const char *m) {
@@ -577,6 +650,9 @@ static void on_done(lr_cmd *cmd, void *ud) {
     struct MHD_Connection *c = r->conn;
     lr_route_finish(&r->rep, cmd);
     if (!r->rep.status) lr_reply_error(&r->rep, 500, "internal", "no reply");
+    if (r->rep.status == 200 && r->rt && r->rt->fn == lr_route_metrics &&
+        put_latency(r->h, &r->rep.body) != LR_OK)
+        lr_reply_error(&r->rep, 500, "internal", "out of memory");
     MHD_resume_connection(c);       /* R may be freed from here on */
 }
 
@@ -599,6 +675,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (!r) {
         if (!(r = calloc(1, sizeof *r))) return MHD_NO;
         r->h = h;
+        r->start_ns = now_ns();
         *con_cls = r;
         pthread_mutex_lock(&h->mu);
         h->inflight++;
@@ -657,8 +734,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     lr_http *h = cls;
     conn_req *r = *con_cls;
     (void)c;
-    (void)toe;
     if (!r) return;
+    if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) count_latency(h, r);
     unpark(h, r);
     lr_buf_release(&r->body);
     lr_buf_release(&r->rep.body);

@@ -634,6 +634,45 @@ metrics_are_prometheus_text() {
     done
 }
 
+# /metrics times every answered request, head read to answer sent, in a
+# histogram per route (its pattern, {id} for the path segment), one more
+# for requests no route took; only the routes that answered are listed.
+metrics_time_each_request_by_route() {
+    api GET /metrics
+    cp "$RB" "$SRV/m0.txt"
+    _c() { sed -n "s|^leadrouter_http_request_seconds_count{method=\"$2\",route=\"$3\"} \([0-9]*\)\$|\1|p" "$1"; }
+    _p0=$(_c "$SRV/m0.txt" POST /v1/leads); _g0=$(_c "$SRV/m0.txt" GET '/v1/leads/{id}')
+    _u0=$(_c "$SRV/m0.txt" any unrouted); _me0=$(_c "$SRV/m0.txt" GET /metrics)
+    api POST /v1/leads '{"id":"HT1","source":"web"}'
+    expect_code 201
+    api POST /v1/leads '{"id":"HT2","source":"web"}'
+    expect_code 201
+    api POST /v1/leads '{"id":5}'
+    expect_code 400
+    api GET /v1/leads/HT1
+    expect_code 200
+    api GET /v1/nothing-here
+    expect_code 404
+    api GET /metrics
+    M="$RB"
+    grep -q '^# TYPE leadrouter_http_request_seconds histogram$' "$M" || fail "no TYPE line for the request histogram"
+    [ "$(_c "$M" POST /v1/leads)" = "$(( ${_p0:-0} + 3 ))" ] || fail "POST /v1/leads counted $(_c "$M" POST /v1/leads), before ${_p0:-0}"
+    [ "$(_c "$M" GET '/v1/leads/{id}')" = "$(( ${_g0:-0} + 1 ))" ] || fail "GET /v1/leads/{id} not counted once more"
+    [ "$(_c "$M" any unrouted)" = "$(( ${_u0:-0} + 1 ))" ] || fail "the unknown path not counted as unrouted"
+    # the /metrics request before this one is counted; this one is not yet
+    [ "$(_c "$M" GET /metrics)" = "$(( ${_me0:-0} + 1 ))" ] || fail "GET /metrics counted $(_c "$M" GET /metrics)"
+    _prev=0
+    for _b in $(sed -n 's|^leadrouter_http_request_seconds_bucket{method="POST",route="/v1/leads",le="[^"]*"} \([0-9]*\)$|\1|p' "$M"); do
+        [ "$_b" -ge "$_prev" ] || fail "request buckets are not cumulative ($_b after $_prev)"
+        _prev=$_b
+    done
+    [ "$_prev" = "$(_c "$M" POST /v1/leads)" ] || fail "+Inf bucket $_prev is not the count"
+    grep -qE '^leadrouter_http_request_seconds_sum\{method="POST",route="/v1/leads"\} 0\.[0-9]*[1-9]' "$M" \
+        || fail "POST /v1/leads took no time at all"
+    grep -q 'route="/v1/deliveries' "$M" && fail "a route never called is listed"
+    return 0
+}
+
 # A lead sent in its event form, {"type":"lead","lead":{...}}, is kept as
 # the lead it wraps, byte for byte, as a bare one is (the whole event was
 # stored: GET /v1/leads/{id} and webhooks showed the wrapper as the lead).
@@ -711,7 +750,7 @@ EOF2
     # every sample line is NAME{pool="ESCAPED"} VALUE: nothing breaks a line
     _bad=$(grep -c '^leadrouter_queue' "$SRV/metrics.txt" | tr -d ' ')
     [ "$_bad" = 12 ] || fail "$_bad queue sample lines, expected 12 (6 pools, 2 metrics)"
-    grep -v '^#' "$SRV/metrics.txt" | grep -vE '^[a-z_]+(\{([a-z]+="([^"\\]|\\["\\n])*")\})? [-0-9.e+]+$' >"$SRV/badlines" \
+    grep -v '^#' "$SRV/metrics.txt" | grep -vE '^[a-z_]+(\{[a-z]+="([^"\\]|\\["\\n])*"(,[a-z]+="([^"\\]|\\["\\n])*")*\})? [-0-9.e+]+$' >"$SRV/badlines" \
         && { fail "lines that are not Prometheus samples"; show lines "$SRV/badlines"; }
     grep -qF 'leadrouter_queue_depth{pool="we\"st"} 4' "$SRV/metrics.txt" || fail 'we"st: depth 4 escaped'
     grep -qF 'leadrouter_queue_depth{pool="back\\slash"} 2' "$SRV/metrics.txt" || fail 'back\slash: depth 2 escaped'
@@ -811,6 +850,7 @@ tcase put_invalid_config_is_422_with_every_error_and_the_old_one_stays
 tcase stats_count_leads_and_decisions_as_the_leads_show_them
 tcase metrics_are_prometheus_text
 tcase metrics_name_every_pool_as_stats_does
+tcase metrics_time_each_request_by_route
 tcase idempotency_key_replays_the_reply_and_refuses_another_body
 tcase a_wrapped_lead_is_kept_as_the_lead
 tcase a_lead_id_with_a_slash_is_named_with_2F

@@ -63,7 +63,8 @@ static int passive(lr_checkpointer *c, int *log, int *copied) {
 static int pass(lr_checkpointer *c, bool *idle) {
     int log = 0, copied = 0, before = c->last_log;
     int rc = passive(c, &log, &copied);
-    *idle = rc == LR_OK && log == before && copied == log;
+    /* -1 and -1: the checkpoint could not run (another held its lock) */
+    *idle = rc == LR_OK && log >= 0 && log == before && copied == log;
     if (rc != LR_OK || log < RESTART_AT) return rc;
     for (int i = 0; i < CHASE_MAX && log - copied > CLOSE_ENOUGH; i++)
         if ((rc = passive(c, &log, &copied)) != LR_OK) return rc;

@@ -96,7 +96,7 @@ static const double lat_bounds[] = { 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 
 
 typedef struct latency {
     atomic_uint_fast64_t bucket[LAT_BUCKETS + 1];   /* the last: above every bound */
-    atomic_uint_fast64_t sum_us, count;
+    atomic_uint_fast64_t sum_ns, count;
 } latency;
 
 struct lr_http {
@@ -235,11 +235,12 @@ static int64_t now_ns(void) {
 /* Counts R's time, head to answer sent, under its route. */
 static void count_latency(lr_http *h, const conn_req *r) {
     latency *l = &h->lat[r->rt ? (size_t)(r->rt - routes) : NROUTES];
-    double s = (double)(now_ns() - r->start_ns) / 1e9;
+    int64_t ns = now_ns() - r->start_ns;
+    double s = (double)ns / 1e9;
     int b = 0;
     while (b < LAT_BUCKETS && s > lat_bounds[b]) b++;
     atomic_fetch_add_explicit(&l->bucket[b], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&l->sum_us, (uint_fast64_t)(s * 1e6), memory_order_relaxed);
+    atomic_fetch_add_explicit(&l->sum_ns, (uint_fast64_t)(ns > 0 ? ns : 0), memory_order_relaxed);
     atomic_fetch_add_explicit(&l->count, 1, memory_order_relaxed);
 }
 
@@ -277,7 +278,7 @@ static int put_latency(lr_http *h, lr_buf *out) {
                                     "leadrouter_http_request_seconds_sum{%s} %.6f\n"
                                     "leadrouter_http_request_seconds_count{%s} %llu\n",
                                label, (unsigned long long)cum, label,
-                               (double)atomic_load_explicit(&l->sum_us, memory_order_relaxed) / 1e6,
+                               (double)atomic_load_explicit(&l->sum_ns, memory_order_relaxed) / 1e9,
                                label, (unsigned long long)cum);
     }
     return rc;
@@ -650,9 +651,6 @@ static void on_done(lr_cmd *cmd, void *ud) {
     struct MHD_Connection *c = r->conn;
     lr_route_finish(&r->rep, cmd);
     if (!r->rep.status) lr_reply_error(&r->rep, 500, "internal", "no reply");
-    if (r->rep.status == 200 && r->rt && r->rt->fn == lr_route_metrics &&
-        put_latency(r->h, &r->rep.body) != LR_OK)
-        lr_reply_error(&r->rep, 500, "internal", "out of memory");
     MHD_resume_connection(c);       /* R may be freed from here on */
 }
 
@@ -725,6 +723,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_YES;
         }
     }
+    /* GET /metrics: the service's text, then this file's own histograms
+     * (written here, on an MHD thread, not on the writer's) */
+    if (r->submitted && r->rep.status == 200 && r->rt && r->rt->fn == lr_route_metrics &&
+        put_latency(h, &r->rep.body) != LR_OK)
+        lr_reply_error(&r->rep, 500, "internal", "out of memory");
     return send_reply(h, c, r);
 }
 

@@ -406,11 +406,6 @@ static int make_rows(tally *t, rows *actions, rows *agents, rows *rules, rows *p
     return rc;
 }
 
-static int exec_sql(lr_store *s, const char *sql) {
-    int src = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-    return src == SQLITE_OK ? LR_OK : lr_sq_fail(s, src);
-}
-
 /* The shape is in the comment at the top of this file. */
 int lr_store_stats_json(lr_store *s, lr_buf *out) {
     lr_sq_defer_drain(s);
@@ -418,10 +413,11 @@ int lr_store_stats_json(lr_store *s, lr_buf *out) {
     lr_buf_init(&t.key);
     rows actions = { 0 }, agents = { 0 }, rules = { 0 }, pools = { 0 }, sources = { 0 };
     bool txn = sqlite3_get_autocommit(s->db);
-    int rc = txn ? exec_sql(s, "BEGIN") : LR_OK;
+    int rc = txn ? lr_store_read_begin(s) : LR_OK;
     if (rc == LR_OK) rc = count_rows(s, s->st[SQ_ST_DECISION_ROWS], 5, &t.dec, &t.key);
     if (rc == LR_OK) rc = lead_pass(s, &t);
-    if (rc == LR_OK) rc = make_rows(&t, &actions, &agents, &rules, &pools, &sources);
+    if (rc == LR_OK && (rc = make_rows(&t, &actions, &agents, &rules, &pools, &sources)) != LR_OK)
+        snprintf(s->err, sizeof s->err, "out of memory");
     if (rc == LR_OK && t.ntta) qsort(t.tta, t.ntta, sizeof *t.tta, cmp_i64);
     jw w = { out, out->len, LR_OK };
     if (rc == LR_OK) {
@@ -456,9 +452,12 @@ int lr_store_stats_json(lr_store *s, lr_buf *out) {
         rc = write_col_percentiles(s, s->st[SQ_DLV_LATENCY], &w);
         jw_lit(&w, "}}");
     }
-    if (txn && sqlite3_get_autocommit(s->db) == 0) {
-        int crc = exec_sql(s, "COMMIT");  /* a read: ends the snapshot */
-        if (rc == LR_OK) rc = crc;
+    if (txn) {
+        /* a read's end; should it fail, the snapshot must not stay open for
+         * the handle's next reads (and pin the WAL) */
+        int erc = lr_store_read_end(s);
+        if (erc != LR_OK) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        if (rc == LR_OK) rc = erc;
     }
     free(actions.v);
     free(agents.v);

@@ -379,7 +379,9 @@ route_db_prints_a_decision_once_stored() {
     big_config
     for _b in 10000 1; do
         for _kill in no yes; do
-            rm -f "$T/r.db" "$T/r.db-wal" "$T/r.db-shm"
+            # the last run's output too: the job below opens "$T/out" on its
+            # own time, and the loop must not find that run's S1 in it
+            rm -f "$T/r.db" "$T/r.db-wal" "$T/r.db-shm" "$T/out"
             ( echo '{"id":"S1","state":"CA","received_at":"2026-11-02T10:00:00Z"}'
               sleep 3
               echo '{"id":"S2","state":"NV","received_at":"2026-11-02T10:00:00Z"}' ) |

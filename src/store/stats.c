@@ -35,7 +35,9 @@
  * "pool") and each lead's first assignment looked up twice. A pass's rows
  * go into a hash table of groups (the row's grouping columns as one key);
  * the groups, a few per agent, rule, pool and action, are then sorted and
- * written.
+ * written. The deliveries (an outbox of one row a decision and channel)
+ * are few groups already counted by SQLite, read into the same tables;
+ * their latencies are read sorted.
  *
  * The statements run in one read transaction when the handle has none
  * open (a reader handle, reads.c): the figures are of one moment, not of
@@ -246,21 +248,24 @@ typedef struct tally {
     groups dec;                     /* (agent, rule, pool, action, status) -> n */
     groups src;                     /* (source) -> n leads, m ever assigned */
     groups open;                    /* (agent) -> n leads in state assigned */
+    groups dlv;                     /* (channel, status) -> n deliveries */
     int64_t leads;
     int64_t *tta;                   /* times to assignment, ms */
     size_t ntta, cap;
     lr_buf key;
 } tally;
 
-/* Counts ST's rows into G by all N of their columns. Finishes ST. */
-static int count_rows(lr_store *s, sqlite3_stmt *st, int ncols, groups *g, lr_buf *key) {
+/* Counts ST's rows into G by their first NCOLS columns: one a row, or
+ * the row's column NCOLS when WEIGHED. Finishes ST. */
+static int count_rows(lr_store *s, sqlite3_stmt *st, int ncols, bool weighed, groups *g,
+                      lr_buf *key) {
     int src, rc = LR_OK;
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
         lr_buf_reset(key);
         for (int c = 0; rc == LR_OK && c < ncols; c++) rc = key_col(key, st, c);
         group *e = rc == LR_OK ? groups_get(g, key->data, key->len) : NULL;
         if (!e) break;
-        e->n++;
+        e->n += weighed ? sqlite3_column_int64(st, ncols) : 1;
     }
     int frc = lr_sq_finish(s, st, src == SQLITE_ROW ? SQLITE_NOMEM : src);
     return frc != LR_OK ? frc : rc;
@@ -343,36 +348,9 @@ static int write_col_percentiles(lr_store *s, sqlite3_stmt *st, jw *w) {
     return rc;
 }
 
-/* Rows (key, action, count) of ST, sorted by key then action, as
- * {"key":{"action":N,...},...}. Finishes ST. */
-static int write_counts(lr_store *s, sqlite3_stmt *st, jw *w) {
-    char *key = NULL;                   /* the open inner object's key */
-    int n = 0, src;
-    jw_raw(w, "{", 1);
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *k = (const char *)sqlite3_column_text(st, 0);
-        if (!k) { src = SQLITE_NOMEM; break; }
-        if (!key || strcmp(key, k) != 0) {
-            jw_lit(w, key ? "}," : "");
-            free(key);
-            if (!(key = strdup(k))) { src = SQLITE_NOMEM; break; }
-            jw_str(w, key);
-            jw_lit(w, ":{");
-            n = 0;
-        }
-        if (n++) jw_raw(w, ",", 1);
-        jw_col_str(w, st, 1);
-        jw_raw(w, ":", 1);
-        jw_i64(w, sqlite3_column_int64(st, 2));
-    }
-    if (key) jw_raw(w, "}", 1);
-    free(key);
-    jw_raw(w, "}", 1);
-    return lr_sq_finish(s, st, src);
-}
-
-/* The groups of the two passes as the rows of each object. */
-static int make_rows(tally *t, rows *actions, rows *agents, rows *rules, rows *pools, rows *sources) {
+/* The groups of the passes as the rows of each object. */
+static int make_rows(tally *t, rows *actions, rows *agents, rows *rules, rows *pools, rows *sources,
+                     rows *channels) {
     int rc = LR_OK;
     for (size_t i = 0; rc == LR_OK && i < t->dec.cap; i++) {
         const group *e = &t->dec.v[i];
@@ -398,11 +376,18 @@ static int make_rows(tally *t, rows *actions, rows *agents, rows *rules, rows *p
         const char *p = t->src.v[i].key;
         if (t->src.v[i].hash) rc = rows_add(sources, key_next(&p), 0, NULL, (int64_t)i);
     }
+    for (size_t i = 0; rc == LR_OK && i < t->dlv.cap; i++) {
+        const char *p = t->dlv.v[i].key;
+        if (!t->dlv.v[i].hash) continue;
+        const char *channel = key_next(&p), *status = key_next(&p);
+        if (channel && status) rc = rows_add(channels, channel, 0, status, t->dlv.v[i].n);
+    }
     rows_sort(actions);
     rows_sort(agents);
     rows_sort(rules);
     rows_sort(pools);
     rows_sort(sources);
+    rows_sort(channels);
     return rc;
 }
 
@@ -412,11 +397,14 @@ int lr_store_stats_json(lr_store *s, lr_buf *out) {
     tally t = { 0 };
     lr_buf_init(&t.key);
     rows actions = { 0 }, agents = { 0 }, rules = { 0 }, pools = { 0 }, sources = { 0 };
+    rows channels = { 0 };
     bool txn = sqlite3_get_autocommit(s->db);
     int rc = txn ? lr_store_read_begin(s) : LR_OK;
-    if (rc == LR_OK) rc = count_rows(s, s->st[SQ_ST_DECISION_ROWS], 5, &t.dec, &t.key);
+    if (rc == LR_OK) rc = count_rows(s, s->st[SQ_ST_DECISION_ROWS], 5, false, &t.dec, &t.key);
     if (rc == LR_OK) rc = lead_pass(s, &t);
-    if (rc == LR_OK && (rc = make_rows(&t, &actions, &agents, &rules, &pools, &sources)) != LR_OK)
+    if (rc == LR_OK) rc = count_rows(s, s->st[SQ_DLV_BY_CHANNEL], 2, true, &t.dlv, &t.key);
+    if (rc == LR_OK &&
+        (rc = make_rows(&t, &actions, &agents, &rules, &pools, &sources, &channels)) != LR_OK)
         snprintf(s->err, sizeof s->err, "out of memory");
     if (rc == LR_OK && t.ntta) qsort(t.tta, t.ntta, sizeof *t.tta, cmp_i64);
     jw w = { out, out->len, LR_OK };
@@ -445,7 +433,7 @@ int lr_store_stats_json(lr_store *s, lr_buf *out) {
         jw_lit(&w, "},\"time_to_assign_ms\":");
         write_percentiles(&w, t.tta, t.ntta);
         jw_lit(&w, ",\"deliveries\":{\"by_channel\":");
-        rc = write_counts(s, s->st[SQ_DLV_BY_CHANNEL], &w);
+        write_rows(&w, &channels, true);
     }
     if (rc == LR_OK) {
         jw_lit(&w, ",\"latency_ms\":");
@@ -464,9 +452,11 @@ int lr_store_stats_json(lr_store *s, lr_buf *out) {
     free(rules.v);
     free(pools.v);
     free(sources.v);
+    free(channels.v);
     groups_free(&t.dec);
     groups_free(&t.src);
     groups_free(&t.open);
+    groups_free(&t.dlv);
     free(t.tta);
     lr_buf_release(&t.key);
     return jw_end(&w, rc);

@@ -271,40 +271,50 @@ static int count_rows(lr_store *s, sqlite3_stmt *st, int ncols, bool weighed, gr
     return frc != LR_OK ? frc : rc;
 }
 
+/* Appends X to the array *V of *N values (room for *CAP); false when out
+ * of memory. */
+static bool push_i64(int64_t **v, size_t *n, size_t *cap, int64_t x) {
+    if (*n == *cap) {
+        size_t ncap = *cap ? 2 * *cap : 256;
+        int64_t *nv = realloc(*v, ncap * sizeof *nv);
+        if (!nv) return false;
+        *v = nv;
+        *cap = ncap;
+    }
+    (*v)[(*n)++] = x;
+    return true;
+}
+
+/* The group in G of column COL of ST's row (not NULL); NULL when out of
+ * memory. */
+static group *group_of(groups *g, lr_buf *key, sqlite3_stmt *st, int col) {
+    lr_buf_reset(key);
+    return key_col(key, st, col) == LR_OK ? groups_get(g, key->data, key->len) : NULL;
+}
+
 /* The leads: (source, agent, assigned now, received_at, first assignment's at). */
 static int lead_pass(lr_store *s, tally *t) {
     sqlite3_stmt *st = s->st[SQ_ST_LEAD_ROWS];
-    int src, rc = LR_OK;
-    while (rc == LR_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
         t->leads++;
         bool assigned = sqlite3_column_type(st, 4) != SQLITE_NULL;
+        group *e;
         if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
-            lr_buf_reset(&t->key);
-            group *e = (rc = key_col(&t->key, st, 0)) == LR_OK ? groups_get(&t->src, t->key.data, t->key.len) : NULL;
-            if (!e) break;
+            if (!(e = group_of(&t->src, &t->key, st, 0))) break;
             e->n++;
             e->m += assigned;
         }
         if (sqlite3_column_type(st, 1) != SQLITE_NULL && sqlite3_column_int(st, 2)) {
-            lr_buf_reset(&t->key);
-            group *e = (rc = key_col(&t->key, st, 1)) == LR_OK ? groups_get(&t->open, t->key.data, t->key.len) : NULL;
-            if (!e) break;
+            if (!(e = group_of(&t->open, &t->key, st, 1))) break;
             e->n++;
         }
         if (assigned && sqlite3_column_type(st, 3) != SQLITE_NULL) {
-            if (t->ntta == t->cap) {
-                size_t ncap = t->cap ? 2 * t->cap : 1024;
-                int64_t *nv = realloc(t->tta, ncap * sizeof *nv);
-                if (!nv) break;
-                t->tta = nv;
-                t->cap = ncap;
-            }
             int64_t ms = sqlite3_column_int64(st, 4) - sqlite3_column_int64(st, 3);
-            t->tta[t->ntta++] = ms > 0 ? ms : 0;
+            if (!push_i64(&t->tta, &t->ntta, &t->cap, ms > 0 ? ms : 0)) break;
         }
     }
-    int frc = lr_sq_finish(s, st, rc != LR_OK || src == SQLITE_ROW ? SQLITE_NOMEM : src);
-    return frc != LR_OK ? frc : rc;
+    return lr_sq_finish(s, st, src == SQLITE_ROW ? SQLITE_NOMEM : src);    /* a break: no memory */
 }
 
 static int cmp_i64(const void *a, const void *b) {
@@ -332,17 +342,9 @@ static int write_col_percentiles(lr_store *s, sqlite3_stmt *st, jw *w) {
     int64_t *v = NULL;
     size_t n = 0, cap = 0;
     int src;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            size_t ncap = cap ? 2 * cap : 256;
-            int64_t *nv = realloc(v, ncap * sizeof *nv);
-            if (!nv) { src = SQLITE_NOMEM; break; }
-            v = nv;
-            cap = ncap;
-        }
-        v[n++] = sqlite3_column_int64(st, 0);
-    }
-    int rc = lr_sq_finish(s, st, src);
+    while ((src = sqlite3_step(st)) == SQLITE_ROW)
+        if (!push_i64(&v, &n, &cap, sqlite3_column_int64(st, 0))) break;
+    int rc = lr_sq_finish(s, st, src == SQLITE_ROW ? SQLITE_NOMEM : src);
     if (rc == LR_OK) write_percentiles(w, v, n);
     free(v);
     return rc;

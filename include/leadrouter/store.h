@@ -272,8 +272,11 @@ int lr_store_list_leads(lr_store *s, const lr_lead_query *q, lr_buf *out);
 /* Appends to OUT the JSON object for GET /v1/stats: leads and decisions
  * per agent, pool, rule and source, the median and p90 time in ms from
  * arrival to assignment (first assigned/claimed decision), and deliveries
- * per channel and status with their latency. */
-int lr_store_stats_json(lr_store *s, lr_buf *out);
+ * per channel and status with their latency. Over the window [SINCE,
+ * UNTIL) (either LR_TIME_NONE: open at that end): the leads received in
+ * it (received_at), the decisions made in it (at), the deliveries made in
+ * it (created_at, their decision's time). */
+int lr_store_stats_json(lr_store *s, lr_time since, lr_time until, lr_buf *out);
 
 /* ---- deliveries: the outbox (src/store/deliveries.c) ----------------------
  *

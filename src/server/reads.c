@@ -47,7 +47,7 @@ static void read_failed(lr_service *svc, lr_cmd *cmd, lr_store *s, const char *w
 /* STATS: the store's object, then the engine's queues from the writer. */
 static void stats(lr_service *svc, lr_store *s, lr_cmd *cmd) {
     lr_buf *out = &cmd->body;
-    int rc = lr_store_stats_json(s, out);
+    int rc = lr_store_stats_json(s, cmd->since, cmd->until, out);
     if (rc != LR_OK) {
         read_failed(svc, cmd, s, "computing stats", rc);
         return;

@@ -483,7 +483,31 @@ void lr_route_agents_list(const lr_req *req, lr_reply *rep) { simple(req, rep, L
 void lr_route_agent_get(const lr_req *req, lr_reply *rep) { simple(req, rep, LR_CMD_GET_AGENT); }
 void lr_route_agent_claimable(const lr_req *req, lr_reply *rep) { simple(req, rep, LR_CMD_CLAIMABLE); }
 void lr_route_config_get(const lr_req *req, lr_reply *rep) { simple(req, rep, LR_CMD_GET_CONFIG); }
-void lr_route_stats(const lr_req *req, lr_reply *rep) { simple(req, rep, LR_CMD_STATS); }
+/* GET /v1/stats[?since=T][&until=T]: the window, RFC 3339 times. */
+void lr_route_stats(const lr_req *req, lr_reply *rep) {
+    lr_cmd cmd;
+    memset(&cmd, 0, sizeof cmd);
+    cmd.type = LR_CMD_STATS;
+    cmd.since = cmd.until = LR_TIME_NONE;
+    for (size_t i = 0; i < req->nargs; i++) {
+        const char *k = req->args[i].name, *v = req->args[i].value;
+        bool since = strcmp(k, "since") == 0;
+        if (!since && strcmp(k, "until") != 0) {
+            lr_reply_error(rep, 400, "invalid_request", "unknown query argument '%.64s' (since, until)",
+                           k);
+            return;
+        }
+        if (lr_time_parse(v, strlen(v), since ? &cmd.since : &cmd.until) != LR_OK) {
+            lr_reply_error(rep, 400, "invalid_request", "'%s' must be an RFC 3339 time", k);
+            return;
+        }
+    }
+    if (cmd.since != LR_TIME_NONE && cmd.until != LR_TIME_NONE && cmd.until <= cmd.since) {
+        lr_reply_error(rep, 400, "invalid_request", "'until' must be after 'since'");
+        return;
+    }
+    call(req, &cmd, rep, NULL);
+}
 void lr_route_metrics(const lr_req *req, lr_reply *rep) { simple(req, rep, LR_CMD_METRICS); }
 
 /* Whether query value V is 1 to MAX bytes of UTF-8. */

@@ -79,6 +79,7 @@ typedef struct lr_cmd {
     const char *id;                 /* GET_LEAD, GET_AGENT */
     const char *scope_agent;        /* agent keys: the agent they are bound to, else NULL */
     lr_lead_query query;            /* LIST_LEADS */
+    lr_time since, until;           /* STATS: the window (LR_TIME_NONE: open) */
     struct {                        /* LIST_DELIVERIES (NULL: any) */
         const char *status, *channel, *cursor;
         int limit;

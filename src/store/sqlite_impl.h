@@ -43,6 +43,12 @@
     "(SELECT d." col " FROM decisions d WHERE d.lead_seq = l.seq" \
     " AND d.action IN ('assigned', 'claimed') ORDER BY d.id LIMIT 1)"
 
+/* COL in GET /v1/stats' window: at or after ?1 and before ?2, each bound
+ * NULL when the request leaves that end open (a NULL COL is only in the
+ * window open at both ends). */
+#define LR_SQ_IN_WINDOW(col) \
+    "(?1 IS NULL OR " col " >= ?1) AND (?2 IS NULL OR " col " < ?2)"
+
 #define LR_STORE_STMT_MAP(X)                                                    \
     X(BEGIN, "BEGIN IMMEDIATE")                                                 \
     X(BEGIN_READ, "BEGIN DEFERRED")                                             \
@@ -100,9 +106,11 @@
     X(ST_DECISION_ROWS, "SELECT agent, json_extract(body, '$.rule'),"           \
                         " json_extract(body, '$.pool'), action,"                \
                         " CASE WHEN action = 'closed' AND agent IS NOT NULL"    \
-                        " THEN json_extract(body, '$.status') END FROM decisions") \
+                        " THEN json_extract(body, '$.status') END FROM decisions" \
+                        " WHERE " LR_SQ_IN_WINDOW("at"))                        \
     X(ST_LEAD_ROWS, "SELECT source, agent, state = 'assigned', received_at, "  \
-                    LR_SQ_FIRST_ASSIGN("at") " FROM leads l")                   \
+                    LR_SQ_FIRST_ASSIGN("at") " FROM leads l"                    \
+                    " WHERE " LR_SQ_IN_WINDOW("received_at"))                   \
     X(IDEM_GET, "SELECT hash, status, body FROM idem WHERE key = ?1")           \
     X(IDEM_PUT, "INSERT INTO idem(key, hash, status, body, created) VALUES (?1, ?2, ?3, ?4, ?5)") \
     X(IDEM_PRUNE, "DELETE FROM idem WHERE key IN (SELECT key FROM idem WHERE created < ?1"  \
@@ -186,8 +194,10 @@
     X(DLV_LIST, LR_SQ_DLV_COLS "WHERE id > ?1 AND (?2 IS NULL OR status = ?2)"  \
                 " AND (?3 IS NULL OR channel = ?3) ORDER BY id LIMIT ?4")       \
     X(DLV_LATENCY, "SELECT delivered_at - created_at FROM deliveries"           \
-                   " WHERE status = 'delivered' ORDER BY 1")                    \
+                   " WHERE status = 'delivered' AND " LR_SQ_IN_WINDOW("created_at") \
+                   " ORDER BY 1")                                               \
     X(DLV_BY_CHANNEL, "SELECT channel, status, count(*) FROM deliveries"        \
+                      " WHERE " LR_SQ_IN_WINDOW("created_at")                   \
                       " GROUP BY channel, status ORDER BY channel, status")
 
 typedef struct lr_sq_defer lr_sq_defer;

@@ -28,6 +28,12 @@
  *
  * Objects keyed by name list their keys in byte order.
  *
+ * A window [since, until) takes the leads received in it (received_at),
+ * the decisions made in it (at) and the deliveries made in it
+ * (created_at): each statement's WHERE, LR_SQ_IN_WINDOW. The passes still
+ * read every row (received_at is the client's, in no order), but group
+ * only those in the window.
+ *
  * Everything but the deliveries comes from two passes, one over the
  * decisions and one over the leads, grouped here rather than by SQLite:
  * SQLite's GROUP BY sorts every row, and with a statement per figure the
@@ -393,8 +399,15 @@ static int make_rows(tally *t, rows *actions, rows *agents, rows *rules, rows *p
     return rc;
 }
 
+/* Binds the window [SINCE, UNTIL) to ST (LR_TIME_NONE: open). */
+static int bind_window(lr_store *s, sqlite3_stmt *st, lr_time since, lr_time until) {
+    int b = lr_sq_bind_time(st, 1, since);
+    if (b == SQLITE_OK) b = lr_sq_bind_time(st, 2, until);
+    return b == SQLITE_OK ? LR_OK : lr_sq_finish(s, st, b);
+}
+
 /* The shape is in the comment at the top of this file. */
-int lr_store_stats_json(lr_store *s, lr_buf *out) {
+int lr_store_stats_json(lr_store *s, lr_time since, lr_time until, lr_buf *out) {
     lr_sq_defer_drain(s);
     tally t = { 0 };
     lr_buf_init(&t.key);
@@ -402,9 +415,13 @@ int lr_store_stats_json(lr_store *s, lr_buf *out) {
     rows channels = { 0 };
     bool txn = sqlite3_get_autocommit(s->db);
     int rc = txn ? lr_store_read_begin(s) : LR_OK;
-    if (rc == LR_OK) rc = count_rows(s, s->st[SQ_ST_DECISION_ROWS], 5, false, &t.dec, &t.key);
+    sqlite3_stmt *const *st = s->st;
+    if (rc == LR_OK) rc = bind_window(s, st[SQ_ST_DECISION_ROWS], since, until);
+    if (rc == LR_OK) rc = count_rows(s, st[SQ_ST_DECISION_ROWS], 5, false, &t.dec, &t.key);
+    if (rc == LR_OK) rc = bind_window(s, st[SQ_ST_LEAD_ROWS], since, until);
     if (rc == LR_OK) rc = lead_pass(s, &t);
-    if (rc == LR_OK) rc = count_rows(s, s->st[SQ_DLV_BY_CHANNEL], 2, true, &t.dlv, &t.key);
+    if (rc == LR_OK) rc = bind_window(s, st[SQ_DLV_BY_CHANNEL], since, until);
+    if (rc == LR_OK) rc = count_rows(s, st[SQ_DLV_BY_CHANNEL], 2, true, &t.dlv, &t.key);
     if (rc == LR_OK &&
         (rc = make_rows(&t, &actions, &agents, &rules, &pools, &sources, &channels)) != LR_OK)
         snprintf(s->err, sizeof s->err, "out of memory");
@@ -439,7 +456,8 @@ int lr_store_stats_json(lr_store *s, lr_buf *out) {
     }
     if (rc == LR_OK) {
         jw_lit(&w, ",\"latency_ms\":");
-        rc = write_col_percentiles(s, s->st[SQ_DLV_LATENCY], &w);
+        rc = bind_window(s, st[SQ_DLV_LATENCY], since, until);
+        if (rc == LR_OK) rc = write_col_percentiles(s, st[SQ_DLV_LATENCY], &w);
         jw_lit(&w, "}}");
     }
     if (txn) {

@@ -557,6 +557,20 @@ idempotency_key_replays_the_reply_and_refuses_another_body() {
     expect_jq '[.leads[].id]' "[\"$FORM\",\"$_f\"]"
 }
 
+# want_tta [SINCE]: time_to_assign_ms as $SRV/each.json (the leads with
+# their decisions) has it, over the leads received at or after SINCE (an
+# RFC 3339 time; all without it): first assigned or claimed decision minus
+# arrival, nearest-rank median and p90.
+want_tta() {
+    jq -c --arg s "${1:-}" "$JQ_DEFS"'(if $s == "" then null else ($s | ms) end) as $s
+        | [.[] | (.received_at | ms) as $r | select($s == null or $r >= $s)
+             | ([.decisions[] | select(.action == "assigned" or .action == "claimed")][0]) as $d
+             | select($d != null) | ($d.at | ms) - $r] | sort
+        | {median: (if length > 0 then .[((length + 1) / 2 | floor) - 1] else null end),
+           p90: (if length > 0 then .[((9 * length + 9) / 10 | floor) - 1] else null end),
+           count: length}' "$SRV/each.json"
+}
+
 stats_count_leads_and_decisions_as_the_leads_show_them() {
     list_all "" "$SRV/all.json" || return
     jq -r '.[].id' "$SRV/all.json" >"$SRV/all.ids"
@@ -578,14 +592,7 @@ stats_count_leads_and_decisions_as_the_leads_show_them() {
     expect_jq '.queues.team' '{"waiting":0,"oldest_ms":null}'
     # time to assign: first assigned or claimed decision minus arrival,
     # nearest-rank median and p90
-    _tta=$(jq -c "$JQ_DEFS"'
-        [.[] | (.received_at | ms) as $r
-             | ([.decisions[] | select(.action == "assigned" or .action == "claimed")][0]) as $d
-             | select($d != null) | ($d.at | ms) - $r] | sort
-        | {median: (if length > 0 then .[((length + 1) / 2 | floor) - 1] else null end),
-           p90: (if length > 0 then .[((9 * length + 9) / 10 | floor) - 1] else null end),
-           count: length}' "$SRV/each.json")
-    expect_jq .time_to_assign_ms "$_tta"
+    expect_jq .time_to_assign_ms "$(want_tta)"
     expect_jq '.time_to_assign_ms.count' 14
     expect_jq '.time_to_assign_ms.p90 > 0' true
     cp "$RB" "$SRV/stats.json"
@@ -593,6 +600,51 @@ stats_count_leads_and_decisions_as_the_leads_show_them() {
     _open=$(jq -S -c '[.agents[] | {key: .id, value: .open} | select(.value > 0)] | from_entries' "$RB")
     _sopen=$(jq -S -c '[.by_agent | to_entries[] | {key, value: .value.open} | select(.value > 0)] | from_entries' "$SRV/stats.json")
     [ "$_open" = "$_sopen" ] || fail "open leads per agent: /v1/agents $_open, /v1/stats $_sopen"
+}
+
+stats_over_a_window_count_what_happened_in_it() {
+    [ -s "$SRV/each.json" ] || { fail "no leads from the case before"; return; }
+    # since the received time of the middle lead (in order of arrival
+    # time), open at the end: the leads received since, the decisions
+    # made since, as the leads show them
+    _since=$(jq -r '[.[].received_at] | sort | .[length / 2 | floor]' "$SRV/each.json")
+    api GET "/v1/stats?since=$_since"
+    expect_code 200
+    expect_jq 'keys_unsorted' '["leads","decisions","by_agent","by_rule","by_pool","by_source","time_to_assign_ms","deliveries","queues"]'
+    _n=$(jq --arg s "$_since" "$JQ_DEFS"'($s | ms) as $s | [.[] | select((.received_at | ms) >= $s)] | length' "$SRV/each.json")
+    [ "$_n" -gt 0 ] && [ "$_n" -lt "$(jq length "$SRV/each.json")" ] || fail "the window takes $_n leads: not a part of them"
+    expect_jq .leads "$_n"
+    # (a refused claim of no lead is in no lead's decisions)
+    _want=$(jq -c --arg s "$_since" "$JQ_DEFS"'($s | ms) as $s | [.[].decisions[]
+                   | select((.at | ms) >= $s and .action != "claim_refused")]
+                   | group_by(.action) | map({key: .[0].action, value: length}) | from_entries' "$SRV/each.json")
+    expect_jq '.decisions | del(.claim_refused)' "$_want"
+    expect_jq .time_to_assign_ms "$(want_tta "$_since")"
+    # the same window closed before it starts again: nothing in it; the
+    # queues are the pools' now, whatever the window
+    api GET "/v1/stats?since=2001-01-01T00:00:00Z&until=2001-01-02T00:00:00Z"
+    expect_code 200
+    expect_jq '[.leads, .decisions, .by_agent, .by_source, .time_to_assign_ms.count]' '[0,{},{},{},0]'
+    expect_jq .queues "$(jq -c .queues "$SRV/stats.json")"
+    # until the middle lead: the others (an RFC 3339 time with an offset)
+    _until=$(jq -r --arg s "$_since" '$s | sub("Z$"; "+00:00")' -n)
+    api GET "/v1/stats?until=$(printf %s "$_until" | sed 's/+/%2B/')"
+    expect_code 200
+    expect_jq ".leads + $_n" "$(jq length "$SRV/each.json")"
+    # bad windows: nothing computed, the argument named
+    api GET '/v1/stats?since=yesterday'
+    expect_error 400 invalid_request
+    expect_jq .error.message '"'"'since' must be an RFC 3339 time"'"'
+    api GET "/v1/stats?since=$_since&until=$_since"
+    expect_error 400 invalid_request
+    expect_jq .error.message '"'"'until' must be after 'since'"'"'
+    # given twice, the last one counts, as everywhere
+    api GET "/v1/stats?since=2001-01-01T00:00:00Z&since=$_since"
+    expect_code 200
+    expect_jq .leads "$_n"
+    api GET '/v1/stats?from=2026-01-01T00:00:00Z'
+    expect_error 400 invalid_request
+    expect_jq .error.message '"unknown query argument '"'"'from'"'"' (since, until)"'
 }
 
 metrics_are_prometheus_text() {
@@ -848,6 +900,7 @@ tcase preview_shows_the_decision_and_changes_nothing
 tcase put_config_swaps_it_and_routing_follows
 tcase put_invalid_config_is_422_with_every_error_and_the_old_one_stays
 tcase stats_count_leads_and_decisions_as_the_leads_show_them
+tcase stats_over_a_window_count_what_happened_in_it
 tcase metrics_are_prometheus_text
 tcase metrics_name_every_pool_as_stats_does
 tcase metrics_time_each_request_by_route

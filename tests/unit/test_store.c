@@ -677,9 +677,9 @@ TEST(api_keys_are_found_by_secret_hash) {
 
 /* ---- statistics ------------------------------------------------------------- */
 
-TEST(stats_json_counts_and_time_to_assign) {
-    db d;
-    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+/* Fills D's store for the statistics tests below. */
+static void stats_store(db *dd) {
+    db d = *dd;
     /* L1..L10 received at T0 + i min; L1..L6 to alice, L7..L10 to bob,
      * each assigned i * 100 ms after it arrived (L10: claimed after an
      * offer; L5 reassigned later: only the first counts) */
@@ -719,8 +719,14 @@ TEST(stats_json_counts_and_time_to_assign) {
         CHECK_EQ_INT(put_decision(d.s, seq, T0 + 7200000, out[i].lead, LR_ACTION_CLOSED, out[i].agent,
                                   "hot", "west", out[i].status, "closed"), LR_OK);
     }
+}
+
+TEST(stats_json_counts_and_time_to_assign) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    stats_store(&d);
     lr_buf b = LR_BUF_INIT;
-    CHECK_EQ_INT(lr_store_stats_json(d.s, &b), LR_OK);
+    CHECK_EQ_INT(lr_store_stats_json(d.s, LR_TIME_NONE, LR_TIME_NONE, &b), LR_OK);
     /* assign times: L1..L9 100..900 ms, L10 1000 ms -> median 500 (5th
      * of 10), p90 900 (9th) */
     CHECK_EQ_STR(b.data,
@@ -742,11 +748,58 @@ TEST(stats_json_counts_and_time_to_assign) {
     db_remove(&d);
 }
 
+TEST(stats_json_over_a_window) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    stats_store(&d);
+    lr_buf b = LR_BUF_INIT;
+    /* [T0 + 5 min, T0 + 9 min): L5..L8 received, their first assignments
+     * made (L9's at T0 + 9 min + 900 ms is not); the open leads are those
+     * of L5..L8 assigned now (L5 to bob since its reassignment, outside);
+     * the closings at T0 + 2 h are not in it */
+    CHECK_EQ_INT(lr_store_stats_json(d.s, T0 + 5 * 60000, T0 + 9 * 60000, &b), LR_OK);
+    CHECK_EQ_STR(b.data,
+        "{\"leads\":4,"
+        "\"decisions\":{\"assigned\":4},"
+        "\"by_agent\":{\"alice\":{\"assigned\":2,\"open\":1,\"won\":0,\"lost\":0},"
+        "\"bob\":{\"assigned\":2,\"open\":2,\"won\":0,\"lost\":0}},"
+        "\"by_rule\":{\"hot\":{\"assigned\":4}},"
+        "\"by_pool\":{\"west\":{\"assigned\":4}},"
+        "\"by_source\":{\"google\":{\"leads\":4,\"assigned\":4}},"
+        "\"time_to_assign_ms\":{\"median\":600,\"p90\":800,\"count\":4},"
+        "\"deliveries\":{\"by_channel\":{},\"latency_ms\":{\"median\":null,\"p90\":null,\"count\":0}}}");
+    /* since T0 + 2 h, open at the end: the three closings, no lead */
+    lr_buf_reset(&b);
+    CHECK_EQ_INT(lr_store_stats_json(d.s, T0 + 7200000, LR_TIME_NONE, &b), LR_OK);
+    CHECK_EQ_STR(b.data,
+        "{\"leads\":0,"
+        "\"decisions\":{\"closed\":3},"
+        "\"by_agent\":{\"alice\":{\"closed\":2,\"open\":0,\"won\":1,\"lost\":1},"
+        "\"bob\":{\"closed\":1,\"open\":0,\"won\":1,\"lost\":0}},"
+        "\"by_rule\":{\"hot\":{\"closed\":3}},"
+        "\"by_pool\":{\"west\":{\"closed\":3}},"
+        "\"by_source\":{},"
+        "\"time_to_assign_ms\":{\"median\":null,\"p90\":null,\"count\":0},"
+        "\"deliveries\":{\"by_channel\":{},\"latency_ms\":{\"median\":null,\"p90\":null,\"count\":0}}}");
+    /* until T0 + 1 ms, open at the start: L11, held at T0 */
+    lr_buf_reset(&b);
+    CHECK_EQ_INT(lr_store_stats_json(d.s, LR_TIME_NONE, T0 + 1, &b), LR_OK);
+    CHECK_EQ_STR(b.data,
+        "{\"leads\":1,"
+        "\"decisions\":{\"held\":1},"
+        "\"by_agent\":{},\"by_rule\":{},\"by_pool\":{},"
+        "\"by_source\":{\"web\":{\"leads\":1,\"assigned\":0}},"
+        "\"time_to_assign_ms\":{\"median\":null,\"p90\":null,\"count\":0},"
+        "\"deliveries\":{\"by_channel\":{},\"latency_ms\":{\"median\":null,\"p90\":null,\"count\":0}}}");
+    lr_buf_release(&b);
+    db_remove(&d);
+}
+
 TEST(stats_json_of_an_empty_store) {
     db d;
     CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
     lr_buf b = LR_BUF_INIT;
-    CHECK_EQ_INT(lr_store_stats_json(d.s, &b), LR_OK);
+    CHECK_EQ_INT(lr_store_stats_json(d.s, LR_TIME_NONE, LR_TIME_NONE, &b), LR_OK);
     CHECK_EQ_STR(b.data, "{\"leads\":0,\"decisions\":{},\"by_agent\":{},\"by_rule\":{},"
                          "\"by_pool\":{},\"by_source\":{},"
                          "\"time_to_assign_ms\":{\"median\":null,\"p90\":null,\"count\":0},"
@@ -781,7 +834,7 @@ TEST(rollback_leaves_nothing) {
     CHECK_EQ_INT(lr_store_find_lead(d.s, "L1", &seq, h), LR_ENOENT);
     CHECK_EQ_INT(lr_store_idem_get(d.s, "k", h, &status, &b), LR_ENOENT);
     CHECK_EQ_INT(lr_store_key_find(d.s, hash_of(1), role, sizeof role, agent, sizeof agent), LR_ENOENT);
-    CHECK_EQ_INT(lr_store_stats_json(d.s, &b), LR_OK);
+    CHECK_EQ_INT(lr_store_stats_json(d.s, LR_TIME_NONE, LR_TIME_NONE, &b), LR_OK);
     CHECK_CONTAINS(b.data, "{\"leads\":0,\"decisions\":{},");
     /* the rolled-back event is gone: a lead needs a new append */
     CHECK_EQ_INT(lr_store_add_lead(d.s, "L1", NULL, T0, "{}", 2, hash_of(1), NULL, NULL), LR_ESTATE);
@@ -820,13 +873,13 @@ TEST(full_sync_commit_survives_reopen) {
     CHECK_EQ_INT(lr_store_commit(d.s), LR_OK);
     lr_buf before = LR_BUF_INIT, after = LR_BUF_INIT;
     CHECK_EQ_INT(lr_store_lead_json(d.s, "L1", NULL, &before), LR_OK);
-    CHECK_EQ_INT(lr_store_stats_json(d.s, &before), LR_OK);
+    CHECK_EQ_INT(lr_store_stats_json(d.s, LR_TIME_NONE, LR_TIME_NONE, &before), LR_OK);
     /* an uncommitted transaction at close is lost */
     CHECK_EQ_INT(lr_store_begin(d.s), LR_OK);
     CHECK_EQ_INT(put_lead(d.s, 5, "L9", NULL, T0), LR_OK);
     CHECK_EQ_INT(db_reopen(&d, LR_SYNC_FULL), LR_OK);
     CHECK_EQ_INT(lr_store_lead_json(d.s, "L1", NULL, &after), LR_OK);
-    CHECK_EQ_INT(lr_store_stats_json(d.s, &after), LR_OK);
+    CHECK_EQ_INT(lr_store_stats_json(d.s, LR_TIME_NONE, LR_TIME_NONE, &after), LR_OK);
     CHECK_EQ_STR(after.data, before.data);
     int64_t last = 0;
     CHECK_EQ_INT(lr_store_last_seq(d.s, &last), LR_OK);
@@ -880,6 +933,7 @@ int main(void) {
     RUN(idempotency_keys_are_pruned_by_age);
     RUN(api_keys_are_found_by_secret_hash);
     RUN(stats_json_counts_and_time_to_assign);
+    RUN(stats_json_over_a_window);
     RUN(stats_json_of_an_empty_store);
     RUN(open_refuses_another_programs_database_and_leaves_it_alone);
     RUN(open_existing_refuses_a_missing_or_empty_file);

@@ -53,7 +53,7 @@ static void dump(lr_store *s, int n, lr_buf *out) {
         CHECK_EQ_INT(lr_store_lead_json(s, id, NULL, out), LR_OK);
         CHECK_EQ_INT(lr_buf_putc(out, '\n'), LR_OK);
     }
-    CHECK_EQ_INT(lr_store_stats_json(s, out), LR_OK);
+    CHECK_EQ_INT(lr_store_stats_json(s, LR_TIME_NONE, LR_TIME_NONE, out), LR_OK);
 }
 
 typedef struct after {

@@ -169,7 +169,7 @@ static void long_why_round_trip(bool compact) {
     CHECK_EQ_INT(g.n, 1);
     CHECK_EQ_STR(g.json.data, json.data);
     lr_buf_reset(&b);                           /* the statistics still see rule and pool */
-    CHECK_EQ_INT(lr_store_stats_json(s, &b), LR_OK);
+    CHECK_EQ_INT(lr_store_stats_json(s, LR_TIME_NONE, LR_TIME_NONE, &b), LR_OK);
     CHECK_CONTAINS(b.data, "\"west \\\"hot\\\"\":{\"assigned\":1}");
 
     lr_store_close(s);                          /* on disk: body without why, why small */

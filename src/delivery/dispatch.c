@@ -41,6 +41,7 @@
 #define POLL_MAX_MS 1000
 #define TRIP_AFTER 5                /* failed attempts in a row that pause a channel */
 #define DEFER_MS 5                  /* a free slot waits this long for others (start_due) */
+#define SPARE_MAX 32                /* easy handles kept for the next transfers */
 #define BATCH_BYTES_MAX ((size_t)1 << 20)   /* a batch's body, unless one delivery is more:
                                                as the 1 MiB bodies leadrouter itself takes,
                                                a receiver's usual limit */
@@ -167,6 +168,10 @@ struct lr_dispatcher {
     size_t nhints, hint_bytes;
     /* the thread's own */
     xfer *xfers;
+    CURL *spare[SPARE_MAX];         /* easy handles of ended transfers, reset: a new
+                                       one each time cost the thread its allocation,
+                                       clearing and buffers */
+    size_t nspare;
 };
 
 /* The array V of *CAP elements of SIZE bytes, holding N, with room for
@@ -513,9 +518,16 @@ static int on_request_ready(void *ud, char *ip, char *local_ip, int port, int lo
     return CURL_PREREQFUNC_ABORT;
 }
 
-static void xfer_free(xfer *x) {
+/* Frees X; its easy handle (out of the multi handle) is kept in D's spares
+ * with every option back to its default, or cleaned up when they are full. */
+static void xfer_free(lr_dispatcher *d, xfer *x) {
     if (!x) return;
-    curl_easy_cleanup(x->easy);
+    if (x->easy && d->nspare < SPARE_MAX) {
+        curl_easy_reset(x->easy);
+        d->spare[d->nspare++] = x->easy;
+    } else {
+        curl_easy_cleanup(x->easy);
+    }
     curl_slist_free_all(x->headers);
     lr_buf_release(&x->payload);
     lr_buf_release(&x->answer);
@@ -576,10 +588,11 @@ static int build(xfer *x, const lr_delivery_job *j, lr_time now) {
     return webhook_headers(x, NULL, now);
 }
 
-/* Sets the easy handle of X up for its channel. */
-static int setup(xfer *x) {
+/* Sets an easy handle up for X and its channel: one of D's spares, or a
+ * new one. */
+static int setup(lr_dispatcher *d, xfer *x) {
     const chan *ch = x->ch;
-    CURL *e = x->easy = curl_easy_init();
+    CURL *e = x->easy = d->nspare ? d->spare[--d->nspare] : curl_easy_init();
     if (!e) return LR_ENOMEM;
     curl_easy_setopt(e, CURLOPT_URL, ch->url);
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
@@ -878,7 +891,7 @@ static void launch_batch(pick *p) {
     snprintf(h, sizeof h, "Leadrouter-Batch: %zu", x->n);
     int rc = x->n ? lr_buf_putc(&x->payload, ']') : LR_ENOMEM;
     if (rc == LR_OK) rc = webhook_headers(x, h, p->now);
-    if (rc == LR_OK) rc = setup(x);
+    if (rc == LR_OK) rc = setup(d, x);
     if (rc == LR_OK && curl_multi_add_handle(d->multi, x->easy) != CURLM_OK) rc = LR_ENOMEM;
     for (size_t i = 0; rc != LR_OK && i < x->n; i++) {
         const xfer_item *it = &x->items[i];
@@ -892,7 +905,7 @@ static void launch_batch(pick *p) {
         }
     }
     if (rc != LR_OK) {
-        xfer_free(x);
+        xfer_free(d, x);
         p->room++;
         return;
     }
@@ -948,16 +961,16 @@ static int start_job(pick *p, const lr_delivery_job *j) {
     bool cancelled = j->moved_on;  /* a delayed notice whose lead moved on */
     int rc = cancelled ? LR_OK : j->unreadable ? LR_EDAMAGED : build(x, j, p->now);
     bool unsendable = rc != LR_OK && rc != LR_ENOMEM;
-    if (rc == LR_OK && !cancelled) rc = setup(x);
+    if (rc == LR_OK && !cancelled) rc = setup(d, x);
     if (rc == LR_OK && !cancelled && curl_multi_add_handle(d->multi, x->easy) != CURLM_OK)
         rc = LR_ENOMEM;
     if (rc != LR_OK && !unsendable && !cancelled) {
-        xfer_free(x);
+        xfer_free(d, x);
         return rc;
     }
     if (!mark_busy(p, j)) {
         curl_multi_remove_handle(d->multi, x->easy);
-        xfer_free(x);
+        xfer_free(d, x);
         return LR_ENOMEM;
     }
     if (cancelled || unsendable) {  /* reported without sending */
@@ -980,7 +993,7 @@ static int start_job(pick *p, const lr_delivery_job *j) {
             unpick(d, j->id);       /* not reported: picked again later */
             leave(p, j->id);
         }
-        xfer_free(x);
+        xfer_free(d, x);
         return 0;
     }
     x->next = d->xfers;
@@ -1119,7 +1132,7 @@ static void *dispatch_main(void *arg) {
             for (xfer **pp = &d->xfers; *pp; pp = &(*pp)->next)
                 if (*pp == x) { *pp = x->next; break; }
             finish(d, x, code);
-            xfer_free(x);
+            xfer_free(d, x);
             ended = true;
         }
         pthread_mutex_lock(&d->mu);
@@ -1136,7 +1149,7 @@ static void *dispatch_main(void *arg) {
     for (xfer *x = d->xfers, *nx; x; x = nx) {
         nx = x->next;
         curl_multi_remove_handle(d->multi, x->easy);
-        xfer_free(x);
+        xfer_free(d, x);
     }
     d->xfers = NULL;
     return NULL;
@@ -1191,6 +1204,7 @@ void lr_dispatch_free(lr_dispatcher *d) {
     curl_multi_cleanup(d->multi);
     lr_store_close(d->store);
     chanset_unref(d->chans);
+    while (d->nspare) curl_easy_cleanup(d->spare[--d->nspare]);
     for (size_t i = 0; i < HINT_SLOTS; i++)
         for (hint *h = d->hints[i], *nx; h; h = nx) {
             nx = h->next;

@@ -412,7 +412,8 @@ int lr_store_list_deliveries(lr_store *s, const char *status, const char *channe
     if (limit < 1 || limit > 1000 || (status && !known_status(status)) ||
         lr_sq_parse_cursor(cursor, &after) != LR_OK)
         return LR_EINVAL;
-    sqlite3_stmt *st = s->st[SQ_DLV_LIST];
+    bool stopped = status && (strcmp(status, "dead") == 0 || strcmp(status, "cancelled") == 0);
+    sqlite3_stmt *st = s->st[stopped ? SQ_DLV_LIST_STOPPED : SQ_DLV_LIST];
     int b = sqlite3_bind_int64(st, 1, after);
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 2, status);
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 3, channel);

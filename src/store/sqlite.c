@@ -19,7 +19,7 @@
  * that triggers a checkpoint waits for it (with FULL, a write and fsync
  * of up to 40 MiB to the database file).
  *
- * Schema, version 16 (PRAGMA user_version; MIGRATIONS[] below moves a file
+ * Schema, version 18 (PRAGMA user_version; MIGRATIONS[] below moves a file
  * from each version to the next, one transaction per step):
  *
  *   events(seq INTEGER PRIMARY KEY, at, type, lead, body)
@@ -104,7 +104,10 @@
  *       through the index: an entry inserted with its decision's commit,
  *       removed with its outcome's; with a webhook on every decision, 19.1
  *       pages a commit then, 17.2 now: docs/benchmarks.md). No index on
- *       status: each outcome would move an entry in it.
+ *       status: each outcome would move an entry in it; but a partial
+ *       one, deliveries_stopped (status, id), over the dead and cancelled
+ *       rows (few: a delivery enters it when it is given up), so that listing them
+ *       does not walk every delivered row (version 18).
  *   outbox_marks(channel TEXT PRIMARY KEY, fresh_from)
  *       per channel, an id at or below its lowest fresh delivery not yet
  *       settled: where the dispatcher's scan starts after a restart
@@ -184,7 +187,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 17
+#define SCHEMA_VERSION 18
 #define LR_SQ_APPLICATION_ID 1280468082              /* 0x4C526472, "LRdr": PRAGMA application_id */
 #define LR_SQ_STR_(x) #x
 #define LR_SQ_STR(x) LR_SQ_STR_(x)
@@ -338,6 +341,10 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
      * (no max_no_answer count started again) */
     "INSERT OR IGNORE INTO engine_marks(name, seq)"
     "  SELECT 'decline_answer_from', coalesce(max(seq), 0) + 1 FROM events;",
+    /* 17 -> 18: the dead and cancelled deliveries listed without a walk
+     * through the delivered ones */
+    "CREATE INDEX IF NOT EXISTS deliveries_stopped ON deliveries(status, id)"
+    "  WHERE " LR_SQ_DLV_STOPPED ";",
 };
 
 static const char *const STMT_SQL[SQ__COUNT] = {

@@ -153,6 +153,9 @@
  * query that wants the index repeats this text (SQLite matches it term by
  * term). */
 #define LR_SQ_DLV_QUEUED LR_SQ_DLV_OPEN " AND (updated_at IS NOT NULL OR cond)"
+/* The rows of the partial index deliveries_stopped: settled without
+ * being delivered, few of them (a query that wants it repeats the text). */
+#define LR_SQ_DLV_STOPPED "status IN ('dead', 'cancelled')"
 /* A fresh delivery: pending, never attempted nor replayed, not delayed. */
 #define LR_SQ_DLV_FRESH "status = 'pending' AND updated_at IS NULL AND NOT cond"
 #define LR_STORE_DELIVERY_STMTS(X)                                              \
@@ -193,6 +196,9 @@
     X(DLV_GET, LR_SQ_DLV_COLS "WHERE id = ?1")                                  \
     X(DLV_LIST, LR_SQ_DLV_COLS "WHERE id > ?1 AND (?2 IS NULL OR status = ?2)"  \
                 " AND (?3 IS NULL OR channel = ?3) ORDER BY id LIMIT ?4")       \
+    X(DLV_LIST_STOPPED, LR_SQ_DLV_COLS "WHERE " LR_SQ_DLV_STOPPED " AND status = ?2" \
+                        " AND id > ?1 AND (?3 IS NULL OR channel = ?3)"         \
+                        " ORDER BY id LIMIT ?4")                                \
     X(DLV_LATENCY, "SELECT delivered_at - created_at FROM deliveries"           \
                    " WHERE status = 'delivered' AND " LR_SQ_IN_WINDOW("created_at") \
                    " ORDER BY 1")                                               \

@@ -5,11 +5,14 @@
 #define LEADROUTER_TEST_SCHEMA_UNDO_H
 
 /* the version a store migrates to (sqlite.c SCHEMA_VERSION) */
-#define SCHEMA_NOW 17
-#define SCHEMA_NOW_STR "17"
+#define SCHEMA_NOW 18
+#define SCHEMA_NOW_STR "18"
+
+/* what version 18 added: the index of dead and cancelled deliveries */
+#define UNDO_SCHEMA_18 "DROP INDEX deliveries_stopped; "
 
 /* what version 17 added: the mark of declines of assigned leads as answers */
-#define UNDO_SCHEMA_17 "DELETE FROM engine_marks WHERE name = 'decline_answer_from'; "
+#define UNDO_SCHEMA_17 UNDO_SCHEMA_18 "DELETE FROM engine_marks WHERE name = 'decline_answer_from'; "
 
 /* what version 16 added: the mark of the arrival order of config changes */
 #define UNDO_SCHEMA_16 UNDO_SCHEMA_17 "DELETE FROM engine_marks WHERE name = 'reroute_order_from'; "

@@ -292,6 +292,79 @@ TEST(retry_makes_a_dead_delivery_pending_again) {
     remove_db(s);
 }
 
+/* The ids a listing page in OUT names, as "1,5,9" (and "+" when it has a
+ * next page). */
+static void page_ids(const lr_buf *out, char *ids, size_t len) {
+    size_t n = 0;
+    ids[0] = '\0';
+    for (const char *p = out->data; (p = strstr(p, "\"id\":\"dlv_")) && n + 24 < len; p++)
+        n += (size_t)snprintf(ids + n, len - n, "%s%lld", n ? "," : "", atoll(p + 10));
+    if (!strstr(out->data, "\"next_cursor\":null")) snprintf(ids + n, len - n, "+");
+}
+
+/* Dead and cancelled deliveries among many delivered ones (found through
+ * their own index, deliveries_stopped): in id order, a page at a time, by
+ * channel; a replayed one leaves the list, one given up again comes back. */
+TEST(dead_and_cancelled_deliveries_are_listed_among_the_delivered) {
+    lr_store *s = open_new();
+    if (!s) { CHECK(0); return; }
+    int64_t d1, id;
+    char prev[16], ids[256];
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    lead_and_decision(s, 1, "L1", "assigned", T0, &d1);
+    /* 1..300: every 40th dead (crm: 40, 120, 200, 280; mail: 80, 160,
+     * 240), every 70th cancelled (70, 140, 210, 280 is dead), the rest
+     * delivered */
+    for (int i = 1; i <= 300; i++) {
+        const char *ch = i % 80 == 0 ? "mail" : "crm";
+        CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "ann", ch, NULL,
+                                           "pending", NULL, false, &id), LR_OK);
+        const char *st = i % 40 == 0 ? "dead" : i % 70 == 0 ? "cancelled" : "delivered";
+        CHECK_EQ_INT(lr_store_delivery_result(s, id, st, 1, LR_TIME_NONE, T0 + 10, T0, 0,
+                                              strcmp(st, "dead") == 0 ? 410 : 200, NULL, prev),
+                     LR_OK);
+    }
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    lr_buf out = LR_BUF_INIT;
+    CHECK_EQ_INT(lr_store_list_deliveries(s, "dead", NULL, 3, NULL, &out), LR_OK);
+    page_ids(&out, ids, sizeof ids);
+    CHECK_EQ_STR(ids, "40,80,120+");
+    lr_buf_reset(&out);
+    CHECK_EQ_INT(lr_store_list_deliveries(s, "dead", NULL, 3, "120", &out), LR_OK);
+    page_ids(&out, ids, sizeof ids);
+    CHECK_EQ_STR(ids, "160,200,240+");
+    lr_buf_reset(&out);
+    CHECK_EQ_INT(lr_store_list_deliveries(s, "dead", NULL, 3, "240", &out), LR_OK);
+    page_ids(&out, ids, sizeof ids);
+    CHECK_EQ_STR(ids, "280");
+    lr_buf_reset(&out);
+    CHECK_EQ_INT(lr_store_list_deliveries(s, "dead", "mail", 10, NULL, &out), LR_OK);
+    page_ids(&out, ids, sizeof ids);
+    CHECK_EQ_STR(ids, "80,160,240");
+    lr_buf_reset(&out);
+    CHECK_EQ_INT(lr_store_list_deliveries(s, "cancelled", NULL, 10, NULL, &out), LR_OK);
+    page_ids(&out, ids, sizeof ids);
+    CHECK_EQ_STR(ids, "70,140,210");
+    /* 120 replayed: pending, out of the list; given up again: back */
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    CHECK_EQ_INT(lr_store_delivery_retry(s, 120, T0 + 60000, prev), LR_OK);
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    lr_buf_reset(&out);
+    CHECK_EQ_INT(lr_store_list_deliveries(s, "dead", "crm", 10, NULL, &out), LR_OK);
+    page_ids(&out, ids, sizeof ids);
+    CHECK_EQ_STR(ids, "40,200,280");
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    CHECK_EQ_INT(lr_store_delivery_result(s, 120, "dead", 2, LR_TIME_NONE, T0 + 60010, T0 + 60000,
+                                          1, 410, "answered 410", prev), LR_OK);
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    lr_buf_reset(&out);
+    CHECK_EQ_INT(lr_store_list_deliveries(s, "dead", "crm", 10, NULL, &out), LR_OK);
+    page_ids(&out, ids, sizeof ids);
+    CHECK_EQ_STR(ids, "40,120,200,280");
+    lr_buf_release(&out);
+    remove_db(s);
+}
+
 /* A replay while an attempt is in flight: the attempt's outcome, when it
  * comes, is stale (the replay is sent anew), and the replay's own counts. */
 TEST(an_outcome_picked_before_a_replay_is_stale) {
@@ -552,6 +625,7 @@ int main(void) {
     RUN(a_channels_mark_is_kept_with_its_transaction);
     RUN(delivery_json_and_pages);
     RUN(retry_makes_a_dead_delivery_pending_again);
+    RUN(dead_and_cancelled_deliveries_are_listed_among_the_delivered);
     RUN(an_outcome_picked_before_a_replay_is_stale);
     RUN(an_outcome_read_before_a_replay_committed_is_stale);
     RUN(a_delayed_notice_knows_when_its_lead_moved_on);

@@ -133,9 +133,8 @@ int lr_engine_claimable(const lr_engine *e, const char *agent, size_t limit, lr_
             if (!lr_lead_excludes(s->q[k], a->idx)) PUSH(s->q[k]);
     }
     if (!e->offered_partial) {
-        for (size_t i = 0; i < e->offered.cap; i++) {
-            const lr_map_slot *sl = &e->offered.slots[i];
-            if (!sl->key || sl->key == LR_MAP_TOMB) continue;
+        size_t pos = 0;
+        for (const lr_map_slot *sl; (sl = lr_map_next(&e->offered, &pos));) {
             const lr_lead_rt *l = sl->val;
             for (uint32_t k = 0; k < l->noffer; k++)
                 if (l->offer[k] == a->idx) { PUSH(l); break; }

@@ -13,8 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The key of a deleted slot. Code that walks slots[] directly skips slots
- * whose key is NULL or LR_MAP_TOMB. */
+/* The key of a deleted slot (lr_map_next skips them). */
 extern const char lr_map_tomb_[1];
 #define LR_MAP_TOMB lr_map_tomb_
 
@@ -28,8 +27,14 @@ typedef struct lr_map_slot {
 typedef struct lr_map {
     lr_map_slot *slots;             /* owned */
     size_t cap;                     /* power of two, or 0 */
-    size_t n;                       /* live entries */
-    size_t used;                    /* live + tombstones */
+    size_t n;                       /* live entries, in both tables */
+    size_t used;                    /* live + tombstones in slots */
+    lr_map_slot *old;               /* the table a growth is moving out of, or NULL */
+    size_t oldcap;
+    size_t moved;                   /* old[0..moved) are moved (or were empty) */
+    lr_map_slot *next;              /* the table of the next growth, its pages being
+                                       touched in advance, or NULL */
+    size_t nextcap, touched;        /* touched: bytes of next faulted in */
     unsigned char key[16];          /* SipHash key */
 } lr_map;
 
@@ -53,5 +58,10 @@ void *lr_map_get(const lr_map *m, const char *key, size_t len);
 
 /* Removes KEY; returns true when it was there. */
 bool lr_map_del(lr_map *m, const char *key, size_t len);
+
+/* The live entries one after another, in no defined order: *POS starts at
+ * 0; returns the next entry, or NULL after the last. The map must not
+ * change during the walk. */
+const lr_map_slot *lr_map_next(const lr_map *m, size_t *pos);
 
 #endif

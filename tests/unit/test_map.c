@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 static uint64_t xorshift(uint64_t *s) {
     uint64_t x = *s;
@@ -43,7 +44,8 @@ static long slot_of(const lr_map *m, const char *key, size_t len) {
     return -1;
 }
 
-/* Checks the counters against the slots and the load bound. */
+/* Checks the counters against the slots (and the old table's slots not
+ * moved yet) and the load bound. */
 static void check_invariants(const lr_map *m) {
     size_t live = 0, used = 0;
     for (size_t i = 0; i < m->cap; i++) {
@@ -51,6 +53,8 @@ static void check_invariants(const lr_map *m) {
         used++;
         live += m->slots[i].key != LR_MAP_TOMB;
     }
+    for (size_t i = m->moved; m->old && i < m->oldcap; i++)
+        live += m->old[i].key && m->old[i].key != LR_MAP_TOMB;
     CHECK_EQ_INT(live, m->n);
     CHECK_EQ_INT(used, m->used);
     CHECK(m->cap == 0 || (m->cap & (m->cap - 1)) == 0);
@@ -367,6 +371,78 @@ TEST(map_200k_keys_with_deletes_and_reinserts) {
     free(want);
 }
 
+/* A table past 16,384 slots grows in steps: the next table is made (and
+ * faulted in) before it is needed, a growth takes it, and the entries move
+ * over a few at a time while every operation sees each entry once, in
+ * whichever table it is. */
+TEST(map_grows_in_steps_past_16k_slots) {
+    enum { N = 60000 };
+    char (*keys)[16] = calloc(N, sizeof *keys);
+    lr_map m;
+    CHECK_EQ_INT(lr_map_init(&m, 0), LR_OK);
+    for (int i = 0; i < N; i++) snprintf(keys[i], sizeof keys[i], "k%d", i);
+    int i = 0;
+    for (; i < N && m.cap < 32768; i++) CHECK_EQ_INT(lr_map_put(&m, keys[i], strlen(keys[i]), V(i + 1)), LR_OK);
+    CHECK(m.old == NULL && m.next == NULL);         /* 16,384 slots: rebuilt at once */
+    /* load 0.55 of 32,768: the next table is made and touched a page a put */
+    for (; i < N && !m.next; i++) CHECK_EQ_INT(lr_map_put(&m, keys[i], strlen(keys[i]), V(i + 1)), LR_OK);
+    CHECK_EQ_INT(i, 18024);
+    CHECK_EQ_INT(m.nextcap, 65536);
+    const lr_map_slot *next = m.next;
+    for (; i < N && !m.old; i++) CHECK_EQ_INT(lr_map_put(&m, keys[i], strlen(keys[i]), V(i + 1)), LR_OK);
+    CHECK_EQ_INT(i, 22938);                         /* > 0.7 * 32,768 */
+    CHECK(m.slots == next && m.next == NULL);
+    CHECK_EQ_INT(m.cap, 65536);
+    CHECK_EQ_INT(m.oldcap, 32768);
+    CHECK_EQ_INT(m.moved, 64);
+    CHECK_EQ_INT(m.n, (size_t)i);
+    check_invariants(&m);
+    int bad = 0;
+    for (int j = 0; j < i; j++) bad += lr_map_get(&m, keys[j], strlen(keys[j])) != V(j + 1);
+    CHECK_EQ_INT(bad, 0);
+    /* two entries still in the old table: one replaced, one deleted */
+    int in_old[2], found = 0;
+    for (size_t k = m.moved; k < m.oldcap && found < 2; k++)
+        if (m.old[k].key && m.old[k].key != LR_MAP_TOMB)
+            in_old[found++] = (int)((uintptr_t)m.old[k].val - 1);
+    CHECK_EQ_INT(found, 2);
+    void *was = NULL;
+    const char *a = keys[in_old[0]], *b = keys[in_old[1]];
+    CHECK_EQ_INT(lr_map_add(&m, a, strlen(a), V(N + 7), &was), LR_EEXIST);
+    CHECK(was == V(in_old[0] + 1));
+    CHECK_EQ_INT(lr_map_put(&m, a, strlen(a), V(N + 7)), LR_OK);
+    CHECK(lr_map_del(&m, b, strlen(b)));
+    CHECK(!lr_map_del(&m, b, strlen(b)));
+    CHECK(lr_map_get(&m, a, strlen(a)) == V(N + 7));
+    CHECK(lr_map_get(&m, b, strlen(b)) == NULL);
+    CHECK_EQ_INT(m.n, (size_t)i - 1);
+    CHECK(m.old != NULL);
+    /* a walk sees every live entry once, in both tables */
+    size_t pos = 0, seen = 0;
+    unsigned char *hit = calloc(N, 1);
+    for (const lr_map_slot *sl; (sl = lr_map_next(&m, &pos));) {
+        int v = sl->val == V(N + 7) ? in_old[0] : (int)((uintptr_t)sl->val - 1);
+        bad += v < 0 || v >= i || hit[v]++;
+        seen++;
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_INT(seen, m.n);
+    /* the move ends within 32,768 / 64 puts; nothing is lost */
+    int start = i;
+    for (; i < N && m.old; i++) CHECK_EQ_INT(lr_map_put(&m, keys[i], strlen(keys[i]), V(i + 1)), LR_OK);
+    CHECK(m.old == NULL);
+    CHECK(i - start <= 512);
+    check_invariants(&m);
+    for (int j = 0; j < i; j++) {
+        void *want = j == in_old[0] ? V(N + 7) : j == in_old[1] ? NULL : V(j + 1);
+        bad += lr_map_get(&m, keys[j], strlen(keys[j])) != want;
+    }
+    CHECK_EQ_INT(bad, 0);
+    free(hit);
+    lr_map_release(&m);
+    free(keys);
+}
+
 int main(void) {
     if (sodium_init() < 0) return 1;
     RUN(map_put_get_del_replace);
@@ -381,5 +457,6 @@ int main(void) {
     RUN(map_tombstones_trigger_same_size_rebuild);
     RUN(map_rebuild_after_mass_delete_keeps_capacity);
     RUN(map_200k_keys_with_deletes_and_reinserts);
+    RUN(map_grows_in_steps_past_16k_slots);
     return test_report();
 }

@@ -2,7 +2,7 @@
  *
  * Keys in this order:
  *
- *   {"leads":N,                          every stored lead
+ *   {"leads":N,                          every stored lead (of the window)
  *    "decisions":{"assigned":N,...},     decisions per action, actions by name
  *    "by_agent":{"alice":{"assigned":N,"claimed":N,...,"open":N,"won":N,"lost":N},...},
  *        decisions naming the agent per action (by name; broadcast offers,

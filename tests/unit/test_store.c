@@ -795,6 +795,35 @@ TEST(stats_json_over_a_window) {
     db_remove(&d);
 }
 
+/* A window takes the deliveries of the decisions made in it (created_at,
+ * the decision's time), with their latency. */
+TEST(stats_json_window_takes_the_deliveries_of_its_decisions) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    stats_store(&d);
+    int64_t in = 0, out = 0;
+    char prev[16];
+    CHECK_EQ_INT(lr_store_add_delivery(d.s, 1, T0 + 6 * 60000, 0, "L6", "assigned", "alice", "crm",
+                                       NULL, "pending", NULL, false, &in), LR_OK);
+    CHECK_EQ_INT(lr_store_add_delivery(d.s, 2, T0 + 7200000, 0, "L1", "closed", "alice", "crm",
+                                       NULL, "pending", NULL, false, &out), LR_OK);
+    CHECK_EQ_INT(lr_store_delivery_result(d.s, in, "delivered", 1, LR_TIME_NONE, T0 + 6 * 60000 + 40,
+                                          T0 + 6 * 60000, 0, 200, NULL, prev), LR_OK);
+    lr_buf b = LR_BUF_INIT;
+    CHECK_EQ_INT(lr_store_stats_json(d.s, T0 + 5 * 60000, T0 + 9 * 60000, &b), LR_OK);
+    CHECK_CONTAINS(b.data, "\"deliveries\":{\"by_channel\":{\"crm\":{\"delivered\":1}},"
+                           "\"latency_ms\":{\"median\":40,\"p90\":40,\"count\":1}}");
+    lr_buf_reset(&b);
+    CHECK_EQ_INT(lr_store_stats_json(d.s, T0 + 7200000, LR_TIME_NONE, &b), LR_OK);
+    CHECK_CONTAINS(b.data, "\"by_channel\":{\"crm\":{\"pending\":1}},"
+                           "\"latency_ms\":{\"median\":null,\"p90\":null,\"count\":0}");
+    lr_buf_reset(&b);
+    CHECK_EQ_INT(lr_store_stats_json(d.s, LR_TIME_NONE, LR_TIME_NONE, &b), LR_OK);
+    CHECK_CONTAINS(b.data, "\"by_channel\":{\"crm\":{\"delivered\":1,\"pending\":1}}");
+    lr_buf_release(&b);
+    db_remove(&d);
+}
+
 TEST(stats_json_of_an_empty_store) {
     db d;
     CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
@@ -934,6 +963,7 @@ int main(void) {
     RUN(api_keys_are_found_by_secret_hash);
     RUN(stats_json_counts_and_time_to_assign);
     RUN(stats_json_over_a_window);
+    RUN(stats_json_window_takes_the_deliveries_of_its_decisions);
     RUN(stats_json_of_an_empty_store);
     RUN(open_refuses_another_programs_database_and_leaves_it_alone);
     RUN(open_existing_refuses_a_missing_or_empty_file);

@@ -190,7 +190,7 @@ static void unindex_open(lr_engine *e, lr_lead_rt *l) {
             l->newer[k]->older[k] = l->older[k];
         } else if (lr_map_get(m, v, strlen(v)) == l) {
             lr_lead_rt *next = l->older[k];
-            if (next) lr_map_put(m, contact_of(next, k), strlen(v), next);  /* replaces: no alloc */
+            if (next) lr_map_put(m, contact_of(next, k), strlen(v), next);  /* replaces: LR_OK */
             else lr_map_del(m, v, strlen(v));
         }
         if (l->older[k]) l->older[k]->newer[k] = l->newer[k];

@@ -14,8 +14,9 @@
  *     rehash never hashes a key again.
  *
  * Invariants:
- *   n <= used; used * 10 <= cap * 7 (tombstones count as used), so every
- *   probe ends at an empty slot; cap <= 2^32 (the stored hash has 32 bits).
+ *   n <= used + the live entries of old[moved..]; used * 10 <= cap * 7
+ *   (tombstones count as used), so every probe ends at an empty slot;
+ *   cap <= 2^32 (the stored hash has 32 bits).
  *
  * When an insertion would break the load bound, the table is rebuilt into
  * a fresh allocation sized so that the live entries fill at most 40%: it
@@ -45,10 +46,14 @@
  * steps alone, the first hundred puts after a growth faulted nearly every
  * page and took 86-93 ms together, no better than the rebuild at once. So
  * a table past SYNC_MAX slots makes the next one early, once its load
- * reaches PREPARE_AT (0.55; growth comes at 0.7), and each put faults in
- * one more 4 KiB page of it: the 96 MiB table of 4,194,304 slots takes
- * 24,576 puts, where 314,572 come before the growth. A growth to another
- * size than that table's (tombstones: the same size) makes its own.
+ * reaches PREPARE_AT (0.55; growth comes at 0.7), and each put touches
+ * one more 4 KiB of it: the 96 MiB table of 4,194,304 slots takes 24,576
+ * puts, where 314,572 come before the growth (on huge pages, one put in
+ * 512 faults a 2 MiB page in, the others find it there). A rebuild that
+ * tombstones brought on (the live entries under 0.4) takes that table
+ * too, and so doubles where it would have kept its size: into memory
+ * already there, not a fresh table of the same size that every put's key
+ * would fault in.
  */
 #include "core/map.h"
 #include "core/hugemem.h"
@@ -128,7 +133,7 @@ void lr_map_release(lr_map *m) {
 static void prepare(lr_map *m) {
     if (!m->next) {
         if (m->cap <= SYNC_MAX || m->old || m->used * 100 < m->cap * PREPARE_AT ||
-            m->cap > SIZE_MAX / 2 / sizeof(lr_map_slot))
+            m->cap >= MAX_CAP || m->cap > SIZE_MAX / 2 / sizeof(lr_map_slot))
             return;
         if (!(m->next = lr_huge_alloc(2 * m->cap * sizeof *m->next))) return;
         m->nextcap = 2 * m->cap;
@@ -197,7 +202,8 @@ static int rehash(lr_map *m, size_t need) {
     if (cap < m->cap) cap = m->cap;             /* never shrink */
     if (cap > SIZE_MAX / sizeof(lr_map_slot)) return LR_ENOMEM;
     lr_map_slot *slots = NULL;
-    if (m->next && m->nextcap == cap) {         /* made in advance, still all empty */
+    if (m->next && m->nextcap >= cap) {         /* made in advance, still all empty */
+        cap = m->nextcap;
         slots = m->next;
         m->next = NULL;
     } else {

@@ -105,7 +105,7 @@ static void measure(const char *path, const char *agent, const char *source, dou
         *n = 0, *pages = 0;
         double t0 = now_ms();
         for (;;) {
-            lr_lead_query q = { .agent = agent, .source = source, .since = LR_TIME_NONE, .limit = 50,
+            lr_lead_query q = { .agent = agent, .source = source, .since = LR_TIME_NONE, .until = LR_TIME_NONE, .limit = 50,
                                 .cursor = cur[0] ? cur : NULL };
             b.len = 0;
             if ((rc = lr_store_list_leads(s, &q, &b))) die("list", rc, s);

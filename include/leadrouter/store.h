@@ -260,6 +260,7 @@ typedef struct lr_lead_query {
     const char *state;              /* NULL: any (lead_rt.h state names) */
     const char *source;             /* NULL: any */
     lr_time since;                  /* LR_TIME_NONE: any; else received_at >= since */
+    lr_time until;                  /* LR_TIME_NONE: any; else received_at < until */
     int limit;                      /* 1..1000 */
     const char *cursor;             /* NULL or the opaque cursor of the previous page */
 } lr_lead_query;

@@ -526,7 +526,7 @@ void lr_route_leads_list(const lr_req *req, lr_reply *rep) {
     memset(&cmd, 0, sizeof cmd);
     cmd.type = LR_CMD_LIST_LEADS;
     lr_lead_query *q = &cmd.query;
-    q->since = LR_TIME_NONE;
+    q->since = q->until = LR_TIME_NONE;
     q->limit = 100;
     for (size_t i = 0; i < req->nargs; i++) {
         const char *k = req->args[i].name, *v = req->args[i].value;
@@ -546,9 +546,9 @@ void lr_route_leads_list(const lr_req *req, lr_reply *rep) {
                 return;
             }
             q->state = v;
-        } else if (strcmp(k, "since") == 0) {
-            if (lr_time_parse(v, strlen(v), &q->since) != LR_OK) {
-                lr_reply_error(rep, 400, "invalid_request", "'since' must be an RFC 3339 time");
+        } else if (strcmp(k, "since") == 0 || strcmp(k, "until") == 0) {
+            if (lr_time_parse(v, strlen(v), k[0] == 's' ? &q->since : &q->until) != LR_OK) {
+                lr_reply_error(rep, 400, "invalid_request", "'%s' must be an RFC 3339 time", k);
                 return;
             }
         } else if (strcmp(k, "limit") == 0) {
@@ -561,10 +561,14 @@ void lr_route_leads_list(const lr_req *req, lr_reply *rep) {
             q->limit = (int)n;
         } else {
             lr_reply_error(rep, 400, "invalid_request",
-                           "unknown query argument '%.64s' (agent, status, source, since, limit, cursor)",
-                           k);
+                           "unknown query argument '%.64s' (agent, status, source, since, until, "
+                           "limit, cursor)", k);
             return;
         }
+    }
+    if (q->since != LR_TIME_NONE && q->until != LR_TIME_NONE && q->until <= q->since) {
+        lr_reply_error(rep, 400, "invalid_request", "'until' must be after 'since'");
+        return;
     }
     const char *me = agent_of(req);
     if (me) {

@@ -125,6 +125,7 @@ int lr_sq_bind_list_filters(sqlite3_stmt *st, const lr_lead_query *q) {
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 2, q->state);
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 3, q->source);
     if (b == SQLITE_OK) b = lr_sq_bind_time(st, 4, q->since);
+    if (b == SQLITE_OK) b = lr_sq_bind_time(st, 8, q->until);
     return b;
 }
 

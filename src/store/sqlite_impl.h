@@ -19,7 +19,8 @@
 #include <stdbool.h>
 
 /* The columns a lead listing reads, then the filters every variant applies
- * (?1 agent, ?2 state, ?3 source, ?4 since, ?5 after-seq, ?6 limit). The
+ * (?1 agent, ?2 state, ?3 source, ?4 since, ?8 until, ?5 after-seq, ?6
+ * limit). The
  * variant by state leads with its equality, so that SQLite walks that
  * index (which implicitly ends with seq, the rowid) in seq order instead
  * of scanning the table; by agent or by source, agent_lists.c reads one
@@ -28,7 +29,8 @@
 #define LR_SQ_LIST_COLS "SELECT seq, id, state, agent, source, received_at FROM leads "
 #define LR_SQ_LIST_FILTERS \
     " AND (?1 IS NULL OR agent = ?1) AND (?2 IS NULL OR state = ?2)" \
-    " AND (?3 IS NULL OR source = ?3) AND (?4 IS NULL OR received_at >= ?4)"
+    " AND (?3 IS NULL OR source = ?3) AND (?4 IS NULL OR received_at >= ?4)" \
+    " AND (?8 IS NULL OR received_at < ?8)"
 #define LR_SQ_LIST_TAIL LR_SQ_LIST_FILTERS " ORDER BY seq LIMIT ?6"
 
 /* An agent's leads are found through the blocks of 2^12 seqs where that
@@ -255,7 +257,7 @@ int lr_sq_finish(lr_store *s, sqlite3_stmt *st, int src);
 int lr_sq_run(lr_store *s, sqlite3_stmt *st, int brc);
 
 /* Binds a lead listing's filters of Q on ST: ?1 agent, ?2 state, ?3
- * source, ?4 since (LR_SQ_LIST_FILTERS; queries.c). An SQLite code. */
+ * source, ?4 since, ?8 until (LR_SQ_LIST_FILTERS; queries.c). An SQLite code. */
 int lr_sq_bind_list_filters(sqlite3_stmt *st, const lr_lead_query *q);
 
 /* Parses an opaque page cursor (a positive decimal row id; NULL: from the

@@ -357,6 +357,19 @@ list_leads_filters_by_agent_status_source() {
     filter_is 'agent=ben&status=closed' 'false' '[]'
 }
 
+# bad_windows PATH T: times that are not RFC 3339, and a window that ends
+# where it starts (at T), are 400s that name the argument
+bad_windows() {
+    for _a in since until; do
+        api GET "$1?$_a=yesterday"
+        expect_error 400 invalid_request
+        expect_jq .error.message "\"'$_a' must be an RFC 3339 time\""
+    done
+    api GET "$1?since=$2&until=$2"
+    expect_error 400 invalid_request
+    expect_jq .error.message '"'"'until' must be after 'since'"'"'
+}
+
 list_leads_since_a_time() {
     list_all "" "$SRV/all.json" || return
     _t=$(jq -r '.[] | select(.id == "Q1") | .received_at' "$SRV/all.json")
@@ -370,6 +383,15 @@ list_leads_since_a_time() {
     expect_jq . '{"leads":[],"next_cursor":null}'
     api GET '/v1/leads?since=2000-01-01T01:00:00%2B01:00&source=website'
     expect_jq '[.leads[].id]' "[\"$FORM\"]"
+    # until: received before it; with since, a window; the others are the
+    # rest of the list
+    api GET "/v1/leads?until=$_t&limit=1000"
+    expect_code 200
+    expect_jq '.leads' "$(jq -c "$JQ_DEFS"' ("'"$_t"'" | ms) as $t | [.[] | select((.received_at | ms) < $t)]' "$SRV/all.json")"
+    expect_jq '[.leads[].id] | index("Q1") == null and index("A1") != null' true
+    api GET "/v1/leads?since=2000-01-01T00:00:00Z&until=$_t&status=closed"
+    expect_jq '[.leads[].id]' '["A1"]'
+    bad_windows /v1/leads "$_t"
 }
 
 list_leads_pages_with_limit_and_cursor() {
@@ -631,13 +653,7 @@ stats_over_a_window_count_what_happened_in_it() {
     api GET "/v1/stats?until=$(printf %s "$_until" | sed 's/+/%2B/')"
     expect_code 200
     expect_jq ".leads + $_n" "$(jq length "$SRV/each.json")"
-    # bad windows: nothing computed, the argument named
-    api GET '/v1/stats?since=yesterday'
-    expect_error 400 invalid_request
-    expect_jq .error.message '"'"'since' must be an RFC 3339 time"'"'
-    api GET "/v1/stats?since=$_since&until=$_since"
-    expect_error 400 invalid_request
-    expect_jq .error.message '"'"'until' must be after 'since'"'"'
+    bad_windows /v1/stats "$_since"
     # given twice, the last one counts, as everywhere
     api GET "/v1/stats?since=2001-01-01T00:00:00Z&since=$_since"
     expect_code 200

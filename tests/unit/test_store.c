@@ -420,7 +420,7 @@ TEST(a_lead_is_stored_in_its_first_decisions_state_in_one_insert) {
     CHECK_CONTAINS(b.data, "\"state\":\"assigned\"");
     CHECK_CONTAINS(b.data, "\"agent\":\"bob\"");
     lr_buf_reset(&b);
-    lr_lead_query q = { .agent = "bob", .state = "assigned", .since = LR_TIME_NONE, .limit = 10 };
+    lr_lead_query q = { .agent = "bob", .state = "assigned", .since = LR_TIME_NONE, .until = LR_TIME_NONE, .limit = 10 };
     CHECK_EQ_INT(lr_store_list_leads(d.s, &q, &b), LR_OK);
     CHECK_CONTAINS(b.data, "\"id\":\"L1\"");
     lr_buf_release(&b);
@@ -465,13 +465,13 @@ TEST(list_leads_pages_with_cursors) {
     db d;
     CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
     scenario_list(d.s);
-    lr_lead_query q = { .since = LR_TIME_NONE, .limit = 2, .source = "google" };
+    lr_lead_query q = { .since = LR_TIME_NONE, .until = LR_TIME_NONE, .limit = 2, .source = "google" };
     CHECK_EQ_STR(page(d.s, q), "L01 L03 |\"3\"");
     q.cursor = "3";
     CHECK_EQ_STR(page(d.s, q), "L05 L07 |\"7\"");
     q.cursor = "7";
     CHECK_EQ_STR(page(d.s, q), "L09 L11 |null");
-    q = (lr_lead_query){ .since = LR_TIME_NONE, .limit = 5 };
+    q = (lr_lead_query){ .since = LR_TIME_NONE, .until = LR_TIME_NONE, .limit = 5 };
     CHECK_EQ_STR(page(d.s, q), "L01 L02 L03 L04 L05 |\"5\"");
     q.cursor = "5";
     CHECK_EQ_STR(page(d.s, q), "L06 L07 L08 L09 L10 |\"10\"");
@@ -484,21 +484,35 @@ TEST(list_leads_filters_by_agent_state_source_and_time) {
     db d;
     CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
     scenario_list(d.s);
-    lr_lead_query q = { .since = LR_TIME_NONE, .limit = 4, .agent = "alice" };
+    lr_lead_query q = { .since = LR_TIME_NONE, .until = LR_TIME_NONE, .limit = 4, .agent = "alice" };
     CHECK_EQ_STR(page(d.s, q), "L01 L03 L05 L07 |\"7\"");
-    q = (lr_lead_query){ .since = LR_TIME_NONE, .limit = 10, .state = "held", .source = "web" };
+    q = (lr_lead_query){ .since = LR_TIME_NONE, .until = LR_TIME_NONE, .limit = 10, .state = "held", .source = "web" };
     CHECK_EQ_STR(page(d.s, q), "L02 L04 L06 L08 L10 L12 |null");
-    q = (lr_lead_query){ .since = LR_TIME_NONE, .limit = 10, .state = "held", .source = "google" };
+    q = (lr_lead_query){ .since = LR_TIME_NONE, .until = LR_TIME_NONE, .limit = 10, .state = "held", .source = "google" };
     CHECK_EQ_STR(page(d.s, q), "|null");
-    q = (lr_lead_query){ .since = T0 + 9 * 60000, .limit = 10 };
+    q = (lr_lead_query){ .since = T0 + 9 * 60000, .until = LR_TIME_NONE, .limit = 10 };
     CHECK_EQ_STR(page(d.s, q), "L10 L11 L12 |null");
-    q = (lr_lead_query){ .since = T0 + 6 * 60000, .limit = 10, .agent = "alice", .state = "assigned" };
+    q = (lr_lead_query){ .since = T0 + 6 * 60000, .until = LR_TIME_NONE, .limit = 10, .agent = "alice",
+                         .state = "assigned" };
     CHECK_EQ_STR(page(d.s, q), "L07 L09 L11 |null");
-    q = (lr_lead_query){ .since = LR_TIME_NONE, .limit = 10, .agent = "bob" };
+    /* until: received before it (Lk at T0 + k - 1 minutes), by every path
+     * (the table, an agent's blocks, a source's blocks, with since) */
+    q = (lr_lead_query){ .since = LR_TIME_NONE, .until = T0 + 3 * 60000, .limit = 10 };
+    CHECK_EQ_STR(page(d.s, q), "L01 L02 L03 |null");
+    q = (lr_lead_query){ .since = LR_TIME_NONE, .until = T0 + 4 * 60000, .limit = 10, .agent = "alice" };
+    CHECK_EQ_STR(page(d.s, q), "L01 L03 |null");
+    q = (lr_lead_query){ .since = LR_TIME_NONE, .until = T0 + 5 * 60000, .limit = 2, .source = "google" };
+    CHECK_EQ_STR(page(d.s, q), "L01 L03 |\"3\"");
+    q.cursor = "3";
+    CHECK_EQ_STR(page(d.s, q), "L05 |null");
+    q = (lr_lead_query){ .since = T0 + 6 * 60000, .until = T0 + 9 * 60000, .limit = 10, .agent = "alice",
+                         .state = "assigned" };
+    CHECK_EQ_STR(page(d.s, q), "L07 L09 |null");
+    q = (lr_lead_query){ .since = LR_TIME_NONE, .until = LR_TIME_NONE, .limit = 10, .agent = "bob" };
     CHECK_EQ_STR(page(d.s, q), "|null");
 
     lr_buf b = LR_BUF_INIT;
-    q = (lr_lead_query){ .since = LR_TIME_NONE, .limit = 1, .cursor = "11" };
+    q = (lr_lead_query){ .since = LR_TIME_NONE, .until = LR_TIME_NONE, .limit = 1, .cursor = "11" };
     CHECK_EQ_INT(lr_store_list_leads(d.s, &q, &b), LR_OK);
     CHECK_EQ_STR(b.data, "{\"leads\":[{\"id\":\"L12\",\"state\":\"held\",\"agent\":null,"
                          "\"source\":\"web\",\"received_at\":\"2026-11-02T10:11:00Z\"}],"
@@ -514,19 +528,19 @@ TEST(lead_state_changes_keep_move_or_clear_the_agent) {
     db d;
     CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
     scenario_list(d.s);
-    lr_lead_query q = { .since = LR_TIME_NONE, .limit = 10, .agent = "alice" };
+    lr_lead_query q = { .since = LR_TIME_NONE, .until = LR_TIME_NONE, .limit = 10, .agent = "alice" };
     CHECK_EQ_INT(lr_store_set_lead_state(d.s, "L03", "closed", "alice"), LR_OK);
     CHECK_EQ_STR(page(d.s, q), "L01 L03 L05 L07 L09 L11 |null");
     q.state = "closed";
     CHECK_EQ_STR(page(d.s, q), "L03 |null");
     CHECK_EQ_INT(lr_store_set_lead_state(d.s, "L03", "assigned", "bob"), LR_OK);
     CHECK_EQ_STR(page(d.s, q), "|null");
-    q = (lr_lead_query){ .since = LR_TIME_NONE, .limit = 10, .agent = "bob", .state = "assigned" };
+    q = (lr_lead_query){ .since = LR_TIME_NONE, .until = LR_TIME_NONE, .limit = 10, .agent = "bob", .state = "assigned" };
     CHECK_EQ_STR(page(d.s, q), "L03 |null");
     CHECK_EQ_INT(lr_store_set_lead_state(d.s, "L03", "waiting", NULL), LR_OK);
     CHECK_EQ_STR(page(d.s, q), "|null");
     CHECK_EQ_INT(lr_store_set_lead_state(d.s, "L02", "unrouted", NULL), LR_OK);    /* none kept */
-    q = (lr_lead_query){ .since = LR_TIME_NONE, .limit = 10, .state = "waiting" };
+    q = (lr_lead_query){ .since = LR_TIME_NONE, .until = LR_TIME_NONE, .limit = 10, .state = "waiting" };
     CHECK_EQ_STR(page(d.s, q), "L03 |null");
     q.state = "unrouted";
     CHECK_EQ_STR(page(d.s, q), "L02 |null");
@@ -555,13 +569,13 @@ TEST(list_by_agent_crosses_blocks_and_follows_moves) {
         CHECK_EQ_INT(lr_store_set_lead_state(d.s, id, "assigned", i % 3 == 2 ? "bob" : "alice"),
                      LR_OK);
     }
-    lr_lead_query q = { .since = LR_TIME_NONE, .limit = 2, .agent = "alice" };
+    lr_lead_query q = { .since = LR_TIME_NONE, .until = LR_TIME_NONE, .limit = 2, .agent = "alice" };
     CHECK_EQ_STR(page(d.s, q), "S3 S4095 |\"4095\"");
     q.cursor = "4095";
     CHECK_EQ_STR(page(d.s, q), "S4097 S9000 |\"9000\"");
     q.cursor = "9000";
     CHECK_EQ_STR(page(d.s, q), "S20001 S100000 |null");
-    q = (lr_lead_query){ .since = LR_TIME_NONE, .limit = 10, .agent = "bob" };
+    q = (lr_lead_query){ .since = LR_TIME_NONE, .until = LR_TIME_NONE, .limit = 10, .agent = "bob" };
     CHECK_EQ_STR(page(d.s, q), "S4096 S20000 |null");
     /* moved to bob, then back to alice: each list follows */
     CHECK_EQ_INT(lr_store_set_lead_state(d.s, "S9000", "assigned", "bob"), LR_OK);
@@ -592,10 +606,10 @@ TEST(list_leads_refuses_bad_cursor_limit_and_state) {
     static const char *const bad[] = { "", "abc", "-1", "+3", "03", "0", "3a", " 3",
                                        "1234567890123456789" };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        lr_lead_query q = { .since = LR_TIME_NONE, .limit = 2, .cursor = bad[i] };
+        lr_lead_query q = { .since = LR_TIME_NONE, .until = LR_TIME_NONE, .limit = 2, .cursor = bad[i] };
         CHECK_EQ_STR(page(d.s, q), "error LR_EINVAL");
     }
-    lr_lead_query q = { .since = LR_TIME_NONE, .limit = 0 };
+    lr_lead_query q = { .since = LR_TIME_NONE, .until = LR_TIME_NONE, .limit = 0 };
     CHECK_EQ_STR(page(d.s, q), "error LR_EINVAL");
     q.limit = 1001;
     CHECK_EQ_STR(page(d.s, q), "error LR_EINVAL");

@@ -105,7 +105,8 @@ static void check_listing(lr_store *s, const model *m, int a, int limit, lr_lead
     for (int i = 0; i < m->n; i++)      /* leads are added in seq order */
         if ((a == ANY || m->agent[i] == a) && (!f.state || strcmp(f.state, state_of(m, i)) == 0) &&
             (!f.source || (m->src[i] >= 0 && strcmp(f.source, SOURCES[m->src[i]]) == 0)) &&
-            (f.since == LR_TIME_NONE || m->seq[i] * 1000 >= f.since))
+            (f.since == LR_TIME_NONE || m->seq[i] * 1000 >= f.since) &&
+            (f.until == LR_TIME_NONE || m->seq[i] * 1000 < f.until))
             want[nw++] = i;
     int got = 0, pages = 0;
     char cursor[32] = "";
@@ -215,17 +216,19 @@ static void check_offsets(sqlite3 *conn, const char *lists, const char *which) {
 static void check_all(db *d, const model *m) {
     static const char *const states[] = { NULL, "assigned", "closed", "waiting" };
     for (int a = 0; a < NAGENTS; a++) {
-        lr_lead_query f = { .since = LR_TIME_NONE };
+        lr_lead_query f = { .since = LR_TIME_NONE, .until = LR_TIME_NONE };
         check_listing(d->s, m, a, 1 + (int)rnd(60), f);
         f.state = states[rnd(4)];       /* and through a filter or two */
         f.source = rnd(2) ? SOURCES[rnd(NSOURCES)] : NULL;
         if (rnd(2) && m->n) f.since = m->seq[rnd(m->n)] * 1000;
+        if (rnd(3) == 0 && m->n) f.until = m->seq[rnd(m->n)] * 1000;
         check_listing(d->s, m, a, 1 + (int)rnd(60), f);
     }
     for (int k = 0; k < NSOURCES; k++) {    /* by source alone: its blocks */
-        lr_lead_query f = { .since = LR_TIME_NONE, .source = SOURCES[k] };
+        lr_lead_query f = { .since = LR_TIME_NONE, .until = LR_TIME_NONE, .source = SOURCES[k] };
         check_listing(d->s, m, ANY, 1 + (int)rnd(60), f);
         if (rnd(2) && m->n) f.since = m->seq[rnd(m->n)] * 1000;
+        if (rnd(3) == 0 && m->n) f.until = m->seq[rnd(m->n)] * 1000;
         if (rnd(3) == 0) f.state = states[1 + rnd(3)];
         check_listing(d->s, m, ANY, 1 + (int)rnd(60), f);
     }
@@ -417,7 +420,7 @@ static int put(lr_store *s, int64_t seq, const char *id, const char *agent) {
 /* The ids of AGENT's leads, one page of 50, as "A B |cursor". */
 static const char *ids_of(lr_store *s, const char *agent) {
     static char out[256];
-    lr_lead_query q = { .agent = agent, .since = LR_TIME_NONE, .limit = 50 };
+    lr_lead_query q = { .agent = agent, .since = LR_TIME_NONE, .until = LR_TIME_NONE, .limit = 50 };
     lr_buf b = LR_BUF_INIT;
     out[0] = 0;
     int rc = lr_store_list_leads(s, &q, &b);
@@ -515,7 +518,7 @@ TEST(a_source_row_without_its_lead_closes_empty) {
                     " (SELECT seqs = x'' FROM lead_source_blocks WHERE source = 'fair'),"
                     " (SELECT count(*) FROM lead_source_blocks)", v);
     CHECK(v[0] == 1 && v[1] == 1 && v[2] == 4);
-    lr_lead_query q = { .since = LR_TIME_NONE, .limit = 10, .source = "web" };
+    lr_lead_query q = { .since = LR_TIME_NONE, .until = LR_TIME_NONE, .limit = 10, .source = "web" };
     lr_buf b = LR_BUF_INIT;
     CHECK_EQ_INT(lr_store_list_leads(s, &q, &b), LR_OK);
     CHECK_CONTAINS(b.data, "\"id\":\"A\"");

@@ -483,6 +483,22 @@ void lr_route_agents_list(const lr_req *req, lr_reply *rep) { simple(req, rep, L
 void lr_route_agent_get(const lr_req *req, lr_reply *rep) { simple(req, rep, LR_CMD_GET_AGENT); }
 void lr_route_agent_claimable(const lr_req *req, lr_reply *rep) { simple(req, rep, LR_CMD_CLAIMABLE); }
 void lr_route_config_get(const lr_req *req, lr_reply *rep) { simple(req, rep, LR_CMD_GET_CONFIG); }
+/* Reads the query argument K=V, K "since" or "until", into *SINCE or
+ * *UNTIL; false, with a 400 in REP, when V is not an RFC 3339 time. */
+static bool time_arg(const char *k, const char *v, lr_time *since, lr_time *until, lr_reply *rep) {
+    if (lr_time_parse(v, strlen(v), k[0] == 's' ? since : until) == LR_OK) return true;
+    lr_reply_error(rep, 400, "invalid_request", "'%s' must be an RFC 3339 time", k);
+    return false;
+}
+
+/* Whether [SINCE, UNTIL) is a window (LR_TIME_NONE: open); false, with a
+ * 400 in REP, when UNTIL is not after SINCE. */
+static bool window_ok(lr_time since, lr_time until, lr_reply *rep) {
+    if (since == LR_TIME_NONE || until == LR_TIME_NONE || until > since) return true;
+    lr_reply_error(rep, 400, "invalid_request", "'until' must be after 'since'");
+    return false;
+}
+
 /* GET /v1/stats[?since=T][&until=T]: the window, RFC 3339 times. */
 void lr_route_stats(const lr_req *req, lr_reply *rep) {
     lr_cmd cmd;
@@ -491,22 +507,14 @@ void lr_route_stats(const lr_req *req, lr_reply *rep) {
     cmd.since = cmd.until = LR_TIME_NONE;
     for (size_t i = 0; i < req->nargs; i++) {
         const char *k = req->args[i].name, *v = req->args[i].value;
-        bool since = strcmp(k, "since") == 0;
-        if (!since && strcmp(k, "until") != 0) {
+        if (strcmp(k, "since") != 0 && strcmp(k, "until") != 0) {
             lr_reply_error(rep, 400, "invalid_request", "unknown query argument '%.64s' (since, until)",
                            k);
             return;
         }
-        if (lr_time_parse(v, strlen(v), since ? &cmd.since : &cmd.until) != LR_OK) {
-            lr_reply_error(rep, 400, "invalid_request", "'%s' must be an RFC 3339 time", k);
-            return;
-        }
+        if (!time_arg(k, v, &cmd.since, &cmd.until, rep)) return;
     }
-    if (cmd.since != LR_TIME_NONE && cmd.until != LR_TIME_NONE && cmd.until <= cmd.since) {
-        lr_reply_error(rep, 400, "invalid_request", "'until' must be after 'since'");
-        return;
-    }
-    call(req, &cmd, rep, NULL);
+    if (window_ok(cmd.since, cmd.until, rep)) call(req, &cmd, rep, NULL);
 }
 void lr_route_metrics(const lr_req *req, lr_reply *rep) { simple(req, rep, LR_CMD_METRICS); }
 
@@ -547,10 +555,7 @@ void lr_route_leads_list(const lr_req *req, lr_reply *rep) {
             }
             q->state = v;
         } else if (strcmp(k, "since") == 0 || strcmp(k, "until") == 0) {
-            if (lr_time_parse(v, strlen(v), k[0] == 's' ? &q->since : &q->until) != LR_OK) {
-                lr_reply_error(rep, 400, "invalid_request", "'%s' must be an RFC 3339 time", k);
-                return;
-            }
+            if (!time_arg(k, v, &q->since, &q->until, rep)) return;
         } else if (strcmp(k, "limit") == 0) {
             char *end;
             long n = strtol(v, &end, 10);
@@ -566,10 +571,7 @@ void lr_route_leads_list(const lr_req *req, lr_reply *rep) {
             return;
         }
     }
-    if (q->since != LR_TIME_NONE && q->until != LR_TIME_NONE && q->until <= q->since) {
-        lr_reply_error(rep, 400, "invalid_request", "'until' must be after 'since'");
-        return;
-    }
+    if (!window_ok(q->since, q->until, rep)) return;
     const char *me = agent_of(req);
     if (me) {
         if (q->agent && strcmp(q->agent, me) != 0) {

@@ -371,14 +371,15 @@ int lr_store_due_deliveries(lr_store *s, const char *channel, lr_time now, int l
  * newest id, when fewer than LIMIT were; else the last row's id (AFTER
  * when nothing was read). A row whose decision is missing comes as
  * unreadable. The scan reads every channel's rows above AFTER (the ids are
- * the only index): a channel without a stored mark reads the whole table
- * once. */
+ * the only index); a channel has a stored mark from its first delivery on
+ * (lr_store_add_delivery), so a scan starts there, not at the first row. */
 int lr_store_fresh_deliveries(lr_store *s, const char *channel, int64_t after, int64_t upto,
                               int limit, int64_t *skip, size_t nskip, lr_store_known_fn known,
                               lr_store_job_cb cb, void *ud, int64_t *reached);
 
-/* CHANNEL's stored mark (0 when none): no fresh delivery of CHANNEL that
- * still has to be sent has an id below it. */
+/* CHANNEL's stored mark (0 when none: CHANNEL has no delivery): no fresh
+ * delivery of CHANNEL that still has to be sent has an id below it. The
+ * first delivery of a channel sets it to its own id. */
 int lr_store_outbox_mark(lr_store *s, const char *channel, int64_t *fresh_from);
 /* Stores CHANNEL's mark (in the open transaction, if any). */
 int lr_store_set_outbox_mark(lr_store *s, const char *channel, int64_t fresh_from);
@@ -403,6 +404,9 @@ int lr_store_delivery_json(lr_store *s, int64_t id, lr_buf *out);
 
 /* Appends {"deliveries":[...],"next_cursor":".."|null} to OUT: deliveries
  * by id, filtered by STATUS and CHANNEL (NULL: any), LIMIT 1..1000 a page.
+ * Dead and cancelled ones come from their index, pending and retrying ones
+ * from the channels' marks up and the due index below them; other pages
+ * walk the ids from the cursor.
  * LR_EINVAL for a bad cursor, limit or status. */
 int lr_store_list_deliveries(lr_store *s, const char *status, const char *channel,
                              int limit, const char *cursor, lr_buf *out);

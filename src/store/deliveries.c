@@ -8,7 +8,10 @@
  * holds the open ones that are not fresh (sqlite.c), so the dispatcher's
  * poll costs O(log n) however many delivered and dead rows pile up; the
  * fresh ones are read by id above the dispatcher's cursor, which the
- * outbox_marks row of their channel keeps across restarts.
+ * outbox_marks row of their channel keeps across restarts. Every channel
+ * with a delivery has that row (from its first delivery on), so a listing
+ * of the pending or retrying ones reads the ids from the lowest mark up
+ * and the due index below it, not the delivered rows before.
  */
 #include "sqlite_impl.h"
 
@@ -42,6 +45,20 @@ int lr_delivery_id_parse(const char *text, int64_t *out) {
     return LR_OK;
 }
 
+/* Gives CHANNEL a mark at MADE, its delivery just added, unless it has
+ * one: every channel with a fresh delivery has a mark at or below it (the
+ * listing of pending ones reads from the lowest). The channels known to
+ * have one are remembered until a rollback. */
+static int mark_channel(lr_store *s, const char *channel, int64_t made) {
+    if (lr_sq_names_has(&s->channel_marked, channel)) return LR_OK;
+    sqlite3_stmt *st = s->st[SQ_DLV_MARK_FIRST];
+    int b = lr_sq_bind_str(st, 1, channel);
+    if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 2, made);
+    int rc = lr_sq_run(s, st, b);
+    if (rc == LR_OK) lr_sq_names_add(&s->channel_marked, channel);
+    return rc;
+}
+
 int lr_store_add_delivery(lr_store *s, int64_t decision, lr_time at, int64_t after_ms,
                           const char *lead, const char *action, const char *agent,
                           const char *channel, const char *recipient, const char *status,
@@ -72,7 +89,9 @@ int lr_sq_add_delivery(lr_store *s, int64_t did, int64_t decision, lr_time at, i
     if (b == SQLITE_OK) b = sqlite3_bind_int(st, 11, brief);
     if (b == SQLITE_OK && did > 0) b = sqlite3_bind_int64(st, 12, did);
     int rc = lr_sq_finish(s, st, b == SQLITE_OK ? sqlite3_step(st) : b);
-    if (rc == LR_OK && id) *id = sqlite3_last_insert_rowid(s->db);
+    int64_t made = did > 0 ? did : sqlite3_last_insert_rowid(s->db);
+    if (rc == LR_OK) rc = mark_channel(s, channel, made);
+    if (rc == LR_OK && id) *id = made;
     return rc;
 }
 
@@ -413,7 +432,8 @@ int lr_store_list_deliveries(lr_store *s, const char *status, const char *channe
         lr_sq_parse_cursor(cursor, &after) != LR_OK)
         return LR_EINVAL;
     bool stopped = status && (strcmp(status, "dead") == 0 || strcmp(status, "cancelled") == 0);
-    sqlite3_stmt *st = s->st[stopped ? SQ_DLV_LIST_STOPPED : SQ_DLV_LIST];
+    bool open = status && (strcmp(status, "pending") == 0 || strcmp(status, "retrying") == 0);
+    sqlite3_stmt *st = s->st[stopped ? SQ_DLV_LIST_STOPPED : open ? SQ_DLV_LIST_OPEN : SQ_DLV_LIST];
     int b = sqlite3_bind_int64(st, 1, after);
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 2, status);
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 3, channel);

@@ -55,25 +55,19 @@ int lr_sq_source_lead(lr_store *s, const char *source, int64_t seq) {
         int rc = close_source_blocks(s, block);
         if (rc != LR_OK) return rc;
         s->source_open = block + 1;
-        s->nsource_seen = 0;        /* sources of an older block */
+        s->source_seen.n = 0;       /* sources of an older block */
     }
-    size_t n = s->nsource_seen, len = strlen(source), max = LR_SQ_SOURCES_SEEN;
-    bool fits = len < sizeof s->source_seen[0];
-    for (size_t i = 0; fits && i < n; i++)
-        if (strcmp(s->source_seen[i], source) == 0) return LR_OK;
+    if (lr_sq_names_has(&s->source_seen, source)) return LR_OK;
     sqlite3_stmt *st = s->st[SQ_SOURCE_BLOCK_ADD];
     int b = lr_sq_bind_str(st, 1, source);
     if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 2, block);
     int rc = lr_sq_run(s, st, b);
-    if (rc != LR_OK || !fits) return rc;
-    size_t k = n < max ? n : max - 1;   /* full: the last one goes */
-    memcpy(s->source_seen[k], source, len + 1);
-    if (k == n) s->nsource_seen = n + 1;
-    return LR_OK;
+    if (rc == LR_OK) lr_sq_names_add(&s->source_seen, source);
+    return rc;
 }
 
 void lr_sq_sources_forget(lr_store *s) {
-    s->nsource_seen = 0;
+    s->source_seen.n = 0;
     s->source_open = 0;
 }
 

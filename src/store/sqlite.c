@@ -107,12 +107,15 @@
  *       status: each outcome would move an entry in it; but a partial
  *       one, deliveries_stopped (status, id), over the dead and cancelled
  *       rows (few: a delivery enters it when it is given up), so that listing them
- *       does not walk every delivered row (version 18).
+ *       does not walk every delivered row (version 18). The pending and
+ *       retrying ones are listed from the channels' marks (below) and
+ *       the due index (version 19).
  *   outbox_marks(channel TEXT PRIMARY KEY, fresh_from)
  *       per channel, an id at or below its lowest fresh delivery not yet
  *       settled: where the dispatcher's scan starts after a restart
- *       (written by the writer with outcomes; a channel without a row
- *       scans from the first delivery).
+ *       (written by the writer with outcomes), and where a listing of
+ *       pending deliveries starts reading by id. Since version 19 a
+ *       channel has one from its first delivery on (the id of that one).
  *   engine_marks(name TEXT PRIMARY KEY, seq)
  *       how to replay the journal from a seq on: rotations_kept_from, the
  *       first seq whose config changes keep rotation positions (the seq
@@ -187,7 +190,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 18
+#define SCHEMA_VERSION 19
 #define LR_SQ_APPLICATION_ID 1280468082              /* 0x4C526472, "LRdr": PRAGMA application_id */
 #define LR_SQ_STR_(x) #x
 #define LR_SQ_STR(x) LR_SQ_STR_(x)
@@ -345,6 +348,11 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
      * through the delivered ones */
     "CREATE INDEX IF NOT EXISTS deliveries_stopped ON deliveries(status, id)"
     "  WHERE " LR_SQ_DLV_STOPPED ";",
+    /* 18 -> 19: every channel with a fresh delivery has a mark at or below
+     * it (the pending ones are listed from the lowest mark up) */
+    "INSERT INTO outbox_marks(channel, fresh_from)"
+    "  SELECT channel, min(id) FROM deliveries WHERE " LR_SQ_DLV_FRESH " GROUP BY channel"
+    "  ON CONFLICT (channel) DO UPDATE SET fresh_from = min(fresh_from, excluded.fresh_from);",
 };
 
 static const char *const STMT_SQL[SQ__COUNT] = {
@@ -493,6 +501,21 @@ static void forget_seqs(lr_store *s) {
     s->seqs = NULL;
     lr_sq_sources_forget(s);
     lr_sq_agents_forget(s);
+    s->channel_marked.n = 0;        /* their marks may be rolled back too */
+}
+
+bool lr_sq_names_has(const lr_sq_names *m, const char *name) {
+    for (size_t i = 0; i < m->n; i++)
+        if (strcmp(m->v[i], name) == 0) return true;
+    return false;
+}
+
+void lr_sq_names_add(lr_sq_names *m, const char *name) {
+    size_t len = strlen(name), max = sizeof m->v / sizeof m->v[0];
+    if (len >= sizeof m->v[0]) return;
+    size_t k = m->n < max ? m->n : max - 1;
+    memcpy(m->v[k], name, len + 1);
+    if (k == m->n) m->n++;
 }
 
 /* ---- open, migrate, close ---------------------------------------------- */

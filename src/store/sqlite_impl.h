@@ -160,6 +160,14 @@
 #define LR_SQ_DLV_STOPPED "status IN ('dead', 'cancelled')"
 /* A fresh delivery: pending, never attempted nor replayed, not delayed. */
 #define LR_SQ_DLV_FRESH "status = 'pending' AND updated_at IS NULL AND NOT cond"
+/* Where a listing of open deliveries of status ?2 (channel ?3, or any)
+ * starts reading by id: no fresh one is below the lowest mark of those
+ * channels (every channel with a delivery has one: lr_sq_add_delivery);
+ * retrying ones are never fresh, and a channel without a mark has no
+ * delivery. */
+#define LR_SQ_DLV_OPEN_FROM \
+    "(CASE WHEN ?2 = 'pending' THEN (SELECT coalesce(min(fresh_from), 9223372036854775807)" \
+    " FROM outbox_marks WHERE ?3 IS NULL OR channel = ?3) ELSE 9223372036854775807 END)"
 #define LR_STORE_DELIVERY_STMTS(X)                                              \
     X(DLV_ADD, "INSERT INTO deliveries(id, decision, lead, action, agent, channel, recipient," \
                " status, created_at, window_from, next_at, last_error, cond, brief, due_at)" \
@@ -201,6 +209,17 @@
     X(DLV_LIST_STOPPED, LR_SQ_DLV_COLS "WHERE " LR_SQ_DLV_STOPPED " AND status = ?2" \
                         " AND id > ?1 AND (?3 IS NULL OR channel = ?3)"         \
                         " ORDER BY id LIMIT ?4")                                \
+    /* the open ones of status ?2: from the lowest mark of the channels (?3,   \
+     * or all) up by id (every fresh one is there), merged with the queued     \
+     * ones below it (the due index); retrying ones are all queued */          \
+    X(DLV_LIST_OPEN, LR_SQ_DLV_COLS "WHERE id > max(?1, " LR_SQ_DLV_OPEN_FROM " - 1)" \
+                     " AND status = ?2 AND (?3 IS NULL OR channel = ?3)"        \
+                     " UNION ALL " LR_SQ_DLV_COLS "INDEXED BY deliveries_due"   \
+                     " WHERE " LR_SQ_DLV_QUEUED " AND status = ?2 AND id > ?1"  \
+                     " AND id < " LR_SQ_DLV_OPEN_FROM                           \
+                     " AND (?3 IS NULL OR channel = ?3) ORDER BY 1 LIMIT ?4")   \
+    X(DLV_MARK_FIRST, "INSERT INTO outbox_marks(channel, fresh_from) VALUES (?1, ?2)" \
+                      " ON CONFLICT (channel) DO NOTHING")                      \
     X(DLV_LATENCY, "SELECT delivered_at - created_at FROM deliveries"           \
                    " WHERE status = 'delivered' AND " LR_SQ_IN_WINDOW("created_at") \
                    " ORDER BY 1")                                               \
@@ -217,7 +236,17 @@ enum lr_sq_stmt {
     SQ__COUNT
 };
 
-#define LR_SQ_SOURCES_SEEN 8
+/* A few short names a handle remembers it has written a row for (the
+ * sources of the open block, the channels with a mark), so that the next
+ * lead or delivery of one skips the statement. */
+typedef struct lr_sq_names {
+    char v[8][64];
+    size_t n;
+} lr_sq_names;
+/* True when NAME is among M's. */
+bool lr_sq_names_has(const lr_sq_names *m, const char *name);
+/* Adds NAME to M (a name too long is not kept; a full M gives up its last). */
+void lr_sq_names_add(lr_sq_names *m, const char *name);
 
 struct lr_store {
     sqlite3 *db;                    /* owned; NOMUTEX: one thread at a time */
@@ -227,9 +256,10 @@ struct lr_store {
     struct lr_sq_agents *agents;    /* owned: open lists of agents' leads (agent_lists.c), or NULL */
     int64_t source_open;            /* 1 + the block whose source rows this handle keeps
                                        open; 0: not known (source_lists.c) */
-    char source_seen[LR_SQ_SOURCES_SEEN][48];   /* sources whose row of that block
-                                                   this handle made sure of */
-    size_t nsource_seen;
+    lr_sq_names source_seen;        /* sources whose row of that block this
+                                       handle made sure of */
+    lr_sq_names channel_marked;     /* channels known to have an outbox_marks
+                                       row (deliveries.c) */
     bool replaying;                 /* inside lr_store_replay: writes refused */
     char err[256];                  /* message of the last failure */
     bool locked;                    /* the last failure was SQLITE_BUSY (lr_store_locked) */

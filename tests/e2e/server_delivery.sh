@@ -207,6 +207,20 @@ down_then_back() {
     wait_for 20 '[.deliveries[] | select(.channel == "crm" and .status == "retrying" and .attempts >= 2)] | length == 5' || return
     jq -e '[.deliveries[] | select(.channel == "crm") | .last_error | test("onnect")] | all' "$RB" >/dev/null ||
         { fail "retrying deliveries do not say the connection failed"; show deliveries "$RB"; }
+    # listed by status (from the channel's mark and the due index): the
+    # same five, two a page, and none of them pending
+    _want=$(jq -c '[.deliveries[] | select(.channel == "crm") | .id]' "$RB")
+    api GET '/v1/deliveries?status=retrying&channel=crm&limit=2'
+    _got=$(jq -c '[.deliveries[].id]' "$RB")
+    _cur=$(jq -r '.next_cursor' "$RB")
+    while [ "$_cur" != null ] && [ -n "$_cur" ]; do
+        api GET "/v1/deliveries?status=retrying&channel=crm&limit=2&cursor=$_cur"
+        _got=$(jq -c --argjson a "$_got" '$a + [.deliveries[].id]' "$RB")
+        _cur=$(jq -r '.next_cursor' "$RB")
+    done
+    [ "$_got" = "$_want" ] || fail "retrying, by pages: got $_got, expected $_want"
+    api GET '/v1/deliveries?status=pending&channel=crm'
+    [ "$(jq -c '.deliveries' "$RB")" = "[]" ] || fail "pending while all are retrying: $(cat "$RB")"
     # back, answering 500, then resetting the connection, then 429, then
     # hanging (timeout), then fine
     peer_start RECV "$HERE/receiver.py" --port "$_port" --log "$T/hooks.jsonl" \

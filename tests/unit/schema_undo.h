@@ -5,11 +5,15 @@
 #define LEADROUTER_TEST_SCHEMA_UNDO_H
 
 /* the version a store migrates to (sqlite.c SCHEMA_VERSION) */
-#define SCHEMA_NOW 18
-#define SCHEMA_NOW_STR "18"
+#define SCHEMA_NOW 19
+#define SCHEMA_NOW_STR "19"
+
+/* what version 19 added: a mark for every channel with a delivery (the
+ * dispatcher's own marks go too: an older store may have none) */
+#define UNDO_SCHEMA_19 "DELETE FROM outbox_marks; "
 
 /* what version 18 added: the index of dead and cancelled deliveries */
-#define UNDO_SCHEMA_18 "DROP INDEX deliveries_stopped; "
+#define UNDO_SCHEMA_18 UNDO_SCHEMA_19 "DROP INDEX deliveries_stopped; "
 
 /* what version 17 added: the mark of declines of assigned leads as answers */
 #define UNDO_SCHEMA_17 UNDO_SCHEMA_18 "DELETE FROM engine_marks WHERE name = 'decline_answer_from'; "

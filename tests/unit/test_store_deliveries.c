@@ -5,6 +5,7 @@
 #include "leadrouter/error.h"
 #include "leadrouter/store.h"
 #include "store/sqlite_impl.h"          /* the statements' text, for their plans */
+#include "schema_undo.h"
 #include "test.h"
 
 #include <stdlib.h>
@@ -365,6 +366,157 @@ TEST(dead_and_cancelled_deliveries_are_listed_among_the_delivered) {
     remove_db(s);
 }
 
+/* The ids of every page of STATUS (and CHANNEL) listed LIMIT at a time,
+ * as "1,5,9". */
+static void all_pages(lr_store *s, const char *status, const char *channel, int limit,
+                      char *ids, size_t len) {
+    lr_buf out = LR_BUF_INIT;
+    char cursor[24] = "", page[4096];
+    size_t n = 0;
+    ids[0] = '\0';
+    for (int guard = 0; guard < 1000; guard++) {
+        lr_buf_reset(&out);
+        if (lr_store_list_deliveries(s, status, channel, limit, cursor[0] ? cursor : NULL,
+                                     &out) != LR_OK) {
+            snprintf(ids, len, "error");
+            break;
+        }
+        page_ids(&out, page, sizeof page);
+        size_t pl = strlen(page);
+        bool more = pl && page[pl - 1] == '+';
+        if (more) page[--pl] = '\0';
+        if (pl && n + pl + 2 < len) n += (size_t)snprintf(ids + n, len - n, "%s%s", n ? "," : "", page);
+        const char *c = strstr(out.data, "\"next_cursor\":\"");
+        if (!more || !c) break;
+        snprintf(cursor, sizeof cursor, "%lld", atoll(c + 15));
+    }
+    lr_buf_release(&out);
+}
+
+/* The ids of the model's deliveries of STATUS (and CHANNEL), as "1,5,9". */
+static void model_ids(const char (*status)[12], const char *const *channel, int n,
+                      const char *want, const char *ch, char *ids, size_t len) {
+    size_t k = 0;
+    ids[0] = '\0';
+    for (int i = 1; i <= n && k + 24 < len; i++)
+        if (strcmp(status[i], want) == 0 && (!ch || strcmp(channel[i], ch) == 0))
+            k += (size_t)snprintf(ids + k, len - k, "%s%d", k ? "," : "", i);
+}
+
+/* Pending and retrying deliveries are listed from the channels' marks up
+ * and through the due index below them, never by a walk through every
+ * delivered row: a random outbox of three channels (fresh, delayed,
+ * retried, replayed, delivered, dead), its marks as the dispatcher would
+ * leave them (or none), against a model, page by page; a channel's first
+ * delivery gives it a mark, also after a rollback took the first one back;
+ * a store of version 18 gets its marks when it opens. */
+TEST(pending_and_retrying_deliveries_are_listed_from_the_marks) {
+    lr_store *s = open_new();
+    if (!s) { CHECK(0); return; }
+    enum { N = 400 };
+    static const char *const chans[3] = { "crm", "mail", "hook" };
+    static char status[N + 1][12];
+    const char *channel[N + 1];
+    int64_t d1, id;
+    char prev[16], got[4096], want[4096];
+    uint32_t r = 12345;
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    lead_and_decision(s, 1, "L1", "assigned", T0, &d1);
+    for (int i = 1; i <= N; i++) {
+        r = r * 1103515245u + 12345u;
+        uint32_t x = (r >> 8) % 100;
+        /* the fresh ones are the newest of each channel (the dispatcher
+         * sends in id order): the last 40 ids stay fresh */
+        bool old = i <= N - 40;
+        channel[i] = chans[(r >> 20) % 3];
+        int64_t after = x < 8 ? 60000 : 0;             /* delayed: queued, not fresh */
+        CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, after, "L1", "assigned", "ann", channel[i],
+                                           NULL, "pending", NULL, false, &id), LR_OK);
+        CHECK_EQ_INT(id, i);
+        const char *st = !old ? NULL : x < 55 ? "delivered" : x < 75 ? "retrying"
+                         : x < 85 ? "dead" : NULL;
+        snprintf(status[i], sizeof status[i], "%s", st ? st : "pending");
+        if (st)
+            CHECK_EQ_INT(lr_store_delivery_result(s, id, st, 1,
+                                                  strcmp(st, "retrying") == 0 ? T0 + 5000
+                                                  : LR_TIME_NONE, T0 + 10, T0, 0, 500, NULL,
+                                                  prev), LR_OK);
+        else if (old && x >= 95) {                          /* given up, then replayed */
+            CHECK_EQ_INT(lr_store_delivery_result(s, id, "dead", 1, LR_TIME_NONE, T0 + 10, T0,
+                                                  0, 410, NULL, prev), LR_OK);
+            CHECK_EQ_INT(lr_store_delivery_retry(s, id, T0 + 20, prev), LR_OK);
+        } else if (old && x >= 8) {                         /* sent, failed: to be retried */
+            CHECK_EQ_INT(lr_store_delivery_result(s, id, "retrying", 1, T0 + 9000, T0 + 10, T0,
+                                                  0, 503, NULL, prev), LR_OK);
+            snprintf(status[i], sizeof status[i], "retrying");
+        }
+    }
+    /* the dispatcher's marks: crm's at its oldest fresh delivery, mail's
+     * below it; hook's stays the one of its first delivery */
+    int64_t first_fresh[3] = { 0, 0, 0 };
+    for (int i = N - 39; i <= N; i++)
+        for (int c = 0; c < 3; c++)
+            if (strcmp(channel[i], chans[c]) == 0 && !first_fresh[c] && status[i][0] == 'p')
+                first_fresh[c] = i;
+    CHECK(first_fresh[0] > 0);
+    CHECK_EQ_INT(lr_store_set_outbox_mark(s, "crm", first_fresh[0]), LR_OK);
+    CHECK_EQ_INT(lr_store_set_outbox_mark(s, "mail", first_fresh[1] / 2), LR_OK);
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    int64_t mark = -1;
+    CHECK_EQ_INT(lr_store_outbox_mark(s, "hook", &mark), LR_OK);
+    int first_hook = 1;
+    while (strcmp(channel[first_hook], "hook") != 0) first_hook++;
+    CHECK_EQ_INT(mark, first_hook);
+    static const char *const statuses[4] = { "pending", "retrying", "dead", "delivered" };
+    for (int k = 0; k < 4; k++)
+        for (int c = -1; c < 3; c++) {
+            const char *ch = c < 0 ? NULL : chans[c];
+            model_ids(status, channel, N, statuses[k], ch, want, sizeof want);
+            all_pages(s, statuses[k], ch, 7, got, sizeof got);
+            if (strcmp(got, want) != 0)
+                printf("  %s %s: got %s\n  want %s\n", statuses[k], ch ? ch : "any", got, want);
+            CHECK_EQ_STR(got, want);
+        }
+    CHECK(plan_has(s, sql_of("DLV_LIST_OPEN"), "USING INTEGER PRIMARY KEY (rowid>?)"));
+    CHECK(plan_has(s, sql_of("DLV_LIST_OPEN"), "USING INDEX deliveries_due"));
+
+    /* a new channel's first delivery rolled back: the next one still
+     * gives it a mark */
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "ann", "late", NULL,
+                                       "pending", NULL, false, &id), LR_OK);
+    CHECK_EQ_INT(lr_store_rollback(s), LR_OK);
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "ann", "late", NULL,
+                                       "pending", NULL, false, &id), LR_OK);
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    CHECK_EQ_INT(lr_store_outbox_mark(s, "late", &mark), LR_OK);
+    CHECK_EQ_INT(mark, N + 1);
+    all_pages(s, "pending", "late", 7, got, sizeof got);
+    CHECK_EQ_STR(got, "401");
+
+    /* back to version 18, without marks: opened, every channel with a
+     * fresh delivery has one at its first */
+    lr_store_close(s);
+    sqlite3 *db = NULL;
+    CHECK_EQ_INT(sqlite3_open(path_, &db), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_exec(db, UNDO_SCHEMA_19 "PRAGMA user_version = 18;", NULL, NULL, NULL),
+                 SQLITE_OK);
+    sqlite3_close(db);
+    char err[256] = "";
+    s = NULL;
+    CHECK_EQ_INT(lr_store_open(path_, LR_SYNC_OFF, &s, err, sizeof err), LR_OK);
+    if (!s) return;
+    CHECK_EQ_INT(lr_store_outbox_mark(s, "crm", &mark), LR_OK);
+    CHECK_EQ_INT(mark, first_fresh[0]);
+    CHECK_EQ_INT(lr_store_outbox_mark(s, "late", &mark), LR_OK);
+    CHECK_EQ_INT(mark, N + 1);
+    model_ids(status, channel, N, "pending", NULL, want, sizeof want);
+    all_pages(s, "pending", NULL, 7, got, sizeof got);
+    CHECK_EQ_STR(got, strcat(want, ",401"));
+    remove_db(s);
+}
+
 /* A replay while an attempt is in flight: the attempt's outcome, when it
  * comes, is stale (the replay is sent anew), and the replay's own counts. */
 TEST(an_outcome_picked_before_a_replay_is_stale) {
@@ -626,6 +778,7 @@ int main(void) {
     RUN(delivery_json_and_pages);
     RUN(retry_makes_a_dead_delivery_pending_again);
     RUN(dead_and_cancelled_deliveries_are_listed_among_the_delivered);
+    RUN(pending_and_retrying_deliveries_are_listed_from_the_marks);
     RUN(an_outcome_picked_before_a_replay_is_stale);
     RUN(an_outcome_read_before_a_replay_committed_is_stale);
     RUN(a_delayed_notice_knows_when_its_lead_moved_on);

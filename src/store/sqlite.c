@@ -85,6 +85,14 @@
  *       source walks its rows as one by agent does (lr_sq_blocks_walk). A
  *       partial index, lead_source_blocks_open (block) over the open
  *       rows, finds them.
+ *   lead_time_blocks(block INTEGER PRIMARY KEY, lo, hi)
+ *       each full block's lowest and highest received_at (a block whose
+ *       leads have none has no row): GET /v1/stats with a window reads the
+ *       leads of the blocks that reach into it and of the blocks above the
+ *       highest row, not every lead (lead_times.c; version 20). One row
+ *       per 4,096 events, from what the writer saw, or one read of the
+ *       block's rows after an open or a rollback; no index on received_at,
+ *       which each lead would enter.
  *   deliveries(id INTEGER PRIMARY KEY, decision, lead, action, agent,
  *              channel, recipient, status, attempts, created_at,
  *              window_from, next_at, updated_at, delivered_at,
@@ -190,7 +198,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 19
+#define SCHEMA_VERSION 20
 #define LR_SQ_APPLICATION_ID 1280468082              /* 0x4C526472, "LRdr": PRAGMA application_id */
 #define LR_SQ_STR_(x) #x
 #define LR_SQ_STR(x) LR_SQ_STR_(x)
@@ -353,6 +361,15 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
     "INSERT INTO outbox_marks(channel, fresh_from)"
     "  SELECT channel, min(id) FROM deliveries WHERE " LR_SQ_DLV_FRESH " GROUP BY channel"
     "  ON CONFLICT (channel) DO UPDATE SET fresh_from = min(fresh_from, excluded.fresh_from);",
+    /* 19 -> 20: each full block's range of received_at, so that a window's
+     * statistics read only the blocks that reach into it (lead_times.c) */
+    "CREATE TABLE IF NOT EXISTS lead_time_blocks(block INTEGER PRIMARY KEY, lo INTEGER NOT NULL,"
+    "  hi INTEGER NOT NULL);"
+    "INSERT OR IGNORE INTO lead_time_blocks(block, lo, hi)"
+    "  SELECT seq >> " LR_SQ_AGENT_BLOCK_BITS ", min(received_at), max(received_at) FROM leads"
+    "  WHERE seq >> " LR_SQ_AGENT_BLOCK_BITS
+    "    < (SELECT coalesce(max(seq), 0) FROM leads) >> " LR_SQ_AGENT_BLOCK_BITS
+    "  AND received_at IS NOT NULL GROUP BY 1;",
 };
 
 static const char *const STMT_SQL[SQ__COUNT] = {
@@ -502,6 +519,7 @@ static void forget_seqs(lr_store *s) {
     lr_sq_sources_forget(s);
     lr_sq_agents_forget(s);
     s->channel_marked.n = 0;        /* their marks may be rolled back too */
+    lr_sq_times_forget(s);
 }
 
 bool lr_sq_names_has(const lr_sq_names *m, const char *name) {
@@ -1118,7 +1136,7 @@ int lr_sq_add_lead(lr_store *s, const char *id, const char *source, lr_time rece
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 8, agent);
     if ((rc = lr_sq_run(s, st, b)) != LR_OK) return rc;
     remember_seq(s, id, s->last_event);
-    return LR_OK;
+    return lr_sq_time_lead(s, s->last_event, received);
 }
 
 bool lr_sq_known_state(const char *name) {

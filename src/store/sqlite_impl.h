@@ -45,6 +45,10 @@
     "(SELECT d." col " FROM decisions d WHERE d.lead_seq = l.seq" \
     " AND d.action IN ('assigned', 'claimed') ORDER BY d.id LIMIT 1)"
 
+/* A lead's row for GET /v1/stats (stats.c's lead pass), from leads l. */
+#define LR_SQ_ST_LEAD_COLS \
+    "SELECT l.source, l.agent, l.state = 'assigned', l.received_at, " LR_SQ_FIRST_ASSIGN("at")
+
 /* COL in GET /v1/stats' window: at or after ?1 and before ?2, each bound
  * NULL when the request leaves that end open (a NULL COL is only in the
  * window open at both ends). */
@@ -109,10 +113,36 @@
                         " json_extract(body, '$.pool'), action,"                \
                         " CASE WHEN action = 'closed' AND agent IS NOT NULL"    \
                         " THEN json_extract(body, '$.status') END FROM decisions" \
-                        " WHERE " LR_SQ_IN_WINDOW("at"))                        \
-    X(ST_LEAD_ROWS, "SELECT source, agent, state = 'assigned', received_at, "  \
-                    LR_SQ_FIRST_ASSIGN("at") " FROM leads l"                    \
+                        " WHERE id >= ?3 AND id < ?4 AND " LR_SQ_IN_WINDOW("at")) \
+    X(ST_LEAD_ROWS, LR_SQ_ST_LEAD_COLS " FROM leads l"                          \
                     " WHERE " LR_SQ_IN_WINDOW("received_at"))                   \
+    /* a window's leads: the blocks whose received_at reach into it, and the \
+     * newest ones, not in a block yet (lead_times.c) */                      \
+    X(ST_LEAD_ROWS_IN, LR_SQ_ST_LEAD_COLS " FROM lead_time_blocks b JOIN leads l" \
+                       " ON l.seq >= b.block << " LR_SQ_AGENT_BLOCK_BITS         \
+                       " AND l.seq < (b.block + 1) << " LR_SQ_AGENT_BLOCK_BITS   \
+                       " WHERE (?1 IS NULL OR b.hi >= ?1) AND (?2 IS NULL OR b.lo < ?2)" \
+                       " AND " LR_SQ_IN_WINDOW("l.received_at")                  \
+                       " UNION ALL " LR_SQ_ST_LEAD_COLS " FROM leads l"          \
+                       " WHERE l.seq >= (SELECT coalesce(max(block) + 1, 0)"    \
+                       " FROM lead_time_blocks) << " LR_SQ_AGENT_BLOCK_BITS      \
+                       " AND " LR_SQ_IN_WINDOW("l.received_at"))                 \
+    /* the first id at or after ?1, and its time: a window's first and last  \
+     * decision and delivery by a search over the ids (their times never go  \
+     * back: the engine's clock does not) */                                  \
+    X(ST_DECISION_FROM, "SELECT id, at FROM decisions WHERE id >= ?1 ORDER BY id LIMIT 1") \
+    X(ST_DECISION_LAST, "SELECT coalesce(max(id), 0) FROM decisions")          \
+    X(ST_DELIVERY_FROM, "SELECT id, created_at FROM deliveries WHERE id >= ?1"  \
+                        " ORDER BY id LIMIT 1")                                 \
+    X(ST_DELIVERY_LAST, "SELECT coalesce(max(id), 0) FROM deliveries")         \
+    /* lead_times.c: a full block's range of received_at */                    \
+    X(TIME_BLOCK_ADD, "INSERT OR IGNORE INTO lead_time_blocks(block, lo, hi) VALUES (?1, ?2, ?3)") \
+    X(TIME_BLOCKS_CLOSE, "INSERT OR IGNORE INTO lead_time_blocks(block, lo, hi)" \
+                         " SELECT seq >> " LR_SQ_AGENT_BLOCK_BITS ", min(received_at)," \
+                         " max(received_at) FROM leads WHERE seq >= (SELECT"    \
+                         " coalesce(max(block) + 1, 0) FROM lead_time_blocks) << " \
+                         LR_SQ_AGENT_BLOCK_BITS " AND seq < ?1 << " LR_SQ_AGENT_BLOCK_BITS \
+                         " AND received_at IS NOT NULL GROUP BY 1")               \
     X(IDEM_GET, "SELECT hash, status, body FROM idem WHERE key = ?1")           \
     X(IDEM_PUT, "INSERT INTO idem(key, hash, status, body, created) VALUES (?1, ?2, ?3, ?4, ?5)") \
     X(IDEM_PRUNE, "DELETE FROM idem WHERE key IN (SELECT key FROM idem WHERE created < ?1"  \
@@ -221,10 +251,10 @@
     X(DLV_MARK_FIRST, "INSERT INTO outbox_marks(channel, fresh_from) VALUES (?1, ?2)" \
                       " ON CONFLICT (channel) DO NOTHING")                      \
     X(DLV_LATENCY, "SELECT delivered_at - created_at FROM deliveries"           \
-                   " WHERE status = 'delivered' AND " LR_SQ_IN_WINDOW("created_at") \
-                   " ORDER BY 1")                                               \
+                   " WHERE id >= ?3 AND id < ?4 AND status = 'delivered'"       \
+                   " AND " LR_SQ_IN_WINDOW("created_at") " ORDER BY 1")         \
     X(DLV_BY_CHANNEL, "SELECT channel, status, count(*) FROM deliveries"        \
-                      " WHERE " LR_SQ_IN_WINDOW("created_at")                   \
+                      " WHERE id >= ?3 AND id < ?4 AND " LR_SQ_IN_WINDOW("created_at") \
                       " GROUP BY channel, status ORDER BY channel, status")
 
 typedef struct lr_sq_defer lr_sq_defer;
@@ -260,6 +290,10 @@ struct lr_store {
                                        handle made sure of */
     lr_sq_names channel_marked;     /* channels known to have an outbox_marks
                                        row (deliveries.c) */
+    int64_t time_open;              /* 1 + the block whose range of received_at
+                                       the handle keeps; 0: none (lead_times.c) */
+    bool time_whole;                /* it has seen that block's every lead */
+    lr_time time_lo, time_hi;       /* their lowest and highest (LR_TIME_NONE: none) */
     bool replaying;                 /* inside lr_store_replay: writes refused */
     char err[256];                  /* message of the last failure */
     bool locked;                    /* the last failure was SQLITE_BUSY (lr_store_locked) */
@@ -343,6 +377,14 @@ int lr_sq_agent_walk(lr_store *s, const lr_lead_query *q, int64_t after, int wan
 int lr_sq_source_lead(lr_store *s, const char *source, int64_t seq);
 /* Forgets what the handle knew of the open rows (a rollback, a failure). */
 void lr_sq_sources_forget(lr_store *s);
+
+/* ---- lead_times.c: each block's range of received_at ------------------- */
+
+/* After lead SEQ, received at RECEIVED (LR_TIME_NONE: none), is inserted:
+ * the ranges of the blocks before SEQ's, once a lead passes into it. */
+int lr_sq_time_lead(lr_store *s, int64_t seq, lr_time received);
+/* Forgets the open block's range (a rollback, a failure). */
+void lr_sq_times_forget(lr_store *s);
 
 /* ---- decision_pack.c: a decision's "why" stored compact ------------------ */
 typedef struct lr_sq_packed {

@@ -30,9 +30,13 @@
  *
  * A window [since, until) takes the leads received in it (received_at),
  * the decisions made in it (at) and the deliveries made in it
- * (created_at): each statement's WHERE, LR_SQ_IN_WINDOW. The passes still
- * read every row (received_at is the client's, in no order), but group
- * only those in the window.
+ * (created_at): each statement's WHERE, LR_SQ_IN_WINDOW. The decisions'
+ * and the deliveries' times never go back as their ids grow (the
+ * engine's clock does not), so a window's are found by a search over the
+ * ids (window_ids) and read by id. A lead's received_at is the client's,
+ * in no order: a window reads the blocks of leads whose range of
+ * received_at reaches into it (lead_time_blocks, lead_times.c) and the
+ * newest leads, not in a full block yet.
  *
  * Everything but the deliveries comes from two passes, one over the
  * decisions and one over the leads, grouped here rather than by SQLite:
@@ -298,9 +302,9 @@ static group *group_of(groups *g, lr_buf *key, sqlite3_stmt *st, int col) {
     return key_col(key, st, col) == LR_OK ? groups_get(g, key->data, key->len) : NULL;
 }
 
-/* The leads: (source, agent, assigned now, received_at, first assignment's at). */
-static int lead_pass(lr_store *s, tally *t) {
-    sqlite3_stmt *st = s->st[SQ_ST_LEAD_ROWS];
+/* The leads of ST: (source, agent, assigned now, received_at, first
+ * assignment's at). */
+static int lead_pass(lr_store *s, sqlite3_stmt *st, tally *t) {
     int src;
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
         t->leads++;
@@ -399,11 +403,65 @@ static int make_rows(tally *t, rows *actions, rows *agents, rows *rules, rows *p
     return rc;
 }
 
-/* Binds the window [SINCE, UNTIL) to ST (LR_TIME_NONE: open). */
-static int bind_window(lr_store *s, sqlite3_stmt *st, lr_time since, lr_time until) {
+/* The ids in which a window's rows lie: [from, to). */
+typedef struct id_span {
+    int64_t from, to;
+} id_span;
+
+/* Binds the window [SINCE, UNTIL) to ST (LR_TIME_NONE: open), and, when
+ * IDS, the ids it lies in (?3, ?4). */
+static int bind_window(lr_store *s, sqlite3_stmt *st, lr_time since, lr_time until,
+                       const id_span *ids) {
     int b = lr_sq_bind_time(st, 1, since);
     if (b == SQLITE_OK) b = lr_sq_bind_time(st, 2, until);
+    if (b == SQLITE_OK && ids) b = sqlite3_bind_int64(st, 3, ids->from);
+    if (b == SQLITE_OK && ids) b = sqlite3_bind_int64(st, 4, ids->to);
     return b == SQLITE_OK ? LR_OK : lr_sq_finish(s, st, b);
+}
+
+/* The first id of a table whose time is T or later, into *OUT (the last
+ * id + 1 when none): a search over the ids with FROM (the first row at or
+ * after an id, and its time), whose times never go back as the ids grow.
+ * LO and HI: the lowest and highest id to look at. */
+static int first_at(lr_store *s, sqlite3_stmt *from, int64_t lo, int64_t hi, lr_time t,
+                    int64_t *out) {
+    int64_t end = hi + 1;
+    while (lo < end) {
+        int64_t mid = lo + (end - lo) / 2, id = 0;
+        lr_time at = 0;
+        int b = sqlite3_bind_int64(from, 1, mid);
+        bool found = false;
+        if (b == SQLITE_OK && (b = sqlite3_step(from)) == SQLITE_ROW) {
+            b = SQLITE_OK;
+            found = true;
+            id = sqlite3_column_int64(from, 0);
+            at = sqlite3_column_int64(from, 1);
+        }
+        int rc = lr_sq_finish(s, from, b);
+        if (rc != LR_OK) return rc;
+        if (!found || at >= t) end = mid;      /* (none at or after mid: past the last) */
+        else lo = id + 1;
+    }
+    *out = lo;
+    return LR_OK;
+}
+
+/* The ids of a table (LAST: its highest id; FROM as first_at's) whose
+ * time is in [SINCE, UNTIL). */
+static int window_ids(lr_store *s, sqlite3_stmt *last, sqlite3_stmt *from, lr_time since,
+                      lr_time until, id_span *out) {
+    *out = (id_span){ 0, INT64_MAX };
+    if (since == LR_TIME_NONE && until == LR_TIME_NONE) return LR_OK;
+    int64_t top = 0;
+    int b = sqlite3_step(last);
+    if (b == SQLITE_ROW) {
+        b = SQLITE_OK;
+        top = sqlite3_column_int64(last, 0);
+    }
+    int rc = lr_sq_finish(s, last, b);
+    if (rc == LR_OK && since != LR_TIME_NONE) rc = first_at(s, from, 1, top, since, &out->from);
+    if (rc == LR_OK && until != LR_TIME_NONE) rc = first_at(s, from, out->from, top, until, &out->to);
+    return rc;
 }
 
 /* The shape is in the comment at the top of this file. */
@@ -416,11 +474,20 @@ int lr_store_stats_json(lr_store *s, lr_time since, lr_time until, lr_buf *out) 
     bool txn = sqlite3_get_autocommit(s->db);
     int rc = txn ? lr_store_read_begin(s) : LR_OK;
     sqlite3_stmt *const *st = s->st;
-    if (rc == LR_OK) rc = bind_window(s, st[SQ_ST_DECISION_ROWS], since, until);
+    /* a window reads its decisions and deliveries by id, its leads by the
+     * blocks that reach into it */
+    id_span dec, dlv;
+    bool window = since != LR_TIME_NONE || until != LR_TIME_NONE;
+    sqlite3_stmt *leads = st[window ? SQ_ST_LEAD_ROWS_IN : SQ_ST_LEAD_ROWS];
+    if (rc == LR_OK)
+        rc = window_ids(s, st[SQ_ST_DECISION_LAST], st[SQ_ST_DECISION_FROM], since, until, &dec);
+    if (rc == LR_OK)
+        rc = window_ids(s, st[SQ_ST_DELIVERY_LAST], st[SQ_ST_DELIVERY_FROM], since, until, &dlv);
+    if (rc == LR_OK) rc = bind_window(s, st[SQ_ST_DECISION_ROWS], since, until, &dec);
     if (rc == LR_OK) rc = count_rows(s, st[SQ_ST_DECISION_ROWS], 5, false, &t.dec, &t.key);
-    if (rc == LR_OK) rc = bind_window(s, st[SQ_ST_LEAD_ROWS], since, until);
-    if (rc == LR_OK) rc = lead_pass(s, &t);
-    if (rc == LR_OK) rc = bind_window(s, st[SQ_DLV_BY_CHANNEL], since, until);
+    if (rc == LR_OK) rc = bind_window(s, leads, since, until, NULL);
+    if (rc == LR_OK) rc = lead_pass(s, leads, &t);
+    if (rc == LR_OK) rc = bind_window(s, st[SQ_DLV_BY_CHANNEL], since, until, &dlv);
     if (rc == LR_OK) rc = count_rows(s, st[SQ_DLV_BY_CHANNEL], 2, true, &t.dlv, &t.key);
     if (rc == LR_OK &&
         (rc = make_rows(&t, &actions, &agents, &rules, &pools, &sources, &channels)) != LR_OK)
@@ -456,7 +523,7 @@ int lr_store_stats_json(lr_store *s, lr_time since, lr_time until, lr_buf *out) 
     }
     if (rc == LR_OK) {
         jw_lit(&w, ",\"latency_ms\":");
-        rc = bind_window(s, st[SQ_DLV_LATENCY], since, until);
+        rc = bind_window(s, st[SQ_DLV_LATENCY], since, until, &dlv);
         if (rc == LR_OK) rc = write_col_percentiles(s, st[SQ_DLV_LATENCY], &w);
         jw_lit(&w, "}}");
     }

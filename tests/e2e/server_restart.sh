@@ -300,7 +300,8 @@ sigterm_in_flight_keeps_every_2xx() {
     srv_start G "$_db" "$SRV/c1.yaml" --rate-limit 0 || { fail "$srv_error"; show stderr "$SRV/G.err"; return; }
     # 3000 leads, 8 at a time, one reply line each: "ID STATUS"
     posts_cfg G 3000 >"$SRV/load.cfg"
-    curl --parallel --parallel-max 8 -K "$SRV/load.cfg" >"$SRV/load.out" 2>/dev/null &
+    : >"$SRV/load.out"          # there before the loop reads it, however late curl starts
+    curl --parallel --parallel-max 8 -K "$SRV/load.cfg" >>"$SRV/load.out" 2>/dev/null &
     _cpid=$!
     # stop it once some leads are in
     _i=0

@@ -5,12 +5,15 @@
 #define LEADROUTER_TEST_SCHEMA_UNDO_H
 
 /* the version a store migrates to (sqlite.c SCHEMA_VERSION) */
-#define SCHEMA_NOW 19
-#define SCHEMA_NOW_STR "19"
+#define SCHEMA_NOW 20
+#define SCHEMA_NOW_STR "20"
+
+/* what version 20 added: the blocks' ranges of received_at */
+#define UNDO_SCHEMA_20 "DROP TABLE lead_time_blocks; "
 
 /* what version 19 added: a mark for every channel with a delivery (the
  * dispatcher's own marks go too: an older store may have none) */
-#define UNDO_SCHEMA_19 "DELETE FROM outbox_marks; "
+#define UNDO_SCHEMA_19 UNDO_SCHEMA_20 "DELETE FROM outbox_marks; "
 
 /* what version 18 added: the index of dead and cancelled deliveries */
 #define UNDO_SCHEMA_18 UNDO_SCHEMA_19 "DROP INDEX deliveries_stopped; "

@@ -715,9 +715,11 @@ static void stats_store(db *dd) {
                                       "hot", "west", NULL, "assigned"), LR_OK);
         }
     }
-    /* L11: held, never assigned */
+    /* L11: held, never assigned; received at T0 by its sender's word, held
+     * when it came, after L10's claim (the engine's clock never goes back) */
     CHECK_EQ_INT(put_lead(d.s, ++seq, "L11", "web", T0), LR_OK);
-    CHECK_EQ_INT(put_decision(d.s, seq, T0, "L11", LR_ACTION_HELD, NULL, NULL, NULL, NULL, "held"), LR_OK);
+    CHECK_EQ_INT(put_decision(d.s, seq, T0 + 601000, "L11", LR_ACTION_HELD, NULL, NULL, NULL, NULL,
+                              "held"), LR_OK);
     /* L5 released and reassigned to bob an hour later */
     CHECK_EQ_INT(lr_store_append_event(d.s, ++seq, T0 + 3600000, "release", "L5", "{}", 2), LR_OK);
     CHECK_EQ_INT(put_decision(d.s, seq, T0 + 3600000, "L5", LR_ACTION_RELEASED, "alice", "hot",
@@ -795,12 +797,12 @@ TEST(stats_json_over_a_window) {
         "\"by_source\":{},"
         "\"time_to_assign_ms\":{\"median\":null,\"p90\":null,\"count\":0},"
         "\"deliveries\":{\"by_channel\":{},\"latency_ms\":{\"median\":null,\"p90\":null,\"count\":0}}}");
-    /* until T0 + 1 ms, open at the start: L11, held at T0 */
+    /* until T0 + 1 ms, open at the start: L11, received at T0 (held later) */
     lr_buf_reset(&b);
     CHECK_EQ_INT(lr_store_stats_json(d.s, LR_TIME_NONE, T0 + 1, &b), LR_OK);
     CHECK_EQ_STR(b.data,
         "{\"leads\":1,"
-        "\"decisions\":{\"held\":1},"
+        "\"decisions\":{},"
         "\"by_agent\":{},\"by_rule\":{},\"by_pool\":{},"
         "\"by_source\":{\"web\":{\"leads\":1,\"assigned\":0}},"
         "\"time_to_assign_ms\":{\"median\":null,\"p90\":null,\"count\":0},"
@@ -834,6 +836,152 @@ TEST(stats_json_window_takes_the_deliveries_of_its_decisions) {
     lr_buf_reset(&b);
     CHECK_EQ_INT(lr_store_stats_json(d.s, LR_TIME_NONE, LR_TIME_NONE, &b), LR_OK);
     CHECK_CONTAINS(b.data, "\"by_channel\":{\"crm\":{\"delivered\":1,\"pending\":1}}");
+    lr_buf_release(&b);
+    db_remove(&d);
+}
+
+/* The answer of a sqlite3 query SQL on PATH as "a=1,b=2" (rows of two
+ * columns), for the statistics' oracle. */
+static void sql_pairs(const char *path, const char *sql, lr_time a, lr_time b, char *out,
+                      size_t len) {
+    sqlite3 *h = NULL;
+    sqlite3_stmt *st = NULL;
+    size_t n = 0;
+    out[0] = '\0';
+    if (sqlite3_open(path, &h) == SQLITE_OK && sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, a);
+        sqlite3_bind_int64(st, 2, b);
+        while (sqlite3_step(st) == SQLITE_ROW && n + 64 < len)
+            n += (size_t)snprintf(out + n, len - n, "%s\"%s\":%lld", n ? "," : "",
+                                  (const char *)sqlite3_column_text(st, 0),
+                                  (long long)sqlite3_column_int64(st, 1));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+}
+
+static int exec_on(const char *path, const char *sql) {
+    sqlite3 *h = NULL;
+    int rc = sqlite3_open(path, &h);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(h, sql, NULL, NULL, NULL);
+    sqlite3_close(h);
+    return rc;
+}
+
+/* A window's leads come from the blocks of 4,096 seqs whose range of
+ * received_at reaches into it (and the newest, not full yet); its
+ * decisions and deliveries from a search over their ids. 14,000 leads in
+ * three handles' lives (block 0 begun by one and ended by the next, block
+ * 1 seen whole, block 2 with a rollback), one in 50 sent
+ * days late (a backlog: received long before it came; one, early in
+ * block 0, a month late), one in 300 with
+ * no received time, a decision each and a delivery for one in 3: every
+ * window's answer is the one a read of every lead gives (the blocks'
+ * ranges deleted), and its decisions and deliveries are SQL's count. */
+TEST(stats_json_window_reads_the_blocks_that_reach_into_it) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    enum { N = 14000 };
+    int64_t seq = 0;
+    lr_time clock = T0;
+    CHECK_EQ_INT(lr_store_begin(d.s), LR_OK);
+    for (int i = 1; i <= N; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "W%d", i);
+        clock += 1000;
+        lr_time received = i % 300 == 0 ? LR_TIME_NONE : i % 50 == 0 ? T0 - (i % 7) * 86400000
+                           : i == 101 ? T0 - 30 * 86400000LL : clock - 200;
+        ++seq;
+        char body[64];
+        int n = snprintf(body, sizeof body, "{\"id\":\"%s\"}", id);
+        CHECK_EQ_INT(lr_store_append_event(d.s, seq, clock, "lead", id, body, (size_t)n), LR_OK);
+        CHECK_EQ_INT(lr_store_add_lead(d.s, id, i % 2 ? "web" : "ads", received, body, (size_t)n,
+                                       hash_of((unsigned char)seq), NULL, NULL), LR_OK);
+        int64_t dec = 0;
+        lr_buf b = LR_BUF_INIT;
+        lr_decision dd = { .at = clock, .lead = id, .action = LR_ACTION_ASSIGNED,
+                           .agent = i % 3 ? "ann" : "bo", .rule = "r", .pool = "p",
+                           .strategy = "round_robin" };
+        CHECK_EQ_INT(lr_decision_write_json(&dd, &b), LR_OK);
+        CHECK_EQ_INT(lr_store_add_decision(d.s, seq, clock, id, "assigned", dd.agent, b.data,
+                                           b.len, &dd, &dec), LR_OK);
+        lr_buf_release(&b);
+        CHECK_EQ_INT(lr_store_set_lead_state(d.s, id, "assigned", dd.agent), LR_OK);
+        if (i % 3 == 0)
+            CHECK_EQ_INT(lr_store_add_delivery(d.s, dec, clock, 0, id, "assigned", dd.agent,
+                                               i % 2 ? "crm" : "mail", NULL, "pending", NULL,
+                                               false, NULL), LR_OK);
+        if (i == 3000 || i == 13000) {                  /* a new handle mid-block */
+            CHECK_EQ_INT(lr_store_commit(d.s), LR_OK);
+            lr_store_close(d.s);
+            char err[256];
+            d.s = NULL;
+            CHECK_EQ_INT(lr_store_open(d.path, LR_SYNC_OFF, &d.s, err, sizeof err), LR_OK);
+            if (!d.s) return;
+            CHECK_EQ_INT(lr_store_begin(d.s), LR_OK);
+        }
+        if (i == 10000) {                               /* a rollback in the block */
+            CHECK_EQ_INT(lr_store_commit(d.s), LR_OK);
+            CHECK_EQ_INT(lr_store_begin(d.s), LR_OK);
+            CHECK_EQ_INT(lr_store_append_event(d.s, seq + 1, clock, "lead", "gone", "{}", 2), LR_OK);
+            CHECK_EQ_INT(lr_store_add_lead(d.s, "gone", NULL, T0 + 99 * 86400000LL, "{}", 2,
+                                           hash_of(1), NULL, NULL), LR_OK);
+            CHECK_EQ_INT(lr_store_rollback(d.s), LR_OK);
+            CHECK_EQ_INT(lr_store_begin(d.s), LR_OK);
+        }
+    }
+    CHECK_EQ_INT(lr_store_commit(d.s), LR_OK);
+    /* the full blocks' ranges are their leads' */
+    char got[512], want[600];
+    sql_pairs(d.path, "SELECT 'blocks', count(*) FROM lead_time_blocks", 0, 0, got, sizeof got);
+    CHECK_EQ_STR(got, "\"blocks\":3");
+    sql_pairs(d.path, "SELECT 'wrong', count(*) FROM (SELECT seq >> 12 AS k, min(received_at) AS lo,"
+                      " max(received_at) AS hi FROM leads WHERE received_at IS NOT NULL"
+                      " AND seq >> 12 < 3 GROUP BY 1) x LEFT JOIN lead_time_blocks t ON t.block = x.k"
+                      " WHERE t.lo IS NOT x.lo OR t.hi IS NOT x.hi", 0, 0, got, sizeof got);
+    CHECK_EQ_STR(got, "\"wrong\":0");
+    static const lr_time windows[][2] = {
+        { T0 + 1000000, T0 + 2000000 }, { T0 + 4000000, T0 + 4096500 },
+        { T0 + 9000000, LR_TIME_NONE }, { LR_TIME_NONE, T0 + 100000 },
+        { T0 - 3 * 86400000LL, T0 - 2 * 86400000LL + 1 }, { T0 + 20000000, T0 + 30000000 },
+        { T0 + 4095000, T0 + 4097000 }, { LR_TIME_NONE, T0 },
+        { T0 - 31 * 86400000LL, T0 - 29 * 86400000LL },
+    };
+    enum { W = sizeof windows / sizeof windows[0] };
+    static char blocks[W][4096];
+    lr_buf b = LR_BUF_INIT;
+    for (size_t w = 0; w < W; w++) {
+        lr_buf_reset(&b);
+        CHECK_EQ_INT(lr_store_stats_json(d.s, windows[w][0], windows[w][1], &b), LR_OK);
+        snprintf(blocks[w], sizeof blocks[w], "%s", b.data ? b.data : "");
+        lr_time a = windows[w][0] == LR_TIME_NONE ? INT64_MIN : windows[w][0];
+        lr_time z = windows[w][1] == LR_TIME_NONE ? INT64_MAX : windows[w][1];
+        sql_pairs(d.path, "SELECT action, count(*) FROM decisions WHERE at >= ?1 AND at < ?2"
+                          " GROUP BY 1 ORDER BY 1", a, z, got, sizeof got);
+        snprintf(want, sizeof want, "\"decisions\":{%s}", got);
+        CHECK_CONTAINS(b.data, want);
+        sql_pairs(d.path, "SELECT channel, count(*) FROM deliveries WHERE created_at >= ?1"
+                          " AND created_at < ?2 GROUP BY 1 ORDER BY 1", a, z, got, sizeof got);
+        CHECK(strstr(b.data, "\"by_channel\":{") != NULL);
+        if (got[0]) {
+            char one[64];
+            for (char *p = strtok(got, ","); p; p = strtok(NULL, ",")) {
+                char *colon = strrchr(p, ':');
+                snprintf(one, sizeof one, "%.*s:{\"pending\":%s}", (int)(colon - p), p, colon + 1);
+                CHECK_CONTAINS(b.data, one);
+            }
+        } else {
+            CHECK_CONTAINS(b.data, "\"by_channel\":{}");
+        }
+    }
+    /* without the ranges every lead is read: the same answers */
+    CHECK_EQ_INT(exec_on(d.path, "DELETE FROM lead_time_blocks"), SQLITE_OK);
+    for (size_t w = 0; w < W; w++) {
+        lr_buf_reset(&b);
+        CHECK_EQ_INT(lr_store_stats_json(d.s, windows[w][0], windows[w][1], &b), LR_OK);
+        CHECK_EQ_STR(blocks[w], b.data);
+        CHECK(strstr(b.data, "\"leads\":0,") == NULL || w == 5);
+    }
     lr_buf_release(&b);
     db_remove(&d);
 }
@@ -977,6 +1125,7 @@ int main(void) {
     RUN(api_keys_are_found_by_secret_hash);
     RUN(stats_json_counts_and_time_to_assign);
     RUN(stats_json_over_a_window);
+    RUN(stats_json_window_reads_the_blocks_that_reach_into_it);
     RUN(stats_json_window_takes_the_deliveries_of_its_decisions);
     RUN(stats_json_of_an_empty_store);
     RUN(open_refuses_another_programs_database_and_leaves_it_alone);

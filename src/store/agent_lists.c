@@ -421,6 +421,22 @@ int lr_sq_agent_walk(lr_store *s, const lr_lead_query *q, int64_t after, int wan
 }
 
 /* (The same lists, per source: lead_source_blocks, sqlite.c.) */
+int lr_sq_range_walk(lr_store *s, const lr_lead_query *q, int64_t after, int64_t first,
+                     int64_t last, int want, int *got, lr_sq_row_fn fn, void *ud) {
+    sqlite3_stmt *st = s->st[SQ_LIST_AGENT_RANGE];
+    int src = lr_sq_bind_list_filters(st, q), rc = 0;
+    if (src == SQLITE_OK) src = sqlite3_bind_int64(st, 5, after >= first ? after : first - 1);
+    if (src == SQLITE_OK) src = sqlite3_bind_int(st, 6, want - *got);
+    if (src == SQLITE_OK) src = sqlite3_bind_int64(st, 7, last);
+    while (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        src = SQLITE_OK;
+        ++*got;
+        if ((rc = fn(st, ud))) break;
+    }
+    int frc = lr_sq_finish(s, st, src);
+    return rc ? rc : frc;
+}
+
 int lr_sq_blocks_walk(lr_store *s, int rows, const char *table, const char *key,
                       const lr_lead_query *q, int64_t after, int want, lr_sq_row_fn fn, void *ud) {
     sqlite3_stmt *pairs = s->st[rows];
@@ -433,18 +449,7 @@ int lr_sq_blocks_walk(lr_store *s, int rows, const char *table, const char *key,
         sqlite3_stmt *st;
         int src;
         if (sqlite3_column_type(pairs, 1) == SQLITE_NULL) {     /* open: read the block */
-            st = s->st[SQ_LIST_AGENT_RANGE];
-            src = lr_sq_bind_list_filters(st, q);
-            if (src == SQLITE_OK) src = sqlite3_bind_int64(st, 5, after >= first ? after : first - 1);
-            if (src == SQLITE_OK) src = sqlite3_bind_int(st, 6, want - got);
-            if (src == SQLITE_OK) src = sqlite3_bind_int64(st, 7, last);
-            while (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
-                src = SQLITE_OK;
-                got++;
-                if ((rc = fn(st, ud))) break;
-            }
-            int frc = lr_sq_finish(s, st, src);
-            if (rc || (rc = frc)) break;
+            if ((rc = lr_sq_range_walk(s, q, after, first, last, want, &got, fn, ud))) break;
             continue;
         }
         const unsigned char *p = sqlite3_column_blob(pairs, 1);

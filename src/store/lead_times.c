@@ -1,6 +1,7 @@
-/* lead_times.c -- how GET /v1/stats finds a window's leads without reading
- * every lead: the writer's side of lead_time_blocks (schema in sqlite.c;
- * the reader is stats.c's ST_LEAD_ROWS_IN).
+/* lead_times.c -- how a window of received_at finds its leads without
+ * reading every lead: lead_time_blocks (schema in sqlite.c), the writer's
+ * side, and the walk of a listing by time (GET /v1/leads?since=&until=);
+ * GET /v1/stats reads the blocks with one statement (ST_LEAD_ROWS_IN).
  *
  * A lead's received_at is its sender's word, in no order, so no search
  * over seqs finds a window's leads; but it is usually close to the
@@ -60,4 +61,22 @@ int lr_sq_time_lead(lr_store *s, int64_t seq, lr_time received) {
 void lr_sq_times_forget(lr_store *s) {
     s->time_open = 0;
     s->time_whole = false;
+}
+
+int lr_sq_time_walk(lr_store *s, const lr_lead_query *q, int64_t after, int want,
+                    lr_sq_row_fn fn, void *ud) {
+    sqlite3_stmt *blocks = s->st[SQ_LIST_TIME_BLOCKS];
+    int bsrc = sqlite3_bind_int64(blocks, 1, after >> LR_SQ_AGENT_BLOCK_SHIFT);
+    if (bsrc == SQLITE_OK) bsrc = lr_sq_bind_time(blocks, 2, q->since);
+    if (bsrc == SQLITE_OK) bsrc = lr_sq_bind_time(blocks, 3, q->until);
+    int rc = LR_OK, got = 0;
+    while (got < want && bsrc == SQLITE_OK && (bsrc = sqlite3_step(blocks)) == SQLITE_ROW) {
+        bsrc = SQLITE_OK;
+        int64_t first = sqlite3_column_int64(blocks, 0) << LR_SQ_AGENT_BLOCK_SHIFT;
+        bool tail = sqlite3_column_int(blocks, 1);  /* the newest leads, in no block yet */
+        int64_t last = tail ? INT64_MAX : first + ((int64_t)1 << LR_SQ_AGENT_BLOCK_SHIFT) - 1;
+        if ((rc = lr_sq_range_walk(s, q, after, first, last, want, &got, fn, ud))) break;
+    }
+    int brc = lr_sq_finish(s, blocks, bsrc == SQLITE_ROW ? SQLITE_OK : bsrc);
+    return rc ? rc : brc;
 }

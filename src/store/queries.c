@@ -183,6 +183,9 @@ int lr_store_list_leads(lr_store *s, const lr_lead_query *q, lr_buf *out) {
         rc = lr_sq_blocks_walk(s, SQ_SOURCE_ROWS, "lead_source_blocks", q->source, q, after,
                                q->limit + 1, write_row, &pg);
         if (rc > 0) rc = LR_OK;     /* write_row's stop */
+    } else if (!q->state && (q->since != LR_TIME_NONE || q->until != LR_TIME_NONE)) {
+        rc = lr_sq_time_walk(s, q, after, q->limit + 1, write_row, &pg);
+        if (rc > 0) rc = LR_OK;     /* write_row's stop */
     } else {
         sqlite3_stmt *st = s->st[q->state ? SQ_LIST_STATE : SQ_LIST_ALL];
         int src = lr_sq_bind_list_filters(st, q);

@@ -135,6 +135,12 @@
     X(ST_DELIVERY_FROM, "SELECT id, created_at FROM deliveries WHERE id >= ?1"  \
                         " ORDER BY id LIMIT 1")                                 \
     X(ST_DELIVERY_LAST, "SELECT coalesce(max(id), 0) FROM deliveries")         \
+    /* lead_times.c: a listing's blocks from block ?1 on whose range reaches  \
+     * into [?2, ?3), then (1) the first block of the newest leads */          \
+    X(LIST_TIME_BLOCKS, "SELECT block, 0 FROM lead_time_blocks WHERE block >= ?1" \
+                        " AND (?2 IS NULL OR hi >= ?2) AND (?3 IS NULL OR lo < ?3)" \
+                        " UNION ALL SELECT coalesce(max(block) + 1, 0), 1"     \
+                        " FROM lead_time_blocks ORDER BY 1")                    \
     /* lead_times.c: a full block's range of received_at */                    \
     X(TIME_BLOCK_ADD, "INSERT OR IGNORE INTO lead_time_blocks(block, lo, hi) VALUES (?1, ?2, ?3)") \
     X(TIME_BLOCKS_CLOSE, "INSERT OR IGNORE INTO lead_time_blocks(block, lo, hi)" \
@@ -367,6 +373,11 @@ void lr_sq_agents_distrust(lr_store *s);
 typedef int (*lr_sq_row_fn)(sqlite3_stmt *st, void *ud);
 int lr_sq_blocks_walk(lr_store *s, int rows, const char *table, const char *key,
                       const lr_lead_query *q, int64_t after, int want, lr_sq_row_fn fn, void *ud);
+/* Calls FN for the leads of seqs FIRST..LAST after AFTER that pass Q's
+ * filters, in order, until *GOT (counted up) reaches WANT; FN's non-zero
+ * return stops and is returned. */
+int lr_sq_range_walk(lr_store *s, const lr_lead_query *q, int64_t after, int64_t first,
+                     int64_t last, int want, int *got, lr_sq_row_fn fn, void *ud);
 int lr_sq_agent_walk(lr_store *s, const lr_lead_query *q, int64_t after, int want,
                      lr_sq_row_fn fn, void *ud);
 
@@ -385,6 +396,12 @@ void lr_sq_sources_forget(lr_store *s);
 int lr_sq_time_lead(lr_store *s, int64_t seq, lr_time received);
 /* Forgets the open block's range (a rollback, a failure). */
 void lr_sq_times_forget(lr_store *s);
+/* Calls FN, in seq order, for the leads after seq AFTER that pass Q's
+ * filters, at most WANT, reading only the blocks whose range of
+ * received_at reaches into Q's window and the newest leads. A non-zero
+ * return of FN stops the walk and is returned. */
+int lr_sq_time_walk(lr_store *s, const lr_lead_query *q, int64_t after, int want,
+                    lr_sq_row_fn fn, void *ud);
 
 /* ---- decision_pack.c: a decision's "why" stored compact ------------------ */
 typedef struct lr_sq_packed {

@@ -6,9 +6,10 @@
  * (the handle's memory gone without a close), the deferred writes, and a
  * file of schema 8 migrated. After each step the lists written in the
  * file are checked against the leads' rows: each one exact. Listings are
- * also read through the state, source and since filters, and by source
+ * also read through the state, source and since filters, by source
  * alone (lead_source_blocks, schema 11: every lead with a source has its
- * block's row; a file of schema 10 migrated). */
+ * block's row; a file of schema 10 migrated), and by time alone
+ * (lead_time_blocks, schema 20: every full block's range exact). */
 #include "leadrouter/buf.h"
 #include "leadrouter/error.h"
 #include "leadrouter/store.h"
@@ -172,8 +173,16 @@ static void check_file(const char *path) {
         " (length(seqs) / 2 <> (SELECT count(*) FROM leads l WHERE l.source = b.source"
         "   AND l.seq >> 12 = b.block) OR length(seqs) % 2 <> 0)",
         "SELECT count(DISTINCT block) > 1 FROM lead_source_blocks WHERE seqs IS NULL",
+        /* each full block's range of received_at: its leads' lowest and
+         * highest, and every full block with a received_at has one */
+        "SELECT count(*) FROM lead_time_blocks t WHERE"
+        " lo IS NOT (SELECT min(received_at) FROM leads WHERE seq >> 12 = t.block) OR"
+        " hi IS NOT (SELECT max(received_at) FROM leads WHERE seq >> 12 = t.block)",
+        "SELECT count(DISTINCT seq >> 12) FROM leads WHERE received_at IS NOT NULL"
+        " AND seq >> 12 < (SELECT max(seq) >> 12 FROM leads)"
+        " AND seq >> 12 NOT IN (SELECT block FROM lead_time_blocks)",
     };
-    for (size_t i = 0; i < 5; i++) {
+    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
         sqlite3_stmt *st = NULL;
         CHECK_EQ_INT(sqlite3_prepare_v2(conn, sql[i], -1, &st, NULL), SQLITE_OK);
         CHECK_EQ_INT(sqlite3_step(st), SQLITE_ROW);
@@ -223,6 +232,13 @@ static void check_all(db *d, const model *m) {
         if (rnd(2) && m->n) f.since = m->seq[rnd(m->n)] * 1000;
         if (rnd(3) == 0 && m->n) f.until = m->seq[rnd(m->n)] * 1000;
         check_listing(d->s, m, a, 1 + (int)rnd(60), f);
+    }
+    for (int k = 0; k < 2; k++) {           /* by time alone: the blocks' ranges */
+        lr_lead_query f = { .since = LR_TIME_NONE, .until = LR_TIME_NONE };
+        if (m->n) f.since = m->seq[rnd(m->n)] * 1000;
+        if ((k || rnd(2)) && m->n) f.until = m->seq[rnd(m->n)] * 1000;
+        if (k && rnd(2)) f.since = LR_TIME_NONE;
+        check_listing(d->s, m, ANY, 1 + (int)rnd(60), f);
     }
     for (int k = 0; k < NSOURCES; k++) {    /* by source alone: its blocks */
         lr_lead_query f = { .since = LR_TIME_NONE, .until = LR_TIME_NONE, .source = SOURCES[k] };

@@ -45,9 +45,9 @@ int lr_form_unescape(const char *s, size_t n, char *out, size_t *outlen) {
             int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
             if (h < 0 || l < 0) return LR_EINVAL;
             c = (char)(h << 4 | l);
-            if (c == '\0') return LR_EINVAL;
             i += 2;
         }
+        if (c == '\0') return LR_EINVAL;   /* a %00, or a NUL byte as it is */
         out[w++] = c;
     }
     out[w] = '\0';
@@ -82,7 +82,8 @@ static int decode_part(const char *s, size_t n, size_t pair, const char *what, c
     if (!d) return LR_ENOMEM;
     if (lr_form_unescape(s, n, d, &dn) != LR_OK) {
         free(d);
-        snprintf(err, errlen, "pair %zu: the %s has a bad %%-escape (or %%00)", pair, what);
+        snprintf(err, errlen, "pair %zu: the %s has a bad %%-escape, a %%00 or a NUL byte", pair,
+                 what);
         return LR_EINVAL;
     }
     if (!lr_utf8_valid(d, dn)) {

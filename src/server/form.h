@@ -4,7 +4,7 @@
  *
  * Decoding (WHATWG urlencoded, strictly): pairs separated by '&', name and
  * value by the first '='; '+' is a space; %XX is a byte. Refused, with a
- * message: a '%' not followed by two hex digits, a %00, bytes that are not
+ * message: a '%' not followed by two hex digits, a %00 or a NUL byte, bytes that are not
  * valid UTF-8 after decoding, an empty name, more than LR_FORM_MAX_PAIRS
  * pairs. Empty pairs ("a=1&&b=2") are skipped.
  *
@@ -46,7 +46,7 @@ typedef struct lr_form {
 
 /* Decodes the N bytes at S (%XX and '+') into OUT (N + 1 bytes at least),
  * NUL-terminated, and sets *outlen. Returns LR_OK, or LR_EINVAL for a bad
- * escape or a %00. */
+ * escape, a %00 or a NUL byte. */
 int lr_form_unescape(const char *s, size_t n, char *out, size_t *outlen);
 
 /* Decodes BODY (LEN bytes) into *out (release with lr_form_release()).

@@ -377,7 +377,7 @@ int lr_store_fresh_deliveries(lr_store *s, const char *channel, int64_t after, i
                               int limit, int64_t *skip, size_t nskip, lr_store_known_fn known,
                               lr_store_job_cb cb, void *ud, int64_t *reached);
 
-/* CHANNEL's stored mark (0 when none: CHANNEL has no delivery): no fresh
+/* CHANNEL's stored mark (0 when none: CHANNEL has no fresh delivery): no fresh
  * delivery of CHANNEL that still has to be sent has an id below it. The
  * first delivery of a channel sets it to its own id. */
 int lr_store_outbox_mark(lr_store *s, const char *channel, int64_t *fresh_from);

@@ -45,6 +45,18 @@ static lr_time wall_ms(void) {
     return (lr_time)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The writer's clock: the wall clock, but never before the engine's. A
+ * request that reads the engine (stats, queues, metrics) moves its clock
+ * to the wall clock without a journal entry; should the wall clock then
+ * step back, an event stamped with it would be replayed, after a restart,
+ * at a time before decisions already stored (their times must never go
+ * back as their ids grow: GET /v1/stats finds a window's by a search over
+ * the ids). */
+static lr_time writer_now(const lr_service *svc) {
+    lr_time w = wall_ms(), e = lr_engine_now(svc->eng);
+    return w > e ? w : e;
+}
+
 static double mono_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -187,7 +199,7 @@ static void *writer_main(void *arg) {
         }
         pthread_mutex_unlock(&svc->mu);
 
-        lr_time now = wall_ms();
+        lr_time now = writer_now(svc);
         bool fresh = !open;             /* the first pass of a transaction */
         if (!open) {
             /* another process holding the store's lock (a sqlite3 shell in
@@ -203,7 +215,7 @@ static void *writer_main(void *arg) {
             if (rc != LR_OK) lr_service_fatal(svc, "BEGIN", rc);
             if (said) fprintf(stderr, "leadrouter: the store is free again\n");
             open = true;
-            now = wall_ms();
+            now = writer_now(svc);
         }
         if (results) lr_outbox_record(svc, results, &settled, &nsettled);
         lr_service_tick(svc, now);

@@ -116,8 +116,11 @@
  *       one, deliveries_stopped (status, id), over the dead and cancelled
  *       rows (few: a delivery enters it when it is given up), so that listing them
  *       does not walk every delivered row (version 18). The pending and
- *       retrying ones are listed from the channels' marks (below) and
- *       the due index (version 19).
+ *       retrying ones are listed from the channels' marks (below) and,
+ *       below the lowest mark, from a third partial index over the same
+ *       rows as deliveries_due, deliveries_queued (status, id), which
+ *       gives them in id order (version 19): a delivery that is sent at
+ *       its first attempt enters neither.
  *   outbox_marks(channel TEXT PRIMARY KEY, fresh_from)
  *       per channel, an id at or below its lowest fresh delivery not yet
  *       settled: where the dispatcher's scan starts after a restart
@@ -357,7 +360,10 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
     "CREATE INDEX IF NOT EXISTS deliveries_stopped ON deliveries(status, id)"
     "  WHERE " LR_SQ_DLV_STOPPED ";",
     /* 18 -> 19: every channel with a fresh delivery has a mark at or below
-     * it (the pending ones are listed from the lowest mark up) */
+     * it (the pending ones are listed from the lowest mark up), and the
+     * queued ones are found by status and id */
+    "CREATE INDEX IF NOT EXISTS deliveries_queued ON deliveries(status, id)"
+    "  WHERE " LR_SQ_DLV_QUEUED ";"
     "INSERT INTO outbox_marks(channel, fresh_from)"
     "  SELECT channel, min(id) FROM deliveries WHERE " LR_SQ_DLV_FRESH " GROUP BY channel"
     "  ON CONFLICT (channel) DO UPDATE SET fresh_from = min(fresh_from, excluded.fresh_from);",

@@ -200,7 +200,7 @@
  * starts reading by id: no fresh one is below the lowest mark of those
  * channels (every channel with a delivery has one: lr_sq_add_delivery);
  * retrying ones are never fresh, and a channel without a mark has no
- * delivery. */
+ * fresh delivery. */
 #define LR_SQ_DLV_OPEN_FROM \
     "(CASE WHEN ?2 = 'pending' THEN (SELECT coalesce(min(fresh_from), 9223372036854775807)" \
     " FROM outbox_marks WHERE ?3 IS NULL OR channel = ?3) ELSE 9223372036854775807 END)"
@@ -247,10 +247,11 @@
                         " ORDER BY id LIMIT ?4")                                \
     /* the open ones of status ?2: from the lowest mark of the channels (?3,   \
      * or all) up by id (every fresh one is there), merged with the queued     \
-     * ones below it (the due index); retrying ones are all queued */          \
+     * ones below it (deliveries_queued, by status and id); retrying ones     \
+     * are all queued */                                                       \
     X(DLV_LIST_OPEN, LR_SQ_DLV_COLS "WHERE id > max(?1, " LR_SQ_DLV_OPEN_FROM " - 1)" \
                      " AND status = ?2 AND (?3 IS NULL OR channel = ?3)"        \
-                     " UNION ALL " LR_SQ_DLV_COLS "INDEXED BY deliveries_due"   \
+                     " UNION ALL " LR_SQ_DLV_COLS "INDEXED BY deliveries_queued" \
                      " WHERE " LR_SQ_DLV_QUEUED " AND status = ?2 AND id > ?1"  \
                      " AND id < " LR_SQ_DLV_OPEN_FROM                           \
                      " AND (?3 IS NULL OR channel = ?3) ORDER BY 1 LIMIT ?4")   \

@@ -12,8 +12,9 @@
 #define UNDO_SCHEMA_20 "DROP TABLE lead_time_blocks; "
 
 /* what version 19 added: a mark for every channel with a delivery (the
- * dispatcher's own marks go too: an older store may have none) */
-#define UNDO_SCHEMA_19 UNDO_SCHEMA_20 "DELETE FROM outbox_marks; "
+ * dispatcher's own marks go too: an older store may have none), and the
+ * index of queued deliveries by status and id */
+#define UNDO_SCHEMA_19 UNDO_SCHEMA_20 "DELETE FROM outbox_marks; DROP INDEX deliveries_queued; "
 
 /* what version 18 added: the index of dead and cancelled deliveries */
 #define UNDO_SCHEMA_18 UNDO_SCHEMA_19 "DROP INDEX deliveries_stopped; "

@@ -478,7 +478,9 @@ TEST(pending_and_retrying_deliveries_are_listed_from_the_marks) {
             CHECK_EQ_STR(got, want);
         }
     CHECK(plan_has(s, sql_of("DLV_LIST_OPEN"), "USING INTEGER PRIMARY KEY (rowid>?)"));
-    CHECK(plan_has(s, sql_of("DLV_LIST_OPEN"), "USING INDEX deliveries_due"));
+    CHECK(plan_has(s, sql_of("DLV_LIST_OPEN"),
+                   "USING INDEX deliveries_queued (status=? AND id>? AND id<?)"));
+    CHECK(!plan_has(s, sql_of("DLV_LIST_OPEN"), "TEMP B-TREE"));
 
     /* a new channel's first delivery rolled back: the next one still
      * gives it a mark */

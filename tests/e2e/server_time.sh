@@ -7,7 +7,9 @@
 #   - a pending offer and a pending SLA survive a SIGKILL: after the
 #     restart, deadlines that passed while the server was down fire at once,
 #     at the restart, and an offer made then runs its whole timeout;
-#   - a preview routes at the time it is asked.
+#   - a preview routes at the time it is asked;
+#   - decisions never go back in time as they are made, even when the
+#     wall clock steps back and the server restarts.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_server.sh"
 
@@ -107,8 +109,70 @@ preview_routes_at_the_time_it_is_asked() {
 }
 
 srv_start main "$DB" "$SRV/t.yaml" || { echo "FAIL server_time: $srv_error"; exit 1; }
+# ---- the wall clock stepping back ------------------------------------------
+
+# at_of ID: the time of lead ID's first decision (RFC 3339, UTC, ms)
+at_of() {
+    api GET "/v1/leads/$1"
+    jq -r '.decisions[0].at' "$RB"
+}
+
+# A read (GET /v1/stats) moves the engine's clock to the wall clock without
+# a journal entry; then the wall clock steps back 100 s (clockshift.c, an
+# LD_PRELOAD shim) and the server restarts. The decisions' times still
+# never go back as they are made (a stats window finds its decisions by a
+# search over their ids), and a window counts every decision in it.
+a_clock_step_back_keeps_decisions_in_time_order() {
+    cc -shared -fPIC -O1 -o "$SRV/clockshift.so" "$(dirname "$0")/clockshift.c" -ldl \
+        2>"$SRV/cc.err" || { fail "building clockshift.so: $(cat "$SRV/cc.err")"; return; }
+    cat >"$SRV/k.yaml" <<'KYAML'
+agents: [{id: ann}]
+pools: {team: [ann]}
+rules: [{name: all, pool: team, strategy: round_robin}]
+KYAML
+    _db="$SRV/k.db"
+    KEY=$(mkkey "$_db" admin)
+    echo 100000 >"$SRV/shift"
+    _asan=$ASAN_OPTIONS
+    export LR_TEST_CLOCK_SHIFT="$SRV/shift" LD_PRELOAD="$SRV/clockshift.so"
+    export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+    if srv_start K "$_db" "$SRV/k.yaml"; then
+        api POST /v1/leads '{"id":"K1"}'
+        expect_code 201
+        sleep 0.1
+        api GET /v1/stats
+        expect_code 200
+        echo 0 >"$SRV/shift"                # the wall clock steps back 100 s
+        api POST /v1/leads '{"id":"K2"}'
+        expect_code 201
+        srv_term K
+        if srv_start K "$_db" ""; then
+            api POST /v1/leads '{"id":"K3"}'
+            expect_code 201
+        else
+            fail "$srv_error"
+        fi
+    else
+        fail "$srv_error"
+    fi
+    unset LR_TEST_CLOCK_SHIFT LD_PRELOAD
+    export ASAN_OPTIONS="$_asan"
+    [ -n "$K_URL" ] || return
+    _t1=$(at_of K1); _t2=$(at_of K2); _t3=$(at_of K3)
+    [ "$(jq -n --arg a "$_t1" --arg b "$_t2" --arg c "$_t3" '$a <= $b and $b <= $c')" = true ] ||
+        fail "decisions went back in time: K1 $_t1, K2 $_t2, K3 $_t3"
+    # the window before K2's decision: what was decided before it
+    _want=$(jq -n --arg a "$_t1" --arg b "$_t2" --arg c "$_t3" '[$a, $c] | map(select(. < $b)) | length')
+    api GET "/v1/stats?until=$_t2"
+    expect_code 200
+    [ "$(jq '.decisions.assigned // 0' "$RB")" = "$_want" ] ||
+        fail "stats until $_t2: $(jq -c .decisions "$RB"), expected $_want assigned (K1 $_t1, K3 $_t3)"
+    srv_term K
+}
+
 tcase offer_expires_and_moves_on_over_http
 tcase pending_offer_and_sla_survive_a_crash
 tcase preview_routes_at_the_time_it_is_asked
+tcase a_clock_step_back_keeps_decisions_in_time_order
 srv_term main
 finish

@@ -30,10 +30,10 @@ int lr_sq_time_lead(lr_store *s, int64_t seq, lr_time received) {
         /* the handle sees this block whole when it saw the one it leaves
          * whole (the blocks between have no lead), or when SEQ is the
          * block's first */
-        bool whole = (s->time_open && s->time_whole) ||
-                     (seq & (((int64_t)1 << LR_SQ_AGENT_BLOCK_SHIFT) - 1)) == 0;
+        bool left_whole = s->time_open && s->time_whole;
+        bool whole = left_whole || (seq & (((int64_t)1 << LR_SQ_AGENT_BLOCK_SHIFT) - 1)) == 0;
         int rc;
-        if (s->time_open && s->time_whole) {
+        if (left_whole) {
             rc = LR_OK;
             if (s->time_lo != LR_TIME_NONE) {
                 sqlite3_stmt *st = s->st[SQ_TIME_BLOCK_ADD];

@@ -131,10 +131,8 @@
      * decision and delivery by a search over the ids (their times never go  \
      * back: the engine's clock does not) */                                  \
     X(ST_DECISION_FROM, "SELECT id, at FROM decisions WHERE id >= ?1 ORDER BY id LIMIT 1") \
-    X(ST_DECISION_LAST, "SELECT coalesce(max(id), 0) FROM decisions")          \
     X(ST_DELIVERY_FROM, "SELECT id, created_at FROM deliveries WHERE id >= ?1"  \
                         " ORDER BY id LIMIT 1")                                 \
-    X(ST_DELIVERY_LAST, "SELECT coalesce(max(id), 0) FROM deliveries")         \
     /* lead_times.c: a listing's blocks from block ?1 on whose range reaches  \
      * into [?2, ?3), then (1) the first block of the newest leads */          \
     X(LIST_TIME_BLOCKS, "SELECT block, 0 FROM lead_time_blocks WHERE block >= ?1" \

@@ -480,9 +480,9 @@ int lr_store_stats_json(lr_store *s, lr_time since, lr_time until, lr_buf *out) 
     bool window = since != LR_TIME_NONE || until != LR_TIME_NONE;
     sqlite3_stmt *leads = st[window ? SQ_ST_LEAD_ROWS_IN : SQ_ST_LEAD_ROWS];
     if (rc == LR_OK)
-        rc = window_ids(s, st[SQ_ST_DECISION_LAST], st[SQ_ST_DECISION_FROM], since, until, &dec);
+        rc = window_ids(s, st[SQ_DEC_LAST_ID], st[SQ_ST_DECISION_FROM], since, until, &dec);
     if (rc == LR_OK)
-        rc = window_ids(s, st[SQ_ST_DELIVERY_LAST], st[SQ_ST_DELIVERY_FROM], since, until, &dlv);
+        rc = window_ids(s, st[SQ_DLV_LAST_ID], st[SQ_ST_DELIVERY_FROM], since, until, &dlv);
     if (rc == LR_OK) rc = bind_window(s, st[SQ_ST_DECISION_ROWS], since, until, &dec);
     if (rc == LR_OK) rc = count_rows(s, st[SQ_ST_DECISION_ROWS], 5, false, &t.dec, &t.key);
     if (rc == LR_OK) rc = bind_window(s, leads, since, until, NULL);

@@ -17,9 +17,11 @@
  *
  * Start-up: the journal is replayed through a fresh engine, config changes
  * included, which rebuilds the state exactly (the engine is deterministic
- * and every event carries the time it was applied at).
+ * and every event carries the time it was applied at). A thread of
+ * replay.c reads and parses the entries while this one applies them.
  */
 #include "server/service_impl.h"
+#include "server/replay.h"
 #include "core/trim.h"
 #include "leadrouter/error.h"
 
@@ -462,10 +464,12 @@ typedef struct replay_ctx {
     size_t cfg_max;                 /* the longest config text replayed */
 } replay_ctx;
 
-static int replay_one(int64_t seq, lr_time at, const char *type, const char *json, size_t len,
-                      void *ud) {
+/* Applies one journal entry, read and parsed by replay.c, as it was
+ * applied live. */
+static int replay_one(lr_replay_entry *e, void *ud) {
     replay_ctx *r = ud;
     lr_service *svc = r->svc;
+    int64_t seq = e->seq;
     svc->seq = seq;
     if (svc->eng)
         lr_engine_set_legacy(svc->eng, (seq < svc->queue_from ? LR_LEGACY_QUEUE_WAITS : 0) |
@@ -474,34 +478,28 @@ static int replay_one(int64_t seq, lr_time at, const char *type, const char *jso
                                        (seq < svc->no_answer_from ? LR_LEGACY_NO_ANSWER : 0) |
                                        (seq < svc->timer_order_from ? LR_LEGACY_TIMER_ORDER : 0) |
                                        (seq < svc->decline_answer_from ? LR_LEGACY_DECLINE_ANSWER : 0));
-    if (strcmp(type, "config") == 0) {
-        char *text = malloc(len + 1);
-        if (!text) return LR_ENOMEM;
-        memcpy(text, json, len);
-        text[len] = '\0';
-        if (len > r->cfg_max) r->cfg_max = len;
+    if (e->config) {
+        char *text = e->text;           /* adopt_config's now */
+        e->text = NULL;
+        if (e->len > r->cfg_max) r->cfg_max = e->len;
         if (svc->eng) {                 /* as live: the clock moves to the change first */
-            lr_event tick = { .type = LR_EV_TICK, .at = at };
+            lr_event tick = { .type = LR_EV_TICK, .at = e->at };
             int rc = lr_engine_apply(svc->eng, &tick, NULL, NULL);
             if (rc != LR_OK) { free(text); return rc; }
         }
-        return adopt_config(svc, text, len, seq, at, true, r->err, r->errlen);
+        return adopt_config(svc, text, e->len, seq, e->at, true, r->err, r->errlen);
     }
     if (!svc->eng) {
         snprintf(r->err, r->errlen, "journal entry %lld comes before any config", (long long)seq);
         return LR_ECONFIG;
     }
-    lr_event ev;
-    char msg[256];
-    if (lr_event_parse(json, len, &ev, msg, sizeof msg) != LR_OK) {
-        snprintf(r->err, r->errlen, "journal entry %lld does not parse: %s", (long long)seq, msg);
+    if (e->parsed != LR_OK) {
+        snprintf(r->err, r->errlen, "journal entry %lld does not parse: %s", (long long)seq, e->msg);
         return LR_EINVAL;
     }
-    ev.at = at;
-    if (ev.type == LR_EV_LEAD) svc->leads_in++;
-    int rc = lr_engine_apply(svc->eng, &ev, NULL, NULL);
-    lr_event_release(&ev);
-    return rc;
+    e->ev.at = e->at;
+    if (e->ev.type == LR_EV_LEAD) svc->leads_in++;
+    return lr_engine_apply(svc->eng, &e->ev, NULL, NULL);
 }
 
 /* Whether PATH names no store yet: no file, or an empty one (made by
@@ -579,7 +577,7 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
         goto fail;
     }
     replay_ctx r = { svc, err, errlen, 0 };
-    rc = lr_store_replay(svc->store, 0, replay_one, &r);
+    rc = lr_replay_journal(svc->store, replay_one, &r);
     if (rc != LR_OK) {
         if (!err[0]) snprintf(err, errlen, "replaying the journal: %s", lr_strerror(rc));
         goto fail;

@@ -4,7 +4,8 @@
  * reads on the callers' threads).
  *
  * Invariant: only the writer thread touches `eng`, `store`, `cfg` and the
- * metrics counters; `queued`, the command queue and `results` (the
+ * metrics counters (before it starts, the start-up's replay lends `store`
+ * to replay.c's reading thread until the journal is read); `queued`, the command queue and `results` (the
  * dispatcher's outcomes) are guarded by `mu`; the reader pool of reads.c
  * by `rmu`.
  */

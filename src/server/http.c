@@ -407,6 +407,21 @@ static void refuse_address(conn_req *r, int retry) {
     r->rep.retry_after = retry;
 }
 
+/* How many headers named NAME a request has (names compare without case). */
+typedef struct header_count {
+    const char *name;
+    int n;
+} header_count;
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value) {
+    header_count *hc = cls;
+    (void)kind;
+    (void)value;
+    if (strcasecmp(key, hc->name) == 0) hc->n++;
+    return MHD_YES;
+}
+
 static void check_key(lr_http *h, struct MHD_Connection *c, conn_req *r, const char *url) {
     const route *rt = r->rt;
     if (rt->roles == PUBLIC) return;
@@ -424,14 +439,21 @@ static void check_key(lr_http *h, struct MHD_Connection *c, conn_req *r, const c
         r->rep.www_authenticate = true;
         return;
     }
+    header_count hc = { MHD_HTTP_HEADER_AUTHORIZATION, 0 };     /* which one would be meant? */
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_header, &hc);
+    int nauthz = hc.n;
     while (*authz == ' ') authz++;
     const char *key = authz + 6;
-    if (strncasecmp(authz, "Bearer", 6) != 0 || (*key != ' ' && *key != '\t')) {
+    if (nauthz > 1 || strncasecmp(authz, "Bearer", 6) != 0 || (*key != ' ' && *key != '\t')) {
         if (lr_auth_unknown(h->opts.auth, from, now_ms(), &retry) == LR_ESTATE) {
             refuse_address(r, retry);
             return;
         }
-        lr_reply_error(&r->rep, 401, "unauthorized", "the Authorization header must be: Bearer KEY");
+        if (nauthz > 1)
+            lr_reply_error(&r->rep, 401, "unauthorized",
+                           "Authorization is given %d times: send one, Bearer KEY", nauthz);
+        else
+            lr_reply_error(&r->rep, 401, "unauthorized", "the Authorization header must be: Bearer KEY");
         r->rep.www_authenticate = true;
         return;
     }
@@ -521,7 +543,9 @@ static bool begin(lr_http *h, struct MHD_Connection *c, const char *url, const c
     const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
     const char *ex = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
     unsigned long long announced = cl ? strtoull(cl, NULL, 10) : 0;
-    if (!r->rep.status && r->rt->body != BODY_NONE) {
+    bool body_coming = announced > 0 || te;
+    /* an optional body that is not sent has no type to check */
+    if (!r->rep.status && r->rt->body != BODY_NONE && (r->rt->body != BODY_JSON_OPT || body_coming)) {
         const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
         char mt[96];
         bool utf8 = ct && media_type(ct, mt, sizeof mt);
@@ -547,7 +571,6 @@ static bool begin(lr_http *h, struct MHD_Connection *c, const char *url, const c
         lr_buf_reserve(&r->body, (size_t)announced) != LR_OK)
         lr_reply_error(&r->rep, 500, "internal", "out of memory");
     if (!r->rep.status) return false;
-    bool body_coming = announced > 0 || te;
     return body_coming && (announced > DISCARD_MAX || (ex && strcasecmp(ex, "100-continue") == 0));
 }
 
@@ -567,15 +590,6 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
     req->args[req->nargs].name = key;
     req->args[req->nargs].value = value ? value : "";
     req->nargs++;
-    return MHD_YES;
-}
-
-/* Counts the Idempotency-Key headers (names compare without case). */
-static enum MHD_Result count_idem(void *cls, enum MHD_ValueKind kind, const char *key,
-                                  const char *value) {
-    (void)kind;
-    (void)value;
-    if (strcasecmp(key, "Idempotency-Key") == 0) (*(int *)cls)++;
     return MHD_YES;
 }
 
@@ -606,7 +620,11 @@ static void dispatch(lr_http *h, struct MHD_Connection *c, const char *url, conn
     req.body = rt->body != BODY_NONE && r->body.data ? r->body.data : "";
     req.len = rt->body != BODY_NONE ? r->body.len : 0;
     req.idem_key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
-    if (req.idem_key) MHD_get_connection_values(c, MHD_HEADER_KIND, count_idem, &req.idem_count);
+    if (req.idem_key) {
+        header_count hc = { "Idempotency-Key", 0 };
+        MHD_get_connection_values(c, MHD_HEADER_KIND, count_header, &hc);
+        req.idem_count = hc.n;
+    }
     req.who = r->authed ? &r->who : NULL;
     req.opts = &h->opts;
     rt->fn(&req, &r->rep);

@@ -536,6 +536,7 @@ void lr_route_leads_list(const lr_req *req, lr_reply *rep) {
     lr_lead_query *q = &cmd.query;
     q->since = q->until = LR_TIME_NONE;
     q->limit = 100;
+    const char *me = agent_of(req);
     for (size_t i = 0; i < req->nargs; i++) {
         const char *k = req->args[i].name, *v = req->args[i].value;
         if (strcmp(k, "agent") == 0 || strcmp(k, "source") == 0 || strcmp(k, "cursor") == 0) {
@@ -544,6 +545,10 @@ void lr_route_leads_list(const lr_req *req, lr_reply *rep) {
             if (!text_ok(v, max)) {
                 lr_reply_error(rep, 400, "invalid_request", "'%s' must be 1 to %zu bytes of UTF-8", k,
                                max);
+                return;
+            }
+            if (k[0] == 'a' && me && strcmp(v, me) != 0) {      /* each one given */
+                lr_reply_error(rep, 403, "forbidden", "this key sees only the leads of agent '%s'", me);
                 return;
             }
             *(k[0] == 'a' ? &q->agent : k[0] == 's' ? &q->source : &q->cursor) = v;
@@ -572,14 +577,7 @@ void lr_route_leads_list(const lr_req *req, lr_reply *rep) {
         }
     }
     if (!window_ok(q->since, q->until, rep)) return;
-    const char *me = agent_of(req);
-    if (me) {
-        if (q->agent && strcmp(q->agent, me) != 0) {
-            lr_reply_error(rep, 403, "forbidden", "this key sees only the leads of agent '%s'", me);
-            return;
-        }
-        q->agent = me;
-    }
+    if (me) q->agent = me;
     call(req, &cmd, rep, NULL);
 }
 
@@ -677,6 +675,7 @@ void lr_route_config_put(const lr_req *req, lr_reply *rep) {
     lr_cmd cmd;
     memset(&cmd, 0, sizeof cmd);
     cmd.type = LR_CMD_PUT_CONFIG;
+    cmd.if_changed = true;          /* the config in use, byte for byte: nothing to do */
     cmd.config = cfg;
     cmd.config_text = req->body;
     cmd.config_len = req->len;

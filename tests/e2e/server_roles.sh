@@ -61,6 +61,10 @@ missing_or_wrong_key_is_401() {
     expect_error 401 unauthorized
     req GET /metrics
     expect_error 401 unauthorized
+    # two keys: which one is meant? Neither is taken
+    req GET /v1/leads -H "Authorization: Bearer $KEY" -H "Authorization: Bearer $ANN"
+    expect_error 401 unauthorized
+    expect_jq .error.message '"Authorization is given 2 times: send one, Bearer KEY"'
     api GET /v1/leads/X1
     expect_code 404
 }
@@ -114,6 +118,11 @@ agent_key_sees_its_own_leads_and_not_the_others() {
     as "$ANN" GET '/v1/leads?agent=ann&status=assigned'
     expect_jq '[.leads[].id]' '["L1","I1"]'
     as "$ANN" GET '/v1/leads?agent=ben'
+    expect_forbidden
+    # each one given is checked, not only the last
+    as "$ANN" GET '/v1/leads?agent=ben&agent=ann'
+    expect_forbidden
+    as "$ANN" GET '/v1/leads?agent=ann&agent=ben'
     expect_forbidden
     as "$ANN" GET /v1/agents/ann
     expect_code 200

@@ -137,7 +137,7 @@ static void check_caps(cfg_ctx *cx, const yn *m, const char *ctx, lr_agent_conf 
         char key[32];
         snprintf(key, sizeof key, "caps.%s", lr_cap_names[c]);
         int64_t x;
-        if (v[c] && want_int(cx, v[c], ctx, key, 0, INT64_MAX, "a non-negative integer", &x))
+        if (v[c] && want_int(cx, v[c], ctx, key, 0, INT64_MAX, "an integer from 0 to 9223372036854775807", &x))
             a->caps[c] = x;
     }
 }
@@ -188,7 +188,7 @@ static void check_agent(cfg_ctx *cx, const yn *m, size_t i, lr_agent_conf *a, co
                                  "an integer between 1 and 1000000", &x))
         a->weight = (uint32_t)x;
     if (v[AK_CAPACITY] && want_int(cx, v[AK_CAPACITY], ctx, "capacity", 0, INT64_MAX,
-                                   "a non-negative integer", &x))
+                                   "an integer from 0 to 9223372036854775807", &x))
         a->capacity = x;
     if (v[AK_CAPS]) check_caps(cx, v[AK_CAPS], ctx, a);
     if (v[AK_ATTRS]) check_attrs(cx, v[AK_ATTRS], ctx, a);
@@ -306,14 +306,16 @@ static void check_pool(cfg_ctx *cx, const yn *key, const yn *val, size_t i,
     snprintf(ctx, sizeof ctx, "pool #%zu", i + 1);
     if (key->kind != YN_ALIAS) {
         if (key->kind == YN_SCALAR && !yn_is_null(key) && key->len > 0 &&
-            key->len <= LR_NAME_MAX && !memchr(key->text, '\0', key->len)) {
+            key->len <= LR_NAME_MAX && !memchr(key->text, '\0', key->len) &&
+            (cx->replay || !cx_has_control(key->text, key->len))) {
             if (!(p->name = cx_strdup(cx, key->text, key->len))) return;
             cx_quote(key->text, key->len, q, sizeof q);
             snprintf(ctx, sizeof ctx, "pool '%s'", q);
         } else {
             cx_describe(key, q, sizeof q);
             cx_error(cx, key->line, key->col,
-                     "pool names must be strings of 1 to 256 bytes, got %s", q);
+                     "pool names must be strings of 1 to 256 bytes without a control character, "
+                     "got %s", q);
         }
     }
     const yn *list = NULL;

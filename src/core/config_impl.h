@@ -147,8 +147,11 @@ bool want_int(cfg_ctx *cx, const yn *n, const char *ctx, const char *key,
               int64_t lo, int64_t hi, const char *what, int64_t *out);
 /* A plain true / false (also True, TRUE, False, FALSE). */
 bool want_bool(cfg_ctx *cx, const yn *n, const char *ctx, const char *key, bool *out);
-/* A string of 1 to LR_NAME_MAX bytes. */
+/* A string of 1 to LR_NAME_MAX bytes without a control byte (U+0000 to
+ * U+001F, U+007F; allowed in a journaled config, as it was accepted). */
 bool cx_name(cfg_ctx *cx, const yn *n, const char *ctx, const char *key, const char **out);
+/* Whether S (LEN bytes) has a control byte: 0x00-0x1F or 0x7F. */
+bool cx_has_control(const char *s, size_t len);
 
 /* True when S (LEN bytes) is an identifier: [A-Za-z_][A-Za-z0-9_]*, at
  * most LR_NAME_MAX bytes. */

@@ -74,20 +74,32 @@ static const char *want_url(cfg_ctx *cx, const yn *n, const char *ctx, const cha
     cx_quote(s, n->len, q, sizeof q);
     CURLU *u = curl_url();
     if (!u) { cx->oom = true; return NULL; }
-    char *scheme = NULL, *host = NULL;
+    char *scheme = NULL, *host = NULL, *port = NULL;
     bool ok = strlen(s) == n->len && curl_url_set(u, CURLUPART_URL, s, 0) == CURLUE_OK &&
               curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
               curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host && host[0];
     bool scheme_ok = ok && (strcmp(scheme, a) == 0 || strcmp(scheme, b) == 0);
+    /* libcurl reads "https:///h" as the host h, and takes port 0: typos
+     * (a journaled config loads as it was accepted) */
+    const char *sep = strstr(s, "://");
+    bool host_ok = scheme_ok && (cx->replay || (sep && sep[3] != '/'));
+    bool port_ok = !host_ok || cx->replay ||
+                   curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK || strcmp(port, "0") != 0;
     if (!ok)
         cx_error(cx, n->line, n->col, "%s: '%s' is not a valid URL: '%s'", ctx, key, q);
     else if (!scheme_ok)
         cx_error(cx, n->line, n->col, "%s: '%s' must be a %s:// or %s:// URL, got '%s'", ctx,
                  key, a, b, q);
+    else if (!host_ok)
+        cx_error(cx, n->line, n->col, "%s: '%s' has no host after '//': '%s'", ctx, key, q);
+    else if (!port_ok)
+        cx_error(cx, n->line, n->col, "%s: '%s' has port 0, which nothing listens on: '%s'", ctx,
+                 key, q);
     curl_free(scheme);
     curl_free(host);
+    curl_free(port);
     curl_url_cleanup(u);
-    return ok && scheme_ok ? s : NULL;
+    return ok && scheme_ok && host_ok && port_ok ? s : NULL;
 }
 
 /* Checks channel NAME (key node K, mapping M) into C. */

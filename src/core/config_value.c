@@ -246,11 +246,19 @@ char *cx_strdup(cfg_ctx *cx, const char *s, size_t len) {
     return p;
 }
 
+bool cx_has_control(const char *s, size_t len) {
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) return true;
+    return false;
+}
+
 bool cx_name(cfg_ctx *cx, const yn *n, const char *ctx, const char *key, const char **out) {
     const char *s;
     if (!want_str(cx, n, ctx, key, &s)) return false;
-    if (n->len == 0 || n->len > LR_NAME_MAX) {
-        cx_mismatch(cx, n, ctx, key, "a string of 1 to 256 bytes");
+    /* a name is printed in warnings, summaries and answers: no control
+     * bytes (a journaled config loads as it was accepted) */
+    if (n->len == 0 || n->len > LR_NAME_MAX || (!cx->replay && cx_has_control(s, n->len))) {
+        cx_mismatch(cx, n, ctx, key, "a string of 1 to 256 bytes without a control character");
         return false;
     }
     *out = s;

@@ -325,7 +325,8 @@ int lr_schedule_add_out_of_office(lr_schedule *s, const char *from, const char *
     if (rc != LR_OK) return rc;
     if (b <= a) {
         char q1[48], q2[48];
-        return fail(err, errlen, "out of office ends before it starts (from '%s', to '%s')",
+        return fail(err, errlen, b < a ? "out of office ends before it starts (from '%s', to '%s')"
+                                       : "out of office ends as it starts: no time away (from '%s', to '%s')",
                     clip(q1, from, strlen(from)), clip(q2, to, strlen(to)));
     }
     if (s->nooo == s->capooo) {

@@ -519,7 +519,7 @@ put_invalid_config_is_422_with_every_error_and_the_old_one_stays() {
         --data-binary @"$SRV/bad.yaml"
     expect_error 422 invalid_config
     # every error, with its position (the lists of known names left out)
-    expect_jq '[.error.details[] | split(" (known: ")[0]]' '["config:3:15: agent '"'ann'"': '"'capacity'"' must be a non-negative integer, got '"'-1'"'","config:5:5: unknown key '"'wieght'"' in agent '"'ben'"'","config:7:21: pool '"'sales'"': unknown agent '"'zed'"'","config:10:34: rule '"'hot'"': when: column 23: unexpected '"'='"'; equality is written '"'=='"'","config:12:15: rule '"'hot'"': unknown strategy '"'round_robbin'"'","config:16:13: rule '"'rest'"': '"'window'"' applies only to strategies fewest_assigned and top_producer"]'
+    expect_jq '[.error.details[] | split(" (known: ")[0]]' '["config:3:15: agent '"'ann'"': '"'capacity'"' must be an integer from 0 to 9223372036854775807, got '"'-1'"'","config:5:5: unknown key '"'wieght'"' in agent '"'ben'"'","config:7:21: pool '"'sales'"': unknown agent '"'zed'"'","config:10:34: rule '"'hot'"': when: column 23: unexpected '"'='"'; equality is written '"'=='"'","config:12:15: rule '"'hot'"': unknown strategy '"'round_robbin'"'","config:16:13: rule '"'rest'"': '"'window'"' applies only to strategies fewest_assigned and top_producer"]'
     api GET /v1/config
     expect_jq '.config' "$(jq -Rs -c . "$SRV/api2.yaml")"
     expect_jq '.version' "$(cat "$SRV/version" 2>/dev/null)"
@@ -826,8 +826,10 @@ a_wrapped_lead_is_kept_as_the_lead() {
     expect_jq '[.results[].status]' '[200,200,404]'
 }
 
-# Pool names may hold any character: /metrics escapes them in its labels
-# (a quote, a backslash, a line feed; other text as it is) and gives each
+# Pool names may hold any character but control ones: /metrics escapes them
+# in its labels (a quote, a backslash: 'nl\nx' is a backslash and an n,
+# not a line feed; other text as it is; a line feed, which a pool name
+# journaled before such names were refused may hold, becomes \n) and gives each
 # pool its own depth and age, the numbers /v1/stats has (a pool "a" got
 # the depth of the pool 'x"a', whose escaped name ends the same way; the
 # others read 0). A received_at ahead of the clock is age 0, not negative,
@@ -838,14 +840,14 @@ agents: [{id: ann, capacity: 1}, {id: ben, capacity: 1}]
 pools:
   'we"st': [ann]
   'back\slash': [ben]
-  "nl\nx": [ann, ben]
+  'nl\nx': [ann, ben]
   "ünï€": [ann, ben]
   'x"a': [ann]
   a: [ben]
 rules:
   - {name: q1, when: 'state == "Q"', pool: 'we"st', strategy: queue}
   - {name: q2, when: 'state == "B"', pool: 'back\slash', strategy: queue}
-  - {name: q3, when: 'state == "N"', pool: "nl\nx", strategy: queue}
+  - {name: q3, when: 'state == "N"', pool: 'nl\nx', strategy: queue}
   - {name: q4, when: 'state == "U"', pool: "ünï€", strategy: open_pool}
   - {name: q5, when: 'state == "X"', pool: 'x"a', strategy: queue}
   - {name: q6, when: 'state == "A"', pool: a, strategy: queue}
@@ -875,7 +877,7 @@ EOF2
         && { fail "lines that are not Prometheus samples"; show lines "$SRV/badlines"; }
     grep -qF 'leadrouter_queue_depth{pool="we\"st"} 4' "$SRV/metrics.txt" || fail 'we"st: depth 4 escaped'
     grep -qF 'leadrouter_queue_depth{pool="back\\slash"} 2' "$SRV/metrics.txt" || fail 'back\slash: depth 2 escaped'
-    grep -qF 'leadrouter_queue_depth{pool="nl\nx"} 4' "$SRV/metrics.txt" || fail 'nl\nx: depth 4 escaped'
+    grep -qF 'leadrouter_queue_depth{pool="nl\\nx"} 4' "$SRV/metrics.txt" || fail 'nl\nx: depth 4 escaped'
     grep -qF 'leadrouter_queue_depth{pool="ünï€"} 1' "$SRV/metrics.txt" || fail 'ünï€: depth 1'
     grep -qF 'leadrouter_queue_depth{pool="x\"a"} 1' "$SRV/metrics.txt" || fail 'x"a: depth 1'
     grep -qF 'leadrouter_queue_depth{pool="a"} 2' "$SRV/metrics.txt" || fail 'a: depth 2, not x"a'"'"'s'

@@ -747,15 +747,15 @@ TEST(agent_numbers_must_be_integers_in_range) {
                      "    capacity:\n"
                      TAIL),
                  "t.yaml:3:13: agent 'a': 'weight' must be an integer between 1 and 1000000, got '0'\n"
-                 "t.yaml:4:15: agent 'a': 'capacity' must be a non-negative integer, got '1.5'\n"
+                 "t.yaml:4:15: agent 'a': 'capacity' must be an integer from 0 to 9223372036854775807, got '1.5'\n"
                  "t.yaml:6:13: agent 'b': 'weight' must be an integer between 1 and 1000000, got '1000001'\n"
-                 "t.yaml:7:15: agent 'b': 'capacity' must be a non-negative integer, got '-1'\n"
+                 "t.yaml:7:15: agent 'b': 'capacity' must be an integer from 0 to 9223372036854775807, got '-1'\n"
                  "t.yaml:9:14: agent 'c': 'weight' must be an integer between 1 and 1000000, got the string \"3\"\n"
-                 "t.yaml:10:15: agent 'c': 'capacity' must be a non-negative integer, got 'ten'\n"
+                 "t.yaml:10:15: agent 'c': 'capacity' must be an integer from 0 to 9223372036854775807, got 'ten'\n"
                  "t.yaml:12:13: agent 'd': 'weight' must be an integer between 1 and 1000000, got '1e3'\n"
-                 "t.yaml:13:15: agent 'd': 'capacity' must be a non-negative integer, got '99999999999999999999'\n"
+                 "t.yaml:13:15: agent 'd': 'capacity' must be an integer from 0 to 9223372036854775807, got '99999999999999999999'\n"
                  "t.yaml:15:13: agent 'e': 'weight' must be an integer between 1 and 1000000, got '0x10'\n"
-                 "t.yaml:16:5: agent 'e': 'capacity' must be a non-negative integer, got null");
+                 "t.yaml:16:5: agent 'e': 'capacity' must be an integer from 0 to 9223372036854775807, got null");
 }
 
 TEST(integers_accept_a_sign_and_leading_zeros) {
@@ -776,10 +776,10 @@ TEST(agent_caps_are_a_mapping_of_non_negative_integers) {
                      "  - id: b\n"
                      "    caps: [1, 2]\n"
                      TAIL),
-                 "t.yaml:3:18: agent 'a': 'caps.hour' must be a non-negative integer, got '-1'\n"
-                 "t.yaml:3:27: agent 'a': 'caps.day' must be a non-negative integer, got '2.5'\n"
-                 "t.yaml:3:38: agent 'a': 'caps.week' must be a non-negative integer, got 'x'\n"
-                 "t.yaml:3:49: agent 'a': 'caps.month' must be a non-negative integer, got the string \"4\"\n"
+                 "t.yaml:3:18: agent 'a': 'caps.hour' must be an integer from 0 to 9223372036854775807, got '-1'\n"
+                 "t.yaml:3:27: agent 'a': 'caps.day' must be an integer from 0 to 9223372036854775807, got '2.5'\n"
+                 "t.yaml:3:38: agent 'a': 'caps.week' must be an integer from 0 to 9223372036854775807, got 'x'\n"
+                 "t.yaml:3:49: agent 'a': 'caps.month' must be an integer from 0 to 9223372036854775807, got the string \"4\"\n"
                  "t.yaml:5:11: agent 'b': 'caps' must be a mapping of hour, day, week and month, got a list");
 }
 
@@ -864,8 +864,40 @@ TEST(pool_names_are_non_empty_strings) {
                      "  : [a]\n"
                      "  p: [a]\n"
                      "rules: [{name: r, pool: p, strategy: random}]\n"),
-                 "t.yaml:3:4: pool names must be strings of 1 to 256 bytes, got the string \"\"\n"
-                 "t.yaml:4:5: pool names must be strings of 1 to 256 bytes, got a list");
+                 "t.yaml:3:4: pool names must be strings of 1 to 256 bytes without a control "
+                 "character, got the string \"\"\n"
+                 "t.yaml:4:5: pool names must be strings of 1 to 256 bytes without a control "
+                 "character, got a list");
+}
+
+/* A name is printed raw in warnings and summaries (an ESC would drive the
+ * terminal, a newline split a table): no control bytes in pool and rule
+ * names and account ids, but a journaled config loads as it was accepted. */
+TEST(names_have_no_control_characters) {
+    const char *yaml = "agents: [{id: a}]\n"
+                       "pools:\n"
+                       "  \"p\\tq\": [a]\n"
+                       "  p: [a]\n"
+                       "accounts: [{id: \"acme\\n\", domains: [acme.com], owner: a}]\n"
+                       "rules:\n"
+                       "  - {name: \"\\e[31mred\", pool: p, strategy: random}\n"
+                       "  - {name: \"del\\x7f\", pool: \"p\\tq\", strategy: random}\n";
+    CHECK_EQ_STR(errors_of(yaml),
+                 "t.yaml:3:4: pool names must be strings of 1 to 256 bytes without a control "
+                 "character, got the string \"p?q\"\n"
+                 "t.yaml:5:18: account #1: 'id' must be a string of 1 to 256 bytes without a "
+                 "control character, got the string \"acme?\"\n"
+                 "t.yaml:7:13: rule #1: 'name' must be a string of 1 to 256 bytes without a "
+                 "control character, got the string \"?[31mred\"\n"
+                 "t.yaml:8:13: rule #2: 'name' must be a string of 1 to 256 bytes without a "
+                 "control character, got the string \"del?\"\n"
+                 "t.yaml:8:30: rule #2: unknown pool 'p?q'");
+    lr_config *cfg = journaled_config(yaml);
+    if (cfg) {
+        CHECK_EQ_INT(cfg->nrules, 2);
+        CHECK_EQ_STR(cfg->rules[0].name, "\x1b[31mred");
+    }
+    lr_config_free(cfg);
 }
 
 /* ---- accounts ------------------------------------------------------------- */
@@ -1106,7 +1138,7 @@ TEST(several_errors_in_one_file_are_all_reported_in_file_order) {
                      "    strategy: round_robbin\n"
                      "    strategey: round_robin\n"),
                  "t.yaml:1:16: 'explain_limit' must be an integer between 1 and 100000, got 'many'\n"
-                 "t.yaml:4:15: agent 'alice': 'capacity' must be a non-negative integer, got '1.5'\n"
+                 "t.yaml:4:15: agent 'alice': 'capacity' must be an integer from 0 to 9223372036854775807, got '1.5'\n"
                  "t.yaml:5:9: duplicate agent id 'alice' (first defined at 3:5)\n"
                  "t.yaml:7:17: pool 'west': unknown agent 'bobb'\n"
                  "t.yaml:12:15: rule 'hot-west': unknown strategy 'round_robbin' (known: round_robin, "
@@ -1159,6 +1191,7 @@ int main(void) {
     RUN(strings_must_not_hold_nul_characters);
     RUN(pool_members_must_be_known_unique_and_present);
     RUN(pool_names_are_non_empty_strings);
+    RUN(names_have_no_control_characters);
     RUN(accounts_need_a_unique_id_a_known_owner_and_unique_domains);
     RUN(account_domains_are_stored_lower_case);
     RUN(rules_need_a_unique_name_a_known_pool_and_a_known_strategy);

@@ -97,6 +97,30 @@ TEST(channel_mistakes_are_named_where_they_are) {
         "t.yaml:12:30: 'allow_private_targets': unknown channel 'nope'");
 }
 
+/* libcurl would take "https:///h" as the host h and port 0 as a port; a
+ * config from the journal, accepted before these were refused, still
+ * loads. */
+TEST(a_url_needs_a_host_and_a_port_other_than_0) {
+    const char *yaml = AGENTS
+        "channels:\n"
+        "  a: {webhook: \"https:///hooks\"}\n"
+        "  b: {webhook: \"http://crm.example.com:0/hooks\"}\n"
+        "  c: {smtp: \"smtp:///\", from: leads@example.com}\n"
+        "  d: {webhook: \"https://user:pw@crm.example.com:8443/hooks\"}\n" RULE;
+    CHECK_EQ_STR(errors_of(yaml),
+        "t.yaml:7:17: channel 'a': 'webhook' has no host after '//': 'https:///hooks'\n"
+        "t.yaml:8:17: channel 'b': 'webhook' has port 0, which nothing listens on: "
+        "'http://crm.example.com:0/hooks'\n"
+        "t.yaml:9:14: channel 'c': 'smtp' is not a valid URL: 'smtp:///'");
+    const char *old = AGENTS
+        "channels:\n"
+        "  a: {webhook: \"https:///hooks\"}\n"
+        "  b: {webhook: \"http://crm.example.com:0/hooks\"}\n" RULE;
+    lr_config *cfg = journaled_config(old);
+    if (cfg) CHECK_EQ_STR(cfg->channels[0].url, "https:///hooks");
+    lr_config_free(cfg);
+}
+
 TEST(notify_mistakes_are_named_where_they_are) {
     CHECK_EQ_STR(errors_of(
         AGENTS
@@ -208,6 +232,7 @@ int main(void) {
     RUN(channels_get_their_defaults_and_options);
     RUN(notify_entries_at_top_level_and_per_rule);
     RUN(channel_mistakes_are_named_where_they_are);
+    RUN(a_url_needs_a_host_and_a_port_other_than_0);
     RUN(notify_mistakes_are_named_where_they_are);
     RUN(journaled_configs_do_not_need_their_secrets_set);
     RUN(after_delays_notices_of_waiting_leads_only);

@@ -761,7 +761,7 @@ TEST(time_errors_are_collected_with_the_others_in_file_order) {
                      "  - {name: r, pool: p, strategy: rnd, offer: {timeout: 0s}}\n"),
                  "t.yaml:1:12: holidays: unknown time zone 'Mars/Olympus' "
                  "(use an IANA name such as America/Chicago)\n"
-                 "t.yaml:3:23: agent 'a': 'capacity' must be a non-negative integer, got 'x'\n"
+                 "t.yaml:3:23: agent 'a': 'capacity' must be an integer from 0 to 9223372036854775807, got 'x'\n"
                  "t.yaml:3:65: agent 'a': 'schedule.hours': 'nine' is not HH:MM-HH:MM\n"
                  "t.yaml:4:25: pool 'p': unknown agent 'b'\n"
                  "t.yaml:4:39: pool 'p': 'max_wait' must be a duration from 1s to 30d "

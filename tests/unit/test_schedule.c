@@ -503,6 +503,8 @@ TEST(zone_date_and_range_errors) {
     CHECK_EQ_STR(err, "out of office ends before it starts (from '2026-12-27', to '2026-12-24')");
     CHECK_EQ_INT(lr_schedule_add_out_of_office(s, "2026-12-24T10:00:00Z", "2026-12-24T10:00:00Z",
                                                err, sizeof err), LR_EINVAL);
+    CHECK_EQ_STR(err, "out of office ends as it starts: no time away (from '2026-12-24T10:00:00Z', "
+                      "to '2026-12-24T10:00:00Z')");
     CHECK_EQ_INT(lr_schedule_add_out_of_office(s, NULL, "2026-12-24", err, sizeof err), LR_EINVAL);
     CHECK_EQ_STR(err, "out of office needs both 'from' and 'to'");
     CHECK_EQ_INT(lr_schedule_add_holiday(s, "2026-02-29", err, sizeof err), LR_EINVAL);

@@ -87,11 +87,21 @@ static bool block_position(const cfg_ctx *cx, const yn *n, const char *s, size_t
     while (off <= n->len && next_line(cx, &p, &text, &len)) {
         size_t sp = 0;
         while (sp < len && text[sp] == ' ') sp++;
-        if (indent == SIZE_MAX && sp < len) indent = sp;
+        if (indent == SIZE_MAX && sp < len) {
+            /* the text's first line ends this one: what comes before it is
+             * the indentation, with an indicator (`|2`) too */
+            const char *nl = memchr(s, '\n', n->len);
+            size_t flen = nl ? (size_t)(nl - s) : n->len;
+            indent = flen <= len && memcmp(text + len - flen, s, flen) == 0 ? len - flen : sp;
+        }
         size_t clen = indent != SIZE_MAX && len > indent ? len - indent : 0;
         if (before <= off + clen) {
+            /* the byte there ends this line (its break, or the text's
+             * end) unless the lines do not lay out as the text: a blank
+             * line folded away */
             if (indent == SIZE_MAX || off + clen > n->len ||
-                memcmp(s + off, text + indent, clen) != 0)
+                memcmp(s + off, text + indent, clen) != 0 ||
+                (before == off + clen && before < trimmed && s[before] != '\n'))
                 return false;
             *line = ln;
             *col = (int)(indent + utf8_chars(text + indent, before - off)) + 1;
@@ -127,8 +137,8 @@ static void check_when(cfg_ctx *cx, const yn *n, const char *ctx, lr_rule_conf *
         (n->style == YS_PLAIN || n->style == YS_QUOTED) &&
         (size_t)(n->end_col - n->col) == utf8_chars(s, n->len))
         at = n->col + col - 1;
-    else if (col >= 1 && n->style == YS_BLOCK)
-        block_position(cx, n, s, before, &line, &at);
+    else if (col >= 1 && n->style == YS_BLOCK && !block_position(cx, n, s, before, &line, &at))
+        block_position(cx, n, s, 0, &line, &at);     /* then the expression's start */
     char clean[256];
     cx_quote_max(msg, strnlen(msg, sizeof msg), clean, sizeof clean, sizeof clean - 4);
     cx_error(cx, line, at, "%s: when: column %d: %s", ctx, col, clean);

@@ -1098,7 +1098,19 @@ TEST(when_errors_point_into_the_expression) {
                      "    when: |\n"
                      "      score > 1 and\n"
                      "\n"
-                     "  - {name: after, pool: west, strategy: random}\n"),
+                     "  - {name: after, pool: west, strategy: random}\n"
+                     "  - name: fold\n"
+                     "    pool: west\n"
+                     "    strategy: random\n"
+                     "    when: >\n"
+                     "      score ==\n"
+                     "\n"
+                     "      = 1\n"
+                     "  - name: indented\n"
+                     "    pool: west\n"
+                     "    strategy: random\n"
+                     "    when: |2\n"
+                     "        score == = 1\n"),
                  "t.yaml:10:27: rule 'plain': when: column 17: unknown field 'scor' "
                  "(custom fields are written fields.scor)\n"
                  "t.yaml:14:30: rule 'single': when: column 19: unknown field 'scor' "
@@ -1115,9 +1127,11 @@ TEST(when_errors_point_into_the_expression) {
                  "(custom fields are written fields.scor)\n"
                  "t.yaml:32:9: rule 'folded': when: column 34: unknown field 'scor' "
                  "(custom fields are written fields.scor)\n"
-                 "t.yaml:37:1: rule 'gap': when: column 15: unknown field 'scor' "
+                 "t.yaml:37:7: rule 'gap': when: column 15: unknown field 'scor' "
                  "(custom fields are written fields.scor)\n"
-                 "t.yaml:44:20: rule 'tail': when: column 15: unexpected end of expression");
+                 "t.yaml:44:20: rule 'tail': when: column 15: unexpected end of expression\n"
+                 "t.yaml:51:7: rule 'fold': when: column 10: unexpected '='; equality is written '=='\n"
+                 "t.yaml:58:18: rule 'indented': when: column 12: unexpected '='; equality is written '=='");
 }
 
 /* ---- several problems at once --------------------------------------------- */

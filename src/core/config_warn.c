@@ -5,7 +5,8 @@
  * kept out of every pool while on leave, a rule parked behind a catch-all
  * while the admin tries it). Each names where it was written: an agent
  * in no pool, a pool no rule uses, an account domain no email has, a
- * `when` that is a value, a rule no lead reaches.
+ * `when` that is a value, a rule no lead reaches, a notify entry's action
+ * that it can never send.
  */
 #include "core/config_impl.h"
 #include "core/expr_impl.h"
@@ -82,6 +83,26 @@ static const char *keeps(const lr_rule_conf *r) {
     return r->fallback == LR_FALLBACK_QUEUE ? ", fallback: queue, no max_wait" : ", no max_wait";
 }
 
+/* Notify entries that name actions they can never send: in a rule, the
+ * decisions that name no rule; to `recipient: agent`, the ones that name no
+ * agent. WHERE is "rule 'R': " or "". */
+static void warn_notify(warner *w, const lr_notify_conf *v, size_t n, const char *where, bool in_rule) {
+    static const lr_action no_rule[] = { LR_ACTION_UNROUTED, LR_ACTION_REJECTED, LR_ACTION_AGENT_AWAY };
+    static const lr_action no_agent[] = { LR_ACTION_QUEUED, LR_ACTION_HELD, LR_ACTION_UNROUTED };
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; in_rule && k < sizeof no_rule / sizeof no_rule[0]; k++)
+            if (v[i].on & (1u << no_rule[k]))
+                warn(w, v[i].line, v[i].column,
+                     "%snotify #%zu: '%s' decisions name no rule, so a rule's entry never sends "
+                     "them: put it in the top-level notify", where, i + 1, lr_action_names[no_rule[k]]);
+        for (size_t k = 0; v[i].to_agent && k < sizeof no_agent / sizeof no_agent[0]; k++)
+            if (v[i].on & (1u << no_agent[k]) && !(in_rule && no_agent[k] == LR_ACTION_UNROUTED))
+                warn(w, v[i].line, v[i].column,
+                     "%snotify #%zu: '%s' decisions name no agent, so 'recipient: agent' gets no "
+                     "email for them: give an address", where, i + 1, lr_action_names[no_agent[k]]);
+    }
+}
+
 size_t lr_config_warnings(const lr_config *cfg, void (*cb)(const char *msg, void *ud), void *ud) {
     warner w = { cfg, cb, ud, 0 };
     bool *in_pool = calloc(cfg->nagents ? cfg->nagents : 1, sizeof *in_pool);
@@ -127,6 +148,12 @@ size_t lr_config_warnings(const lr_config *cfg, void (*cb)(const char *msg, void
                  "and keeps it (%s%s)", rc->name, catch_all->name, catch_all->line,
                  lr_strategy_name(catch_all->strategy), keeps(catch_all));
         if (!catch_all && takes_every_lead(cfg, rc)) catch_all = rc;
+    }
+    warn_notify(&w, cfg->notify, cfg->nnotify, "", false);
+    for (size_t r = 0; r < cfg->nrules; r++) {
+        char where[320];
+        snprintf(where, sizeof where, "rule '%.256s': ", cfg->rules[r].name);
+        warn_notify(&w, cfg->rules[r].notify, cfg->rules[r].nnotify, where, true);
     }
 done:
     free(in_pool);

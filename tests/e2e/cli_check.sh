@@ -25,7 +25,7 @@ EOF
 # A config that loads but cannot work as written is ok, with warnings
 # that say where: an agent in no pool, a pool no rule uses, a rule no
 # lead reaches (behind a catch-all queue, and no rule's fallback), a
-# `when` that is a value.
+# `when` that is a value, a notify entry's action it can never send.
 check_warns_of_what_cannot_work() {
     cat >"$T/w.yaml" <<'EOF'
 agents:
@@ -61,6 +61,31 @@ EOF
     lr check --config "$T/fw.yaml"
     expect_status 0
     expect_err_line "rule 'r2': 'when' is a value, not a condition \\('42'\\): no lead makes it true in rule order \\(as another rule's fallback it is tried without it\\)"
+    # notify entries with actions they can never send: in a rule, those
+    # that name no rule; to the agent's email, those that name no agent
+    cat >"$T/nw.yaml" <<'EOF'
+agents: [{id: a, email: a@example.com}]
+pools: {p: [a]}
+channels:
+  mail: {smtp: "smtp://127.0.0.1:2525", from: leads@example.com}
+allow_private_targets: [mail]
+notify:
+  - {on: [assigned, queued, unrouted], to: mail, recipient: agent}
+  - {on: [unrouted], to: mail, recipient: ops@example.com}
+rules:
+  - name: r
+    pool: p
+    strategy: top_down
+    notify:
+      - {on: [agent_away, assigned, held], to: mail, recipient: agent}
+EOF
+    lr check --config "$T/nw.yaml"
+    expect_status 0
+    expect_err_line "^$T/nw.yaml:7:5: warning: notify #1: 'queued' decisions name no agent, so 'recipient: agent' gets no email for them: give an address\$"
+    expect_err_line "^$T/nw.yaml:7:5: warning: notify #1: 'unrouted' decisions name no agent"
+    expect_err_line "^$T/nw.yaml:14:9: warning: rule 'r': notify #1: 'agent_away' decisions name no rule, so a rule's entry never sends them: put it in the top-level notify\$"
+    expect_err_line "^$T/nw.yaml:14:9: warning: rule 'r': notify #1: 'held' decisions name no agent"
+    [ "$(grep -c warning "$T/err")" = 4 ] || fail "$(grep -c warning "$T/err") warnings, expected 4"
 }
 
 check_reports_every_error_with_file_line_column() {

@@ -198,6 +198,16 @@ int cli_serve(int argc, char **argv) {
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
+    /* First, before any thread and while the options are read: the
+     * signals stay pending for sigwait() (a SIGHUP or SIGTERM sent as the
+     * server starts is taken once it listens, not fatal at once). */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
     const char *config = NULL, *db = NULL, *listen = "127.0.0.1:8080";
     lr_store_sync sync = LR_SYNC_FULL;
     uint64_t seed = 0;
@@ -280,15 +290,6 @@ int cli_serve(int argc, char **argv) {
     uint16_t port;
     if (!parse_listen(listen, host, sizeof host, &port))
         return cli_usage_error("serve", "--listen must be HOST:PORT (or [IPv6]:PORT), not '%s'", listen);
-
-    /* Before any thread: the signals stay pending for sigwait(). */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
     if (!room(db)) return LR_EXIT_USAGE;
     char err[4096] = "";

@@ -542,9 +542,16 @@ static void exec_metrics(lr_service *svc, lr_cmd *cmd) {
     pthread_mutex_lock(&svc->mu);
     size_t queued = svc->queued;
     pthread_mutex_unlock(&svc->mu);
+    pthread_mutex_lock(&svc->rmu);
+    unsigned long long gone = (unsigned long long)svc->rgone;
+    pthread_mutex_unlock(&svc->rmu);
     must(svc, lr_buf_printf(out, "# HELP leadrouter_writer_queue Requests waiting for the writer.\n"
                                  "# TYPE leadrouter_writer_queue gauge\n"
-                                 "leadrouter_writer_queue %zu\n", queued));
+                                 "leadrouter_writer_queue %zu\n"
+                                 "# HELP leadrouter_reads_dropped_total Reads not run: their client "
+                                 "had hung up while they waited.\n"
+                                 "# TYPE leadrouter_reads_dropped_total counter\n"
+                                 "leadrouter_reads_dropped_total %llu\n", queued, gone));
     must(svc, lr_buf_puts(out, "# HELP leadrouter_deliveries Deliveries in the outbox by status.\n"
                                "# TYPE leadrouter_deliveries gauge\n"));
     for (int i = 0; i < LR_DLV__COUNT; i++)

@@ -60,6 +60,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -663,6 +664,20 @@ static enum MHD_Result send_reply(lr_http *h, struct MHD_Connection *c, conn_req
     return ret;
 }
 
+/* Whether the client of a parked request has hung up (a reader's thread,
+ * before the read runs): its socket, which MHD leaves alone while the
+ * connection is suspended, reads an end or a reset. Bytes waiting (a
+ * pipelined request) or nothing yet: still there. MHD itself ends a
+ * connection whose client has sent its end, answered or not. */
+static bool client_gone(void *ud) {
+    conn_req *r = ud;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci) return false;
+    char b;
+    ssize_t n = recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 /* The service is done with a parked request's command (any thread). */
 static void on_done(lr_cmd *cmd, void *ud) {
     conn_req *r = ud;
@@ -736,6 +751,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             }
             r->parked = true;
             r->conn = c;
+            cmd->gone_fn = client_gone;
             MHD_suspend_connection(c);
             lr_service_submit(h->opts.svc, cmd, on_done, r);
             return MHD_YES;
@@ -972,6 +988,10 @@ void lr_http_stop(lr_http *h, int drain_ms) {
     if (!h) return;
     atomic_store(&h->stopping, true);
     MHD_socket lfd = MHD_quiesce_daemon(h->d);
+    /* Connections that come now are refused rather than left waiting in
+     * the kernel's queue for the whole drain. The socket stays open (an
+     * MHD thread may still hold it) until MHD has stopped. */
+    if (lfd != MHD_INVALID_SOCKET) shutdown(lfd, SHUT_RDWR);
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += drain_ms / 1000;
@@ -984,7 +1004,13 @@ void lr_http_stop(lr_http *h, int drain_ms) {
     while (h->inflight > 0)
         if (pthread_cond_timedwait(&h->idle, &h->mu, &deadline) == ETIMEDOUT) break;
     /* MHD must not stop with a connection suspended: the service answers
-     * every command it was given (503 once it stops), so wait for those. */
+     * every command it was given (503 once it stops), so wait for those;
+     * reads still queued past the drain's time are answered 503 now. */
+    if (h->parked > 0 && h->opts.svc) {
+        pthread_mutex_unlock(&h->mu);
+        lr_service_refuse_reads(h->opts.svc);
+        pthread_mutex_lock(&h->mu);
+    }
     while (h->parked > 0) {
         clock_gettime(CLOCK_MONOTONIC, &deadline);
         deadline.tv_sec += 1;

@@ -146,12 +146,22 @@ static void *reader_main(void *arg) {
         pthread_mutex_unlock(&svc->rmu);
 
         char err[512] = "";
-        if (!s && lr_store_open_again(svc->opts.db_path, svc->opts.sync, &s, err, sizeof err) != LR_OK)
-            s = NULL;                       /* tried again with the next command */
-        run(svc, s, cmd, err);
-        /* What was read may come from a commit whose flush is still
-         * running: nothing is shown before it is on disk. */
-        if (svc->flusher) lr_flusher_barrier(svc->flusher);
+        if (cmd->gone_fn && cmd->gone_fn(cmd->done_ud)) {
+            /* nobody to answer: a pile of GET /v1/stats from clients that
+             * gave up would hold up every read queued behind them */
+            lr_service_reply_error(svc, cmd, 503, "client_gone",
+                                   "the client closed its connection before the read ran");
+            pthread_mutex_lock(&svc->rmu);
+            svc->rgone++;
+            pthread_mutex_unlock(&svc->rmu);
+        } else {
+            if (!s && lr_store_open_again(svc->opts.db_path, svc->opts.sync, &s, err, sizeof err) != LR_OK)
+                s = NULL;                   /* tried again with the next command */
+            run(svc, s, cmd, err);
+            /* What was read may come from a commit whose flush is still
+             * running: nothing is shown before it is on disk. */
+            if (svc->flusher) lr_flusher_barrier(svc->flusher);
+        }
         bool was_stats = cmd->type == LR_CMD_STATS;
         cmd->done_fn(cmd, cmd->done_ud);    /* CMD may be freed from here on */
         if (was_stats) lr_trim();           /* the sorts' memory, back to the system */
@@ -190,6 +200,22 @@ void lr_service_read_submit(lr_service *svc, lr_cmd *cmd) {
     svc->rtail = cmd;
     pthread_cond_signal(&svc->rwork);
     pthread_mutex_unlock(&svc->rmu);
+}
+
+void lr_service_refuse_reads(lr_service *svc) {
+    pthread_mutex_lock(&svc->rmu);
+    svc->rstopping = true;          /* later ones are refused by lr_service_read_submit */
+    lr_cmd *cmd = svc->rhead;
+    svc->rhead = svc->rtail = NULL;
+    pthread_cond_broadcast(&svc->rwork);
+    pthread_mutex_unlock(&svc->rmu);
+    while (cmd) {
+        lr_cmd *next = cmd->next;
+        cmd->next = NULL;
+        lr_service_reply_error(svc, cmd, 503, "shutting_down", "the server is stopping");
+        cmd->done_fn(cmd, cmd->done_ud);    /* CMD may be freed from here on */
+        cmd = next;
+    }
 }
 
 void lr_service_stop_readers(lr_service *svc) {

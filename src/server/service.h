@@ -93,6 +93,8 @@ typedef struct lr_cmd {
                                        only asks whether it is: 422 when it is not */
     lr_buf *decisions_out;          /* when set, each new decision is appended as a
                                        JSON line (leadrouter route --db) */
+    bool (*gone_fn)(void *ud);      /* reads: whether the client has hung up (called
+                                       with done_ud before the read runs; NULL: never) */
     /* output (set by the writer) */
     int status;                     /* HTTP status */
     const char *content_type;       /* static; "application/json" unless said */
@@ -197,6 +199,12 @@ lr_time lr_service_now(const lr_service *svc);
 /* Finishes the commands already handed in, commits, stops the writer and
  * frees everything. Accepts NULL. */
 void lr_service_stop(lr_service *svc);
+
+/* For a stop that has waited long enough: the reads still queued (a pile
+ * of GET /v1/stats, each seconds on a large store, perhaps for clients
+ * long gone) are answered 503 shutting_down at once, and later ones too;
+ * the reads running finish. */
+void lr_service_refuse_reads(lr_service *svc);
 
 /* Hands CMD to the writer (or, for a read, to a reader thread) and returns
  * at once. DONE(CMD, UD) is called once CMD's status, content type and body

@@ -96,6 +96,7 @@ struct lr_service {
     size_t nrthreads;
     unsigned rstats;                /* readers computing stats (at most LR_READERS_STATS) */
     bool rstopping;
+    uint64_t rgone;                 /* reads not run: their client had hung up */
 
     /* delivery (outbox.c) */
     lr_checkpointer *checkpointer;  /* NULL without a writer thread, or when off */

@@ -671,6 +671,31 @@ stats_over_a_window_count_what_happened_in_it() {
     expect_jq .error.message '"unknown query argument '"'"'from'"'"' (since, until)"'
 }
 
+# Reads whose clients hung up while they waited are not run: 200 clients
+# each send GET /v1/stats and close at once (the statistics run one at a
+# time), the reads behind are dropped and counted, and a client that waits
+# gets its answer.
+reads_of_clients_gone_are_not_run() {
+    python3 - "$URL" "$KEY" <<'PY' || fail "the hang-ups could not be sent"
+import socket, sys
+url, key = sys.argv[1], sys.argv[2]
+host, port = url.split("//")[1].split(":")
+socks = []
+for i in range(200):
+    x = socket.create_connection((host, int(port)), timeout=20)
+    x.sendall(("GET /v1/stats HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n" % key).encode())
+    socks.append(x)
+for x in socks:
+    x.close()
+PY
+    api GET /v1/stats
+    expect_code 200
+    api GET /metrics
+    _gone=$(sed -n 's/^leadrouter_reads_dropped_total \([0-9]*\)$/\1/p' "$RB")
+    [ "${_gone:-0}" -gt 0 ] || fail "leadrouter_reads_dropped_total is '$_gone' after 200 hang-ups"
+    grep -q '^# TYPE leadrouter_reads_dropped_total counter$' "$RB" || fail "no TYPE line for reads_dropped_total"
+}
+
 metrics_are_prometheus_text() {
     req GET /metrics
     expect_error 401 unauthorized
@@ -972,6 +997,7 @@ tcase put_config_swaps_it_and_routing_follows
 tcase put_invalid_config_is_422_with_every_error_and_the_old_one_stays
 tcase stats_count_leads_and_decisions_as_the_leads_show_them
 tcase stats_over_a_window_count_what_happened_in_it
+tcase reads_of_clients_gone_are_not_run
 tcase metrics_are_prometheus_text
 tcase metrics_name_every_pool_as_stats_does
 tcase metrics_time_each_request_by_route

@@ -294,6 +294,50 @@ posts_cfg() {
     done
 }
 
+# While a stopping server drains (a request half sent holds it), a new
+# connection is refused at once rather than left in the kernel's queue
+# until the drain ends; the request in flight then gets its answer.
+a_stopping_server_refuses_new_connections() {
+    _db="$SRV/q.db"
+    KEY=$(mkkey "$_db" admin)
+    srv_start Q "$_db" "$SRV/c1.yaml" --rate-limit 0 || { fail "$srv_error"; show stderr "$SRV/Q.err"; return; }
+    python3 - "$URL" "$KEY" "$Q_PID" >"$SRV/q.out" 2>&1 <<'PY'
+import os, signal, socket, sys, time
+url, key, pid = sys.argv[1], sys.argv[2], int(sys.argv[3])
+host, port = url.split("//")[1].split(":")
+body = b'{"id":"QD1","source":"rnd"}'
+a = socket.create_connection((host, int(port)), timeout=20)
+a.sendall(b"POST /v1/leads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + key.encode() +
+          b"\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body[:10])
+time.sleep(0.3)
+os.kill(pid, signal.SIGTERM)
+time.sleep(0.5)
+t = time.monotonic()
+try:
+    b = socket.create_connection((host, int(port)), timeout=10)
+    b.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    got = b.recv(100)
+    print("new connection: answered %r" % got[:12] if got else "new connection: closed")
+except OSError as e:
+    print("new connection: refused" if isinstance(e, (ConnectionRefusedError, ConnectionResetError))
+          else "new connection: %s" % type(e).__name__)
+print("after %.1f s" % (time.monotonic() - t))
+a.sendall(body[10:])
+reply = b""
+while b"\r\n\r\n" not in reply:
+    d = a.recv(65536)
+    if not d:
+        break
+    reply += d
+print("in flight: " + reply.split(b"\r\n")[0].decode())
+PY
+    srv_wait_exit "$Q_PID" 60
+    [ "$srv_rc" -eq 0 ] || { fail "exit status $srv_rc after SIGTERM"; show stderr "$SRV/Q.err"; }
+    grep -qx 'new connection: refused' "$SRV/q.out" || { fail "a new connection was not refused"; show output "$SRV/q.out"; }
+    grep -q '^after 0\.' "$SRV/q.out" || { fail "the refusal took a second or more"; show output "$SRV/q.out"; }
+    grep -qx 'in flight: HTTP/1.1 201 Created' "$SRV/q.out" || { fail "the request in flight got no 201"; show output "$SRV/q.out"; }
+}
+
 sigterm_in_flight_keeps_every_2xx() {
     _db="$SRV/g.db"
     KEY=$(mkkey "$_db" admin)
@@ -542,6 +586,7 @@ if [ -n "$A_URL" ] && [ -n "$B_URL" ]; then
     tcase twins_stop_with_exit_0
 fi
 tcase sigterm_in_flight_keeps_every_2xx
+tcase a_stopping_server_refuses_new_connections
 tcase a_commit_waits_for_the_running_flush
 tcase a_preview_changes_nothing_after_a_restart
 tcase a_config_change_keeps_the_rotation

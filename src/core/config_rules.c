@@ -88,11 +88,13 @@ static bool block_position(const cfg_ctx *cx, const yn *n, const char *s, size_t
         size_t sp = 0;
         while (sp < len && text[sp] == ' ') sp++;
         if (indent == SIZE_MAX && sp < len) {
-            /* the text's first line ends this one: what comes before it is
-             * the indentation, with an indicator (`|2`) too */
-            const char *nl = memchr(s, '\n', n->len);
-            size_t flen = nl ? (size_t)(nl - s) : n->len;
-            indent = flen <= len && memcmp(text + len - flen, s, flen) == 0 ? len - flen : sp;
+            /* the text's line at OFF (blank lines before it are empty in
+             * the text too) ends this one: what comes before it is the
+             * indentation, with an indicator (`|2`) too */
+            const char *at = s + (off < n->len ? off : n->len);
+            const char *nl = memchr(at, '\n', n->len - (size_t)(at - s));
+            size_t flen = nl ? (size_t)(nl - at) : n->len - (size_t)(at - s);
+            indent = flen > 0 && flen <= len && memcmp(text + len - flen, at, flen) == 0 ? len - flen : sp;
         }
         size_t clen = indent != SIZE_MAX && len > indent ? len - indent : 0;
         if (before <= off + clen) {

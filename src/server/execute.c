@@ -435,7 +435,12 @@ static void exec_put_config(lr_service *svc, lr_cmd *cmd, lr_time now) {
         return;
     }
     if (!cmd->config) {             /* a text that does not load, and not the one in use */
-        lr_service_reply_error(svc, cmd, 422, "invalid_config", "the config does not load");
+        if (cmd->refusal) {         /* every error, as the route found them */
+            must(svc, lr_buf_puts(&cmd->body, cmd->refusal));
+            cmd->status = 422;
+        } else {
+            lr_service_reply_error(svc, cmd, 422, "invalid_config", "the config does not load");
+        }
         return;
     }
     int64_t seq = ++svc->seq;

@@ -667,8 +667,11 @@ static enum MHD_Result send_reply(lr_http *h, struct MHD_Connection *c, conn_req
 /* Whether the client of a parked request has hung up (a reader's thread,
  * before the read runs): its socket, which MHD leaves alone while the
  * connection is suspended, reads an end or a reset. Bytes waiting (a
- * pipelined request) or nothing yet: still there. MHD itself ends a
- * connection whose client has sent its end, answered or not. */
+ * pipelined request) or nothing yet: still there. An end may be a
+ * half-close by a client that still reads (`nc -N`); it is taken for a
+ * hang-up all the same, as nginx takes it while a request waits on its
+ * upstream: clients that give up (a timeout, a closed tab) send just
+ * that, and curl, browsers and HTTP libraries do not half-close. */
 static bool client_gone(void *ud) {
     conn_req *r = ud;
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);

@@ -131,6 +131,7 @@ int lr_replay_journal(lr_store *s, lr_replay_fn fn, void *ud) {
         if (slots) {
             p->cur = p->slot[0];
             p->cur->n = 0;
+            p->threaded = true;     /* before the thread runs: it reads it */
             p->threaded = pthread_create(&th, NULL, reader_main, p) == 0;
         }
     }

@@ -659,21 +659,32 @@ void lr_route_config_put(const lr_req *req, lr_reply *rep) {
     lr_config *cfg = NULL;
     lr_config_errors errs = { NULL, 0 };
     int rc = lr_config_load_string(req->body, req->len, "config", &cfg, &errs);
+    if (rc == LR_ENOMEM) {
+        lr_config_errors_release(&errs);
+        lr_reply_error(rep, 500, "internal", "out of memory");
+        return;
+    }
+    lr_cmd cmd;
+    memset(&cmd, 0, sizeof cmd);
     if (rc != LR_OK) {
+        /* refused, unless it is the config in use byte for byte (one an
+         * earlier version accepted): the writer compares */
         if (errs.n)
             lr_reply_error_details(rep, 422, "invalid_config", "the config does not validate",
                                    errs.msgs, errs.n);
-        else if (rc == LR_ENOMEM)
-            lr_reply_error(rep, 500, "internal", "out of memory");
         else
             lr_reply_error(rep, 422, "invalid_config", "the config does not validate: %s",
                            lr_strerror(rc));
         lr_config_errors_release(&errs);
-        return;
+        cmd.refusal = lr_buf_detach(&rep->body, NULL);
+        rep->status = 0;            /* the writer's answer, not this one */
+        rep->content_type = NULL;
+        if (!cmd.refusal) {
+            lr_reply_error(rep, 500, "internal", "out of memory");
+            return;
+        }
     }
     lr_config_errors_release(&errs);
-    lr_cmd cmd;
-    memset(&cmd, 0, sizeof cmd);
     cmd.type = LR_CMD_PUT_CONFIG;
     cmd.if_changed = true;          /* the config in use, byte for byte: nothing to do */
     cmd.config = cfg;

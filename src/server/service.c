@@ -73,6 +73,8 @@ void lr_cmd_release(lr_cmd *cmd) {
     cmd->nitems = 0;
     lr_config_free(cmd->config);
     cmd->config = NULL;
+    free(cmd->refusal);
+    cmd->refusal = NULL;
     lr_buf_release(&cmd->body);
 }
 

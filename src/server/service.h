@@ -87,6 +87,8 @@ typedef struct lr_cmd {
     lr_config *config;              /* PUT_CONFIG: owned by the writer once called */
     const char *config_text;        /* PUT_CONFIG: the text, as stored */
     size_t config_len;
+    char *refusal;                  /* PUT_CONFIG with config NULL: the 422 body (owned)
+                                       when the text is not the config in use */
     bool if_changed;                /* PUT_CONFIG: nothing happens when the text is the
                                        config's in use (body {"version":N,"unchanged":true});
                                        with it, config NULL (a text that does not load)

@@ -1110,7 +1110,13 @@ TEST(when_errors_point_into_the_expression) {
                      "    pool: west\n"
                      "    strategy: random\n"
                      "    when: |2\n"
-                     "        score == = 1\n"),
+                     "        score == = 1\n"
+                     "  - name: blank_first\n"
+                     "    pool: west\n"
+                     "    strategy: random\n"
+                     "    when: |\n"
+                     "\n"
+                     "      score == = 1\n"),
                  "t.yaml:10:27: rule 'plain': when: column 17: unknown field 'scor' "
                  "(custom fields are written fields.scor)\n"
                  "t.yaml:14:30: rule 'single': when: column 19: unknown field 'scor' "
@@ -1131,7 +1137,8 @@ TEST(when_errors_point_into_the_expression) {
                  "(custom fields are written fields.scor)\n"
                  "t.yaml:44:20: rule 'tail': when: column 15: unexpected end of expression\n"
                  "t.yaml:51:7: rule 'fold': when: column 10: unexpected '='; equality is written '=='\n"
-                 "t.yaml:58:18: rule 'indented': when: column 12: unexpected '='; equality is written '=='");
+                 "t.yaml:58:18: rule 'indented': when: column 12: unexpected '='; equality is written '=='\n"
+                 "t.yaml:64:16: rule 'blank_first': when: column 11: unexpected '='; equality is written '=='");
 }
 
 /* ---- several problems at once --------------------------------------------- */

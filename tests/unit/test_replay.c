@@ -11,6 +11,7 @@
 #include "store_helpers.h"
 #include "test.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -82,11 +83,14 @@ typedef struct applier {
     int calls;
     int stop_at;                    /* the call that returns 42 (0: none) */
     int slow_until;                 /* the calls before it sleep: the reader runs ahead */
+    pthread_t caller;               /* every entry is applied on it */
+    int elsewhere;                  /* entries applied on another thread */
 } applier;
 
 static int apply(lr_replay_entry *e, void *ud) {
     applier *a = ud;
     a->calls++;
+    if (!pthread_equal(pthread_self(), a->caller)) a->elsewhere++;
     if (a->calls < a->slow_until) {
         struct timespec ts = { 0, 20000 };
         nanosleep(&ts, NULL);
@@ -113,9 +117,10 @@ TEST(the_journal_is_applied_in_order_as_read_and_parsed_in_turn) {
     CHECK_CONTAINS(want.data, "|2000 2000 error ");
     CHECK_CONTAINS(want.data, "|1500 1500 config ");
     for (int slow = 0; slow <= 1; slow++) {
-        applier a = { LR_BUF_INIT, 0, 0, slow ? 3001 : 0 };
+        applier a = { LR_BUF_INIT, 0, 0, slow ? 3001 : 0, pthread_self(), 0 };
         CHECK_EQ_INT(lr_replay_journal(d.s, apply, &a), LR_OK);
         CHECK_EQ_INT(a.calls, 3001);
+        CHECK_EQ_INT(a.elsewhere, 0);
         CHECK_EQ_STR(a.out.data, want.data);
         lr_buf_release(&a.out);
     }
@@ -132,7 +137,7 @@ TEST(a_stop_is_returned_and_nothing_after_it_is_applied) {
     static const int stops[] = { 1, 255, 256, 257, 700, 1024, 1025, 2499, 2500 };
     for (size_t i = 0; i < sizeof stops / sizeof stops[0]; i++) {
         for (int slow = 0; slow <= 1; slow++) {
-            applier a = { LR_BUF_INIT, 0, stops[i], slow ? stops[i] : 0 };
+            applier a = { LR_BUF_INIT, 0, stops[i], slow ? stops[i] : 0, pthread_self(), 0 };
             CHECK_EQ_INT(lr_replay_journal(d.s, apply, &a), 42);
             CHECK_EQ_INT(a.calls, stops[i]);
             lr_buf_release(&a.out);
@@ -142,10 +147,29 @@ TEST(a_stop_is_returned_and_nothing_after_it_is_applied) {
     db_remove(&d);
 }
 
+/* The reading thread may run before lr_replay_journal() goes on: it must
+ * still leave every entry to the caller's thread (it once applied them
+ * itself when it ran first). */
+TEST(entries_are_applied_on_the_callers_thread) {
+    db d;
+    CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
+    journal(d.s, 40, 0);
+    int elsewhere = 0;
+    for (int round = 0; round < 300; round++) {
+        applier a = { LR_BUF_INIT, 0, 0, 0, pthread_self(), 0 };
+        CHECK_EQ_INT(lr_replay_journal(d.s, apply, &a), LR_OK);
+        CHECK_EQ_INT(a.calls, 40);
+        elsewhere += a.elsewhere;
+        lr_buf_release(&a.out);
+    }
+    CHECK_EQ_INT(elsewhere, 0);
+    db_remove(&d);
+}
+
 TEST(an_empty_journal_applies_nothing) {
     db d;
     CHECK_EQ_INT(db_open(&d, LR_SYNC_OFF), LR_OK);
-    applier a = { LR_BUF_INIT, 0, 0, 0 };
+    applier a = { LR_BUF_INIT, 0, 0, 0, pthread_self(), 0 };
     CHECK_EQ_INT(lr_replay_journal(d.s, apply, &a), LR_OK);
     CHECK_EQ_INT(a.calls, 0);
     lr_buf_release(&a.out);
@@ -155,6 +179,7 @@ TEST(an_empty_journal_applies_nothing) {
 int main(void) {
     RUN(the_journal_is_applied_in_order_as_read_and_parsed_in_turn);
     RUN(a_stop_is_returned_and_nothing_after_it_is_applied);
+    RUN(entries_are_applied_on_the_callers_thread);
     RUN(an_empty_journal_applies_nothing);
     return test_report();
 }

@@ -396,6 +396,11 @@ typedef struct lr_delivery_counts {
 } lr_delivery_counts;
 int lr_store_delivery_counts(lr_store *s, lr_delivery_counts *out);
 
+/* A number that changes whenever another connection (another process:
+ * `leadrouter deliveries retry`, `keys create`) has committed to the store
+ * since the last call on S; S's own commits leave it. */
+int lr_store_data_version(lr_store *s, int64_t *out);
+
 /* Appends delivery ID's JSON object to OUT (LR_ENOENT when none):
  *   {"id":"dlv_42","lead":..,"action":..,"agent":..,"channel":..,"recipient":..,
  *    "status":..,"attempts":N,"created_at":..,"next_attempt_at":..|null,

@@ -15,7 +15,7 @@
  *   webhook 408, 429, 5xx; no answer,       retrying, after backoff * 2^(n-1)
  *   timeout, reset, refused connection      (at most backoff_max; jittered to
  *   SMTP 4xx or no answer                   50-100%; at least Retry-After)
- *   other 4xx and 3xx; SMTP 5xx;            dead at once, the answer kept
+ *   other 4xx, 3xx, past 599; SMTP 5xx;     dead at once, the answer kept
  *   a private target not allowed
  *   a retry that would fall after           dead
  *   window_from + retry_for
@@ -57,7 +57,7 @@ typedef struct chan {
 } chan;
 
 typedef struct named {
-    char *id, *name;
+    char *id, *name, *email;        /* an agent's, for emails: name and email may be NULL */
 } named;
 
 typedef struct chanset {
@@ -247,6 +247,7 @@ static void chanset_unref(chanset *s) {
     for (size_t i = 0; i < s->nnames; i++) {
         free(s->names[i].id);
         free(s->names[i].name);
+        free(s->names[i].email);
     }
     free(s->names);
     free(s);
@@ -257,11 +258,10 @@ static int named_cmp(const void *a, const void *b) {
 }
 
 /* The display name of agent ID in SET, or NULL. */
-static const char *name_of(const chanset *set, const char *id) {
+static const named *named_of(const chanset *set, const char *id) {
     if (!id || !set->nnames) return NULL;
-    named key = { (char *)id, NULL };
-    const named *n = bsearch(&key, set->names, set->nnames, sizeof key, named_cmp);
-    return n ? n->name : NULL;
+    named key = { (char *)id, NULL, NULL };
+    return bsearch(&key, set->names, set->nnames, sizeof key, named_cmp);
 }
 
 static char *dup_or_null(const char *s, bool *oom) {
@@ -300,10 +300,11 @@ int lr_dispatch_configure(lr_dispatcher *d, const lr_config *cfg) {
     if (!oom && mail && cfg->nagents && !(s->names = calloc(cfg->nagents, sizeof *s->names)))
         oom = true;
     for (size_t i = 0; !oom && mail && i < cfg->nagents; i++) {
-        if (!cfg->agents[i].name) continue;
+        if (!cfg->agents[i].name && !cfg->agents[i].email) continue;
         named *n = &s->names[s->nnames++];
         n->id = dup_or_null(cfg->agents[i].id, &oom);
         n->name = dup_or_null(cfg->agents[i].name, &oom);
+        n->email = dup_or_null(cfg->agents[i].email, &oom);
     }
     if (!oom && s->nnames) qsort(s->names, s->nnames, sizeof *s->names, named_cmp);
     if (oom) {
@@ -535,15 +536,19 @@ static void xfer_free(lr_dispatcher *d, xfer *x) {
     free(x);
 }
 
-/* The message of job J for channel CH (of SET). */
+/* The message of job J for channel CH (of SET). An email goes to the
+ * agent when its recipient is the agent's address in the config (else to
+ * a fixed address, an ops mailbox: not greeted as the agent). */
 static lr_delivery_msg msg_of(const chan *ch, const chanset *set, const lr_delivery_job *j,
                               lr_time now) {
+    const named *n = named_of(set, j->agent);
+    bool to_agent = n && n->email && j->recipient && strcmp(n->email, j->recipient) == 0;
     return (lr_delivery_msg){
         .id = j->id, .channel = ch->name, .action = j->action, .created_at = j->created_at,
         .lead_json = j->lead_json, .lead_len = j->lead_json ? j->lead_len : 0,
         .decision_json = j->decision_json, .decision_len = j->decision_len,
         .from = ch->from, .to = j->recipient, .base_url = ch->public_url, .now = now,
-        .agent = j->agent, .agent_name = name_of(set, j->agent),
+        .agent = j->agent, .agent_name = to_agent ? n->name : NULL, .to_agent = to_agent,
     };
 }
 
@@ -693,7 +698,7 @@ static bool classify(const xfer *x, CURLcode code, lr_delivery_result *r, lr_tim
     } else if (http_answer) {
         snprintf(what, sizeof what, "answered %ld", status);
         keep_answer(r, what, x);
-        retry = status == 408 || status == 429 || status >= 500;
+        retry = status == 408 || status == 429 || (status >= 500 && status <= 599);
     } else if (smtp && status >= 400) {   /* a refusal, its text kept: 4xx retried, 5xx dead */
         snprintf(what, sizeof what, "SMTP %ld (%s)", status, x->errbuf[0] ? x->errbuf
                                                                            : curl_easy_strerror(code));
@@ -702,6 +707,10 @@ static bool classify(const xfer *x, CURLcode code, lr_delivery_result *r, lr_tim
     } else {
         snprintf(r->error, sizeof r->error, "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(code));
         retry = true;
+        /* an SMTP attempt that failed before any refusal (STARTTLS not
+         * offered, a lost connection): its last reply (250 to EHLO) is no
+         * answer to the message */
+        if (smtp) r->http_status = 0;
     }
     if (!retry) {
         r->status = "dead";

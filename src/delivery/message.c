@@ -412,7 +412,15 @@ static int write_headers(const mail *ml, lr_buf *out) {
     bool offer_or_assign = action_is(ml, "offered") || assigned_like(ml);
     puts_(&s, offer_or_assign ? "New lead " : "Lead ");
     clean_cut(&s, ml->lead_id, SUBJECT_ID_MAX);
-    puts_(&s, offer_or_assign ? " for you (" : ": ");
+    if (offer_or_assign && m->to_agent) {
+        puts_(&s, " for you (");
+    } else if (offer_or_assign && ml->agent) {     /* to a fixed address: whose it is */
+        puts_(&s, " for ");
+        clean_cut(&s, ml->agent, SUBJECT_ID_MAX);
+        puts_(&s, " (");
+    } else {
+        puts_(&s, offer_or_assign ? " (" : ": ");
+    }
     clean_cut(&s, ml->action, SUBJECT_ACTION_MAX);
     if (offer_or_assign) puts_(&s, ")");
 
@@ -536,7 +544,8 @@ static void write_lead(wr *w, const mail *ml) {
     if (n == 0 && total == 0) puts_(w, "  (no contact details)\n");
 }
 
-/* What happened, in words, for the action (after "Lead L1 "). */
+/* What happened, in words, for the action (after "Lead L1 "); "you" is
+ * the agent, or its id in an email to a fixed address (who()). */
 static const char *happened(const char *action) {
     static const char *const table[][2] = {
         { "assigned", "was assigned to you" },     { "offered", "was offered to you" },
@@ -559,7 +568,12 @@ static void write_summary(wr *w, const mail *ml) {
     puts_(w, "Lead ");
     clean(w, ml->lead_id);
     const char *what = happened(ml->action);
-    if (what) {
+    size_t yl = what ? strlen(what) : 0;
+    if (what && yl > 4 && strcmp(what + yl - 4, " you") == 0 && !ml->m->to_agent) {
+        puts_(w, " ");
+        put(w, what, yl - 3);       /* "was assigned to " */
+        if (ml->agent) clean(w, ml->agent); else puts_(w, "an agent");
+    } else if (what) {
         puts_(w, " ");
         puts_(w, what);
     } else {
@@ -601,7 +615,13 @@ static void write_why(wr *w, const mail *ml) {
     const char *reason = get_str(why, "reason"), *detail = get_str(why, "detail");
     size_t ncands = json_array_size(cands), nagents = json_array_size(agents);
     if (ncands == 0 && nagents < 2 && !reason && !detail) return;
-    puts_(w, "\nWhy you\n");
+    if (ml->m->to_agent || !ml->agent) {
+        puts_(w, ml->m->to_agent ? "\nWhy you\n" : "\nWhy\n");
+    } else {
+        puts_(w, "\nWhy ");
+        clean(w, ml->agent);
+        puts_(w, "\n");
+    }
     if (nagents >= 2) {
         putf(w, "  Offered to %zu agents at once: ", nagents);
         for (size_t i = 0; i < nagents && i < MAX_AGENTS; i++) {
@@ -702,7 +722,9 @@ static void write_actions(wr *w, const mail *ml) {
         put_path_segment(w, ml->lead_id);
         puts_(w, "\n");
     }
-    puts_(w, "  Send requests with your agent key: Authorization: Bearer <key>\n");
+    puts_(w, ml->m->to_agent ? "  Send requests with your agent key: Authorization: Bearer <key>\n"
+                             : "  Send requests with an API key (the agent's own, or an admin key): "
+                               "Authorization: Bearer <key>\n");
 }
 
 static void write_body(wr *w, const mail *ml) {

@@ -20,6 +20,7 @@
 #include "leadrouter/error.h"
 #include "leadrouter/model.h"   /* lr_time: int64 ms since the Unix epoch, LR_TIME_NONE */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +45,8 @@ typedef struct lr_delivery_msg {
     const char *agent;          /* the recipient agent's id, or NULL (then the
                                    decision's single agent, if any) */
     const char *agent_name;     /* the recipient agent's display name, or NULL */
+    bool to_agent;              /* to the agent itself (its `email`), not to a fixed
+                                   address: the text speaks to the agent */
     const char *base_url;       /* the server's public URL for instructions, or NULL */
     lr_time now;                /* the Date: header */
 } lr_delivery_msg;

@@ -533,6 +533,7 @@ static int put_label_value(lr_buf *out, const char *s) {
 
 static void exec_metrics(lr_service *svc, lr_cmd *cmd) {
     lr_buf *out = &cmd->body;
+    lr_outbox_sync_counts(svc);     /* a replay by another process counted */
     cmd->content_type = "text/plain; version=0.0.4; charset=utf-8";
     must(svc, lr_buf_printf(out, "# HELP leadrouter_leads_total Leads received.\n"
                                  "# TYPE leadrouter_leads_total counter\n"

@@ -207,7 +207,18 @@ static int store_mark(const char *channel, int64_t fresh_from, void *ud) {
     return lr_store_set_outbox_mark(ud, channel, fresh_from);
 }
 
+void lr_outbox_sync_counts(lr_service *svc) {
+    int64_t v;
+    if (lr_store_data_version(svc->store, &v) != LR_OK || v == svc->data_version) return;
+    lr_delivery_counts c;
+    if (lr_store_delivery_counts(svc->store, &c) != LR_OK) return;     /* again next time */
+    if (c.last_id < svc->dlv.last_id) c.last_id = svc->dlv.last_id;
+    svc->dlv = c;
+    svc->data_version = v;
+}
+
 void lr_outbox_record(lr_service *svc, lr_delivery_result *list, int64_t **ids, size_t *n) {
+    lr_outbox_sync_counts(svc);
     size_t count = 0;
     for (lr_delivery_result *r = list; r; r = r->next) count++;
     int64_t *v = realloc(*ids, (*n + count + 1) * sizeof *v);
@@ -237,6 +248,7 @@ void lr_outbox_record(lr_service *svc, lr_delivery_result *list, int64_t **ids, 
 }
 
 void lr_outbox_exec(lr_service *svc, lr_cmd *cmd, lr_time now) {
+    lr_outbox_sync_counts(svc);
     int64_t id = 0;
     char prev[16];
     int rc = lr_delivery_id_parse(cmd->id, &id);

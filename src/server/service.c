@@ -664,7 +664,8 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
         rc = LR_ECONFIG;
         goto fail;
     }
-    if ((rc = lr_store_delivery_counts(svc->store, &svc->dlv)) != LR_OK) {
+    if ((rc = lr_store_delivery_counts(svc->store, &svc->dlv)) != LR_OK ||
+        (rc = lr_store_data_version(svc->store, &svc->data_version)) != LR_OK) {
         snprintf(err, errlen, "counting deliveries: %s", lr_store_errmsg(svc->store));
         goto fail;
     }

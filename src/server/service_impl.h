@@ -118,6 +118,8 @@ struct lr_service {
     lr_buf brief;                   /* scratch: its brief form (outbox.c) */
     lr_buf one;                     /* scratch: one decision's JSON (execute.c) */
     lr_delivery_counts dlv;         /* per status, for /metrics */
+    int64_t data_version;           /* the store's, when dlv was last counted or kept
+                                       (lr_outbox_sync_counts) */
 
     /* metrics */
     uint64_t leads_in;
@@ -181,6 +183,11 @@ void lr_outbox_record(lr_service *svc, lr_delivery_result *list, int64_t **ids, 
 
 /* POST /v1/deliveries/{id}/retry. */
 void lr_outbox_exec(lr_service *svc, lr_cmd *cmd, lr_time now);
+
+/* Counts the outbox again when another process has written to the store
+ * since the last look (`leadrouter deliveries retry` on a running
+ * server's store): the counts follow what it replayed. Writer thread. */
+void lr_outbox_sync_counts(lr_service *svc);
 
 /* ---- reads.c: store reads on the caller's thread ---- */
 

@@ -1046,6 +1046,18 @@ int lr_store_engine_mark(lr_store *s, const char *name, int64_t *out) {
  * during the call only. While it runs the handle refuses writes and
  * another replay (LR_ESTATE); CB may read through it, or write through
  * another handle. Returns LR_OK, CB's non-zero return, or an error. */
+/* See store.h. */
+int lr_store_data_version(lr_store *s, int64_t *out) {
+    lr_sq_defer_drain(s);
+    sqlite3_stmt *st = s->st[SQ_DATA_VERSION];
+    int64_t v = 0;
+    int b = sqlite3_step(st);
+    if (b == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+    int rc = lr_sq_finish(s, st, b);
+    if (rc == LR_OK) *out = v;
+    return rc;
+}
+
 int lr_store_replay(lr_store *s, int64_t after, lr_store_replay_cb cb, void *ud) {
     lr_sq_defer_drain(s);
     if (s->replaying) return LR_ESTATE;

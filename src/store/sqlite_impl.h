@@ -236,6 +236,7 @@
                " LEFT JOIN leads l ON l.seq = dc.lead_seq WHERE d.id = ?1")     \
     X(DLV_NEXT, "SELECT min(next_at) FROM deliveries WHERE channel = ?1 AND " LR_SQ_DLV_QUEUED) \
     X(DLV_COUNTS, "SELECT status, count(*) FROM deliveries GROUP BY status")    \
+    X(DATA_VERSION, "PRAGMA data_version")                                      \
     X(DLV_LAST_ID, "SELECT coalesce(max(id), 0) FROM deliveries")               \
     X(DLV_GET, LR_SQ_DLV_COLS "WHERE id = ?1")                                  \
     X(DLV_LIST, LR_SQ_DLV_COLS "WHERE id > ?1 AND (?2 IS NULL OR status = ?2)"  \

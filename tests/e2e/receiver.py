@@ -42,6 +42,7 @@ Modes (the answer to a POST; the request is logged in every mode):
     endless   200 with a chunked body that never ends (until the client
               goes, or 60 s)
     throttle_huge  503 with Retry-After: 9300000000000000
+    past599   600 {"ok":false} (no HTTP status: not one to retry)
     hold_gone waits until PUT /_release (60 s at most), then 410 {"ok":false}
 
 With --control:
@@ -68,7 +69,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-MODES = ("ok", "fail", "gone", "throttle", "hang", "reset", "slow", "slow_gone",
+MODES = ("ok", "fail", "gone", "past599", "throttle", "hang", "reset", "slow", "slow_gone",
          "short_ok", "short_gone", "endless", "throttle_huge", "hold_gone")
 TOLERANCE_S = 300
 HANG_S = 60
@@ -255,6 +256,8 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(500, b'{"ok":false}')
         elif mode == "gone":
             self.answer(410, b'{"ok":false}')
+        elif mode == "past599":
+            self.answer(600, b'{"ok":false}')
         elif mode == "throttle":
             self.answer(429, b'{"ok":false}', [("Retry-After", "1")])
         elif mode == "hold_gone":

@@ -266,6 +266,14 @@ gone_is_dead_then_replayed() {
     lr deliveries retry --db "$T/s.db" "$_id2"
     expect_status 0
     wait_for 20 "[.deliveries[] | select(.id == \"$_id2\" and .status == \"delivered\")] | length == 1" || return
+    # the gauges see the CLI's replay (another process's commit): none below
+    # zero, dead as many as the store has
+    api GET /metrics
+    grep -q '^leadrouter_deliveries{status="[a-z]*"} -' "$RB" && { fail "a delivery gauge below zero"; show metrics "$RB"; }
+    _dead=$(sed -n 's/^leadrouter_deliveries{status="dead"} \([0-9]*\)$/\1/p' "$RB")
+    api GET '/v1/deliveries?status=dead&limit=1000'
+    [ "$_dead" = "$(jq '.deliveries | length' "$RB")" ] || fail "dead gauge '$_dead', the store $(jq '.deliveries | length' "$RB")"
+    api GET '/v1/deliveries?limit=1000'
     _got=$(jq -s -c '[.[] | select(.mode == "ok") | .delivery] | sort' "$T/hooks.jsonl")
     [ "$_got" = "$(printf '["%s","%s"]' "$_id" "$_id2" | jq -c sort)" ] || fail "replayed: $_got"
     lr deliveries list --db "$T/s.db" --status delivered
@@ -286,6 +294,13 @@ gone_is_dead_then_replayed() {
     expect_error 400 invalid_json
     api POST "/v1/deliveries/$_id/retry" '{}'
     expect_code 200 "retry with an empty object"
+    # a status past 599 is no HTTP status: dead at once, as any answer
+    # that is not 408, 429 or 5xx (it was once retried as a 5xx)
+    mode past599
+    leads 3 3
+    wait_for 20 '[.deliveries[] | select(.channel == "crm" and .lead == "L3" and .status == "dead")] | length == 1' || return
+    expect_jq '[.deliveries[] | select(.channel == "crm" and .lead == "L3") | [.attempts, .last_status, .last_error]]' \
+        '[[1,600,"answered 600: {\"ok\":false}"]]'
     srv_term S
     peer_stop RECV
 }
@@ -383,8 +398,9 @@ smtp_login_needs_tls() {
     KEY=$(mkkey "$T/s.db" admin)
     leads 1 1
     wait_for 20 '[.deliveries[] | select(.channel == "mail" and .attempts >= 1)] | length == 1' || return
-    expect_jq '[.deliveries[] | select(.channel == "mail") | [.status, (.last_error | test("TLS|SSL"))]]' \
-        '[["retrying",true]]'
+    # no reply to the message came (250 was EHLO's): no last_status
+    expect_jq '[.deliveries[] | select(.channel == "mail") | [.status, (.last_error | test("TLS|SSL")), .last_status]]' \
+        '[["retrying",true,null]]'
     [ -e "$T/mail/logins.jsonl" ] && { fail "the relay saw a login in clear"; show logins "$T/mail/logins.jsonl"; }
     [ -s "$T/mail/index.jsonl" ] && fail "a message went out"
     srv_term S

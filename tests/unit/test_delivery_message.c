@@ -38,7 +38,7 @@ static lr_delivery_msg sample(void) {
         .id = 42, .channel = "crm", .action = "assigned", .created_at = AT,
         .lead_json = LEAD, .lead_len = strlen(LEAD),
         .decision_json = DECISION, .decision_len = strlen(DECISION),
-        .from = "leads@example.com", .to = "alice@example.com", .agent_name = "Alice",
+        .from = "leads@example.com", .to = "alice@example.com", .agent_name = "Alice", .to_agent = true,
         .base_url = "https://lr.example.com/", .now = AT,
     };
     return m;
@@ -378,6 +378,22 @@ TEST(email_greeting_without_agent_name) {
     CHECK_CONTAINS(email(&m), "\r\n\r\nHello,\r\n\r\nLead L1 was assigned");
 }
 
+/* To a fixed address (an ops mailbox, not the agent's own): no greeting by
+ * the agent's name, and the lead is the agent's, not "yours". */
+TEST(email_to_a_fixed_address_names_the_agent) {
+    lr_delivery_msg m = sample();
+    m.to = "ops@example.com";
+    m.agent_name = NULL;
+    m.to_agent = false;
+    const char *e = email(&m);
+    CHECK_CONTAINS(e, "Subject: New lead L1 for alice (assigned)\r\n");
+    CHECK_CONTAINS(e, "\r\n\r\nHello,\r\n");
+    CHECK_CONTAINS(e, "Lead L1 was assigned to alice by rule hot-west");
+    CHECK_CONTAINS(e, "\r\nWhy alice\r\n");
+    CHECK_CONTAINS(e, "Send requests with an API key (the agent's own, or an admin key)");
+    CHECK(!strstr(e, " you"));
+}
+
 TEST(email_refuses_bad_from_or_to_and_leaves_out_unchanged) {
     static const char *const bad[] = {
         NULL, "", "a@b.c\r\nBcc: x@y.z", "a@b.c\n", "Eve <e@x.y>", "a@b.c, d@e.f", "a@b.c>", "a\t@b.c",
@@ -601,6 +617,7 @@ int main(void) {
     RUN(email_long_non_ascii_subject_folds_into_short_words);
     RUN(email_unparsable_lead_json_still_gives_a_message);
     RUN(email_takes_lead_id_from_lead_and_names_from_fields);
+    RUN(email_to_a_fixed_address_names_the_agent);
     RUN(email_time_falls_back_to_the_decision_at);
     RUN(email_lists_twenty_fields_then_counts_the_rest);
     RUN(email_long_line_is_cut_at_a_utf8_boundary);

@@ -146,7 +146,8 @@ static void *reader_main(void *arg) {
         pthread_mutex_unlock(&svc->rmu);
 
         char err[512] = "";
-        if (cmd->gone_fn && cmd->gone_fn(cmd->done_ud)) {
+        bool gone = cmd->gone_fn && cmd->gone_fn(cmd->done_ud);
+        if (gone) {
             /* nobody to answer: a pile of GET /v1/stats from clients that
              * gave up would hold up every read queued behind them */
             lr_service_reply_error(svc, cmd, 503, "client_gone",
@@ -164,7 +165,7 @@ static void *reader_main(void *arg) {
         }
         bool was_stats = cmd->type == LR_CMD_STATS;
         cmd->done_fn(cmd, cmd->done_ud);    /* CMD may be freed from here on */
-        if (was_stats) lr_trim();           /* the sorts' memory, back to the system */
+        if (was_stats && !gone) lr_trim();  /* the sorts' memory, back to the system */
 
         pthread_mutex_lock(&svc->rmu);
         if (was_stats) {

@@ -145,9 +145,17 @@ enum {
      * Without it every lead routed again went first, then the waiting
      * ones, as config changes journaled before it existed did. */
     LR_RECONF_REROUTE_ORDER = 1u << 5,
+    /* An agent a config change removes is kept aside with its status,
+     * counters, cap windows, histories and the leads it declined or let
+     * expire; a later config that has it again (by id) gives it all back,
+     * as if it had never left (its open leads went to others when it was
+     * removed). Without it an agent added back started afresh, as config
+     * changes journaled before it existed did. */
+    LR_RECONF_KEEP_GONE = 1u << 6,
     /* what a config change does now */
     LR_RECONF_NOW = LR_RECONF_CARRY | LR_RECONF_ZONE_WINDOWS | LR_RECONF_OWNER_INDEX |
-                    LR_RECONF_MODE_CHANGE | LR_RECONF_ZONE_OFFERS | LR_RECONF_REROUTE_ORDER
+                    LR_RECONF_MODE_CHANGE | LR_RECONF_ZONE_OFFERS | LR_RECONF_REROUTE_ORDER |
+                    LR_RECONF_KEEP_GONE
 };
 
 /* Behaviours of earlier versions, kept to replay journals written by them
@@ -188,7 +196,14 @@ enum {
      * did not start its max_no_answer counts again, as a decline of an
      * offer did: an agent who had just answered could be set away at the
      * next expiry. */
-    LR_LEGACY_DECLINE_ANSWER = 1u << 5
+    LR_LEGACY_DECLINE_ANSWER = 1u << 5,
+    /* A catch-up tick (a server's start after a stop) let the waiting
+     * leads go out to the agents as they were at the tick before it fired
+     * the leads' deadlines that had passed: a lead whose max_wait ran out
+     * while its pool's agents were away or capped was assigned to one
+     * back at the start instead of expiring. Now the deadlines fire
+     * first. */
+    LR_LEGACY_CATCH_UP_ORDER = 1u << 6
 };
 void lr_engine_set_legacy(lr_engine *e, unsigned flags);
 

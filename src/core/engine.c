@@ -329,9 +329,35 @@ static void jump_agents_to(lr_engine *e, lr_time until) {
     }
 }
 
+/* Fires timer T (popped): an agent's change, or a lead's deadline. */
+static void fire(lr_engine *e, const lr_timer *t) {
+    if (t->kind == LR_TIMER_CAP_RESET) {
+        lr_agent_rt *a = &e->agents[t->a];
+        if (a->cap_timer_at == t->at) a->cap_timer_at = LR_TIME_NONE;
+        lr_engine_agent_changed(e, a);
+    } else if (t->kind == LR_TIMER_SCHEDULE) {
+        lr_agent_rt *a = &e->agents[t->a];
+        if (a->sched_timer_at == t->at) a->sched_timer_at = LR_TIME_NONE;
+        lr_engine_agent_changed(e, a);
+    } else {
+        lr_fire_lead_timer(e, t);       /* ENOMEM: that lead stays as it was */
+    }
+}
+
+/* Everything due by UNTIL happens at UNTIL, with the agents as they are
+ * then: first every lead's deadline that passed (an offer that ran out, an
+ * SLA, a queue's max_wait: a lead that waited past its max_wait expires,
+ * as it did while the agents who come back at UNTIL were still away),
+ * then the waiting leads go out. Before LR_LEGACY_CATCH_UP_ORDER's end
+ * the waiting leads went out first, and a lead whose max_wait had passed
+ * could be assigned instead. */
 void lr_engine_catch_up(lr_engine *e, lr_time until) {
     if (until <= e->now) return;
     jump_agents_to(e, until);           /* who is on shift and under caps at UNTIL */
+    if (!(e->legacy & LR_LEGACY_CATCH_UP_ORDER)) {
+        lr_timer t;
+        while (lr_timers_pop_due(&e->timers, until, &t)) fire(e, &t);
+    }
     lr_dispatch_dirty(e);               /* waiting leads that may go out now */
 }
 
@@ -346,17 +372,7 @@ void lr_engine_advance(lr_engine *e, lr_time until) {
     }
     while (lr_timers_pop_due(&e->timers, until, &t)) {
         if (t.at > e->now) e->now = t.at;
-        if (t.kind == LR_TIMER_CAP_RESET) {
-            lr_agent_rt *a = &e->agents[t.a];
-            if (a->cap_timer_at == t.at) a->cap_timer_at = LR_TIME_NONE;
-            lr_engine_agent_changed(e, a);
-        } else if (t.kind == LR_TIMER_SCHEDULE) {
-            lr_agent_rt *a = &e->agents[t.a];
-            if (a->sched_timer_at == t.at) a->sched_timer_at = LR_TIME_NONE;
-            lr_engine_agent_changed(e, a);
-        } else {
-            lr_fire_lead_timer(e, &t);      /* ENOMEM: that lead stays as it was */
-        }
+        fire(e, &t);
         /* Agents whose shift, absence or cap window changes at one instant
          * change together before waiting leads go out: the leads then go
          * round among all of them, not all to the first one back. */
@@ -398,6 +414,9 @@ void lr_engine_destroy(lr_engine *e) {
         free(e->agents);
     }
     lr_map_release(&e->agent_ids);
+    size_t pos = 0;
+    for (const lr_map_slot *sl; (sl = lr_map_next(&e->gone, &pos));) lr_gone_agent_free(sl->val);
+    lr_map_release(&e->gone);
     lr_map_release(&e->leads);
     lr_map_release(&e->segments);
     lr_map_release(&e->by_email);
@@ -434,6 +453,7 @@ int lr_engine_create(const lr_config *cfg, const lr_engine_opts *opts, lr_engine
     if (!e->agents || !e->visited || !e->rule_seg) goto fail;
     if ((rc = lr_build_tiers(e)) != LR_OK) goto fail;
     if ((rc = lr_map_init(&e->agent_ids, cfg->nagents)) != LR_OK) goto fail;
+    if ((rc = lr_map_init(&e->gone, 0)) != LR_OK) goto fail;
     if ((rc = lr_map_init(&e->leads, 1024)) != LR_OK) goto fail;
     if ((rc = lr_map_init(&e->segments, 64)) != LR_OK) goto fail;
     if ((rc = lr_map_init(&e->by_email, 0)) != LR_OK) goto fail;

@@ -33,6 +33,21 @@ typedef struct lr_carry_set {
     size_t live;                    /* records no segment took yet */
 } lr_carry_set;
 
+/* An agent a config change removed, as it was then (reconfig.c): given
+ * back whole if a later config has it again. */
+typedef struct lr_gone_agent {
+    char *id;                       /* owned: its key in lr_engine.gone */
+    lr_agent_rt rt;                 /* its logs owned; no config, memberships, open
+                                       leads or max_no_answer counts */
+    lr_zone *zone;                  /* owned: its time zone then; NULL: UTC */
+    struct lr_lead_rt **excl;       /* owned: the leads not closed then that it
+                                       declined or let expire */
+    uint32_t nexcl;
+} lr_gone_agent;
+
+/* Frees G and what it owns. Accepts NULL. */
+void lr_gone_agent_free(lr_gone_agent *g);
+
 struct lr_engine {
     const lr_config *cfg;           /* borrowed */
     bool explain;
@@ -43,6 +58,9 @@ struct lr_engine {
 
     lr_agent_rt *agents;            /* owned, cfg->nagents */
     lr_map agent_ids;               /* id -> lr_agent_rt* */
+    lr_map gone;                    /* id -> lr_gone_agent* (owned): agents a config
+                                       change removed, kept for their return
+                                       (LR_RECONF_KEEP_GONE) */
 
     lr_map leads;                   /* id -> lr_lead_rt* */
     lr_slab lead_slab;              /* owns every lr_lead_rt */

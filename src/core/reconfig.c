@@ -39,6 +39,76 @@ static bool same_zone(const lr_zone *x, const lr_zone *y) {
     return strcmp(lr_zone_canonical(x), lr_zone_canonical(y)) == 0;
 }
 
+void lr_gone_agent_free(lr_gone_agent *g) {
+    if (!g) return;
+    lr_timelog_release(&g->rt.received);
+    lr_timelog_release(&g->rt.outcomes);
+    lr_zone_close(g->zone);
+    free(g->excl);
+    free(g->id);
+    free(g);
+}
+
+/* A record for agent A, about to be removed, in E's gone agents: its id
+ * and its zone (the leads that exclude it are added by gone_exclude, its
+ * state once the change cannot fail: gone_fill). Returns LR_OK or
+ * LR_ENOMEM. */
+static int gone_make(lr_engine *e, const lr_agent_rt *a, lr_gone_agent **out) {
+    lr_gone_agent *g = calloc(1, sizeof *g);
+    if (!g || !(g->id = strdup(a->conf->id))) goto fail;
+    if (a->zone && lr_zone_open(lr_zone_name(a->zone), &g->zone) != LR_OK) goto fail;
+    if (lr_map_put(&e->gone, g->id, strlen(g->id), g) != LR_OK) goto fail;
+    *out = g;
+    return LR_OK;
+fail:
+    lr_gone_agent_free(g);
+    return LR_ENOMEM;
+}
+
+/* Each lead not closed that excludes an agent about to go (GONE, by old
+ * number; NULL: it stays) is remembered by its record. Returns LR_OK or
+ * LR_ENOMEM. */
+static int gone_exclude(lr_engine *e, lr_gone_agent **gone, size_t nold) {
+    for (size_t i = 0; i < e->nall; i++) {
+        lr_lead_rt *l = e->all[i];
+        if (l->state == LR_LEAD_CLOSED) continue;
+        for (uint32_t k = 0; k < l->nexcl; k++) {
+            lr_gone_agent *g = l->excl[k] < nold ? gone[l->excl[k]] : NULL;
+            if (!g) continue;
+            if ((g->nexcl & (g->nexcl - 1)) == 0) {     /* 0, 1, 2, 4...: full */
+                lr_lead_rt **p = realloc(g->excl, (g->nexcl ? 2 * g->nexcl : 1) * sizeof *p);
+                if (!p) return LR_ENOMEM;
+                g->excl = p;
+            }
+            g->excl[g->nexcl++] = l;
+        }
+    }
+    return LR_OK;
+}
+
+/* G takes A's state as it is removed (the change can no longer fail):
+ * the offer it still had counts for nothing (as one that ends
+ * unaccepted), and its open leads go to others. */
+static void gone_fill(lr_engine *e, lr_gone_agent *g, lr_agent_rt *a) {
+    g->rt = *a;
+    for (size_t i = 0; i < e->nall; i++) {
+        const lr_lead_rt *l = e->all[i];
+        if (l->state != LR_LEAD_OFFERED || l->agent != a->idx) continue;
+        lr_agent_uncount_lead(&g->rt, l->assigned_at);
+        if (e->received_window) lr_timelog_remove(&g->rt.received, l->assigned_at);
+        if (g->rt.assigned) g->rt.assigned--;
+    }
+    free(a->na);
+    g->rt.na = NULL;
+    g->rt.nna = g->rt.capna = 0;
+    g->rt.conf = NULL;
+    g->rt.mem = NULL;
+    g->rt.nmem = g->rt.capmem = 0;
+    g->rt.open = 0;
+    g->rt.zone = g->zone;
+    g->rt.present = g->rt.ready = g->rt.ready_nocap = false;
+}
+
 /* L (not closed) in the new config (the engine's now): its agents and
  * rule renumbered by MAP and RULE_MAP; waiting, back in its queue. With
  * LR_RECONF_MODE_CHANGE in FLAGS, a lead waiting or held under a rule
@@ -118,8 +188,14 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, unsigned flags, lr
     const lr_config *old = e->cfg;
     size_t nold = old->nagents;
     int rc = LR_ENOMEM;
+    bool keep = flags & LR_RECONF_KEEP_GONE;
     lr_agent_rt *agents = calloc(cfg->nagents ? cfg->nagents : 1, sizeof *agents);
-    uint32_t *map = malloc((nold ? nold : 1) * sizeof *map);
+    /* old numbers, then one for each agent that comes back (nold + its
+     * new number): the leads it excluded name it so until renumbered */
+    uint32_t *map = malloc((nold + cfg->nagents + 1) * sizeof *map);
+    lr_gone_agent **gone = keep ? calloc(nold + 1, sizeof *gone) : NULL;   /* by old number */
+    lr_gone_agent **back = keep ? calloc(cfg->nagents + 1, sizeof *back) : NULL;  /* by new */
+    uint32_t nback = 0;
     uint32_t *rule_map = malloc((old->nrules ? old->nrules : 1) * sizeof *rule_map);
     uint8_t *visited = calloc(cfg->nrules ? cfg->nrules : 1, 1);
     lr_segment **rule_seg = calloc(cfg->nrules ? cfg->nrules : 1, sizeof *rule_seg);
@@ -128,19 +204,26 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, unsigned flags, lr
     size_t nxpools = 0;
     lr_carry_set carried = { 0 };
     uint32_t *tier_first = NULL;
-    if (!agents || !map || !rule_map || !visited || !rule_seg) goto fail;
+    if (!agents || !map || !rule_map || !visited || !rule_seg || (keep && (!gone || !back))) goto fail;
     if (lr_map_init(&ids, cfg->nagents) != LR_OK) goto fail;
     if (lr_map_init(&acct_ids, cfg->naccounts) != LR_OK) goto fail;
     if (lr_map_init(&acct_domains, cfg->naccounts) != LR_OK) goto fail;
 
-    for (size_t i = 0; i < nold; i++) map[i] = LR_NO_AGENT;
+    for (size_t i = 0; i < nold + cfg->nagents; i++) map[i] = LR_NO_AGENT;
     for (uint32_t i = 0; i < cfg->nagents; i++) {
         lr_agent_rt *a = &agents[i];
         const lr_agent_conf *c = &cfg->agents[i];
         const lr_agent_rt *was = lr_map_get(&e->agent_ids, c->id, strlen(c->id));
+        lr_gone_agent *g = keep && !was ? lr_map_get(&e->gone, c->id, strlen(c->id)) : NULL;
         if (was) {
             *a = *was;                  /* status, counters, logs (moved below) */
             map[was->idx] = i;
+        } else if (g) {                 /* back: as it left (its logs moved below) */
+            *a = g->rt;
+            was = &g->rt;
+            back[i] = g;
+            map[nold + i] = i;
+            nback++;
         } else {
             a->status = c->status;
             a->status_reason = "config";
@@ -173,6 +256,20 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, unsigned flags, lr
         rule_map[r] = ni < 0 ? LR_NO_RULE : (uint32_t)ni;
     }
     if ((flags & LR_RECONF_CARRY) && (rc = lr_carry_collect(e, map, &carried)) != LR_OK) goto fail;
+    /* Agents that go are kept for their return; the leads that excluded
+     * one that comes back get room to exclude it again. */
+    for (size_t i = 0; keep && i < nold; i++)
+        if (map[i] == LR_NO_AGENT && (rc = gone_make(e, &e->agents[i], &gone[i])) != LR_OK) goto fail;
+    if (keep && (rc = gone_exclude(e, gone, nold)) != LR_OK) goto fail;
+    for (uint32_t i = 0; nback && i < cfg->nagents; i++) {
+        for (uint32_t k = 0; back[i] && k < back[i]->nexcl; k++) {
+            lr_lead_rt *l = back[i]->excl[k];
+            if (l->state == LR_LEAD_CLOSED) continue;
+            uint32_t *p = realloc(l->excl, (l->nexcl + nback) * sizeof *p);
+            if (!p) { rc = LR_ENOMEM; goto fail; }
+            l->excl = p;                /* larger: harmless if the change fails */
+        }
+    }
 
     /* ---- no failure past this point: switch ---- */
     /* Leads whose agent goes leave the returning-lead index while its links
@@ -187,11 +284,27 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, unsigned flags, lr
     for (size_t i = 0; i < nold; i++) {
         lr_agent_rt *a = &e->agents[i];
         free(a->mem);
-        if (map[i] == LR_NO_AGENT) {    /* gone: its logs go with it */
+        if (map[i] == LR_NO_AGENT && gone) {
+            gone_fill(e, gone[i], a);   /* kept aside, its logs with it */
+        } else if (map[i] == LR_NO_AGENT) { /* gone: its logs go with it */
             lr_timelog_release(&a->received);
             lr_timelog_release(&a->outcomes);
             free(a->na);
         }
+    }
+    /* Agents back: out of the gone ones (their logs are the new agents'
+     * now); the leads that excluded one exclude it again, by the number
+     * renumber() maps to its new one. */
+    for (uint32_t i = 0; nback && i < cfg->nagents; i++) {
+        lr_gone_agent *g = back[i];
+        if (!g) continue;
+        for (uint32_t k = 0; k < g->nexcl; k++) {
+            lr_lead_rt *l = g->excl[k];
+            if (l->state != LR_LEAD_CLOSED) l->excl[l->nexcl++] = (uint32_t)nold + i;
+        }
+        lr_map_del(&e->gone, g->id, strlen(g->id));
+        g->rt.received = g->rt.outcomes = (lr_timelog){ 0 };
+        lr_gone_agent_free(g);
     }
     for (size_t i = 0; i < e->nsegs; i++) {
         lr_segment *s = e->segs[i];
@@ -269,8 +382,17 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, unsigned flags, lr
     e->ud = NULL;
     free(map);
     free(rule_map);
+    free(gone);
+    free(back);
     return rc != LR_OK ? rc : e->cb_rc;
 fail:
+    for (size_t i = 0; gone && i < nold; i++) {
+        if (!gone[i]) continue;         /* made here: nothing of the agent's yet */
+        lr_map_del(&e->gone, gone[i]->id, strlen(gone[i]->id));
+        lr_gone_agent_free(gone[i]);
+    }
+    free(gone);
+    free(back);
     lr_carry_release(&carried);
     lr_tiers_free(xpools, nxpools, tier_first);
     if (agents) free(agents);

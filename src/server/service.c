@@ -440,7 +440,8 @@ static int adopt_config(lr_service *svc, char *text, size_t len, int64_t seq, lr
                          (seq >= svc->owner_from ? LR_RECONF_OWNER_INDEX : 0) |
                          (seq >= svc->mode_change_from ? LR_RECONF_MODE_CHANGE : 0) |
                          (seq >= svc->zone_offers_from ? LR_RECONF_ZONE_OFFERS : 0) |
-                         (seq >= svc->reroute_order_from ? LR_RECONF_REROUTE_ORDER : 0);
+                         (seq >= svc->reroute_order_from ? LR_RECONF_REROUTE_ORDER : 0) |
+                         (seq >= svc->agents_kept_from ? LR_RECONF_KEEP_GONE : 0);
         rc = lr_engine_reconfigure(svc->eng, cfg, flags, NULL, NULL);
     }
     if (rc != LR_OK) {
@@ -479,7 +480,8 @@ static int replay_one(lr_replay_entry *e, void *ud) {
                                        (seq < svc->pull_from ? LR_LEGACY_PULL_ORDER : 0) |
                                        (seq < svc->no_answer_from ? LR_LEGACY_NO_ANSWER : 0) |
                                        (seq < svc->timer_order_from ? LR_LEGACY_TIMER_ORDER : 0) |
-                                       (seq < svc->decline_answer_from ? LR_LEGACY_DECLINE_ANSWER : 0));
+                                       (seq < svc->decline_answer_from ? LR_LEGACY_DECLINE_ANSWER : 0) |
+                                       (seq < svc->catch_up_order_from ? LR_LEGACY_CATCH_UP_ORDER : 0));
     if (e->config) {
         char *text = e->text;           /* adopt_config's now */
         e->text = NULL;
@@ -559,6 +561,8 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
         { "mode_change_from", &svc->mode_change_from }, { "zone_offers_from", &svc->zone_offers_from },
         { "reroute_order_from", &svc->reroute_order_from },
         { "decline_answer_from", &svc->decline_answer_from },
+        { "catch_up_order_from", &svc->catch_up_order_from },
+        { "agents_kept_from", &svc->agents_kept_from },
     };
     for (size_t i = 0; i < sizeof marks / sizeof marks[0] && (rc == LR_OK || rc == LR_ENOENT); i++) {
         rc = lr_store_engine_mark(svc->store, marks[i].name, marks[i].seq);

@@ -164,6 +164,12 @@
  *       decline_answer_from, the first seq whose declines of an assigned
  *       lead start the agent's max_no_answer counts again
  *       (LR_LEGACY_DECLINE_ANSWER before it; version 17 likewise);
+ *       catch_up_order_from, the first seq whose catch-up ticks fire the
+ *       leads' past deadlines before the waiting leads go out
+ *       (LR_LEGACY_CATCH_UP_ORDER before it; version 21 likewise);
+ *       agents_kept_from, the first seq whose config changes keep a
+ *       removed agent's counters, windows and declines for its return
+ *       (LR_RECONF_KEEP_GONE; version 21 likewise);
  *       seed, the --seed of the store's first start (not a seq: the
  *       random strategies replay with it).
  *   idem(key TEXT PRIMARY KEY, hash, status, body, created)
@@ -201,7 +207,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 20
+#define SCHEMA_VERSION 21
 #define LR_SQ_APPLICATION_ID 1280468082              /* 0x4C526472, "LRdr": PRAGMA application_id */
 #define LR_SQ_STR_(x) #x
 #define LR_SQ_STR(x) LR_SQ_STR_(x)
@@ -376,6 +382,12 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
     "  WHERE seq >> " LR_SQ_AGENT_BLOCK_BITS
     "    < (SELECT coalesce(max(seq), 0) FROM leads) >> " LR_SQ_AGENT_BLOCK_BITS
     "  AND received_at IS NOT NULL GROUP BY 1;",
+    /* 20 -> 21: older journals replay a start's catch-up, and agents
+     * removed by a config change then added back, as they were made */
+    "INSERT OR IGNORE INTO engine_marks(name, seq)"
+    "  SELECT 'catch_up_order_from', coalesce(max(seq), 0) + 1 FROM events;"
+    "INSERT OR IGNORE INTO engine_marks(name, seq)"
+    "  SELECT 'agents_kept_from', coalesce(max(seq), 0) + 1 FROM events;",
 };
 
 static const char *const STMT_SQL[SQ__COUNT] = {

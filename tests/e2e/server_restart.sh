@@ -581,6 +581,42 @@ removing_an_owner_survives_the_change_and_a_restart() {
     srv_term O
 }
 
+# cat (one lead a day) wins G1 and declines G2 (it waits: ann is away);
+# a config without her, then one with her again: she comes back as she
+# left (her counters, her day's lead, her decline), and so after a SIGKILL
+# that replays both changes. G3 waits for her cap, G2 is not hers again.
+an_agent_added_back_comes_back_as_it_left() {
+    printf 'agents:\n  - {id: ann, status: away}\n  - {id: cat, caps: {day: 1}}\npools:\n  p: [cat, ann]\nrules:\n  - {name: r, pool: p, strategy: top_down, fallback: queue}\n' >"$SRV/g1.yaml"
+    printf 'agents:\n  - {id: ann, status: away}\npools:\n  p: [ann]\nrules:\n  - {name: r, pool: p, strategy: top_down, fallback: queue}\n' >"$SRV/g2.yaml"
+    clear_of_boundary 1 0       # the day's cap: no midnight within the case
+    KEY=$(mkkey "$SRV/g.db" admin)
+    srv_start G "$SRV/g.db" "$SRV/g1.yaml" || { fail "$srv_error"; return; }
+    leads_go_to G1:cat
+    api POST /v1/leads/G1/progress '{"status":"won"}'
+    expect_code 200 "G1 won"
+    api POST /v1/leads '{"id":"G2"}'
+    expect_jq '.decisions[0].action' '"queued"'
+    api POST /v1/events '{"type":"assign","lead":"G2","agent":"cat"}'
+    expect_code 200 "G2 to cat"
+    api POST /v1/events '{"type":"decline","lead":"G2","agent":"cat"}'
+    expect_code 200 "G2 declined"
+    put_config "$SRV/g2.yaml"
+    put_config "$SRV/g1.yaml"
+    expect_jq '.decisions' '[]'
+    _state='[.id, .open, .assigned, .won, .closed, .window.day.count]'
+    api GET /v1/agents/cat
+    expect_jq "$_state" '["cat",0,2,1,1,2]'
+    api POST /v1/leads '{"id":"G3"}'
+    expect_jq '.decisions[0] | [.action, .why.reason]' '["queued","no_eligible_agent"]'
+    srv_kill G
+    srv_start G "$SRV/g.db" "" || { fail "$srv_error"; show stderr "$SRV/G.err"; return; }
+    api GET /v1/agents/cat
+    expect_jq "$_state" '["cat",0,2,1,1,2]'
+    api GET /v1/leads/G2
+    expect_jq '[.state, .agent]' '["waiting",null]'
+    srv_term G
+}
+
 # An Idempotency-Key is remembered for --idempotency-keep, then forgotten,
 # by an idle server too: a web form posted again with its key within it is
 # the same lead, after it a new one. A bad duration is a usage error.
@@ -628,4 +664,5 @@ tcase a_config_change_keeps_the_rotation
 tcase a_new_time_zone_keeps_the_cap_windows
 tcase an_idempotency_key_is_forgotten_after_its_keep
 tcase removing_an_owner_survives_the_change_and_a_restart
+tcase an_agent_added_back_comes_back_as_it_left
 finish

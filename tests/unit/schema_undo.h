@@ -5,11 +5,15 @@
 #define LEADROUTER_TEST_SCHEMA_UNDO_H
 
 /* the version a store migrates to (sqlite.c SCHEMA_VERSION) */
-#define SCHEMA_NOW 20
-#define SCHEMA_NOW_STR "20"
+#define SCHEMA_NOW 21
+#define SCHEMA_NOW_STR "21"
+
+/* what version 21 added: the marks of a catch-up's order and of agents
+ * kept for their return */
+#define UNDO_SCHEMA_21 "DELETE FROM engine_marks WHERE name IN ('catch_up_order_from', 'agents_kept_from'); "
 
 /* what version 20 added: the blocks' ranges of received_at */
-#define UNDO_SCHEMA_20 "DROP TABLE lead_time_blocks; "
+#define UNDO_SCHEMA_20 UNDO_SCHEMA_21 "DROP TABLE lead_time_blocks; "
 
 /* what version 19 added: a mark for every channel with a delivery (the
  * dispatcher's own marks go too: an older store may have none), and the

@@ -469,6 +469,67 @@ TEST(removing_an_agent_renumbers_every_lead_before_routing_any) {
     finish_engine(eng, cfg, &out);
 }
 
+/* cat (a day cap of 3) gets L1 and wins it, gets D1 and declines it (it
+ * waits: ann is away), holds an offer of O1; a config change removes her
+ * (O1 waits too), the next adds her back: she comes back as she left, her
+ * counters, her day's count and her decline kept (D1 is not given back to
+ * her; O1, which waits, is her third lead of the day, L2 waits for her
+ * cap), the offer she had counted for nothing. Changes journaled before LR_RECONF_KEEP_GONE
+ * replay as made: there she came back afresh and got D1 back. */
+TEST(an_agent_removed_then_added_back_comes_back_as_it_left) {
+    const char *with = "agents: [{id: ann, status: away}, {id: cat, caps: {day: 3}}]\n"
+                       "pools: {team: [cat, ann], one: [cat]}\n"
+                       "rules: [{name: offer, when: 'source == \"o\"', pool: one, strategy: top_down,"
+                       " offer: {timeout: 1h}},"
+                       " {name: r, pool: team, strategy: top_down, fallback: queue}]\n";
+    const char *without = "agents: [{id: ann, status: away}]\npools: {team: [ann], one: [ann]}\n"
+                          "rules: [{name: offer, when: 'source == \"o\"', pool: one, strategy: top_down,"
+                          " offer: {timeout: 1h}},"
+                          " {name: r, pool: team, strategy: top_down, fallback: queue}]\n";
+    for (int legacy = 0; legacy < 2; legacy++) {
+        unsigned flags = legacy ? LR_RECONF_NOW & ~LR_RECONF_KEEP_GONE : LR_RECONF_NOW;
+        lr_config *cfg = NULL;
+        lr_engine *eng = engine_on(with, &cfg);
+        CHECK(eng != NULL);
+        if (!eng) return;
+        lr_buf out = LR_BUF_INIT;
+        feed(eng, "{\"id\":\"L1\",\"at\":\"2026-11-02T09:00:00Z\"}", &out);
+        feed(eng, "{\"type\":\"progress\",\"lead\":\"L1\",\"status\":\"won\",\"at\":\"2026-11-02T09:01:00Z\"}",
+             &out);
+        feed(eng, "{\"id\":\"D1\",\"at\":\"2026-11-02T09:03:00Z\"}", &out);
+        feed(eng, "{\"type\":\"decline\",\"lead\":\"D1\",\"agent\":\"cat\",\"at\":\"2026-11-02T09:05:00Z\"}",
+             &out);
+        feed(eng, "{\"id\":\"O1\",\"source\":\"o\",\"at\":\"2026-11-02T09:06:00Z\"}", &out);
+        CHECK_CONTAINS(out.data, "\"lead\":\"D1\",\"action\":\"queued\"");
+        CHECK_CONTAINS(out.data, "\"lead\":\"O1\",\"action\":\"offered\",\"agent\":\"cat\"");
+        lr_buf b = LR_BUF_INIT;
+        CHECK_EQ_INT(lr_engine_agent_json(eng, "cat", &b), LR_OK);
+        CHECK_CONTAINS(b.data, "\"open\":1,");
+        CHECK_CONTAINS(b.data, "\"day\":{\"count\":3");
+        lr_buf_release(&b);
+        CHECK_EQ_INT(reconfigure_with(eng, &cfg, without, flags, &out), LR_OK);
+        lr_buf_reset(&out);
+        CHECK_EQ_INT(reconfigure_with(eng, &cfg, with, flags, &out), LR_OK);
+        feed(eng, "{\"id\":\"L2\",\"at\":\"2026-11-02T09:11:00Z\"}", &out);
+        feed(eng, "{\"id\":\"L3\",\"at\":\"2026-11-02T09:12:00Z\"}", &out);
+        lr_buf_init(&b);
+        CHECK_EQ_INT(lr_engine_agent_json(eng, "cat", &b), LR_OK);
+        if (!legacy) {
+            CHECK(strstr(out.data, "\"lead\":\"D1\"") == NULL);
+            CHECK_CONTAINS(out.data, "\"lead\":\"O1\",\"action\":\"assigned\",\"agent\":\"cat\"");
+            CHECK_CONTAINS(out.data, "\"lead\":\"L2\",\"action\":\"queued\"");
+            CHECK_CONTAINS(b.data, "\"open\":1,");
+            CHECK_CONTAINS(b.data, "\"assigned\":3,\"won\":1,\"closed\":1");
+            CHECK_CONTAINS(b.data, "\"day\":{\"count\":3");
+        } else {
+            CHECK_CONTAINS(out.data, "\"lead\":\"D1\",\"action\":\"assigned\",\"agent\":\"cat\"");
+            CHECK_CONTAINS(b.data, "\"won\":0,\"closed\":0");
+        }
+        lr_buf_release(&b);
+        finish_engine(eng, cfg, &out);
+    }
+}
+
 /* The same change journaled before LR_RECONF_OWNER_INDEX replays as it
  * was made: the lead was routed before cat's lead was renumbered, whose
  * old number (2) is dan's now, so it went to dan; the new way it goes to
@@ -1623,6 +1684,7 @@ int main(void) {
     RUN(a_closed_lead_keeps_only_its_id);
     RUN(an_agents_availability_says_why_it_gets_no_lead);
     RUN(removing_an_agent_renumbers_every_lead_before_routing_any);
+    RUN(an_agent_removed_then_added_back_comes_back_as_it_left);
     RUN(a_journaled_owner_change_replays_as_it_was_made);
     RUN(an_owner_rule_added_later_finds_the_open_leads);
     RUN(a_rule_whose_strategy_works_another_way_routes_its_waiting_leads_again);

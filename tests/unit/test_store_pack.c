@@ -320,6 +320,14 @@ TEST(decline_answer_is_marked_from_the_first_entry_written_by_schema_17) {
     check_mark("decline_answer_from", UNDO_SCHEMA_17 "PRAGMA user_version = 16;", 4, "reroute_order_from");
 }
 
+/* Schema 21 marks where a catch-up fires past deadlines before the
+ * waiting leads go out (LR_LEGACY_CATCH_UP_ORDER before), and where a
+ * config change keeps a removed agent for its return (LR_RECONF_KEEP_GONE). */
+TEST(catch_up_order_and_kept_agents_are_marked_from_the_first_entry_written_by_schema_21) {
+    check_mark("catch_up_order_from", UNDO_SCHEMA_21 "PRAGMA user_version = 20;", 4, "decline_answer_from");
+    check_mark("agents_kept_from", UNDO_SCHEMA_21 "PRAGMA user_version = 20;", 3, "decline_answer_from");
+}
+
 /* Schema 13 gives a delayed notice its due time: an unattempted one's
  * next_at; one attempted passed its check then (due at its creation). */
 TEST(schema_13_gives_delayed_notices_their_due_time) {
@@ -657,6 +665,7 @@ int main(void) {
     RUN(pull_order_and_no_answer_are_marked_from_the_first_entry_written_by_schema_15);
     RUN(reroute_order_is_marked_from_the_first_entry_written_by_schema_16);
     RUN(decline_answer_is_marked_from_the_first_entry_written_by_schema_17);
+    RUN(catch_up_order_and_kept_agents_are_marked_from_the_first_entry_written_by_schema_21);
     RUN(schema_13_gives_delayed_notices_their_due_time);
     RUN(a_schema_4_file_migrates_and_its_old_rows_read_as_stored);
     RUN(a_damaged_why_is_an_error_that_says_so_and_leaves_the_buffer);

@@ -403,6 +403,35 @@ TEST(a_decline_of_an_assigned_lead_breaks_a_row_of_expiries) {
     run_release(&o);
 }
 
+/* A server stopped from 09:05 to 10:05: L2, queued at 09:05 (ann's hour
+ * cap), ran out of its max_wait at 09:25 while ann was still capped.
+ * The start's catch-up tick fires that deadline before the waiting leads
+ * go out to ann, whose cap window turned at 10:00: L2 expires, as on a
+ * server that kept running. Journals from before replay as made: there
+ * L2 went to ann at the start (capacity_freed). */
+TEST(a_catch_up_fires_past_deadlines_before_waiting_leads_go_out) {
+    const char *cfg = "agents: [{id: ann, caps: {hour: 1}}]\n"
+                      "pools: {solo: {agents: [ann], max_wait: 20m}}\n"
+                      "rules: [{name: r, pool: solo, strategy: top_down, fallback: queue}]\n";
+    const char *ev = "{\"id\":\"L1\",\"at\":\"2026-11-02T09:05:00Z\"}\n"
+                     "{\"id\":\"L2\",\"at\":\"2026-11-02T09:05:00Z\"}\n"
+                     "{\"type\":\"tick\",\"catch_up\":true,\"at\":\"2026-11-02T10:05:00Z\"}\n";
+    const char *running = "{\"id\":\"L1\",\"at\":\"2026-11-02T09:05:00Z\"}\n"
+                          "{\"id\":\"L2\",\"at\":\"2026-11-02T09:05:00Z\"}\n"
+                          "{\"type\":\"tick\",\"at\":\"2026-11-02T10:05:00Z\"}\n";
+    run_out o;
+    run_with(cfg, running, 0, &o);
+    CHECK_EQ_STR(o.trace.data, "assigned:ann queued expired unrouted");
+    run_release(&o);
+    run_with(cfg, ev, 0, &o);
+    CHECK_EQ_STR(o.trace.data, "assigned:ann queued expired unrouted");
+    CHECK_CONTAINS(o.json.data, "\"at\":\"2026-11-02T10:05:00Z\",\"lead\":\"L2\",\"action\":\"expired\"");
+    run_release(&o);
+    run_with(cfg, ev, LR_LEGACY_CATCH_UP_ORDER, &o);
+    CHECK_EQ_STR(o.trace.data, "assigned:ann queued assigned:ann");
+    run_release(&o);
+}
+
 /* A lead that escalates to a wider tier where nobody is ready leaves its
  * rule (`fallback: next`): the later rule that queues it routes it as its
  * own and says no_eligible_agent, not `escalated` (it never widened
@@ -564,5 +593,6 @@ int main(void) {
     RUN(a_recycled_lead_escalates_from_its_recycling);
     RUN(sla_escalate_moves_the_lead_to_the_next_tier);
     RUN(agent_back_from_absence_is_not_flooded_to_catch_up);
+    RUN(a_catch_up_fires_past_deadlines_before_waiting_leads_go_out);
     return test_report();
 }

@@ -145,6 +145,10 @@ void cli_summary_print(FILE *out, const lr_config *cfg, const lr_engine *eng,
     agent_ctx actx = { cfg, eng };
     fprintf(out, "\nleads per agent\n");
     print_table(out, 6, agent_num, (long)cfg->nagents, agent_cell, &actx);
+    if (st.offered)                 /* the two counts would not add up unexplained */
+        fprintf(out, "  (an agent's assigned and open count a lead offered to it alone while\n"
+                     "   the offer runs; the %" PRIu64 " offered now count as waiting above)\n",
+                st.offered);
 
     static const int rule_num[] = { 0, 0, 0, 1, 1, 1, 1, 1, 1, 1 };
     rule_ctx rctx = { cfg, t, (long)cfg->nrules };

@@ -661,13 +661,22 @@ static void execute_cmd(lr_service *svc, lr_cmd *cmd, lr_time now) {
         cmd->status = 200;
         break;
     case LR_CMD_PUT_CONFIG: exec_put_config(svc, cmd, now); break;
-    case LR_CMD_PREVIEW:            /* the decision a lead would get now */
+    case LR_CMD_PREVIEW: {          /* the decision a lead would get now */
         advance_clock(svc, now);
-        must(svc, lr_buf_puts(&cmd->body, "{\"decisions\":["));
-        must(svc, lr_engine_preview(svc->eng, cmd->items[0].ev.lead, preview_cb, &cmd->body));
-        must(svc, lr_buf_puts(&cmd->body, "]}"));
+        const lr_lead *lead = cmd->items[0].ev.lead;
+        const char *id = lr_lead_id(lead), *st, *ag;
+        if (id && lr_engine_lead_info(svc->eng, id, &st, &ag) == LR_OK) {
+            /* a lead received before would get nothing new: a POST of it
+             * is a repeat (or a conflict) */
+            must(svc, lr_buf_puts(&cmd->body, "{\"decisions\":[],\"received_before\":true}"));
+        } else {
+            must(svc, lr_buf_puts(&cmd->body, "{\"decisions\":["));
+            must(svc, lr_engine_preview(svc->eng, lead, preview_cb, &cmd->body));
+            must(svc, lr_buf_puts(&cmd->body, "]}"));
+        }
         cmd->status = 200;
         break;
+    }
     case LR_CMD_QUEUES:             /* the live part of GET /v1/stats (reads.c) */
         advance_clock(svc, now);
         must(svc, lr_engine_queues_json(svc->eng, &cmd->body));

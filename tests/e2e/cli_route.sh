@@ -194,6 +194,25 @@ route_summary_tells_waiting_from_unrouted() {
     expect_err_line '^  rule +pool +strategy +decisions +assigned +offered +claimed +expired +queued +held$'
 }
 
+# A lead offered to one agent holds its slot: the agent's assigned and
+# open count it while the offer runs, the totals count it as waiting, and
+# the summary says so under the agents' table.
+route_summary_says_how_offers_count() {
+    printf 'agents: [{id: ann}, {id: ben}]\npools: {team: [ann, ben]}\nrules:\n  - {name: o, pool: team, strategy: top_down, offer: {timeout: 1h}}\n' >"$T/c.yaml"
+    printf '%s\n' '{"id":"O1","at":"2026-11-02T09:00:00Z"}' >"$T/e.jsonl"
+    lr route --config "$T/c.yaml" --summary "$T/e.jsonl"
+    expect_status 0
+    expect_err_line '^  open now +0$'
+    expect_err_line '^  waiting now +1$'
+    expect_err_line '^  ann +available +1 +1 +0 +0$'
+    expect_err_line '^   the offer runs; the 1 offered now count as waiting above\)$'
+    printf '%s\n' '{"id":"O1","at":"2026-11-02T09:00:00Z"}' \
+        '{"type":"accept","lead":"O1","agent":"ann","at":"2026-11-02T09:01:00Z"}' >"$T/e.jsonl"
+    lr route --config "$T/c.yaml" --summary "$T/e.jsonl"
+    expect_err_line '^  open now +1$'
+    grep -q 'offered now' "$T/err" && fail "the note printed with no offer running"
+}
+
 route_every_action_hand_derived() {
     cat >"$T/c.yaml" <<'EOF'
 agents:
@@ -344,6 +363,7 @@ tcase route_options_may_follow_the_file
 tcase route_no_explain_leaves_out_candidates
 tcase route_summary_counts_leads_per_agent_on_stderr
 tcase route_summary_tells_waiting_from_unrouted
+tcase route_summary_says_how_offers_count
 tcase route_every_action_hand_derived
 tcase route_blank_and_crlf_lines_keep_line_numbers
 tcase route_line_over_1MiB_is_rejected_long_valid_lines_pass

@@ -485,6 +485,10 @@ preview_shows_the_decision_and_changes_nothing() {
     expect_code 201
     expect_jq "$D" "[$(rr P1 ben)]"
     echo P1 >>"$IDS"
+    # P1 now exists: a POST of it would be a repeat, so would get nothing new
+    api POST /v1/route/preview '{"id":"P1","source":"web"}'
+    expect_code 200
+    expect_jq '.' '{"decisions":[],"received_before":true}'
 }
 
 put_config_swaps_it_and_routing_follows() {

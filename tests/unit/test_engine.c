@@ -771,6 +771,39 @@ TEST(a_closed_leads_rule_is_renumbered_too) {
     finish_engine(eng, cfg, &out);
 }
 
+/* A preview of a lead for an owner rule whose segment no lead has made
+ * yet (a preview's own segment is in no agent's memberships) finds the
+ * owner as the real routing does: ben, the account's owner, not the next
+ * rule's ann; with match, for a match value no lead had yet. */
+TEST(a_preview_finds_the_owner_in_a_segment_not_made_yet) {
+    const char *cfgs[] = {
+        "agents: [{id: ann}, {id: ben}]\npools: {team: [ann, ben]}\n"
+        "accounts: [{id: acme, domains: [acme.com], owner: ben}]\n"
+        "rules: [{name: owned, pool: team, strategy: owner}, {name: rest, pool: team, strategy: top_down}]\n",
+        "agents: [{id: ann, attributes: {states: [CA, NV]}}, {id: ben, attributes: {states: [CA, NV]}}]\n"
+        "pools: {team: [ann, ben]}\naccounts: [{id: acme, domains: [acme.com], owner: ben}]\n"
+        "rules: [{name: owned, pool: team, strategy: owner, match: {states: state}},"
+        " {name: rest, pool: team, strategy: top_down}]\n",
+    };
+    for (int k = 0; k < 2; k++) {
+        lr_config *cfg = NULL;
+        lr_engine *eng = engine_on(cfgs[k], &cfg);
+        CHECK(eng != NULL);
+        if (!eng) return;
+        lr_buf out = LR_BUF_INIT;
+        if (k == 1) feed(eng, "{\"id\":\"L0\",\"email\":\"al@acme.com\",\"state\":\"CA\"}", &out);
+        lr_buf_reset(&out);
+        lr_event ev;
+        char err[64];
+        const char *lead = "{\"id\":\"P\",\"email\":\"jo@acme.com\",\"state\":\"NV\"}";
+        CHECK_EQ_INT(lr_event_parse(lead, strlen(lead), &ev, err, sizeof err), LR_OK);
+        CHECK_EQ_INT(lr_engine_preview(eng, ev.lead, count_cb, &out), LR_OK);
+        CHECK_CONTAINS(out.data, "\"lead\":\"P\",\"action\":\"assigned\",\"agent\":\"ben\",\"rule\":\"owned\"");
+        lr_event_release(&ev);
+        finish_engine(eng, cfg, &out);
+    }
+}
+
 TEST(preview_says_what_would_happen_and_changes_nothing) {
     lr_config *cfg = NULL;
     lr_engine *eng = engine_on("agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
@@ -1717,6 +1750,7 @@ int main(void) {
     RUN(a_replay_without_explanations_ends_in_the_same_state);
     RUN(an_agents_status_says_what_set_it_and_when);
     RUN(preview_says_what_would_happen_and_changes_nothing);
+    RUN(a_preview_finds_the_owner_in_a_segment_not_made_yet);
     RUN(reconfigure_keeps_agents_by_id_and_reroutes_orphaned_leads);
     RUN(reconfigure_keeps_the_round_robin_position);
     RUN(reconfigure_keeps_weighted_round_robin_credits);

@@ -60,7 +60,6 @@ typedef struct lr_engine_stats {
     uint64_t open;                  /* leads assigned and not closed */
     uint64_t waiting;               /* queued, held or offered now (under a rule: as the
                                        server's queues count them) */
-    uint64_t offered;               /* of waiting, offered now */
     uint64_t unrouted;              /* unrouted now (no rule took them) */
 } lr_engine_stats;
 

@@ -145,10 +145,16 @@ void cli_summary_print(FILE *out, const lr_config *cfg, const lr_engine *eng,
     agent_ctx actx = { cfg, eng };
     fprintf(out, "\nleads per agent\n");
     print_table(out, 6, agent_num, (long)cfg->nagents, agent_cell, &actx);
-    if (st.offered)                 /* the two counts would not add up unexplained */
+    /* the agents' open and the total would not add up unexplained */
+    uint64_t held = 0;
+    for (size_t i = 0; i < cfg->nagents; i++) {
+        lr_agent_stats as;
+        if (lr_engine_agent_stats(eng, cfg->agents[i].id, &as) == LR_OK) held += as.open;
+    }
+    if (held > st.open)
         fprintf(out, "  (an agent's assigned and open count a lead offered to it alone while\n"
-                     "   the offer runs; the %" PRIu64 " offered now count as waiting above)\n",
-                st.offered);
+                     "   the offer runs; the %" PRIu64 " offered so now count as waiting above)\n",
+                held - st.open);
 
     static const int rule_num[] = { 0, 0, 0, 1, 1, 1, 1, 1, 1, 1 };
     rule_ctx rctx = { cfg, t, (long)cfg->nrules };

@@ -502,7 +502,6 @@ void lr_engine_get_stats(const lr_engine *e, lr_engine_stats *out) {
     *out = e->stats;
     out->open = e->nstate[LR_LEAD_ASSIGNED];
     out->waiting = e->nstate[LR_LEAD_WAITING] + e->nstate[LR_LEAD_HELD] + e->nstate[LR_LEAD_OFFERED];
-    out->offered = e->nstate[LR_LEAD_OFFERED];
     out->unrouted = e->nstate[LR_LEAD_UNROUTED];
 }
 

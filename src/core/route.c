@@ -621,7 +621,11 @@ static int follow(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason,
     return LR_OK;
 }
 
-static int unrouted(lr_engine *e, lr_lead_rt *l, bool any_rule) {
+/* Unrouted: no rule matched, or every rule that did found nobody; with
+ * LET_GO, the lead's own rule had it and let it go (a queue's max_wait,
+ * offers run out, declined by all), and the rules after it found nobody
+ * (its agents may be ready again by now: the rule is done with it). */
+static int unrouted(lr_engine *e, lr_lead_rt *l, bool any_rule, bool let_go) {
     if (!e->dry) lr_engine_set_state(e, l, LR_LEAD_UNROUTED);
     l->rule = LR_NO_RULE;
     lr_decision d;
@@ -630,15 +634,17 @@ static int unrouted(lr_engine *e, lr_lead_rt *l, bool any_rule) {
     d.lead = lr_lead_id(l->lead);
     d.action = LR_ACTION_UNROUTED;
     d.reason = any_rule ? "no_eligible_agent" : "no_rule_matched";
-    d.detail = any_rule ? "every rule that matched found nobody eligible and fell through"
-                        : "no rule's `when` holds for this lead";
+    d.detail = let_go     ? "its rule let it go (the decision before says why) and no rule after it "
+                            "found anyone eligible"
+               : any_rule ? "every rule that matched found nobody eligible and fell through"
+                          : "no rule's `when` holds for this lead";
     lr_engine_emit(e, &d);
     return LR_OK;
 }
 
 /* The rules from FROM on, in order, as lr_route(); a fallback's decision
  * says WHY_NONE. */
-static int route_from(lr_engine *e, lr_lead_rt *l, uint32_t from, bool any_rule,
+static int route_from(lr_engine *e, lr_lead_rt *l, uint32_t from, bool any_rule, bool let_go,
                       const char *reason, const char *why_none) {
     l->attempts = 0;
     l->tier = 0;
@@ -651,11 +657,11 @@ static int route_from(lr_engine *e, lr_lead_rt *l, uint32_t from, bool any_rule,
         int rc = follow(e, l, ri, reason, why_none, &done);
         if (rc != LR_OK || done) return rc;
     }
-    return unrouted(e, l, any_rule);
+    return unrouted(e, l, any_rule, let_go);
 }
 
 int lr_route(lr_engine *e, lr_lead_rt *l, const char *reason) {
-    return route_from(e, l, 0, false, reason, "no_eligible_agent");
+    return route_from(e, l, 0, false, false, reason, "no_eligible_agent");
 }
 
 /* Rule RI, then (it placed nothing) the rules after it, which route the
@@ -668,7 +674,7 @@ static int route_by_rule(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *r
     int rc = follow(e, l, ri, reason, why_none, &done);
     l->attempts = done ? l->attempts : attempts;
     if (rc != LR_OK || done) return rc;
-    return route_from(e, l, ri + 1, true, reason, "no_eligible_agent");
+    return route_from(e, l, ri + 1, true, false, reason, "no_eligible_agent");
 }
 
 int lr_route_by_rule(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason) {
@@ -705,7 +711,7 @@ int lr_route_after_failure(lr_engine *e, lr_lead_rt *l, uint32_t ri, bool queue_
         rc = follow(e, l, next, reason, reason, &done);
         if (rc != LR_OK || done) return rc;
     }
-    return route_from(e, l, ri + 1, true, reason, "no_eligible_agent");
+    return route_from(e, l, ri + 1, true, true, reason, "no_eligible_agent");
 }
 
 /* ---- leads waiting for capacity ------------------------------------------ */

@@ -589,8 +589,8 @@ an_agent_added_back_comes_back_as_it_left() {
     printf 'agents:\n  - {id: ann, status: away}\n  - {id: cat, caps: {day: 1}}\npools:\n  p: [cat, ann]\nrules:\n  - {name: r, pool: p, strategy: top_down, fallback: queue}\n' >"$SRV/g1.yaml"
     printf 'agents:\n  - {id: ann, status: away}\npools:\n  p: [ann]\nrules:\n  - {name: r, pool: p, strategy: top_down, fallback: queue}\n' >"$SRV/g2.yaml"
     clear_of_boundary 1 0       # the day's cap: no midnight within the case
-    KEY=$(mkkey "$SRV/g.db" admin)
-    srv_start G "$SRV/g.db" "$SRV/g1.yaml" || { fail "$srv_error"; return; }
+    KEY=$(mkkey "$SRV/x.db" admin)
+    srv_start X "$SRV/x.db" "$SRV/g1.yaml" || { fail "$srv_error"; return; }
     leads_go_to G1:cat
     api POST /v1/leads/G1/progress '{"status":"won"}'
     expect_code 200 "G1 won"
@@ -608,13 +608,13 @@ an_agent_added_back_comes_back_as_it_left() {
     expect_jq "$_state" '["cat",0,2,1,1,2]'
     api POST /v1/leads '{"id":"G3"}'
     expect_jq '.decisions[0] | [.action, .why.reason]' '["queued","no_eligible_agent"]'
-    srv_kill G
-    srv_start G "$SRV/g.db" "" || { fail "$srv_error"; show stderr "$SRV/G.err"; return; }
+    srv_kill X
+    srv_start X "$SRV/x.db" "" || { fail "$srv_error"; show stderr "$SRV/X.err"; return; }
     api GET /v1/agents/cat
     expect_jq "$_state" '["cat",0,2,1,1,2]'
     api GET /v1/leads/G2
     expect_jq '[.state, .agent]' '["waiting",null]'
-    srv_term G
+    srv_term X
 }
 
 # An Idempotency-Key is remembered for --idempotency-keep, then forgotten,

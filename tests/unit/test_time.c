@@ -426,6 +426,9 @@ TEST(a_catch_up_fires_past_deadlines_before_waiting_leads_go_out) {
     run_with(cfg, ev, 0, &o);
     CHECK_EQ_STR(o.trace.data, "assigned:ann queued expired unrouted");
     CHECK_CONTAINS(o.json.data, "\"at\":\"2026-11-02T10:05:00Z\",\"lead\":\"L2\",\"action\":\"expired\"");
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"L2\",\"action\":\"unrouted\",\"why\":{\"reason\":\"no_eligible_agent\","
+                                "\"detail\":\"its rule let it go (the decision before says why) and no rule after it "
+                                "found anyone eligible\"}");
     run_release(&o);
     run_with(cfg, ev, LR_LEGACY_CATCH_UP_ORDER, &o);
     CHECK_EQ_STR(o.trace.data, "assigned:ann queued assigned:ann");

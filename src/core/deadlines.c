@@ -35,7 +35,7 @@ static void rule_decision(const lr_engine *e, lr_decision *d, const lr_lead_rt *
  * in a row (offers from other pools do not count) A is set away, with a
  * decision that says so. */
 static void no_answer(lr_engine *e, lr_agent_rt *a, const lr_pool_conf *pool) {
-    if (pool->max_no_answer == 0) return;
+    if (pool->max_no_answer == 0 || e->catching_up) return;     /* nobody could answer */
     uint32_t i = 0;
     while (i < a->nna && a->na[i].pool != pool) i++;
     if (i == a->nna) {

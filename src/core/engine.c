@@ -348,15 +348,19 @@ static void fire(lr_engine *e, const lr_timer *t) {
  * then: first every lead's deadline that passed (an offer that ran out, an
  * SLA, a queue's max_wait: a lead that waited past its max_wait expires,
  * as it did while the agents who come back at UNTIL were still away),
- * then the waiting leads go out. Before LR_LEGACY_CATCH_UP_ORDER's end
- * the waiting leads went out first, and a lead whose max_wait had passed
- * could be assigned instead. */
+ * then the waiting leads go out. An offer that ran out meanwhile counts
+ * for no agent's max_no_answer: nobody could answer it. Before
+ * LR_LEGACY_CATCH_UP's end the waiting leads went out first (a lead whose
+ * max_wait had passed could be assigned instead), and such an offer
+ * counted. */
 void lr_engine_catch_up(lr_engine *e, lr_time until) {
     if (until <= e->now) return;
     jump_agents_to(e, until);           /* who is on shift and under caps at UNTIL */
-    if (!(e->legacy & LR_LEGACY_CATCH_UP_ORDER)) {
+    if (!(e->legacy & LR_LEGACY_CATCH_UP)) {
         lr_timer t;
+        e->catching_up = true;
         while (lr_timers_pop_due(&e->timers, until, &t)) fire(e, &t);
+        e->catching_up = false;
     }
     lr_dispatch_dirty(e);               /* waiting leads that may go out now */
 }

@@ -53,6 +53,7 @@ struct lr_engine {
     bool explain;
     bool replaying;                 /* lr_engine_set_replaying */
     unsigned legacy;                /* LR_LEGACY_* flags (engine.h) */
+    bool catching_up;               /* firing what fell due while nobody could act */
     lr_time now;
     lr_rng rng;
 

@@ -702,11 +702,8 @@ void lr_service_execute(lr_service *svc, lr_cmd *cmd, lr_time now) {
     svc->jsonl = NULL;
 }
 
-/* Fires the deadlines due by NOW as a journaled tick (a catch-up one:
- * all at NOW), when there are any. */
-static void fire_due(lr_service *svc, lr_time now, bool catch_up) {
-    lr_time dl = lr_engine_next_deadline(svc->eng);
-    if (dl == LR_TIME_NONE || dl > now) return;
+/* A journaled tick at NOW (a catch-up one: what is due fires all at NOW). */
+static void journal_tick(lr_service *svc, lr_time now, bool catch_up) {
     lr_event ev;
     memset(&ev, 0, sizeof ev);
     ev.type = LR_EV_TICK;
@@ -719,12 +716,24 @@ static void fire_due(lr_service *svc, lr_time now, bool catch_up) {
     run_event(svc, &x, &ev, body, strlen(body), body, strlen(body), NULL, now);
 }
 
+/* Fires the deadlines due by NOW as a journaled tick, when there are any. */
+static void fire_due(lr_service *svc, lr_time now, bool catch_up) {
+    lr_time dl = lr_engine_next_deadline(svc->eng);
+    if (dl != LR_TIME_NONE && dl <= now) journal_tick(svc, now, catch_up);
+}
+
 void lr_service_catch_up(lr_service *svc, lr_time now) {
     fire_due(svc, now, true);
 }
 
 void lr_service_tick(lr_service *svc, lr_time now) {
     fire_due(svc, now, false);
+}
+
+void lr_service_clock_to(lr_service *svc, lr_time at, lr_buf *decisions_out) {
+    svc->jsonl = decisions_out;
+    journal_tick(svc, at, false);
+    svc->jsonl = NULL;
 }
 
 #define IDEM_SLICE 1000             /* keys forgotten in one go: a commit's worth */

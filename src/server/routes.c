@@ -487,7 +487,9 @@ void lr_route_config_get(const lr_req *req, lr_reply *rep) { simple(req, rep, LR
  * *UNTIL; false, with a 400 in REP, when V is not an RFC 3339 time. */
 static bool time_arg(const char *k, const char *v, lr_time *since, lr_time *until, lr_reply *rep) {
     if (lr_time_parse(v, strlen(v), k[0] == 's' ? since : until) == LR_OK) return true;
-    lr_reply_error(rep, 400, "invalid_request", "'%s' must be an RFC 3339 time", k);
+    /* a '+' of an offset that was not written %2B arrives as a space */
+    lr_reply_error(rep, 400, "invalid_request", "'%s' must be an RFC 3339 time, got '%.64s'%s", k, v,
+                   strchr(v, ' ') ? " (a '+' in a query is a space: write it %2B)" : "");
     return false;
 }
 

@@ -46,7 +46,7 @@ struct lr_service {
     int64_t pull_from;              /* ... LR_LEGACY_PULL_ORDER (pull_order_from) */
     int64_t no_answer_from;         /* ... LR_LEGACY_NO_ANSWER (no_answer_from) */
     int64_t decline_answer_from;    /* ... LR_LEGACY_DECLINE_ANSWER (decline_answer_from) */
-    int64_t catch_up_order_from;    /* ... LR_LEGACY_CATCH_UP_ORDER (catch_up_order_from) */
+    int64_t catch_up_from;          /* ... LR_LEGACY_CATCH_UP (catch_up_from) */
     int64_t agents_kept_from;       /* ... LR_RECONF_KEEP_GONE (agents_kept_from) */
     int64_t owner_from;             /* config changes from this seq on index open leads
                                        for a new owner rule (owner_index_from) */
@@ -149,6 +149,11 @@ int64_t lr_service_prune_every(const lr_service *svc);
 /* At a start: fires the deadlines that passed while the server was
  * stopped, all at NOW, as a journaled catch-up tick (none due: nothing). */
 void lr_service_catch_up(lr_service *svc, lr_time now);
+
+/* route --db's --start: a journaled tick at AT (past the engine's clock),
+ * whatever is due or not, its decisions appended to DECISIONS_OUT. In a
+ * transaction of the caller's. */
+void lr_service_clock_to(lr_service *svc, lr_time at, lr_buf *decisions_out);
 
 /* Replies {"error":{"code":CODE,"message":MSG}} with STATUS (execute.c). */
 void lr_service_reply_error(lr_service *svc, lr_cmd *cmd, int status, const char *code,

@@ -164,9 +164,10 @@
  *       decline_answer_from, the first seq whose declines of an assigned
  *       lead start the agent's max_no_answer counts again
  *       (LR_LEGACY_DECLINE_ANSWER before it; version 17 likewise);
- *       catch_up_order_from, the first seq whose catch-up ticks fire the
- *       leads' past deadlines before the waiting leads go out
- *       (LR_LEGACY_CATCH_UP_ORDER before it; version 21 likewise);
+ *       catch_up_from, the first seq whose catch-up ticks fire the
+ *       leads' past deadlines before the waiting leads go out, and count
+ *       the offers that expired meanwhile for no max_no_answer
+ *       (LR_LEGACY_CATCH_UP before it; version 21 likewise);
  *       agents_kept_from, the first seq whose config changes keep a
  *       removed agent's counters, windows and declines for its return
  *       (LR_RECONF_KEEP_GONE; version 21 likewise);
@@ -385,7 +386,7 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
     /* 20 -> 21: older journals replay a start's catch-up, and agents
      * removed by a config change then added back, as they were made */
     "INSERT OR IGNORE INTO engine_marks(name, seq)"
-    "  SELECT 'catch_up_order_from', coalesce(max(seq), 0) + 1 FROM events;"
+    "  SELECT 'catch_up_from', coalesce(max(seq), 0) + 1 FROM events;"
     "INSERT OR IGNORE INTO engine_marks(name, seq)"
     "  SELECT 'agents_kept_from', coalesce(max(seq), 0) + 1 FROM events;",
 };

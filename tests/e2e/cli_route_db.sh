@@ -193,6 +193,30 @@ route_db_a_second_run_routes_no_lead_again() {
     return 0
 }
 
+# --start past an existing store's clock moves it there (the store's
+# clock was 09:00): ann's offer of L1 runs out at 09:02, ben's at 09:04,
+# and L2, with no time of its own, is decided at 09:30; a third run
+# replays that journal and routes L3 as if never stopped (ann, 09:30).
+route_db_start_moves_an_existing_stores_clock() {
+    printf 'agents: [{id: ann}, {id: ben}]\npools: {team: [ann, ben]}\nrules: [{name: r, pool: team, strategy: top_down, offer: {timeout: 2m}, fallback: hold}]\n' >"$T/s.yaml"
+    echo '{"id":"L1"}' >"$T/e.jsonl"
+    lr route --config "$T/s.yaml" --db "$T/s.db" --start 2026-11-02T09:00:00Z --no-explain "$T/e.jsonl"
+    expect_status 0
+    echo '{"id":"L2"}' >"$T/e.jsonl"
+    lr route --config "$T/s.yaml" --db "$T/s.db" --start 2026-11-02T09:30:00Z --no-explain "$T/e.jsonl"
+    expect_status 0
+    [ "$(wc -l <"$T/out")" -eq 5 ] || { fail "not 5 decisions"; show stdout "$T/out"; }
+    grep -q '^{"at":"2026-11-02T09:04:00Z","lead":"L1","action":"held"' "$T/out" || fail "L1's offers did not run out"
+    grep -q '^{"at":"2026-11-02T09:30:00Z","lead":"L2","action":"offered","agent":"ann"' "$T/out" ||
+        fail "L2 not decided at --start"
+    echo '{"id":"L3"}' >"$T/e.jsonl"
+    lr route --config "$T/s.yaml" --db "$T/s.db" --no-explain "$T/e.jsonl"
+    expect_status 0
+    [ "$(wc -l <"$T/out")" -eq 1 ] || { fail "not 1 decision"; show stdout "$T/out"; }
+    grep -q '^{"at":"2026-11-02T09:30:00Z","lead":"L3","action":"offered","agent":"ann"' "$T/out" ||
+        fail "L3 not decided as the store's clock says"
+}
+
 # A --config that differs from the store's is a config change: its
 # decisions (leads of agents that left, routed again) come first on
 # stdout, and stderr says so.
@@ -450,4 +474,5 @@ tcase route_db_prints_the_decisions_of_a_config_change
 tcase route_db_reads_its_config_once
 tcase route_db_replays_a_queued_lead_as_it_went_out
 tcase route_db_keeps_the_seed_it_was_made_with
+tcase route_db_start_moves_an_existing_stores_clock
 finish

@@ -364,8 +364,12 @@ bad_windows() {
     for _a in since until; do
         api GET "$1?$_a=yesterday"
         expect_error 400 invalid_request
-        expect_jq .error.message "\"'$_a' must be an RFC 3339 time\""
+        expect_jq .error.message "\"'$_a' must be an RFC 3339 time, got 'yesterday'\""
     done
+    # an offset's '+' sent as is arrives as a space: the message says what to write
+    api GET "$1?since=2026-11-30T10:00:00+01:00"
+    expect_error 400 invalid_request
+    expect_jq .error.message "\"'since' must be an RFC 3339 time, got '2026-11-30T10:00:00 01:00' (a '+' in a query is a space: write it %2B)\""
     api GET "$1?since=$2&until=$2"
     expect_error 400 invalid_request
     expect_jq .error.message '"'"'until' must be after 'since'"'"'

@@ -10,7 +10,7 @@
 
 /* what version 21 added: the marks of a catch-up's order and of agents
  * kept for their return */
-#define UNDO_SCHEMA_21 "DELETE FROM engine_marks WHERE name IN ('catch_up_order_from', 'agents_kept_from'); "
+#define UNDO_SCHEMA_21 "DELETE FROM engine_marks WHERE name IN ('catch_up_from', 'agents_kept_from'); "
 
 /* what version 20 added: the blocks' ranges of received_at */
 #define UNDO_SCHEMA_20 UNDO_SCHEMA_21 "DROP TABLE lead_time_blocks; "

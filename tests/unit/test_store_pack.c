@@ -321,10 +321,10 @@ TEST(decline_answer_is_marked_from_the_first_entry_written_by_schema_17) {
 }
 
 /* Schema 21 marks where a catch-up fires past deadlines before the
- * waiting leads go out (LR_LEGACY_CATCH_UP_ORDER before), and where a
+ * waiting leads go out (LR_LEGACY_CATCH_UP before), and where a
  * config change keeps a removed agent for its return (LR_RECONF_KEEP_GONE). */
 TEST(catch_up_order_and_kept_agents_are_marked_from_the_first_entry_written_by_schema_21) {
-    check_mark("catch_up_order_from", UNDO_SCHEMA_21 "PRAGMA user_version = 20;", 4, "decline_answer_from");
+    check_mark("catch_up_from", UNDO_SCHEMA_21 "PRAGMA user_version = 20;", 4, "decline_answer_from");
     check_mark("agents_kept_from", UNDO_SCHEMA_21 "PRAGMA user_version = 20;", 3, "decline_answer_from");
 }
 

@@ -430,8 +430,30 @@ TEST(a_catch_up_fires_past_deadlines_before_waiting_leads_go_out) {
                                 "\"detail\":\"its rule let it go (the decision before says why) and no rule after it "
                                 "found anyone eligible\"}");
     run_release(&o);
-    run_with(cfg, ev, LR_LEGACY_CATCH_UP_ORDER, &o);
+    run_with(cfg, ev, LR_LEGACY_CATCH_UP, &o);
     CHECK_EQ_STR(o.trace.data, "assigned:ann queued assigned:ann");
+    run_release(&o);
+}
+
+/* An offer that ran out while the server was stopped counts for no
+ * agent's max_no_answer: nobody could answer it. ann (max_no_answer: 1)
+ * had L1 offered at 09:00 for 3 s; the server started again at 09:01: the
+ * offer moves on to ben, ann stays available and gets L2. Journals from
+ * before replay as made: there ann was set away at the start. */
+TEST(an_offer_that_ran_out_during_a_stop_sets_nobody_away) {
+    const char *cfg = "agents: [{id: ann}, {id: ben}]\n"
+                      "pools: {desk: {agents: [ann, ben], max_no_answer: 1}}\n"
+                      "rules: [{name: r, pool: desk, strategy: top_down, offer: {timeout: 3s, attempts: 2}}]\n";
+    const char *ev = "{\"id\":\"L1\",\"at\":\"2026-11-02T09:00:00Z\"}\n"
+                     "{\"type\":\"tick\",\"catch_up\":true,\"at\":\"2026-11-02T09:01:00Z\"}\n"
+                     "{\"id\":\"L2\",\"at\":\"2026-11-02T09:01:01Z\"}\n";
+    run_out o;
+    run_with(cfg, ev, 0, &o);
+    CHECK_EQ_STR(o.trace.data, "offered:ann expired:ann offered:ben offered:ann");
+    CHECK(strstr(o.json.data, "agent_away") == NULL);
+    run_release(&o);
+    run_with(cfg, ev, LR_LEGACY_CATCH_UP, &o);
+    CHECK_CONTAINS(o.json.data, "\"at\":\"2026-11-02T09:01:00Z\",\"action\":\"agent_away\",\"agent\":\"ann\"");
     run_release(&o);
 }
 
@@ -597,5 +619,6 @@ int main(void) {
     RUN(sla_escalate_moves_the_lead_to_the_next_tier);
     RUN(agent_back_from_absence_is_not_flooded_to_catch_up);
     RUN(a_catch_up_fires_past_deadlines_before_waiting_leads_go_out);
+    RUN(an_offer_that_ran_out_during_a_stop_sets_nobody_away);
     return test_report();
 }

@@ -201,11 +201,15 @@ enum {
      * leads go out to the agents as they were at the tick before it fired
      * the leads' deadlines that had passed: a lead whose max_wait ran out
      * while its pool's agents were away or capped was assigned to one
-     * back at the start instead of expiring; and an offer that expired
-     * while the server was stopped counted for its agent's max_no_answer
-     * (an outage set away every agent who held an offer). Now the
-     * deadlines fire first, and such an expiry counts for no one. */
-    LR_LEGACY_CATCH_UP = 1u << 6
+     * back at the start instead of expiring. Now the deadlines fire
+     * first. */
+    LR_LEGACY_CATCH_UP_ORDER = 1u << 6,
+    /* An offer that expired while the server was stopped (fired by a
+     * catch-up tick) counted for its agent's max_no_answer: an outage set
+     * away every agent who held an offer. Now it counts for no one (with
+     * LR_LEGACY_CATCH_UP_ORDER never cleared before it: its mark is
+     * older). */
+    LR_LEGACY_CATCH_UP_ANSWER = 1u << 7
 };
 void lr_engine_set_legacy(lr_engine *e, unsigned flags);
 

@@ -296,6 +296,7 @@ typedef struct route_opts {
     lr_store_sync sync;
     bool sync_given;
     bool seed_given;
+    bool start_given;
     size_t batch;
 } route_opts;
 
@@ -333,6 +334,7 @@ static int parse_args(int argc, char **argv, route_opts *o) {
             if (lr_time_parse(optarg, strlen(optarg), &o->eng.start) != LR_OK)
                 return cli_usage_error("route", "--start wants an RFC 3339 time "
                                        "(2026-11-02T09:00:00Z), not '%s'", optarg);
+            o->start_given = true;
             break;
         case OPT_NO_EXPLAIN: o->eng.explain = false; break;
         case OPT_SUMMARY: o->summary = 1; break;
@@ -413,6 +415,13 @@ int cli_route(int argc, char **argv) {
             fprintf(stderr, "leadrouter route: %s now keeps the seed its journal replays with: "
                     "%llu (this run's --seed; a store made by an earlier version did not keep "
                     "it)\n", o.db, (unsigned long long)lr_service_seed(run.svc));
+        if (rc == LR_OK && o.start_given && lr_service_now(run.svc) > o.eng.start) {
+            char at[40], start[40];
+            lr_time_format(lr_service_now(run.svc), at, sizeof at);
+            lr_time_format(o.eng.start, start, sizeof start);
+            fprintf(stderr, "leadrouter route: %s's clock is at %s, past --start %s: --start is not "
+                    "used (a store's clock never goes back)\n", o.db, at, start);
+        }
         if (rc == LR_OK && o.seed_given && lr_service_seed(run.svc) != o.eng.seed)
             fprintf(stderr, "leadrouter route: %s keeps the seed of its first run (%llu): --seed "
                     "%llu is not used (the journal replays with the seed it was made with)\n",

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "core/tzdata.h"
 #include "leadrouter/error.h"
@@ -293,6 +294,12 @@ int cli_serve(int argc, char **argv) {
 
     if (!room(db)) return LR_EXIT_USAGE;
     char err[4096] = "";
+    /* the address first: a start that cannot have it changes no store */
+    int lfd = -1;
+    if (lr_http_bind(host, port, &lfd, err, sizeof err) != LR_OK) {
+        fprintf(stderr, "leadrouter serve: %s\n", err);
+        return LR_EXIT_USAGE;
+    }
     lr_service_opts so = { .db_path = db, .sync = sync, .config_path = config, .seed = seed,
                            .checkpoint_ms = checkpoint_ms ? (int)checkpoint_ms : -1,
                            .idem_keep_ms = idem_keep_ms,
@@ -300,6 +307,7 @@ int cli_serve(int argc, char **argv) {
     lr_service *svc = NULL;
     int rc = lr_service_start(&so, &svc, err, sizeof err);
     if (rc != LR_OK) {
+        close(lfd);
         cli_service_error("serve", config, rc, err);
         return LR_EXIT_USAGE;
     }
@@ -318,12 +326,13 @@ int cli_serve(int argc, char **argv) {
     lr_auth *auth = NULL;
     if ((rc = lr_auth_open(db, rate, 2 * rate, unknown_rate, &auth, err, sizeof err)) != LR_OK) {
         fprintf(stderr, "leadrouter serve: %s\n", err);
+        close(lfd);
         lr_service_stop(svc);
         return LR_EXIT_USAGE;
     }
     lr_http_opts ho = { .host = host, .port = port, .svc = svc, .auth = auth,
                         .redirects = redirects, .nredirects = nredirects,
-                        .threads = (unsigned)http_threads };
+                        .threads = (unsigned)http_threads, .fd = lfd };
     lr_http *http = NULL;
     if ((rc = lr_http_start(&ho, &http, err, sizeof err)) != LR_OK) {
         fprintf(stderr, "leadrouter serve: %s\n", err);

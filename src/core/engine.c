@@ -350,15 +350,15 @@ static void fire(lr_engine *e, const lr_timer *t) {
  * as it did while the agents who come back at UNTIL were still away),
  * then the waiting leads go out. An offer that ran out meanwhile counts
  * for no agent's max_no_answer: nobody could answer it. Before
- * LR_LEGACY_CATCH_UP's end the waiting leads went out first (a lead whose
- * max_wait had passed could be assigned instead), and such an offer
- * counted. */
+ * LR_LEGACY_CATCH_UP_ORDER's end the waiting leads went out first (a lead
+ * whose max_wait had passed could be assigned instead); before
+ * LR_LEGACY_CATCH_UP_ANSWER's, such an offer counted. */
 void lr_engine_catch_up(lr_engine *e, lr_time until) {
     if (until <= e->now) return;
     jump_agents_to(e, until);           /* who is on shift and under caps at UNTIL */
-    if (!(e->legacy & LR_LEGACY_CATCH_UP)) {
+    if (!(e->legacy & LR_LEGACY_CATCH_UP_ORDER)) {
         lr_timer t;
-        e->catching_up = true;
+        e->catching_up = !(e->legacy & LR_LEGACY_CATCH_UP_ANSWER);
         while (lr_timers_pop_due(&e->timers, until, &t)) fire(e, &t);
         e->catching_up = false;
     }

@@ -634,8 +634,8 @@ static int unrouted(lr_engine *e, lr_lead_rt *l, bool any_rule, bool let_go) {
     d.lead = lr_lead_id(l->lead);
     d.action = LR_ACTION_UNROUTED;
     d.reason = any_rule ? "no_eligible_agent" : "no_rule_matched";
-    d.detail = let_go     ? "its rule let it go (the decision before says why) and no rule after it "
-                            "found anyone eligible"
+    d.detail = let_go     ? "its rule let it go (its wait or its offers ran out, or it was declined) "
+                            "and no rule after it found anyone eligible"
                : any_rule ? "every rule that matched found nobody eligible and fell through"
                           : "no rule's `when` holds for this lead";
     lr_engine_emit(e, &d);

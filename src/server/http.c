@@ -53,7 +53,9 @@
 #include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -932,18 +934,54 @@ static int resolve(const char *host, uint16_t port, struct sockaddr_storage *add
     return LR_OK;
 }
 
-/* See http.h. */
-int lr_http_start(const lr_http_opts *opts, lr_http **out, char *err, size_t errlen) {
+static void listen_error(const char *host, uint16_t port, int e, char *err, size_t errlen) {
+    snprintf(err, errlen, "cannot listen on %s:%u: %s", host && *host ? host : "*", (unsigned)port,
+             e ? strerror(e) : "libmicrohttpd refused to start");
+}
+
+/* See http.h. As libmicrohttpd binds: SO_REUSEADDR (a port left in
+ * TIME_WAIT is taken again; one another socket listens on is refused),
+ * an IPv6 address for IPv6 only. */
+int lr_http_bind(const char *host, uint16_t port, int *fd, char *err, size_t errlen) {
     struct sockaddr_storage addr;
     socklen_t alen = 0;
-    int rc = resolve(opts->host, opts->port, &addr, &alen, err, errlen);
+    int rc = resolve(host, port, &addr, &alen, err, errlen);
     if (rc != LR_OK) return rc;
+    int s = socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int on = 1;
+    if (s < 0 || setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
+        (addr.ss_family == AF_INET6 && setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0) ||
+        bind(s, (struct sockaddr *)&addr, alen) != 0) {
+        int e = errno;
+        if (s >= 0) close(s);
+        listen_error(host, port, e, err, errlen);
+        return LR_EIO;
+    }
+    *fd = s;
+    return LR_OK;
+}
+
+/* See http.h. */
+int lr_http_start(const lr_http_opts *opts, lr_http **out, char *err, size_t errlen) {
+    lr_http_opts o = *opts;
+    if (o.fd < 0) {
+        int rc = lr_http_bind(o.host, o.port, &o.fd, err, errlen);
+        if (rc != LR_OK) return rc;
+    }
+    struct sockaddr_storage addr;
+    socklen_t alen = sizeof addr;
+    if (getsockname(o.fd, (struct sockaddr *)&addr, &alen) != 0 || listen(o.fd, SOMAXCONN) != 0) {
+        listen_error(o.host, o.port, errno, err, errlen);
+        close(o.fd);
+        return LR_EIO;
+    }
     lr_http *h = calloc(1, sizeof *h);
     if (!h) {
+        close(o.fd);
         snprintf(err, errlen, "out of memory");
         return LR_ENOMEM;
     }
-    h->opts = *opts;
+    h->opts = o;
     atomic_init(&h->stopping, false);
     atomic_init(&h->up, false);
     pthread_mutex_init(&h->mu, NULL);
@@ -960,7 +998,7 @@ int lr_http_start(const lr_http_opts *opts, lr_http **out, char *err, size_t err
     h->d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, h,
         MHD_OPTION_EXTERNAL_LOGGER, log_mhd, h,         /* first, or MHD warns */
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)o.fd,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)(opts->conn_limit ? opts->conn_limit : 1024),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(opts->timeout_s ? opts->timeout_s : 60),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
@@ -969,8 +1007,8 @@ int lr_http_start(const lr_http_opts *opts, lr_http **out, char *err, size_t err
         MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
         MHD_OPTION_END);
     if (!h->d) {
-        snprintf(err, errlen, "cannot listen on %s:%u: %s", opts->host && *opts->host ? opts->host : "*",
-                 (unsigned)opts->port, errno ? strerror(errno) : "libmicrohttpd refused to start");
+        listen_error(o.host, o.port, errno, err, errlen);
+        close(o.fd);
         pthread_cond_destroy(&h->idle);
         pthread_mutex_destroy(&h->mu);
         pthread_mutex_destroy(&h->log_mu);
@@ -978,8 +1016,8 @@ int lr_http_start(const lr_http_opts *opts, lr_http **out, char *err, size_t err
         return LR_EIO;
     }
     atomic_store(&h->up, true);
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
-    h->port = di ? di->port : opts->port;
+    h->port = ntohs(addr.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&addr)->sin6_port
+                                               : ((struct sockaddr_in *)&addr)->sin_port);
     *out = h;
     return LR_OK;
 }

@@ -481,7 +481,8 @@ static int replay_one(lr_replay_entry *e, void *ud) {
                                        (seq < svc->no_answer_from ? LR_LEGACY_NO_ANSWER : 0) |
                                        (seq < svc->timer_order_from ? LR_LEGACY_TIMER_ORDER : 0) |
                                        (seq < svc->decline_answer_from ? LR_LEGACY_DECLINE_ANSWER : 0) |
-                                       (seq < svc->catch_up_from ? LR_LEGACY_CATCH_UP : 0));
+                                       (seq < svc->catch_up_order_from ? LR_LEGACY_CATCH_UP_ORDER : 0) |
+                                       (seq < svc->catch_up_answer_from ? LR_LEGACY_CATCH_UP_ANSWER : 0));
     if (e->config) {
         char *text = e->text;           /* adopt_config's now */
         e->text = NULL;
@@ -561,7 +562,8 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
         { "mode_change_from", &svc->mode_change_from }, { "zone_offers_from", &svc->zone_offers_from },
         { "reroute_order_from", &svc->reroute_order_from },
         { "decline_answer_from", &svc->decline_answer_from },
-        { "catch_up_from", &svc->catch_up_from },
+        { "catch_up_order_from", &svc->catch_up_order_from },
+        { "catch_up_answer_from", &svc->catch_up_answer_from },
         { "agents_kept_from", &svc->agents_kept_from },
     };
     for (size_t i = 0; i < sizeof marks / sizeof marks[0] && (rc == LR_OK || rc == LR_ENOENT); i++) {

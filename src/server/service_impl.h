@@ -46,7 +46,8 @@ struct lr_service {
     int64_t pull_from;              /* ... LR_LEGACY_PULL_ORDER (pull_order_from) */
     int64_t no_answer_from;         /* ... LR_LEGACY_NO_ANSWER (no_answer_from) */
     int64_t decline_answer_from;    /* ... LR_LEGACY_DECLINE_ANSWER (decline_answer_from) */
-    int64_t catch_up_from;          /* ... LR_LEGACY_CATCH_UP (catch_up_from) */
+    int64_t catch_up_order_from;    /* ... LR_LEGACY_CATCH_UP_ORDER (catch_up_order_from) */
+    int64_t catch_up_answer_from;   /* ... LR_LEGACY_CATCH_UP_ANSWER (catch_up_answer_from) */
     int64_t agents_kept_from;       /* ... LR_RECONF_KEEP_GONE (agents_kept_from) */
     int64_t owner_from;             /* config changes from this seq on index open leads
                                        for a new owner rule (owner_index_from) */

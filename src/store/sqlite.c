@@ -164,10 +164,12 @@
  *       decline_answer_from, the first seq whose declines of an assigned
  *       lead start the agent's max_no_answer counts again
  *       (LR_LEGACY_DECLINE_ANSWER before it; version 17 likewise);
- *       catch_up_from, the first seq whose catch-up ticks fire the
- *       leads' past deadlines before the waiting leads go out, and count
+ *       catch_up_order_from, the first seq whose catch-up ticks fire the
+ *       leads' past deadlines before the waiting leads go out
+ *       (LR_LEGACY_CATCH_UP_ORDER before it; version 21 likewise);
+ *       catch_up_answer_from, the first seq whose catch-up ticks count
  *       the offers that expired meanwhile for no max_no_answer
- *       (LR_LEGACY_CATCH_UP before it; version 21 likewise);
+ *       (LR_LEGACY_CATCH_UP_ANSWER before it; version 22 likewise);
  *       agents_kept_from, the first seq whose config changes keep a
  *       removed agent's counters, windows and declines for its return
  *       (LR_RECONF_KEEP_GONE; version 21 likewise);
@@ -208,7 +210,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 21
+#define SCHEMA_VERSION 22
 #define LR_SQ_APPLICATION_ID 1280468082              /* 0x4C526472, "LRdr": PRAGMA application_id */
 #define LR_SQ_STR_(x) #x
 #define LR_SQ_STR(x) LR_SQ_STR_(x)
@@ -386,9 +388,19 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
     /* 20 -> 21: older journals replay a start's catch-up, and agents
      * removed by a config change then added back, as they were made */
     "INSERT OR IGNORE INTO engine_marks(name, seq)"
-    "  SELECT 'catch_up_from', coalesce(max(seq), 0) + 1 FROM events;"
+    "  SELECT 'catch_up_order_from', coalesce(max(seq), 0) + 1 FROM events;"
     "INSERT OR IGNORE INTO engine_marks(name, seq)"
     "  SELECT 'agents_kept_from', coalesce(max(seq), 0) + 1 FROM events;",
+    /* 21 -> 22: older journals replay the offers a catch-up found expired
+     * as counted for max_no_answer. (A development build named one mark
+     * catch_up_from for both catch-up changes: it stands for both.) */
+    "INSERT OR IGNORE INTO engine_marks(name, seq)"
+    "  SELECT 'catch_up_order_from', seq FROM engine_marks WHERE name = 'catch_up_from';"
+    "INSERT OR IGNORE INTO engine_marks(name, seq)"
+    "  SELECT 'catch_up_answer_from', seq FROM engine_marks WHERE name = 'catch_up_from';"
+    "DELETE FROM engine_marks WHERE name = 'catch_up_from';"
+    "INSERT OR IGNORE INTO engine_marks(name, seq)"
+    "  SELECT 'catch_up_answer_from', coalesce(max(seq), 0) + 1 FROM events;",
 };
 
 static const char *const STMT_SQL[SQ__COUNT] = {

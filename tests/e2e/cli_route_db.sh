@@ -215,6 +215,12 @@ route_db_start_moves_an_existing_stores_clock() {
     [ "$(wc -l <"$T/out")" -eq 1 ] || { fail "not 1 decision"; show stdout "$T/out"; }
     grep -q '^{"at":"2026-11-02T09:30:00Z","lead":"L3","action":"offered","agent":"ann"' "$T/out" ||
         fail "L3 not decided as the store's clock says"
+    # a --start the store's clock has passed is not used, and stderr says so
+    echo '{"id":"L4"}' >"$T/e.jsonl"
+    lr route --config "$T/s.yaml" --db "$T/s.db" --start 2026-11-02T09:00:00Z --no-explain "$T/e.jsonl"
+    expect_status 0
+    grep -q '^{"at":"2026-11-02T09:30:00Z","lead":"L4"' "$T/out" || fail "L4 not decided at the store's clock"
+    expect_err_line "^leadrouter route: $T/s.db's clock is at 2026-11-02T09:30:00Z, past --start 2026-11-02T09:00:00Z: --start is not used \\(a store's clock never goes back\\)$"
 }
 
 # A --config that differs from the store's is a config change: its

@@ -23,6 +23,28 @@ post() {
         -H 'Content-Type: application/json' --data-binary "{\"id\":\"$1\"}" "$URL/v1/leads"
 }
 
+# A start whose address is taken exits 2 before it touches a store: no
+# new store is made (its seed and config kept for ever), and an existing
+# one gets nothing journaled (its config file changed: no config change).
+an_address_in_use_changes_no_store() {
+    KEY=$(mkkey "$SRV/busy.db" admin)
+    srv_start busy "$SRV/busy.db" "$SRV/two.yaml" || { fail "$srv_error"; return; }
+    _port=${URL##*:}
+    lr serve --config "$SRV/two.yaml" --db "$T/new.db" --seed 9 --listen "127.0.0.1:$_port"
+    expect_status 2
+    expect_err_has "leadrouter serve: cannot listen on 127.0.0.1:$_port: Address already in use"
+    [ -e "$T/new.db" ] && fail "a store was made by a start that could not listen"
+    echo '{"id":"O1"}' >"$T/e.jsonl"
+    lr route --config "$SRV/two.yaml" --db "$T/old.db" "$T/e.jsonl"
+    expect_status 0
+    _before=$(rows "$T/old.db")
+    sed 's/{id: bob}/{id: bob, weight: 2}/' "$SRV/two.yaml" >"$T/other.yaml"
+    lr serve --config "$T/other.yaml" --db "$T/old.db" --listen "127.0.0.1:$_port"
+    expect_status 2
+    [ "$(rows "$T/old.db")" = "$_before" ] || fail "a start that could not listen journaled: $(rows "$T/old.db") rows, not $_before"
+    srv_term busy
+}
+
 a_second_writer_is_refused() {
     KEY=$(mkkey "$SRV/one.db" admin)
     srv_start one "$SRV/one.db" "$SRV/two.yaml" || { fail "$srv_error"; return; }
@@ -345,6 +367,7 @@ EOF
 }
 
 tcase a_second_writer_is_refused
+tcase an_address_in_use_changes_no_store
 tcase a_config_from_a_pipe_starts_a_new_store
 tcase a_config_accepted_before_starts_again_with_the_same_file
 tcase a_start_with_a_config_that_does_not_load_writes_nothing

@@ -5,12 +5,16 @@
 #define LEADROUTER_TEST_SCHEMA_UNDO_H
 
 /* the version a store migrates to (sqlite.c SCHEMA_VERSION) */
-#define SCHEMA_NOW 21
-#define SCHEMA_NOW_STR "21"
+#define SCHEMA_NOW 22
+#define SCHEMA_NOW_STR "22"
+
+/* what version 22 added: the mark of a catch-up's expired offers */
+#define UNDO_SCHEMA_22 "DELETE FROM engine_marks WHERE name = 'catch_up_answer_from'; "
 
 /* what version 21 added: the marks of a catch-up's order and of agents
  * kept for their return */
-#define UNDO_SCHEMA_21 "DELETE FROM engine_marks WHERE name IN ('catch_up_from', 'agents_kept_from'); "
+#define UNDO_SCHEMA_21 UNDO_SCHEMA_22 \
+    "DELETE FROM engine_marks WHERE name IN ('catch_up_order_from', 'agents_kept_from'); "
 
 /* what version 20 added: the blocks' ranges of received_at */
 #define UNDO_SCHEMA_20 UNDO_SCHEMA_21 "DROP TABLE lead_time_blocks; "

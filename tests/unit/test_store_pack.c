@@ -324,8 +324,24 @@ TEST(decline_answer_is_marked_from_the_first_entry_written_by_schema_17) {
  * waiting leads go out (LR_LEGACY_CATCH_UP before), and where a
  * config change keeps a removed agent for its return (LR_RECONF_KEEP_GONE). */
 TEST(catch_up_order_and_kept_agents_are_marked_from_the_first_entry_written_by_schema_21) {
-    check_mark("catch_up_from", UNDO_SCHEMA_21 "PRAGMA user_version = 20;", 4, "decline_answer_from");
+    check_mark("catch_up_order_from", UNDO_SCHEMA_21 "PRAGMA user_version = 20;", 4, "decline_answer_from");
     check_mark("agents_kept_from", UNDO_SCHEMA_21 "PRAGMA user_version = 20;", 3, "decline_answer_from");
+}
+
+/* Schema 22 marks where a catch-up's expired offers count for no
+ * max_no_answer (LR_LEGACY_CATCH_UP_ANSWER before); a store of the
+ * development build that named one mark catch_up_from for both catch-up
+ * changes gets both marks at its seq. */
+TEST(catch_up_answers_are_marked_from_the_first_entry_written_by_schema_22) {
+    check_mark("catch_up_answer_from", UNDO_SCHEMA_22 "PRAGMA user_version = 21;", 5, "catch_up_order_from");
+    check_mark("catch_up_order_from",
+               UNDO_SCHEMA_21 "INSERT INTO engine_marks(name, seq) VALUES ('catch_up_from', 4);"
+               " INSERT INTO engine_marks(name, seq) VALUES ('agents_kept_from', 1); PRAGMA user_version = 21;",
+               3, "agents_kept_from");
+    check_mark("catch_up_answer_from",
+               UNDO_SCHEMA_21 "INSERT INTO engine_marks(name, seq) VALUES ('catch_up_from', 4);"
+               " INSERT INTO engine_marks(name, seq) VALUES ('agents_kept_from', 1); PRAGMA user_version = 21;",
+               3, "agents_kept_from");
 }
 
 /* Schema 13 gives a delayed notice its due time: an unattempted one's
@@ -666,6 +682,7 @@ int main(void) {
     RUN(reroute_order_is_marked_from_the_first_entry_written_by_schema_16);
     RUN(decline_answer_is_marked_from_the_first_entry_written_by_schema_17);
     RUN(catch_up_order_and_kept_agents_are_marked_from_the_first_entry_written_by_schema_21);
+    RUN(catch_up_answers_are_marked_from_the_first_entry_written_by_schema_22);
     RUN(schema_13_gives_delayed_notices_their_due_time);
     RUN(a_schema_4_file_migrates_and_its_old_rows_read_as_stored);
     RUN(a_damaged_why_is_an_error_that_says_so_and_leaves_the_buffer);

@@ -427,10 +427,10 @@ TEST(a_catch_up_fires_past_deadlines_before_waiting_leads_go_out) {
     CHECK_EQ_STR(o.trace.data, "assigned:ann queued expired unrouted");
     CHECK_CONTAINS(o.json.data, "\"at\":\"2026-11-02T10:05:00Z\",\"lead\":\"L2\",\"action\":\"expired\"");
     CHECK_CONTAINS(o.json.data, "\"lead\":\"L2\",\"action\":\"unrouted\",\"why\":{\"reason\":\"no_eligible_agent\","
-                                "\"detail\":\"its rule let it go (the decision before says why) and no rule after it "
-                                "found anyone eligible\"}");
+                                "\"detail\":\"its rule let it go (its wait or its offers ran out, or it was "
+                                "declined) and no rule after it found anyone eligible\"}");
     run_release(&o);
-    run_with(cfg, ev, LR_LEGACY_CATCH_UP, &o);
+    run_with(cfg, ev, LR_LEGACY_CATCH_UP_ORDER | LR_LEGACY_CATCH_UP_ANSWER, &o);
     CHECK_EQ_STR(o.trace.data, "assigned:ann queued assigned:ann");
     run_release(&o);
 }
@@ -452,7 +452,7 @@ TEST(an_offer_that_ran_out_during_a_stop_sets_nobody_away) {
     CHECK_EQ_STR(o.trace.data, "offered:ann expired:ann offered:ben offered:ann");
     CHECK(strstr(o.json.data, "agent_away") == NULL);
     run_release(&o);
-    run_with(cfg, ev, LR_LEGACY_CATCH_UP, &o);
+    run_with(cfg, ev, LR_LEGACY_CATCH_UP_ANSWER, &o);
     CHECK_CONTAINS(o.json.data, "\"at\":\"2026-11-02T09:01:00Z\",\"action\":\"agent_away\",\"agent\":\"ann\"");
     run_release(&o);
 }

@@ -941,7 +941,9 @@ static void listen_error(const char *host, uint16_t port, int e, char *err, size
 
 /* See http.h. As libmicrohttpd binds: SO_REUSEADDR (a port left in
  * TIME_WAIT is taken again; one another socket listens on is refused),
- * an IPv6 address for IPv6 only. */
+ * an IPv6 address for IPv6 only. It listens at once: sockets that are
+ * only bound may share a port under SO_REUSEADDR, so two starts could
+ * both pass here and one fail later, its store changed. */
 int lr_http_bind(const char *host, uint16_t port, int *fd, char *err, size_t errlen) {
     struct sockaddr_storage addr;
     socklen_t alen = 0;
@@ -951,7 +953,7 @@ int lr_http_bind(const char *host, uint16_t port, int *fd, char *err, size_t err
     int on = 1;
     if (s < 0 || setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
         (addr.ss_family == AF_INET6 && setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0) ||
-        bind(s, (struct sockaddr *)&addr, alen) != 0) {
+        bind(s, (struct sockaddr *)&addr, alen) != 0 || listen(s, SOMAXCONN) != 0) {
         int e = errno;
         if (s >= 0) close(s);
         listen_error(host, port, e, err, errlen);
@@ -970,7 +972,7 @@ int lr_http_start(const lr_http_opts *opts, lr_http **out, char *err, size_t err
     }
     struct sockaddr_storage addr;
     socklen_t alen = sizeof addr;
-    if (getsockname(o.fd, (struct sockaddr *)&addr, &alen) != 0 || listen(o.fd, SOMAXCONN) != 0) {
+    if (getsockname(o.fd, (struct sockaddr *)&addr, &alen) != 0) {
         listen_error(o.host, o.port, errno, err, errlen);
         close(o.fd);
         return LR_EIO;

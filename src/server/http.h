@@ -49,19 +49,19 @@ typedef struct lr_http_opts {
     unsigned timeout_s;             /* idle connection timeout; 0: 60 */
     unsigned threads;               /* HTTP threads (each serves its share of the
                                        connections); 0: LR_HTTP_THREADS */
-    int fd;                         /* a socket of lr_http_bind() to listen on (taken
+    int fd;                         /* a socket of lr_http_bind() to serve (taken
                                        over), or -1: bind HOST:PORT now */
 } lr_http_opts;
 
 typedef struct lr_http lr_http;
 
-/* Binds a socket to HOST:PORT without listening yet (connections are
- * refused, the address is taken): a start that cannot have its address
- * fails before anything else is done. Returns LR_OK and *fd, or
- * LR_EIO/LR_EINVAL with a message. */
+/* Binds a socket to HOST:PORT and listens (connections wait in the
+ * kernel's queue until lr_http_start serves them): a start that cannot
+ * have its address fails before anything else is done. Returns LR_OK and
+ * *fd, or LR_EIO/LR_EINVAL with a message. */
 int lr_http_bind(const char *host, uint16_t port, int *fd, char *err, size_t errlen);
 
-/* Binds (or listens on OPTS->fd) and starts serving. OPTS is copied (what
+/* Binds (or takes OPTS->fd) and starts serving. OPTS is copied (what
  * it points to is borrowed). Returns LR_OK and *out, or LR_EIO/LR_EINVAL
  * with a message (OPTS->fd is closed then). */
 int lr_http_start(const lr_http_opts *opts, lr_http **out, char *err, size_t errlen);

@@ -935,8 +935,9 @@ static int resolve(const char *host, uint16_t port, struct sockaddr_storage *add
 }
 
 static void listen_error(const char *host, uint16_t port, int e, char *err, size_t errlen) {
-    snprintf(err, errlen, "cannot listen on %s:%u: %s", host && *host ? host : "*", (unsigned)port,
-             e ? strerror(e) : "libmicrohttpd refused to start");
+    bool v6 = host && strchr(host, ':');     /* written as --listen takes it: [::1]:8080 */
+    snprintf(err, errlen, "cannot listen on %s%s%s:%u: %s", v6 ? "[" : "", host && *host ? host : "*",
+             v6 ? "]" : "", (unsigned)port, e ? strerror(e) : "libmicrohttpd refused to start");
 }
 
 /* See http.h. As libmicrohttpd binds: SO_REUSEADDR (a port left in

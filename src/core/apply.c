@@ -334,7 +334,7 @@ static int claim_by_id(lr_engine *e, lr_lead_rt *l, lr_agent_rt *a) {
                          "leads in a pull queue are taken in order: claim without a lead id");
             return LR_OK;
         }
-        if (lr_member_of(e, l->seg, a->idx) == LR_SEG_NONE) {
+        if (lr_segment_member(l->seg, a->idx) == LR_SEG_NONE) {
             const lr_pool_conf *pool = lr_lead_pool(e, l);
             bool in_pool = false;
             for (size_t i = 0; i < pool->nagents && !in_pool; i++)

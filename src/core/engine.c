@@ -288,21 +288,23 @@ int lr_engine_assign(lr_engine *e, lr_lead_rt *l, uint32_t agent) {
     return LR_OK;
 }
 
+/* See engine_impl.h. An offer that ends unaccepted (declined, expired,
+ * escalated, the lead closed or assigned by an admin, its agent removed)
+ * is no lead received: caps and fewest_assigned do not count it
+ * (longest_idle does: the agent was offered a lead then). */
+void lr_agent_offer_ended(const lr_engine *e, lr_agent_rt *a, lr_time at) {
+    lr_agent_uncount_lead(a, at);
+    if (e->received_window) lr_timelog_remove(&a->received, at);
+    if (a->assigned) a->assigned--;
+}
+
 /* Ends L's assignment (release, hand-off, close): frees the agent's slot. */
 void lr_engine_unassign(lr_engine *e, lr_lead_rt *l) {
     if (l->agent == LR_NO_AGENT) return;
     lr_agent_rt *a = &e->agents[l->agent];
     unindex_open(e, l);
     a->open--;
-    if (l->state == LR_LEAD_OFFERED) {
-        /* an offer that ends unaccepted (declined, expired, escalated, the
-         * lead closed or assigned by an admin) is no lead received: caps
-         * and fewest_assigned do not count it (longest_idle does: the
-         * agent was offered a lead then) */
-        lr_agent_uncount_lead(a, l->assigned_at);
-        if (e->received_window) lr_timelog_remove(&a->received, l->assigned_at);
-        if (a->assigned) a->assigned--;
-    }
+    if (l->state == LR_LEAD_OFFERED) lr_agent_offer_ended(e, a, l->assigned_at);
     l->agent = LR_NO_AGENT;
     lr_engine_agent_changed(e, a);
 }

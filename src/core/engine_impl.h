@@ -149,6 +149,9 @@ int lr_lead_exclude(lr_lead_rt *l, uint32_t agent);
 void lr_engine_scan_needs(lr_engine *e);
 /* Ends L's assignment (release, hand-off, close): frees the agent's slot. */
 void lr_engine_unassign(lr_engine *e, lr_lead_rt *l);
+/* Takes back from A what its offer of AT counted: the offer ended
+ * unaccepted. */
+void lr_agent_offer_ended(const lr_engine *e, lr_agent_rt *a, lr_time at);
 /* Takes L out of wherever it waits (queue, offer). */
 void lr_lead_unwait(lr_lead_rt *l);
 /* Moves the clock to UNTIL (never back), firing due timers in order. */
@@ -231,8 +234,6 @@ lr_skip lr_skip_reason(const lr_engine *e, const lr_lead_rt *l, const lr_rule_co
 int lr_explain(lr_engine *e, lr_decision *d, const lr_lead_rt *l, const lr_rule_conf *r,
                uint32_t chosen, bool offer);
 
-/* The member index of agent A in S, or LR_SEG_NONE. */
-uint32_t lr_member_of(const lr_engine *e, const lr_segment *s, uint32_t a);
 
 /* The returning-lead index (by email and phone, for the owner strategy):
  * takes L out of it (while its links are valid); or builds it afresh from

@@ -27,7 +27,7 @@ bool lr_engine_lead_visible(const lr_engine *e, const char *id, const char *agen
         for (uint32_t i = 0; i < l->noffer; i++)
             if (l->offer[i] == a->idx) return true;
         return false;
-    case LR_LEAD_WAITING: return l->seg && lr_member_of(e, l->seg, a->idx) != LR_SEG_NONE;
+    case LR_LEAD_WAITING: return l->seg && lr_segment_member(l->seg, a->idx) != LR_SEG_NONE;
     default: return false;
     }
 }

@@ -93,10 +93,8 @@ static void gone_fill(lr_engine *e, lr_gone_agent *g, lr_agent_rt *a) {
     g->rt = *a;
     for (size_t i = 0; i < e->nall; i++) {
         const lr_lead_rt *l = e->all[i];
-        if (l->state != LR_LEAD_OFFERED || l->agent != a->idx) continue;
-        lr_agent_uncount_lead(&g->rt, l->assigned_at);
-        if (e->received_window) lr_timelog_remove(&g->rt.received, l->assigned_at);
-        if (g->rt.assigned) g->rt.assigned--;
+        if (l->state == LR_LEAD_OFFERED && l->agent == a->idx)
+            lr_agent_offer_ended(e, &g->rt, l->assigned_at);
     }
     free(a->na);
     g->rt.na = NULL;

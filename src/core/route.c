@@ -187,17 +187,6 @@ void lr_drop_dry_segments(lr_engine *e) {
     e->ndry = 0;
 }
 
-uint32_t lr_member_of(const lr_engine *e, const lr_segment *s, uint32_t a) {
-    if (s->dry) {                       /* (in no agent's memberships) */
-        for (uint32_t m = 0; m < s->n; m++)
-            if (s->agents[m] == a) return m;
-        return LR_SEG_NONE;
-    }
-    const lr_agent_rt *rt = &e->agents[a];
-    for (uint32_t i = 0; i < rt->nmem; i++)
-        if (rt->mem[i].seg == s) return rt->mem[i].m;
-    return LR_SEG_NONE;
-}
 
 /* ---- explanations -------------------------------------------------------- */
 
@@ -362,7 +351,7 @@ static int pick_member(lr_engine *e, lr_segment *s, lr_lead_rt *l, const lr_rule
     if (rc != LR_OK) return rc;
     uint32_t nout = 0;
     for (uint32_t i = 0; i < l->nexcl; i++) {
-        uint32_t m = lr_member_of(e, s, l->excl[i]);
+        uint32_t m = lr_segment_member(s, l->excl[i]);
         if (m != LR_SEG_NONE && lr_segment_is_ready(s, m)) {
             lr_segment_set_ready(s, m, false);
             e->scratch[nout++] = m;

@@ -67,6 +67,18 @@ void lr_segment_touch(lr_segment *s, uint32_t m) {
     if (s->strat->cmp) lr_heap_update(&s->heap, m);
 }
 
+uint32_t lr_segment_member(const lr_segment *s, uint32_t a) {
+    if (s->dry) {
+        for (uint32_t m = 0; m < s->n; m++)
+            if (s->agents[m] == a) return m;
+        return LR_SEG_NONE;
+    }
+    const lr_agent_rt *rt = &s->rt[a];
+    for (uint32_t i = 0; i < rt->nmem; i++)
+        if (rt->mem[i].seg == s) return rt->mem[i].m;
+    return LR_SEG_NONE;
+}
+
 uint32_t lr_segment_pick(lr_segment *s, const lr_pick_ctx *ctx) {
     if (s->ready.count == 0) return LR_SEG_NONE;
     if (s->strat->cmp) return lr_heap_top(&s->heap);     /* ranked: the best is on top */

@@ -88,6 +88,10 @@ static inline bool lr_segment_is_ready(const lr_segment *s, uint32_t m) {
 /* Asks the strategy for a ready member, or LR_SEG_NONE. */
 uint32_t lr_segment_pick(lr_segment *s, const lr_pick_ctx *ctx);
 
+/* The member index of agent A in S, or LR_SEG_NONE: from A's memberships,
+ * or for a preview's segment (in no agent's memberships) from S's agents. */
+uint32_t lr_segment_member(const lr_segment *s, uint32_t a);
+
 /* Tells the strategy member M was given a lead. */
 void lr_segment_chosen(lr_segment *s, uint32_t m);
 

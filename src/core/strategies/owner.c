@@ -7,15 +7,7 @@
 
 static uint32_t ow_pick(lr_segment *s, const lr_pick_ctx *ctx) {
     if (ctx->owner == LR_NO_AGENT) return LR_SEG_NONE;
-    uint32_t m = LR_SEG_NONE;
-    if (s->dry) {                   /* a preview's: in no agent's memberships */
-        for (uint32_t i = 0; i < s->n && m == LR_SEG_NONE; i++)
-            if (s->agents[i] == ctx->owner) m = i;
-    } else {
-        const lr_agent_rt *a = &s->rt[ctx->owner];
-        for (uint32_t i = 0; i < a->nmem && m == LR_SEG_NONE; i++)
-            if (a->mem[i].seg == s) m = a->mem[i].m;
-    }
+    uint32_t m = lr_segment_member(s, ctx->owner);     /* a preview's segment too */
     return m != LR_SEG_NONE && lr_segment_is_ready(s, m) ? m : LR_SEG_NONE;
 }
 

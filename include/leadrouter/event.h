@@ -55,6 +55,12 @@ typedef struct lr_event {
 int lr_event_parse(const char *text, size_t len, lr_event *ev,
                    char *errbuf, size_t errlen);
 
+/* As lr_event_parse() on a text of the server's journal: a member that an
+ * event of its type does not have is ignored, as builds before the check
+ * ignored it when they accepted and journaled the text. */
+int lr_event_parse_journal(const char *text, size_t len, lr_event *ev,
+                           char *errbuf, size_t errlen);
+
 /* As lr_event_parse() on a value the caller has already decoded with
  * jansson (V: borrowed, only read; an element of an array body, or an
  * object built by the caller). The same checks and messages, minus the

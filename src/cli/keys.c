@@ -44,7 +44,7 @@ void cli_keys_help(FILE *out) {
         "  admin    everything\n"
         "  ingest   POST /v1/leads and /v1/forms/{source} only\n"
         "  agent    one agent's own leads, progress, claim, accept, decline,\n"
-        "           next lead and status; needs --agent\n"
+        "           release, claimable leads, next lead and status; needs --agent\n"
         "\n"
         "options:\n"
         "  -d, --db FILE      the server's store (created when missing); required\n"

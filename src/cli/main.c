@@ -70,8 +70,8 @@ static void main_help(FILE *out) {
           "\n"
           "commands:\n", out);
     for (size_t i = 0; i < NCOMMANDS; i++)
-        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
-    fputs("  help     show this help, or a command's: leadrouter help route\n"
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fputs("  help       show this help, or a command's: leadrouter help route\n"
           "\n"
           "options:\n"
           "  -h, --help       show this help and exit\n"
@@ -108,6 +108,11 @@ static int run(int argc, char **argv) {
     if (strcmp(arg, "help") == 0) {
         if (argc < 3) {
             main_help(stdout);
+            return LR_EXIT_OK;
+        }
+        if (strcmp(argv[2], "help") == 0 || strcmp(argv[2], "--help") == 0 ||
+            strcmp(argv[2], "-h") == 0) {
+            main_help(stdout);          /* help is a command of its own */
             return LR_EXIT_OK;
         }
         const command *cmd = find_command(argv[2]);

@@ -153,7 +153,7 @@ void cli_summary_print(FILE *out, const lr_config *cfg, const lr_engine *eng,
     }
     if (held > st.open)
         fprintf(out, "  (an agent's assigned and open count a lead offered to it alone while\n"
-                     "   the offer runs; the %" PRIu64 " offered so now count as waiting above)\n",
+                     "   the offer runs; the totals above count the %" PRIu64 " offered so as waiting)\n",
                 held - st.open);
 
     static const int rule_num[] = { 0, 0, 0, 1, 1, 1, 1, 1, 1, 1 };

@@ -291,7 +291,7 @@ static void check_options(cfg_ctx *cx, const yn *const *v, const char *ctx, lr_r
                  ctx);
     } else if (ms) {
         int64_t x;
-        if (want_int(cx, ms, ctx, "min_sample", 1, UINT32_MAX, "a positive integer", &x))
+        if (want_int(cx, ms, ctx, "min_sample", 1, UINT32_MAX, "an integer from 1 to 4294967295", &x))
             r->min_sample = (uint32_t)x;
     }
 }

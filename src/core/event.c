@@ -26,9 +26,12 @@
  *   - Limits: ids (lead id, "lead", "agent") non-empty and at most 256
  *     bytes; any other string at most 64 KiB; at most 256 custom fields; a
  *     list at most 1000 items.
- *   - Unknown keys of the other event types are ignored (forward
- *     compatible); "at" is optional everywhere (a tick without it is a
- *     no-op for the engine).
+ *   - The other event types take only their own members (MEMBERS below)
+ *     plus "type" and "at": any other key is an error naming it, so that a
+ *     misspelt "valeu" is not dropped in silence. The journal's texts were
+ *     accepted when they came, by a build that may have ignored unknown
+ *     keys: lr_event_parse_journal() still ignores them. "at" is optional
+ *     everywhere (a tick without it is a no-op for the engine).
  *   - ev->at comes only from "at"; lead->received_at only from
  *     "received_at" (LR_TIME_NONE when absent). Choosing between them and
  *     the clock is the engine's business.
@@ -406,10 +409,49 @@ static int take_status(json_t *obj, const char *const *table, int n, const char 
     return LR_OK;
 }
 
-/* Fills EV (type already set) from OBJ for every type but lead. */
-static int parse_other(json_t *obj, lr_event *ev, errsink *e) {
+/* The members of each event type but lead, besides "type" and "at", in
+ * the order a message lists them. */
+static const char *const MEMBERS[LR_EV__COUNT][4] = {
+    [LR_EV_AGENT] = { "agent", "status" },
+    [LR_EV_PROGRESS] = { "lead", "status", "value" },
+    [LR_EV_CLAIM] = { "agent", "lead" },
+    [LR_EV_ACCEPT] = { "agent", "lead" },
+    [LR_EV_DECLINE] = { "agent", "lead" },
+    [LR_EV_ASSIGN] = { "lead", "agent" },
+    [LR_EV_RELEASE] = { "lead", "agent" },
+    [LR_EV_TICK] = { "catch_up" },
+};
+
+/* Refuses a member of OBJ that an event of type T does not have. */
+static int check_members(json_t *obj, lr_event_type t, errsink *e) {
+    const char *const *m = MEMBERS[t];
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v) {
+        (void)v;
+        if (strcmp(k, "type") == 0 || strcmp(k, "at") == 0) continue;
+        int i = 0;
+        while (i < 4 && m[i] && strcmp(k, m[i]) != 0) i++;
+        if (i < 4 && m[i]) continue;
+        char q[QUOTE_MAX + 4], list[64] = "";
+        for (i = 0; i < 4 && m[i]; i++) {
+            strcat(list, m[i]);
+            strcat(list, ", ");
+        }
+        strcat(list, "at");
+        const char *tn = lr_event_type_names[t];
+        return fail(e, LR_EINVAL, "unknown member '%s' in a%s %s event (its members: %s)",
+                    quote(q, k, strlen(k)), strchr("aeiou", tn[0]) ? "n" : "", tn, list);
+    }
+    return LR_OK;
+}
+
+/* Fills EV (type already set) from OBJ for every type but lead; STRICT:
+ * a member the type does not have is an error. */
+static int parse_other(json_t *obj, lr_event *ev, bool strict, errsink *e) {
     const char *tn = lr_event_type_names[ev->type];
     int rc = LR_OK, st;
+    if (strict && (rc = check_members(obj, ev->type, e)) != LR_OK) return rc;
     switch (ev->type) {
     case LR_EV_AGENT:
         if ((rc = take_id(obj, "agent", true, tn, &ev->agent_id, e)) != LR_OK) break;
@@ -481,7 +523,7 @@ static int json_failure(const json_error_t *je, errsink *e) {
 
 /* Fills *EV from the decoded value ROOT. Returns LR_OK, or an error with
  * a message in E and *EV left zeroed. */
-static int parse_root(json_t *root, lr_event *ev, errsink *e) {
+static int parse_root(json_t *root, lr_event *ev, bool strict, errsink *e) {
     lr_event out = { .type = LR_EV_LEAD, .at = LR_TIME_NONE };
     int rc;
 
@@ -513,7 +555,7 @@ static int parse_root(json_t *root, lr_event *ev, errsink *e) {
             rc = parse_lead(l, "lead.", &out.at, &out.lead, e);
         out.wrapped = true;
     } else {
-        rc = parse_other(root, &out, e);
+        rc = parse_other(root, &out, strict, e);
     }
 done:
     if (rc != LR_OK) {
@@ -524,7 +566,7 @@ done:
     return LR_OK;
 }
 
-static int parse_json(const char *text, size_t len, lr_event *ev, char *errbuf,
+static int parse_json(const char *text, size_t len, lr_event *ev, bool strict, char *errbuf,
                       size_t errlen) {
     errsink e = { errbuf, errlen };
     if (errlen) errbuf[0] = '\0';
@@ -533,7 +575,7 @@ static int parse_json(const char *text, size_t len, lr_event *ev, char *errbuf,
     memset(ev, 0, sizeof *ev);
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (!root) return json_failure(&je, &e);
-    int rc = parse_root(root, ev, &e);
+    int rc = parse_root(root, ev, strict, &e);
     json_decref(root);
     return rc;
 }
@@ -543,28 +585,45 @@ static int parse_json(const char *text, size_t len, lr_event *ev, char *errbuf,
 int lr_event_parse_json(const struct json_t *v, lr_event *ev, char *errbuf, size_t errlen) {
     errsink e = { errbuf, errlen };
     if (errlen) errbuf[0] = '\0';
-    return parse_root((json_t *)v, ev, &e);
+    return parse_root((json_t *)v, ev, true, &e);
 }
 
 /* See event_impl.h. jansson's own allocations come from the thread's
  * arena for the length of the parse (json_arena.h): what the event keeps
  * is copied. */
-int lr_event_parse_general(const char *text, size_t len, lr_event *ev, char *errbuf,
-                           size_t errlen) {
+static int parse_arena(const char *text, size_t len, lr_event *ev, bool strict, char *errbuf,
+                       size_t errlen) {
     lr_json_arena_begin();
-    int rc = parse_json(text, len, ev, errbuf, errlen);
+    int rc = parse_json(text, len, ev, strict, errbuf, errlen);
     lr_json_arena_end();
     return rc;
 }
 
-/* See event.h: a plain lead takes the short way (event_plain.c). */
-int lr_event_parse(const char *text, size_t len, lr_event *ev, char *errbuf,
-                   size_t errlen) {
+int lr_event_parse_general(const char *text, size_t len, lr_event *ev, char *errbuf,
+                           size_t errlen) {
+    return parse_arena(text, len, ev, true, errbuf, errlen);
+}
+
+/* A plain lead takes the short way (event_plain.c), the rest jansson's. */
+static int parse_text(const char *text, size_t len, lr_event *ev, bool strict, char *errbuf,
+                      size_t errlen) {
     if (lr_event_parse_plain(text, len, ev)) {
         if (errlen) errbuf[0] = '\0';
         return LR_OK;
     }
-    return lr_event_parse_general(text, len, ev, errbuf, errlen);
+    return parse_arena(text, len, ev, strict, errbuf, errlen);
+}
+
+/* See event.h. */
+int lr_event_parse(const char *text, size_t len, lr_event *ev, char *errbuf,
+                   size_t errlen) {
+    return parse_text(text, len, ev, true, errbuf, errlen);
+}
+
+/* See event.h. */
+int lr_event_parse_journal(const char *text, size_t len, lr_event *ev, char *errbuf,
+                           size_t errlen) {
+    return parse_text(text, len, ev, false, errbuf, errlen);
 }
 
 /* See event.h. */

@@ -259,11 +259,12 @@ static int put_latency(lr_http *h, lr_buf *out) {
         if (!count) continue;
         char label[96];
         if (i < NROUTES) {
-            /* the route's pattern, its '*' shown as {id} */
+            /* the route's pattern, its '*' shown as the docs name it: {source}
+             * for a form, {id} elsewhere */
             const char *m = verbs[routes[i].method], *p = routes[i].pattern, *star = strchr(p, '*');
             if (star)
-                snprintf(label, sizeof label, "method=\"%s\",route=\"%.*s{id}%s\"", m,
-                         (int)(star - p), p, star + 1);
+                snprintf(label, sizeof label, "method=\"%s\",route=\"%.*s{%s}%s\"", m,
+                         (int)(star - p), p, routes[i].body == BODY_FORM ? "source" : "id", star + 1);
             else
                 snprintf(label, sizeof label, "method=\"%s\",route=\"%s\"", m, p);
         } else {

@@ -63,7 +63,7 @@ static int entry_fill(lr_replay_entry *e, int64_t seq, lr_time at, const char *t
         e->text[len] = '\0';
         return LR_OK;
     }
-    e->parsed = lr_event_parse(json, len, &e->ev, e->msg, sizeof e->msg);
+    e->parsed = lr_event_parse_journal(json, len, &e->ev, e->msg, sizeof e->msg);
     return LR_OK;
 }
 

@@ -15,6 +15,15 @@ help_lists_commands_options_exit_codes_and_example() {
         expect_out_has "  2  usage, configuration or I/O error"
         expect_out_has "leadrouter route --config routing.yaml leads.jsonl > decisions.jsonl"
     done
+    # help is a command too; every summary starts in one column
+    for form in "help help" "help --help"; do
+        lr $form
+        expect_status 0
+        expect_out_has "usage: leadrouter COMMAND"
+    done
+    lr --help
+    _cols=$(grep -E '^  [a-z]+ +[a-z]' "$T/out" | sed -E 's/^(  [a-z]+ +).*/\1/' | awk '{ print length($0) }' | sort -u)
+    [ "$_cols" = "13" ] || fail "the command summaries start in columns $(echo $_cols)"
 }
 
 route_help_names_every_option() {

@@ -205,18 +205,18 @@ route_summary_says_how_offers_count() {
     expect_err_line '^  open now +0$'
     expect_err_line '^  waiting now +1$'
     expect_err_line '^  ann +available +1 +1 +0 +0$'
-    expect_err_line '^   the offer runs; the 1 offered so now count as waiting above\)$'
+    expect_err_line '^   the offer runs; the totals above count the 1 offered so as waiting\)$'
     printf '%s\n' '{"id":"O1","at":"2026-11-02T09:00:00Z"}' \
         '{"type":"accept","lead":"O1","agent":"ann","at":"2026-11-02T09:01:00Z"}' >"$T/e.jsonl"
     lr route --config "$T/c.yaml" --summary "$T/e.jsonl"
     expect_err_line '^  open now +1$'
-    grep -q 'offered so now' "$T/err" && fail "the note printed with no offer running"
+    grep -q 'offered so as waiting' "$T/err" && fail "the note printed with no offer running"
     # a broadcast's offers are in no agent's counts: nothing to explain
     printf 'agents: [{id: ann}, {id: ben}]\npools: {team: [ann, ben]}\nrules:\n  - {name: b, pool: team, strategy: broadcast, offer: {timeout: 1h}}\n' >"$T/c.yaml"
     printf '%s\n' '{"id":"B1","at":"2026-11-02T09:00:00Z"}' >"$T/e.jsonl"
     lr route --config "$T/c.yaml" --summary "$T/e.jsonl"
     expect_err_line '^  waiting now +1$'
-    grep -q 'offered so now' "$T/err" && fail "the note printed for a broadcast's offers"
+    grep -q 'offered so as waiting' "$T/err" && fail "the note printed for a broadcast's offers"
 }
 
 route_every_action_hand_derived() {

@@ -744,7 +744,7 @@ metrics_are_prometheus_text() {
 }
 
 # /metrics times every answered request, head read to answer sent, in a
-# histogram per route (its pattern, {id} for the path segment), one more
+# histogram per route (its pattern, {id} for the path segment, {source} for a form's), one more
 # for requests no route took; only the routes that answered are listed.
 metrics_time_each_request_by_route() {
     api GET /metrics
@@ -752,6 +752,9 @@ metrics_time_each_request_by_route() {
     _c() { sed -n "s|^leadrouter_http_request_seconds_count{method=\"$2\",route=\"$3\"} \([0-9]*\)\$|\1|p" "$1"; }
     _p0=$(_c "$SRV/m0.txt" POST /v1/leads); _g0=$(_c "$SRV/m0.txt" GET '/v1/leads/{id}')
     _u0=$(_c "$SRV/m0.txt" any unrouted); _me0=$(_c "$SRV/m0.txt" GET /metrics)
+    _f0=$(_c "$SRV/m0.txt" POST '/v1/forms/{source}')
+    req POST /v1/forms/web -H "Authorization: Bearer $KEY" --data-binary 'id=HTF1&name=x'
+    expect_code 201
     api POST /v1/leads '{"id":"HT1","source":"web"}'
     expect_code 201
     api POST /v1/leads '{"id":"HT2","source":"web"}'
@@ -767,6 +770,8 @@ metrics_time_each_request_by_route() {
     grep -q '^# TYPE leadrouter_http_request_seconds histogram$' "$M" || fail "no TYPE line for the request histogram"
     [ "$(_c "$M" POST /v1/leads)" = "$(( ${_p0:-0} + 3 ))" ] || fail "POST /v1/leads counted $(_c "$M" POST /v1/leads), before ${_p0:-0}"
     [ "$(_c "$M" GET '/v1/leads/{id}')" = "$(( ${_g0:-0} + 1 ))" ] || fail "GET /v1/leads/{id} not counted once more"
+    # a form's segment is named as the docs name it
+    [ "$(_c "$M" POST '/v1/forms/{source}')" = "$(( ${_f0:-0} + 1 ))" ] || fail "POST /v1/forms/{source} not counted once more"
     [ "$(_c "$M" any unrouted)" = "$(( ${_u0:-0} + 1 ))" ] || fail "the unknown path not counted as unrouted"
     # the /metrics request before this one is counted; this one is not yet
     [ "$(_c "$M" GET /metrics)" = "$(( ${_me0:-0} + 1 ))" ] || fail "GET /metrics counted $(_c "$M" GET /metrics)"

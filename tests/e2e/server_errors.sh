@@ -256,6 +256,14 @@ wrong_types_are_400_invalid_event() {
     expect_error 400 invalid_event
     api POST /v1/agents/ann/next '{"lead":"L1"}'
     expect_error 400 invalid_event
+    # a misspelt member is named, not dropped (the lead stays open: see
+    # state_is_unchanged_after_all_bad_requests)
+    api POST /v1/leads/L1/progress '{"status":"won","valeu":1200}'
+    expect_error 400 invalid_event
+    expect_jq .error.message "\"unknown member 'valeu' in a progress event (its members: lead, status, value, at)\""
+    api POST /v1/agents/ann/status '{"status":"away","until":"2026-12-01T00:00:00Z"}'
+    expect_error 400 invalid_event
+    expect_jq .error.message "\"unknown member 'until' in an agent event (its members: agent, status, at)\""
     api POST /v1/route/preview '[{"id":"P1"}]'
     expect_error 400 invalid_json
     req POST /v1/forms/web -H "Authorization: Bearer $KEY" --data-binary 'id=F1&score=lots'

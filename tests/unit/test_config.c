@@ -1016,7 +1016,7 @@ TEST(match_fallback_and_options_are_checked) {
                  "of another rule)\n"
                  "t.yaml:19:13: rule 'b': 'window' must be a duration such as 90s, 15m, 24h or 30d "
                  "(at most 3650d), got '24'\n"
-                 "t.yaml:20:17: rule 'b': 'min_sample' must be a positive integer, got '0'\n"
+                 "t.yaml:20:17: rule 'b': 'min_sample' must be an integer from 1 to 4294967295, got '0'\n"
                  "t.yaml:24:12: rule 'c': 'match' must be a mapping of agent attribute to lead "
                  "field, got a list\n"
                  "t.yaml:25:13: rule 'c': 'window' must be a duration such as 90s, 15m, 24h or 30d "

@@ -69,14 +69,25 @@ static void no_answer(lr_engine *e, lr_agent_rt *a, const lr_pool_conf *pool) {
 }
 
 /* The `expired` decision of L's offer, with the agent or agents it was
- * offered to, for REASON. */
+ * offered to, for REASON. An offer to one agent that ran out says which of
+ * the rule's attempts it was: after the last, the fallback takes the lead
+ * though other members may be ready. */
 static int offer_expired(lr_engine *e, const lr_lead_rt *l, const char *reason) {
+    const lr_rule_conf *r = &e->cfg->rules[l->rule];
     lr_decision d;
     rule_decision(e, &d, l, LR_ACTION_EXPIRED);
     const char **names = NULL;
+    char detail[160];
     /* a broadcast names its agents as a list, even one left */
-    if (l->noffer == 1 && e->cfg->rules[l->rule].strategy->mode != LR_MODE_BROADCAST) {
+    if (l->noffer == 1 && r->strategy->mode != LR_MODE_BROADCAST) {
         d.agent = e->agents[l->offer[0]].conf->id;
+        if (strcmp(reason, "offer_timeout") == 0 && r->strategy->mode == LR_MODE_ASSIGN) {
+            bool last = l->attempts >= r->offer_attempts;
+            snprintf(detail, sizeof detail, "attempt %u of %u (rule %s: offer.attempts)%s",
+                     l->attempts, r->offer_attempts, r->name,
+                     last ? ": the rule's fallback takes the lead" : "");
+            d.detail = detail;
+        }
     } else if (l->noffer > 0) {
         names = malloc(l->noffer * sizeof *names);
         if (!names) return LR_ENOMEM;
@@ -166,6 +177,10 @@ static int recycle(lr_engine *e, lr_lead_rt *l) {
     rule_decision(e, &d, l, LR_ACTION_RECYCLED);
     d.agent = a->conf->id;
     d.reason = "recycle";
+    char detail[160];
+    snprintf(detail, sizeof detail, "no progress of recycle.unless within %lld s of the assignment "
+             "(rule %s: recycle.after)", (long long)(r->recycle_after_ms / 1000), r->name);
+    d.detail = detail;
     lr_engine_emit(e, &d);
     int rc = lr_lead_exclude(l, a->idx);
     if (rc != LR_OK) return rc;

@@ -12,6 +12,7 @@
 #include "core/strategy_impl.h"
 #include "leadrouter/error.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,8 +24,26 @@ const char *const lr_lead_state_names[LR_LEAD__COUNT] = {
 
 /* ---- small helpers -------------------------------------------------------- */
 
+/* D's detail in BUF, with what a deadline that a catch-up fires late
+ * (the server was stopped when it fell due) adds to it: a lead's history
+ * would otherwise show an offer of 3 s that expired after 75. */
+static const char *say_late(const lr_engine *e, const lr_decision *d, char *buf, size_t len) {
+    char due[40];
+    lr_time_format(e->late_due, due, sizeof due);
+    snprintf(buf, len, "%s%sdeadline %s passed while the server was stopped: acted on at its start",
+             d->detail ? d->detail : "", d->detail ? "; " : "", due);
+    return buf;
+}
+
 void lr_engine_emit(lr_engine *e, lr_decision *d) {
     if (!e->dry) e->stats.decisions[d->action]++;
+    lr_decision late;
+    char detail[512];
+    if (e->late_due != LR_TIME_NONE && e->late_due < d->at) {
+        late = *d;
+        late.detail = say_late(e, d, detail, sizeof detail);
+        d = &late;
+    }
     int rc = e->cb ? e->cb(d, e->ud) : 0;
     if (rc && !e->cb_rc) e->cb_rc = rc;
 }
@@ -361,7 +380,11 @@ void lr_engine_catch_up(lr_engine *e, lr_time until) {
     if (!(e->legacy & LR_LEGACY_CATCH_UP_ORDER)) {
         lr_timer t;
         e->catching_up = !(e->legacy & LR_LEGACY_CATCH_UP_ANSWER);
-        while (lr_timers_pop_due(&e->timers, until, &t)) fire(e, &t);
+        while (lr_timers_pop_due(&e->timers, until, &t)) {
+            e->late_due = t.at;
+            fire(e, &t);
+        }
+        e->late_due = LR_TIME_NONE;
         e->catching_up = false;
     }
     lr_dispatch_dirty(e);               /* waiting leads that may go out now */
@@ -448,6 +471,7 @@ int lr_engine_create(const lr_config *cfg, const lr_engine_opts *opts, lr_engine
     e->cfg = cfg;
     e->explain = opts ? opts->explain : true;
     e->now = opts ? opts->start : 0;
+    e->late_due = LR_TIME_NONE;
     lr_rng_seed(&e->rng, opts ? opts->seed : 0);
     lr_timers_init(&e->timers);
     lr_buf_init(&e->key);

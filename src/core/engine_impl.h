@@ -54,6 +54,8 @@ struct lr_engine {
     bool replaying;                 /* lr_engine_set_replaying */
     unsigned legacy;                /* LR_LEGACY_* flags (engine.h) */
     bool catching_up;               /* firing what fell due while nobody could act */
+    lr_time late_due;               /* the deadline a catch-up is firing late, whose
+                                       decisions say so; LR_TIME_NONE otherwise */
     lr_time now;
     lr_rng rng;
 

@@ -18,7 +18,8 @@ TEST(offer_expires_and_moves_to_the_next_candidate_then_falls_back) {
     CHECK_EQ_STR(o.trace.data, "offered:a expired:a offered:b expired:b held");
     CHECK_CONTAINS(o.json.data, "{\"at\":\"2026-03-02T10:02:00Z\",\"lead\":\"L1\",\"action\":\"expired\","
                                 "\"agent\":\"a\",\"rule\":\"r\",\"pool\":\"p\",\"strategy\":\"round_robin\","
-                                "\"why\":{\"reason\":\"offer_timeout\"}}");
+                                "\"why\":{\"reason\":\"offer_timeout\",\"detail\":\"attempt 1 of 2 (rule r: "
+                                "offer.attempts)\"}}");
     CHECK_CONTAINS(o.json.data, "\"action\":\"offered\",\"agent\":\"b\",\"rule\":\"r\",\"pool\":\"p\","
                                 "\"strategy\":\"round_robin\",\"why\":{\"reason\":\"offer_expired\"}");
     /* the fallback after the last expiry says why too (c was never offered) */
@@ -428,7 +429,12 @@ TEST(a_catch_up_fires_past_deadlines_before_waiting_leads_go_out) {
     CHECK_CONTAINS(o.json.data, "\"at\":\"2026-11-02T10:05:00Z\",\"lead\":\"L2\",\"action\":\"expired\"");
     CHECK_CONTAINS(o.json.data, "\"lead\":\"L2\",\"action\":\"unrouted\",\"why\":{\"reason\":\"no_eligible_agent\","
                                 "\"detail\":\"its rule let it go (its wait or its offers ran out, or it was "
-                                "declined) and no rule after it found anyone eligible\"}");
+                                "declined) and no rule after it found anyone eligible; deadline "
+                                "2026-11-02T09:25:00Z passed while the server was stopped: acted on at "
+                                "its start\"}");
+    run_release(&o);
+    run_with(cfg, running, 0, &o);         /* a deadline met in time says nothing of it */
+    CHECK(strstr(o.json.data, "server was stopped") == NULL);
     run_release(&o);
     run_with(cfg, ev, LR_LEGACY_CATCH_UP_ORDER | LR_LEGACY_CATCH_UP_ANSWER, &o);
     CHECK_EQ_STR(o.trace.data, "assigned:ann queued assigned:ann");
@@ -451,9 +457,58 @@ TEST(an_offer_that_ran_out_during_a_stop_sets_nobody_away) {
     run_with(cfg, ev, 0, &o);
     CHECK_EQ_STR(o.trace.data, "offered:ann expired:ann offered:ben offered:ann");
     CHECK(strstr(o.json.data, "agent_away") == NULL);
+    /* the history says why a 3 s offer expired after a minute, and what
+     * came of it; L2, routed after the start, says nothing of it */
+    CHECK_CONTAINS(o.json.data, "\"at\":\"2026-11-02T09:01:00Z\",\"lead\":\"L1\",\"action\":\"expired\","
+                                "\"agent\":\"ann\",\"rule\":\"r\",\"pool\":\"desk\",\"strategy\":\"top_down\","
+                                "\"why\":{\"reason\":\"offer_timeout\",\"detail\":\"attempt 1 of 2 (rule r: "
+                                "offer.attempts); deadline 2026-11-02T09:00:03Z passed while the server was "
+                                "stopped: acted on at its start\"}");
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"L1\",\"action\":\"offered\",\"agent\":\"ben\"");
+    CHECK(strstr(strstr(o.json.data, "\"lead\":\"L2\""), "server was stopped") == NULL);
     run_release(&o);
     run_with(cfg, ev, LR_LEGACY_CATCH_UP_ANSWER, &o);
     CHECK_CONTAINS(o.json.data, "\"at\":\"2026-11-02T09:01:00Z\",\"action\":\"agent_away\",\"agent\":\"ann\"");
+    run_release(&o);
+}
+
+/* What an admin needs to read a lead's history: an expired offer says
+ * which of the rule's attempts it was (after the last, a ready ben does
+ * not get L1: the fallback holds it); a lead nobody may have again says
+ * its agents are kept from it, not that nobody was there; a recycle says
+ * what it waited for. */
+TEST(explanations_name_attempts_exclusions_and_recycles) {
+    const char *offers = "agents: [{id: ann}, {id: ben}]\n"
+                         "pools: {p: [ann, ben]}\n"
+                         "rules: [{name: r, pool: p, strategy: top_down, offer: {timeout: 20s, attempts: 1},"
+                         " fallback: hold}]\n";
+    run_out o;
+    run_with(offers, LEAD("L1", "09:00:00") T("09:01:00"), 0, &o);
+    CHECK_EQ_STR(o.trace.data, "offered:ann expired:ann held");
+    CHECK_CONTAINS(o.json.data, "\"action\":\"expired\",\"agent\":\"ann\",\"rule\":\"r\",\"pool\":\"p\","
+                                "\"strategy\":\"top_down\",\"why\":{\"reason\":\"offer_timeout\",\"detail\":"
+                                "\"attempt 1 of 1 (rule r: offer.attempts): the rule's fallback takes the lead\"}");
+    run_release(&o);
+    const char *solo = "agents: [{id: ann}]\n"
+                       "pools: {p: [ann]}\n"
+                       "rules: [{name: r, pool: p, strategy: top_down, recycle: {after: 1h}}]\n";
+    run_with(solo, LEAD("L1", "09:00:00") "{\"type\":\"release\",\"lead\":\"L1\"}\n"
+                   LEAD("L2", "09:00:00") T("10:00:00"), 0, &o);
+    CHECK_EQ_STR(o.trace.data, "assigned:ann released:ann unrouted assigned:ann recycled:ann unrouted");
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"L1\",\"action\":\"unrouted\",\"why\":{\"reason\":"
+                                "\"no_eligible_agent\",\"detail\":\"every rule that matched found nobody eligible "
+                                "and fell through; 1 agent had this lead before and may not have it again (a "
+                                "release, a decline, an offer let expire, a missed SLA or a recycle)\"}");
+    CHECK_CONTAINS(o.json.data, "\"action\":\"recycled\",\"agent\":\"ann\",\"rule\":\"r\",\"pool\":\"p\","
+                                "\"strategy\":\"top_down\",\"why\":{\"reason\":\"recycle\",\"detail\":\"no "
+                                "progress of recycle.unless within 3600 s of the assignment (rule r: "
+                                "recycle.after)\"}");
+    run_release(&o);
+    /* a lead nobody had says nothing of it */
+    const char *away = "agents: [{id: ann, status: away}]\npools: {p: [ann]}\n"
+                       "rules: [{name: r, pool: p, strategy: top_down}]\n";
+    run_with(away, LEAD("L1", "09:00:00"), 0, &o);
+    CHECK_CONTAINS(o.json.data, "\"detail\":\"every rule that matched found nobody eligible and fell through\"}");
     run_release(&o);
 }
 
@@ -620,5 +675,6 @@ int main(void) {
     RUN(agent_back_from_absence_is_not_flooded_to_catch_up);
     RUN(a_catch_up_fires_past_deadlines_before_waiting_leads_go_out);
     RUN(an_offer_that_ran_out_during_a_stop_sets_nobody_away);
+    RUN(explanations_name_attempts_exclusions_and_recycles);
     return test_report();
 }

@@ -387,8 +387,15 @@ static void find_route(conn_req *r, const char *url) {
     }
     for (char *p = r->param; (p = strchr(p, ESCAPED_SLASH)) != NULL; p++) *p = '/';
     if (plen > PARAM_MAX || !lr_utf8_valid(r->param, plen)) {
-        lr_reply_error(&r->rep, 400, "invalid_request",
-                       "the id in the path must be valid UTF-8 of at most %d bytes", PARAM_MAX);
+        /* a %00 is here a byte that is never UTF-8 (unescape()) */
+        if (plen > PARAM_MAX)
+            lr_reply_error(&r->rep, 400, "invalid_request", "the id in the path is over %d bytes",
+                           PARAM_MAX);
+        else if (memchr(r->param, 0xFF, plen))
+            lr_reply_error(&r->rep, 400, "invalid_request",
+                           "the id in the path has a %%00 or a byte that is never UTF-8");
+        else
+            lr_reply_error(&r->rep, 400, "invalid_request", "the id in the path is not valid UTF-8");
         r->rt = NULL;
         return;
     }

@@ -531,6 +531,21 @@ static bool name_ok(const char *v) {
     return text_ok(v, 256);
 }
 
+/* The 400 of query argument K whose value V is not 1 to MAX bytes of
+ * UTF-8, saying which it is not. A %00 reaches here as a byte that is
+ * never UTF-8 (http.c's unescape()). */
+static void bad_text(lr_reply *rep, const char *k, const char *v, size_t max) {
+    size_t n = strlen(v);
+    if (n == 0)
+        lr_reply_error(rep, 400, "invalid_request", "'%s' is empty", k);
+    else if (n > max)
+        lr_reply_error(rep, 400, "invalid_request", "'%s' is over %zu bytes", k, max);
+    else if (memchr(v, 0xFF, n))
+        lr_reply_error(rep, 400, "invalid_request", "'%s' has a %%00 or a byte that is never UTF-8", k);
+    else
+        lr_reply_error(rep, 400, "invalid_request", "'%s' is not valid UTF-8", k);
+}
+
 void lr_route_leads_list(const lr_req *req, lr_reply *rep) {
     lr_cmd cmd;
     memset(&cmd, 0, sizeof cmd);
@@ -545,8 +560,7 @@ void lr_route_leads_list(const lr_req *req, lr_reply *rep) {
             /* a lead's source is any string (64 KiB at most), not a name */
             size_t max = k[0] == 's' ? 65536 : 256;
             if (!text_ok(v, max)) {
-                lr_reply_error(rep, 400, "invalid_request", "'%s' must be 1 to %zu bytes of UTF-8", k,
-                               max);
+                bad_text(rep, k, v, max);
                 return;
             }
             if (k[0] == 'a' && me && strcmp(v, me) != 0) {      /* each one given */
@@ -592,7 +606,7 @@ void lr_route_deliveries_list(const lr_req *req, lr_reply *rep) {
         const char *k = req->args[i].name, *v = req->args[i].value;
         if (strcmp(k, "channel") == 0 || strcmp(k, "cursor") == 0) {
             if (!name_ok(v)) {
-                lr_reply_error(rep, 400, "invalid_request", "'%s' must be 1 to 256 bytes of UTF-8", k);
+                bad_text(rep, k, v, 256);
                 return;
             }
             *(k[0] == 'c' && k[1] == 'h' ? &cmd.deliveries.channel : &cmd.deliveries.cursor) = v;

@@ -190,6 +190,13 @@ invalid_utf8_is_400() {
 a_nul_in_the_path_or_query_is_400() {
     api GET /v1/leads/L1%00x
     expect_error 400 invalid_request
+    expect_jq .error.message '"the id in the path has a %00 or a byte that is never UTF-8"'
+    api GET '/v1/leads?agent=%00'
+    expect_error 400 invalid_request
+    expect_jq .error.message "\"'agent' has a %00 or a byte that is never UTF-8\""
+    api GET '/v1/leads?cursor='
+    expect_error 400 invalid_request
+    expect_jq .error.message "\"'cursor' is empty\""
     api POST /v1/leads/L1%00x/progress '{"status":"contacted"}'
     expect_error 400 invalid_request
     req POST /v1/forms/web%00evil -H "Authorization: Bearer $KEY" --data-binary 'name=z'

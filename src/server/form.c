@@ -253,31 +253,65 @@ static int set_known(json_t *lead, const char *field, const char *name, const ch
     return LR_OK;
 }
 
+/* Whether C is white space a browser's input may carry around a value. */
+static bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* V without the white space around it, in *TRIMMED when there was some
+ * (to be freed), or V itself; NULL when out of memory. */
+static const char *trim(const char *v, char **trimmed) {
+    size_t n = strlen(v), a = 0;
+    *trimmed = NULL;
+    while (a < n && is_space(v[a])) a++;
+    while (n > a && is_space(v[n - 1])) n--;
+    if (a == 0 && v[n] == '\0') return v;
+    return *trimmed = strndup(v + a, n - a);
+}
+
 /* See form.h. */
 int lr_form_to_lead(const lr_form *form, const char *source, const char *gen_id,
                     json_t **out, char *err, size_t errlen) {
     json_t *lead = json_object(), *fields = json_object();
     const char *first = NULL, *last = NULL;
+    char *first_buf = NULL, *last_buf = NULL;
     int rc = LR_ENOMEM;
     if (errlen) err[0] = '\0';
     if (!lead || !fields) goto fail;
     for (size_t i = 0; i < form->n; i++) {
         const lr_form_pair *p = &form->pairs[i];
-        if (p->value[0] == '\0') continue;      /* an input left empty */
+        /* a known field's value goes in without the white space around it;
+         * one of white space alone is an input left empty */
+        char *buf;
+        const char *v = trim(p->value, &buf);
+        if (!v) {
+            rc = LR_ENOMEM;
+            goto fail;
+        }
+        if (*v == '\0') {
+            free(buf);
+            continue;
+        }
         const char *f = known_field(p->name);
         if (!f) {
-            if ((rc = add_custom(fields, p->name, p->value)) != LR_OK) goto fail;
+            rc = add_custom(fields, p->name, p->value);
         } else if (*f == '\0') {
-            const char **part = tolower((unsigned char)p->name[0]) == 'f' ? &first : &last;
+            bool is_first = tolower((unsigned char)p->name[0]) == 'f';
+            const char **part = is_first ? &first : &last;
             if (*part) {
                 snprintf(err, errlen, "'%.64s' is given twice", p->name);
                 rc = LR_EINVAL;
-                goto fail;
+            } else {
+                *part = v;
+                *(is_first ? &first_buf : &last_buf) = buf;
+                buf = NULL;
+                rc = LR_OK;
             }
-            *part = p->value;
-        } else if ((rc = set_known(lead, f, p->name, p->value, err, errlen)) != LR_OK) {
-            goto fail;
+        } else {
+            rc = set_known(lead, f, p->name, v, err, errlen);
         }
+        free(buf);
+        if (rc != LR_OK) goto fail;
     }
     if (!first && !last && json_object_size(lead) == 0 && json_object_size(fields) == 0) {
         snprintf(err, errlen, "the form has no filled-in field");   /* a blank submit, a bot */
@@ -287,8 +321,10 @@ int lr_form_to_lead(const lr_form *form, const char *source, const char *gen_id,
     if ((first || last) && !json_object_get(lead, "name")) {
         char *full = NULL;
         if (asprintf(&full, "%s%s%s", first ? first : "", first && last ? " " : "",
-                     last ? last : "") < 0)
+                     last ? last : "") < 0) {
+            rc = LR_ENOMEM;
             goto fail;
+        }
         rc = json_object_set_new(lead, "name", json_string(full)) == 0 ? LR_OK : LR_ENOMEM;
         free(full);
         if (rc != LR_OK) goto fail;
@@ -302,11 +338,15 @@ int lr_form_to_lead(const lr_form *form, const char *source, const char *gen_id,
         if (rc != LR_OK) goto fail;
     }
     json_decref(fields);
+    free(first_buf);
+    free(last_buf);
     *out = lead;
     return LR_OK;
 fail:
     json_decref(lead);
     json_decref(fields);
+    free(first_buf);
+    free(last_buf);
     return rc;
 }
 

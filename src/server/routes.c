@@ -531,6 +531,19 @@ static bool name_ok(const char *v) {
     return text_ok(v, 256);
 }
 
+/* Reads query value V of `limit` into *OUT: digits alone (no sign, no
+ * space), 1 to 1000; false after a 400. */
+static bool limit_arg(const char *v, int *out, lr_reply *rep) {
+    size_t n = strlen(v);
+    long x = n && n <= 4 && strspn(v, "0123456789") == n ? strtol(v, NULL, 10) : 0;
+    if (x < 1 || x > 1000) {
+        lr_reply_error(rep, 400, "invalid_request", "'limit' must be an integer from 1 to 1000");
+        return false;
+    }
+    *out = (int)x;
+    return true;
+}
+
 /* The 400 of query argument K whose value V is not 1 to MAX bytes of
  * UTF-8, saying which it is not. A %00 reaches here as a byte that is
  * never UTF-8 (http.c's unescape()). */
@@ -578,13 +591,7 @@ void lr_route_leads_list(const lr_req *req, lr_reply *rep) {
         } else if (strcmp(k, "since") == 0 || strcmp(k, "until") == 0) {
             if (!time_arg(k, v, &q->since, &q->until, rep)) return;
         } else if (strcmp(k, "limit") == 0) {
-            char *end;
-            long n = strtol(v, &end, 10);
-            if (!*v || *end || n < 1 || n > 1000) {
-                lr_reply_error(rep, 400, "invalid_request", "'limit' must be an integer from 1 to 1000");
-                return;
-            }
-            q->limit = (int)n;
+            if (!limit_arg(v, &q->limit, rep)) return;
         } else {
             lr_reply_error(rep, 400, "invalid_request",
                            "unknown query argument '%.64s' (agent, status, source, since, until, "
@@ -618,13 +625,7 @@ void lr_route_deliveries_list(const lr_req *req, lr_reply *rep) {
             }
             cmd.deliveries.status = v;
         } else if (strcmp(k, "limit") == 0) {
-            char *end;
-            long n = strtol(v, &end, 10);
-            if (!*v || *end || n < 1 || n > 1000) {
-                lr_reply_error(rep, 400, "invalid_request", "'limit' must be an integer from 1 to 1000");
-                return;
-            }
-            cmd.deliveries.limit = (int)n;
+            if (!limit_arg(v, &cmd.deliveries.limit, rep)) return;
         } else {
             lr_reply_error(rep, 400, "invalid_request",
                            "unknown query argument '%.64s' (status, channel, limit, cursor)", k);

@@ -426,7 +426,7 @@ invalid_config_is_422_with_every_error() {
 }
 
 bad_query_arguments_are_400() {
-    for _q in limit=0 limit=1001 limit=x limit= status=bogus foo=1 since=yesterday agent= \
+    for _q in limit=0 limit=1001 limit=x limit= limit=%2B5 limit=%205 limit=5%20 status=bogus foo=1 since=yesterday agent= \
               'a=1&b=2&c=3&d=4&e=5&f=6&g=7&h=8&i=9&j=10&k=11&l=12&m=13&n=14&o=15&p=16&q=17'; do
         api GET "/v1/leads?$_q"
         expect_error 400 invalid_request

@@ -211,6 +211,23 @@ TEST(empty_values_are_no_values) {
                  "{\"fields\":{\"note\":\"hello\"},\"id\":\"form-0123456789abcdef\",\"source\":\"s\"}");
 }
 
+/* Browsers send what was typed: white space around a known field's value
+ * is dropped (an email with a trailing space would not match), and a
+ * value of white space alone is an input left blank; a custom field keeps
+ * what was typed. */
+TEST(white_space_around_known_fields_is_dropped) {
+    CHECK_EQ_STR(lead_of("first_name=%20&last_name=Lee", "s"),
+                 "{\"id\":\"form-0123456789abcdef\",\"name\":\"Lee\",\"source\":\"s\"}");
+    CHECK_EQ_STR(lead_of("first_name=+Ann%09&last_name=Lee+&email=+a%40b.com%0D%0A&score=%20", "s"),
+                 "{\"email\":\"a@b.com\",\"id\":\"form-0123456789abcdef\",\"name\":\"Ann Lee\","
+                 "\"source\":\"s\"}");
+    CHECK_EQ_STR(lead_of("id=+W7+&note=+hi+&blank=+++", "s"),
+                 "{\"fields\":{\"note\":\" hi \"},\"id\":\"W7\",\"source\":\"s\"}");
+    CHECK_EQ_STR(lead_of("email=%20&phone=%09", "s"), "ERR: the form has no filled-in field");
+    CHECK_EQ_STR(lead_of("score=+7+", "s"),
+                 "{\"id\":\"form-0123456789abcdef\",\"score\":7.0,\"source\":\"s\"}");
+}
+
 TEST(source_comes_from_the_path_and_a_form_source_is_a_custom_field) {
     CHECK_EQ_STR(lead_of("source=spoofed&received_at=2020-01-01T00:00:00Z", "landing"),
                  "{\"fields\":{\"received_at\":\"2020-01-01T00:00:00Z\",\"source\":\"spoofed\"},"
@@ -345,6 +362,7 @@ int main(void) {
     RUN(a_known_field_given_twice_is_an_error);
     RUN(repeated_custom_fields_become_lists);
     RUN(empty_values_are_no_values);
+    RUN(white_space_around_known_fields_is_dropped);
     RUN(source_comes_from_the_path_and_a_form_source_is_a_custom_field);
     RUN(a_form_lead_parses_as_a_lead_event);
     RUN(a_form_lead_with_a_bad_id_is_refused_by_the_event_parser);

@@ -38,6 +38,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "leadrouter/error.h"
@@ -384,8 +385,17 @@ int cli_route(int argc, char **argv) {
     int stdin_in = !o.input || strcmp(o.input, "-") == 0;
     const char *name = stdin_in ? "<stdin>" : o.input;
     int fd = stdin_in ? STDIN_FILENO : open(o.input, O_RDONLY | O_CLOEXEC);
+    /* a directory opens, and fails only at the first read: by then --db
+     * would have made the store or journaled a config change */
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        close(fd);
+        fd = -1;
+        errno = EISDIR;
+    }
     if (fd < 0) {
-        fprintf(stderr, "leadrouter route: cannot open '%s': %s\n", o.input, strerror(errno));
+        fprintf(stderr, "leadrouter route: cannot open '%s': %s\n", stdin_in ? "-" : o.input,
+                strerror(errno));
         lr_config_free(cfg);
         return LR_EXIT_USAGE;
     }

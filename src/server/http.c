@@ -16,7 +16,7 @@
  *   call after the resume -> (on_done() resumed it when the service was
  *                            done, on whatever thread) the reply is queued
  *
- * Threads: LR_HTTP_THREADS event loops (MHD's thread pool over epoll), each
+ * Threads: LR_HTTP_THREADS event loops (MHD's thread pool over poll()), each
  * serving its share of the connections; none of them ever waits for the
  * writer, so one thread answers many requests per wake-up instead of a
  * thread per connection sleeping and waking for each (on this project's
@@ -543,12 +543,24 @@ static bool begin(lr_http *h, struct MHD_Connection *c, const char *url, const c
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
     size_t raw = ci && ci->header_size > 0 ? ci->header_size : counts[1];
     size_t head = raw + counts[0];
-    if (head > LR_HTTP_MAX_HEAD)
+    /* Two Content-Lengths leave where this request ends, and the next one
+     * begins, to a guess (a proxy in front may have guessed otherwise:
+     * request smuggling): refused, and the connection closed (RFC 9112,
+     * 6.3). */
+    header_count ncl = { MHD_HTTP_HEADER_CONTENT_LENGTH, 0 };
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_header, &ncl);
+    if (head > LR_HTTP_MAX_HEAD) {
         lr_reply_error(&r->rep, 431, "headers_too_large",
                        "the request line and headers are about %zu bytes; at most %d", head,
                        LR_HTTP_MAX_HEAD);
-    else
+    } else if (ncl.n > 1) {
+        lr_reply_error(&r->rep, 400, "invalid_request",
+                       "Content-Length is given %d times: send one", ncl.n);
+        r->rep.close = true;
+        return true;
+    } else {
         find_route(r, url);
+    }
     if (!r->rep.status) check_key(h, c, r, url);
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
@@ -668,7 +680,8 @@ static enum MHD_Result send_reply(lr_http *h, struct MHD_Connection *c, conn_req
         snprintf(s, sizeof s, "%d", rep->retry_after);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, s);
     }
-    if (atomic_load(&h->stopping)) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (rep->close || atomic_load(&h->stopping))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)rep->status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -1003,7 +1016,12 @@ int lr_http_start(const lr_http_opts *opts, lr_http **out, char *err, size_t err
     pthread_cond_init(&h->idle, &ca);
     pthread_condattr_destroy(&ca);
 
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+    /* poll(), not epoll: MHD 0.9.75 watches epoll edge-triggered, and a
+     * client whose last bytes and close came together (an unfinished
+     * request, then gone) was seen only at the idle timeout, holding one
+     * of the connection slots for 60 s; poll() sees the close at once, and
+     * served 64 connections as fast (docs/benchmarks.md, "poll()") */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     h->d = MHD_start_daemon(

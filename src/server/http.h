@@ -111,6 +111,7 @@ typedef struct lr_reply {
     const char *allow;              /* 405: static */
     int retry_after;                /* 429: seconds */
     bool www_authenticate;          /* 401 */
+    bool close;                     /* the connection closes after it (framing in doubt) */
     lr_cmd *pending;                /* owned: for the service, not yet submitted */
     const char *redirect_2xx;       /* borrowed: a 2xx answer becomes 303 to it */
     char *hold;                     /* owned: text the pending command borrows */

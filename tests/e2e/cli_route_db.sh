@@ -193,6 +193,26 @@ route_db_a_second_run_routes_no_lead_again() {
     return 0
 }
 
+# An input that cannot be read (a directory opens, then fails to read)
+# is refused before the store is touched: no store made, no config
+# change journaled in an existing one.
+route_db_an_unreadable_input_changes_no_store() {
+    big_config
+    mkdir -p "$T/dir"
+    lr route --config "$T/c.yaml" --db "$T/none.db" "$T/dir"
+    expect_status 2
+    expect_err_has "cannot open '$T/dir': Is a directory"
+    [ -e "$T/none.db" ] && fail "a store was made"
+    leads 3
+    lr route --config "$T/c.yaml" --db "$T/r.db" "$T/e.jsonl"
+    expect_status 0
+    _before=$(count "$T/r.db" "SELECT count(*) FROM events")
+    sed 's/name: geo/name: geo2/' "$T/c.yaml" >"$T/c2.yaml"
+    lr route --config "$T/c2.yaml" --db "$T/r.db" - <"$T/dir"
+    expect_status 2
+    [ "$(count "$T/r.db" "SELECT count(*) FROM events")" = "$_before" ] || fail "the store changed"
+}
+
 # --start past an existing store's clock moves it there (the store's
 # clock was 09:00): ann's offer of L1 runs out at 09:02, ben's at 09:04,
 # and L2, with no time of its own, is decided at 09:30; a third run
@@ -481,4 +501,5 @@ tcase route_db_reads_its_config_once
 tcase route_db_replays_a_queued_lead_as_it_went_out
 tcase route_db_keeps_the_seed_it_was_made_with
 tcase route_db_start_moves_an_existing_stores_clock
+tcase route_db_an_unreadable_input_changes_no_store
 finish

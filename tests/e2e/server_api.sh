@@ -704,6 +704,44 @@ PY
     grep -q '^# TYPE leadrouter_reads_dropped_total counter$' "$RB" || fail "no TYPE line for reads_dropped_total"
 }
 
+# A client that sends part of a request and closes at once (its bytes and
+# its close arriving together) frees its connection at once: with MHD's
+# epoll such connections stayed in CLOSE-WAIT until the 60 s idle
+# timeout, and 1,024 of them took every slot from everyone else.
+an_unfinished_request_closed_at_once_frees_its_slot() {
+    python3 - "$URL" <<'PY' || fail "connections still held by clients that left"
+import socket, sys, time
+url = sys.argv[1]
+host, port = url.split("//")[1].split(":")
+for i in range(200):
+    x = socket.create_connection((host, int(port)), timeout=20)
+    x.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n" if i % 2 else
+              b"POST /v1/leads HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{\"id\"")
+    x.close()
+def held():                         # the server's side in CLOSE-WAIT (state 08)
+    n = 0
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = open(path).read().splitlines()[1:]
+        except OSError:
+            continue
+        for r in rows:
+            f = r.split()
+            if f[3] == "08" and int(f[1].split(":")[1], 16) == int(port):
+                n += 1
+    return n
+for _ in range(50):
+    n = held()
+    if n == 0:
+        sys.exit(0)
+    time.sleep(0.1)
+print("  %d connections in CLOSE-WAIT 5 s after their clients left" % n)
+sys.exit(1)
+PY
+    req GET /healthz
+    expect_code 200
+}
+
 metrics_are_prometheus_text() {
     req GET /metrics
     expect_error 401 unauthorized
@@ -835,6 +873,27 @@ folded_headers_are_not_read() {
     api POST /v1/leads '{"id":"FD2","state":"TX"}' -H 'Idempotency-Key: fold'
     expect_code 201
     printf '%s\n' FD1 FD2 >>"$IDS"
+}
+
+# Two Content-Lengths: where the request ends is a guess, and the bytes
+# after the first guess must not run as a request of their own (request
+# smuggling behind a proxy that guessed the other way): 400, the
+# connection closed, nothing stored, nothing else answered.
+two_content_lengths_are_refused_and_close() {
+    _b='{"id":"CL1","state":"TX"}'
+    _h='{"id":"SMUG1","state":"TX"}'
+    _s=$(printf 'POST /v1/leads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s' "$KEY" ${#_h} "$_h")
+    printf 'POST /v1/leads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nContent-Length: %d\r\n\r\n%s%s' \
+        "$KEY" ${#_b} $((${#_b} + ${#_s})) "$_b" "$_s" >"$SRV/cl2.http"
+    raw_http "$SRV/cl2.http"
+    expect_error 400 invalid_request
+    expect_jq .error.message '"Content-Length is given 2 times: send one"'
+    grep -qi '^connection: close' "$RH" || fail "no Connection: close"
+    [ "$(grep -c 'HTTP/1.1' "$RB")" = 0 ] || { fail "a second answer came"; show body "$RB"; }
+    for _l in CL1 SMUG1; do
+        api GET /v1/leads/$_l
+        expect_error 404 not_found
+    done
 }
 
 a_wrapped_lead_is_kept_as_the_lead() {
@@ -1011,11 +1070,13 @@ tcase put_invalid_config_is_422_with_every_error_and_the_old_one_stays
 tcase stats_count_leads_and_decisions_as_the_leads_show_them
 tcase stats_over_a_window_count_what_happened_in_it
 tcase reads_of_clients_gone_are_not_run
+tcase an_unfinished_request_closed_at_once_frees_its_slot
 tcase metrics_are_prometheus_text
 tcase metrics_name_every_pool_as_stats_does
 tcase metrics_time_each_request_by_route
 tcase idempotency_key_replays_the_reply_and_refuses_another_body
 tcase folded_headers_are_not_read
+tcase two_content_lengths_are_refused_and_close
 tcase a_wrapped_lead_is_kept_as_the_lead
 tcase a_lead_id_with_a_slash_is_named_with_2F
 tcase list_leads_by_a_long_source

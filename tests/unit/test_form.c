@@ -214,15 +214,17 @@ TEST(empty_values_are_no_values) {
 /* Browsers send what was typed: white space around a known field's value
  * is dropped (an email with a trailing space would not match), and a
  * value of white space alone is an input left blank; a custom field keeps
- * what was typed. */
+ * what was typed, and an id is taken as it is. */
 TEST(white_space_around_known_fields_is_dropped) {
     CHECK_EQ_STR(lead_of("first_name=%20&last_name=Lee", "s"),
                  "{\"id\":\"form-0123456789abcdef\",\"name\":\"Lee\",\"source\":\"s\"}");
     CHECK_EQ_STR(lead_of("first_name=+Ann%09&last_name=Lee+&email=+a%40b.com%0D%0A&score=%20", "s"),
                  "{\"email\":\"a@b.com\",\"id\":\"form-0123456789abcdef\",\"name\":\"Ann Lee\","
                  "\"source\":\"s\"}");
-    CHECK_EQ_STR(lead_of("id=+W7+&note=+hi+&blank=+++", "s"),
+    CHECK_EQ_STR(lead_of("id=W7&note=+hi+&blank=+++", "s"),
                  "{\"fields\":{\"note\":\" hi \"},\"id\":\"W7\",\"source\":\"s\"}");
+    CHECK_EQ_STR(lead_of("id=+W8+", "s"),      /* an id is taken as it is */
+                 "{\"id\":\" W8 \",\"source\":\"s\"}");
     CHECK_EQ_STR(lead_of("email=%20&phone=%09", "s"), "ERR: the form has no filled-in field");
     CHECK_EQ_STR(lead_of("score=+7+", "s"),
                  "{\"id\":\"form-0123456789abcdef\",\"score\":7.0,\"source\":\"s\"}");

@@ -72,7 +72,11 @@ lr_store *cli_open_store(const char *cmd, const char *db, bool create) {
     int rc = create ? lr_store_open(db, LR_SYNC_FULL, &st, err, sizeof err)
                     : lr_store_open_existing(db, &st, err, sizeof err);
     if (rc != LR_OK) {
-        fprintf(stderr, "leadrouter %s: %s\n", cmd, err[0] ? err : lr_strerror(rc));
+        const char *why = err[0] ? err : lr_strerror(rc);
+        if (strncmp(why, db, strlen(db)) == 0)  /* it names the file already */
+            fprintf(stderr, "leadrouter %s: %s\n", cmd, why);
+        else
+            fprintf(stderr, "leadrouter %s: %s: %s\n", cmd, db, why);
         return NULL;
     }
     return st;

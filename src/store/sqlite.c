@@ -813,6 +813,13 @@ static int open_store(const char *path, lr_store_sync sync, bool existing, bool 
         snprintf(err, errlen, "%s", !path ? "no store path" : "bad sync mode");
         return LR_EINVAL;
     }
+    /* a device or a pipe is no store, and SQLite would make its journal
+     * beside it (/dev/null-journal, for root) */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s is not a regular file: --db names the store's file", path);
+        return LR_EINVAL;
+    }
     lr_store *s = calloc(1, sizeof *s);
     if (!s) { snprintf(err, errlen, "out of memory"); return LR_ENOMEM; }
     s->claim_fd = -1;

@@ -62,6 +62,14 @@ a_file_that_is_not_a_store_is_left_alone() {
     lr keys create --db "$T/other.db" --role admin
     expect_status 2
     grep -q "not a leadrouter store" "$T/err" || { fail "keys create: no message"; show stderr "$T/err"; }
+    # a device is no store (SQLite would make /dev/null-journal beside it)
+    for _c in "keys create --role admin" "keys list" "deliveries list"; do
+        lr $_c --db /dev/null
+        expect_status 2
+        grep -q "/dev/null is not a regular file: --db names the store's file" "$T/err" ||
+            { fail "$_c: no message"; show stderr "$T/err"; }
+    done
+    [ -e /dev/null-journal ] && { rm -f /dev/null-journal; fail "a journal was made beside /dev/null"; }
     printf 'agents: [{id: a}]\npools: {p: [a]}\nrules: [{name: r, pool: p, strategy: round_robin}]\n' >"$T/c.yaml"
     lr serve --config "$T/c.yaml" --db "$T/other.db" --listen 127.0.0.1:0
     expect_status 2

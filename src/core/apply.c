@@ -313,7 +313,7 @@ static const char *not_offered(const lr_lead_rt *l, const lr_agent_rt *a, const 
 }
 
 static int claim_by_id(lr_engine *e, lr_lead_rt *l, lr_agent_rt *a) {
-    char detail[320];
+    char detail[LR_DETAIL_SIZE];
     const char *why;
     switch (l->state) {
     case LR_LEAD_OFFERED:

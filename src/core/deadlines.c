@@ -54,7 +54,7 @@ static void no_answer(lr_engine *e, lr_agent_rt *a, const lr_pool_conf *pool) {
     a->status_reason = "max_no_answer";
     a->status_since = e->now;
     lr_engine_agent_changed(e, a);
-    char detail[96];
+    char detail[LR_DETAIL_SIZE];
     snprintf(detail, sizeof detail, "%u offers in a row expired (pool %s: max_no_answer)",
              pool->max_no_answer, pool->name);
     lr_decision d;
@@ -77,15 +77,21 @@ static int offer_expired(lr_engine *e, const lr_lead_rt *l, const char *reason) 
     lr_decision d;
     rule_decision(e, &d, l, LR_ACTION_EXPIRED);
     const char **names = NULL;
-    char detail[160];
+    char detail[LR_DETAIL_SIZE];
     /* a broadcast names its agents as a list, even one left */
     if (l->noffer == 1 && r->strategy->mode != LR_MODE_BROADCAST) {
         d.agent = e->agents[l->offer[0]].conf->id;
         if (strcmp(reason, "offer_timeout") == 0 && r->strategy->mode == LR_MODE_ASSIGN) {
-            bool last = l->attempts >= r->offer_attempts;
-            snprintf(detail, sizeof detail, "attempt %u of %u (rule %s: offer.attempts)%s",
-                     l->attempts, r->offer_attempts, r->name,
-                     last ? ": the rule's fallback takes the lead" : "");
+            /* a lead its fallback queued is offered again as agents free
+             * up, past the rule's attempts: each such offer is the last */
+            if (l->attempts > r->offer_attempts)
+                snprintf(detail, sizeof detail, "an offer after the rule's %u attempt%s (rule %s: "
+                         "offer.attempts): the rule's fallback takes the lead", r->offer_attempts,
+                         r->offer_attempts == 1 ? "" : "s", r->name);
+            else
+                snprintf(detail, sizeof detail, "attempt %u of %u (rule %s: offer.attempts)%s",
+                         l->attempts, r->offer_attempts, r->name,
+                         l->attempts == r->offer_attempts ? ": the rule's fallback takes the lead" : "");
             d.detail = detail;
         }
     } else if (l->noffer > 0) {
@@ -134,7 +140,7 @@ int lr_offer_failed(lr_engine *e, lr_lead_rt *l, uint32_t declined_by) {
 static int sla_breach(lr_engine *e, lr_lead_rt *l) {
     const lr_rule_conf *r = &e->cfg->rules[l->rule];
     lr_agent_rt *a = &e->agents[l->agent];
-    char detail[128];
+    char detail[LR_DETAIL_SIZE];
     snprintf(detail, sizeof detail, "no contacted progress within %lld s of the assignment "
              "(rule %s: sla.contact_within)", (long long)(r->sla_contact_ms / 1000), r->name);
     lr_decision d;
@@ -177,9 +183,13 @@ static int recycle(lr_engine *e, lr_lead_rt *l) {
     rule_decision(e, &d, l, LR_ACTION_RECYCLED);
     d.agent = a->conf->id;
     d.reason = "recycle";
-    char detail[160];
-    snprintf(detail, sizeof detail, "no progress of recycle.unless within %lld s of the assignment "
-             "(rule %s: recycle.after)", (long long)(r->recycle_after_ms / 1000), r->name);
+    char detail[LR_DETAIL_SIZE];
+    if (r->recycle_unless)
+        snprintf(detail, sizeof detail, "no progress of recycle.unless within %lld s of the "
+                 "assignment (rule %s: recycle.after)", (long long)(r->recycle_after_ms / 1000), r->name);
+    else
+        snprintf(detail, sizeof detail, "still assigned %lld s after the assignment (rule %s: "
+                 "recycle.after, no recycle.unless)", (long long)(r->recycle_after_ms / 1000), r->name);
     d.detail = detail;
     lr_engine_emit(e, &d);
     int rc = lr_lead_exclude(l, a->idx);

@@ -38,7 +38,7 @@ static const char *say_late(const lr_engine *e, const lr_decision *d, char *buf,
 void lr_engine_emit(lr_engine *e, lr_decision *d) {
     if (!e->dry) e->stats.decisions[d->action]++;
     lr_decision late;
-    char detail[512];
+    char detail[2 * LR_DETAIL_SIZE];
     if (e->late_due != LR_TIME_NONE && e->late_due < d->at) {
         late = *d;
         late.detail = say_late(e, d, detail, sizeof detail);

@@ -48,6 +48,11 @@ typedef struct lr_gone_agent {
 /* Frees G and what it owns. Accepts NULL. */
 void lr_gone_agent_free(lr_gone_agent *g);
 
+/* A decision's why.detail made here: its text and a rule's, pool's or
+ * agent's name (at most 256 bytes, config_value.c), never cut; a catch-up
+ * adds its own sentence to one (engine.c). */
+#define LR_DETAIL_SIZE 512
+
 struct lr_engine {
     const lr_config *cfg;           /* borrowed */
     bool explain;

@@ -628,7 +628,7 @@ static int unrouted(lr_engine *e, lr_lead_rt *l, bool any_rule, bool let_go) {
                : any_rule ? "every rule that matched found nobody eligible and fell through"
                           : "no rule's `when` holds for this lead";
     /* agents ready but kept from this lead would read as nobody there */
-    char detail[256];
+    char detail[LR_DETAIL_SIZE];
     if (any_rule && l->nexcl) {
         snprintf(detail, sizeof detail, "%s; %u agent%s had this lead before and may not have it "
                  "again (a release, a decline, an offer let expire, a missed SLA or a recycle)",

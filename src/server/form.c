@@ -281,11 +281,12 @@ int lr_form_to_lead(const lr_form *form, const char *source, const char *gen_id,
     for (size_t i = 0; i < form->n; i++) {
         const lr_form_pair *p = &form->pairs[i];
         /* a known field's value goes in without the white space around it;
-         * one of white space alone is an input left empty; an id is taken
-         * as it is (the event parser refuses one with a control character) */
+         * one of white space alone is an input left empty; an id that is
+         * not empty is taken as it is (the event parser refuses one with a
+         * control character) */
         const char *f = known_field(p->name);
         char *buf = NULL;
-        const char *v = f && strcmp(f, "id") == 0 ? p->value : trim(p->value, &buf);
+        const char *v = trim(p->value, &buf);
         if (!v) {
             rc = LR_ENOMEM;
             goto fail;
@@ -293,6 +294,11 @@ int lr_form_to_lead(const lr_form *form, const char *source, const char *gen_id,
         if (*v == '\0') {
             free(buf);
             continue;
+        }
+        if (f && strcmp(f, "id") == 0) {
+            free(buf);
+            buf = NULL;
+            v = p->value;
         }
         if (!f) {
             rc = add_custom(fields, p->name, p->value);

@@ -546,21 +546,25 @@ static bool begin(lr_http *h, struct MHD_Connection *c, const char *url, const c
     /* Two Content-Lengths leave where this request ends, and the next one
      * begins, to a guess (a proxy in front may have guessed otherwise:
      * request smuggling): refused, and the connection closed (RFC 9112,
-     * 6.3). */
+     * 6.3), before anything else is looked at. A Content-Length beside a
+     * Transfer-Encoding is read as the latter says, and the connection
+     * closes after the answer (RFC 9112, 6.1). */
     header_count ncl = { MHD_HTTP_HEADER_CONTENT_LENGTH, 0 };
     MHD_get_connection_values(c, MHD_HEADER_KIND, count_header, &ncl);
-    if (head > LR_HTTP_MAX_HEAD) {
-        lr_reply_error(&r->rep, 431, "headers_too_large",
-                       "the request line and headers are about %zu bytes; at most %d", head,
-                       LR_HTTP_MAX_HEAD);
-    } else if (ncl.n > 1) {
+    if (ncl.n > 1) {
         lr_reply_error(&r->rep, 400, "invalid_request",
                        "Content-Length is given %d times: send one", ncl.n);
         r->rep.close = true;
         return true;
-    } else {
-        find_route(r, url);
     }
+    if (ncl.n && MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+        r->rep.close = true;
+    if (head > LR_HTTP_MAX_HEAD)
+        lr_reply_error(&r->rep, 431, "headers_too_large",
+                       "the request line and headers are about %zu bytes; at most %d", head,
+                       LR_HTTP_MAX_HEAD);
+    else
+        find_route(r, url);
     if (!r->rep.status) check_key(h, c, r, url);
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);

@@ -225,6 +225,8 @@ TEST(white_space_around_known_fields_is_dropped) {
                  "{\"fields\":{\"note\":\" hi \"},\"id\":\"W7\",\"source\":\"s\"}");
     CHECK_EQ_STR(lead_of("id=+W8+", "s"),      /* an id is taken as it is */
                  "{\"id\":\" W8 \",\"source\":\"s\"}");
+    CHECK_EQ_STR(lead_of("id=+++&name=Ann", "s"),     /* but one of white space alone is none */
+                 "{\"id\":\"form-0123456789abcdef\",\"name\":\"Ann\",\"source\":\"s\"}");
     CHECK_EQ_STR(lead_of("email=%20&phone=%09", "s"), "ERR: the form has no filled-in field");
     CHECK_EQ_STR(lead_of("score=+7+", "s"),
                  "{\"id\":\"form-0123456789abcdef\",\"score\":7.0,\"source\":\"s\"}");

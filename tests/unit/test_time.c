@@ -504,6 +504,34 @@ TEST(explanations_name_attempts_exclusions_and_recycles) {
                                 "progress of recycle.unless within 3600 s of the assignment (rule r: "
                                 "recycle.after)\"}");
     run_release(&o);
+    /* a lead its fallback queued is offered again as agents free up: each
+     * such offer is past the rule's attempts, not "attempt 2 of 1" */
+    const char *queued = "agents: [{id: ann}, {id: ben}, {id: cat}]\n"
+                         "pools: {p: [ann, ben, cat]}\n"
+                         "rules: [{name: r, pool: p, strategy: top_down, offer: {timeout: 1m, attempts: 1},"
+                         " fallback: queue}]\n";
+    run_with(queued, LEAD("L1", "09:00:00") T("09:01:00") T("09:02:00") T("09:03:00"), 0, &o);
+    CHECK_EQ_STR(o.trace.data, "offered:ann expired:ann queued offered:ben expired:ben queued "
+                               "offered:cat expired:cat queued");
+    CHECK_CONTAINS(o.json.data, "\"agent\":\"cat\",\"rule\":\"r\",\"pool\":\"p\",\"strategy\":\"top_down\","
+                                "\"why\":{\"reason\":\"offer_timeout\",\"detail\":\"an offer after the rule's 1 "
+                                "attempt (rule r: offer.attempts): the rule's fallback takes the lead\"}");
+    CHECK(strstr(o.json.data, "attempt 2 of") == NULL);
+    run_release(&o);
+    /* a rule's name of 256 bytes is never cut, in the middle of a
+     * character or at all */
+    char name[257], cfg[1024], want[600];
+    name[0] = 'r';
+    for (int i = 1; i < 255; i += 2) memcpy(name + i, "\xc3\xa9", 2);
+    name[255] = 'z';
+    name[256] = '\0';
+    snprintf(cfg, sizeof cfg, "agents: [{id: ann}]\npools: {p: [ann]}\n"
+             "rules: [{name: \"%s\", pool: p, strategy: top_down, recycle: {after: 1h, unless: []}}]\n", name);
+    run_with(cfg, LEAD("L1", "09:00:00") T("10:00:00"), 0, &o);
+    snprintf(want, sizeof want, "\"detail\":\"still assigned 3600 s after the assignment (rule %s: "
+             "recycle.after, no recycle.unless)\"}", name);
+    CHECK_CONTAINS(o.json.data, want);
+    run_release(&o);
     /* a lead nobody had says nothing of it */
     const char *away = "agents: [{id: ann, status: away}]\npools: {p: [ann]}\n"
                        "rules: [{name: r, pool: p, strategy: top_down}]\n";

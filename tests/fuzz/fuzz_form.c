@@ -130,9 +130,11 @@ static void check_lead(const json_t *lead, const lr_form *form, const char *sour
     if (!json_is_string(src) || strcmp(json_string_value(src), source) != 0) abort();
     json_t *id = json_object_get(lead, "id");
     if (!json_is_string(id)) abort();
+    /* the first id that is not empty nor white space alone, as given */
     const char *want = GEN_ID;
     for (size_t i = 0; i < form->n; i++)
-        if (strcasecmp(form->pairs[i].name, "id") == 0 && form->pairs[i].value[0]) {
+        if (strcasecmp(form->pairs[i].name, "id") == 0 &&
+            form->pairs[i].value[strspn(form->pairs[i].value, " \t\r\n")]) {
             want = form->pairs[i].value;
             break;
         }

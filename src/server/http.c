@@ -531,6 +531,15 @@ static enum MHD_Result find_encoding(void *cls, enum MHD_ValueKind kind, const c
     return MHD_NO;
 }
 
+/* A header's value V as a message may quote it in OUT (N bytes): its bytes
+ * may be anything, so printable ASCII is shown and the rest as '?'. */
+static const char *printable(const char *v, char *out, size_t n) {
+    size_t i = 0;
+    for (; v[i] && i < n - 1; i++) out[i] = v[i] >= 0x20 && v[i] < 0x7f ? v[i] : '?';
+    out[i] = '\0';
+    return out;
+}
+
 /* The first call: everything that the headers decide. Returns true when
  * the decided reply should go out now, before any body (MHD then closes
  * the connection). A request without a body has its reply sent at the
@@ -557,8 +566,18 @@ static bool begin(lr_http *h, struct MHD_Connection *c, const char *url, const c
         r->rep.close = true;
         return true;
     }
-    if (ncl.n && MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+    const char *te0 = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    if (te0 && strcasecmp(te0, "chunked") != 0) {
+        /* no coding but chunked is read here (MHD would wait for a body
+         * it cannot frame): 501, and the connection closed (RFC 9112, 6.1) */
+        char show[41];
+        lr_reply_error(&r->rep, 501, "not_implemented",
+                       "Transfer-Encoding '%s' is not supported: send the body as it is, or chunked",
+                       printable(te0, show, sizeof show));
         r->rep.close = true;
+        return true;
+    }
+    if (ncl.n && te0) r->rep.close = true;
     if (head > LR_HTTP_MAX_HEAD)
         lr_reply_error(&r->rep, 431, "headers_too_large",
                        "the request line and headers are about %zu bytes; at most %d", head,
@@ -584,12 +603,10 @@ static bool begin(lr_http *h, struct MHD_Connection *c, const char *url, const c
     if (!r->rep.status && r->rt->body != BODY_NONE)
         MHD_get_connection_values(c, MHD_HEADER_KIND, find_encoding, &ce);
     if (ce) {
-        char show[41];              /* a header's bytes may be anything: printable ASCII shown */
-        size_t n = 0;
-        for (; ce[n] && n < sizeof show - 1; n++) show[n] = ce[n] >= 0x20 && ce[n] < 0x7f ? ce[n] : '?';
-        show[n] = '\0';
+        char show[41];
         lr_reply_error(&r->rep, 415, "unsupported_media_type",
-                       "Content-Encoding '%s' is not supported: send the body as it is (identity)", show);
+                       "Content-Encoding '%s' is not supported: send the body as it is (identity)",
+                       printable(ce, show, sizeof show));
     }
     if (!r->rep.status && announced > LR_HTTP_MAX_BODY)
         lr_reply_error(&r->rep, 413, "payload_too_large", "the body is %llu bytes; at most %u",

@@ -917,6 +917,14 @@ two_content_lengths_are_refused_and_close() {
     api GET /v1/leads/SMUG1
     expect_error 404 not_found
     printf '%s\n' CL1 >>"$IDS"
+    # a coding other than chunked cannot be framed: 501 and closed (MHD
+    # alone waited for the idle timeout)
+    printf 'POST /v1/leads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\n%s\r\n%s\r\n0\r\n\r\n' \
+        "$KEY" "$_c" "$_h" >"$SRV/te.http"
+    raw_http "$SRV/te.http"
+    expect_error 501 not_implemented
+    expect_jq .error.message "\"Transfer-Encoding 'gzip, chunked' is not supported: send the body as it is, or chunked\""
+    grep -qi '^connection: close' "$RH" || fail "no Connection: close after a 501"
 }
 
 a_wrapped_lead_is_kept_as_the_lead() {

@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/event_impl.h"
 #include "core/lead_rt.h"
@@ -139,6 +140,16 @@ static json_t *decode_body(const lr_req *req, lr_reply *rep) {
     default:
         if (strncmp(je.text, "control character", 17) != 0 && strncmp(je.text, "unexpected newline", 18) != 0)
             at = at > 0 ? at - 1 : 0;
+        if (strncmp(je.text, "invalid Unicode '\\u", 19) == 0) {
+            /* a lone surrogate is found once the whole string is read: the
+             * escape it quotes is the last one of its kind before there */
+            const char *esc = je.text + 17;
+            for (int k = at - 5; k >= 0; k--)
+                if ((size_t)k + 6 <= req->len && strncasecmp(req->body + k, esc, 6) == 0) {
+                    at = k;
+                    break;
+                }
+        }
         lr_reply_error(rep, 400, "invalid_json", "invalid JSON at byte %d: %s", at, je.text);
         break;
     }

@@ -85,6 +85,10 @@ invalid_json_is_400_with_the_byte_offset() {
     api POST /v1/leads '{"id":"E1"} x'
     expect_error 400 invalid_json
     expect_message_starts "invalid JSON at byte 12: "
+    # a lone surrogate: at its escape, not at the end of its long string
+    api POST /v1/leads '{"id":"E1","note":"\ud800'"$(printf '%0500d' 0)"'"}'
+    expect_error 400 invalid_json
+    expect_message_starts "invalid JSON at byte 19: invalid Unicode '\\uD800'"
     api POST /v1/leads '{"id":"E1",'
     expect_error 400 invalid_json
     expect_message_starts "invalid JSON at byte "

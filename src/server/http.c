@@ -531,6 +531,33 @@ static enum MHD_Result find_encoding(void *cls, enum MHD_ValueKind kind, const c
     return MHD_NO;
 }
 
+/* What begin() reads of the headers' names: whether one is not an HTTP
+ * token (a space before its colon, a folded line, which libmicrohttpd
+ * 0.9.75 keeps under a name no check would match) and how many
+ * Transfer-Encodings there are. */
+typedef struct head_names {
+    bool bad;
+    int nte;
+} head_names;
+
+static enum MHD_Result scan_name(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value) {
+    head_names *hn = cls;
+    (void)kind;
+    (void)value;
+    if (!*key || key[strspn(key, "!#$%&'*+-.^_`|~0123456789"
+                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")])
+        hn->bad = true;
+    /* "Transfer-Encoding:\r\n chunked" reaches here as a header named
+     * Transfer-Encodingchunked: a framing header's name with more after it */
+    else if ((strncasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING, 17) == 0 && key[17]) ||
+             (strncasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH, 14) == 0 && key[14]))
+        hn->bad = true;
+    else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+        hn->nte++;
+    return MHD_YES;
+}
+
 /* A header's value V as a message may quote it in OUT (N bytes): its bytes
  * may be anything, so printable ASCII is shown and the rest as '?'. */
 static const char *printable(const char *v, char *out, size_t n) {
@@ -545,7 +572,7 @@ static const char *printable(const char *v, char *out, size_t n) {
  * the connection). A request without a body has its reply sent at the
  * next call, when MHD has the whole request: the connection stays open. */
 static bool begin(lr_http *h, struct MHD_Connection *c, const char *url, const char *method,
-                  conn_req *r) {
+                  const char *version, conn_req *r) {
     r->method = method_of(method);
     size_t counts[2] = { 0, strlen(method) + strlen(url) + 16 };   /* records, parsed bytes */
     MHD_get_connection_values(c, MHD_HEADER_KIND | MHD_GET_ARGUMENT_KIND, count_head, counts);
@@ -560,9 +587,19 @@ static bool begin(lr_http *h, struct MHD_Connection *c, const char *url, const c
      * closes after the answer (RFC 9112, 6.1). */
     header_count ncl = { MHD_HTTP_HEADER_CONTENT_LENGTH, 0 };
     MHD_get_connection_values(c, MHD_HEADER_KIND, count_header, &ncl);
-    if (ncl.n > 1) {
-        lr_reply_error(&r->rep, 400, "invalid_request",
-                       "Content-Length is given %d times: send one", ncl.n);
+    head_names hn = { false, 0 };
+    MHD_get_connection_values(c, MHD_HEADER_KIND, scan_name, &hn);
+    if (ncl.n > 1 || hn.nte > 1 || hn.bad) {
+        /* a name that is no token may be a length or a coding a proxy in
+         * front read (RFC 9112, 5.1 and 5.2) */
+        if (hn.bad)
+            lr_reply_error(&r->rep, 400, "invalid_request",
+                           "a header's name is not a token: a space or tab before its colon, or a "
+                           "line folded onto the next (send each header on one line)");
+        else
+            lr_reply_error(&r->rep, 400, "invalid_request", "%s is given %d times: send one",
+                           ncl.n > 1 ? "Content-Length" : "Transfer-Encoding",
+                           ncl.n > 1 ? ncl.n : hn.nte);
         r->rep.close = true;
         return true;
     }
@@ -577,7 +614,10 @@ static bool begin(lr_http *h, struct MHD_Connection *c, const char *url, const c
         r->rep.close = true;
         return true;
     }
-    if (ncl.n && te0) r->rep.close = true;
+    /* a length beside a coding, or a coding in HTTP/1.0: framing a proxy
+     * may have read otherwise, so the connection ends with this answer */
+    if (te0 && (ncl.n || (version && strcmp(version, MHD_HTTP_VERSION_1_0) == 0)))
+        r->rep.close = true;
     if (head > LR_HTTP_MAX_HEAD)
         lr_reply_error(&r->rep, 431, "headers_too_large",
                        "the request line and headers are about %zu bytes; at most %d", head,
@@ -588,7 +628,8 @@ static bool begin(lr_http *h, struct MHD_Connection *c, const char *url, const c
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
     const char *ex = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
-    unsigned long long announced = cl ? strtoull(cl, NULL, 10) : 0;
+    /* beside a coding, the length says nothing: the chunks do */
+    unsigned long long announced = cl && !te ? strtoull(cl, NULL, 10) : 0;
     bool body_coming = announced > 0 || te;
     /* an optional body that is not sent has no type to check */
     if (!r->rep.status && r->rt->body != BODY_NONE && (r->rt->body != BODY_JSON_OPT || body_coming)) {
@@ -749,7 +790,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   void **con_cls) {
     lr_http *h = cls;
     conn_req *r = *con_cls;
-    (void)version;
     if (!r) {
         if (!(r = calloc(1, sizeof *r))) return MHD_NO;
         r->h = h;
@@ -758,7 +798,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         pthread_mutex_lock(&h->mu);
         h->inflight++;
         pthread_mutex_unlock(&h->mu);
-        if (begin(h, c, url, method, r)) return send_reply(h, c, r);
+        if (begin(h, c, url, method, version, r)) return send_reply(h, c, r);
         return MHD_YES;
     }
     unpark(h, r);

@@ -925,6 +925,31 @@ two_content_lengths_are_refused_and_close() {
     expect_error 501 not_implemented
     expect_jq .error.message "\"Transfer-Encoding 'gzip, chunked' is not supported: send the body as it is, or chunked\""
     grep -qi '^connection: close' "$RH" || fail "no Connection: close after a 501"
+    # framing headers the library would keep under another name (a space
+    # before the colon, a folded line) or give once (two codings), and a
+    # coding in HTTP/1.0: 400 or an answer, then closed, never the request
+    # hidden in the body (SMUG1, as a proxy reading the coding would pass it)
+    _n=0
+    for _h in 'Content-Length: 5\r\nTransfer-Encoding : chunked' 'Content-Length: 5\r\nTransfer-Encoding:\r\n chunked' \
+              'Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip'; do
+        _n=$((_n + 1))
+        printf "POST /v1/leads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\n$_h\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" \
+            "$KEY" ${#_s} "$_s" >"$SRV/fr$_n.http"
+        raw_http "$SRV/fr$_n.http"
+        expect_error 400 invalid_request
+        grep -qi '^connection: close' "$RH" || fail "framing $_n: no Connection: close"
+        [ "$(grep -c 'HTTP/1.1' "$RB")" = 0 ] || { fail "framing $_n: a second answer came"; show body "$RB"; }
+    done
+    _b10='{"id":"H10","state":"TX"}'
+    printf 'POST /v1/leads HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n%s' \
+        "$KEY" ${#_b10} "$_b10" "$_s" >"$SRV/fr10.http"
+    raw_http "$SRV/fr10.http"
+    expect_code 201
+    grep -qi '^connection: close' "$RH" || fail "HTTP/1.0 with a coding: no Connection: close"
+    [ "$(grep -c 'HTTP/1' "$RB")" = 0 ] || { fail "HTTP/1.0 with a coding: the request after it ran"; show body "$RB"; }
+    api GET /v1/leads/SMUG1
+    expect_error 404 not_found
+    printf '%s\n' H10 >>"$IDS"
 }
 
 a_wrapped_lead_is_kept_as_the_lead() {

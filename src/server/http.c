@@ -548,11 +548,24 @@ static enum MHD_Result scan_name(void *cls, enum MHD_ValueKind kind, const char 
     if (!*key || key[strspn(key, "!#$%&'*+-.^_`|~0123456789"
                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")])
         hn->bad = true;
-    /* "Transfer-Encoding:\r\n chunked" reaches here as a header named
-     * Transfer-Encodingchunked: a framing header's name with more after it */
-    else if ((strncasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING, 17) == 0 && key[17]) ||
-             (strncasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH, 14) == 0 && key[14]))
-        hn->bad = true;
+#if MHD_VERSION == 0x00097500
+    /* 0.9.75 reads a header in place: its value follows its name, the
+     * colon (now a NUL) and the blanks after it. A line folded onto the
+     * one before (obsolete, RFC 9112 5.2) is joined to the name instead,
+     * which may then spell any header at all (`Content-Lengt: 34` then
+     * ` H` is a Content-Length of 34): a value anywhere else is refused.
+     * Only the bytes between the name and its value are read, and only
+     * when the value comes a few bytes after the name, in one buffer. */
+    else if (value) {
+        const char *p = key + strlen(key) + 1;
+        if (value < p || value - p > 256) {
+            hn->bad = true;
+        } else {
+            for (; p < value; p++)
+                if (*p != ' ' && *p != '\t') hn->bad = true;
+        }
+    }
+#endif
     else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
         hn->nte++;
     return MHD_YES;
@@ -594,8 +607,8 @@ static bool begin(lr_http *h, struct MHD_Connection *c, const char *url, const c
          * front read (RFC 9112, 5.1 and 5.2) */
         if (hn.bad)
             lr_reply_error(&r->rep, 400, "invalid_request",
-                           "a header's name is not a token: a space or tab before its colon, or a "
-                           "line folded onto the next (send each header on one line)");
+                           "a header is folded onto a next line, or its name is not a token (a "
+                           "space or tab before its colon): send each header on one line");
         else
             lr_reply_error(&r->rep, 400, "invalid_request", "%s is given %d times: send one",
                            ncl.n > 1 ? "Content-Length" : "Transfer-Encoding",

@@ -857,26 +857,27 @@ PY
     code=$(cat "$RH.code" 2>/dev/null || echo 000)
 }
 
-# A header folded onto a second line (obsolete since RFC 7230) is not read
-# as one (docs/api.md, "Folded headers"): the HTTP library takes the
-# continuation as part of the header's name. A folded key is no key, and a
-# folded Idempotency-Key keeps nothing.
-folded_headers_are_not_read() {
+# A header folded onto a second line (obsolete since RFC 7230) is refused
+# (docs/api.md, "Folded headers"): the HTTP library joins the continuation
+# to the header's name, which may then spell any header (a folded key, an
+# Idempotency-Key, a Content-Length built of two lines): 400, closed.
+folded_headers_are_refused() {
     printf 'GET /v1/config HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer\r\n %s\r\nConnection: close\r\n\r\n' \
         "$KEY" >"$SRV/fold1.http"
     raw_http "$SRV/fold1.http"
-    expect_error 401 unauthorized
+    expect_error 400 invalid_request
     _b='{"id":"FD1","state":"TX"}'
     printf 'POST /v1/leads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nIdempotency-Key: fold\r\n -1\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s' \
         "$KEY" ${#_b} "$_b" >"$SRV/fold2.http"
     raw_http "$SRV/fold2.http"
-    expect_code 201
-    expect_jq '.lead' '"FD1"'
-    # joined as "fold -1" it would have been 400 (not visible ASCII); kept
-    # as "fold", another body under it would be 409 idempotency_key_reused
-    api POST /v1/leads '{"id":"FD2","state":"TX"}' -H 'Idempotency-Key: fold'
-    expect_code 201
-    printf '%s\n' FD1 FD2 >>"$IDS"
+    expect_error 400 invalid_request
+    # a length spelt across two lines would have framed the next request
+    printf 'GET /healthz HTTP/1.1\r\nHost: x\r\ncontent-lengt: 34\r\n H\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n' >"$SRV/fold3.http"
+    raw_http "$SRV/fold3.http"
+    expect_error 400 invalid_request
+    grep -qi '^connection: close' "$RH" || fail "no Connection: close after a folded header"
+    api GET /v1/leads/FD1
+    expect_error 404 not_found
 }
 
 # Two Content-Lengths: where the request ends is a guess, and the bytes
@@ -1131,7 +1132,7 @@ tcase metrics_are_prometheus_text
 tcase metrics_name_every_pool_as_stats_does
 tcase metrics_time_each_request_by_route
 tcase idempotency_key_replays_the_reply_and_refuses_another_body
-tcase folded_headers_are_not_read
+tcase folded_headers_are_refused
 tcase two_content_lengths_are_refused_and_close
 tcase a_wrapped_lead_is_kept_as_the_lead
 tcase a_lead_id_with_a_slash_is_named_with_2F

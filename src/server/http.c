@@ -386,22 +386,23 @@ static void find_route(conn_req *r, const char *url) {
         return;
     }
     for (char *p = r->param; (p = strchr(p, ESCAPED_SLASH)) != NULL; p++) *p = '/';
+    const char *what = r->rt->body == BODY_FORM ? "the source" : "the id";   /* as the docs name it */
     if (plen > PARAM_MAX || !lr_utf8_valid(r->param, plen)) {
         /* a %00 is here a byte that is never UTF-8 (unescape()) */
         if (plen > PARAM_MAX)
-            lr_reply_error(&r->rep, 400, "invalid_request", "the id in the path is over %d bytes",
+            lr_reply_error(&r->rep, 400, "invalid_request", "%s in the path is over %d bytes", what,
                            PARAM_MAX);
         else if (memchr(r->param, 0xFF, plen))
             lr_reply_error(&r->rep, 400, "invalid_request",
-                           "the id in the path has a %%00 or a byte that is never UTF-8");
+                           "%s in the path has a %%00 or a byte that is never UTF-8", what);
         else
-            lr_reply_error(&r->rep, 400, "invalid_request", "the id in the path is not valid UTF-8");
+            lr_reply_error(&r->rep, 400, "invalid_request", "%s in the path is not valid UTF-8", what);
         r->rt = NULL;
         return;
     }
     for (size_t i = 0; i < plen; i++) {
         if ((unsigned char)r->param[i] < 0x20 || r->param[i] == 0x7F) {
-            lr_reply_error(&r->rep, 400, "invalid_request", "the id in the path has a control character");
+            lr_reply_error(&r->rep, 400, "invalid_request", "%s in the path has a control character", what);
             r->rt = NULL;
             return;
         }

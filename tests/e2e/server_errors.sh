@@ -205,6 +205,7 @@ a_nul_in_the_path_or_query_is_400() {
     expect_error 400 invalid_request
     req POST /v1/forms/web%00evil -H "Authorization: Bearer $KEY" --data-binary 'name=z'
     expect_error 400 invalid_request
+    expect_jq .error.message '"the source in the path has a %00 or a byte that is never UTF-8"'
     api GET '/v1/leads?source=web%00zzz'
     expect_error 400 invalid_request
     api GET '/v1/leads?since=2026-11-01T00:00:00Z%00garbage'

@@ -532,20 +532,20 @@ static enum MHD_Result find_encoding(void *cls, enum MHD_ValueKind kind, const c
     return MHD_NO;
 }
 
-/* What begin() reads of the headers' names: whether one is not an HTTP
- * token (a space before its colon, a folded line, which libmicrohttpd
- * 0.9.75 keeps under a name no check would match) and how many
- * Transfer-Encodings there are. */
+/* What begin() reads of the headers' names in one walk: whether one is
+ * not an HTTP token (a space before its colon, a folded line, which
+ * libmicrohttpd 0.9.75 keeps under a name no check would match) and how
+ * many Content-Lengths and Transfer-Encodings there are. */
 typedef struct head_names {
     bool bad;
-    int nte;
+    int ncl, nte;
 } head_names;
 
 static enum MHD_Result scan_name(void *cls, enum MHD_ValueKind kind, const char *key,
                                  const char *value) {
     head_names *hn = cls;
     (void)kind;
-    (void)value;
+    (void)value;                    /* read only with libmicrohttpd 0.9.75, below */
     if (!*key || key[strspn(key, "!#$%&'*+-.^_`|~0123456789"
                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")])
         hn->bad = true;
@@ -567,6 +567,8 @@ static enum MHD_Result scan_name(void *cls, enum MHD_ValueKind kind, const char 
         }
     }
 #endif
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        hn->ncl++;
     else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
         hn->nte++;
     return MHD_YES;
@@ -596,14 +598,12 @@ static bool begin(lr_http *h, struct MHD_Connection *c, const char *url, const c
     /* Two Content-Lengths leave where this request ends, and the next one
      * begins, to a guess (a proxy in front may have guessed otherwise:
      * request smuggling): refused, and the connection closed (RFC 9112,
-     * 6.3), before anything else is looked at. A Content-Length beside a
+     * 6.3), before a route or a key is looked at. A Content-Length beside a
      * Transfer-Encoding is read as the latter says, and the connection
      * closes after the answer (RFC 9112, 6.1). */
-    header_count ncl = { MHD_HTTP_HEADER_CONTENT_LENGTH, 0 };
-    MHD_get_connection_values(c, MHD_HEADER_KIND, count_header, &ncl);
-    head_names hn = { false, 0 };
+    head_names hn = { false, 0, 0 };
     MHD_get_connection_values(c, MHD_HEADER_KIND, scan_name, &hn);
-    if (ncl.n > 1 || hn.nte > 1 || hn.bad) {
+    if (hn.ncl > 1 || hn.nte > 1 || hn.bad) {
         /* a name that is no token may be a length or a coding a proxy in
          * front read (RFC 9112, 5.1 and 5.2) */
         if (hn.bad)
@@ -612,25 +612,25 @@ static bool begin(lr_http *h, struct MHD_Connection *c, const char *url, const c
                            "space or tab before its colon): send each header on one line");
         else
             lr_reply_error(&r->rep, 400, "invalid_request", "%s is given %d times: send one",
-                           ncl.n > 1 ? "Content-Length" : "Transfer-Encoding",
-                           ncl.n > 1 ? ncl.n : hn.nte);
+                           hn.ncl > 1 ? "Content-Length" : "Transfer-Encoding",
+                           hn.ncl > 1 ? hn.ncl : hn.nte);
         r->rep.close = true;
         return true;
     }
-    const char *te0 = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
-    if (te0 && strcasecmp(te0, "chunked") != 0) {
+    const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    if (te && strcasecmp(te, "chunked") != 0) {
         /* no coding but chunked is read here (MHD would wait for a body
          * it cannot frame): 501, and the connection closed (RFC 9112, 6.1) */
         char show[41];
         lr_reply_error(&r->rep, 501, "not_implemented",
                        "Transfer-Encoding '%s' is not supported: send the body as it is, or chunked",
-                       printable(te0, show, sizeof show));
+                       printable(te, show, sizeof show));
         r->rep.close = true;
         return true;
     }
     /* a length beside a coding, or a coding in HTTP/1.0: framing a proxy
      * may have read otherwise, so the connection ends with this answer */
-    if (te0 && (ncl.n || (version && strcmp(version, MHD_HTTP_VERSION_1_0) == 0)))
+    if (te && (hn.ncl || (version && strcmp(version, MHD_HTTP_VERSION_1_0) == 0)))
         r->rep.close = true;
     if (head > LR_HTTP_MAX_HEAD)
         lr_reply_error(&r->rep, 431, "headers_too_large",
@@ -640,7 +640,6 @@ static bool begin(lr_http *h, struct MHD_Connection *c, const char *url, const c
         find_route(r, url);
     if (!r->rep.status) check_key(h, c, r, url);
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
     const char *ex = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
     /* beside a coding, the length says nothing: the chunks do */
     unsigned long long announced = cl && !te ? strtoull(cl, NULL, 10) : 0;

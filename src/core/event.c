@@ -26,9 +26,11 @@
  *   - Limits: ids (lead id, "lead", "agent") non-empty and at most 256
  *     bytes; any other string at most 64 KiB; at most 256 custom fields; a
  *     list at most 1000 items.
- *   - The other event types take only their own members (MEMBERS below)
- *     plus "type" and "at": any other key is an error naming it, so that a
- *     misspelt "valeu" is not dropped in silence. The journal's texts were
+ *   - The other event types, and a lead wrapped in {"type":"lead"}, take
+ *     only their own members (MEMBERS below) plus "type" and "at": any
+ *     other key is an error naming it, so that a misspelt "valeu", or a
+ *     lead's "source" put beside "lead" instead of in it, is not dropped
+ *     in silence. The journal's texts were
  *     accepted when they came, by a build that may have ignored unknown
  *     keys: lr_event_parse_journal() still ignores them. "at" is optional
  *     everywhere (a tick without it is a no-op for the engine).
@@ -409,9 +411,10 @@ static int take_status(json_t *obj, const char *const *table, int n, const char 
     return LR_OK;
 }
 
-/* The members of each event type but lead, besides "type" and "at", in
+/* The members of each event type (a lead: its wrapper), besides "type" and "at", in
  * the order a message lists them. */
 static const char *const MEMBERS[LR_EV__COUNT][4] = {
+    [LR_EV_LEAD] = { "lead" },          /* the {"type":"lead"} wrapper */
     [LR_EV_AGENT] = { "agent", "status" },
     [LR_EV_PROGRESS] = { "lead", "status", "value" },
     [LR_EV_CLAIM] = { "agent", "lead" },
@@ -440,8 +443,9 @@ static int check_members(json_t *obj, lr_event_type t, errsink *e) {
         }
         strcat(list, "at");
         const char *tn = lr_event_type_names[t];
-        return fail(e, LR_EINVAL, "unknown member '%s' in a%s %s event (its members: %s)",
-                    quote(q, k, strlen(k)), strchr("aeiou", tn[0]) ? "n" : "", tn, list);
+        return fail(e, LR_EINVAL, "unknown member '%s' in a%s %s event (its members: %s%s)",
+                    quote(q, k, strlen(k)), strchr("aeiou", tn[0]) ? "n" : "", tn, list,
+                    t == LR_EV_LEAD ? "; the lead's own fields go inside 'lead'" : "");
     }
     return LR_OK;
 }
@@ -545,7 +549,9 @@ static int parse_root(json_t *root, lr_event *ev, bool strict, errsink *e) {
     if (out.type == LR_EV_LEAD) {
         json_t *l = json_object_get(root, "lead");
         json_t *at = json_object_get(root, "at");
-        if (!l || json_is_null(l))
+        if (strict && (rc = check_members(root, LR_EV_LEAD, e)) != LR_OK)
+            ;
+        else if (!l || json_is_null(l))
             rc = fail(e, LR_EINVAL, "'lead' is required for a lead event");
         else if (!json_is_object(l))
             rc = fail(e, LR_EINVAL, "'lead' must be an object");

@@ -303,6 +303,22 @@ TEST(unknown_members_of_other_events_are_named) {
     lr_event_release(&ev);
 }
 
+/* A lead's own fields put beside "lead" in its wrapper were dropped. */
+TEST(a_lead_wrapper_takes_only_lead_and_at) {
+    CHECK_FAILS("{\"type\":\"lead\",\"lead\":{\"id\":\"L1\"},\"source\":\"fb\"}", LR_EINVAL,
+                "unknown member 'source' in a lead event (its members: lead, at; "
+                "the lead's own fields go inside 'lead')");
+    CHECK_EQ_INT(parse("{\"type\":\"lead\",\"at\":\"2026-11-02T10:00:00Z\","
+                       "\"lead\":{\"id\":\"L1\",\"source\":\"fb\",\"type\":\"x\"}}"), LR_OK);
+    CHECK_EQ_STR(ev.lead->str[LR_LF_SOURCE], "fb");
+    lr_event_release(&ev);
+    /* the journal keeps what earlier builds accepted */
+    const char *t = "{\"type\":\"lead\",\"lead\":{\"id\":\"L1\"},\"source\":\"fb\"}";
+    CHECK_EQ_INT(lr_event_parse_journal(t, strlen(t), &ev, err, sizeof err), LR_OK);
+    CHECK(ev.lead->str[LR_LF_SOURCE] == NULL);
+    lr_event_release(&ev);
+}
+
 TEST(the_journal_still_ignores_unknown_members) {
     const char *t = "{\"type\":\"agent\",\"agent\":\"bob\",\"status\":\"offline\","
                     "\"note\":{\"deep\":[1,[2]]},\"v\":2}";
@@ -739,6 +755,7 @@ int main(void) {
     RUN(release_event_agent_optional);
     RUN(tick_event_at_optional);
     RUN(unknown_members_of_other_events_are_named);
+    RUN(a_lead_wrapper_takes_only_lead_and_at);
     RUN(the_journal_still_ignores_unknown_members);
     RUN(event_type_names_match_the_enum);
     RUN(invalid_json_names_the_column);

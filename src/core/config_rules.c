@@ -12,6 +12,9 @@
  * `sla.then: escalate` need tiers (there is nowhere to escalate to without).
  */
 #include "core/config_impl.h"
+#include "core/expr_impl.h"
+#include "core/tz.h"
+#include "core/tzdata.h"
 
 #include "leadrouter/buf.h"
 #include "leadrouter/error.h"
@@ -126,7 +129,15 @@ static void check_when(cfg_ctx *cx, const yn *n, const char *ctx, lr_rule_conf *
     char msg[256] = "";
     int rc = lr_expr_compile(s, n->len, &r->when, &col, msg, sizeof msg);
     if (rc == LR_ENOMEM) { cx->oom = true; return; }
-    if (rc == LR_OK) return;
+    if (rc == LR_OK) {
+        /* local_hour("BST"): a zone ICU knows by a name IANA does not have */
+        for (size_t k = 0; !cx->replay && k < r->when->nzones; k++) {
+            const lr_zone *z = r->when->zones[k];
+            if (lr_tzdata_not_iana(lr_zone_name(z), lr_zone_canonical(z), msg, sizeof msg))
+                cx_error(cx, n->line, n->col, "%s: when: %s", ctx, msg);
+        }
+        return;
+    }
     r->when = NULL;
     /* The compiler counts bytes, the file's columns count characters: the
      * column said is in characters. It maps onto the file only when the

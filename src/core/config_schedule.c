@@ -19,6 +19,7 @@
  */
 #include "core/config_impl.h"
 #include "core/schedule.h"
+#include "core/tzdata.h"
 
 #include "leadrouter/error.h"
 
@@ -142,6 +143,10 @@ void cx_check_agent_time(cfg_ctx *cx, const yn *sched, const yn *ooo, const char
     if (rc == LR_EINVAL && zn) {
         cx_error(cx, zn->line, zn->col, "%s: %s", ctx, err);
         rc = lr_schedule_create("UTC", &a->schedule, err, sizeof err);  /* stand-in */
+    } else if (rc == LR_OK && zn && !cx->replay &&
+               lr_tzdata_not_iana(zone, lr_zone_canonical(lr_schedule_zone(a->schedule)), err,
+                                  sizeof err)) {
+        cx_error(cx, zn->line, zn->col, "%s: schedule.timezone: %s", ctx, err);
     }
     if (rc != LR_OK) {
         const yn *at = sched ? sched : ooo;
@@ -207,6 +212,10 @@ static bool check_hol_zone(cfg_ctx *cx, const yn *key, const yn *val, hol_zone *
         cx_error(cx, key->line, key->col, "holidays: %s", err);
         zok = false;
         rc = lr_schedule_create("UTC", &t, err, sizeof err);   /* still check the dates */
+    } else if (rc == LR_OK && zok && !cx->replay &&
+               lr_tzdata_not_iana(zone, lr_zone_canonical(lr_schedule_zone(t)), err, sizeof err)) {
+        cx_error(cx, key->line, key->col, "holidays: %s", err);
+        zok = false;
     }
     if (rc != LR_OK) {
         if (rc == LR_ENOMEM) cx->oom = true;

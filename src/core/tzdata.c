@@ -7,6 +7,7 @@
 #include "leadrouter/config.h"
 #include "leadrouter/error.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,24 +65,29 @@ bool lr_tzdata_icu_is_older(void) {
     return strcmp(icu + 4, sys + 4) < 0;
 }
 
-/* NAME is a zone or a link of the system's tz database: a line "Z NAME
- * ..." or "L TARGET NAME" of tzdata.zi (the files of the directory hold
- * other names too, posix/..., right/..., posixrules, localtime, that no
- * ICU update will take). "Factory" is a zone of no place. */
-bool lr_tzdata_system_has(const char *name) {
-    size_t n = strlen(name);
-    if (n == 0 || n > 64 || strcmp(name, "Factory") == 0) return false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = name[i];
-        bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-                  ch == '/' || ch == '_' || ch == '-' || ch == '+';
-        if (!ok) return false;
-    }
+/* The names of the system's tz database, sorted, read once: every zone
+ * and link of tzdata.zi (a line "Z NAME ..." or "L TARGET NAME"; the files
+ * of the directory hold other names too, posix/..., right/...,
+ * posixrules, localtime, that no ICU update will take). "Factory" is a
+ * zone of no place. None when the file cannot be read (or memory ran
+ * out): then nothing is known to be in it. */
+static struct {
+    char **v;
+    size_t n;
+} sys_names;
+static pthread_once_t sys_once = PTHREAD_ONCE_INIT;
+
+static int by_str(const void *x, const void *y) {
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+static void read_sys_names(void) {
     FILE *f = fopen(ZONEINFO "/tzdata.zi", "r");
-    if (!f) return false;
-    char line[512];
-    bool found = false;
-    while (!found && fgets(line, sizeof line, f)) {
+    if (!f) return;
+    char line[512], **v = NULL;
+    size_t n = 0, cap = 0;
+    bool ok = true;
+    while (ok && fgets(line, sizeof line, f)) {
         if ((line[0] != 'Z' && line[0] != 'L') || line[1] != ' ') continue;
         const char *p = line + 2;
         if (line[0] == 'L') {               /* "L TARGET NAME": skip the target */
@@ -89,10 +95,42 @@ bool lr_tzdata_system_has(const char *name) {
             p += strspn(p, " \t");
         }
         size_t len = strcspn(p, " \t\r\n");
-        found = len == n && memcmp(p, name, n) == 0;
+        if (len == 0 || (len == 7 && memcmp(p, "Factory", 7) == 0)) continue;
+        if (n == cap) {
+            char **nv = realloc(v, (cap = cap ? cap * 2 : 512) * sizeof *v);
+            if (!nv) { ok = false; break; }
+            v = nv;
+        }
+        if (!(v[n] = strndup(p, len))) ok = false;
+        else n++;
     }
     fclose(f);
-    return found;
+    if (!ok || n == 0) {
+        while (n) free(v[--n]);
+        free(v);
+        return;
+    }
+    qsort(v, n, sizeof *v, by_str);
+    sys_names.v = v;
+    sys_names.n = n;
+}
+
+static bool sys_names_read(void) {
+    pthread_once(&sys_once, read_sys_names);
+    return sys_names.n > 0;
+}
+
+bool lr_tzdata_system_has(const char *name) {
+    if (!sys_names_read()) return false;
+    return bsearch(&name, sys_names.v, sys_names.n, sizeof *sys_names.v, by_str) != NULL;
+}
+
+bool lr_tzdata_not_iana(const char *name, const char *canonical, char *msg, size_t n) {
+    if (!sys_names_read() || lr_tzdata_system_has(name)) return false;
+    snprintf(msg, n, "'%s' is not an IANA time zone name (ICU reads it as %s): write the "
+             "IANA name of the place, such as Europe/London or America/Chicago",
+             name, canonical);
+    return true;
 }
 
 /* The UTC offset in minutes at T (ms) by the system's tz database, for the

@@ -28,10 +28,17 @@ bool lr_tzdata_system_version(char *buf, size_t n);
 bool lr_tzdata_icu_is_older(void);
 
 /* Whether the system tz database has a zone or link NAME
- * ("America/Ciudad_Juarez", from tzdata.zi): for the message of a zone
- * ICU's data does not know. NAME must look like a zone ID (letters,
- * digits, '/', '_', '-', '+'). */
+ * ("America/Ciudad_Juarez", from tzdata.zi, read once): for the message
+ * of a zone ICU's data does not know. Thread-safe. */
 bool lr_tzdata_system_has(const char *name);
+
+/* Whether NAME, a zone ICU knows as CANONICAL, is one of ICU's own IDs
+ * that no IANA name is (the three-letter IDs of old Java: "BST", which
+ * ICU reads as Asia/Dhaka, "IST" as Asia/Calcutta, "PST", ...): true,
+ * with a message in MSG (N bytes) saying so, when the system's tz
+ * database can be read and does not have NAME. A config refuses such a
+ * name (one it journaled before keeps it). */
+bool lr_tzdata_not_iana(const char *name, const char *canonical, char *msg, size_t n);
 
 /* For each time zone the agents of CFG use whose UTC offset by ICU's data
  * differs from the system tz database's (read by the C library's

@@ -5,6 +5,7 @@
  * chosen instants), each default, and each error with its exact
  * "file:line:column: message". (test_config.c has the rest of the loader.) */
 #include "core/schedule.h"
+#include "core/tzdata.h"
 #include "leadrouter/config.h"
 #include "leadrouter/error.h"
 #include "leadrouter/event.h"
@@ -454,6 +455,41 @@ TEST(unknown_time_zone_is_reported_at_the_timezone) {
                  "t.yaml:5:34: agent 'c': 'schedule.timezone' must be a string, got a list");
 }
 
+/* ICU takes old Java IDs that are no IANA name, and reads "BST" as
+ * Asia/Dhaka: a London schedule written so followed Dhaka's hours. IANA's
+ * own short names (EST, a fixed offset) and links (US/Eastern) stay. */
+TEST(a_zone_id_that_iana_does_not_have_is_refused) {
+    if (!lr_tzdata_system_has("Europe/London")) {
+        printf("  (skipped: no system tz database to tell IANA names by)\n");
+        return;
+    }
+    const char *yaml =
+        "agents:\n"
+        "  - {id: a, schedule: {timezone: BST, hours: {mon: \"09:00-17:00\"}}}\n"
+        "  - {id: b, schedule: {timezone: EST, hours: {mon: \"09:00-17:00\"}}}\n"
+        "  - {id: c, schedule: {timezone: US/Eastern, hours: {mon: \"09:00-17:00\"}}}\n"
+        "holidays:\n"
+        "  IST: [\"2026-12-25\"]\n"
+        "  Asia/Calcutta: [\"2026-12-25\"]\n"
+        "pools: {p: [a, b, c]}\n"
+        "rules: [{name: r, pool: p, strategy: random, when: 'local_hour(\"PST\") < 12'}]\n";
+    CHECK_EQ_STR(errors_of(yaml),
+                 "t.yaml:2:34: agent 'a': schedule.timezone: 'BST' is not an IANA time zone name "
+                 "(ICU reads it as Asia/Dhaka): write the IANA name of the place, such as "
+                 "Europe/London or America/Chicago\n"
+                 "t.yaml:6:3: holidays: 'IST' is not an IANA time zone name (ICU reads it as "
+                 "Asia/Calcutta): write the IANA name of the place, such as Europe/London or "
+                 "America/Chicago\n"
+                 "t.yaml:9:53: rule 'r': when: 'PST' is not an IANA time zone name (ICU reads it as "
+                 "America/Los_Angeles): write the IANA name of the place, such as Europe/London or "
+                 "America/Chicago");
+    /* a config journaled by a build that took them loads as it was */
+    lr_config *c = journaled_config(yaml);
+    if (!c) return;
+    CHECK_EQ_STR(zone_of(c, 0), "BST");
+    lr_config_free(c);
+}
+
 TEST(schedule_shape_errors_name_the_keys) {
     CHECK_EQ_STR(errors_of(
                      "agents:\n"
@@ -827,6 +863,7 @@ int main(void) {
     RUN(recycle_unless_is_a_mask_of_progress_statuses);
     RUN(offer_bounds_are_inclusive);
     RUN(unknown_time_zone_is_reported_at_the_timezone);
+    RUN(a_zone_id_that_iana_does_not_have_is_refused);
     RUN(schedule_shape_errors_name_the_keys);
     RUN(hours_errors_point_at_the_days_or_the_hours);
     RUN(a_day_repeated_across_keys_is_reported_at_the_later_key);

@@ -51,6 +51,7 @@
 #include "leadrouter/event.h"
 #include "core/event_impl.h"
 #include "core/json_arena.h"
+#include "core/json_load.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -520,6 +521,9 @@ static int json_failure(const json_error_t *je, errsink *e) {
         }
         return fail(e, LR_EINVAL, "duplicate key at column %d", je->column);
     }
+    if (json_error_code(je) == json_error_numeric_overflow)
+        return fail(e, LR_ESYNTAX, "a number at column %d is beyond the range of a double (%s)",
+                    je->column, je->text);
     if (je->line > 1)
         return fail(e, LR_ESYNTAX, "invalid JSON at line %d, column %d: %s", je->line, je->column, je->text);
     return fail(e, LR_ESYNTAX, "invalid JSON at column %d: %s", je->column, je->text);
@@ -579,7 +583,7 @@ static int parse_json(const char *text, size_t len, lr_event *ev, bool strict, c
     json_error_t je;
 
     memset(ev, 0, sizeof *ev);
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+    json_t *root = lr_json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (!root) return json_failure(&je, &e);
     int rc = parse_root(root, ev, strict, &e);
     json_decref(root);

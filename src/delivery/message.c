@@ -18,12 +18,15 @@
  */
 #include "delivery/message.h"
 
+#include "core/json_load.h"
+
 #include "leadrouter/decision.h"
 #include "leadrouter/event.h"
 
 #include <assert.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <math.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -301,7 +304,7 @@ static json_t *load_object(const char *s, size_t n, bool *bad) {
     *bad = false;
     if (!s || n == 0) return NULL;
     json_error_t err;
-    json_t *v = json_loadb(s, n, JSON_ALLOW_NUL, &err);   /* a \u0000 in a lead is data too */
+    json_t *v = lr_json_loadb(s, n, JSON_ALLOW_NUL, &err);   /* a \u0000 in a lead is data too */
     if (!json_is_object(v)) {
         json_decref(v);
         *bad = true;
@@ -452,7 +455,14 @@ static void put_value(wr *w, const json_t *v) {
     switch (json_typeof(v)) {
     case JSON_STRING: clean_n(w, json_string_value(v), json_string_length(v)); break;
     case JSON_INTEGER: putf(w, "%" JSON_INTEGER_FORMAT, json_integer_value(v)); break;
-    case JSON_REAL: putf(w, "%.15g", json_real_value(v)); break;
+    case JSON_REAL: {
+        /* an integer past 64 bits is read as a real (json_load.h): an id
+         * reads better in digits than as 9.22337203685478e+18 */
+        double d = json_real_value(v);
+        if (fabs(d) < 1e21 && d == floor(d)) putf(w, "%.0f", d);
+        else putf(w, "%.15g", d);
+        break;
+    }
     case JSON_TRUE: puts_(w, "yes"); break;
     case JSON_FALSE: puts_(w, "no"); break;
     case JSON_NULL: break;
@@ -484,6 +494,24 @@ static bool lead_line(wr *w, const json_t *lead, const char *label, const char *
 static const json_t *lead_key(const json_t *lead, const char *key) {
     const json_t *v = json_object_get(lead, key);
     return shown(v) ? v : json_object_get(json_object_get(lead, "fields"), key);
+}
+
+/* The "Other details" listed so far, and those there were. */
+typedef struct details {
+    size_t listed, total;
+} details;
+
+/* Lists custom field KEY: V under "Other details" (MAX_FIELDS at most). */
+static void detail(wr *w, details *d, const char *key, const json_t *v) {
+    if (!shown(v)) return;
+    d->total++;
+    if (d->listed == MAX_FIELDS) return;
+    if (d->listed++ == 0) puts_(w, "  Other details:\n");
+    puts_(w, "    ");
+    clean(w, key);
+    puts_(w, ": ");
+    put_value(w, v);
+    puts_(w, "\n");
 }
 
 /* Who the lead is. */
@@ -525,21 +553,17 @@ static void write_lead(wr *w, const mail *ml) {
     n += lead_line(w, lead, "Score", "score");
     n += lead_line(w, lead, "Value", "value");
 
-    const json_t *fields = json_object_get(lead, "fields");
-    size_t listed = 0, total = 0;
+    /* the custom fields: the lead's other top-level keys, then "fields" */
+    details d = { 0, 0 };
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)fields, key, v) {
-        if (!shown(v)) continue;
-        total++;
-        if (listed == MAX_FIELDS) continue;
-        if (listed++ == 0) puts_(w, "  Other details:\n");
-        puts_(w, "    ");
-        clean(w, key);
-        puts_(w, ": ");
-        put_value(w, v);
-        puts_(w, "\n");
+    json_object_foreach((json_t *)lead, key, v) {
+        if (strcmp(key, "type") != 0 && strcmp(key, "at") != 0 && strcmp(key, "fields") != 0 &&
+            lr_lead_field_lookup(key, strlen(key)) < 0)
+            detail(w, &d, key, v);
     }
+    json_object_foreach(json_object_get(lead, "fields"), key, v) detail(w, &d, key, v);
+    size_t total = d.total, listed = d.listed;
     if (total > listed) putf(w, "    ... and %zu more\n", total - listed);
     if (n == 0 && total == 0) puts_(w, "  (no contact details)\n");
 }

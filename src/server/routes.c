@@ -42,6 +42,7 @@
 #include <strings.h>
 
 #include "core/event_impl.h"
+#include "core/json_load.h"
 #include "core/lead_rt.h"
 #include "leadrouter/error.h"
 #include "server/form.h"
@@ -118,7 +119,7 @@ static json_t *decode_body(const lr_req *req, lr_reply *rep) {
         return NULL;
     }
     json_error_t je;
-    json_t *v = json_loadb(req->body, req->len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+    json_t *v = lr_json_loadb(req->body, req->len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (v) return v;
     /* jansson's position counts the bytes it consumed: past the token it
      * choked on, but before a byte that is not UTF-8 and before a control
@@ -136,6 +137,10 @@ static json_t *decode_body(const lr_req *req, lr_reply *rep) {
     case json_error_duplicate_key:
         lr_reply_error(rep, 400, "invalid_json", "duplicate key at byte %d: %s", at > 0 ? at - 1 : 0,
                        je.text);
+        break;
+    case json_error_numeric_overflow:       /* 1e400: integers past 64 bits are read */
+        lr_reply_error(rep, 400, "invalid_json", "the number ending at byte %d is beyond the range of "
+                       "a double (about 1.8e308)", at > 0 ? at - 1 : 0);
         break;
     default:
         if (strncmp(je.text, "control character", 17) != 0 && strncmp(je.text, "unexpected newline", 18) != 0)

@@ -959,10 +959,24 @@ a_wrapped_lead_is_kept_as_the_lead() {
     api GET /v1/leads/W1
     expect_code 200
     expect_body_has '"lead":{"id":"W1",  "source":"web", "tags":["a","}]"]}'
-    api POST /v1/events '[{"type":"lead","lead":{"id":"W2","name":"}{\"lead\":"},"x":1}]'
+    api POST /v1/events '[{"type":"lead","lead":{"id":"W2","name":"}{\"lead\":"},"at":null}]'
     expect_code 200
     api GET /v1/leads/W2
     expect_jq .lead '{"id":"W2","name":"}{\"lead\":"}'
+    # a lead's field beside "lead" was dropped with a 201: now it is named
+    api POST /v1/leads '{"type":"lead","lead":{"id":"W3"},"source":"fb","email":"a@b.c"}'
+    expect_error 400 invalid_event
+    expect_jq .error.message '"unknown member '"'source'"' in a lead event (its members: lead, at; the lead'"'"'s own fields go inside '"'lead'"')"'
+    api GET /v1/leads/W3
+    expect_code 404
+    # an integer past 64 bits is JSON: an ad platform's id is kept as sent
+    api POST /v1/leads '{"id":"BIG1","ad_id":9223372036854775808,"n":-18446744073709551616}'
+    expect_code 201
+    api GET /v1/leads/BIG1
+    expect_body_has '"lead":{"id":"BIG1","ad_id":9223372036854775808,"n":-18446744073709551616}'
+    api POST /v1/leads '{"id":"BIG2","n":1e400}'
+    expect_error 400 invalid_json
+    expect_jq .error.message '"the number ending at byte 21 is beyond the range of a double (about 1.8e308)"'
     api POST /v1/leads '[{"id":"AR1"},{"id":5}]' -H 'Idempotency-Key: ar-1'
     expect_code 201
     expect_jq '[.results[].status]' '[201,400]'

@@ -530,6 +530,17 @@ TEST(email_takes_lead_id_from_lead_and_names_from_fields) {
     CHECK(!strstr(e, "Why you"));
 }
 
+/* A lead's top-level custom keys were left out of "Other details" (only
+ * "fields" was listed); an integer past 64 bits made the lead unreadable. */
+TEST(email_lists_top_level_custom_fields_and_long_integers) {
+    lr_delivery_msg m = sample();
+    set_lead(&m, "{\"id\":\"L8\",\"at\":\"2026-11-28T10:00:00Z\",\"name\":\"Ana\",\"ad_id\":9223372036854775808,"
+                 "\"utm\":\"x\",\"score\":5,\"fields\":{\"budget\":1e20,\"ratio\":0.25}}");
+    CHECK_CONTAINS(email(&m), "\r\nAbout the lead\r\n  Name: Ana\r\n  Score: 5\r\n  Other details:\r\n"
+                              "    ad_id: 9223372036854775808\r\n    utm: x\r\n"
+                              "    budget: 100000000000000000000\r\n    ratio: 0.25\r\n\r\n");
+}
+
 TEST(email_time_falls_back_to_the_decision_at) {
     lr_delivery_msg m = sample();
     m.created_at = LR_TIME_NONE;
@@ -618,6 +629,7 @@ int main(void) {
     RUN(email_unparsable_lead_json_still_gives_a_message);
     RUN(email_takes_lead_id_from_lead_and_names_from_fields);
     RUN(email_to_a_fixed_address_names_the_agent);
+    RUN(email_lists_top_level_custom_fields_and_long_integers);
     RUN(email_time_falls_back_to_the_decision_at);
     RUN(email_lists_twenty_fields_then_counts_the_rest);
     RUN(email_long_line_is_cut_at_a_utf8_boundary);

@@ -346,6 +346,27 @@ TEST(invalid_json_names_the_column) {
     CHECK_FAILS("{\n\"id\":}", LR_ESYNTAX, "invalid JSON at line 2, column 6");
 }
 
+/* jansson refused an integer past 64 bits as "too big integer": JSON all
+ * the same, and an ad platform's id may be one. Every number of a lead is
+ * a double: so is it. A number past a double's range is still refused. */
+TEST(integers_past_64_bits_are_numbers) {
+    CHECK_EQ_INT(parse("{\"id\":\"L1\",\"ad\":9223372036854775808,\"neg\":-99999999999999999999,"
+                       "\"small\":7}"), LR_OK);
+    CHECK_EQ_INT(ev.lead->nfields, 3);
+    if (ev.lead->nfields == 3) {
+        CHECK(ev.lead->fields[0].value.type == LR_VNUM && ev.lead->fields[0].value.u.n == 9223372036854775808.0);
+        CHECK(ev.lead->fields[1].value.type == LR_VNUM && ev.lead->fields[1].value.u.n == -1e20);
+        CHECK(ev.lead->fields[2].value.type == LR_VNUM && ev.lead->fields[2].value.u.n == 7);
+    }
+    lr_event_release(&ev);
+    CHECK_EQ_INT(parse("{\"type\":\"progress\",\"lead\":\"L1\",\"status\":\"won\","
+                       "\"value\":18446744073709551616}"), LR_OK);
+    CHECK(ev.has_value && ev.value == 18446744073709551616.0);
+    lr_event_release(&ev);
+    CHECK_FAILS("{\"id\":\"L1\",\"n\":1e400}", LR_ESYNTAX,
+                "a number at column 20 is beyond the range of a double");
+}
+
 TEST(non_object_is_rejected) {
     CHECK_FAILS("[1,2]", LR_EINVAL, "event is not a JSON object");
     CHECK_FAILS("42", LR_EINVAL, "event is not a JSON object");
@@ -759,6 +780,7 @@ int main(void) {
     RUN(the_journal_still_ignores_unknown_members);
     RUN(event_type_names_match_the_enum);
     RUN(invalid_json_names_the_column);
+    RUN(integers_past_64_bits_are_numbers);
     RUN(non_object_is_rejected);
     RUN(unknown_or_bad_type_is_rejected);
     RUN(required_members_are_named);

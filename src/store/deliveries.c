@@ -451,6 +451,6 @@ int lr_store_list_deliveries(lr_store *s, const char *status, const char *channe
         write_row(&w, st);
     }
     int rc = lr_sq_finish(s, st, b);
-    jw_page_end(&w, more, last);
+    jw_page_end(&w, more, last, after);
     return jw_end(&w, rc);
 }

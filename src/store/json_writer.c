@@ -51,14 +51,20 @@ void jw_col_json(jw *w, sqlite3_stmt *st, int col) {
     else jw_lit(w, "null");
 }
 
-void jw_page_end(jw *w, bool more, int64_t last) {
+/* A cursor is a position: the page after it starts past that row. */
+static void put_cursor(jw *w, int64_t at) {
+    char c[24];
+    if (at > 0) jw_raw(w, c, (size_t)snprintf(c, sizeof c, "\"%lld\"", (long long)at));
+    else jw_lit(w, "null");
+}
+
+void jw_page_end(jw *w, bool more, int64_t last, int64_t after) {
     jw_lit(w, "],\"next_cursor\":");
-    if (more) {
-        char c[24];
-        jw_raw(w, c, (size_t)snprintf(c, sizeof c, "\"%lld\"", (long long)last));
-    } else {
-        jw_lit(w, "null");
-    }
+    put_cursor(w, more ? last : 0);
+    /* where a reader that has caught up asks again: past this page's last
+     * row, or where this empty page began */
+    jw_lit(w, ",\"end_cursor\":");
+    put_cursor(w, last > 0 ? last : after);
     jw_raw(w, "}", 1);
 }
 

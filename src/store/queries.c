@@ -195,6 +195,6 @@ int lr_store_list_leads(lr_store *s, const lr_lead_query *q, lr_buf *out) {
             src = write_row(st, &pg) ? SQLITE_DONE : SQLITE_OK;
         rc = lr_sq_finish(s, st, src);
     }
-    jw_page_end(&w, pg.more, pg.last);
+    jw_page_end(&w, pg.more, pg.last, after);
     return jw_end(&w, rc);
 }

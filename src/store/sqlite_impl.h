@@ -498,9 +498,10 @@ void jw_i64(jw *w, int64_t v);
 void jw_col_str(jw *w, sqlite3_stmt *st, int col);      /* column as a string or null */
 void jw_col_time(jw *w, sqlite3_stmt *st, int col);     /* ms column as RFC 3339 or null */
 void jw_col_json(jw *w, sqlite3_stmt *st, int col);     /* stored JSON as it is, or null */
-/* Ends a page of a listing: `],"next_cursor":"LAST"}` when MORE follow,
- * else `],"next_cursor":null}`. */
-void jw_page_end(jw *w, bool more, int64_t last);
+/* Ends a page of a listing: `],"next_cursor":"LAST"` when MORE follow,
+ * else null; then `"end_cursor":"LAST"`, or AFTER (the request's
+ * position) on an empty page, null when that is the start. */
+void jw_page_end(jw *w, bool more, int64_t last, int64_t after);
 /* Returns RC, or the writer's error when RC is LR_OK; on failure the
  * buffer is cut back to where the writer started. */
 int jw_end(jw *w, int rc);

@@ -385,7 +385,7 @@ list_leads_since_a_time() {
     api GET '/v1/leads?since=2000-01-01T00:00:00Z'
     expect_jq '.leads | length' "$(jq length "$SRV/all.json")"
     api GET '/v1/leads?since=2999-01-01T00:00:00Z'
-    expect_jq . '{"leads":[],"next_cursor":null}'
+    expect_jq . '{"leads":[],"next_cursor":null,"end_cursor":null}'
     api GET '/v1/leads?since=2000-01-01T01:00:00%2B01:00&source=website'
     expect_jq '[.leads[].id]' "[\"$FORM\"]"
     # until: received before it; with since, a window; the others are the
@@ -428,7 +428,17 @@ list_leads_pages_with_limit_and_cursor() {
     expect_jq '[.leads[].id]' '["T1","Q1","Q2","H1"]'
     _c=$(jq -r .next_cursor "$RB")
     api GET "/v1/leads?status=assigned&limit=4&cursor=$_c"
-    expect_jq . '{"leads":[{"id":"M1","state":"assigned","agent":"dan","source":null,"received_at":'"$(jq -c '.[] | select(.id == "M1") | .received_at' "$SRV/all.json")"'}],"next_cursor":null}'
+    expect_jq '.leads' '[{"id":"M1","state":"assigned","agent":"dan","source":null,"received_at":'"$(jq -c '.[] | select(.id == "M1") | .received_at' "$SRV/all.json")"'}]'
+    expect_jq .next_cursor null
+    # the last page still says where it ends: asked again from there, an
+    # empty page that says the same (a_wrapped_lead_is_kept_as_the_lead
+    # reads the leads that come after it)
+    _end=$(jq -r .end_cursor "$RB")
+    [ "$_end" != null ] && [ "$(echo "$_end" | tr -d 0-9)" = "" ] || fail "end_cursor '$_end' on the last page"
+    api GET "/v1/leads?status=assigned&limit=4&cursor=$_end"
+    expect_jq . '{"leads":[],"next_cursor":null,"end_cursor":"'"$_end"'"}'
+    api GET '/v1/leads?limit=2'
+    expect_jq '.end_cursor == .next_cursor and .end_cursor != null' true
 }
 
 get_agents_lists_every_agent_in_config_order() {
@@ -954,6 +964,10 @@ two_content_lengths_are_refused_and_close() {
 }
 
 a_wrapped_lead_is_kept_as_the_lead() {
+    # a reader that has caught up keeps end_cursor and gets what came since
+    api GET '/v1/leads?limit=1000'
+    expect_jq .next_cursor null
+    _end=$(jq -r .end_cursor "$RB")
     api POST /v1/leads '{"type":"lead", "at":"2020-01-01T00:00:00Z", "lead": {"id":"W1",  "source":"web", "tags":["a","}]"]} }'
     expect_code 201
     api GET /v1/leads/W1
@@ -992,6 +1006,8 @@ a_wrapped_lead_is_kept_as_the_lead() {
         -H 'Idempotency-Key: ev-1'
     expect_code 200
     expect_jq '[.results[].status]' '[200,200,404]'
+    api GET "/v1/leads?cursor=$_end"
+    expect_jq '[.leads[].id]' '["W1","W2","BIG1","AR1","EV1","EV2"]'
 }
 
 # Pool names may hold any character but control ones: /metrics escapes them

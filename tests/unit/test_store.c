@@ -456,7 +456,18 @@ static const char *page(lr_store *s, lr_lead_query q) {
         n += (size_t)snprintf(out + n, sizeof out - n, "%.*s ", (int)strcspn(p, "\""), p);
     }
     p = strstr(b.data, "\"next_cursor\":");
-    snprintf(out + n, sizeof out - n, "|%.*s", p ? (int)strcspn(p + 14, "}") : 0, p ? p + 14 : "");
+    snprintf(out + n, sizeof out - n, "|%.*s", p ? (int)strcspn(p + 14, ",}") : 0, p ? p + 14 : "");
+    lr_buf_release(&b);
+    return out;
+}
+
+/* The end_cursor of the page Q gives. */
+static const char *end_of(lr_store *s, lr_lead_query q) {
+    static char out[64];
+    lr_buf b = LR_BUF_INIT;
+    int rc = lr_store_list_leads(s, &q, &b);
+    const char *p = rc == LR_OK ? strstr(b.data, "\"end_cursor\":") : NULL;
+    snprintf(out, sizeof out, "%.*s", p ? (int)strcspn(p + 13, "}") : 5, p ? p + 13 : "error");
     lr_buf_release(&b);
     return out;
 }
@@ -471,6 +482,16 @@ TEST(list_leads_pages_with_cursors) {
     CHECK_EQ_STR(page(d.s, q), "L05 L07 |\"7\"");
     q.cursor = "7";
     CHECK_EQ_STR(page(d.s, q), "L09 L11 |null");
+    /* the last page says where it ends; asked from there, an empty page
+     * says the same; the first page of nothing, nothing */
+    CHECK_EQ_STR(end_of(d.s, q), "\"11\"");
+    q.cursor = "11";
+    CHECK_EQ_STR(page(d.s, q), "|null");
+    CHECK_EQ_STR(end_of(d.s, q), "\"11\"");
+    q.cursor = "3";
+    CHECK_EQ_STR(end_of(d.s, q), "\"7\"");
+    q = (lr_lead_query){ .since = LR_TIME_NONE, .until = LR_TIME_NONE, .limit = 2, .source = "nowhere" };
+    CHECK_EQ_STR(end_of(d.s, q), "null");
     q = (lr_lead_query){ .since = LR_TIME_NONE, .until = LR_TIME_NONE, .limit = 5 };
     CHECK_EQ_STR(page(d.s, q), "L01 L02 L03 L04 L05 |\"5\"");
     q.cursor = "5";
@@ -516,7 +537,7 @@ TEST(list_leads_filters_by_agent_state_source_and_time) {
     CHECK_EQ_INT(lr_store_list_leads(d.s, &q, &b), LR_OK);
     CHECK_EQ_STR(b.data, "{\"leads\":[{\"id\":\"L12\",\"state\":\"held\",\"agent\":null,"
                          "\"source\":\"web\",\"received_at\":\"2026-11-02T10:11:00Z\"}],"
-                         "\"next_cursor\":null}");
+                         "\"next_cursor\":null,\"end_cursor\":\"12\"}");
     lr_buf_release(&b);
     db_remove(&d);
 }

@@ -241,15 +241,15 @@ TEST(delivery_json_and_pages) {
                            "\"last_status\":204,\"last_error\":null}");
     lr_buf_reset(&out);
     CHECK_EQ_INT(lr_store_list_deliveries(s, NULL, NULL, 1, NULL, &out), LR_OK);
-    CHECK(strstr(out.data, "\"next_cursor\":\"1\"}") != NULL);
+    CHECK(strstr(out.data, "\"next_cursor\":\"1\",\"end_cursor\":\"1\"}") != NULL);
     lr_buf_reset(&out);
     CHECK_EQ_INT(lr_store_list_deliveries(s, NULL, NULL, 1, "1", &out), LR_OK);
     CHECK(strstr(out.data, "\"id\":\"dlv_2\"") != NULL);
     CHECK(strstr(out.data, "\"last_error\":\"agent 'bob' has no email in the config\"") != NULL);
-    CHECK(strstr(out.data, "\"next_cursor\":null}") != NULL);
+    CHECK(strstr(out.data, "\"next_cursor\":null,\"end_cursor\":\"2\"}") != NULL);
     lr_buf_reset(&out);
     CHECK_EQ_INT(lr_store_list_deliveries(s, "dead", "crm", 10, NULL, &out), LR_OK);
-    CHECK_EQ_STR(out.data, "{\"deliveries\":[],\"next_cursor\":null}");
+    CHECK_EQ_STR(out.data, "{\"deliveries\":[],\"next_cursor\":null,\"end_cursor\":null}");
     lr_buf_reset(&out);
     CHECK_EQ_INT(lr_store_list_deliveries(s, "lost", NULL, 10, NULL, &out), LR_EINVAL);
     CHECK_EQ_INT(lr_store_list_deliveries(s, NULL, NULL, 10, "x1", &out), LR_EINVAL);

@@ -112,6 +112,12 @@ static json_t *decode_body(const lr_req *req, lr_reply *rep) {
         lr_reply_error(rep, 400, "invalid_json", "the body is empty: a JSON value is required");
         return NULL;
     }
+    if (req->len - i >= 3 && memcmp(req->body + i, "\xEF\xBB\xBF", 3) == 0) {
+        /* jansson's "invalid token near '<invisible>'" at byte 2 */
+        lr_reply_error(rep, 400, "invalid_json", "the body starts with a byte order mark (EF BB BF at "
+                       "byte %zu): JSON is sent without one (RFC 8259, 8.1)", i);
+        return NULL;
+    }
     size_t deep_at;
     if (scan_json(req->body, req->len, &deep_at, NULL, 0, NULL) > LR_HTTP_MAX_DEPTH) {
         lr_reply_error(rep, 400, "invalid_json", "JSON nested deeper than %d levels at byte %zu",

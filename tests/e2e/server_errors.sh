@@ -98,6 +98,10 @@ invalid_json_is_400_with_the_byte_offset() {
     req POST /v1/leads -H "Authorization: Bearer $KEY" -H "$J"
     expect_error 400 invalid_json
     expect_jq .error.message '"the body is empty: a JSON value is required"'
+    printf '\357\273\277{"id":"BOM1"}' >"$SRV/bom.json"
+    post /v1/leads "$SRV/bom.json"
+    expect_error 400 invalid_json
+    expect_jq .error.message '"the body starts with a byte order mark (EF BB BF at byte 0): JSON is sent without one (RFC 8259, 8.1)"'
     # 33 levels of nesting: refused at the 33rd opening bracket
     _deep=$(printf '%33s' '' | tr ' ' '['; printf '%33s' '' | tr ' ' ']')
     api POST /v1/leads "$_deep"

@@ -663,6 +663,18 @@ static void keep_answer(lr_delivery_result *r, const char *prefix, const xfer *x
     }
 }
 
+/* Whether the answer of X has a Retry-After of more digits than libcurl
+ * reads (it reports none for 99999999999999999999): a wait longer than
+ * any backoff_max. */
+static bool long_retry_after(const xfer *x) {
+    struct curl_header *h = NULL;
+    if (curl_easy_header(x->easy, "Retry-After", 0, CURLH_HEADER, -1, &h) != CURLHE_OK || !h || !h->value)
+        return false;
+    const char *v = h->value + strspn(h->value, " \t");
+    size_t zeros = strspn(v, "0"), digits = strspn(v + zeros, "0123456789");
+    return digits >= 19 && v[zeros + digits + strspn(v + zeros + digits, " \t")] == '\0';
+}
+
 /* Whether transfer X ended (curl code CODE) because the guard refused
  * its address: a refused address leaves its mark in X even when libcurl
  * went on to another address of the host that it then reached. */
@@ -680,8 +692,9 @@ static bool was_refused(const xfer *x, CURLcode code) {
 static bool classify(const xfer *x, CURLcode code, lr_delivery_result *r, lr_time now) {
     long status = 0;
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
-    r->http_status = (int)status;
     bool smtp = x->ch->kind == LR_CHANNEL_SMTP;
+    if (!smtp && status < 200) status = 0;     /* a 100 Continue, then nothing: no answer */
+    r->http_status = (int)status;
     bool http_answer = !smtp && status >= 200;
     bool retry = false;
     char what[CURL_ERROR_SIZE + 64];
@@ -696,7 +709,17 @@ static bool classify(const xfer *x, CURLcode code, lr_delivery_result *r, lr_tim
         r->status = "delivered";
         return true;
     } else if (http_answer) {
-        snprintf(what, sizeof what, "answered %ld", status);
+        char *to = NULL;            /* a 3xx: where it points, as libcurl resolves it */
+        if (status >= 300 && status < 400 && curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_URL, &to) == CURLE_OK &&
+            to) {
+            int n = snprintf(what, sizeof what, "answered %ld, redirecting to ", status);
+            for (size_t i = 0; to[i] && (size_t)n + 1 < sizeof what; i++)
+                what[n++] = (unsigned char)to[i] > 0x20 && (unsigned char)to[i] < 0x7f ? to[i] : '?';
+            snprintf(what + n, sizeof what - (size_t)n, " (redirects are not followed: give the "
+                     "channel its new URL)");
+        } else {
+            snprintf(what, sizeof what, "answered %ld", status);
+        }
         keep_answer(r, what, x);
         retry = status == 408 || status == 429 || (status >= 500 && status <= 599);
     } else if (smtp && status >= 400) {   /* a refusal, its text kept: 4xx retried, 5xx dead */
@@ -725,6 +748,8 @@ static bool classify(const xfer *x, CURLcode code, lr_delivery_result *r, lr_tim
             delay = x->ch->backoff_max_ms;
         else if (after * 1000 > delay)
             delay = after * 1000 < x->ch->backoff_max_ms ? after * 1000 : x->ch->backoff_max_ms;
+    } else if (!smtp && long_retry_after(x)) {
+        delay = x->ch->backoff_max_ms;
     }
     if (now + delay > r->window_from + x->ch->retry_for_ms) {
         size_t off = strlen(r->error);

@@ -75,16 +75,28 @@ static void put_json(wr *w, const char *s) {
     if (w->rc == LR_OK) w->rc = lr_json_put_string(w->b, s);
 }
 
-/* N bytes of S with every control character (C0 and DEL) as a space. */
+/* N bytes of S with every control character (C0, DEL, C1) and line or
+ * paragraph separator (U+2028, U+2029) as a space. */
 static void clean_n(wr *w, const char *s, size_t n) {
-    size_t i = 0;
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0, start = 0;
     while (i < n) {
-        size_t j = i;
-        while (j < n && (unsigned char)s[j] >= 0x20 && s[j] != 0x7F) j++;
-        put(w, s + i, j - i);
-        if (j < n) put(w, " ", 1);
-        i = j + 1;
+        size_t bad = 0;             /* the bytes of a control character at i */
+        if (u[i] < 0x20 || u[i] == 0x7F)
+            bad = 1;
+        else if (u[i] == 0xC2 && i + 1 < n && u[i + 1] >= 0x80 && u[i + 1] <= 0x9F)
+            bad = 2;                /* U+0080..U+009F: NEL and the other C1 controls */
+        else if (u[i] == 0xE2 && i + 2 < n && u[i + 1] == 0x80 && (u[i + 2] == 0xA8 || u[i + 2] == 0xA9))
+            bad = 3;                /* U+2028, U+2029: line and paragraph separators */
+        if (!bad) {
+            i++;
+            continue;
+        }
+        put(w, s + start, i - start);
+        put(w, " ", 1);
+        start = i += bad;
     }
+    put(w, s + start, n - start);
 }
 
 static void clean(wr *w, const char *s) {
@@ -666,9 +678,13 @@ static void write_why(wr *w, const mail *ml) {
                 skipped++;
         }
         const char *strategy = get_str(ml->dec, "strategy");
-        puts_(w, "  Chosen");
-        if (strategy) { puts_(w, " by "); clean(w, strategy); }
-        putf(w, " among %zu eligible agent%s", eligible, eligible == 1 ? "" : "s");
+        if (nagents >= 2) {         /* offered to them all: nobody was chosen */
+            putf(w, "  %zu eligible agent%s", eligible, eligible == 1 ? "" : "s");
+        } else {
+            puts_(w, "  Chosen");
+            if (strategy) { puts_(w, " by "); clean(w, strategy); }
+            putf(w, " among %zu eligible agent%s", eligible, eligible == 1 ? "" : "s");
+        }
         const json_t *ps = json_object_get(why, "pool_size");
         if (json_is_integer(ps)) putf(w, " (pool of %" JSON_INTEGER_FORMAT ")", json_integer_value(ps));
         if (skipped > 0) {

@@ -42,6 +42,9 @@ Modes (the answer to a POST; the request is logged in every mode):
     endless   200 with a chunked body that never ends (until the client
               goes, or 60 s)
     throttle_huge  503 with Retry-After: 9300000000000000
+    throttle_overflow  503 with Retry-After: 99999999999999999999 (more
+              than libcurl reads)
+    moved     301 to https://crm.example.com/new-hook, no body
     past599   600 {"ok":false} (no HTTP status: not one to retry)
     hold_gone waits until PUT /_release (60 s at most), then 410 {"ok":false}
 
@@ -70,7 +73,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MODES = ("ok", "fail", "gone", "past599", "throttle", "hang", "reset", "slow", "slow_gone",
-         "short_ok", "short_gone", "endless", "throttle_huge", "hold_gone")
+         "short_ok", "short_gone", "endless", "throttle_huge", "hold_gone", "throttle_overflow",
+         "moved")
 TOLERANCE_S = 300
 HANG_S = 60
 SLOW_S = 0.5
@@ -291,6 +295,10 @@ class Handler(BaseHTTPRequestHandler):
             self.endless()
         elif mode == "throttle_huge":
             self.answer(503, b'{"ok":false}', [("Retry-After", "9300000000000000")])
+        elif mode == "throttle_overflow":
+            self.answer(503, b'{"ok":false}', [("Retry-After", "99999999999999999999")])
+        elif mode == "moved":
+            self.answer(301, b'', [("Location", "https://crm.example.com/new-hook")])
 
     def do_PUT(self):
         st = self.server.state

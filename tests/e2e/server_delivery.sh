@@ -478,11 +478,12 @@ replayed_while_in_flight() {
 
 # An answer is judged by its status line: a 2xx whose body is cut short or
 # never ends is delivered, a 410 cut short is dead at once with what came
-# of it; a Retry-After too large for any clock waits backoff_max.
+# of it; a Retry-After too large for any clock (or for libcurl to read)
+# waits backoff_max; a redirect, not followed, says where it points.
 an_answer_is_judged_by_its_status() {
     hooks_only short_ok 20s || return
     _n=0
-    for _md in short_ok short_gone endless throttle_huge; do
+    for _md in short_ok short_gone endless moved throttle_huge throttle_overflow; do
         _n=$((_n + 1))
         mode $_md
         _t0=$(date +%s)
@@ -492,6 +493,7 @@ an_answer_is_judged_by_its_status() {
         [ $_s -le 10 ] || fail "$_md: the first attempt took ${_s} s (the timeout is 20 s)"
         jq -c --arg l "L$_n" '.deliveries[] | select(.lead == $l) | {status, attempts, last_status}
                               + {error: (.last_error // "" | .[0:12])}' "$RB" >"$T/got.$_md"
+        [ $_md = moved ] && jq -r '.deliveries[] | select(.lead == "L4") | .last_error' "$RB" >"$T/moved.err"
     done
     mode ok
     _got=$(cat "$T/got.short_ok" "$T/got.short_gone" "$T/got.endless" | jq -s -c .)
@@ -501,7 +503,18 @@ an_answer_is_judged_by_its_status() {
     # server lives on
     jq -e '.status == "retrying" and .last_status == 503' "$T/got.throttle_huge" >/dev/null ||
         fail "after a huge Retry-After: $(cat "$T/got.throttle_huge")"
-    wait_for 15 '[.deliveries[] | select(.lead == "L4" and .status == "delivered")] | length == 1' || return
+    jq -e '.status == "retrying" and .last_status == 503' "$T/got.throttle_overflow" >/dev/null ||
+        fail "after Retry-After 99999999999999999999: $(cat "$T/got.throttle_overflow")"
+    wait_for 15 '[.deliveries[] | select(.lead == "L5" and .status == "delivered")] | length == 1' || return
+    # 99999999999999999999 s, which libcurl does not read: backoff_max too
+    # (2 s), where the backoff alone waits 0.5-1 s
+    wait_for 15 '[.deliveries[] | select(.lead == "L6" and .status == "delivered")] | length == 1' || return
+    _gap=$(jq -s '[.[] | select(.body.lead.id == "L6") | .at] | .[1] - .[0]' "$T/hooks.jsonl")
+    jq -en "$_gap >= 1.9" >/dev/null || fail "after Retry-After 99999999999999999999 the retry came ${_gap} s later"
+    [ "$(cat "$T/got.moved")" = '{"status":"dead","attempts":1,"last_status":301,"error":"answered 301"}' ] ||
+        fail "a 301: $(cat "$T/got.moved")"
+    [ "$(cat "$T/moved.err")" = "answered 301, redirecting to https://crm.example.com/new-hook (redirects are not followed: give the channel its new URL)" ] ||
+        fail "a 301's error: $(cat "$T/moved.err")"
     srv_term S
     [ "$srv_rc" = 0 ] || fail "serve exited $srv_rc"
     peer_stop RECV

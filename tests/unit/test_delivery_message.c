@@ -350,6 +350,15 @@ TEST(email_broadcast_offer_names_agents_and_leaves_agent_to_fill) {
     set_decision(&m, "{\"lead\":\"L1\",\"action\":\"offered\",\"agents\":[\"alice\",\"bob\",\"carol\"]}");
     const char *e = email(&m);
     CHECK_CONTAINS(e, "\r\n  Offered to 3 agents at once: alice, bob, carol; the first to accept gets it.\r\n");
+    CHECK(!strstr(e, "Chosen"));
+    /* with its candidates: who was eligible, not who was chosen (nobody) */
+    set_decision(&m, "{\"lead\":\"L1\",\"action\":\"offered\",\"strategy\":\"broadcast\","
+                     "\"agents\":[\"alice\",\"bob\"],\"why\":{\"candidates\":[{\"agent\":\"alice\",\"eligible\":true},"
+                     "{\"agent\":\"bob\",\"eligible\":true},{\"agent\":\"cat\",\"skipped\":\"away\"}]}}");
+    e = email(&m);
+    CHECK_CONTAINS(e, "\r\n  Offered to 2 agents at once: alice, bob; the first to accept gets it.\r\n"
+                      "  2 eligible agents; skipped: cat (away).\r\n");
+    CHECK(!strstr(e, "Chosen"));
     CHECK_CONTAINS(e, "\"lead\":\"L1\",\"agent\":\"YOUR_AGENT_ID\"}");
     set_decision(&m, "{\"lead\":\"L1\",\"action\":\"offered\",\"agents\":[\"bob\"]}");
     CHECK_CONTAINS(email(&m), "{\"type\":\"accept\",\"lead\":\"L1\",\"agent\":\"bob\"}");
@@ -459,6 +468,10 @@ TEST(email_crlf_in_lead_fields_cannot_start_a_line) {
     CHECK(!strstr(e, "\r\nBcc") && !strstr(e, "\r\nX-"));
     CHECK(crlf_only(e));
     free(h);
+    /* NEL and the other C1 controls, and U+2028/U+2029, which some mail
+     * readers break lines at; other characters stay (é, U+2027) */
+    set_lead(&m, "{\"id\":\"L1\",\"name\":\"a\\u0085b\\u009fc\\u2028d\\u2029e\\u00e9\\u2027f\"}");
+    CHECK_CONTAINS(email(&m), "\r\n  Name: a b c d e\xc3\xa9\xe2\x80\xa7" "f\r\n");
 }
 
 TEST(email_non_ascii_subject_is_rfc2047_encoded) {

@@ -461,7 +461,9 @@ static void exec_put_config(lr_service *svc, lr_cmd *cmd, lr_time now) {
                                    on_decision, &x);
     svc->cfg_next = NULL;
     if (rc != LR_OK) lr_service_fatal(svc, "switching config", rc);
-    must(svc, lr_buf_puts(out, "]}"));
+    must(svc, lr_buf_puts(out, "],\"warnings\":"));
+    must(svc, lr_buf_puts(out, cmd->warnings ? cmd->warnings : "[]"));
+    must(svc, lr_buf_puts(out, "}"));
     char *text = malloc(cmd->config_len + 1);
     if (!text) lr_service_fatal(svc, "out of memory", LR_ENOMEM);
     memcpy(text, cmd->config_text, cmd->config_len);

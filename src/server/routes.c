@@ -694,6 +694,18 @@ void lr_route_preview(const lr_req *req, lr_reply *rep) {
     lr_cmd_release(&cmd);
 }
 
+/* lr_config_warnings' callback: appends MSG to the JSON array in UD,
+ * named as the errors are ("config:LINE:COL: warning: ..."). */
+static void put_warning(const char *msg, void *ud) {
+    lr_buf *b = ud;
+    const char *pfx = "<string>:";
+    if (strncmp(msg, pfx, strlen(pfx)) == 0) msg += strlen(pfx);
+    char line[1200];
+    snprintf(line, sizeof line, "config:%s", msg);
+    lr_buf_putc(b, b->len ? ',' : '[');
+    lr_json_put_string(b, line);
+}
+
 void lr_route_config_put(const lr_req *req, lr_reply *rep) {
     lr_config *cfg = NULL;
     lr_config_errors errs = { NULL, 0 };
@@ -724,6 +736,13 @@ void lr_route_config_put(const lr_req *req, lr_reply *rep) {
         }
     }
     lr_config_errors_release(&errs);
+    if (cfg) {                      /* what `leadrouter check` warns of, in the answer */
+        lr_buf w = LR_BUF_INIT;
+        lr_config_warnings(cfg, put_warning, &w);
+        if (w.len == 0) lr_buf_putc(&w, '[');
+        lr_buf_putc(&w, ']');
+        cmd.warnings = lr_buf_detach(&w, NULL);     /* NULL (no memory): "[]" */
+    }
     cmd.type = LR_CMD_PUT_CONFIG;
     cmd.if_changed = true;          /* the config in use, byte for byte: nothing to do */
     cmd.config = cfg;

@@ -75,6 +75,8 @@ void lr_cmd_release(lr_cmd *cmd) {
     cmd->config = NULL;
     free(cmd->refusal);
     cmd->refusal = NULL;
+    free(cmd->warnings);
+    cmd->warnings = NULL;
     lr_buf_release(&cmd->body);
 }
 
@@ -396,6 +398,15 @@ static int read_file(const char *path, char **text, size_t *len, char *err, size
     return LR_OK;
 }
 
+/* lr_config_warnings' callback: MSG on stderr, named by the file UD
+ * rather than "<string>", as `leadrouter check` names it. */
+static void print_warning(const char *msg, void *ud) {
+    const char *pfx = "<string>:";
+    if (strncmp(msg, pfx, strlen(pfx)) == 0) fprintf(stderr, "leadrouter: %s:%s\n", (const char *)ud,
+                                                      msg + strlen(pfx));
+    else fprintf(stderr, "leadrouter: %s\n", msg);
+}
+
 static int load_config(const char *text, size_t len, const char *name, bool journaled,
                        lr_config **out, char *err, size_t errlen) {
     lr_config_errors errs = { 0 };
@@ -535,6 +546,7 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
         if (rc == LR_OK && store_is_new(opts->db_path)) {
             lr_config *cfg = NULL;
             rc = load_config(text, len, opts->config_path, false, &cfg, err, errlen);
+            if (rc == LR_OK) lr_config_warnings(cfg, print_warning, (void *)opts->config_path);
             lr_config_free(cfg);
         }
         if (rc != LR_OK) { free(text); return rc; }
@@ -600,6 +612,7 @@ int lr_service_open(const lr_service_opts *opts, lr_service **out, char *err, si
     if (text && svc->eng && !(svc->cfg_text && len == svc->cfg_len && memcmp(text, svc->cfg_text, len) == 0) &&
         (rc = load_config(text, len, opts->config_path, false, &file_cfg, err, errlen)) != LR_OK)
         goto fail;
+    if (file_cfg) lr_config_warnings(file_cfg, print_warning, (void *)opts->config_path);
     /* Deadlines that passed while the server was stopped fire now, before
      * anything else (a new config included): an offer that expired
      * meanwhile moves on to the next agent, who gets the whole timeout
@@ -722,6 +735,7 @@ void lr_service_reload(lr_service *svc, const char *path) {
     /* A text that does not load may still be the config in use, as an
      * earlier version accepted it (the writer compares): no change then. */
     bool loads = load_config(text, len, path, false, &cmd.config, err, sizeof err) == LR_OK;
+    if (loads) lr_config_warnings(cmd.config, print_warning, (void *)path);
     cmd.config_text = text;
     cmd.config_len = len;
     lr_service_call(svc, &cmd);

@@ -89,6 +89,8 @@ typedef struct lr_cmd {
     size_t config_len;
     char *refusal;                  /* PUT_CONFIG with config NULL: the 422 body (owned)
                                        when the text is not the config in use */
+    char *warnings;                 /* PUT_CONFIG with a config: its warnings, a JSON
+                                       array (owned), as `leadrouter check` prints them */
     bool if_changed;                /* PUT_CONFIG: nothing happens when the text is the
                                        config's in use (body {"version":N,"unchanged":true});
                                        with it, config NULL (a text that does not load)

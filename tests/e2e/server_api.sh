@@ -506,11 +506,20 @@ preview_shows_the_decision_and_changes_nothing() {
 }
 
 put_config_swaps_it_and_routing_follows() {
+    # what `leadrouter check` warns of comes with the answer (it was said
+    # nowhere): here an agent in no pool
+    sed 's/^agents:$/agents:\n  - id: idle/' "$SRV/api2.yaml" >"$SRV/api2w.yaml"
+    grep -q '^  - id: idle$' "$SRV/api2w.yaml" || fail "no agent added to api2.yaml"
+    req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
+        --data-binary @"$SRV/api2w.yaml"
+    expect_code 200
+    expect_jq '.warnings' '["config:2:5: warning: agent '"'idle'"' is in no pool: no rule gives it a lead"]'
     req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
         --data-binary @"$SRV/api2.yaml"
     expect_code 200
     expect_jq '.version | type' '"number"'
     expect_jq '.decisions' '[]'
+    expect_jq '.warnings' '[]'
     _v=$(jq .version "$RB")
     [ "$_v" -gt 1 ] 2>/dev/null || fail "version $_v after a change of version 1"
     api GET /v1/config

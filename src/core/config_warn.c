@@ -66,6 +66,16 @@ static bool takes_every_lead(const lr_config *cfg, const lr_rule_conf *r) {
 /* Whether `when` is a value rather than a condition: a number or a string
  * (a literal, a named lead field, lower(), domain(), local_hour()...),
  * which no lead makes true. A custom field may hold a boolean: not one. */
+/* Whether some agent of pool P of CFG has attribute NAME. */
+static bool pool_has_attr(const lr_config *cfg, size_t p, const char *name) {
+    for (size_t i = 0; i < cfg->pools[p].nagents; i++) {
+        const lr_agent_conf *a = &cfg->agents[cfg->pools[p].agents[i]];
+        for (size_t k = 0; k < a->nattrs; k++)
+            if (strcmp(a->attrs[k].name, name) == 0) return true;
+    }
+    return false;
+}
+
 static bool is_value(const lr_expr *x) {
     if (!x || x->root < 0) return false;
     const expr_node *n = &x->nodes[x->root];
@@ -142,6 +152,19 @@ size_t lr_config_warnings(const lr_config *cfg, void (*cb)(const char *msg, void
                  "rule '%s': 'when' is a value, not a condition ('%s'): no lead makes it true%s; "
                  "compare it (score >= 50, state == \"CA\")", rc->name, rc->when_src ? rc->when_src : "",
                  targeted[r] ? " in rule order (as another rule's fallback it is tried without it)" : "");
+        for (size_t m = 0; m < rc->nmatch; m++) {
+            /* some agent has it (else an error), but none the rule routes to */
+            bool has = pool_has_attr(cfg, rc->pool, rc->match[m].attr);
+            for (size_t t = 0; !has && t < rc->ntiers; t++) has = pool_has_attr(cfg, rc->tiers[t], rc->match[m].attr);
+            if (!has && rc->ntiers)
+                warn(&w, rc->line, rc->column,
+                     "rule '%s': match: no agent of its pools has the attribute '%s', so the rule "
+                     "matches nobody", rc->name, rc->match[m].attr);
+            else if (!has)
+                warn(&w, rc->line, rc->column,
+                     "rule '%s': match: no agent of pool '%s' has the attribute '%s', so the rule "
+                     "matches nobody", rc->name, cfg->pools[rc->pool].name, rc->match[m].attr);
+        }
         if (catch_all && !targeted[r])
             warn(&w, rc->line, rc->column,
                  "rule '%s' is never tried: rule '%s' (line %d) before it takes every lead "

@@ -61,6 +61,12 @@ EOF
     lr check --config "$T/fw.yaml"
     expect_status 0
     expect_err_line "rule 'r2': 'when' is a value, not a condition \\('42'\\): no lead makes it true in rule order \\(as another rule's fallback it is tried without it\\)"
+    # a match on an attribute some agent has, but none of the rule's pool
+    # (a typo in the agents of that pool): it matches nobody
+    printf 'agents:\n  - {id: a, attributes: {territories: [CA]}}\n  - {id: b, attributes: {teritories: [NV]}}\npools: {all: [a], west: [b]}\nrules:\n  - {name: west, pool: west, strategy: round_robin, match: {territories: state}}\n  - {name: rest, pool: all, strategy: round_robin}\n' >"$T/mt.yaml"
+    lr check --config "$T/mt.yaml"
+    expect_status 0
+    expect_err_line "^$T/mt.yaml:6:5: warning: rule 'west': match: no agent of pool 'west' has the attribute 'territories', so the rule matches nobody\$"
     # notify entries with actions they can never send: in a rule, those
     # that name no rule; to the agent's email, those that name no agent
     cat >"$T/nw.yaml" <<'EOF'

@@ -592,10 +592,14 @@ static int fall_back(lr_engine *e, lr_lead_rt *l, uint32_t ri, lr_segment *s, bo
 }
 
 /* Tries rule RI and follows its fallback chain; a fallback's decision
- * says WHY_NONE. *done is false when the chain ends in `next`. */
+ * says WHY_NONE. *done is false when the chain ends in `next`.
+ *
+ * e->visited marks the rules tried since the routing began (the entry
+ * points clear it): each found nobody and handed the lead on, and would
+ * again, so neither a chain nor the rules in order try one twice (a
+ * chain of N fallbacks, each rule also tried in order, was N^2 tries). */
 static int follow(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason,
                   const char *why_none, bool *done) {
-    memset(e->visited, 0, e->cfg->nrules);
     while (ri != LR_NO_RULE) {
         lr_segment *s = NULL;
         const char *why = NULL;
@@ -648,6 +652,7 @@ static int route_from(lr_engine *e, lr_lead_rt *l, uint32_t from, bool any_rule,
     l->tier_at = e->now;
     for (uint32_t ri = from; ri < e->cfg->nrules; ri++) {
         const lr_rule_conf *r = &e->cfg->rules[ri];
+        if (e->visited[ri]) continue;       /* tried in a chain: found nobody */
         if (r->when && !lr_expr_eval_at(r->when, l->lead, e->now)) continue;
         any_rule = true;
         bool done;
@@ -658,6 +663,7 @@ static int route_from(lr_engine *e, lr_lead_rt *l, uint32_t from, bool any_rule,
 }
 
 int lr_route(lr_engine *e, lr_lead_rt *l, const char *reason) {
+    memset(e->visited, 0, e->cfg->nrules);
     return route_from(e, l, 0, false, false, reason, "no_eligible_agent");
 }
 
@@ -668,6 +674,7 @@ static int route_by_rule(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *r
                          const char *why_none) {
     uint32_t attempts = l->attempts;
     bool done;
+    memset(e->visited, 0, e->cfg->nrules);
     int rc = follow(e, l, ri, reason, why_none, &done);
     l->attempts = done ? l->attempts : attempts;
     if (rc != LR_OK || done) return rc;

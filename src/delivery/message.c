@@ -26,7 +26,6 @@
 #include <assert.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <math.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -316,7 +315,7 @@ static json_t *load_object(const char *s, size_t n, bool *bad) {
     *bad = false;
     if (!s || n == 0) return NULL;
     json_error_t err;
-    json_t *v = lr_json_loadb(s, n, JSON_ALLOW_NUL, &err);   /* a \u0000 in a lead is data too */
+    json_t *v = lr_json_loadb_text(s, n, JSON_ALLOW_NUL, &err);   /* a \u0000 in a lead is data too */
     if (!json_is_object(v)) {
         json_decref(v);
         *bad = true;
@@ -467,14 +466,7 @@ static void put_value(wr *w, const json_t *v) {
     switch (json_typeof(v)) {
     case JSON_STRING: clean_n(w, json_string_value(v), json_string_length(v)); break;
     case JSON_INTEGER: putf(w, "%" JSON_INTEGER_FORMAT, json_integer_value(v)); break;
-    case JSON_REAL: {
-        /* an integer past 64 bits is read as a real (json_load.h): an id
-         * reads better in digits than as 9.22337203685478e+18 */
-        double d = json_real_value(v);
-        if (fabs(d) < 1e21 && d == floor(d)) putf(w, "%.0f", d);
-        else putf(w, "%.15g", d);
-        break;
-    }
+    case JSON_REAL: putf(w, "%.15g", json_real_value(v)); break;
     case JSON_TRUE: puts_(w, "yes"); break;
     case JSON_FALSE: puts_(w, "no"); break;
     case JSON_NULL: break;

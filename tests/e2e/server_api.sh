@@ -997,6 +997,11 @@ a_wrapped_lead_is_kept_as_the_lead() {
     expect_code 201
     api GET /v1/leads/BIG1
     expect_body_has '"lead":{"id":"BIG1","ad_id":9223372036854775808,"n":-18446744073709551616}'
+    # beside one in an array, -0 is still 0: the lead alone again is a repeat
+    api POST /v1/leads '[{"id":"BIG3","fb":123456789012345678901234},{"id":"Z0","score":-0}]'
+    expect_jq '[.results[].status]' '[201,201]'
+    api POST /v1/leads '{"id":"Z0","score":-0}'
+    expect_code 200
     api POST /v1/leads '{"id":"BIG2","n":1e400}'
     expect_error 400 invalid_json
     expect_jq .error.message '"the number ending at byte 21 is beyond the range of a double (about 1.8e308)"'
@@ -1016,7 +1021,7 @@ a_wrapped_lead_is_kept_as_the_lead() {
     expect_code 200
     expect_jq '[.results[].status]' '[200,200,404]'
     api GET "/v1/leads?cursor=$_end"
-    expect_jq '[.leads[].id]' '["W1","W2","BIG1","AR1","EV1","EV2"]'
+    expect_jq '[.leads[].id]' '["W1","W2","BIG1","BIG3","Z0","AR1","EV1","EV2"]'
 }
 
 # Pool names may hold any character but control ones: /metrics escapes them

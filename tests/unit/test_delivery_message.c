@@ -547,11 +547,16 @@ TEST(email_takes_lead_id_from_lead_and_names_from_fields) {
  * "fields" was listed); an integer past 64 bits made the lead unreadable. */
 TEST(email_lists_top_level_custom_fields_and_long_integers) {
     lr_delivery_msg m = sample();
-    set_lead(&m, "{\"id\":\"L8\",\"at\":\"2026-11-28T10:00:00Z\",\"name\":\"Ana\",\"ad_id\":9223372036854775808,"
-                 "\"utm\":\"x\",\"score\":5,\"fields\":{\"budget\":1e20,\"ratio\":0.25}}");
+    set_lead(&m, "{\"id\":\"L8\",\"at\":\"2026-11-28T10:00:00Z\",\"name\":\"Ana\",\"ad_id\":12345678901234567891,"
+                 "\"utm\":\"x\",\"score\":5,\"fields\":{\"gclid\":-123456789012345678901234,\"tags\":[1,2],"
+                 "\"note\":\"12345678901234567891234 \\\" 99999999999999999999\",\"budget\":1e20,\"ratio\":0.25}}");
+    /* the digits as sent (not the nearest double, 12345678901234567168),
+     * and the other integers as integers */
     CHECK_CONTAINS(email(&m), "\r\nAbout the lead\r\n  Name: Ana\r\n  Score: 5\r\n  Other details:\r\n"
-                              "    ad_id: 9223372036854775808\r\n    utm: x\r\n"
-                              "    budget: 100000000000000000000\r\n    ratio: 0.25\r\n\r\n");
+                              "    ad_id: 12345678901234567891\r\n    utm: x\r\n"
+                              "    gclid: -123456789012345678901234\r\n    tags: [1,2]\r\n"
+                              "    note: 12345678901234567891234 \" 99999999999999999999\r\n"
+                              "    budget: 1e+20\r\n    ratio: 0.25\r\n\r\n");
 }
 
 TEST(email_time_falls_back_to_the_decision_at) {

@@ -365,6 +365,16 @@ TEST(integers_past_64_bits_are_numbers) {
     lr_event_release(&ev);
     CHECK_FAILS("{\"id\":\"L1\",\"n\":1e400}", LR_ESYNTAX,
                 "a number at column 20 is beyond the range of a double");
+    /* only the long integers are read again as reals: -0 beside one is
+     * still 0, as alone (a lead's hash, its idempotency, takes the bits) */
+    CHECK_EQ_INT(parse("{\"id\":\"L1\",\"score\":-0,\"big\":12345678901234567891,\"s\":\"-0 99999999999999999999\"}"),
+                 LR_OK);
+    CHECK(ev.lead->has_score && ev.lead->score == 0 && !signbit(ev.lead->score));
+    CHECK(ev.lead->nfields == 2 && ev.lead->fields[0].value.u.n == 12345678901234567891.0);
+    CHECK(ev.lead->nfields == 2 && strcmp(ev.lead->fields[1].value.u.s.ptr, "-0 99999999999999999999") == 0);
+    lr_event_release(&ev);
+    /* an error after a long integer is where it is in the text */
+    CHECK_FAILS("{\"id\":\"L1\",\"big\":12345678901234567891,\"x\":}", LR_ESYNTAX, "invalid JSON at column 43");
 }
 
 TEST(non_object_is_rejected) {

@@ -36,6 +36,7 @@
 #include <time.h>
 
 #define ANSWER_KEEP 200             /* bytes of a refusing answer kept in last_error */
+#define REDIRECT_SHOWN 160          /* bytes of a 3xx's target in last_error */
 #define ANSWER_READ_MAX (64 * 1024) /* bytes of an answer's body read at most: the
                                        transfer ends there (the status decides) */
 #define POLL_MAX_MS 1000
@@ -663,6 +664,31 @@ static void keep_answer(lr_delivery_result *r, const char *prefix, const xfer *x
     }
 }
 
+/* Where a 3xx answer of X points, as libcurl resolves it against the
+ * channel's URL, into TO (N bytes): printable ASCII, without a user name
+ * or password (a relative Location keeps the channel's: they would be in
+ * last_error for all to read), at most REDIRECT_SHOWN bytes then "...".
+ * False when there is no Location. */
+static bool redirect_target(const xfer *x, char *to, size_t n) {
+    char *loc = NULL, *clean = NULL;
+    if (curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_URL, &loc) != CURLE_OK || !loc) return false;
+    CURLU *u = curl_url();
+    if (u && curl_url_set(u, CURLUPART_URL, loc, 0) == CURLUE_OK) {
+        curl_url_set(u, CURLUPART_USER, NULL, 0);
+        curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
+        if (curl_url_get(u, CURLUPART_URL, &clean, 0) != CURLUE_OK) clean = NULL;
+    }
+    curl_url_cleanup(u);
+    const char *s = clean ? clean : "(a URL libcurl could not read)";
+    size_t k = 0;
+    for (; s[k] && k < REDIRECT_SHOWN && k + 4 < n; k++)
+        to[k] = (unsigned char)s[k] > 0x20 && (unsigned char)s[k] < 0x7f ? s[k] : '?';
+    if (s[k]) { memcpy(to + k, "...", 3); k += 3; }
+    to[k] = '\0';
+    curl_free(clean);
+    return true;
+}
+
 /* Whether the answer of X has a Retry-After of more digits than libcurl
  * reads (it reports none for 99999999999999999999): a wait longer than
  * any backoff_max. */
@@ -709,17 +735,12 @@ static bool classify(const xfer *x, CURLcode code, lr_delivery_result *r, lr_tim
         r->status = "delivered";
         return true;
     } else if (http_answer) {
-        char *to = NULL;            /* a 3xx: where it points, as libcurl resolves it */
-        if (status >= 300 && status < 400 && curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_URL, &to) == CURLE_OK &&
-            to) {
-            int n = snprintf(what, sizeof what, "answered %ld, redirecting to ", status);
-            for (size_t i = 0; to[i] && (size_t)n + 1 < sizeof what; i++)
-                what[n++] = (unsigned char)to[i] > 0x20 && (unsigned char)to[i] < 0x7f ? to[i] : '?';
-            snprintf(what + n, sizeof what - (size_t)n, " (redirects are not followed: give the "
-                     "channel its new URL)");
-        } else {
+        char to[REDIRECT_SHOWN + 4];
+        if (status >= 300 && status < 400 && redirect_target(x, to, sizeof to))
+            snprintf(what, sizeof what, "answered %ld, redirecting to %s (redirects are not followed: "
+                     "give the channel its new URL)", status, to);
+        else
             snprintf(what, sizeof what, "answered %ld", status);
-        }
         keep_answer(r, what, x);
         retry = status == 408 || status == 429 || (status >= 500 && status <= 599);
     } else if (smtp && status >= 400) {   /* a refusal, its text kept: 4xx retried, 5xx dead */

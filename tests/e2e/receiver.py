@@ -45,6 +45,8 @@ Modes (the answer to a POST; the request is logged in every mode):
     throttle_overflow  503 with Retry-After: 99999999999999999999 (more
               than libcurl reads)
     moved     301 to https://crm.example.com/new-hook, no body
+    moved_here  302 to /moved?tok=abc (relative: on this host), no body
+    moved_far   301 to https://crm.example.com/ and 500 x's, no body
     past599   600 {"ok":false} (no HTTP status: not one to retry)
     hold_gone waits until PUT /_release (60 s at most), then 410 {"ok":false}
 
@@ -74,7 +76,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MODES = ("ok", "fail", "gone", "past599", "throttle", "hang", "reset", "slow", "slow_gone",
          "short_ok", "short_gone", "endless", "throttle_huge", "hold_gone", "throttle_overflow",
-         "moved")
+         "moved", "moved_here", "moved_far")
 TOLERANCE_S = 300
 HANG_S = 60
 SLOW_S = 0.5
@@ -299,6 +301,10 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(503, b'{"ok":false}', [("Retry-After", "99999999999999999999")])
         elif mode == "moved":
             self.answer(301, b'', [("Location", "https://crm.example.com/new-hook")])
+        elif mode == "moved_here":
+            self.answer(302, b'', [("Location", "/moved?tok=abc")])
+        elif mode == "moved_far":
+            self.answer(301, b'', [("Location", "https://crm.example.com/" + "x" * 500)])
 
     def do_PUT(self):
         st = self.server.state

@@ -520,6 +520,28 @@ an_answer_is_judged_by_its_status() {
     peer_stop RECV
 }
 
+# A redirect's target, relative to a channel URL with a password: named
+# without the password; a long one cut, the hint kept.
+a_redirect_names_its_target_without_the_password() {
+    peer_start RECV "$HERE/receiver.py" --port 0 --log "$T/hooks.jsonl" --control --mode moved_here || return
+    config "$T/c.yaml" "$RECV_PORT" 9
+    sed -i -e '/to: mail/d' -e 's|webhook: "http://127.0.0.1|webhook: "http://u:s3cret@127.0.0.1|' "$T/c.yaml"
+    grep -q 'u:s3cret@' "$T/c.yaml" || { fail "no password in the channel's URL"; return; }
+    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return; }
+    KEY=$(mkkey "$T/s.db" admin)
+    leads 1 1
+    wait_for 15 '[.deliveries[] | select(.lead == "L1" and .status == "dead")] | length == 1' || return
+    expect_jq '.deliveries[] | select(.lead == "L1") | .last_error' \
+        '"answered 302, redirecting to http://127.0.0.1:'"$RECV_PORT"'/moved?tok=abc (redirects are not followed: give the channel its new URL)"'
+    mode moved_far
+    leads 2 2
+    wait_for 15 '[.deliveries[] | select(.lead == "L2" and .status == "dead")] | length == 1' || return
+    expect_jq '.deliveries[] | select(.lead == "L2") | .last_error' \
+        '"answered 301, redirecting to https://crm.example.com/'"$(printf '%136s' '' | tr ' ' x)"'... (redirects are not followed: give the channel its new URL)"'
+    srv_term S
+    peer_stop RECV
+}
+
 kill_between_commit_and_send() {
     peer_start RECV "$HERE/receiver.py" --port 0 --log "$T/hooks.jsonl" \
         --secret "$LR_TEST_HOOK_SECRET" --control --mode hang || return
@@ -856,6 +878,7 @@ tcase smtp_login_needs_tls
 tcase gave_up_keeps_the_channel_paused
 tcase replayed_while_in_flight
 tcase an_answer_is_judged_by_its_status
+tcase a_redirect_names_its_target_without_the_password
 tcase kill_between_commit_and_send
 tcase kill_with_marks_stored
 tcase waiting_notice_only_when_still_waiting

@@ -518,6 +518,11 @@ static void detail(wr *w, details *d, const char *key, const json_t *v) {
     puts_(w, "\n");
 }
 
+/* Whether KEY is one a Name line is made of when the lead has no name. */
+static bool part_of_name(const char *key) {
+    return strcmp(key, "first_name") == 0 || strcmp(key, "last_name") == 0;
+}
+
 /* Who the lead is. */
 static void write_lead(wr *w, const mail *ml) {
     const json_t *lead = ml->lead;
@@ -557,16 +562,19 @@ static void write_lead(wr *w, const mail *ml) {
     n += lead_line(w, lead, "Score", "score");
     n += lead_line(w, lead, "Value", "value");
 
-    /* the custom fields: the lead's other top-level keys, then "fields" */
+    /* the custom fields: the lead's other top-level keys, then "fields"
+     * (first_name and last_name not again when the Name line is theirs) */
+    bool names_shown = !shown(json_object_get(lead, "name"));
     details d = { 0, 0 };
     const char *key;
     const json_t *v;
     json_object_foreach((json_t *)lead, key, v) {
         if (strcmp(key, "type") != 0 && strcmp(key, "at") != 0 && strcmp(key, "fields") != 0 &&
-            lr_lead_field_lookup(key, strlen(key)) < 0)
+            lr_lead_field_lookup(key, strlen(key)) < 0 && !(names_shown && part_of_name(key)))
             detail(w, &d, key, v);
     }
-    json_object_foreach(json_object_get(lead, "fields"), key, v) detail(w, &d, key, v);
+    json_object_foreach(json_object_get(lead, "fields"), key, v)
+        if (!(names_shown && part_of_name(key))) detail(w, &d, key, v);
     size_t total = d.total, listed = d.listed;
     if (total > listed) putf(w, "    ... and %zu more\n", total - listed);
     if (n == 0 && total == 0) puts_(w, "  (no contact details)\n");
@@ -670,7 +678,8 @@ static void write_why(wr *w, const mail *ml) {
                 skipped++;
         }
         const char *strategy = get_str(ml->dec, "strategy");
-        if (nagents >= 2) {         /* offered to them all: nobody was chosen */
+        if (nagents >= 2 || (strategy && strcmp(strategy, "broadcast") == 0)) {
+            /* offered to them all: nobody was chosen */
             putf(w, "  %zu eligible agent%s", eligible, eligible == 1 ? "" : "s");
         } else {
             puts_(w, "  Chosen");

@@ -96,7 +96,8 @@ int lr_delivery_verify(const char *secret, size_t secret_len, const char *header
  *
  * then a plain body for a sales rep: a greeting (with AGENT_NAME when
  * given), what happened (by which rule, strategy and pool, when), who the
- * lead is (its usual top-level keys, then up to 20 of its "fields"), why it
+ * lead is (its named fields, then up to 20 custom fields: its other top-level
+ * keys, then those of "fields"), why it
  * came to this rep (from the decision's "why"), and how to act (accept /
  * decline an offer, report progress on an assignment; URLs on BASE_URL, or
  * the paths alone when it is NULL).

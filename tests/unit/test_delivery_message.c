@@ -351,6 +351,7 @@ TEST(email_broadcast_offer_names_agents_and_leaves_agent_to_fill) {
     const char *e = email(&m);
     CHECK_CONTAINS(e, "\r\n  Offered to 3 agents at once: alice, bob, carol; the first to accept gets it.\r\n");
     CHECK(!strstr(e, "Chosen"));
+    CHECK_CONTAINS(e, "\"lead\":\"L1\",\"agent\":\"YOUR_AGENT_ID\"}");
     /* with its candidates: who was eligible, not who was chosen (nobody) */
     set_decision(&m, "{\"lead\":\"L1\",\"action\":\"offered\",\"strategy\":\"broadcast\","
                      "\"agents\":[\"alice\",\"bob\"],\"why\":{\"candidates\":[{\"agent\":\"alice\",\"eligible\":true},"
@@ -359,7 +360,12 @@ TEST(email_broadcast_offer_names_agents_and_leaves_agent_to_fill) {
     CHECK_CONTAINS(e, "\r\n  Offered to 2 agents at once: alice, bob; the first to accept gets it.\r\n"
                       "  2 eligible agents; skipped: cat (away).\r\n");
     CHECK(!strstr(e, "Chosen"));
-    CHECK_CONTAINS(e, "\"lead\":\"L1\",\"agent\":\"YOUR_AGENT_ID\"}");
+    /* a broadcast that found one agent offers to that one alone */
+    set_decision(&m, "{\"lead\":\"L1\",\"action\":\"offered\",\"strategy\":\"broadcast\",\"agents\":[\"alice\"],"
+                     "\"why\":{\"candidates\":[{\"agent\":\"alice\",\"eligible\":true}]}}");
+    e = email(&m);
+    CHECK_CONTAINS(e, "\r\n  1 eligible agent.\r\n");
+    CHECK(!strstr(e, "Chosen"));
     set_decision(&m, "{\"lead\":\"L1\",\"action\":\"offered\",\"agents\":[\"bob\"]}");
     CHECK_CONTAINS(email(&m), "{\"type\":\"accept\",\"lead\":\"L1\",\"agent\":\"bob\"}");
 }
@@ -538,8 +544,12 @@ TEST(email_takes_lead_id_from_lead_and_names_from_fields) {
     set_lead(&m, "{\"id\":\"L7\",\"fields\":{\"first_name\":\"Ana\",\"last_name\":\"Lima\"}}");
     const char *e = email(&m);
     CHECK_CONTAINS(e, "Subject: New lead L7 for you (assigned)\r\n");
-    CHECK_CONTAINS(e, "\r\nAbout the lead\r\n  Name: Ana Lima\r\n  Other details:\r\n"
-                      "    first_name: Ana\r\n    last_name: Lima\r\n");
+    CHECK_CONTAINS(e, "\r\nAbout the lead\r\n  Name: Ana Lima\r\n\r\n");     /* not twice */
+    set_lead(&m, "{\"id\":\"L7\",\"first_name\":\"Ana\",\"last_name\":\"Lima\",\"x\":1}");
+    CHECK_CONTAINS(email(&m), "\r\nAbout the lead\r\n  Name: Ana Lima\r\n  Other details:\r\n    x: 1\r\n\r\n");
+    /* with a name, they are details like any other */
+    set_lead(&m, "{\"id\":\"L7\",\"name\":\"A. Lima\",\"first_name\":\"Ana\"}");
+    CHECK_CONTAINS(email(&m), "\r\n  Name: A. Lima\r\n  Other details:\r\n    first_name: Ana\r\n");
     CHECK(!strstr(e, "Why you"));
 }
 

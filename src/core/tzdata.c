@@ -126,10 +126,19 @@ bool lr_tzdata_system_has(const char *name) {
 }
 
 bool lr_tzdata_not_iana(const char *name, const char *canonical, char *msg, size_t n) {
-    if (!sys_names_read() || lr_tzdata_system_has(name)) return false;
-    snprintf(msg, n, "'%s' is not an IANA time zone name (ICU reads it as %s): write the "
-             "IANA name of the place, such as Europe/London or America/Chicago",
-             name, canonical);
+    /* ICU's own IDs have no area ("BST") or are SystemV's; an Area/Place
+     * name the system does not list may be a zone newer than its tz
+     * database (ICU's data updated) or one IANA has since dropped */
+    if ((strchr(name, '/') && strncmp(name, "SystemV/", 8) != 0) || !sys_names_read() ||
+        lr_tzdata_system_has(name))
+        return false;
+    if (strcmp(name, canonical) == 0)
+        snprintf(msg, n, "'%s' is not an IANA time zone name: write the IANA name of the place, "
+                 "such as Europe/London or America/Chicago", name);
+    else
+        snprintf(msg, n, "'%s' is not an IANA time zone name (ICU reads it as %s): write the "
+                 "IANA name of the place, such as Europe/London or America/Chicago",
+                 name, canonical);
     return true;
 }
 

@@ -34,9 +34,11 @@ bool lr_tzdata_system_has(const char *name);
 
 /* Whether NAME, a zone ICU knows as CANONICAL, is one of ICU's own IDs
  * that no IANA name is (the three-letter IDs of old Java: "BST", which
- * ICU reads as Asia/Dhaka, "IST" as Asia/Calcutta, "PST", ...): true,
- * with a message in MSG (N bytes) saying so, when the system's tz
- * database can be read and does not have NAME. A config refuses such a
+ * ICU reads as Asia/Dhaka, "IST" as Asia/Calcutta, "PST", ..., and
+ * SystemV/...): true, with a message in MSG (N bytes) saying so, when the
+ * system's tz database can be read and does not have NAME. An Area/Place
+ * name is never one (a zone newer than the system's database, from ICU
+ * data updated, or one IANA has dropped since). A config refuses such a
  * name (one it journaled before keeps it). */
 bool lr_tzdata_not_iana(const char *name, const char *canonical, char *msg, size_t n);
 

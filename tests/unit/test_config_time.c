@@ -488,6 +488,13 @@ TEST(a_zone_id_that_iana_does_not_have_is_refused) {
     if (!c) return;
     CHECK_EQ_STR(zone_of(c, 0), "BST");
     lr_config_free(c);
+    /* ICU's SystemV/ too, said without "reads it as" itself; an Area/Place
+     * name is left to ICU (one IANA dropped, or newer than the system's) */
+    CHECK_EQ_STR(errors_of("agents:\n  - {id: a, schedule: {timezone: SystemV/AST4}}\n" TAIL),
+                 "t.yaml:2:34: agent 'a': schedule.timezone: 'SystemV/AST4' is not an IANA time zone "
+                 "name: write the IANA name of the place, such as Europe/London or America/Chicago");
+    c = ok_config("agents:\n  - {id: a, schedule: {timezone: US/Pacific-New}}\n" TAIL);
+    lr_config_free(c);
 }
 
 TEST(schedule_shape_errors_name_the_keys) {

@@ -7,6 +7,9 @@
  * A line longer than max_line is dropped as it streams past (discarding)
  * and reported once, when its end is reached.
  *
+ * A UTF-8 byte order mark at the start of the stream is not part of the
+ * first line.
+ *
  * read(2) rather than fread(): it returns what a pipe has now instead of
  * waiting for a whole block, so decisions stream out while a producer is
  * still writing.
@@ -80,6 +83,10 @@ static int take(cli_lines *r, size_t stop, size_t skip, const char **line, size_
         return LR_ERANGE;
     }
     if (n > 0 && p[n - 1] == '\r') n--;
+    if (r->lineno == 1 && n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
+        p += 3;                     /* a UTF-8 byte order mark, as Windows tools write */
+        n -= 3;
+    }
     if (n > r->max_line) return LR_ERANGE;
     *line = p;
     *len = n;

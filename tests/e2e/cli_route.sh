@@ -284,6 +284,13 @@ route_blank_and_crlf_lines_keep_line_numbers() {
     expect_err_line 'e\.jsonl:6: invalid JSON'
     expect_lines 1 "$T/err"
     { rr_line $EPOCH L1 alice; rr_line $EPOCH L2 bob; rr_line $EPOCH L3 carol; } | expect_out
+    # a file that starts with a UTF-8 byte order mark (Windows tools write
+    # one): its first line is read without it; one later is an error
+    printf '\357\273\277{"id":"L1"}\r\n\357\273\277{"id":"L2"}\r\n' >"$T/bom.jsonl"
+    lr route --config "$T/c.yaml" "$T/bom.jsonl"
+    expect_status 1
+    expect_err_line 'bom\.jsonl:2: invalid JSON'
+    rr_line $EPOCH L1 alice | expect_out
 }
 
 route_line_over_1MiB_is_rejected_long_valid_lines_pass() {

@@ -426,6 +426,37 @@ static void exec_claimable(lr_service *svc, lr_cmd *cmd) {
     cmd->status = 200;
 }
 
+/* Whether config CFG names environment variable NAME for a channel. */
+static bool names_env(const lr_config *cfg, const char *name) {
+    for (size_t i = 0; cfg && i < cfg->nchannels; i++) {
+        const lr_channel_conf *c = &cfg->channels[i];
+        if ((c->secret_env && strcmp(c->secret_env, name) == 0) ||
+            (c->username_env && strcmp(c->username_env, name) == 0) ||
+            (c->password_env && strcmp(c->password_env, name) == 0))
+            return true;
+    }
+    return false;
+}
+
+/* A config sent over the API names, in its channels, only environment
+ * variables that the config in use names: the server's environment is the
+ * operator's, and an admin key that could name any variable could send
+ * its value to a mail server of its choosing as an SMTP login. A new one
+ * comes with the server's own config file (--config, SIGHUP). Writes the
+ * first one that is not into NAME (N bytes); false then. */
+static bool env_names_allowed(const lr_service *svc, const lr_config *cfg, char *name, size_t n) {
+    for (size_t i = 0; i < cfg->nchannels; i++) {
+        const lr_channel_conf *c = &cfg->channels[i];
+        const char *v[3] = { c->secret_env, c->username_env, c->password_env };
+        for (int k = 0; k < 3; k++)
+            if (v[k] && !names_env(svc->cfg, v[k])) {
+                snprintf(name, n, "channel '%s': %s", c->name, v[k]);
+                return false;
+            }
+    }
+    return true;
+}
+
 static void exec_put_config(lr_service *svc, lr_cmd *cmd, lr_time now) {
     if (cmd->if_changed && svc->cfg_text && cmd->config_len == svc->cfg_len &&
         memcmp(cmd->config_text, svc->cfg_text, cmd->config_len) == 0) {
@@ -441,6 +472,14 @@ static void exec_put_config(lr_service *svc, lr_cmd *cmd, lr_time now) {
         } else {
             lr_service_reply_error(svc, cmd, 422, "invalid_config", "the config does not load");
         }
+        return;
+    }
+    char env[600], msg[900];
+    if (cmd->from_api && !env_names_allowed(svc, cmd->config, env, sizeof env)) {
+        snprintf(msg, sizeof msg, "%s: a config sent over the API may name only the environment "
+                 "variables that the config in use names; a new one comes with the server's config "
+                 "file (--config, or SIGHUP)", env);
+        lr_service_reply_error(svc, cmd, 422, "invalid_config", msg);
         return;
     }
     int64_t seq = ++svc->seq;

@@ -744,6 +744,7 @@ void lr_route_config_put(const lr_req *req, lr_reply *rep) {
         cmd.warnings = lr_buf_detach(&w, NULL);     /* NULL (no memory): "[]" */
     }
     cmd.type = LR_CMD_PUT_CONFIG;
+    cmd.from_api = true;
     cmd.if_changed = true;          /* the config in use, byte for byte: nothing to do */
     cmd.config = cfg;
     cmd.config_text = req->body;

@@ -91,6 +91,8 @@ typedef struct lr_cmd {
                                        when the text is not the config in use */
     char *warnings;                 /* PUT_CONFIG with a config: its warnings, a JSON
                                        array (owned), as `leadrouter check` prints them */
+    bool from_api;                  /* PUT_CONFIG over HTTP: it may name no environment
+                                       variable the config in use does not */
     bool if_changed;                /* PUT_CONFIG: nothing happens when the text is the
                                        config's in use (body {"version":N,"unchanged":true});
                                        with it, config NULL (a text that does not load)

@@ -707,6 +707,15 @@ why_changed_between_attempts() {
     KEY=$(mkkey "$T/s.db" admin)
     leads 1 1
     wait_for 20 '[.deliveries[] | select(.channel == "crm" and .attempts >= 1)] | length == 1' || return
+    # over the API a config names only the environment variables the one
+    # in use names: an admin key cannot have HOME, or a cloud key, signed
+    # into requests or sent to a mail server as a login
+    grep -q 'secret_env: LR_TEST_HOOK_SECRET' "$T/full.yaml" || { fail "no secret_env in full.yaml"; return; }
+    sed 's/secret_env: LR_TEST_HOOK_SECRET/secret_env: HOME/' "$T/full.yaml" >"$T/home.yaml"
+    req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
+        --data-binary @"$T/home.yaml"
+    expect_error 422 invalid_config
+    expect_jq .error.message '"channel '"'crm'"': HOME: a config sent over the API may name only the environment variables that the config in use names; a new one comes with the server'"'"'s config file (--config, or SIGHUP)"'
     req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
         --data-binary @"$T/full.yaml"
     expect_code 200 "switching to why: full"

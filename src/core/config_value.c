@@ -140,7 +140,11 @@ bool want_item_str(cfg_ctx *cx, const yn *n, const char *ctx, const char *items,
                    const char **out) {
     if (n->kind == YN_ALIAS) return false;
     char d[CX_DESC_SIZE];
-    if (n->kind != YN_SCALAR || yn_is_null(n) || memchr(n->text, '\0', n->len)) {
+    if (n->kind == YN_SCALAR && !yn_is_null(n) && memchr(n->text, '\0', n->len)) {
+        cx_error(cx, n->line, n->col, "%s%s%s must not contain NUL characters", CX_PFX(ctx), items);
+        return false;
+    }
+    if (n->kind != YN_SCALAR || yn_is_null(n)) {
         cx_describe(n, d, sizeof d);
         cx_error(cx, n->line, n->col, "%s%s%s must be strings, got %s", CX_PFX(ctx), items, d);
         return false;

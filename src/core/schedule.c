@@ -176,6 +176,9 @@ static int parse_days(const char *days, uint8_t *mask, char *err, size_t errlen)
             trim(&a, &na);
             trim(&b, &nb);
             int da = day_index(a, na), db = day_index(b, nb);
+            if (eq_ci(a, na, "daily") || eq_ci(b, nb, "daily"))   /* "daily-fri" */
+                return fail(err, errlen, "'%s': a range is of days mon..sun; daily stands alone "
+                            DAYS_HINT, clip(q, tok, n));
             if (da < 0) return fail(err, errlen, "unknown day '%s' " DAYS_HINT, clip(q, a, na));
             if (db < 0) return fail(err, errlen, "unknown day '%s' " DAYS_HINT, clip(q, b, nb));
             for (int d = da;; d = (d + 1) % 7) {

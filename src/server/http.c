@@ -338,7 +338,7 @@ static bool type_fits(enum body_kind body, const char *mt) {
 static const char *expected_types(enum body_kind body) {
     switch (body) {
     case BODY_FORM: return "application/x-www-form-urlencoded";
-    case BODY_CONFIG: return "application/yaml, text/yaml or application/json";
+    case BODY_CONFIG: return "application/yaml, application/x-yaml, text/yaml, text/x-yaml or application/json";
     default: return "application/json";
     }
 }

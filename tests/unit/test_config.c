@@ -829,6 +829,9 @@ TEST(single_quoted_scalars_unescape_and_fold) {
 TEST(strings_must_not_hold_nul_characters) {
     CHECK_EQ_STR(errors_of("agents: [{id: a, name: \"x\\0y\"}]\n" TAIL),
                  "t.yaml:1:25: agent 'a': 'name' must not contain NUL characters");
+    /* in a list of strings too (it said "must be strings, got the string") */
+    CHECK_EQ_STR(errors_of("agents: [{id: a, attributes: {t: [\"CA\\0NV\"]}}]\n" TAIL),
+                 "t.yaml:1:36: agent 'a': values of attribute 't' must not contain NUL characters");
 }
 
 /* ---- pools ------------------------------------------------------------------ */

@@ -444,6 +444,9 @@ static const char *hours_err(const char *days, const char *hours) {
 
 TEST(parse_errors_name_what_is_wrong) {
     CHECK_EQ_STR(hours_err("mnd", "08:00-17:00"), "unknown day 'mnd' (use mon..sun, mon-fri, daily)");
+    /* it said "unknown day 'daily'" while it suggested daily */
+    CHECK_EQ_STR(hours_err("daily-fri", "08:00-17:00"),
+                 "'daily-fri': a range is of days mon..sun; daily stands alone (use mon..sun, mon-fri, daily)");
     CHECK_EQ_STR(hours_err("mon-fry", "08:00-17:00"), "unknown day 'fry' (use mon..sun, mon-fri, daily)");
     CHECK_EQ_STR(hours_err("mon,,fri", "08:00-17:00"),
                  "empty day in 'mon,,fri' (use mon..sun, mon-fri, daily)");

@@ -432,9 +432,31 @@ static int on_claim(lr_engine *e, const lr_event *ev) {
     return claim_by_id(e, l, a);
 }
 
+/* An accept that names no agent (a replay of history, which cannot know
+ * who a lead will be offered to) is that of the agent L is offered to
+ * alone: its index, or LR_NO_AGENT with the refusal's detail in DETAIL. */
+static uint32_t offered_alone(const lr_lead_rt *l, char *detail, size_t n) {
+    if (l->state == LR_LEAD_OFFERED && l->agent != LR_NO_AGENT) return l->agent;
+    if (l->state == LR_LEAD_OFFERED && l->noffer == 1) return l->offer[0];
+    if (l->state == LR_LEAD_OFFERED)
+        snprintf(detail, n, "the lead is offered to %u agents at once: an accept names which one",
+                 l->noffer);
+    else
+        snprintf(detail, n, "the lead is not on offer (an accept without an agent is that of the "
+                 "agent it is offered to)");
+    return LR_NO_AGENT;
+}
+
 static int on_accept(lr_engine *e, const lr_event *ev) {
-    lr_agent_rt *a = find_agent(e, ev->agent_id);
     lr_lead_rt *l = find_lead(e, ev->lead_id);
+    if (!ev->agent_id) {
+        char detail[LR_DETAIL_SIZE];
+        if (!l) { reject(e, ev->lead_id, NULL, "unknown_lead", "no lead has this id"); return LR_OK; }
+        uint32_t who = offered_alone(l, detail, sizeof detail);
+        if (who == LR_NO_AGENT) { reject(e, ev->lead_id, NULL, "not_offered", detail); return LR_OK; }
+        return claim_by_id(e, l, &e->agents[who]);
+    }
+    lr_agent_rt *a = find_agent(e, ev->agent_id);
     if (!a) { reject(e, ev->lead_id, ev->agent_id, "unknown_agent", "no agent has this id"); return LR_OK; }
     if (!l) { reject(e, ev->lead_id, ev->agent_id, "unknown_lead", "no lead has this id"); return LR_OK; }
     if (l->state == LR_LEAD_ASSIGNED && l->agent == a->idx) return LR_OK;   /* already theirs */

@@ -478,7 +478,10 @@ static int parse_other(json_t *obj, lr_event *ev, bool strict, errsink *e) {
         if ((rc = take_id(obj, "agent", true, tn, &ev->agent_id, e)) != LR_OK) break;
         rc = take_id(obj, "lead", false, tn, &ev->lead_id, e);
         break;
-    case LR_EV_ACCEPT:
+    case LR_EV_ACCEPT:              /* without "agent": whoever it is offered to alone */
+        if ((rc = take_id(obj, "lead", true, tn, &ev->lead_id, e)) != LR_OK) break;
+        rc = take_id(obj, "agent", false, tn, &ev->agent_id, e);
+        break;
     case LR_EV_DECLINE:
     case LR_EV_ASSIGN:
         if ((rc = take_id(obj, "lead", true, tn, &ev->lead_id, e)) != LR_OK) break;

@@ -273,6 +273,14 @@ static bool in_scope(lr_service *svc, const lr_cmd *cmd, const lr_event *ev, int
                      const char **code, const char **msg) {
     const char *me = cmd->scope_agent;
     if (!me) return true;
+    if (ev->type == LR_EV_ACCEPT && !ev->agent_id) {
+        /* "whoever it is offered to" is an admin's (a replay's): the
+         * journal keeps the event as sent, so the key's agent is not
+         * filled in for it */
+        *status = 400; *code = "invalid_event";
+        *msg = "'agent' is required for an accept sent with an agent key: its own agent";
+        return false;
+    }
     if (ev->agent_id && strcmp(ev->agent_id, me) != 0) {
         *status = 403; *code = "forbidden"; *msg = "an agent key acts only for its own agent";
         return false;

@@ -231,6 +231,11 @@ agent_key_claims_takes_next_and_sets_status_for_itself() {
     expect_forbidden
     as "$ANN" POST /v1/events '{"type":"claim","agent":"sam"}'
     expect_forbidden
+    # an accept without an agent is "whoever it is offered to": an admin's
+    # (a replay of history); an agent key names its own
+    as "$ANN" POST /v1/events '{"type":"accept","lead":"Q2"}'
+    expect_error 400 invalid_event
+    expect_jq .error.message '"'"'agent'"' is required for an accept sent with an agent key: its own agent"'
     api GET /v1/leads/Q2
     expect_jq .state '"waiting"'
     as "$ANN" POST /v1/agents/ann/status '{"status":"away"}'

@@ -1376,6 +1376,36 @@ TEST(an_offer_declined_or_expired_is_no_lead_received) {
     CHECK_EQ_STR(trace_of(fewest, ev), "offered:ann offered:ben assigned:ben offered:ann");
 }
 
+/* A history replayed to try a method cannot know who a lead will be
+ * offered to: an accept without "agent" is that of the agent it is
+ * offered to alone (a broadcast to two, or no offer, is refused). */
+TEST(an_accept_without_an_agent_is_the_offered_agents) {
+    const char *cfg = "agents: [{id: ann}, {id: ben}]\npools: {p: [ann, ben]}\n"
+                      "rules:\n"
+                      "  - {name: b, when: 'source == \"b\"', pool: p, strategy: broadcast, offer: {timeout: 5m}}\n"
+                      "  - {name: r, pool: p, strategy: round_robin, offer: {timeout: 5m, attempts: 1}, fallback: hold}\n";
+    const char *ev = "{\"id\":\"L1\",\"at\":\"2026-11-02T09:00:00Z\"}\n"
+                     "{\"type\":\"accept\",\"lead\":\"L1\",\"at\":\"2026-11-02T09:01:00Z\"}\n"
+                     "{\"id\":\"L2\",\"at\":\"2026-11-02T09:02:00Z\"}\n"
+                     "{\"type\":\"accept\",\"lead\":\"L2\"}\n"
+                     "{\"type\":\"accept\",\"lead\":\"L2\"}\n"
+                     "{\"id\":\"L3\",\"source\":\"b\"}\n"
+                     "{\"type\":\"accept\",\"lead\":\"L3\"}\n"
+                     "{\"type\":\"accept\",\"lead\":\"L9\"}\n";
+    run_out o;
+    CHECK(run_engine(cfg, ev, 1, false, &o));
+    /* L2 accepted again: no longer on offer; L3 offered to both */
+    CHECK_EQ_STR(o.trace.data, "offered:ann assigned:ann offered:ben assigned:ben rejected offered:ann,ben "
+                               "rejected rejected");
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"L2\",\"action\":\"rejected\",\"why\":{\"reason\":\"not_offered\","
+                                "\"detail\":\"the lead is not on offer (an accept without an agent is that of "
+                                "the agent it is offered to)\"}");
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"L3\",\"action\":\"rejected\",\"why\":{\"reason\":\"not_offered\","
+                                "\"detail\":\"the lead is offered to 2 agents at once: an accept names which one\"}");
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"L9\",\"action\":\"rejected\",\"why\":{\"reason\":\"unknown_lead\"");
+    run_release(&o);
+}
+
 /* max_no_answer counts the offers in a row from its own pool: offers of
  * another pool let expire do not bring the agent closer to `away`. */
 TEST(max_no_answer_counts_its_own_pools_offers) {
@@ -1766,6 +1796,7 @@ int main(void) {
     RUN(reconfigure_without_sla_or_recycle_drops_their_deadlines);
     RUN(escalation_moves_on_to_someone_else_and_says_so);
     RUN(an_offer_declined_or_expired_is_no_lead_received);
+    RUN(an_accept_without_an_agent_is_the_offered_agents);
     RUN(max_no_answer_counts_its_own_pools_offers);
     RUN(reconfigure_removing_an_offers_rule_frees_the_agent);
     RUN(a_new_time_zone_keeps_the_leads_of_the_agents_day);

@@ -169,10 +169,15 @@ route_db_prints_what_route_prints_and_stores_it_all() {
 # not the line, as the server does with such a body.
 route_db_stores_a_wrapped_lead_as_the_lead() {
     big_config
-    printf '%s\n' '{"type":"lead","at":"2026-11-02T10:00:00Z","lead":{"id":"W1", "source":"web"},"x":[{"lead":{}}]}' \
-        '{"id":"B1","source":"web"}' '{"type":"\u006cead","le\u0061d":{"id":"E5","source":"x"}}' >"$T/w.jsonl"
+    # (a wrapper takes only type, lead and at: the fourth line, with a
+    # "lead" nested in another member, is refused and stores nothing)
+    printf '%s\n' '{"at":"2026-11-02T10:00:00Z","lead":{"id":"W1", "source":"web"},"type":"lead"}' \
+        '{"id":"B1","source":"web"}' '{"type":"\u006cead","le\u0061d":{"id":"E5","source":"x"}}' \
+        '{"type":"lead","lead":{"id":"W9"},"x":[{"lead":{}}]}' >"$T/w.jsonl"
     lr route --config "$T/c.yaml" --db "$T/w.db" "$T/w.jsonl"
-    expect_status 0
+    expect_status 1
+    expect_err_line "w.jsonl:4: invalid event: unknown member 'x' in a lead event"
+    [ "$(count "$T/w.db" "SELECT count(*) FROM leads WHERE id = 'W9'")" = 0 ] || fail "W9 was stored"
     [ "$(count "$T/w.db" "SELECT body FROM leads WHERE id = 'W1'")" = '{"id":"W1", "source":"web"}' ] ||
         fail "W1 stored as: $(count "$T/w.db" "SELECT body FROM leads WHERE id = 'W1'")"
     [ "$(count "$T/w.db" "SELECT body FROM leads WHERE id = 'B1'")" = '{"id":"B1","source":"web"}' ] ||

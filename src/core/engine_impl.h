@@ -120,7 +120,8 @@ struct lr_engine {
     size_t capscratch;
     lr_lead_rt **aside;             /* waiting leads a dispatch skipped */
     size_t capaside;
-    uint8_t *visited;               /* rules visited along a fallback chain */
+    uint8_t *visited;               /* per rule, while routing a lead: in the fallback chain
+                                       followed, tried (route.c, follow()) */
 
     bool dry;                       /* preview: decide, emit, change nothing */
     lr_engine_stats stats;

@@ -41,6 +41,8 @@ static bool match_value(const lr_match *mt, const lr_lead *lead, char *num, size
  * candidates) instead of once per agent: the first MATCH_VALUES_MAX of
  * them, p NULL where the lead has no value. */
 #define MATCH_VALUES_MAX 8
+#define IN_CHAIN 1                  /* e->visited: in the chain being followed */
+#define TRIED 2                     /* e->visited: tried in this routing, found nobody */
 
 typedef struct match_values {
     size_t n;                       /* values read: min(r->nmatch, MATCH_VALUES_MAX) */
@@ -569,7 +571,7 @@ static int fall_back(lr_engine *e, lr_lead_rt *l, uint32_t ri, lr_segment *s, bo
     const lr_rule_conf *r = &e->cfg->rules[ri];
     *next = LR_NO_RULE;
     *done = false;
-    e->visited[ri] = 1;
+    e->visited[ri] |= IN_CHAIN;
     switch (r->fallback) {
     case LR_FALLBACK_QUEUE:
         if (queue_as_next) return LR_OK;
@@ -583,7 +585,7 @@ static int fall_back(lr_engine *e, lr_lead_rt *l, uint32_t ri, lr_segment *s, bo
         *done = true;
         return emit_waiting(e, l, r, s, LR_ACTION_HELD, reason);
     case LR_FALLBACK_RULE:
-        if (!e->visited[r->fallback_rule]) *next = r->fallback_rule;
+        if (!(e->visited[r->fallback_rule] & IN_CHAIN)) *next = r->fallback_rule;
         return LR_OK;
     case LR_FALLBACK_NEXT:
     default:
@@ -594,17 +596,25 @@ static int fall_back(lr_engine *e, lr_lead_rt *l, uint32_t ri, lr_segment *s, bo
 /* Tries rule RI and follows its fallback chain; a fallback's decision
  * says WHY_NONE. *done is false when the chain ends in `next`.
  *
- * e->visited marks the rules tried since the routing began (the entry
- * points clear it): each found nobody and handed the lead on, and would
- * again, so neither a chain nor the rules in order try one twice (a
- * chain of N fallbacks, each rule also tried in order, was N^2 tries). */
+ * e->visited: IN_CHAIN marks the rules of this chain (no rule twice in
+ * one); TRIED the rules tried since the routing began (the entry points
+ * clear it), each of which found nobody and followed its own chain to
+ * its end without placing the lead. Trying one again would do the same
+ * (nothing changed since): a chain that comes to one ends there, and the
+ * rules in order skip it (a chain of N fallbacks, each rule also tried in
+ * order, was N^2 tries a lead). A rule that let the lead go (its offers
+ * or its wait ran out) was not tried in this routing: a later rule's
+ * fallback to it tries it again, as ever. */
 static int follow(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason,
                   const char *why_none, bool *done) {
-    while (ri != LR_NO_RULE) {
+    for (uint32_t i = 0; i < e->cfg->nrules; i++) e->visited[i] &= (uint8_t)~IN_CHAIN;
+    *done = false;
+    while (ri != LR_NO_RULE && !(e->visited[ri] & TRIED)) {
         lr_segment *s = NULL;
         const char *why = NULL;
         int rc = try_rule(e, l, ri, reason, done, &s, &why);
         if (rc != LR_OK || *done) return rc;
+        e->visited[ri] |= TRIED;
         /* an owner rule says what kept its owner from the lead, unless
          * the lead is here for a cause of its own (an expired offer...) */
         if (!why || strcmp(why_none, "no_eligible_agent") != 0) why = why_none;
@@ -652,7 +662,7 @@ static int route_from(lr_engine *e, lr_lead_rt *l, uint32_t from, bool any_rule,
     l->tier_at = e->now;
     for (uint32_t ri = from; ri < e->cfg->nrules; ri++) {
         const lr_rule_conf *r = &e->cfg->rules[ri];
-        if (e->visited[ri]) continue;       /* tried in a chain: found nobody */
+        if (e->visited[ri] & TRIED) continue;   /* tried in a chain: found nobody */
         if (r->when && !lr_expr_eval_at(r->when, l->lead, e->now)) continue;
         any_rule = true;
         bool done;

@@ -1376,6 +1376,31 @@ TEST(an_offer_declined_or_expired_is_no_lead_received) {
     CHECK_EQ_STR(trace_of(fewest, ev), "offered:ann offered:ben assigned:ben offered:ann");
 }
 
+/* A rule tried once in a routing is not tried again in it; the rule that
+ * let a lead go (its offer ran out) was not tried in the routing that
+ * follows, so a later rule's fallback to it offers the lead again, as
+ * ever. And a long chain of fallbacks costs its length, not its square. */
+TEST(a_rule_is_tried_once_a_routing_but_the_one_that_let_go_again) {
+    const char *cfg = "agents: [{id: a1}, {id: a2}, {id: a3}, {id: b1, status: away}]\n"
+                      "pools: {PA: [a1, a2, a3], PB: [b1]}\n"
+                      "rules:\n"
+                      "  - {name: A, pool: PA, strategy: round_robin, offer: {timeout: 1m, attempts: 1}}\n"
+                      "  - {name: B, pool: PB, strategy: round_robin, fallback: A}\n";
+    const char *ev = "{\"id\":\"L1\",\"at\":\"2026-01-01T00:00:00Z\"}\n"
+                     "{\"type\":\"tick\",\"at\":\"2026-01-01T00:04:00Z\"}\n";
+    CHECK_EQ_STR(trace_of(cfg, ev), "offered:a1 expired:a1 offered:a2 expired:a2 offered:a3 expired:a3 unrouted");
+    /* 3,000 rules, each falling back to the next, the agent away: every
+     * lead unrouted (this took seconds a lead when each rule in order
+     * followed its whole chain again) */
+    lr_buf y = LR_BUF_INIT;
+    lr_buf_puts(&y, "agents: [{id: a, status: away}]\npools: {p: [a]}\nrules:\n");
+    for (int i = 0; i < 3000; i++)
+        lr_buf_printf(&y, "  - {name: r%d, pool: p, strategy: round_robin, fallback: r%d}\n", i, i + 1);
+    lr_buf_puts(&y, "  - {name: r3000, pool: p, strategy: round_robin}\n");
+    CHECK_EQ_STR(trace_of(y.data, "{\"id\":\"L1\"}\n{\"id\":\"L2\"}\n"), "unrouted unrouted");
+    lr_buf_release(&y);
+}
+
 /* A history replayed to try a method cannot know who a lead will be
  * offered to: an accept without "agent" is that of the agent it is
  * offered to alone (a broadcast to two, or no offer, is refused). */
@@ -1796,6 +1821,7 @@ int main(void) {
     RUN(reconfigure_without_sla_or_recycle_drops_their_deadlines);
     RUN(escalation_moves_on_to_someone_else_and_says_so);
     RUN(an_offer_declined_or_expired_is_no_lead_received);
+    RUN(a_rule_is_tried_once_a_routing_but_the_one_that_let_go_again);
     RUN(an_accept_without_an_agent_is_the_offered_agents);
     RUN(max_no_answer_counts_its_own_pools_offers);
     RUN(reconfigure_removing_an_offers_rule_frees_the_agent);

@@ -7,10 +7,16 @@
 
 #define LONG_DIGITS 19              /* INT64_MAX has 19: from there jansson may refuse */
 
+/* Whether C is one of SET's characters (NUL is none). */
+static bool in_set(char c, const char *set) {
+    return c != '\0' && strchr(set, c) != NULL;
+}
+
 /* TEXT (LEN bytes) with every integer literal of LONG_DIGITS digits or
  * more (outside strings) rewritten: with ".0" after it, or AS_STRING in
- * quotes. malloc'd, *OUTLEN set; NULL when there is none (or no memory). */
-static char *rewrite(const char *text, size_t len, bool as_string, size_t *outlen) {
+ * quotes. malloc'd, *OUTLEN set; NULL when there is none (*COUNT 0) or
+ * no memory. */
+static char *rewrite(const char *text, size_t len, bool as_string, size_t *outlen, size_t *countp) {
     size_t count = 0;
     char *out = NULL;
     size_t o = 0;
@@ -31,10 +37,13 @@ static char *rewrite(const char *text, size_t len, bool as_string, size_t *outle
             }
             if (c == '"') in_str = true;
             if (c == '-' || (c >= '0' && c <= '9')) {
-                size_t j = i + (c == '-'), digits = 0;
+                size_t j = i + (c == '-'), first = j, digits = 0;
                 while (j < len && text[j] >= '0' && text[j] <= '9') j++, digits++;
-                bool integer = j >= len || (text[j] != '.' && text[j] != 'e' && text[j] != 'E');
-                while (j < len && strchr("0123456789.eE+-", text[j])) j++;     /* the token */
+                /* an integer literal as JSON writes one: no leading 0, and
+                 * nothing of a number after it (else it is left as it is,
+                 * for the parse to refuse) */
+                bool integer = digits > 0 && text[first] != '0' && (j >= len || !in_set(text[j], ".eE+-"));
+                while (j < len && in_set(text[j], "0123456789.eE+-")) j++;     /* the token */
                 bool long_int = integer && digits >= LONG_DIGITS;
                 if (long_int) count++;
                 if (out) {
@@ -53,6 +62,7 @@ static char *rewrite(const char *text, size_t len, bool as_string, size_t *outle
             i++;
         }
         if (pass == 0) {
+            *countp = count;
             if (count == 0 || !(out = malloc(len + 2 * count + 1))) return NULL;
         }
     }
@@ -64,14 +74,17 @@ static char *rewrite(const char *text, size_t len, bool as_string, size_t *outle
 static json_t *load(const char *text, size_t len, size_t flags, json_error_t *err, bool as_string) {
     json_t *v = json_loadb(text, len, flags, err);
     if (v || json_error_code(err) != json_error_numeric_overflow) return v;
-    size_t n;
-    char *copy = rewrite(text, len, as_string, &n);
-    if (!copy) return NULL;         /* (no long integer: a real out of range) */
-    json_error_t again;
-    v = json_loadb(copy, n, flags, &again);
-    free(copy);
-    if (v) return v;
-    /* an error further on (or a real out of range): where it is in TEXT */
+    size_t n, count = 0;
+    char *copy = rewrite(text, len, as_string, &n, &count);
+    if (!copy && count) return NULL;        /* no memory: the overflow stands */
+    if (copy) {
+        json_error_t again;
+        v = json_loadb(copy, n, flags, &again);
+        free(copy);
+        if (v) return v;
+    }
+    /* an error further on, a real out of range, or what "0-99999999999999999999"
+     * is (no long integer of ours: a syntax error): where it is in TEXT */
     return json_loadb(text, len, flags | JSON_DECODE_INT_AS_REAL, err);
 }
 

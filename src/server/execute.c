@@ -434,31 +434,55 @@ static void exec_claimable(lr_service *svc, lr_cmd *cmd) {
     cmd->status = 200;
 }
 
-/* Whether config CFG names environment variable NAME for a channel. */
-static bool names_env(const lr_config *cfg, const char *name) {
-    for (size_t i = 0; cfg && i < cfg->nchannels; i++) {
-        const lr_channel_conf *c = &cfg->channels[i];
-        if ((c->secret_env && strcmp(c->secret_env, name) == 0) ||
-            (c->username_env && strcmp(c->username_env, name) == 0) ||
-            (c->password_env && strcmp(c->password_env, name) == 0))
-            return true;
+/* The environment variables of channel C, each with the member that
+ * names it ("secret_env=CRM_HOOK_SECRET"), into V[3] (NULL where none). */
+static void channel_envs(const lr_channel_conf *c, char v[3][300]) {
+    const char *names[3] = { c->secret_env, c->username_env, c->password_env };
+    static const char *const roles[3] = { "secret_env", "username_env", "password_env" };
+    for (int k = 0; k < 3; k++) {
+        if (names[k]) snprintf(v[k], sizeof v[k], "%s=%s", roles[k], names[k]);
+        else v[k][0] = '\0';
     }
+}
+
+static bool env_known(const lr_service *svc, const char *pair) {
+    for (size_t i = 0; i < svc->nenv_names; i++)
+        if (strcmp(svc->env_names[i], pair) == 0) return true;
     return false;
 }
 
+void lr_service_note_envs(lr_service *svc, const lr_config *cfg) {
+    for (size_t i = 0; i < cfg->nchannels; i++) {
+        char v[3][300];
+        channel_envs(&cfg->channels[i], v);
+        for (int k = 0; k < 3; k++) {
+            if (!v[k][0] || env_known(svc, v[k])) continue;
+            char **nv = realloc(svc->env_names, (svc->nenv_names + 1) * sizeof *nv);
+            if (!nv || !(nv[svc->nenv_names] = strdup(v[k]))) {
+                if (nv) svc->env_names = nv;
+                lr_service_fatal(svc, "out of memory", LR_ENOMEM);
+            }
+            svc->env_names = nv;
+            svc->nenv_names++;
+        }
+    }
+}
+
 /* A config sent over the API names, in its channels, only environment
- * variables that the config in use names: the server's environment is the
- * operator's, and an admin key that could name any variable could send
- * its value to a mail server of its choosing as an SMTP login. A new one
- * comes with the server's own config file (--config, SIGHUP). Writes the
- * first one that is not into NAME (N bytes); false then. */
+ * variables that a config the server ran on named, each for the same
+ * member (a webhook's secret_env is not an SMTP password_env): the
+ * server's environment is the operator's, and an admin key that could
+ * name any variable could have its value sent to a mail server of its
+ * choosing as an SMTP login. A new one comes with the server's own config
+ * file (--config, SIGHUP). Writes the first one that is not into NAME (N
+ * bytes); false then. */
 static bool env_names_allowed(const lr_service *svc, const lr_config *cfg, char *name, size_t n) {
     for (size_t i = 0; i < cfg->nchannels; i++) {
-        const lr_channel_conf *c = &cfg->channels[i];
-        const char *v[3] = { c->secret_env, c->username_env, c->password_env };
+        char v[3][300];
+        channel_envs(&cfg->channels[i], v);
         for (int k = 0; k < 3; k++)
-            if (v[k] && !names_env(svc->cfg, v[k])) {
-                snprintf(name, n, "channel '%s': %s", c->name, v[k]);
+            if (v[k][0] && !env_known(svc, v[k])) {
+                snprintf(name, n, "channel '%s': %s", cfg->channels[i].name, v[k]);
                 return false;
             }
     }
@@ -485,8 +509,8 @@ static void exec_put_config(lr_service *svc, lr_cmd *cmd, lr_time now) {
     char env[600], msg[900];
     if (cmd->from_api && !env_names_allowed(svc, cmd->config, env, sizeof env)) {
         snprintf(msg, sizeof msg, "%s: a config sent over the API may name only the environment "
-                 "variables that the config in use names; a new one comes with the server's config "
-                 "file (--config, or SIGHUP)", env);
+                 "variables that a config the server ran on named, for the same member; a new one "
+                 "comes with the server's config file (--config, or SIGHUP)", env);
         lr_service_reply_error(svc, cmd, 422, "invalid_config", msg);
         return;
     }
@@ -519,6 +543,7 @@ static void exec_put_config(lr_service *svc, lr_cmd *cmd, lr_time now) {
     free(svc->cfg_text);
     svc->cfg = cmd->config;
     cmd->config = NULL;             /* the service owns it now */
+    lr_service_note_envs(svc, svc->cfg);
     svc->cfg_text = text;
     svc->cfg_len = cmd->config_len;
     svc->cfg_seq = seq;

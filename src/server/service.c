@@ -464,6 +464,7 @@ static int adopt_config(lr_service *svc, char *text, size_t len, int64_t seq, lr
     lr_config_free(svc->cfg);
     free(svc->cfg_text);
     svc->cfg = cfg;
+    lr_service_note_envs(svc, cfg);
     svc->cfg_text = text;
     svc->cfg_len = len;
     svc->cfg_seq = seq;
@@ -952,6 +953,8 @@ void lr_service_stop(lr_service *svc) {
     lr_engine_destroy(svc->eng);
     lr_config_free(svc->cfg);
     free(svc->cfg_text);
+    for (size_t i = 0; i < svc->nenv_names; i++) free(svc->env_names[i]);
+    free(svc->env_names);
     lr_store_close(svc->store);
     pthread_cond_destroy(&svc->work);
     pthread_cond_destroy(&svc->stored_cv);

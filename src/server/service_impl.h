@@ -34,6 +34,9 @@ struct lr_service {
     lr_store *store;
     lr_engine *eng;
     lr_config *cfg;                 /* owned: the config the engine runs on */
+    char **env_names;               /* owned: "secret_env=NAME", ... of every config the
+                                       service has run on (execute.c, PUT's check) */
+    size_t nenv_names;
     char *cfg_text;                 /* owned */
     size_t cfg_len;
     int64_t cfg_seq;                /* journal seq of the config change */
@@ -214,5 +217,10 @@ void lr_service_stop_readers(lr_service *svc);
 
 /* Logs "leadrouter: FATAL: ..." with the store's message and aborts. */
 _Noreturn void lr_service_fatal(lr_service *svc, const char *what, int rc);
+
+/* Notes the environment variables CFG's channels name, with the member
+ * that names each: a config sent over the API may name only those
+ * (execute.c). */
+void lr_service_note_envs(lr_service *svc, const lr_config *cfg);
 
 #endif

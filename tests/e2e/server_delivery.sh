@@ -715,10 +715,26 @@ why_changed_between_attempts() {
     req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
         --data-binary @"$T/home.yaml"
     expect_error 422 invalid_config
-    expect_jq .error.message '"channel '"'crm'"': HOME: a config sent over the API may name only the environment variables that the config in use names; a new one comes with the server'"'"'s config file (--config, or SIGHUP)"'
+    expect_jq .error.message '"channel '"'crm'"': secret_env=HOME: a config sent over the API may name only the environment variables that a config the server ran on named, for the same member; a new one comes with the server'"'"'s config file (--config, or SIGHUP)"'
+    # nor a secret it knows as another member: the webhook's signing
+    # secret as an SMTP login, sent to the mail server
+    sed 's|from: "leads@example.com",|from: "leads@example.com", username_env: LR_TEST_HOOK_SECRET, password_env: LR_TEST_HOOK_SECRET,|' \
+        "$T/full.yaml" >"$T/swap.yaml"
+    grep -q 'username_env: LR_TEST_HOOK_SECRET' "$T/swap.yaml" || { fail "no login in swap.yaml"; return; }
+    req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
+        --data-binary @"$T/swap.yaml"
+    expect_error 422 invalid_config
+    expect_jq '.error.message | startswith("channel '"'mail'"': username_env=LR_TEST_HOOK_SECRET: ")' true
+    # a channel taken away, then put back: its variable was the server's
+    sed '/^  crm: /,/backoff_max/d; /to: crm/d; /^notify:$/d; s/allow_private_targets: \[crm, mail\]/allow_private_targets: [mail]/' \
+        "$T/full.yaml" >"$T/nocrm.yaml"
+    grep -q 'secret_env' "$T/nocrm.yaml" && { fail "nocrm.yaml still names a secret"; return; }
+    req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
+        --data-binary @"$T/nocrm.yaml"
+    expect_code 200 "taking crm away"
     req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
         --data-binary @"$T/full.yaml"
-    expect_code 200 "switching to why: full"
+    expect_code 200 "switching to why: full (crm back)"
     leads 2 2
     mode ok
     wait_for 20 '[.deliveries[] | select(.channel == "crm" and .status == "delivered")] | length == 2' || return

@@ -63,9 +63,6 @@ static bool takes_every_lead(const lr_config *cfg, const lr_rule_conf *r) {
     return true;
 }
 
-/* Whether `when` is a value rather than a condition: a number or a string
- * (a literal, a named lead field, lower(), domain(), local_hour()...),
- * which no lead makes true. A custom field may hold a boolean: not one. */
 /* Whether some agent of pool P of CFG has attribute NAME. */
 static bool pool_has_attr(const lr_config *cfg, size_t p, const char *name) {
     for (size_t i = 0; i < cfg->pools[p].nagents; i++) {
@@ -76,6 +73,9 @@ static bool pool_has_attr(const lr_config *cfg, size_t p, const char *name) {
     return false;
 }
 
+/* Whether `when` is a value rather than a condition: a number or a string
+ * (a literal, a named lead field, lower(), domain(), local_hour()...),
+ * which no lead makes true. A custom field may hold a boolean: not one. */
 static bool is_value(const lr_expr *x) {
     if (!x || x->root < 0) return false;
     const expr_node *n = &x->nodes[x->root];

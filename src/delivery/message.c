@@ -563,18 +563,19 @@ static void write_lead(wr *w, const mail *ml) {
     n += lead_line(w, lead, "Value", "value");
 
     /* the custom fields: the lead's other top-level keys, then "fields"
-     * (first_name and last_name not again when the Name line is theirs) */
+     * (not again a first_name or last_name the Name line was made of) */
     bool names_shown = !shown(json_object_get(lead, "name"));
     details d = { 0, 0 };
     const char *key;
     const json_t *v;
     json_object_foreach((json_t *)lead, key, v) {
         if (strcmp(key, "type") != 0 && strcmp(key, "at") != 0 && strcmp(key, "fields") != 0 &&
-            lr_lead_field_lookup(key, strlen(key)) < 0 && !(names_shown && part_of_name(key)))
+            lr_lead_field_lookup(key, strlen(key)) < 0 && !(names_shown && part_of_name(key) && shown(v)))
             detail(w, &d, key, v);
     }
     json_object_foreach(json_object_get(lead, "fields"), key, v)
-        if (!(names_shown && part_of_name(key))) detail(w, &d, key, v);
+        if (!(names_shown && part_of_name(key) && !shown(json_object_get(lead, key))))
+            detail(w, &d, key, v);
     size_t total = d.total, listed = d.listed;
     if (total > listed) putf(w, "    ... and %zu more\n", total - listed);
     if (n == 0 && total == 0) puts_(w, "  (no contact details)\n");

@@ -547,6 +547,9 @@ TEST(email_takes_lead_id_from_lead_and_names_from_fields) {
     CHECK_CONTAINS(e, "\r\nAbout the lead\r\n  Name: Ana Lima\r\n\r\n");     /* not twice */
     set_lead(&m, "{\"id\":\"L7\",\"first_name\":\"Ana\",\"last_name\":\"Lima\",\"x\":1}");
     CHECK_CONTAINS(email(&m), "\r\nAbout the lead\r\n  Name: Ana Lima\r\n  Other details:\r\n    x: 1\r\n\r\n");
+    /* the Name line takes the top-level one: the other is a detail */
+    set_lead(&m, "{\"id\":\"L7\",\"first_name\":\"Ana\",\"fields\":{\"first_name\":\"Ann-Marie\",\"last_name\":\"Lima\"}}");
+    CHECK_CONTAINS(email(&m), "\r\n  Name: Ana Lima\r\n  Other details:\r\n    first_name: Ann-Marie\r\n\r\n");
     /* with a name, they are details like any other */
     set_lead(&m, "{\"id\":\"L7\",\"name\":\"A. Lima\",\"first_name\":\"Ana\"}");
     CHECK_CONTAINS(email(&m), "\r\n  Name: A. Lima\r\n  Other details:\r\n    first_name: Ana\r\n");

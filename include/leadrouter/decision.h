@@ -9,6 +9,9 @@
  *                         {"agent":"bob","eligible":true},
  *                         {"agent":"carol","skipped":"at_capacity"}]}}
  *
+ * A ranking strategy's candidates carry the figures it ranked them by
+ * (least_busy: {"agent":"bob","eligible":true,"open":3,"idle_ms":60000}).
+ *
  * "agents" (an array) replaces "agent" for a broadcast offer. Keys whose
  * value is absent are left out. The encoding is byte-for-byte determined by
  * the decision, so the same run gives the same bytes.
@@ -25,6 +28,28 @@ typedef enum lr_cand_state {
     LR_CAND_SKIPPED                 /* with a reason */
 } lr_cand_state;
 
+/* The figures a strategy ranks its members by, shown on a chosen or
+ * eligible candidate as they stood when the decision was made (the chosen
+ * one's before the lead counted): "open", "capacity" (left out when
+ * unlimited), "idle_ms" (left out when the agent never had a lead),
+ * "received", "won", "closed", "below_min_sample" (true; left out when
+ * false), "weight". Written in this order, after the candidate's state. */
+#define LR_FIG_MAP(X)                                                   \
+    X(LR_FIG_OPEN, "open") X(LR_FIG_CAPACITY, "capacity")                 \
+    X(LR_FIG_IDLE_MS, "idle_ms") X(LR_FIG_RECEIVED, "received")           \
+    X(LR_FIG_WON, "won") X(LR_FIG_CLOSED, "closed")                       \
+    X(LR_FIG_BELOW_MIN_SAMPLE, "below_min_sample") X(LR_FIG_WEIGHT, "weight")
+
+typedef enum lr_fig {
+#define LR_FIG_ENUM(e, name) e,
+    LR_FIG_MAP(LR_FIG_ENUM)
+#undef LR_FIG_ENUM
+    LR_FIG__COUNT
+} lr_fig;
+
+/* LR_FIG_BELOW_MIN_SAMPLE is a flag: written as true, its value unused. */
+#define LR_FIG_FLAGS (1u << LR_FIG_BELOW_MIN_SAMPLE)
+
 typedef struct lr_candidate {
     const char *agent;              /* borrowed (config) */
     lr_cand_state state;
@@ -32,6 +57,8 @@ typedef struct lr_candidate {
     size_t agent_len;               /* strlen(agent) when the id needs no escaping in
                                        JSON (a loaded config's ids never do); 0: the
                                        writer escapes it */
+    unsigned figs;                  /* 1 << LR_FIG_*: the figures present */
+    int64_t fig[LR_FIG__COUNT];
 } lr_candidate;
 
 /* Every pointer is borrowed: valid only during the decision callback. */

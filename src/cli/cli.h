@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "core/map.h"
 #include "leadrouter/config.h"
 #include "leadrouter/engine.h"
 
@@ -105,14 +106,39 @@ typedef struct cli_rule_tally {
     uint64_t by_action[LR_ACTION__COUNT];
 } cli_rule_tally;
 
+/* A lead not assigned yet, for the time to its first assignment. */
+typedef struct cli_wait {
+    lr_time arrival;                 /* its received_at, else its first decision's at */
+    char id[];
+} cli_wait;
+
 typedef struct cli_tally {
     uint64_t lines;                  /* non-blank lines read */
     uint64_t rejected;               /* lines that were not a valid event */
     cli_rule_tally *rules;           /* cfg->nrules + 1; the last: no rule */
+    lr_map waiting;                  /* id -> cli_wait *: leads not assigned yet */
+    cli_wait *arriving;              /* the lead whose event is being applied, or NULL */
+    int64_t *waits;                  /* ms from arrival to first assignment or claim */
+    size_t nwaits, capwaits;
 } cli_tally;
 
-/* Prints the run's summary (leads in, decisions by action, per agent, per
- * rule) as aligned tables to OUT. */
+/* Sets up T for a run on CFG; LR_OK or LR_ENOMEM. cli_tally_release frees
+ * what it holds (a zeroed T too). */
+int cli_tally_init(cli_tally *t, const lr_config *cfg);
+void cli_tally_release(cli_tally *t);
+
+/* Before lead LEAD's event is applied: the lead arrives (a lead id seen
+ * before, still unassigned, keeps its first arrival). */
+int cli_tally_lead(cli_tally *t, const lr_lead *lead);
+
+/* After the event: no lead is arriving. */
+void cli_tally_applied(cli_tally *t);
+
+/* Counts decision D: a lead's first assignment or claim gives a wait. */
+int cli_tally_decision(cli_tally *t, const lr_decision *d);
+
+/* Prints the run's summary (leads in, time to assignment, decisions by
+ * action, per agent, per rule) as aligned tables to OUT. */
 void cli_summary_print(FILE *out, const lr_config *cfg, const lr_engine *eng,
                        const cli_tally *t);
 

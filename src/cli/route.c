@@ -83,7 +83,8 @@ void cli_route_help(FILE *out) {
         "                      carries one (default 1970-01-01T00:00:00Z); with --db,\n"
         "                      a store whose clock is earlier moves to it first\n"
         "      --no-explain    leave out why.candidates (smaller, faster output)\n"
-        "      --summary       after the run, print on stderr the leads in,\n"
+        "      --summary       after the run, print on stderr the leads in, the\n"
+        "                      time to their first assignment (median, p90),\n"
         "                      decisions by action, per agent and per rule\n"
         "      --db FILE       also keep everything in the SQLite store FILE, as\n"
         "                      `leadrouter serve` does: events journaled, decisions\n"
@@ -168,8 +169,12 @@ static void tally_rule(route_run *run, const lr_decision *d) {
 /* The engine's decision callback: one JSON line into the output buffer. */
 static int on_decision(const lr_decision *d, void *ud) {
     route_run *run = ud;
-    if (run->summary) tally_rule(run, d);
-    int rc = lr_decision_write_json(d, &run->out);
+    int rc = LR_OK;
+    if (run->summary) {
+        tally_rule(run, d);
+        if ((rc = cli_tally_decision(&run->tally, d)) != LR_OK) return rc;
+    }
+    rc = lr_decision_write_json(d, &run->out);
     if (rc == LR_OK) rc = lr_buf_putc(&run->out, '\n');
     if (rc != LR_OK) return rc;
     if (run->out.len >= OUT_FLUSH) return flush_out(run);
@@ -277,7 +282,9 @@ static int route_lines(route_run *run, lr_engine *eng, cli_lines *r, const char 
         if (run->svc) {
             rc = route_stored(run, &ev, line, len, name, r->lineno);
         } else {
-            rc = lr_engine_apply(eng, &ev, on_decision, run);
+            if (run->summary && ev.type == LR_EV_LEAD) rc = cli_tally_lead(&run->tally, ev.lead);
+            if (rc == LR_OK) rc = lr_engine_apply(eng, &ev, on_decision, run);
+            cli_tally_applied(&run->tally);
             lr_event_release(&ev);
         }
         if (rc != LR_OK) {
@@ -410,10 +417,7 @@ int cli_route(int argc, char **argv) {
     cli_lines lines;
     int rc = cli_lines_init(&lines, fd, MAX_LINE);
     if (rc == LR_OK) rc = lr_buf_reserve(&run.out, OUT_FLUSH + 4096);
-    if (rc == LR_OK && o.summary) {
-        run.tally.rules = calloc(cfg->nrules + 1, sizeof *run.tally.rules);
-        if (!run.tally.rules) rc = LR_ENOMEM;
-    }
+    if (rc == LR_OK && o.summary) rc = cli_tally_init(&run.tally, cfg);
     if (rc == LR_OK && o.db) {
         lr_service_opts so = { .db_path = o.db, .sync = o.sync, .config_path = o.config,
                                .seed = o.eng.seed, .event_clock = true, .start = o.eng.start,
@@ -468,7 +472,7 @@ int cli_route(int argc, char **argv) {
     lr_engine_destroy(eng);
     cli_lines_release(&lines);
     lr_buf_release(&run.out);
-    free(run.tally.rules);
+    cli_tally_release(&run.tally);
     if (!stdin_in) close(fd);
     lr_config_free(cfg);
     return status;

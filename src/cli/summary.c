@@ -1,7 +1,8 @@
 /* summary.c -- the tables `leadrouter route --summary` prints on stderr.
  *
- * Four blocks: totals, decisions by action, leads per agent, decisions per
- * rule. Each table is laid out in two passes over its cells (widths, then
+ * Four blocks: totals (with the time from a lead's arrival to its first
+ * assignment or claim, as GET /v1/stats measures it), decisions by action,
+ * leads per agent, decisions per rule. Each table is laid out in two passes over its cells (widths, then
  * print) so any number of agents or rules aligns without allocating.
  * Nothing here depends on the wall clock: the same run prints the same
  * summary.
@@ -9,6 +10,7 @@
 #include "cli/cli.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "leadrouter/error.h"
@@ -48,6 +50,91 @@ static void print_table(FILE *out, int ncols, const int *numeric, long nrows,
 static void u64(char *buf, uint64_t v) { snprintf(buf, CELL, "%" PRIu64, v); }
 
 static void text(char *buf, const char *s) { snprintf(buf, CELL, "%s", s ? s : "-"); }
+
+/* ---- time to assignment ---------------------------------------------------- */
+
+int cli_tally_init(cli_tally *t, const lr_config *cfg) {
+    memset(t, 0, sizeof *t);
+    t->rules = calloc(cfg->nrules + 1, sizeof *t->rules);
+    if (!t->rules) return LR_ENOMEM;
+    return lr_map_init(&t->waiting, 1024);
+}
+
+void cli_tally_release(cli_tally *t) {
+    size_t pos = 0;
+    for (const lr_map_slot *s; (s = lr_map_next(&t->waiting, &pos));) free(s->val);
+    lr_map_release(&t->waiting);
+    free(t->rules);
+    free(t->waits);
+    memset(t, 0, sizeof *t);
+}
+
+int cli_tally_lead(cli_tally *t, const lr_lead *lead) {
+    const char *id = lr_lead_id(lead);
+    size_t len = strlen(id);
+    if (lr_map_get(&t->waiting, id, len)) return LR_OK;
+    cli_wait *w = malloc(sizeof *w + len + 1);
+    if (!w) return LR_ENOMEM;
+    w->arrival = lead->received_at;
+    memcpy(w->id, id, len + 1);
+    if (lr_map_put(&t->waiting, w->id, len, w) != LR_OK) {
+        free(w);
+        return LR_ENOMEM;
+    }
+    t->arriving = w;
+    return LR_OK;
+}
+
+void cli_tally_applied(cli_tally *t) { t->arriving = NULL; }
+
+int cli_tally_decision(cli_tally *t, const lr_decision *d) {
+    /* a lead without received_at arrives when the engine decides on it:
+     * its event's time */
+    if (t->arriving && t->arriving->arrival == LR_TIME_NONE) t->arriving->arrival = d->at;
+    if ((d->action != LR_ACTION_ASSIGNED && d->action != LR_ACTION_CLAIMED) || !d->lead)
+        return LR_OK;
+    size_t len = strlen(d->lead);
+    cli_wait *w = lr_map_get(&t->waiting, d->lead, len);
+    if (!w) return LR_OK;                   /* assigned before: not its first */
+    if (t->nwaits == t->capwaits) {
+        size_t cap = t->capwaits ? 2 * t->capwaits : 1024;
+        int64_t *p = realloc(t->waits, cap * sizeof *p);
+        if (!p) return LR_ENOMEM;
+        t->waits = p;
+        t->capwaits = cap;
+    }
+    int64_t ms = w->arrival == LR_TIME_NONE ? 0 : d->at - w->arrival;
+    t->waits[t->nwaits++] = ms > 0 ? ms : 0;
+    if (t->arriving == w) t->arriving = NULL;
+    lr_map_del(&t->waiting, d->lead, len);
+    free(w);
+    return LR_OK;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The nearest-rank percentile P (in percent) of the N sorted values V:
+ * the value of 1-based rank ceil(P * N / 100), as GET /v1/stats takes it. */
+static int64_t nearest_rank(const int64_t *v, size_t n, unsigned p) {
+    size_t rank = (p * n + 99) / 100;
+    return v[rank ? rank - 1 : 0];
+}
+
+/* "median 45000 ms, p90 120000 ms (37 leads)", or why there is none. */
+static void print_waits(FILE *out, const cli_tally *t) {
+    fputs("  time to assign  ", out);
+    if (t->nwaits == 0) {
+        fputs("- (no lead was assigned or claimed)\n", out);
+        return;
+    }
+    qsort(t->waits, t->nwaits, sizeof *t->waits, cmp_i64);
+    fprintf(out, "median %" PRId64 " ms, p90 %" PRId64 " ms (%zu lead%s)\n",
+            nearest_rank(t->waits, t->nwaits, 50), nearest_rank(t->waits, t->nwaits, 90),
+            t->nwaits, t->nwaits == 1 ? "" : "s");
+}
 
 /* ---- decisions by action ------------------------------------------------ */
 
@@ -136,6 +223,7 @@ void cli_summary_print(FILE *out, const lr_config *cfg, const lr_engine *eng,
     fprintf(out, "  open now        %" PRIu64 "\n", st.open);
     fprintf(out, "  waiting now     %" PRIu64 "\n", st.waiting);
     fprintf(out, "  unrouted now    %" PRIu64 "\n", st.unrouted);
+    print_waits(out, t);
 
     static const int action_num[] = { 0, 1 };
     fprintf(out, "\ndecisions by action\n");

@@ -6,7 +6,8 @@
  * = {"reason", "detail", "candidates", "pool_size"} -- "why" only when one of
  * them is present, "pool_size" only when pool_size > ncands. A candidate is
  * {"agent":A,"chosen":true}, {"agent":A,"eligible":true} or
- * {"agent":A,"skipped":REASON}. No whitespace, no trailing newline; the
+ * {"agent":A,"skipped":REASON}; a chosen or eligible one may carry figures
+ * after its state ("open":N, ..., decision.h), in LR_FIG_* order. No whitespace, no trailing newline; the
  * bytes depend on the decision alone.
  *
  * Strings are escaped here rather than through jansson. The project's rule
@@ -127,6 +128,35 @@ static char *put_uint(char *p, size_t v) {
     return p + n;
 }
 
+static char *put_int(char *p, int64_t v) {
+    if (v < 0) {
+        *p++ = '-';
+        return put_uint(p, (size_t)(0 - (uint64_t)v));
+    }
+    return put_uint(p, (size_t)v);
+}
+
+/* ,"KEY": of each figure, and the room one takes at most: the longest
+ * key (,"below_min_sample": is 20 bytes) and an int64_t (20). */
+static const struct { char s[24]; size_t len; } fig_key[LR_FIG__COUNT] = {
+#define FIG_KEY(e, name) { ",\"" name "\":", sizeof(",\"" name "\":") - 1 },
+    LR_FIG_MAP(FIG_KEY)
+#undef FIG_KEY
+};
+#define FIG_MAX 40
+
+/* Writes C's figures at P; returns the new end. */
+static char *put_figs(char *p, const lr_candidate *c) {
+    for (unsigned f = 0; f < LR_FIG__COUNT; f++) {
+        if (!(c->figs & (1u << f))) continue;
+        memcpy(p, fig_key[f].s, fig_key[f].len);
+        p += fig_key[f].len;
+        if (LR_FIG_FLAGS & (1u << f)) LIT(p, "true");
+        else p = put_int(p, c->fig[f]);
+    }
+    return p;
+}
+
 static const char *action_name(lr_action a) {
     assert((unsigned)a < LR_ACTION__COUNT);
     return (unsigned)a < LR_ACTION__COUNT ? lr_action_names[a] : "unknown";
@@ -172,6 +202,7 @@ static size_t why_bound(const lr_decision *d) {
     for (size_t i = 0; i < d->ncands; i++) {
         const lr_candidate *c = &d->cands[i];
         n += CAND_MAX + (c->agent_len ? c->agent_len + 2 : str_bound(c->agent));
+        if (c->figs) n += LR_FIG__COUNT * FIG_MAX;
     }
     return n + 2 * MEMBER_MAX + 24;              /* candidates, pool_size, braces */
 }
@@ -210,10 +241,11 @@ static char *write_why(const lr_decision *d, char *p) {
             } else {
                 p = put_str(p, c->agent ? c->agent : "");
             }
-            if (c->state == LR_CAND_CHOSEN) {
-                LIT(p, ",\"chosen\":true}");
-            } else if (c->state == LR_CAND_ELIGIBLE) {
-                LIT(p, ",\"eligible\":true}");
+            if (c->state == LR_CAND_CHOSEN || c->state == LR_CAND_ELIGIBLE) {
+                if (c->state == LR_CAND_CHOSEN) LIT(p, ",\"chosen\":true");
+                else LIT(p, ",\"eligible\":true");
+                if (c->figs) p = put_figs(p, c);
+                *p++ = '}';
             } else {
                 assert(c->state == LR_CAND_SKIPPED && (unsigned)c->reason < LR_SKIP__COUNT);
                 unsigned r = (unsigned)c->reason < LR_SKIP__COUNT ? (unsigned)c->reason : 0;

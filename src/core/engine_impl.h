@@ -114,6 +114,7 @@ struct lr_engine {
     int cb_rc;
     lr_candidate *cands;
     size_t capcands;
+    lr_candidate chosen_figs;       /* the chosen agent's figures before it took the lead */
     const char **names;             /* broadcast agent ids */
     size_t capnames;
     uint32_t *scratch;              /* exclusions taken out of a segment */
@@ -239,6 +240,7 @@ lr_skip lr_skip_reason(const lr_engine *e, const lr_lead_rt *l, const lr_rule_co
  * chosen; with OFFER every member who could take the lead is (they were
  * all offered it). The first explain_limit members are listed, plus the
  * chosen one. */
+void lr_rank_figures(const lr_engine *e, const lr_rule_conf *r, uint32_t a, lr_candidate *c);
 int lr_explain(lr_engine *e, lr_decision *d, const lr_lead_rt *l, const lr_rule_conf *r,
                uint32_t chosen, bool offer);
 

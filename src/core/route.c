@@ -230,6 +230,40 @@ lr_skip lr_skip_reason(const lr_engine *e, const lr_lead_rt *l, const lr_rule_co
     return skip_reason(e, l, r, a, &mv);
 }
 
+/* Sets C's figures: those R's strategy ranks agent A by, as they stand
+ * now (decision.h). */
+void lr_rank_figures(const lr_engine *e, const lr_rule_conf *r, uint32_t a, lr_candidate *c) {
+    unsigned want = r->strategy->figs;
+    c->figs = 0;
+    if (!want) return;
+    const lr_agent_rt *rt = &e->agents[a];
+    unsigned got = want & (1u << LR_FIG_OPEN | 1u << LR_FIG_WEIGHT);
+    c->fig[LR_FIG_OPEN] = rt->open;
+    c->fig[LR_FIG_WEIGHT] = rt->conf->weight;
+    if ((want & 1u << LR_FIG_CAPACITY) && rt->conf->capacity >= 0) {
+        c->fig[LR_FIG_CAPACITY] = rt->conf->capacity;
+        got |= 1u << LR_FIG_CAPACITY;
+    }
+    if ((want & 1u << LR_FIG_IDLE_MS) && rt->last_assigned != LR_TIME_NONE) {
+        c->fig[LR_FIG_IDLE_MS] = e->now - rt->last_assigned;
+        got |= 1u << LR_FIG_IDLE_MS;
+    }
+    lr_time since = e->now - r->window_ms;
+    if (want & 1u << LR_FIG_RECEIVED) {
+        c->fig[LR_FIG_RECEIVED] = lr_timelog_count_since(&rt->received, since, NULL);
+        got |= 1u << LR_FIG_RECEIVED;
+    }
+    if (want & 1u << LR_FIG_CLOSED) {
+        uint32_t won;
+        uint32_t closed = lr_timelog_count_since(&rt->outcomes, since, &won);
+        c->fig[LR_FIG_WON] = won;
+        c->fig[LR_FIG_CLOSED] = closed;
+        got |= 1u << LR_FIG_WON | 1u << LR_FIG_CLOSED;
+        if (closed < r->min_sample) got |= 1u << LR_FIG_BELOW_MIN_SAMPLE;
+    }
+    c->figs = got;
+}
+
 /* The candidates are the pool's first `limit` members, plus the chosen
  * one wherever it stands (named directly: never a walk through the rest
  * of a large pool). Whether a member matches the rule is read from the
@@ -274,16 +308,21 @@ int lr_explain(lr_engine *e, lr_decision *d, const lr_lead_rt *l, const lr_rule_
         lr_candidate *c = &e->cands[n++];
         c->agent = ac->id;
         c->agent_len = ac->id_len;
+        c->figs = 0;
         if (a == chosen) {
             c->reason = LR_SKIP_NONE;
             chosen_seen = true;
+            c->figs = e->chosen_figs.figs;
+            memcpy(c->fig, e->chosen_figs.fig, sizeof c->fig);
         } else {
             c->reason = !matches ? LR_SKIP_NO_MATCH : skip_reason_matched(e, l, r, a);
         }
-        if (c->reason != LR_SKIP_NONE)
+        if (c->reason != LR_SKIP_NONE) {
             c->state = LR_CAND_SKIPPED;
-        else
+        } else {
             c->state = (a == chosen || offer) ? LR_CAND_CHOSEN : LR_CAND_ELIGIBLE;
+            if (a != chosen) lr_rank_figures(e, r, a, c);
+        }
     }
     d->cands = e->cands;
     d->ncands = n;
@@ -446,6 +485,7 @@ static int emit_offer(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r, const 
 static int emit_assigned(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r, uint32_t agent,
                          lr_action action, const char *reason) {
     bool offer = r->offer_timeout_ms > 0 && action == LR_ACTION_ASSIGNED;
+    if (e->explain && !e->replaying) lr_rank_figures(e, r, agent, &e->chosen_figs);
     int rc = e->dry ? LR_OK : lr_engine_assign(e, l, agent);
     if (rc != LR_OK) return rc;
     if (offer) {

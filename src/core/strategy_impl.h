@@ -19,6 +19,7 @@
 #define LR_CORE_STRATEGY_IMPL_H
 
 #include "core/segment.h"
+#include "leadrouter/decision.h"
 #include "leadrouter/strategy.h"
 
 /* What the engine does with a rule's lead, by strategy. */
@@ -48,6 +49,10 @@ struct lr_strategy {
     const char *name;
     lr_strategy_mode mode;
     unsigned needs;                 /* LR_NEEDS_* */
+
+    /* The figures (1 << LR_FIG_*, decision.h) it ranks members by, shown
+     * on the candidates of its decisions. */
+    unsigned figs;
 
     /* Optional: rank of ready members; the segment keeps them in a heap. */
     lr_heap_cmp cmp;

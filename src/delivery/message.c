@@ -39,6 +39,7 @@
 #define MAX_FIELDS 20               /* "fields" entries listed */
 #define MAX_SKIPPED 10              /* skipped candidates named */
 #define MAX_AGENTS 10               /* agents of a broadcast offer named */
+#define MAX_RANKED 5                /* eligible agents whose figures are shown */
 #define B64_WORD_RAW 45             /* bytes per RFC 2047 word: 72 characters encoded */
 #define NO_AGENT "YOUR_AGENT_ID"    /* instructions, when the decision names no single agent */
 
@@ -644,6 +645,75 @@ static void write_summary(wr *w, const mail *ml) {
     if (status) { puts_(w, "Status: "); clean(w, status); puts_(w, "\n"); }
 }
 
+/* Writes candidate C's figures (decision.h: what a ranking strategy ranked
+ * it by), "open 0, idle_ms 3000", and returns how many; nothing for an
+ * entry without any. */
+static size_t put_figures(wr *w, const json_t *c) {
+    const char *key;
+    const json_t *v;
+    size_t n = 0;
+    json_object_foreach((json_t *)c, key, v) {
+        if (!strcmp(key, "agent") || !strcmp(key, "chosen") || !strcmp(key, "eligible") ||
+            !strcmp(key, "skipped"))
+            continue;
+        if (!json_is_integer(v) && !json_is_true(v)) continue;
+        if (n++) puts_(w, ", ");
+        clean(w, key);
+        if (json_is_integer(v)) putf(w, " %" JSON_INTEGER_FORMAT, json_integer_value(v));
+    }
+    return n;
+}
+
+static bool has_figures(const json_t *c) {
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)c, key, v) {
+        if (strcmp(key, "agent") && strcmp(key, "chosen") && strcmp(key, "eligible") &&
+            strcmp(key, "skipped") && (json_is_integer(v) || json_is_true(v)))
+            return true;
+    }
+    return false;
+}
+
+/* "  Ranked by: you (open 0, idle_ms 3000); ben (open 1, idle_ms 2000)
+ * and 3 more.": the chosen agent's figures, then the first MAX_RANKED
+ * eligible ones', when the strategy ranked them by any. */
+static void write_ranking(wr *w, const mail *ml, const json_t *cands) {
+    size_t ncands = json_array_size(cands), shown = 0, more = 0;
+    const json_t *chosen = NULL;
+    bool any = false;
+    for (size_t i = 0; i < ncands; i++) {
+        const json_t *c = json_array_get(cands, i);
+        bool ch = json_is_true(json_object_get(c, "chosen"));
+        if (!ch && !json_is_true(json_object_get(c, "eligible"))) continue;
+        if (ch && !chosen) chosen = c;
+        if (has_figures(c)) any = true;
+    }
+    if (!any) return;
+    puts_(w, "  Ranked by:");
+    if (chosen) {
+        puts_(w, " ");
+        if (ml->m->to_agent) puts_(w, "you");
+        else clean(w, get_str(chosen, "agent") ? get_str(chosen, "agent") : "?");
+        puts_(w, " (");
+        if (!put_figures(w, chosen)) puts_(w, "no figures");
+        puts_(w, ")");
+        shown++;
+    }
+    for (size_t i = 0; i < ncands; i++) {
+        const json_t *c = json_array_get(cands, i);
+        if (c == chosen || !json_is_true(json_object_get(c, "eligible"))) continue;
+        if (shown > MAX_RANKED) { more++; continue; }
+        puts_(w, shown++ ? "; " : " ");
+        clean(w, get_str(c, "agent") ? get_str(c, "agent") : "?");
+        puts_(w, " (");
+        if (!put_figures(w, c)) puts_(w, "no figures");
+        puts_(w, ")");
+    }
+    if (more) putf(w, " and %zu more", more);
+    puts_(w, ".\n");
+}
+
 /* Why the lead came to this rep, from the decision's "why". */
 static void write_why(wr *w, const mail *ml) {
     const json_t *why = json_object_get(ml->dec, "why");
@@ -705,6 +775,7 @@ static void write_why(wr *w, const mail *ml) {
             if (skipped > named) putf(w, " and %zu more", skipped - named);
         }
         puts_(w, ".\n");
+        write_ranking(w, ml, cands);
     }
     if (reason) { puts_(w, "  Reason: "); clean(w, reason); puts_(w, "\n"); }
     if (detail) { puts_(w, "  Detail: "); clean(w, detail); puts_(w, "\n"); }

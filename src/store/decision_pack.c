@@ -23,7 +23,10 @@
  * and bytes, pool_size as a number), the number of candidates, and for
  * each a byte of state (0 chosen, 1 eligible, 2 + the skip reason), the
  * length its id shares with the previous one's, and the rest of the id
- * (a length and bytes). Numbers and lengths are unsigned LEB128. A pool's
+ * (a length and bytes); with flag 8 (some candidate has figures) a chosen
+ * or eligible candidate's id is followed by its figures: their mask
+ * (1 << LR_FIG_*) and each value but a flag's, zigzag-encoded (a figure
+ * may be negative). Numbers and lengths are unsigned LEB128. A pool's
  * ids tend to share a prefix ("a0031", "a0032"), so a candidate takes 4
  * to 8 bytes; making it costs a fraction of a microsecond where zstd took
  * about six on this machine for the JSON of a hundred.
@@ -59,6 +62,7 @@ static const char WHY_KEY[] = ",\"why\":";
 #define F_REASON 1
 #define F_DETAIL 2
 #define F_POOL_SIZE 4
+#define F_FIGURES 8
 #define ID_MAX ((size_t)1 << 16)         /* a longer id in a stored why is damage */
 
 /* Writes V at P as unsigned LEB128 (NUM_MAX bytes at most); returns the
@@ -74,6 +78,18 @@ static unsigned char *put_num(unsigned char *p, uint64_t v) {
     return p;
 }
 
+static uint64_t zigzag(int64_t v) {
+    return ((uint64_t)v << 1) ^ (v < 0 ? UINT64_MAX : 0);
+}
+
+static int64_t unzigzag(uint64_t v) {
+    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+static bool has_figs(const lr_candidate *c) {
+    return c->state != LR_CAND_SKIPPED && c->figs;
+}
+
 static unsigned char *put_bytes(unsigned char *p, const char *s, size_t len) {
     p = put_num(p, len);
     memcpy(p, s, len);
@@ -87,6 +103,8 @@ static unsigned char *put_bytes(unsigned char *p, const char *s, size_t len) {
 static int pack_why(lr_buf *b, const lr_decision *d) {
     unsigned char flags = (unsigned char)((d->reason ? F_REASON : 0) | (d->detail ? F_DETAIL : 0) |
                                           (d->pool_size > d->ncands ? F_POOL_SIZE : 0));
+    for (size_t i = 0; i < d->ncands && !(flags & F_FIGURES); i++)
+        if (has_figs(&d->cands[i])) flags |= F_FIGURES;
     size_t rlen = d->reason ? strlen(d->reason) : 0, dlen = d->detail ? strlen(d->detail) : 0;
     if (lr_buf_reserve(b, 2 + 4 * NUM_MAX + rlen + dlen) != LR_OK) return LR_ENOMEM;
     unsigned char *p = (unsigned char *)b->data + b->len;
@@ -104,11 +122,19 @@ static int pack_why(lr_buf *b, const lr_decision *d) {
         const char *id = c->agent ? c->agent : "";
         size_t len = c->agent_len ? c->agent_len : strlen(id), shared = 0;
         while (shared < len && shared < plen && id[shared] == prev[shared]) shared++;
-        if (lr_buf_reserve(b, 1 + 2 * NUM_MAX + len - shared) != LR_OK) return LR_ENOMEM;
+        if (lr_buf_reserve(b, 1 + (3 + LR_FIG__COUNT) * NUM_MAX + len - shared) != LR_OK)
+            return LR_ENOMEM;
         p = (unsigned char *)b->data + b->len;
         *p++ = (unsigned char)(c->state == LR_CAND_SKIPPED ? 2 + c->reason : c->state);
         p = put_num(p, shared);
         p = put_bytes(p, id + shared, len - shared);
+        if ((flags & F_FIGURES) && c->state != LR_CAND_SKIPPED) {
+            unsigned figs = c->figs & ((1u << LR_FIG__COUNT) - 1);
+            p = put_num(p, figs);
+            for (unsigned f = 0; f < LR_FIG__COUNT; f++)
+                if ((figs & (1u << f)) && !(LR_FIG_FLAGS & (1u << f)))
+                    p = put_num(p, zigzag(c->fig[f]));
+        }
         b->len = (size_t)(p - (unsigned char *)b->data);
         prev = id;
         plen = len;
@@ -156,7 +182,7 @@ static int unpack_why(const unsigned char *p, size_t n, bool brief, lr_buf *out)
     size_t where[2] = { 0 };        /* offsets in ids of reason, detail */
     int rc = LR_OK;
     unsigned flags = r.bad ? 0 : *r.p++;
-    if (flags & ~(unsigned)(F_REASON | F_DETAIL | F_POOL_SIZE)) r.bad = true;
+    if (flags & ~(unsigned)(F_REASON | F_DETAIL | F_POOL_SIZE | F_FIGURES)) r.bad = true;
     for (int k = 0; k < 2 && !r.bad && rc == LR_OK; k++) {
         if (!(flags & (k ? F_DETAIL : F_REASON))) continue;
         size_t len;
@@ -191,6 +217,15 @@ static int unpack_why(const unsigned char *p, size_t n, bool brief, lr_buf *out)
         ids.data[ids.len++] = '\0';
         cands[i].state = st >= 2 ? LR_CAND_SKIPPED : (lr_cand_state)st;
         cands[i].reason = st >= 2 ? (lr_skip)(st - 2) : LR_SKIP_NONE;
+        if ((flags & F_FIGURES) && st < 2) {
+            uint64_t figs = get_num(&r);
+            if (figs >> LR_FIG__COUNT) r.bad = true;
+            cands[i].figs = (unsigned)figs;
+            for (unsigned f = 0; f < LR_FIG__COUNT && !r.bad; f++)
+                if ((figs & (1u << f)) && !(LR_FIG_FLAGS & (1u << f)))
+                    cands[i].fig[f] = unzigzag(get_num(&r));
+            if (r.bad) break;
+        }
         off[i] = at;
         prev = at;
         plen = (size_t)shared + len;

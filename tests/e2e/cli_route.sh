@@ -139,6 +139,20 @@ route_options_may_follow_the_file() {
     rr_line 2026-01-01T00:00:00Z L1 alice | expect_out
 }
 
+# Three seeds of a random day (ranking.py): every ranking strategy's
+# chosen agent ranks first by the figures its candidates show.
+route_ranking_figures_agree_with_every_choice() {
+    for seed in 1 2 3; do
+        python3 "$(dirname "$0")/ranking.py" gen $seed "$T" || fail "ranking.py gen $seed"
+        lr route --config "$T/c.yaml" "$T/e.jsonl"
+        expect_status 0
+        if ! python3 "$(dirname "$0")/ranking.py" check <"$T/out" >"$T/check"; then
+            fail "seed $seed: figures disagree with the choices"
+            show check "$T/check"
+        fi
+    done
+}
+
 route_no_explain_leaves_out_candidates() {
     rr_config
     printf '%s\n' '{"id":"L1"}' '{"id":"L2"}' >"$T/e.jsonl"
@@ -176,6 +190,32 @@ route_summary_counts_leads_per_agent_on_stderr() {
     h=$(grep -E '^  agent ' "$T/err" | awk '{ print index($0, "assigned") + 7 }')
     a=$(grep -E '^  alice ' "$T/err" | awk '{ print index($0, " 2 ") + 1 }')
     [ "$h" = "$a" ] || fail "agent table not aligned (header ends at $h, count at $a)"
+}
+
+# The time from a lead's arrival (its received_at, else its event's time)
+# to its first assignment, as GET /v1/stats measures it: L1 0, L2 4 min
+# (queued until L1 closed), L3 10 min (received at 9:00, sent at 9:06);
+# L4 still waits and is not counted. Nearest rank: the median of three is
+# the second, p90 the third.
+route_summary_times_the_first_assignment() {
+    printf 'agents: [{id: ann, capacity: 1}]\npools: {team: [ann]}\nrules:\n  - {name: r, pool: team, strategy: round_robin, fallback: queue}\n' >"$T/c.yaml"
+    printf '%s\n' '{"id":"L1","at":"2026-11-02T09:00:00Z"}' '{"id":"L2","at":"2026-11-02T09:01:00Z"}' \
+        '{"type":"progress","lead":"L1","status":"won","at":"2026-11-02T09:05:00Z"}' \
+        '{"id":"L3","received_at":"2026-11-02T09:00:00Z","at":"2026-11-02T09:06:00Z"}' \
+        '{"type":"progress","lead":"L2","status":"lost","at":"2026-11-02T09:10:00Z"}' \
+        '{"id":"L4","at":"2026-11-02T09:11:00Z"}' >"$T/e.jsonl"
+    lr route --config "$T/c.yaml" --summary "$T/e.jsonl"
+    expect_status 0
+    expect_err_line '^  time to assign  median 240000 ms, p90 600000 ms \(3 leads\)$'
+    # an offer counts when it is accepted
+    printf 'agents: [{id: ann}]\npools: {team: [ann]}\nrules:\n  - {name: o, pool: team, strategy: top_down, offer: {timeout: 1h}}\n' >"$T/c.yaml"
+    printf '%s\n' '{"id":"O1","at":"2026-11-02T09:00:00Z"}' \
+        '{"type":"accept","lead":"O1","agent":"ann","at":"2026-11-02T09:01:30Z"}' >"$T/e.jsonl"
+    lr route --config "$T/c.yaml" --summary "$T/e.jsonl"
+    expect_err_line '^  time to assign  median 90000 ms, p90 90000 ms \(1 lead\)$'
+    printf '%s\n' '{"id":"O1","at":"2026-11-02T09:00:00Z"}' >"$T/e.jsonl"
+    lr route --config "$T/c.yaml" --summary "$T/e.jsonl"
+    expect_err_line '^  time to assign  - \(no lead was assigned or claimed\)$'
 }
 
 # "waiting now" counts the leads that wait under a rule (queued, held,
@@ -374,8 +414,10 @@ tcase route_reads_stdin_without_file_or_with_dash
 tcase route_start_is_the_clock_until_an_event_gives_a_time
 tcase route_options_may_follow_the_file
 tcase route_no_explain_leaves_out_candidates
+tcase route_ranking_figures_agree_with_every_choice
 tcase route_summary_counts_leads_per_agent_on_stderr
 tcase route_summary_tells_waiting_from_unrouted
+tcase route_summary_times_the_first_assignment
 tcase route_summary_says_how_offers_count
 tcase route_every_action_hand_derived
 tcase route_blank_and_crlf_lines_keep_line_numbers

@@ -28,10 +28,10 @@ static const char *with_lead(const char *s) {
 
 /* L1 assigned to alice by rule hot-west, four candidates in a pool of 4. */
 static const lr_candidate four_cands[] = {
-    { "alice", LR_CAND_CHOSEN, LR_SKIP_NONE, 0 },
-    { "bob", LR_CAND_ELIGIBLE, LR_SKIP_NONE, 0 },
-    { "carol", LR_CAND_SKIPPED, LR_SKIP_AT_CAPACITY, 0 },
-    { "dave", LR_CAND_SKIPPED, LR_SKIP_CAP_DAY, 0 },
+    { .agent = "alice", .state = LR_CAND_CHOSEN, .reason = LR_SKIP_NONE },
+    { .agent = "bob", .state = LR_CAND_ELIGIBLE, .reason = LR_SKIP_NONE },
+    { .agent = "carol", .state = LR_CAND_SKIPPED, .reason = LR_SKIP_AT_CAPACITY },
+    { .agent = "dave", .state = LR_CAND_SKIPPED, .reason = LR_SKIP_CAP_DAY },
 };
 
 static lr_decision assigned_l1(void) {
@@ -79,8 +79,8 @@ TEST(closed_decision_writes_status) {
 }
 
 TEST(pool_size_written_only_when_larger_than_candidates) {
-    lr_candidate c[] = { { "alice", LR_CAND_CHOSEN, LR_SKIP_NONE, 0 },
-                         { "bob", LR_CAND_SKIPPED, LR_SKIP_DECLINED, 0 } };
+    lr_candidate c[] = { { .agent = "alice", .state = LR_CAND_CHOSEN, .reason = LR_SKIP_NONE },
+                         { .agent = "bob", .state = LR_CAND_SKIPPED, .reason = LR_SKIP_DECLINED } };
     lr_decision d = { .at = LR_TIME_NONE, .lead = "L1", .action = LR_ACTION_ASSIGNED,
                       .agent = "alice", .cands = c, .ncands = 2, .pool_size = 1500,
                       .reason = "explain_limit" };
@@ -205,7 +205,7 @@ TEST(escaping_matches_jansson_and_always_gives_valid_json) {
 }
 
 TEST(appends_and_gives_identical_bytes_for_identical_decisions) {
-    lr_candidate c[] = { { "alice", LR_CAND_CHOSEN, LR_SKIP_NONE, 0 } };
+    lr_candidate c[] = { { .agent = "alice", .state = LR_CAND_CHOSEN, .reason = LR_SKIP_NONE } };
     lr_decision d = { .at = AT_10H, .lead = "L1", .action = LR_ACTION_ASSIGNED, .agent = "alice",
                       .cands = c, .ncands = 1 };
     lr_buf b = LR_BUF_INIT;
@@ -226,7 +226,7 @@ TEST(large_decision_grows_the_buffer) {
     static char names[2000][24];
     for (int i = 0; i < 2000; i++) {
         snprintf(names[i], sizeof names[i], "agent%04d", i);
-        c[i] = (lr_candidate){ names[i], i ? LR_CAND_SKIPPED : LR_CAND_CHOSEN, LR_SKIP_OFFLINE, 0 };
+        c[i] = (lr_candidate){ .agent = names[i], .state = i ? LR_CAND_SKIPPED : LR_CAND_CHOSEN, .reason = LR_SKIP_OFFLINE };
     }
     lr_decision d = { .at = AT_10H, .lead = "L1", .action = LR_ACTION_ASSIGNED, .agent = names[0],
                       .cands = c, .ncands = 2000 };
@@ -316,7 +316,7 @@ TEST(brief_form_keeps_reason_and_detail_and_leaves_out_an_empty_why) {
     CHECK_EQ_STR(brief(&d),
         "{\"at\":\"2026-11-02T10:00:00Z\",\"lead\":\"L9\",\"action\":\"rejected\","
         "\"why\":{\"reason\":\"unknown_lead\",\"detail\":\"no lead 'L9' is open\"}}");
-    lr_candidate c[] = { { "bob", LR_CAND_SKIPPED, LR_SKIP_OFFLINE, 0 } };
+    lr_candidate c[] = { { .agent = "bob", .state = LR_CAND_SKIPPED, .reason = LR_SKIP_OFFLINE } };
     lr_decision q = { .at = LR_TIME_NONE, .lead = "L2", .action = LR_ACTION_QUEUED,
                       .pool = "team", .cands = c, .ncands = 1, .detail = "all \"away\"" };
     CHECK_EQ_STR(brief(&q), "{\"lead\":\"L2\",\"action\":\"queued\",\"pool\":\"team\","

@@ -387,6 +387,37 @@ TEST(email_why_names_ten_skipped_then_counts_the_rest_with_reason_and_detail) {
     lr_buf_release(&d);
 }
 
+/* A ranking strategy's figures: the rep's own, then the first five other
+ * eligible agents', the rest counted; skipped agents have none. */
+TEST(email_why_shows_the_figures_the_strategy_ranked_by) {
+    lr_delivery_msg m = sample();
+    lr_buf d = LR_BUF_INIT;
+    lr_buf_puts(&d, "{\"lead\":\"L1\",\"action\":\"assigned\",\"agent\":\"alice\","
+                    "\"strategy\":\"least_busy\",\"why\":{\"candidates\":["
+                    "{\"agent\":\"e0\",\"skipped\":\"away\"},"
+                    "{\"agent\":\"alice\",\"chosen\":true,\"open\":0,\"idle_ms\":3000}");
+    for (int i = 1; i <= 7; i++)
+        lr_buf_printf(&d, ",{\"agent\":\"e%d\",\"eligible\":true,\"open\":%d,\"idle_ms\":%d}", i, i,
+                      1000 * i);
+    lr_buf_puts(&d, "]}}");
+    set_decision(&m, d.data);
+    const char *e = email(&m);
+    CHECK_CONTAINS(e, "\r\n  Chosen by least_busy among 8 eligible agents; skipped: e0 (away).\r\n"
+                      "  Ranked by: you (open 0, idle_ms 3000); e1 (open 1, idle_ms 1000); "
+                      "e2 (open 2, idle_ms 2000); e3 (open 3, idle_ms 3000); "
+                      "e4 (open 4, idle_ms 4000); e5 (open 5, idle_ms 5000) and 2 more.\r\n");
+    m.to_agent = false;
+    m.to = "ops@example.com";
+    CHECK_CONTAINS(email(&m), "  Ranked by: alice (open 0, idle_ms 3000); e1 (open 1, ");
+    /* a top_producer candidate under min_sample */
+    set_decision(&m, "{\"lead\":\"L1\",\"action\":\"assigned\",\"agent\":\"alice\","
+                     "\"strategy\":\"top_producer\",\"why\":{\"candidates\":["
+                     "{\"agent\":\"alice\",\"chosen\":true,\"won\":1,\"closed\":1,"
+                     "\"below_min_sample\":true}]}}");
+    CHECK_CONTAINS(email(&m), "  Ranked by: alice (won 1, closed 1, below_min_sample).\r\n");
+    lr_buf_release(&d);
+}
+
 TEST(email_greeting_without_agent_name) {
     lr_delivery_msg m = sample();
     m.agent_name = NULL;
@@ -649,6 +680,7 @@ int main(void) {
     RUN(email_lead_id_is_escaped_in_json_and_percent_encoded_in_paths);
     RUN(email_broadcast_offer_names_agents_and_leaves_agent_to_fill);
     RUN(email_why_names_ten_skipped_then_counts_the_rest_with_reason_and_detail);
+    RUN(email_why_shows_the_figures_the_strategy_ranked_by);
     RUN(email_greeting_without_agent_name);
     RUN(email_refuses_bad_from_or_to_and_leaves_out_unchanged);
     RUN(email_refuses_a_date_it_cannot_write);

@@ -536,6 +536,48 @@ TEST(a_compact_why_keeps_every_id_state_reason_and_detail) {
     }
 }
 
+/* Figures on chosen and eligible candidates, every one of them, at the
+ * ends of their range and negative; a skipped candidate's figures are not
+ * written in the JSON, nor kept. */
+TEST(a_compact_why_keeps_every_figure_of_a_ranking) {
+    enum { N = 120 };
+    static lr_candidate c[N];
+    static char names[N][16];
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "rep%03d", i);
+        lr_cand_state st = i == 0 ? LR_CAND_CHOSEN : i % 4 == 3 ? LR_CAND_SKIPPED : LR_CAND_ELIGIBLE;
+        c[i] = (lr_candidate){ .agent = names[i], .state = st,
+                               .reason = st == LR_CAND_SKIPPED ? LR_SKIP_AWAY : LR_SKIP_NONE,
+                               .figs = (unsigned)(i * 37) & ((1u << LR_FIG__COUNT) - 1) };
+        for (int f = 0; f < LR_FIG__COUNT; f++) c[i].fig[f] = (int64_t)(i - 60) * 1000003 * (f + 1);
+    }
+    c[1].figs = (1u << LR_FIG__COUNT) - 1;
+    c[1].fig[LR_FIG_IDLE_MS] = INT64_MIN;
+    c[1].fig[LR_FIG_OPEN] = INT64_MAX;
+    c[2].figs = 0;
+    lr_decision d = { .at = T0, .lead = "L1", .action = LR_ACTION_ASSIGNED, .agent = names[0],
+                      .rule = "r", .pool = "p", .strategy = "least_busy", .cands = c, .ncands = N,
+                      .pool_size = 500 };
+    lr_store *s = open_new();
+    if (!s) { CHECK(0); return; }
+    lr_buf json = LR_BUF_INIT;
+    CHECK_EQ_INT(lr_decision_write_json(&d, &json), LR_OK);
+    CHECK_CONTAINS(json.data, "{\"agent\":\"rep001\",\"eligible\":true,\"open\":9223372036854775807,"
+                              "\"capacity\":-118000354,\"idle_ms\":-9223372036854775808,");
+    CHECK_CONTAINS(json.data, "\"below_min_sample\":true,\"weight\":-472001416},"
+                              "{\"agent\":\"rep002\",\"eligible\":true},"
+                              "{\"agent\":\"rep003\",\"skipped\":\"away\"},");
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    char body[] = "{\"id\":\"L1\"}";
+    unsigned char h[32] = { 1 };
+    CHECK_EQ_INT(lr_store_append_event(s, 1, T0, "lead", "L1", body, strlen(body)), LR_OK);
+    CHECK_EQ_INT(lr_store_add_lead(s, "L1", NULL, T0, body, strlen(body), h, NULL, NULL), LR_OK);
+    CHECK_EQ_INT(lr_store_add_decision(s, 1, T0, "L1", "assigned", NULL, json.data, json.len, &d,
+                                       NULL), LR_OK);
+    check_read_back(s, &json, "SELECT substr(why, 1, 1) = x'01' FROM decisions");
+    lr_buf_release(&json);
+}
+
 TEST(a_damaged_compact_why_is_an_error_and_a_made_one_reads) {
     lr_store *s = open_new();
     if (!s) { CHECK(0); return; }
@@ -553,7 +595,8 @@ TEST(a_damaged_compact_why_is_an_error_and_a_made_one_reads) {
         "UPDATE decisions SET why = why || x'00'",                      /* trailing bytes */
         "UPDATE decisions SET why = x'0100010E000161'",                 /* state 14: none such */
         "UPDATE decisions SET why = x'01000102050161'",                 /* shares 5 of nothing */
-        "UPDATE decisions SET why = x'0108'",                           /* an unknown flag */
+        "UPDATE decisions SET why = x'0110'",                           /* an unknown flag */
+        "UPDATE decisions SET why = x'010801000001618002'",           /* figure 8: none such */
         "UPDATE decisions SET why = x'01040303000001610000016200000163'", /* pool_size 3 of 3 */
         "UPDATE decisions SET why = x'0100FFFFFFFFFFFFFFFFFFFF01'",     /* a number too long */
         "UPDATE decisions SET why = x'01'",
@@ -689,6 +732,7 @@ int main(void) {
     RUN(a_damaged_decision_comes_as_unreadable_and_holds_back_no_other_delivery);
     RUN(a_compact_why_reads_back_byte_for_byte_every_way);
     RUN(a_compact_why_keeps_every_id_state_reason_and_detail);
+    RUN(a_compact_why_keeps_every_figure_of_a_ranking);
     RUN(a_damaged_compact_why_is_an_error_and_a_made_one_reads);
     RUN(a_brief_channel_gets_a_compact_why_without_its_candidates);
     RUN(a_brief_channel_gets_a_compressed_why_without_its_candidates);

@@ -57,6 +57,22 @@ TEST(weighted_round_robin_keeps_credit_of_agent_away) {
                  "assigned:b assigned:a");
 }
 
+/* top_producer's pool: seed leads go round robin (a S1 S4, b S2 S5, c S3),
+ * then they close: a 1 won of 2, b 2 of 2, c 1 of 1. */
+#define TP_CONFIG                                                                           \
+    "agents: [{id: a}, {id: b}, {id: c}]\npools: {p: [a, b, c], q: [a, b, c]}\n"            \
+    "rules: [{name: seed, when: 'source == \"seed\"', pool: q, strategy: round_robin},\n"   \
+    "        {name: r, pool: p, strategy: top_producer, min_sample: 2}]\n"
+#define TP_SEEDS                                                                            \
+    "{\"id\":\"S1\",\"source\":\"seed\"}\n{\"id\":\"S2\",\"source\":\"seed\"}\n"                   \
+    "{\"id\":\"S3\",\"source\":\"seed\"}\n{\"id\":\"S4\",\"source\":\"seed\"}\n"                   \
+    "{\"id\":\"S5\",\"source\":\"seed\"}\n"                                                       \
+    "{\"type\":\"progress\",\"lead\":\"S1\",\"status\":\"won\"}\n"                                 \
+    "{\"type\":\"progress\",\"lead\":\"S4\",\"status\":\"lost\"}\n"                                \
+    "{\"type\":\"progress\",\"lead\":\"S2\",\"status\":\"won\"}\n"                                 \
+    "{\"type\":\"progress\",\"lead\":\"S5\",\"status\":\"won\"}\n"                                 \
+    "{\"type\":\"progress\",\"lead\":\"S3\",\"status\":\"won\"}\n"
+
 static void count_agents(const char *trace, int *counts, const char *const *names, int n) {
     for (int i = 0; i < n; i++) counts[i] = 0;
     char tok[64];
@@ -156,6 +172,92 @@ TEST(fewest_assigned_counts_only_the_window) {
                  "assigned:a rejected:a assigned:b assigned:a assigned:b");
 }
 
+/* The "candidates" of decision N (1-based) of a run, as written: a static
+ * buffer; "" when there is no such decision or it has none. */
+static const char *candidates_of(const char *yaml, const char *events, int n) {
+    static char buf[1 << 16];
+    run_out o;
+    buf[0] = '\0';
+    if (run_engine(yaml, events, 1, true, &o) && o.json.data) {
+        const char *line = o.json.data;
+        for (int i = 1; i < n && line; i++) {
+            line = strchr(line, '\n');
+            if (line) line++;
+        }
+        const char *c = line ? strstr(line, "\"candidates\":") : NULL;
+        const char *nl = line ? strchr(line, '\n') : NULL;
+        const char *end = c ? strchr(c, ']') : NULL;
+        if (c && end && (!nl || end < nl))
+            snprintf(buf, sizeof buf, "%.*s", (int)(end + 1 - c), c);
+    }
+    run_release(&o);
+    return buf;
+}
+
+/* Each ranking strategy's candidates carry the figures it ranked them by,
+ * the chosen one's as they were before the lead counted. */
+TEST(ranking_candidates_show_the_figures_they_were_ranked_by) {
+    const char *lb = AGENTS3 "rules: [{name: r, pool: p, strategy: least_busy}]\n";
+    const char *lb_ev = "{\"id\":\"L1\",\"at\":\"2026-01-01T00:00:00Z\"}\n"
+                        "{\"id\":\"L2\",\"at\":\"2026-01-01T00:00:01Z\"}\n"
+                        "{\"id\":\"L3\",\"at\":\"2026-01-01T00:00:02Z\"}\n"
+                        "{\"type\":\"progress\",\"lead\":\"L1\",\"status\":\"won\","
+                        "\"at\":\"2026-01-01T00:00:02Z\"}\n"
+                        "{\"id\":\"L4\",\"at\":\"2026-01-01T00:00:03Z\"}\n";
+    CHECK_EQ_STR(candidates_of(lb, lb_ev, 1),
+                 "\"candidates\":[{\"agent\":\"alice\",\"chosen\":true,\"open\":0},"
+                 "{\"agent\":\"bob\",\"eligible\":true,\"open\":0},"
+                 "{\"agent\":\"carol\",\"eligible\":true,\"open\":0}]");
+    CHECK_EQ_STR(candidates_of(lb, lb_ev, 5),
+                 "\"candidates\":[{\"agent\":\"alice\",\"chosen\":true,\"open\":0,\"idle_ms\":3000},"
+                 "{\"agent\":\"bob\",\"eligible\":true,\"open\":1,\"idle_ms\":2000},"
+                 "{\"agent\":\"carol\",\"eligible\":true,\"open\":1,\"idle_ms\":1000}]");
+
+    const char *ma = "agents: [{id: a, capacity: 2}, {id: b, capacity: 4}, {id: c},"
+                     " {id: d, status: away}]\n"
+                     "pools: {p: [a, b, c, d]}\n"
+                     "rules: [{name: r, pool: p, strategy: most_available}]\n";
+    CHECK_EQ_STR(candidates_of(ma, leads_(1, ""), 1),
+                 "\"candidates\":[{\"agent\":\"a\",\"eligible\":true,\"open\":0,\"capacity\":2},"
+                 "{\"agent\":\"b\",\"eligible\":true,\"open\":0,\"capacity\":4},"
+                 "{\"agent\":\"c\",\"chosen\":true,\"open\":0},"
+                 "{\"agent\":\"d\",\"skipped\":\"away\"}]");
+
+    const char *fa = "agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
+                     "rules: [{name: r, pool: p, strategy: fewest_assigned, window: 1h}]\n";
+    const char *fa_ev = "{\"id\":\"L1\",\"at\":\"2026-01-01T00:00:00Z\"}\n"
+                        "{\"id\":\"L2\",\"at\":\"2026-01-01T00:30:00Z\"}\n"
+                        "{\"id\":\"L3\",\"at\":\"2026-01-01T00:40:00Z\"}\n"
+                        "{\"id\":\"L4\",\"at\":\"2026-01-01T01:35:00Z\"}\n";
+    /* at 1:35 the window starts at 0:35: a has L3, b nothing (L2 at 0:30) */
+    CHECK_EQ_STR(candidates_of(fa, fa_ev, 4),
+                 "\"candidates\":[{\"agent\":\"a\",\"eligible\":true,\"received\":1},"
+                 "{\"agent\":\"b\",\"chosen\":true,\"received\":0}]");
+
+    const char *tp = TP_CONFIG;
+    const char *tp_ev =
+        TP_SEEDS
+        "{\"id\":\"L1\"}\n";
+    /* c's 1 of 1 is under min_sample: ranked at the pool's 4 of 5 */
+    CHECK_EQ_STR(candidates_of(tp, tp_ev, 11),
+                 "\"candidates\":[{\"agent\":\"a\",\"eligible\":true,\"won\":1,\"closed\":2},"
+                 "{\"agent\":\"b\",\"chosen\":true,\"won\":2,\"closed\":2},"
+                 "{\"agent\":\"c\",\"eligible\":true,\"won\":1,\"closed\":1,"
+                 "\"below_min_sample\":true}]");
+
+    const char *wr = "agents: [{id: a, weight: 5}, {id: b}]\npools: {p: [a, b]}\n"
+                     "rules: [{name: r, pool: p, strategy: weighted_round_robin}]\n";
+    CHECK_EQ_STR(candidates_of(wr, leads_(1, ""), 1),
+                 "\"candidates\":[{\"agent\":\"a\",\"chosen\":true,\"weight\":5},"
+                 "{\"agent\":\"b\",\"eligible\":true,\"weight\":1}]");
+
+    /* round robin ranks by nothing but its turn: no figures */
+    const char *rr = AGENTS3 "rules: [{name: r, pool: p, strategy: round_robin}]\n";
+    CHECK_EQ_STR(candidates_of(rr, leads_(1, ""), 1),
+                 "\"candidates\":[{\"agent\":\"alice\",\"chosen\":true},"
+                 "{\"agent\":\"bob\",\"eligible\":true},{\"agent\":\"carol\",\"eligible\":true}]");
+}
+
 TEST(top_down_takes_first_eligible_in_pool_order) {
     const char *cfg = "agents: [{id: a, capacity: 2}, {id: b, capacity: 1}, {id: c}]\n"
                       "pools: {p: [a, b, c]}\n"
@@ -165,21 +267,12 @@ TEST(top_down_takes_first_eligible_in_pool_order) {
 }
 
 TEST(top_producer_ranks_by_won_over_closed_after_min_sample) {
-    const char *cfg = "agents: [{id: a}, {id: b}, {id: c}]\npools: {p: [a, b, c], q: [a, b, c]}\n"
-                      "rules: [{name: seed, when: 'source == \"seed\"', pool: q, strategy: round_robin},\n"
-                      "        {name: r, pool: p, strategy: top_producer, min_sample: 2}]\n";
+    const char *cfg = TP_CONFIG;
     /* seed: a gets S1,S4 (won, lost) 1/2; b gets S2,S5 (won, won) 2/2;
      * c gets S3 (won) 1/1 but under min_sample: ranked at overall 4/5.
      * b (1.0) > c (0.8) > a (0.5): new leads go to b */
     const char *ev =
-        "{\"id\":\"S1\",\"source\":\"seed\"}\n{\"id\":\"S2\",\"source\":\"seed\"}\n"
-        "{\"id\":\"S3\",\"source\":\"seed\"}\n{\"id\":\"S4\",\"source\":\"seed\"}\n"
-        "{\"id\":\"S5\",\"source\":\"seed\"}\n"
-        "{\"type\":\"progress\",\"lead\":\"S1\",\"status\":\"won\"}\n"
-        "{\"type\":\"progress\",\"lead\":\"S4\",\"status\":\"lost\"}\n"
-        "{\"type\":\"progress\",\"lead\":\"S2\",\"status\":\"won\"}\n"
-        "{\"type\":\"progress\",\"lead\":\"S5\",\"status\":\"won\"}\n"
-        "{\"type\":\"progress\",\"lead\":\"S3\",\"status\":\"won\"}\n"
+        TP_SEEDS
         "{\"id\":\"L1\"}\n"
         "{\"type\":\"agent\",\"agent\":\"b\",\"status\":\"away\"}\n"
         "{\"id\":\"L2\"}\n";
@@ -350,6 +443,7 @@ int main(void) {
     RUN(most_available_takes_most_free_capacity);
     RUN(longest_idle_takes_who_waited_longest);
     RUN(fewest_assigned_counts_only_the_window);
+    RUN(ranking_candidates_show_the_figures_they_were_ranked_by);
     RUN(top_down_takes_first_eligible_in_pool_order);
     RUN(top_producer_ranks_by_won_over_closed_after_min_sample);
     RUN(owner_routes_account_domain_and_returning_leads_to_owner);

@@ -17,4 +17,5 @@ static uint32_t fa_pick(lr_segment *s, const lr_pick_ctx *ctx) {
 
 const lr_strategy lr_strategy_fewest_assigned = {
     .name = "fewest_assigned", .mode = LR_MODE_ASSIGN, .needs = LR_NEEDS_RECEIVED, .pick = fa_pick,
+    .figs = 1u << LR_FIG_RECEIVED,
 };

@@ -13,4 +13,5 @@ static int lb_cmp(uint32_t x, uint32_t y, const void *ctx) {
 
 const lr_strategy lr_strategy_least_busy = {
     .name = "least_busy", .mode = LR_MODE_ASSIGN, .cmp = lb_cmp,
+    .figs = 1u << LR_FIG_OPEN | 1u << LR_FIG_IDLE_MS,
 };

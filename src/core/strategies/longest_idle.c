@@ -12,4 +12,5 @@ static int li_cmp(uint32_t x, uint32_t y, const void *ctx) {
 
 const lr_strategy lr_strategy_longest_idle = {
     .name = "longest_idle", .mode = LR_MODE_ASSIGN, .cmp = li_cmp,
+    .figs = 1u << LR_FIG_IDLE_MS,
 };

@@ -18,4 +18,5 @@ static int ma_cmp(uint32_t x, uint32_t y, const void *ctx) {
 
 const lr_strategy lr_strategy_most_available = {
     .name = "most_available", .mode = LR_MODE_ASSIGN, .cmp = ma_cmp,
+    .figs = 1u << LR_FIG_OPEN | 1u << LR_FIG_CAPACITY | 1u << LR_FIG_IDLE_MS,
 };

@@ -31,4 +31,5 @@ static uint32_t tp_pick(lr_segment *s, const lr_pick_ctx *ctx) {
 
 const lr_strategy lr_strategy_top_producer = {
     .name = "top_producer", .mode = LR_MODE_ASSIGN, .needs = LR_NEEDS_OUTCOMES, .pick = tp_pick,
+    .figs = 1u << LR_FIG_WON | 1u << LR_FIG_CLOSED | 1u << LR_FIG_BELOW_MIN_SAMPLE,
 };

@@ -19,4 +19,5 @@ static uint32_t wr_pick(lr_segment *s, const lr_pick_ctx *ctx) {
 
 const lr_strategy lr_strategy_weighted_random = {
     .name = "weighted_random", .mode = LR_MODE_ASSIGN, .pick = wr_pick,
+    .figs = 1u << LR_FIG_WEIGHT,
 };

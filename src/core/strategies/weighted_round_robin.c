@@ -163,6 +163,6 @@ static void wrr_carry_in(lr_segment *s, const lr_carry *in, size_t n) {
 const lr_strategy lr_strategy_weighted_round_robin = {
     .name = "weighted_round_robin", .mode = LR_MODE_ASSIGN,
     .init = wrr_init, .release = wrr_release, .ready = wrr_ready,
-    .pick = wrr_pick, .chosen = wrr_chosen,
+    .pick = wrr_pick, .chosen = wrr_chosen, .figs = 1u << LR_FIG_WEIGHT,
     .carry_out = wrr_carry_out, .carry_in = wrr_carry_in,
 };

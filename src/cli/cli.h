@@ -117,7 +117,13 @@ typedef struct cli_tally {
     uint64_t rejected;               /* lines that were not a valid event */
     cli_rule_tally *rules;           /* cfg->nrules + 1; the last: no rule */
     lr_map waiting;                  /* id -> cli_wait *: leads not assigned yet */
-    cli_wait *arriving;              /* the lead whose event is being applied, or NULL */
+    const char *arriving;            /* the new lead whose event is being applied (its
+                                        id, in idbuf: the engine may free the event's
+                                        lead), while not assigned; NULL: none */
+    char *idbuf;
+    size_t idcap;
+    lr_time arrival;                 /* its arrival: received_at, else its first
+                                        decision's at (LR_TIME_NONE until then) */
     int64_t *waits;                  /* ms from arrival to first assignment or claim */
     size_t nwaits, capwaits;
 } cli_tally;
@@ -131,8 +137,9 @@ void cli_tally_release(cli_tally *t);
  * before, still unassigned, keeps its first arrival). */
 int cli_tally_lead(cli_tally *t, const lr_lead *lead);
 
-/* After the event: no lead is arriving. */
-void cli_tally_applied(cli_tally *t);
+/* After the event: the arriving lead, if nobody took it, waits in
+ * T->waiting. LR_OK or LR_ENOMEM. */
+int cli_tally_applied(cli_tally *t);
 
 /* Counts decision D: a lead's first assignment or claim gives a wait. */
 int cli_tally_decision(cli_tally *t, const lr_decision *d);

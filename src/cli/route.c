@@ -284,7 +284,7 @@ static int route_lines(route_run *run, lr_engine *eng, cli_lines *r, const char 
         } else {
             if (run->summary && ev.type == LR_EV_LEAD) rc = cli_tally_lead(&run->tally, ev.lead);
             if (rc == LR_OK) rc = lr_engine_apply(eng, &ev, on_decision, run);
-            cli_tally_applied(&run->tally);
+            if (rc == LR_OK && run->summary) rc = cli_tally_applied(&run->tally);
             lr_event_release(&ev);
         }
         if (rc != LR_OK) {

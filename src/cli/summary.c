@@ -66,36 +66,46 @@ void cli_tally_release(cli_tally *t) {
     lr_map_release(&t->waiting);
     free(t->rules);
     free(t->waits);
+    free(t->idbuf);
     memset(t, 0, sizeof *t);
 }
 
+/* A lead taken as it arrives (the usual case) never enters the map: only
+ * one that waits is copied there, after its event. */
 int cli_tally_lead(cli_tally *t, const lr_lead *lead) {
     const char *id = lr_lead_id(lead);
     size_t len = strlen(id);
+    t->arriving = NULL;
     if (lr_map_get(&t->waiting, id, len)) return LR_OK;
+    if (len >= t->idcap) {
+        char *p = realloc(t->idbuf, len + 64);
+        if (!p) return LR_ENOMEM;
+        t->idbuf = p;
+        t->idcap = len + 64;
+    }
+    memcpy(t->idbuf, id, len + 1);
+    t->arriving = t->idbuf;
+    t->arrival = lead->received_at;
+    return LR_OK;
+}
+
+int cli_tally_applied(cli_tally *t) {
+    const char *id = t->arriving;
+    t->arriving = NULL;
+    if (!id) return LR_OK;
+    size_t len = strlen(id);
     cli_wait *w = malloc(sizeof *w + len + 1);
     if (!w) return LR_ENOMEM;
-    w->arrival = lead->received_at;
+    w->arrival = t->arrival;
     memcpy(w->id, id, len + 1);
     if (lr_map_put(&t->waiting, w->id, len, w) != LR_OK) {
         free(w);
         return LR_ENOMEM;
     }
-    t->arriving = w;
     return LR_OK;
 }
 
-void cli_tally_applied(cli_tally *t) { t->arriving = NULL; }
-
-int cli_tally_decision(cli_tally *t, const lr_decision *d) {
-    /* a lead without received_at arrives when the engine decides on it:
-     * its event's time */
-    if (t->arriving && t->arriving->arrival == LR_TIME_NONE) t->arriving->arrival = d->at;
-    if ((d->action != LR_ACTION_ASSIGNED && d->action != LR_ACTION_CLAIMED) || !d->lead)
-        return LR_OK;
-    size_t len = strlen(d->lead);
-    cli_wait *w = lr_map_get(&t->waiting, d->lead, len);
-    if (!w) return LR_OK;                   /* assigned before: not its first */
+static int add_wait(cli_tally *t, lr_time arrival, lr_time at) {
     if (t->nwaits == t->capwaits) {
         size_t cap = t->capwaits ? 2 * t->capwaits : 1024;
         int64_t *p = realloc(t->waits, cap * sizeof *p);
@@ -103,12 +113,28 @@ int cli_tally_decision(cli_tally *t, const lr_decision *d) {
         t->waits = p;
         t->capwaits = cap;
     }
-    int64_t ms = w->arrival == LR_TIME_NONE ? 0 : d->at - w->arrival;
+    int64_t ms = arrival == LR_TIME_NONE ? 0 : at - arrival;
     t->waits[t->nwaits++] = ms > 0 ? ms : 0;
-    if (t->arriving == w) t->arriving = NULL;
+    return LR_OK;
+}
+
+int cli_tally_decision(cli_tally *t, const lr_decision *d) {
+    /* a lead without received_at arrives when the engine decides on it:
+     * its event's time */
+    if (t->arriving && t->arrival == LR_TIME_NONE) t->arrival = d->at;
+    if ((d->action != LR_ACTION_ASSIGNED && d->action != LR_ACTION_CLAIMED) || !d->lead)
+        return LR_OK;
+    if (t->arriving && strcmp(t->arriving, d->lead) == 0) {
+        t->arriving = NULL;
+        return add_wait(t, t->arrival, d->at);
+    }
+    size_t len = strlen(d->lead);
+    cli_wait *w = lr_map_get(&t->waiting, d->lead, len);
+    if (!w) return LR_OK;                   /* assigned before: not its first */
+    int rc = add_wait(t, w->arrival, d->at);
     lr_map_del(&t->waiting, d->lead, len);
     free(w);
-    return LR_OK;
+    return rc;
 }
 
 static int cmp_i64(const void *a, const void *b) {

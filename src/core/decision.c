@@ -120,11 +120,14 @@ static char *put_str(char *p, const char *s) {
 
 #define MEMBER_MAX 16               /* ,"strategy": and the like */
 
+/* Writes V in decimal at P; returns the byte after it. The digits go
+ * straight to their places, without a copy through a buffer of variable
+ * length (a call to memcpy for every figure of an explanation). */
 static char *put_uint(char *p, size_t v) {
-    char tmp[24], *q = tmp + sizeof tmp;
-    do { *--q = (char)('0' + v % 10); v /= 10; } while (v);
-    size_t n = (size_t)(tmp + sizeof tmp - q);
-    memcpy(p, q, n);
+    size_t n = 1;
+    for (size_t t = v; t >= 10; t /= 10) n++;
+    char *end = p + n;
+    do { *--end = (char)('0' + v % 10); v /= 10; } while (v);
     return p + n;
 }
 
@@ -136,20 +139,23 @@ static char *put_int(char *p, int64_t v) {
     return put_uint(p, (size_t)v);
 }
 
-/* ,"KEY": of each figure, and the room one takes at most: the longest
- * key (,"below_min_sample": is 20 bytes) and an int64_t (20). */
-static const struct { char s[24]; size_t len; } fig_key[LR_FIG__COUNT] = {
+/* ,"KEY": of each figure, in FIG_KEY_ROOM bytes so that it is copied
+ * with one fixed-size copy, and the room one takes at most: FIG_KEY_ROOM
+ * (the longest key, ,"below_min_sample":, is 20 bytes) and an int64_t
+ * (20). */
+#define FIG_KEY_ROOM 24
+static const struct { char s[FIG_KEY_ROOM]; size_t len; } fig_key[LR_FIG__COUNT] = {
 #define FIG_KEY(e, name) { ",\"" name "\":", sizeof(",\"" name "\":") - 1 },
     LR_FIG_MAP(FIG_KEY)
 #undef FIG_KEY
 };
-#define FIG_MAX 40
+#define FIG_MAX (FIG_KEY_ROOM + 20)
 
 /* Writes C's figures at P; returns the new end. */
 static char *put_figs(char *p, const lr_candidate *c) {
     for (unsigned f = 0; f < LR_FIG__COUNT; f++) {
         if (!(c->figs & (1u << f))) continue;
-        memcpy(p, fig_key[f].s, fig_key[f].len);
+        memcpy(p, fig_key[f].s, FIG_KEY_ROOM);
         p += fig_key[f].len;
         if (LR_FIG_FLAGS & (1u << f)) LIT(p, "true");
         else p = put_int(p, c->fig[f]);

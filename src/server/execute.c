@@ -17,6 +17,8 @@
 #include "leadrouter/decision.h"
 #include "leadrouter/error.h"
 
+#include <ctype.h>
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -434,14 +436,40 @@ static void exec_claimable(lr_service *svc, lr_cmd *cmd) {
     cmd->status = 200;
 }
 
+/* URL's scheme, host and port, in lower case, the port always given
+ * ("smtp://relay.example.com:25"), into OUT (N bytes); the URL as it is
+ * when libcurl cannot take it apart (a loaded config's always can). */
+static void url_origin(const char *url, char *out, size_t n) {
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL;
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
+        snprintf(out, n, "%s://%s:%s", scheme, host, port);
+    else
+        snprintf(out, n, "%s", url);
+    for (char *p = out; *p; p++) *p = (char)tolower((unsigned char)*p);
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+}
+
 /* The environment variables of channel C, each with the member that
- * names it ("secret_env=CRM_HOOK_SECRET"), into V[3] (NULL where none). */
-static void channel_envs(const lr_channel_conf *c, char v[3][300]) {
+ * names it ("secret_env=CRM_HOOK_SECRET"), into V[3] (empty where none).
+ * A login's (username_env, password_env) goes with the mail server it is
+ * sent to ("password_env=SMTP_PASS for smtp://relay.example.com:587"); a
+ * signing secret never leaves the server, only signatures made with it. */
+static void channel_envs(const lr_channel_conf *c, char v[3][600]) {
     const char *names[3] = { c->secret_env, c->username_env, c->password_env };
     static const char *const roles[3] = { "secret_env", "username_env", "password_env" };
+    char origin[280];
+    if (c->username_env || c->password_env) url_origin(c->url, origin, sizeof origin);
     for (int k = 0; k < 3; k++) {
-        if (names[k]) snprintf(v[k], sizeof v[k], "%s=%s", roles[k], names[k]);
-        else v[k][0] = '\0';
+        if (!names[k]) v[k][0] = '\0';
+        else if (k == 0) snprintf(v[k], sizeof v[k], "%s=%s", roles[k], names[k]);
+        else snprintf(v[k], sizeof v[k], "%s=%s for %s", roles[k], names[k], origin);
     }
 }
 
@@ -453,7 +481,7 @@ static bool env_known(const lr_service *svc, const char *pair) {
 
 void lr_service_note_envs(lr_service *svc, const lr_config *cfg) {
     for (size_t i = 0; i < cfg->nchannels; i++) {
-        char v[3][300];
+        char v[3][600];
         channel_envs(&cfg->channels[i], v);
         for (int k = 0; k < 3; k++) {
             if (!v[k][0] || env_known(svc, v[k])) continue;
@@ -470,19 +498,20 @@ void lr_service_note_envs(lr_service *svc, const lr_config *cfg) {
 
 /* A config sent over the API names, in its channels, only environment
  * variables that a config the server ran on named, each for the same
- * member (a webhook's secret_env is not an SMTP password_env): the
- * server's environment is the operator's, and an admin key that could
- * name any variable could have its value sent to a mail server of its
- * choosing as an SMTP login. A new one comes with the server's own config
- * file (--config, SIGHUP). Writes the first one that is not into NAME (N
- * bytes); false then. */
+ * member (a webhook's secret_env is not an SMTP password_env), and a
+ * login for the same mail server: the server's environment is the
+ * operator's, and an admin key that could name any variable, or point a
+ * channel that logs in at another server, could have a value sent to a
+ * mail server of its choosing as an SMTP login. A new one comes with the
+ * server's own config file (--config, SIGHUP). Writes the first one that
+ * is not into NAME (N bytes); false then. */
 static bool env_names_allowed(const lr_service *svc, const lr_config *cfg, char *name, size_t n) {
     for (size_t i = 0; i < cfg->nchannels; i++) {
-        char v[3][300];
+        char v[3][600];
         channel_envs(&cfg->channels[i], v);
         for (int k = 0; k < 3; k++)
             if (v[k][0] && !env_known(svc, v[k])) {
-                snprintf(name, n, "channel '%s': %s", cfg->channels[i].name, v[k]);
+                snprintf(name, n, "channel '%.200s': %.600s", cfg->channels[i].name, v[k]);
                 return false;
             }
     }
@@ -506,11 +535,12 @@ static void exec_put_config(lr_service *svc, lr_cmd *cmd, lr_time now) {
         }
         return;
     }
-    char env[600], msg[900];
+    char env[900], msg[1300];
     if (cmd->from_api && !env_names_allowed(svc, cmd->config, env, sizeof env)) {
         snprintf(msg, sizeof msg, "%s: a config sent over the API may name only the environment "
-                 "variables that a config the server ran on named, for the same member; a new one "
-                 "comes with the server's config file (--config, or SIGHUP)", env);
+                 "variables that a config the server ran on named, for the same member (a login "
+                 "for the same mail server); a new one comes with the server's config file "
+                 "(--config, or SIGHUP)", env);
         lr_service_reply_error(svc, cmd, 422, "invalid_config", msg);
         return;
     }

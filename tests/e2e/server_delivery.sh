@@ -407,6 +407,42 @@ smtp_login_needs_tls() {
     peer_stop SMTP
 }
 
+# Over the API an admin key cannot point a channel that logs in at another
+# mail server: the login's variables go with the server the operator's
+# config sent them to (another host, another port); another setting of
+# the channel changes as any, and a channel without a login goes anywhere.
+a_login_goes_only_to_its_mail_server() {
+    config "$T/c.yaml" 9 2525
+    sed -i 's|public_url: "https://leads.example.com"}|public_url: "https://leads.example.com", username_env: LR_TEST_SMTP_USER, password_env: LR_TEST_SMTP_PASS}|' "$T/c.yaml"
+    grep -q LR_TEST_SMTP_PASS "$T/c.yaml" || { fail "the config has no login"; return; }
+    export LR_TEST_SMTP_USER=relayuser LR_TEST_SMTP_PASS=s3cretpass
+    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return; }
+    KEY=$(mkkey "$T/s.db" admin)
+    sed 's|smtp://127.0.0.1:2525|smtp://127.0.0.2:2525|' "$T/c.yaml" >"$T/elsewhere.yaml"
+    req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
+        --data-binary @"$T/elsewhere.yaml"
+    expect_error 422 invalid_config
+    expect_jq '.error.message | startswith("channel '"'mail'"': username_env=LR_TEST_SMTP_USER for smtp://127.0.0.2:2525: a config sent over the API may name only")' true
+    sed 's|smtp://127.0.0.1:2525|smtp://127.0.0.1:2526|' "$T/c.yaml" >"$T/port.yaml"
+    req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
+        --data-binary @"$T/port.yaml"
+    expect_error 422 invalid_config
+    # the config in use is untouched
+    req GET /v1/config -H "Authorization: Bearer $KEY"
+    grep -q 'smtp://127.0.0.1:2525' "$RB" || fail "the config in use changed"
+    sed 's|backoff: 1s,|backoff: 3s,|' "$T/c.yaml" >"$T/same.yaml"
+    req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
+        --data-binary @"$T/same.yaml"
+    expect_code 200 "another setting, the same mail server"
+    # a channel without a login may go anywhere
+    sed 's|, username_env: LR_TEST_SMTP_USER, password_env: LR_TEST_SMTP_PASS||; s|smtp://127.0.0.1:2525|smtp://127.0.0.2:2525|' \
+        "$T/c.yaml" >"$T/nologin.yaml"
+    req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
+        --data-binary @"$T/nologin.yaml"
+    expect_code 200 "no login, another server"
+    srv_term S
+}
+
 # A channel whose receiver keeps failing stays paused when a delivery runs
 # out of retries: that is no answer, and the deliveries still due go out
 # one probe at a time, not all at once.
@@ -715,7 +751,7 @@ why_changed_between_attempts() {
     req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
         --data-binary @"$T/home.yaml"
     expect_error 422 invalid_config
-    expect_jq .error.message '"channel '"'crm'"': secret_env=HOME: a config sent over the API may name only the environment variables that a config the server ran on named, for the same member; a new one comes with the server'"'"'s config file (--config, or SIGHUP)"'
+    expect_jq .error.message '"channel '"'crm'"': secret_env=HOME: a config sent over the API may name only the environment variables that a config the server ran on named, for the same member (a login for the same mail server); a new one comes with the server'"'"'s config file (--config, or SIGHUP)"'
     # nor a secret it knows as another member: the webhook's signing
     # secret as an SMTP login, sent to the mail server
     sed 's|from: "leads@example.com",|from: "leads@example.com", username_env: LR_TEST_HOOK_SECRET, password_env: LR_TEST_HOOK_SECRET,|' \
@@ -724,7 +760,7 @@ why_changed_between_attempts() {
     req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
         --data-binary @"$T/swap.yaml"
     expect_error 422 invalid_config
-    expect_jq '.error.message | startswith("channel '"'mail'"': username_env=LR_TEST_HOOK_SECRET: ")' true
+    expect_jq '.error.message | startswith("channel '"'mail'"': username_env=LR_TEST_HOOK_SECRET for smtp://127.0.0.1:")' true
     # a channel taken away, then put back: its variable was the server's
     sed '/^  crm: /,/backoff_max/d; /to: crm/d; /^notify:$/d; s/allow_private_targets: \[crm, mail\]/allow_private_targets: [mail]/' \
         "$T/full.yaml" >"$T/nocrm.yaml"
@@ -900,6 +936,7 @@ tcase private_target_refused
 tcase private_target_refused_on_a_reused_connection
 tcase smtp_refusal_keeps_the_reply
 tcase smtp_login_needs_tls
+tcase a_login_goes_only_to_its_mail_server
 tcase gave_up_keeps_the_channel_paused
 tcase replayed_while_in_flight
 tcase an_answer_is_judged_by_its_status

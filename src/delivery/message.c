@@ -564,13 +564,20 @@ static void write_lead(wr *w, const mail *ml) {
     n += lead_line(w, lead, "Value", "value");
 
     /* the custom fields: the lead's other top-level keys, then "fields"
-     * (not again a first_name or last_name the Name line was made of) */
+     * (not again a first_name or last_name the Name line was made of).
+     * A lead sent as a line of its own may carry the event's "type"
+     * ("lead") and "at": those are not the lead's. One sent wrapped,
+     * {"type":"lead","lead":{...}}, is kept without the wrapper, and a
+     * "type" in it is the lead's own ("commercial"); then so is its "at". */
     bool names_shown = !shown(json_object_get(lead, "name"));
+    const char *type = json_string_value(json_object_get(lead, "type"));
+    bool own_type_at = json_object_get(lead, "type") && !(type && strcmp(type, "lead") == 0);
     details d = { 0, 0 };
     const char *key;
     const json_t *v;
     json_object_foreach((json_t *)lead, key, v) {
-        if (strcmp(key, "type") != 0 && strcmp(key, "at") != 0 && strcmp(key, "fields") != 0 &&
+        if ((own_type_at || (strcmp(key, "type") != 0 && strcmp(key, "at") != 0)) &&
+            strcmp(key, "fields") != 0 &&
             lr_lead_field_lookup(key, strlen(key)) < 0 && !(names_shown && part_of_name(key) && shown(v)))
             detail(w, &d, key, v);
     }

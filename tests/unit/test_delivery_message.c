@@ -603,6 +603,18 @@ TEST(email_lists_top_level_custom_fields_and_long_integers) {
                               "    budget: 1e+20\r\n    ratio: 0.25\r\n\r\n");
 }
 
+/* A lead sent wrapped ({"type":"lead","lead":{...}}) is kept without the
+ * wrapper: a "type" in it is its own, and so is its "at"; a lead line's
+ * "type":"lead" and "at" are the event's. */
+TEST(email_lists_a_wrapped_leads_own_type_and_at) {
+    lr_delivery_msg m = sample();
+    set_lead(&m, "{\"id\":\"L9\",\"type\":\"commercial\",\"at\":\"the office\",\"units\":12}");
+    CHECK_CONTAINS(email(&m), "  Other details:\r\n    type: commercial\r\n    at: the office\r\n"
+                              "    units: 12\r\n\r\n");
+    set_lead(&m, "{\"id\":\"L9\",\"type\":\"lead\",\"at\":\"2026-11-28T10:00:00Z\",\"units\":12}");
+    CHECK_CONTAINS(email(&m), "  Other details:\r\n    units: 12\r\n\r\n");
+}
+
 TEST(email_time_falls_back_to_the_decision_at) {
     lr_delivery_msg m = sample();
     m.created_at = LR_TIME_NONE;
@@ -693,6 +705,7 @@ int main(void) {
     RUN(email_takes_lead_id_from_lead_and_names_from_fields);
     RUN(email_to_a_fixed_address_names_the_agent);
     RUN(email_lists_top_level_custom_fields_and_long_integers);
+    RUN(email_lists_a_wrapped_leads_own_type_and_at);
     RUN(email_time_falls_back_to_the_decision_at);
     RUN(email_lists_twenty_fields_then_counts_the_rest);
     RUN(email_long_line_is_cut_at_a_utf8_boundary);

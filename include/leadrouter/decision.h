@@ -31,7 +31,8 @@ typedef enum lr_cand_state {
 /* The figures a strategy ranks its members by, shown on a chosen or
  * eligible candidate as they stood when the decision was made (the chosen
  * one's before the lead counted): "open", "capacity" (left out when
- * unlimited), "idle_ms" (left out when the agent never had a lead),
+ * unlimited), "idle_ms" (since its last lead given or offered; left out
+ * when none ever was),
  * "received", "won", "closed", "below_min_sample" (true; left out when
  * false), "weight". Written in this order, after the candidate's state. */
 #define LR_FIG_MAP(X)                                                   \

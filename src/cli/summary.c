@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,12 +120,14 @@ static int add_wait(cli_tally *t, lr_time arrival, lr_time at) {
 }
 
 int cli_tally_decision(cli_tally *t, const lr_decision *d) {
+    if (!d->lead) return LR_OK;
+    bool own = t->arriving && strcmp(t->arriving, d->lead) == 0;
     /* a lead without received_at arrives when the engine decides on it:
-     * its event's time */
-    if (t->arriving && t->arrival == LR_TIME_NONE) t->arrival = d->at;
-    if ((d->action != LR_ACTION_ASSIGNED && d->action != LR_ACTION_CLAIMED) || !d->lead)
-        return LR_OK;
-    if (t->arriving && strcmp(t->arriving, d->lead) == 0) {
+     * its event's time (the decisions of deadlines that passed before the
+     * event come first, at their own times: not its arrival) */
+    if (own && t->arrival == LR_TIME_NONE) t->arrival = d->at;
+    if (d->action != LR_ACTION_ASSIGNED && d->action != LR_ACTION_CLAIMED) return LR_OK;
+    if (own) {
         t->arriving = NULL;
         return add_wait(t, t->arrival, d->at);
     }

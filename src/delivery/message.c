@@ -686,7 +686,7 @@ static bool has_figures(const json_t *c) {
  * and 3 more.": the chosen agent's figures, then the first MAX_RANKED
  * eligible ones', when the strategy ranked them by any. */
 static void write_ranking(wr *w, const mail *ml, const json_t *cands) {
-    size_t ncands = json_array_size(cands), shown = 0, more = 0;
+    size_t ncands = json_array_size(cands), shown = 0, ranked = 0, more = 0;
     const json_t *chosen = NULL;
     bool any = false;
     for (size_t i = 0; i < ncands; i++) {
@@ -710,7 +710,8 @@ static void write_ranking(wr *w, const mail *ml, const json_t *cands) {
     for (size_t i = 0; i < ncands; i++) {
         const json_t *c = json_array_get(cands, i);
         if (c == chosen || !json_is_true(json_object_get(c, "eligible"))) continue;
-        if (shown > MAX_RANKED) { more++; continue; }
+        if (ranked == MAX_RANKED) { more++; continue; }
+        ranked++;
         puts_(w, shown++ ? "; " : " ");
         clean(w, get_str(c, "agent") ? get_str(c, "agent") : "?");
         puts_(w, " (");

@@ -218,6 +218,30 @@ route_summary_times_the_first_assignment() {
     expect_err_line '^  time to assign  - \(no lead was assigned or claimed\)$'
 }
 
+# A lead without received_at arrives at its event's time, not at the time
+# of another lead's deadline that fires before it in the same event (as
+# GET /v1/stats: the offer of L1 expires at 9:01, L2 comes at 9:10).
+route_summary_arrival_is_the_leads_own_event_time() {
+    printf 'agents: [{id: ann}, {id: ben}]\npools: {team: [ann, ben]}\nrules:\n  - {name: o, pool: team, strategy: least_busy, offer: {timeout: 1m}}\n' >"$T/c.yaml"
+    printf '%s\n' '{"id":"L1","at":"2026-11-02T09:00:00Z"}' '{"id":"L2","at":"2026-11-02T09:10:00Z"}' \
+        '{"type":"accept","lead":"L2","agent":"ann","at":"2026-11-02T09:10:00Z"}' >"$T/e.jsonl"
+    lr route --config "$T/c.yaml" --summary "$T/e.jsonl"
+    expect_status 0
+    expect_err_line '^  time to assign  median 0 ms, p90 0 ms \(1 lead\)$'
+}
+
+# A lead id received before (duplicate_lead) does not arrive again: L1's
+# reassignment after a release is not a second first assignment (as
+# GET /v1/stats, which counts a lead once).
+route_summary_duplicate_lead_is_timed_once() {
+    printf 'agents: [{id: ann}, {id: ben}]\npools: {team: [ann, ben]}\nrules:\n  - {name: r, pool: team, strategy: round_robin}\n' >"$T/c.yaml"
+    printf '%s\n' '{"id":"L1","at":"2026-11-02T09:00:00Z"}' '{"id":"L1","at":"2026-11-02T09:05:00Z"}' \
+        '{"type":"release","lead":"L1","agent":"ann","at":"2026-11-02T09:20:00Z"}' >"$T/e.jsonl"
+    lr route --config "$T/c.yaml" --summary "$T/e.jsonl"
+    expect_status 0
+    expect_err_line '^  time to assign  median 0 ms, p90 0 ms \(1 lead\)$'
+}
+
 # "waiting now" counts the leads that wait under a rule (queued, held,
 # offered), as the server's queues do; a lead no rule took is "unrouted
 # now" (it was counted as waiting).
@@ -418,6 +442,8 @@ tcase route_ranking_figures_agree_with_every_choice
 tcase route_summary_counts_leads_per_agent_on_stderr
 tcase route_summary_tells_waiting_from_unrouted
 tcase route_summary_times_the_first_assignment
+tcase route_summary_arrival_is_the_leads_own_event_time
+tcase route_summary_duplicate_lead_is_timed_once
 tcase route_summary_says_how_offers_count
 tcase route_every_action_hand_derived
 tcase route_blank_and_crlf_lines_keep_line_numbers

@@ -493,6 +493,27 @@ for i in range(1, 4001):
         fail "a lead assigned twice or not at all"
 }
 
+# `route --summary`'s time to assign is GET /v1/stats's time_to_assign_ms
+# on the same history (random configs and histories: summary_history.py),
+# the server run on the store `route --db` made of it.
+route_summary_time_to_assign_is_the_servers() {
+    for seed in 1 2 3 4 5 6 7 8 9 10; do
+        rm -rf "$T/h"; mkdir -p "$T/h"
+        python3 "$(dirname "$0")/summary_history.py" $seed "$T/h" || { fail "summary_history.py $seed"; return; }
+        lr route --config "$T/h/c.yaml" --summary "$T/h/e.jsonl"
+        _cli=$(sed -n 's/^  time to assign  //p' "$T/err")
+        lr route --config "$T/h/c.yaml" --db "$T/h/s.db" "$T/h/e.jsonl"
+        KEY=$(mkkey "$T/h/s.db" admin)
+        srv_start S "$T/h/s.db" "$T/h/c.yaml" || { fail "$srv_error"; return; }
+        req GET /v1/stats -H "Authorization: Bearer $KEY"
+        _srv=$(jq -r '.time_to_assign_ms | if .count == 0 then "- (no lead was assigned or claimed)"
+            else "median \(.median) ms, p90 \(.p90) ms (\(.count) lead\(if .count == 1 then "" else "s" end))" end' "$RB")
+        srv_term S
+        [ -n "$_cli" ] && [ "$_cli" = "$_srv" ] ||
+            fail "seed $seed: route --summary says '$_cli', GET /v1/stats '$_srv'"
+    done
+}
+
 tcase route_db_prints_what_route_prints_and_stores_it_all
 tcase route_db_prints_a_decision_once_stored
 tcase route_db_on_a_full_disk_stops_and_a_second_run_completes
@@ -505,6 +526,7 @@ tcase route_db_prints_the_decisions_of_a_config_change
 tcase route_db_reads_its_config_once
 tcase route_db_replays_a_queued_lead_as_it_went_out
 tcase route_db_keeps_the_seed_it_was_made_with
+tcase route_summary_time_to_assign_is_the_servers
 tcase route_db_start_moves_an_existing_stores_clock
 tcase route_db_an_unreadable_input_changes_no_store
 finish

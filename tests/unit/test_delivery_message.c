@@ -418,6 +418,26 @@ TEST(email_why_shows_the_figures_the_strategy_ranked_by) {
     lr_buf_release(&d);
 }
 
+/* A decision without a chosen agent (queued after offers ran out, with
+ * members free): still the first five eligible agents' figures, the rest
+ * counted. */
+TEST(email_ranking_without_chosen_shows_five_eligible) {
+    lr_delivery_msg m = sample();
+    m.to_agent = false;
+    m.to = "ops@example.com";
+    lr_buf d = LR_BUF_INIT;
+    lr_buf_puts(&d, "{\"lead\":\"L1\",\"action\":\"queued\",\"strategy\":\"least_busy\","
+                    "\"why\":{\"reason\":\"offer_expired\",\"candidates\":["
+                    "{\"agent\":\"e0\",\"skipped\":\"declined\"}");
+    for (int i = 1; i <= 7; i++)
+        lr_buf_printf(&d, ",{\"agent\":\"e%d\",\"eligible\":true,\"open\":%d}", i, i);
+    lr_buf_puts(&d, "]}}");
+    set_decision(&m, d.data);
+    CHECK_CONTAINS(email(&m), "  Ranked by: e1 (open 1); e2 (open 2); e3 (open 3); e4 (open 4); "
+                              "e5 (open 5) and 2 more.\r\n");
+    lr_buf_release(&d);
+}
+
 TEST(email_greeting_without_agent_name) {
     lr_delivery_msg m = sample();
     m.agent_name = NULL;
@@ -693,6 +713,7 @@ int main(void) {
     RUN(email_broadcast_offer_names_agents_and_leaves_agent_to_fill);
     RUN(email_why_names_ten_skipped_then_counts_the_rest_with_reason_and_detail);
     RUN(email_why_shows_the_figures_the_strategy_ranked_by);
+    RUN(email_ranking_without_chosen_shows_five_eligible);
     RUN(email_greeting_without_agent_name);
     RUN(email_refuses_bad_from_or_to_and_leaves_out_unchanged);
     RUN(email_refuses_a_date_it_cannot_write);

@@ -565,13 +565,15 @@ static void write_lead(wr *w, const mail *ml) {
 
     /* the custom fields: the lead's other top-level keys, then "fields"
      * (not again a first_name or last_name the Name line was made of).
-     * A lead sent as a line of its own may carry the event's "type"
-     * ("lead") and "at": those are not the lead's. One sent wrapped,
-     * {"type":"lead","lead":{...}}, is kept without the wrapper, and a
-     * "type" in it is the lead's own ("commercial"); then so is its "at". */
+     * A lead sent as a line of its own may carry the event's "at", and a
+     * "type" of null (a lead line's "type" is absent or null: "lead" makes
+     * it a wrapper, another string another event): those are not the
+     * lead's. One sent wrapped, {"type":"lead","lead":{...}}, is kept
+     * without the wrapper, and a "type" in it that is not null is the
+     * lead's own ("commercial", "lead" too); then so is its "at". */
     bool names_shown = !shown(json_object_get(lead, "name"));
-    const char *type = json_string_value(json_object_get(lead, "type"));
-    bool own_type_at = json_object_get(lead, "type") && !(type && strcmp(type, "lead") == 0);
+    const json_t *type = json_object_get(lead, "type");
+    bool own_type_at = type && !json_is_null(type);
     details d = { 0, 0 };
     const char *key;
     const json_t *v;

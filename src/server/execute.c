@@ -437,22 +437,34 @@ static void exec_claimable(lr_service *svc, lr_cmd *cmd) {
 }
 
 /* URL's scheme, host and port, in lower case, the port always given
- * ("smtp://relay.example.com:25"), into OUT (N bytes); the URL as it is
- * when libcurl cannot take it apart (a loaded config's always can). */
+ * ("smtp://relay.example.com:25"), into OUT (N bytes); an IPv6 address's
+ * zone id kept as it is ("smtp://[fe80::1%25eth0]:25": fe80::1 on another
+ * interface is another host, and interface names are case-sensitive); the
+ * URL as it is when libcurl cannot take it apart (a loaded config's always
+ * can). */
 static void url_origin(const char *url, char *out, size_t n) {
     CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL, *port = NULL;
+    char *scheme = NULL, *host = NULL, *port = NULL, *zone = NULL;
     if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
         curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
         curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
-        snprintf(out, n, "%s://%s:%s", scheme, host, port);
-    else
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+        for (char *p = scheme; *p; p++) *p = (char)tolower((unsigned char)*p);
+        for (char *p = host; *p; p++) *p = (char)tolower((unsigned char)*p);
+        size_t hl = strlen(host);
+        if (curl_url_get(u, CURLUPART_ZONEID, &zone, 0) == CURLUE_OK && zone && zone[0] &&
+            hl > 2 && host[0] == '[' && host[hl - 1] == ']')
+            snprintf(out, n, "%s://%.*s%%25%s]:%s", scheme, (int)(hl - 1), host, zone, port);
+        else
+            snprintf(out, n, "%s://%s:%s", scheme, host, port);
+    } else {
         snprintf(out, n, "%s", url);
-    for (char *p = out; *p; p++) *p = (char)tolower((unsigned char)*p);
+        for (char *p = out; *p; p++) *p = (char)tolower((unsigned char)*p);
+    }
     curl_free(scheme);
     curl_free(host);
     curl_free(port);
+    curl_free(zone);
     curl_url_cleanup(u);
 }
 

@@ -443,6 +443,27 @@ a_login_goes_only_to_its_mail_server() {
     srv_term S
 }
 
+# An IPv6 link-local relay's zone id is part of the server a login goes
+# to: fe80::1 on another interface is another host.
+a_login_keeps_its_zone() {
+    config "$T/c.yaml" 9 2525
+    sed -i 's|"smtp://127.0.0.1:2525", from: "leads@example.com", public_url: "https://leads.example.com"}|"smtp://[fe80::1%25eth0]:2525", from: "leads@example.com", public_url: "https://leads.example.com", username_env: LR_TEST_SMTP_USER, password_env: LR_TEST_SMTP_PASS}|' "$T/c.yaml"
+    grep -q 'fe80::1%25eth0.*LR_TEST_SMTP_PASS' "$T/c.yaml" || { fail "the config has no zoned login"; return; }
+    export LR_TEST_SMTP_USER=relayuser LR_TEST_SMTP_PASS=s3cretpass
+    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return; }
+    KEY=$(mkkey "$T/s.db" admin)
+    sed 's|%25eth0|%25eth1|' "$T/c.yaml" >"$T/zone.yaml"
+    req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
+        --data-binary @"$T/zone.yaml"
+    expect_error 422 invalid_config
+    expect_jq '.error.message | startswith("channel '"'mail'"': username_env=LR_TEST_SMTP_USER for smtp://[fe80::1%25eth1]:2525: ")' true
+    sed 's|https://leads.example.com|https://leads2.example.com|' "$T/c.yaml" >"$T/same.yaml"
+    req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
+        --data-binary @"$T/same.yaml"
+    expect_code 200 "another setting, the same mail server and zone"
+    srv_term S
+}
+
 # A channel whose receiver keeps failing stays paused when a delivery runs
 # out of retries: that is no answer, and the deliveries still due go out
 # one probe at a time, not all at once.
@@ -937,6 +958,7 @@ tcase private_target_refused_on_a_reused_connection
 tcase smtp_refusal_keeps_the_reply
 tcase smtp_login_needs_tls
 tcase a_login_goes_only_to_its_mail_server
+tcase a_login_keeps_its_zone
 tcase gave_up_keeps_the_channel_paused
 tcase replayed_while_in_flight
 tcase an_answer_is_judged_by_its_status

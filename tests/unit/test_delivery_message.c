@@ -625,13 +625,20 @@ TEST(email_lists_top_level_custom_fields_and_long_integers) {
 
 /* A lead sent wrapped ({"type":"lead","lead":{...}}) is kept without the
  * wrapper: a "type" in it is its own, and so is its "at"; a lead line's
- * "type":"lead" and "at" are the event's. */
+ * "at" is the event's, and its "type" absent or null. */
 TEST(email_lists_a_wrapped_leads_own_type_and_at) {
     lr_delivery_msg m = sample();
     set_lead(&m, "{\"id\":\"L9\",\"type\":\"commercial\",\"at\":\"the office\",\"units\":12}");
     CHECK_CONTAINS(email(&m), "  Other details:\r\n    type: commercial\r\n    at: the office\r\n"
                               "    units: 12\r\n\r\n");
-    set_lead(&m, "{\"id\":\"L9\",\"type\":\"lead\",\"at\":\"2026-11-28T10:00:00Z\",\"units\":12}");
+    /* a lead line's "type" is absent or null, never "lead" (that makes
+     * it a wrapper): a stored lead with "type":"lead" was sent wrapped */
+    set_lead(&m, "{\"id\":\"L9\",\"type\":\"lead\",\"at\":\"the office\",\"units\":12}");
+    CHECK_CONTAINS(email(&m), "  Other details:\r\n    type: lead\r\n    at: the office\r\n"
+                              "    units: 12\r\n\r\n");
+    set_lead(&m, "{\"id\":\"L9\",\"type\":null,\"at\":\"2026-11-28T10:00:00Z\",\"units\":12}");
+    CHECK_CONTAINS(email(&m), "  Other details:\r\n    units: 12\r\n\r\n");
+    set_lead(&m, "{\"id\":\"L9\",\"at\":\"2026-11-28T10:00:00Z\",\"units\":12}");
     CHECK_CONTAINS(email(&m), "  Other details:\r\n    units: 12\r\n\r\n");
 }
 

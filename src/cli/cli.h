@@ -133,9 +133,11 @@ typedef struct cli_tally {
 int cli_tally_init(cli_tally *t, const lr_config *cfg);
 void cli_tally_release(cli_tally *t);
 
-/* Before lead LEAD's event is applied: the lead arrives (a lead id seen
- * before, still unassigned, keeps its first arrival). */
-int cli_tally_lead(cli_tally *t, const lr_lead *lead);
+/* Before lead LEAD's event is applied: the lead arrives, unless KNOWN
+ * (the engine has a lead of that id: a repeat, refused as duplicate_lead,
+ * as the server keeps a lead's first arrival) or still waiting from an
+ * earlier arrival. */
+int cli_tally_lead(cli_tally *t, const lr_lead *lead, bool known);
 
 /* After the event: the arriving lead, if nobody took it, waits in
  * T->waiting. LR_OK or LR_ENOMEM. */

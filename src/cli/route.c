@@ -282,14 +282,10 @@ static int route_lines(route_run *run, lr_engine *eng, cli_lines *r, const char 
         if (run->svc) {
             rc = route_stored(run, &ev, line, len, name, r->lineno);
         } else {
-            /* a lead id the engine has (duplicate_lead) arrives not again:
-             * its first arrival stands, as the server keeps it */
-            const char *st, *ag;
             if (run->summary && ev.type == LR_EV_LEAD) {
-                if (lr_engine_lead_info(eng, lr_lead_id(ev.lead), &st, &ag) == LR_OK)
-                    run->tally.arriving = NULL;
-                else
-                    rc = cli_tally_lead(&run->tally, ev.lead);
+                const char *st, *ag;
+                bool known = lr_engine_lead_info(eng, lr_lead_id(ev.lead), &st, &ag) == LR_OK;
+                rc = cli_tally_lead(&run->tally, ev.lead, known);
             }
             if (rc == LR_OK) rc = lr_engine_apply(eng, &ev, on_decision, run);
             if (rc == LR_OK && run->summary) rc = cli_tally_applied(&run->tally);

@@ -1,9 +1,10 @@
 /* summary.c -- the tables `leadrouter route --summary` prints on stderr.
  *
  * Four blocks: totals (with the time from a lead's arrival to its first
- * assignment or claim, as GET /v1/stats measures it), decisions by action,
- * leads per agent, decisions per rule. Each table is laid out in two passes over its cells (widths, then
- * print) so any number of agents or rules aligns without allocating.
+ * assignment or claim, as GET /v1/stats measures it), decisions by
+ * action, leads per agent, decisions per rule. Each table is laid out in
+ * two passes over its cells (widths, then print) so any number of agents
+ * or rules aligns without allocating.
  * Nothing here depends on the wall clock: the same run prints the same
  * summary.
  */
@@ -73,11 +74,11 @@ void cli_tally_release(cli_tally *t) {
 
 /* A lead taken as it arrives (the usual case) never enters the map: only
  * one that waits is copied there, after its event. */
-int cli_tally_lead(cli_tally *t, const lr_lead *lead) {
+int cli_tally_lead(cli_tally *t, const lr_lead *lead, bool known) {
     const char *id = lr_lead_id(lead);
     size_t len = strlen(id);
     t->arriving = NULL;
-    if (lr_map_get(&t->waiting, id, len)) return LR_OK;
+    if (known || lr_map_get(&t->waiting, id, len)) return LR_OK;
     if (len >= t->idcap) {
         char *p = realloc(t->idbuf, len + 64);
         if (!p) return LR_ENOMEM;

@@ -530,6 +530,16 @@ static bool env_names_allowed(const lr_service *svc, const lr_config *cfg, char 
     return true;
 }
 
+/* The 422 of a config naming ENV (env_names_allowed's words), in MSG (N
+ * bytes). */
+static void env_refusal(lr_service *svc, lr_cmd *cmd, const char *env, char *msg, size_t n) {
+    snprintf(msg, n, "%s: a config sent over the API may name only the environment variables "
+             "that a config the server ran on named, for the same member (a login for the same "
+             "mail server); a new one comes with the server's config file (--config, or SIGHUP)",
+             env);
+    lr_service_reply_error(svc, cmd, 422, "invalid_config", msg);
+}
+
 static void exec_put_config(lr_service *svc, lr_cmd *cmd, lr_time now) {
     if (cmd->if_changed && svc->cfg_text && cmd->config_len == svc->cfg_len &&
         memcmp(cmd->config_text, svc->cfg_text, cmd->config_len) == 0) {
@@ -538,7 +548,13 @@ static void exec_put_config(lr_service *svc, lr_cmd *cmd, lr_time now) {
         cmd->status = 200;
         return;
     }
+    char env[900], msg[1300];
     if (!cmd->config) {             /* a text that does not load, and not the one in use */
+        if (cmd->from_api && cmd->unchecked &&
+            !env_names_allowed(svc, cmd->unchecked, env, sizeof env)) {
+            env_refusal(svc, cmd, env, msg, sizeof msg);
+            return;
+        }
         if (cmd->refusal) {         /* every error, as the route found them */
             must(svc, lr_buf_puts(&cmd->body, cmd->refusal));
             cmd->status = 422;
@@ -547,13 +563,8 @@ static void exec_put_config(lr_service *svc, lr_cmd *cmd, lr_time now) {
         }
         return;
     }
-    char env[900], msg[1300];
     if (cmd->from_api && !env_names_allowed(svc, cmd->config, env, sizeof env)) {
-        snprintf(msg, sizeof msg, "%s: a config sent over the API may name only the environment "
-                 "variables that a config the server ran on named, for the same member (a login "
-                 "for the same mail server); a new one comes with the server's config file "
-                 "(--config, or SIGHUP)", env);
-        lr_service_reply_error(svc, cmd, 422, "invalid_config", msg);
+        env_refusal(svc, cmd, env, msg, sizeof msg);
         return;
     }
     int64_t seq = ++svc->seq;

@@ -727,6 +727,12 @@ void lr_route_config_put(const lr_req *req, lr_reply *rep) {
             lr_reply_error(rep, 422, "invalid_config", "the config does not validate: %s",
                            lr_strerror(rc));
         lr_config_errors_release(&errs);
+        /* the writer judges the variables it names first: whether one an
+         * admin may not name is set is not the admin's to learn */
+        lr_config_errors none = { NULL, 0 };
+        if (lr_config_load_journaled(req->body, req->len, "config", &cmd.unchecked, &none) != LR_OK)
+            cmd.unchecked = NULL;
+        lr_config_errors_release(&none);
         cmd.refusal = lr_buf_detach(&rep->body, NULL);
         rep->status = 0;            /* the writer's answer, not this one */
         rep->content_type = NULL;

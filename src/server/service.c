@@ -75,6 +75,8 @@ void lr_cmd_release(lr_cmd *cmd) {
     cmd->config = NULL;
     free(cmd->refusal);
     cmd->refusal = NULL;
+    lr_config_free(cmd->unchecked);
+    cmd->unchecked = NULL;
     free(cmd->warnings);
     cmd->warnings = NULL;
     lr_buf_release(&cmd->body);

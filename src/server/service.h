@@ -89,6 +89,9 @@ typedef struct lr_cmd {
     size_t config_len;
     char *refusal;                  /* PUT_CONFIG with config NULL: the 422 body (owned)
                                        when the text is not the config in use */
+    lr_config *unchecked;           /* PUT_CONFIG with config NULL: the text loaded without
+                                       checking that its environment variables are set,
+                                       when it loads so (owned); NULL otherwise */
     char *warnings;                 /* PUT_CONFIG with a config: its warnings, a JSON
                                        array (owned), as `leadrouter check` prints them */
     bool from_api;                  /* PUT_CONFIG over HTTP: it may name no environment

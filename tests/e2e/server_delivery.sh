@@ -773,6 +773,13 @@ why_changed_between_attempts() {
         --data-binary @"$T/home.yaml"
     expect_error 422 invalid_config
     expect_jq .error.message '"channel '"'crm'"': secret_env=HOME: a config sent over the API may name only the environment variables that a config the server ran on named, for the same member (a login for the same mail server); a new one comes with the server'"'"'s config file (--config, or SIGHUP)"'
+    # a variable that is not set gets the same answer: whether one the
+    # admin may not name is set is not the admin's to learn
+    sed 's/secret_env: LR_TEST_HOOK_SECRET/secret_env: LR_TEST_NEVER_SET/' "$T/full.yaml" >"$T/unset.yaml"
+    req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
+        --data-binary @"$T/unset.yaml"
+    expect_error 422 invalid_config
+    expect_jq .error.message '"channel '"'crm'"': secret_env=LR_TEST_NEVER_SET: a config sent over the API may name only the environment variables that a config the server ran on named, for the same member (a login for the same mail server); a new one comes with the server'"'"'s config file (--config, or SIGHUP)"'
     # nor a secret it knows as another member: the webhook's signing
     # secret as an SMTP login, sent to the mail server
     sed 's|from: "leads@example.com",|from: "leads@example.com", username_env: LR_TEST_HOOK_SECRET, password_env: LR_TEST_HOOK_SECRET,|' \

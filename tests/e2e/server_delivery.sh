@@ -142,6 +142,24 @@ leads() {
     done
 }
 
+# put_config FILE: PUT /v1/config of FILE with the admin key $KEY.
+put_config() {
+    req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
+        --data-binary @"$1"
+}
+
+# login_server SMTP_URL: server S on $T/c.yaml whose mail channel goes to
+# SMTP_URL and logs in (LR_TEST_SMTP_USER, LR_TEST_SMTP_PASS); KEY an
+# admin key.
+login_server() {
+    config "$T/c.yaml" 9 2525
+    sed -i 's|"smtp://127.0.0.1:2525", from: "leads@example.com", public_url: "https://leads.example.com"}|"'"$1"'", from: "leads@example.com", public_url: "https://leads.example.com", username_env: LR_TEST_SMTP_USER, password_env: LR_TEST_SMTP_PASS}|' "$T/c.yaml"
+    grep -F "$1" "$T/c.yaml" | grep -q LR_TEST_SMTP_PASS || { fail "the config has no login to $1"; return 1; }
+    export LR_TEST_SMTP_USER=relayuser LR_TEST_SMTP_PASS=s3cretpass
+    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return 1; }
+    KEY=$(mkkey "$T/s.db" admin)
+}
+
 # ---- cases ------------------------------------------------------------------------
 
 signed_once_and_emailed() {
@@ -412,33 +430,24 @@ smtp_login_needs_tls() {
 # config sent them to (another host, another port); another setting of
 # the channel changes as any, and a channel without a login goes anywhere.
 a_login_goes_only_to_its_mail_server() {
-    config "$T/c.yaml" 9 2525
-    sed -i 's|public_url: "https://leads.example.com"}|public_url: "https://leads.example.com", username_env: LR_TEST_SMTP_USER, password_env: LR_TEST_SMTP_PASS}|' "$T/c.yaml"
-    grep -q LR_TEST_SMTP_PASS "$T/c.yaml" || { fail "the config has no login"; return; }
-    export LR_TEST_SMTP_USER=relayuser LR_TEST_SMTP_PASS=s3cretpass
-    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return; }
-    KEY=$(mkkey "$T/s.db" admin)
+    login_server smtp://127.0.0.1:2525 || return
     sed 's|smtp://127.0.0.1:2525|smtp://127.0.0.2:2525|' "$T/c.yaml" >"$T/elsewhere.yaml"
-    req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
-        --data-binary @"$T/elsewhere.yaml"
+    put_config "$T/elsewhere.yaml"
     expect_error 422 invalid_config
     expect_jq '.error.message | startswith("channel '"'mail'"': username_env=LR_TEST_SMTP_USER for smtp://127.0.0.2:2525: a config sent over the API may name only")' true
     sed 's|smtp://127.0.0.1:2525|smtp://127.0.0.1:2526|' "$T/c.yaml" >"$T/port.yaml"
-    req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
-        --data-binary @"$T/port.yaml"
+    put_config "$T/port.yaml"
     expect_error 422 invalid_config
     # the config in use is untouched
     req GET /v1/config -H "Authorization: Bearer $KEY"
     grep -q 'smtp://127.0.0.1:2525' "$RB" || fail "the config in use changed"
     sed 's|backoff: 1s,|backoff: 3s,|' "$T/c.yaml" >"$T/same.yaml"
-    req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
-        --data-binary @"$T/same.yaml"
+    put_config "$T/same.yaml"
     expect_code 200 "another setting, the same mail server"
     # a channel without a login may go anywhere
     sed 's|, username_env: LR_TEST_SMTP_USER, password_env: LR_TEST_SMTP_PASS||; s|smtp://127.0.0.1:2525|smtp://127.0.0.2:2525|' \
         "$T/c.yaml" >"$T/nologin.yaml"
-    req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
-        --data-binary @"$T/nologin.yaml"
+    put_config "$T/nologin.yaml"
     expect_code 200 "no login, another server"
     srv_term S
 }
@@ -446,20 +455,13 @@ a_login_goes_only_to_its_mail_server() {
 # An IPv6 link-local relay's zone id is part of the server a login goes
 # to: fe80::1 on another interface is another host.
 a_login_keeps_its_zone() {
-    config "$T/c.yaml" 9 2525
-    sed -i 's|"smtp://127.0.0.1:2525", from: "leads@example.com", public_url: "https://leads.example.com"}|"smtp://[fe80::1%25eth0]:2525", from: "leads@example.com", public_url: "https://leads.example.com", username_env: LR_TEST_SMTP_USER, password_env: LR_TEST_SMTP_PASS}|' "$T/c.yaml"
-    grep -q 'fe80::1%25eth0.*LR_TEST_SMTP_PASS' "$T/c.yaml" || { fail "the config has no zoned login"; return; }
-    export LR_TEST_SMTP_USER=relayuser LR_TEST_SMTP_PASS=s3cretpass
-    srv_start S "$T/s.db" "$T/c.yaml" || { fail "$srv_error"; return; }
-    KEY=$(mkkey "$T/s.db" admin)
+    login_server 'smtp://[fe80::1%25eth0]:2525' || return
     sed 's|%25eth0|%25eth1|' "$T/c.yaml" >"$T/zone.yaml"
-    req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
-        --data-binary @"$T/zone.yaml"
+    put_config "$T/zone.yaml"
     expect_error 422 invalid_config
     expect_jq '.error.message | startswith("channel '"'mail'"': username_env=LR_TEST_SMTP_USER for smtp://[fe80::1%25eth1]:2525: ")' true
     sed 's|https://leads.example.com|https://leads2.example.com|' "$T/c.yaml" >"$T/same.yaml"
-    req PUT /v1/config -H "Authorization: Bearer $KEY" -H 'Content-Type: application/yaml' \
-        --data-binary @"$T/same.yaml"
+    put_config "$T/same.yaml"
     expect_code 200 "another setting, the same mail server and zone"
     srv_term S
 }

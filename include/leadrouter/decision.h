@@ -34,12 +34,15 @@ typedef enum lr_cand_state {
  * unlimited), "idle_ms" (since its last lead given or offered; left out
  * when none ever was),
  * "received", "won", "closed", "below_min_sample" (true; left out when
- * false), "weight". Written in this order, after the candidate's state. */
+ * false), "weight", "credit" (weighted_round_robin's running credit at the
+ * pick, its weight added: the highest wins). Written in this order, after
+ * the candidate's state. */
 #define LR_FIG_MAP(X)                                                   \
     X(LR_FIG_OPEN, "open") X(LR_FIG_CAPACITY, "capacity")                 \
     X(LR_FIG_IDLE_MS, "idle_ms") X(LR_FIG_RECEIVED, "received")           \
     X(LR_FIG_WON, "won") X(LR_FIG_CLOSED, "closed")                       \
-    X(LR_FIG_BELOW_MIN_SAMPLE, "below_min_sample") X(LR_FIG_WEIGHT, "weight")
+    X(LR_FIG_BELOW_MIN_SAMPLE, "below_min_sample") X(LR_FIG_WEIGHT, "weight") \
+    X(LR_FIG_CREDIT, "credit")
 
 typedef enum lr_fig {
 #define LR_FIG_ENUM(e, name) e,

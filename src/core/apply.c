@@ -511,6 +511,7 @@ int lr_engine_apply(lr_engine *e, lr_event *ev, lr_decision_cb cb, void *ud) {
     e->cb = cb;
     e->ud = ud;
     e->cb_rc = 0;
+    e->pick_seg = NULL;
     /* a catch-up tick: what fell due while nobody could act fires now, with
      * the agents as they are now (shifts, caps), so that an offer it makes
      * goes to someone present and runs its whole timeout from now */

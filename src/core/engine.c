@@ -46,6 +46,7 @@ void lr_engine_emit(lr_engine *e, lr_decision *d) {
     }
     int rc = e->cb ? e->cb(d, e->ud) : 0;
     if (rc && !e->cb_rc) e->cb_rc = rc;
+    e->pick_seg = NULL;             /* a pick's credits are for its own decision */
 }
 
 void lr_engine_set_state(lr_engine *e, lr_lead_rt *l, lr_lead_state s) {

@@ -115,6 +115,14 @@ struct lr_engine {
     lr_candidate *cands;
     size_t capcands;
     lr_candidate chosen_figs;       /* the chosen agent's figures before it took the lead */
+    /* the pick being explained, when its strategy shows credits (route.c,
+     * pick_member): its segment (NULL: none), the agent it chose and that
+     * agent's credit at the pick, and whether the pick was counted (not a
+     * preview's) */
+    const lr_segment *pick_seg;
+    uint32_t pick_agent;
+    int64_t pick_credit;
+    bool pick_counted;
     const char **names;             /* broadcast agent ids */
     size_t capnames;
     uint32_t *scratch;              /* exclusions taken out of a segment */
@@ -240,7 +248,8 @@ lr_skip lr_skip_reason(const lr_engine *e, const lr_lead_rt *l, const lr_rule_co
  * chosen; with OFFER every member who could take the lead is (they were
  * all offered it). The first explain_limit members are listed, plus the
  * chosen one. */
-void lr_rank_figures(const lr_engine *e, const lr_rule_conf *r, uint32_t a, lr_candidate *c);
+void lr_rank_figures(const lr_engine *e, const lr_rule_conf *r, uint32_t a, uint32_t m,
+                     lr_candidate *c);
 int lr_explain(lr_engine *e, lr_decision *d, const lr_lead_rt *l, const lr_rule_conf *r,
                uint32_t chosen, bool offer);
 

@@ -231,8 +231,10 @@ lr_skip lr_skip_reason(const lr_engine *e, const lr_lead_rt *l, const lr_rule_co
 }
 
 /* Sets C's figures: those R's strategy ranks agent A by, as they stand
- * now (decision.h). */
-void lr_rank_figures(const lr_engine *e, const lr_rule_conf *r, uint32_t a, lr_candidate *c) {
+ * now (decision.h). M: A's member number in the segment of the pick being
+ * explained, when the caller knows it (checked), else LR_SEG_NONE. */
+void lr_rank_figures(const lr_engine *e, const lr_rule_conf *r, uint32_t a, uint32_t m,
+                     lr_candidate *c) {
     unsigned want = r->strategy->figs;
     c->figs = 0;
     if (!want) return;
@@ -260,6 +262,20 @@ void lr_rank_figures(const lr_engine *e, const lr_rule_conf *r, uint32_t a, lr_c
         c->fig[LR_FIG_CLOSED] = closed;
         got |= 1u << LR_FIG_WON | 1u << LR_FIG_CLOSED;
         if (closed < r->min_sample) got |= 1u << LR_FIG_BELOW_MIN_SAMPLE;
+    }
+    /* a credit at the pick: the chosen's as taken before the pick counted;
+     * another ready member's has had its weight added by a counted pick,
+     * not yet by a preview's */
+    const lr_segment *s = e->pick_seg;
+    if ((want & 1u << LR_FIG_CREDIT) && s && s->strat == r->strategy) {
+        if (a != e->pick_agent && (m >= s->n || s->agents[m] != a)) m = lr_segment_member(s, a);
+        if (a == e->pick_agent) {
+            c->fig[LR_FIG_CREDIT] = e->pick_credit;
+            got |= 1u << LR_FIG_CREDIT;
+        } else if (m != LR_SEG_NONE && lr_segment_is_ready(s, m)) {
+            c->fig[LR_FIG_CREDIT] = s->strat->credit(s, m) + (e->pick_counted ? 0 : rt->conf->weight);
+            got |= 1u << LR_FIG_CREDIT;
+        }
     }
     c->figs = got;
 }
@@ -300,9 +316,10 @@ int lr_explain(lr_engine *e, lr_decision *d, const lr_lead_rt *l, const lr_rule_
         else if (!chosen_seen && pool->nagents > limit) a = chosen;
         else break;
         bool matches = true;
+        uint32_t member = i < upto && !seg ? (uint32_t)i : LR_SEG_NONE;   /* a guess */
         if (seg && i < upto) {
             matches = m < seg->n && seg->agents[m] == a;
-            if (matches) m++;
+            if (matches) member = m++;
         }
         const lr_agent_conf *ac = e->agents[a].conf;
         lr_candidate *c = &e->cands[n++];
@@ -321,9 +338,10 @@ int lr_explain(lr_engine *e, lr_decision *d, const lr_lead_rt *l, const lr_rule_
             c->state = LR_CAND_SKIPPED;
         } else {
             c->state = (a == chosen || offer) ? LR_CAND_CHOSEN : LR_CAND_ELIGIBLE;
-            if (a != chosen) lr_rank_figures(e, r, a, c);
+            if (a != chosen) lr_rank_figures(e, r, a, member, c);
         }
     }
+    e->pick_seg = NULL;                     /* its credits are shown */
     d->cands = e->cands;
     d->ncands = n;
     d->pool_size = pool->nagents;
@@ -401,6 +419,13 @@ static int pick_member(lr_engine *e, lr_segment *s, lr_lead_rt *l, const lr_rule
     lr_pick_ctx ctx = { l->lead, r, e->now, &e->rng,
                         (r->strategy->needs & LR_NEEDS_OWNER) ? find_owner(e, l->lead) : LR_NO_AGENT };
     uint32_t m = lr_segment_pick(s, &ctx);
+    e->pick_seg = NULL;
+    if (m != LR_SEG_NONE && s->strat->credit && e->explain && !e->replaying) {
+        e->pick_seg = s;                /* its credits, for lr_rank_figures */
+        e->pick_agent = s->agents[m];
+        e->pick_credit = s->strat->credit(s, m) + e->agents[s->agents[m]].conf->weight;
+        e->pick_counted = !e->dry;
+    }
     if (m != LR_SEG_NONE && !e->dry) lr_segment_chosen(s, m);
     for (uint32_t i = 0; i < nout; i++) lr_segment_set_ready(s, e->scratch[i], true);
     *out = m;
@@ -485,7 +510,7 @@ static int emit_offer(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r, const 
 static int emit_assigned(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r, uint32_t agent,
                          lr_action action, const char *reason) {
     bool offer = r->offer_timeout_ms > 0 && action == LR_ACTION_ASSIGNED;
-    if (e->explain && !e->replaying) lr_rank_figures(e, r, agent, &e->chosen_figs);
+    if (e->explain && !e->replaying) lr_rank_figures(e, r, agent, LR_SEG_NONE, &e->chosen_figs);
     int rc = e->dry ? LR_OK : lr_engine_assign(e, l, agent);
     if (rc != LR_OK) return rc;
     if (offer) {

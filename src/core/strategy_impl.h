@@ -70,6 +70,10 @@ struct lr_strategy {
     /* Optional: member M was given the lead (rotation positions, credits). */
     void (*chosen)(lr_segment *seg, uint32_t m);
 
+    /* Optional, with LR_FIG_CREDIT in figs: ready member M's running
+     * credit as it stands (before the next pick adds its weight). */
+    int64_t (*credit)(const lr_segment *seg, uint32_t m);
+
     /* Optional, both or neither: state worth keeping across a config
      * change. carry_out writes at most seg->n pieces to OUT and returns how
      * many; carry_in takes them back into a new segment of the same pool

@@ -18,7 +18,8 @@ import json
 import random
 import sys
 
-STRATEGIES = ["least_busy", "most_available", "longest_idle", "fewest_assigned", "top_producer"]
+STRATEGIES = ["least_busy", "most_available", "longest_idle", "fewest_assigned", "top_producer",
+              "weighted_round_robin"]
 INF = float("inf")
 
 
@@ -70,6 +71,8 @@ def key(strategy, c):
         if c.get("below_min_sample") or c["closed"] == 0:
             return None                     # ranked at the pool's ratio: not comparable here
         return (-c["won"] / c["closed"],)
+    if strategy == "weighted_round_robin":  # the highest credit; a tie: pool order
+        return (-c["credit"],)
     return None
 
 
@@ -89,8 +92,12 @@ def check():
         if k is None:
             continue
         checked += 1
+        before = True                       # candidates come in pool order
         for c in cands:
-            if c.get("eligible") and key(s, c) is not None and key(s, c) < k:
+            if c is chosen[0]:
+                before = False
+            kc = key(s, c) if c.get("eligible") else None
+            if kc is not None and (kc < k or (s == "weighted_round_robin" and before and kc == k)):
                 bad += 1
                 if bad <= 5:
                     print("inconsistent: " + line.strip()[:600])

@@ -831,6 +831,45 @@ TEST(preview_says_what_would_happen_and_changes_nothing) {
     finish_engine(eng, cfg, &out);
 }
 
+/* A preview of a weighted_round_robin rule shows the credits the next
+ * lead will be weighed by: the same candidates, figure for figure, as the
+ * real decision after it (a preview counts no pick). */
+TEST(a_preview_shows_the_credits_of_the_next_pick) {
+    const char *yaml = "agents: [{id: a, weight: 5}, {id: b}, {id: c}]\npools: {p: [a, b, c]}\n"
+                       "rules: [{name: r, pool: p, strategy: weighted_round_robin}]\n";
+    lr_config *cfg = NULL;
+    lr_config_errors errs = { 0 };
+    CHECK_EQ_INT(lr_config_load_string(yaml, strlen(yaml), "t", &cfg, &errs), LR_OK);
+    lr_config_errors_release(&errs);
+    lr_engine *eng = NULL;
+    lr_engine_opts opts = { 0, 0, true };   /* with the candidates */
+    CHECK_EQ_INT(lr_engine_create(cfg, &opts, &eng), LR_OK);
+    if (!eng) { lr_config_free(cfg); return; }
+    lr_buf out = LR_BUF_INIT;
+    for (int i = 0; i < 3; i++) {           /* credits at the 3rd pick: 1 3 3 */
+        char lead[32];
+        snprintf(lead, sizeof lead, "{\"id\":\"L%d\"}", i + 1);
+        lr_buf_reset(&out);
+        if (i == 2) {
+            lr_event ev;
+            char err[64];
+            CHECK_EQ_INT(lr_event_parse("{\"id\":\"P\"}", 10, &ev, err, sizeof err), LR_OK);
+            CHECK_EQ_INT(lr_engine_preview(eng, ev.lead, count_cb, &out), LR_OK);
+            lr_event_release(&ev);
+        }
+        feed(eng, lead, &out);
+    }
+    const char *want = "\"candidates\":[{\"agent\":\"a\",\"eligible\":true,\"weight\":5,\"credit\":1},"
+                       "{\"agent\":\"b\",\"chosen\":true,\"weight\":1,\"credit\":3},"
+                       "{\"agent\":\"c\",\"eligible\":true,\"weight\":1,\"credit\":3}]";
+    const char *preview = out.data ? strstr(out.data, want) : NULL;
+    CHECK(preview != NULL);
+    CHECK(preview && strstr(preview + 1, want) != NULL);        /* and the real one */
+    CHECK_CONTAINS(out.data, "\"lead\":\"P\",\"action\":\"assigned\",\"agent\":\"b\"");
+    CHECK_CONTAINS(out.data, "\"lead\":\"L3\",\"action\":\"assigned\",\"agent\":\"b\"");
+    finish_engine(eng, cfg, &out);
+}
+
 TEST(reconfigure_keeps_agents_by_id_and_reroutes_orphaned_leads) {
     lr_config *c1 = NULL;
     lr_engine *eng = engine_on("agents: [{id: a, capacity: 1}, {id: b}]\npools: {p: [a, b]}\n"
@@ -1805,6 +1844,7 @@ int main(void) {
     RUN(a_replay_without_explanations_ends_in_the_same_state);
     RUN(an_agents_status_says_what_set_it_and_when);
     RUN(preview_says_what_would_happen_and_changes_nothing);
+    RUN(a_preview_shows_the_credits_of_the_next_pick);
     RUN(a_preview_finds_the_owner_in_a_segment_not_made_yet);
     RUN(reconfigure_keeps_agents_by_id_and_reroutes_orphaned_leads);
     RUN(reconfigure_keeps_the_round_robin_position);

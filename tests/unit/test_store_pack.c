@@ -564,7 +564,7 @@ TEST(a_compact_why_keeps_every_figure_of_a_ranking) {
     CHECK_EQ_INT(lr_decision_write_json(&d, &json), LR_OK);
     CHECK_CONTAINS(json.data, "{\"agent\":\"rep001\",\"eligible\":true,\"open\":9223372036854775807,"
                               "\"capacity\":-118000354,\"idle_ms\":-9223372036854775808,");
-    CHECK_CONTAINS(json.data, "\"below_min_sample\":true,\"weight\":-472001416},"
+    CHECK_CONTAINS(json.data, "\"below_min_sample\":true,\"weight\":-472001416,\"credit\":-531001593},"
                               "{\"agent\":\"rep002\",\"eligible\":true},"
                               "{\"agent\":\"rep003\",\"skipped\":\"away\"},");
     CHECK_EQ_INT(lr_store_begin(s), LR_OK);

@@ -245,11 +245,42 @@ TEST(ranking_candidates_show_the_figures_they_were_ranked_by) {
                  "{\"agent\":\"c\",\"eligible\":true,\"won\":1,\"closed\":1,"
                  "\"below_min_sample\":true}]");
 
-    const char *wr = "agents: [{id: a, weight: 5}, {id: b}]\npools: {p: [a, b]}\n"
+    /* weights 5, 1, 1 give a a b a c a a; the credits at each pick, the
+     * weights added: 5 1 1, 3 2 2, 1 3 3 (b first of the tie), 6 -3 4, ... */
+    const char *wr = "agents: [{id: a, weight: 5}, {id: b}, {id: c}]\npools: {p: [a, b, c]}\n"
                      "rules: [{name: r, pool: p, strategy: weighted_round_robin}]\n";
-    CHECK_EQ_STR(candidates_of(wr, leads_(1, ""), 1),
-                 "\"candidates\":[{\"agent\":\"a\",\"chosen\":true,\"weight\":5},"
-                 "{\"agent\":\"b\",\"eligible\":true,\"weight\":1}]");
+    CHECK_EQ_STR(candidates_of(wr, leads_(7, ""), 1),
+                 "\"candidates\":[{\"agent\":\"a\",\"chosen\":true,\"weight\":5,\"credit\":5},"
+                 "{\"agent\":\"b\",\"eligible\":true,\"weight\":1,\"credit\":1},"
+                 "{\"agent\":\"c\",\"eligible\":true,\"weight\":1,\"credit\":1}]");
+    CHECK_EQ_STR(candidates_of(wr, leads_(7, ""), 3),
+                 "\"candidates\":[{\"agent\":\"a\",\"eligible\":true,\"weight\":5,\"credit\":1},"
+                 "{\"agent\":\"b\",\"chosen\":true,\"weight\":1,\"credit\":3},"
+                 "{\"agent\":\"c\",\"eligible\":true,\"weight\":1,\"credit\":3}]");
+    CHECK_EQ_STR(candidates_of(wr, leads_(7, ""), 4),
+                 "\"candidates\":[{\"agent\":\"a\",\"chosen\":true,\"weight\":5,\"credit\":6},"
+                 "{\"agent\":\"b\",\"eligible\":true,\"weight\":1,\"credit\":-3},"
+                 "{\"agent\":\"c\",\"eligible\":true,\"weight\":1,\"credit\":4}]");
+    CHECK_EQ_STR(candidates_of(wr, leads_(7, ""), 5),
+                 "\"candidates\":[{\"agent\":\"a\",\"eligible\":true,\"weight\":5,\"credit\":4},"
+                 "{\"agent\":\"b\",\"eligible\":true,\"weight\":1,\"credit\":-2},"
+                 "{\"agent\":\"c\",\"chosen\":true,\"weight\":1,\"credit\":5}]");
+    /* an agent away keeps its credit; the others' picks go on without it */
+    const char *wr_away = "{\"id\":\"L1\"}\n"
+                          "{\"type\":\"agent\",\"agent\":\"a\",\"status\":\"away\"}\n"
+                          "{\"id\":\"L2\"}\n{\"id\":\"L3\"}\n"
+                          "{\"type\":\"agent\",\"agent\":\"a\",\"status\":\"available\"}\n"
+                          "{\"id\":\"L4\"}\n";
+    /* L1: a 5 chosen (then -2); without a, b and c: L2 2 2, b chosen (then
+     * 0); L3 1 3, c chosen (then 1); a back with its -2: L4 3 2 2 */
+    CHECK_EQ_STR(candidates_of(wr, wr_away, 2),
+                 "\"candidates\":[{\"agent\":\"a\",\"skipped\":\"away\"},"
+                 "{\"agent\":\"b\",\"chosen\":true,\"weight\":1,\"credit\":2},"
+                 "{\"agent\":\"c\",\"eligible\":true,\"weight\":1,\"credit\":2}]");
+    CHECK_EQ_STR(candidates_of(wr, wr_away, 4),
+                 "\"candidates\":[{\"agent\":\"a\",\"chosen\":true,\"weight\":5,\"credit\":3},"
+                 "{\"agent\":\"b\",\"eligible\":true,\"weight\":1,\"credit\":2},"
+                 "{\"agent\":\"c\",\"eligible\":true,\"weight\":1,\"credit\":2}]");
 
     /* round robin ranks by nothing but its turn: no figures */
     const char *rr = AGENTS3 "rules: [{name: r, pool: p, strategy: round_robin}]\n";

@@ -138,14 +138,16 @@ static void wrr_chosen(lr_segment *s, uint32_t m) {
     lr_heap_update(&st->classes[st->cls[m]].heap, st->local[m]);
 }
 
+static int64_t wrr_credit(const lr_segment *s, uint32_t m) {
+    const wrr_state *st = s->state;
+    int64_t v = st->val[m];
+    if (lr_segment_is_ready(s, m)) v += st->classes[st->cls[m]].weight * st->T;
+    return v;
+}
+
 /* Every member's credit. */
 static size_t wrr_carry_out(const lr_segment *s, lr_carry *out) {
-    const wrr_state *st = s->state;
-    for (uint32_t m = 0; m < s->n; m++) {
-        int64_t v = st->val[m];
-        if (lr_segment_is_ready(s, m)) v += st->classes[st->cls[m]].weight * st->T;
-        out[m] = (lr_carry){ m, v };
-    }
+    for (uint32_t m = 0; m < s->n; m++) out[m] = (lr_carry){ m, wrr_credit(s, m) };
     return s->n;
 }
 
@@ -163,6 +165,7 @@ static void wrr_carry_in(lr_segment *s, const lr_carry *in, size_t n) {
 const lr_strategy lr_strategy_weighted_round_robin = {
     .name = "weighted_round_robin", .mode = LR_MODE_ASSIGN,
     .init = wrr_init, .release = wrr_release, .ready = wrr_ready,
-    .pick = wrr_pick, .chosen = wrr_chosen, .figs = 1u << LR_FIG_WEIGHT,
+    .pick = wrr_pick, .chosen = wrr_chosen, .credit = wrr_credit,
+    .figs = 1u << LR_FIG_WEIGHT | 1u << LR_FIG_CREDIT,
     .carry_out = wrr_carry_out, .carry_in = wrr_carry_in,
 };

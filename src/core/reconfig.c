@@ -347,6 +347,7 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, unsigned flags, lr
      * agent by its old number (find_owner takes one out of range for no
      * owner, where the old code read past the agents). */
     bool one_pass = !(flags & LR_RECONF_OWNER_INDEX);
+    e->pick_seg = NULL;                 /* the old segments are gone */
     e->cb = cb;
     e->ud = ud;
     e->cb_rc = 0;

@@ -185,6 +185,7 @@ int lr_segment_for(lr_engine *e, const lr_rule_conf *r, uint32_t pool_id, const 
 }
 
 void lr_drop_dry_segments(lr_engine *e) {
+    e->pick_seg = NULL;                 /* (a preview that ended early may have left it on one) */
     for (size_t i = 0; i < e->ndry; i++) lr_segment_destroy(e->dry_segs[i]);
     e->ndry = 0;
 }

@@ -75,6 +75,36 @@ static void put_json(wr *w, const char *s) {
     if (w->rc == LR_OK) w->rc = lr_json_put_string(w->b, s);
 }
 
+/* S as a JSON string for a person to copy: as put_json, with the C1
+ * controls (U+0080..U+009F) and U+2028, U+2029 written as \u escapes, so
+ * that the line holds no character clean() would have turned into a space
+ * and the string still names S exactly. */
+static void put_json_text(wr *w, const char *s) {
+    lr_buf tmp = LR_BUF_INIT;
+    int rc = lr_json_put_string(&tmp, s);
+    if (rc != LR_OK) {
+        if (w->rc == LR_OK) w->rc = rc;
+        lr_buf_release(&tmp);
+        return;
+    }
+    const unsigned char *u = (const unsigned char *)tmp.data;
+    size_t i = 0, start = 0;
+    while (i < tmp.len) {
+        unsigned cp = 0;
+        size_t k = 0;
+        if (u[i] == 0xC2 && i + 1 < tmp.len && u[i + 1] >= 0x80 && u[i + 1] <= 0x9F)
+            cp = u[i + 1], k = 2;
+        else if (u[i] == 0xE2 && i + 2 < tmp.len && u[i + 1] == 0x80 && (u[i + 2] == 0xA8 || u[i + 2] == 0xA9))
+            cp = u[i + 2] == 0xA8 ? 0x2028 : 0x2029, k = 3;
+        if (!k) { i++; continue; }
+        put(w, tmp.data + start, i - start);
+        putf(w, "\\u%04X", cp);
+        start = i += k;
+    }
+    put(w, tmp.data + start, tmp.len - start);
+    lr_buf_release(&tmp);
+}
+
 /* N bytes of S with every control character (C0, DEL, C1) and line or
  * paragraph separator (U+2028, U+2029) as a space. */
 static void clean_n(wr *w, const char *s, size_t n) {
@@ -358,9 +388,18 @@ static bool action_is(const mail *ml, const char *a) {
     return strcmp(ml->action, a) == 0;
 }
 
-/* Actions after which the lead is the rep's to work. */
+/* Actions after which the lead is the rep's to work. A reassigned
+ * decision names the agent the lead was taken from (the one who missed its
+ * SLA); the agent it goes to gets an assigned decision of its own. */
 static bool assigned_like(const mail *ml) {
-    return action_is(ml, "assigned") || action_is(ml, "reassigned") || action_is(ml, "claimed");
+    return action_is(ml, "assigned") || action_is(ml, "claimed");
+}
+
+/* Actions after which the decision's agent no longer has the lead (nor
+ * may its key read it: GET /v1/leads/{id} is a 404 to it). */
+static bool taken_away(const mail *ml) {
+    return action_is(ml, "expired") || action_is(ml, "released") || action_is(ml, "reassigned") ||
+           action_is(ml, "recycled") || action_is(ml, "claim_refused");
 }
 
 /* ---- email: headers ------------------------------------------------------------ */
@@ -596,7 +635,7 @@ static void write_lead(wr *w, const mail *ml) {
 static const char *happened(const char *action) {
     static const char *const table[][2] = {
         { "assigned", "was assigned to you" },     { "offered", "was offered to you" },
-        { "reassigned", "was reassigned to you" }, { "claimed", "was claimed by you" },
+        { "reassigned", "was taken from you" }, { "claimed", "was claimed by you" },
         { "released", "was released" },            { "expired", "expired" },
         { "recycled", "was recycled" },            { "sla_breached", "breached its SLA" },
         { "closed", "was closed" },                { "queued", "was queued" },
@@ -799,8 +838,14 @@ static void put_base(wr *w, const char *base) {
     clean_n(w, base, n);
 }
 
-/* S percent-encoded as one path segment (RFC 3986 unreserved kept). */
+/* S percent-encoded as one path segment (RFC 3986 unreserved kept). A
+ * segment "." or ".." is written %2E, %2E%2E: as they are, clients (curl,
+ * browsers) remove them from the path before sending it (RFC 3986, 5.2.4). */
 static void put_path_segment(wr *w, const char *s) {
+    if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0) {
+        puts_(w, s[1] ? "%2E%2E" : "%2E");
+        return;
+    }
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
             *p == '-' || *p == '.' || *p == '_' || *p == '~')
@@ -815,15 +860,21 @@ static void event_line(wr *w, const mail *ml, const char *label, const char *typ
     putf(w, "  %s POST ", label);
     put_base(w, ml->m->base_url);
     putf(w, "/v1/events {\"type\":\"%s\",\"lead\":", type);
-    put_json(w, ml->lead_id);
+    put_json_text(w, ml->lead_id);
     puts_(w, ",\"agent\":");
-    put_json(w, ml->agent ? ml->agent : NO_AGENT);
+    put_json_text(w, ml->agent ? ml->agent : NO_AGENT);
     puts_(w, "}\n");
 }
 
 /* How to act on the lead through the API. */
 static void write_actions(wr *w, const mail *ml) {
     puts_(w, "\nWhat to do\n");
+    if (ml->m->to_agent && taken_away(ml)) {
+        /* the agent's key may no longer read the lead: a link would be a 404 */
+        puts_(w, "  Nothing: the lead is no longer yours.\n");
+        return;
+    }
+    bool post = true;
     if (action_is(ml, "offered")) {
         event_line(w, ml, "Accept: ", "accept");
         event_line(w, ml, "Decline:", "decline");
@@ -844,10 +895,13 @@ static void write_actions(wr *w, const mail *ml) {
         puts_(w, "/v1/leads/");
         put_path_segment(w, ml->lead_id);
         puts_(w, "\n");
+        post = false;
     }
     puts_(w, ml->m->to_agent ? "  Send requests with your agent key: Authorization: Bearer <key>\n"
                              : "  Send requests with an API key (the agent's own, or an admin key): "
                                "Authorization: Bearer <key>\n");
+    /* the server takes a body only as application/json (415 otherwise; curl -d sends a form's type) */
+    if (post) puts_(w, "  and the header Content-Type: application/json (the bodies above are JSON)\n");
 }
 
 static void write_body(wr *w, const mail *ml) {

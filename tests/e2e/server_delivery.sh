@@ -24,59 +24,9 @@
 #   - channels that do not validate are config errors with file:line
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_server.sh"
+. "$(dirname "$0")/lib_peers.sh"
 
-PY=/usr/bin/python3
-HERE=$(cd "$(dirname "$0")" && pwd)
-if ! $PY -c 'import aiosmtpd' 2>/dev/null; then
-    echo "FAIL $(basename "$0"): python3-aiosmtpd is not installed (scripts/install-deps)"
-    exit 1
-fi
 export LR_TEST_HOOK_SECRET=whsec_e2e_0123456789
-
-# peer_start NAME ARGS...: starts a peer script (receiver.py or
-# smtp_sink.py) with ARGS, waits for its "listening on" line, sets NAME_PORT.
-peer_start() {
-    _n=$1; shift
-    _try=1
-    while :; do
-        $PY "$@" --max-seconds 300 >"$SRV/$_n.out" 2>"$SRV/$_n.err" &
-        _pid=$!
-        echo "$_pid" >>"$SRV/pids"
-        eval "${_n}_PID=$_pid"
-        _i=0
-        while [ $_i -lt 1200 ] && ! grep -q 'listening on' "$SRV/$_n.out" 2>/dev/null; do
-            kill -0 "$_pid" 2>/dev/null || break
-            sleep 0.05; _i=$((_i + 1))
-        done
-        _port=$(sed -n 's|.*listening on [a-z]*://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$SRV/$_n.out")
-        eval "${_n}_PORT=$_port"
-        [ -n "$_port" ] && return 0
-        # the peer is the test's machinery, not leadrouter: one that went
-        # without a word before it listened (seen once in CI) is started
-        # once more, and the log says how the first one ended
-        if kill -0 "$_pid" 2>/dev/null; then
-            kill -KILL "$_pid" 2>/dev/null
-            wait "$_pid" 2>/dev/null
-            _how="not listening after $((_i / 20)) s"
-        else
-            wait "$_pid" 2>/dev/null
-            _how="ended with status $? after $((_i / 20)) s"
-        fi
-        if [ $_try -ge 2 ]; then
-            fail "peer $_n did not start ($_how)"
-            show out "$SRV/$_n.out"; show err "$SRV/$_n.err"
-            return 1
-        fi
-        echo "  peer $_n did not start ($_how; stderr: $(head -c 300 "$SRV/$_n.err" | tr '\n' ' ')); starting it again"
-        _try=2
-    done
-}
-
-peer_stop() {
-    eval "_pid=\$${1}_PID"
-    kill -TERM "$_pid" 2>/dev/null
-    srv_wait_exit "$_pid" 10
-}
 
 # mode NAME: switches the receiver's answer (ok, fail, gone, hang, ...).
 mode() {

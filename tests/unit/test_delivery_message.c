@@ -285,6 +285,7 @@ TEST(email_sample_exact_text) {
         "    POST https://lr.example.com/v1/leads/L1/progress {\"status\":\"contacted\"}\r\n"
         "  Statuses: contacted, qualified, won, lost, disqualified.\r\n"
         "  Send requests with your agent key: Authorization: Bearer <key>\r\n"
+        "  and the header Content-Type: application/json (the bodies above are JSON)\r\n"
         "\r\n"
         "-- \r\n"
         "leadrouter, delivery dlv_42 (channel crm)\r\n");
@@ -305,15 +306,78 @@ TEST(email_offered_gives_accept_and_decline_events) {
     CHECK(crlf_only(e));
 }
 
-TEST(email_reassigned_and_claimed_ask_for_progress) {
+TEST(email_claimed_asks_for_progress) {
     lr_delivery_msg m = sample();
-    m.action = "reassigned";
-    CHECK_CONTAINS(email(&m), "Lead L1 was reassigned to you by rule");
-    CHECK_CONTAINS(out.data, "POST https://lr.example.com/v1/leads/L1/progress");
     m.action = "claimed";
     CHECK_CONTAINS(email(&m), "Subject: New lead L1 for you (claimed)\r\n");
     CHECK_CONTAINS(out.data, "/v1/leads/L1/progress {\"status\":\"contacted\"}");
     CHECK(!strstr(out.data, "/v1/events"));
+}
+
+/* A reassigned decision names the agent the lead was taken from (its SLA
+ * missed); like expired, released, recycled and claim_refused, it leaves the
+ * agent without the lead, whose key then reads it as a 404: no instruction. */
+TEST(email_lead_taken_from_the_agent_gives_no_instruction) {
+    static const char *const actions[] = { "reassigned", "expired", "released", "recycled",
+                                           "claim_refused" };
+    for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++) {
+        lr_delivery_msg m = sample();
+        m.action = actions[i];
+        const char *e = email(&m);
+        CHECK_CONTAINS(e, "\r\nWhat to do\r\n  Nothing: the lead is no longer yours.\r\n\r\n-- \r\n");
+        CHECK(!strstr(e, "/v1/"));
+        CHECK(!strstr(e, "New lead"));
+        /* to an ops mailbox (an admin key reads any lead) the link stays */
+        m.to = "ops@example.com";
+        m.to_agent = false;
+        m.agent = "alice";
+        CHECK_CONTAINS(email(&m), "\r\n  See the lead: GET https://lr.example.com/v1/leads/L1\r\n");
+    }
+    lr_delivery_msg m = sample();
+    m.action = "reassigned";
+    CHECK_CONTAINS(email(&m), "\r\nSubject: Lead L1: reassigned\r\n");
+    CHECK_CONTAINS(out.data, "\r\nLead L1 was taken from you by rule hot-west");
+}
+
+/* Every POST the email gives has a JSON body, which the server takes only
+ * as application/json (415 for curl -d's form type): the email says so. */
+TEST(email_names_the_content_type_of_its_posts) {
+    lr_delivery_msg m = sample();
+    static const char *const ct = "\r\n  and the header Content-Type: application/json";
+    CHECK_CONTAINS(email(&m), ct);
+    m.action = "offered";
+    CHECK_CONTAINS(email(&m), ct);
+    m.action = "closed";
+    CHECK(!strstr(email(&m), "Content-Type: application/json"));
+}
+
+/* "." and ".." as path segments are removed by clients (curl, browsers):
+ * written %2E and %2E%2E they reach the lead. */
+TEST(email_dot_segment_lead_ids_are_percent_encoded) {
+    lr_delivery_msg m = sample();
+    set_decision(&m, "{\"lead\":\"..\",\"action\":\"assigned\",\"agent\":\"alice\"}");
+    CHECK_CONTAINS(email(&m), "POST https://lr.example.com/v1/leads/%2E%2E/progress ");
+    set_decision(&m, "{\"lead\":\".\",\"action\":\"assigned\",\"agent\":\"alice\"}");
+    CHECK_CONTAINS(email(&m), "POST https://lr.example.com/v1/leads/%2E/progress ");
+    set_decision(&m, "{\"lead\":\"...\",\"action\":\"assigned\",\"agent\":\"alice\"}");
+    CHECK_CONTAINS(email(&m), "POST https://lr.example.com/v1/leads/.../progress ");
+    set_decision(&m, "{\"lead\":\"a..b\",\"action\":\"closed\",\"agent\":\"alice\"}");
+    m.action = "closed";
+    CHECK_CONTAINS(email(&m), "GET https://lr.example.com/v1/leads/a..b\r\n");
+}
+
+/* A lead id may hold U+0085 or U+2028 (not a control character to the
+ * API): the accept line's JSON escapes them, so it names the lead exactly
+ * and no such character reaches the body. */
+TEST(email_json_escapes_c1_and_line_separators) {
+    lr_delivery_msg m = sample();
+    m.action = "offered";
+    set_decision(&m, "{\"lead\":\"a\\u0085b\\u2028c\\u2029d\",\"action\":\"offered\",\"agent\":\"alice\"}");
+    const char *e = email(&m);
+    CHECK_CONTAINS(e, "{\"type\":\"accept\",\"lead\":\"a\\u0085b\\u2028c\\u2029d\",\"agent\":\"alice\"}");
+    CHECK(!strstr(e, "\xC2\x85"));
+    CHECK(!strstr(e, "\xE2\x80\xA8"));
+    CHECK(!strstr(e, "\xE2\x80\xA9"));
 }
 
 TEST(email_other_action_points_to_the_lead) {
@@ -713,7 +777,11 @@ int main(void) {
     RUN(webhook_body_absent_parts_are_null_and_strings_escaped);
     RUN(email_sample_exact_text);
     RUN(email_offered_gives_accept_and_decline_events);
-    RUN(email_reassigned_and_claimed_ask_for_progress);
+    RUN(email_claimed_asks_for_progress);
+    RUN(email_lead_taken_from_the_agent_gives_no_instruction);
+    RUN(email_names_the_content_type_of_its_posts);
+    RUN(email_dot_segment_lead_ids_are_percent_encoded);
+    RUN(email_json_escapes_c1_and_line_separators);
     RUN(email_other_action_points_to_the_lead);
     RUN(email_without_base_url_shows_paths_only);
     RUN(email_lead_id_is_escaped_in_json_and_percent_encoded_in_paths);

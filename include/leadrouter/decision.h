@@ -76,6 +76,8 @@ typedef struct lr_decision {
     const char *rule;               /* NULL when no rule was involved */
     const char *pool;
     const char *strategy;
+    lr_time expires_at;             /* "expires_at": when an offer lapses unanswered; 0:
+                                       none (every other action, an offer without a timeout) */
     const lr_candidate *cands;      /* why.candidates, pool order */
     size_t ncands;
     size_t pool_size;               /* written as why.pool_size when > ncands */

@@ -2,7 +2,8 @@
  *
  * Keys, in this order, each left out when absent: "at" (absent when
  * LR_TIME_NONE), "lead", "action" (always), "agent" or "agents" (the array
- * wins when nagents > 0), "rule", "pool", "strategy", "status", then "why"
+ * wins when nagents > 0), "rule", "pool", "strategy", "expires_at" (when
+ * not 0), "status", then "why"
  * = {"reason", "detail", "candidates", "pool_size"} -- "why" only when one of
  * them is present, "pool_size" only when pool_size > ncands. A candidate is
  * {"agent":A,"chosen":true}, {"agent":A,"eligible":true} or
@@ -218,7 +219,7 @@ static size_t bound(const lr_decision *d) {
     size_t n = 96 + 5 * MEMBER_MAX;             /* braces, "at" and its time */
     n += str_bound(d->lead) + str_bound(action_name(d->action)) + str_bound(d->agent) +
          str_bound(d->rule) + str_bound(d->pool) + str_bound(d->strategy) +
-         str_bound(d->status) + 4 * MEMBER_MAX;
+         str_bound(d->status) + 4 * MEMBER_MAX + MEMBER_MAX + 32;   /* expires_at */
     for (size_t i = 0; i < d->nagents; i++) n += 1 + str_bound(d->agents[i]);
     return n + MEMBER_MAX + why_bound(d);        /* ,"why": */
 }
@@ -296,6 +297,11 @@ static char *write_decision(const lr_decision *d, char *p) {
     MEMBER(p, first, "rule", d->rule);
     MEMBER(p, first, "pool", d->pool);
     MEMBER(p, first, "strategy", d->strategy);
+    if (d->expires_at) {                        /* (after "action": never the first) */
+        LIT(p, ",\"expires_at\":\"");
+        p += lr_time_format(d->expires_at, p, 32);
+        *p++ = '"';
+    }
     MEMBER(p, first, "status", d->status);
     if (has_why(d)) {
         LIT(p, ",\"why\":");

@@ -498,6 +498,7 @@ static int emit_offer(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r, const 
     decision_for_rule(e, &d, l, r, LR_ACTION_OFFERED);
     d.agents = e->names;
     d.nagents = l->noffer;
+    if (r->offer_timeout_ms > 0) d.expires_at = e->now + r->offer_timeout_ms;
     d.reason = reason;
     int rc = lr_explain(e, &d, l, r, LR_NO_AGENT, true);
     if (rc != LR_OK) return rc;
@@ -535,6 +536,7 @@ static int emit_assigned(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r, uin
     decision_for_rule(e, &d, l, r, action);
     d.agent = e->agents[agent].conf->id;
     d.reason = reason;
+    if (offer) d.expires_at = e->now + r->offer_timeout_ms;
     rc = lr_explain(e, &d, l, r, agent, false);
     if (rc != LR_OK) return rc;
     lr_engine_emit(e, &d);

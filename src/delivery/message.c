@@ -648,6 +648,17 @@ static const char *happened(const char *action) {
     return NULL;
 }
 
+/* T as a person reads it: "2026-12-01 10:10:00 UTC" (no milliseconds). */
+static void put_when(wr *w, lr_time when) {
+    char t[48];
+    size_t n = lr_time_format(when, t, sizeof t);       /* YYYY-MM-DDTHH:MM:SS[.mmm]Z */
+    if (n >= 20 && t[10] == 'T') {
+        t[10] = ' ';
+        memcpy(t + 19, " UTC", 5);
+    }
+    clean(w, t);
+}
+
 /* "Lead L1 was assigned to you by rule R (strategy S, pool P) at T." */
 static void write_summary(wr *w, const mail *ml) {
     const json_t *d = ml->dec;
@@ -676,18 +687,15 @@ static void write_summary(wr *w, const mail *ml) {
         if (pool) { puts_(w, "pool "); clean(w, pool); }
         puts_(w, ")");
     }
-    char t[48];
     const char *at = get_str(d, "at");
     lr_time when = ml->m->created_at;
     if (when != LR_TIME_NONE || (at && lr_time_parse(at, strlen(at), &when) == LR_OK)) {
-        size_t n = lr_time_format(when, t, sizeof t);   /* YYYY-MM-DDTHH:MM:SS[.mmm]Z */
-        if (n >= 20 && t[10] == 'T') {
-            t[10] = ' ';
-            memcpy(t + 19, " UTC", 5);                  /* a person needs no milliseconds */
-        }
-        at = t;
+        puts_(w, " at ");
+        put_when(w, when);
+    } else if (at) {
+        puts_(w, " at ");
+        clean(w, at);
     }
-    if (at) { puts_(w, " at "); clean(w, at); }
     puts_(w, ".\n");
     const char *status = get_str(d, "status");
     if (status) { puts_(w, "Status: "); clean(w, status); puts_(w, "\n"); }
@@ -878,6 +886,14 @@ static void write_actions(wr *w, const mail *ml) {
     if (action_is(ml, "offered")) {
         event_line(w, ml, "Accept: ", "accept");
         event_line(w, ml, "Decline:", "decline");
+        /* past its deadline the offer is gone: the accept is a 404 */
+        const char *exp = get_str(ml->dec, "expires_at");
+        lr_time until;
+        if (exp && lr_time_parse(exp, strlen(exp), &until) == LR_OK) {
+            puts_(w, "  The offer expires at ");
+            put_when(w, until);
+            puts_(w, ": accept before then.\n");
+        }
     } else if (assigned_like(ml)) {
         puts_(w, "  Contact the lead, then report progress:\n    POST ");
         put_base(w, ml->m->base_url);

@@ -5,7 +5,7 @@
 # the server; also for lead ids that need escaping in a URL path ("..",
 # ".", spaces, "/", "?", "#", "%", non-ASCII) and one with U+2028. An email
 # about a lead that left the agent (expired offer, release) gives no link
-# its key would read as a 404.
+# its key would read as a 404. An offer's email tells its deadline.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_server.sh"
 . "$(dirname "$0")/lib_peers.sh"
@@ -95,6 +95,12 @@ a_lead_that_left_the_agent_gives_no_link() {
     start || return
     api POST /v1/leads '{"id":"F1","source":"fast"}'
     expect_code 201 "lead F1"
+    # the offer told its deadline, the decision's expires_at, to the second
+    _exp=$(jq -r '.decisions[0].expires_at' "$RB")
+    _when=$(printf '%s' "$_exp" | sed 's/^\(....-..-..\)T\(..:..:..\).*$/\1 \2 UTC/')
+    _m=$(mail_of 'F1 for you (offered)') || { fail "no offered email"; return; }
+    grep -q "The offer expires at $_when: accept before then" "$_m" ||
+        { fail "offered: no deadline $_when ($_exp)"; show msg "$_m"; }
     _m=$(mail_of 'F1: expired') || { fail "no expired email"; return; }
     grep -q 'Nothing: the lead is no longer yours' "$_m" || { fail "expired: no 'Nothing'"; show msg "$_m"; }
     grep -q '/v1/' "$_m" && { fail "expired: a link"; show msg "$_m"; }

@@ -303,7 +303,29 @@ TEST(email_offered_gives_accept_and_decline_events) {
     CHECK_CONTAINS(e, "\r\n  Decline: POST https://lr.example.com/v1/events "
                       "{\"type\":\"decline\",\"lead\":\"L1\",\"agent\":\"alice\"}\r\n");
     CHECK(!strstr(e, "progress"));
+    CHECK(!strstr(e, "expires"));           /* the decision gives no deadline */
     CHECK(crlf_only(e));
+}
+
+/* An offer's deadline (the decision's expires_at) is told, in UTC as the
+ * rest of the email: accepted later, the offer is gone. */
+TEST(email_offer_says_when_it_expires) {
+    lr_delivery_msg m = sample();
+    m.action = "offered";
+    set_decision(&m, "{\"at\":\"2026-03-02T10:00:00Z\",\"lead\":\"L1\",\"action\":\"offered\","
+                     "\"agent\":\"alice\",\"rule\":\"hot-west\",\"expires_at\":\"2026-03-02T10:10:00.250Z\"}");
+    const char *e = email(&m);
+    CHECK_CONTAINS(e, "{\"type\":\"decline\",\"lead\":\"L1\",\"agent\":\"alice\"}\r\n"
+                      "  The offer expires at 2026-03-02 10:10:00 UTC: accept before then.\r\n");
+    CHECK(crlf_only(e));
+    /* a broadcast offer's too */
+    set_decision(&m, "{\"lead\":\"L1\",\"action\":\"offered\",\"agents\":[\"alice\",\"bob\"],"
+                     "\"expires_at\":\"2026-03-02T10:05:00Z\"}");
+    CHECK_CONTAINS(email(&m), "  The offer expires at 2026-03-02 10:05:00 UTC: accept before then.\r\n");
+    /* one that does not parse is left out, not guessed */
+    set_decision(&m, "{\"lead\":\"L1\",\"action\":\"offered\",\"agent\":\"alice\","
+                     "\"expires_at\":\"soon\"}");
+    CHECK(!strstr(email(&m), "expires"));
 }
 
 TEST(email_claimed_asks_for_progress) {
@@ -777,6 +799,7 @@ int main(void) {
     RUN(webhook_body_absent_parts_are_null_and_strings_escaped);
     RUN(email_sample_exact_text);
     RUN(email_offered_gives_accept_and_decline_events);
+    RUN(email_offer_says_when_it_expires);
     RUN(email_claimed_asks_for_progress);
     RUN(email_lead_taken_from_the_agent_gives_no_instruction);
     RUN(email_names_the_content_type_of_its_posts);

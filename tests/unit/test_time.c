@@ -20,8 +20,12 @@ TEST(offer_expires_and_moves_to_the_next_candidate_then_falls_back) {
                                 "\"agent\":\"a\",\"rule\":\"r\",\"pool\":\"p\",\"strategy\":\"round_robin\","
                                 "\"why\":{\"reason\":\"offer_timeout\",\"detail\":\"attempt 1 of 2 (rule r: "
                                 "offer.attempts)\"}}");
+    /* each offer says when it lapses: what the expiry then does, to the ms */
+    CHECK_CONTAINS(o.json.data, "\"action\":\"offered\",\"agent\":\"a\",\"rule\":\"r\",\"pool\":\"p\","
+                                "\"strategy\":\"round_robin\",\"expires_at\":\"2026-03-02T10:02:00Z\"}");
     CHECK_CONTAINS(o.json.data, "\"action\":\"offered\",\"agent\":\"b\",\"rule\":\"r\",\"pool\":\"p\","
-                                "\"strategy\":\"round_robin\",\"why\":{\"reason\":\"offer_expired\"}");
+                                "\"strategy\":\"round_robin\",\"expires_at\":\"2026-03-02T10:04:00Z\","
+                                "\"why\":{\"reason\":\"offer_expired\"}");
     /* the fallback after the last expiry says why too (c was never offered) */
     CHECK_CONTAINS(o.json.data, "{\"at\":\"2026-03-02T10:04:00Z\",\"lead\":\"L1\",\"action\":\"held\","
                                 "\"rule\":\"r\",\"pool\":\"p\",\"strategy\":\"round_robin\","
@@ -73,6 +77,30 @@ TEST(broadcast_offer_expires_to_the_fallback) {
     const char *cfg = "agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
                       "rules: [{name: r, pool: p, strategy: broadcast, offer: {timeout: 5m}, fallback: hold}]\n";
     CHECK_EQ_STR(trace_of(cfg, LEAD("L1", "10:00:00") T("10:05:00")), "offered:a,b expired:a,b held");
+}
+
+/* An offer says when it lapses (expires_at: its time plus offer.timeout);
+ * a broadcast's too; an assignment, and a broadcast without a timeout,
+ * have no such key. */
+TEST(an_offer_says_when_it_expires) {
+    const char *cfg = "agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
+                      "rules: [{name: bc, when: 'source == \"bc\"', pool: p, strategy: broadcast,"
+                      " offer: {timeout: 5m}},"
+                      " {name: open, when: 'source == \"open\"', pool: p, strategy: broadcast},"
+                      " {name: rr, pool: p, strategy: round_robin}]\n";
+    const char *ev = "{\"id\":\"B1\",\"source\":\"bc\",\"received_at\":\"2026-03-02T10:00:00.250Z\"}\n"
+                     "{\"id\":\"O1\",\"source\":\"open\",\"received_at\":\"2026-03-02T10:01:00Z\"}\n"
+                     LEAD("R1", "10:02:00");
+    run_out o;
+    CHECK(run_engine(cfg, ev, 1, false, &o));
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"B1\",\"action\":\"offered\",\"agents\":[\"a\",\"b\"],"
+                                "\"rule\":\"bc\",\"pool\":\"p\",\"strategy\":\"broadcast\","
+                                "\"expires_at\":\"2026-03-02T10:05:00.250Z\"}");
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"O1\",\"action\":\"offered\",\"agents\":[\"a\",\"b\"],"
+                                "\"rule\":\"open\",\"pool\":\"p\",\"strategy\":\"broadcast\"}");
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"R1\",\"action\":\"assigned\",\"agent\":\"a\","
+                                "\"rule\":\"rr\",\"pool\":\"p\",\"strategy\":\"round_robin\"}");
+    run_release(&o);
 }
 
 TEST(sla_without_contact_reassigns_to_someone_else) {
@@ -677,6 +705,7 @@ int main(void) {
     RUN(declined_offer_goes_to_the_next_candidate);
     RUN(agent_who_lets_offers_expire_is_set_away);
     RUN(broadcast_offer_expires_to_the_fallback);
+    RUN(an_offer_says_when_it_expires);
     RUN(sla_without_contact_reassigns_to_someone_else);
     RUN(sla_notify_only_reports_the_breach);
     RUN(queued_lead_past_max_wait_falls_back);

@@ -76,7 +76,8 @@ typedef struct lr_decision {
     const char *rule;               /* NULL when no rule was involved */
     const char *pool;
     const char *strategy;
-    lr_time expires_at;             /* "expires_at": when an offer lapses unanswered; 0:
+    lr_time expires_at;             /* "expires_at": when an offer lapses unanswered (its
+                                       timeout, or its tier's escalation if sooner); 0:
                                        none (every other action, an offer without a timeout) */
     const lr_candidate *cands;      /* why.candidates, pool order */
     size_t ncands;

@@ -476,6 +476,21 @@ static void arm_escalation(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r) {
     }
 }
 
+/* When an offer of L made now lapses unanswered (its decision's
+ * expires_at): after the rule's offer.timeout, or sooner when the lead's
+ * tier escalates first (arm_escalation; that ends one agent's offer, not
+ * a broadcast's). */
+static lr_time offer_deadline(const lr_engine *e, const lr_lead_rt *l, const lr_rule_conf *r) {
+    lr_time t = e->now + r->offer_timeout_ms;
+    if (r->ntiers <= 1 || (size_t)l->tier + 1 >= r->ntiers || r->escalate_after_ms <= 0 ||
+        r->strategy->mode == LR_MODE_BROADCAST)
+        return t;
+    lr_time esc = (e->legacy & LR_LEGACY_TIER_CLOCK) ? e->now + r->escalate_after_ms
+                                                      : l->tier_at + r->escalate_after_ms;
+    if (esc < e->now) esc = e->now;
+    return esc < t ? esc : t;
+}
+
 void lr_arm_assigned(lr_engine *e, lr_lead_rt *l) {
     if (l->rule == LR_NO_RULE) return;
     const lr_rule_conf *r = &e->cfg->rules[l->rule];
@@ -498,7 +513,7 @@ static int emit_offer(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r, const 
     decision_for_rule(e, &d, l, r, LR_ACTION_OFFERED);
     d.agents = e->names;
     d.nagents = l->noffer;
-    if (r->offer_timeout_ms > 0) d.expires_at = e->now + r->offer_timeout_ms;
+    if (r->offer_timeout_ms > 0) d.expires_at = offer_deadline(e, l, r);
     d.reason = reason;
     int rc = lr_explain(e, &d, l, r, LR_NO_AGENT, true);
     if (rc != LR_OK) return rc;
@@ -536,7 +551,7 @@ static int emit_assigned(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r, uin
     decision_for_rule(e, &d, l, r, action);
     d.agent = e->agents[agent].conf->id;
     d.reason = reason;
-    if (offer) d.expires_at = e->now + r->offer_timeout_ms;
+    if (offer) d.expires_at = offer_deadline(e, l, r);
     rc = lr_explain(e, &d, l, r, agent, false);
     if (rc != LR_OK) return rc;
     lr_engine_emit(e, &d);

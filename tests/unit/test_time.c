@@ -270,6 +270,14 @@ TEST(escalation_counts_from_the_leads_entry_into_its_tier) {
                                "offered:s4 expired:s4 offered:j1 expired:j1 held");
     CHECK_CONTAINS(o.json.data, "{\"at\":\"2026-03-02T10:05:00Z\",\"lead\":\"L1\",\"action\":\"offered\","
                                 "\"agent\":\"s4\",\"rule\":\"r\",\"pool\":\"seniors+juniors\"");
+    /* s3's offer ends at the escalation, before its 2m: its expires_at says so */
+    CHECK_CONTAINS(o.json.data, "{\"at\":\"2026-03-02T10:04:00Z\",\"lead\":\"L1\",\"action\":\"offered\","
+                                "\"agent\":\"s3\",\"rule\":\"r\",\"pool\":\"seniors\",\"strategy\":\"round_robin\","
+                                "\"expires_at\":\"2026-03-02T10:05:00Z\"");
+    CHECK_CONTAINS(o.json.data, "{\"at\":\"2026-03-02T10:05:00Z\",\"lead\":\"L1\",\"action\":\"expired\","
+                                "\"agent\":\"s3\"");
+    CHECK_CONTAINS(o.json.data, "\"agent\":\"s2\",\"rule\":\"r\",\"pool\":\"seniors\",\"strategy\":\"round_robin\","
+                                "\"expires_at\":\"2026-03-02T10:04:00Z\"");
     run_release(&o);
     run_with(cfg, ev, LR_LEGACY_TIER_CLOCK, &o);
     CHECK_EQ_STR(o.trace.data, "offered:s1 expired:s1 offered:s2 expired:s2 offered:s3 expired:s3 "

@@ -399,7 +399,21 @@ static bool assigned_like(const mail *ml) {
  * may its key read it: GET /v1/leads/{id} is a 404 to it). */
 static bool taken_away(const mail *ml) {
     return action_is(ml, "expired") || action_is(ml, "released") || action_is(ml, "reassigned") ||
-           action_is(ml, "recycled") || action_is(ml, "claim_refused");
+           action_is(ml, "recycled");
+}
+
+/* A claim_refused whose why.reason is the agent's state (away, at
+ * capacity, a cap, off shift...): the lead stays offered to it, or waiting
+ * in its pool, and a claim once it can take a lead again may succeed. Any
+ * other reason (not offered, already claimed, closed, ...): it cannot. */
+static bool refused_for_now(const mail *ml) {
+    if (!action_is(ml, "claim_refused")) return false;
+    const char *why = get_str(json_object_get(ml->dec, "why"), "reason");
+    if (!why || !*why) return false;
+    for (int i = LR_SKIP_NONE + 1; i < LR_SKIP__COUNT; i++)
+        if (i != LR_SKIP_NO_MATCH && i != LR_SKIP_DECLINED && strcmp(why, lr_skip_names[i]) == 0)
+            return true;
+    return false;
 }
 
 /* ---- email: headers ------------------------------------------------------------ */
@@ -882,8 +896,18 @@ static void write_actions(wr *w, const mail *ml) {
         puts_(w, "  Nothing: the lead is no longer yours.\n");
         return;
     }
+    if (ml->m->to_agent && action_is(ml, "claim_refused") && !refused_for_now(ml)) {
+        /* never the agent's (not offered to it, claimed by another, closed) */
+        puts_(w, "  Nothing: the lead is not yours.\n");
+        return;
+    }
     bool post = true;
-    if (action_is(ml, "offered")) {
+    if (refused_for_now(ml)) {
+        /* the lead is still offered to the agent, or waits in its pool */
+        puts_(w, ml->m->to_agent ? "  Claim the lead once you can take one again (while it is still open):\n"
+                                 : "  Claim the lead once the agent can take one again (while it is still open):\n");
+        event_line(w, ml, "Claim:  ", "claim");
+    } else if (action_is(ml, "offered")) {
         event_line(w, ml, "Accept: ", "accept");
         event_line(w, ml, "Decline:", "decline");
         /* past its deadline the offer is gone: the accept is a 404 */
@@ -904,7 +928,7 @@ static void write_actions(wr *w, const mail *ml) {
             puts_(w, i ? ", " : " ");
             puts_(w, lr_progress_names[i]);
         }
-        puts_(w, ".\n");
+        puts_(w, "; with any, the lead's value: {\"status\":\"won\",\"value\":1200}.\n");
     } else {
         puts_(w, "  See the lead: GET ");
         put_base(w, ml->m->base_url);
@@ -913,9 +937,14 @@ static void write_actions(wr *w, const mail *ml) {
         puts_(w, "\n");
         post = false;
     }
-    puts_(w, ml->m->to_agent ? "  Send requests with your agent key: Authorization: Bearer <key>\n"
-                             : "  Send requests with an API key (the agent's own, or an admin key): "
-                               "Authorization: Bearer <key>\n");
+    if (ml->m->to_agent)
+        puts_(w, "  Send requests with your agent key: Authorization: Bearer <key>\n");
+    else if (taken_away(ml) || (action_is(ml, "claim_refused") && !refused_for_now(ml)))
+        /* the agent's own key reads a lead it holds, not one it lost */
+        puts_(w, "  Send requests with an admin key: Authorization: Bearer <key>\n");
+    else
+        puts_(w, "  Send requests with an API key (the agent's own, or an admin key): "
+                 "Authorization: Bearer <key>\n");
     /* the server takes a body only as application/json (415 otherwise; curl -d sends a form's type) */
     if (post) puts_(w, "  and the header Content-Type: application/json (the bodies above are JSON)\n");
 }

@@ -117,6 +117,56 @@ a_lead_that_left_the_agent_gives_no_link() {
     peer_stop SMTP
 }
 
+# A claim refused while the agent cannot take a lead (at capacity) leaves
+# the lead open to it: the email says so and its instruction, followed
+# once the agent can, claims the lead. An email to a fixed address about a
+# lead the agent no longer holds names a key that reads it (an admin's:
+# the agent's own is a 404 there).
+a_refused_claim_of_a_lead_still_open_says_so() {
+    peer_start SMTP "$HERE/smtp_sink.py" --port 0 --dir "$T/mail" || return 1
+    cat >"$T/c.yaml" <<YAML
+agents:
+  - {id: alice, email: alice@example.com, capacity: 1}
+  - {id: bob, email: bob@example.com}
+pools:
+  team: [alice, bob]
+channels:
+  mail: {smtp: "smtp://127.0.0.1:$SMTP_PORT", from: "leads@example.com", public_url: "$PUB"}
+allow_private_targets: [mail]
+notify:
+  - {on: [claim_refused], to: mail, recipient: agent}
+  - {on: [released], to: mail, recipient: ops@example.com}
+rules:
+  - {name: bc, when: 'source == "bc"', pool: team, strategy: broadcast, offer: {timeout: 10m}}
+  - {name: plain, pool: team, strategy: round_robin}
+YAML
+    srv_start S "$T/db" "$T/c.yaml" --sync off || { fail "$srv_error"; return 1; }
+    KEY=$(mkkey "$T/db" admin)
+    ALICE=$(mkkey "$T/db" agent alice)
+    api POST /v1/leads '{"id":"B1","source":"bc"}'
+    api POST /v1/leads '{"id":"B2","source":"bc"}'
+    as "$ALICE" POST /v1/events '{"type":"accept","lead":"B1","agent":"alice"}'
+    expect_code 200 "alice accepts B1"
+    as "$ALICE" POST /v1/events '{"type":"accept","lead":"B2","agent":"alice"}'
+    _cm=$(mail_of "B2: claim_refused") || { fail "no claim_refused email"; return; }
+    grep -q "Nothing" "$_cm" && { fail "claim_refused at capacity: Nothing"; show msg "$_cm"; }
+    api POST /v1/leads/B1/progress '{"status":"won"}'
+    expect_code 200 "B1 won"
+    follow "$_cm" "$ALICE" "Claim:" || show msg "$_cm"
+    api GET /v1/leads/B2
+    expect_jq '.agent' '"alice"'
+    # released, to a fixed address: the agent's own key no longer reads it
+    api POST /v1/leads '{"id":"R2","source":"plain"}'
+    _who=$(jq -r '.decisions[0].agent' "$RB")
+    api POST /v1/events "{\"type\":\"release\",\"lead\":\"R2\",\"agent\":\"$_who\"}"
+    expect_code 200 "release R2"
+    _m=$(mail_of 'R2: released') || { fail "no released email"; return; }
+    grep -q "the agent's own" "$_m" && { fail "released to ops: names the agent's own key"; show msg "$_m"; }
+    srv_term S
+    peer_stop SMTP
+}
+
 tcase following_the_email_works_for_any_lead_id
 tcase a_lead_that_left_the_agent_gives_no_link
+tcase a_refused_claim_of_a_lead_still_open_says_so
 finish

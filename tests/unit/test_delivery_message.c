@@ -283,7 +283,8 @@ TEST(email_sample_exact_text) {
         "What to do\r\n"
         "  Contact the lead, then report progress:\r\n"
         "    POST https://lr.example.com/v1/leads/L1/progress {\"status\":\"contacted\"}\r\n"
-        "  Statuses: contacted, qualified, won, lost, disqualified.\r\n"
+        "  Statuses: contacted, qualified, won, lost, disqualified; with any, the lead's value: "
+        "{\"status\":\"won\",\"value\":1200}.\r\n"
         "  Send requests with your agent key: Authorization: Bearer <key>\r\n"
         "  and the header Content-Type: application/json (the bodies above are JSON)\r\n"
         "\r\n"
@@ -337,11 +338,10 @@ TEST(email_claimed_asks_for_progress) {
 }
 
 /* A reassigned decision names the agent the lead was taken from (its SLA
- * missed); like expired, released, recycled and claim_refused, it leaves the
- * agent without the lead, whose key then reads it as a 404: no instruction. */
+ * missed); like expired, released and recycled, it leaves the agent
+ * without the lead, whose key then reads it as a 404: no instruction. */
 TEST(email_lead_taken_from_the_agent_gives_no_instruction) {
-    static const char *const actions[] = { "reassigned", "expired", "released", "recycled",
-                                           "claim_refused" };
+    static const char *const actions[] = { "reassigned", "expired", "released", "recycled" };
     for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++) {
         lr_delivery_msg m = sample();
         m.action = actions[i];
@@ -354,11 +354,38 @@ TEST(email_lead_taken_from_the_agent_gives_no_instruction) {
         m.to_agent = false;
         m.agent = "alice";
         CHECK_CONTAINS(email(&m), "\r\n  See the lead: GET https://lr.example.com/v1/leads/L1\r\n");
+        /* with an admin key: the agent's own reads it as a 404 */
+        CHECK_CONTAINS(out.data, "\r\n  Send requests with an admin key: Authorization: Bearer <key>\r\n");
+        CHECK(!strstr(out.data, "the agent's own"));
     }
     lr_delivery_msg m = sample();
     m.action = "reassigned";
     CHECK_CONTAINS(email(&m), "\r\nSubject: Lead L1: reassigned\r\n");
     CHECK_CONTAINS(out.data, "\r\nLead L1 was taken from you by rule hot-west");
+}
+
+/* A claim refused for the agent's state (at capacity, a cap, away, off
+ * shift) leaves the lead offered to it or waiting in its pool: the email
+ * gives the claim to send once it can take a lead. Refused for any other
+ * reason (not offered to it, claimed by another, closed) the lead never
+ * was the agent's: nothing to do, and not "no longer yours". */
+TEST(email_claim_refused_says_whether_the_lead_is_still_open) {
+    lr_delivery_msg m = sample();
+    m.action = "claim_refused";
+    set_decision(&m, "{\"lead\":\"L1\",\"action\":\"claim_refused\",\"agent\":\"alice\","
+                     "\"why\":{\"reason\":\"at_capacity\",\"detail\":\"the agent cannot take a lead now\"}}");
+    const char *e = email(&m);
+    CHECK(!strstr(e, "Nothing"));
+    CHECK_CONTAINS(e, "\r\n  Claim the lead once you can take one again (while it is still open):\r\n"
+                      "  Claim:   POST https://lr.example.com/v1/events "
+                      "{\"type\":\"claim\",\"lead\":\"L1\",\"agent\":\"alice\"}\r\n");
+    CHECK_CONTAINS(e, "\r\n  and the header Content-Type: application/json");
+    set_decision(&m, "{\"lead\":\"L1\",\"action\":\"claim_refused\",\"agent\":\"alice\","
+                     "\"why\":{\"reason\":\"already_claimed\",\"detail\":\"the lead is assigned to bob\"}}");
+    e = email(&m);
+    CHECK_CONTAINS(e, "\r\nWhat to do\r\n  Nothing: the lead is not yours.\r\n\r\n-- \r\n");
+    CHECK(!strstr(e, "no longer"));
+    CHECK(!strstr(e, "/v1/"));
 }
 
 /* Every POST the email gives has a JSON body, which the server takes only
@@ -802,6 +829,7 @@ int main(void) {
     RUN(email_offer_says_when_it_expires);
     RUN(email_claimed_asks_for_progress);
     RUN(email_lead_taken_from_the_agent_gives_no_instruction);
+    RUN(email_claim_refused_says_whether_the_lead_is_still_open);
     RUN(email_names_the_content_type_of_its_posts);
     RUN(email_dot_segment_lead_ids_are_percent_encoded);
     RUN(email_json_escapes_c1_and_line_separators);

@@ -103,6 +103,42 @@ TEST(an_offer_says_when_it_expires) {
     run_release(&o);
 }
 
+/* An offer that an escalation ends first (escalate_after counts from the
+ * lead's entry into its tier, however many offers it had there) expires
+ * then, not offer.timeout after it was made: its expires_at says so, for
+ * the first offer and for one made after a decline. A broadcast widens and
+ * keeps its agents: its own timeout holds. */
+TEST(an_offer_an_escalation_ends_first_expires_then) {
+    const char *cfg = "agents: [{id: a1}, {id: a2}, {id: b1}]\n"
+                      "pools: {t1: [a1, a2], t2: [b1]}\n"
+                      "rules: [{name: bc, when: 'source == \"bc\"', tiers: [t1, t2], strategy: broadcast,"
+                      " escalate_after: 30s, offer: {timeout: 60s}},"
+                      " {name: r, tiers: [t1, t2], strategy: round_robin, escalate_after: 30s,"
+                      " offer: {timeout: 60s, attempts: 3}}]\n";
+    const char *ev = LEAD("L1", "10:00:00")
+                     "{\"type\":\"decline\",\"lead\":\"L1\",\"agent\":\"a1\",\"at\":\"2026-03-02T10:00:20Z\"}\n"
+                     T("10:00:29.999") T("10:00:30")
+                     "{\"id\":\"B1\",\"source\":\"bc\",\"received_at\":\"2026-03-02T10:01:00Z\"}\n";
+    run_out o;
+    CHECK(run_engine(cfg, ev, 1, false, &o));
+    CHECK_EQ_STR(o.trace.data, "offered:a1 offered:a2 expired:a2 offered:b1 offered:a1,a2");
+    CHECK_CONTAINS(o.json.data, "{\"at\":\"2026-03-02T10:00:00Z\",\"lead\":\"L1\",\"action\":\"offered\","
+                                "\"agent\":\"a1\",\"rule\":\"r\",\"pool\":\"t1\",\"strategy\":\"round_robin\","
+                                "\"expires_at\":\"2026-03-02T10:00:30Z\"");
+    CHECK_CONTAINS(o.json.data, "{\"at\":\"2026-03-02T10:00:20Z\",\"lead\":\"L1\",\"action\":\"offered\","
+                                "\"agent\":\"a2\",\"rule\":\"r\",\"pool\":\"t1\",\"strategy\":\"round_robin\","
+                                "\"expires_at\":\"2026-03-02T10:00:30Z\"");
+    CHECK_CONTAINS(o.json.data, "{\"at\":\"2026-03-02T10:00:30Z\",\"lead\":\"L1\",\"action\":\"expired\","
+                                "\"agent\":\"a2\"");
+    /* in the last tier: its own timeout */
+    CHECK_CONTAINS(o.json.data, "\"agent\":\"b1\",\"rule\":\"r\",\"pool\":\"t1+t2\",\"strategy\":\"round_robin\","
+                                "\"expires_at\":\"2026-03-02T10:01:30Z\"");
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"B1\",\"action\":\"offered\",\"agents\":[\"a1\",\"a2\"],"
+                                "\"rule\":\"bc\",\"pool\":\"t1\",\"strategy\":\"broadcast\","
+                                "\"expires_at\":\"2026-03-02T10:02:00Z\"");
+    run_release(&o);
+}
+
 TEST(sla_without_contact_reassigns_to_someone_else) {
     const char *cfg = "agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
                       "rules: [{name: r, pool: p, strategy: round_robin, sla: {contact_within: 15m}}]\n";
@@ -714,6 +750,7 @@ int main(void) {
     RUN(agent_who_lets_offers_expire_is_set_away);
     RUN(broadcast_offer_expires_to_the_fallback);
     RUN(an_offer_says_when_it_expires);
+    RUN(an_offer_an_escalation_ends_first_expires_then);
     RUN(sla_without_contact_reassigns_to_someone_else);
     RUN(sla_notify_only_reports_the_breach);
     RUN(queued_lead_past_max_wait_falls_back);

@@ -10,24 +10,29 @@
 . "$(dirname "$0")/lib_server.sh"
 . "$(dirname "$0")/lib_peers.sh"
 PUB=https://leads.example.com
+# offers that lapse in 1 s, offers of 10 min, plain assignments
+OFFERS='notify:
+  - {on: [assigned, offered, expired, released], to: mail, recipient: agent}
+rules:
+  - {name: fast, when: '"'"'source == "fast"'"'"', pool: team, strategy: round_robin, offer: {timeout: 1s, attempts: 1}, fallback: hold}
+  - {name: offer, when: '"'"'source == "offer"'"'"', pool: team, strategy: round_robin, offer: {timeout: 10m}}
+  - {name: plain, pool: team, strategy: round_robin}'
 
+# start ALICE_EXTRA NOTIFY_AND_RULES: the SMTP sink, and a server with
+# alice and bob (each with an email; alice's entry ends with ALICE_EXTRA),
+# the mail channel and NOTIFY_AND_RULES; KEY, ALICE and BOB its keys
 start() {
     peer_start SMTP "$HERE/smtp_sink.py" --port 0 --dir "$T/mail" || return 1
     cat >"$T/c.yaml" <<YAML
 agents:
-  - {id: alice, email: alice@example.com}
+  - {id: alice, email: alice@example.com$1}
   - {id: bob, email: bob@example.com}
 pools:
   team: [alice, bob]
 channels:
   mail: {smtp: "smtp://127.0.0.1:$SMTP_PORT", from: "leads@example.com", public_url: "$PUB"}
 allow_private_targets: [mail]
-notify:
-  - {on: [assigned, offered, expired, released], to: mail, recipient: agent}
-rules:
-  - {name: fast, when: 'source == "fast"', pool: team, strategy: round_robin, offer: {timeout: 1s, attempts: 1}, fallback: hold}
-  - {name: offer, when: 'source == "offer"', pool: team, strategy: round_robin, offer: {timeout: 10m}}
-  - {name: plain, pool: team, strategy: round_robin}
+$2
 YAML
     srv_start S "$T/db" "$T/c.yaml" --sync off || { fail "$srv_error"; return 1; }
     KEY=$(mkkey "$T/db" admin)
@@ -64,7 +69,7 @@ follow() {
 }
 
 following_the_email_works_for_any_lead_id() {
-    start || return
+    start "" "$OFFERS" || return
     for _id in L1 '..' '.' 'a b/c?d=1#e%f+g' 'ünï 李' "$(printf 'x\342\200\250y')"; do
         _j=$(printf '%s' "$_id" | jq -Rs .)
         api POST /v1/leads "{\"id\":$_j,\"source\":\"plain\"}"
@@ -92,7 +97,7 @@ following_the_email_works_for_any_lead_id() {
 }
 
 a_lead_that_left_the_agent_gives_no_link() {
-    start || return
+    start "" "$OFFERS" || return
     api POST /v1/leads '{"id":"F1","source":"fast"}'
     expect_code 201 "lead F1"
     # the offer told its deadline, the decision's expires_at, to the second
@@ -123,26 +128,12 @@ a_lead_that_left_the_agent_gives_no_link() {
 # lead the agent no longer holds names a key that reads it (an admin's:
 # the agent's own is a 404 there).
 a_refused_claim_of_a_lead_still_open_says_so() {
-    peer_start SMTP "$HERE/smtp_sink.py" --port 0 --dir "$T/mail" || return 1
-    cat >"$T/c.yaml" <<YAML
-agents:
-  - {id: alice, email: alice@example.com, capacity: 1}
-  - {id: bob, email: bob@example.com}
-pools:
-  team: [alice, bob]
-channels:
-  mail: {smtp: "smtp://127.0.0.1:$SMTP_PORT", from: "leads@example.com", public_url: "$PUB"}
-allow_private_targets: [mail]
-notify:
+    start ", capacity: 1" 'notify:
   - {on: [claim_refused], to: mail, recipient: agent}
   - {on: [released], to: mail, recipient: ops@example.com}
 rules:
-  - {name: bc, when: 'source == "bc"', pool: team, strategy: broadcast, offer: {timeout: 10m}}
-  - {name: plain, pool: team, strategy: round_robin}
-YAML
-    srv_start S "$T/db" "$T/c.yaml" --sync off || { fail "$srv_error"; return 1; }
-    KEY=$(mkkey "$T/db" admin)
-    ALICE=$(mkkey "$T/db" agent alice)
+  - {name: bc, when: '"'"'source == "bc"'"'"', pool: team, strategy: broadcast, offer: {timeout: 10m}}
+  - {name: plain, pool: team, strategy: round_robin}' || return
     api POST /v1/leads '{"id":"B1","source":"bc"}'
     api POST /v1/leads '{"id":"B2","source":"bc"}'
     as "$ALICE" POST /v1/events '{"type":"accept","lead":"B1","agent":"alice"}'

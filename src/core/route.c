@@ -269,13 +269,15 @@ void lr_rank_figures(const lr_engine *e, const lr_rule_conf *r, uint32_t a, uint
      * not yet by a preview's */
     const lr_segment *s = e->pick_seg;
     if ((want & 1u << LR_FIG_CREDIT) && s && s->strat == r->strategy) {
-        if (a != e->pick_agent && (m >= s->n || s->agents[m] != a)) m = lr_segment_member(s, a);
         if (a == e->pick_agent) {
             c->fig[LR_FIG_CREDIT] = e->pick_credit;
             got |= 1u << LR_FIG_CREDIT;
-        } else if (m != LR_SEG_NONE && lr_segment_is_ready(s, m)) {
-            c->fig[LR_FIG_CREDIT] = s->strat->credit(s, m) + (e->pick_counted ? 0 : rt->conf->weight);
-            got |= 1u << LR_FIG_CREDIT;
+        } else {
+            if (m >= s->n || s->agents[m] != a) m = lr_segment_member(s, a);
+            if (m != LR_SEG_NONE && lr_segment_is_ready(s, m)) {
+                c->fig[LR_FIG_CREDIT] = s->strat->credit(s, m) + (e->pick_counted ? 0 : rt->conf->weight);
+                got |= 1u << LR_FIG_CREDIT;
+            }
         }
     }
     c->figs = got;
@@ -342,7 +344,6 @@ int lr_explain(lr_engine *e, lr_decision *d, const lr_lead_rt *l, const lr_rule_
             if (a != chosen) lr_rank_figures(e, r, a, member, c);
         }
     }
-    e->pick_seg = NULL;                     /* its credits are shown */
     d->cands = e->cands;
     d->ncands = n;
     d->pool_size = pool->nagents;
@@ -465,30 +466,28 @@ static void arm(lr_engine *e, lr_lead_rt *l, lr_timer_kind kind, int64_t after) 
  * next tier escalate_after after it entered the tier, however many offers
  * and queueings it had there (each one re-arms the same deadline: a timer
  * of an earlier state is dropped by its gen). One already past fires at
- * once. */
+ * once. When L's next escalation falls (LR_TIME_NONE: it has none). */
+static lr_time escalation_at(const lr_engine *e, const lr_lead_rt *l, const lr_rule_conf *r) {
+    if (r->ntiers <= 1 || (size_t)l->tier + 1 >= r->ntiers || r->escalate_after_ms <= 0)
+        return LR_TIME_NONE;
+    lr_time at = (e->legacy & LR_LEGACY_TIER_CLOCK) ? e->now + r->escalate_after_ms
+                                                     : l->tier_at + r->escalate_after_ms;
+    return at > e->now ? at : e->now;
+}
+
 static void arm_escalation(lr_engine *e, lr_lead_rt *l, const lr_rule_conf *r) {
-    if (r->ntiers <= 1 || (size_t)l->tier + 1 >= r->ntiers) return;
-    if (e->legacy & LR_LEGACY_TIER_CLOCK) {
-        arm(e, l, LR_TIMER_ESCALATE, r->escalate_after_ms);
-    } else if (r->escalate_after_ms > 0) {
-        lr_time at = l->tier_at + r->escalate_after_ms;
-        arm_at(e, l, LR_TIMER_ESCALATE, at > e->now ? at : e->now);
-    }
+    lr_time at = escalation_at(e, l, r);
+    if (at != LR_TIME_NONE) arm_at(e, l, LR_TIMER_ESCALATE, at);
 }
 
 /* When an offer of L made now lapses unanswered (its decision's
  * expires_at): after the rule's offer.timeout, or sooner when the lead's
- * tier escalates first (arm_escalation; that ends one agent's offer, not
+ * tier escalates first (escalation_at; that ends one agent's offer, not
  * a broadcast's). */
 static lr_time offer_deadline(const lr_engine *e, const lr_lead_rt *l, const lr_rule_conf *r) {
     lr_time t = e->now + r->offer_timeout_ms;
-    if (r->ntiers <= 1 || (size_t)l->tier + 1 >= r->ntiers || r->escalate_after_ms <= 0 ||
-        r->strategy->mode == LR_MODE_BROADCAST)
-        return t;
-    lr_time esc = (e->legacy & LR_LEGACY_TIER_CLOCK) ? e->now + r->escalate_after_ms
-                                                      : l->tier_at + r->escalate_after_ms;
-    if (esc < e->now) esc = e->now;
-    return esc < t ? esc : t;
+    lr_time esc = r->strategy->mode == LR_MODE_BROADCAST ? LR_TIME_NONE : escalation_at(e, l, r);
+    return esc != LR_TIME_NONE && esc < t ? esc : t;
 }
 
 void lr_arm_assigned(lr_engine *e, lr_lead_rt *l) {

@@ -891,18 +891,16 @@ static void event_line(wr *w, const mail *ml, const char *label, const char *typ
 /* How to act on the lead through the API. */
 static void write_actions(wr *w, const mail *ml) {
     puts_(w, "\nWhat to do\n");
-    if (ml->m->to_agent && taken_away(ml)) {
-        /* the agent's key may no longer read the lead: a link would be a 404 */
-        puts_(w, "  Nothing: the lead is no longer yours.\n");
-        return;
-    }
-    if (ml->m->to_agent && action_is(ml, "claim_refused") && !refused_for_now(ml)) {
-        /* never the agent's (not offered to it, claimed by another, closed) */
-        puts_(w, "  Nothing: the lead is not yours.\n");
+    bool lost = taken_away(ml), claim_later = refused_for_now(ml);
+    bool never = action_is(ml, "claim_refused") && !claim_later;  /* not offered to it, claimed
+                                                                      by another, closed */
+    if (ml->m->to_agent && (lost || never)) {
+        /* the agent's key may not read the lead: a link would be a 404 */
+        puts_(w, lost ? "  Nothing: the lead is no longer yours.\n" : "  Nothing: the lead is not yours.\n");
         return;
     }
     bool post = true;
-    if (refused_for_now(ml)) {
+    if (claim_later) {
         /* the lead is still offered to the agent, or waits in its pool */
         puts_(w, ml->m->to_agent ? "  Claim the lead once you can take one again (while it is still open):\n"
                                  : "  Claim the lead once the agent can take one again (while it is still open):\n");
@@ -939,7 +937,7 @@ static void write_actions(wr *w, const mail *ml) {
     }
     if (ml->m->to_agent)
         puts_(w, "  Send requests with your agent key: Authorization: Bearer <key>\n");
-    else if (taken_away(ml) || (action_is(ml, "claim_refused") && !refused_for_now(ml)))
+    else if (lost || never)
         /* the agent's own key reads a lead it holds, not one it lost */
         puts_(w, "  Send requests with an admin key: Authorization: Bearer <key>\n");
     else

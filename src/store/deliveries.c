@@ -115,14 +115,11 @@ static int status_of(lr_store *s, int64_t id, char prev[16]) {
     return rc != LR_OK ? rc : found ? LR_OK : LR_ENOENT;
 }
 
-int lr_store_delivery_result(lr_store *s, int64_t id, const char *status, int attempts,
-                             lr_time next_at, lr_time at, lr_time window_from, int64_t replays,
-                             int http_status, const char *error, char prev[16]) {
-    lr_sq_defer_drain(s);
-    if (!status || !known_status(status)) return LR_EINVAL;
-    int rc = status_of(s, id, prev);
-    if (rc != LR_OK) return rc;
-    if (strcmp(prev, "pending") != 0 && strcmp(prev, "retrying") != 0) return LR_ENOENT;
+/* Records an outcome of delivery ID if its status is WAS (and its replays
+ * REPLAYS): LR_ENOENT when not. */
+static int result_if(lr_store *s, int64_t id, const char *was, const char *status,
+                     int attempts, lr_time next_at, lr_time at, lr_time window_from,
+                     int64_t replays, int http_status, const char *error) {
     sqlite3_stmt *st = s->st[SQ_DLV_RESULT];
     int b = sqlite3_bind_int64(st, 1, id);
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 2, status);
@@ -134,7 +131,30 @@ int lr_store_delivery_result(lr_store *s, int64_t id, const char *status, int at
     if (b == SQLITE_OK) b = lr_sq_bind_str(st, 7, error);
     if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 8, window_from == LR_TIME_NONE ? at : window_from);
     if (b == SQLITE_OK) b = sqlite3_bind_int64(st, 9, replays);
+    if (b == SQLITE_OK) b = lr_sq_bind_str(st, 10, was);
     return update_one(s, st, b);
+}
+
+int lr_store_delivery_result(lr_store *s, int64_t id, const char *status, int attempts,
+                             lr_time next_at, lr_time at, lr_time window_from, int64_t replays,
+                             int http_status, const char *error, char prev[16]) {
+    lr_sq_defer_drain(s);
+    if (!status || !known_status(status)) return LR_EINVAL;
+    /* an UPDATE of the row if pending, else of the row if retrying: its
+     * status before, with no SELECT of it (most outcomes are a fresh
+     * delivery's first) */
+    int rc = LR_ENOENT;
+    static const char *const was[] = { "pending", "retrying" };
+    for (size_t i = 0; i < 2 && rc == LR_ENOENT; i++) {
+        rc = result_if(s, id, was[i], status, attempts, next_at, at, window_from, replays,
+                       http_status, error);
+        if (rc == LR_OK) snprintf(prev, 16, "%s", was[i]);
+    }
+    if (rc == LR_ENOENT) {          /* settled, replayed or none: its status, if any */
+        int src = status_of(s, id, prev);
+        if (src != LR_OK && src != LR_ENOENT) return src;
+    }
+    return rc;
 }
 
 int lr_store_delivery_retry(lr_store *s, int64_t id, lr_time now, char prev[16]) {

@@ -210,8 +210,7 @@
     X(DLV_RESULT, "UPDATE deliveries SET status = ?2, attempts = ?3, next_at = ?4," \
                   " updated_at = ?5, last_status = ?6, last_error = ?7, window_from = ?8," \
                   " delivered_at = CASE WHEN ?2 = 'delivered' THEN ?5 ELSE delivered_at END" \
-                  " WHERE id = ?1 AND " LR_SQ_DLV_OPEN                          \
-                  " AND replays = ?9")                                          \
+                  " WHERE id = ?1 AND status = ?10 AND replays = ?9")           \
     X(DLV_RETRY, "UPDATE deliveries SET status = 'pending', next_at = ?2, window_from = ?2," \
                  " updated_at = ?2, replays = replays + 1 WHERE id = ?1")       \
     X(DLV_DUE, "SELECT id, lead, action, agent, recipient, attempts, created_at," \

@@ -519,6 +519,41 @@ TEST(pending_and_retrying_deliveries_are_listed_from_the_marks) {
     remove_db(s);
 }
 
+/* Each outcome says the status it replaced (the metrics' gauges move by
+ * it), read with no SELECT of the row: pending, then retrying, and a
+ * settled or unknown delivery takes no outcome. */
+TEST(an_outcome_tells_the_status_it_replaced) {
+    lr_store *s = open_new();
+    if (!s) { CHECK(0); return; }
+    int64_t d1, a;
+    char prev[16] = "";
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    lead_and_decision(s, 1, "L1", "assigned", T0, &d1);
+    CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "ann", "crm", NULL,
+                                       "pending", NULL, false, &a), LR_OK);
+    CHECK_EQ_INT(lr_store_delivery_result(s, a, "retrying", 1, T0 + 1000, T0 + 10, T0, 0, 503,
+                                          "answered 503", prev), LR_OK);
+    CHECK_EQ_STR(prev, "pending");
+    CHECK_EQ_INT(lr_store_delivery_result(s, a, "retrying", 2, T0 + 3000, T0 + 1010, T0, 0, 0,
+                                          "timed out", prev), LR_OK);
+    CHECK_EQ_STR(prev, "retrying");
+    CHECK_EQ_INT(lr_store_delivery_result(s, a, "delivered", 3, LR_TIME_NONE, T0 + 3010, T0, 0,
+                                          200, NULL, prev), LR_OK);
+    CHECK_EQ_STR(prev, "retrying");
+    CHECK_EQ_INT(lr_store_delivery_result(s, a, "dead", 4, LR_TIME_NONE, T0 + 4000, T0, 0,
+                                          410, NULL, prev), LR_ENOENT);
+    CHECK_EQ_STR(prev, "delivered");
+    CHECK_EQ_INT(lr_store_delivery_result(s, a + 1, "delivered", 1, LR_TIME_NONE, T0, T0, 0,
+                                          200, NULL, prev), LR_ENOENT);
+    CHECK_EQ_INT(lr_store_commit(s), LR_OK);
+    lr_buf out = LR_BUF_INIT;
+    CHECK_EQ_INT(lr_store_delivery_json(s, a, &out), LR_OK);
+    CHECK(strstr(out.data, "\"status\":\"delivered\",\"attempts\":3") != NULL);
+    if (!strstr(out.data, "\"attempts\":3")) printf("  %s\n", out.data);
+    lr_buf_release(&out);
+    remove_db(s);
+}
+
 /* A replay while an attempt is in flight: the attempt's outcome, when it
  * comes, is stale (the replay is sent anew), and the replay's own counts. */
 TEST(an_outcome_picked_before_a_replay_is_stale) {
@@ -781,6 +816,7 @@ int main(void) {
     RUN(retry_makes_a_dead_delivery_pending_again);
     RUN(dead_and_cancelled_deliveries_are_listed_among_the_delivered);
     RUN(pending_and_retrying_deliveries_are_listed_from_the_marks);
+    RUN(an_outcome_tells_the_status_it_replaced);
     RUN(an_outcome_picked_before_a_replay_is_stale);
     RUN(an_outcome_read_before_a_replay_committed_is_stale);
     RUN(a_delayed_notice_knows_when_its_lead_moved_on);

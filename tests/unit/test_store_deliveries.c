@@ -50,6 +50,17 @@ static void lead_and_decision(lr_store *s, int64_t seq, const char *id, const ch
                  LR_OK);
 }
 
+/* Begins a transaction on S with lead L1, its decision and one pending
+ * delivery on "crm": the delivery's id. */
+static int64_t begin_with_one(lr_store *s) {
+    int64_t d1, a = 0;
+    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
+    lead_and_decision(s, 1, "L1", "assigned", T0, &d1);
+    CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "ann", "crm", NULL,
+                                       "pending", NULL, false, &a), LR_OK);
+    return a;
+}
+
 typedef struct seen {
     int64_t ids[8];
     bool moved[8];
@@ -269,12 +280,8 @@ TEST(delivery_json_and_pages) {
 TEST(retry_makes_a_dead_delivery_pending_again) {
     lr_store *s = open_new();
     if (!s) { CHECK(0); return; }
-    int64_t d1, a;
     char prev[16] = "";
-    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
-    lead_and_decision(s, 1, "L1", "assigned", T0, &d1);
-    CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "ann", "crm", NULL,
-                                       "pending", NULL, false, &a), LR_OK);
+    int64_t a = begin_with_one(s);
     CHECK_EQ_INT(lr_store_delivery_result(s, a, "dead", 1, LR_TIME_NONE, T0 + 100, T0, 0,
                                           410, "answered 410", prev), LR_OK);
     /* a second outcome of a settled delivery is refused */
@@ -525,12 +532,8 @@ TEST(pending_and_retrying_deliveries_are_listed_from_the_marks) {
 TEST(an_outcome_tells_the_status_it_replaced) {
     lr_store *s = open_new();
     if (!s) { CHECK(0); return; }
-    int64_t d1, a;
     char prev[16] = "";
-    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
-    lead_and_decision(s, 1, "L1", "assigned", T0, &d1);
-    CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "ann", "crm", NULL,
-                                       "pending", NULL, false, &a), LR_OK);
+    int64_t a = begin_with_one(s);
     CHECK_EQ_INT(lr_store_delivery_result(s, a, "retrying", 1, T0 + 1000, T0 + 10, T0, 0, 503,
                                           "answered 503", prev), LR_OK);
     CHECK_EQ_STR(prev, "pending");
@@ -559,12 +562,8 @@ TEST(an_outcome_tells_the_status_it_replaced) {
 TEST(an_outcome_picked_before_a_replay_is_stale) {
     lr_store *s = open_new();
     if (!s) { CHECK(0); return; }
-    int64_t d1, a;
     char prev[16] = "";
-    CHECK_EQ_INT(lr_store_begin(s), LR_OK);
-    lead_and_decision(s, 1, "L1", "assigned", T0, &d1);
-    CHECK_EQ_INT(lr_store_add_delivery(s, d1, T0, 0, "L1", "assigned", "ann", "crm", NULL,
-                                       "pending", NULL, false, &a), LR_OK);
+    int64_t a = begin_with_one(s);
     /* picked (no replay yet); replayed at T0 + 50; its 410 comes at T0 + 4000 */
     CHECK_EQ_INT(lr_store_delivery_retry(s, a, T0 + 50, prev), LR_OK);
     CHECK_EQ_INT(lr_store_delivery_result(s, a, "dead", 1, LR_TIME_NONE, T0 + 4000, T0, 0,

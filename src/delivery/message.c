@@ -13,8 +13,10 @@
  *     so cutting at a UTF-8 boundary is enough to keep the body valid.
  *
  * The email body is first composed with '\n' line ends in a scratch buffer,
- * then copied line by line with CRLF, cutting lines longer than
- * BODY_LINE_MAX: one place knows about line ends and lengths.
+ * then copied line by line with CRLF: one place knows about line ends and
+ * lengths. A body whose lines all fit BODY_LINE_MAX goes as it is (8bit);
+ * one with a longer line goes base64 (libsodium), its lines whole up to
+ * LONG_LINE_MAX: a cut instruction would not work.
  */
 #include "delivery/message.h"
 
@@ -34,6 +36,8 @@
 #include <string.h>
 
 #define BODY_LINE_MAX 900           /* bytes, without the CRLF (RFC 5322 allows 998) */
+#define LONG_LINE_MAX 8192          /* a line's bytes in a base64 body */
+#define B64_LINE 76                 /* characters of a base64 body's line (RFC 2045) */
 #define SUBJECT_ID_MAX 200          /* bytes of the lead id in the Subject */
 #define SUBJECT_ACTION_MAX 40
 #define MAX_FIELDS 20               /* "fields" entries listed */
@@ -470,7 +474,9 @@ static void clean_cut(wr *w, const char *s, size_t max) {
     if (k < n) puts_(w, "...");
 }
 
-static int write_headers(const mail *ml, lr_buf *out) {
+/* B64: the body goes base64 (a line of it is longer than RFC 5322 allows
+ * a line of the message), else as it is. */
+static int write_headers(const mail *ml, bool b64, lr_buf *out) {
     const lr_delivery_msg *m = ml->m;
     char date[32];
     if (!address_ok(m->from) || !address_ok(m->to) || !rfc5322_date(m->now, date))
@@ -505,9 +511,9 @@ static int write_headers(const mail *ml, lr_buf *out) {
     else put_encoded_words(&w, subj.data, subj.len);
     putf(&w, "\r\nMessage-ID: <dlv-%" PRId64 "@leadrouter>\r\n", m->id);
     puts_(&w, "MIME-Version: 1.0\r\n"
-              "Content-Type: text/plain; charset=utf-8\r\n"
-              "Content-Transfer-Encoding: 8bit\r\n"
-              "\r\n");
+              "Content-Type: text/plain; charset=utf-8\r\n");
+    puts_(&w, b64 ? "Content-Transfer-Encoding: base64\r\n\r\n"
+                  : "Content-Transfer-Encoding: 8bit\r\n\r\n");
     lr_buf_release(&subj);
     return w.rc;
 }
@@ -965,15 +971,27 @@ static void write_body(wr *w, const mail *ml) {
     puts_(w, "\n");
 }
 
+/* The length of BODY's longest '\n'-separated line. */
+static size_t longest_line(const char *body, size_t len) {
+    size_t most = 0;
+    for (size_t i = 0; i < len;) {
+        const char *nl = memchr(body + i, '\n', len - i);
+        size_t n = nl ? (size_t)(nl - body) - i : len - i;
+        if (n > most) most = n;
+        i += n + 1;
+    }
+    return most;
+}
+
 /* Copies the '\n'-separated lines of BODY to W with CRLF ends, each cut to
- * BODY_LINE_MAX bytes at a UTF-8 boundary. */
-static void emit_lines(wr *w, const char *body, size_t len) {
+ * MAX bytes at a UTF-8 boundary ("..." when cut). */
+static void emit_lines(wr *w, const char *body, size_t len, size_t max) {
     size_t i = 0;
     while (i < len) {
         const char *nl = memchr(body + i, '\n', len - i);
         size_t n = nl ? (size_t)(nl - body) - i : len - i;
-        if (n > BODY_LINE_MAX) {
-            put(w, body + i, utf8_cut(body + i, n, BODY_LINE_MAX - 3));
+        if (n > max) {
+            put(w, body + i, utf8_cut(body + i, n, max - 3));
             puts_(w, "...");
         } else {
             put(w, body + i, n);
@@ -983,20 +1001,46 @@ static void emit_lines(wr *w, const char *body, size_t len) {
     }
 }
 
+/* Appends TEXT base64-encoded (libsodium), B64_LINE characters a line. */
+static void emit_base64(wr *w, const char *text, size_t len) {
+    size_t raw = B64_LINE / 4 * 3;  /* input bytes of a full line */
+    char line[B64_LINE + 1];
+    for (size_t i = 0; i < len && w->rc == LR_OK; i += raw) {
+        size_t n = len - i < raw ? len - i : raw;
+        sodium_bin2base64(line, sizeof line, (const unsigned char *)text + i, n,
+                          sodium_base64_VARIANT_ORIGINAL);
+        puts_(w, line);
+        puts_(w, "\r\n");
+    }
+}
+
 int lr_delivery_email(const lr_delivery_msg *m, lr_buf *out) {
     size_t mark = out->len;
     mail ml;
     mail_read(&ml, m);
-    int rc = write_headers(&ml, out);
+    lr_buf body = LR_BUF_INIT, lines = LR_BUF_INIT;
+    wr b = { &body, LR_OK };
+    write_body(&b, &ml);
+    /* A line longer than a message's line may be (an instruction with a
+     * long public_url and lead id) would have to be cut, and a cut
+     * instruction does not work: such a body goes base64, its lines whole
+     * (up to LONG_LINE_MAX, for a lead's longest values). */
+    bool b64 = b.rc == LR_OK && longest_line(body.data, body.len) > BODY_LINE_MAX;
+    int rc = b.rc == LR_OK ? write_headers(&ml, b64, out) : b.rc;
     if (rc == LR_OK) {
-        lr_buf body = LR_BUF_INIT;
-        wr b = { &body, LR_OK };
-        write_body(&b, &ml);
-        wr w = { out, b.rc };
-        emit_lines(&w, body.data, body.len);
+        wr w = { out, LR_OK };
+        if (b64) {
+            wr l = { &lines, LR_OK };
+            emit_lines(&l, body.data, body.len, LONG_LINE_MAX);
+            w.rc = l.rc;
+            emit_base64(&w, lines.data, lines.len);
+        } else {
+            emit_lines(&w, body.data, body.len, BODY_LINE_MAX);
+        }
         rc = w.rc;
-        lr_buf_release(&body);
     }
+    lr_buf_release(&lines);
+    lr_buf_release(&body);
     mail_release(&ml);
     return finish(out, mark, rc);
 }

@@ -92,7 +92,7 @@ int lr_delivery_verify(const char *secret, size_t secret_len, const char *header
  *   Message-ID: <dlv-42@leadrouter>
  *   MIME-Version: 1.0
  *   Content-Type: text/plain; charset=utf-8
- *   Content-Transfer-Encoding: 8bit
+ *   Content-Transfer-Encoding: 8bit              (base64: see below)
  *
  * then a plain body for a sales rep: a greeting (with AGENT_NAME when
  * given), what happened (by which rule, strategy and pool, when), who the
@@ -105,8 +105,10 @@ int lr_delivery_verify(const char *secret, size_t secret_len, const char *header
  * Safety: a Subject with non-ASCII bytes is RFC 2047 encoded
  * (=?UTF-8?B?...?=, folded into words of at most 75 characters); control
  * characters in any value taken from data become spaces, in headers and
- * body alike, so data never starts a line of its own; body lines longer than
- * 900 bytes are cut at a UTF-8 boundary (ending "..."). Lead and decision
+ * body alike, so data never starts a line of its own. A body with a line
+ * longer than 900 bytes (a long public URL and lead id in an instruction)
+ * is sent base64 instead, its lines whole up to 8,192 bytes, cut beyond at
+ * a UTF-8 boundary (ending "..."). Lead and decision
  * JSON that do not parse are left out, the message is still written.
  *
  * Returns LR_OK; LR_ENOMEM; LR_EINVAL when FROM or TO is NULL, empty, or

@@ -52,11 +52,13 @@ mail_of() {
     return 1
 }
 
-# follow FILE KEY LABEL: runs the instruction line of FILE that starts with
-# LABEL ("Accept:", "POST") as written: its URL (the public_url replaced
-# by the server's), its body, and the headers the email names
+# follow FILE KEY LABEL: runs the instruction line of email FILE (its text
+# as a mail client shows it: the sink's .txt) that starts with LABEL
+# ("Accept:", "POST") as written: its URL (the public_url replaced by the
+# server's), its body, and the headers the email names
 follow() {
-    _line=$(tr -d '\r' <"$1" | sed -n '/^What to do$/,/^-- $/p' | grep -m1 "^ *$3 *POST ")
+    set -- "${1%.eml}.txt" "$2" "$3"
+    _line=$(sed -n '/^What to do$/,/^-- $/p' "$1" | grep -m1 "^ *$3 *POST ")
     [ -n "$_line" ] || { fail "$(basename "$1"): no '$3' instruction"; show msg "$1"; return 1; }
     _url=$(printf '%s\n' "$_line" | sed 's/^.*POST \([^ ]*\) .*$/\1/')
     _body=$(printf '%s\n' "$_line" | sed 's/^.*POST [^ ]* //')
@@ -157,7 +159,33 @@ rules:
     peer_stop SMTP
 }
 
+# An instruction longer than a line of a message may be (a long public_url
+# and a lead id of 64 four-byte characters, 768 bytes percent-encoded in
+# its path): the email's body comes base64, and the instruction, whole,
+# works as written.
+a_long_instruction_works_as_written() {
+    _pub=$PUB
+    PUB=https://leads.example.com$(seq 20 | sed 's|.*|/a-long-path|' | tr -d '\n')
+    start "" "$OFFERS" || { PUB=$_pub; return; }
+    _id=$(i=0; while [ $i -lt 64 ]; do printf '\360\235\204\236'; i=$((i + 1)); done)
+    api POST /v1/leads "{\"id\":$(printf '%s' "$_id" | jq -Rs .),\"source\":\"plain\"}"
+    expect_code 201 "the long lead"
+    _who=$(jq -r '.decisions[0].agent' "$RB")
+    _m=$(mail_of 'for you (assigned)') || { fail "no assigned email"; PUB=$_pub; return; }
+    grep -q '^Content-Transfer-Encoding: base64' "$_m" || fail "not base64: $(head -c 600 "$_m")"
+    [ "$(awk '{ if (length($0) > n) n = length($0) } END { print n }' "$_m")" -le 998 ] ||
+        fail "a line of the message is longer than 998"
+    case $_who in alice) _k=$ALICE ;; *) _k=$BOB ;; esac
+    follow "$_m" "$_k" '' || show msg "${_m%.eml}.txt"
+    api GET "/v1/leads/$(printf '%s' "$_id" | jq -sRr @uri)"
+    expect_jq '.progress[0].status' '"contacted"'
+    PUB=$_pub
+    srv_term S
+    peer_stop SMTP
+}
+
 tcase following_the_email_works_for_any_lead_id
+tcase a_long_instruction_works_as_written
 tcase a_lead_that_left_the_agent_gives_no_link
 tcase a_refused_claim_of_a_lead_still_open_says_so
 finish

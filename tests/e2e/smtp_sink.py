@@ -16,8 +16,11 @@ on stdout:
 
 Every message accepted is saved as DIR/NNNN.eml (0001, 0002, ...: the
 message bytes as received, CRLF line ends, dot-stuffing removed; written to
-a temporary name and renamed, so a reader never sees half a file), then a
-line is appended to DIR/index.jsonl (flushed and fsynced):
+a temporary name and renamed, so a reader never sees half a file), its text
+as a mail client shows it as DIR/NNNN.txt (the text/plain body decoded from
+its Content-Transfer-Encoding, LF line ends; written first, so it is there
+once the .eml is; empty when the message has no text body), then a line is
+appended to DIR/index.jsonl (flushed and fsynced):
 
     {"file": "0001.eml", "mail_from": "a@x.test", "rcpt_tos": ["b@y.test"],
      "subject": <decoded Subject header or null>, "at": 1712345678.123}
@@ -78,6 +81,13 @@ class Sink:
         raw = envelope.original_content
         self.n += 1
         name = os.path.basename(self._path(self.n))
+        try:
+            body = email.parser.BytesParser(policy=email.policy.default).parsebytes(raw).get_body(("plain",))
+            text = "" if body is None else body.get_content()
+        except Exception:               # a malformed message is still kept, without its text
+            text = ""
+        with open(self._path(self.n)[:-4] + ".txt", "w", encoding="utf-8", newline="\n") as f:
+            f.write(text.replace("\r\n", "\n"))
         tmp = os.path.join(self.dir, f".{name}.tmp")
         with open(tmp, "wb") as f:
             f.write(raw)

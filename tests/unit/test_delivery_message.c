@@ -6,6 +6,7 @@
 #include "leadrouter/error.h"
 #include "test.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 
 #define SECRET "whsec"
@@ -777,38 +778,107 @@ TEST(email_lists_twenty_fields_then_counts_the_rest) {
     lr_buf_release(&l);
 }
 
-TEST(email_long_line_is_cut_at_a_utf8_boundary) {
+/* The body of the email in the buffer as a mail client shows it: its
+ * base64 decoded when it says so (static; "" when it does not decode). */
+static const char *body_of(const char *mail) {
+    static lr_buf text = LR_BUF_INIT;
+    lr_buf_reset(&text);
+    const char *body = strstr(mail, "\r\n\r\n");
+    if (!body) return "";
+    body += 4;
+    char *h = headers_of(mail);
+    bool b64 = strstr(h, "\r\nContent-Transfer-Encoding: base64\r\n") != NULL;
+    free(h);
+    if (!b64) return body;
+    size_t n = strlen(body), len = 0;
+    if (lr_buf_reserve(&text, n) != LR_OK) return "";
+    if (sodium_base642bin((unsigned char *)text.data, n, body, n, "\r\n", &len, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) != 0)
+        return "";
+    text.data[len] = '\0';
+    text.len = len;
+    return text.data;
+}
+
+/* A line longer than a message may carry (RFC 5322: 998 bytes) makes the
+ * body base64, its lines whole (up to 8,192 bytes, cut at a UTF-8
+ * boundary beyond); an email without one stays 8bit, as it reads. */
+TEST(email_long_line_goes_base64_whole) {
     lr_delivery_msg m = sample();
-    lr_buf l = LR_BUF_INIT;
+    CHECK_CONTAINS(email(&m), "\r\nContent-Transfer-Encoding: 8bit\r\n\r\nHello Alice,\r\n");
+    lr_buf l = LR_BUF_INIT, want = LR_BUF_INIT;
     lr_buf_puts(&l, "{\"id\":\"L1\",\"fields\":{\"notes\":\"x");      /* "    notes: x" = 12 bytes */
-    for (int i = 0; i < 1000; i++) lr_buf_puts(&l, "\xe2\x82\xac");    /* euro signs, 3 bytes */
+    lr_buf_puts(&want, "\r\n    notes: x");
+    for (int i = 0; i < 1000; i++) {                                   /* euro signs, 3 bytes */
+        lr_buf_puts(&l, "\xe2\x82\xac");
+        lr_buf_puts(&want, "\xe2\x82\xac");
+    }
     lr_buf_puts(&l, "\"}}");
+    lr_buf_puts(&want, "\r\n");
     set_lead(&m, l.data);
     const char *e = email(&m);
-    CHECK(longest_line(e) <= 900);
-    const char *p = strstr(e, "\r\n    notes: x");
+    CHECK(crlf_only(e));
+    CHECK(longest_line(e) <= 76);
+    CHECK_CONTAINS(e, "\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+    const char *text = body_of(e);
+    CHECK_CONTAINS(text, "Hello Alice,\r\n");
+    CHECK_CONTAINS(text, want.data);                                   /* 3,012 bytes, whole */
+    CHECK(crlf_only(text));
+
+    lr_buf_reset(&l);
+    lr_buf_puts(&l, "{\"id\":\"L1\",\"fields\":{\"notes\":\"x");
+    for (int i = 0; i < 3000; i++) lr_buf_puts(&l, "\xe2\x82\xac");
+    lr_buf_puts(&l, "\"}}");
+    set_lead(&m, l.data);
+    const char *p = strstr(body_of(email(&m)), "\r\n    notes: x");
     CHECK(p != NULL);
     if (p) {
         const char *end = strstr(p + 2, "\r\n");
-        /* 897 bytes hold 12 + 295 * 3 = 897: 295 whole euro signs, then "..." */
-        CHECK_EQ_INT(end - (p + 2), 900);
+        /* 8,189 bytes hold 12 + 2,725 * 3 = 8,187: then "..." */
+        CHECK_EQ_INT(end - (p + 2), 8187 + 3);
         CHECK(strncmp(end - 6, "\xe2\x82\xac...", 6) == 0);
     }
-    lr_buf_reset(&l);
-    lr_buf_puts(&l, "{\"id\":\"L1\",\"fields\":{\"notes\":\"xy");       /* one byte more: cut earlier */
-    for (int i = 0; i < 1000; i++) lr_buf_puts(&l, "\xe2\x82\xac");
-    lr_buf_puts(&l, "\"}}");
-    set_lead(&m, l.data);
-    p = strstr(email(&m), "\r\n    notes: xy");
-    if (p) {
-        const char *end = strstr(p + 2, "\r\n");
-        CHECK_EQ_INT(end - (p + 2), 13 + 294 * 3 + 3);
-        CHECK(strncmp(end - 6, "\xe2\x82\xac...", 6) == 0);
-    } else {
-        TEST_FAIL_("no notes line");
-    }
-    CHECK(crlf_only(out.data));
     lr_buf_release(&l);
+    lr_buf_release(&want);
+}
+
+/* The progress instruction with a long public URL and a long lead id (256
+ * bytes of 4-byte characters, 768 percent-encoded in its path) is longer
+ * than 900 bytes: it comes whole, so that it still works as written. */
+TEST(email_long_instruction_comes_whole) {
+    lr_delivery_msg m = sample();
+    lr_buf id = LR_BUF_INIT, url = LR_BUF_INIT, lead = LR_BUF_INIT, dec = LR_BUF_INIT,
+           want = LR_BUF_INIT;
+    for (int i = 0; i < 64; i++) lr_buf_puts(&id, "\xf0\x9d\x84\x9e");  /* U+1D11E */
+    lr_buf_puts(&url, "https://leads.example.com/");
+    for (int i = 0; i < 20; i++) lr_buf_puts(&url, "a-long-path/");
+    lr_buf_printf(&lead, "{\"id\":\"%s\"}", id.data);
+    lr_buf_printf(&dec, "{\"lead\":\"%s\",\"action\":\"assigned\",\"agent\":\"alice\"}", id.data);
+    set_lead(&m, lead.data);
+    set_decision(&m, dec.data);
+    m.base_url = url.data;
+    lr_buf_puts(&want, "POST ");
+    lr_buf_puts(&want, url.data);
+    lr_buf_puts(&want, "v1/leads/");
+    for (int i = 0; i < 64; i++) lr_buf_puts(&want, "%F0%9D%84%9E");
+    const char *e = email(&m);
+    CHECK_CONTAINS(e, "\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+    const char *text = body_of(e);
+    const char *p = strstr(text, want.data);
+    CHECK(p != NULL);
+    if (p) {
+        const char *end = strstr(p, "\r\n");
+        CHECK(end && end - p > 900);
+        CHECK(end && strncmp(end - 3, "...", 3) != 0);
+        CHECK(end && end[-1] == '}');                                 /* its JSON body, whole */
+    } else {
+        printf("  %s\n", text);
+    }
+    lr_buf_release(&id);
+    lr_buf_release(&url);
+    lr_buf_release(&lead);
+    lr_buf_release(&dec);
+    lr_buf_release(&want);
 }
 
 int main(void) {
@@ -855,7 +925,8 @@ int main(void) {
     RUN(email_lists_a_wrapped_leads_own_type_and_at);
     RUN(email_time_falls_back_to_the_decision_at);
     RUN(email_lists_twenty_fields_then_counts_the_rest);
-    RUN(email_long_line_is_cut_at_a_utf8_boundary);
+    RUN(email_long_line_goes_base64_whole);
+    RUN(email_long_instruction_comes_whole);
     lr_buf_release(&out);
     return test_report();
 }

@@ -14,6 +14,11 @@ peer_start() {
     _n=$1; shift
     _try=1
     while :; do
+        # emptied here, before the peer starts: $SRV is the script's, and a
+        # peer of the same name started earlier left its "listening on" line
+        # there, which the wait below could read (with its old port) before
+        # the new process's redirection empties the file
+        : >"$SRV/$_n.out"; : >"$SRV/$_n.err"
         $PY "$@" --max-seconds 300 >"$SRV/$_n.out" 2>"$SRV/$_n.err" &
         _pid=$!
         echo "$_pid" >>"$SRV/pids"

@@ -85,7 +85,7 @@ following_the_email_works_for_any_lead_id() {
     for _f in $(jq -r '.file' "$T/mail/index.jsonl"); do
         _to=$(jq -r --arg f "$_f" 'select(.file == $f) | .rcpt_tos[0]' "$T/mail/index.jsonl")
         case $_to in alice@*) _k=$ALICE ;; *) _k=$BOB ;; esac
-        if grep -q 'Accept:  POST' "$T/mail/$_f"; then
+        if grep -q 'Accept:  POST' "$T/mail/${_f%.eml}.txt"; then
             follow "$T/mail/$_f" "$_k" 'Accept:'
         else
             follow "$T/mail/$_f" "$_k" ''

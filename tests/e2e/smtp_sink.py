@@ -82,9 +82,13 @@ class Sink:
         self.n += 1
         name = os.path.basename(self._path(self.n))
         try:
-            body = email.parser.BytesParser(policy=email.policy.default).parsebytes(raw).get_body(("plain",))
+            msg = email.parser.BytesParser(policy=email.policy.default).parsebytes(raw)
+        except Exception:               # a malformed message is still kept
+            msg = None
+        try:
+            body = msg.get_body(("plain",)) if msg is not None else None
             text = "" if body is None else body.get_content()
-        except Exception:               # a malformed message is still kept, without its text
+        except Exception:               # ... without its text
             text = ""
         with open(self._path(self.n)[:-4] + ".txt", "w", encoding="utf-8", newline="\n") as f:
             f.write(text.replace("\r\n", "\n"))
@@ -95,8 +99,7 @@ class Sink:
             os.fsync(f.fileno())
         os.rename(tmp, self._path(self.n))
         try:
-            msg = email.parser.BytesParser(policy=email.policy.default).parsebytes(raw, headersonly=True)
-            subject = msg["subject"]
+            subject = msg["subject"] if msg is not None else None
             subject = None if subject is None else str(subject)
         except Exception:               # a malformed header is still a message kept
             subject = None

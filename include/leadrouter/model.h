@@ -168,13 +168,25 @@ typedef enum lr_action {
     X(NONE, "") X(AWAY, "away") X(OFFLINE, "offline") \
     X(AT_CAPACITY, "at_capacity") X(CAP_HOUR, "cap_hour") X(CAP_DAY, "cap_day") \
     X(CAP_WEEK, "cap_week") X(CAP_MONTH, "cap_month") X(NO_MATCH, "no_match") \
-    X(DECLINED, "declined") X(OFF_SHIFT, "off_shift") X(OUT_OF_OFFICE, "out_of_office")
+    X(DECLINED, "declined") X(OFF_SHIFT, "off_shift") X(OUT_OF_OFFICE, "out_of_office") \
+    X(EXPIRED, "expired") X(RELEASED, "released") X(REASSIGNED, "reassigned") \
+    X(RECYCLED, "recycled")
+/* (Append only: a stored explanation keeps a reason by its number.) The
+ * agent had the lead before and is never given it again: DECLINED (it
+ * declined it), EXPIRED (its offer expired, or an escalation ended it),
+ * RELEASED (it released it), REASSIGNED (an SLA took it back), RECYCLED
+ * (a recycling took it back): lr_skip_is_history(). */
 typedef enum lr_skip {
 #define LR_SK_ENUM(e, s) LR_SKIP_##e,
     LR_SKIP_MAP(LR_SK_ENUM)
 #undef LR_SK_ENUM
     LR_SKIP__COUNT
 } lr_skip;
+
+static inline bool lr_skip_is_history(lr_skip s) {
+    return s == LR_SKIP_DECLINED || s == LR_SKIP_EXPIRED || s == LR_SKIP_RELEASED ||
+           s == LR_SKIP_REASSIGNED || s == LR_SKIP_RECYCLED;
+}
 
 /* Cap windows: calendar hour, day, ISO week (Monday start), month. */
 #define LR_CAP_MAP(X) X(HOUR, "hour") X(DAY, "day") X(WEEK, "week") X(MONTH, "month")

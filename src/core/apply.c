@@ -181,9 +181,12 @@ static int on_progress(lr_engine *e, const lr_event *ev) {
 
 /* ---- release, manual assign --------------------------------------------- */
 
-/* A's lead L goes back: `released`, then routed again, never to A. */
-static int release(lr_engine *e, lr_lead_rt *l, lr_agent_rt *a, const char *reason) {
-    int rc = lr_lead_exclude(l, a->idx);
+/* A's lead L goes back: `released`, then routed again, never to A. WHY,
+ * LR_SKIP_RELEASED or LR_SKIP_DECLINED, names the reason ("released",
+ * "declined") in both decisions and in A's skips for L from now on. */
+static int release(lr_engine *e, lr_lead_rt *l, lr_agent_rt *a, lr_skip why) {
+    const char *reason = lr_skip_names[why];
+    int rc = lr_lead_exclude(l, a->idx, why);
     if (rc != LR_OK) return rc;
     lr_engine_unassign(e, l);
     lr_decision d;
@@ -216,7 +219,7 @@ static int on_release(lr_engine *e, const lr_event *ev) {
         reject(e, ev->lead_id, ev->agent_id, "not_your_lead", "the lead is assigned to another agent");
         return LR_OK;
     }
-    return release(e, l, a, "released");
+    return release(e, l, a, LR_SKIP_RELEASED);
 }
 
 /* An admin's decision: any open lead to any known agent, whatever the
@@ -302,14 +305,24 @@ static bool is_offered(const lr_lead_rt *l, uint32_t a) {
 }
 
 /* The detail of a not_offered refusal to A: an agent the lead is never
- * given to again (its offer expired, it declined or released the lead, or
- * an SLA took it back) is told so, rather than that it never had it;
- * NEVER otherwise. */
+ * given to again is told why, rather than that it never had it; NEVER
+ * otherwise. */
 static const char *not_offered(const lr_lead_rt *l, const lr_agent_rt *a, const char *never) {
-    return lr_lead_excludes(l, a->idx)
-               ? "this agent had the lead before and let it go (an offer that expired or was "
-                 "declined, a release, an SLA): it is not given to this agent again"
-               : never;
+    switch (lr_lead_excluded(l, a->idx)) {
+    case LR_SKIP_DECLINED:
+        return "this agent declined the lead before: it is not given to this agent again";
+    case LR_SKIP_EXPIRED:
+        return "this agent's offer of the lead expired before: it is not given to this agent again";
+    case LR_SKIP_RELEASED:
+        return "this agent released the lead before: it is not given to this agent again";
+    case LR_SKIP_REASSIGNED:
+        return "an SLA took the lead from this agent before: it is not given to this agent again";
+    case LR_SKIP_RECYCLED:
+        return "a recycling took the lead from this agent before: it is not given to this agent "
+               "again";
+    default:
+        return never;
+    }
 }
 
 static int claim_by_id(lr_engine *e, lr_lead_rt *l, lr_agent_rt *a) {
@@ -385,7 +398,7 @@ static int claim_next(lr_engine *e, lr_agent_rt *a) {
         if (!lr_segment_is_ready(s, a->mem[i].m)) {
             /* A itself cannot take a lead now: its own reason (at
              * capacity, away, ...), whichever lead is first (one A
-             * declined would say "declined") */
+             * declined would say so) */
             const lr_lead_rt *head = lr_segment_head(s);
             const lr_rule_conf *r = &e->cfg->rules[head->rule];
             lr_skip sk = lr_agent_unready(e, a->idx, r->ignore_capacity);
@@ -482,7 +495,7 @@ static int on_decline(lr_engine *e, const lr_event *ev) {
     if (l->state == LR_LEAD_OFFERED && l->agent == a->idx)
         return lr_offer_failed(e, l, a->idx);       /* an offer to A alone */
     if (l->state == LR_LEAD_OFFERED && is_offered(l, a->idx)) {
-        int rc = lr_lead_exclude(l, a->idx);
+        int rc = lr_lead_exclude(l, a->idx, LR_SKIP_DECLINED);
         if (rc != LR_OK) return rc;
         uint32_t k = 0;
         for (uint32_t i = 0; i < l->noffer; i++)
@@ -496,7 +509,7 @@ static int on_decline(lr_engine *e, const lr_event *ev) {
         return lr_route_after_failure(e, l, l->rule, false, "declined");
     }
     if (l->state == LR_LEAD_ASSIGNED && l->agent == a->idx)
-        return release(e, l, a, "declined");
+        return release(e, l, a, LR_SKIP_DECLINED);
     reject(e, ev->lead_id, ev->agent_id, "not_offered",
            not_offered(l, a, "the lead is not offered to this agent"));
     return LR_OK;

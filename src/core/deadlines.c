@@ -122,7 +122,8 @@ int lr_offer_failed(lr_engine *e, lr_lead_rt *l, uint32_t declined_by) {
     l->offer = NULL;
     l->noffer = 0;
     if (l->agent != LR_NO_AGENT) lr_engine_unassign(e, l);
-    for (uint32_t i = 0; rc == LR_OK && i < n; i++) rc = lr_lead_exclude(l, offered[i]);
+    lr_skip had = declined_by == LR_NO_AGENT ? LR_SKIP_EXPIRED : LR_SKIP_DECLINED;
+    for (uint32_t i = 0; rc == LR_OK && i < n; i++) rc = lr_lead_exclude(l, offered[i], had);
     /* an offer to one agent let expire counts against it; a broadcast's
      * against nobody (a shark tank's members need not claim every lead) */
     if (declined_by == LR_NO_AGENT &&
@@ -151,7 +152,7 @@ static int sla_breach(lr_engine *e, lr_lead_rt *l) {
     d.detail = detail;
     lr_engine_emit(e, &d);
     if (r->sla_then == LR_SLA_NOTIFY) return LR_OK;
-    int rc = lr_lead_exclude(l, a->idx);
+    int rc = lr_lead_exclude(l, a->idx, LR_SKIP_REASSIGNED);
     if (rc != LR_OK) return rc;
     lr_engine_unassign(e, l);
     lr_engine_set_state(e, l, LR_LEAD_NEW);
@@ -192,7 +193,7 @@ static int recycle(lr_engine *e, lr_lead_rt *l) {
                  "recycle.after, no recycle.unless)", (long long)(r->recycle_after_ms / 1000), r->name);
     d.detail = detail;
     lr_engine_emit(e, &d);
-    int rc = lr_lead_exclude(l, a->idx);
+    int rc = lr_lead_exclude(l, a->idx, LR_SKIP_RECYCLED);
     if (rc != LR_OK) return rc;
     lr_engine_unassign(e, l);
     lr_engine_set_state(e, l, LR_LEAD_NEW);
@@ -210,7 +211,8 @@ static int escalate(lr_engine *e, lr_lead_rt *l) {
     if (l->state == LR_LEAD_OFFERED && l->noffer &&
         e->cfg->rules[l->rule].strategy->mode != LR_MODE_BROADCAST) {
         int rc = offer_expired(e, l, "escalated");
-        for (uint32_t i = 0; rc == LR_OK && i < l->noffer; i++) rc = lr_lead_exclude(l, l->offer[i]);
+        for (uint32_t i = 0; rc == LR_OK && i < l->noffer; i++)
+            rc = lr_lead_exclude(l, l->offer[i], LR_SKIP_EXPIRED);
         if (rc != LR_OK) return rc;
     }
     lr_engine_unassign(e, l);           /* a reserved offer slot, if any */

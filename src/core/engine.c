@@ -12,6 +12,7 @@
 #include "core/strategy_impl.h"
 #include "leadrouter/error.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,19 +77,25 @@ void lr_engine_scan_needs(lr_engine *e) {
     }
 }
 
-int lr_lead_exclude(lr_lead_rt *l, uint32_t agent) {
-    if (lr_lead_excludes(l, agent)) return LR_OK;
+int lr_lead_exclude(lr_lead_rt *l, uint32_t agent, lr_skip why) {
+    assert(agent <= LR_EXCL_AGENT_MAX && lr_skip_is_history(why));
+    for (uint32_t i = 0; i < l->nexcl; i++) {
+        if (LR_EXCL_AGENT(l->excl[i]) == agent) {
+            l->excl[i] = LR_EXCL(agent, why);
+            return LR_OK;
+        }
+    }
     uint32_t *p = realloc(l->excl, (l->nexcl + 1) * sizeof *p);
     if (!p) return LR_ENOMEM;
     l->excl = p;
-    l->excl[l->nexcl++] = agent;
+    l->excl[l->nexcl++] = LR_EXCL(agent, why);
     return LR_OK;
 }
 
-bool lr_lead_excludes(const lr_lead_rt *l, uint32_t agent) {
+lr_skip lr_lead_excluded(const lr_lead_rt *l, uint32_t agent) {
     for (uint32_t i = 0; i < l->nexcl; i++)
-        if (l->excl[i] == agent) return true;
-    return false;
+        if (LR_EXCL_AGENT(l->excl[i]) == agent) return LR_EXCL_WHY(l->excl[i]);
+    return LR_SKIP_NONE;
 }
 
 /* ---- agents ---------------------------------------------------------------- */

@@ -41,7 +41,8 @@ typedef struct lr_gone_agent {
                                        leads or max_no_answer counts */
     lr_zone *zone;                  /* owned: its time zone then; NULL: UTC */
     struct lr_lead_rt **excl;       /* owned: the leads not closed then that it
-                                       declined or let expire */
+                                       is never given again */
+    uint8_t *exwhy;                 /* owned: why, for each (an lr_skip) */
     uint32_t nexcl;
 } lr_gone_agent;
 
@@ -158,9 +159,16 @@ void lr_engine_agent_changed(lr_engine *e, lr_agent_rt *a);
  * at after the event (a member became ready, or a lead waits there that
  * a ready member may take). */
 void lr_engine_want_dispatch(lr_engine *e, lr_segment *s);
-bool lr_lead_excludes(const lr_lead_rt *l, uint32_t agent);
-/* Adds AGENT to the agents L is never given to again. LR_OK or LR_ENOMEM. */
-int lr_lead_exclude(lr_lead_rt *l, uint32_t agent);
+/* Why L is never given to AGENT again (LR_SKIP_DECLINED, ...), or
+ * LR_SKIP_NONE. */
+lr_skip lr_lead_excluded(const lr_lead_rt *l, uint32_t agent);
+static inline bool lr_lead_excludes(const lr_lead_rt *l, uint32_t agent) {
+    return lr_lead_excluded(l, agent) != LR_SKIP_NONE;
+}
+/* Adds AGENT to the agents L is never given to again, for WHY (an lr_skip
+ * of lr_skip_is_history(); an agent there already takes the new one).
+ * LR_OK or LR_ENOMEM. */
+int lr_lead_exclude(lr_lead_rt *l, uint32_t agent, lr_skip why);
 /* Reads from the rules what the engine must keep for its strategies
  * (owner index, windows of the received and outcome logs). */
 void lr_engine_scan_needs(lr_engine *e);

@@ -44,6 +44,16 @@ extern const char *const lr_lead_state_names[LR_LEAD__COUNT];
 #define LR_NO_AGENT UINT32_MAX
 #define LR_NO_RULE UINT32_MAX
 
+/* An entry of lr_lead_rt.excl: the agent's number in the low 28 bits, why
+ * it is out of the running for the lead (an lr_skip for which
+ * lr_skip_is_history() holds) in the high 4. */
+#define LR_EXCL_AGENT_BITS 28
+#define LR_EXCL_AGENT_MAX ((1u << LR_EXCL_AGENT_BITS) - 1)
+#define LR_EXCL(agent, why) ((uint32_t)(agent) | (uint32_t)(why) << LR_EXCL_AGENT_BITS)
+#define LR_EXCL_AGENT(x) ((x) & LR_EXCL_AGENT_MAX)
+#define LR_EXCL_WHY(x) ((lr_skip)((x) >> LR_EXCL_AGENT_BITS))
+_Static_assert(LR_SKIP__COUNT <= 1u << (32 - LR_EXCL_AGENT_BITS), "lr_skip fits LR_EXCL");
+
 struct lr_segment;
 
 typedef struct lr_lead_rt {
@@ -54,9 +64,9 @@ typedef struct lr_lead_rt {
     uint32_t qpos;                  /* WAITING: heap index + 1 in seg's queue */
     struct lr_segment *seg;         /* WAITING / OFFERED: where it waits */
     uint64_t seq;                   /* arrival order (queue order ties) */
-    uint32_t nexcl;                 /* agents who declined, released or let it go */
+    uint32_t nexcl;                 /* agents it is never given to again */
     uint32_t noffer;                /* OFFERED: agents it is offered to */
-    uint32_t *excl;                 /* owned */
+    uint32_t *excl;                 /* owned: LR_EXCL(agent, why) each */
     uint32_t *offer;                /* owned */
     uint32_t gen;                   /* bumped at every state change: timers carry it, a
                                        timer whose gen is old has nothing left to do */

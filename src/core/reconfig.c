@@ -33,6 +33,19 @@ static void remap_list(const uint32_t *map, uint32_t *list, uint32_t *n) {
     *n = k;
 }
 
+/* The same for a lead's exclusions, each keeping its reason. (An agent
+ * takes two bytes of a config at the least, and a change numbers the old
+ * config's agents, then the new one's: every number fits LR_EXCL.) */
+_Static_assert(LR_CONFIG_MAX_BYTES <= LR_EXCL_AGENT_MAX, "agent numbers fit LR_EXCL");
+static void remap_excl(const uint32_t *map, uint32_t *list, uint32_t *n) {
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < *n; i++) {
+        uint32_t a = map[LR_EXCL_AGENT(list[i])];
+        if (a != LR_NO_AGENT) list[k++] = LR_EXCL(a, LR_EXCL_WHY(list[i]));
+    }
+    *n = k;
+}
+
 /* Whether two agents' zones (NULL: UTC) are the same one. */
 static bool same_zone(const lr_zone *x, const lr_zone *y) {
     if (!x || !y) return x == y;
@@ -45,6 +58,7 @@ void lr_gone_agent_free(lr_gone_agent *g) {
     lr_timelog_release(&g->rt.outcomes);
     lr_zone_close(g->zone);
     free(g->excl);
+    free(g->exwhy);
     free(g->id);
     free(g);
 }
@@ -73,13 +87,19 @@ static int gone_exclude(lr_engine *e, lr_gone_agent **gone, size_t nold) {
         lr_lead_rt *l = e->all[i];
         if (l->state == LR_LEAD_CLOSED) continue;
         for (uint32_t k = 0; k < l->nexcl; k++) {
-            lr_gone_agent *g = l->excl[k] < nold ? gone[l->excl[k]] : NULL;
+            uint32_t a = LR_EXCL_AGENT(l->excl[k]);
+            lr_gone_agent *g = a < nold ? gone[a] : NULL;
             if (!g) continue;
             if ((g->nexcl & (g->nexcl - 1)) == 0) {     /* 0, 1, 2, 4...: full */
-                lr_lead_rt **p = realloc(g->excl, (g->nexcl ? 2 * g->nexcl : 1) * sizeof *p);
+                size_t cap = g->nexcl ? 2 * (size_t)g->nexcl : 1;
+                lr_lead_rt **p = realloc(g->excl, cap * sizeof *p);
                 if (!p) return LR_ENOMEM;
                 g->excl = p;
+                uint8_t *w = realloc(g->exwhy, cap);
+                if (!w) return LR_ENOMEM;
+                g->exwhy = w;
             }
+            g->exwhy[g->nexcl] = (uint8_t)LR_EXCL_WHY(l->excl[k]);
             g->excl[g->nexcl++] = l;
         }
     }
@@ -116,7 +136,7 @@ static void gone_fill(lr_engine *e, lr_gone_agent *g, lr_agent_rt *a) {
 static int renumber(lr_engine *e, const lr_config *old, unsigned flags, const uint32_t *map,
                     const uint32_t *rule_map, lr_lead_rt *l) {
     const lr_strategy *was = l->rule == LR_NO_RULE ? NULL : old->rules[l->rule].strategy;
-    remap_list(map, l->excl, &l->nexcl);
+    remap_excl(map, l->excl, &l->nexcl);
     remap_list(map, l->offer, &l->noffer);
     l->agent = remap(map, l->agent);
     l->rule = l->rule == LR_NO_RULE ? LR_NO_RULE : rule_map[l->rule];
@@ -298,7 +318,8 @@ int lr_engine_reconfigure(lr_engine *e, const lr_config *cfg, unsigned flags, lr
         if (!g) continue;
         for (uint32_t k = 0; k < g->nexcl; k++) {
             lr_lead_rt *l = g->excl[k];
-            if (l->state != LR_LEAD_CLOSED) l->excl[l->nexcl++] = (uint32_t)nold + i;
+            if (l->state != LR_LEAD_CLOSED)
+                l->excl[l->nexcl++] = LR_EXCL((uint32_t)nold + i, (lr_skip)g->exwhy[k]);
         }
         lr_map_del(&e->gone, g->id, strlen(g->id));
         g->rt.received = g->rt.outcomes = (lr_timelog){ 0 };

@@ -214,8 +214,8 @@ lr_skip lr_agent_unready(const lr_engine *e, uint32_t a, bool ignore_capacity) {
  * LR_SKIP_NONE when it can. */
 static lr_skip skip_reason_matched(const lr_engine *e, const lr_lead_rt *l,
                                    const lr_rule_conf *r, uint32_t a) {
-    if (lr_lead_excludes(l, a)) return LR_SKIP_DECLINED;
-    return lr_agent_unready(e, a, r->ignore_capacity);
+    lr_skip had = lr_lead_excluded(l, a);
+    return had != LR_SKIP_NONE ? had : lr_agent_unready(e, a, r->ignore_capacity);
 }
 
 static lr_skip skip_reason(const lr_engine *e, const lr_lead_rt *l, const lr_rule_conf *r,
@@ -412,7 +412,7 @@ static int pick_member(lr_engine *e, lr_segment *s, lr_lead_rt *l, const lr_rule
     if (rc != LR_OK) return rc;
     uint32_t nout = 0;
     for (uint32_t i = 0; i < l->nexcl; i++) {
-        uint32_t m = lr_segment_member(s, l->excl[i]);
+        uint32_t m = lr_segment_member(s, LR_EXCL_AGENT(l->excl[i]));
         if (m != LR_SEG_NONE && lr_segment_is_ready(s, m)) {
             lr_segment_set_ready(s, m, false);
             e->scratch[nout++] = m;

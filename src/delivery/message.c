@@ -415,7 +415,8 @@ static bool refused_for_now(const mail *ml) {
     const char *why = get_str(json_object_get(ml->dec, "why"), "reason");
     if (!why || !*why) return false;
     for (int i = LR_SKIP_NONE + 1; i < LR_SKIP__COUNT; i++)
-        if (i != LR_SKIP_NO_MATCH && i != LR_SKIP_DECLINED && strcmp(why, lr_skip_names[i]) == 0)
+        if (i != LR_SKIP_NO_MATCH && !lr_skip_is_history((lr_skip)i) &&
+            strcmp(why, lr_skip_names[i]) == 0)
             return true;
     return false;
 }

@@ -387,6 +387,17 @@ TEST(email_claim_refused_says_whether_the_lead_is_still_open) {
     CHECK_CONTAINS(e, "\r\nWhat to do\r\n  Nothing: the lead is not yours.\r\n\r\n-- \r\n");
     CHECK(!strstr(e, "no longer"));
     CHECK(!strstr(e, "/v1/"));
+    /* the agent had the lead and let it go, one way or another: never for now */
+    static const char *const had[] = { "declined", "expired", "released", "reassigned", "recycled" };
+    for (size_t i = 0; i < sizeof had / sizeof had[0]; i++) {
+        char dec[256];
+        snprintf(dec, sizeof dec, "{\"lead\":\"L1\",\"action\":\"claim_refused\",\"agent\":\"alice\","
+                 "\"why\":{\"reason\":\"%s\",\"detail\":\"the agent cannot take this lead\"}}", had[i]);
+        set_decision(&m, dec);
+        e = email(&m);
+        CHECK_CONTAINS(e, "\r\nWhat to do\r\n  Nothing: the lead is not yours.\r\n");
+        CHECK(!strstr(e, "Claim the lead once"));
+    }
 }
 
 /* Every POST the email gives has a JSON body, which the server takes only

@@ -138,6 +138,75 @@ TEST(decline_of_assigned_lead_releases_it) {
                  "assigned:a released:a assigned:b");
 }
 
+/* An agent the lead is never given to again is skipped with how it lost
+ * the lead (the decision that took it from them has the same name), and
+ * an accept it sends too late is told that. */
+TEST(skips_say_how_the_agent_lost_the_lead) {
+    const char *cfg =
+        "agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
+        "rules:\n"
+        "  - {name: offer, when: 'source == \"o\"', pool: p, strategy: top_down,"
+        " offer: {timeout: 1m, attempts: 2}}\n"
+        "  - {name: sla, when: 'source == \"s\"', pool: p, strategy: top_down,"
+        " sla: {contact_within: 1m, then: reassign}}\n"
+        "  - {name: recycle, when: 'source == \"c\"', pool: p, strategy: top_down,"
+        " recycle: {after: 1m, to: recycle}}\n"
+        "  - {name: r, pool: p, strategy: top_down}\n";
+    const char *ev =
+        "{\"id\":\"EXP\",\"source\":\"o\",\"at\":\"2026-11-02T09:00:00Z\"}\n"
+        "{\"id\":\"DEC\",\"source\":\"o\",\"at\":\"2026-11-02T09:00:00Z\"}\n"
+        "{\"type\":\"decline\",\"lead\":\"DEC\",\"agent\":\"a\",\"at\":\"2026-11-02T09:00:10Z\"}\n"
+        "{\"type\":\"accept\",\"lead\":\"DEC\",\"agent\":\"a\",\"at\":\"2026-11-02T09:00:10Z\"}\n"
+        "{\"id\":\"REL\",\"at\":\"2026-11-02T09:00:00Z\"}\n"
+        "{\"type\":\"release\",\"lead\":\"REL\",\"agent\":\"a\",\"at\":\"2026-11-02T09:00:10Z\"}\n"
+        "{\"id\":\"ADE\",\"at\":\"2026-11-02T09:00:20Z\"}\n"
+        "{\"type\":\"decline\",\"lead\":\"ADE\",\"agent\":\"a\",\"at\":\"2026-11-02T09:00:30Z\"}\n"
+        "{\"id\":\"SLA\",\"source\":\"s\",\"at\":\"2026-11-02T09:00:00Z\"}\n"
+        "{\"id\":\"REC\",\"source\":\"c\",\"at\":\"2026-11-02T09:00:00Z\"}\n"
+        "{\"type\":\"tick\",\"at\":\"2026-11-02T09:01:30Z\"}\n"
+        "{\"type\":\"accept\",\"lead\":\"EXP\",\"agent\":\"a\",\"at\":\"2026-11-02T09:01:40Z\"}\n"
+        "{\"type\":\"accept\",\"lead\":\"DEC\",\"agent\":\"a\",\"at\":\"2026-11-02T09:01:40Z\"}\n";
+    run_out o;
+    CHECK(run_engine(cfg, ev, 1, true, &o));
+    static const char *const want[][2] = {
+        { "EXP", "\"action\":\"offered\",\"agent\":\"b\"" },
+        { "DEC", "\"action\":\"offered\",\"agent\":\"b\"" },
+        { "REL", "\"action\":\"assigned\",\"agent\":\"b\"" },
+        { "ADE", "\"action\":\"assigned\",\"agent\":\"b\"" },
+        { "SLA", "\"action\":\"assigned\",\"agent\":\"b\"" },
+        { "REC", "\"action\":\"assigned\",\"agent\":\"b\"" },
+    };
+    static const char *const skip[] = { "expired", "declined", "released", "declined",
+                                         "reassigned", "recycled" };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        char lead[64], cands[128];
+        snprintf(lead, sizeof lead, "\"lead\":\"%s\",%s", want[i][0], want[i][1]);
+        snprintf(cands, sizeof cands, "[{\"agent\":\"a\",\"skipped\":\"%s\"},"
+                 "{\"agent\":\"b\",\"chosen\":true}]", skip[i]);
+        const char *d = strstr(o.json.data, lead);
+        CHECK(d != NULL);
+        if (!d) continue;
+        const char *eol = strchr(d, '\n');
+        const char *c = strstr(d, cands);
+        if (!(c && (!eol || c < eol))) printf("  %s: want %s in %.*s\n", want[i][0], cands,
+                                              eol ? (int)(eol - d) : (int)strlen(d), d);
+        CHECK(c && (!eol || c < eol));
+    }
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"EXP\",\"action\":\"claim_refused\",\"agent\":\"a\","
+                                "\"rule\":\"offer\",\"pool\":\"p\",\"strategy\":\"top_down\","
+                                "\"why\":{\"reason\":\"not_offered\",\"detail\":\"this agent's offer "
+                                "of the lead expired before: it is not given to this agent again\"}");
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"DEC\",\"action\":\"claim_refused\",\"agent\":\"a\","
+                                "\"rule\":\"offer\",\"pool\":\"p\",\"strategy\":\"top_down\","
+                                "\"why\":{\"reason\":\"not_offered\",\"detail\":\"this agent declined "
+                                "the lead before: it is not given to this agent again\"}");
+    /* once nobody holds the lead, the same accept is a plain rejection */
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"DEC\",\"action\":\"rejected\",\"agent\":\"a\","
+                                "\"why\":{\"reason\":\"not_offered\",\"detail\":\"this agent declined "
+                                "the lead before: it is not given to this agent again\"}");
+    run_release(&o);
+}
+
 TEST(qualified_lead_is_handed_to_closers) {
     const char *cfg = "agents: [{id: sam, capacity: 1}, {id: cleo}]\npools: {sdr: [sam], closers: [cleo]}\n"
                       "rules:\n"
@@ -1794,9 +1863,9 @@ TEST(a_late_answer_to_an_offer_says_the_offer_ended) {
                      5, false, &o));
     CHECK_CONTAINS(o.json.data, "\"lead\":\"L1\",\"action\":\"claim_refused\",\"agent\":\"a\",\"rule\":\"r\","
                                 "\"pool\":\"team\",\"strategy\":\"round_robin\",\"why\":{\"reason\":\"not_offered\","
-                                "\"detail\":\"this agent had the lead before and let it go (an offer that expired or was declined, a release, an SLA): it is not given to this agent again\"}");
+                                "\"detail\":\"this agent's offer of the lead expired before: it is not given to this agent again\"}");
     CHECK_CONTAINS(o.json.data, "\"lead\":\"L1\",\"action\":\"rejected\",\"agent\":\"a\",\"why\":{\"reason\":\"not_offered\","
-                                "\"detail\":\"this agent had the lead before and let it go (an offer that expired or was declined, a release, an SLA): it is not given to this agent again\"}");
+                                "\"detail\":\"this agent's offer of the lead expired before: it is not given to this agent again\"}");
     /* c never had it */
     CHECK_CONTAINS(o.json.data, "\"agent\":\"c\",\"rule\":\"r\",\"pool\":\"team\",\"strategy\":\"round_robin\","
                                 "\"why\":{\"reason\":\"not_offered\",\"detail\":\"the lead was not offered to this agent\"}");
@@ -1830,6 +1899,7 @@ int main(void) {
     RUN(ignore_capacity_pushes_past_capacity);
     RUN(release_routes_again_never_to_the_same_agent);
     RUN(decline_of_assigned_lead_releases_it);
+    RUN(skips_say_how_the_agent_lost_the_lead);
     RUN(qualified_lead_is_handed_to_closers);
     RUN(hourly_cap_skips_agent_until_next_hour);
     RUN(daily_cap_releases_waiting_lead_at_midnight_on_tick);

@@ -599,6 +599,37 @@ TEST(an_agent_removed_then_added_back_comes_back_as_it_left) {
     }
 }
 
+/* How an agent lost a lead outlives the agent's removal and a config
+ * that numbers the agents anew: ann, who released L1, removed and added
+ * back behind a new agent, is still skipped for L1 as "released" when
+ * ben declines it and it goes to the newcomer. */
+TEST(how_an_agent_lost_a_lead_survives_its_removal) {
+    const char *with = "agents: [{id: ann}, {id: ben}]\npools: {p: [ann, ben]}\n"
+                       "rules: [{name: r, pool: p, strategy: top_down, fallback: queue}]\n";
+    const char *without = "agents: [{id: ben}]\npools: {p: [ben]}\n"
+                          "rules: [{name: r, pool: p, strategy: top_down, fallback: queue}]\n";
+    const char *back = "agents: [{id: cy}, {id: ann}, {id: ben}]\npools: {p: [ann, ben, cy]}\n"
+                       "rules: [{name: r, pool: p, strategy: top_down, fallback: queue}]\n";
+    lr_config *cfg = NULL;
+    lr_engine *eng = engine_on(with, &cfg);
+    CHECK(eng != NULL);
+    if (!eng) return;
+    lr_engine_set_explain(eng, true);
+    lr_buf out = LR_BUF_INIT;
+    feed(eng, "{\"id\":\"L1\"}", &out);
+    feed(eng, "{\"type\":\"release\",\"lead\":\"L1\",\"agent\":\"ann\"}", &out);
+    CHECK_CONTAINS(out.data, "\"lead\":\"L1\",\"action\":\"assigned\",\"agent\":\"ben\"");
+    CHECK_EQ_INT(reconfigure_with(eng, &cfg, without, LR_RECONF_NOW, &out), LR_OK);
+    CHECK_EQ_INT(reconfigure_with(eng, &cfg, back, LR_RECONF_NOW, &out), LR_OK);
+    lr_buf_reset(&out);
+    feed(eng, "{\"type\":\"decline\",\"lead\":\"L1\",\"agent\":\"ben\"}", &out);
+    CHECK_CONTAINS(out.data, "\"lead\":\"L1\",\"action\":\"assigned\",\"agent\":\"cy\",\"rule\":\"r\","
+                             "\"pool\":\"p\",\"strategy\":\"top_down\",\"why\":{\"reason\":\"declined\","
+                             "\"candidates\":[{\"agent\":\"ann\",\"skipped\":\"released\"},"
+                             "{\"agent\":\"ben\",\"skipped\":\"declined\"},{\"agent\":\"cy\",\"chosen\":true}]");
+    finish_engine(eng, cfg, &out);
+}
+
 /* The same change journaled before LR_RECONF_OWNER_INDEX replays as it
  * was made: the lead was routed before cat's lead was renumbered, whose
  * old number (2) is dan's now, so it went to dan; the new way it goes to
@@ -1881,6 +1912,7 @@ int main(void) {
     RUN(an_agents_availability_says_why_it_gets_no_lead);
     RUN(removing_an_agent_renumbers_every_lead_before_routing_any);
     RUN(an_agent_removed_then_added_back_comes_back_as_it_left);
+    RUN(how_an_agent_lost_a_lead_survives_its_removal);
     RUN(a_journaled_owner_change_replays_as_it_was_made);
     RUN(an_owner_rule_added_later_finds_the_open_leads);
     RUN(a_rule_whose_strategy_works_another_way_routes_its_waiting_leads_again);

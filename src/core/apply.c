@@ -304,9 +304,9 @@ static bool is_offered(const lr_lead_rt *l, uint32_t a) {
     return false;
 }
 
-/* The detail of a not_offered refusal to A: an agent the lead is never
- * given to again is told why, rather than that it never had it; NEVER
- * otherwise. */
+/* The detail of a refusal to A: an agent the lead is never given to
+ * again is told how it lost the lead, rather than that it never had it
+ * (not_offered) or cannot take it now (a claim); NEVER otherwise. */
 static const char *not_offered(const lr_lead_rt *l, const lr_agent_rt *a, const char *never) {
     switch (lr_lead_excluded(l, a->idx)) {
     case LR_SKIP_DECLINED:
@@ -336,7 +336,8 @@ static int claim_by_id(lr_engine *e, lr_lead_rt *l, lr_agent_rt *a) {
             return LR_OK;
         }
         if (l->agent != a->idx && !may_take(e, l, a, &why)) {
-            refuse_claim(e, l, NULL, a, why, "the agent cannot take a lead now");
+            refuse_claim(e, l, NULL, a, why,
+                         not_offered(l, a, "the agent cannot take a lead now"));
             return LR_OK;
         }
         return claimed(e, l, a);
@@ -357,7 +358,8 @@ static int claim_by_id(lr_engine *e, lr_lead_rt *l, lr_agent_rt *a) {
             return LR_OK;
         }
         if (!may_take(e, l, a, &why)) {
-            refuse_claim(e, l, NULL, a, why, "the agent cannot take a lead now");
+            refuse_claim(e, l, NULL, a, why,
+                         not_offered(l, a, "the agent cannot take a lead now"));
             return LR_OK;
         }
         return claimed(e, l, a);

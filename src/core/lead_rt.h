@@ -52,7 +52,12 @@ extern const char *const lr_lead_state_names[LR_LEAD__COUNT];
 #define LR_EXCL(agent, why) ((uint32_t)(agent) | (uint32_t)(why) << LR_EXCL_AGENT_BITS)
 #define LR_EXCL_AGENT(x) ((x) & LR_EXCL_AGENT_MAX)
 #define LR_EXCL_WHY(x) ((lr_skip)((x) >> LR_EXCL_AGENT_BITS))
-_Static_assert(LR_SKIP__COUNT <= 1u << (32 - LR_EXCL_AGENT_BITS), "lr_skip fits LR_EXCL");
+_Static_assert(LR_SKIP_DECLINED < 1u << (32 - LR_EXCL_AGENT_BITS) &&
+                   LR_SKIP_EXPIRED < 1u << (32 - LR_EXCL_AGENT_BITS) &&
+                   LR_SKIP_RELEASED < 1u << (32 - LR_EXCL_AGENT_BITS) &&
+                   LR_SKIP_REASSIGNED < 1u << (32 - LR_EXCL_AGENT_BITS) &&
+                   LR_SKIP_RECYCLED < 1u << (32 - LR_EXCL_AGENT_BITS),
+               "every reason of lr_skip_is_history() fits LR_EXCL");
 
 struct lr_segment;
 

@@ -207,6 +207,61 @@ TEST(skips_say_how_the_agent_lost_the_lead) {
     run_release(&o);
 }
 
+/* An admin's assign gives a lead back to an agent it excludes;
+ * when the agent loses it again, the last way counts (skip and
+ * not_offered detail). */
+TEST(the_last_way_an_agent_lost_a_lead_counts) {
+    const char *cfg = "agents: [{id: a}, {id: b}, {id: c}]\npools: {p: [a, b, c]}\n"
+                      "rules: [{name: r, pool: p, strategy: top_down}]\n";
+    const char *ev =
+        "{\"id\":\"L1\"}\n"
+        "{\"type\":\"decline\",\"lead\":\"L1\",\"agent\":\"a\"}\n"      /* a: declined; -> b */
+        "{\"type\":\"assign\",\"lead\":\"L1\",\"agent\":\"a\"}\n"       /* admin: back to a */
+        "{\"type\":\"release\",\"lead\":\"L1\",\"agent\":\"a\"}\n"      /* a: released; -> b */
+        "{\"type\":\"accept\",\"lead\":\"L1\",\"agent\":\"a\"}\n";
+    run_out o;
+    CHECK(run_engine(cfg, ev, 1, true, &o));
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"L1\",\"action\":\"assigned\",\"agent\":\"b\",\"rule\":\"r\","
+                                "\"pool\":\"p\",\"strategy\":\"top_down\",\"why\":{\"reason\":\"declined\","
+                                "\"candidates\":[{\"agent\":\"a\",\"skipped\":\"declined\"}");
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"L1\",\"action\":\"assigned\",\"agent\":\"b\",\"rule\":\"r\","
+                                "\"pool\":\"p\",\"strategy\":\"top_down\",\"why\":{\"reason\":\"released\","
+                                "\"candidates\":[{\"agent\":\"a\",\"skipped\":\"released\"}");
+    CHECK_CONTAINS(o.json.data, "\"detail\":\"this agent released the lead before: it is not given "
+                                "to this agent again\"");
+    run_release(&o);
+}
+
+/* An escalation ends an offer (expired); a broadcast member who
+ * declines (declined) and one whose broadcast expired (expired). */
+TEST(escalation_and_broadcast_skips) {
+    const char *cfg =
+        "agents: [{id: a}, {id: b}, {id: c}, {id: d}]\n"
+        "pools: {one: [a], two: [b], all: [a, b, c], more: [a, b, c, d]}\n"
+        "rules:\n"
+        "  - {name: t, when: 'source == \"t\"', tiers: [one, two], strategy: top_down,"
+        " offer: {timeout: 10m}, escalate_after: 1m, fallback: queue}\n"
+        "  - {name: bc, when: 'source == \"b\"', pool: all, strategy: broadcast, offer: {timeout: 1m}}\n"
+        "  - {name: r, pool: more, strategy: top_down}\n";
+    const char *ev =
+        "{\"id\":\"ESC\",\"source\":\"t\",\"at\":\"2026-11-02T09:00:00Z\"}\n"
+        "{\"id\":\"BC\",\"source\":\"b\",\"at\":\"2026-11-02T09:00:00Z\"}\n"
+        "{\"type\":\"decline\",\"lead\":\"BC\",\"agent\":\"a\",\"at\":\"2026-11-02T09:00:10Z\"}\n"
+        "{\"type\":\"tick\",\"at\":\"2026-11-02T09:01:30Z\"}\n";
+    run_out o;
+    CHECK(run_engine(cfg, ev, 1, true, &o));
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"ESC\",\"action\":\"expired\",\"agent\":\"a\"");
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"ESC\",\"action\":\"offered\",\"agent\":\"b\",\"rule\":\"t\","
+                                "\"pool\":\"one+two\",\"strategy\":\"top_down\",\"expires_at\":\"2026-11-02T09:11:00Z\","
+                                "\"why\":{\"reason\":\"escalated\","
+                                "\"candidates\":[{\"agent\":\"a\",\"skipped\":\"expired\"}");
+    /* the broadcast's fallback (next): rule r, a declined, b and c let it expire */
+    CHECK_CONTAINS(o.json.data, "\"candidates\":[{\"agent\":\"a\",\"skipped\":\"declined\"},"
+                                "{\"agent\":\"b\",\"skipped\":\"expired\"},{\"agent\":\"c\",\"skipped\":\"expired\"},"
+                                "{\"agent\":\"d\",\"chosen\":true}]");
+    run_release(&o);
+}
+
 TEST(qualified_lead_is_handed_to_closers) {
     const char *cfg = "agents: [{id: sam, capacity: 1}, {id: cleo}]\npools: {sdr: [sam], closers: [cleo]}\n"
                       "rules:\n"
@@ -445,6 +500,26 @@ TEST(open_pool_claim_from_outside_the_pool_is_not_in_pool) {
     run_release(&o);
 }
 
+/* An agent who let a lead of an open pool go and claims it again is told
+ * how it lost it, not that it cannot take a lead now. */
+TEST(open_pool_claim_of_a_lead_let_go_says_how) {
+    const char *cfg = "agents: [{id: a}, {id: b}]\npools: {p: [a, b]}\n"
+                      "rules: [{name: r, pool: p, strategy: open_pool}]\n";
+    const char *ev = "{\"id\":\"L1\"}\n"
+                     "{\"type\":\"claim\",\"agent\":\"a\",\"lead\":\"L1\"}\n"
+                     "{\"type\":\"release\",\"agent\":\"a\",\"lead\":\"L1\"}\n"
+                     "{\"type\":\"claim\",\"agent\":\"a\",\"lead\":\"L1\"}\n"
+                     "{\"type\":\"claim\",\"agent\":\"b\",\"lead\":\"L1\"}\n";
+    run_out o;
+    CHECK(run_engine(cfg, ev, 1, false, &o));
+    CHECK_EQ_STR(o.trace.data, "queued claimed:a released:a queued claim_refused:a claimed:b");
+    CHECK_CONTAINS(o.json.data, "\"action\":\"claim_refused\",\"agent\":\"a\",\"rule\":\"r\","
+                                "\"pool\":\"p\",\"strategy\":\"open_pool\",\"why\":{\"reason\":"
+                                "\"released\",\"detail\":\"this agent released the lead before: it is "
+                                "not given to this agent again\"}");
+    run_release(&o);
+}
+
 static int count_cb(const lr_decision *d, void *ud) {
     lr_buf *b = ud;
     lr_decision_write_json(d, b);
@@ -595,6 +670,59 @@ TEST(an_agent_removed_then_added_back_comes_back_as_it_left) {
             CHECK_CONTAINS(b.data, "\"won\":0,\"closed\":0");
         }
         lr_buf_release(&b);
+        finish_engine(eng, cfg, &out);
+    }
+}
+
+/* Reasons kept through two removals in two changes, both agents
+ * back in a third with everyone renumbered and a newcomer; with the
+ * legacy flags (no KEEP_GONE) they come back afresh. */
+TEST(reasons_survive_two_removals_and_renumbering) {
+    const char *c1 = "agents: [{id: a}, {id: b}, {id: c}, {id: d}]\npools: {p: [a, b, c, d]}\n"
+                     "rules: [{name: r, pool: p, strategy: top_down, fallback: queue}]\n";
+    const char *c2 = "agents: [{id: b}, {id: c}, {id: d}]\npools: {p: [b, c, d]}\n"
+                     "rules: [{name: r, pool: p, strategy: top_down, fallback: queue}]\n";
+    const char *c3 = "agents: [{id: c}, {id: d}]\npools: {p: [c, d]}\n"
+                     "rules: [{name: r, pool: p, strategy: top_down, fallback: queue}]\n";
+    const char *c4 = "agents: [{id: d}, {id: b}, {id: x}, {id: a}, {id: c}]\npools: {p: [a, b, c, d, x]}\n"
+                     "rules: [{name: r, pool: p, strategy: top_down, fallback: queue}]\n";
+    for (int legacy = 0; legacy < 2; legacy++) {
+        unsigned flags = legacy ? LR_RECONF_NOW & ~LR_RECONF_KEEP_GONE : LR_RECONF_NOW;
+        lr_config *cfg = NULL;
+        lr_engine *eng = engine_on(c1, &cfg);
+        CHECK(eng != NULL);
+        if (!eng) return;
+        lr_engine_set_explain(eng, true);
+        lr_buf out = LR_BUF_INIT;
+        feed(eng, "{\"id\":\"L1\"}", &out);
+        feed(eng, "{\"type\":\"release\",\"lead\":\"L1\",\"agent\":\"a\"}", &out);
+        feed(eng, "{\"type\":\"decline\",\"lead\":\"L1\",\"agent\":\"b\"}", &out);
+        feed(eng, "{\"id\":\"L2\"}", &out);
+        feed(eng, "{\"type\":\"decline\",\"lead\":\"L2\",\"agent\":\"a\"}", &out);
+        feed(eng, "{\"type\":\"release\",\"lead\":\"L2\",\"agent\":\"b\"}", &out);
+        CHECK_CONTAINS(out.data, "\"lead\":\"L1\",\"action\":\"assigned\",\"agent\":\"c\"");
+        CHECK_CONTAINS(out.data, "\"lead\":\"L2\",\"action\":\"assigned\",\"agent\":\"c\"");
+        CHECK_EQ_INT(reconfigure_with(eng, &cfg, c2, flags, &out), LR_OK);
+        CHECK_EQ_INT(reconfigure_with(eng, &cfg, c3, flags, &out), LR_OK);
+        CHECK_EQ_INT(reconfigure_with(eng, &cfg, c4, flags, &out), LR_OK);
+        lr_buf_reset(&out);
+        feed(eng, "{\"type\":\"release\",\"lead\":\"L1\",\"agent\":\"c\"}", &out);
+        feed(eng, "{\"type\":\"release\",\"lead\":\"L2\",\"agent\":\"c\"}", &out);
+        if (!legacy) {
+            CHECK_CONTAINS(out.data, "\"lead\":\"L1\",\"action\":\"assigned\",\"agent\":\"d\",\"rule\":\"r\","
+                           "\"pool\":\"p\",\"strategy\":\"top_down\",\"why\":{\"reason\":\"released\","
+                           "\"candidates\":[{\"agent\":\"a\",\"skipped\":\"released\"},"
+                           "{\"agent\":\"b\",\"skipped\":\"declined\"},{\"agent\":\"c\",\"skipped\":\"released\"},"
+                           "{\"agent\":\"d\",\"chosen\":true},{\"agent\":\"x\",\"eligible\":true}]");
+            CHECK_CONTAINS(out.data, "\"lead\":\"L2\",\"action\":\"assigned\",\"agent\":\"d\",\"rule\":\"r\","
+                           "\"pool\":\"p\",\"strategy\":\"top_down\",\"why\":{\"reason\":\"released\","
+                           "\"candidates\":[{\"agent\":\"a\",\"skipped\":\"declined\"},"
+                           "{\"agent\":\"b\",\"skipped\":\"released\"},{\"agent\":\"c\",\"skipped\":\"released\"},"
+                           "{\"agent\":\"d\",\"chosen\":true},{\"agent\":\"x\",\"eligible\":true}]");
+        } else {
+            CHECK_CONTAINS(out.data, "\"lead\":\"L1\",\"action\":\"assigned\",\"agent\":\"a\"");
+            CHECK_CONTAINS(out.data, "\"lead\":\"L2\",\"action\":\"assigned\",\"agent\":\"a\"");
+        }
         finish_engine(eng, cfg, &out);
     }
 }
@@ -1932,6 +2060,9 @@ int main(void) {
     RUN(release_routes_again_never_to_the_same_agent);
     RUN(decline_of_assigned_lead_releases_it);
     RUN(skips_say_how_the_agent_lost_the_lead);
+    RUN(the_last_way_an_agent_lost_a_lead_counts);
+    RUN(escalation_and_broadcast_skips);
+    RUN(reasons_survive_two_removals_and_renumbering);
     RUN(qualified_lead_is_handed_to_closers);
     RUN(hourly_cap_skips_agent_until_next_hour);
     RUN(daily_cap_releases_waiting_lead_at_midnight_on_tick);
@@ -1943,6 +2074,7 @@ int main(void) {
     RUN(waiting_leads_go_out_in_pool_order_across_match_values);
     RUN(returning_lead_finds_owner_while_any_same_contact_lead_is_open);
     RUN(open_pool_claim_from_outside_the_pool_is_not_in_pool);
+    RUN(open_pool_claim_of_a_lead_let_go_says_how);
     RUN(a_replay_without_explanations_ends_in_the_same_state);
     RUN(an_agents_status_says_what_set_it_and_when);
     RUN(preview_says_what_would_happen_and_changes_nothing);

@@ -706,6 +706,30 @@ static int follow(lr_engine *e, lr_lead_rt *l, uint32_t ri, const char *reason,
     return LR_OK;
 }
 
+/* DETAIL followed by how many agents had L before and may not have it
+ * again, by the way they lost it: "; 2 agents had this lead before and
+ * may not have it again (1 declined it, 1 let its offer expire)". */
+static void lost_detail(const lr_lead_rt *l, const char *detail, char *out, size_t size) {
+    static const struct { lr_skip why; const char *one, *many; } ways[] = {
+        { LR_SKIP_DECLINED, "declined it", "declined it" },
+        { LR_SKIP_EXPIRED, "let its offer expire", "let their offers expire" },
+        { LR_SKIP_RELEASED, "released it", "released it" },
+        { LR_SKIP_REASSIGNED, "lost it to an SLA", "lost it to an SLA" },
+        { LR_SKIP_RECYCLED, "lost it to a recycling", "lost it to a recycling" },
+    };
+    int n = snprintf(out, size, "%s; %u agent%s had this lead before and may not have it again (",
+                     detail, l->nexcl, l->nexcl == 1 ? "" : "s");
+    const char *sep = "";
+    for (size_t w = 0; w < sizeof ways / sizeof ways[0]; w++) {
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < l->nexcl; i++) k += LR_EXCL_WHY(l->excl[i]) == ways[w].why;
+        if (!k || n < 0 || (size_t)n >= size) continue;
+        n += snprintf(out + n, size - (size_t)n, "%s%u %s", sep, k, k == 1 ? ways[w].one : ways[w].many);
+        sep = ", ";
+    }
+    if (n >= 0 && (size_t)n < size) snprintf(out + n, size - (size_t)n, ")");
+}
+
 /* Unrouted: no rule matched, or every rule that did found nobody; with
  * LET_GO, the lead's own rule had it and let it go (a queue's max_wait,
  * offers run out, declined by all), and the rules after it found nobody
@@ -726,9 +750,7 @@ static int unrouted(lr_engine *e, lr_lead_rt *l, bool any_rule, bool let_go) {
     /* agents ready but kept from this lead would read as nobody there */
     char detail[LR_DETAIL_SIZE];
     if (any_rule && l->nexcl) {
-        snprintf(detail, sizeof detail, "%s; %u agent%s had this lead before and may not have it "
-                 "again (a release, a decline, an offer let expire, a missed SLA or a recycle)",
-                 d.detail, l->nexcl, l->nexcl == 1 ? "" : "s");
+        lost_detail(l, d.detail, detail, sizeof detail);
         d.detail = detail;
     }
     lr_engine_emit(e, &d);

@@ -200,6 +200,12 @@ TEST(skips_say_how_the_agent_lost_the_lead) {
                                 "\"rule\":\"offer\",\"pool\":\"p\",\"strategy\":\"top_down\","
                                 "\"why\":{\"reason\":\"not_offered\",\"detail\":\"this agent declined "
                                 "the lead before: it is not given to this agent again\"}");
+    /* a declined, b let its offer expire: the lead is unrouted, and says so */
+    CHECK_CONTAINS(o.json.data, "\"lead\":\"DEC\",\"action\":\"unrouted\",\"why\":{\"reason\":"
+                                "\"no_eligible_agent\",\"detail\":\"its rule let it go (its wait or its "
+                                "offers ran out, or it was declined) and no rule after it found anyone "
+                                "eligible; 2 agents had this lead before and may not have it again (1 "
+                                "declined it, 1 let its offer expire)\"}");
     /* once nobody holds the lead, the same accept is a plain rejection */
     CHECK_CONTAINS(o.json.data, "\"lead\":\"DEC\",\"action\":\"rejected\",\"agent\":\"a\","
                                 "\"why\":{\"reason\":\"not_offered\",\"detail\":\"this agent declined "

@@ -569,8 +569,8 @@ TEST(explanations_name_attempts_exclusions_and_recycles) {
     CHECK_EQ_STR(o.trace.data, "assigned:ann released:ann unrouted assigned:ann recycled:ann unrouted");
     CHECK_CONTAINS(o.json.data, "\"lead\":\"L1\",\"action\":\"unrouted\",\"why\":{\"reason\":"
                                 "\"no_eligible_agent\",\"detail\":\"every rule that matched found nobody eligible "
-                                "and fell through; 1 agent had this lead before and may not have it again (a "
-                                "release, a decline, an offer let expire, a missed SLA or a recycle)\"}");
+                                "and fell through; 1 agent had this lead before and may not have it again (1 "
+                                "released it)\"}");
     CHECK_CONTAINS(o.json.data, "\"action\":\"recycled\",\"agent\":\"ann\",\"rule\":\"r\",\"pool\":\"p\","
                                 "\"strategy\":\"top_down\",\"why\":{\"reason\":\"recycle\",\"detail\":\"no "
                                 "progress of recycle.unless within 3600 s of the assignment (rule r: "

@@ -304,10 +304,10 @@ static bool is_offered(const lr_lead_rt *l, uint32_t a) {
     return false;
 }
 
-/* The detail of a refusal to A: an agent the lead is never given to
- * again is told how it lost the lead, rather than that it never had it
- * (not_offered) or cannot take it now (a claim); NEVER otherwise. */
-static const char *not_offered(const lr_lead_rt *l, const lr_agent_rt *a, const char *never) {
+/* The detail of a refusal to A (not_offered, or a claim's skip reason):
+ * how A lost the lead, when the lead is never given to A again, rather
+ * than that A never had it or cannot take it now; NEVER otherwise. */
+static const char *how_lost(const lr_lead_rt *l, const lr_agent_rt *a, const char *never) {
     switch (lr_lead_excluded(l, a->idx)) {
     case LR_SKIP_DECLINED:
         return "this agent declined the lead before: it is not given to this agent again";
@@ -332,12 +332,12 @@ static int claim_by_id(lr_engine *e, lr_lead_rt *l, lr_agent_rt *a) {
     case LR_LEAD_OFFERED:
         if (!is_offered(l, a->idx)) {
             refuse_claim(e, l, NULL, a, "not_offered",
-                         not_offered(l, a, "the lead was not offered to this agent"));
+                         how_lost(l, a, "the lead was not offered to this agent"));
             return LR_OK;
         }
         if (l->agent != a->idx && !may_take(e, l, a, &why)) {
             refuse_claim(e, l, NULL, a, why,
-                         not_offered(l, a, "the agent cannot take a lead now"));
+                         how_lost(l, a, "the agent cannot take a lead now"));
             return LR_OK;
         }
         return claimed(e, l, a);
@@ -359,7 +359,7 @@ static int claim_by_id(lr_engine *e, lr_lead_rt *l, lr_agent_rt *a) {
         }
         if (!may_take(e, l, a, &why)) {
             refuse_claim(e, l, NULL, a, why,
-                         not_offered(l, a, "the agent cannot take a lead now"));
+                         how_lost(l, a, "the agent cannot take a lead now"));
             return LR_OK;
         }
         return claimed(e, l, a);
@@ -476,7 +476,7 @@ static int on_accept(lr_engine *e, const lr_event *ev) {
     if (!l) { reject(e, ev->lead_id, ev->agent_id, "unknown_lead", "no lead has this id"); return LR_OK; }
     if (l->state == LR_LEAD_ASSIGNED && l->agent == a->idx) return LR_OK;   /* already theirs */
     if (l->state != LR_LEAD_OFFERED) {
-        reject(e, ev->lead_id, ev->agent_id, "not_offered", not_offered(l, a, "the lead is not on offer"));
+        reject(e, ev->lead_id, ev->agent_id, "not_offered", how_lost(l, a, "the lead is not on offer"));
         return LR_OK;
     }
     return claim_by_id(e, l, a);
@@ -513,7 +513,7 @@ static int on_decline(lr_engine *e, const lr_event *ev) {
     if (l->state == LR_LEAD_ASSIGNED && l->agent == a->idx)
         return release(e, l, a, LR_SKIP_DECLINED);
     reject(e, ev->lead_id, ev->agent_id, "not_offered",
-           not_offered(l, a, "the lead is not offered to this agent"));
+           how_lost(l, a, "the lead is not offered to this agent"));
     return LR_OK;
 }
 
